@@ -1,0 +1,12 @@
+"""Find unreliable annotators and recover consensus scores with EM.
+
+skem fits a two-component model of annotators, good (normal around each item's
+consensus) or bad (uniform over the score range), by expectation-maximization,
+as scikit-learn estimators.
+"""
+
+from skem._annotator_em import AnnotatorEM, HardAnnotatorEM
+
+__version__ = "0.1.0"
+
+__all__ = ["AnnotatorEM", "HardAnnotatorEM", "__version__"]

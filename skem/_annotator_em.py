@@ -1,0 +1,237 @@
+"""Soft and hard EM for the good/bad annotator model."""
+
+import numpy as np
+
+from skem._base import _BaseAnnotatorEM
+from skem._model import _estimate_annotator_log_joint, _estimate_log_posterior
+
+_SHARED_PARAMETERS = """
+    init : {'all_good', 'median', 'random'} or array-like of shape \
+(n_annotators,), default='all_good'
+        How EM starts.
+
+        - ``'all_good'``: every annotator is taken as good: ``mu`` is each
+          item's mean, ``sigma`` the pooled RMS deviation from it, ``pi=0.5``.
+        - ``'median'``: the robust counterpart: ``mu`` is each item's median,
+          ``sigma`` is ``1.4826`` times the median absolute deviation from it,
+          ``pi=0.5``.
+        - ``'random'``: random initial P(good) per annotator, drawn from
+          ``random_state``, followed by an M-step.
+        - an array: your initial P(good) of each annotator, followed by an
+          M-step.
+
+    n_init : int, default=1
+        Number of runs with ``init='random'``; the run with the highest final
+        objective is kept. The other inits are deterministic and make one run.
+
+    max_iter : int, default=100
+        Maximum number of EM iterations per run.
+
+    tol : float, default=1e-6
+        EM stops when the objective improves by less than ``tol`` per observed
+        rating, that is when ``|objective_t - objective_{t-1}| / n_ratings <
+        tol``. The scale is absolute in nats per rating: it does not depend on
+        the size of the data nor on the units of the scores.
+
+    score_range : 'auto' or tuple of (float, float), default='auto'
+        ``(low, high)`` of the uniform distribution of bad ratings. ``'auto'``
+        takes the min and max of the training ratings (widened by 0.5 on each
+        side if they are all equal). An explicit range is checked: a rating
+        outside it is an error, in ``fit`` and after.
+
+    min_sigma : 'auto' or float, default='auto'
+        Floor on ``sigma``. Without it a lone good annotator drives ``sigma``
+        to 0 and the likelihood to infinity. ``'auto'`` is ``1e-3`` times the
+        width of the score range. The M-step maximizes over ``sigma >=
+        min_sigma``, which keeps EM monotone.
+
+    random_state : int, RandomState instance or None, default=None
+        Seed of ``init='random'``. Pass an int for reproducible results.
+
+    warm_start : bool, default=False
+        If True, a new ``fit`` on the same items starts from the previous
+        solution instead of ``init``, with a single run.
+
+    verbose : int, default=0
+        If positive, print the objective after every iteration.
+"""
+
+_SHARED_ATTRIBUTES = """
+    mu_ : ndarray of shape (n_items,)
+        Consensus score of each training item: the ``mu`` of the final
+        M-step. NaN for items without any rating (a warning says how many).
+
+    sigma_ : float
+        Standard deviation of good annotators' ratings around ``mu_``.
+
+    pi_ : float
+        Prior probability that an annotator is good, kept within
+        ``[1e-6, 1 - 1e-6]``.
+
+    score_range_ : tuple of (float, float)
+        ``(low, high)`` of the uniform distribution of bad ratings.
+
+    log_likelihoods_ : ndarray of shape (n_iter_,)
+        The objective after each iteration of the kept run.
+
+    log_likelihood_ : float
+        The objective at the fitted parameters, ``log_likelihoods_[-1]``.
+
+    n_iter_ : int
+        Number of EM iterations of the kept run.
+
+    converged_ : bool
+        Whether the kept run converged within ``max_iter``.
+
+    n_features_in_ : int
+        Number of annotators seen during ``fit``.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of the annotators seen during ``fit``, when X has string column
+        names.
+"""
+
+
+class AnnotatorEM(_BaseAnnotatorEM):
+    __doc__ = f"""Consensus scores and annotator reliability by EM.
+
+    Each annotator is either good or bad. A good annotator rates item ``i`` as
+    ``Normal(mu_i, sigma**2)``; a bad one answers ``Uniform(low, high)``
+    whatever the item; an annotator is good with prior probability ``pi``.
+    EM alternates the posterior ``w_a = P(good | a's ratings)`` (E-step) with
+    the weighted consensus ``mu_i = sum_a w_a s_ia / sum_a w_a``, the weighted
+    pooled ``sigma`` and ``pi = mean(w)`` (M-step). Each iteration costs
+    O(number of observed ratings) and never lowers the log-likelihood
+    ``sum_a log(pi prod_i N(s_ia) + (1 - pi) prod_i U(s_ia))``, computed in
+    log space.
+
+    ``X`` has one row per item and one column per annotator; NaN, or an
+    absent entry of a sparse matrix, means "not rated".
+
+    Parameters
+    ----------
+    {_SHARED_PARAMETERS}
+    Attributes
+    ----------
+    weights_ : ndarray of shape (n_annotators,)
+        Posterior probability that each annotator is good, at the fitted
+        parameters. An annotator without ratings gets ``pi_``.
+    {_SHARED_ATTRIBUTES}
+    See Also
+    --------
+    HardAnnotatorEM : The same model, with each annotator assigned good or bad.
+    sklearn.mixture.GaussianMixture : EM for a mixture of Gaussians.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skem import AnnotatorEM
+    >>> X = np.array([[0.60, 0.58, 0.10, 0.62],
+    ...               [0.90, 0.93, 0.95, 0.88],
+    ...               [0.30, 0.28, 0.85, np.nan],
+    ...               [0.75, 0.71, 0.05, 0.77]])
+    >>> em = AnnotatorEM().fit(X)
+    >>> em.weights_.round(2)
+    array([1., 1., 0., 1.])
+    >>> em.mu_.round(2)
+    array([0.6 , 0.9 , 0.29, 0.74])
+    >>> em.transform(X).round(2).ravel()
+    array([0.6 , 0.9 , 0.29, 0.74])
+    """
+
+    def _e_step(self, ratings):
+        log_good, log_bad = _estimate_annotator_log_joint(
+            self._annotator_sq_residuals,
+            ratings.n_per_annotator,
+            self.sigma_,
+            self.pi_,
+            _log_uniform_density(self.score_range_),
+        )
+        log_marginal, log_posterior = _estimate_log_posterior(log_good, log_bad)
+        return float(log_marginal.sum()), np.exp(log_posterior), log_posterior
+
+
+class HardAnnotatorEM(_BaseAnnotatorEM):
+    __doc__ = f"""Consensus scores with each annotator classified good or bad.
+
+    The model of :class:`AnnotatorEM`, fitted by hard (classification) EM:
+    after each E-step an annotator's weight becomes 1 if
+    ``P(good | ratings) >= 0.5`` and 0 otherwise, so the consensus is the plain
+    mean of the annotators judged good. It never lowers the classification
+    log-likelihood
+    ``sum_a [z_a (log pi + sum_i log N(s_ia)) + (1 - z_a)(log(1 - pi) + sum_i
+    log U(s_ia))]``; the marginal log-likelihood has no such guarantee. At
+    least one annotator with ratings is always judged good: if none would be,
+    the most likely one is, which is the best assignment under that
+    constraint.
+
+    Parameters
+    ----------
+    {_SHARED_PARAMETERS}
+    Attributes
+    ----------
+    weights_ : ndarray of shape (n_annotators,)
+        1.0 for the annotators judged good, 0.0 for the others.
+    {_SHARED_ATTRIBUTES}
+    See Also
+    --------
+    AnnotatorEM : The same model with soft, probabilistic weights.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skem import HardAnnotatorEM
+    >>> X = np.array([[0.60, 0.58, 0.10, 0.62],
+    ...               [0.90, 0.93, 0.95, 0.88],
+    ...               [0.30, 0.28, 0.85, np.nan],
+    ...               [0.75, 0.71, 0.05, 0.77]])
+    >>> em = HardAnnotatorEM().fit(X)
+    >>> em.weights_
+    array([1., 1., 0., 1.])
+    >>> em.mu_.round(2)
+    array([0.6 , 0.9 , 0.29, 0.74])
+    """
+
+    def _e_step(self, ratings):
+        n_per_annotator = ratings.n_per_annotator
+        log_good, log_bad = _estimate_annotator_log_joint(
+            self._annotator_sq_residuals,
+            n_per_annotator,
+            self.sigma_,
+            self.pi_,
+            _log_uniform_density(self.score_range_),
+        )
+        _, log_posterior = _estimate_log_posterior(log_good, log_bad)
+        good = _assign_good_annotators(log_good, log_bad, n_per_annotator > 0)
+        objective = float(np.where(good, log_good, log_bad).sum())
+        return objective, good.astype(np.float64), log_posterior
+
+
+def _assign_good_annotators(log_good, log_bad, rated):
+    """Hard E-step: the most likely flag of each annotator, one good at least.
+
+    Parameters
+    ----------
+    log_good, log_bad : ndarray of shape (n_annotators,)
+        Log joint probability of each annotator's ratings with ``z=1``, ``z=0``.
+    rated : ndarray of shape (n_annotators,), dtype bool
+        Which annotators have ratings. At least one is True.
+
+    Returns
+    -------
+    good : ndarray of shape (n_annotators,), dtype bool
+        ``log_good >= log_bad``, i.e. ``P(good) >= 0.5``. If no rated annotator
+        qualifies, the rated one with the largest ``log_good - log_bad`` is
+        made good: the classification likelihood is a sum over annotators, so
+        this is its maximum under the constraint.
+    """
+    good = log_good >= log_bad
+    if not np.any(good & rated):
+        log_odds = np.where(rated, log_good - log_bad, -np.inf)
+        good[np.argmax(log_odds)] = True
+    return good
+
+
+def _log_uniform_density(score_range):
+    low, high = score_range
+    return -np.log(high - low)

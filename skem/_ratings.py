@@ -1,0 +1,100 @@
+"""The observed ratings of an items x annotators matrix, as flat arrays."""
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import scipy.sparse as sp
+
+
+@dataclass(frozen=True)
+class _Ratings:
+    """Observed ratings in coordinate form.
+
+    Every EM step is a handful of passes over these flat arrays, so its cost is
+    proportional to the number of observed ratings, never to
+    ``n_items * n_annotators``.
+
+    Attributes
+    ----------
+    item : ndarray of shape (n_ratings,), dtype intp
+        Row (item) index of each observed rating.
+    annotator : ndarray of shape (n_ratings,), dtype intp
+        Column (annotator) index of each observed rating.
+    score : ndarray of shape (n_ratings,), dtype float64
+        The rating itself.
+    n_items, n_annotators : int
+        Shape of the matrix the ratings came from.
+    """
+
+    item: np.ndarray
+    annotator: np.ndarray
+    score: np.ndarray
+    n_items: int
+    n_annotators: int
+
+    @property
+    def n_ratings(self):
+        return self.score.shape[0]
+
+    @cached_property
+    def n_per_item(self):
+        return np.bincount(self.item, minlength=self.n_items)
+
+    @cached_property
+    def n_per_annotator(self):
+        return np.bincount(self.annotator, minlength=self.n_annotators)
+
+
+def _ratings_from_matrix(X):
+    """Collect the observed entries of a validated rating matrix.
+
+    Parameters
+    ----------
+    X : {ndarray, sparse matrix} of shape (n_items, n_annotators), dtype float64
+        Output of ``validate_data``. In a dense array ``NaN`` means "not rated".
+        In a sparse matrix the stored entries are the ratings, explicit zeros
+        included, and absent entries mean "not rated"; a stored ``NaN`` also
+        means "not rated".
+
+    Returns
+    -------
+    ratings : _Ratings
+        The observed ratings. ``X`` is never modified.
+
+    Raises
+    ------
+    ValueError
+        If a COO matrix stores the same (item, annotator) pair twice.
+    """
+    n_items, n_annotators = X.shape
+    if sp.issparse(X):
+        coo = X.tocoo()
+        item = np.asarray(coo.row, dtype=np.intp)
+        annotator = np.asarray(coo.col, dtype=np.intp)
+        score = np.asarray(coo.data, dtype=np.float64)
+        if X.format == "coo" and not X.has_canonical_format:
+            _check_no_duplicate_pairs(item, annotator, n_annotators)
+        observed = ~np.isnan(score)
+        if not observed.all():
+            item, annotator, score = (
+                item[observed],
+                annotator[observed],
+                score[observed],
+            )
+    else:
+        item, annotator = np.nonzero(~np.isnan(X))
+        score = X[item, annotator]
+    return _Ratings(item, annotator, score, n_items, n_annotators)
+
+
+def _check_no_duplicate_pairs(item, annotator, n_annotators):
+    flat = item.astype(np.int64) * n_annotators + annotator
+    unique, counts = np.unique(flat, return_counts=True)
+    if unique.shape[0] != flat.shape[0]:
+        first = unique[np.argmax(counts > 1)]
+        raise ValueError(
+            "The sparse matrix stores more than one rating for the same "
+            f"(item, annotator) pair, e.g. ({first // n_annotators}, "
+            f"{first % n_annotators}). Give each pair one rating."
+        )
