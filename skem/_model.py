@@ -159,8 +159,9 @@ def _estimate_sigma(sq_residuals, n_per_annotator, weights, log_posterior, min_s
     weighted_count = weights @ n_per_annotator
     if weighted_count < _TINY:
         rated = n_per_annotator > 0
-        weights = np.exp(log_posterior - log_posterior[rated].max())
-        weights[~rated] = 0.0
+        weights = np.exp(
+            np.where(rated, log_posterior - log_posterior[rated].max(), -np.inf)
+        )
         weighted_count = weights @ n_per_annotator
     variance = (weights @ sq_residuals) / weighted_count
     return max(float(np.sqrt(variance)), min_sigma)

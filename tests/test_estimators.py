@@ -1,0 +1,423 @@
+"""Behaviour of AnnotatorEM and HardAnnotatorEM: results, edge cases, errors."""
+
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+
+from skem import AnnotatorEM, HardAnnotatorEM
+from skem.datasets import make_ratings
+
+ESTIMATORS = [AnnotatorEM, HardAnnotatorEM]
+
+
+@pytest.fixture(scope="module")
+def noisy():
+    """200 items, 12 annotators of whom 4 answer at random, 30% missing."""
+    return make_ratings(
+        200,
+        12,
+        bad_fraction=1 / 3,
+        sigma=0.08,
+        missing_fraction=0.3,
+        return_truth=True,
+        random_state=0,
+    )
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_finds_the_random_annotators_and_beats_the_mean(Estimator, noisy):
+    X, mu, good = noisy
+    em = Estimator().fit(X)
+    np.testing.assert_array_equal(em.weights_ >= 0.5, good)
+    assert em.converged_
+    error = np.abs(em.mu_ - mu).mean()
+    mean_error = np.abs(np.nanmean(X, axis=1) - mu).mean()
+    assert error < 0.5 * mean_error
+    assert em.sigma_ == pytest.approx(0.08, rel=0.15)
+    assert em.pi_ == pytest.approx(8 / 12, abs=0.01)
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_transform_of_training_data_equals_mu_after_convergence(Estimator, noisy):
+    """mu_ comes from the last M-step, transform from the last E-step's weights."""
+    X, _, _ = noisy
+    em = Estimator(tol=1e-10).fit(X)
+    np.testing.assert_allclose(em.transform(X).ravel(), em.mu_, atol=1e-6)
+    np.testing.assert_allclose(em.fit_transform(X).ravel(), em.transform(X).ravel())
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_score_samples_is_the_documented_mixture(Estimator, noisy):
+    from scipy.stats import norm
+
+    X, _, _ = noisy
+    em = Estimator().fit(X)
+    consensus = em.transform(X).ravel()
+    low, high = em.score_range_
+    i = 7
+    expected = 0.0
+    for a in np.flatnonzero(~np.isnan(X[i])):
+        w = em.weights_[a]
+        expected += np.log(
+            w * norm.pdf(X[i, a], consensus[i], em.sigma_) + (1 - w) / (high - low)
+        )
+    assert em.score_samples(X)[i] == pytest.approx(expected)
+    assert em.score(X) == pytest.approx(em.score_samples(X).mean())
+
+
+def test_soft_log_likelihood_is_the_marginal_likelihood(noisy):
+    from scipy.stats import norm
+
+    X, _, _ = noisy
+    em = AnnotatorEM().fit(X)
+    low, high = em.score_range_
+    total = 0.0
+    for a in range(X.shape[1]):
+        rated = ~np.isnan(X[:, a])
+        log_n = norm.logpdf(X[rated, a], em.mu_[rated], em.sigma_).sum()
+        log_u = -rated.sum() * np.log(high - low)
+        total += np.logaddexp(np.log(em.pi_) + log_n, np.log(1 - em.pi_) + log_u)
+    assert em.log_likelihood_ == pytest.approx(total, rel=1e-10)
+    assert em.log_likelihood_ == em.log_likelihoods_[-1]
+    assert len(em.log_likelihoods_) == em.n_iter_
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_sparse_and_dense_with_nan_give_the_same_fit(Estimator):
+    X = make_ratings(300, 15, missing_fraction=0.8, sparse_output=True, random_state=1)
+    X = X.tocsr()
+    X[0, X[0].indices[0]] = 0.0  # an explicit zero rating
+    assert X[0].nnz == 3
+    dense = np.full(X.shape, np.nan)
+    coo = X.tocoo()
+    dense[coo.row, coo.col] = coo.data
+    sparse_fit = Estimator().fit(X)
+    dense_fit = Estimator().fit(dense)
+    for attribute in ("mu_", "weights_", "sigma_", "pi_", "log_likelihood_"):
+        np.testing.assert_allclose(
+            getattr(sparse_fit, attribute), getattr(dense_fit, attribute), rtol=1e-10
+        )
+    for fmt in ("csc", "coo"):
+        np.testing.assert_allclose(
+            Estimator().fit(X.asformat(fmt)).mu_, dense_fit.mu_, rtol=1e-10
+        )
+    np.testing.assert_allclose(
+        sparse_fit.transform(sp.csr_array(X)), dense_fit.transform(dense), rtol=1e-10
+    )
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_caller_data_is_never_modified(Estimator, noisy):
+    X, _, _ = noisy
+    X_before = X.copy()
+    X_sparse = sp.csr_matrix(np.nan_to_num(X, nan=0.0))
+    data_before = X_sparse.data.copy()
+    init = np.linspace(0.1, 0.9, X.shape[1])
+    init_before = init.copy()
+    em = Estimator(init=init).fit(X)
+    em.transform(X)
+    em.score_samples(X)
+    Estimator().fit(X_sparse).transform(X_sparse)
+    np.testing.assert_array_equal(X, X_before)
+    np.testing.assert_array_equal(X_sparse.data, data_before)
+    np.testing.assert_array_equal(init, init_before)
+    assert em.get_params()["init"] is init
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_single_annotator(Estimator):
+    X = np.array([[1.0], [2.0], [4.0]])
+    em = Estimator().fit(X)
+    np.testing.assert_allclose(em.mu_, X.ravel())
+    assert em.weights_[0] == pytest.approx(1.0)
+    assert em.sigma_ == pytest.approx(1e-3 * 3)  # the min_sigma floor
+    assert 0 < em.pi_ < 1
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_all_scores_equal(Estimator):
+    X = np.full((5, 3), 2.0)
+    X[1, 2] = np.nan
+    em = Estimator().fit(X)
+    np.testing.assert_allclose(em.mu_, 2.0)
+    np.testing.assert_allclose(em.weights_, 1.0)
+    assert em.score_range_ == (1.5, 2.5)
+    assert np.isfinite(em.log_likelihood_)
+    assert np.isfinite(em.score(X))
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_annotator_without_ratings_gets_the_prior(Estimator, noisy):
+    X, mu, good = noisy
+    X = np.column_stack([X, np.full(X.shape[0], np.nan)])
+    em = Estimator().fit(X)
+    reference = Estimator().fit(X[:, :-1])
+    np.testing.assert_allclose(em.mu_, reference.mu_, rtol=1e-9)
+    if Estimator is AnnotatorEM:
+        assert em.weights_[-1] == pytest.approx(em.pi_)
+    else:
+        assert em.weights_[-1] == float(em.pi_ >= 0.5)
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_item_without_ratings_is_nan_and_warned_once(Estimator, noisy):
+    X, _, _ = noisy
+    X = np.vstack([X[:5], np.full(X.shape[1], np.nan), X[5:]])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        em = Estimator().fit(X)
+    messages = [str(w.message) for w in caught if "no rating" in str(w.message)]
+    assert messages == [
+        "1 item(s) in the training data have no rating; their consensus is NaN."
+    ]
+    assert np.isnan(em.mu_[5])
+    assert np.isfinite(np.delete(em.mu_, 5)).all()
+    reference = Estimator().fit(np.delete(X, 5, axis=0))
+    np.testing.assert_allclose(np.delete(em.mu_, 5), reference.mu_, rtol=1e-9)
+    with pytest.warns(UserWarning, match="1 item\\(s\\) in X have no rating"):
+        consensus = em.transform(X)
+    assert np.isnan(consensus[5, 0]) and np.isfinite(np.delete(consensus, 5)).all()
+    assert em.score_samples(X)[5] == 0.0
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_items_rated_only_by_underflowing_annotators_get_a_finite_consensus(Estimator):
+    """Bad annotators with thousands of ratings have weight exp(-huge) == 0."""
+    rng = np.random.RandomState(0)
+    n_items = 3000
+    mu = rng.uniform(0.2, 0.8, n_items)
+    good = mu[:, None] + 0.02 * rng.standard_normal((n_items, 4))
+    bad = rng.uniform(0, 1, (n_items, 2))
+    X = np.hstack([np.clip(good, 0, 1), bad])
+    X[-3:, :4] = np.nan  # the last three items are rated by the bad pair only
+    em = Estimator().fit(X)
+    assert np.all(em.weights_[4:] == 0.0)
+    assert np.isfinite(em.mu_).all()
+    assert np.isfinite(em.transform(X)).all()
+    lo, hi = np.nanmin(X[-3:], axis=1), np.nanmax(X[-3:], axis=1)
+    assert np.all((lo <= em.mu_[-3:]) & (em.mu_[-3:] <= hi))
+    assert np.isfinite(em.sigma_) and np.isfinite(em.log_likelihood_)
+
+
+def test_hard_em_keeps_one_good_annotator_on_pure_noise():
+    X = np.random.RandomState(0).uniform(0, 1, (300, 6))
+    em = HardAnnotatorEM().fit(X)
+    assert em.weights_.sum() >= 1
+    assert 0 < em.pi_ < 1
+    assert np.isfinite(em.mu_).all()
+    soft = AnnotatorEM().fit(X)
+    assert 0 < soft.pi_ < 1 and np.isfinite(soft.mu_).all()
+
+
+def test_scales_to_1e5_items_and_1e4_annotators_in_log_space():
+    """A product of 100 normal densities here is about 1e-200 per annotator."""
+    X, mu, good = make_ratings(
+        100_000,
+        10_000,
+        bad_fraction=0.3,
+        sigma=0.05,
+        missing_fraction=0.999,  # 10 ratings per item, 100 per annotator
+        sparse_output=True,
+        return_truth=True,
+        random_state=0,
+    )
+    em = AnnotatorEM().fit(X)
+    assert np.isfinite(em.weights_).all() and np.isfinite(em.mu_).all()
+    assert np.mean((em.weights_ >= 0.5) == good) > 0.99
+    assert (
+        np.abs(em.mu_ - mu).mean()
+        < np.abs(np.asarray(X.sum(1)).ravel() / 10 - mu).mean()
+    )
+
+
+def test_n_init_keeps_the_best_random_run(noisy):
+    X, _, _ = noisy
+    seeds = np.random.RandomState(3)
+    single_runs = [
+        AnnotatorEM(init=seeds.uniform(size=X.shape[1])).fit(X).log_likelihood_
+        for _ in range(4)
+    ]
+    best = AnnotatorEM(init="random", n_init=4, random_state=3).fit(X)
+    assert best.log_likelihood_ == pytest.approx(max(single_runs), rel=1e-12)
+
+
+def test_deterministic_inits_make_a_single_run(noisy, capsys):
+    X, _, _ = noisy
+    AnnotatorEM(init="median", n_init=5, verbose=1).fit(X)
+    assert "init 2" not in capsys.readouterr().out
+
+
+def test_same_random_state_gives_identical_results(noisy):
+    X, _, _ = noisy
+    a = AnnotatorEM(init="random", n_init=3, random_state=11).fit(X)
+    b = AnnotatorEM(init="random", n_init=3, random_state=11).fit(X)
+    np.testing.assert_array_equal(a.weights_, b.weights_)
+    np.testing.assert_array_equal(a.mu_, b.mu_)
+
+
+def test_verbose_prints_the_objective_of_each_iteration(noisy, capsys):
+    X, _, _ = noisy
+    em = AnnotatorEM(verbose=1).fit(X)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == em.n_iter_
+    assert f"{em.log_likelihoods_[0]:.6f}" in lines[0]
+
+
+def test_convergence_warning_when_the_kept_run_did_not_converge(noisy):
+    X, _, _ = noisy
+    with pytest.warns(ConvergenceWarning, match="did not converge in max_iter=1"):
+        em = AnnotatorEM(max_iter=1, tol=0).fit(X)
+    assert not em.converged_ and em.n_iter_ == 1
+
+
+def test_warm_start_continues_from_the_previous_solution(noisy):
+    X, _, _ = noisy
+    em = AnnotatorEM(max_iter=1, tol=0, warm_start=True)
+    objectives = []
+    for _ in range(4):
+        with pytest.warns(ConvergenceWarning):
+            em.fit(X)
+        objectives.append(em.log_likelihood_)
+    assert np.all(np.diff(objectives) >= -1e-9 * abs(objectives[0]))
+    cold = AnnotatorEM(max_iter=4, tol=0)
+    with pytest.warns(ConvergenceWarning):
+        cold.fit(X)
+    assert em.log_likelihood_ == pytest.approx(cold.log_likelihood_, rel=1e-12)
+    with pytest.raises(ValueError, match="same items"):
+        em.fit(X[:10])
+
+
+def test_min_sigma_floors_sigma(noisy):
+    X, _, _ = noisy
+    em = AnnotatorEM(min_sigma=0.5).fit(X)
+    assert em.sigma_ == 0.5
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_gold_items_keep_their_value_and_fit_without_y_still_works(Estimator, noisy):
+    X, mu, _ = noisy
+    y = np.full(X.shape[0], np.nan)
+    y[:10] = mu[:10]
+    em = Estimator().fit(X, y)
+    np.testing.assert_array_equal(em.mu_[:10], mu[:10])
+    assert np.isfinite(em.mu_).all()
+    np.testing.assert_array_equal(
+        Estimator().fit(X, np.full(len(y), np.nan)).mu_, Estimator().fit(X).mu_
+    )
+
+
+def test_gold_items_improve_detection_when_bad_annotators_are_the_majority():
+    """9 of 12 annotators random, sigma 0.2 on [0, 1]; 6 of 30 items are gold."""
+    without_gold, with_gold = [], []
+    for seed in range(20):
+        X, mu, good = make_ratings(
+            30, 12, bad_fraction=0.75, sigma=0.2, return_truth=True, random_state=seed
+        )
+        y = np.full(X.shape[0], np.nan)
+        y[:6] = mu[:6]
+        without_gold.append(np.mean((AnnotatorEM().fit(X).weights_ >= 0.5) == good))
+        with_gold.append(np.mean((AnnotatorEM().fit(X, y).weights_ >= 0.5) == good))
+    without_gold, with_gold = np.array(without_gold), np.array(with_gold)
+    assert np.all(with_gold >= without_gold)
+    assert with_gold.mean() >= without_gold.mean() + 0.05
+
+
+# ---------------------------------------------------------------- bad input
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+@pytest.mark.parametrize(
+    "X, message",
+    [
+        ([["a", "b"], ["c", "d"]], "could not convert string to float"),
+        ([[1.0, np.inf], [2.0, 3.0]], "Input X contains infinity"),
+        (np.empty((0, 3)), "0 sample"),
+        (np.empty((3, 0)), "0 feature"),
+        (np.full((3, 2), np.nan), "no observed ratings"),
+        ([1.0, 2.0, 3.0], "Expected 2D array"),
+    ],
+)
+def test_bad_input_is_a_clear_value_error(Estimator, X, message):
+    with pytest.raises(ValueError, match=message):
+        Estimator().fit(X)
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_transform_needs_the_same_annotators(Estimator, noisy):
+    X, _, _ = noisy
+    em = Estimator().fit(X)
+    with pytest.raises(ValueError, match="X has 11 features, but .* is expecting 12"):
+        em.transform(X[:, :11])
+    with pytest.raises(ValueError, match="is expecting 12"):
+        em.score(X[:, :11])
+
+
+def test_ratings_outside_explicit_score_range_are_rejected(noisy):
+    X, _, _ = noisy
+    with pytest.raises(ValueError, match=r"outside score_range=\(0, 0.5\)"):
+        AnnotatorEM(score_range=(0, 0.5)).fit(X)
+    em = AnnotatorEM(score_range=(0, 1)).fit(X)
+    with pytest.raises(ValueError, match=r"3 rating\(s\) outside score_range=\(0, 1\)"):
+        em.transform(np.where(np.arange(X.shape[1]) == 0, 3.0, X[:3]))
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"score_range": (5, 1)}, "low < high"),
+        ({"score_range": (0, 1, 2)}, "two finite numbers"),
+        ({"init": "kmeans"}, "'init' parameter"),
+        ({"init": [0.5, 0.5]}, "X has 12 annotators, init has shape \\(2,\\)"),
+        ({"init": np.full(12, 1.5)}, "lie in \\[0, 1\\]"),
+        ({"init": np.zeros(12)}, "at least one annotator"),
+        ({"tol": -1}, "'tol' parameter"),
+        ({"n_init": 0}, "'n_init' parameter"),
+        ({"min_sigma": 0}, "'min_sigma' parameter"),
+    ],
+)
+def test_invalid_parameters_are_named(params, message, noisy):
+    X, _, _ = noisy
+    with pytest.raises(ValueError, match=message):
+        AnnotatorEM(**params).fit(X)
+
+
+def test_y_of_the_wrong_length_is_rejected(noisy):
+    X, _, _ = noisy
+    with pytest.raises(ValueError, match="X has 200 items, y has shape \\(3,\\)"):
+        AnnotatorEM().fit(X, [1.0, 2.0, 3.0])
+
+
+def test_unfitted_estimator_raises():
+    with pytest.raises(NotFittedError):
+        AnnotatorEM().transform(np.ones((2, 2)))
+
+
+# ------------------------------------------------------- scikit-learn use
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_clone_and_pickle_round_trip(Estimator, noisy):
+    X, _, _ = noisy
+    em = Estimator(init="median", score_range=(0, 1)).fit(X)
+    unfitted = clone(em)
+    assert unfitted.get_params() == em.get_params()
+    assert not hasattr(unfitted, "mu_")
+    restored = pickle.loads(pickle.dumps(em))
+    np.testing.assert_array_equal(restored.transform(X), em.transform(X))
+    np.testing.assert_array_equal(restored.weights_, em.weights_)
+
+
+def test_pandas_input_and_output(noisy):
+    pd = pytest.importorskip("pandas")
+    X, _, _ = noisy
+    frame = pd.DataFrame(X, columns=[f"rater_{a}" for a in range(X.shape[1])])
+    em = AnnotatorEM().set_output(transform="pandas").fit(frame)
+    np.testing.assert_array_equal(em.feature_names_in_, frame.columns)
+    out = em.transform(frame)
+    assert isinstance(out, pd.DataFrame)
+    assert list(out.columns) == ["annotatorem0"]
+    assert list(em.get_feature_names_out()) == ["annotatorem0"]
+    np.testing.assert_allclose(
+        out.to_numpy().ravel(), AnnotatorEM().fit(X).transform(X).ravel()
+    )

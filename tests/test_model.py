@@ -1,0 +1,215 @@
+"""Unit tests of the pure model helpers and the ratings representation."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from scipy.special import logsumexp
+from scipy.stats import norm
+
+from skem._annotator_em import _assign_good_annotators
+from skem._model import (
+    _PI_BOUND,
+    _check_ratings_in_range,
+    _compute_annotator_sq_residuals,
+    _compute_item_log_likelihood,
+    _estimate_annotator_log_joint,
+    _estimate_consensus,
+    _estimate_item_medians,
+    _estimate_log_posterior,
+    _estimate_pi,
+    _estimate_relative_consensus,
+    _estimate_sigma,
+    _resolve_score_range,
+)
+from skem._ratings import _ratings_from_matrix
+
+X = np.array(
+    [
+        [1.0, 2.0, np.nan],
+        [3.0, np.nan, 5.0],
+        [np.nan, np.nan, np.nan],
+        [0.0, 4.0, 2.0],
+    ]
+)
+
+
+@pytest.fixture
+def ratings():
+    return _ratings_from_matrix(X)
+
+
+def test_ratings_from_dense_keep_exactly_the_non_nan_entries(ratings):
+    assert ratings.n_ratings == 7
+    np.testing.assert_array_equal(ratings.score, X[ratings.item, ratings.annotator])
+    np.testing.assert_array_equal(ratings.n_per_item, [2, 2, 0, 3])
+    np.testing.assert_array_equal(ratings.n_per_annotator, [3, 2, 2])
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc", "coo"])
+def test_ratings_from_sparse_keep_explicit_zeros(fmt):
+    dense = np.array([[0.0, 2.0], [0.0, 0.0]])
+    matrix = sp.csr_matrix(([0.0, 2.0], ([0, 0], [0, 1])), shape=(2, 2)).asformat(fmt)
+    ratings = _ratings_from_matrix(matrix)
+    assert ratings.n_ratings == 2  # the stored 0.0 is a rating, (1, *) are not
+    assert sorted(zip(ratings.item, ratings.annotator, strict=True)) == [(0, 0), (0, 1)]
+    assert dense[0, 0] == ratings.score[ratings.annotator == 0][0]
+
+
+def test_ratings_from_coo_reject_duplicate_pairs():
+    matrix = sp.coo_matrix(([1.0, 2.0], ([1, 1], [0, 0])), shape=(2, 2))
+    with pytest.raises(ValueError, match=r"same \(item, annotator\) pair.*\(1, 0\)"):
+        _ratings_from_matrix(matrix)
+
+
+def test_estimate_consensus_is_the_weighted_mean(ratings):
+    weights = np.array([1.0, 0.5, 0.0])
+    consensus = _estimate_consensus(ratings, weights, np.log(weights + 1e-300))
+    np.testing.assert_allclose(consensus[[0, 1, 3]], [4 / 3, 3.0, 2 / 1.5])
+    assert np.isnan(consensus[2])
+
+
+def test_estimate_consensus_keeps_gold_items(ratings):
+    gold = np.array([np.nan, 9.0, 7.0, np.nan])
+    consensus = _estimate_consensus(ratings, np.ones(3), np.zeros(3), gold)
+    np.testing.assert_allclose(consensus, [1.5, 9.0, 7.0, 2.0])
+
+
+def test_estimate_consensus_falls_back_to_relative_posterior_on_underflow(ratings):
+    # Annotator 0 is the only one with weight; item 1 is rated by 0 and 2, but
+    # the weight of 0... is set to zero here with a far better log posterior.
+    weights = np.array([0.0, 1.0, 0.0])
+    log_posterior = np.array([-800.0, 0.0, -900.0])
+    consensus = _estimate_consensus(ratings, weights, log_posterior)
+    # Item 1: raters 0 (3.0) and 2 (5.0), relative weights 1 and exp(-100).
+    assert consensus[1] == pytest.approx(3.0)
+    # Item 3 still uses the weights: only annotator 1 counts.
+    assert consensus[3] == 4.0
+    assert np.isnan(consensus[2])
+
+
+def test_estimate_relative_consensus_treats_hopeless_raters_equally(ratings):
+    log_posterior = np.full(3, -np.inf)
+    selected = np.array([True, False, False, True])
+    consensus = _estimate_relative_consensus(ratings, log_posterior, selected)
+    np.testing.assert_allclose(consensus[[0, 3]], [1.5, 2.0])
+    assert np.isnan(consensus[[1, 2]]).all()
+
+
+def test_compute_annotator_sq_residuals(ratings):
+    mu = np.array([1.0, 4.0, np.nan, 2.0])
+    expected = [0 + 1 + 4, 1 + 4, 1 + 0]
+    np.testing.assert_allclose(_compute_annotator_sq_residuals(ratings, mu), expected)
+
+
+def test_estimate_sigma_is_weighted_pooled_and_floored():
+    sq_residuals = np.array([8.0, 2.0, 100.0])
+    n_per_annotator = np.array([2, 2, 1])
+    weights = np.array([1.0, 0.5, 0.0])
+    log_posterior = np.log(weights + 1e-300)
+    sigma = _estimate_sigma(sq_residuals, n_per_annotator, weights, log_posterior, 0.1)
+    assert sigma == pytest.approx(np.sqrt((8 + 1) / (2 + 1)))
+    assert (
+        _estimate_sigma(sq_residuals, n_per_annotator, weights, log_posterior, 5.0)
+        == 5.0
+    )
+
+
+def test_estimate_sigma_uses_relative_posterior_when_all_weights_vanish():
+    sq_residuals = np.array([8.0, 2.0, 0.0])
+    n_per_annotator = np.array([2, 2, 0])
+    log_posterior = np.array([-1000.0, -1000.0 + np.log(0.5), 0.0])
+    sigma = _estimate_sigma(
+        sq_residuals, n_per_annotator, np.zeros(3), log_posterior, 0.1
+    )
+    assert sigma == pytest.approx(np.sqrt(9 / 3))
+
+
+def test_estimate_pi_is_the_mean_weight_kept_off_0_and_1():
+    assert _estimate_pi(np.array([1.0, 0.0, 0.5, 0.5])) == 0.5
+    assert _estimate_pi(np.ones(4)) == 1 - _PI_BOUND
+    assert _estimate_pi(np.zeros(4)) == _PI_BOUND
+
+
+def test_estimate_annotator_log_joint_matches_scipy(ratings):
+    mu = np.array([1.5, 4.0, np.nan, 2.0])
+    sigma, pi, low, high = 0.7, 0.3, -1.0, 6.0
+    sq = _compute_annotator_sq_residuals(ratings, mu)
+    log_good, log_bad = _estimate_annotator_log_joint(
+        sq, ratings.n_per_annotator, sigma, pi, -np.log(high - low)
+    )
+    for a in range(3):
+        mine = ratings.annotator == a
+        scores, items = ratings.score[mine], ratings.item[mine]
+        expected = np.log(pi) + norm.logpdf(scores, mu[items], sigma).sum()
+        assert log_good[a] == pytest.approx(expected)
+        assert log_bad[a] == pytest.approx(np.log(1 - pi) - mine.sum() * np.log(7))
+
+
+def test_estimate_log_posterior_normalizes_without_underflow():
+    log_good = np.array([-5000.0, 0.0, -3.0])
+    log_bad = np.array([-4000.0, -2000.0, -3.0])
+    log_marginal, log_posterior = _estimate_log_posterior(log_good, log_bad)
+    np.testing.assert_allclose(log_marginal, logsumexp([log_good, log_bad], axis=0))
+    np.testing.assert_allclose(np.exp(log_posterior), [0.0, 1.0, 0.5])
+    assert np.all(np.isfinite(log_posterior))
+
+
+def test_estimate_item_medians(ratings):
+    medians = _estimate_item_medians(ratings)
+    np.testing.assert_allclose(medians[[0, 1, 3]], [1.5, 4.0, 2.0])
+    assert np.isnan(medians[2])
+
+
+def test_compute_item_log_likelihood_matches_the_mixture_formula(ratings):
+    consensus = np.array([1.5, 4.0, np.nan, 2.0])
+    weights = np.array([0.9, 0.0, 1.0])
+    sigma, score_range = 0.8, (0.0, 4.5)
+    result = _compute_item_log_likelihood(
+        ratings, consensus, sigma, weights, score_range
+    )
+    for i in (0, 1, 3):
+        expected = 0.0
+        for a in np.flatnonzero(~np.isnan(X[i])):
+            s = X[i, a]
+            uniform = 1 / 4.5 if 0.0 <= s <= 4.5 else 0.0
+            with np.errstate(divide="ignore"):
+                expected += np.log(
+                    weights[a] * norm.pdf(s, consensus[i], sigma)
+                    + (1 - weights[a]) * uniform
+                )
+        assert result[i] == pytest.approx(expected)
+    assert result[2] == 0.0
+    # Item 1: annotator 2 gave 5.0, outside (0, 4.5), but is fully "good".
+    assert np.isfinite(result[1])
+
+
+def test_resolve_score_range():
+    ratings = _ratings_from_matrix(X)
+    assert _resolve_score_range("auto", ratings) == (0.0, 5.0)
+    assert _resolve_score_range((0, 10), ratings) == (0.0, 10.0)
+    constant = _ratings_from_matrix(np.full((2, 2), 3.0))
+    assert _resolve_score_range("auto", constant) == (2.5, 3.5)
+    with pytest.raises(ValueError, match="low < high"):
+        _resolve_score_range((5, 1), ratings)
+    with pytest.raises(ValueError, match="two finite numbers"):
+        _resolve_score_range((0, np.inf), ratings)
+    with pytest.raises(ValueError, match="outside score_range"):
+        _resolve_score_range((1, 4), ratings)
+
+
+def test_check_ratings_in_range_names_the_offending_rating(ratings):
+    with pytest.raises(
+        ValueError, match=r"2 rating\(s\) outside.*e\.g\. 5 for item 1, annotator 2"
+    ):
+        _check_ratings_in_range(ratings, (0.5, 4.5))
+
+
+def test_assign_good_annotators_keeps_one_rated_annotator_good():
+    log_good = np.array([-10.0, -3.0, 0.0])
+    log_bad = np.array([-1.0, -2.0, 1.0])
+    rated = np.array([True, True, False])
+    good = _assign_good_annotators(log_good, log_bad, rated)
+    # Nobody qualifies; annotator 1 has the best log-odds among the rated.
+    np.testing.assert_array_equal(good, [False, True, False])
+    good = _assign_good_annotators(log_good, log_bad - 20, rated)
+    np.testing.assert_array_equal(good, [True, True, True])
