@@ -181,7 +181,7 @@ class _BaseAnnotatorEM(
         return self
 
     def transform(self, X):
-        """Consensus score of each item (row) of X, given the fitted annotators.
+        """Return the consensus score of each item (row) of X.
 
         The consensus is the mean of the row's ratings weighted by
         ``weights_``. On the training data it equals ``mu_`` up to the last EM
@@ -206,7 +206,7 @@ class _BaseAnnotatorEM(
         return consensus[:, np.newaxis]
 
     def score_samples(self, X):
-        """Predictive log-likelihood of each item's ratings.
+        """Compute the predictive log-likelihood of each item's ratings.
 
         For row ``i`` with consensus ``m_i = transform(X)[i]`` this is
         ``sum_a log(w_a N(s_ia; m_i, sigma_) + (1 - w_a) U(s_ia))`` over the
@@ -231,7 +231,7 @@ class _BaseAnnotatorEM(
         )
 
     def score(self, X, y=None):
-        """Mean predictive log-likelihood of the items' ratings.
+        """Return the mean predictive log-likelihood of the items' ratings.
 
         Higher is better, so that :class:`~sklearn.model_selection.GridSearchCV`
         and :func:`~sklearn.model_selection.cross_val_score` can use it

@@ -148,7 +148,8 @@ def _estimate_sigma(sq_residuals, n_per_annotator, weights, log_posterior, min_s
         Weight of each annotator, in [0, 1].
     log_posterior : ndarray of shape (n_annotators,)
         Log posterior of being good. Used, relative to its maximum over the
-        annotators with ratings, when every rated annotator's weight is zero.
+        annotators with ratings, when every rated annotator's weight is zero;
+        if that maximum is ``-inf`` too, the rated annotators count equally.
     min_sigma : float
         Floor on sigma, > 0.
 
@@ -159,9 +160,11 @@ def _estimate_sigma(sq_residuals, n_per_annotator, weights, log_posterior, min_s
     weighted_count = weights @ n_per_annotator
     if weighted_count < _TINY:
         rated = n_per_annotator > 0
-        weights = np.exp(
-            np.where(rated, log_posterior - log_posterior[rated].max(), -np.inf)
-        )
+        best = log_posterior[rated].max()
+        if np.isneginf(best):
+            weights = rated.astype(np.float64)
+        else:
+            weights = np.exp(np.where(rated, log_posterior - best, -np.inf))
         weighted_count = weights @ n_per_annotator
     variance = (weights @ sq_residuals) / weighted_count
     return max(float(np.sqrt(variance)), min_sigma)

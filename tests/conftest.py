@@ -9,5 +9,6 @@ settings.register_profile(
     max_examples=60,
     suppress_health_check=[HealthCheck.too_slow],
 )
-settings.register_profile("dev", deadline=None, max_examples=25)
+# A long hunt for counterexamples, run by hand: HYPOTHESIS_PROFILE=stress.
+settings.register_profile("stress", deadline=None, max_examples=1500)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

@@ -124,6 +124,18 @@ def test_estimate_sigma_uses_relative_posterior_when_all_weights_vanish():
     assert sigma == pytest.approx(np.sqrt(9 / 3))
 
 
+def test_estimate_sigma_counts_raters_equally_when_no_posterior_is_left():
+    # Found by hypothesis: init=[0, 1] where annotator 1 has no ratings.
+    sigma = _estimate_sigma(
+        np.array([8.0, 0.0]),
+        np.array([2, 0]),
+        np.array([0.0, 1.0]),
+        np.array([-np.inf, 0.0]),
+        0.1,
+    )
+    assert sigma == pytest.approx(2.0)
+
+
 def test_estimate_pi_is_the_mean_weight_kept_off_0_and_1():
     assert _estimate_pi(np.array([1.0, 0.0, 0.5, 0.5])) == 0.5
     assert _estimate_pi(np.ones(4)) == 1 - _PI_BOUND

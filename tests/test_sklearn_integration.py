@@ -1,0 +1,114 @@
+"""AnnotatorEM inside pipelines, model selection and column transformers."""
+
+import numpy as np
+import pytest
+from sklearn.compose import ColumnTransformer
+from sklearn.linear_model import Ridge
+from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
+
+from skem import AnnotatorEM, HardAnnotatorEM
+from skem.datasets import make_ratings
+
+
+def to_unit_scale(X):
+    """Map a 1..5 rating scale onto [0, 1]; NaN stays NaN."""
+    return (X - 1.0) / 4.0
+
+
+@pytest.fixture(scope="module")
+def ratings_1_to_5():
+    X, mu, good = make_ratings(
+        120,
+        10,
+        bad_fraction=0.3,
+        sigma=0.3,
+        missing_fraction=0.4,
+        score_range=(1, 5),
+        return_truth=True,
+        random_state=0,
+    )
+    return X, mu, good
+
+
+@pytest.mark.parametrize("Estimator", [AnnotatorEM, HardAnnotatorEM])
+def test_grid_search_over_init_strategies_in_a_pipeline(Estimator, ratings_1_to_5):
+    X, _, good = ratings_1_to_5
+    step = Estimator.__name__.lower()
+    pipeline = make_pipeline(
+        FunctionTransformer(to_unit_scale), Estimator(score_range=(0, 1))
+    )
+    search = GridSearchCV(
+        pipeline,
+        {
+            f"{step}__init": ["all_good", "median", "random"],
+            f"{step}__random_state": [0],
+        },
+        cv=KFold(3, shuffle=True, random_state=0),
+    )
+    search.fit(X)
+    assert search.best_params_[f"{step}__init"] in {"all_good", "median", "random"}
+    scores = search.cv_results_["mean_test_score"]
+    assert np.all(np.isfinite(scores))
+    assert search.best_score_ == scores.max()
+    best = search.best_estimator_[-1]
+    np.testing.assert_array_equal(best.weights_ >= 0.5, good)
+
+
+def test_grid_search_accepts_an_array_of_prior_beliefs(ratings_1_to_5):
+    X, _, good = ratings_1_to_5
+    prior = np.where(good, 0.9, 0.1)
+    search = GridSearchCV(AnnotatorEM(), {"init": ["all_good", prior]}, cv=3).fit(X)
+    assert len(search.cv_results_["params"]) == 2
+    assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
+
+
+def test_cross_val_score_runs_without_y(ratings_1_to_5):
+    X, _, _ = ratings_1_to_5
+    scores = cross_val_score(AnnotatorEM(), X, cv=4)
+    assert scores.shape == (4,) and np.all(np.isfinite(scores))
+
+
+def test_held_out_score_prefers_the_model_that_finds_the_bad_annotators(
+    ratings_1_to_5,
+):
+    """score() is a predictive likelihood: spotting the bad raters raises it."""
+    X, _, _ = ratings_1_to_5
+    train, test = X[:80], X[80:]
+    em = AnnotatorEM().fit(train)
+    fitted_score = em.score(test)
+    em.weights_ = np.ones_like(em.weights_)  # trust everyone instead
+    assert fitted_score > em.score(test) + 0.5
+
+
+def test_column_transformer_feeds_the_consensus_to_a_regressor(ratings_1_to_5):
+    """Rating columns become one consensus feature; other columns pass through."""
+    pd = pytest.importorskip("pandas")
+    X, mu, _ = ratings_1_to_5
+    rng = np.random.RandomState(1)
+    rating_columns = [f"rater{a}" for a in range(X.shape[1])]
+    table = pd.DataFrame(X, columns=rating_columns)
+    table["duration"] = rng.uniform(0, 10, X.shape[0])
+    table["bitrate"] = rng.uniform(0, 1, X.shape[0])
+    # The item's true quality is the target: a fitted consensus explains it.
+    target = mu + 0.05 * table["bitrate"]
+
+    model = make_pipeline(
+        ColumnTransformer(
+            [("consensus", AnnotatorEM(), rating_columns)], remainder="passthrough"
+        ),
+        Ridge(alpha=1e-3),
+    )
+    model.fit(table, target)
+    names = model[0].get_feature_names_out()
+    assert list(names) == [
+        "consensus__annotatorem0",
+        "remainder__duration",
+        "remainder__bitrate",
+    ]
+    r2 = model.score(table, target)
+    assert r2 > 0.95
+    fitted_em = model[0].named_transformers_["consensus"]
+    # The target reaches AnnotatorEM.fit as y: every item is gold.
+    np.testing.assert_allclose(fitted_em.mu_, target)
