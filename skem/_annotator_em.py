@@ -13,8 +13,9 @@ _SHARED_PARAMETERS = """
         - ``'all_good'``: every annotator is taken as good: ``mu`` is each
           item's mean, ``sigma`` the pooled RMS deviation from it, ``pi=0.5``.
         - ``'median'``: the robust counterpart: ``mu`` is each item's median,
-          ``sigma`` is ``1.4826`` times the median absolute deviation from it,
-          ``pi=0.5``.
+          ``sigma`` is ``sqrt(pi / 2)`` times the mean absolute deviation from
+          it (the median absolute deviation is 0 on discrete scales such as
+          1..5), ``pi=0.5``.
         - ``'random'``: random initial P(good) per annotator, drawn from
           ``random_state``, followed by an M-step.
         - an array: your initial P(good) of each annotator, followed by an
@@ -57,9 +58,24 @@ _SHARED_PARAMETERS = """
 """
 
 _SHARED_ATTRIBUTES = """
+    log_posterior_ : ndarray of shape (n_annotators,)
+        ``log P(good | ratings)`` of each annotator at the fitted parameters,
+        soft even for hard EM. It ranks annotators where ``weights_``
+        saturates at exactly 0 or 1.
+
     mu_ : ndarray of shape (n_items,)
         Consensus score of each training item: the ``mu`` of the final
         M-step. NaN for items without any rating (a warning says how many).
+
+    mu_std_error_ : ndarray of shape (n_items,)
+        Standard error of each ``mu_``: ``s / sqrt(W_i)``, where ``W_i`` sums
+        ``weights_`` over the annotators who rated item ``i`` (the error of a
+        weighted mean of good ratings) and ``s`` is ``sigma_`` corrected for
+        the degrees of freedom the item means use up:
+        ``s**2 = sigma_**2 * sum_i W_i / sum_i (W_i - V_i / W_i)`` with
+        ``V_i`` the sum of squared weights. 0 for gold items, ``inf`` for
+        items whose raters all have zero weight, NaN for items without any
+        rating. See also :meth:`mu_interval`.
 
     sigma_ : float
         Standard deviation of good annotators' ratings around ``mu_``.

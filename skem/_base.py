@@ -5,6 +5,7 @@ from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
 
 import numpy as np
+from scipy.stats import norm
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
@@ -20,6 +21,7 @@ from skem._model import (
     _AUTO_MIN_SIGMA_FRACTION,
     _check_ratings_in_range,
     _compute_annotator_sq_residuals,
+    _compute_consensus_std_error,
     _compute_item_log_likelihood,
     _estimate_consensus,
     _estimate_item_medians,
@@ -163,11 +165,14 @@ class _BaseAnnotatorEM(
 
         self._set_parameters(best_params)
         self.weights_ = best_weights
-        self._log_posterior = best_log_posterior
+        self.log_posterior_ = best_log_posterior
         self.log_likelihoods_ = np.asarray(best_objectives)
         self.log_likelihood_ = float(best_objective)
         self.n_iter_ = best_n_iter
         self.converged_ = best_converged
+        self.mu_std_error_ = _compute_consensus_std_error(
+            ratings, self.weights_, self.sigma_, gold
+        )
 
         if not self.converged_:
             warnings.warn(
@@ -201,7 +206,7 @@ class _BaseAnnotatorEM(
         """
         check_is_fitted(self)
         ratings = self._validate_ratings(X)
-        consensus = _estimate_consensus(ratings, self.weights_, self._log_posterior)
+        consensus = _estimate_consensus(ratings, self.weights_, self.log_posterior_)
         _warn_unrated_items(consensus, "X")
         return consensus[:, np.newaxis]
 
@@ -225,7 +230,7 @@ class _BaseAnnotatorEM(
         """
         check_is_fitted(self)
         ratings = self._validate_ratings(X)
-        consensus = _estimate_consensus(ratings, self.weights_, self._log_posterior)
+        consensus = _estimate_consensus(ratings, self.weights_, self.log_posterior_)
         return _compute_item_log_likelihood(
             ratings, consensus, self.sigma_, self.weights_, self.score_range_
         )
@@ -250,6 +255,28 @@ class _BaseAnnotatorEM(
             Mean of :meth:`score_samples` over the rows of X.
         """
         return float(np.mean(self.score_samples(X)))
+
+    def mu_interval(self, level=0.95):
+        """Return a normal confidence interval of each training item's consensus.
+
+        ``mu_ -/+ z * mu_std_error_`` with ``z`` the ``(1 + level) / 2``
+        quantile of the standard normal distribution.
+
+        Parameters
+        ----------
+        level : float, default=0.95
+            Coverage of the interval, in (0, 1).
+
+        Returns
+        -------
+        interval : ndarray of shape (n_items, 2)
+            Lower and upper bound of each item's interval.
+        """
+        check_is_fitted(self)
+        if not 0 < level < 1:
+            raise ValueError(f"level must lie in (0, 1); got {level!r}.")
+        half_width = norm.ppf(0.5 + level / 2) * self.mu_std_error_
+        return np.column_stack([self.mu_ - half_width, self.mu_ + half_width])
 
     @property
     def _n_features_out(self):
@@ -301,8 +328,12 @@ class _BaseAnnotatorEM(
                 known = ~np.isnan(self._gold)
                 self.mu_[known] = self._gold[known]
             residuals = np.abs(ratings.score - self.mu_[ratings.item])
-            # 1.4826 * MAD estimates sigma consistently for normal ratings.
-            self.sigma_ = max(1.4826 * float(np.median(residuals)), self._min_sigma)
+            # sqrt(pi/2) * mean |residual| is consistent for normal ratings.
+            # Not the MAD: on a discrete scale most residuals from an integer
+            # median are exactly 0, and a zero sigma makes everyone look bad.
+            self.sigma_ = max(
+                np.sqrt(np.pi / 2) * float(residuals.mean()), self._min_sigma
+            )
             self.pi_ = 0.5
             self._annotator_sq_residuals = _compute_annotator_sq_residuals(
                 ratings, self.mu_

@@ -109,6 +109,55 @@ def _estimate_relative_consensus(ratings, log_posterior, selected_items):
     return consensus
 
 
+def _compute_consensus_std_error(ratings, weights, sigma, gold=None):
+    """Standard error of each item's consensus.
+
+    ``s / sqrt(W_i)`` with ``W_i = sum_a w_a`` over the annotators who rated
+    item ``i``: the error of a weighted mean of good ratings that counts
+    annotator ``a`` as ``w_a`` of a good rating. ``s`` is ``sigma`` corrected
+    for the degrees of freedom that the item means use up:
+    ``s**2 = sigma**2 * sum_i W_i / sum_i (W_i - V_i / W_i)`` with
+    ``V_i = sum_a w_a**2``, since ``E[sum_a w_a (s_ia - mu_i)**2] =
+    sigma**2 (W_i - V_i / W_i)`` for an estimated ``mu_i`` (gold items lose
+    nothing). The maximum-likelihood ``sigma`` alone makes intervals too
+    narrow when items have few raters.
+
+    Parameters
+    ----------
+    ratings : _Ratings
+        Observed ratings.
+    weights : ndarray of shape (n_annotators,)
+        Weight of each annotator, in [0, 1].
+    sigma : float
+        Maximum-likelihood standard deviation of good ratings.
+    gold : ndarray of shape (n_items,), default=None
+        Known consensus of some items, NaN elsewhere; their error is 0.
+
+    Returns
+    -------
+    std_error : ndarray of shape (n_items,)
+        NaN for items without any rating (and no gold), ``inf`` for items
+        whose raters all have zero weight.
+    """
+    rating_weights = weights[ratings.annotator]
+    weight_sums = np.bincount(ratings.item, rating_weights, minlength=ratings.n_items)
+    square_sums = np.bincount(
+        ratings.item, rating_weights**2, minlength=ratings.n_items
+    )
+    estimated = weight_sums > 0
+    if gold is not None:
+        estimated &= np.isnan(gold)
+    used_up = (square_sums[estimated] / weight_sums[estimated]).sum()
+    total = weight_sums.sum()
+    correction = np.sqrt(total / (total - used_up)) if total > used_up else 1.0
+    with np.errstate(divide="ignore"):
+        std_error = sigma * correction / np.sqrt(weight_sums)
+    std_error[ratings.n_per_item == 0] = np.nan
+    if gold is not None:
+        std_error[~np.isnan(gold)] = 0.0
+    return std_error
+
+
 def _compute_annotator_sq_residuals(ratings, consensus):
     """Sum of squared deviations from the consensus, per annotator.
 
