@@ -6,7 +6,21 @@ as scikit-learn estimators.
 """
 
 from skem._annotator_em import AnnotatorEM, HardAnnotatorEM
+from skem._long_format import (
+    RatingMatrix,
+    annotator_frame,
+    consensus_frame,
+    long_to_matrix,
+)
 
 __version__ = "0.1.0"
 
-__all__ = ["AnnotatorEM", "HardAnnotatorEM", "__version__"]
+__all__ = [
+    "AnnotatorEM",
+    "HardAnnotatorEM",
+    "RatingMatrix",
+    "__version__",
+    "annotator_frame",
+    "consensus_frame",
+    "long_to_matrix",
+]

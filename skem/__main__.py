@@ -1,0 +1,8 @@
+"""``python -m skem`` runs the ``skem`` command."""
+
+import sys
+
+from skem._cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())
