@@ -293,11 +293,13 @@ def _resolve_duplicates(rows, cols, scores, n_cols, duplicates, items, annotator
         return rows, cols, scores
     if duplicates == "raise":
         first = order[1:][repeated][0]
+        # Slicing then tolist() gives plain Python labels, not numpy scalars.
+        annotator = annotators[cols[first] : cols[first] + 1].tolist()[0]
+        item = items[rows[first] : rows[first] + 1].tolist()[0]
         raise ValueError(
-            f"Annotator {annotators[cols[first]]!r} rated item "
-            f"{items[rows[first]]!r} more than once ({int(repeated.sum())} repeated "
-            "pair(s) in all). Remove the repeats, or pass duplicates='mean' to "
-            "average them."
+            f"Annotator {annotator!r} rated item {item!r} more than once "
+            f"({int(repeated.sum())} repeated pair(s) in all). Remove the repeats, "
+            "or average them with duplicates='mean' (skem fit: --duplicates mean)."
         )
     unique, inverse = np.unique(key, return_inverse=True)
     means = np.bincount(inverse, scores) / np.bincount(inverse)
