@@ -257,6 +257,13 @@ def test_demo_runs_on_the_bundled_data_and_finds_the_outliers():
     assert "flagged [26, 27, 28, 29], missed []" in result.stdout
 
 
+def test_a_closed_pipe_ends_the_demo_quietly():
+    command = " ".join(_skem_command()) + " demo | head -1"
+    result = subprocess.run(command, shell=True, capture_output=True, text=True)
+    assert result.stdout.startswith("Netflix public video-quality ratings")
+    assert result.stderr == ""
+
+
 def test_python_dash_m_runs_the_same_command():
     result = subprocess.run(
         [sys.executable, "-m", "skem", "--version"], capture_output=True, text=True
