@@ -6,16 +6,20 @@ from skem._base import _BaseAnnotatorEM
 from skem._model import _estimate_annotator_log_joint, _estimate_log_posterior
 
 _SHARED_PARAMETERS = """
-    init : {'all_good', 'median', 'random'} or array-like of shape \
-(n_annotators,), default='all_good'
-        How EM starts.
+    init : {'median', 'all_good', 'random'} or array-like of shape \
+(n_annotators,), default='median'
+        How EM starts. EM finds a local maximum, so the start matters.
 
+        - ``'median'``: ``mu`` is each item's median, ``sigma`` is
+          ``sqrt(pi / 2)`` times the mean absolute deviation from it (the
+          median absolute deviation is 0 on discrete scales such as 1..5),
+          ``pi=0.5``. Robust to many random annotators, hence the default:
+          with 40% of the real annotators of a benchmark replaced by random
+          ones it leaves a consensus error 1.7 above the clean mean's, against
+          2.7 for ``'all_good'`` (see the benchmarks).
         - ``'all_good'``: every annotator is taken as good: ``mu`` is each
           item's mean, ``sigma`` the pooled RMS deviation from it, ``pi=0.5``.
-        - ``'median'``: the robust counterpart: ``mu`` is each item's median,
-          ``sigma`` is ``sqrt(pi / 2)`` times the mean absolute deviation from
-          it (the median absolute deviation is 0 on discrete scales such as
-          1..5), ``pi=0.5``.
+          This is the start of the classic derivation.
         - ``'random'``: random initial P(good) per annotator, drawn from
           ``random_state``, followed by an M-step.
         - an array: your initial P(good) of each annotator, followed by an

@@ -59,7 +59,7 @@ class _BaseAnnotatorEM(
     def __init__(
         self,
         *,
-        init="all_good",
+        init="median",
         n_init=1,
         max_iter=100,
         tol=1e-6,

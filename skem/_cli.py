@@ -121,7 +121,7 @@ def _add_model_options(parser):
         help="range of the rating scale (default: min and max of the ratings)",
     )
     parser.add_argument(
-        "--init", choices=["all_good", "median", "random"], default="all_good"
+        "--init", choices=["median", "all_good", "random"], default="median"
     )
     parser.add_argument("--n-init", type=int, default=1, help="runs with --init random")
     parser.add_argument("--random-state", type=int, default=None)

@@ -64,7 +64,7 @@ def oracle_e_step(mu, sigma, pi):
 
 
 def test_all_good_init_matches_the_lecture():
-    em = AnnotatorEM(score_range=(LOW, HIGH))
+    em = AnnotatorEM(init="all_good", score_range=(LOW, HIGH))
     em._gold, em._min_sigma, em.score_range_ = None, 1e-3, (LOW, HIGH)
     from skem._ratings import _ratings_from_matrix
 
@@ -83,7 +83,7 @@ def test_one_e_step_and_one_m_step_match_the_formulas():
     mu1, sigma1, pi1 = oracle_m_step(w1)
     w2, log_likelihood1 = oracle_e_step(mu1, sigma1, pi1)
 
-    em = AnnotatorEM(score_range=(LOW, HIGH), max_iter=1, tol=0)
+    em = AnnotatorEM(init="all_good", score_range=(LOW, HIGH), max_iter=1, tol=0)
     with pytest.warns(Warning, match="did not converge"):
         em.fit(X)
 
@@ -103,7 +103,7 @@ def test_hard_em_step_thresholds_the_posterior():
     z1 = (w1 >= 0.5).astype(float)
     mu1, sigma1, pi1 = oracle_m_step(z1)
 
-    em = HardAnnotatorEM(score_range=(LOW, HIGH), max_iter=1, tol=0)
+    em = HardAnnotatorEM(init="all_good", score_range=(LOW, HIGH), max_iter=1, tol=0)
     with pytest.warns(Warning, match="did not converge"):
         em.fit(X)
 
