@@ -1,0 +1,75 @@
+"""Print every benchmark table: ``python -m benchmarks [--quick] [--output FILE]``."""
+
+import argparse
+import platform
+import sys
+import time
+
+import numpy as np
+import scipy
+import sklearn
+
+import skem
+from benchmarks import accuracy, speed, versus_sureal
+from benchmarks._common import Skipped
+
+SECTIONS = {
+    "accuracy": [
+        ("Accuracy on emotion/ (expert truth)", accuracy.emotion_table),
+        (
+            "Robustness: random annotators replacing real ones on emotion/",
+            accuracy.robustness_table,
+        ),
+        ("Netflix outliers 26-29: rank by reliability", accuracy.netflix_ranks_table),
+    ],
+    "speed": [
+        ("One EM iteration against one bincount pass", speed.iteration_table),
+        ("Scaling with the number of ratings", speed.scaling_table),
+        ("Missing ratings: 90% missing against full", speed.missing_table),
+    ],
+    "sureal": [("Against Netflix's sureal", versus_sureal.speed_table)],
+}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument(
+        "--quick", action="store_true", help="smaller sizes, about a minute"
+    )
+    parser.add_argument(
+        "--sections", nargs="+", choices=sorted(SECTIONS), default=list(SECTIONS)
+    )
+    parser.add_argument("--output", help="also write the Markdown report to this file")
+    args = parser.parse_args(argv)
+
+    lines = [
+        "# skem benchmarks" + (" (quick)" if args.quick else ""),
+        "",
+        f"skem {skem.__version__}, numpy {np.__version__}, scipy {scipy.__version__}, "
+        f"scikit-learn {sklearn.__version__}, Python {platform.python_version()}, "
+        f"{platform.machine()}.",
+    ]
+    print("\n".join(lines), flush=True)
+    start = time.perf_counter()
+    for section in args.sections:
+        for title, make_table in SECTIONS[section]:
+            block = [f"\n## {title}\n"]
+            try:
+                tick = time.perf_counter()
+                result, note = make_table(quick=args.quick)
+                block += [result, "", note, f"\n({time.perf_counter() - tick:.1f} s)"]
+            except Skipped as reason:
+                block.append(f"Skipped: {reason}")
+            print("\n".join(block), flush=True)
+            lines += block
+    total = f"\nTotal: {time.perf_counter() - start:.0f} s"
+    print(total)
+    lines.append(total)
+    if args.output:
+        with open(args.output, "w") as f:
+            f.write("\n".join(lines) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
