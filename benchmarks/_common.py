@@ -69,7 +69,9 @@ def table(headers, rows):
         if isinstance(value, float):
             if not np.isfinite(value):
                 return str(value)
-            return f"{value:.3g}" if abs(value) < 1e4 else f"{value:,.0f}"
+            if abs(value) >= 1000:
+                return f"{value:,.0f}"
+            return f"{value:.2f}" if abs(value) >= 1 else f"{value:.3g}"
         return str(value)
 
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]

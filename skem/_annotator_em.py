@@ -91,7 +91,7 @@ _SHARED_ATTRIBUTES = """
     score_range_ : tuple of (float, float)
         ``(low, high)`` of the uniform distribution of bad ratings.
 
-    log_likelihoods_ : ndarray of shape (n_iter_,)
+    log_likelihoods_ : ndarray of shape (n_iterations,)
         The objective after each iteration of the kept run.
 
     log_likelihood_ : float
@@ -106,7 +106,7 @@ _SHARED_ATTRIBUTES = """
     n_features_in_ : int
         Number of annotators seen during ``fit``.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (n_annotators,)
         Names of the annotators seen during ``fit``, when X has string column
         names.
 """

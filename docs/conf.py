@@ -1,0 +1,65 @@
+"""Sphinx configuration of skem's documentation."""
+
+import sys
+from pathlib import Path
+
+import skem
+
+DOCS = Path(__file__).resolve().parent
+sys.path.insert(0, str(DOCS / "_inventories"))
+from write_inventories import write_inventories  # noqa: E402
+
+project = "skem"
+author = "skem developers"
+copyright = "2026, skem developers"
+release = version = skem.__version__
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.intersphinx",
+    "sphinx.ext.mathjax",
+    "numpydoc",
+    "sphinx_gallery.gen_gallery",
+    "myst_parser",
+]
+source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
+exclude_patterns = ["_build", "_inventories", "examples/README.txt"]
+templates_path = ["_templates"]
+
+autosummary_generate = True
+autodoc_default_options = {"members": True}
+numpydoc_show_class_members = False
+numpydoc_class_members_toctree = False
+
+# Offline inventories: see _inventories/write_inventories.py.
+_inventories = write_inventories(DOCS / "_inventories")
+intersphinx_mapping = {
+    "numpy": ("https://numpy.org/doc/stable/", str(_inventories["numpy"])),
+    "scipy": ("https://docs.scipy.org/doc/scipy/", str(_inventories["scipy"])),
+    "sklearn": ("https://scikit-learn.org/stable/", str(_inventories["sklearn"])),
+    "pandas": ("https://pandas.pydata.org/docs/", str(_inventories["pandas"])),
+    "matplotlib": ("https://matplotlib.org/stable/", str(_inventories["matplotlib"])),
+}
+
+sphinx_gallery_conf = {
+    "examples_dirs": "examples",
+    "gallery_dirs": "auto_examples",
+    "filename_pattern": r"/plot_",
+    "doc_module": ("skem",),
+    "backreferences_dir": "generated",
+    "reference_url": {"skem": None},
+    "download_all_examples": False,
+    "remove_config_comments": True,
+    "abort_on_example_error": True,
+    "min_reported_time": 1,
+}
+
+html_theme = "pydata_sphinx_theme"
+html_title = f"skem {version}"
+html_theme_options = {"navigation_with_keys": False, "show_toc_level": 2}
+html_static_path = []
+myst_heading_anchors = 2
+# The benchmark report is included below the page title, so its sections
+# start at H2 by design.
+suppress_warnings = ["myst.header"]
