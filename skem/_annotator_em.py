@@ -135,7 +135,11 @@ class AnnotatorEM(_BaseAnnotatorEM):
     ----------
     weights_ : ndarray of shape (n_annotators,)
         Posterior probability that each annotator is good, at the fitted
-        parameters. An annotator without ratings gets ``pi_``.
+        parameters. An annotator without ratings gets ``pi_``. On ratings in
+        which no two annotators agree (pure noise), every weight can end below
+        0.5 with ``pi_`` at its floor: the model's verdict that everyone
+        answers at random. ``mu_`` stays finite; :class:`HardAnnotatorEM`
+        instead keeps its most likely annotator good.
     {_SHARED_ATTRIBUTES}
     See Also
     --------

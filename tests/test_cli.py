@@ -269,3 +269,22 @@ def test_python_dash_m_runs_the_same_command():
         [sys.executable, "-m", "skem", "--version"], capture_output=True, text=True
     )
     assert result.returncode == 0 and result.stdout.startswith("skem ")
+
+
+def test_progress_shows_on_a_terminal_only_after_the_delay(monkeypatch, capsys):
+    """The progress line waits a second, then rewrites itself on stderr."""
+    from skem import _cli
+
+    clock = iter([0.5, 2.0])
+    monkeypatch.setattr(_cli.time, "perf_counter", lambda: next(clock))
+    progress = _cli._Progress(enabled=True, start=0.0)
+    progress.write("[AnnotatorEM] init 1, iteration 1: objective -10.0\n")
+    assert capsys.readouterr().err == ""
+    progress.write("[AnnotatorEM] init 1, iteration 7: objective -3.0\n")
+    shown = capsys.readouterr().err
+    assert shown.startswith("\r[AnnotatorEM] init 1, iteration 7: objective -3.0")
+    progress.flush()
+    assert capsys.readouterr().err.strip() == ""  # the line is cleared
+    quiet = _cli._Progress(enabled=False, start=0.0)
+    quiet.write("iteration 9\n")
+    assert capsys.readouterr().err == ""
