@@ -3,7 +3,7 @@
 import numpy as np
 
 from skem._base import _BaseAnnotatorEM
-from skem._model import _estimate_annotator_log_joint, _estimate_log_posterior
+from skem._model import _estimate_log_posterior
 
 _SHARED_PARAMETERS = """
     init : {'median', 'all_good', 'random'} or array-like of shape \
@@ -164,13 +164,7 @@ class AnnotatorEM(_BaseAnnotatorEM):
     """
 
     def _e_step(self, ratings):
-        log_good, log_bad = _estimate_annotator_log_joint(
-            self._annotator_sq_residuals,
-            ratings.n_per_annotator,
-            self.sigma_,
-            self.pi_,
-            _log_uniform_density(self.score_range_),
-        )
+        log_good, log_bad = self._estimate_annotator_log_joint(ratings)
         log_marginal, log_posterior = _estimate_log_posterior(log_good, log_bad)
         return float(log_marginal.sum()), np.exp(log_posterior), log_posterior
 
@@ -217,16 +211,9 @@ class HardAnnotatorEM(_BaseAnnotatorEM):
     """
 
     def _e_step(self, ratings):
-        n_per_annotator = ratings.n_per_annotator
-        log_good, log_bad = _estimate_annotator_log_joint(
-            self._annotator_sq_residuals,
-            n_per_annotator,
-            self.sigma_,
-            self.pi_,
-            _log_uniform_density(self.score_range_),
-        )
+        log_good, log_bad = self._estimate_annotator_log_joint(ratings)
         _, log_posterior = _estimate_log_posterior(log_good, log_bad)
-        good = _assign_good_annotators(log_good, log_bad, n_per_annotator > 0)
+        good = _assign_good_annotators(log_good, log_bad, ratings.n_per_annotator > 0)
         objective = float(np.where(good, log_good, log_bad).sum())
         return objective, good.astype(np.float64), log_posterior
 
@@ -254,8 +241,3 @@ def _assign_good_annotators(log_good, log_bad, rated):
         log_odds = np.where(rated, log_good - log_bad, -np.inf)
         good[np.argmax(log_odds)] = True
     return good
-
-
-def _log_uniform_density(score_range):
-    low, high = score_range
-    return -np.log(high - low)

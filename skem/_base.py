@@ -23,6 +23,7 @@ from skem._model import (
     _compute_annotator_sq_residuals,
     _compute_consensus_std_error,
     _compute_item_log_likelihood,
+    _estimate_annotator_log_joint,
     _estimate_consensus,
     _estimate_item_medians,
     _estimate_pi,
@@ -394,6 +395,17 @@ class _BaseAnnotatorEM(
             self._min_sigma,
         )
         self.pi_ = _estimate_pi(weights)
+
+    def _estimate_annotator_log_joint(self, ratings):
+        """Log joint of each annotator's ratings with z=1 and z=0, from the state."""
+        low, high = self.score_range_
+        return _estimate_annotator_log_joint(
+            self._annotator_sq_residuals,
+            ratings.n_per_annotator,
+            self.sigma_,
+            self.pi_,
+            -np.log(high - low),
+        )
 
     @abstractmethod
     def _e_step(self, ratings):

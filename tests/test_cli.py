@@ -23,6 +23,10 @@ def _skem_command():
     return [found]
 
 
+# The column options of the ratings_csv fixture's file.
+COLUMNS = ("--item", "clip", "--annotator", "viewer", "--score", "mos")
+
+
 def run_skem(*args, cwd=None):
     return subprocess.run(
         [*_skem_command(), *map(str, args)],
@@ -63,12 +67,7 @@ def test_fit_writes_both_tables_and_a_summary(ratings_csv, tmp_path):
     result = run_skem(
         "fit",
         path,
-        "--item",
-        "clip",
-        "--annotator",
-        "viewer",
-        "--score",
-        "mos",
+        *COLUMNS,
         "--score-range",
         1,
         5,
@@ -105,12 +104,7 @@ def test_fit_model_options(ratings_csv, tmp_path, options):
     result = run_skem(
         "fit",
         path,
-        "--item",
-        "clip",
-        "--annotator",
-        "viewer",
-        "--score",
-        "mos",
+        *COLUMNS,
         "--annotators",
         tmp_path / "a.csv",
         *options,
@@ -125,12 +119,7 @@ def test_table_on_stdout_moves_the_summary_to_stderr(ratings_csv):
     result = run_skem(
         "fit",
         path,
-        "--item",
-        "clip",
-        "--annotator",
-        "viewer",
-        "--score",
-        "mos",
+        *COLUMNS,
         "--consensus",
         "-",
     )
@@ -149,12 +138,7 @@ def test_parquet_input(ratings_csv, tmp_path):
     result = run_skem(
         "fit",
         parquet,
-        "--item",
-        "clip",
-        "--annotator",
-        "viewer",
-        "--score",
-        "mos",
+        *COLUMNS,
         "--annotators",
         "-",
     )
@@ -215,12 +199,7 @@ def test_never_overwrites_its_input(ratings_csv):
     result = run_skem(
         "fit",
         path,
-        "--item",
-        "clip",
-        "--annotator",
-        "viewer",
-        "--score",
-        "mos",
+        *COLUMNS,
         "--consensus",
         path,
     )
@@ -236,12 +215,7 @@ def test_existing_output_is_replaced_whole(ratings_csv, tmp_path):
     result = run_skem(
         "fit",
         path,
-        "--item",
-        "clip",
-        "--annotator",
-        "viewer",
-        "--score",
-        "mos",
+        *COLUMNS,
         "--consensus",
         target,
     )
