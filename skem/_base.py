@@ -135,7 +135,7 @@ class _BaseAnnotatorEM(
         n_init = self.n_init if do_init and _is_random_init(self.init) else 1
         random_state = check_random_state(self.random_state)
 
-        best_objective = -np.inf
+        best = None
         for init_index in range(n_init):
             if do_init:
                 self._initialize(ratings, random_state)
@@ -143,34 +143,17 @@ class _BaseAnnotatorEM(
                 self._annotator_sq_residuals = _compute_annotator_sq_residuals(
                     ratings, self.mu_
                 )
-            objective, weights, log_posterior = self._e_step(ratings)
-            objectives = []
-            converged = False
-            for n_iter in range(1, self.max_iter + 1):
-                previous = objective
-                self._m_step(ratings, weights, log_posterior)
-                objective, weights, log_posterior = self._e_step(ratings)
-                objectives.append(objective)
-                change = (objective - previous) / ratings.n_ratings
-                self._print_verbose_msg_iter_end(init_index, n_iter, objective, change)
-                if abs(change) < self.tol:
-                    converged = True
-                    break
+            run = self._run_em(ratings, init_index)
+            if best is None or run["objective"] > best["objective"]:
+                best = {**run, "params": self._get_parameters()}
 
-            if objective > best_objective or init_index == 0:
-                best_objective = objective
-                best_params = self._get_parameters()
-                best_weights, best_log_posterior = weights, log_posterior
-                best_objectives, best_n_iter = objectives, n_iter
-                best_converged, best_change = converged, change
-
-        self._set_parameters(best_params)
-        self.weights_ = best_weights
-        self.log_posterior_ = best_log_posterior
-        self.log_likelihoods_ = np.asarray(best_objectives)
-        self.log_likelihood_ = float(best_objective)
-        self.n_iter_ = best_n_iter
-        self.converged_ = best_converged
+        self._set_parameters(best["params"])
+        self.weights_ = best["weights"]
+        self.log_posterior_ = best["log_posterior"]
+        self.log_likelihoods_ = np.asarray(best["objectives"])
+        self.log_likelihood_ = float(best["objective"])
+        self.n_iter_ = best["n_iter"]
+        self.converged_ = best["converged"]
         self.mu_std_error_ = _compute_consensus_std_error(
             ratings, self.weights_, self.sigma_, gold
         )
@@ -179,7 +162,7 @@ class _BaseAnnotatorEM(
             warnings.warn(
                 f"{type(self).__name__} did not converge in max_iter="
                 f"{self.max_iter} iterations (last change per rating "
-                f"{best_change:.3g} >= tol={self.tol:g}). Increase max_iter or tol.",
+                f"{best['change']:.3g} >= tol={self.tol:g}). Increase max_iter or tol.",
                 ConvergenceWarning,
                 stacklevel=3,
             )
@@ -319,6 +302,39 @@ class _BaseAnnotatorEM(
             low, high = self.score_range_
             return _AUTO_MIN_SIGMA_FRACTION * (high - low)
         return float(self.min_sigma)
+
+    def _run_em(self, ratings, init_index):
+        """Iterate M-step and E-step from the current state until convergence.
+
+        Returns
+        -------
+        run : dict
+            The final ``objective``, the ``objectives`` of every iteration,
+            ``n_iter``, ``converged``, the last ``change`` per rating, and the
+            final E-step's ``weights`` and ``log_posterior``.
+        """
+        objective, weights, log_posterior = self._e_step(ratings)
+        objectives = []
+        converged = False
+        for n_iter in range(1, self.max_iter + 1):
+            previous = objective
+            self._m_step(ratings, weights, log_posterior)
+            objective, weights, log_posterior = self._e_step(ratings)
+            objectives.append(objective)
+            change = (objective - previous) / ratings.n_ratings
+            self._print_verbose_msg_iter_end(init_index, n_iter, objective, change)
+            if abs(change) < self.tol:
+                converged = True
+                break
+        return {
+            "objective": objective,
+            "objectives": objectives,
+            "n_iter": n_iter,
+            "converged": converged,
+            "change": change,
+            "weights": weights,
+            "log_posterior": log_posterior,
+        }
 
     def _initialize(self, ratings, random_state):
         """Set the initial ``mu_``, ``sigma_`` and ``pi_`` from ``init``."""
