@@ -105,7 +105,15 @@ def _build_parser():
         "annotators 26-29 are known to be unreliable, and show the result.",
     )
     _add_model_options(demo)
-    demo.set_defaults(run=_run_demo)
+    # The bundled data has the default column names and the 1..5 scale.
+    demo.set_defaults(
+        run=_run_demo,
+        item="item",
+        annotator="annotator",
+        score="score",
+        duplicates="raise",
+        score_range=(1.0, 5.0),
+    )
     return parser
 
 
@@ -157,14 +165,6 @@ def _run_demo(args):
         "Netflix public video-quality ratings (bundled): 79 clips rated 1..5 by 30 "
         "viewers; viewers 26-29 are known to be unreliable.\n"
     )
-    args.item, args.annotator, args.score, args.duplicates = (
-        "item",
-        "annotator",
-        "score",
-        "raise",
-    )
-    if args.score_range is None:
-        args.score_range = bundle.score_range
     consensus, annotators = _fit_tables(bundle.frame, args, sys.stdout)
 
     ranked = annotators.sort_values("log_posterior").head(8)
