@@ -359,6 +359,12 @@ def test_bad_input_is_a_clear_value_error(Estimator, X, message):
         Estimator().fit(X)
 
 
+def test_duplicate_pairs_in_a_coo_matrix_are_rejected_not_summed():
+    coo = sp.coo_matrix(([1.0, 2.0, 3.0], ([0, 0, 1], [0, 0, 1])), shape=(2, 2))
+    with pytest.raises(ValueError, match=r"more than one rating .* e\.g\. \(0, 0\)"):
+        AnnotatorEM().fit(coo)
+
+
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
 def test_transform_needs_the_same_annotators(Estimator, noisy):
     X, _, _ = noisy
