@@ -22,6 +22,19 @@ class RatingMatrix(NamedTuple):
         The item label of each row, sorted.
     annotators : ndarray of shape (n_annotators,)
         The annotator label of each column, sorted.
+
+    See Also
+    --------
+    long_to_matrix : Build one from long-format ratings.
+
+    Examples
+    --------
+    >>> from skem import long_to_matrix
+    >>> matrix = long_to_matrix(None, item=["b", "a"], annotator=[7, 7],
+    ...                         score=[1.0, 2.0], sparse=True)
+    >>> matrix.X.toarray(), matrix.items.tolist(), matrix.annotators.tolist()
+    (array([[2.],
+           [1.]]), ['a', 'b'], [7])
     """
 
     X: object
