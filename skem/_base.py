@@ -19,6 +19,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skem._model import (
     _AUTO_MIN_SIGMA_FRACTION,
+    _apply_gold,
     _check_ratings_in_range,
     _compute_annotator_sq_residuals,
     _compute_consensus_std_error,
@@ -340,10 +341,7 @@ class _BaseAnnotatorEM(
         """Set the initial ``mu_``, ``sigma_`` and ``pi_`` from ``init``."""
         init = self.init if isinstance(self.init, str) else "weights"
         if init == "median":
-            self.mu_ = _estimate_item_medians(ratings)
-            if self._gold is not None:
-                known = ~np.isnan(self._gold)
-                self.mu_[known] = self._gold[known]
+            self.mu_ = _apply_gold(_estimate_item_medians(ratings), self._gold)
             residuals = np.abs(ratings.score - self.mu_[ratings.item])
             # sqrt(pi/2) * mean |residual| is consistent for normal ratings.
             # Not the MAD: on a discrete scale most residuals from an integer

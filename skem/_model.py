@@ -63,6 +63,24 @@ def _estimate_consensus(ratings, weights, log_posterior, gold=None):
         consensus[underflow] = _estimate_relative_consensus(
             ratings, log_posterior, underflow
         )[underflow]
+    return _apply_gold(consensus, gold)
+
+
+def _apply_gold(consensus, gold):
+    """Give the gold items their known consensus, in place.
+
+    Parameters
+    ----------
+    consensus : ndarray of shape (n_items,)
+        Estimated consensus; modified in place.
+    gold : ndarray of shape (n_items,) or None
+        Known consensus of some items, NaN elsewhere.
+
+    Returns
+    -------
+    consensus : ndarray of shape (n_items,)
+        The same array.
+    """
     if gold is not None:
         known = ~np.isnan(gold)
         consensus[known] = gold[known]

@@ -9,6 +9,7 @@ from scipy.stats import norm
 from skem._annotator_em import _assign_good_annotators
 from skem._model import (
     _PI_BOUND,
+    _apply_gold,
     _check_ratings_in_range,
     _compute_annotator_sq_residuals,
     _compute_item_log_likelihood,
@@ -73,6 +74,14 @@ def test_estimate_consensus_keeps_gold_items(ratings):
     gold = np.array([np.nan, 9.0, 7.0, np.nan])
     consensus = _estimate_consensus(ratings, np.ones(3), np.zeros(3), gold)
     np.testing.assert_allclose(consensus, [1.5, 9.0, 7.0, 2.0])
+
+
+def test_apply_gold_overrides_only_known_items():
+    consensus = np.array([1.0, 2.0, np.nan])
+    result = _apply_gold(consensus, np.array([np.nan, 5.0, 6.0]))
+    assert result is consensus
+    np.testing.assert_array_equal(consensus, [1.0, 5.0, 6.0])
+    np.testing.assert_array_equal(_apply_gold(np.ones(2), None), [1.0, 1.0])
 
 
 def test_estimate_consensus_falls_back_to_relative_posterior_on_underflow(ratings):
