@@ -222,8 +222,11 @@ def annotator_frame(estimator, annotators=None):
     -------
     table : pandas.DataFrame
         One row per annotator with columns ``annotator``, ``weight``
-        (``weights_``, the posterior probability of being good) and ``good``
-        (``weight >= 0.5``).
+        (``weights_``: the posterior probability of being good for
+        :class:`AnnotatorEM`, the 0/1 flag for :class:`HardAnnotatorEM`),
+        ``good`` (``weight >= 0.5``) and ``log_posterior``
+        (``log_posterior_``, the log of the posterior probability of being
+        good, which still ranks the annotators whose weights round to 0 or 1).
 
     See Also
     --------
@@ -235,11 +238,11 @@ def annotator_frame(estimator, annotators=None):
     >>> from skem import AnnotatorEM, annotator_frame
     >>> X = np.array([[4.0, 4.2, 1.0], [2.0, 2.1, 5.0], [3.0, 3.1, 2.0]])
     >>> em = AnnotatorEM(score_range=(1, 5)).fit(X)
-    >>> annotator_frame(em, ["ann", "bob", "cat"]).round(3)
-      annotator  weight   good
-    0       ann     1.0   True
-    1       bob     1.0   True
-    2       cat     0.0  False
+    >>> annotator_frame(em, ["ann", "bob", "cat"]).round(4)
+      annotator  weight   good  log_posterior
+    0       ann  0.9998   True        -0.0002
+    1       bob  0.9998   True        -0.0002
+    2       cat  0.0000  False     -1931.4579
     """
     pd = _import_pandas()
     check_is_fitted(estimator)
@@ -251,6 +254,7 @@ def annotator_frame(estimator, annotators=None):
             "annotator": labels,
             "weight": estimator.weights_,
             "good": estimator.weights_ >= 0.5,
+            "log_posterior": estimator.log_posterior_,
         }
     )
 

@@ -64,7 +64,7 @@ def test_round_trip_long_matrix_fit_tidy_keeps_labels(
         "ci_low",
         "ci_high",
     ]
-    assert list(reliability.columns) == ["annotator", "weight", "good"]
+    assert list(reliability.columns) == ["annotator", "weight", "good", "log_posterior"]
     by_item = consensus.set_index("item")["consensus"]
     np.testing.assert_allclose(
         by_item.loc[list(items)].to_numpy(), reference.mu_, rtol=1e-10
@@ -166,6 +166,17 @@ def test_frames_default_to_positions_and_feature_names():
     assert consensus_frame(em)["item"].tolist() == [0, 1, 2]
     with pytest.raises(ValueError, match="Expected 3 items labels"):
         consensus_frame(em, ["a"])
+
+
+@pytest.mark.parametrize("Estimator", [AnnotatorEM, HardAnnotatorEM])
+def test_annotator_frame_carries_the_log_posterior(Estimator):
+    X = make_ratings(30, 6, bad_fraction=0.3, random_state=1)
+    em = Estimator().fit(X)
+    table = annotator_frame(em)
+    assert list(table.columns) == ["annotator", "weight", "good", "log_posterior"]
+    np.testing.assert_array_equal(table["log_posterior"], em.log_posterior_)
+    np.testing.assert_array_equal(table["weight"], em.weights_)
+    assert np.all(table["log_posterior"] <= 0)
 
 
 # ------------------------------------------------------------ uncertainty
