@@ -1,5 +1,6 @@
 """Long-format ratings (one row per rating) to matrices and back."""
 
+import warnings
 from typing import NamedTuple
 
 import numpy as np
@@ -21,7 +22,8 @@ class RatingMatrix(NamedTuple):
     items : ndarray of shape (n_items,)
         The item label of each row, sorted.
     annotators : ndarray of shape (n_annotators,)
-        The annotator label of each column, sorted.
+        The annotator label of each column: sorted, or the ``annotators``
+        passed to :func:`long_to_matrix`.
 
     See Also
     --------
@@ -31,7 +33,7 @@ class RatingMatrix(NamedTuple):
     --------
     >>> from skem import long_to_matrix
     >>> matrix = long_to_matrix(None, item=["b", "a"], annotator=[7, 7],
-    ...                         score=[1.0, 2.0], sparse=True)
+    ...                         score=[1.0, 2.0])
     >>> matrix.X.toarray(), matrix.items.tolist(), matrix.annotators.tolist()
     (array([[2.],
            [1.]]), ['a', 'b'], [7])
@@ -49,7 +51,9 @@ def long_to_matrix(
     annotator="annotator",
     score="score",
     duplicates="raise",
-    sparse="auto",
+    sparse=True,
+    annotators=None,
+    unknown_annotators="raise",
 ):
     """Pivot long-format ratings (item, annotator, score) into a rating matrix.
 
@@ -68,11 +72,27 @@ def long_to_matrix(
     duplicates : {'raise', 'mean'}, default='raise'
         What to do when an annotator rated the same item more than once:
         raise a ValueError naming an example, or average the ratings.
-    sparse : {'auto', True, False}, default='auto'
-        Return a CSR matrix (True), a DataFrame (False), or a CSR matrix when
-        fewer than half of the item x annotator cells are rated ('auto'). The
-        sparse matrix is built from the ratings directly, with no dense
-        intermediate.
+    sparse : bool, default=True
+        Return a CSR matrix (True) or a DataFrame with NaN for "not rated"
+        (False). The CSR matrix is built from the ratings directly, with no
+        dense intermediate, so its memory grows with the number of ratings.
+
+        .. deprecated:: 0.2
+           ``sparse='auto'`` (a CSR matrix for sparse data, else a DataFrame)
+           is deprecated and now behaves like ``sparse=True``; it will be
+           removed in the next release.
+    annotators : array-like of shape (n_annotators,), default=None
+        The column labels, in order: for example the ``annotators`` of the
+        training :class:`RatingMatrix`, or an estimator's
+        ``feature_names_in_``. Use it to build a matrix of new ratings that
+        an estimator fitted on the training matrix can ``transform`` or
+        ``score``; annotators who did not rate anything get an empty column.
+        Labels must be unique and not missing. If None, the columns are the
+        annotators present in the ratings, sorted.
+    unknown_annotators : {'raise', 'drop'}, default='raise'
+        What to do with ratings by an annotator not in ``annotators``: raise
+        a ValueError naming an example, or drop them with a UserWarning
+        saying how many were dropped. Ignored if ``annotators`` is None.
 
     Returns
     -------
@@ -83,8 +103,10 @@ def long_to_matrix(
     ------
     ValueError
         For a missing column, an empty table, a missing label, a missing or
-        non-numeric or infinite score, or (with ``duplicates='raise'``) a
-        repeated (item, annotator) pair.
+        non-numeric or infinite score, (with ``duplicates='raise'``) a
+        repeated (item, annotator) pair, invalid ``annotators`` labels, or
+        (with ``unknown_annotators='raise'``) a rating by an annotator not in
+        ``annotators``.
 
     See Also
     --------
@@ -94,23 +116,56 @@ def long_to_matrix(
     Examples
     --------
     >>> import pandas as pd
-    >>> from skem import long_to_matrix
-    >>> ratings = pd.DataFrame({"item": ["a", "a", "b", "b", "c"],
-    ...                         "annotator": [1, 2, 1, 2, 2],
-    ...                         "score": [4.0, 5.0, 2.0, 1.0, 3.0]})
+    >>> from skem import AnnotatorEM, long_to_matrix
+    >>> ratings = pd.DataFrame({"item": ["a", "a", "a", "b", "b", "b", "c", "c"],
+    ...                         "annotator": ["ann", "bob", "cat"] * 2 + ["ann", "bob"],
+    ...                         "score": [4.0, 4.2, 1.0, 2.0, 2.1, 5.0, 3.0, 3.1]})
     >>> X, items, annotators = long_to_matrix(ratings, sparse=False)
     >>> X
-    annotator    1    2
+    annotator  ann  bob  cat
     item
-    a          4.0  5.0
-    b          2.0  1.0
-    c          NaN  3.0
+    a          4.0  4.2  1.0
+    b          2.0  2.1  5.0
+    c          3.0  3.1  NaN
+
+    By default the matrix is sparse, which the estimators accept as well:
+
+    >>> train = long_to_matrix(ratings)
+    >>> train.X.format, train.X.shape, train.X.nnz
+    ('csr', (3, 3), 8)
+    >>> em = AnnotatorEM(score_range=(1, 5)).fit(train.X)
+    >>> em.weights_.round(2)
+    array([1., 1., 0.])
+
+    New ratings need the training annotators as columns, in the same order,
+    to be transformed; here ``cat``, flagged as unreliable, does not count:
+
+    >>> new = pd.DataFrame({"item": ["d", "d", "e"], "annotator": ["cat", "bob", "ann"],
+    ...                     "score": [5.0, 2.0, 4.0]})
+    >>> test = long_to_matrix(new, annotators=train.annotators)
+    >>> test.items, test.annotators
+    (array(['d', 'e'], dtype=object), array(['ann', 'bob', 'cat'], dtype=object))
+    >>> em.transform(test.X).ravel().round(2)
+    array([2., 4.])
     """
     pd = _import_pandas()
     if duplicates not in ("raise", "mean"):
         raise ValueError(f"duplicates must be 'raise' or 'mean'; got {duplicates!r}.")
-    if sparse not in ("auto", True, False):
-        raise ValueError(f"sparse must be 'auto', True or False; got {sparse!r}.")
+    if isinstance(sparse, str) and sparse == "auto":
+        warnings.warn(
+            "sparse='auto' is deprecated and now behaves like sparse=True (a CSR "
+            "matrix whatever the density); it will be removed in the next "
+            "release. Pass sparse=True, or sparse=False for a DataFrame.",
+            FutureWarning,
+            stacklevel=2,
+        )
+        sparse = True
+    if sparse not in (True, False):
+        raise ValueError(f"sparse must be True or False; got {sparse!r}.")
+    if unknown_annotators not in ("raise", "drop"):
+        raise ValueError(
+            f"unknown_annotators must be 'raise' or 'drop'; got {unknown_annotators!r}."
+        )
     names = (
         (item, annotator, score) if data is not None else ("item", "annotator", "score")
     )
@@ -130,19 +185,31 @@ def long_to_matrix(
     scores = _numeric_scores(pd, score_values, names[2])
 
     rows, item_labels = pd.factorize(item_values, sort=True)
-    cols, annotator_labels = pd.factorize(annotator_values, sort=True)
+    item_labels = np.asarray(item_labels)
+    if annotators is None:
+        cols, annotator_labels = pd.factorize(annotator_values, sort=True)
+        annotator_labels = np.asarray(annotator_labels)
+    else:
+        annotator_labels = _check_annotator_labels(pd, annotators)
+        cols = pd.Index(annotator_labels).get_indexer(annotator_values)
+        unknown = cols < 0
+        if unknown.any():
+            rows, cols, scores = _drop_unknown(
+                pd,
+                unknown,
+                rows,
+                cols,
+                scores,
+                annotator_values,
+                unknown_annotators,
+            )
     rows, cols = rows.astype(np.intp), cols.astype(np.intp)
-    item_labels, annotator_labels = (
-        np.asarray(item_labels),
-        np.asarray(annotator_labels),
-    )
     shape = (len(item_labels), len(annotator_labels))
 
     rows, cols, scores = _resolve_duplicates(
         rows, cols, scores, shape[1], duplicates, item_labels, annotator_labels
     )
-    density = len(scores) / (shape[0] * shape[1])
-    if sparse is True or (sparse == "auto" and density < 0.5):
+    if sparse:
         X = sp.csr_matrix((scores, (rows, cols)), shape=shape)
     else:
         values = np.full(shape, np.nan)
@@ -321,6 +388,62 @@ def _resolve_duplicates(rows, cols, scores, n_cols, duplicates, items, annotator
     unique, inverse = np.unique(key, return_inverse=True)
     means = np.bincount(inverse, scores) / np.bincount(inverse)
     return (unique // n_cols).astype(np.intp), (unique % n_cols).astype(np.intp), means
+
+
+def _check_annotator_labels(pd, annotators):
+    labels = np.asarray(annotators)
+    if labels.ndim != 1 or labels.size == 0:
+        raise ValueError(
+            "annotators must be a non-empty 1-D array-like of labels; got shape "
+            f"{labels.shape}."
+        )
+    missing = pd.isna(labels)
+    if missing.any():
+        raise ValueError(
+            f"annotators has a missing label at position "
+            f"{int(np.flatnonzero(missing)[0])}."
+        )
+    duplicated = pd.Index(labels).duplicated()
+    if duplicated.any():
+        label = labels[np.flatnonzero(duplicated)[0] :][:1].tolist()[0]
+        raise ValueError(
+            f"annotators has the label {label!r} more than once "
+            f"({int(duplicated.sum())} repeated label(s) in all); each column "
+            "needs its own label."
+        )
+    return labels
+
+
+def _drop_unknown(pd, unknown, rows, cols, scores, labels, action):
+    unknown_labels = pd.unique(labels[unknown])
+    n_ratings, n_annotators = int(unknown.sum()), len(unknown_labels)
+    example = unknown_labels[:1].tolist()[0]
+    if unknown.all():
+        raise ValueError(
+            f"None of the {n_ratings} rating(s) is by an annotator in annotators "
+            f"(for example {example!r} is not). Check that the labels have the "
+            "same type as the training ones (7 is not '7')."
+        )
+    if action == "raise":
+        raise ValueError(
+            f"{n_ratings} rating(s) are by {n_annotators} annotator(s) not in "
+            f"annotators, for example {example!r}. Remove them, or drop them "
+            "with unknown_annotators='drop'."
+        )
+    keep = ~unknown
+    left_unrated = len(np.setdiff1d(rows[unknown], rows[keep]))
+    warnings.warn(
+        f"Dropped {n_ratings} rating(s) by {n_annotators} annotator(s) not in "
+        f"annotators (for example {example!r})"
+        + (
+            f"; {left_unrated} item(s) are left without any rating."
+            if left_unrated
+            else "."
+        ),
+        UserWarning,
+        stacklevel=3,
+    )
+    return rows[keep], cols[keep], scores[keep]
 
 
 def _labels(labels, n, what):

@@ -73,20 +73,44 @@ def test_round_trip_long_matrix_fit_tidy_keeps_labels(
     np.testing.assert_array_equal(by_annotator.loc[list(annotators)].to_numpy(), good)
 
 
-def test_three_arrays_and_auto_sparsity():
+def test_three_arrays_give_csr_by_default_even_when_dense():
+    """The return type does not depend on the density of the ratings."""
     dense = long_to_matrix(
         None,
         item=["a", "a", "b", "b"],
         annotator=[1, 2, 1, 2],
         score=[1.0, 2.0, 3.0, 4.0],
     )
-    assert isinstance(dense.X, pd.DataFrame)
-    np.testing.assert_array_equal(dense.X.to_numpy(), [[1.0, 2.0], [3.0, 4.0]])
+    assert sp.issparse(dense.X) and dense.X.format == "csr"
+    np.testing.assert_array_equal(dense.X.toarray(), [[1.0, 2.0], [3.0, 4.0]])
+    frame = long_to_matrix(
+        None,
+        item=["a", "a", "b", "b"],
+        annotator=[1, 2, 1, 2],
+        score=[1.0, 2.0, 3.0, 4.0],
+        sparse=False,
+    )
+    assert isinstance(frame.X, pd.DataFrame)
+    np.testing.assert_array_equal(frame.X.to_numpy(), [[1.0, 2.0], [3.0, 4.0]])
     sparse = long_to_matrix(
         None, item=["a", "b", "c"], annotator=[1, 2, 3], score=[1.0, 0.0, 4.0]
     )
     assert sp.issparse(sparse.X) and sparse.X.nnz == 3
     assert sparse.X[1, 1] == 0.0  # the explicit zero survives
+
+
+def test_sparse_auto_is_deprecated_and_behaves_like_true():
+    with pytest.warns(FutureWarning, match="sparse='auto' is deprecated"):
+        matrix = long_to_matrix(
+            None,
+            item=["a", "a", "b", "b"],
+            annotator=[1, 2, 1, 2],
+            score=[1.0] * 4,
+            sparse="auto",
+        )
+    assert sp.issparse(matrix.X)  # fully rated: 'auto' used to give a DataFrame
+    with pytest.raises(ValueError, match="sparse must be True or False"):
+        long_to_matrix(None, item=["a"], annotator=[1], score=[1.0], sparse="yes")
 
 
 def test_sparse_path_builds_no_dense_intermediate():
@@ -166,6 +190,168 @@ def test_frames_default_to_positions_and_feature_names():
     assert consensus_frame(em)["item"].tolist() == [0, 1, 2]
     with pytest.raises(ValueError, match="Expected 3 items labels"):
         consensus_frame(em, ["a"])
+
+
+# ------------------------------------------------------- new ratings
+def _train_and_new():
+    """Training ratings of ann, bob, cat (cat random) and new ratings of them."""
+    train = pd.DataFrame(
+        {
+            "item": ["a", "a", "a", "b", "b", "b", "c", "c", "c"],
+            "annotator": ["ann", "bob", "cat"] * 3,
+            "score": [4.0, 4.2, 1.0, 2.0, 2.1, 5.0, 3.0, 3.1, 2.0],
+        }
+    )
+    # Not every training annotator rates the new items, nor in sorted order.
+    new = pd.DataFrame(
+        {
+            "item": ["e", "d", "d"],
+            "annotator": ["ann", "cat", "bob"],
+            "score": [4.0, 5.0, 2.0],
+        }
+    )
+    return train, new
+
+
+@pytest.mark.parametrize("sparse", [True, False])
+def test_new_long_ratings_reach_transform_with_the_training_annotators(sparse):
+    train, new = _train_and_new()
+    fitted = long_to_matrix(train, sparse=sparse)
+    em = AnnotatorEM(score_range=(1, 5)).fit(fitted.X)
+    # Without the training labels the new matrix has the wrong columns.
+    assert long_to_matrix(new, sparse=sparse).X.shape == (2, 3)
+    assert long_to_matrix(new.iloc[:2], sparse=sparse).X.shape[1] == 2
+
+    labels = em.feature_names_in_ if not sparse else fitted.annotators
+    matrix = long_to_matrix(new.iloc[:2], annotators=labels, sparse=sparse)
+    np.testing.assert_array_equal(matrix.annotators, ["ann", "bob", "cat"])
+    np.testing.assert_array_equal(matrix.items, ["d", "e"])
+    assert matrix.X.shape == (2, 3)
+    if sparse:
+        np.testing.assert_array_equal(
+            matrix.X.toarray(), [[0.0, 0.0, 5.0], [4.0, 0.0, 0.0]]
+        )
+        assert matrix.X.nnz == 2
+    else:
+        assert list(matrix.X.columns) == ["ann", "bob", "cat"]
+        np.testing.assert_array_equal(
+            matrix.X.to_numpy(), [[np.nan, np.nan, 5.0], [4.0, np.nan, np.nan]]
+        )
+
+    full = long_to_matrix(new, annotators=labels, sparse=sparse)
+    consensus = em.transform(full.X).ravel()
+    same = np.array([[np.nan, 2.0, 5.0], [4.0, np.nan, np.nan]])
+    expected = em.transform(same if sparse else pd.DataFrame(same, columns=labels))
+    np.testing.assert_allclose(consensus, expected.ravel())
+    np.testing.assert_allclose(consensus, [2.0, 4.0], atol=1e-3)  # cat ignored
+
+
+def test_annotators_give_the_columns_in_their_order():
+    _, new = _train_and_new()
+    matrix = long_to_matrix(new, annotators=["zed", "cat", "ann", "bob"])
+    np.testing.assert_array_equal(matrix.annotators, ["zed", "cat", "ann", "bob"])
+    np.testing.assert_array_equal(
+        matrix.X.toarray(), [[0.0, 5.0, 0.0, 2.0], [0.0, 0.0, 4.0, 0.0]]
+    )
+    assert matrix.X.nnz == 3
+    # Integer labels, as a RatingMatrix or a CSV gives them.
+    ints = long_to_matrix(
+        None,
+        item=[0, 0, 1],
+        annotator=[30, 10, 30],
+        score=[1.0, 2.0, 3.0],
+        annotators=np.array([30, 20, 10]),
+    )
+    np.testing.assert_array_equal(ints.X.toarray(), [[1.0, 0.0, 2.0], [3.0, 0, 0]])
+
+
+def test_unknown_annotators_raise_by_default_naming_one():
+    _, new = _train_and_new()
+    with pytest.raises(
+        ValueError,
+        match=r"1 rating\(s\) are by 1 annotator\(s\) not in annotators, "
+        r"for example 'cat'.*unknown_annotators='drop'",
+    ):
+        long_to_matrix(new, annotators=["ann", "bob"])
+    with pytest.raises(ValueError, match="2 rating"):
+        long_to_matrix(new, annotators=["bob"], unknown_annotators="raise")
+
+
+def test_unknown_annotators_drop_with_a_warning_saying_how_many():
+    _, new = _train_and_new()
+    extra = pd.DataFrame(
+        {
+            "item": ["d", "f", "f"],
+            "annotator": ["yan", "zoe", "yan"],
+            "score": [1, 2, 3],
+        }
+    )
+    ratings = pd.concat([new, extra], ignore_index=True)
+    with pytest.warns(
+        UserWarning,
+        match=r"Dropped 3 rating\(s\) by 2 annotator\(s\) not in annotators "
+        r"\(for example 'yan'\); 1 item\(s\) are left without any rating",
+    ):
+        matrix = long_to_matrix(
+            ratings,
+            annotators=["ann", "bob", "cat"],
+            unknown_annotators="drop",
+            sparse=False,
+        )
+    # The item rated only by unknown annotators stays, as an unrated row.
+    np.testing.assert_array_equal(matrix.items, ["d", "e", "f"])
+    np.testing.assert_array_equal(
+        matrix.X.to_numpy(),
+        [[np.nan, 2.0, 5.0], [4.0, np.nan, np.nan], [np.nan, np.nan, np.nan]],
+    )
+    with pytest.warns(UserWarning, match=r"Dropped 1 rating\(s\).*'cat'\)\.$"):
+        long_to_matrix(new, annotators=["ann", "bob"], unknown_annotators="drop")
+
+
+@pytest.mark.parametrize("action", ["raise", "drop"])
+def test_no_known_annotator_at_all_hints_at_the_label_type(action):
+    with pytest.raises(ValueError, match=r"None of the 2 rating.*7 is not '7'"):
+        long_to_matrix(
+            None,
+            item=["a", "b"],
+            annotator=["1", "2"],
+            score=[1.0, 2.0],
+            annotators=[1, 2],
+            unknown_annotators=action,
+        )
+
+
+@pytest.mark.parametrize(
+    "labels, message",
+    [
+        (["ann", "bob", "ann", "bob"], "label 'ann' more than once .2 repeated"),
+        (["ann", None, "bob"], "missing label at position 1"),
+        ([1.0, np.nan], "missing label at position 1"),
+        ([], "non-empty 1-D"),
+        ([["ann", "bob"]], "non-empty 1-D"),
+    ],
+)
+def test_annotators_labels_are_validated(labels, message):
+    _, new = _train_and_new()
+    with pytest.raises(ValueError, match=message):
+        long_to_matrix(new, annotators=labels)
+
+
+def test_bad_unknown_annotators_value():
+    _, new = _train_and_new()
+    with pytest.raises(ValueError, match="unknown_annotators must be 'raise' or"):
+        long_to_matrix(new, annotators=["ann"], unknown_annotators="ignore")
+
+
+def test_duplicates_are_named_with_the_given_labels():
+    frame = pd.DataFrame(
+        {"item": ["x", "x"], "annotator": ["bob", "bob"], "score": [1.0, 3.0]}
+    )
+    with pytest.raises(ValueError, match="Annotator 'bob' rated item 'x'"):
+        long_to_matrix(frame, annotators=["ann", "bob"])
+    averaged = long_to_matrix(frame, annotators=["ann", "bob"], duplicates="mean")
+    np.testing.assert_array_equal(averaged.X.toarray(), [[0.0, 2.0]])
+    assert averaged.X.nnz == 1
 
 
 @pytest.mark.parametrize("Estimator", [AnnotatorEM, HardAnnotatorEM])
