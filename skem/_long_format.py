@@ -305,11 +305,20 @@ def annotator_frame(estimator, annotators=None):
     >>> from skem import AnnotatorEM, annotator_frame
     >>> X = np.array([[4.0, 4.2, 1.0], [2.0, 2.1, 5.0], [3.0, 3.1, 2.0]])
     >>> em = AnnotatorEM(score_range=(1, 5)).fit(X)
-    >>> annotator_frame(em, ["ann", "bob", "cat"]).round(4)
-      annotator  weight   good  log_posterior
-    0       ann  0.9998   True        -0.0002
-    1       bob  0.9998   True        -0.0002
-    2       cat  0.0000  False     -1931.4579
+    >>> table = annotator_frame(em, ["ann", "bob", "cat"])
+    >>> table.columns.tolist()
+    ['annotator', 'weight', 'good', 'log_posterior']
+    >>> table[["annotator", "weight", "good"]].round(2)
+      annotator  weight   good
+    0       ann     1.0   True
+    1       bob     1.0   True
+    2       cat     0.0  False
+
+    ``cat``'s weight rounds to 0, but its log posterior tells how sure the
+    model is:
+
+    >>> bool(table["log_posterior"][2] < -100)
+    True
     """
     pd = _import_pandas()
     check_is_fitted(estimator)
