@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from skem import AnnotatorEM, HardAnnotatorEM
-from skem.datasets import make_ratings
+from skem.datasets import load_video_quality, make_ratings
 
 matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
@@ -52,22 +52,85 @@ def test_convergence_draws_one_point_per_iteration(fitted):
     assert "classification" in plot_convergence(hard).get_ylabel()
 
 
-def test_reliability_bars_are_sorted_and_coloured_by_threshold(fitted):
-    _, _, good, soft, _ = fitted
-    ax = plot_annotator_reliability(soft, annotators=[f"a{k}" for k in range(8)])
+def _expected_log_odds(log_posterior):
+    """log(p / (1 - p)) clipped to +/-40, with P(bad) == 0 spelled out."""
+    p_bad = -np.expm1(log_posterior)
+    out = np.full(log_posterior.shape, 40.0)  # p_bad == 0: infinite, clipped
+    rated = p_bad > 0
+    out[rated] = log_posterior[rated] - np.log(p_bad[rated])
+    return np.clip(out, -40.0, 40.0)
+
+
+def _bar_colors(ax):
+    return [matplotlib.colors.to_hex(bar.get_facecolor()) for bar in ax.patches]
+
+
+RED, BLUE = matplotlib.colors.to_hex("tab:red"), matplotlib.colors.to_hex("tab:blue")
+
+
+@pytest.mark.parametrize("which", ["soft", "hard"])
+def test_reliability_bars_are_clipped_log_odds_sorted_and_coloured(fitted, which):
+    _, _, good, soft, hard = fitted
+    em = soft if which == "soft" else hard
+    ax = plot_annotator_reliability(em, annotators=[f"a{k}" for k in range(8)])
     heights = np.array([bar.get_height() for bar in ax.patches])
-    order = np.argsort(soft.log_posterior_, kind="stable")
-    np.testing.assert_array_equal(heights, soft.weights_[order])
-    colors = [matplotlib.colors.to_hex(bar.get_facecolor()) for bar in ax.patches]
-    expected = [
-        matplotlib.colors.to_hex("tab:blue" if w >= 0.5 else "tab:red") for w in heights
-    ]
-    assert colors == expected
-    assert colors.count(matplotlib.colors.to_hex("tab:red")) == (~good).sum() == 2
+    order = np.argsort(em.log_posterior_, kind="stable")
+    np.testing.assert_allclose(
+        heights, _expected_log_odds(em.log_posterior_[order]), rtol=1e-12
+    )
+    # The flagged annotators' bars are visible (weights ~0 drew them at 0),
+    # and a log_posterior_ of exactly 0 is drawn at the clip, not at inf.
+    assert np.all(np.isfinite(heights))
+    assert np.all(heights[~good[order]] < -10)
+    assert np.any(em.log_posterior_ == 0) and heights.max() == 40.0
+    low, high = ax.get_ylim()
+    assert low < heights.min() and heights.max() < high
+    assert "clipped to ±40" in ax.get_ylabel()
+
+    expected = [RED if w < 0.5 else BLUE for w in em.weights_[order]]
+    assert _bar_colors(ax) == expected
+    assert _bar_colors(ax).count(RED) == (~good).sum() == 2
     assert [t.get_text() for t in ax.get_xticklabels()] == [f"a{k}" for k in order]
-    (threshold,) = [line for line in ax.lines if line.get_label() == "threshold"]
-    assert threshold.get_ydata()[0] == 0.5
+    (threshold,) = [line for line in ax.lines if "threshold" in line.get_label()]
+    assert threshold.get_ydata()[0] == 0.0  # log-odds of 0.5
     assert "2 of 8 flagged" in ax.get_title()
+
+
+def test_reliability_legend_explains_the_colours(fitted):
+    _, _, _, soft, _ = fitted
+    legend = plot_annotator_reliability(soft).get_legend()
+    assert legend is not None
+    texts = [t.get_text() for t in legend.get_texts()]
+    assert texts == ["reliable", "flagged as unreliable", "threshold P(good) = 0.5"]
+    colors = [
+        matplotlib.colors.to_hex(h.get_facecolor()) for h in legend.legend_handles[:2]
+    ]
+    assert colors == [BLUE, RED]
+
+
+def test_reliability_threshold_is_a_probability_drawn_as_log_odds(fitted):
+    _, _, _, soft, _ = fitted
+    ax = plot_annotator_reliability(soft, threshold=0.2)
+    (threshold,) = [line for line in ax.lines if "threshold" in line.get_label()]
+    assert threshold.get_ydata()[0] == pytest.approx(np.log(0.25))
+    for edge, at in [(0.0, -40.0), (1.0, 40.0)]:
+        ax = plot_annotator_reliability(soft, threshold=edge)
+        (line,) = [line for line in ax.lines if "threshold" in line.get_label()]
+        assert line.get_ydata()[0] == at
+    with pytest.raises(ValueError, match="threshold must lie in"):
+        plot_annotator_reliability(soft, threshold=1.5)
+
+
+def test_log_odds_are_stable_near_certainty_and_clipped():
+    from skem.plotting._plots import _clipped_log_odds
+
+    log_posterior = np.array(
+        [np.log(0.5), np.log(0.2), -1e-15, 0.0, 1e-17, -1000.0, -np.inf]
+    )
+    # -1e-15: log(1 - exp(-1e-15)) computed naively is off by 0.1.
+    expected = [0.0, np.log(0.25), -1e-15 - np.log(-np.expm1(-1e-15)), 40, 40, -40, -40]
+    np.testing.assert_allclose(_clipped_log_odds(log_posterior), expected, rtol=1e-12)
+    assert abs(expected[2] - 34.538776394910684) < 1e-9
 
 
 def test_consensus_with_truth_and_plain_mean(fitted):
@@ -80,11 +143,32 @@ def test_consensus_with_truth_and_plain_mean(fitted):
     (errorbar,) = ax.containers
     np.testing.assert_allclose(errorbar.lines[0].get_ydata(), soft.mu_[order])
     segments = errorbar.lines[2][0].get_segments()
-    low, high = soft.mu_interval(0.9)[order].T
+    low, high = np.clip(soft.mu_interval(0.9)[order], *soft.score_range_).T
     np.testing.assert_allclose([s[0][1] for s in segments], low)
     np.testing.assert_allclose([s[1][1] for s in segments], high)
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert labels == ["truth", "plain mean", "AnnotatorEM (90% interval)"]
+    assert labels == [
+        "truth",
+        "plain mean",
+        "AnnotatorEM (90% interval, clipped to the scale)",
+    ]
+
+
+def test_consensus_intervals_stay_within_the_scale():
+    nflx = load_video_quality()
+    em = AnnotatorEM(score_range=nflx.score_range).fit(nflx.data)
+    raw = em.mu_interval()
+    assert raw.min() < 1 and raw.max() > 5  # the defect: off the 1..5 scale
+    ax = plot_consensus(em, X=nflx.data)
+    (errorbar,) = ax.containers
+    segments = np.array(errorbar.lines[2][0].get_segments())
+    ends = segments[:, :, 1]
+    assert ends.min() == 1.0 and ends.max() == 5.0
+    order = np.argsort(em.mu_, kind="stable")
+    np.testing.assert_allclose(ends, np.clip(raw, 1, 5)[order])
+    # Each clipped interval still contains its consensus.
+    assert np.all((ends[:, 0] <= em.mu_[order]) & (em.mu_[order] <= ends[:, 1]))
+    assert "clipped to the scale" in ax.get_legend().get_texts()[-1].get_text()
 
 
 def test_consensus_without_truth_sorts_by_consensus(fitted):
@@ -92,4 +176,6 @@ def test_consensus_without_truth_sorts_by_consensus(fitted):
     ax = plot_consensus(soft)
     (errorbar,) = ax.containers
     assert np.all(np.diff(errorbar.lines[0].get_ydata()) >= 0)
-    assert ax.get_legend_handles_labels()[1] == ["AnnotatorEM (95% interval)"]
+    assert ax.get_legend_handles_labels()[1] == [
+        "AnnotatorEM (95% interval, clipped to the scale)"
+    ]

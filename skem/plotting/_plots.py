@@ -7,6 +7,9 @@ from skem._annotator_em import HardAnnotatorEM
 
 GOOD_COLOR, BAD_COLOR = "tab:blue", "tab:red"
 TRUTH_COLOR, CONSENSUS_COLOR, MEAN_COLOR = "tab:green", "tab:red", "grey"
+# Past about 37 (log(2**53)), log_posterior_ rounds to 0 and the log-odds of
+# being good are infinite: the reliability plot clips them to +/- this.
+LOG_ODDS_CLIP = 40.0
 
 
 def plot_convergence(estimator, *, ax=None, label=None):
@@ -56,17 +59,26 @@ def plot_convergence(estimator, *, ax=None, label=None):
 
 
 def plot_annotator_reliability(estimator, *, annotators=None, threshold=0.5, ax=None):
-    """Plot each annotator's weight, sorted, good and bad in two colours.
+    """Plot each annotator's log-odds of being good, sorted, flagged ones in red.
+
+    The bars show ``log(p / (1 - p))`` with ``p`` the posterior probability of
+    being good (from ``log_posterior_``), so the annotators whose weight is
+    about 0 or 1 stay visible: a bar points down for an annotator more likely
+    bad than good, up otherwise. The log-odds are clipped to
+    ``[-LOG_ODDS_CLIP, LOG_ODDS_CLIP]`` (40): past about 37, ``log_posterior_``
+    rounds to 0 in double precision and the log-odds would be infinite.
 
     Parameters
     ----------
     estimator : AnnotatorEM or HardAnnotatorEM
-        A fitted estimator; its ``weights_`` are drawn.
+        A fitted estimator; its ``log_posterior_`` and ``weights_`` are drawn.
     annotators : array-like of shape (n_annotators,), default=None
         Labels of the annotators; ``feature_names_in_`` or column numbers if
         None.
     threshold : float, default=0.5
-        Weight at or above which an annotator counts as good; drawn as a line.
+        Weight (probability of being good) below which an annotator is
+        flagged as unreliable. Drawn as a line at the log-odds
+        ``log(threshold / (1 - threshold))`` (0 for 0.5).
     ax : matplotlib.axes.Axes, default=None
         Where to draw; a new figure if None.
 
@@ -74,7 +86,8 @@ def plot_annotator_reliability(estimator, *, annotators=None, threshold=0.5, ax=
     -------
     ax : matplotlib.axes.Axes
         The axes drawn on: one bar per annotator, in increasing order of
-        ``log_posterior_`` (which also orders weights that saturate at 0 or 1).
+        ``log_posterior_``, red for the flagged annotators (``weights_ <
+        threshold``) and blue for the others, with a legend.
 
     Examples
     --------
@@ -83,11 +96,18 @@ def plot_annotator_reliability(estimator, *, annotators=None, threshold=0.5, ax=
     >>> from skem import AnnotatorEM
     >>> from skem.datasets import make_ratings
     >>> from skem.plotting import plot_annotator_reliability
-    >>> em = AnnotatorEM().fit(make_ratings(50, 6, random_state=0))
-    >>> len(plot_annotator_reliability(em).patches)
+    >>> X = make_ratings(50, 6, bad_fraction=0.3, random_state=0)
+    >>> ax = plot_annotator_reliability(AnnotatorEM().fit(X))
+    >>> len(ax.patches)
     6
+    >>> [text.get_text() for text in ax.get_legend().get_texts()]
+    ['reliable', 'flagged as unreliable', 'threshold P(good) = 0.5']
     """
+    from matplotlib.patches import Patch
+
     check_is_fitted(estimator)
+    if not 0 <= threshold <= 1:
+        raise ValueError(f"threshold must lie in [0, 1]; got {threshold!r}.")
     ax = _axes(ax)
     if annotators is None:
         annotators = getattr(
@@ -95,18 +115,33 @@ def plot_annotator_reliability(estimator, *, annotators=None, threshold=0.5, ax=
         )
     annotators = np.asarray(annotators)
     order = np.argsort(estimator.log_posterior_, kind="stable")
-    weights = estimator.weights_[order]
-    colors = np.where(weights >= threshold, GOOD_COLOR, BAD_COLOR)
+    log_odds = _clipped_log_odds(estimator.log_posterior_[order])
+    flagged = estimator.weights_[order] < threshold
     positions = np.arange(len(order))
-    ax.bar(positions, weights, color=colors)
-    ax.axhline(threshold, color="black", linestyle="--", linewidth=1, label="threshold")
+    ax.bar(positions, log_odds, color=np.where(flagged, BAD_COLOR, GOOD_COLOR))
+    with np.errstate(divide="ignore"):
+        line_at = np.clip(
+            np.log(threshold) - np.log1p(-threshold), -LOG_ODDS_CLIP, LOG_ODDS_CLIP
+        )
+    threshold_line = ax.axhline(
+        line_at,
+        color="black",
+        linestyle="--",
+        linewidth=1,
+        label=f"threshold P(good) = {threshold:g}",
+    )
     ax.set_xticks(positions, [str(a) for a in annotators[order]], rotation=90)
-    ax.set_ylim(0, 1.05)
+    margin = 0.05 * LOG_ODDS_CLIP
+    ax.set_ylim(-LOG_ODDS_CLIP - margin, LOG_ODDS_CLIP + margin)
     ax.set_xlabel("annotator (least reliable first)")
-    ax.set_ylabel("P(good | ratings)")
-    ax.set_title(
-        f"Annotator reliability: {int(np.sum(weights < threshold))} of "
-        f"{len(weights)} flagged"
+    ax.set_ylabel(f"log-odds of being good\n(clipped to ±{LOG_ODDS_CLIP:g})")
+    ax.set_title(f"Annotator reliability: {int(flagged.sum())} of {len(order)} flagged")
+    ax.legend(
+        handles=[
+            Patch(color=GOOD_COLOR, label="reliable"),
+            Patch(color=BAD_COLOR, label="flagged as unreliable"),
+            threshold_line,
+        ]
     )
     return ax
 
@@ -118,10 +153,15 @@ def plot_consensus(estimator, *, truth=None, X=None, level=0.95, ax=None):
     consensus. With ``truth`` the true scores are drawn in green; with ``X``
     the plain mean of each item's ratings is drawn in grey beside it.
 
+    The normal interval ``mu_interval(level)`` can reach past the ends of the
+    rating scale; the drawn intervals are clipped to ``score_range_``, and
+    the legend says so.
+
     Parameters
     ----------
     estimator : AnnotatorEM or HardAnnotatorEM
-        A fitted estimator; its ``mu_`` and ``mu_interval(level)`` are drawn.
+        A fitted estimator; its ``mu_`` and ``mu_interval(level)`` (clipped to
+        ``score_range_``) are drawn.
     truth : array-like of shape (n_items,), default=None
         True scores, where known.
     X : array-like of shape (n_items, n_annotators), default=None
@@ -146,12 +186,12 @@ def plot_consensus(estimator, *, truth=None, X=None, level=0.95, ax=None):
     >>> X, mu, good = make_ratings(30, 5, return_truth=True, random_state=0)
     >>> ax = plot_consensus(AnnotatorEM().fit(X), truth=mu, X=X)
     >>> ax.get_legend_handles_labels()[1]
-    ['truth', 'plain mean', 'AnnotatorEM (95% interval)']
+    ['truth', 'plain mean', 'AnnotatorEM (95% interval, clipped to the scale)']
     """
     check_is_fitted(estimator)
     ax = _axes(ax)
     consensus = estimator.mu_
-    low, high = estimator.mu_interval(level).T
+    low, high = np.clip(estimator.mu_interval(level), *estimator.score_range_).T
     order = np.argsort(consensus if truth is None else np.asarray(truth), kind="stable")
     positions = np.arange(len(order))
     if truth is not None:
@@ -174,15 +214,19 @@ def plot_consensus(estimator, *, truth=None, X=None, level=0.95, ax=None):
             linestyle="none",
             label="plain mean",
         )
+    # A consensus outside the scale (a gold score) keeps an empty bar.
+    below = np.maximum(consensus[order] - low[order], 0)
+    above = np.maximum(high[order] - consensus[order], 0)
     ax.errorbar(
         positions,
         consensus[order],
-        yerr=[consensus[order] - low[order], high[order] - consensus[order]],
+        yerr=[below, above],
         color=CONSENSUS_COLOR,
         marker=".",
         linestyle="none",
         capsize=2,
-        label=f"{type(estimator).__name__} ({level:.0%} interval)",
+        label=f"{type(estimator).__name__} ({level:.0%} interval, clipped to the "
+        "scale)",
     )
     ax.set_xlabel(
         "item (sorted by " + ("true score)" if truth is not None else "consensus)")
@@ -191,6 +235,19 @@ def plot_consensus(estimator, *, truth=None, X=None, level=0.95, ax=None):
     ax.set_title("Consensus per item")
     ax.legend()
     return ax
+
+
+def _clipped_log_odds(log_posterior):
+    """``log(p / (1 - p))`` from ``log(p)``, clipped to +/- LOG_ODDS_CLIP.
+
+    ``log(1 - p) = log(-expm1(log p))`` keeps the precision of small ``1 - p``;
+    ``log p == 0`` gives ``+inf`` before clipping.
+    """
+    # min(., 0): a rounding error must not make log(1 - p) the log of p < 0.
+    log_posterior = np.minimum(np.asarray(log_posterior, dtype=float), 0.0)
+    with np.errstate(divide="ignore"):
+        log_odds = log_posterior - np.log(-np.expm1(log_posterior))
+    return np.clip(log_odds, -LOG_ODDS_CLIP, LOG_ODDS_CLIP)
 
 
 def _axes(ax):
