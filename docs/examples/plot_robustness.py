@@ -46,9 +46,25 @@ for k, fraction in enumerate(fractions):
 # resists until they are about half. EM keeps the error of the good raters
 # alone as long as a few good annotators agree with one another: it only
 # breaks down when nearly everyone is random.
+#
+# Both EM variants often reach the same consensus, so their curves overlap:
+# each method has its own marker and line style, and a small horizontal
+# offset keeps the markers of one from hiding the other's.
+styles = {
+    "mean": {"marker": "o", "linestyle": "-"},
+    "median": {"marker": "s", "linestyle": "-."},
+    "AnnotatorEM": {"marker": "^", "linestyle": "-", "markersize": 8},
+    "HardAnnotatorEM": {
+        "marker": "v",
+        "linestyle": "--",
+        "markerfacecolor": "none",
+        "markersize": 8,
+    },
+}
+offsets = {"mean": 0.0, "median": 0.0, "AnnotatorEM": -0.8, "HardAnnotatorEM": 0.8}
 fig, ax = plt.subplots(figsize=(7, 4))
 for name, error in errors.items():
-    ax.plot(100 * fractions, error, marker="o", label=name)
+    ax.plot(100 * fractions + offsets[name], error, label=name, **styles[name])
 ax.set_xlabel("random annotators (%)")
 ax.set_ylabel("consensus mean absolute error")
 ax.set_title("Consensus error against the share of random annotators")

@@ -23,20 +23,35 @@ print("known unreliable:   ", nflx.unreliable.tolist())
 print("flagged:", nflx.annotators[em.weights_ < 0.5].tolist())
 
 # %%
-# The four appended viewers have the lowest posterior probability of being
-# good. The model also flags viewers 6 and 9 of the original panel, whose
-# ratings disagree with the consensus more than the shared noise allows.
+# The bars are each viewer's log-odds of being good, so the flagged viewers
+# (red) point down instead of vanishing at a weight of 0. The four appended
+# viewers (starred, bold labels) have the lowest posterior probability of
+# being good. The model also flags viewers 6 and 9 of the original panel,
+# whose ratings disagree with the consensus more than the shared noise allows.
 fig, ax = plt.subplots(figsize=(10, 3.5))
 plot_annotator_reliability(em, annotators=nflx.annotators, ax=ax)
-for label in ax.get_xticklabels():
+appended = []
+for position, label in enumerate(ax.get_xticklabels()):
     if int(label.get_text()) in nflx.unreliable:
-        label.set_color("tab:red")
         label.set_fontweight("bold")
+        appended.append(position)
+(stars,) = ax.plot(
+    appended,
+    np.full(len(appended), 3.0),
+    marker="*",
+    markersize=10,
+    color="black",
+    linestyle="none",
+    label="appended unreliable viewer",
+)
+ax.legend(handles=[*ax.get_legend().legend_handles, stars], loc="lower right")
 fig.tight_layout()
 
 # %%
 # Each clip's consensus (the mean opinion score of the trusted viewers) with
-# its 95% interval, beside the plain mean over all 30 viewers.
+# its 95% interval, beside the plain mean over all 30 viewers. The intervals
+# are clipped to the 1..5 scale: near its ends a normal interval would run
+# past scores nobody can give.
 fig, ax = plt.subplots(figsize=(10, 4))
 plot_consensus(em, X=nflx.data, ax=ax)
 fig.tight_layout()
