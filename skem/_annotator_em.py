@@ -3,9 +3,43 @@
 import numpy as np
 
 from skem._base import _BaseAnnotatorEM
-from skem._model import _estimate_log_posterior
+from skem._likelihoods import _estimate_log_posterior
+
+# Log-odds this close (relative) to the best count as tied in the hard E-step.
+_TIE_RTOL = 1e-9
 
 _SHARED_PARAMETERS = """
+    bounded : bool, default=True
+        Form of the good annotators' ratings. If True, ``Normal(mu_i + b_a,
+        sigma_a**2)`` truncated to ``score_range_``: good and bad ratings then
+        have the same support, and a wide normal no longer loses mass outside
+        the scale (which made honest but noisy raters, and items near the ends
+        of the scale, look random). If False, the plain normal of the lecture.
+        The bounded M-step has no closed form; it takes guarded Newton steps
+        that never lower the objective, and keeps each ``mu_i`` within the
+        score range.
+
+    noise : {'per_annotator', 'shared'}, default='per_annotator'
+        ``'per_annotator'``: each annotator has its own ``sigma_a``, with a
+        scaled inverse-chi-squared prior toward a shared scale
+        ``shared_sigma_`` worth ``noise_prior`` ratings; EM then maximizes the
+        log posterior, and the consensus is a precision-weighted mean. An
+        annotator who is merely noisier than the others is then not taken for
+        a random one. ``'shared'``: one ``sigma`` for everybody, as in the
+        lecture. ``AnnotatorEM(bounded=False, noise='shared')`` is the
+        lecture's model exactly.
+
+    noise_prior : float, default=50.0
+        Strength of the prior on each ``sigma_a``, in pseudo-ratings: an
+        annotator with ``n`` ratings has ``sigma_a**2 = (w_a SS_a + nu
+        tau**2) / (w_a n + nu + 2)`` (plain normal form), so one with few
+        ratings stays near the shared scale and one lucky rating cannot make
+        anyone "perfect". Unused with ``noise='shared'``.
+
+    bias : bool, default=False
+        If True, each annotator has an offset ``b_a`` (a rater who is
+        consistently 0.5 higher is still a good rater), identified by
+        ``sum_a w_a b_a = 0`` (or, with gold items, by the gold scores).
     init : {'median', 'all_good', 'random'} or array-like of shape \
 (n_annotators,), default='median'
         How EM starts. EM finds a local maximum, so the start matters.
@@ -39,10 +73,15 @@ _SHARED_PARAMETERS = """
         the size of the data nor on the units of the scores.
 
     score_range : 'auto' or tuple of (float, float), default='auto'
-        ``(low, high)`` of the uniform distribution of bad ratings. ``'auto'``
-        takes the min and max of the training ratings (widened by 0.5 on each
-        side if they are all equal). An explicit range is checked: a rating
-        outside it is an error, in ``fit`` and after.
+        ``(low, high)`` of the uniform distribution of bad ratings, and of the
+        truncation of good ones when ``bounded=True``. ``'auto'`` takes the
+        min and max of the training ratings, widened by half a step on each
+        side when the ratings lie on evenly spaced levels (integers 1..5 give
+        ``(0.5, 5.5)``): each level stands for the interval around it. All
+        equal ratings ``c`` give ``c -/+ |c| / 2`` (``-/+ 0.5`` for 0). At
+        prediction time the range is extended to new ratings outside it. An
+        explicit range is checked: a rating outside it is an error, in
+        ``fit`` and after.
 
     min_sigma : 'auto' or float, default='auto'
         Floor on ``sigma``. Without it a lone good annotator drives ``sigma``
@@ -81,8 +120,17 @@ _SHARED_ATTRIBUTES = """
         items whose raters all have zero weight, NaN for items without any
         rating. See also :meth:`mu_interval`.
 
-    sigma_ : float
-        Standard deviation of good annotators' ratings around ``mu_``.
+    sigma_ : float or ndarray of shape (n_annotators,)
+        Standard deviation of good annotators' ratings around ``mu_ +
+        bias_`` (before truncation): a float for ``noise='shared'``, one value
+        per annotator for ``noise='per_annotator'``.
+
+    shared_sigma_ : float
+        The scale that the per-annotator prior pulls each ``sigma_a`` toward,
+        estimated with the rest (``sigma_`` itself for ``noise='shared'``).
+
+    bias_ : ndarray of shape (n_annotators,)
+        Offset of each annotator's good ratings; zeros unless ``bias=True``.
 
     pi_ : float
         Prior probability that an annotator is good, kept within
@@ -92,7 +140,9 @@ _SHARED_ATTRIBUTES = """
         ``(low, high)`` of the uniform distribution of bad ratings.
 
     log_likelihoods_ : ndarray of shape (n_iterations,)
-        The objective after each iteration of the kept run.
+        The objective after each iteration of the kept run, in score units:
+        the log-likelihood, plus the log prior density of the ``sigma_a`` for
+        ``noise='per_annotator'``.
 
     log_likelihood_ : float
         The objective at the fitted parameters, ``log_likelihoods_[-1]``.
@@ -163,10 +213,12 @@ class AnnotatorEM(_BaseAnnotatorEM):
     array([0.6 , 0.9 , 0.29, 0.74])
     """
 
-    def _e_step(self, ratings):
-        log_good, log_bad = self._estimate_annotator_log_joint(ratings)
-        log_marginal, log_posterior = _estimate_log_posterior(log_good, log_bad)
-        return float(log_marginal.sum()), np.exp(log_posterior), log_posterior
+    def _e_step(self, log_good, log_bad, rated):
+        log_marginal, log_posterior, log_posterior_bad = _estimate_log_posterior(
+            log_good, log_bad
+        )
+        objective = float(log_marginal.sum())
+        return objective, np.exp(log_posterior), log_posterior, log_posterior_bad
 
 
 class HardAnnotatorEM(_BaseAnnotatorEM):
@@ -210,12 +262,11 @@ class HardAnnotatorEM(_BaseAnnotatorEM):
     array([0.6 , 0.9 , 0.29, 0.74])
     """
 
-    def _e_step(self, ratings):
-        log_good, log_bad = self._estimate_annotator_log_joint(ratings)
-        _, log_posterior = _estimate_log_posterior(log_good, log_bad)
-        good = _assign_good_annotators(log_good, log_bad, ratings.n_per_annotator > 0)
+    def _e_step(self, log_good, log_bad, rated):
+        _, log_posterior, log_posterior_bad = _estimate_log_posterior(log_good, log_bad)
+        good = _assign_good_annotators(log_good, log_bad, rated)
         objective = float(np.where(good, log_good, log_bad).sum())
-        return objective, good.astype(np.float64), log_posterior
+        return objective, good.astype(np.float64), log_posterior, log_posterior_bad
 
 
 def _assign_good_annotators(log_good, log_bad, rated):
@@ -234,10 +285,13 @@ def _assign_good_annotators(log_good, log_bad, rated):
         ``log_good >= log_bad``, i.e. ``P(good) >= 0.5``. If no rated annotator
         qualifies, the rated one with the largest ``log_good - log_bad`` is
         made good: the classification likelihood is a sum over annotators, so
-        this is its maximum under the constraint.
+        this is its maximum under the constraint. Annotators tied with it (to
+        a relative ``_TIE_RTOL``) are made good too, so that the outcome does
+        not depend on the order of the annotators.
     """
     good = log_good >= log_bad
     if not np.any(good & rated):
         log_odds = np.where(rated, log_good - log_bad, -np.inf)
-        good[np.argmax(log_odds)] = True
+        best = log_odds.max()
+        good = rated & (log_odds >= best - _TIE_RTOL * max(1.0, abs(best)))
     return good

@@ -6,47 +6,55 @@ from numbers import Integral, Real
 
 import numpy as np
 from scipy.stats import norm
-from sklearn.base import (
-    BaseEstimator,
-    ClassNamePrefixFeaturesOutMixin,
-    TransformerMixin,
-    _fit_context,
-)
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from skem._model import (
-    _AUTO_MIN_SIGMA_FRACTION,
-    _apply_gold,
-    _check_ratings_in_range,
-    _compute_annotator_sq_residuals,
-    _compute_consensus_std_error,
+from skem._forms import _model_form, _Params
+from skem._intervals import _compute_consensus_std_error
+from skem._likelihoods import (
     _compute_item_log_likelihood,
     _estimate_annotator_log_joint,
-    _estimate_consensus,
-    _estimate_item_medians,
-    _estimate_pi,
-    _estimate_sigma,
-    _resolve_score_range,
 )
 from skem._ratings import _ratings_from_matrix
+from skem._score_range import _check_ratings_in_range, _resolve_score_range
+from skem._updates import (
+    _apply_gold,
+    _compute_annotator_sq_residuals,
+    _compute_annotator_weights,
+    _compute_rating_weights,
+    _estimate_consensus_normal,
+    _estimate_item_medians,
+    _estimate_pi,
+    _estimate_sigma_shared_normal,
+)
 
 _SPARSE_FORMATS = ("csr", "csc", "coo")
 
+# min_sigma="auto" is this fraction of the width of the score range; it scales
+# with the scores, so the fit is invariant to affine changes of the scale.
+_AUTO_MIN_SIGMA_FRACTION = 1e-3
 
-class _BaseAnnotatorEM(
-    ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator, metaclass=ABCMeta
-):
+# An explicit min_sigma below this fraction of the score range would let
+# squared standardized residuals overflow.
+_MIN_SIGMA_FRACTION_FLOOR = 1e-12
+
+
+class _BaseAnnotatorEM(TransformerMixin, BaseEstimator, metaclass=ABCMeta):
     """Base class for the annotator models: validation, the EM loop, restarts.
 
-    Subclasses provide ``_e_step``; everything else is shared. The EM state is
-    ``mu_``, ``sigma_``, ``pi_`` and the per-annotator sum of squared residuals
-    from ``mu_``, which the M-step computes once and the next E-step reuses.
+    Subclasses provide ``_e_step``; the model forms (:mod:`skem._forms`)
+    provide the statistics and the M-step. EM runs in unit score space, where
+    the score range is ``[0, 1]``; the fitted attributes are in score units.
     """
 
     _parameter_constraints: dict = {
+        "bounded": ["boolean"],
+        "noise": [StrOptions({"per_annotator", "shared"})],
+        "noise_prior": [Interval(Real, 0, None, closed="neither")],
+        "bias": ["boolean"],
         "init": [StrOptions({"all_good", "median", "random"}), "array-like"],
         "n_init": [Interval(Integral, 1, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
@@ -61,6 +69,10 @@ class _BaseAnnotatorEM(
     def __init__(
         self,
         *,
+        bounded=True,
+        noise="per_annotator",
+        noise_prior=50.0,
+        bias=False,
         init="median",
         n_init=1,
         max_iter=100,
@@ -71,6 +83,10 @@ class _BaseAnnotatorEM(
         warm_start=False,
         verbose=0,
     ):
+        self.bounded = bounded
+        self.noise = noise
+        self.noise_prior = noise_prior
+        self.bias = bias
         self.init = init
         self.n_init = n_init
         self.max_iter = max_iter
@@ -82,13 +98,14 @@ class _BaseAnnotatorEM(
         self.verbose = verbose
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, *, gold=None):
         """Estimate the consensus scores and the reliability of each annotator.
 
         With ``init='random'`` the model is fitted ``n_init`` times and the run
         with the highest final objective is kept. The other inits are
         deterministic, so they make a single run. With ``warm_start=True`` a
-        refit starts from the previous solution.
+        refit starts from the previous solution. A fit that raises leaves the
+        estimator as it was.
 
         Parameters
         ----------
@@ -97,86 +114,40 @@ class _BaseAnnotatorEM(
             for sparse input, an absent entry) means "not rated". Explicit
             zeros stored in a sparse matrix are ratings of 0.
 
-        y : array-like of shape (n_items,), default=None
+        y : None
+            Ignored: the model is unsupervised. In a supervised
+            :class:`~sklearn.pipeline.Pipeline` the target never reaches the
+            model; known scores go through ``gold``.
+
+        gold : array-like of shape (n_items,), default=None
             Known true scores ("gold" items), NaN for unknown items. A gold
             item's consensus stays at its known value, which anchors the
-            judgement of the annotators who rated it. In a
-            :class:`~sklearn.pipeline.Pipeline`, the pipeline's ``y`` reaches
-            this method: pass one only if it holds true scores.
+            judgement of the annotators who rated it. In a pipeline pass it
+            as ``pipe.fit(X, y, step__gold=gold)``, or request it with
+            ``set_fit_request(gold=True)`` under metadata routing.
 
         Returns
         -------
         self : object
             The fitted estimator.
         """
-        X = validate_data(
-            self,
-            X,
-            accept_sparse=_SPARSE_FORMATS,
-            dtype=np.float64,
-            ensure_all_finite="allow-nan",
-        )
-        ratings = _ratings_from_matrix(X)
-        if ratings.n_ratings == 0:
-            raise ValueError(
-                "X contains no observed ratings: every entry is NaN (or absent "
-                "from the sparse matrix)."
-            )
-        gold = self._check_gold(y, ratings.n_items)
-        self.score_range_ = _resolve_score_range(self.score_range, ratings)
-        self._min_sigma = self._resolve_min_sigma()
-        self._gold = gold
-
-        do_init = not (self.warm_start and hasattr(self, "converged_"))
-        if not do_init and self.mu_.shape[0] != ratings.n_items:
-            raise ValueError(
-                f"warm_start=True needs the same items as the previous fit: X has "
-                f"{ratings.n_items} items, the previous fit had {self.mu_.shape[0]}."
-            )
-        n_init = self.n_init if do_init and _is_random_init(self.init) else 1
-        random_state = check_random_state(self.random_state)
-
-        best = None
-        for init_index in range(n_init):
-            if do_init:
-                self._initialize(ratings, random_state)
-            else:
-                self._annotator_sq_residuals = _compute_annotator_sq_residuals(
-                    ratings, self.mu_
-                )
-            run = self._run_em(ratings, init_index)
-            if best is None or run["objective"] > best["objective"]:
-                best = {**run, "params": self._get_parameters()}
-
-        self._set_parameters(best["params"])
-        self.weights_ = best["weights"]
-        self.log_posterior_ = best["log_posterior"]
-        self.log_likelihoods_ = np.asarray(best["objectives"])
-        self.log_likelihood_ = float(best["objective"])
-        self.n_iter_ = best["n_iter"]
-        self.converged_ = best["converged"]
-        self.mu_std_error_ = _compute_consensus_std_error(
-            ratings, self.weights_, self.sigma_, gold
-        )
-
-        if not self.converged_:
-            warnings.warn(
-                f"{type(self).__name__} did not converge in max_iter="
-                f"{self.max_iter} iterations (last change per rating "
-                f"{best['change']:.3g} >= tol={self.tol:g}). Increase max_iter or tol.",
-                ConvergenceWarning,
-                stacklevel=3,
-            )
-        _warn_unrated_items(self.mu_, "the training data")
-        return self
+        previous_state = dict(self.__dict__)
+        try:
+            return self._fit(X, gold)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(previous_state)
+            raise
 
     def transform(self, X):
         """Return the consensus score of each item (row) of X.
 
-        The consensus is the mean of the row's ratings weighted by
-        ``weights_``. On the training data it equals ``mu_`` up to the last EM
-        update (so to within the convergence tolerance once converged), except
-        for gold items, whose ``mu_`` is their known score.
+        The consensus at the fitted annotator parameters: the mean of the
+        row's bias-corrected ratings weighted by ``weights_ / sigma_**2`` for
+        the plain normal forms, and the maximum-likelihood location for the
+        bounded forms. On the training data it equals ``mu_`` up to the last
+        EM update (so to within the convergence tolerance once converged),
+        except for gold items, whose ``mu_`` is their known score.
 
         Parameters
         ----------
@@ -190,18 +161,22 @@ class _BaseAnnotatorEM(
             NaN for the rows without any rating (with a warning).
         """
         check_is_fitted(self)
-        ratings = self._validate_ratings(X)
-        consensus = _estimate_consensus(ratings, self.weights_, self.log_posterior_)
+        unit, scale, bounds = self._validate_ratings(X)
+        consensus = self._consensus(unit, bounds)
         _warn_unrated_items(consensus, "X")
-        return consensus[:, np.newaxis]
+        return scale.from_unit(consensus)[:, np.newaxis]
 
     def score_samples(self, X):
         """Compute the predictive log-likelihood of each item's ratings.
 
         For row ``i`` with consensus ``m_i = transform(X)[i]`` this is
-        ``sum_a log(w_a N(s_ia; m_i, sigma_) + (1 - w_a) U(s_ia))`` over the
-        annotators who rated it, with ``w = weights_`` and ``U`` the uniform
-        density on ``score_range_`` (zero outside it).
+        ``sum_a log(w_a f(s_ia; m_i + b_a, sigma_a) + (1 - w_a) U(s_ia))``
+        over the annotators who rated it, with ``w = weights_``, ``f`` the
+        good annotators' density of the fitted form and ``U`` the uniform
+        density. With ``score_range='auto'`` the range of ``U`` (and of a
+        bounded ``f``) is ``score_range_`` extended to the ratings of X, so
+        that a held-out rating outside the training range has a finite
+        likelihood.
 
         Parameters
         ----------
@@ -211,21 +186,30 @@ class _BaseAnnotatorEM(
         Returns
         -------
         log_likelihood : ndarray of shape (n_items,)
-            Zero for rows without any rating.
+            Zero for rows without any rating; finite otherwise.
         """
         check_is_fitted(self)
-        ratings = self._validate_ratings(X)
-        consensus = _estimate_consensus(ratings, self.weights_, self.log_posterior_)
-        return _compute_item_log_likelihood(
-            ratings, consensus, self.sigma_, self.weights_, self.score_range_
+        unit, scale, bounds = self._validate_ratings(X)
+        params = self._fitted_params(scale)
+        consensus = self._consensus(unit, bounds)
+        log_likelihood = _compute_item_log_likelihood(
+            unit,
+            consensus,
+            params.bias,
+            params.sigma,
+            self.log_posterior_,
+            self._log_posterior_bad,
+            bounds,
+            self.bounded,
         )
+        return log_likelihood - unit.n_per_item * np.log(scale.width)
 
     def score(self, X, y=None):
         """Return the mean predictive log-likelihood of the items' ratings.
 
         Higher is better, so that :class:`~sklearn.model_selection.GridSearchCV`
         and :func:`~sklearn.model_selection.cross_val_score` can use it
-        without ``y``.
+        without ``y``, to choose among inits and model forms.
 
         Parameters
         ----------
@@ -263,11 +247,275 @@ class _BaseAnnotatorEM(
         half_width = norm.ppf(0.5 + level / 2) * self.mu_std_error_
         return np.column_stack([self.mu_ - half_width, self.mu_ + half_width])
 
-    @property
-    def _n_features_out(self):
-        return 1
+    def get_feature_names_out(self, input_features=None):
+        """Get the output feature name: the one column ``"consensus"``.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Ignored; checked against ``feature_names_in_`` when given.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+            ``["consensus"]``.
+        """
+        check_is_fitted(self)
+        if input_features is not None:
+            input_features = np.asarray(input_features, dtype=object)
+            expected = getattr(self, "feature_names_in_", None)
+            if len(input_features) != self.n_features_in_ or (
+                expected is not None and not np.array_equal(input_features, expected)
+            ):
+                raise ValueError(
+                    "input_features is not equal to feature_names_in_ (or does "
+                    f"not have {self.n_features_in_} entries)."
+                )
+        return np.asarray(["consensus"], dtype=object)
+
+    def _fit(self, X, gold):
+        X = validate_data(
+            self,
+            X,
+            accept_sparse=_SPARSE_FORMATS,
+            dtype=np.float64,
+            ensure_all_finite="allow-nan",
+        )
+        ratings = _ratings_from_matrix(X)
+        if ratings.n_ratings == 0:
+            raise ValueError(
+                "X contains no observed ratings: every entry is NaN (or absent "
+                "from the sparse matrix)."
+            )
+        scale = _resolve_score_range(self.score_range, ratings.score)
+        if not isinstance(self.score_range, str):
+            _check_ratings_in_range(ratings, scale)
+        unit = ratings.with_scores(scale.to_unit(ratings.score))
+        gold = self._check_gold(gold, ratings.n_items, scale)
+        form = _model_form(
+            self.bounded,
+            self.noise,
+            self.bias,
+            self.noise_prior,
+            self._resolve_min_sigma(scale),
+        )
+        warm = self.warm_start and hasattr(self, "converged_")
+        start = self._warm_start_params(unit, scale, form, gold) if warm else None
+        n_init = self.n_init if start is None and _is_random_init(self.init) else 1
+        random_state = check_random_state(self.random_state)
+
+        best = None
+        for init_index in range(n_init):
+            params = start or self._initialize(unit, form, gold, random_state)
+            run = self._run_em(unit, form, params, gold, init_index)
+            if best is None or run["objective"] > best["objective"]:
+                best = run
+
+        params = best["params"]
+        # Densities in score units are unit densities / width per rating, and
+        # a variance's prior density / width**2 per annotator.
+        offset = unit.n_ratings * np.log(scale.width)
+        if form.noise == "per_annotator":
+            offset += 2 * unit.n_annotators * np.log(scale.width)
+        objectives = np.asarray(best["objectives"]) - offset
+        std_error = _compute_consensus_std_error(
+            unit, best["weights"], params.sigma, gold
+        )
+
+        self._score_scale = scale
+        self.score_range_ = (scale.low, scale.high)
+        self.mu_ = scale.from_unit(params.mu)
+        self.mu_std_error_ = scale.width * std_error
+        sigma = scale.width * params.sigma
+        self.sigma_ = float(sigma[0]) if form.noise == "shared" else sigma
+        self.shared_sigma_ = scale.width * params.shared_sigma
+        self.bias_ = scale.width * params.bias
+        self.pi_ = params.pi
+        self.weights_ = best["weights"]
+        self.log_posterior_ = best["log_posterior"]
+        self._log_posterior_bad = best["log_posterior_bad"]
+        self.log_likelihoods_ = objectives
+        self.log_likelihood_ = float(objectives[-1])
+        self.n_iter_ = best["n_iter"]
+        self.converged_ = best["converged"]
+
+        if not self.converged_:
+            warnings.warn(
+                f"{type(self).__name__} did not converge in max_iter="
+                f"{self.max_iter} iterations (last change per rating "
+                f"{best['change']:.3g} >= tol={self.tol:g}). Increase max_iter or tol.",
+                ConvergenceWarning,
+                stacklevel=4,
+            )
+        _warn_unrated_items(self.mu_, "the training data")
+        return self
+
+    def _run_em(self, ratings, form, params, gold, init_index):
+        """Iterate M-step and E-step from ``params`` until convergence.
+
+        Returns
+        -------
+        run : dict
+            The final ``params``, ``objective``, the ``objectives`` of every
+            iteration, ``n_iter``, ``converged``, the last ``change`` per
+            rating, and the final E-step's ``weights``, ``log_posterior`` and
+            ``log_posterior_bad``.
+        """
+        statistics = form.compute_statistics(ratings, params)
+        posterior = self._posterior(ratings, form, params, statistics)
+        objectives = []
+        converged = False
+        for n_iter in range(1, self.max_iter + 1):
+            previous = posterior["objective"]
+            params, statistics = form.m_step(
+                ratings,
+                params,
+                posterior["weights"],
+                posterior["log_posterior"],
+                gold,
+                statistics,
+            )
+            posterior = self._posterior(ratings, form, params, statistics)
+            objectives.append(posterior["objective"])
+            change = (posterior["objective"] - previous) / ratings.n_ratings
+            self._print_verbose_msg_iter_end(
+                init_index, n_iter, posterior["objective"], change
+            )
+            if abs(change) < self.tol:
+                converged = True
+                break
+        return {
+            **posterior,
+            "params": params,
+            "objectives": objectives,
+            "n_iter": n_iter,
+            "converged": converged,
+            "change": change,
+        }
+
+    def _posterior(self, ratings, form, params, statistics):
+        """E-step at ``params``: the annotators' posterior and the objective."""
+        log_good, log_bad = _estimate_annotator_log_joint(
+            form.good_log_density(ratings, params, statistics),
+            ratings.n_per_annotator,
+            params.pi,
+            0.0,  # the uniform density on the unit range
+        )
+        objective, weights, log_posterior, log_posterior_bad = self._e_step(
+            log_good, log_bad, ratings.n_per_annotator > 0
+        )
+        return {
+            "objective": objective + form.log_prior(params),
+            "weights": weights,
+            "log_posterior": log_posterior,
+            "log_posterior_bad": log_posterior_bad,
+        }
+
+    def _initialize(self, ratings, form, gold, random_state):
+        """The initial parameters from ``init``, in unit score space."""
+        bias = np.zeros(ratings.n_annotators)
+        init = self.init if isinstance(self.init, str) else "weights"
+        if init == "median":
+            mu = _apply_gold(_estimate_item_medians(ratings), gold)
+            residuals = np.abs(ratings.score - mu[ratings.item])
+            # sqrt(pi/2) * mean |residual| is consistent for normal ratings.
+            # Not the MAD: on a discrete scale most residuals from an integer
+            # median are exactly 0, and a zero sigma makes everyone look bad.
+            sigma = max(np.sqrt(np.pi / 2) * float(residuals.mean()), form.min_sigma)
+            pi = 0.5
+        else:
+            if init == "all_good":
+                weights = np.ones(ratings.n_annotators)
+            elif init == "random":
+                weights = random_state.uniform(size=ratings.n_annotators)
+            else:
+                weights = self._check_init_weights(ratings.n_annotators)
+            with np.errstate(divide="ignore"):
+                log_weights = np.log(weights)
+            # The lecture's M-step from these weights: one sigma, no bias.
+            flat = np.ones(ratings.n_annotators)
+            mu = _estimate_consensus_normal(
+                ratings,
+                _compute_rating_weights(ratings, weights, log_weights),
+                bias,
+                flat,
+                gold,
+            )
+            sigma = _estimate_sigma_shared_normal(
+                _compute_annotator_sq_residuals(ratings, mu, bias),
+                ratings.n_per_annotator,
+                _compute_annotator_weights(ratings, weights, log_weights),
+                None,
+                None,
+                form.min_sigma,
+            )[0]
+            # all_good is the lecture's start: everyone's ratings shape mu and
+            # sigma, but the prior does not presume that everyone is good.
+            pi = 0.5 if init == "all_good" else float(np.mean(weights))
+        if form.bounded:
+            mu = np.clip(mu, 0.0, 1.0)
+            sigma = min(sigma, 1.0)
+        pi = _estimate_pi(np.array([pi]))
+        return _Params(mu, bias, np.full(ratings.n_annotators, sigma), sigma, pi)
+
+    def _warm_start_params(self, ratings, scale, form, gold):
+        """The previous fit's parameters in the new unit space.
+
+        Items without a rating in the previous fit start from their median.
+        """
+        n_items, n_annotators = self.mu_.shape[0], self.weights_.shape[0]
+        if (ratings.n_items, ratings.n_annotators) != (n_items, n_annotators):
+            raise ValueError(
+                "warm_start=True needs the same items and annotators as the "
+                f"previous fit: X has shape ({ratings.n_items}, "
+                f"{ratings.n_annotators}), the previous fit had ({n_items}, "
+                f"{n_annotators})."
+            )
+        previous = self._fitted_params(scale)
+        mu = previous.mu.copy()
+        unknown = np.isnan(mu)
+        if unknown.any():
+            mu[unknown] = _estimate_item_medians(ratings)[unknown]
+        mu = _apply_gold(mu, gold)
+        sigma = np.maximum(previous.sigma, form.min_sigma)
+        if form.noise == "shared":
+            sigma = np.full(n_annotators, float(np.exp(np.mean(np.log(sigma)))))
+        bias = previous.bias if form.bias else np.zeros(n_annotators)
+        if form.bounded:
+            mu = np.clip(mu, 0.0, 1.0)
+            sigma = np.minimum(sigma, 1.0)
+        shared_sigma = max(previous.shared_sigma, form.min_sigma)
+        return _Params(mu, bias, sigma, shared_sigma, previous.pi)
+
+    def _fitted_params(self, scale):
+        """The fitted parameters in the unit space of ``scale``."""
+        sigma = np.broadcast_to(self.sigma_, self.weights_.shape).astype(np.float64)
+        return _Params(
+            scale.to_unit(self.mu_),
+            self.bias_ / scale.width,
+            sigma / scale.width,
+            self.shared_sigma_ / scale.width,
+            self.pi_,
+        )
+
+    def _consensus(self, ratings, bounds):
+        """Consensus of new items, unit space, at the fitted annotator parameters."""
+        form = _model_form(self.bounded, self.noise, self.bias, self.noise_prior, 0.0)
+        return form.consensus(
+            ratings,
+            self._fitted_params(self._score_scale),
+            self.weights_,
+            self.log_posterior_,
+            bounds,
+        )
 
     def _validate_ratings(self, X):
+        """Validate new ratings: unit-space ratings, the fit's scale, and bounds.
+
+        The bounds are ``[0, 1]``, extended with ``score_range='auto'`` to
+        cover the new ratings (and half a step beyond them on a discrete
+        scale), so that every rating has a positive likelihood.
+        """
         X = validate_data(
             self,
             X,
@@ -277,101 +525,73 @@ class _BaseAnnotatorEM(
             reset=False,
         )
         ratings = _ratings_from_matrix(X)
+        scale = self._score_scale
         if not isinstance(self.score_range, str):
-            _check_ratings_in_range(ratings, self.score_range_)
-        return ratings
+            _check_ratings_in_range(ratings, scale)
+        unit = ratings.with_scores(scale.to_unit(ratings.score))
+        bounds = (0.0, 1.0)
+        if unit.n_ratings and isinstance(self.score_range, str):
+            half_step = scale.half_step / scale.width
+            bounds = (
+                min(0.0, float(unit.score.min()) - half_step),
+                max(1.0, float(unit.score.max()) + half_step),
+            )
+        return unit, scale, bounds
 
-    def _check_gold(self, y, n_items):
-        if y is None:
+    def _check_gold(self, gold, n_items, scale):
+        if gold is None:
             return None
-        gold = check_array(
-            y,
-            ensure_2d=False,
-            dtype=np.float64,
-            ensure_all_finite="allow-nan",
-            input_name="y",
-        )
+        try:
+            gold = check_array(
+                gold,
+                ensure_2d=False,
+                dtype=np.float64,
+                ensure_all_finite="allow-nan",
+                input_name="gold",
+            )
+        except TypeError as error:
+            raise ValueError(f"gold must hold numbers or NaN: {error}") from None
         if gold.ndim != 1 or gold.shape[0] != n_items:
             raise ValueError(
-                f"y must hold one known score (or NaN) per item: X has {n_items} "
-                f"items, y has shape {gold.shape}."
+                f"gold must hold one known score (or NaN) per item: X has "
+                f"{n_items} items, gold has shape {gold.shape}."
             )
-        return None if np.isnan(gold).all() else gold
+        known = ~np.isnan(gold)
+        if not known.any():
+            return None
+        if not isinstance(self.score_range, str):
+            outside = known & ((gold < scale.low) | (gold > scale.high))
+            if outside.any():
+                raise ValueError(
+                    f"gold has {int(outside.sum())} value(s) outside score_range="
+                    f"({scale.low:g}, {scale.high:g}), e.g. "
+                    f"{float(gold[np.flatnonzero(outside)[0]]):g}."
+                )
+        return scale.to_unit(gold)
 
-    def _resolve_min_sigma(self):
+    def _resolve_min_sigma(self, scale):
+        """``min_sigma`` in unit score space."""
         if self.min_sigma == "auto":
-            low, high = self.score_range_
-            return _AUTO_MIN_SIGMA_FRACTION * (high - low)
-        return float(self.min_sigma)
-
-    def _run_em(self, ratings, init_index):
-        """Iterate M-step and E-step from the current state until convergence.
-
-        Returns
-        -------
-        run : dict
-            The final ``objective``, the ``objectives`` of every iteration,
-            ``n_iter``, ``converged``, the last ``change`` per rating, and the
-            final E-step's ``weights`` and ``log_posterior``.
-        """
-        objective, weights, log_posterior = self._e_step(ratings)
-        objectives = []
-        converged = False
-        for n_iter in range(1, self.max_iter + 1):
-            previous = objective
-            self._m_step(ratings, weights, log_posterior)
-            objective, weights, log_posterior = self._e_step(ratings)
-            objectives.append(objective)
-            change = (objective - previous) / ratings.n_ratings
-            self._print_verbose_msg_iter_end(init_index, n_iter, objective, change)
-            if abs(change) < self.tol:
-                converged = True
-                break
-        return {
-            "objective": objective,
-            "objectives": objectives,
-            "n_iter": n_iter,
-            "converged": converged,
-            "change": change,
-            "weights": weights,
-            "log_posterior": log_posterior,
-        }
-
-    def _initialize(self, ratings, random_state):
-        """Set the initial ``mu_``, ``sigma_`` and ``pi_`` from ``init``."""
-        init = self.init if isinstance(self.init, str) else "weights"
-        if init == "median":
-            self.mu_ = _apply_gold(_estimate_item_medians(ratings), self._gold)
-            residuals = np.abs(ratings.score - self.mu_[ratings.item])
-            # sqrt(pi/2) * mean |residual| is consistent for normal ratings.
-            # Not the MAD: on a discrete scale most residuals from an integer
-            # median are exactly 0, and a zero sigma makes everyone look bad.
-            self.sigma_ = max(
-                np.sqrt(np.pi / 2) * float(residuals.mean()), self._min_sigma
+            return _AUTO_MIN_SIGMA_FRACTION
+        min_sigma = float(self.min_sigma) / scale.width
+        if not min_sigma >= _MIN_SIGMA_FRACTION_FLOOR:
+            raise ValueError(
+                f"min_sigma={self.min_sigma:g} is too small for the score range "
+                f"({scale.low:g}, {scale.high:g}): it must be at least "
+                f"{_MIN_SIGMA_FRACTION_FLOOR:g} times its width."
             )
-            self.pi_ = 0.5
-            self._annotator_sq_residuals = _compute_annotator_sq_residuals(
-                ratings, self.mu_
-            )
-            return
-        if init == "all_good":
-            weights = np.ones(ratings.n_annotators)
-        elif init == "random":
-            weights = random_state.uniform(size=ratings.n_annotators)
-        else:
-            weights = self._check_init_weights(ratings.n_annotators)
-        with np.errstate(divide="ignore"):
-            log_weights = np.log(weights)
-        self._m_step(ratings, weights, log_weights)
-        if init == "all_good":
-            # The lecture's start: everyone's ratings shape mu and sigma, but
-            # the prior does not presume that everyone is good.
-            self.pi_ = 0.5
+        return min_sigma
 
     def _check_init_weights(self, n_annotators):
-        weights = check_array(
-            self.init, ensure_2d=False, dtype=np.float64, input_name="init"
-        )
+        try:
+            weights = check_array(
+                self.init, ensure_2d=False, dtype=np.float64, input_name="init"
+            )
+        except TypeError as error:
+            raise ValueError(
+                "init must be 'all_good', 'median', 'random' or one initial "
+                f"P(good) per annotator; got {self.init!r}."
+            ) from error
         if weights.ndim != 1 or weights.shape[0] != n_annotators:
             raise ValueError(
                 f"init must be 'all_good', 'median', 'random' or one initial "
@@ -384,68 +604,28 @@ class _BaseAnnotatorEM(
             raise ValueError("init must give at least one annotator P(good) > 0.")
         return weights
 
-    def _m_step(self, ratings, weights, log_posterior):
-        """Update ``mu_``, ``sigma_`` and ``pi_`` from the annotator weights.
-
-        Parameters
-        ----------
-        ratings : _Ratings
-            Observed ratings.
-        weights : ndarray of shape (n_annotators,)
-            Responsibility of each annotator (0/1 for hard EM).
-        log_posterior : ndarray of shape (n_annotators,)
-            Log posterior of being good; breaks the tie where all weights that
-            matter underflow to zero.
-        """
-        self.mu_ = _estimate_consensus(ratings, weights, log_posterior, self._gold)
-        self._annotator_sq_residuals = _compute_annotator_sq_residuals(
-            ratings, self.mu_
-        )
-        self.sigma_ = _estimate_sigma(
-            self._annotator_sq_residuals,
-            ratings.n_per_annotator,
-            weights,
-            log_posterior,
-            self._min_sigma,
-        )
-        self.pi_ = _estimate_pi(weights)
-
-    def _estimate_annotator_log_joint(self, ratings):
-        """Log joint of each annotator's ratings with z=1 and z=0, from the state."""
-        low, high = self.score_range_
-        return _estimate_annotator_log_joint(
-            self._annotator_sq_residuals,
-            ratings.n_per_annotator,
-            self.sigma_,
-            self.pi_,
-            -np.log(high - low),
-        )
-
     @abstractmethod
-    def _e_step(self, ratings):
-        """Posterior of each annotator and the objective at the current state.
+    def _e_step(self, log_good, log_bad, rated):
+        """Posterior of each annotator and the objective's likelihood part.
 
         Parameters
         ----------
-        ratings : _Ratings
-            Observed ratings.
+        log_good, log_bad : ndarray of shape (n_annotators,)
+            Log joint probability of each annotator's ratings with ``z=1``,
+            ``z=0``.
+        rated : ndarray of shape (n_annotators,), dtype bool
+            Which annotators have ratings.
 
         Returns
         -------
         objective : float
-            The objective that this variant of EM never lowers, at the current
-            parameters.
+            The likelihood part of the objective that this variant of EM
+            never lowers.
         weights : ndarray of shape (n_annotators,)
             The responsibilities that the next M-step uses.
-        log_posterior : ndarray of shape (n_annotators,)
-            ``log P(z_a = 1 | s_a)``.
+        log_posterior, log_posterior_bad : ndarray of shape (n_annotators,)
+            ``log P(z_a = 1 | s_a)`` and ``log P(z_a = 0 | s_a)``.
         """
-
-    def _get_parameters(self):
-        return (self.mu_, self.sigma_, self.pi_, self._annotator_sq_residuals)
-
-    def _set_parameters(self, params):
-        self.mu_, self.sigma_, self.pi_, self._annotator_sq_residuals = params
 
     def _print_verbose_msg_iter_end(self, init_index, n_iter, objective, change):
         if self.verbose:

@@ -37,6 +37,12 @@ class _Ratings:
     def n_ratings(self):
         return self.score.shape[0]
 
+    def with_scores(self, score):
+        """The same ratings with other scores (for example in unit space)."""
+        return _Ratings(
+            self.item, self.annotator, score, self.n_items, self.n_annotators
+        )
+
     @cached_property
     def n_per_item(self):
         return np.bincount(self.item, minlength=self.n_items)
@@ -65,7 +71,8 @@ def _ratings_from_matrix(X):
     Raises
     ------
     ValueError
-        If a COO matrix stores the same (item, annotator) pair twice.
+        If a sparse matrix, in any format, stores the same (item, annotator)
+        pair twice.
     """
     n_items, n_annotators = X.shape
     if sp.issparse(X):
@@ -73,7 +80,7 @@ def _ratings_from_matrix(X):
         item = np.asarray(coo.row, dtype=np.intp)
         annotator = np.asarray(coo.col, dtype=np.intp)
         score = np.asarray(coo.data, dtype=np.float64)
-        if X.format == "coo" and not X.has_canonical_format:
+        if not X.has_canonical_format:
             _check_no_duplicate_pairs(item, annotator, n_annotators)
         observed = ~np.isnan(score)
         if not observed.all():

@@ -13,6 +13,9 @@ from skem import (
 )
 from skem.datasets import load_video_quality, make_ratings
 
+# The lecture's model, which these tests check against its formulas.
+LECTURE = {"bounded": False, "noise": "shared"}
+
 pd = pytest.importorskip("pandas")
 
 
@@ -53,8 +56,8 @@ def test_round_trip_long_matrix_fit_tidy_keeps_labels(
     np.testing.assert_array_equal(matrix.items, np.sort(items))
     np.testing.assert_array_equal(matrix.annotators, np.sort(annotators))
 
-    em = AnnotatorEM().fit(matrix.X)
-    reference = AnnotatorEM().fit(X)  # same order: labels sort like positions
+    em = AnnotatorEM(**LECTURE).fit(matrix.X)
+    reference = AnnotatorEM(**LECTURE).fit(X)  # same order: labels sort like positions
     consensus = consensus_frame(em, matrix.items)
     reliability = annotator_frame(em, matrix.annotators)
     assert list(consensus.columns) == [
@@ -185,7 +188,7 @@ def test_bad_tables_get_clear_errors(frame, kwargs, message):
 def test_frames_default_to_positions_and_feature_names():
     X = np.array([[4.0, 4.2, 1.0], [2.0, 2.1, 5.0], [3.0, 3.1, 2.0]])
     frame = pd.DataFrame(X, columns=["ann", "bob", "cat"])
-    em = AnnotatorEM().fit(frame)
+    em = AnnotatorEM(**LECTURE).fit(frame)
     assert annotator_frame(em)["annotator"].tolist() == ["ann", "bob", "cat"]
     assert consensus_frame(em)["item"].tolist() == [0, 1, 2]
     with pytest.raises(ValueError, match="Expected 3 items labels"):
@@ -217,7 +220,7 @@ def _train_and_new():
 def test_new_long_ratings_reach_transform_with_the_training_annotators(sparse):
     train, new = _train_and_new()
     fitted = long_to_matrix(train, sparse=sparse)
-    em = AnnotatorEM(score_range=(1, 5)).fit(fitted.X)
+    em = AnnotatorEM(**LECTURE, score_range=(1, 5)).fit(fitted.X)
     # Without the training labels the new matrix has the wrong columns.
     assert long_to_matrix(new, sparse=sparse).X.shape == (2, 3)
     assert long_to_matrix(new.iloc[:2], sparse=sparse).X.shape[1] == 2
@@ -357,7 +360,7 @@ def test_duplicates_are_named_with_the_given_labels():
 @pytest.mark.parametrize("Estimator", [AnnotatorEM, HardAnnotatorEM])
 def test_annotator_frame_carries_the_log_posterior(Estimator):
     X = make_ratings(30, 6, bad_fraction=0.3, random_state=1)
-    em = Estimator().fit(X)
+    em = Estimator(**LECTURE).fit(X)
     table = annotator_frame(em)
     assert list(table.columns) == ["annotator", "weight", "good", "log_posterior"]
     np.testing.assert_array_equal(table["log_posterior"], em.log_posterior_)
@@ -371,7 +374,7 @@ def test_std_error_is_corrected_sigma_over_root_weight_sum(Estimator):
     X, _, _ = make_ratings(
         40, 6, missing_fraction=0.3, return_truth=True, random_state=2
     )
-    em = Estimator().fit(X)
+    em = Estimator(**LECTURE).fit(X)
     w = np.where(np.isnan(X), 0.0, em.weights_)  # each rating's weight
     W, V = w.sum(axis=1), (w**2).sum(axis=1)
     corrected_sigma = em.sigma_ * np.sqrt(W.sum() / (W - V / W).sum())
@@ -395,7 +398,7 @@ def test_intervals_cover_the_truth_at_about_their_level():
         return_truth=True,
         random_state=3,
     )
-    em = AnnotatorEM().fit(X)
+    em = AnnotatorEM(**LECTURE).fit(X)
     low, high = em.mu_interval(0.95).T
     coverage = np.mean((low <= mu) & (mu <= high))
     # 4000 items: the binomial standard error of the coverage is 0.0034.
@@ -406,7 +409,7 @@ def test_gold_items_have_zero_std_error():
     X, mu, _ = make_ratings(30, 5, return_truth=True, random_state=0)
     y = np.full(30, np.nan)
     y[:3] = mu[:3]
-    em = AnnotatorEM().fit(X, y)
+    em = AnnotatorEM(**LECTURE).fit(X, gold=y)
     np.testing.assert_array_equal(em.mu_std_error_[:3], 0.0)
     assert np.all(em.mu_std_error_[3:] > 0)
 
@@ -416,9 +419,9 @@ def test_gold_items_have_zero_std_error():
 @pytest.mark.parametrize("init", ["all_good", "median", "random"])
 def test_netflix_outliers_have_the_four_lowest_weights(Estimator, init):
     nflx = load_video_quality()
-    em = Estimator(init=init, random_state=0, score_range=nflx.score_range).fit(
-        nflx.data
-    )
+    em = Estimator(
+        **LECTURE, init=init, random_state=0, score_range=nflx.score_range
+    ).fit(nflx.data)
     # Soft weights are distinct (about 1e-113 to 1e-60 here); hard ones are 0/1,
     # so log_posterior_ ranks those.
     ranking = em.weights_ if Estimator is AnnotatorEM else em.log_posterior_
@@ -436,8 +439,8 @@ def test_netflix_outliers_have_the_four_lowest_weights(Estimator, init):
 def test_median_init_does_not_collapse_on_a_discrete_scale():
     """On 1..5 most residuals from an integer median are 0: a MAD sigma is 0."""
     nflx = load_video_quality()
-    median = AnnotatorEM(init="median").fit(nflx.data)
-    all_good = AnnotatorEM(init="all_good").fit(nflx.data)
+    median = AnnotatorEM(**LECTURE, init="median").fit(nflx.data)
+    all_good = AnnotatorEM(**LECTURE, init="all_good").fit(nflx.data)
     assert median.sigma_ > 0.5
     assert median.log_likelihood_ == pytest.approx(all_good.log_likelihood_, rel=1e-6)
 

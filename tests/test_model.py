@@ -7,23 +7,56 @@ from scipy.special import logsumexp
 from scipy.stats import norm
 
 from skem._annotator_em import _assign_good_annotators
-from skem._model import (
-    _PI_BOUND,
-    _apply_gold,
-    _check_ratings_in_range,
-    _compute_annotator_sq_residuals,
+from skem._intervals import _compute_consensus_std_error
+from skem._likelihoods import (
     _compute_item_log_likelihood,
     _estimate_annotator_log_joint,
-    _estimate_consensus,
-    _estimate_item_medians,
     _estimate_log_posterior,
-    _estimate_pi,
-    _estimate_relative_consensus,
-    _estimate_sigma,
-    _order_by_item_then_score,
+    _estimate_normal_log_density,
+)
+from skem._ratings import _Ratings, _ratings_from_matrix
+from skem._score_range import (
+    _check_ratings_in_range,
+    _lattice_step,
     _resolve_score_range,
 )
-from skem._ratings import _ratings_from_matrix
+from skem._updates import (
+    _PI_BOUND,
+    _apply_gold,
+    _center_bias,
+    _compute_annotator_sq_residuals,
+    _compute_annotator_weights,
+    _compute_rating_weights,
+    _estimate_bias_normal,
+    _estimate_consensus_normal,
+    _estimate_item_medians,
+    _estimate_pi,
+    _estimate_sigma_shared_normal,
+    _order_by_item_then_score,
+)
+
+ZERO3, ONE3 = np.zeros(3), np.ones(3)
+
+
+def _consensus(ratings, weights, log_posterior, gold=None):
+    rating_weights = _compute_rating_weights(ratings, weights, log_posterior)
+    return _estimate_consensus_normal(ratings, rating_weights, ZERO3, ONE3, gold)
+
+
+def _shared_sigma(sq_residuals, n_per_annotator, weights, log_posterior, floor):
+    n_ratings = int(np.sum(n_per_annotator))
+    counts_ratings = _Ratings(
+        np.zeros(n_ratings, dtype=np.intp),
+        np.repeat(np.arange(len(n_per_annotator)), n_per_annotator),
+        np.zeros(n_ratings),
+        1,
+        len(n_per_annotator),
+    )
+    weights = _compute_annotator_weights(counts_ratings, weights, log_posterior)
+    return _estimate_sigma_shared_normal(
+        sq_residuals, n_per_annotator, weights, None, None, floor
+    )[0]
+
 
 X = np.array(
     [
@@ -63,16 +96,27 @@ def test_ratings_from_coo_reject_duplicate_pairs():
         _ratings_from_matrix(matrix)
 
 
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+def test_ratings_from_compressed_reject_duplicate_pairs(fmt):
+    # Built from (data, indices, indptr): scipy keeps the repeated entry.
+    matrix = sp.csr_matrix(([1.0, 2.0, 3.0], [0, 0, 1], [0, 2, 3]), shape=(2, 2))
+    if fmt == "csc":
+        matrix = sp.csc_matrix(([1.0, 2.0, 3.0], [0, 0, 1], [0, 2, 3]), shape=(2, 2))
+    assert not matrix.has_canonical_format
+    with pytest.raises(ValueError, match=r"same \(item, annotator\) pair"):
+        _ratings_from_matrix(matrix)
+
+
 def test_estimate_consensus_is_the_weighted_mean(ratings):
     weights = np.array([1.0, 0.5, 0.0])
-    consensus = _estimate_consensus(ratings, weights, np.log(weights + 1e-300))
+    consensus = _consensus(ratings, weights, np.log(weights + 1e-300))
     np.testing.assert_allclose(consensus[[0, 1, 3]], [4 / 3, 3.0, 2 / 1.5])
     assert np.isnan(consensus[2])
 
 
 def test_estimate_consensus_keeps_gold_items(ratings):
     gold = np.array([np.nan, 9.0, 7.0, np.nan])
-    consensus = _estimate_consensus(ratings, np.ones(3), np.zeros(3), gold)
+    consensus = _consensus(ratings, np.ones(3), np.zeros(3), gold)
     np.testing.assert_allclose(consensus, [1.5, 9.0, 7.0, 2.0])
 
 
@@ -89,7 +133,7 @@ def test_estimate_consensus_falls_back_to_relative_posterior_on_underflow(rating
     # the weight of 0... is set to zero here with a far better log posterior.
     weights = np.array([0.0, 1.0, 0.0])
     log_posterior = np.array([-800.0, 0.0, -900.0])
-    consensus = _estimate_consensus(ratings, weights, log_posterior)
+    consensus = _consensus(ratings, weights, log_posterior)
     # Item 1: raters 0 (3.0) and 2 (5.0), relative weights 1 and exp(-100).
     assert consensus[1] == pytest.approx(3.0)
     # Item 3 still uses the weights: only annotator 1 counts.
@@ -97,18 +141,52 @@ def test_estimate_consensus_falls_back_to_relative_posterior_on_underflow(rating
     assert np.isnan(consensus[2])
 
 
-def test_estimate_relative_consensus_treats_hopeless_raters_equally(ratings):
-    log_posterior = np.full(3, -np.inf)
-    selected = np.array([True, False, False, True])
-    consensus = _estimate_relative_consensus(ratings, log_posterior, selected)
-    np.testing.assert_allclose(consensus[[0, 3]], [1.5, 2.0])
-    assert np.isnan(consensus[[1, 2]]).all()
+def test_compute_rating_weights_treats_hopeless_raters_equally(ratings):
+    weights = np.array([0.0, 0.0, 1.0])
+    rating_weights = _compute_rating_weights(ratings, weights, np.full(3, -np.inf))
+    # Items 0 (raters 0, 1) and the first rating of item 3 have no weight left.
+    rated_by_2 = ratings.annotator == 2
+    np.testing.assert_array_equal(rating_weights[rated_by_2], 1.0)
+    in_item_0 = ratings.item == 0
+    np.testing.assert_array_equal(rating_weights[in_item_0], [1.0, 1.0])
+
+
+def test_estimate_consensus_normal_is_precision_weighted_and_bias_corrected(ratings):
+    weights, bias, sigma = np.array([1.0, 0.5, 1.0]), np.array([0.5, -1, 0]), [1, 2, 1]
+    rating_weights = _compute_rating_weights(ratings, weights, np.log(weights))
+    consensus = _estimate_consensus_normal(
+        ratings, rating_weights, bias, np.array(sigma, float)
+    )
+    for i in (0, 1, 3):
+        num = den = 0.0
+        for a in np.flatnonzero(~np.isnan(X[i])):
+            precision = weights[a] / sigma[a] ** 2
+            num += precision * (X[i, a] - bias[a])
+            den += precision
+        assert consensus[i] == pytest.approx(num / den)
+
+
+def test_estimate_bias_normal_and_center_bias(ratings):
+    mu = np.array([1.0, 4.0, np.nan, 2.0])
+    bias = _estimate_bias_normal(ratings, mu)
+    np.testing.assert_allclose(bias, [(0 - 1 - 2) / 3, (1 + 2) / 2, (1 + 0) / 2])
+    weights = np.array([1.0, 1.0, 0.0])
+    centred_mu, centred_bias = _center_bias(mu, bias, weights, None)
+    assert weights @ centred_bias == pytest.approx(0.0)
+    # mu_i + b_a is unchanged, so is the likelihood.
+    np.testing.assert_allclose(centred_mu[0] + centred_bias, mu[0] + bias)
+    gold = np.array([np.nan, 4.0, np.nan, np.nan])
+    assert _center_bias(mu, bias, weights, gold)[1] is bias
+    clipped_mu, _ = _center_bias(mu, bias, weights, None, bounds=(0.0, 4.0))
+    assert np.nanmax(clipped_mu) <= 4.0 and np.nanmin(clipped_mu) >= 0.0
 
 
 def test_compute_annotator_sq_residuals(ratings):
     mu = np.array([1.0, 4.0, np.nan, 2.0])
     expected = [0 + 1 + 4, 1 + 4, 1 + 0]
-    np.testing.assert_allclose(_compute_annotator_sq_residuals(ratings, mu), expected)
+    np.testing.assert_allclose(
+        _compute_annotator_sq_residuals(ratings, mu, np.zeros(3)), expected
+    )
 
 
 def test_estimate_sigma_is_weighted_pooled_and_floored():
@@ -116,11 +194,10 @@ def test_estimate_sigma_is_weighted_pooled_and_floored():
     n_per_annotator = np.array([2, 2, 1])
     weights = np.array([1.0, 0.5, 0.0])
     log_posterior = np.log(weights + 1e-300)
-    sigma = _estimate_sigma(sq_residuals, n_per_annotator, weights, log_posterior, 0.1)
+    sigma = _shared_sigma(sq_residuals, n_per_annotator, weights, log_posterior, 0.1)
     assert sigma == pytest.approx(np.sqrt((8 + 1) / (2 + 1)))
     assert (
-        _estimate_sigma(sq_residuals, n_per_annotator, weights, log_posterior, 5.0)
-        == 5.0
+        _shared_sigma(sq_residuals, n_per_annotator, weights, log_posterior, 5.0) == 5.0
     )
 
 
@@ -128,7 +205,7 @@ def test_estimate_sigma_uses_relative_posterior_when_all_weights_vanish():
     sq_residuals = np.array([8.0, 2.0, 0.0])
     n_per_annotator = np.array([2, 2, 0])
     log_posterior = np.array([-1000.0, -1000.0 + np.log(0.5), 0.0])
-    sigma = _estimate_sigma(
+    sigma = _shared_sigma(
         sq_residuals, n_per_annotator, np.zeros(3), log_posterior, 0.1
     )
     assert sigma == pytest.approx(np.sqrt(9 / 3))
@@ -136,7 +213,7 @@ def test_estimate_sigma_uses_relative_posterior_when_all_weights_vanish():
 
 def test_estimate_sigma_counts_raters_equally_when_no_posterior_is_left():
     # Found by hypothesis: init=[0, 1] where annotator 1 has no ratings.
-    sigma = _estimate_sigma(
+    sigma = _shared_sigma(
         np.array([8.0, 0.0]),
         np.array([2, 0]),
         np.array([0.0, 1.0]),
@@ -155,9 +232,12 @@ def test_estimate_pi_is_the_mean_weight_kept_off_0_and_1():
 def test_estimate_annotator_log_joint_matches_scipy(ratings):
     mu = np.array([1.5, 4.0, np.nan, 2.0])
     sigma, pi, low, high = 0.7, 0.3, -1.0, 6.0
-    sq = _compute_annotator_sq_residuals(ratings, mu)
+    sq = _compute_annotator_sq_residuals(ratings, mu, np.zeros(3))
+    log_density = _estimate_normal_log_density(
+        sq, ratings.n_per_annotator, np.full(3, sigma)
+    )
     log_good, log_bad = _estimate_annotator_log_joint(
-        sq, ratings.n_per_annotator, sigma, pi, -np.log(high - low)
+        log_density, ratings.n_per_annotator, pi, -np.log(high - low)
     )
     for a in range(3):
         mine = ratings.annotator == a
@@ -170,10 +250,13 @@ def test_estimate_annotator_log_joint_matches_scipy(ratings):
 def test_estimate_log_posterior_normalizes_without_underflow():
     log_good = np.array([-5000.0, 0.0, -3.0])
     log_bad = np.array([-4000.0, -2000.0, -3.0])
-    log_marginal, log_posterior = _estimate_log_posterior(log_good, log_bad)
+    log_marginal, log_posterior, log_posterior_bad = _estimate_log_posterior(
+        log_good, log_bad
+    )
     np.testing.assert_allclose(log_marginal, logsumexp([log_good, log_bad], axis=0))
     np.testing.assert_allclose(np.exp(log_posterior), [0.0, 1.0, 0.5])
-    assert np.all(np.isfinite(log_posterior))
+    np.testing.assert_allclose(np.exp(log_posterior_bad), [1.0, 0.0, 0.5])
+    assert np.all(np.isfinite(log_posterior)) and np.all(np.isfinite(log_posterior_bad))
 
 
 def test_estimate_item_medians(ratings):
@@ -199,8 +282,17 @@ def test_compute_item_log_likelihood_matches_the_mixture_formula(ratings):
     consensus = np.array([1.5, 4.0, np.nan, 2.0])
     weights = np.array([0.9, 0.0, 1.0])
     sigma, score_range = 0.8, (0.0, 4.5)
+    with np.errstate(divide="ignore"):
+        log_w, log_not_w = np.log(weights), np.log1p(-weights)
     result = _compute_item_log_likelihood(
-        ratings, consensus, sigma, weights, score_range
+        ratings,
+        consensus,
+        ZERO3,
+        np.full(3, sigma),
+        log_w,
+        log_not_w,
+        score_range,
+        False,
     )
     for i in (0, 1, 3):
         expected = 0.0
@@ -218,25 +310,62 @@ def test_compute_item_log_likelihood_matches_the_mixture_formula(ratings):
     assert np.isfinite(result[1])
 
 
+def _range(score_range, scores):
+    scale = _resolve_score_range(score_range, np.asarray(scores, dtype=float))
+    return scale.low, scale.high
+
+
 def test_resolve_score_range():
-    ratings = _ratings_from_matrix(X)
-    assert _resolve_score_range("auto", ratings) == (0.0, 5.0)
-    assert _resolve_score_range((0, 10), ratings) == (0.0, 10.0)
-    constant = _ratings_from_matrix(np.full((2, 2), 3.0))
-    assert _resolve_score_range("auto", constant) == (2.5, 3.5)
+    scores = _ratings_from_matrix(X).score
+    # Integers 0..5 lie on a lattice of step 1: half a step on each side.
+    assert _range("auto", scores) == (-0.5, 5.5)
+    assert _range("auto", scores * 1e-6) == pytest.approx((-0.5e-6, 5.5e-6))
+    assert _range("auto", [0.1, 0.25, 0.71]) == (0.1, 0.71)
+    assert _range((0, 10), scores) == (0.0, 10.0)
+    # All equal: padded relative to the value.
+    assert _range("auto", [3.0, 3.0]) == (1.5, 4.5)
+    assert _range("auto", [3e-6]) == pytest.approx((1.5e-6, 4.5e-6))
+    assert _range("auto", [0.0]) == (-0.5, 0.5)
     with pytest.raises(ValueError, match="low < high"):
-        _resolve_score_range((5, 1), ratings)
+        _resolve_score_range((5, 1), scores)
     with pytest.raises(ValueError, match="two finite numbers"):
-        _resolve_score_range((0, np.inf), ratings)
-    with pytest.raises(ValueError, match="outside score_range"):
-        _resolve_score_range((1, 4), ratings)
+        _resolve_score_range((0, np.inf), scores)
+    with pytest.raises(ValueError, match="two finite numbers"):
+        _resolve_score_range({"lo": 1}, scores)
+    with pytest.raises(ValueError, match="too wide"):
+        _resolve_score_range((-1e308, 1e308), scores)
+
+
+def test_lattice_step_finds_evenly_spaced_levels():
+    assert _lattice_step(np.array([1.0, 3.0, 5.0, 2.0])) == 1.0
+    assert _lattice_step(np.array([0.0, 0.25, 1.0])) == 0.25
+    assert _lattice_step(np.array([0.0, 0.3, 1.0])) == 0.0
+    assert _lattice_step(np.arange(5000.0)) == 0.0  # too many levels
 
 
 def test_check_ratings_in_range_names_the_offending_rating(ratings):
+    scale = _resolve_score_range((0.5, 4.5), np.array([1.0]))
     with pytest.raises(
-        ValueError, match=r"2 rating\(s\) outside.*e\.g\. 5 for item 1, annotator 2"
+        ValueError, match=r"2 rating\(s\) outside.*e\.g\. 5 in row 1, column 2"
     ):
-        _check_ratings_in_range(ratings, (0.5, 4.5))
+        _check_ratings_in_range(ratings, scale)
+
+
+def test_compute_consensus_std_error_uses_each_annotators_precision(ratings):
+    weights, sigma = np.ones(3), np.array([1.0, 2.0, 0.5])
+    std_error = _compute_consensus_std_error(ratings, weights, sigma)
+    # Items 0, 1, 3 have 2, 2, 3 raters of weight 1: W - V/W = 1, 1, 2.
+    correction = np.sqrt(7 / 4)
+    assert std_error[0] == pytest.approx(correction / np.sqrt(1 + 1 / 4))
+    assert std_error[3] == pytest.approx(correction / np.sqrt(1 + 1 / 4 + 4))
+    assert np.isnan(std_error[2])
+
+
+def test_assign_good_annotators_makes_all_tied_best_annotators_good():
+    log_good = np.array([-3.0, -3.0, -5.0])
+    log_bad = np.zeros(3)
+    good = _assign_good_annotators(log_good, log_bad, np.ones(3, bool))
+    np.testing.assert_array_equal(good, [True, True, False])
 
 
 def test_assign_good_annotators_keeps_one_rated_annotator_good():

@@ -11,6 +11,9 @@ from hypothesis.extra.numpy import arrays
 from skem import AnnotatorEM, HardAnnotatorEM
 from skem.datasets import make_ratings
 
+# The lecture's model, which these tests check against its formulas.
+LECTURE = {"bounded": False, "noise": "shared"}
+
 ESTIMATORS = [AnnotatorEM, HardAnnotatorEM]
 LOW, HIGH = 0.0, 10.0
 
@@ -48,7 +51,7 @@ def _fit(Estimator, X, **params):
     with warnings.catch_warnings():
         # Missing items and max_iter runs are expected here.
         warnings.simplefilter("ignore")
-        return Estimator(score_range=(LOW, HIGH), **params).fit(X)
+        return Estimator(**LECTURE, score_range=(LOW, HIGH), **params).fit(X)
 
 
 def _fitted_with_random_init(data, Estimator, **params):
@@ -65,8 +68,10 @@ def _fitted_with_random_init(data, Estimator, **params):
         y = np.where(known, values, np.nan)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        em = Estimator(score_range=(LOW, HIGH), init=init, random_state=seed, **params)
-        return X, y, em.fit(X, y)
+        em = Estimator(
+            **LECTURE, score_range=(LOW, HIGH), init=init, random_state=seed, **params
+        )
+        return X, y, em.fit(X, gold=y)
 
 
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
@@ -173,7 +178,7 @@ def test_affine_change_of_scores_moves_mu_and_sigma_and_keeps_weights(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         moved = Estimator(
-            score_range=(low, high), init=init, tol=1e-12, max_iter=500
+            **LECTURE, score_range=(low, high), init=init, tol=1e-12, max_iter=500
         ).fit(scale * X + shift)
     np.testing.assert_allclose(moved.weights_, em.weights_, atol=1e-6)
     np.testing.assert_allclose(

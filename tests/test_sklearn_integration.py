@@ -11,6 +11,9 @@ from sklearn.preprocessing import FunctionTransformer
 from skem import AnnotatorEM, HardAnnotatorEM
 from skem.datasets import make_ratings
 
+# The lecture's model, which these tests check against its formulas.
+LECTURE = {"bounded": False, "noise": "shared"}
+
 
 def to_unit_scale(X):
     """Map a 1..5 rating scale onto [0, 1]; NaN stays NaN."""
@@ -37,7 +40,7 @@ def test_grid_search_over_init_strategies_in_a_pipeline(Estimator, ratings_1_to_
     X, _, good = ratings_1_to_5
     step = Estimator.__name__.lower()
     pipeline = make_pipeline(
-        FunctionTransformer(to_unit_scale), Estimator(score_range=(0, 1))
+        FunctionTransformer(to_unit_scale), Estimator(**LECTURE, score_range=(0, 1))
     )
     search = GridSearchCV(
         pipeline,
@@ -59,14 +62,16 @@ def test_grid_search_over_init_strategies_in_a_pipeline(Estimator, ratings_1_to_
 def test_grid_search_accepts_an_array_of_prior_beliefs(ratings_1_to_5):
     X, _, good = ratings_1_to_5
     prior = np.where(good, 0.9, 0.1)
-    search = GridSearchCV(AnnotatorEM(), {"init": ["all_good", prior]}, cv=3).fit(X)
+    search = GridSearchCV(
+        AnnotatorEM(**LECTURE), {"init": ["all_good", prior]}, cv=3
+    ).fit(X)
     assert len(search.cv_results_["params"]) == 2
     assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
 
 
 def test_cross_val_score_runs_without_y(ratings_1_to_5):
     X, _, _ = ratings_1_to_5
-    scores = cross_val_score(AnnotatorEM(), X, cv=4)
+    scores = cross_val_score(AnnotatorEM(**LECTURE), X, cv=4)
     assert scores.shape == (4,) and np.all(np.isfinite(scores))
 
 
@@ -76,7 +81,7 @@ def test_held_out_score_prefers_the_model_that_finds_the_bad_annotators(
     """score() is a predictive likelihood: spotting the bad raters raises it."""
     X, _, _ = ratings_1_to_5
     train, test = X[:80], X[80:]
-    em = AnnotatorEM().fit(train)
+    em = AnnotatorEM(**LECTURE).fit(train)
     fitted_score = em.score(test)
     em.weights_ = np.ones_like(em.weights_)  # trust everyone instead
     assert fitted_score > em.score(test) + 0.5
@@ -96,19 +101,21 @@ def test_column_transformer_feeds_the_consensus_to_a_regressor(ratings_1_to_5):
 
     model = make_pipeline(
         ColumnTransformer(
-            [("consensus", AnnotatorEM(), rating_columns)], remainder="passthrough"
+            [("consensus", AnnotatorEM(**LECTURE), rating_columns)],
+            remainder="passthrough",
         ),
         Ridge(alpha=1e-3),
     )
     model.fit(table, target)
     names = model[0].get_feature_names_out()
     assert list(names) == [
-        "consensus__annotatorem0",
+        "consensus__consensus",
         "remainder__duration",
         "remainder__bitrate",
     ]
     r2 = model.score(table, target)
     assert r2 > 0.95
     fitted_em = model[0].named_transformers_["consensus"]
-    # The target reaches AnnotatorEM.fit as y: every item is gold.
-    np.testing.assert_allclose(fitted_em.mu_, target)
+    # The target reaches AnnotatorEM.fit as y and is ignored: never gold.
+    alone = AnnotatorEM(**LECTURE).fit(table[rating_columns])
+    np.testing.assert_array_equal(fitted_em.mu_, alone.mu_)

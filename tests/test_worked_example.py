@@ -12,6 +12,9 @@ import pytest
 
 from skem import AnnotatorEM, HardAnnotatorEM
 
+# The lecture's model, which these tests check against its formulas.
+LECTURE = {"bounded": False, "noise": "shared"}
+
 # 4 items x 4 annotators on [0, 1]; annotator 2 answers at random and
 # annotator 3 skipped item 2.
 X = np.array(
@@ -64,16 +67,20 @@ def oracle_e_step(mu, sigma, pi):
 
 
 def test_all_good_init_matches_the_lecture():
-    em = AnnotatorEM(init="all_good", score_range=(LOW, HIGH))
-    em._gold, em._min_sigma, em.score_range_ = None, 1e-3, (LOW, HIGH)
+    from skem._forms import _model_form
     from skem._ratings import _ratings_from_matrix
 
-    em._initialize(_ratings_from_matrix(X), np.random.RandomState(0))
+    em = AnnotatorEM(**LECTURE, init="all_good")
+    # The score range is [0, 1] here, so unit space is score space.
+    form = _model_form(False, "shared", False, 50.0, 1e-3)
+    params = em._initialize(
+        _ratings_from_matrix(X), form, None, np.random.RandomState(0)
+    )
     mu0, sigma0, _ = oracle_m_step([1.0] * 4)
-    np.testing.assert_allclose(em.mu_, np.nanmean(X, axis=1))
-    np.testing.assert_allclose(em.mu_, mu0)
-    assert em.sigma_ == pytest.approx(sigma0)
-    assert em.pi_ == 0.5
+    np.testing.assert_allclose(params.mu, np.nanmean(X, axis=1))
+    np.testing.assert_allclose(params.mu, mu0)
+    np.testing.assert_allclose(params.sigma, sigma0)
+    assert params.pi == 0.5
 
 
 def test_one_e_step_and_one_m_step_match_the_formulas():
@@ -83,7 +90,9 @@ def test_one_e_step_and_one_m_step_match_the_formulas():
     mu1, sigma1, pi1 = oracle_m_step(w1)
     w2, log_likelihood1 = oracle_e_step(mu1, sigma1, pi1)
 
-    em = AnnotatorEM(init="all_good", score_range=(LOW, HIGH), max_iter=1, tol=0)
+    em = AnnotatorEM(
+        **LECTURE, init="all_good", score_range=(LOW, HIGH), max_iter=1, tol=0
+    )
     with pytest.warns(Warning, match="did not converge"):
         em.fit(X)
 
@@ -103,7 +112,9 @@ def test_hard_em_step_thresholds_the_posterior():
     z1 = (w1 >= 0.5).astype(float)
     mu1, sigma1, pi1 = oracle_m_step(z1)
 
-    em = HardAnnotatorEM(init="all_good", score_range=(LOW, HIGH), max_iter=1, tol=0)
+    em = HardAnnotatorEM(
+        **LECTURE, init="all_good", score_range=(LOW, HIGH), max_iter=1, tol=0
+    )
     with pytest.warns(Warning, match="did not converge"):
         em.fit(X)
 

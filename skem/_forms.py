@@ -1,0 +1,341 @@
+"""The model forms: which statistics and updates each form of the good component uses.
+
+A form is chosen by three parameters, the way ``covariance_type`` chooses a
+Gaussian mixture's: ``bounded`` (normal, or normal truncated to the score
+range), ``noise`` (one sigma, or one per annotator under a prior toward a
+shared scale) and ``bias`` (per-annotator offsets). :func:`_model_form` looks
+each piece up in the tables below once per fit; the EM driver only calls the
+resulting :class:`_ModelForm`.
+"""
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from skem._likelihoods import (
+    _compute_good_terms,
+    _compute_sigma_log_prior,
+    _estimate_normal_log_density,
+)
+from skem._ratings import _Ratings
+from skem._updates import (
+    _center_bias,
+    _choose_sigma_by_marginal,
+    _compute_annotator_sq_residuals,
+    _compute_annotator_weights,
+    _compute_rating_weights,
+    _estimate_bias_normal,
+    _estimate_consensus_normal,
+    _estimate_pi,
+    _estimate_shared_sigma,
+    _estimate_sigma_per_annotator_normal,
+    _estimate_sigma_shared_normal,
+    _step_truncated_location,
+    _step_truncated_sigma,
+)
+
+# Unit score space: EM's bounds of the scale.
+_UNIT_BOUNDS = (0.0, 1.0)
+
+# The consensus of new items under a truncated form: Newton steps until the
+# largest move is below this (in units of the score range).
+_TRANSFORM_TOL = 1e-12
+_TRANSFORM_MAX_STEPS = 100
+
+# Newton steps toward the sigma of an annotator judged bad, fitted as if good.
+_RESCUE_STEPS = 4
+
+
+@dataclass(frozen=True)
+class _Params:
+    """EM's parameters, in unit score space.
+
+    Attributes
+    ----------
+    mu : ndarray of shape (n_items,)
+        Consensus of each item.
+    bias : ndarray of shape (n_annotators,)
+        Offset of each annotator's good ratings (zeros without ``bias``).
+    sigma : ndarray of shape (n_annotators,)
+        Standard deviation of each annotator's good ratings (one repeated
+        value for the shared form).
+    shared_sigma : float
+        The scale of the per-annotator prior (``sigma`` for the shared form).
+    pi : float
+        Prior probability of a good annotator.
+    """
+
+    mu: np.ndarray
+    bias: np.ndarray
+    sigma: np.ndarray
+    shared_sigma: float
+    pi: float
+
+
+@dataclass(frozen=True)
+class _ModelForm:
+    """One form of the model, with its floor on sigma, ready for EM."""
+
+    bounded: bool
+    noise: str
+    bias: bool
+    strength: float
+    min_sigma: float
+
+    def compute_statistics(self, ratings, params):
+        """The per-form statistics that the next E-step and M-step need."""
+        return _COMPUTE_STATISTICS[self.bounded](ratings, params)
+
+    def m_step(self, ratings, params, weights, log_posterior, gold, statistics):
+        """Return the new parameters and their statistics."""
+        return _M_STEPS[self.bounded](
+            self, ratings, params, weights, log_posterior, gold, statistics
+        )
+
+    def good_log_density(self, ratings, params, statistics):
+        """``sum_i log f_good(s_ia)`` of each annotator at ``params``."""
+        return _GOOD_LOG_DENSITY[self.bounded](ratings, params, statistics)
+
+    def log_prior(self, params):
+        """Log prior density of the parameters (0 for the shared form)."""
+        if self.noise == "shared":
+            return 0.0
+        return float(
+            _compute_sigma_log_prior(
+                params.sigma, params.shared_sigma, self.strength
+            ).sum()
+        )
+
+    def consensus(self, ratings, params, weights, log_posterior, bounds):
+        """The consensus of each item of ``ratings`` at fixed annotator parameters."""
+        rating_weights = _compute_rating_weights(ratings, weights, log_posterior)
+        consensus = _estimate_consensus_normal(
+            ratings, rating_weights, params.bias, params.sigma
+        )
+        if not self.bounded:
+            return consensus
+        consensus = np.clip(consensus, *bounds)
+        annotator_params = replace(params, mu=consensus)
+        terms = _compute_truncated_statistics(ratings, annotator_params, bounds)
+        for _ in range(_TRANSFORM_MAX_STEPS):
+            previous = consensus
+            consensus, terms = _step_truncated_location(
+                ratings,
+                consensus,
+                params.bias,
+                params.sigma,
+                rating_weights,
+                terms,
+                bounds,
+                by="item",
+            )
+            if not np.nanmax(np.abs(consensus - previous), initial=0) > _TRANSFORM_TOL:
+                break
+        return consensus
+
+
+def _model_form(bounded, noise, bias, strength, min_sigma):
+    """Build the :class:`_ModelForm` of the estimator's parameters."""
+    return _ModelForm(bool(bounded), noise, bool(bias), float(strength), min_sigma)
+
+
+def _compute_normal_statistics(ratings, params):
+    return _compute_annotator_sq_residuals(ratings, params.mu, params.bias)
+
+
+def _compute_truncated_statistics(ratings, params, bounds=_UNIT_BOUNDS):
+    annotator = ratings.annotator
+    return _compute_good_terms(
+        ratings.score,
+        params.mu[ratings.item] + params.bias[annotator],
+        params.sigma[annotator],
+        bounds,
+    )
+
+
+_SIGMA_UPDATES_NORMAL = {
+    "shared": _estimate_sigma_shared_normal,
+    "per_annotator": _estimate_sigma_per_annotator_normal,
+}
+
+_SHARED_SIGMA_UPDATES = {
+    "shared": lambda sigma, min_sigma: float(sigma[0]),
+    "per_annotator": _estimate_shared_sigma,
+}
+
+
+def _finish_m_step(form, params, mu, bias, sigma, weights):
+    """Assemble the new parameters: the shared scale and pi follow sigma and w."""
+    shared_sigma = _SHARED_SIGMA_UPDATES[form.noise](sigma, form.min_sigma)
+    return _Params(mu, bias, sigma, shared_sigma, _estimate_pi(weights))
+
+
+def _m_step_normal(form, ratings, params, weights, log_posterior, gold, statistics):
+    """Closed-form M-step of the plain normal forms.
+
+    Returns the new parameters and the annotators' squared residuals at them.
+    """
+    rating_weights = _compute_rating_weights(ratings, weights, log_posterior)
+    mu = _estimate_consensus_normal(
+        ratings, rating_weights, params.bias, params.sigma, gold
+    )
+    bias = params.bias
+    if form.bias:
+        bias = _estimate_bias_normal(ratings, mu)
+        mu, bias = _center_bias(mu, bias, weights, gold)
+    sq_residuals = _compute_annotator_sq_residuals(ratings, mu, bias)
+    sigma_weights = (
+        _compute_annotator_weights(ratings, weights, log_posterior)
+        if form.noise == "shared"
+        else weights
+    )
+    update = _SIGMA_UPDATES_NORMAL[form.noise]
+    arguments = (params.shared_sigma, form.strength, form.min_sigma)
+    n = ratings.n_per_annotator
+    sigma = update(sq_residuals, n, sigma_weights, *arguments)
+    if form.noise == "per_annotator":
+        candidate = update(sq_residuals, n, np.ones_like(weights), *arguments)
+        take = _choose_sigma_by_marginal(
+            sigma,
+            _estimate_normal_log_density(sq_residuals, n, sigma),
+            candidate,
+            _estimate_normal_log_density(sq_residuals, n, candidate),
+            _estimate_pi(weights),
+            np.zeros(ratings.n_annotators),
+            (params.shared_sigma, form.strength),
+        )
+        sigma = np.where(take, candidate, sigma)
+    return _finish_m_step(form, params, mu, bias, sigma, weights), sq_residuals
+
+
+def _m_step_truncated(form, ratings, params, weights, log_posterior, gold, terms):
+    """Generalized M-step of the truncated forms: one guarded Newton step per block.
+
+    The blocks are the consensus, the biases (with ``bias``) and the
+    precisions, each of which never lowers the expected complete-data log
+    posterior. Returns the new parameters and the per-rating terms at them.
+    """
+    rating_weights = _compute_rating_weights(ratings, weights, log_posterior)
+    frozen = None if gold is None else ~np.isnan(gold)
+    mu, terms = _step_truncated_location(
+        ratings,
+        params.mu,
+        params.bias,
+        params.sigma,
+        rating_weights,
+        terms,
+        _UNIT_BOUNDS,
+        by="item",
+        frozen=frozen,
+    )
+    bias = params.bias
+    if form.bias:
+        bias, terms = _step_truncated_location(
+            ratings,
+            mu,
+            bias,
+            params.sigma,
+            rating_weights,
+            terms,
+            _UNIT_BOUNDS,
+            by="annotator",
+        )
+        mu, bias = _center_bias(mu, bias, weights, gold, _UNIT_BOUNDS)
+    if form.noise == "shared":
+        sigma_weights, prior = (
+            _compute_annotator_weights(ratings, weights, log_posterior),
+            None,
+        )
+    else:
+        sigma_weights, prior = weights, (params.shared_sigma, form.strength)
+    sigma, terms = _step_truncated_sigma(
+        ratings,
+        mu,
+        bias,
+        params.sigma,
+        sigma_weights,
+        terms,
+        _UNIT_BOUNDS,
+        prior,
+        form.min_sigma,
+    )
+    if prior is not None:
+        sigma, terms = _rescue_truncated_sigma(
+            ratings, mu, bias, params.sigma, sigma, weights, terms, prior, form
+        )
+    return _finish_m_step(form, params, mu, bias, sigma, weights), terms
+
+
+def _rescue_truncated_sigma(
+    ratings, mu, bias, old_sigma, sigma, weights, terms, prior, form
+):
+    """Offer the annotators judged bad a sigma fitted as if they were good.
+
+    See :func:`_choose_sigma_by_marginal`. The candidate is one guarded Newton
+    step from the previous sigma on the annotator's data with weight 1; only
+    the ratings of annotators with weight below 0.5 are visited.
+    """
+    suspect = weights < 0.5
+    selected = suspect[ratings.annotator]
+    if not selected.any():
+        return sigma, terms
+    subset = _Ratings(
+        ratings.item[selected],
+        ratings.annotator[selected],
+        ratings.score[selected],
+        ratings.n_items,
+        ratings.n_annotators,
+    )
+    old_terms = _compute_truncated_statistics(
+        subset, _Params(mu, bias, old_sigma, prior[0], 0.5)
+    )
+    candidate, candidate_terms = old_sigma, old_terms
+    for _ in range(_RESCUE_STEPS):
+        candidate, candidate_terms = _step_truncated_sigma(
+            subset,
+            mu,
+            bias,
+            candidate,
+            np.ones_like(weights),
+            candidate_terms,
+            _UNIT_BOUNDS,
+            prior,
+            form.min_sigma,
+        )
+    n_annotators = ratings.n_annotators
+    take = suspect & _choose_sigma_by_marginal(
+        sigma,
+        np.bincount(ratings.annotator, terms["log_density"], minlength=n_annotators),
+        candidate,
+        np.bincount(
+            subset.annotator, candidate_terms["log_density"], minlength=n_annotators
+        ),
+        _estimate_pi(weights),
+        np.zeros(n_annotators),
+        prior,
+    )
+    if not take.any():
+        return sigma, terms
+    taken = take[subset.annotator]
+    into = np.flatnonzero(selected)[taken]
+    terms = {key: value.copy() for key, value in terms.items()}
+    for key, value in candidate_terms.items():
+        terms[key][into] = value[taken]
+    return np.where(take, candidate, sigma), terms
+
+
+_COMPUTE_STATISTICS = {
+    False: _compute_normal_statistics,
+    True: _compute_truncated_statistics,
+}
+
+_M_STEPS = {False: _m_step_normal, True: _m_step_truncated}
+
+_GOOD_LOG_DENSITY = {
+    False: lambda ratings, params, sq_residuals: _estimate_normal_log_density(
+        sq_residuals, ratings.n_per_annotator, params.sigma
+    ),
+    True: lambda ratings, params, terms: np.bincount(
+        ratings.annotator, terms["log_density"], minlength=ratings.n_annotators
+    ),
+}

@@ -1,0 +1,265 @@
+"""Log densities of the good/bad annotator model, in log space throughout.
+
+A good annotator ``a`` rates item ``i`` as ``Normal(mu_i + b_a, sigma_a**2)``,
+optionally truncated to the score range; a bad annotator rates
+``Uniform(low, high)``; an annotator is good with prior probability ``pi``.
+A product of a few hundred densities underflows double precision, so every
+likelihood here is a sum of logs.
+"""
+
+import numpy as np
+from scipy.special import gammaln, log_ndtr, ndtr
+
+_LOG_SQRT_2PI = 0.5 * np.log(2 * np.pi)
+
+
+def _log_normal_mass(alpha, beta):
+    """``log(Phi(beta) - Phi(alpha))``, stable in both tails.
+
+    Parameters
+    ----------
+    alpha, beta : ndarray of the same shape
+        Standardized bounds, ``alpha < beta``.
+
+    Returns
+    -------
+    log_mass : ndarray
+        The log probability that a standard normal variable lies in
+        ``[alpha, beta]``. Where both bounds lie in one tail the difference is
+        formed from ``log_ndtr`` of the bounds reflected into the lower tail,
+        so it keeps its relative precision far out; elsewhere
+        ``1 - Phi(alpha) - Phi(-beta)`` is at least ``0.5`` minus one tail and
+        loses nothing.
+    """
+    log_mass = np.empty(np.broadcast(alpha, beta).shape)
+    straddles = (alpha <= 0) & (beta >= 0)
+    log_mass[straddles] = np.log1p(-(ndtr(alpha[straddles]) + ndtr(-beta[straddles])))
+    one_tail = ~straddles
+    if one_tail.any():
+        a, b = alpha[one_tail], beta[one_tail]
+        upper = a > 0
+        lo = np.where(upper, -b, a)
+        hi = np.where(upper, -a, b)
+        log_hi = log_ndtr(hi)
+        log_mass[one_tail] = log_hi + np.log1p(-np.exp(log_ndtr(lo) - log_hi))
+    return log_mass
+
+
+def _compute_good_terms(score, location, sigma, bounds=None):
+    """Per-rating log density of the good component and its ingredients.
+
+    Parameters
+    ----------
+    score : ndarray of shape (n_ratings,)
+        Ratings, in unit score space.
+    location : ndarray of shape (n_ratings,)
+        ``mu_i + b_a`` of each rating.
+    sigma : ndarray of shape (n_ratings,)
+        ``sigma_a`` of each rating's annotator.
+    bounds : tuple of float or None, default=None
+        ``(low, high)`` of the truncation, or None for the plain normal.
+
+    Returns
+    -------
+    terms : dict
+        ``z = (score - location) / sigma`` and ``log_density``, the log
+        density of each rating under the good component. With ``bounds``
+        also ``alpha``, ``beta`` (the standardized bounds) and
+        ``ratio_alpha``, ``ratio_beta`` (``phi(alpha) / Z`` and
+        ``phi(beta) / Z``, with ``Z`` the mass inside the bounds), from which
+        :func:`_truncated_moments` derives the moments.
+    """
+    z = (score - location) / sigma
+    log_density = -_LOG_SQRT_2PI - np.log(sigma) - 0.5 * z * z
+    terms = {"z": z, "log_density": log_density}
+    if bounds is None:
+        return terms
+    low, high = bounds
+    alpha = (low - location) / sigma
+    beta = (high - location) / sigma
+    log_mass = _log_normal_mass(alpha, beta)
+    log_density -= log_mass
+    terms.update(
+        alpha=alpha,
+        beta=beta,
+        ratio_alpha=np.exp(-_LOG_SQRT_2PI - 0.5 * alpha * alpha - log_mass),
+        ratio_beta=np.exp(-_LOG_SQRT_2PI - 0.5 * beta * beta - log_mass),
+    )
+    return terms
+
+
+def _truncated_moments(terms):
+    """Moments of the standardized truncated normal of each rating.
+
+    For ``t = (x - location) / sigma`` with ``x`` truncated to the bounds,
+    ``E[t^k] = (k - 1) E[t^(k-2)] + (alpha^(k-1) phi(alpha) - beta^(k-1)
+    phi(beta)) / Z``.
+
+    Parameters
+    ----------
+    terms : dict
+        Output of :func:`_compute_good_terms` with bounds.
+
+    Returns
+    -------
+    mean, second, var, var_square : ndarray of shape (n_ratings,)
+        ``E[t]``, ``E[t^2]``, ``Var[t]`` and ``Var[t^2]``. The variances are
+        clipped at 0 against rounding; they only shape Newton steps, which a
+        guard checks, so their precision never decides monotonicity.
+    """
+    alpha, beta = terms["alpha"], terms["beta"]
+    pa, pb = terms["ratio_alpha"], terms["ratio_beta"]
+    alpha_pa, beta_pb = alpha * pa, beta * pb
+    mean = pa - pb
+    second = 1.0 + alpha_pa - beta_pb
+    fourth = 3.0 * second + alpha * alpha * alpha_pa - beta * beta * beta_pb
+    var = np.maximum(second - mean * mean, 0.0)
+    var_square = np.maximum(fourth - second * second, 0.0)
+    return mean, second, var, var_square
+
+
+def _estimate_annotator_log_joint(good_log_density, n_per_annotator, pi, log_uniform):
+    """Log joint probability of each annotator's ratings and good/bad flag.
+
+    Parameters
+    ----------
+    good_log_density : ndarray of shape (n_annotators,)
+        ``sum_i log f_good(s_ia)`` over the items that ``a`` rated.
+    n_per_annotator : ndarray of shape (n_annotators,)
+        Number of ratings of each annotator.
+    pi : float
+        Prior probability of a good annotator, in (0, 1).
+    log_uniform : float
+        ``-log(high - low)``, the log density of a bad rating.
+
+    Returns
+    -------
+    log_good : ndarray of shape (n_annotators,)
+        ``log pi + sum_i log f_good(s_ia)``.
+    log_bad : ndarray of shape (n_annotators,)
+        ``log(1 - pi) + n_a log U``.
+    """
+    log_good = np.log(pi) + good_log_density
+    log_bad = np.log1p(-pi) + n_per_annotator * log_uniform
+    return log_good, log_bad
+
+
+def _estimate_normal_log_density(sq_residuals, n_per_annotator, sigma):
+    """``sum_i log Normal(s_ia; mu_i + b_a, sigma_a)`` of each annotator.
+
+    Parameters
+    ----------
+    sq_residuals : ndarray of shape (n_annotators,)
+        ``sum_i (s_ia - mu_i - b_a)**2`` per annotator.
+    n_per_annotator : ndarray of shape (n_annotators,)
+        Number of ratings of each annotator.
+    sigma : ndarray of shape (n_annotators,)
+        Standard deviation of each annotator's good ratings.
+
+    Returns
+    -------
+    log_density : ndarray of shape (n_annotators,)
+    """
+    return -n_per_annotator * (_LOG_SQRT_2PI + np.log(sigma)) - sq_residuals / (
+        2.0 * sigma**2
+    )
+
+
+def _estimate_log_posterior(log_good, log_bad):
+    """Posterior of each annotator's flag, in log space.
+
+    Parameters
+    ----------
+    log_good, log_bad : ndarray of shape (n_annotators,)
+        Output of :func:`_estimate_annotator_log_joint`.
+
+    Returns
+    -------
+    log_marginal : ndarray of shape (n_annotators,)
+        ``log(pi prod f_good + (1 - pi) prod U)``, each annotator's
+        contribution to the log-likelihood.
+    log_posterior : ndarray of shape (n_annotators,)
+        ``log P(z_a = 1 | s_a)``.
+    log_posterior_bad : ndarray of shape (n_annotators,)
+        ``log P(z_a = 0 | s_a)``, kept separately: ``log(1 - exp(.))`` of a
+        posterior that rounds to 1 would be ``-inf``.
+    """
+    log_marginal = np.logaddexp(log_good, log_bad)
+    return log_marginal, log_good - log_marginal, log_bad - log_marginal
+
+
+def _compute_sigma_log_prior(sigma, shared_sigma, strength):
+    """Log density of each ``sigma_a**2`` under its scaled inverse-chi-squared prior.
+
+    ``sigma_a**2 ~ Scale-inv-chi2(nu, tau**2)`` with ``nu = strength`` (in
+    pseudo-ratings) and ``tau = shared_sigma``: the posterior of a variance
+    after ``n`` normal ratings has ``nu + n`` degrees of freedom.
+
+    Parameters
+    ----------
+    sigma : ndarray of shape (n_annotators,)
+        Standard deviation of each annotator.
+    shared_sigma : float
+        The shared scale ``tau`` the prior pulls toward.
+    strength : float
+        ``nu > 0``.
+
+    Returns
+    -------
+    log_prior : ndarray of shape (n_annotators,)
+        ``(nu/2) log(nu tau^2 / 2) - lgamma(nu/2) - (nu/2 + 1) log sigma^2 -
+        nu tau^2 / (2 sigma^2)``.
+    """
+    half = 0.5 * strength
+    variance = sigma**2
+    scaled = strength * shared_sigma**2
+    return (
+        half * np.log(0.5 * scaled)
+        - gammaln(half)
+        - (half + 1.0) * np.log(variance)
+        - 0.5 * scaled / variance
+    )
+
+
+def _compute_item_log_likelihood(
+    ratings, consensus, bias, sigma, log_posterior, log_posterior_bad, bounds, truncated
+):
+    """Predictive log-likelihood of each item's ratings, in unit score space.
+
+    ``sum_a log(w_a f_good(s_ia; m_i + b_a, sigma_a) + (1 - w_a) U(s_ia))``
+    over the annotators who rated item ``i``, with ``f_good`` the normal, or
+    the normal truncated to ``bounds``, and ``U`` uniform on ``bounds``.
+
+    Parameters
+    ----------
+    ratings : _Ratings
+        Observed ratings, unit scores, all inside ``bounds``.
+    consensus : ndarray of shape (n_items,)
+        Consensus ``m_i`` of each item.
+    bias, sigma : ndarray of shape (n_annotators,)
+        Bias and standard deviation of each annotator's good ratings.
+    log_posterior, log_posterior_bad : ndarray of shape (n_annotators,)
+        ``log w_a`` and ``log(1 - w_a)``.
+    bounds : tuple of float
+        ``(low, high)`` of the uniform, in unit space.
+    truncated : bool
+        Whether good ratings are truncated to ``bounds``.
+
+    Returns
+    -------
+    log_likelihood : ndarray of shape (n_items,)
+        Zero for the items without any rating.
+    """
+    annotator = ratings.annotator
+    terms = _compute_good_terms(
+        ratings.score,
+        consensus[ratings.item] + bias[annotator],
+        sigma[annotator],
+        bounds if truncated else None,
+    )
+    low, high = bounds
+    per_rating = np.logaddexp(
+        log_posterior[annotator] + terms["log_density"],
+        log_posterior_bad[annotator] - np.log(high - low),
+    )
+    return np.bincount(ratings.item, per_rating, minlength=ratings.n_items)

@@ -1,0 +1,680 @@
+"""M-step updates of the annotator model, one pure function per form.
+
+Every function works in unit score space (the score range is ``[0, 1]``) and
+returns new arrays; none modifies its inputs. The plain normal forms have
+closed-form updates. The forms truncated to the score range have none: their
+updates are guarded Newton steps, which move each parameter toward the Newton
+point of its (concave) objective and halve the step until the objective does
+not decrease, so that EM stays monotone.
+"""
+
+import numpy as np
+
+from skem._likelihoods import (
+    _compute_good_terms,
+    _compute_sigma_log_prior,
+    _truncated_moments,
+)
+
+# pi is kept inside [_PI_BOUND, 1 - _PI_BOUND]: at exactly 0 or 1 one of the two
+# log-priors is -inf, and EM could never move an annotator back.
+_PI_BOUND = 1e-6
+
+# A guarded step is halved at most this many times before the parameter stays.
+_MAX_HALVINGS = 30
+
+# A Newton step on a precision moves it by at most this factor either way.
+_MAX_PRECISION_FACTOR = 16.0
+
+_TINY = np.finfo(np.float64).tiny
+
+
+def _compute_rating_weights(ratings, weights, log_posterior):
+    """Weight of each rating in the M-step: its annotator's responsibility.
+
+    Parameters
+    ----------
+    ratings : _Ratings
+        Observed ratings.
+    weights : ndarray of shape (n_annotators,)
+        Responsibility of each annotator, in [0, 1].
+    log_posterior : ndarray of shape (n_annotators,)
+        Log posterior of being good. Used only for the items whose raters'
+        weights all underflow to zero: there the raters count in proportion
+        to ``exp(log_posterior)`` relative to the best of them (equally if
+        every one is ``-inf``), the limit of the weighted mean.
+
+    Returns
+    -------
+    rating_weights : ndarray of shape (n_ratings,)
+    """
+    rating_weights = weights[ratings.annotator]
+    weight_sums = np.bincount(ratings.item, rating_weights, minlength=ratings.n_items)
+    underflow = (ratings.n_per_item > 0) & (weight_sums < _TINY)
+    if not underflow.any():
+        return rating_weights
+    selected = underflow[ratings.item]
+    item = ratings.item[selected]
+    log_weight = log_posterior[ratings.annotator[selected]]
+    best = np.full(ratings.n_items, -np.inf)
+    np.maximum.at(best, item, log_weight)
+    hopeless = np.isneginf(best)
+    best[hopeless] = 0.0
+    relative = np.exp(log_weight - best[item])
+    relative[hopeless[item]] = 1.0
+    rating_weights = rating_weights.copy()
+    rating_weights[selected] = relative
+    return rating_weights
+
+
+def _compute_annotator_weights(ratings, weights, log_posterior):
+    """Weight of each annotator in a pooled estimate, safe from underflow.
+
+    Parameters
+    ----------
+    ratings : _Ratings
+        Observed ratings.
+    weights : ndarray of shape (n_annotators,)
+        Responsibility of each annotator.
+    log_posterior : ndarray of shape (n_annotators,)
+        Log posterior of being good. If the weighted number of ratings
+        underflows, the rated annotators count by ``exp(log_posterior)``
+        relative to the best of them, or equally if every one is ``-inf``.
+
+    Returns
+    -------
+    weights : ndarray of shape (n_annotators,)
+    """
+    if weights @ ratings.n_per_annotator >= _TINY:
+        return weights
+    rated = ratings.n_per_annotator > 0
+    best = log_posterior[rated].max()
+    if np.isneginf(best):
+        return rated.astype(np.float64)
+    return np.exp(np.where(rated, log_posterior - best, -np.inf))
+
+
+def _apply_gold(consensus, gold):
+    """Give the gold items their known consensus, in place.
+
+    Parameters
+    ----------
+    consensus : ndarray of shape (n_items,)
+        Estimated consensus; modified in place.
+    gold : ndarray of shape (n_items,) or None
+        Known consensus of some items, NaN elsewhere.
+
+    Returns
+    -------
+    consensus : ndarray of shape (n_items,)
+        The same array.
+    """
+    if gold is not None:
+        known = ~np.isnan(gold)
+        consensus[known] = gold[known]
+    return consensus
+
+
+def _estimate_consensus_normal(ratings, rating_weights, bias, sigma, gold=None):
+    """Precision-weighted mean of each item's bias-corrected ratings.
+
+    ``mu_i = sum_a p_a (s_ia - b_a) / sum_a p_a`` with ``p_a = w_a /
+    sigma_a**2``: the M-step of ``mu`` for plain normal good ratings, and the
+    consensus of new items. With one shared sigma and no bias it is the
+    lecture's ``sum_a w_a s_ia / sum_a w_a``.
+
+    Parameters
+    ----------
+    ratings : _Ratings
+        Observed ratings.
+    rating_weights : ndarray of shape (n_ratings,)
+        Output of :func:`_compute_rating_weights`.
+    bias, sigma : ndarray of shape (n_annotators,)
+        Bias and standard deviation of each annotator's good ratings.
+    gold : ndarray of shape (n_items,), default=None
+        Known consensus of some items, NaN elsewhere. Known items keep it.
+
+    Returns
+    -------
+    consensus : ndarray of shape (n_items,)
+        NaN exactly for the items without any rating (and without gold).
+    """
+    annotator = ratings.annotator
+    precision = rating_weights / sigma[annotator] ** 2
+    totals = np.bincount(ratings.item, precision, minlength=ratings.n_items)
+    sums = np.bincount(
+        ratings.item,
+        precision * (ratings.score - bias[annotator]),
+        minlength=ratings.n_items,
+    )
+    rated = ratings.n_per_item > 0
+    consensus = np.full(ratings.n_items, np.nan)
+    consensus[rated] = sums[rated] / totals[rated]
+    return _apply_gold(consensus, gold)
+
+
+def _compute_annotator_sq_residuals(ratings, consensus, bias):
+    """Sum of squared deviations from the consensus, per annotator.
+
+    Parameters
+    ----------
+    ratings : _Ratings
+        Observed ratings.
+    consensus : ndarray of shape (n_items,)
+        Consensus ``mu`` of each item; finite for every rated item.
+    bias : ndarray of shape (n_annotators,)
+        Bias of each annotator.
+
+    Returns
+    -------
+    sq_residuals : ndarray of shape (n_annotators,)
+        ``sum_i (s_ia - mu_i - b_a)**2`` over the items that ``a`` rated: the
+        only statistic of ``mu`` that the normal forms' E-step needs.
+    """
+    residuals = ratings.score - consensus[ratings.item] - bias[ratings.annotator]
+    np.square(residuals, out=residuals)
+    return np.bincount(ratings.annotator, residuals, minlength=ratings.n_annotators)
+
+
+def _estimate_bias_normal(ratings, consensus):
+    """Mean deviation of each annotator from the consensus.
+
+    The M-step of ``b_a`` for plain normal good ratings: annotator ``a``'s
+    terms share one weight and one sigma, so they cancel.
+
+    Parameters
+    ----------
+    ratings : _Ratings
+        Observed ratings.
+    consensus : ndarray of shape (n_items,)
+        Consensus of each item.
+
+    Returns
+    -------
+    bias : ndarray of shape (n_annotators,)
+        0 for annotators without ratings.
+    """
+    sums = np.bincount(
+        ratings.annotator,
+        ratings.score - consensus[ratings.item],
+        minlength=ratings.n_annotators,
+    )
+    return sums / np.maximum(ratings.n_per_annotator, 1)
+
+
+def _center_bias(consensus, bias, weights, gold, bounds=None):
+    """Shift the biases to weighted mean 0, and the consensus the other way.
+
+    ``mu_i + b_a`` is unchanged, so is the likelihood: the shift only picks
+    one of the equivalent solutions. Gold items pin the consensus, and so the
+    biases; they are left as they are.
+
+    Parameters
+    ----------
+    consensus : ndarray of shape (n_items,)
+    bias : ndarray of shape (n_annotators,)
+    weights : ndarray of shape (n_annotators,)
+        Responsibility of each annotator.
+    gold : ndarray of shape (n_items,) or None
+    bounds : tuple of float, default=None
+        Bounds that the consensus must keep: the shift is clipped so that no
+        item leaves them (then the weighted mean of the biases is as close to
+        0 as they allow).
+
+    Returns
+    -------
+    consensus, bias : ndarray
+        New arrays with ``sum_a w_a b_a = 0``.
+    """
+    total = weights.sum()
+    if gold is not None or total < _TINY:
+        return consensus, bias
+    shift = (weights @ bias) / total
+    if bounds is not None:
+        rated = consensus[~np.isnan(consensus)]
+        if rated.size:
+            shift = min(max(shift, bounds[0] - rated.min()), bounds[1] - rated.max())
+    return consensus + shift, bias - shift
+
+
+def _estimate_sigma_shared_normal(
+    sq_residuals, n_per_annotator, weights, shared_sigma, strength, min_sigma
+):
+    """One pooled sigma for every annotator: ``sum_a w_a SS_a / sum_a w_a n_a``.
+
+    Flooring at ``min_sigma`` is the maximum of the M-step objective over
+    ``sigma >= min_sigma``, so EM stays monotone.
+
+    Parameters
+    ----------
+    sq_residuals : ndarray of shape (n_annotators,)
+        Output of :func:`_compute_annotator_sq_residuals`.
+    n_per_annotator : ndarray of shape (n_annotators,)
+        Number of ratings of each annotator.
+    weights : ndarray of shape (n_annotators,)
+        Output of :func:`_compute_annotator_weights`.
+    shared_sigma, strength : float
+        Unused: the shared form has no prior.
+    min_sigma : float
+        Floor on sigma, > 0.
+
+    Returns
+    -------
+    sigma : ndarray of shape (n_annotators,)
+        The pooled value, repeated.
+    """
+    variance = (weights @ sq_residuals) / (weights @ n_per_annotator)
+    sigma = max(float(np.sqrt(variance)), min_sigma)
+    return np.full(n_per_annotator.shape[0], sigma)
+
+
+def _estimate_sigma_per_annotator_normal(
+    sq_residuals, n_per_annotator, weights, shared_sigma, strength, min_sigma
+):
+    """Each annotator's sigma, shrunk toward the shared scale by its prior.
+
+    The maximum of ``w_a log prod_i Normal(s_ia; mu_i + b_a, sigma_a) + log
+    p(sigma_a**2)`` under the scaled inverse-chi-squared prior with ``nu =
+    strength`` and scale ``tau = shared_sigma``:
+    ``sigma_a**2 = (w_a SS_a + nu tau**2) / (w_a n_a + nu + 2)``, floored. An
+    annotator with few ratings stays near ``tau``.
+
+    Parameters
+    ----------
+    sq_residuals : ndarray of shape (n_annotators,)
+        Output of :func:`_compute_annotator_sq_residuals`.
+    n_per_annotator : ndarray of shape (n_annotators,)
+        Number of ratings of each annotator.
+    weights : ndarray of shape (n_annotators,)
+        Responsibility of each annotator.
+    shared_sigma : float
+        ``tau``.
+    strength : float
+        ``nu``, in pseudo-ratings.
+    min_sigma : float
+        Floor on sigma, > 0.
+
+    Returns
+    -------
+    sigma : ndarray of shape (n_annotators,)
+    """
+    variance = (weights * sq_residuals + strength * shared_sigma**2) / (
+        weights * n_per_annotator + strength + 2.0
+    )
+    return np.maximum(np.sqrt(variance), min_sigma)
+
+
+def _estimate_shared_sigma(sigma, min_sigma):
+    """The scale ``tau`` that maximizes the annotators' prior given their sigmas.
+
+    ``sum_a log p(sigma_a**2 | nu, tau**2)`` is concave in ``tau**2`` with its
+    maximum at the harmonic mean of the variances, ``n / sum_a sigma_a**-2``;
+    flooring keeps it at the constrained maximum.
+
+    Parameters
+    ----------
+    sigma : ndarray of shape (n_annotators,)
+        Standard deviation of each annotator.
+    min_sigma : float
+        Floor, > 0.
+
+    Returns
+    -------
+    shared_sigma : float
+    """
+    return max(float(np.sqrt(sigma.shape[0] / np.sum(sigma**-2.0))), min_sigma)
+
+
+def _estimate_pi(weights):
+    """Prior probability of a good annotator: ``mean(w)``, kept off 0 and 1.
+
+    Clipping is the maximum of the M-step objective over
+    ``[_PI_BOUND, 1 - _PI_BOUND]``: it keeps both log priors finite and EM
+    monotone.
+
+    Parameters
+    ----------
+    weights : ndarray of shape (n_annotators,)
+
+    Returns
+    -------
+    pi : float
+    """
+    return float(np.clip(np.mean(weights), _PI_BOUND, 1.0 - _PI_BOUND))
+
+
+def _guarded_ascent(current, proposal, objective_now, evaluate, group, terms):
+    """Move each group's parameter toward its proposal without lowering its objective.
+
+    Each group's objective depends on its own parameter only. A group takes
+    its proposal if the objective does not decrease there; else the step is
+    halved, up to ``_MAX_HALVINGS`` times; else the group keeps its current
+    value. For a concave objective and a proposal in an ascent direction a
+    short enough step always succeeds, so EM makes progress and never goes
+    back.
+
+    Parameters
+    ----------
+    current, proposal : ndarray of shape (n_groups,)
+        Current parameter and proposed one; groups with equal values (or a
+        non-finite current value) stay.
+    objective_now : ndarray of shape (n_groups,)
+        Each group's objective at ``current``.
+    evaluate : callable
+        ``evaluate(values, rating_mask)`` returns each group's objective at
+        ``values`` (valid for the groups whose ratings are selected) and the
+        per-rating terms (:func:`_compute_good_terms`) of the selected
+        ratings.
+    group : ndarray of shape (n_ratings,)
+        Group of each rating.
+    terms : dict
+        Per-rating terms at ``current``.
+
+    Returns
+    -------
+    values : ndarray of shape (n_groups,)
+        The accepted parameters.
+    terms : dict
+        Per-rating terms at ``values``.
+    """
+    moving = np.isfinite(current) & (proposal != current)
+    if not moving.any():
+        return current, terms
+    values = np.where(moving, proposal, current)
+    selected = moving[group]
+    objective, new_terms = evaluate(values, selected)
+    if selected.all():
+        merged = new_terms
+    else:
+        merged = {key: value.copy() for key, value in terms.items()}
+        for key, value in new_terms.items():
+            merged[key][selected] = value
+    failed = moving & (objective < objective_now)
+    fraction = 1.0
+    for _ in range(_MAX_HALVINGS):
+        if not failed.any():
+            break
+        fraction *= 0.5
+        values[failed] = current[failed] + fraction * (
+            proposal[failed] - current[failed]
+        )
+        selected = failed[group]
+        objective, new_terms = evaluate(values, selected)
+        for key, value in new_terms.items():
+            merged[key][selected] = value
+        failed &= objective < objective_now
+    if failed.any():
+        values[failed] = current[failed]
+        selected = failed[group]
+        for key, value in terms.items():
+            merged[key][selected] = value[selected]
+    return values, merged
+
+
+def _step_truncated_location(
+    ratings, consensus, bias, sigma, rating_weights, terms, bounds, by, frozen=None
+):
+    """One guarded Newton step on the consensus or on the biases, truncated form.
+
+    Each rating's term ``w_a log TN(s_ia; mu_i + b_a, sigma_a, bounds)`` is
+    concave in its location (the truncated normal with fixed sigma is an
+    exponential family in ``location / sigma**2``): its gradient is ``w_a
+    (z - E[t]) / sigma_a`` and its curvature ``-w_a Var[t] / sigma_a**2``,
+    with ``t`` the standardized truncated variable. The consensus stays
+    within the bounds and a bias within the bounds' width: ratings on a bound
+    would otherwise pull a location to infinity.
+
+    Parameters
+    ----------
+    ratings : _Ratings
+        Observed ratings, unit scores.
+    consensus : ndarray of shape (n_items,)
+    bias, sigma : ndarray of shape (n_annotators,)
+    rating_weights : ndarray of shape (n_ratings,)
+        Output of :func:`_compute_rating_weights`.
+    terms : dict
+        Per-rating terms at the current parameters, with bounds.
+    bounds : tuple of float
+        ``(low, high)`` of the truncation.
+    by : {"item", "annotator"}
+        Step the consensus of each item, or the bias of each annotator.
+    frozen : ndarray of shape (n_groups,), dtype bool, default=None
+        Groups that keep their value (gold items).
+
+    Returns
+    -------
+    values : ndarray
+        The new consensus (``by="item"``) or biases.
+    terms : dict
+        Per-rating terms at the new parameters.
+    """
+    low, high = bounds
+    sigma_r = sigma[ratings.annotator]
+    width = high - low
+    if by == "item":
+        group, current, limits = ratings.item, consensus, (low, high)
+    else:
+        group, current, limits = ratings.annotator, bias, (-width, width)
+    n_groups = current.shape[0]
+    mean, _, var, _ = _truncated_moments(terms)
+    gradient = np.bincount(
+        group, rating_weights * (terms["z"] - mean) / sigma_r, minlength=n_groups
+    )
+    curvature = np.bincount(
+        group, rating_weights * var / sigma_r**2, minlength=n_groups
+    )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        step = np.where(curvature > _TINY, gradient / curvature, 0.0)
+    proposal = np.clip(current + step, *limits)
+    if frozen is not None:
+        proposal[frozen] = current[frozen]
+    objective_now = np.bincount(
+        group, rating_weights * terms["log_density"], minlength=n_groups
+    )
+
+    def evaluate(values, selected):
+        item, annotator = ratings.item[selected], ratings.annotator[selected]
+        if by == "item":
+            location = values[item] + bias[annotator]
+        else:
+            location = consensus[item] + values[annotator]
+        new_terms = _compute_good_terms(
+            ratings.score[selected], location, sigma_r[selected], bounds
+        )
+        objective = np.bincount(
+            group[selected],
+            rating_weights[selected] * new_terms["log_density"],
+            minlength=n_groups,
+        ).astype(np.float64)
+        return objective, new_terms
+
+    return _guarded_ascent(current, proposal, objective_now, evaluate, group, terms)
+
+
+def _step_truncated_sigma(
+    ratings, consensus, bias, sigma, weights, terms, bounds, prior, min_sigma
+):
+    """One guarded Newton step on the precision ``1 / sigma**2``, truncated form.
+
+    With its location fixed, the truncated normal is an exponential family in
+    the precision ``lam``, so each rating's term is concave in ``lam``: its
+    gradient is ``w_a (E[t^2] - z^2) / (2 lam)`` and its curvature ``-w_a
+    Var[t^2] / (4 lam^2)``. The scaled inverse-chi-squared prior adds
+    ``(nu/2 + 1) log lam - nu tau^2 lam / 2``, concave too. A step changes
+    ``lam`` by at most a factor ``_MAX_PRECISION_FACTOR`` and keeps ``sigma >=
+    min_sigma``.
+
+    Parameters
+    ----------
+    ratings : _Ratings
+        Observed ratings, unit scores.
+    consensus : ndarray of shape (n_items,)
+    bias, sigma : ndarray of shape (n_annotators,)
+        ``sigma`` holds one repeated value for the shared form.
+    weights : ndarray of shape (n_annotators,)
+        Responsibility of each annotator (for the shared form, the output of
+        :func:`_compute_annotator_weights`).
+    terms : dict
+        Per-rating terms at the current parameters, with bounds.
+    bounds : tuple of float
+        ``(low, high)`` of the truncation.
+    prior : tuple of (float, float) or None
+        ``(shared_sigma, strength)`` of each annotator's prior, or None for
+        one shared sigma without a prior.
+    min_sigma : float
+        Floor on sigma.
+
+    Returns
+    -------
+    sigma : ndarray of shape (n_annotators,)
+    terms : dict
+        Per-rating terms at the new sigma.
+    """
+    shared = prior is None
+    if shared:
+        group = np.zeros(ratings.n_ratings, dtype=np.intp)
+        precision = np.array([sigma[0] ** -2.0])
+    else:
+        group = ratings.annotator
+        precision = sigma**-2.0
+    n_groups = precision.shape[0]
+    rating_weights = weights[ratings.annotator]
+    _, second, _, var_square = _truncated_moments(terms)
+    z = terms["z"]
+    gradient = np.bincount(
+        group, rating_weights * (second - z * z), minlength=n_groups
+    ) / (2.0 * precision)
+    curvature = -np.bincount(group, rating_weights * var_square, minlength=n_groups) / (
+        4.0 * precision**2
+    )
+    objective_now = np.bincount(
+        group, rating_weights * terms["log_density"], minlength=n_groups
+    )
+    if not shared:
+        shared_sigma, strength = prior
+        gradient += (
+            0.5 * strength + 1.0
+        ) / precision - 0.5 * strength * shared_sigma**2
+        curvature -= (0.5 * strength + 1.0) / precision**2
+        objective_now += _compute_sigma_log_prior(sigma, shared_sigma, strength)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        target = np.where(
+            curvature < -_TINY, precision - gradient / curvature, precision
+        )
+    proposal = np.clip(
+        target,
+        precision / _MAX_PRECISION_FACTOR,
+        np.minimum(precision * _MAX_PRECISION_FACTOR, min_sigma**-2.0),
+    )
+
+    def evaluate(values, selected):
+        sigma_r = values[group[selected]] ** -0.5
+        annotator = ratings.annotator[selected]
+        new_terms = _compute_good_terms(
+            ratings.score[selected],
+            consensus[ratings.item[selected]] + bias[annotator],
+            sigma_r,
+            bounds,
+        )
+        objective = np.bincount(
+            group[selected],
+            rating_weights[selected] * new_terms["log_density"],
+            minlength=n_groups,
+        ).astype(np.float64)
+        if not shared:
+            objective += _compute_sigma_log_prior(values**-0.5, *prior)
+        return objective, new_terms
+
+    values, terms = _guarded_ascent(
+        precision, proposal, objective_now, evaluate, group, terms
+    )
+    new_sigma = values**-0.5
+    if shared:
+        new_sigma = np.full(sigma.shape[0], new_sigma[0])
+    return new_sigma, terms
+
+
+def _choose_sigma_by_marginal(
+    sigma, good_log_density, candidate, candidate_log_density, pi, log_bad, prior
+):
+    """Per annotator, the sigma that gives the higher marginal log posterior.
+
+    An annotator whose weight is near 0 barely enters the M-step of its own
+    sigma, which then stays at its prior mode: too narrow for an honest but
+    noisy rater, who would stay "bad" however well a wider sigma fits. The
+    candidate (sigma fitted as if the annotator were good) is taken where it
+    raises the annotator's own term of the objective, ``log(pi f_good +
+    (1 - pi) f_bad) + log p(sigma_a)``: a coordinate step on the objective
+    itself, so EM stays monotone.
+
+    Parameters
+    ----------
+    sigma, candidate : ndarray of shape (n_annotators,)
+        The M-step's sigma, and the candidate.
+    good_log_density, candidate_log_density : ndarray of shape (n_annotators,)
+        ``sum_i log f_good(s_ia)`` at each.
+    pi : float
+        Prior probability of a good annotator.
+    log_bad : ndarray of shape (n_annotators,)
+        ``sum_i log f_bad(s_ia)``.
+    prior : tuple of (float, float)
+        ``(shared_sigma, strength)``.
+
+    Returns
+    -------
+    take_candidate : ndarray of shape (n_annotators,), dtype bool
+    """
+    log_pi, log_not_pi = np.log(pi), np.log1p(-pi)
+    current = np.logaddexp(log_pi + good_log_density, log_not_pi + log_bad)
+    current += _compute_sigma_log_prior(sigma, *prior)
+    proposed = np.logaddexp(log_pi + candidate_log_density, log_not_pi + log_bad)
+    proposed += _compute_sigma_log_prior(candidate, *prior)
+    return proposed > current
+
+
+def _estimate_item_medians(ratings):
+    """Median rating of each item.
+
+    Parameters
+    ----------
+    ratings : _Ratings
+        Observed ratings.
+
+    Returns
+    -------
+    medians : ndarray of shape (n_items,)
+        NaN for the items without any rating.
+    """
+    sorted_scores = ratings.score[_order_by_item_then_score(ratings)]
+    counts = ratings.n_per_item
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    rated = counts > 0
+    lower = starts[rated] + (counts[rated] - 1) // 2
+    upper = starts[rated] + counts[rated] // 2
+    medians = np.full(ratings.n_items, np.nan)
+    medians[rated] = 0.5 * (sorted_scores[lower] + sorted_scores[upper])
+    return medians
+
+
+def _order_by_item_then_score(ratings):
+    """Indices that sort the ratings by item, then by score.
+
+    One stable sort of an integer key ``item * n + rank(score)``: about twice
+    as fast as ``np.lexsort`` on two keys, and faster still when the ratings
+    arrive grouped by item (CSR or dense input), which the stable sort exploits.
+
+    Parameters
+    ----------
+    ratings : _Ratings
+        Observed ratings.
+
+    Returns
+    -------
+    order : ndarray of shape (n_ratings,)
+    """
+    n = ratings.n_ratings
+    if ratings.n_items * n >= 2**62:  # the key would overflow int64
+        return np.lexsort((ratings.score, ratings.item))
+    score_rank = np.empty(n, dtype=np.int64)
+    score_rank[np.argsort(ratings.score)] = np.arange(n)
+    return np.argsort(ratings.item.astype(np.int64) * n + score_rank, kind="stable")
