@@ -29,7 +29,7 @@ _SHARED_PARAMETERS = """
         lecture. ``AnnotatorEM(bounded=False, noise='shared')`` is the
         lecture's model exactly.
 
-    noise_prior : float, default=50.0
+    noise_prior : float, default=200.0
         Strength of the prior on each ``sigma_a``, in pseudo-ratings: an
         annotator with ``n`` ratings has ``sigma_a**2 = (w_a SS_a + nu
         tau**2) / (w_a n + nu + 2)`` (plain normal form), so one with few
@@ -107,8 +107,17 @@ _SHARED_ATTRIBUTES = """
         saturates at exactly 0 or 1.
 
     mu_ : ndarray of shape (n_items,)
-        Consensus score of each training item: the ``mu`` of the final
-        M-step. NaN for items without any rating (a warning says how many).
+        Consensus score of each training item: the mean of its bias-corrected
+        ratings weighted by ``weights_ / sigma_**2``. For the plain normal
+        forms it is the ``mu`` of the final M-step. NaN for items without any
+        rating (a warning says how many).
+
+    location_ : ndarray of shape (n_items,)
+        Location ``mu_i`` of the good ratings of each item, as EM fits it. The
+        same as ``mu_`` for the plain normal forms; for the bounded forms the
+        location of the truncated normal, which lies beyond the mean rating
+        near the ends of the scale (an item that everyone rates at the top
+        has its location at the top).
 
     mu_std_error_ : ndarray of shape (n_items,)
         Standard error of each ``mu_``: ``s / sqrt(W_i)``, where ``W_i`` sums

@@ -71,7 +71,7 @@ class _BaseAnnotatorEM(TransformerMixin, BaseEstimator, metaclass=ABCMeta):
         *,
         bounded=True,
         noise="per_annotator",
-        noise_prior=50.0,
+        noise_prior=200.0,
         bias=False,
         init="median",
         n_init=1,
@@ -143,11 +143,10 @@ class _BaseAnnotatorEM(TransformerMixin, BaseEstimator, metaclass=ABCMeta):
         """Return the consensus score of each item (row) of X.
 
         The consensus at the fitted annotator parameters: the mean of the
-        row's bias-corrected ratings weighted by ``weights_ / sigma_**2`` for
-        the plain normal forms, and the maximum-likelihood location for the
-        bounded forms. On the training data it equals ``mu_`` up to the last
-        EM update (so to within the convergence tolerance once converged),
-        except for gold items, whose ``mu_`` is their known score.
+        row's bias-corrected ratings weighted by ``weights_ / sigma_**2``. On
+        the training data it equals ``mu_`` (up to the last EM update for the
+        plain normal forms, so to within the convergence tolerance once
+        converged), except for gold items, whose ``mu_`` is their known score.
 
         Parameters
         ----------
@@ -161,15 +160,19 @@ class _BaseAnnotatorEM(TransformerMixin, BaseEstimator, metaclass=ABCMeta):
             NaN for the rows without any rating (with a warning).
         """
         check_is_fitted(self)
-        unit, scale, bounds = self._validate_ratings(X)
-        consensus = self._consensus(unit, bounds)
+        unit, scale, _ = self._validate_ratings(X)
+        consensus = self._form(0.0).consensus(
+            unit, self._fitted_params(scale), self.weights_, self.log_posterior_
+        )
         _warn_unrated_items(consensus, "X")
         return scale.from_unit(consensus)[:, np.newaxis]
 
     def score_samples(self, X):
         """Compute the predictive log-likelihood of each item's ratings.
 
-        For row ``i`` with consensus ``m_i = transform(X)[i]`` this is
+        For row ``i`` with location ``m_i`` (its consensus, ``transform(X)[i]``,
+        for the plain normal forms; its maximum-likelihood location at the
+        fitted annotator parameters for the bounded ones) this is
         ``sum_a log(w_a f(s_ia; m_i + b_a, sigma_a) + (1 - w_a) U(s_ia))``
         over the annotators who rated it, with ``w = weights_``, ``f`` the
         good annotators' density of the fitted form and ``U`` the uniform
@@ -191,10 +194,12 @@ class _BaseAnnotatorEM(TransformerMixin, BaseEstimator, metaclass=ABCMeta):
         check_is_fitted(self)
         unit, scale, bounds = self._validate_ratings(X)
         params = self._fitted_params(scale)
-        consensus = self._consensus(unit, bounds)
+        location = self._form(0.0).location(
+            unit, params, self.weights_, self.log_posterior_, bounds
+        )
         log_likelihood = _compute_item_log_likelihood(
             unit,
-            consensus,
+            location,
             params.bias,
             params.sigma,
             self.log_posterior_,
@@ -292,13 +297,7 @@ class _BaseAnnotatorEM(TransformerMixin, BaseEstimator, metaclass=ABCMeta):
             _check_ratings_in_range(ratings, scale)
         unit = ratings.with_scores(scale.to_unit(ratings.score))
         gold = self._check_gold(gold, ratings.n_items, scale)
-        form = _model_form(
-            self.bounded,
-            self.noise,
-            self.bias,
-            self.noise_prior,
-            self._resolve_min_sigma(scale),
-        )
+        form = self._form(self._resolve_min_sigma(scale))
         warm = self.warm_start and hasattr(self, "converged_")
         start = self._warm_start_params(unit, scale, form, gold) if warm else None
         n_init = self.n_init if start is None and _is_random_init(self.init) else 1
@@ -324,7 +323,16 @@ class _BaseAnnotatorEM(TransformerMixin, BaseEstimator, metaclass=ABCMeta):
 
         self._score_scale = scale
         self.score_range_ = (scale.low, scale.high)
-        self.mu_ = scale.from_unit(params.mu)
+        self.location_ = scale.from_unit(params.mu)
+        self.mu_ = (
+            scale.from_unit(
+                form.consensus(
+                    unit, params, best["weights"], best["log_posterior"], gold
+                )
+            )
+            if form.bounded
+            else self.location_
+        )
         self.mu_std_error_ = scale.width * std_error
         sigma = scale.width * params.sigma
         self.sigma_ = float(sigma[0]) if form.noise == "shared" else sigma
@@ -491,22 +499,16 @@ class _BaseAnnotatorEM(TransformerMixin, BaseEstimator, metaclass=ABCMeta):
         """The fitted parameters in the unit space of ``scale``."""
         sigma = np.broadcast_to(self.sigma_, self.weights_.shape).astype(np.float64)
         return _Params(
-            scale.to_unit(self.mu_),
+            scale.to_unit(self.location_),
             self.bias_ / scale.width,
             sigma / scale.width,
             self.shared_sigma_ / scale.width,
             self.pi_,
         )
 
-    def _consensus(self, ratings, bounds):
-        """Consensus of new items, unit space, at the fitted annotator parameters."""
-        form = _model_form(self.bounded, self.noise, self.bias, self.noise_prior, 0.0)
-        return form.consensus(
-            ratings,
-            self._fitted_params(self._score_scale),
-            self.weights_,
-            self.log_posterior_,
-            bounds,
+    def _form(self, min_sigma):
+        return _model_form(
+            self.bounded, self.noise, self.bias, self.noise_prior, min_sigma
         )
 
     def _validate_ratings(self, X):

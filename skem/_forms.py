@@ -8,6 +8,7 @@ each piece up in the tables below once per fit; the EM driver only calls the
 resulting :class:`_ModelForm`.
 """
 
+import functools
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -30,6 +31,7 @@ from skem._updates import (
     _estimate_shared_sigma,
     _estimate_sigma_per_annotator_normal,
     _estimate_sigma_shared_normal,
+    _solve_shared_sigma,
     _step_truncated_location,
     _step_truncated_sigma,
 )
@@ -41,9 +43,6 @@ _UNIT_BOUNDS = (0.0, 1.0)
 # largest move is below this (in units of the score range).
 _TRANSFORM_TOL = 1e-12
 _TRANSFORM_MAX_STEPS = 100
-
-# Newton steps toward the sigma of an annotator judged bad, fitted as if good.
-_RESCUE_STEPS = 4
 
 
 @dataclass(frozen=True)
@@ -106,8 +105,20 @@ class _ModelForm:
             ).sum()
         )
 
-    def consensus(self, ratings, params, weights, log_posterior, bounds):
-        """The consensus of each item of ``ratings`` at fixed annotator parameters."""
+    def consensus(self, ratings, params, weights, log_posterior, gold=None):
+        """The consensus of each item: the precision-weighted mean of its ratings.
+
+        For the plain normal forms this is also the location that EM fits;
+        for the bounded forms the location can sit at the ends of the scale,
+        and the consensus stays the mean rating of the good annotators.
+        """
+        rating_weights = _compute_rating_weights(ratings, weights, log_posterior)
+        return _estimate_consensus_normal(
+            ratings, rating_weights, params.bias, params.sigma, gold
+        )
+
+    def location(self, ratings, params, weights, log_posterior, bounds):
+        """Maximum-likelihood location of each item, annotator parameters fixed."""
         rating_weights = _compute_rating_weights(ratings, weights, log_posterior)
         consensus = _estimate_consensus_normal(
             ratings, rating_weights, params.bias, params.sigma
@@ -158,15 +169,11 @@ _SIGMA_UPDATES_NORMAL = {
     "per_annotator": _estimate_sigma_per_annotator_normal,
 }
 
-_SHARED_SIGMA_UPDATES = {
-    "shared": lambda sigma, min_sigma: float(sigma[0]),
-    "per_annotator": _estimate_shared_sigma,
-}
 
-
-def _finish_m_step(form, params, mu, bias, sigma, weights):
-    """Assemble the new parameters: the shared scale and pi follow sigma and w."""
-    shared_sigma = _SHARED_SIGMA_UPDATES[form.noise](sigma, form.min_sigma)
+def _finish_m_step(form, mu, bias, sigma, shared_sigma, weights):
+    """Assemble the new parameters; pi follows w."""
+    if form.noise == "shared":
+        shared_sigma = float(sigma[0])
     return _Params(mu, bias, sigma, shared_sigma, _estimate_pi(weights))
 
 
@@ -190,11 +197,31 @@ def _m_step_normal(form, ratings, params, weights, log_posterior, gold, statisti
         else weights
     )
     update = _SIGMA_UPDATES_NORMAL[form.noise]
-    arguments = (params.shared_sigma, form.strength, form.min_sigma)
     n = ratings.n_per_annotator
-    sigma = update(sq_residuals, n, sigma_weights, *arguments)
-    if form.noise == "per_annotator":
-        candidate = update(sq_residuals, n, np.ones_like(weights), *arguments)
+    shared_sigma = params.shared_sigma
+    if form.noise == "shared":
+        sigma = update(sq_residuals, n, sigma_weights, None, None, form.min_sigma)
+    else:
+        sigma, shared_sigma = _solve_shared_sigma(
+            lambda t: update(
+                sq_residuals,
+                n,
+                sigma_weights,
+                np.sqrt(t),
+                form.strength,
+                form.min_sigma,
+            ),
+            ratings.n_annotators,
+            form.min_sigma,
+        )
+        candidate = update(
+            sq_residuals,
+            n,
+            np.ones_like(weights),
+            shared_sigma,
+            form.strength,
+            form.min_sigma,
+        )
         take = _choose_sigma_by_marginal(
             sigma,
             _estimate_normal_log_density(sq_residuals, n, sigma),
@@ -202,45 +229,26 @@ def _m_step_normal(form, ratings, params, weights, log_posterior, gold, statisti
             _estimate_normal_log_density(sq_residuals, n, candidate),
             _estimate_pi(weights),
             np.zeros(ratings.n_annotators),
-            (params.shared_sigma, form.strength),
+            (shared_sigma, form.strength),
         )
         sigma = np.where(take, candidate, sigma)
-    return _finish_m_step(form, params, mu, bias, sigma, weights), sq_residuals
+        shared_sigma = _estimate_shared_sigma(sigma, form.min_sigma)
+    params = _finish_m_step(form, mu, bias, sigma, shared_sigma, weights)
+    return params, sq_residuals
 
 
 def _m_step_truncated(form, ratings, params, weights, log_posterior, gold, terms):
-    """Generalized M-step of the truncated forms: one guarded Newton step per block.
+    """Generalized M-step of the truncated forms: guarded Newton steps.
 
-    The blocks are the consensus, the biases (with ``bias``) and the
-    precisions, each of which never lowers the expected complete-data log
-    posterior. Returns the new parameters and the per-rating terms at them.
+    First a joint step: each item's consensus and each annotator's precision
+    (with the shared scale) move to their Newton proposals at once, taken if
+    the expected complete-data log posterior does not decrease; one pass of
+    normal CDFs over the ratings. Otherwise, and always with biases, the
+    blocks step one after the other, each guarded per item or annotator.
+    Returns the new parameters and the per-rating terms at them.
     """
     rating_weights = _compute_rating_weights(ratings, weights, log_posterior)
     frozen = None if gold is None else ~np.isnan(gold)
-    mu, terms = _step_truncated_location(
-        ratings,
-        params.mu,
-        params.bias,
-        params.sigma,
-        rating_weights,
-        terms,
-        _UNIT_BOUNDS,
-        by="item",
-        frozen=frozen,
-    )
-    bias = params.bias
-    if form.bias:
-        bias, terms = _step_truncated_location(
-            ratings,
-            mu,
-            bias,
-            params.sigma,
-            rating_weights,
-            terms,
-            _UNIT_BOUNDS,
-            by="annotator",
-        )
-        mu, bias = _center_bias(mu, bias, weights, gold, _UNIT_BOUNDS)
     if form.noise == "shared":
         sigma_weights, prior = (
             _compute_annotator_weights(ratings, weights, log_posterior),
@@ -248,32 +256,99 @@ def _m_step_truncated(form, ratings, params, weights, log_posterior, gold, terms
         )
     else:
         sigma_weights, prior = weights, (params.shared_sigma, form.strength)
-    sigma, terms = _step_truncated_sigma(
+    location_step = functools.partial(
+        _step_truncated_location,
         ratings,
-        mu,
-        bias,
-        params.sigma,
-        sigma_weights,
-        terms,
-        _UNIT_BOUNDS,
-        prior,
-        form.min_sigma,
+        rating_weights=rating_weights,
+        bounds=_UNIT_BOUNDS,
+        frozen=frozen,
     )
+    sigma_step = functools.partial(
+        _step_truncated_sigma,
+        ratings,
+        weights=sigma_weights,
+        bounds=_UNIT_BOUNDS,
+        prior=prior,
+        min_sigma=form.min_sigma,
+    )
+    accepted = None
+    if not form.bias:
+        accepted = _joint_truncated_step(
+            form, ratings, params, weights, terms, location_step, sigma_step
+        )
+    if accepted is not None:
+        mu, sigma, shared_sigma, terms = accepted
+        bias = params.bias
+    else:
+        mu, terms = location_step(
+            consensus=params.mu,
+            bias=params.bias,
+            sigma=params.sigma,
+            terms=terms,
+            by="item",
+        )
+        bias = params.bias
+        if form.bias:
+            bias, terms = location_step(
+                consensus=mu,
+                bias=bias,
+                sigma=params.sigma,
+                terms=terms,
+                by="annotator",
+                frozen=None,
+            )
+            mu, bias = _center_bias(mu, bias, weights, gold)
+        sigma, shared_sigma, terms = sigma_step(
+            consensus=mu, bias=bias, sigma=params.sigma, terms=terms
+        )
     if prior is not None:
         sigma, terms = _rescue_truncated_sigma(
-            ratings, mu, bias, params.sigma, sigma, weights, terms, prior, form
+            ratings, mu, bias, sigma, weights, terms, (shared_sigma, form.strength)
         )
-    return _finish_m_step(form, params, mu, bias, sigma, weights), terms
+        shared_sigma = _estimate_shared_sigma(sigma, form.min_sigma)
+    params = _finish_m_step(form, mu, bias, sigma, shared_sigma, weights)
+    return params, terms
 
 
-def _rescue_truncated_sigma(
-    ratings, mu, bias, old_sigma, sigma, weights, terms, prior, form
+def _joint_truncated_step(
+    form, ratings, params, weights, terms, location_step, sigma_step
 ):
+    """The joint proposal of consensus and sigma, or None if it lowers Q."""
+    mu, _ = location_step(
+        consensus=params.mu,
+        bias=params.bias,
+        sigma=params.sigma,
+        terms=terms,
+        by="item",
+        propose_only=True,
+    )
+    sigma, shared_sigma, _ = sigma_step(
+        consensus=params.mu,
+        bias=params.bias,
+        sigma=params.sigma,
+        terms=terms,
+        propose_only=True,
+    )
+    new_terms = _compute_truncated_statistics(
+        ratings, _Params(mu, params.bias, sigma, shared_sigma, params.pi)
+    )
+    rating_weights = weights[ratings.annotator]
+    before = rating_weights @ terms["log_density"] + form.log_prior(params)
+    after = rating_weights @ new_terms["log_density"] + form.log_prior(
+        _Params(mu, params.bias, sigma, shared_sigma, params.pi)
+    )
+    if not after >= before:
+        return None
+    return mu, sigma, shared_sigma, new_terms
+
+
+def _rescue_truncated_sigma(ratings, mu, bias, sigma, weights, terms, prior):
     """Offer the annotators judged bad a sigma fitted as if they were good.
 
-    See :func:`_choose_sigma_by_marginal`. The candidate is one guarded Newton
-    step from the previous sigma on the annotator's data with weight 1; only
-    the ratings of annotators with weight below 0.5 are visited.
+    See :func:`_choose_sigma_by_marginal`. The candidate is the plain-normal
+    update with weight 1, ``(SS_a + nu tau**2) / (n_a + nu + 2)``: one pass
+    over the ratings of the annotators with weight below 0.5, and one more to
+    evaluate the truncated density there.
     """
     suspect = weights < 0.5
     selected = suspect[ratings.annotator]
@@ -286,23 +361,18 @@ def _rescue_truncated_sigma(
         ratings.n_items,
         ratings.n_annotators,
     )
-    old_terms = _compute_truncated_statistics(
-        subset, _Params(mu, bias, old_sigma, prior[0], 0.5)
-    )
-    candidate, candidate_terms = old_sigma, old_terms
-    for _ in range(_RESCUE_STEPS):
-        candidate, candidate_terms = _step_truncated_sigma(
-            subset,
-            mu,
-            bias,
-            candidate,
-            np.ones_like(weights),
-            candidate_terms,
-            _UNIT_BOUNDS,
-            prior,
-            form.min_sigma,
-        )
     n_annotators = ratings.n_annotators
+    candidate = _estimate_sigma_per_annotator_normal(
+        _compute_annotator_sq_residuals(subset, mu, bias),
+        subset.n_per_annotator,
+        np.ones(n_annotators),
+        *prior,
+        0.0,
+    )
+    candidate = np.clip(candidate, np.min(sigma), 1.0)
+    candidate_terms = _compute_truncated_statistics(
+        subset, _Params(mu, bias, candidate, prior[0], 0.5)
+    )
     take = suspect & _choose_sigma_by_marginal(
         sigma,
         np.bincount(ratings.annotator, terms["log_density"], minlength=n_annotators),

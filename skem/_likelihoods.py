@@ -12,6 +12,11 @@ from scipy.special import gammaln, log_ndtr, ndtr
 
 _LOG_SQRT_2PI = 0.5 * np.log(2 * np.pi)
 
+# Beyond this many standard deviations from both bounds a normal loses less
+# than 1e-16 of its mass: the truncation leaves its density unchanged in
+# double precision, and its normal CDFs need not be evaluated.
+_FAR = 8.3
+
 
 def _log_normal_mass(alpha, beta):
     """``log(Phi(beta) - Phi(alpha))``, stable in both tails.
@@ -31,10 +36,9 @@ def _log_normal_mass(alpha, beta):
         ``1 - Phi(alpha) - Phi(-beta)`` is at least ``0.5`` minus one tail and
         loses nothing.
     """
-    log_mass = np.empty(np.broadcast(alpha, beta).shape)
-    straddles = (alpha <= 0) & (beta >= 0)
-    log_mass[straddles] = np.log1p(-(ndtr(alpha[straddles]) + ndtr(-beta[straddles])))
-    one_tail = ~straddles
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_mass = np.log1p(-(ndtr(alpha) + ndtr(-beta)))
+    one_tail = (alpha > 0) | (beta < 0)
     if one_tail.any():
         a, b = alpha[one_tail], beta[one_tail]
         upper = a > 0
@@ -67,7 +71,8 @@ def _compute_good_terms(score, location, sigma, bounds=None):
         also ``alpha``, ``beta`` (the standardized bounds) and
         ``ratio_alpha``, ``ratio_beta`` (``phi(alpha) / Z`` and
         ``phi(beta) / Z``, with ``Z`` the mass inside the bounds), from which
-        :func:`_truncated_moments` derives the moments.
+        :func:`_truncated_location_moments` and
+        :func:`_truncated_scale_moments` derive the moments.
     """
     z = (score - location) / sigma
     log_density = -_LOG_SQRT_2PI - np.log(sigma) - 0.5 * z * z
@@ -77,19 +82,26 @@ def _compute_good_terms(score, location, sigma, bounds=None):
     low, high = bounds
     alpha = (low - location) / sigma
     beta = (high - location) / sigma
-    log_mass = _log_normal_mass(alpha, beta)
-    log_density -= log_mass
-    terms.update(
-        alpha=alpha,
-        beta=beta,
-        ratio_alpha=np.exp(-_LOG_SQRT_2PI - 0.5 * alpha * alpha - log_mass),
-        ratio_beta=np.exp(-_LOG_SQRT_2PI - 0.5 * beta * beta - log_mass),
-    )
+    near = (alpha > -_FAR) | (beta < _FAR)
+    if near.all():
+        log_mass = _log_normal_mass(alpha, beta)
+        log_density -= log_mass
+        ratio_alpha = np.exp(-_LOG_SQRT_2PI - 0.5 * alpha * alpha - log_mass)
+        ratio_beta = np.exp(-_LOG_SQRT_2PI - 0.5 * beta * beta - log_mass)
+    else:
+        ratio_alpha = np.zeros_like(z)
+        ratio_beta = np.zeros_like(z)
+        a, b = alpha[near], beta[near]
+        log_mass = _log_normal_mass(a, b)
+        log_density[near] -= log_mass
+        ratio_alpha[near] = np.exp(-_LOG_SQRT_2PI - 0.5 * a * a - log_mass)
+        ratio_beta[near] = np.exp(-_LOG_SQRT_2PI - 0.5 * b * b - log_mass)
+    terms.update(alpha=alpha, beta=beta, ratio_alpha=ratio_alpha, ratio_beta=ratio_beta)
     return terms
 
 
-def _truncated_moments(terms):
-    """Moments of the standardized truncated normal of each rating.
+def _truncated_location_moments(terms):
+    """Mean and variance of the standardized truncated normal of each rating.
 
     For ``t = (x - location) / sigma`` with ``x`` truncated to the bounds,
     ``E[t^k] = (k - 1) E[t^(k-2)] + (alpha^(k-1) phi(alpha) - beta^(k-1)
@@ -102,20 +114,38 @@ def _truncated_moments(terms):
 
     Returns
     -------
-    mean, second, var, var_square : ndarray of shape (n_ratings,)
-        ``E[t]``, ``E[t^2]``, ``Var[t]`` and ``Var[t^2]``. The variances are
-        clipped at 0 against rounding; they only shape Newton steps, which a
-        guard checks, so their precision never decides monotonicity.
+    mean, var : ndarray of shape (n_ratings,)
+        ``E[t]`` and ``Var[t]``, the variance clipped at 0 against rounding:
+        it only shapes Newton steps, which a guard checks, so its precision
+        never decides monotonicity.
+    """
+    pa, pb = terms["ratio_alpha"], terms["ratio_beta"]
+    mean = pa - pb
+    second = 1.0 + terms["alpha"] * pa - terms["beta"] * pb
+    return mean, np.maximum(second - mean * mean, 0.0)
+
+
+def _truncated_scale_moments(terms):
+    """Second moment, and variance of the square, of each standardized rating.
+
+    See :func:`_truncated_location_moments` for the recursion.
+
+    Parameters
+    ----------
+    terms : dict
+        Output of :func:`_compute_good_terms` with bounds.
+
+    Returns
+    -------
+    second, var_square : ndarray of shape (n_ratings,)
+        ``E[t^2]`` and ``Var[t^2]``, the latter clipped at 0 against
+        rounding.
     """
     alpha, beta = terms["alpha"], terms["beta"]
-    pa, pb = terms["ratio_alpha"], terms["ratio_beta"]
-    alpha_pa, beta_pb = alpha * pa, beta * pb
-    mean = pa - pb
+    alpha_pa, beta_pb = alpha * terms["ratio_alpha"], beta * terms["ratio_beta"]
     second = 1.0 + alpha_pa - beta_pb
     fourth = 3.0 * second + alpha * alpha * alpha_pa - beta * beta * beta_pb
-    var = np.maximum(second - mean * mean, 0.0)
-    var_square = np.maximum(fourth - second * second, 0.0)
-    return mean, second, var, var_square
+    return second, np.maximum(fourth - second * second, 0.0)
 
 
 def _estimate_annotator_log_joint(good_log_density, n_per_annotator, pi, log_uniform):

@@ -13,15 +13,19 @@ import numpy as np
 from skem._likelihoods import (
     _compute_good_terms,
     _compute_sigma_log_prior,
-    _truncated_moments,
+    _truncated_location_moments,
+    _truncated_scale_moments,
 )
 
 # pi is kept inside [_PI_BOUND, 1 - _PI_BOUND]: at exactly 0 or 1 one of the two
 # log-priors is -inf, and EM could never move an annotator back.
 _PI_BOUND = 1e-6
 
-# A guarded step is halved at most this many times before the parameter stays.
-_MAX_HALVINGS = 30
+# A guarded step is halved at most this many times before the parameter stays,
+# and no further once it is below this fraction of the parameter's size: the
+# objective cannot tell such a step from rounding.
+_MAX_HALVINGS = 20
+_NEGLIGIBLE_STEP = 1e-12
 
 # A Newton step on a precision moves it by at most this factor either way.
 _MAX_PRECISION_FACTOR = 16.0
@@ -325,6 +329,52 @@ def _estimate_shared_sigma(sigma, min_sigma):
     return max(float(np.sqrt(sigma.shape[0] / np.sum(sigma**-2.0))), min_sigma)
 
 
+def _solve_shared_sigma(sigma_given, n_annotators, min_sigma):
+    """Maximize jointly over each ``sigma_a`` and the shared scale ``tau``.
+
+    ``sigma_given(t)`` is each annotator's best sigma when ``tau**2 = t``; the
+    best ``tau`` given the sigmas is their harmonic mean
+    (:func:`_estimate_shared_sigma`). Alternating the two converges slowly
+    when the prior outweighs the data (rate ``nu / (nu + n_a)``), so the
+    fixed point ``t * sum_a sigma_a(t)**-2 = n_annotators`` is found directly,
+    by bisection in ``log t``: its left side grows with ``t``, so the root is
+    unique, and there the profile objective is at its maximum.
+
+    Parameters
+    ----------
+    sigma_given : callable
+        Maps ``t`` to an ndarray of shape (n_annotators,), nondecreasing in
+        ``t``, each entry at least ``min_sigma``.
+    n_annotators : int
+    min_sigma : float
+        Floor on ``tau``.
+
+    Returns
+    -------
+    sigma : ndarray of shape (n_annotators,)
+    shared_sigma : float
+    """
+
+    def excess(t):
+        return t * np.sum(sigma_given(t) ** -2.0) - n_annotators
+
+    low = min_sigma**2
+    if excess(low) >= 0:
+        return sigma_given(low), min_sigma
+    high = max(4.0 * low, 1.0)
+    while excess(high) < 0 and high < 1e12:
+        high *= 4.0
+    for _ in range(200):
+        middle = np.sqrt(low * high)
+        if excess(middle) < 0:
+            low = middle
+        else:
+            high = middle
+        if high <= low * (1 + 1e-14):
+            break
+    return sigma_given(high), float(np.sqrt(high))
+
+
 def _estimate_pi(weights):
     """Prior probability of a good annotator: ``mean(w)``, kept off 0 and 1.
 
@@ -381,20 +431,18 @@ def _guarded_ascent(current, proposal, objective_now, evaluate, group, terms):
     if not moving.any():
         return current, terms
     values = np.where(moving, proposal, current)
-    selected = moving[group]
-    objective, new_terms = evaluate(values, selected)
-    if selected.all():
-        merged = new_terms
-    else:
-        merged = {key: value.copy() for key, value in terms.items()}
-        for key, value in new_terms.items():
-            merged[key][selected] = value
+    # The first trial evaluates every rating: the groups that stay get their
+    # terms back unchanged (up to rounding), and nothing needs copying.
+    objective, merged = evaluate(values, slice(None))
     failed = moving & (objective < objective_now)
     fraction = 1.0
+    size = np.abs(proposal - current)
+    floor = _NEGLIGIBLE_STEP * np.maximum(np.abs(current), _TINY)
     for _ in range(_MAX_HALVINGS):
+        fraction *= 0.5
+        failed &= fraction * size > floor
         if not failed.any():
             break
-        fraction *= 0.5
         values[failed] = current[failed] + fraction * (
             proposal[failed] - current[failed]
         )
@@ -412,7 +460,16 @@ def _guarded_ascent(current, proposal, objective_now, evaluate, group, terms):
 
 
 def _step_truncated_location(
-    ratings, consensus, bias, sigma, rating_weights, terms, bounds, by, frozen=None
+    ratings,
+    consensus,
+    bias,
+    sigma,
+    rating_weights,
+    terms,
+    bounds,
+    by,
+    frozen=None,
+    propose_only=False,
 ):
     """One guarded Newton step on the consensus or on the biases, truncated form.
 
@@ -440,6 +497,8 @@ def _step_truncated_location(
         Step the consensus of each item, or the bias of each annotator.
     frozen : ndarray of shape (n_groups,), dtype bool, default=None
         Groups that keep their value (gold items).
+    propose_only : bool, default=False
+        Return the Newton proposal unchecked, and None for the terms.
 
     Returns
     -------
@@ -452,11 +511,14 @@ def _step_truncated_location(
     sigma_r = sigma[ratings.annotator]
     width = high - low
     if by == "item":
-        group, current, limits = ratings.item, consensus, (low, high)
+        # With biases, centring them moves every location: allow a scale's
+        # width of room beyond the bounds so that it never fights them.
+        slack = width if np.any(bias) else 0.0
+        group, current, limits = ratings.item, consensus, (low - slack, high + slack)
     else:
         group, current, limits = ratings.annotator, bias, (-width, width)
     n_groups = current.shape[0]
-    mean, _, var, _ = _truncated_moments(terms)
+    mean, var = _truncated_location_moments(terms)
     gradient = np.bincount(
         group, rating_weights * (terms["z"] - mean) / sigma_r, minlength=n_groups
     )
@@ -468,6 +530,8 @@ def _step_truncated_location(
     proposal = np.clip(current + step, *limits)
     if frozen is not None:
         proposal[frozen] = current[frozen]
+    if propose_only:
+        return proposal, None
     objective_now = np.bincount(
         group, rating_weights * terms["log_density"], minlength=n_groups
     )
@@ -492,7 +556,16 @@ def _step_truncated_location(
 
 
 def _step_truncated_sigma(
-    ratings, consensus, bias, sigma, weights, terms, bounds, prior, min_sigma
+    ratings,
+    consensus,
+    bias,
+    sigma,
+    weights,
+    terms,
+    bounds,
+    prior,
+    min_sigma,
+    propose_only=False,
 ):
     """One guarded Newton step on the precision ``1 / sigma**2``, truncated form.
 
@@ -523,10 +596,16 @@ def _step_truncated_sigma(
         one shared sigma without a prior.
     min_sigma : float
         Floor on sigma.
+    propose_only : bool, default=False
+        Return the proposal unchecked, and None for the terms.
 
     Returns
     -------
     sigma : ndarray of shape (n_annotators,)
+    shared_sigma : float
+        The new shared scale: for the per-annotator prior, the joint step's
+        (see :func:`_solve_shared_sigma`) if it raises the objective, else the
+        best one given the guarded per-annotator step's sigma.
     terms : dict
         Per-rating terms at the new sigma.
     """
@@ -539,7 +618,7 @@ def _step_truncated_sigma(
         precision = sigma**-2.0
     n_groups = precision.shape[0]
     rating_weights = weights[ratings.annotator]
-    _, second, _, var_square = _truncated_moments(terms)
+    second, var_square = _truncated_scale_moments(terms)
     z = terms["z"]
     gradient = np.bincount(
         group, rating_weights * (second - z * z), minlength=n_groups
@@ -550,24 +629,12 @@ def _step_truncated_sigma(
     objective_now = np.bincount(
         group, rating_weights * terms["log_density"], minlength=n_groups
     )
-    if not shared:
-        shared_sigma, strength = prior
-        gradient += (
-            0.5 * strength + 1.0
-        ) / precision - 0.5 * strength * shared_sigma**2
-        curvature -= (0.5 * strength + 1.0) / precision**2
-        objective_now += _compute_sigma_log_prior(sigma, shared_sigma, strength)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        target = np.where(
-            curvature < -_TINY, precision - gradient / curvature, precision
-        )
-    proposal = np.clip(
-        target,
+    lowest, highest = (
         precision / _MAX_PRECISION_FACTOR,
         np.minimum(precision * _MAX_PRECISION_FACTOR, min_sigma**-2.0),
     )
 
-    def evaluate(values, selected):
+    def evaluate(values, selected, shared_sigma=None):
         sigma_r = values[group[selected]] ** -0.5
         annotator = ratings.annotator[selected]
         new_terms = _compute_good_terms(
@@ -582,8 +649,44 @@ def _step_truncated_sigma(
             minlength=n_groups,
         ).astype(np.float64)
         if not shared:
-            objective += _compute_sigma_log_prior(values**-0.5, *prior)
+            scale = prior[0] if shared_sigma is None else shared_sigma
+            objective += _compute_sigma_log_prior(values**-0.5, scale, prior[1])
         return objective, new_terms
+
+    if shared:
+        shared_sigma = None
+    else:
+        shared_sigma, strength = prior
+        objective_now += _compute_sigma_log_prior(sigma, shared_sigma, strength)
+        # Joint step on (sigma, tau): the data terms as their local quadratic
+        # in the precision, the prior exactly. Taken only if the objective
+        # itself does not decrease.
+        half = 0.5 * strength + 1.0
+
+        def sigma_given(t):
+            b = gradient - curvature * precision - 0.5 * strength * t
+            with np.errstate(divide="ignore", invalid="ignore"):
+                best = 2.0 * half / (np.sqrt(b * b - 4.0 * curvature * half) - b)
+            return np.clip(np.nan_to_num(best, nan=highest), lowest, highest) ** -0.5
+
+        joint_sigma, joint_shared = _solve_shared_sigma(
+            sigma_given, n_groups, min_sigma
+        )
+        if propose_only:
+            return joint_sigma, joint_shared, None
+        objective, joint_terms = evaluate(joint_sigma**-2.0, slice(None), joint_shared)
+        if objective.sum() >= objective_now.sum():
+            return joint_sigma, joint_shared, joint_terms
+        gradient += half / precision - 0.5 * strength * shared_sigma**2
+        curvature -= half / precision**2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        target = np.where(
+            curvature < -_TINY, precision - gradient / curvature, precision
+        )
+    proposal = np.clip(target, lowest, highest)
+    if propose_only:
+        new_sigma = np.full(sigma.shape[0], proposal[0] ** -0.5)
+        return new_sigma, float(new_sigma[0]), None
 
     values, terms = _guarded_ascent(
         precision, proposal, objective_now, evaluate, group, terms
@@ -591,7 +694,8 @@ def _step_truncated_sigma(
     new_sigma = values**-0.5
     if shared:
         new_sigma = np.full(sigma.shape[0], new_sigma[0])
-    return new_sigma, terms
+        return new_sigma, float(new_sigma[0]), terms
+    return new_sigma, _estimate_shared_sigma(new_sigma, min_sigma), terms
 
 
 def _choose_sigma_by_marginal(
