@@ -10,7 +10,7 @@ import scipy
 import sklearn
 
 import skem
-from benchmarks import accuracy, speed, versus_sureal
+from benchmarks import accuracy, forms, speed, versus_sureal
 from benchmarks._common import Skipped
 
 SECTIONS = {
@@ -22,8 +22,16 @@ SECTIONS = {
         ),
         ("Netflix outliers 26-29: rank by reliability", accuracy.netflix_ranks_table),
     ],
+    "forms": [
+        ("False flags on real panels, per model form", forms.false_flags_table),
+        (
+            "Robustness per model form: random raters replacing real ones",
+            forms.robustness_table,
+        ),
+        ("Discrete scales: the auto range", forms.discrete_scale_table),
+    ],
     "speed": [
-        ("One EM iteration against one bincount pass", speed.iteration_table),
+        ("One EM iteration of each model form", speed.iteration_table),
         ("Scaling with the number of ratings", speed.scaling_table),
         ("Missing ratings: 90% missing against full", speed.missing_table),
     ],

@@ -63,3 +63,11 @@ myst_heading_anchors = 2
 # The benchmark report is included below the page title, so its sections
 # start at H2 by design.
 suppress_warnings = ["myst.header"]
+
+# The change-log badges of docs/changes.rst, as in scikit-learn's What's new.
+rst_prolog = """
+.. |Feature| replace:: **[Feature]**
+.. |Enhancement| replace:: **[Enhancement]**
+.. |Fix| replace:: **[Fix]**
+.. |API| replace:: **[API change]**
+"""

@@ -226,6 +226,32 @@ def _add_model_options(parser, score_range=None):
         + ")",
     )
     parser.add_argument(
+        "--bounded",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="good ratings follow a normal truncated to the score range; "
+        "--no-bounded for the plain normal (default: bounded)",
+    )
+    parser.add_argument(
+        "--noise",
+        choices=["per_annotator", "shared"],
+        default="per_annotator",
+        help="one sigma per annotator, or one for everybody (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--noise-prior",
+        type=float,
+        metavar="N",
+        default=200.0,
+        help="strength of the prior on each annotator's sigma, in ratings "
+        "(default: %(default)g)",
+    )
+    parser.add_argument(
+        "--bias",
+        action="store_true",
+        help="give each annotator a constant offset (default: no offsets)",
+    )
+    parser.add_argument(
         "--init",
         choices=["median", "all_good", "random"],
         default="median",
@@ -302,6 +328,10 @@ def _check_options(args):
             )
         if args.n_init < 1:
             raise UserInputError(f"--n-init must be at least 1; got {args.n_init}")
+    if not (math.isfinite(args.noise_prior) and args.noise_prior > 0):
+        raise UserInputError(
+            f"--noise-prior must be a positive number; got {args.noise_prior:g}"
+        )
     if args.random_state is not None and not 0 <= args.random_state < 2**32:
         raise UserInputError(
             f"--random-state must lie in 0..{2**32 - 1}; got {args.random_state}"
@@ -375,6 +405,10 @@ def _fit_tables(frame, source, args):
         raise UserInputError(f"{source.name}: {error}") from None
     Estimator = HardAnnotatorEM if args.hard else AnnotatorEM
     estimator = Estimator(
+        bounded=args.bounded,
+        noise=args.noise,
+        noise_prior=args.noise_prior,
+        bias=args.bias,
         init=args.init,
         n_init=1 if args.n_init is None else args.n_init,
         score_range="auto" if args.score_range is None else tuple(args.score_range),

@@ -680,6 +680,46 @@ def test_every_option_states_its_default():
             assert "range of the rating scale (default: 1 5)" in shown
 
 
+def test_model_form_options_reach_the_estimator(ratings_csv, tmp_path, monkeypatch):
+    import skem._cli as cli
+
+    seen = {}
+    original = cli.AnnotatorEM.fit
+
+    def spy(self, X, *args, **kwargs):
+        seen.update(self.get_params())
+        return original(self, X, *args, **kwargs)
+
+    monkeypatch.setattr(cli.AnnotatorEM, "fit", spy)
+    status = cli.main(
+        [
+            "fit",
+            str(ratings_csv[0]),
+            "--no-bounded",
+            "--noise",
+            "shared",
+            "--noise-prior",
+            "50",
+            "--bias",
+            *COLUMNS,
+            "-q",
+            "-o",
+            str(tmp_path / "out"),
+        ]
+    )
+    assert status == 0
+    assert seen["bounded"] is False and seen["noise"] == "shared"
+    assert seen["noise_prior"] == 50.0 and seen["bias"] is True
+
+
+def test_bad_noise_prior_is_one_line(ratings_csv, capsys):
+    from skem._cli import main
+
+    assert main(["fit", str(ratings_csv[0]), "--noise-prior", "0"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--noise-prior must be a positive number" in err[0]
+
+
 @pytest.mark.parametrize(
     "args",
     [
