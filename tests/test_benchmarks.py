@@ -18,6 +18,7 @@ def test_quick_benchmarks_print_every_table(tmp_path):
             "--sections",
             "speed",
             "accuracy",
+            "forms",
             "--output",
             report,
         ],
@@ -29,7 +30,9 @@ def test_quick_benchmarks_print_every_table(tmp_path):
     assert result.returncode == 0, result.stderr
     text = report.read_text()
     for title in (
-        "One EM iteration against one bincount pass",
+        "One EM iteration of each model form",
+        "False flags on real panels",
+        "Robustness per model form",
         "Scaling with the number",
         "Missing ratings",
         "Accuracy on emotion/",
