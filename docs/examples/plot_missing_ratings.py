@@ -4,9 +4,10 @@ Missing ratings
 
 Real rating data is sparse: each annotator rates a few items. Here the
 bundled Netflix ratings (complete: every viewer rated every clip) lose 0%, 50%
-and 90% of their ratings at random, keeping at least one rating per clip. With
-fewer ratings the consensus drifts from the full-data one, and the unreliable
-viewers become harder to tell apart.
+and 90% of their ratings at random, keeping at least one rating per clip.
+Top: each clip's consensus from what is left against the one from all the
+ratings. Bottom: each viewer's rank by posterior probability of being good,
+the known unreliable viewers 26-29 in red.
 """
 
 import matplotlib.pyplot as plt
@@ -44,8 +45,17 @@ for column, removed in enumerate([0.0, 0.5, 0.9]):
     bottom.set_ylabel("reliability rank (1 = least)")
     print(
         f"{removed:.0%} removed: ranks of 26-29 = {ranks[is_outlier].tolist()}, "
+        f"flagged {nflx.annotators[em.weights_ < 0.5].tolist()}, "
         f"mean consensus difference {difference:.3f}"
     )
 fig.suptitle("The same ratings with 0%, 50% and 90% removed")
 fig.tight_layout()
 plt.show()
+
+# %%
+# With fewer ratings the consensus drifts from the full-data one: by 0.10 on
+# average with half the ratings removed, by 0.35 with 90% removed. The four
+# unreliable viewers keep the four lowest ranks at every level, but they get
+# harder to tell apart from the others: with 90% removed, about 10 ratings per
+# viewer are left, and the model also flags viewers 8 and 12 of the original
+# panel.

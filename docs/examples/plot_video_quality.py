@@ -21,13 +21,22 @@ least_reliable = nflx.annotators[np.argsort(em.log_posterior_)[:4]]
 print("four least reliable:", sorted(least_reliable.tolist()))
 print("known unreliable:   ", nflx.unreliable.tolist())
 print("flagged:", nflx.annotators[em.weights_ < 0.5].tolist())
+lecture = AnnotatorEM(bounded=False, noise="shared", score_range=nflx.score_range)
+lecture.fit(nflx.data)
+print("lecture's form flags:", nflx.annotators[lecture.weights_ < 0.5].tolist())
 
 # %%
 # The bars are each viewer's log-odds of being good, so the flagged viewers
-# (red) point down instead of vanishing at a weight of 0. The four appended
-# viewers (starred, bold labels) have the lowest posterior probability of
-# being good. The model also flags viewers 6 and 9 of the original panel,
-# whose ratings disagree with the consensus more than the shared noise allows.
+# (red) point down instead of vanishing at a weight of 0. The model flags
+# exactly the four appended viewers (starred, bold labels), and nobody else;
+# viewers 9 and 6 come next, still far on the good side.
+#
+# The lecture's form, a plain normal with one noise level for everybody
+# (``AnnotatorEM(bounded=False, noise="shared")``), also flags viewers 6 and 9
+# of the original panel, whose ratings stray from the consensus more than the
+# others'. The default form lets each viewer have a noise level of its own and
+# truncates the good ratings to the 1..5 scale, so a viewer who is merely
+# noisier, or who gives many top scores, is no longer taken for a random one.
 fig, ax = plt.subplots(figsize=(10, 3.5))
 plot_annotator_reliability(em, annotators=nflx.annotators, ax=ax)
 appended = []
@@ -48,10 +57,10 @@ ax.legend(handles=[*ax.get_legend().legend_handles, stars], loc="lower right")
 fig.tight_layout()
 
 # %%
-# Each clip's consensus (the mean opinion score of the trusted viewers) with
-# its 95% interval, beside the plain mean over all 30 viewers. The intervals
-# are clipped to the 1..5 scale: near its ends a normal interval would run
-# past scores nobody can give.
+# Each clip's consensus (the mean opinion score of the trusted viewers, each
+# weighted by the precision of its ratings) with its 95% interval, beside the
+# plain mean over all 30 viewers. The intervals are clipped to the 1..5 scale:
+# near its ends a normal interval would run past scores nobody can give.
 fig, ax = plt.subplots(figsize=(10, 4))
 plot_consensus(em, X=nflx.data, ax=ax)
 fig.tight_layout()
