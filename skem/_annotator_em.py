@@ -5,8 +5,9 @@ import numpy as np
 from skem._base import _BaseAnnotatorEM
 from skem._likelihoods import _estimate_log_posterior
 
-# Log-odds this close (relative) to the best count as tied in the hard E-step.
-_TIE_RTOL = 1e-9
+# Log-odds this close to the best, relative to the size of the log joint
+# probabilities they come from, count as tied in the hard E-step: rounding.
+_TIE_RTOL = 1e-12
 
 _SHARED_PARAMETERS = """
     bounded : bool, default=True
@@ -222,7 +223,7 @@ class AnnotatorEM(_BaseAnnotatorEM):
     array([0.6 , 0.9 , 0.29, 0.74])
     """
 
-    def _e_step(self, log_good, log_bad, rated):
+    def _e_step(self, log_good, log_bad, rated, previous_weights=None):
         log_marginal, log_posterior, log_posterior_bad = _estimate_log_posterior(
             log_good, log_bad
         )
@@ -271,10 +272,20 @@ class HardAnnotatorEM(_BaseAnnotatorEM):
     array([0.6 , 0.9 , 0.29, 0.74])
     """
 
-    def _e_step(self, log_good, log_bad, rated):
+    _hard = True
+
+    def _e_step(self, log_good, log_bad, rated, previous_weights=None):
         _, log_posterior, log_posterior_bad = _estimate_log_posterior(log_good, log_bad)
         good = _assign_good_annotators(log_good, log_bad, rated)
         objective = float(np.where(good, log_good, log_bad).sum())
+        if previous_weights is not None:
+            # Tied annotators are all made good, which is symmetric but not
+            # always the best assignment: never trade the previous one for
+            # a worse one, so the classification likelihood never decreases.
+            previous = previous_weights > 0.5
+            previous_objective = float(np.where(previous, log_good, log_bad).sum())
+            if np.any(previous & rated) and previous_objective > objective:
+                good, objective = previous, previous_objective
         return objective, good.astype(np.float64), log_posterior, log_posterior_bad
 
 
@@ -295,12 +306,13 @@ def _assign_good_annotators(log_good, log_bad, rated):
         qualifies, the rated one with the largest ``log_good - log_bad`` is
         made good: the classification likelihood is a sum over annotators, so
         this is its maximum under the constraint. Annotators tied with it (to
-        a relative ``_TIE_RTOL``) are made good too, so that the outcome does
-        not depend on the order of the annotators.
+        ``_TIE_RTOL`` of the size of their log joint probabilities, so up to
+        rounding) are made good too, so that the outcome does not depend on
+        the order of the annotators.
     """
     good = log_good >= log_bad
     if not np.any(good & rated):
         log_odds = np.where(rated, log_good - log_bad, -np.inf)
-        best = log_odds.max()
-        good = rated & (log_odds >= best - _TIE_RTOL * max(1.0, abs(best)))
+        rounding = _TIE_RTOL * (np.abs(log_good) + np.abs(log_bad))
+        good |= rated & (log_odds >= log_odds.max() - rounding)
     return good

@@ -19,7 +19,12 @@ from skem._likelihoods import (
     _estimate_annotator_log_joint,
 )
 from skem._ratings import _ratings_from_matrix
-from skem._score_range import _check_ratings_in_range, _resolve_score_range
+from skem._score_range import (
+    _check_ratings_in_range,
+    _check_representable,
+    _resolve_score_range,
+    _ScoreScale,
+)
 from skem._updates import (
     _apply_gold,
     _compute_annotator_sq_residuals,
@@ -37,9 +42,10 @@ _SPARSE_FORMATS = ("csr", "csc", "coo")
 # with the scores, so the fit is invariant to affine changes of the scale.
 _AUTO_MIN_SIGMA_FRACTION = 1e-3
 
-# An explicit min_sigma below this fraction of the score range would let
-# squared standardized residuals overflow.
-_MIN_SIGMA_FRACTION_FLOOR = 1e-12
+# An explicit min_sigma below this fraction of the score range would let a
+# truncated normal's standardized bounds reach 1e8, where squaring them loses
+# every digit of the log density.
+_MIN_SIGMA_FRACTION_FLOOR = 1e-8
 
 
 class _BaseAnnotatorEM(TransformerMixin, BaseEstimator, metaclass=ABCMeta):
@@ -65,6 +71,9 @@ class _BaseAnnotatorEM(TransformerMixin, BaseEstimator, metaclass=ABCMeta):
         "warm_start": ["boolean"],
         "verbose": ["verbose"],
     }
+
+    # Whether EM assigns each annotator good or bad (HardAnnotatorEM).
+    _hard = False
 
     def __init__(
         self,
@@ -281,7 +290,7 @@ class _BaseAnnotatorEM(TransformerMixin, BaseEstimator, metaclass=ABCMeta):
     def _fit(self, X, gold):
         X = validate_data(
             self,
-            X,
+            _missing_as_nan(X),
             accept_sparse=_SPARSE_FORMATS,
             dtype=np.float64,
             ensure_all_finite="allow-nan",
@@ -295,8 +304,13 @@ class _BaseAnnotatorEM(TransformerMixin, BaseEstimator, metaclass=ABCMeta):
         scale = _resolve_score_range(self.score_range, ratings.score)
         if not isinstance(self.score_range, str):
             _check_ratings_in_range(ratings, scale)
-        unit = ratings.with_scores(scale.to_unit(ratings.score))
         gold = self._check_gold(gold, ratings.n_items, scale)
+        if gold is not None and isinstance(self.score_range, str):
+            # A known true score belongs on the scale: 'auto' covers it.
+            scale = _extend_score_range(scale, gold[~np.isnan(gold)])
+        unit = ratings.with_scores(scale.to_unit(ratings.score))
+        if gold is not None:
+            gold = scale.to_unit(gold)
         form = self._form(self._resolve_min_sigma(scale))
         warm = self.warm_start and hasattr(self, "converged_")
         start = self._warm_start_params(unit, scale, form, gold) if warm else None
@@ -333,7 +347,8 @@ class _BaseAnnotatorEM(TransformerMixin, BaseEstimator, metaclass=ABCMeta):
             if form.bounded
             else self.location_
         )
-        self.mu_std_error_ = scale.width * std_error
+        with np.errstate(over="ignore"):  # an unweighted item's error is inf
+            self.mu_std_error_ = scale.width * std_error
         sigma = scale.width * params.sigma
         self.sigma_ = float(sigma[0]) if form.noise == "shared" else sigma
         self.shared_sigma_ = scale.width * params.shared_sigma
@@ -383,7 +398,9 @@ class _BaseAnnotatorEM(TransformerMixin, BaseEstimator, metaclass=ABCMeta):
                 gold,
                 statistics,
             )
-            posterior = self._posterior(ratings, form, params, statistics)
+            posterior = self._posterior(
+                ratings, form, params, statistics, posterior["weights"]
+            )
             objectives.append(posterior["objective"])
             change = (posterior["objective"] - previous) / ratings.n_ratings
             self._print_verbose_msg_iter_end(
@@ -401,7 +418,7 @@ class _BaseAnnotatorEM(TransformerMixin, BaseEstimator, metaclass=ABCMeta):
             "change": change,
         }
 
-    def _posterior(self, ratings, form, params, statistics):
+    def _posterior(self, ratings, form, params, statistics, previous_weights=None):
         """E-step at ``params``: the annotators' posterior and the objective."""
         log_good, log_bad = _estimate_annotator_log_joint(
             form.good_log_density(ratings, params, statistics),
@@ -410,7 +427,7 @@ class _BaseAnnotatorEM(TransformerMixin, BaseEstimator, metaclass=ABCMeta):
             0.0,  # the uniform density on the unit range
         )
         objective, weights, log_posterior, log_posterior_bad = self._e_step(
-            log_good, log_bad, ratings.n_per_annotator > 0
+            log_good, log_bad, ratings.n_per_annotator > 0, previous_weights
         )
         return {
             "objective": objective + form.log_prior(params),
@@ -508,7 +525,12 @@ class _BaseAnnotatorEM(TransformerMixin, BaseEstimator, metaclass=ABCMeta):
 
     def _form(self, min_sigma):
         return _model_form(
-            self.bounded, self.noise, self.bias, self.noise_prior, min_sigma
+            self.bounded,
+            self.noise,
+            self.bias,
+            self.noise_prior,
+            min_sigma,
+            self._hard,
         )
 
     def _validate_ratings(self, X):
@@ -520,7 +542,7 @@ class _BaseAnnotatorEM(TransformerMixin, BaseEstimator, metaclass=ABCMeta):
         """
         X = validate_data(
             self,
-            X,
+            _missing_as_nan(X),
             accept_sparse=_SPARSE_FORMATS,
             dtype=np.float64,
             ensure_all_finite="allow-nan",
@@ -541,11 +563,12 @@ class _BaseAnnotatorEM(TransformerMixin, BaseEstimator, metaclass=ABCMeta):
         return unit, scale, bounds
 
     def _check_gold(self, gold, n_items, scale):
+        """Validate gold scores; return them in score units, or None."""
         if gold is None:
             return None
         try:
             gold = check_array(
-                gold,
+                _missing_as_nan(gold),
                 ensure_2d=False,
                 dtype=np.float64,
                 ensure_all_finite="allow-nan",
@@ -569,18 +592,19 @@ class _BaseAnnotatorEM(TransformerMixin, BaseEstimator, metaclass=ABCMeta):
                     f"({scale.low:g}, {scale.high:g}), e.g. "
                     f"{float(gold[np.flatnonzero(outside)[0]]):g}."
                 )
-        return scale.to_unit(gold)
+        return gold
 
     def _resolve_min_sigma(self, scale):
         """``min_sigma`` in unit score space."""
         if self.min_sigma == "auto":
             return _AUTO_MIN_SIGMA_FRACTION
         min_sigma = float(self.min_sigma) / scale.width
-        if not min_sigma >= _MIN_SIGMA_FRACTION_FLOOR:
+        if not _MIN_SIGMA_FRACTION_FLOOR <= min_sigma < 1.0:
             raise ValueError(
-                f"min_sigma={self.min_sigma:g} is too small for the score range "
+                f"min_sigma={self.min_sigma:g} does not suit the score range "
                 f"({scale.low:g}, {scale.high:g}): it must be at least "
-                f"{_MIN_SIGMA_FRACTION_FLOOR:g} times its width."
+                f"{_MIN_SIGMA_FRACTION_FLOOR:g} times its width and less than "
+                "its width."
             )
         return min_sigma
 
@@ -607,7 +631,7 @@ class _BaseAnnotatorEM(TransformerMixin, BaseEstimator, metaclass=ABCMeta):
         return weights
 
     @abstractmethod
-    def _e_step(self, log_good, log_bad, rated):
+    def _e_step(self, log_good, log_bad, rated, previous_weights=None):
         """Posterior of each annotator and the objective's likelihood part.
 
         Parameters
@@ -617,6 +641,9 @@ class _BaseAnnotatorEM(TransformerMixin, BaseEstimator, metaclass=ABCMeta):
             ``z=0``.
         rated : ndarray of shape (n_annotators,), dtype bool
             Which annotators have ratings.
+        previous_weights : ndarray of shape (n_annotators,), default=None
+            The previous E-step's weights, which hard EM keeps if the new
+            assignment would be worse.
 
         Returns
         -------
@@ -644,6 +671,48 @@ class _BaseAnnotatorEM(TransformerMixin, BaseEstimator, metaclass=ABCMeta):
         tags.target_tags.required = False
         tags.transformer_tags.preserves_dtype = ["float64"]
         return tags
+
+
+def _missing_as_nan(data):
+    """Data with pandas' missing markers (pd.NA, None) in object arrays as NaN.
+
+    NumPy cannot turn ``pd.NA`` into a float, so an object-dtype DataFrame,
+    Series or array holding it would fail validation with a TypeError; here
+    it means "not rated" (or, for gold scores, "not known"), like NaN. Other
+    data pass through unchanged; the caller's data are never modified.
+    """
+    if isinstance(data, np.ndarray):
+        if data.dtype != object:
+            return data
+        return _MISSING_AS_NAN(data)
+    dtypes = getattr(data, "dtypes", None)
+    if dtypes is None or not hasattr(data, "notna"):
+        return data
+    if getattr(dtypes, "ndim", 0) == 0:  # a Series
+        dtypes = [dtypes]
+    if not any(getattr(dtype, "kind", None) == "O" for dtype in dtypes):
+        return data
+    return data.where(data.notna(), np.nan)
+
+
+_MISSING_AS_NAN = np.frompyfunc(
+    lambda value: (
+        np.nan if value is None or type(value).__name__ == "NAType" else value
+    ),
+    1,
+    1,
+)
+
+
+def _extend_score_range(scale, values):
+    """The score range widened to cover ``values`` (score units)."""
+    if values.size == 0:
+        return scale
+    low = min(scale.low, float(values.min()))
+    high = max(scale.high, float(values.max()))
+    extended = _ScoreScale(low, high, scale.half_step)
+    _check_representable(extended)
+    return extended
 
 
 def _is_random_init(init):

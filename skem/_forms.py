@@ -80,6 +80,7 @@ class _ModelForm:
     bias: bool
     strength: float
     min_sigma: float
+    hard: bool = False
 
     def compute_statistics(self, ratings, params):
         """The per-form statistics that the next E-step and M-step need."""
@@ -145,9 +146,17 @@ class _ModelForm:
         return consensus
 
 
-def _model_form(bounded, noise, bias, strength, min_sigma):
-    """Build the :class:`_ModelForm` of the estimator's parameters."""
-    return _ModelForm(bool(bounded), noise, bool(bias), float(strength), min_sigma)
+def _model_form(bounded, noise, bias, strength, min_sigma, hard=False):
+    """Build the :class:`_ModelForm` of the estimator's parameters.
+
+    ``hard`` says which objective EM climbs: an annotator's term is
+    ``log(pi f_good + (1 - pi) f_bad)`` for soft EM and the larger of the two
+    for hard EM, which matters to the coordinate step of
+    :func:`_choose_sigma_by_marginal`.
+    """
+    return _ModelForm(
+        bool(bounded), noise, bool(bias), float(strength), min_sigma, bool(hard)
+    )
 
 
 def _compute_normal_statistics(ratings, params):
@@ -230,6 +239,7 @@ def _m_step_normal(form, ratings, params, weights, log_posterior, gold, statisti
             _estimate_pi(weights),
             np.zeros(ratings.n_annotators),
             (shared_sigma, form.strength),
+            _COMBINE[form.hard],
         )
         sigma = np.where(take, candidate, sigma)
         shared_sigma = _estimate_shared_sigma(sigma, form.min_sigma)
@@ -303,7 +313,14 @@ def _m_step_truncated(form, ratings, params, weights, log_posterior, gold, terms
         )
     if prior is not None:
         sigma, terms = _rescue_truncated_sigma(
-            ratings, mu, bias, sigma, weights, terms, (shared_sigma, form.strength)
+            ratings,
+            mu,
+            bias,
+            sigma,
+            weights,
+            terms,
+            (shared_sigma, form.strength),
+            form.hard,
         )
         shared_sigma = _estimate_shared_sigma(sigma, form.min_sigma)
     params = _finish_m_step(form, mu, bias, sigma, shared_sigma, weights)
@@ -342,7 +359,7 @@ def _joint_truncated_step(
     return mu, sigma, shared_sigma, new_terms
 
 
-def _rescue_truncated_sigma(ratings, mu, bias, sigma, weights, terms, prior):
+def _rescue_truncated_sigma(ratings, mu, bias, sigma, weights, terms, prior, hard):
     """Offer the annotators judged bad a sigma fitted as if they were good.
 
     See :func:`_choose_sigma_by_marginal`. The candidate is the plain-normal
@@ -383,6 +400,7 @@ def _rescue_truncated_sigma(ratings, mu, bias, sigma, weights, terms, prior):
         _estimate_pi(weights),
         np.zeros(n_annotators),
         prior,
+        _COMBINE[hard],
     )
     if not take.any():
         return sigma, terms
@@ -393,6 +411,9 @@ def _rescue_truncated_sigma(ratings, mu, bias, sigma, weights, terms, prior):
         terms[key][into] = value[taken]
     return np.where(take, candidate, sigma), terms
 
+
+# How an annotator's two joint log probabilities make its term of the objective.
+_COMBINE = {False: np.logaddexp, True: np.maximum}
 
 _COMPUTE_STATISTICS = {
     False: _compute_normal_statistics,

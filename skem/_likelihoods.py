@@ -8,9 +8,10 @@ likelihood here is a sum of logs.
 """
 
 import numpy as np
-from scipy.special import gammaln, log_ndtr, ndtr
+from scipy.special import erf, erfcx, gammaln
 
 _LOG_SQRT_2PI = 0.5 * np.log(2 * np.pi)
+_SQRT_HALF = np.sqrt(0.5)
 
 # Beyond this many standard deviations from both bounds a normal loses less
 # than 1e-16 of its mass: the truncation leaves its density unchanged in
@@ -19,7 +20,7 @@ _FAR = 8.3
 
 
 def _log_normal_mass(alpha, beta):
-    """``log(Phi(beta) - Phi(alpha))``, stable in both tails.
+    """``log(Phi(beta) - Phi(alpha))``, stable in both tails and for narrow intervals.
 
     Parameters
     ----------
@@ -30,23 +31,54 @@ def _log_normal_mass(alpha, beta):
     -------
     log_mass : ndarray
         The log probability that a standard normal variable lies in
-        ``[alpha, beta]``. Where both bounds lie in one tail the difference is
-        formed from ``log_ndtr`` of the bounds reflected into the lower tail,
-        so it keeps its relative precision far out; elsewhere
-        ``1 - Phi(alpha) - Phi(-beta)`` is at least ``0.5`` minus one tail and
-        loses nothing.
+        ``[alpha, beta]``; see :func:`_shifted_log_normal_mass`.
     """
-    with np.errstate(divide="ignore", invalid="ignore"):
-        log_mass = np.log1p(-(ndtr(alpha) + ndtr(-beta)))
+    shifted, anchor = _shifted_log_normal_mass(alpha, beta)
+    return shifted - 0.5 * anchor * anchor
+
+
+def _shifted_log_normal_mass(alpha, beta):
+    """``log(Phi(beta) - Phi(alpha)) + anchor**2 / 2``, and the anchor.
+
+    The anchor is the bound nearer the mean when both bounds lie in one tail
+    (``alpha`` if ``alpha > 0``, ``beta`` if ``beta < 0``), else 0. Far in a
+    tail the log mass is about ``-anchor**2 / 2``, so a log density ``-z**2 / 2
+    - log_mass`` is a difference of two huge numbers; with the anchor split off
+    it is ``-(z - anchor)(z + anchor) / 2 - shifted``, which keeps its
+    precision.
+
+    - Straddling bounds: ``(erf(beta / sqrt 2) + erf(-alpha / sqrt 2)) / 2``,
+      a sum of two positive terms, exact even for a narrow interval.
+    - One tail: from ``erfcx``, the scaled complementary error function, as
+      ``Phi(-t) = erfcx(t / sqrt 2) exp(-t**2 / 2) / 2``.
+
+    Parameters
+    ----------
+    alpha, beta : ndarray of the same shape
+        Standardized bounds, ``alpha < beta``.
+
+    Returns
+    -------
+    shifted, anchor : ndarray
+    """
+    anchor = np.zeros(np.broadcast(alpha, beta).shape)
+    with np.errstate(divide="ignore"):
+        shifted = np.log(0.5 * (erf(beta * _SQRT_HALF) + erf(-alpha * _SQRT_HALF)))
     one_tail = (alpha > 0) | (beta < 0)
     if one_tail.any():
         a, b = alpha[one_tail], beta[one_tail]
         upper = a > 0
-        lo = np.where(upper, -b, a)
-        hi = np.where(upper, -a, b)
-        log_hi = log_ndtr(hi)
-        log_mass[one_tail] = log_hi + np.log1p(-np.exp(log_ndtr(lo) - log_hi))
-    return log_mass
+        # Reflect the lower tail onto the upper one: near < far, both > 0.
+        near = np.where(upper, a, -b)
+        far = np.where(upper, b, -a)
+        scaled_near = erfcx(near * _SQRT_HALF)
+        gap = np.log(erfcx(far * _SQRT_HALF) / scaled_near) - 0.5 * (far - near) * (
+            far + near
+        )
+        with np.errstate(divide="ignore"):
+            shifted[one_tail] = np.log(0.5 * scaled_near) + np.log(-np.expm1(gap))
+        anchor[one_tail] = np.where(upper, a, b)
+    return shifted, anchor
 
 
 def _compute_good_terms(score, location, sigma, bounds=None):
@@ -84,18 +116,25 @@ def _compute_good_terms(score, location, sigma, bounds=None):
     beta = (high - location) / sigma
     near = (alpha > -_FAR) | (beta < _FAR)
     if near.all():
-        log_mass = _log_normal_mass(alpha, beta)
-        log_density -= log_mass
-        ratio_alpha = np.exp(-_LOG_SQRT_2PI - 0.5 * alpha * alpha - log_mass)
-        ratio_beta = np.exp(-_LOG_SQRT_2PI - 0.5 * beta * beta - log_mass)
+        near = slice(None)
+        ratio_alpha, ratio_beta = np.empty_like(z), np.empty_like(z)
     else:
-        ratio_alpha = np.zeros_like(z)
-        ratio_beta = np.zeros_like(z)
-        a, b = alpha[near], beta[near]
-        log_mass = _log_normal_mass(a, b)
-        log_density[near] -= log_mass
-        ratio_alpha[near] = np.exp(-_LOG_SQRT_2PI - 0.5 * a * a - log_mass)
-        ratio_beta[near] = np.exp(-_LOG_SQRT_2PI - 0.5 * b * b - log_mass)
+        ratio_alpha, ratio_beta = np.zeros_like(z), np.zeros_like(z)
+    a, b, zn = alpha[near], beta[near], z[near]
+    shifted, anchor = _shifted_log_normal_mass(a, b)
+    # -z**2 / 2 - log_mass, with the anchor's square taken out of both.
+    log_density[near] = (
+        -_LOG_SQRT_2PI
+        - np.log(sigma[near] if np.ndim(sigma) else sigma)
+        - 0.5 * (zn - anchor) * (zn + anchor)
+        - shifted
+    )
+    ratio_alpha[near] = np.exp(
+        -_LOG_SQRT_2PI - 0.5 * (a - anchor) * (a + anchor) - shifted
+    )
+    ratio_beta[near] = np.exp(
+        -_LOG_SQRT_2PI - 0.5 * (b - anchor) * (b + anchor) - shifted
+    )
     terms.update(alpha=alpha, beta=beta, ratio_alpha=ratio_alpha, ratio_beta=ratio_beta)
     return terms
 

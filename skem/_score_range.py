@@ -114,8 +114,11 @@ def _lattice_step(scores):
     levels = np.unique(scores)
     if levels.shape[0] > _MAX_LEVELS:
         return 0.0
-    step = float(np.min(np.diff(levels)))
-    span = float(levels[-1] - levels[0])
+    with np.errstate(over="ignore"):
+        span = float(levels[-1] - levels[0])
+        if not np.isfinite(span):
+            return 0.0  # the range itself is refused as too wide
+        step = float(np.min(np.diff(levels)))
     if span / step > _MAX_LEVELS:
         return 0.0
     k = (levels - levels[0]) / step

@@ -699,7 +699,14 @@ def _step_truncated_sigma(
 
 
 def _choose_sigma_by_marginal(
-    sigma, good_log_density, candidate, candidate_log_density, pi, log_bad, prior
+    sigma,
+    good_log_density,
+    candidate,
+    candidate_log_density,
+    pi,
+    log_bad,
+    prior,
+    combine=np.logaddexp,
 ):
     """Per annotator, the sigma that gives the higher marginal log posterior.
 
@@ -709,7 +716,9 @@ def _choose_sigma_by_marginal(
     candidate (sigma fitted as if the annotator were good) is taken where it
     raises the annotator's own term of the objective, ``log(pi f_good +
     (1 - pi) f_bad) + log p(sigma_a)``: a coordinate step on the objective
-    itself, so EM stays monotone.
+    itself, so EM stays monotone. For hard EM the term is ``max(log pi f_good,
+    log (1 - pi) f_bad) + log p(sigma_a)``: the next E-step can always take
+    the better flag, and the current value is at most that maximum.
 
     Parameters
     ----------
@@ -723,15 +732,17 @@ def _choose_sigma_by_marginal(
         ``sum_i log f_bad(s_ia)``.
     prior : tuple of (float, float)
         ``(shared_sigma, strength)``.
+    combine : callable, default=np.logaddexp
+        ``np.logaddexp`` for soft EM, ``np.maximum`` for hard EM.
 
     Returns
     -------
     take_candidate : ndarray of shape (n_annotators,), dtype bool
     """
     log_pi, log_not_pi = np.log(pi), np.log1p(-pi)
-    current = np.logaddexp(log_pi + good_log_density, log_not_pi + log_bad)
+    current = combine(log_pi + good_log_density, log_not_pi + log_bad)
     current += _compute_sigma_log_prior(sigma, *prior)
-    proposed = np.logaddexp(log_pi + candidate_log_density, log_not_pi + log_bad)
+    proposed = combine(log_pi + candidate_log_density, log_not_pi + log_bad)
     proposed += _compute_sigma_log_prior(candidate, *prior)
     return proposed > current
 
