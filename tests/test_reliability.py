@@ -409,6 +409,32 @@ def test_held_out_rows_far_beyond_the_range_score_without_runtime_warnings():
     assert np.all(log_likelihood < 0)
 
 
+HELD_OUT_Z_OVERFLOW_BUG = (
+    "_compute_good_terms squares z = (score - location) / sigma unguarded: "
+    "a held-out rating 1e160 away from the training range overflows it. "
+    "AnnotatorEM().fit(make_ratings(10, 3, random_state=0)).score_samples("
+    "[[1e160, 0.5, 0.5]]) warns 'overflow encountered in multiply' "
+    "(skem/_likelihoods.py, -0.5 * z * z in _compute_good_terms, reached from "
+    "_ModelForm.location), in every form; the score itself is finite"
+)
+
+
+@pytest.mark.xfail(strict=True, reason=HELD_OUT_Z_OVERFLOW_BUG)
+@pytest.mark.parametrize("far", [1e160, -1e300])
+def test_held_out_rating_astronomically_far_scores_without_runtime_warnings(far):
+    """For every form, soft and hard: a held-out rating of 1e160 (or -1e300)
+    after training on [0, 1] gets a finite score_samples and consensus,
+    without RuntimeWarnings."""
+    X = make_ratings(10, 3, random_state=0)
+    for Estimator, form in (p.values for p in ESTIMATOR_FORMS):
+        with _strict_warnings():
+            em = Estimator(**form).fit(X)
+            log_likelihood = em.score_samples([[far, 0.5, 0.5]])
+            consensus = em.transform([[far, 0.5, 0.5]])
+        assert np.all(np.isfinite(log_likelihood)), form
+        assert np.all(np.isfinite(consensus)), form
+
+
 @pytest.mark.parametrize("min_sigma", [3.0, 1e200])
 def test_min_sigma_wider_than_the_range_is_respected_or_a_value_error(min_sigma):
     """For every form, soft and hard: a ValueError naming min_sigma, or a fit
@@ -852,9 +878,10 @@ def test_fuzz_estimators_find_no_defects():
     Each fit must either succeed with finite weights_, sigma_, mu_ (of rated
     items) and a monotone objective, and finite held-out scores; or raise a
     ValueError with a message. Anything else, or a RuntimeWarning, is a
-    finding. ``SKEM_FUZZ_CASES``
-    sets the number of cases (default 200, a few seconds; e.g. 100000 for a
-    local hunt). Case ``k`` uses seed ``k``: ``_fuzz_one(k)`` reproduces it.
+    finding. ``SKEM_FUZZ_CASES`` sets the number of cases (default 200, a few
+    seconds; e.g. 100000 for a local hunt). Case ``k`` uses seed ``k``:
+    ``_fuzz_one(k)`` reproduces it. Of the first 70000 seeds, 59364 and 65419
+    find HELD_OUT_Z_OVERFLOW_BUG (xfail'ed above).
     """
     n_cases = int(os.environ.get("SKEM_FUZZ_CASES", "200"))
     failing = {}
