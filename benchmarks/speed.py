@@ -95,10 +95,11 @@ def iteration_table(quick=False):
     ]
     note = (
         f"Median of {repeats} runs, in one process, on make_ratings data (sigma "
-        "0.1 on a 0..1 scale, 30% random raters). A plain-normal iteration is one "
-        "M-step (a few bincounts and gathers) and an E-step of O(annotators); a "
-        "bounded one adds two passes of normal CDFs per rating (scipy's ndtr) "
-        "for the guarded Newton steps."
+        "0.1 on a 0..1 scale, 30% random raters), from the fitted parameters. A "
+        "plain-normal iteration is one M-step (a few bincounts and gathers) and "
+        "an E-step of O(annotators); a bounded one adds a pass of normal CDFs "
+        "per rating (two erf evaluations) to check its joint Newton step, and "
+        "one over the ratings of the annotators judged bad for their sigma."
     )
     return table(headers, rows), note
 

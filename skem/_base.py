@@ -288,14 +288,7 @@ class _BaseAnnotatorEM(TransformerMixin, BaseEstimator, metaclass=ABCMeta):
         return np.asarray(["consensus"], dtype=object)
 
     def _fit(self, X, gold):
-        X = validate_data(
-            self,
-            _missing_as_nan(X),
-            accept_sparse=_SPARSE_FORMATS,
-            dtype=np.float64,
-            ensure_all_finite="allow-nan",
-        )
-        ratings = _ratings_from_matrix(X)
+        ratings = self._validated_ratings(X, reset=True)
         if ratings.n_ratings == 0:
             raise ValueError(
                 "X contains no observed ratings: every entry is NaN (or absent "
@@ -540,15 +533,7 @@ class _BaseAnnotatorEM(TransformerMixin, BaseEstimator, metaclass=ABCMeta):
         cover the new ratings (and half a step beyond them on a discrete
         scale), so that every rating has a positive likelihood.
         """
-        X = validate_data(
-            self,
-            _missing_as_nan(X),
-            accept_sparse=_SPARSE_FORMATS,
-            dtype=np.float64,
-            ensure_all_finite="allow-nan",
-            reset=False,
-        )
-        ratings = _ratings_from_matrix(X)
+        ratings = self._validated_ratings(X, reset=False)
         scale = self._score_scale
         if not isinstance(self.score_range, str):
             _check_ratings_in_range(ratings, scale)
@@ -561,6 +546,18 @@ class _BaseAnnotatorEM(TransformerMixin, BaseEstimator, metaclass=ABCMeta):
                 max(1.0, float(unit.score.max()) + half_step),
             )
         return unit, scale, bounds
+
+    def _validated_ratings(self, X, reset):
+        """The observed ratings of X, validated (``reset`` as in validate_data)."""
+        X = validate_data(
+            self,
+            _missing_as_nan(X),
+            accept_sparse=_SPARSE_FORMATS,
+            dtype=np.float64,
+            ensure_all_finite="allow-nan",
+            reset=reset,
+        )
+        return _ratings_from_matrix(X)
 
     def _check_gold(self, gold, n_items, scale):
         """Validate gold scores; return them in score units, or None."""

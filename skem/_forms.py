@@ -126,6 +126,18 @@ class _ModelForm:
         )
         if not self.bounded:
             return consensus
+        # Ratings of weight 0 do not move a location; dropping them keeps a
+        # far-off rating's -inf log density from meeting its zero weight.
+        counted = rating_weights > 0
+        if not counted.all():
+            ratings = _Ratings(
+                ratings.item[counted],
+                ratings.annotator[counted],
+                ratings.score[counted],
+                ratings.n_items,
+                ratings.n_annotators,
+            )
+            rating_weights = rating_weights[counted]
         consensus = np.clip(consensus, *bounds)
         annotator_params = replace(params, mu=consensus)
         terms = _compute_truncated_statistics(ratings, annotator_params, bounds)

@@ -107,7 +107,8 @@ def _compute_good_terms(score, location, sigma, bounds=None):
         :func:`_truncated_scale_moments` derive the moments.
     """
     z = (score - location) / sigma
-    log_density = -_LOG_SQRT_2PI - np.log(sigma) - 0.5 * z * z
+    with np.errstate(over="ignore"):  # 1e160 sigmas away: a density of 0
+        log_density = -_LOG_SQRT_2PI - np.log(sigma) - 0.5 * z * z
     terms = {"z": z, "log_density": log_density}
     if bounds is None:
         return terms
@@ -122,19 +123,22 @@ def _compute_good_terms(score, location, sigma, bounds=None):
         ratio_alpha, ratio_beta = np.zeros_like(z), np.zeros_like(z)
     a, b, zn = alpha[near], beta[near], z[near]
     shifted, anchor = _shifted_log_normal_mass(a, b)
-    # -z**2 / 2 - log_mass, with the anchor's square taken out of both.
-    log_density[near] = (
-        -_LOG_SQRT_2PI
-        - np.log(sigma[near] if np.ndim(sigma) else sigma)
-        - 0.5 * (zn - anchor) * (zn + anchor)
-        - shifted
-    )
-    ratio_alpha[near] = np.exp(
-        -_LOG_SQRT_2PI - 0.5 * (a - anchor) * (a + anchor) - shifted
-    )
-    ratio_beta[near] = np.exp(
-        -_LOG_SQRT_2PI - 0.5 * (b - anchor) * (b + anchor) - shifted
-    )
+    # -z**2 / 2 - log_mass, with the anchor's square taken out of both. A
+    # square that overflows (a bound 1e160 sigmas away) is a density, or a
+    # ratio, of exactly 0.
+    with np.errstate(over="ignore"):
+        log_density[near] = (
+            -_LOG_SQRT_2PI
+            - np.log(sigma[near] if np.ndim(sigma) else sigma)
+            - 0.5 * (zn - anchor) * (zn + anchor)
+            - shifted
+        )
+        ratio_alpha[near] = np.exp(
+            -_LOG_SQRT_2PI - 0.5 * (a - anchor) * (a + anchor) - shifted
+        )
+        ratio_beta[near] = np.exp(
+            -_LOG_SQRT_2PI - 0.5 * (b - anchor) * (b + anchor) - shifted
+        )
     terms.update(alpha=alpha, beta=beta, ratio_alpha=ratio_alpha, ratio_beta=ratio_beta)
     return terms
 
