@@ -18,7 +18,6 @@ from skem._likelihoods import (
     _compute_sigma_log_prior,
     _estimate_normal_log_density,
 )
-from skem._ratings import _Ratings
 from skem._updates import (
     _center_bias,
     _choose_sigma_by_marginal,
@@ -130,13 +129,7 @@ class _ModelForm:
         # far-off rating's -inf log density from meeting its zero weight.
         counted = rating_weights > 0
         if not counted.all():
-            ratings = _Ratings(
-                ratings.item[counted],
-                ratings.annotator[counted],
-                ratings.score[counted],
-                ratings.n_items,
-                ratings.n_annotators,
-            )
+            ratings = ratings.select(counted)
             rating_weights = rating_weights[counted]
         consensus = np.clip(consensus, *bounds)
         annotator_params = replace(params, mu=consensus)
@@ -383,13 +376,7 @@ def _rescue_truncated_sigma(ratings, mu, bias, sigma, weights, terms, prior, har
     selected = suspect[ratings.annotator]
     if not selected.any():
         return sigma, terms
-    subset = _Ratings(
-        ratings.item[selected],
-        ratings.annotator[selected],
-        ratings.score[selected],
-        ratings.n_items,
-        ratings.n_annotators,
-    )
+    subset = ratings.select(selected)
     n_annotators = ratings.n_annotators
     candidate = _estimate_sigma_per_annotator_normal(
         _compute_annotator_sq_residuals(subset, mu, bias),

@@ -37,6 +37,16 @@ class _Ratings:
     def n_ratings(self):
         return self.score.shape[0]
 
+    def select(self, mask):
+        """The ratings where ``mask`` (one bool per rating) is True."""
+        return _Ratings(
+            self.item[mask],
+            self.annotator[mask],
+            self.score[mask],
+            self.n_items,
+            self.n_annotators,
+        )
+
     def with_scores(self, score):
         """The same ratings with other scores (for example in unit space)."""
         return _Ratings(

@@ -377,3 +377,12 @@ def test_assign_good_annotators_keeps_one_rated_annotator_good():
     np.testing.assert_array_equal(good, [False, True, False])
     good = _assign_good_annotators(log_good, log_bad - 20, rated)
     np.testing.assert_array_equal(good, [True, True, True])
+
+
+def test_ratings_select_keeps_the_shape_and_the_chosen_ratings(ratings):
+    mask = ratings.score > 1.5
+    chosen = ratings.select(mask)
+    assert (chosen.n_items, chosen.n_annotators) == (4, 3)
+    np.testing.assert_array_equal(chosen.score, ratings.score[mask])
+    np.testing.assert_array_equal(chosen.item, ratings.item[mask])
+    np.testing.assert_array_equal(chosen.n_per_annotator, [1, 2, 2])
