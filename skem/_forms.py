@@ -38,10 +38,10 @@ from skem._updates import (
 # Unit score space: EM's bounds of the scale.
 _UNIT_BOUNDS = (0.0, 1.0)
 
-# The consensus of new items under a truncated form: Newton steps until the
+# The location of new items under a truncated form: Newton steps until the
 # largest move is below this (in units of the score range).
-_TRANSFORM_TOL = 1e-12
-_TRANSFORM_MAX_STEPS = 100
+_LOCATION_TOL = 1e-12
+_LOCATION_MAX_STEPS = 100
 
 
 @dataclass(frozen=True)
@@ -134,7 +134,7 @@ class _ModelForm:
         consensus = np.clip(consensus, *bounds)
         annotator_params = replace(params, mu=consensus)
         terms = _compute_truncated_statistics(ratings, annotator_params, bounds)
-        for _ in range(_TRANSFORM_MAX_STEPS):
+        for _ in range(_LOCATION_MAX_STEPS):
             previous = consensus
             consensus, terms = _step_truncated_location(
                 ratings,
@@ -146,7 +146,7 @@ class _ModelForm:
                 bounds,
                 by="item",
             )
-            if not np.nanmax(np.abs(consensus - previous), initial=0) > _TRANSFORM_TOL:
+            if not np.nanmax(np.abs(consensus - previous), initial=0) > _LOCATION_TOL:
                 break
         return consensus
 

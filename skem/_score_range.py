@@ -147,7 +147,7 @@ def _check_representable(scale):
         )
 
 
-def _check_ratings_in_range(ratings, scale, where="X"):
+def _check_ratings_in_range(ratings, scale):
     """Raise a ValueError naming the problem if a rating is outside the range.
 
     Parameters
@@ -156,14 +156,12 @@ def _check_ratings_in_range(ratings, scale, where="X"):
         Observed ratings, in score units.
     scale : _ScoreScale
         The score range.
-    where : str, default="X"
-        Name of the data in the message.
     """
     outside = (ratings.score < scale.low) | (ratings.score > scale.high)
     if outside.any():
         first = np.flatnonzero(outside)[0]
         raise ValueError(
-            f"{where} has {int(outside.sum())} rating(s) outside score_range="
+            f"X has {int(outside.sum())} rating(s) outside score_range="
             f"({scale.low:g}, {scale.high:g}), e.g. {float(ratings.score[first]):g} "
             f"in row {int(ratings.item[first])}, column "
             f"{int(ratings.annotator[first])}. Widen score_range or use "
