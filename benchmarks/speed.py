@@ -6,6 +6,7 @@ import numpy as np
 
 from benchmarks._common import median_time, peak_memory, table
 from skem import AnnotatorEM
+from skem._backend import _Block, _InMemoryBackend
 from skem._forms import _model_form
 from skem._ratings import _ratings_from_matrix
 from skem.datasets import make_ratings
@@ -40,14 +41,16 @@ def _iteration_timer(X, **params):
     ratings = raw.with_scores(scale.to_unit(raw.score))
     form = _model_form(em.bounded, em.noise, em.bias, em.noise_prior, 1e-3)
     params = em._fitted_params(scale)
-    statistics = form.compute_statistics(ratings, params)
+    block = _Block(ratings, None, scale.to_unit(em.location_))
+    data = _InMemoryBackend(block, ratings.n_per_annotator, False)
+    form.start(data, params)
+    fitted = data.state
     weights, log_posterior = em.weights_, em.log_posterior_
 
     def one_iteration():
-        new_params, new_statistics = form.m_step(
-            ratings, params, weights, log_posterior, None, statistics
-        )
-        return em._posterior(ratings, form, new_params, new_statistics)
+        data.state = fitted
+        new_params, log_density = form.m_step(data, params, weights, log_posterior)
+        return em._posterior(data, form, new_params, log_density)
 
     return ratings, one_iteration
 

@@ -1,13 +1,6 @@
 """Soft and hard EM for the good/bad annotator model."""
 
-import numpy as np
-
 from skem._base import _BaseAnnotatorEM
-from skem._likelihoods import _estimate_log_posterior
-
-# Log-odds this close to the best, relative to the size of the log joint
-# probabilities they come from, count as tied in the hard E-step: rounding.
-_TIE_RTOL = 1e-12
 
 _SHARED_PARAMETERS = """
     bounded : bool, default=True
@@ -223,13 +216,6 @@ class AnnotatorEM(_BaseAnnotatorEM):
     array([0.6 , 0.9 , 0.29, 0.74])
     """
 
-    def _e_step(self, log_good, log_bad, rated, previous_weights=None):
-        log_marginal, log_posterior, log_posterior_bad = _estimate_log_posterior(
-            log_good, log_bad
-        )
-        objective = float(log_marginal.sum())
-        return objective, np.exp(log_posterior), log_posterior, log_posterior_bad
-
 
 class HardAnnotatorEM(_BaseAnnotatorEM):
     __doc__ = f"""Consensus scores with each annotator classified good or bad.
@@ -273,46 +259,3 @@ class HardAnnotatorEM(_BaseAnnotatorEM):
     """
 
     _hard = True
-
-    def _e_step(self, log_good, log_bad, rated, previous_weights=None):
-        _, log_posterior, log_posterior_bad = _estimate_log_posterior(log_good, log_bad)
-        good = _assign_good_annotators(log_good, log_bad, rated)
-        objective = float(np.where(good, log_good, log_bad).sum())
-        if previous_weights is not None:
-            # Tied annotators are all made good, which is symmetric but not
-            # always the best assignment: never trade the previous one for
-            # a worse one, so the classification likelihood never decreases.
-            previous = previous_weights > 0.5
-            previous_objective = float(np.where(previous, log_good, log_bad).sum())
-            if np.any(previous & rated) and previous_objective > objective:
-                good, objective = previous, previous_objective
-        return objective, good.astype(np.float64), log_posterior, log_posterior_bad
-
-
-def _assign_good_annotators(log_good, log_bad, rated):
-    """Hard E-step: the most likely flag of each annotator, one good at least.
-
-    Parameters
-    ----------
-    log_good, log_bad : ndarray of shape (n_annotators,)
-        Log joint probability of each annotator's ratings with ``z=1``, ``z=0``.
-    rated : ndarray of shape (n_annotators,), dtype bool
-        Which annotators have ratings. At least one is True.
-
-    Returns
-    -------
-    good : ndarray of shape (n_annotators,), dtype bool
-        ``log_good >= log_bad``, i.e. ``P(good) >= 0.5``. If no rated annotator
-        qualifies, the rated one with the largest ``log_good - log_bad`` is
-        made good: the classification likelihood is a sum over annotators, so
-        this is its maximum under the constraint. Annotators tied with it (to
-        ``_TIE_RTOL`` of the size of their log joint probabilities, so up to
-        rounding) are made good too, so that the outcome does not depend on
-        the order of the annotators.
-    """
-    good = log_good >= log_bad
-    if not np.any(good & rated):
-        log_odds = np.where(rated, log_good - log_bad, -np.inf)
-        rounding = _TIE_RTOL * (np.abs(log_good) + np.abs(log_bad))
-        good |= rated & (log_odds >= log_odds.max() - rounding)
-    return good

@@ -1,23 +1,16 @@
 """The EM driver shared by the soft and hard annotator models."""
 
 import warnings
-from abc import ABCMeta, abstractmethod
-from numbers import Integral, Real
 
 import numpy as np
 from scipy.stats import norm
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_array, check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.base import TransformerMixin, _fit_context
+from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from skem._forms import _model_form, _Params
-from skem._intervals import _compute_consensus_std_error
-from skem._likelihoods import (
-    _compute_item_log_likelihood,
-    _estimate_annotator_log_joint,
-)
+from skem._backend import _Block, _InMemoryBackend
+from skem._em import _BaseEM, _collect_item_results
+from skem._likelihoods import _compute_item_log_likelihood
 from skem._ratings import _ratings_from_matrix
 from skem._score_range import (
     _check_ratings_in_range,
@@ -25,86 +18,16 @@ from skem._score_range import (
     _resolve_score_range,
     _ScoreScale,
 )
-from skem._updates import (
-    _apply_gold,
-    _compute_annotator_sq_residuals,
-    _compute_annotator_weights,
-    _compute_rating_weights,
-    _estimate_consensus_normal,
-    _estimate_item_medians,
-    _estimate_pi,
-    _estimate_sigma_shared_normal,
-)
 
 _SPARSE_FORMATS = ("csr", "csc", "coo")
 
-# min_sigma="auto" is this fraction of the width of the score range; it scales
-# with the scores, so the fit is invariant to affine changes of the scale.
-_AUTO_MIN_SIGMA_FRACTION = 1e-3
 
-# An explicit min_sigma below this fraction of the score range would let a
-# truncated normal's standardized bounds reach 1e8, where squaring them loses
-# every digit of the log density.
-_MIN_SIGMA_FRACTION_FLOOR = 1e-8
+class _BaseAnnotatorEM(TransformerMixin, _BaseEM):
+    """Base class of the in-memory annotator models: validation and the fit.
 
-
-class _BaseAnnotatorEM(TransformerMixin, BaseEstimator, metaclass=ABCMeta):
-    """Base class for the annotator models: validation, the EM loop, restarts.
-
-    Subclasses provide ``_e_step``; the model forms (:mod:`skem._forms`)
-    provide the statistics and the M-step. EM runs in unit score space, where
-    the score range is ``[0, 1]``; the fitted attributes are in score units.
+    The rating matrix becomes one block of every item in an in-memory backend,
+    and the EM driver of :class:`skem._em._BaseEM` runs on it.
     """
-
-    _parameter_constraints: dict = {
-        "bounded": ["boolean"],
-        "noise": [StrOptions({"per_annotator", "shared"})],
-        "noise_prior": [Interval(Real, 0, None, closed="neither")],
-        "bias": ["boolean"],
-        "init": [StrOptions({"all_good", "median", "random"}), "array-like"],
-        "n_init": [Interval(Integral, 1, None, closed="left")],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "tol": [Interval(Real, 0, None, closed="left")],
-        "score_range": [StrOptions({"auto"}), "array-like"],
-        "min_sigma": [StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")],
-        "random_state": ["random_state"],
-        "warm_start": ["boolean"],
-        "verbose": ["verbose"],
-    }
-
-    # Whether EM assigns each annotator good or bad (HardAnnotatorEM).
-    _hard = False
-
-    def __init__(
-        self,
-        *,
-        bounded=True,
-        noise="per_annotator",
-        noise_prior=200.0,
-        bias=False,
-        init="median",
-        n_init=1,
-        max_iter=100,
-        tol=1e-6,
-        score_range="auto",
-        min_sigma="auto",
-        random_state=None,
-        warm_start=False,
-        verbose=0,
-    ):
-        self.bounded = bounded
-        self.noise = noise
-        self.noise_prior = noise_prior
-        self.bias = bias
-        self.init = init
-        self.n_init = n_init
-        self.max_iter = max_iter
-        self.tol = tol
-        self.score_range = score_range
-        self.min_sigma = min_sigma
-        self.random_state = random_state
-        self.warm_start = warm_start
-        self.verbose = verbose
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, *, gold=None):
@@ -305,226 +228,25 @@ class _BaseAnnotatorEM(TransformerMixin, BaseEstimator, metaclass=ABCMeta):
         if gold is not None:
             gold = scale.to_unit(gold)
         form = self._form(self._resolve_min_sigma(scale))
-        warm = self.warm_start and hasattr(self, "converged_")
-        start = self._warm_start_params(unit, scale, form, gold) if warm else None
-        n_init = self.n_init if start is None and _is_random_init(self.init) else 1
-        random_state = check_random_state(self.random_state)
-
-        best = None
-        for init_index in range(n_init):
-            params = start or self._initialize(unit, form, gold, random_state)
-            run = self._run_em(unit, form, params, gold, init_index)
-            if best is None or run["objective"] > best["objective"]:
-                best = run
-
-        params = best["params"]
-        # Densities in score units are unit densities / width per rating, and
-        # a variance's prior density / width**2 per annotator.
-        offset = unit.n_ratings * np.log(scale.width)
-        if form.noise == "per_annotator":
-            offset += 2 * unit.n_annotators * np.log(scale.width)
-        objectives = np.asarray(best["objectives"]) - offset
-        std_error = _compute_consensus_std_error(
-            unit, best["weights"], params.sigma, gold
+        warm_params, mu = None, None
+        if self.warm_start and hasattr(self, "converged_"):
+            self._check_warm_start_shape(ratings)
+            warm_params = self._warm_params(scale, form)
+            mu = scale.to_unit(self.location_)
+        data = _InMemoryBackend(
+            _Block(unit, gold, mu), unit.n_per_annotator, gold is not None
         )
+        run = self._fit_em(data, form, warm_params)
+        items = _collect_item_results(data, form, run)
 
-        self._score_scale = scale
-        self.score_range_ = (scale.low, scale.high)
-        self.location_ = scale.from_unit(params.mu)
-        self.mu_ = (
-            scale.from_unit(
-                form.consensus(
-                    unit, params, best["weights"], best["log_posterior"], gold
-                )
-            )
-            if form.bounded
-            else self.location_
-        )
+        self._set_annotator_attributes(run, form, scale)
+        self.location_ = scale.from_unit(items["location"])
+        self.mu_ = scale.from_unit(items["consensus"])
         with np.errstate(over="ignore"):  # an unweighted item's error is inf
-            self.mu_std_error_ = scale.width * std_error
-        sigma = scale.width * params.sigma
-        self.sigma_ = float(sigma[0]) if form.noise == "shared" else sigma
-        self.shared_sigma_ = scale.width * params.shared_sigma
-        self.bias_ = scale.width * params.bias
-        self.pi_ = params.pi
-        self.weights_ = best["weights"]
-        self.log_posterior_ = best["log_posterior"]
-        self._log_posterior_bad = best["log_posterior_bad"]
-        self.log_likelihoods_ = objectives
-        self.log_likelihood_ = float(objectives[-1])
-        self.n_iter_ = best["n_iter"]
-        self.converged_ = best["converged"]
-
-        if not self.converged_:
-            warnings.warn(
-                f"{type(self).__name__} did not converge in max_iter="
-                f"{self.max_iter} iterations (last change per rating "
-                f"{best['change']:.3g} >= tol={self.tol:g}). Increase max_iter or tol.",
-                ConvergenceWarning,
-                stacklevel=4,
-            )
+            self.mu_std_error_ = scale.width * items["std_error"]
+        self._warn_if_not_converged(run)
         _warn_unrated_items(self.mu_, "the training data")
         return self
-
-    def _run_em(self, ratings, form, params, gold, init_index):
-        """Iterate M-step and E-step from ``params`` until convergence.
-
-        Returns
-        -------
-        run : dict
-            The final ``params``, ``objective``, the ``objectives`` of every
-            iteration, ``n_iter``, ``converged``, the last ``change`` per
-            rating, and the final E-step's ``weights``, ``log_posterior`` and
-            ``log_posterior_bad``.
-        """
-        statistics = form.compute_statistics(ratings, params)
-        posterior = self._posterior(ratings, form, params, statistics)
-        objectives = []
-        converged = False
-        for n_iter in range(1, self.max_iter + 1):
-            previous = posterior["objective"]
-            params, statistics = form.m_step(
-                ratings,
-                params,
-                posterior["weights"],
-                posterior["log_posterior"],
-                gold,
-                statistics,
-            )
-            posterior = self._posterior(
-                ratings, form, params, statistics, posterior["weights"]
-            )
-            objectives.append(posterior["objective"])
-            change = (posterior["objective"] - previous) / ratings.n_ratings
-            self._print_verbose_msg_iter_end(
-                init_index, n_iter, posterior["objective"], change
-            )
-            if abs(change) < self.tol:
-                converged = True
-                break
-        return {
-            **posterior,
-            "params": params,
-            "objectives": objectives,
-            "n_iter": n_iter,
-            "converged": converged,
-            "change": change,
-        }
-
-    def _posterior(self, ratings, form, params, statistics, previous_weights=None):
-        """E-step at ``params``: the annotators' posterior and the objective."""
-        log_good, log_bad = _estimate_annotator_log_joint(
-            form.good_log_density(ratings, params, statistics),
-            ratings.n_per_annotator,
-            params.pi,
-            0.0,  # the uniform density on the unit range
-        )
-        objective, weights, log_posterior, log_posterior_bad = self._e_step(
-            log_good, log_bad, ratings.n_per_annotator > 0, previous_weights
-        )
-        return {
-            "objective": objective + form.log_prior(params),
-            "weights": weights,
-            "log_posterior": log_posterior,
-            "log_posterior_bad": log_posterior_bad,
-        }
-
-    def _initialize(self, ratings, form, gold, random_state):
-        """The initial parameters from ``init``, in unit score space."""
-        bias = np.zeros(ratings.n_annotators)
-        init = self.init if isinstance(self.init, str) else "weights"
-        if init == "median":
-            mu = _apply_gold(_estimate_item_medians(ratings), gold)
-            residuals = np.abs(ratings.score - mu[ratings.item])
-            # sqrt(pi/2) * mean |residual| is consistent for normal ratings.
-            # Not the MAD: on a discrete scale most residuals from an integer
-            # median are exactly 0, and a zero sigma makes everyone look bad.
-            sigma = max(np.sqrt(np.pi / 2) * float(residuals.mean()), form.min_sigma)
-            pi = 0.5
-        else:
-            if init == "all_good":
-                weights = np.ones(ratings.n_annotators)
-            elif init == "random":
-                weights = random_state.uniform(size=ratings.n_annotators)
-            else:
-                weights = self._check_init_weights(ratings.n_annotators)
-            with np.errstate(divide="ignore"):
-                log_weights = np.log(weights)
-            # The lecture's M-step from these weights: one sigma, no bias.
-            flat = np.ones(ratings.n_annotators)
-            mu = _estimate_consensus_normal(
-                ratings,
-                _compute_rating_weights(ratings, weights, log_weights),
-                bias,
-                flat,
-                gold,
-            )
-            sigma = _estimate_sigma_shared_normal(
-                _compute_annotator_sq_residuals(ratings, mu, bias),
-                ratings.n_per_annotator,
-                _compute_annotator_weights(ratings, weights, log_weights),
-                None,
-                None,
-                form.min_sigma,
-            )[0]
-            # all_good is the lecture's start: everyone's ratings shape mu and
-            # sigma, but the prior does not presume that everyone is good.
-            pi = 0.5 if init == "all_good" else float(np.mean(weights))
-        if form.bounded:
-            mu = np.clip(mu, 0.0, 1.0)
-            sigma = min(sigma, 1.0)
-        pi = _estimate_pi(np.array([pi]))
-        return _Params(mu, bias, np.full(ratings.n_annotators, sigma), sigma, pi)
-
-    def _warm_start_params(self, ratings, scale, form, gold):
-        """The previous fit's parameters in the new unit space.
-
-        Items without a rating in the previous fit start from their median.
-        """
-        n_items, n_annotators = self.mu_.shape[0], self.weights_.shape[0]
-        if (ratings.n_items, ratings.n_annotators) != (n_items, n_annotators):
-            raise ValueError(
-                "warm_start=True needs the same items and annotators as the "
-                f"previous fit: X has shape ({ratings.n_items}, "
-                f"{ratings.n_annotators}), the previous fit had ({n_items}, "
-                f"{n_annotators})."
-            )
-        previous = self._fitted_params(scale)
-        mu = previous.mu.copy()
-        unknown = np.isnan(mu)
-        if unknown.any():
-            mu[unknown] = _estimate_item_medians(ratings)[unknown]
-        mu = _apply_gold(mu, gold)
-        sigma = np.maximum(previous.sigma, form.min_sigma)
-        if form.noise == "shared":
-            sigma = np.full(n_annotators, float(np.exp(np.mean(np.log(sigma)))))
-        bias = previous.bias if form.bias else np.zeros(n_annotators)
-        if form.bounded:
-            mu = np.clip(mu, 0.0, 1.0)
-            sigma = np.minimum(sigma, 1.0)
-        shared_sigma = max(previous.shared_sigma, form.min_sigma)
-        return _Params(mu, bias, sigma, shared_sigma, previous.pi)
-
-    def _fitted_params(self, scale):
-        """The fitted parameters in the unit space of ``scale``."""
-        sigma = np.broadcast_to(self.sigma_, self.weights_.shape).astype(np.float64)
-        return _Params(
-            scale.to_unit(self.location_),
-            self.bias_ / scale.width,
-            sigma / scale.width,
-            self.shared_sigma_ / scale.width,
-            self.pi_,
-        )
-
-    def _form(self, min_sigma):
-        return _model_form(
-            self.bounded,
-            self.noise,
-            self.bias,
-            self.noise_prior,
-            min_sigma,
-            self._hard,
-        )
 
     def _validate_ratings(self, X):
         """Validate new ratings: unit-space ratings, the fit's scale, and bounds.
@@ -591,74 +313,14 @@ class _BaseAnnotatorEM(TransformerMixin, BaseEstimator, metaclass=ABCMeta):
                 )
         return gold
 
-    def _resolve_min_sigma(self, scale):
-        """``min_sigma`` in unit score space."""
-        if self.min_sigma == "auto":
-            return _AUTO_MIN_SIGMA_FRACTION
-        min_sigma = float(self.min_sigma) / scale.width
-        if not _MIN_SIGMA_FRACTION_FLOOR <= min_sigma < 1.0:
+    def _check_warm_start_shape(self, ratings):
+        n_items, n_annotators = self.mu_.shape[0], self.weights_.shape[0]
+        if (ratings.n_items, ratings.n_annotators) != (n_items, n_annotators):
             raise ValueError(
-                f"min_sigma={self.min_sigma:g} does not suit the score range "
-                f"({scale.low:g}, {scale.high:g}): it must be at least "
-                f"{_MIN_SIGMA_FRACTION_FLOOR:g} times its width and less than "
-                "its width."
-            )
-        return min_sigma
-
-    def _check_init_weights(self, n_annotators):
-        try:
-            weights = check_array(
-                self.init, ensure_2d=False, dtype=np.float64, input_name="init"
-            )
-        except TypeError as error:
-            raise ValueError(
-                "init must be 'all_good', 'median', 'random' or one initial "
-                f"P(good) per annotator; got {self.init!r}."
-            ) from error
-        if weights.ndim != 1 or weights.shape[0] != n_annotators:
-            raise ValueError(
-                f"init must be 'all_good', 'median', 'random' or one initial "
-                f"P(good) per annotator: X has {n_annotators} annotators, init "
-                f"has shape {weights.shape}."
-            )
-        if np.any((weights < 0) | (weights > 1)):
-            raise ValueError("init probabilities must lie in [0, 1].")
-        if not np.any(weights > 0):
-            raise ValueError("init must give at least one annotator P(good) > 0.")
-        return weights
-
-    @abstractmethod
-    def _e_step(self, log_good, log_bad, rated, previous_weights=None):
-        """Posterior of each annotator and the objective's likelihood part.
-
-        Parameters
-        ----------
-        log_good, log_bad : ndarray of shape (n_annotators,)
-            Log joint probability of each annotator's ratings with ``z=1``,
-            ``z=0``.
-        rated : ndarray of shape (n_annotators,), dtype bool
-            Which annotators have ratings.
-        previous_weights : ndarray of shape (n_annotators,), default=None
-            The previous E-step's weights, which hard EM keeps if the new
-            assignment would be worse.
-
-        Returns
-        -------
-        objective : float
-            The likelihood part of the objective that this variant of EM
-            never lowers.
-        weights : ndarray of shape (n_annotators,)
-            The responsibilities that the next M-step uses.
-        log_posterior, log_posterior_bad : ndarray of shape (n_annotators,)
-            ``log P(z_a = 1 | s_a)`` and ``log P(z_a = 0 | s_a)``.
-        """
-
-    def _print_verbose_msg_iter_end(self, init_index, n_iter, objective, change):
-        if self.verbose:
-            print(
-                f"[{type(self).__name__}] init {init_index + 1}, iteration "
-                f"{n_iter}: objective {objective:.6f}, change per rating "
-                f"{change:.3e}"
+                "warm_start=True needs the same items and annotators as the "
+                f"previous fit: X has shape ({ratings.n_items}, "
+                f"{ratings.n_annotators}), the previous fit had ({n_items}, "
+                f"{n_annotators})."
             )
 
     def __sklearn_tags__(self):
@@ -710,10 +372,6 @@ def _extend_score_range(scale, values):
     extended = _ScoreScale(low, high, scale.half_step)
     _check_representable(extended)
     return extended
-
-
-def _is_random_init(init):
-    return isinstance(init, str) and init == "random"
 
 
 def _warn_unrated_items(consensus, where):

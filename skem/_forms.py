@@ -6,9 +6,13 @@ range), ``noise`` (one sigma, or one per annotator under a prior toward a
 shared scale) and ``bias`` (per-annotator offsets). :func:`_model_form` looks
 each piece up in the tables below once per fit; the EM driver only calls the
 resulting :class:`_ModelForm`.
+
+Every step is written against a backend (:mod:`skem._backend`): the per-item
+work runs in block kernels (the ``_kernel_*`` functions), the per-annotator
+work on the client from the kernels' sums. One piece of code serves the
+in-memory estimators and :mod:`skem.dask`.
 """
 
-import functools
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -17,22 +21,32 @@ from skem._likelihoods import (
     _compute_good_terms,
     _compute_sigma_log_prior,
     _estimate_normal_log_density,
+    _truncated_scale_moments,
 )
 from skem._updates import (
-    _center_bias,
+    _apply_gold,
     _choose_sigma_by_marginal,
+    _compute_annotator_residual_sums,
     _compute_annotator_sq_residuals,
     _compute_annotator_weights,
+    _compute_bias_shift,
+    _compute_location_derivatives,
+    _compute_precision_derivatives,
     _compute_rating_weights,
     _estimate_bias_normal,
     _estimate_consensus_normal,
+    _estimate_item_medians,
     _estimate_pi,
     _estimate_shared_sigma,
     _estimate_sigma_per_annotator_normal,
     _estimate_sigma_shared_normal,
+    _guarded_ascent,
+    _precision_limits,
+    _propose_joint_sigma,
+    _propose_location,
+    _propose_precision,
     _solve_shared_sigma,
     _step_truncated_location,
-    _step_truncated_sigma,
 )
 
 # Unit score space: EM's bounds of the scale.
@@ -46,12 +60,13 @@ _LOCATION_MAX_STEPS = 100
 
 @dataclass(frozen=True)
 class _Params:
-    """EM's parameters, in unit score space.
+    """EM's per-annotator parameters, in unit score space.
+
+    The per-item consensus lives with the items' ratings, in the backend's
+    blocks (:class:`skem._backend._Block`).
 
     Attributes
     ----------
-    mu : ndarray of shape (n_items,)
-        Consensus of each item.
     bias : ndarray of shape (n_annotators,)
         Offset of each annotator's good ratings (zeros without ``bias``).
     sigma : ndarray of shape (n_annotators,)
@@ -63,7 +78,6 @@ class _Params:
         Prior probability of a good annotator.
     """
 
-    mu: np.ndarray
     bias: np.ndarray
     sigma: np.ndarray
     shared_sigma: float
@@ -81,19 +95,17 @@ class _ModelForm:
     min_sigma: float
     hard: bool = False
 
-    def compute_statistics(self, ratings, params):
-        """The per-form statistics that the next E-step and M-step need."""
-        return _COMPUTE_STATISTICS[self.bounded](ratings, params)
+    def start(self, data, params):
+        """Prepare the blocks at ``params``; return each annotator's log density.
 
-    def m_step(self, ratings, params, weights, log_posterior, gold, statistics):
-        """Return the new parameters and their statistics."""
-        return _M_STEPS[self.bounded](
-            self, ratings, params, weights, log_posterior, gold, statistics
-        )
+        Returns ``sum_i log f_good(s_ia)`` per annotator, which the first
+        E-step needs.
+        """
+        return _STARTS[self.bounded](self, data, params)
 
-    def good_log_density(self, ratings, params, statistics):
-        """``sum_i log f_good(s_ia)`` of each annotator at ``params``."""
-        return _GOOD_LOG_DENSITY[self.bounded](ratings, params, statistics)
+    def m_step(self, data, params, weights, log_posterior):
+        """Update the blocks and return the new parameters and log densities."""
+        return _M_STEPS[self.bounded](self, data, params, weights, log_posterior)
 
     def log_prior(self, params):
         """Log prior density of the parameters (0 for the shared form)."""
@@ -132,8 +144,9 @@ class _ModelForm:
             ratings = ratings.select(counted)
             rating_weights = rating_weights[counted]
         consensus = np.clip(consensus, *bounds)
-        annotator_params = replace(params, mu=consensus)
-        terms = _compute_truncated_statistics(ratings, annotator_params, bounds)
+        terms = _compute_truncated_terms(
+            ratings, consensus, params.bias, params.sigma, bounds
+        )
         for _ in range(_LOCATION_MAX_STEPS):
             previous = consensus
             consensus, terms = _step_truncated_location(
@@ -144,7 +157,6 @@ class _ModelForm:
                 rating_weights,
                 terms,
                 bounds,
-                by="item",
             )
             if not np.nanmax(np.abs(consensus - previous), initial=0) > _LOCATION_TOL:
                 break
@@ -164,18 +176,260 @@ def _model_form(bounded, noise, bias, strength, min_sigma, hard=False):
     )
 
 
-def _compute_normal_statistics(ratings, params):
-    return _compute_annotator_sq_residuals(ratings, params.mu, params.bias)
-
-
-def _compute_truncated_statistics(ratings, params, bounds=_UNIT_BOUNDS):
+def _compute_truncated_terms(ratings, consensus, bias, sigma, bounds=_UNIT_BOUNDS):
+    """Per-rating terms of the normal truncated to ``bounds`` at these parameters."""
     annotator = ratings.annotator
     return _compute_good_terms(
         ratings.score,
-        params.mu[ratings.item] + params.bias[annotator],
-        params.sigma[annotator],
+        consensus[ratings.item] + bias[annotator],
+        sigma[annotator],
         bounds,
     )
+
+
+def _annotator_sum(ratings, values):
+    return np.bincount(ratings.annotator, values, minlength=ratings.n_annotators)
+
+
+# ---------------------------------------------------------------------------
+# Block kernels: pure functions of one block of whole items (see _backend).
+# ---------------------------------------------------------------------------
+
+
+def _kernel_initialize_median(block, clip):
+    """Each item's median; the sum of absolute deviations from it."""
+    ratings = block.ratings
+    mu = _apply_gold(_estimate_item_medians(ratings), block.gold)
+    deviations = float(np.abs(ratings.score - mu[ratings.item]).sum())
+    if clip:
+        mu = np.clip(mu, 0.0, 1.0)
+    return replace(block, mu=mu, terms=None, trial=None), {"abs_deviations": deviations}
+
+
+def _kernel_initialize_weighted(block, weights, log_weights, clip):
+    """The lecture's consensus from initial weights; the squared residuals."""
+    ratings = block.ratings
+    bias = np.zeros(ratings.n_annotators)
+    mu = _estimate_consensus_normal(
+        ratings,
+        _compute_rating_weights(ratings, weights, log_weights),
+        bias,
+        np.ones(ratings.n_annotators),
+        block.gold,
+    )
+    sq_residuals = _compute_annotator_sq_residuals(ratings, mu, bias)
+    if clip:
+        mu = np.clip(mu, 0.0, 1.0)
+    return replace(block, mu=mu, terms=None, trial=None), {"sq_residuals": sq_residuals}
+
+
+def _kernel_initialize_warm(block, clip):
+    """The previous fit's locations; new items start from their median."""
+    mu = block.mu.copy()
+    unknown = np.isnan(mu)
+    if unknown.any():
+        mu[unknown] = _estimate_item_medians(block.ratings)[unknown]
+    mu = _apply_gold(mu, block.gold)
+    if clip:
+        mu = np.clip(mu, 0.0, 1.0)
+    return replace(block, mu=mu, terms=None, trial=None), {}
+
+
+def _kernel_sq_residuals(block, bias, annotators=None):
+    """Squared residuals per annotator, of the selected annotators only if given."""
+    ratings = block.ratings
+    if annotators is not None:
+        ratings = ratings.select(annotators[ratings.annotator])
+    return block, {
+        "sq_residuals": _compute_annotator_sq_residuals(ratings, block.mu, bias)
+    }
+
+
+def _kernel_normal_consensus(block, weights, log_posterior, bias, sigma, with_bias):
+    """The closed-form consensus; the sums that the annotators' update needs."""
+    ratings = block.ratings
+    mu = _estimate_consensus_normal(
+        ratings,
+        _compute_rating_weights(ratings, weights, log_posterior),
+        bias,
+        sigma,
+        block.gold,
+    )
+    if with_bias:
+        outputs = {"residual_sums": _compute_annotator_residual_sums(ratings, mu)}
+    else:
+        outputs = {"sq_residuals": _compute_annotator_sq_residuals(ratings, mu, bias)}
+    return replace(block, mu=mu), outputs
+
+
+def _kernel_shift_consensus(block, shift, bias):
+    """Move every consensus by ``shift``; the squared residuals there."""
+    mu = block.mu + shift
+    return replace(block, mu=mu), {
+        "sq_residuals": _compute_annotator_sq_residuals(block.ratings, mu, bias)
+    }
+
+
+def _kernel_truncated_terms(block, bias, sigma):
+    """Per-rating terms at the block's consensus; log density per annotator."""
+    terms = _compute_truncated_terms(block.ratings, block.mu, bias, sigma)
+    return replace(block, terms=terms, trial=None), {
+        "log_density": _annotator_sum(block.ratings, terms["log_density"])
+    }
+
+
+def _kernel_log_density(block):
+    """``sum_i log f_good(s_ia)`` per annotator, from the block's terms."""
+    return block, {
+        "log_density": _annotator_sum(block.ratings, block.terms["log_density"])
+    }
+
+
+def _kernel_sigma_moments(block, weights):
+    """The sums behind each precision's gradient and curvature, and its objective."""
+    ratings, terms = block.ratings, block.terms
+    rating_weights = weights[ratings.annotator]
+    second, var_square = _truncated_scale_moments(terms)
+    z = terms["z"]
+    return block, {
+        "gradient": _annotator_sum(ratings, rating_weights * (second - z * z)),
+        "curvature": _annotator_sum(ratings, rating_weights * var_square),
+        "objective": _annotator_sum(ratings, rating_weights * terms["log_density"]),
+    }
+
+
+def _kernel_bias_moments(block, weights, log_posterior, sigma):
+    """Each bias's gradient, curvature and objective, truncated form."""
+    ratings, terms = block.ratings, block.terms
+    rating_weights = _compute_rating_weights(ratings, weights, log_posterior)
+    gradient, curvature = _compute_location_derivatives(
+        rating_weights,
+        sigma[ratings.annotator],
+        terms,
+        ratings.annotator,
+        ratings.n_annotators,
+    )
+    return block, {
+        "gradient": gradient,
+        "curvature": curvature,
+        "objective": _annotator_sum(ratings, rating_weights * terms["log_density"]),
+    }
+
+
+def _kernel_location_step(block, weights, log_posterior, bias, sigma):
+    """One guarded Newton step on each item's consensus (see _updates)."""
+    ratings = block.ratings
+    mu, terms = _step_truncated_location(
+        ratings,
+        block.mu,
+        bias,
+        sigma,
+        _compute_rating_weights(ratings, weights, log_posterior),
+        block.terms,
+        _UNIT_BOUNDS,
+        frozen=None if block.gold is None else ~np.isnan(block.gold),
+    )
+    return replace(block, mu=mu, terms=terms), {}
+
+
+def _kernel_joint_trial(block, weights, log_posterior, bias, sigma, new_sigma):
+    """Try every item's Newton consensus together with new sigmas.
+
+    The trial holds the proposed consensus and the terms there; the outputs
+    are each annotator's weighted log density before and after.
+    """
+    ratings = block.ratings
+    mu, _ = _step_truncated_location(
+        ratings,
+        block.mu,
+        bias,
+        sigma,
+        _compute_rating_weights(ratings, weights, log_posterior),
+        block.terms,
+        _UNIT_BOUNDS,
+        frozen=None if block.gold is None else ~np.isnan(block.gold),
+        propose_only=True,
+    )
+    terms = _compute_truncated_terms(ratings, mu, bias, new_sigma)
+    rating_weights = weights[ratings.annotator]
+    return replace(block, trial={"mu": mu, "terms": terms}), {
+        "before": _annotator_sum(ratings, rating_weights * block.terms["log_density"]),
+        "after": _annotator_sum(ratings, rating_weights * terms["log_density"]),
+    }
+
+
+def _kernel_annotator_trial(block, bias, sigma, weights, log_posterior, annotators):
+    """Terms at new annotator parameters, merged into the block's trial.
+
+    Only the ratings of the selected ``annotators`` are evaluated (all if
+    None); the output is their weighted log density per annotator. The
+    weights are the annotators' ``weights``, or the rating weights of
+    :func:`_compute_rating_weights` if ``log_posterior`` is given.
+    """
+    ratings = block.ratings
+    if log_posterior is None:
+        rating_weights = weights[ratings.annotator]
+    else:
+        rating_weights = _compute_rating_weights(ratings, weights, log_posterior)
+    if annotators is None:
+        selected = slice(None)
+        trial_terms = {}
+    else:
+        selected = annotators[ratings.annotator]
+        base = block.terms if block.trial is None else block.trial["terms"]
+        trial_terms = {key: value.copy() for key, value in base.items()}
+    annotator = ratings.annotator[selected]
+    terms = _compute_good_terms(
+        ratings.score[selected],
+        block.mu[ratings.item[selected]] + bias[annotator],
+        sigma[annotator],
+        _UNIT_BOUNDS,
+    )
+    if annotators is None:
+        trial_terms = terms
+    else:
+        for key, value in terms.items():
+            trial_terms[key][selected] = value
+    objective = np.bincount(
+        annotator,
+        rating_weights[selected] * terms["log_density"],
+        minlength=ratings.n_annotators,
+    )
+    return replace(block, trial={"mu": block.mu, "terms": trial_terms}), {
+        "objective": objective
+    }
+
+
+def _kernel_settle_trial(block, accept, annotators=None):
+    """Keep the trial (only for the selected annotators, if given), or drop it."""
+    trial = block.trial
+    if trial is None or not accept:
+        return replace(block, trial=None), {}
+    if annotators is None:
+        return replace(block, mu=trial["mu"], terms=trial["terms"], trial=None), {}
+    selected = annotators[block.ratings.annotator]
+    terms = {key: value.copy() for key, value in block.terms.items()}
+    for key, value in trial["terms"].items():
+        terms[key][selected] = value[selected]
+    return replace(block, terms=terms, trial=None), {}
+
+
+# ---------------------------------------------------------------------------
+# Starts and M-steps of each form, on the client.
+# ---------------------------------------------------------------------------
+
+
+def _start_normal(form, data, params):
+    sq_residuals = data.reduce(_kernel_sq_residuals, params.bias)["sq_residuals"]
+    return _estimate_normal_log_density(
+        sq_residuals, data.n_per_annotator, params.sigma
+    )
+
+
+def _start_truncated(form, data, params):
+    return data.update(_kernel_truncated_terms, params.bias, params.sigma)[
+        "log_density"
+    ]
 
 
 _SIGMA_UPDATES_NORMAL = {
@@ -184,48 +438,51 @@ _SIGMA_UPDATES_NORMAL = {
 }
 
 
-def _finish_m_step(form, mu, bias, sigma, shared_sigma, weights):
+def _finish_m_step(form, bias, sigma, shared_sigma, weights):
     """Assemble the new parameters; pi follows w."""
     if form.noise == "shared":
         shared_sigma = float(sigma[0])
-    return _Params(mu, bias, sigma, shared_sigma, _estimate_pi(weights))
+    return _Params(bias, sigma, shared_sigma, _estimate_pi(weights))
 
 
-def _m_step_normal(form, ratings, params, weights, log_posterior, gold, statistics):
+def _m_step_normal(form, data, params, weights, log_posterior):
     """Closed-form M-step of the plain normal forms.
 
-    Returns the new parameters and the annotators' squared residuals at them.
+    Returns the new parameters and each annotator's log density at them.
     """
-    rating_weights = _compute_rating_weights(ratings, weights, log_posterior)
-    mu = _estimate_consensus_normal(
-        ratings, rating_weights, params.bias, params.sigma, gold
+    n = data.n_per_annotator
+    outputs = data.update(
+        _kernel_normal_consensus,
+        weights,
+        log_posterior,
+        params.bias,
+        params.sigma,
+        form.bias,
     )
     bias = params.bias
     if form.bias:
-        bias = _estimate_bias_normal(ratings, mu)
-        mu, bias = _center_bias(mu, bias, weights, gold)
-    sq_residuals = _compute_annotator_sq_residuals(ratings, mu, bias)
-    sigma_weights = (
-        _compute_annotator_weights(ratings, weights, log_posterior)
-        if form.noise == "shared"
-        else weights
-    )
+        bias = _estimate_bias_normal(outputs["residual_sums"], n)
+        shift = _compute_bias_shift(bias, weights, data.has_gold)
+        bias = bias - shift
+        outputs = data.update(_kernel_shift_consensus, shift, bias)
+    sq_residuals = outputs["sq_residuals"]
     update = _SIGMA_UPDATES_NORMAL[form.noise]
-    n = ratings.n_per_annotator
     shared_sigma = params.shared_sigma
     if form.noise == "shared":
-        sigma = update(sq_residuals, n, sigma_weights, None, None, form.min_sigma)
+        sigma = update(
+            sq_residuals,
+            n,
+            _compute_annotator_weights(n, weights, log_posterior),
+            None,
+            None,
+            form.min_sigma,
+        )
     else:
         sigma, shared_sigma = _solve_shared_sigma(
             lambda t: update(
-                sq_residuals,
-                n,
-                sigma_weights,
-                np.sqrt(t),
-                form.strength,
-                form.min_sigma,
+                sq_residuals, n, weights, np.sqrt(t), form.strength, form.min_sigma
             ),
-            ratings.n_annotators,
+            data.n_annotators,
             form.min_sigma,
         )
         candidate = update(
@@ -242,17 +499,17 @@ def _m_step_normal(form, ratings, params, weights, log_posterior, gold, statisti
             candidate,
             _estimate_normal_log_density(sq_residuals, n, candidate),
             _estimate_pi(weights),
-            np.zeros(ratings.n_annotators),
+            np.zeros(data.n_annotators),
             (shared_sigma, form.strength),
             _COMBINE[form.hard],
         )
         sigma = np.where(take, candidate, sigma)
         shared_sigma = _estimate_shared_sigma(sigma, form.min_sigma)
-    params = _finish_m_step(form, mu, bias, sigma, shared_sigma, weights)
-    return params, sq_residuals
+    params = _finish_m_step(form, bias, sigma, shared_sigma, weights)
+    return params, _estimate_normal_log_density(sq_residuals, n, sigma)
 
 
-def _m_step_truncated(form, ratings, params, weights, log_posterior, gold, terms):
+def _m_step_truncated(form, data, params, weights, log_posterior):
     """Generalized M-step of the truncated forms: guarded Newton steps.
 
     First a joint step: each item's consensus and each annotator's precision
@@ -260,111 +517,199 @@ def _m_step_truncated(form, ratings, params, weights, log_posterior, gold, terms
     the expected complete-data log posterior does not decrease; one pass of
     normal CDFs over the ratings. Otherwise, and always with biases, the
     blocks step one after the other, each guarded per item or annotator.
-    Returns the new parameters and the per-rating terms at them.
+    Returns the new parameters and each annotator's log density at them.
     """
-    rating_weights = _compute_rating_weights(ratings, weights, log_posterior)
-    frozen = None if gold is None else ~np.isnan(gold)
     if form.noise == "shared":
-        sigma_weights, prior = (
-            _compute_annotator_weights(ratings, weights, log_posterior),
-            None,
+        sigma_weights = _compute_annotator_weights(
+            data.n_per_annotator, weights, log_posterior
         )
+        prior = None
     else:
         sigma_weights, prior = weights, (params.shared_sigma, form.strength)
-    location_step = functools.partial(
-        _step_truncated_location,
-        ratings,
-        rating_weights=rating_weights,
-        bounds=_UNIT_BOUNDS,
-        frozen=frozen,
-    )
-    sigma_step = functools.partial(
-        _step_truncated_sigma,
-        ratings,
-        weights=sigma_weights,
-        bounds=_UNIT_BOUNDS,
-        prior=prior,
-        min_sigma=form.min_sigma,
-    )
     accepted = None
     if not form.bias:
         accepted = _joint_truncated_step(
-            form, ratings, params, weights, terms, location_step, sigma_step
+            form, data, params, weights, log_posterior, sigma_weights, prior
         )
+    bias = params.bias
     if accepted is not None:
-        mu, sigma, shared_sigma, terms = accepted
-        bias = params.bias
+        sigma, shared_sigma = accepted
     else:
-        mu, terms = location_step(
-            consensus=params.mu,
-            bias=params.bias,
-            sigma=params.sigma,
-            terms=terms,
-            by="item",
-        )
-        bias = params.bias
+        data.update(_kernel_location_step, weights, log_posterior, bias, params.sigma)
         if form.bias:
-            bias, terms = location_step(
-                consensus=mu,
-                bias=bias,
-                sigma=params.sigma,
-                terms=terms,
-                by="annotator",
-                frozen=None,
+            bias = _step_truncated_bias(
+                data, weights, log_posterior, bias, params.sigma
             )
-            mu, bias = _center_bias(mu, bias, weights, gold)
-        sigma, shared_sigma, terms = sigma_step(
-            consensus=mu, bias=bias, sigma=params.sigma, terms=terms
+            shift = _compute_bias_shift(bias, weights, data.has_gold)
+            # mu + b is unchanged, so are the terms.
+            data.update(_kernel_shift_location, shift)
+            bias = bias - shift
+        sigma, shared_sigma = _step_truncated_sigma(
+            data, bias, params.sigma, sigma_weights, prior, form.min_sigma
         )
     if prior is not None:
-        sigma, terms = _rescue_truncated_sigma(
-            ratings,
-            mu,
-            bias,
-            sigma,
-            weights,
-            terms,
-            (shared_sigma, form.strength),
-            form.hard,
+        sigma = _rescue_truncated_sigma(
+            data, bias, sigma, weights, (shared_sigma, form.strength), form.hard
         )
         shared_sigma = _estimate_shared_sigma(sigma, form.min_sigma)
-    params = _finish_m_step(form, mu, bias, sigma, shared_sigma, weights)
-    return params, terms
+    params = _finish_m_step(form, bias, sigma, shared_sigma, weights)
+    return params, data.reduce(_kernel_log_density)["log_density"]
+
+
+def _kernel_shift_location(block, shift):
+    """Move every location by ``shift``, leaving the terms as they are."""
+    return replace(block, mu=block.mu + shift), {}
 
 
 def _joint_truncated_step(
-    form, ratings, params, weights, terms, location_step, sigma_step
+    form, data, params, weights, log_posterior, sigma_weights, prior
 ):
     """The joint proposal of consensus and sigma, or None if it lowers Q."""
-    mu, _ = location_step(
-        consensus=params.mu,
-        bias=params.bias,
-        sigma=params.sigma,
-        terms=terms,
-        by="item",
+    sigma, shared_sigma = _step_truncated_sigma(
+        data,
+        params.bias,
+        params.sigma,
+        sigma_weights,
+        prior,
+        form.min_sigma,
         propose_only=True,
     )
-    sigma, shared_sigma, _ = sigma_step(
-        consensus=params.mu,
-        bias=params.bias,
-        sigma=params.sigma,
-        terms=terms,
-        propose_only=True,
+    outputs = data.update(
+        _kernel_joint_trial, weights, log_posterior, params.bias, params.sigma, sigma
     )
-    new_terms = _compute_truncated_statistics(
-        ratings, _Params(mu, params.bias, sigma, shared_sigma, params.pi)
-    )
-    rating_weights = weights[ratings.annotator]
-    before = rating_weights @ terms["log_density"] + form.log_prior(params)
-    after = rating_weights @ new_terms["log_density"] + form.log_prior(
-        _Params(mu, params.bias, sigma, shared_sigma, params.pi)
-    )
-    if not after >= before:
-        return None
-    return mu, sigma, shared_sigma, new_terms
+    proposed = _Params(params.bias, sigma, shared_sigma, params.pi)
+    before = outputs["before"].sum() + form.log_prior(params)
+    after = outputs["after"].sum() + form.log_prior(proposed)
+    accept = bool(after >= before)
+    data.update(_kernel_settle_trial, accept)
+    return (sigma, shared_sigma) if accept else None
 
 
-def _rescue_truncated_sigma(ratings, mu, bias, sigma, weights, terms, prior, hard):
+def _step_truncated_bias(data, weights, log_posterior, bias, sigma):
+    """One guarded Newton step on each annotator's bias, truncated form.
+
+    A bias stays within the scale's width of 0. See
+    :func:`skem._updates._compute_location_derivatives`.
+    """
+    moments = data.reduce(_kernel_bias_moments, weights, log_posterior, sigma)
+    width = _UNIT_BOUNDS[1] - _UNIT_BOUNDS[0]
+    proposal = _propose_location(
+        bias, moments["gradient"], moments["curvature"], (-width, width)
+    )
+
+    def evaluate(values, groups):
+        return data.update(
+            _kernel_annotator_trial, values, sigma, weights, log_posterior, groups
+        )["objective"]
+
+    bias = _guarded_ascent(bias, proposal, moments["objective"], evaluate)
+    data.update(_kernel_settle_trial, True)
+    return bias
+
+
+def _step_truncated_sigma(
+    data, bias, sigma, weights, prior, min_sigma, propose_only=False
+):
+    """One guarded Newton step on the precision ``1 / sigma**2``, truncated form.
+
+    See :func:`skem._updates._compute_precision_derivatives`. The scaled
+    inverse-chi-squared prior adds ``(nu/2 + 1) log lam - nu tau^2 lam / 2``,
+    concave too. First the joint step on every sigma and the shared scale
+    (:func:`skem._updates._propose_joint_sigma`), taken if the objective does
+    not decrease; else a Newton step per annotator, guarded. A step changes a
+    precision by at most a factor ``_MAX_PRECISION_FACTOR`` and keeps ``sigma
+    >= min_sigma``.
+
+    Parameters
+    ----------
+    data : backend
+        Blocks with the terms at the current parameters.
+    bias, sigma : ndarray of shape (n_annotators,)
+        ``sigma`` holds one repeated value for the shared form.
+    weights : ndarray of shape (n_annotators,)
+        Responsibility of each annotator (for the shared form, the output of
+        :func:`_compute_annotator_weights`).
+    prior : tuple of (float, float) or None
+        ``(shared_sigma, strength)`` of each annotator's prior, or None for
+        one shared sigma without a prior.
+    min_sigma : float
+        Floor on sigma.
+    propose_only : bool, default=False
+        Return the proposal unchecked, and leave the blocks as they are.
+
+    Returns
+    -------
+    sigma : ndarray of shape (n_annotators,)
+    shared_sigma : float
+        The new shared scale: for the per-annotator prior, the joint step's
+        if it raises the objective, else the best one given the guarded
+        per-annotator step's sigma.
+    """
+    shared = prior is None
+    moments = data.reduce(_kernel_sigma_moments, weights)
+    gradient, curvature, objective_now = (
+        moments["gradient"],
+        moments["curvature"],
+        moments["objective"],
+    )
+    if shared:
+        gradient, curvature, objective_now = (
+            np.array([gradient.sum()]),
+            np.array([curvature.sum()]),
+            np.array([objective_now.sum()]),
+        )
+        precision = np.array([sigma[0] ** -2.0])
+    else:
+        precision = sigma**-2.0
+    gradient, curvature = _compute_precision_derivatives(gradient, curvature, precision)
+    limits = _precision_limits(precision, min_sigma)
+
+    def evaluate(values, groups, shared_sigma=None):
+        group_sigma = values**-0.5
+        if shared:
+            annotator_sigma, annotators = np.full(sigma.shape[0], group_sigma[0]), None
+        else:
+            annotator_sigma, annotators = group_sigma, groups
+        objective = data.update(
+            _kernel_annotator_trial, bias, annotator_sigma, weights, None, annotators
+        )["objective"]
+        if shared:
+            return np.array([objective.sum()])
+        scale = prior[0] if shared_sigma is None else shared_sigma
+        return objective + _compute_sigma_log_prior(group_sigma, scale, prior[1])
+
+    if not shared:
+        shared_sigma, strength = prior
+        objective_now = objective_now + _compute_sigma_log_prior(
+            sigma, shared_sigma, strength
+        )
+        joint_sigma, joint_shared = _propose_joint_sigma(
+            gradient, curvature, precision, limits, strength, min_sigma
+        )
+        if propose_only:
+            return joint_sigma, joint_shared
+        objective = evaluate(joint_sigma**-2.0, None, joint_shared)
+        if objective.sum() >= objective_now.sum():
+            data.update(_kernel_settle_trial, True)
+            return joint_sigma, joint_shared
+        data.update(_kernel_settle_trial, False)
+        half = 0.5 * strength + 1.0
+        gradient = gradient + half / precision - 0.5 * strength * shared_sigma**2
+        curvature = curvature - half / precision**2
+    proposal = _propose_precision(precision, gradient, curvature, limits)
+    if propose_only:
+        new_sigma = np.full(sigma.shape[0], proposal[0] ** -0.5)
+        return new_sigma, float(new_sigma[0])
+    values = _guarded_ascent(precision, proposal, objective_now, evaluate)
+    data.update(_kernel_settle_trial, True)
+    new_sigma = values**-0.5
+    if shared:
+        new_sigma = np.full(sigma.shape[0], new_sigma[0])
+        return new_sigma, float(new_sigma[0])
+    return new_sigma, _estimate_shared_sigma(new_sigma, min_sigma)
+
+
+def _rescue_truncated_sigma(data, bias, sigma, weights, prior, hard):
     """Offer the annotators judged bad a sigma fitted as if they were good.
 
     See :func:`_choose_sigma_by_marginal`. The candidate is the plain-normal
@@ -373,59 +718,40 @@ def _rescue_truncated_sigma(ratings, mu, bias, sigma, weights, terms, prior, har
     evaluate the truncated density there.
     """
     suspect = weights < 0.5
-    selected = suspect[ratings.annotator]
-    if not selected.any():
-        return sigma, terms
-    subset = ratings.select(selected)
-    n_annotators = ratings.n_annotators
+    n_suspect = np.where(suspect, data.n_per_annotator, 0)
+    if not n_suspect.any():
+        return sigma
+    n_annotators = data.n_annotators
+    sq_residuals = data.reduce(_kernel_sq_residuals, bias, suspect)["sq_residuals"]
     candidate = _estimate_sigma_per_annotator_normal(
-        _compute_annotator_sq_residuals(subset, mu, bias),
-        subset.n_per_annotator,
-        np.ones(n_annotators),
-        *prior,
-        0.0,
+        sq_residuals, n_suspect, np.ones(n_annotators), *prior, 0.0
     )
     candidate = np.clip(candidate, np.min(sigma), 1.0)
-    candidate_terms = _compute_truncated_statistics(
-        subset, _Params(mu, bias, candidate, prior[0], 0.5)
-    )
+    candidate_log_density = data.update(
+        _kernel_annotator_trial,
+        bias,
+        candidate,
+        np.ones(n_annotators),
+        None,
+        suspect,
+    )["objective"]
     take = suspect & _choose_sigma_by_marginal(
         sigma,
-        np.bincount(ratings.annotator, terms["log_density"], minlength=n_annotators),
+        data.reduce(_kernel_log_density)["log_density"],
         candidate,
-        np.bincount(
-            subset.annotator, candidate_terms["log_density"], minlength=n_annotators
-        ),
+        candidate_log_density,
         _estimate_pi(weights),
         np.zeros(n_annotators),
         prior,
         _COMBINE[hard],
     )
-    if not take.any():
-        return sigma, terms
-    taken = take[subset.annotator]
-    into = np.flatnonzero(selected)[taken]
-    terms = {key: value.copy() for key, value in terms.items()}
-    for key, value in candidate_terms.items():
-        terms[key][into] = value[taken]
-    return np.where(take, candidate, sigma), terms
+    data.update(_kernel_settle_trial, bool(take.any()), take)
+    return np.where(take, candidate, sigma)
 
 
 # How an annotator's two joint log probabilities make its term of the objective.
 _COMBINE = {False: np.logaddexp, True: np.maximum}
 
-_COMPUTE_STATISTICS = {
-    False: _compute_normal_statistics,
-    True: _compute_truncated_statistics,
-}
+_STARTS = {False: _start_normal, True: _start_truncated}
 
 _M_STEPS = {False: _m_step_normal, True: _m_step_truncated}
-
-_GOOD_LOG_DENSITY = {
-    False: lambda ratings, params, sq_residuals: _estimate_normal_log_density(
-        sq_residuals, ratings.n_per_annotator, params.sigma
-    ),
-    True: lambda ratings, params, terms: np.bincount(
-        ratings.annotator, terms["log_density"], minlength=ratings.n_annotators
-    ),
-}

@@ -3,7 +3,46 @@
 import numpy as np
 
 
-def _compute_consensus_std_error(ratings, weights, sigma, gold=None):
+def _compute_std_error_sums(ratings, weights, gold=None):
+    """The two sums behind the degrees-of-freedom correction of the std errors.
+
+    Parameters
+    ----------
+    ratings : _Ratings
+        Observed ratings.
+    weights : ndarray of shape (n_annotators,)
+        Weight of each annotator, in [0, 1].
+    gold : ndarray of shape (n_items,), default=None
+        Known consensus of some items, NaN elsewhere.
+
+    Returns
+    -------
+    sums : dict
+        ``weight_total``, ``sum_i W_i``, and ``used_up``, ``sum_i V_i / W_i``
+        over the estimated items (see :func:`_compute_consensus_std_error`).
+    """
+    rating_weights = weights[ratings.annotator]
+    weight_sums = np.bincount(ratings.item, rating_weights, minlength=ratings.n_items)
+    square_sums = np.bincount(
+        ratings.item, rating_weights**2, minlength=ratings.n_items
+    )
+    estimated = weight_sums > 0
+    if gold is not None:
+        estimated &= np.isnan(gold)
+    return {
+        "weight_total": float(weight_sums.sum()),
+        "used_up": float((square_sums[estimated] / weight_sums[estimated]).sum()),
+    }
+
+
+def _estimate_std_error_correction(weight_total, used_up):
+    """``c = sqrt(sum_i W_i / sum_i (W_i - V_i / W_i))``, or 1 if undefined."""
+    if weight_total > used_up:
+        return float(np.sqrt(weight_total / (weight_total - used_up)))
+    return 1.0
+
+
+def _compute_consensus_std_error(ratings, weights, sigma, gold=None, correction=None):
     """Standard error of each item's consensus.
 
     ``c / sqrt(P_i)`` with ``P_i = sum_a w_a / sigma_a**2`` over the
@@ -27,6 +66,10 @@ def _compute_consensus_std_error(ratings, weights, sigma, gold=None):
         annotator's good ratings.
     gold : ndarray of shape (n_items,), default=None
         Known consensus of some items, NaN elsewhere; their error is 0.
+    correction : float, default=None
+        ``c``, when the items are spread over several blocks (from the sums
+        of :func:`_compute_std_error_sums` over all of them); computed from
+        ``ratings`` if None.
 
     Returns
     -------
@@ -34,19 +77,15 @@ def _compute_consensus_std_error(ratings, weights, sigma, gold=None):
         NaN for items without any rating (and no gold), ``inf`` for items
         whose raters all have zero weight.
     """
-    rating_weights = weights[ratings.annotator]
-    n_items = ratings.n_items
-    weight_sums = np.bincount(ratings.item, rating_weights, minlength=n_items)
-    square_sums = np.bincount(ratings.item, rating_weights**2, minlength=n_items)
+    if correction is None:
+        correction = _estimate_std_error_correction(
+            **_compute_std_error_sums(ratings, weights, gold)
+        )
     precisions = np.bincount(
-        ratings.item, rating_weights / sigma[ratings.annotator] ** 2, minlength=n_items
+        ratings.item,
+        weights[ratings.annotator] / sigma[ratings.annotator] ** 2,
+        minlength=ratings.n_items,
     )
-    estimated = weight_sums > 0
-    if gold is not None:
-        estimated &= np.isnan(gold)
-    used_up = (square_sums[estimated] / weight_sums[estimated]).sum()
-    total = weight_sums.sum()
-    correction = np.sqrt(total / (total - used_up)) if total > used_up else 1.0
     with np.errstate(divide="ignore"):
         std_error = correction / np.sqrt(precisions)
     std_error[ratings.n_per_item == 0] = np.nan

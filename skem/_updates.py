@@ -14,7 +14,6 @@ from skem._likelihoods import (
     _compute_good_terms,
     _compute_sigma_log_prior,
     _truncated_location_moments,
-    _truncated_scale_moments,
 )
 
 # pi is kept inside [_PI_BOUND, 1 - _PI_BOUND]: at exactly 0 or 1 one of the two
@@ -71,13 +70,13 @@ def _compute_rating_weights(ratings, weights, log_posterior):
     return rating_weights
 
 
-def _compute_annotator_weights(ratings, weights, log_posterior):
+def _compute_annotator_weights(n_per_annotator, weights, log_posterior):
     """Weight of each annotator in a pooled estimate, safe from underflow.
 
     Parameters
     ----------
-    ratings : _Ratings
-        Observed ratings.
+    n_per_annotator : ndarray of shape (n_annotators,)
+        Number of ratings of each annotator.
     weights : ndarray of shape (n_annotators,)
         Responsibility of each annotator.
     log_posterior : ndarray of shape (n_annotators,)
@@ -89,9 +88,9 @@ def _compute_annotator_weights(ratings, weights, log_posterior):
     -------
     weights : ndarray of shape (n_annotators,)
     """
-    if weights @ ratings.n_per_annotator >= _TINY:
+    if weights @ n_per_annotator >= _TINY:
         return weights
-    rated = ratings.n_per_annotator > 0
+    rated = n_per_annotator > 0
     best = log_posterior[rated].max()
     if np.isneginf(best):
         return rated.astype(np.float64)
@@ -180,11 +179,8 @@ def _compute_annotator_sq_residuals(ratings, consensus, bias):
     return np.bincount(ratings.annotator, residuals, minlength=ratings.n_annotators)
 
 
-def _estimate_bias_normal(ratings, consensus):
-    """Mean deviation of each annotator from the consensus.
-
-    The M-step of ``b_a`` for plain normal good ratings: annotator ``a``'s
-    terms share one weight and one sigma, so they cancel.
+def _compute_annotator_residual_sums(ratings, consensus):
+    """Sum of deviations from the consensus, per annotator.
 
     Parameters
     ----------
@@ -195,50 +191,62 @@ def _estimate_bias_normal(ratings, consensus):
 
     Returns
     -------
-    bias : ndarray of shape (n_annotators,)
-        0 for annotators without ratings.
+    residual_sums : ndarray of shape (n_annotators,)
+        ``sum_i (s_ia - mu_i)`` over the items that ``a`` rated.
     """
-    sums = np.bincount(
+    return np.bincount(
         ratings.annotator,
         ratings.score - consensus[ratings.item],
         minlength=ratings.n_annotators,
     )
-    return sums / np.maximum(ratings.n_per_annotator, 1)
 
 
-def _center_bias(consensus, bias, weights, gold, bounds=None):
-    """Shift the biases to weighted mean 0, and the consensus the other way.
+def _estimate_bias_normal(residual_sums, n_per_annotator):
+    """Mean deviation of each annotator from the consensus.
 
-    ``mu_i + b_a`` is unchanged, so is the likelihood: the shift only picks
-    one of the equivalent solutions. Gold items pin the consensus, and so the
-    biases; they are left as they are.
+    The M-step of ``b_a`` for plain normal good ratings: annotator ``a``'s
+    terms share one weight and one sigma, so they cancel.
 
     Parameters
     ----------
-    consensus : ndarray of shape (n_items,)
-    bias : ndarray of shape (n_annotators,)
-    weights : ndarray of shape (n_annotators,)
-        Responsibility of each annotator.
-    gold : ndarray of shape (n_items,) or None
-    bounds : tuple of float, default=None
-        Bounds that the consensus must keep: the shift is clipped so that no
-        item leaves them (then the weighted mean of the biases is as close to
-        0 as they allow).
+    residual_sums : ndarray of shape (n_annotators,)
+        Output of :func:`_compute_annotator_residual_sums`.
+    n_per_annotator : ndarray of shape (n_annotators,)
+        Number of ratings of each annotator.
 
     Returns
     -------
-    consensus, bias : ndarray
-        New arrays with ``sum_a w_a b_a = 0``.
+    bias : ndarray of shape (n_annotators,)
+        0 for annotators without ratings.
+    """
+    return residual_sums / np.maximum(n_per_annotator, 1)
+
+
+def _compute_bias_shift(bias, weights, has_gold):
+    """The shift that gives the biases weighted mean 0.
+
+    Subtracting it from every bias and adding it to every consensus leaves
+    each ``mu_i + b_a``, and so the likelihood, unchanged: the shift only
+    picks one of the equivalent solutions. Gold items pin the consensus, and
+    so the biases: then the shift is 0.
+
+    Parameters
+    ----------
+    bias : ndarray of shape (n_annotators,)
+    weights : ndarray of shape (n_annotators,)
+        Responsibility of each annotator.
+    has_gold : bool
+        Whether any item is gold.
+
+    Returns
+    -------
+    shift : float
+        ``sum_a w_a b_a / sum_a w_a``, or 0.
     """
     total = weights.sum()
-    if gold is not None or total < _TINY:
-        return consensus, bias
-    shift = (weights @ bias) / total
-    if bounds is not None:
-        rated = consensus[~np.isnan(consensus)]
-        if rated.size:
-            shift = min(max(shift, bounds[0] - rated.min()), bounds[1] - rated.max())
-    return consensus + shift, bias - shift
+    if has_gold or total < _TINY:
+        return 0.0
+    return float((weights @ bias) / total)
 
 
 def _estimate_sigma_shared_normal(
@@ -393,7 +401,7 @@ def _estimate_pi(weights):
     return float(np.clip(np.mean(weights), _PI_BOUND, 1.0 - _PI_BOUND))
 
 
-def _guarded_ascent(current, proposal, objective_now, evaluate, group, terms):
+def _guarded_ascent(current, proposal, objective_now, evaluate):
     """Move each group's parameter toward its proposal without lowering its objective.
 
     Each group's objective depends on its own parameter only. A group takes
@@ -411,29 +419,23 @@ def _guarded_ascent(current, proposal, objective_now, evaluate, group, terms):
     objective_now : ndarray of shape (n_groups,)
         Each group's objective at ``current``.
     evaluate : callable
-        ``evaluate(values, rating_mask)`` returns each group's objective at
-        ``values`` (valid for the groups whose ratings are selected) and the
-        per-rating terms (:func:`_compute_good_terms`) of the selected
-        ratings.
-    group : ndarray of shape (n_ratings,)
-        Group of each rating.
-    terms : dict
-        Per-rating terms at ``current``.
+        ``evaluate(values, groups)`` returns each group's objective at
+        ``values``, valid for the groups that the boolean mask ``groups``
+        selects (every group if None). The first call selects every group,
+        and the last call for each group that moved, or that tried to, is at
+        its returned value, so ``evaluate`` can record the per-rating terms
+        there as it goes.
 
     Returns
     -------
     values : ndarray of shape (n_groups,)
         The accepted parameters.
-    terms : dict
-        Per-rating terms at ``values``.
     """
     moving = np.isfinite(current) & (proposal != current)
     if not moving.any():
-        return current, terms
+        return current
     values = np.where(moving, proposal, current)
-    # The first trial evaluates every rating: the groups that stay get their
-    # terms back unchanged (up to rounding), and nothing needs copying.
-    objective, merged = evaluate(values, slice(None))
+    objective = evaluate(values, None)
     failed = moving & (objective < objective_now)
     fraction = 1.0
     size = np.abs(proposal - current)
@@ -446,17 +448,70 @@ def _guarded_ascent(current, proposal, objective_now, evaluate, group, terms):
         values[failed] = current[failed] + fraction * (
             proposal[failed] - current[failed]
         )
-        selected = failed[group]
-        objective, new_terms = evaluate(values, selected)
-        for key, value in new_terms.items():
-            merged[key][selected] = value
+        objective = evaluate(values, failed)
         failed &= objective < objective_now
     if failed.any():
         values[failed] = current[failed]
-        selected = failed[group]
-        for key, value in terms.items():
-            merged[key][selected] = value[selected]
-    return values, merged
+        evaluate(values, failed)
+    return values
+
+
+def _compute_location_derivatives(rating_weights, sigma_r, terms, group, n_groups):
+    """Gradient and curvature of each group's truncated log density in its location.
+
+    Each rating's term ``w log TN(s; m, sigma, bounds)`` is concave in its
+    location ``m`` (the truncated normal with fixed sigma is an exponential
+    family in ``m / sigma**2``): its gradient is ``w (z - E[t]) / sigma`` and
+    its curvature ``-w Var[t] / sigma**2``, with ``t`` the standardized
+    truncated variable.
+
+    Parameters
+    ----------
+    rating_weights, sigma_r : ndarray of shape (n_ratings,)
+        Weight and sigma of each rating.
+    terms : dict
+        Per-rating terms at the current parameters, with bounds.
+    group : ndarray of shape (n_ratings,)
+        Group (item or annotator) of each rating.
+    n_groups : int
+
+    Returns
+    -------
+    gradient, curvature : ndarray of shape (n_groups,)
+        The gradient, and minus the curvature (nonnegative).
+    """
+    mean, var = _truncated_location_moments(terms)
+    gradient = np.bincount(
+        group, rating_weights * (terms["z"] - mean) / sigma_r, minlength=n_groups
+    )
+    curvature = np.bincount(
+        group, rating_weights * var / sigma_r**2, minlength=n_groups
+    )
+    return gradient, curvature
+
+
+def _propose_location(current, gradient, curvature, limits, frozen=None):
+    """The Newton point of each group's location, within ``limits``.
+
+    Parameters
+    ----------
+    current, gradient, curvature : ndarray of shape (n_groups,)
+        See :func:`_compute_location_derivatives`.
+    limits : tuple of float
+        ``(low, high)`` that a location keeps.
+    frozen : ndarray of shape (n_groups,), dtype bool, default=None
+        Groups that keep their value (gold items).
+
+    Returns
+    -------
+    proposal : ndarray of shape (n_groups,)
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        step = np.where(curvature > _TINY, gradient / curvature, 0.0)
+    proposal = np.clip(current + step, *limits)
+    if frozen is not None:
+        proposal[frozen] = current[frozen]
+    return proposal
 
 
 def _step_truncated_location(
@@ -467,19 +522,14 @@ def _step_truncated_location(
     rating_weights,
     terms,
     bounds,
-    by,
     frozen=None,
     propose_only=False,
 ):
-    """One guarded Newton step on the consensus or on the biases, truncated form.
+    """One guarded Newton step on each item's consensus, truncated form.
 
-    Each rating's term ``w_a log TN(s_ia; mu_i + b_a, sigma_a, bounds)`` is
-    concave in its location (the truncated normal with fixed sigma is an
-    exponential family in ``location / sigma**2``): its gradient is ``w_a
-    (z - E[t]) / sigma_a`` and its curvature ``-w_a Var[t] / sigma_a**2``,
-    with ``t`` the standardized truncated variable. The consensus stays
-    within the bounds and a bias within the bounds' width: ratings on a bound
-    would otherwise pull a location to infinity.
+    See :func:`_compute_location_derivatives`. The consensus stays within the
+    bounds: ratings on a bound would otherwise pull it to infinity. Every
+    item's step depends on that item's ratings only.
 
     Parameters
     ----------
@@ -493,209 +543,146 @@ def _step_truncated_location(
         Per-rating terms at the current parameters, with bounds.
     bounds : tuple of float
         ``(low, high)`` of the truncation.
-    by : {"item", "annotator"}
-        Step the consensus of each item, or the bias of each annotator.
-    frozen : ndarray of shape (n_groups,), dtype bool, default=None
-        Groups that keep their value (gold items).
+    frozen : ndarray of shape (n_items,), dtype bool, default=None
+        Items that keep their value (gold items).
     propose_only : bool, default=False
         Return the Newton proposal unchecked, and None for the terms.
 
     Returns
     -------
-    values : ndarray
-        The new consensus (``by="item"``) or biases.
+    consensus : ndarray of shape (n_items,)
+        The new consensus.
     terms : dict
-        Per-rating terms at the new parameters.
+        Per-rating terms at the new consensus.
     """
     low, high = bounds
+    # With biases, centring them moves every location: allow a scale's width
+    # of room beyond the bounds so that it never fights them.
+    slack = (high - low) if np.any(bias) else 0.0
+    item, n_items = ratings.item, ratings.n_items
     sigma_r = sigma[ratings.annotator]
-    width = high - low
-    if by == "item":
-        # With biases, centring them moves every location: allow a scale's
-        # width of room beyond the bounds so that it never fights them.
-        slack = width if np.any(bias) else 0.0
-        group, current, limits = ratings.item, consensus, (low - slack, high + slack)
-    else:
-        group, current, limits = ratings.annotator, bias, (-width, width)
-    n_groups = current.shape[0]
-    mean, var = _truncated_location_moments(terms)
-    gradient = np.bincount(
-        group, rating_weights * (terms["z"] - mean) / sigma_r, minlength=n_groups
+    gradient, curvature = _compute_location_derivatives(
+        rating_weights, sigma_r, terms, item, n_items
     )
-    curvature = np.bincount(
-        group, rating_weights * var / sigma_r**2, minlength=n_groups
+    proposal = _propose_location(
+        consensus, gradient, curvature, (low - slack, high + slack), frozen
     )
-    with np.errstate(divide="ignore", invalid="ignore"):
-        step = np.where(curvature > _TINY, gradient / curvature, 0.0)
-    proposal = np.clip(current + step, *limits)
-    if frozen is not None:
-        proposal[frozen] = current[frozen]
     if propose_only:
         return proposal, None
     objective_now = np.bincount(
-        group, rating_weights * terms["log_density"], minlength=n_groups
+        item, rating_weights * terms["log_density"], minlength=n_items
     )
+    merged = {}
 
-    def evaluate(values, selected):
-        item, annotator = ratings.item[selected], ratings.annotator[selected]
-        if by == "item":
-            location = values[item] + bias[annotator]
-        else:
-            location = consensus[item] + values[annotator]
+    def evaluate(values, groups):
+        selected = slice(None) if groups is None else groups[item]
         new_terms = _compute_good_terms(
-            ratings.score[selected], location, sigma_r[selected], bounds
+            ratings.score[selected],
+            values[item[selected]] + bias[ratings.annotator[selected]],
+            sigma_r[selected],
+            bounds,
         )
-        objective = np.bincount(
-            group[selected],
+        if groups is None:
+            merged.update(new_terms)
+        else:
+            for key, value in new_terms.items():
+                merged[key][selected] = value
+        return np.bincount(
+            item[selected],
             rating_weights[selected] * new_terms["log_density"],
-            minlength=n_groups,
-        ).astype(np.float64)
-        return objective, new_terms
+            minlength=n_items,
+        )
 
-    return _guarded_ascent(current, proposal, objective_now, evaluate, group, terms)
+    values = _guarded_ascent(consensus, proposal, objective_now, evaluate)
+    return values, merged or terms
 
 
-def _step_truncated_sigma(
-    ratings,
-    consensus,
-    bias,
-    sigma,
-    weights,
-    terms,
-    bounds,
-    prior,
-    min_sigma,
-    propose_only=False,
-):
-    """One guarded Newton step on the precision ``1 / sigma**2``, truncated form.
+def _compute_precision_derivatives(gradient_sums, curvature_sums, precision):
+    """Gradient and curvature of the truncated log density in the precision.
 
     With its location fixed, the truncated normal is an exponential family in
-    the precision ``lam``, so each rating's term is concave in ``lam``: its
-    gradient is ``w_a (E[t^2] - z^2) / (2 lam)`` and its curvature ``-w_a
-    Var[t^2] / (4 lam^2)``. The scaled inverse-chi-squared prior adds
-    ``(nu/2 + 1) log lam - nu tau^2 lam / 2``, concave too. A step changes
-    ``lam`` by at most a factor ``_MAX_PRECISION_FACTOR`` and keeps ``sigma >=
-    min_sigma``.
+    the precision ``lam = sigma**-2``, so each rating's term is concave in
+    ``lam``: its gradient is ``w (E[t^2] - z^2) / (2 lam)`` and its curvature
+    ``-w Var[t^2] / (4 lam^2)``.
 
     Parameters
     ----------
-    ratings : _Ratings
-        Observed ratings, unit scores.
-    consensus : ndarray of shape (n_items,)
-    bias, sigma : ndarray of shape (n_annotators,)
-        ``sigma`` holds one repeated value for the shared form.
-    weights : ndarray of shape (n_annotators,)
-        Responsibility of each annotator (for the shared form, the output of
-        :func:`_compute_annotator_weights`).
-    terms : dict
-        Per-rating terms at the current parameters, with bounds.
-    bounds : tuple of float
-        ``(low, high)`` of the truncation.
-    prior : tuple of (float, float) or None
-        ``(shared_sigma, strength)`` of each annotator's prior, or None for
-        one shared sigma without a prior.
+    gradient_sums, curvature_sums : ndarray of shape (n_groups,)
+        ``sum w (E[t^2] - z^2)`` and ``sum w Var[t^2]`` of each group.
+    precision : ndarray of shape (n_groups,)
+
+    Returns
+    -------
+    gradient, curvature : ndarray of shape (n_groups,)
+    """
+    return (
+        gradient_sums / (2.0 * precision),
+        -curvature_sums / (4.0 * precision**2),
+    )
+
+
+def _propose_joint_sigma(gradient, curvature, precision, limits, strength, min_sigma):
+    """The joint maximum over each sigma and the shared scale of their prior.
+
+    The data terms enter as their local quadratic in the precision, the
+    scaled inverse-chi-squared prior, ``(nu/2 + 1) log lam - nu tau^2 lam /
+    2``, exactly; :func:`_solve_shared_sigma` finds the shared scale.
+
+    Parameters
+    ----------
+    gradient, curvature, precision : ndarray of shape (n_annotators,)
+        Output of :func:`_compute_precision_derivatives`, and the current
+        precisions.
+    limits : tuple of ndarray
+        Lowest and highest precision of each annotator.
+    strength : float
+        ``nu``.
     min_sigma : float
-        Floor on sigma.
-    propose_only : bool, default=False
-        Return the proposal unchecked, and None for the terms.
+        Floor on sigma and on the shared scale.
 
     Returns
     -------
     sigma : ndarray of shape (n_annotators,)
     shared_sigma : float
-        The new shared scale: for the per-annotator prior, the joint step's
-        (see :func:`_solve_shared_sigma`) if it raises the objective, else the
-        best one given the guarded per-annotator step's sigma.
-    terms : dict
-        Per-rating terms at the new sigma.
     """
-    shared = prior is None
-    if shared:
-        group = np.zeros(ratings.n_ratings, dtype=np.intp)
-        precision = np.array([sigma[0] ** -2.0])
-    else:
-        group = ratings.annotator
-        precision = sigma**-2.0
-    n_groups = precision.shape[0]
-    rating_weights = weights[ratings.annotator]
-    second, var_square = _truncated_scale_moments(terms)
-    z = terms["z"]
-    gradient = np.bincount(
-        group, rating_weights * (second - z * z), minlength=n_groups
-    ) / (2.0 * precision)
-    curvature = -np.bincount(group, rating_weights * var_square, minlength=n_groups) / (
-        4.0 * precision**2
-    )
-    objective_now = np.bincount(
-        group, rating_weights * terms["log_density"], minlength=n_groups
-    )
-    lowest, highest = (
-        precision / _MAX_PRECISION_FACTOR,
-        np.minimum(precision * _MAX_PRECISION_FACTOR, min_sigma**-2.0),
-    )
+    half = 0.5 * strength + 1.0
+    lowest, highest = limits
 
-    def evaluate(values, selected, shared_sigma=None):
-        sigma_r = values[group[selected]] ** -0.5
-        annotator = ratings.annotator[selected]
-        new_terms = _compute_good_terms(
-            ratings.score[selected],
-            consensus[ratings.item[selected]] + bias[annotator],
-            sigma_r,
-            bounds,
-        )
-        objective = np.bincount(
-            group[selected],
-            rating_weights[selected] * new_terms["log_density"],
-            minlength=n_groups,
-        ).astype(np.float64)
-        if not shared:
-            scale = prior[0] if shared_sigma is None else shared_sigma
-            objective += _compute_sigma_log_prior(values**-0.5, scale, prior[1])
-        return objective, new_terms
+    def sigma_given(t):
+        b = gradient - curvature * precision - 0.5 * strength * t
+        with np.errstate(divide="ignore", invalid="ignore"):
+            best = 2.0 * half / (np.sqrt(b * b - 4.0 * curvature * half) - b)
+        return np.clip(np.nan_to_num(best, nan=highest), lowest, highest) ** -0.5
 
-    if shared:
-        shared_sigma = None
-    else:
-        shared_sigma, strength = prior
-        objective_now += _compute_sigma_log_prior(sigma, shared_sigma, strength)
-        # Joint step on (sigma, tau): the data terms as their local quadratic
-        # in the precision, the prior exactly. Taken only if the objective
-        # itself does not decrease.
-        half = 0.5 * strength + 1.0
+    return _solve_shared_sigma(sigma_given, precision.shape[0], min_sigma)
 
-        def sigma_given(t):
-            b = gradient - curvature * precision - 0.5 * strength * t
-            with np.errstate(divide="ignore", invalid="ignore"):
-                best = 2.0 * half / (np.sqrt(b * b - 4.0 * curvature * half) - b)
-            return np.clip(np.nan_to_num(best, nan=highest), lowest, highest) ** -0.5
 
-        joint_sigma, joint_shared = _solve_shared_sigma(
-            sigma_given, n_groups, min_sigma
-        )
-        if propose_only:
-            return joint_sigma, joint_shared, None
-        objective, joint_terms = evaluate(joint_sigma**-2.0, slice(None), joint_shared)
-        if objective.sum() >= objective_now.sum():
-            return joint_sigma, joint_shared, joint_terms
-        gradient += half / precision - 0.5 * strength * shared_sigma**2
-        curvature -= half / precision**2
+def _propose_precision(precision, gradient, curvature, limits):
+    """The Newton point of each precision, within ``limits``.
+
+    Parameters
+    ----------
+    precision, gradient, curvature : ndarray of shape (n_groups,)
+    limits : tuple of ndarray
+        Lowest and highest precision of each group.
+
+    Returns
+    -------
+    proposal : ndarray of shape (n_groups,)
+    """
     with np.errstate(divide="ignore", invalid="ignore"):
         target = np.where(
             curvature < -_TINY, precision - gradient / curvature, precision
         )
-    proposal = np.clip(target, lowest, highest)
-    if propose_only:
-        new_sigma = np.full(sigma.shape[0], proposal[0] ** -0.5)
-        return new_sigma, float(new_sigma[0]), None
+    return np.clip(target, *limits)
 
-    values, terms = _guarded_ascent(
-        precision, proposal, objective_now, evaluate, group, terms
+
+def _precision_limits(precision, min_sigma):
+    """How far a step may move each precision: a factor either way, and the floor."""
+    return (
+        precision / _MAX_PRECISION_FACTOR,
+        np.minimum(precision * _MAX_PRECISION_FACTOR, min_sigma**-2.0),
     )
-    new_sigma = values**-0.5
-    if shared:
-        new_sigma = np.full(sigma.shape[0], new_sigma[0])
-        return new_sigma, float(new_sigma[0]), terms
-    return new_sigma, _estimate_shared_sigma(new_sigma, min_sigma), terms
 
 
 def _choose_sigma_by_marginal(

@@ -26,6 +26,8 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skem import AnnotatorEM, HardAnnotatorEM
+from skem._backend import _Block, _InMemoryBackend
+from skem._forms import _step_truncated_bias, _step_truncated_sigma
 from skem._likelihoods import (
     _compute_good_terms,
     _compute_sigma_log_prior,
@@ -41,7 +43,6 @@ from skem._updates import (
     _estimate_sigma_per_annotator_normal,
     _solve_shared_sigma,
     _step_truncated_location,
-    _step_truncated_sigma,
 )
 from skem.datasets import make_ratings
 
@@ -504,6 +505,12 @@ def _terms(ratings, mu, bias, sigma):
     )
 
 
+def _backend(ratings, mu, bias, sigma):
+    """One block of the ratings, at these parameters, in memory."""
+    block = _Block(ratings, None, mu, _terms(ratings, mu, bias, sigma))
+    return _InMemoryBackend(block, ratings.n_per_annotator, False)
+
+
 @pytest.mark.parametrize("by", ["item", "annotator"])
 def test_truncated_location_step_never_lowers_and_converges_to_the_argmax(by):
     """Each guarded step on the consensus (or the biases) keeps every group's
@@ -515,6 +522,8 @@ def test_truncated_location_step_never_lowers_and_converges_to_the_argmax(by):
     sigma = np.array([0.1, 0.15, 0.2, 0.12])
     rating_weights = weights[ratings.annotator]
     n_groups = X.shape[0] if by == "item" else X.shape[1]
+    # Weights well above 0 never underflow: the rating weights are w_a.
+    log_posterior = np.log(weights)
 
     def objectives(mu, bias):
         return np.array(
@@ -525,15 +534,16 @@ def test_truncated_location_step_never_lowers_and_converges_to_the_argmax(by):
         )
 
     terms = _terms(ratings, mu, bias, sigma)
+    data = _backend(ratings, mu, bias, sigma)
     before = objectives(mu, bias)
     for _ in range(60):
-        values, terms = _step_truncated_location(
-            ratings, mu, bias, sigma, rating_weights, terms, BOUNDS, by=by
-        )
         if by == "item":
-            mu = values
+            mu, terms = _step_truncated_location(
+                ratings, mu, bias, sigma, rating_weights, terms, BOUNDS
+            )
         else:
-            bias = values
+            bias = _step_truncated_bias(data, weights, log_posterior, bias, sigma)
+            terms = data.state.terms
         after = objectives(mu, bias)
         assert np.all(after >= before - 1e-12 * (1 + np.abs(before)))
         before = after
@@ -571,7 +581,6 @@ def test_truncated_location_step_never_lowers_and_converges_to_the_argmax(by):
             rating_weights,
             _terms(ratings, start, bias, sigma),
             BOUNDS,
-            by="item",
             frozen=frozen,
         )
         assert moved[0] == start[0] and np.all(moved[1:] != start[1:])
@@ -603,13 +612,12 @@ def test_truncated_sigma_step_never_lowers_and_converges_to_the_argmax(shared):
     sigma = np.full(4, 0.5) if shared else np.array([0.5, 0.01, 0.3, 0.02])
     tau, nu, min_sigma = (None, None, 1e-3) if shared else (0.1, 4.0, 1e-3)
 
-    terms = _terms(ratings, mu, bias, sigma)
+    data = _backend(ratings, mu, bias, sigma)
     before = _loop_sigma_objective(X, weights, mu, bias, sigma, tau, nu)
     for _ in range(80):
         prior = None if shared else (tau, nu)
-        sigma, tau, terms = _step_truncated_sigma(
-            ratings, mu, bias, sigma, weights, terms, BOUNDS, prior, min_sigma
-        )
+        sigma, tau = _step_truncated_sigma(data, bias, sigma, weights, prior, min_sigma)
+        terms = data.state.terms
         if shared:
             tau = None
         after = _loop_sigma_objective(X, weights, mu, bias, sigma, tau, nu)

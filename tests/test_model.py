@@ -6,7 +6,7 @@ import scipy.sparse as sp
 from scipy.special import logsumexp
 from scipy.stats import norm
 
-from skem._annotator_em import _assign_good_annotators
+from skem._em import _assign_good_annotators
 from skem._intervals import _compute_consensus_std_error
 from skem._likelihoods import (
     _compute_item_log_likelihood,
@@ -14,7 +14,7 @@ from skem._likelihoods import (
     _estimate_log_posterior,
     _estimate_normal_log_density,
 )
-from skem._ratings import _Ratings, _ratings_from_matrix
+from skem._ratings import _ratings_from_matrix
 from skem._score_range import (
     _check_ratings_in_range,
     _lattice_step,
@@ -23,9 +23,10 @@ from skem._score_range import (
 from skem._updates import (
     _PI_BOUND,
     _apply_gold,
-    _center_bias,
+    _compute_annotator_residual_sums,
     _compute_annotator_sq_residuals,
     _compute_annotator_weights,
+    _compute_bias_shift,
     _compute_rating_weights,
     _estimate_bias_normal,
     _estimate_consensus_normal,
@@ -44,15 +45,9 @@ def _consensus(ratings, weights, log_posterior, gold=None):
 
 
 def _shared_sigma(sq_residuals, n_per_annotator, weights, log_posterior, floor):
-    n_ratings = int(np.sum(n_per_annotator))
-    counts_ratings = _Ratings(
-        np.zeros(n_ratings, dtype=np.intp),
-        np.repeat(np.arange(len(n_per_annotator)), n_per_annotator),
-        np.zeros(n_ratings),
-        1,
-        len(n_per_annotator),
+    weights = _compute_annotator_weights(
+        np.asarray(n_per_annotator), weights, log_posterior
     )
-    weights = _compute_annotator_weights(counts_ratings, weights, log_posterior)
     return _estimate_sigma_shared_normal(
         sq_residuals, n_per_annotator, weights, None, None, floor
     )[0]
@@ -166,19 +161,19 @@ def test_estimate_consensus_normal_is_precision_weighted_and_bias_corrected(rati
         assert consensus[i] == pytest.approx(num / den)
 
 
-def test_estimate_bias_normal_and_center_bias(ratings):
+def test_estimate_bias_normal_and_the_centring_shift(ratings):
     mu = np.array([1.0, 4.0, np.nan, 2.0])
-    bias = _estimate_bias_normal(ratings, mu)
+    residual_sums = _compute_annotator_residual_sums(ratings, mu)
+    np.testing.assert_allclose(residual_sums, [0 - 1 - 2, 1 + 2, 1 + 0])
+    bias = _estimate_bias_normal(residual_sums, ratings.n_per_annotator)
     np.testing.assert_allclose(bias, [(0 - 1 - 2) / 3, (1 + 2) / 2, (1 + 0) / 2])
     weights = np.array([1.0, 1.0, 0.0])
-    centred_mu, centred_bias = _center_bias(mu, bias, weights, None)
-    assert weights @ centred_bias == pytest.approx(0.0)
-    # mu_i + b_a is unchanged, so is the likelihood.
-    np.testing.assert_allclose(centred_mu[0] + centred_bias, mu[0] + bias)
-    gold = np.array([np.nan, 4.0, np.nan, np.nan])
-    assert _center_bias(mu, bias, weights, gold)[1] is bias
-    clipped_mu, _ = _center_bias(mu, bias, weights, None, bounds=(0.0, 4.0))
-    assert np.nanmax(clipped_mu) <= 4.0 and np.nanmin(clipped_mu) >= 0.0
+    shift = _compute_bias_shift(bias, weights, has_gold=False)
+    assert weights @ (bias - shift) == pytest.approx(0.0)
+    assert shift == pytest.approx((bias[0] + bias[1]) / 2)
+    # Gold items pin the consensus, and so the biases.
+    assert _compute_bias_shift(bias, weights, has_gold=True) == 0.0
+    assert _compute_bias_shift(bias, np.zeros(3), has_gold=False) == 0.0
 
 
 def test_compute_annotator_sq_residuals(ratings):

@@ -67,18 +67,19 @@ def oracle_e_step(mu, sigma, pi):
 
 
 def test_all_good_init_matches_the_lecture():
+    from skem._backend import _Block, _InMemoryBackend
     from skem._forms import _model_form
     from skem._ratings import _ratings_from_matrix
 
     em = AnnotatorEM(**LECTURE, init="all_good")
     # The score range is [0, 1] here, so unit space is score space.
     form = _model_form(False, "shared", False, 50.0, 1e-3)
-    params = em._initialize(
-        _ratings_from_matrix(X), form, None, np.random.RandomState(0)
-    )
+    ratings = _ratings_from_matrix(X)
+    data = _InMemoryBackend(_Block(ratings), ratings.n_per_annotator, False)
+    params = em._initialize(data, form, np.random.RandomState(0))
     mu0, sigma0, _ = oracle_m_step([1.0] * 4)
-    np.testing.assert_allclose(params.mu, np.nanmean(X, axis=1))
-    np.testing.assert_allclose(params.mu, mu0)
+    np.testing.assert_allclose(data.state.mu, np.nanmean(X, axis=1))
+    np.testing.assert_allclose(data.state.mu, mu0)
     np.testing.assert_allclose(params.sigma, sigma0)
     assert params.pi == 0.5
 

@@ -1,0 +1,477 @@
+"""The EM driver: one loop for every estimator, in memory or on a cluster.
+
+The driver owns the parameters, the starts (``init``, ``n_init``,
+``warm_start``), the E-step, convergence and the fitted per-annotator
+attributes. The model forms (:mod:`skem._forms`) supply the M-steps, and a
+backend (:mod:`skem._backend`) holds the items; the driver never sees a
+rating.
+"""
+
+import warnings
+from abc import ABCMeta
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_array, check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from skem._forms import (
+    _kernel_initialize_median,
+    _kernel_initialize_warm,
+    _kernel_initialize_weighted,
+    _model_form,
+    _Params,
+)
+from skem._intervals import (
+    _compute_consensus_std_error,
+    _compute_std_error_sums,
+    _estimate_std_error_correction,
+)
+from skem._likelihoods import _estimate_annotator_log_joint, _estimate_log_posterior
+from skem._updates import (
+    _compute_annotator_weights,
+    _estimate_pi,
+    _estimate_sigma_shared_normal,
+)
+
+# min_sigma="auto" is this fraction of the width of the score range; it scales
+# with the scores, so the fit is invariant to affine changes of the scale.
+_AUTO_MIN_SIGMA_FRACTION = 1e-3
+
+# An explicit min_sigma below this fraction of the score range would let a
+# truncated normal's standardized bounds reach 1e8, where squaring them loses
+# every digit of the log density.
+_MIN_SIGMA_FRACTION_FLOOR = 1e-8
+
+# Log-odds this close to the best, relative to the size of the log joint
+# probabilities they come from, count as tied in the hard E-step: rounding.
+_TIE_RTOL = 1e-12
+
+
+class _BaseEM(BaseEstimator, metaclass=ABCMeta):
+    """Parameters and the EM loop shared by every annotator model.
+
+    Subclasses validate their input, lay it out in a backend and call
+    :meth:`_fit_em`; ``_hard`` chooses soft or hard EM. EM runs in unit score
+    space, where the score range is ``[0, 1]``; the fitted attributes are in
+    score units.
+    """
+
+    _parameter_constraints: dict = {
+        "bounded": ["boolean"],
+        "noise": [StrOptions({"per_annotator", "shared"})],
+        "noise_prior": [Interval(Real, 0, None, closed="neither")],
+        "bias": ["boolean"],
+        "init": [StrOptions({"all_good", "median", "random"}), "array-like"],
+        "n_init": [Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "score_range": [StrOptions({"auto"}), "array-like"],
+        "min_sigma": [StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")],
+        "random_state": ["random_state"],
+        "warm_start": ["boolean"],
+        "verbose": ["verbose"],
+    }
+
+    # Whether EM assigns each annotator good or bad (HardAnnotatorEM).
+    _hard = False
+
+    def __init__(
+        self,
+        *,
+        bounded=True,
+        noise="per_annotator",
+        noise_prior=200.0,
+        bias=False,
+        init="median",
+        n_init=1,
+        max_iter=100,
+        tol=1e-6,
+        score_range="auto",
+        min_sigma="auto",
+        random_state=None,
+        warm_start=False,
+        verbose=0,
+    ):
+        self.bounded = bounded
+        self.noise = noise
+        self.noise_prior = noise_prior
+        self.bias = bias
+        self.init = init
+        self.n_init = n_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.score_range = score_range
+        self.min_sigma = min_sigma
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+
+    def _fit_em(self, data, form, warm_params=None):
+        """Run EM from each start and leave the best run's blocks in ``data``.
+
+        Parameters
+        ----------
+        data : backend
+            The items, in unit score space, not yet initialized; with
+            ``warm_params``, each block's ``mu`` holds the previous fit's
+            locations (NaN for new items).
+        form : _ModelForm
+        warm_params : _Params, default=None
+            The previous fit's annotator parameters, for a warm start.
+
+        Returns
+        -------
+        run : dict
+            See :meth:`_run_em`.
+        """
+        if warm_params is None and _is_random_init(self.init):
+            n_init = self.n_init
+        else:
+            n_init = 1
+        random_state = check_random_state(self.random_state)
+        initial = data.state
+        best = None
+        for init_index in range(n_init):
+            data.state = initial
+            if warm_params is None:
+                params = self._initialize(data, form, random_state)
+            else:
+                data.update(_kernel_initialize_warm, form.bounded)
+                params = warm_params
+            run = self._run_em(data, form, params, init_index)
+            if best is None or run["objective"] > best["objective"]:
+                best = run
+        data.state = best["state"]
+        return best
+
+    def _run_em(self, data, form, params, init_index):
+        """Iterate M-step and E-step from ``params`` until convergence.
+
+        Returns
+        -------
+        run : dict
+            The final ``params``, ``objective``, the ``objectives`` of every
+            iteration, ``n_iter``, ``converged``, the last ``change`` per
+            rating, the final E-step's ``weights``, ``log_posterior`` and
+            ``log_posterior_bad``, and the blocks' final ``state``.
+        """
+        posterior = self._posterior(data, form, params, form.start(data, params))
+        objectives = []
+        converged = False
+        for n_iter in range(1, self.max_iter + 1):
+            previous = posterior["objective"]
+            params, log_density = form.m_step(
+                data, params, posterior["weights"], posterior["log_posterior"]
+            )
+            posterior = self._posterior(
+                data, form, params, log_density, posterior["weights"]
+            )
+            objectives.append(posterior["objective"])
+            change = (posterior["objective"] - previous) / data.n_ratings
+            self._print_verbose_msg_iter_end(
+                init_index, n_iter, posterior["objective"], change
+            )
+            if abs(change) < self.tol:
+                converged = True
+                break
+        return {
+            **posterior,
+            "params": params,
+            "objectives": objectives,
+            "n_iter": n_iter,
+            "converged": converged,
+            "change": change,
+            "state": data.state,
+            "n_ratings": data.n_ratings,
+        }
+
+    def _posterior(self, data, form, params, log_density, previous_weights=None):
+        """E-step at ``params``: the annotators' posterior and the objective."""
+        log_good, log_bad = _estimate_annotator_log_joint(
+            log_density,
+            data.n_per_annotator,
+            params.pi,
+            0.0,  # the uniform density on the unit range
+        )
+        objective, weights, log_posterior, log_posterior_bad = _E_STEPS[self._hard](
+            log_good, log_bad, data.n_per_annotator > 0, previous_weights
+        )
+        return {
+            "objective": objective + form.log_prior(params),
+            "weights": weights,
+            "log_posterior": log_posterior,
+            "log_posterior_bad": log_posterior_bad,
+        }
+
+    def _initialize(self, data, form, random_state):
+        """The initial parameters from ``init``, and each block's start."""
+        n_annotators = data.n_annotators
+        init = self.init if isinstance(self.init, str) else "weights"
+        if init == "median":
+            deviations = data.update(_kernel_initialize_median, form.bounded)
+            # sqrt(pi/2) * mean |residual| is consistent for normal ratings.
+            # Not the MAD: on a discrete scale most residuals from an integer
+            # median are exactly 0, and a zero sigma makes everyone look bad.
+            mean_deviation = deviations["abs_deviations"] / data.n_ratings
+            sigma = max(np.sqrt(np.pi / 2) * mean_deviation, form.min_sigma)
+            pi = 0.5
+        else:
+            if init == "all_good":
+                weights = np.ones(n_annotators)
+            elif init == "random":
+                weights = random_state.uniform(size=n_annotators)
+            else:
+                weights = self._check_init_weights(n_annotators)
+            with np.errstate(divide="ignore"):
+                log_weights = np.log(weights)
+            # The lecture's M-step from these weights: one sigma, no bias.
+            sq_residuals = data.update(
+                _kernel_initialize_weighted, weights, log_weights, form.bounded
+            )["sq_residuals"]
+            sigma = _estimate_sigma_shared_normal(
+                sq_residuals,
+                data.n_per_annotator,
+                _compute_annotator_weights(data.n_per_annotator, weights, log_weights),
+                None,
+                None,
+                form.min_sigma,
+            )[0]
+            # all_good is the lecture's start: everyone's ratings shape mu and
+            # sigma, but the prior does not presume that everyone is good.
+            pi = 0.5 if init == "all_good" else float(np.mean(weights))
+        if form.bounded:
+            sigma = min(sigma, 1.0)
+        return _Params(
+            np.zeros(n_annotators),
+            np.full(n_annotators, sigma),
+            sigma,
+            _estimate_pi(np.array([pi])),
+        )
+
+    def _warm_params(self, scale, form):
+        """The previous fit's annotator parameters in the unit space of ``scale``."""
+        previous = self._fitted_params(scale)
+        n_annotators = previous.sigma.shape[0]
+        sigma = np.maximum(previous.sigma, form.min_sigma)
+        if form.noise == "shared":
+            sigma = np.full(n_annotators, float(np.exp(np.mean(np.log(sigma)))))
+        bias = previous.bias if form.bias else np.zeros(n_annotators)
+        if form.bounded:
+            sigma = np.minimum(sigma, 1.0)
+        shared_sigma = max(previous.shared_sigma, form.min_sigma)
+        return _Params(bias, sigma, shared_sigma, previous.pi)
+
+    def _fitted_params(self, scale):
+        """The fitted annotator parameters in the unit space of ``scale``."""
+        sigma = np.broadcast_to(self.sigma_, self.weights_.shape).astype(np.float64)
+        return _Params(
+            self.bias_ / scale.width,
+            sigma / scale.width,
+            self.shared_sigma_ / scale.width,
+            self.pi_,
+        )
+
+    def _set_annotator_attributes(self, run, form, scale):
+        """Set the fitted per-annotator attributes from the kept run, in score units."""
+        params = run["params"]
+        width = scale.width
+        # Densities in score units are unit densities / width per rating, and
+        # a variance's prior density / width**2 per annotator.
+        n_annotators = params.sigma.shape[0]
+        offset = run["n_ratings"] * np.log(width)
+        if form.noise == "per_annotator":
+            offset += 2 * n_annotators * np.log(width)
+        objectives = np.asarray(run["objectives"]) - offset
+        self._score_scale = scale
+        self.score_range_ = (scale.low, scale.high)
+        sigma = width * params.sigma
+        self.sigma_ = float(sigma[0]) if form.noise == "shared" else sigma
+        self.shared_sigma_ = width * params.shared_sigma
+        self.bias_ = width * params.bias
+        self.pi_ = params.pi
+        self.weights_ = run["weights"]
+        self.log_posterior_ = run["log_posterior"]
+        self._log_posterior_bad = run["log_posterior_bad"]
+        self.log_likelihoods_ = objectives
+        self.log_likelihood_ = float(objectives[-1])
+        self.n_iter_ = run["n_iter"]
+        self.converged_ = run["converged"]
+
+    def _warn_if_not_converged(self, run):
+        if not run["converged"]:
+            warnings.warn(
+                f"{type(self).__name__} did not converge in max_iter="
+                f"{self.max_iter} iterations (last change per rating "
+                f"{run['change']:.3g} >= tol={self.tol:g}). Increase max_iter or tol.",
+                ConvergenceWarning,
+                stacklevel=5,
+            )
+
+    def _form(self, min_sigma):
+        return _model_form(
+            self.bounded,
+            self.noise,
+            self.bias,
+            self.noise_prior,
+            min_sigma,
+            self._hard,
+        )
+
+    def _resolve_min_sigma(self, scale):
+        """``min_sigma`` in unit score space."""
+        if self.min_sigma == "auto":
+            return _AUTO_MIN_SIGMA_FRACTION
+        min_sigma = float(self.min_sigma) / scale.width
+        if not _MIN_SIGMA_FRACTION_FLOOR <= min_sigma < 1.0:
+            raise ValueError(
+                f"min_sigma={self.min_sigma:g} does not suit the score range "
+                f"({scale.low:g}, {scale.high:g}): it must be at least "
+                f"{_MIN_SIGMA_FRACTION_FLOOR:g} times its width and less than "
+                "its width."
+            )
+        return min_sigma
+
+    def _check_init_weights(self, n_annotators):
+        try:
+            weights = check_array(
+                self.init, ensure_2d=False, dtype=np.float64, input_name="init"
+            )
+        except TypeError as error:
+            raise ValueError(
+                "init must be 'all_good', 'median', 'random' or one initial "
+                f"P(good) per annotator; got {self.init!r}."
+            ) from error
+        if weights.ndim != 1 or weights.shape[0] != n_annotators:
+            raise ValueError(
+                f"init must be 'all_good', 'median', 'random' or one initial "
+                f"P(good) per annotator: X has {n_annotators} annotators, init "
+                f"has shape {weights.shape}."
+            )
+        if np.any((weights < 0) | (weights > 1)):
+            raise ValueError("init probabilities must lie in [0, 1].")
+        if not np.any(weights > 0):
+            raise ValueError("init must give at least one annotator P(good) > 0.")
+        return weights
+
+    def _print_verbose_msg_iter_end(self, init_index, n_iter, objective, change):
+        if self.verbose:
+            print(
+                f"[{type(self).__name__}] init {init_index + 1}, iteration "
+                f"{n_iter}: objective {objective:.6f}, change per rating "
+                f"{change:.3e}"
+            )
+
+
+def _kernel_std_error_sums(block, weights):
+    """The block's part of the std errors' degrees-of-freedom correction."""
+    return block, _compute_std_error_sums(block.ratings, weights, block.gold)
+
+
+def _kernel_item_results(block, form, params, weights, log_posterior, correction):
+    """Each item's location, consensus and standard error, in unit space."""
+    ratings = block.ratings
+    if form.bounded:
+        consensus = form.consensus(ratings, params, weights, log_posterior, block.gold)
+    else:
+        consensus = block.mu
+    std_error = _compute_consensus_std_error(
+        ratings, weights, params.sigma, block.gold, correction
+    )
+    return block, {"location": block.mu, "consensus": consensus, "std_error": std_error}
+
+
+def _collect_item_results(data, form, run):
+    """The kernel outputs of :func:`_kernel_item_results` of every block."""
+    sums = data.reduce(_kernel_std_error_sums, run["weights"])
+    correction = _estimate_std_error_correction(**sums)
+    return data.collect(
+        _kernel_item_results,
+        form,
+        run["params"],
+        run["weights"],
+        run["log_posterior"],
+        correction,
+    )
+
+
+def _soft_e_step(log_good, log_bad, rated, previous_weights=None):
+    """Soft E-step: the posterior, and the marginal log-likelihood."""
+    log_marginal, log_posterior, log_posterior_bad = _estimate_log_posterior(
+        log_good, log_bad
+    )
+    objective = float(log_marginal.sum())
+    return objective, np.exp(log_posterior), log_posterior, log_posterior_bad
+
+
+def _hard_e_step(log_good, log_bad, rated, previous_weights=None):
+    """Hard E-step: the best flags, and the classification log-likelihood.
+
+    Parameters
+    ----------
+    log_good, log_bad : ndarray of shape (n_annotators,)
+        Log joint probability of each annotator's ratings with ``z=1``,
+        ``z=0``.
+    rated : ndarray of shape (n_annotators,), dtype bool
+        Which annotators have ratings.
+    previous_weights : ndarray of shape (n_annotators,), default=None
+        The previous E-step's flags, kept if the new assignment would be
+        worse.
+
+    Returns
+    -------
+    objective : float
+    weights : ndarray of shape (n_annotators,)
+        1.0 for good, 0.0 for bad.
+    log_posterior, log_posterior_bad : ndarray of shape (n_annotators,)
+    """
+    _, log_posterior, log_posterior_bad = _estimate_log_posterior(log_good, log_bad)
+    good = _assign_good_annotators(log_good, log_bad, rated)
+    objective = float(np.where(good, log_good, log_bad).sum())
+    if previous_weights is not None:
+        # Tied annotators are all made good, which is symmetric but not
+        # always the best assignment: never trade the previous one for
+        # a worse one, so the classification likelihood never decreases.
+        previous = previous_weights > 0.5
+        previous_objective = float(np.where(previous, log_good, log_bad).sum())
+        if np.any(previous & rated) and previous_objective > objective:
+            good, objective = previous, previous_objective
+    return objective, good.astype(np.float64), log_posterior, log_posterior_bad
+
+
+def _assign_good_annotators(log_good, log_bad, rated):
+    """Hard E-step: the most likely flag of each annotator, one good at least.
+
+    Parameters
+    ----------
+    log_good, log_bad : ndarray of shape (n_annotators,)
+        Log joint probability of each annotator's ratings with ``z=1``, ``z=0``.
+    rated : ndarray of shape (n_annotators,), dtype bool
+        Which annotators have ratings. At least one is True.
+
+    Returns
+    -------
+    good : ndarray of shape (n_annotators,), dtype bool
+        ``log_good >= log_bad``, i.e. ``P(good) >= 0.5``. If no rated annotator
+        qualifies, the rated one with the largest ``log_good - log_bad`` is
+        made good: the classification likelihood is a sum over annotators, so
+        this is its maximum under the constraint. Annotators tied with it (to
+        ``_TIE_RTOL`` of the size of their log joint probabilities, so up to
+        rounding) are made good too, so that the outcome does not depend on
+        the order of the annotators.
+    """
+    good = log_good >= log_bad
+    if not np.any(good & rated):
+        log_odds = np.where(rated, log_good - log_bad, -np.inf)
+        rounding = _TIE_RTOL * (np.abs(log_good) + np.abs(log_bad))
+        good |= rated & (log_odds >= log_odds.max() - rounding)
+    return good
+
+
+_E_STEPS = {False: _soft_e_step, True: _hard_e_step}
+
+
+def _is_random_init(init):
+    return isinstance(init, str) and init == "random"
