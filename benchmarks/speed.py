@@ -43,14 +43,16 @@ def _iteration_timer(X, **params):
     params = em._fitted_params(scale)
     block = _Block(ratings, None, scale.to_unit(em.location_))
     data = _InMemoryBackend(block, ratings.n_per_annotator, False)
-    form.start(data, params)
+    statistics = form.start(data, params)
     fitted = data.state
     weights, log_posterior = em.weights_, em.log_posterior_
 
     def one_iteration():
         data.state = fitted
-        new_params, log_density = form.m_step(data, params, weights, log_posterior)
-        return em._posterior(data, form, new_params, log_density)
+        new_params, new_statistics = form.m_step(
+            data, params, weights, log_posterior, statistics
+        )
+        return em._posterior(data, form, new_params, new_statistics["log_density"])
 
     return ratings, one_iteration
 

@@ -41,6 +41,8 @@ class _Block:
         (see :func:`skem._likelihoods._compute_good_terms`).
     trial : dict or None
         A step under test: the location and terms it would give.
+    item_labels : array-like of shape (n_items,) or None
+        The items' labels, where the block came from labelled ratings.
     """
 
     ratings: object
@@ -48,6 +50,7 @@ class _Block:
     mu: np.ndarray = None
     terms: dict = None
     trial: dict = None
+    item_labels: object = None
 
 
 def _combine_outputs(outputs):
@@ -73,6 +76,30 @@ def _combine_outputs(outputs):
         else:
             combined[key] = functools.reduce(np.add, values)
     return combined
+
+
+def _run_steps(block, steps):
+    """Run several kernels on a block, one after the other, as one kernel.
+
+    Parameters
+    ----------
+    block : _Block
+    steps : sequence of (kernel, args)
+        The kernels and their arguments after the block. Their outputs must
+        have distinct keys.
+
+    Returns
+    -------
+    block : _Block
+        The block after the last kernel.
+    outputs : dict
+        The outputs of every kernel.
+    """
+    outputs = {}
+    for kernel, args in steps:
+        block, step_outputs = kernel(block, *args)
+        outputs.update(step_outputs)
+    return block, outputs
 
 
 class _InMemoryBackend:

@@ -158,16 +158,21 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
             rating, the final E-step's ``weights``, ``log_posterior`` and
             ``log_posterior_bad``, and the blocks' final ``state``.
         """
-        posterior = self._posterior(data, form, params, form.start(data, params))
+        statistics = form.start(data, params)
+        posterior = self._posterior(data, form, params, statistics["log_density"])
         objectives = []
         converged = False
         for n_iter in range(1, self.max_iter + 1):
             previous = posterior["objective"]
-            params, log_density = form.m_step(
-                data, params, posterior["weights"], posterior["log_posterior"]
+            params, statistics = form.m_step(
+                data,
+                params,
+                posterior["weights"],
+                posterior["log_posterior"],
+                statistics,
             )
             posterior = self._posterior(
-                data, form, params, log_density, posterior["weights"]
+                data, form, params, statistics["log_density"], posterior["weights"]
             )
             objectives.append(posterior["objective"])
             change = (posterior["objective"] - previous) / data.n_ratings

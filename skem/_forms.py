@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from skem._backend import _run_steps
 from skem._likelihoods import (
     _compute_good_terms,
     _compute_sigma_log_prior,
@@ -45,6 +46,7 @@ from skem._updates import (
     _propose_joint_sigma,
     _propose_location,
     _propose_precision,
+    _rounding_slack,
     _solve_shared_sigma,
     _step_truncated_location,
 )
@@ -96,16 +98,18 @@ class _ModelForm:
     hard: bool = False
 
     def start(self, data, params):
-        """Prepare the blocks at ``params``; return each annotator's log density.
+        """Prepare the blocks at ``params``; return the statistics there.
 
-        Returns ``sum_i log f_good(s_ia)`` per annotator, which the first
-        E-step needs.
+        The statistics are a dict of per-annotator sums, among them
+        ``log_density``, ``sum_i log f_good(s_ia)``, which the E-step needs.
         """
         return _STARTS[self.bounded](self, data, params)
 
-    def m_step(self, data, params, weights, log_posterior):
-        """Update the blocks and return the new parameters and log densities."""
-        return _M_STEPS[self.bounded](self, data, params, weights, log_posterior)
+    def m_step(self, data, params, weights, log_posterior, statistics):
+        """Update the blocks; return the new parameters and their statistics."""
+        return _M_STEPS[self.bounded](
+            self, data, params, weights, log_posterior, statistics
+        )
 
     def log_prior(self, params):
         """Log prior density of the parameters (0 for the shared form)."""
@@ -271,11 +275,9 @@ def _kernel_shift_consensus(block, shift, bias):
 
 
 def _kernel_truncated_terms(block, bias, sigma):
-    """Per-rating terms at the block's consensus; log density per annotator."""
+    """Per-rating terms at the block's consensus, and their sums per annotator."""
     terms = _compute_truncated_terms(block.ratings, block.mu, bias, sigma)
-    return replace(block, terms=terms, trial=None), {
-        "log_density": _annotator_sum(block.ratings, terms["log_density"])
-    }
+    return _kernel_annotator_sums(replace(block, terms=terms, trial=None))
 
 
 def _kernel_log_density(block):
@@ -285,16 +287,22 @@ def _kernel_log_density(block):
     }
 
 
-def _kernel_sigma_moments(block, weights):
-    """The sums behind each precision's gradient and curvature, and its objective."""
+def _kernel_annotator_sums(block):
+    """Per-annotator sums of the block's terms: log density and precision moments.
+
+    ``log_density`` is what the E-step needs; ``gradient`` and ``curvature``
+    are ``sum (E[t^2] - z^2)`` and ``sum Var[t^2]`` over each annotator's
+    ratings: an annotator's ratings share its weight, so the next M-step's
+    weighted sums are these times the weights (see
+    :func:`skem._updates._compute_precision_derivatives`).
+    """
     ratings, terms = block.ratings, block.terms
-    rating_weights = weights[ratings.annotator]
     second, var_square = _truncated_scale_moments(terms)
     z = terms["z"]
     return block, {
-        "gradient": _annotator_sum(ratings, rating_weights * (second - z * z)),
-        "curvature": _annotator_sum(ratings, rating_weights * var_square),
-        "objective": _annotator_sum(ratings, rating_weights * terms["log_density"]),
+        "log_density": _annotator_sum(ratings, terms["log_density"]),
+        "gradient": _annotator_sum(ratings, second - z * z),
+        "curvature": _annotator_sum(ratings, var_square),
     }
 
 
@@ -335,8 +343,8 @@ def _kernel_location_step(block, weights, log_posterior, bias, sigma):
 def _kernel_joint_trial(block, weights, log_posterior, bias, sigma, new_sigma):
     """Try every item's Newton consensus together with new sigmas.
 
-    The trial holds the proposed consensus and the terms there; the outputs
-    are each annotator's weighted log density before and after.
+    The trial holds the proposed consensus and the terms there; the output
+    is each annotator's log density there.
     """
     ratings = block.ratings
     mu, _ = _step_truncated_location(
@@ -351,10 +359,8 @@ def _kernel_joint_trial(block, weights, log_posterior, bias, sigma, new_sigma):
         propose_only=True,
     )
     terms = _compute_truncated_terms(ratings, mu, bias, new_sigma)
-    rating_weights = weights[ratings.annotator]
     return replace(block, trial={"mu": mu, "terms": terms}), {
-        "before": _annotator_sum(ratings, rating_weights * block.terms["log_density"]),
-        "after": _annotator_sum(ratings, rating_weights * terms["log_density"]),
+        "trial_log_density": _annotator_sum(ratings, terms["log_density"])
     }
 
 
@@ -421,15 +427,15 @@ def _kernel_settle_trial(block, accept, annotators=None):
 
 def _start_normal(form, data, params):
     sq_residuals = data.reduce(_kernel_sq_residuals, params.bias)["sq_residuals"]
-    return _estimate_normal_log_density(
-        sq_residuals, data.n_per_annotator, params.sigma
-    )
+    return {
+        "log_density": _estimate_normal_log_density(
+            sq_residuals, data.n_per_annotator, params.sigma
+        )
+    }
 
 
 def _start_truncated(form, data, params):
-    return data.update(_kernel_truncated_terms, params.bias, params.sigma)[
-        "log_density"
-    ]
+    return data.update(_kernel_truncated_terms, params.bias, params.sigma)
 
 
 _SIGMA_UPDATES_NORMAL = {
@@ -445,10 +451,10 @@ def _finish_m_step(form, bias, sigma, shared_sigma, weights):
     return _Params(bias, sigma, shared_sigma, _estimate_pi(weights))
 
 
-def _m_step_normal(form, data, params, weights, log_posterior):
+def _m_step_normal(form, data, params, weights, log_posterior, statistics):
     """Closed-form M-step of the plain normal forms.
 
-    Returns the new parameters and each annotator's log density at them.
+    Returns the new parameters and each annotator's ``log_density`` at them.
     """
     n = data.n_per_annotator
     outputs = data.update(
@@ -493,7 +499,9 @@ def _m_step_normal(form, data, params, weights, log_posterior):
             form.strength,
             form.min_sigma,
         )
-        take = _choose_sigma_by_marginal(
+        # As in _rescue_truncated_sigma: a good annotator's own update is
+        # already its best sigma.
+        take = (weights < 0.5) & _choose_sigma_by_marginal(
             sigma,
             _estimate_normal_log_density(sq_residuals, n, sigma),
             candidate,
@@ -506,10 +514,10 @@ def _m_step_normal(form, data, params, weights, log_posterior):
         sigma = np.where(take, candidate, sigma)
         shared_sigma = _estimate_shared_sigma(sigma, form.min_sigma)
     params = _finish_m_step(form, bias, sigma, shared_sigma, weights)
-    return params, _estimate_normal_log_density(sq_residuals, n, sigma)
+    return params, {"log_density": _estimate_normal_log_density(sq_residuals, n, sigma)}
 
 
-def _m_step_truncated(form, data, params, weights, log_posterior):
+def _m_step_truncated(form, data, params, weights, log_posterior, statistics):
     """Generalized M-step of the truncated forms: guarded Newton steps.
 
     First a joint step: each item's consensus and each annotator's precision
@@ -517,7 +525,9 @@ def _m_step_truncated(form, data, params, weights, log_posterior):
     the expected complete-data log posterior does not decrease; one pass of
     normal CDFs over the ratings. Otherwise, and always with biases, the
     blocks step one after the other, each guarded per item or annotator.
-    Returns the new parameters and each annotator's log density at them.
+    Kernels that need no result of the client in between run as one task
+    per block (:func:`skem._backend._run_steps`). Returns the new parameters
+    and the per-annotator sums of :func:`_kernel_annotator_sums` at them.
     """
     if form.noise == "shared":
         sigma_weights = _compute_annotator_weights(
@@ -529,13 +539,20 @@ def _m_step_truncated(form, data, params, weights, log_posterior):
     accepted = None
     if not form.bias:
         accepted = _joint_truncated_step(
-            form, data, params, weights, log_posterior, sigma_weights, prior
+            form, data, params, weights, log_posterior, sigma_weights, prior, statistics
         )
     bias = params.bias
     if accepted is not None:
         sigma, shared_sigma = accepted
+        pending = [(_kernel_settle_trial, (True,))]
     else:
-        data.update(_kernel_location_step, weights, log_posterior, bias, params.sigma)
+        data.update(
+            _run_steps,
+            [
+                (_kernel_settle_trial, (False,)),
+                (_kernel_location_step, (weights, log_posterior, bias, params.sigma)),
+            ],
+        )
         if form.bias:
             bias = _step_truncated_bias(
                 data, weights, log_posterior, bias, params.sigma
@@ -547,13 +564,27 @@ def _m_step_truncated(form, data, params, weights, log_posterior):
         sigma, shared_sigma = _step_truncated_sigma(
             data, bias, params.sigma, sigma_weights, prior, form.min_sigma
         )
-    if prior is not None:
-        sigma = _rescue_truncated_sigma(
-            data, bias, sigma, weights, (shared_sigma, form.strength), form.hard
+        pending = []
+    suspect = weights < 0.5
+    if prior is not None and np.any(suspect & (data.n_per_annotator > 0)):
+        current = data.update(
+            _run_steps,
+            pending
+            + [(_kernel_sq_residuals, (bias, suspect)), (_kernel_log_density, ())],
+        )
+        sigma, take = _rescue_truncated_sigma(
+            data,
+            bias,
+            sigma,
+            weights,
+            (shared_sigma, form.strength),
+            form.hard,
+            current,
         )
         shared_sigma = _estimate_shared_sigma(sigma, form.min_sigma)
+        pending = [(_kernel_settle_trial, (bool(take.any()), take))]
     params = _finish_m_step(form, bias, sigma, shared_sigma, weights)
-    return params, data.reduce(_kernel_log_density)["log_density"]
+    return params, data.update(_run_steps, pending + [(_kernel_annotator_sums, ())])
 
 
 def _kernel_shift_location(block, shift):
@@ -562,9 +593,12 @@ def _kernel_shift_location(block, shift):
 
 
 def _joint_truncated_step(
-    form, data, params, weights, log_posterior, sigma_weights, prior
+    form, data, params, weights, log_posterior, sigma_weights, prior, statistics
 ):
-    """The joint proposal of consensus and sigma, or None if it lowers Q."""
+    """Try the joint proposal of consensus and sigma; None if it lowers Q.
+
+    The blocks keep the trial either way: the caller settles it.
+    """
     sigma, shared_sigma = _step_truncated_sigma(
         data,
         params.bias,
@@ -573,16 +607,17 @@ def _joint_truncated_step(
         prior,
         form.min_sigma,
         propose_only=True,
+        sums=statistics,
     )
-    outputs = data.update(
+    trial = data.update(
         _kernel_joint_trial, weights, log_posterior, params.bias, params.sigma, sigma
     )
     proposed = _Params(params.bias, sigma, shared_sigma, params.pi)
-    before = outputs["before"].sum() + form.log_prior(params)
-    after = outputs["after"].sum() + form.log_prior(proposed)
-    accept = bool(after >= before)
-    data.update(_kernel_settle_trial, accept)
-    return (sigma, shared_sigma) if accept else None
+    before = weights @ statistics["log_density"] + form.log_prior(params)
+    after = weights @ trial["trial_log_density"] + form.log_prior(proposed)
+    if after >= before - _rounding_slack(before):
+        return sigma, shared_sigma
+    return None
 
 
 def _step_truncated_bias(data, weights, log_posterior, bias, sigma):
@@ -608,7 +643,7 @@ def _step_truncated_bias(data, weights, log_posterior, bias, sigma):
 
 
 def _step_truncated_sigma(
-    data, bias, sigma, weights, prior, min_sigma, propose_only=False
+    data, bias, sigma, weights, prior, min_sigma, propose_only=False, sums=None
 ):
     """One guarded Newton step on the precision ``1 / sigma**2``, truncated form.
 
@@ -636,6 +671,8 @@ def _step_truncated_sigma(
         Floor on sigma.
     propose_only : bool, default=False
         Return the proposal unchecked, and leave the blocks as they are.
+    sums : dict, default=None
+        The blocks' :func:`_kernel_annotator_sums`, if known.
 
     Returns
     -------
@@ -646,11 +683,12 @@ def _step_truncated_sigma(
         per-annotator step's sigma.
     """
     shared = prior is None
-    moments = data.reduce(_kernel_sigma_moments, weights)
+    if sums is None:
+        sums = data.reduce(_kernel_annotator_sums)
     gradient, curvature, objective_now = (
-        moments["gradient"],
-        moments["curvature"],
-        moments["objective"],
+        weights * sums["gradient"],
+        weights * sums["curvature"],
+        weights * sums["log_density"],
     )
     if shared:
         gradient, curvature, objective_now = (
@@ -689,7 +727,8 @@ def _step_truncated_sigma(
         if propose_only:
             return joint_sigma, joint_shared
         objective = evaluate(joint_sigma**-2.0, None, joint_shared)
-        if objective.sum() >= objective_now.sum():
+        total = objective_now.sum()
+        if objective.sum() >= total - _rounding_slack(total):
             data.update(_kernel_settle_trial, True)
             return joint_sigma, joint_shared
         data.update(_kernel_settle_trial, False)
@@ -709,22 +748,32 @@ def _step_truncated_sigma(
     return new_sigma, _estimate_shared_sigma(new_sigma, min_sigma)
 
 
-def _rescue_truncated_sigma(data, bias, sigma, weights, prior, hard):
+def _rescue_truncated_sigma(data, bias, sigma, weights, prior, hard, current):
     """Offer the annotators judged bad a sigma fitted as if they were good.
 
     See :func:`_choose_sigma_by_marginal`. The candidate is the plain-normal
-    update with weight 1, ``(SS_a + nu tau**2) / (n_a + nu + 2)``: one pass
-    over the ratings of the annotators with weight below 0.5, and one more to
-    evaluate the truncated density there.
+    update with weight 1, ``(SS_a + nu tau**2) / (n_a + nu + 2)``, from the
+    squared residuals of the annotators with weight below 0.5; one pass of
+    the truncated density over their ratings decides.
+
+    Parameters
+    ----------
+    current : dict
+        The ``sq_residuals`` of those annotators and everyone's
+        ``log_density``, at the current parameters.
+
+    Returns
+    -------
+    sigma : ndarray of shape (n_annotators,)
+    take : ndarray of shape (n_annotators,), dtype bool
+        The annotators who take their candidate. The blocks hold the
+        candidate's terms as a trial, for the caller to settle.
     """
     suspect = weights < 0.5
     n_suspect = np.where(suspect, data.n_per_annotator, 0)
-    if not n_suspect.any():
-        return sigma
     n_annotators = data.n_annotators
-    sq_residuals = data.reduce(_kernel_sq_residuals, bias, suspect)["sq_residuals"]
     candidate = _estimate_sigma_per_annotator_normal(
-        sq_residuals, n_suspect, np.ones(n_annotators), *prior, 0.0
+        current["sq_residuals"], n_suspect, np.ones(n_annotators), *prior, 0.0
     )
     candidate = np.clip(candidate, np.min(sigma), 1.0)
     candidate_log_density = data.update(
@@ -737,7 +786,7 @@ def _rescue_truncated_sigma(data, bias, sigma, weights, prior, hard):
     )["objective"]
     take = suspect & _choose_sigma_by_marginal(
         sigma,
-        data.reduce(_kernel_log_density)["log_density"],
+        current["log_density"],
         candidate,
         candidate_log_density,
         _estimate_pi(weights),
@@ -745,8 +794,7 @@ def _rescue_truncated_sigma(data, bias, sigma, weights, prior, hard):
         prior,
         _COMBINE[hard],
     )
-    data.update(_kernel_settle_trial, bool(take.any()), take)
-    return np.where(take, candidate, sigma)
+    return np.where(take, candidate, sigma), take
 
 
 # How an annotator's two joint log probabilities make its term of the objective.

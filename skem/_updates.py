@@ -26,6 +26,15 @@ _PI_BOUND = 1e-6
 _MAX_HALVINGS = 20
 _NEGLIGIBLE_STEP = 1e-12
 
+# Objectives that differ by less than this fraction of their size are equal
+# to rounding. Near a maximum a step changes the objective by no more than
+# that, and the sign of the computed change is then noise: a guard that trusts
+# it lets the order of the ratings (and so how they are partitioned) decide
+# where a parameter stops, to about the square root of the machine epsilon.
+# Guards accept a step that lowers the objective by less (as an exact
+# comparison would for most of them), and a candidate must raise it by more.
+_ROUNDING_RTOL = 1e-12
+
 # A Newton step on a precision moves it by at most this factor either way.
 _MAX_PRECISION_FACTOR = 16.0
 
@@ -401,11 +410,28 @@ def _estimate_pi(weights):
     return float(np.clip(np.mean(weights), _PI_BOUND, 1.0 - _PI_BOUND))
 
 
+def _rounding_slack(objective):
+    """How far an objective can move by rounding alone: ``_ROUNDING_RTOL`` of it.
+
+    Parameters
+    ----------
+    objective : float or ndarray
+        Objective values.
+
+    Returns
+    -------
+    slack : float or ndarray
+        ``_ROUNDING_RTOL * (1 + |objective|)``.
+    """
+    return _ROUNDING_RTOL * (1.0 + np.abs(objective))
+
+
 def _guarded_ascent(current, proposal, objective_now, evaluate):
     """Move each group's parameter toward its proposal without lowering its objective.
 
     Each group's objective depends on its own parameter only. A group takes
-    its proposal if the objective does not decrease there; else the step is
+    its proposal if the objective does not decrease there (by more than
+    rounding, :func:`_rounding_slack`); else the step is
     halved, up to ``_MAX_HALVINGS`` times; else the group keeps its current
     value. For a concave objective and a proposal in an ascent direction a
     short enough step always succeeds, so EM makes progress and never goes
@@ -436,7 +462,8 @@ def _guarded_ascent(current, proposal, objective_now, evaluate):
         return current
     values = np.where(moving, proposal, current)
     objective = evaluate(values, None)
-    failed = moving & (objective < objective_now)
+    lowest = objective_now - _rounding_slack(objective_now)
+    failed = moving & (objective < lowest)
     fraction = 1.0
     size = np.abs(proposal - current)
     floor = _NEGLIGIBLE_STEP * np.maximum(np.abs(current), _TINY)
@@ -449,7 +476,7 @@ def _guarded_ascent(current, proposal, objective_now, evaluate):
             proposal[failed] - current[failed]
         )
         objective = evaluate(values, failed)
-        failed &= objective < objective_now
+        failed &= objective < lowest
     if failed.any():
         values[failed] = current[failed]
         evaluate(values, failed)
@@ -731,7 +758,7 @@ def _choose_sigma_by_marginal(
     current += _compute_sigma_log_prior(sigma, *prior)
     proposed = combine(log_pi + candidate_log_density, log_not_pi + log_bad)
     proposed += _compute_sigma_log_prior(candidate, *prior)
-    return proposed > current
+    return proposed > current + _rounding_slack(current)
 
 
 def _estimate_item_medians(ratings):

@@ -666,7 +666,9 @@ def test_truncated_sigma_step_never_lowers_and_converges_to_the_argmax(shared):
 
 def test_choose_sigma_by_marginal_takes_the_candidate_exactly_when_higher():
     """The candidate is taken iff log(pi e^g' + (1-pi) e^bad) + log p(sigma'^2)
-    > log(pi e^g + (1-pi) e^bad) + log p(sigma^2), computed here by a loop."""
+    > log(pi e^g + (1-pi) e^bad) + log p(sigma^2), computed here by a loop,
+    by more than rounding: a tie to rounding keeps the current sigma, so that
+    the order of the ratings never decides."""
     rng = np.random.default_rng(0)
     n = 400
     sigma = rng.uniform(0.01, 0.5, n)
@@ -675,8 +677,10 @@ def test_choose_sigma_by_marginal_takes_the_candidate_exactly_when_higher():
     candidate_good = good + rng.normal(0, 3, n)
     log_bad = rng.uniform(-20.0, 0.0, n)
     tau, nu = 0.1, 50.0
-    # Ties: the same sigma and density is never "higher".
+    # Ties: the same sigma and density is never "higher", nor one that
+    # differs from it by rounding.
     candidate[:10], candidate_good[:10] = sigma[:10], good[:10]
+    candidate_good[5:10] = good[5:10] * (1 - 1e-15)
 
     for pi in (0.3, 1e-6, 1 - 1e-6):
         take = _choose_sigma_by_marginal(

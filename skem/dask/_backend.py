@@ -1,0 +1,127 @@
+"""The Dask backend: one block of whole items per partition, held by the workers.
+
+Each block is a future on the cluster. A kernel runs as one task per block;
+its new block stays on the worker and only the per-annotator outputs (vectors
+of length ``n_annotators``) travel to the client. The chain of kernel tasks is
+the blocks' lineage: if a worker is lost, the scheduler recomputes its blocks
+from the input.
+"""
+
+import operator
+
+import numpy as np
+from dask.sizeof import sizeof
+
+from skem._backend import _Block, _combine_outputs
+
+# Annotator vectors larger than this are scattered to the workers once per
+# step instead of being sent inside each task.
+_SCATTER_NBYTES = 1 << 16
+
+
+def _run_kernel(kernel, state, *args):
+    """Run ``kernel`` on a block, or on the block of a previous kernel's result."""
+    block = state[0] if isinstance(state, tuple) else state
+    return kernel(block, *args)
+
+
+def _kernel_outputs(kernel, state, *args):
+    return _run_kernel(kernel, state, *args)[1]
+
+
+def _block_of(state):
+    return state[0] if isinstance(state, tuple) else state
+
+
+class _DaskBackend:
+    """Blocks on a Dask cluster.
+
+    Parameters
+    ----------
+    client : distributed.Client
+    blocks : list of distributed.Future
+        One :class:`skem._backend._Block` per partition.
+    n_per_annotator : ndarray of shape (n_annotators,)
+        Number of ratings of each annotator, over every block.
+    has_gold : bool
+        Whether any item is gold.
+    """
+
+    def __init__(self, client, blocks, n_per_annotator, has_gold):
+        # Each entry of ``state`` is a future of a block, or of a kernel's
+        # ``(block, outputs)``.
+        self.client = client
+        self.state = list(blocks)
+        self.n_per_annotator = n_per_annotator
+        self.n_annotators = n_per_annotator.shape[0]
+        self.n_ratings = int(n_per_annotator.sum())
+        self.has_gold = has_gold
+
+    def update(self, kernel, *args):
+        """Run ``kernel`` on every block, keep the new blocks, combine the outputs.
+
+        The kernel's result, ``(block, outputs)``, stays on its worker as the
+        new state; the next kernel takes the block from it, so that only the
+        outputs need a task of their own.
+        """
+        args = self._broadcast(args)
+        self.state = [
+            self.client.submit(_run_kernel, kernel, state, *args, pure=False)
+            for state in self.state
+        ]
+        outputs = [
+            self.client.submit(operator.getitem, result, 1, pure=False)
+            for result in self.state
+        ]
+        return _combine_outputs(self.client.gather(outputs))
+
+    def reduce(self, kernel, *args):
+        """Run ``kernel`` on every block and combine the outputs; blocks stay."""
+        args = self._broadcast(args)
+        outputs = [
+            self.client.submit(_kernel_outputs, kernel, state, *args, pure=False)
+            for state in self.state
+        ]
+        return _combine_outputs(self.client.gather(outputs))
+
+    def collect(self, kernel, *args):
+        """The outputs of ``kernel`` on every block, as futures on the cluster."""
+        args = self._broadcast(args)
+        return [
+            self.client.submit(_kernel_outputs, kernel, state, *args, pure=False)
+            for state in self.state
+        ]
+
+    def blocks(self):
+        """Futures of the current blocks themselves."""
+        return [
+            self.client.submit(_block_of, state, pure=False) for state in self.state
+        ]
+
+    def _broadcast(self, args):
+        """Scatter the large arrays among ``args`` (in chained steps too)."""
+        if isinstance(args, np.ndarray) and args.nbytes > _SCATTER_NBYTES:
+            return self.client.scatter(args, broadcast=True, hash=False)
+        if isinstance(args, (tuple, list)):
+            return type(args)(self._broadcast(arg) for arg in args)
+        return args
+
+
+@sizeof.register(_Block)
+def _sizeof_block(block):
+    """Bytes held by a block, so that Dask's memory manager counts them."""
+    ratings = block.ratings
+    total = sum(
+        array.nbytes
+        for array in (ratings.item, ratings.annotator, ratings.score)
+        if array is not None
+    )
+    for array in (block.gold, block.mu):
+        if array is not None:
+            total += array.nbytes
+    for terms in (block.terms, (block.trial or {}).get("terms")):
+        if terms:
+            total += sum(value.nbytes for value in terms.values())
+    if block.item_labels is not None:
+        total += sizeof(block.item_labels)
+    return int(total)

@@ -1,0 +1,690 @@
+"""Annotator models for long-format ratings in a Dask DataFrame."""
+
+from collections import namedtuple
+
+import numpy as np
+import pandas as pd
+from sklearn.base import _fit_context
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from skem._annotator_em import _SHARED_PARAMETERS, AnnotatorEM, HardAnnotatorEM
+from skem._backend import _Block, _combine_outputs
+from skem._em import _BaseEM, _collect_item_results
+from skem._ratings import _Ratings
+from skem._score_range import (
+    _check_representable,
+    _resolve_score_range,
+    _ScoreScale,
+)
+from skem.dask._backend import _DaskBackend, _kernel_outputs
+
+# A block reports at most this many distinct scores: one more than the most
+# levels of a discrete scale, so that the union still tells discrete from not.
+_MAX_REPORTED_LEVELS = 1002
+
+InMemoryModel = namedtuple("InMemoryModel", ["estimator", "items"])
+InMemoryModel.__doc__ = """An in-memory estimator and the labels of its rows.
+
+Attributes
+----------
+estimator : AnnotatorEM or HardAnnotatorEM
+    Fitted; its columns are the annotators, in ``annotators_`` order.
+items : ndarray of shape (n_items,)
+    The item label of each row of ``estimator.mu_``.
+"""
+
+
+class _BaseDaskAnnotatorEM(_BaseEM):
+    """Base class of the Dask annotator models.
+
+    The ratings are shuffled by item, so that every item is whole inside one
+    partition, and each partition becomes one block of the EM backend on the
+    cluster; the EM driver, the model forms and their kernels are those of the
+    in-memory estimators.
+    """
+
+    _parameter_constraints: dict = {
+        **_BaseEM._parameter_constraints,
+        "item": [str],
+        "annotator": [str],
+        "score": [str],
+        "init": [StrOptions({"all_good", "median", "random"}), "array-like"],
+    }
+
+    _local_estimator = AnnotatorEM
+
+    def __init__(
+        self,
+        *,
+        bounded=True,
+        noise="per_annotator",
+        noise_prior=200.0,
+        bias=False,
+        init="median",
+        n_init=1,
+        max_iter=100,
+        tol=1e-6,
+        score_range="auto",
+        min_sigma="auto",
+        random_state=None,
+        warm_start=False,
+        verbose=0,
+        item="item",
+        annotator="annotator",
+        score="score",
+    ):
+        super().__init__(
+            bounded=bounded,
+            noise=noise,
+            noise_prior=noise_prior,
+            bias=bias,
+            init=init,
+            n_init=n_init,
+            max_iter=max_iter,
+            tol=tol,
+            score_range=score_range,
+            min_sigma=min_sigma,
+            random_state=random_state,
+            warm_start=warm_start,
+            verbose=verbose,
+        )
+        self.item = item
+        self.annotator = annotator
+        self.score = score
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None, *, gold=None):
+        """Fit the model to long-format ratings on the cluster.
+
+        Uses the current :class:`distributed.Client`. A fit that raises
+        leaves the estimator as it was.
+
+        Parameters
+        ----------
+        X : dask.dataframe.DataFrame or pandas.DataFrame
+            One rating per row, in the columns named by ``item``,
+            ``annotator`` and ``score``, partitioned in any way: the ratings
+            are shuffled by item first. Labels may be of any hashable type.
+
+        y : None
+            Ignored.
+
+        gold : pandas.Series or dict, default=None
+            Known true scores of some items, keyed by item label.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        previous_state = dict(self.__dict__)
+        try:
+            return self._fit(X, gold)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(previous_state)
+            raise
+
+    def transform(self, X):
+        """Return the consensus of the items of new long-format ratings, lazily.
+
+        The consensus at the fitted annotator parameters: each item's
+        precision-weighted mean rating (see
+        :meth:`skem.AnnotatorEM.transform`).
+
+        Parameters
+        ----------
+        X : dask.dataframe.DataFrame or pandas.DataFrame
+            Ratings by the fitted annotators, in the same columns as in
+            ``fit``. A rating by another annotator raises a ValueError when
+            the result is computed.
+
+        Returns
+        -------
+        consensus : dask.dataframe.Series
+            Indexed by item label, named ``consensus``.
+        """
+        check_is_fitted(self)
+        frame = _as_dask_frame(X, self._columns)
+        shuffled = frame.shuffle(on=self.item)
+        meta = pd.Series(
+            [],
+            dtype=np.float64,
+            name="consensus",
+            index=pd.Index([], name=self.item, dtype=frame[self.item].dtype),
+        )
+        return shuffled.map_partitions(
+            _transform_partition,
+            self._columns,
+            pd.Index(self.annotators_),
+            self._score_scale,
+            self._form(0.0),
+            self._fitted_params(self._score_scale),
+            self.weights_,
+            self.log_posterior_,
+            meta=meta,
+        )
+
+    def to_in_memory(self):
+        """Bring the fit into memory, as a fitted in-memory estimator.
+
+        For when the items fit in memory: the estimator's ``mu_``,
+        ``location_`` and ``mu_std_error_`` are computed from
+        ``consensus_``, and its per-annotator attributes are this fit's.
+        It can then transform or score rating matrices whose columns are
+        ``annotators_`` (see :func:`skem.long_to_matrix` with
+        ``annotators=``).
+
+        Returns
+        -------
+        model : InMemoryModel
+            ``(estimator, items)``: an :class:`~skem.AnnotatorEM` (or
+            :class:`~skem.HardAnnotatorEM`) and the item label of each of
+            its rows, sorted when the labels can be.
+        """
+        check_is_fitted(self)
+        frame = self.consensus_.compute()
+        try:
+            frame = frame.sort_index()
+        except TypeError:
+            pass
+        estimator = self._local_estimator(**self._local_params())
+        for name in _ANNOTATOR_ATTRIBUTES:
+            setattr(estimator, name, getattr(self, name))
+        estimator.mu_ = frame["consensus"].to_numpy()
+        estimator.location_ = frame["location"].to_numpy()
+        estimator.mu_std_error_ = frame["std_error"].to_numpy()
+        estimator.n_features_in_ = len(self.annotators_)
+        if all(isinstance(label, str) for label in self.annotators_):
+            estimator.feature_names_in_ = np.asarray(self.annotators_, dtype=object)
+        return InMemoryModel(estimator, frame.index.to_numpy())
+
+    @property
+    def _columns(self):
+        return (self.item, self.annotator, self.score)
+
+    def _local_params(self):
+        params = self.get_params()
+        for name in ("item", "annotator", "score"):
+            params.pop(name)
+        return params
+
+    def _fit(self, X, gold):
+        from distributed import default_client
+
+        try:
+            client = default_client()
+        except ValueError:
+            raise ValueError(
+                f"{type(self).__name__} runs on a Dask cluster: start a client "
+                "first, e.g. distributed.Client(distributed.LocalCluster()), or "
+                "connect to a scheduler with distributed.Client(address)."
+            ) from None
+        columns = self._columns
+        frame = _as_dask_frame(X, columns)
+        shuffled = frame.shuffle(on=self.item)
+        raw = client.compute(
+            [
+                _delayed_raw_block(partition, columns)
+                for partition in shuffled.to_delayed()
+            ]
+        )
+        facts = client.gather([client.submit(_raw_facts, block) for block in raw])
+        n_ratings = sum(fact["n_ratings"] for fact in facts)
+        if n_ratings == 0:
+            raise ValueError("The ratings table is empty: there is no rating to fit.")
+        annotators = _sorted_labels(
+            np.concatenate([fact["annotators"] for fact in facts])
+        )
+        levels = np.unique(np.concatenate([fact["levels"] for fact in facts]))
+        scale = _resolve_score_range(self.score_range, levels)
+        if not isinstance(self.score_range, str):
+            _check_levels_in_range(levels, scale, self.score)
+        gold = _check_gold(gold, scale, self.score_range)
+        if gold is not None and isinstance(self.score_range, str):
+            # A known true score belongs on the scale: 'auto' covers it.
+            low = min(scale.low, float(gold.min()))
+            high = max(scale.high, float(gold.max()))
+            scale = _ScoreScale(low, high, scale.half_step)
+            _check_representable(scale)
+        form = self._form(self._resolve_min_sigma(scale))
+        warm = self.warm_start and hasattr(self, "converged_")
+        warm_params, previous = None, None
+        if warm:
+            if not np.array_equal(annotators, self.annotators_):
+                raise ValueError(
+                    "warm_start=True needs the same annotators as the previous "
+                    f"fit: the ratings have {len(annotators)} annotator(s), the "
+                    f"previous fit had {len(self.annotators_)}, or their labels "
+                    "differ."
+                )
+            warm_params = self._warm_params(scale, form)
+            previous = self.consensus_["location"].map_partitions(
+                lambda location, scale=scale: location.map(scale.to_unit)
+            )
+            previous = client.compute(previous).result()
+        unit_gold = None if gold is None else gold.map(scale.to_unit)
+        index = pd.Index(annotators)
+        blocks = [
+            client.submit(
+                _finish_block,
+                block,
+                index,
+                scale,
+                unit_gold,
+                previous,
+                pure=False,
+            )
+            for block in raw
+        ]
+        del raw
+        n_per_annotator = _combine_counts(client, blocks, len(annotators))
+        _release_arrow_memory(client)
+        data = _DaskBackend(client, blocks, n_per_annotator, gold is not None)
+        run = self._fit_em(data, form, warm_params)
+        item_results = _collect_item_results(data, form, run)
+
+        self._set_annotator_attributes(run, form, scale)
+        self.annotators_ = annotators
+        self.n_ratings_ = n_ratings
+        # The futures stay referenced here, so that the scheduler keeps (or,
+        # after a lost worker, recomputes) the partitions of consensus_.
+        self._consensus_parts = _consensus_parts(
+            data.blocks(), item_results, scale, self.item
+        )
+        self.consensus_ = _consensus_frame(
+            self._consensus_parts, self.item, frame[self.item].dtype
+        )
+        self._warn_if_not_converged(run)
+        return self
+
+
+class DaskAnnotatorEM(_BaseDaskAnnotatorEM):
+    __doc__ = f"""Consensus scores and annotator reliability by EM, on a Dask cluster.
+
+    The model and the EM of :class:`skem.AnnotatorEM`, for long-format ratings
+    in a Dask DataFrame: one row per rating, with item, annotator and score
+    columns. The ratings are shuffled so that each item is whole inside one
+    partition; one EM iteration then moves only per-annotator vectors
+    between the workers and the client. The same EM driver and the same
+    updates as the in-memory estimators run on each partition, so the fit
+    equals ``AnnotatorEM`` on the same ratings to rounding.
+
+    Needs ``pip install 'skem[dask]'`` and a :class:`distributed.Client`.
+
+    Parameters
+    ----------
+    {_SHARED_PARAMETERS}
+    item, annotator, score : str, default='item', 'annotator', 'score'
+        The columns of the ratings.
+
+    Attributes
+    ----------
+    weights_ : ndarray of shape (n_annotators,)
+        Posterior probability that each annotator is good.
+    annotators_ : ndarray of shape (n_annotators,)
+        The annotator labels, sorted: the order of every per-annotator
+        attribute.
+    consensus_ : dask.dataframe.DataFrame
+        One row per item, indexed by item label, on the cluster: the
+        ``consensus`` (``mu_`` of the in-memory estimator), its
+        ``std_error``, the 95% interval ``lower`` and ``upper``, the
+        ``location`` and the item's ``n_ratings``. Ready for ``to_parquet``.
+    n_ratings_ : int
+        Number of ratings fitted.
+    sigma_ : float or ndarray of shape (n_annotators,)
+        Standard deviation of the good ratings (per annotator with
+        ``noise='per_annotator'``).
+    shared_sigma_ : float
+        The shared scale of the per-annotator prior.
+    bias_ : ndarray of shape (n_annotators,)
+        Offset of each annotator's good ratings.
+    pi_ : float
+        Prior probability of a good annotator.
+    log_posterior_ : ndarray of shape (n_annotators,)
+        ``log P(good | ratings)``.
+    score_range_ : tuple of float
+        The range of the bad annotators' uniform ratings.
+    log_likelihoods_ : ndarray of shape (n_iter_,)
+        The objective after each iteration.
+    log_likelihood_ : float
+        The final objective.
+    n_iter_ : int
+        Number of EM iterations of the kept run.
+    converged_ : bool
+        Whether the kept run converged.
+
+    See Also
+    --------
+    skem.AnnotatorEM : The in-memory estimator.
+    DaskHardAnnotatorEM : Hard EM on a Dask cluster.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import dask.dataframe as dd
+    >>> from distributed import Client, LocalCluster
+    >>> from skem.dask import DaskAnnotatorEM
+    >>> ratings = pd.DataFrame({{
+    ...     "item": ["a", "a", "a", "b", "b", "b", "c", "c", "c"],
+    ...     "annotator": ["x", "y", "z"] * 3,
+    ...     "score": [4.0, 4.2, 1.0, 2.0, 2.1, 5.0, 3.0, 3.1, 1.5]}})
+    >>> with Client(LocalCluster(n_workers=1, processes=False,
+    ...                          dashboard_address=None)) as client:
+    ...     em = DaskAnnotatorEM(noise="shared").fit(
+    ...         dd.from_pandas(ratings, npartitions=2))
+    ...     consensus = em.consensus_["consensus"].compute().sort_index()
+    >>> em.annotators_
+    array(['x', 'y', 'z'], dtype=object)
+    >>> em.weights_.round(2)
+    array([1., 1., 0.])
+    >>> consensus.round(2).tolist()
+    [4.1, 2.05, 3.05]
+    """
+
+
+class DaskHardAnnotatorEM(_BaseDaskAnnotatorEM):
+    __doc__ = f"""Consensus scores with each annotator classified good or bad, on Dask.
+
+    The hard EM of :class:`skem.HardAnnotatorEM`, on long-format ratings in a
+    Dask DataFrame; see :class:`DaskAnnotatorEM` for the layout.
+
+    Parameters
+    ----------
+    {_SHARED_PARAMETERS}
+    item, annotator, score : str, default='item', 'annotator', 'score'
+        The columns of the ratings.
+
+    Attributes
+    ----------
+    weights_ : ndarray of shape (n_annotators,)
+        1.0 for the annotators judged good, 0.0 for the others.
+    annotators_ : ndarray of shape (n_annotators,)
+        The annotator labels, sorted.
+    consensus_ : dask.dataframe.DataFrame
+        One row per item: see :class:`DaskAnnotatorEM`.
+
+    See Also
+    --------
+    skem.HardAnnotatorEM : The in-memory estimator.
+    DaskAnnotatorEM : Soft EM on a Dask cluster.
+    """
+
+    _hard = True
+    _local_estimator = HardAnnotatorEM
+
+
+_ANNOTATOR_ATTRIBUTES = (
+    "_score_scale",
+    "score_range_",
+    "sigma_",
+    "shared_sigma_",
+    "bias_",
+    "pi_",
+    "weights_",
+    "log_posterior_",
+    "_log_posterior_bad",
+    "log_likelihoods_",
+    "log_likelihood_",
+    "n_iter_",
+    "converged_",
+)
+
+
+def _as_dask_frame(X, columns):
+    import dask.dataframe as dd
+
+    if isinstance(X, pd.DataFrame):
+        X = dd.from_pandas(X, npartitions=1)
+    if not isinstance(X, dd.DataFrame):
+        raise ValueError(
+            "X must be a dask.dataframe.DataFrame (or a pandas DataFrame) of "
+            f"long-format ratings; got {type(X).__name__}."
+        )
+    missing = [name for name in columns if name not in X.columns]
+    if missing:
+        raise ValueError(
+            f"The ratings have no column {', '.join(map(repr, missing))}; their "
+            f"columns are {', '.join(map(repr, map(str, X.columns)))}."
+        )
+    return X[list(columns)]
+
+
+def _delayed_raw_block(partition, columns):
+    from dask import delayed
+
+    return delayed(_raw_block, pure=True)(partition, columns)
+
+
+def _raw_block(frame, columns):
+    """Check one partition of whole items and code its labels locally."""
+    item, annotator, score = columns
+    for name in (item, annotator):
+        missing = frame[name].isna().to_numpy()
+        if missing.any():
+            raise ValueError(
+                f"Column {name!r} has {int(missing.sum())} missing label(s)."
+            )
+    values = frame[score]
+    scores = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64)
+    bad = ~np.isfinite(scores)
+    if bad.any():
+        first = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"Column {score!r} must hold finite numbers; the rating of item "
+            f"{frame[item].iloc[first]!r} by annotator "
+            f"{frame[annotator].iloc[first]!r} is {values.iloc[first]!r} "
+            f"({int(bad.sum())} such rating(s) in this partition)."
+        )
+    item_codes, item_labels = pd.factorize(frame[item].to_numpy(), sort=False)
+    annotator_codes, annotator_labels = pd.factorize(
+        frame[annotator].to_numpy(), sort=False
+    )
+    key = item_codes.astype(np.int64) * max(len(annotator_labels), 1) + annotator_codes
+    unique, first_seen, counts = np.unique(key, return_index=True, return_counts=True)
+    if unique.shape[0] != key.shape[0]:
+        first = first_seen[np.argmax(counts > 1)]
+        raise ValueError(
+            f"Annotator {annotator_labels[annotator_codes[first]]!r} rated item "
+            f"{item_labels[item_codes[first]]!r} more than once. Give each "
+            "(item, annotator) pair one rating."
+        )
+    return {
+        "item_codes": item_codes.astype(np.intp),
+        "item_labels": np.asarray(item_labels),
+        "annotator_codes": annotator_codes.astype(np.intp),
+        "annotator_labels": np.asarray(annotator_labels),
+        "scores": scores,
+    }
+
+
+def _raw_facts(raw):
+    """What the client needs to know of a block before EM: labels and levels."""
+    scores = raw["scores"]
+    levels = np.unique(scores)
+    if levels.shape[0] > _MAX_REPORTED_LEVELS:
+        levels = np.concatenate([levels[:_MAX_REPORTED_LEVELS], levels[-1:]])
+    return {
+        "n_ratings": scores.shape[0],
+        "annotators": raw["annotator_labels"],
+        "levels": levels,
+    }
+
+
+def _finish_block(raw, annotators, scale, gold, previous):
+    """The EM block of a partition: global annotator codes, unit scores."""
+    codes = annotators.get_indexer(raw["annotator_labels"])
+    if np.any(codes < 0):
+        raise ValueError("An annotator label is missing from the global index.")
+    item_labels = raw["item_labels"]
+    n_items = item_labels.shape[0]
+    ratings = _Ratings(
+        raw["item_codes"],
+        codes[raw["annotator_codes"]],
+        scale.to_unit(raw["scores"]),
+        n_items,
+        len(annotators),
+    )
+    block_gold = None
+    if gold is not None:
+        block_gold = gold.reindex(item_labels).to_numpy(dtype=np.float64)
+        if np.isnan(block_gold).all():
+            block_gold = None
+    mu = None
+    if previous is not None:
+        mu = previous.reindex(item_labels).to_numpy(dtype=np.float64)
+    return _Block(ratings, block_gold, mu, item_labels=item_labels)
+
+
+def _kernel_counts(block):
+    ratings = block.ratings
+    return block, {"n": np.bincount(ratings.annotator, minlength=ratings.n_annotators)}
+
+
+def _combine_counts(client, blocks, n_annotators):
+    outputs = client.gather(
+        [client.submit(_kernel_outputs, _kernel_counts, block) for block in blocks]
+    )
+    return _combine_outputs(outputs)["n"].astype(np.int64)
+
+
+def _release_arrow_memory(client):
+    """Hand back what pyarrow's pool kept from reading and shuffling."""
+
+    def release():
+        try:
+            import pyarrow
+        except ImportError:
+            return
+        pyarrow.default_memory_pool().release_unused()
+
+    client.run(release)
+
+
+def _item_frame(block, results, scale, item_name, level_z):
+    """One partition of ``consensus_``, in score units."""
+    std_error = scale.width * results["std_error"]
+    consensus = scale.from_unit(results["consensus"])
+    with np.errstate(invalid="ignore"):
+        half_width = level_z * std_error
+    frame = pd.DataFrame(
+        {
+            "consensus": consensus,
+            "std_error": std_error,
+            "lower": consensus - half_width,
+            "upper": consensus + half_width,
+            "location": scale.from_unit(results["location"]),
+            "n_ratings": block.ratings.n_per_item,
+        },
+        index=pd.Index(block.item_labels, name=item_name),
+    )
+    return frame
+
+
+def _consensus_parts(blocks, item_results, scale, item_name):
+    """The partitions of ``consensus_``, as futures."""
+    from distributed import get_client
+    from scipy.stats import norm
+
+    client = get_client()
+    level_z = float(norm.ppf(0.975))
+    return [
+        client.submit(
+            _item_frame, block, results, scale, item_name, level_z, pure=False
+        )
+        for block, results in zip(blocks, item_results, strict=True)
+    ]
+
+
+def _consensus_frame(parts, item_name, item_dtype):
+    import dask.dataframe as dd
+
+    meta = pd.DataFrame(
+        {
+            "consensus": pd.Series([], dtype=np.float64),
+            "std_error": pd.Series([], dtype=np.float64),
+            "lower": pd.Series([], dtype=np.float64),
+            "upper": pd.Series([], dtype=np.float64),
+            "location": pd.Series([], dtype=np.float64),
+            "n_ratings": pd.Series([], dtype=np.int64),
+        },
+        index=pd.Index([], name=item_name, dtype=item_dtype),
+    )
+    return dd.from_delayed(parts, meta=meta, verify_meta=False)
+
+
+def _sorted_labels(labels):
+    unique = pd.unique(labels)
+    try:
+        return np.asarray(pd.Index(unique).sort_values())
+    except TypeError:
+        return np.asarray(unique)
+
+
+def _check_levels_in_range(levels, scale, name):
+    outside = levels[(levels < scale.low) | (levels > scale.high)]
+    if outside.size:
+        raise ValueError(
+            f"Column {name!r} has ratings outside score_range=({scale.low:g}, "
+            f"{scale.high:g}), e.g. {float(outside[0]):g}. Widen score_range or "
+            "use score_range='auto'."
+        )
+
+
+def _check_gold(gold, scale, score_range):
+    """Known scores as a float Series keyed by item, or None."""
+    if gold is None:
+        return None
+    if isinstance(gold, dict):
+        gold = pd.Series(gold, dtype=object)
+    if not isinstance(gold, pd.Series):
+        raise ValueError(
+            "gold must be a pandas Series (or a dict) of known scores keyed by "
+            f"item label; got {type(gold).__name__}."
+        )
+    values = pd.to_numeric(gold, errors="coerce").astype(np.float64)
+    bad = values.isna() & gold.notna()
+    if bad.any() or np.isinf(values).any():
+        raise ValueError("gold must hold finite numbers (or NaN for unknown items).")
+    if values.index.has_duplicates:
+        raise ValueError("gold has the same item label more than once.")
+    values = values.dropna()
+    if values.empty:
+        return None
+    if not isinstance(score_range, str):
+        outside = (values < scale.low) | (values > scale.high)
+        if outside.any():
+            raise ValueError(
+                f"gold has {int(outside.sum())} value(s) outside score_range="
+                f"({scale.low:g}, {scale.high:g}), e.g. "
+                f"{float(values[outside].iloc[0]):g}."
+            )
+    return values
+
+
+def _transform_partition(
+    frame, columns, annotators, scale, form, params, weights, log_posterior
+):
+    item, annotator, score = columns
+    raw = _raw_block(frame, columns)
+    codes = annotators.get_indexer(raw["annotator_labels"])
+    if np.any(codes < 0):
+        unknown = raw["annotator_labels"][codes < 0][:1].tolist()[0]
+        raise ValueError(
+            f"Annotator {unknown!r} was not in the fit; transform needs ratings "
+            "by the fitted annotators (annotators_)."
+        )
+    ratings = _Ratings(
+        raw["item_codes"],
+        codes[raw["annotator_codes"]],
+        scale.to_unit(raw["scores"]),
+        raw["item_labels"].shape[0],
+        len(annotators),
+    )
+    consensus = form.consensus(ratings, params, weights, log_posterior)
+    return pd.Series(
+        scale.from_unit(consensus),
+        index=pd.Index(raw["item_labels"], name=item),
+        name="consensus",
+    )

@@ -1,0 +1,310 @@
+"""skem.dask: the same EM on a Dask cluster gives the in-memory numbers."""
+
+import itertools
+import os
+import signal
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
+
+pd = pytest.importorskip("pandas")
+dd = pytest.importorskip("dask.dataframe")
+distributed = pytest.importorskip("distributed")
+pytest.importorskip("pyarrow")
+
+from skem import AnnotatorEM, HardAnnotatorEM, long_to_matrix  # noqa: E402
+from skem.dask import DaskAnnotatorEM, DaskHardAnnotatorEM  # noqa: E402
+from skem.datasets import make_ratings  # noqa: E402
+
+PAIRS = [(DaskAnnotatorEM, AnnotatorEM), (DaskHardAnnotatorEM, HardAnnotatorEM)]
+FORMS = [
+    {"bounded": bounded, "noise": noise, "bias": bias}
+    for bounded, noise, bias in itertools.product(
+        [True, False], ["per_annotator", "shared"], [False, True]
+    )
+]
+RTOL = 1e-10
+
+
+def test_without_a_client_the_error_says_how_to_start_one():
+    frame = _long_ratings()
+    try:
+        distributed.default_client()
+        pytest.skip("a default client exists in this process")
+    except ValueError:
+        pass
+    with pytest.raises(ValueError, match="start a client"):
+        DaskAnnotatorEM().fit(dd.from_pandas(frame, npartitions=1))
+
+
+@pytest.fixture(scope="module")
+def client():
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+    )
+    with distributed.Client(cluster) as client:
+        yield client
+    cluster.close()
+
+
+def _long_ratings(n_items=40, n_annotators=9, seed=0, integer=True):
+    """Long-format ratings with string items, integer annotators, 1 random rater."""
+    X = make_ratings(
+        n_items,
+        n_annotators,
+        bad_fraction=0.25,
+        missing_fraction=0.3,
+        score_range=(1.0, 5.0),
+        random_state=seed,
+    )
+    if integer:
+        X = np.round(X, 1)  # a discrete scale: 1.0, 1.1, ..., 5.0
+    item, annotator = np.nonzero(~np.isnan(X))
+    return pd.DataFrame(
+        {
+            "item": [f"clip-{i:03d}" for i in item],
+            "annotator": annotator * 10,
+            "score": X[item, annotator],
+        }
+    )
+
+
+def _gold(frame):
+    items = sorted(frame["item"].unique())
+    return pd.Series({items[0]: 1.5, items[3]: 4.0})
+
+
+def _in_memory(Estimator, frame, gold=None, **params):
+    matrix = long_to_matrix(frame)
+    gold_array = None
+    if gold is not None:
+        gold_array = gold.reindex(matrix.items).to_numpy(dtype=float)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return Estimator(**params).fit(matrix.X, gold=gold_array), matrix
+
+
+def _dask_fit(Estimator, ddf, gold=None, **params):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return Estimator(**params).fit(ddf, gold=gold)
+
+
+def _assert_same_fit(dask_em, em, matrix):
+    np.testing.assert_array_equal(dask_em.annotators_, matrix.annotators)
+    assert dask_em.n_iter_ == em.n_iter_
+    assert dask_em.converged_ == em.converged_
+    for name in ("weights_", "sigma_", "bias_", "log_likelihoods_"):
+        np.testing.assert_allclose(
+            getattr(dask_em, name), getattr(em, name), rtol=RTOL, atol=1e-12
+        )
+    for name in ("pi_", "shared_sigma_", "log_likelihood_"):
+        assert getattr(dask_em, name) == pytest.approx(getattr(em, name), rel=RTOL)
+    assert dask_em.score_range_ == em.score_range_
+    frame = dask_em.consensus_.compute().loc[matrix.items]
+    np.testing.assert_allclose(frame["consensus"], em.mu_, rtol=RTOL, atol=1e-12)
+    np.testing.assert_allclose(frame["location"], em.location_, rtol=RTOL, atol=1e-12)
+    np.testing.assert_allclose(
+        frame["std_error"], em.mu_std_error_, rtol=RTOL, atol=1e-12
+    )
+    interval = em.mu_interval(0.95)
+    np.testing.assert_allclose(frame[["lower", "upper"]], interval, rtol=RTOL)
+    np.testing.assert_array_equal(frame["n_ratings"], np.diff(matrix.X.tocsr().indptr))
+
+
+@pytest.mark.parametrize("form", FORMS, ids=lambda f: "-".join(map(str, f.values())))
+@pytest.mark.parametrize("Dask, Memory", PAIRS, ids=["soft", "hard"])
+def test_every_form_with_gold_matches_the_in_memory_fit(client, Dask, Memory, form):
+    """Each model form, soft and hard, with gold items, on 3 partitions, gives
+    the in-memory estimator's attributes to 1e-10 and the same n_iter_."""
+    frame = _long_ratings()
+    gold = _gold(frame)
+    # Twelve iterations, converged or not: the same path, step by step.
+    params = {**form, "max_iter": 12}
+    em, matrix = _in_memory(Memory, frame, gold, **params)
+    dask_em = _dask_fit(Dask, dd.from_pandas(frame, npartitions=3), gold, **params)
+    _assert_same_fit(dask_em, em, matrix)
+
+
+def _partitionings(frame, tmp_path):
+    by_item = frame.sort_values("item")
+    n_items = frame["item"].nunique()
+    split = tmp_path / "split"
+    split.mkdir()
+    # Items split over input files: every file holds part of most items.
+    for k in range(3):
+        frame.iloc[k::3].to_parquet(split / f"part-{k}.parquet")
+    return {
+        "one partition": dd.from_pandas(frame, npartitions=1),
+        "one item per partition": dd.from_pandas(
+            by_item.set_index("item"), npartitions=n_items, sort=True
+        ).reset_index(),
+        "items split over files": dd.read_parquet(str(split)),
+    }
+
+
+@pytest.mark.parametrize(
+    "init", ["median", "all_good", "random", "array"], ids=lambda i: str(i)
+)
+def test_every_init_and_odd_partitionings_match(client, init, tmp_path):
+    """Every init, on one partition, on one item per input partition and on
+    items split over three Parquet files, gives the in-memory fit to 1e-10."""
+    frame = _long_ratings(n_items=8, seed=1, integer=False)
+    params = {"init": init, "random_state": 0, "max_iter": 8}
+    if init == "random":
+        params["n_init"] = 2
+    if init == "array":
+        params["init"] = np.linspace(0.2, 0.9, frame["annotator"].nunique())
+    em, matrix = _in_memory(AnnotatorEM, frame, **params)
+    for name, ddf in _partitionings(frame, tmp_path).items():
+        dask_em = _dask_fit(DaskAnnotatorEM, ddf, **params)
+        try:
+            _assert_same_fit(dask_em, em, matrix)
+        except AssertionError as error:
+            raise AssertionError(f"{name}: {error}") from error
+
+
+def test_partitions_that_split_items_are_shuffled_whole(client):
+    """An item whose ratings sit in different input partitions is still one
+    item: its consensus is that of all its ratings (a fragment would not be)."""
+    frame = _long_ratings(seed=2)
+    # Round-robin rows: every item is spread over all 4 input partitions.
+    ddf = dd.from_pandas(frame.iloc[np.argsort(np.arange(len(frame)) % 4)], 4)
+    em, matrix = _in_memory(AnnotatorEM, frame)
+    dask_em = _dask_fit(DaskAnnotatorEM, ddf)
+    _assert_same_fit(dask_em, em, matrix)
+    assert dask_em.consensus_.compute().index.is_unique
+
+
+def test_warm_start_continues_like_the_in_memory_estimator(client):
+    frame = _long_ratings(seed=3)
+    ddf = dd.from_pandas(frame, npartitions=2)
+    em, matrix = _in_memory(AnnotatorEM, frame, max_iter=2)
+    dask_em = _dask_fit(DaskAnnotatorEM, ddf, max_iter=2)
+    em.set_params(warm_start=True, max_iter=50)
+    dask_em.set_params(warm_start=True, max_iter=50)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        em.fit(matrix.X)
+        dask_em.fit(ddf)
+    _assert_same_fit(dask_em, em, matrix)
+
+
+def test_transform_is_lazy_and_equals_the_in_memory_transform(client):
+    frame = _long_ratings(seed=4)
+    ddf = dd.from_pandas(frame, npartitions=2)
+    dask_em = _dask_fit(DaskAnnotatorEM, ddf)
+    em, matrix = _in_memory(AnnotatorEM, frame)
+    new = _long_ratings(seed=5)
+    new = new[new["annotator"].isin(dask_em.annotators_)]
+    consensus = dask_em.transform(dd.from_pandas(new, npartitions=3))
+    assert isinstance(consensus, dd.Series)
+    new_matrix = long_to_matrix(new, annotators=dask_em.annotators_)
+    expected = em.transform(new_matrix.X).ravel()
+    got = consensus.compute().loc[new_matrix.items]
+    np.testing.assert_allclose(got, expected, rtol=RTOL)
+
+    unknown = new.assign(annotator=new["annotator"] + 1)
+    with pytest.raises(ValueError, match="was not in the fit"):
+        dask_em.transform(dd.from_pandas(unknown, npartitions=1)).compute()
+
+
+def test_to_in_memory_gives_a_fitted_in_memory_estimator(client):
+    frame = _long_ratings(seed=6)
+    dask_em = _dask_fit(DaskHardAnnotatorEM, dd.from_pandas(frame, npartitions=2))
+    model = dask_em.to_in_memory()
+    assert type(model.estimator) is HardAnnotatorEM
+    em, matrix = _in_memory(HardAnnotatorEM, frame)
+    np.testing.assert_array_equal(model.items, matrix.items)
+    np.testing.assert_allclose(model.estimator.mu_, em.mu_, rtol=RTOL)
+    np.testing.assert_allclose(
+        model.estimator.transform(matrix.X), em.transform(matrix.X), rtol=RTOL
+    )
+    assert model.estimator.score(matrix.X) == pytest.approx(em.score(matrix.X))
+
+
+def test_follows_the_estimator_api(client):
+    em = DaskAnnotatorEM(noise="shared", item="clip")
+    assert clone(em).get_params() == em.get_params()
+    assert set(em.get_params()) >= set(AnnotatorEM().get_params())
+    frame = _long_ratings()
+    with pytest.raises(ValueError, match="noise"):
+        DaskAnnotatorEM(noise="wide").fit(dd.from_pandas(frame, npartitions=1))
+    with pytest.raises(ValueError, match="no column 'clip'"):
+        em.fit(dd.from_pandas(frame, npartitions=1))
+    assert not hasattr(em, "weights_")
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (
+            lambda f: f.assign(
+                score=f["score"].astype(object).where(f.index != 5, "x")
+            ),
+            "finite numbers",
+        ),
+        (lambda f: pd.concat([f, f.iloc[:1]], ignore_index=True), "more than once"),
+        (lambda f: f.assign(item=f["item"].where(f.index != 3, None)), "missing"),
+        (lambda f: f.iloc[:0], "empty"),
+    ],
+    ids=["non-numeric score", "duplicate pair", "missing label", "empty"],
+)
+def test_bad_ratings_raise_and_leave_the_estimator_as_it_was(client, change, message):
+    frame = _long_ratings(seed=7)
+    em = _dask_fit(DaskAnnotatorEM, dd.from_pandas(frame, npartitions=2))
+    weights = em.weights_.copy()
+    with pytest.raises(ValueError, match=message):
+        em.fit(dd.from_pandas(change(frame), npartitions=2))
+    np.testing.assert_array_equal(em.weights_, weights)
+
+
+def test_explicit_score_range_and_gold_are_checked(client):
+    frame = _long_ratings(seed=8)
+    ddf = dd.from_pandas(frame, npartitions=2)
+    with pytest.raises(ValueError, match="outside score_range"):
+        DaskAnnotatorEM(score_range=(2, 5)).fit(ddf)
+    with pytest.raises(ValueError, match="outside score_range"):
+        DaskAnnotatorEM(score_range=(1, 5)).fit(ddf, gold={"clip-000": 9.0})
+    with pytest.raises(ValueError, match="pandas Series"):
+        DaskAnnotatorEM().fit(ddf, gold=[1.0, 2.0])
+
+
+def test_a_worker_lost_mid_fit_does_not_change_the_answer(tmp_path, monkeypatch):
+    """Killing a worker process during EM (at its 12th block update, some
+    iterations in): the scheduler recomputes the lost blocks from their
+    lineage, the nanny starts a new worker, and the fit ends with the
+    in-memory numbers."""
+    from skem.dask._backend import _DaskBackend
+
+    frame = _long_ratings(n_items=300, n_annotators=20, seed=9)
+    path = tmp_path / "ratings"
+    path.mkdir()
+    for k in range(4):
+        frame.iloc[k::4].to_parquet(path / f"part-{k}.parquet")
+    params = {"tol": 0, "max_iter": 15}
+    em, matrix = _in_memory(AnnotatorEM, frame, **params)
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    )
+    with distributed.Client(cluster) as client:
+        pids = client.run(os.getpid)
+        updates = []
+        update = _DaskBackend.update
+
+        def update_then_kill(self, kernel, *args):
+            updates.append(kernel.__name__)
+            if len(updates) == 12:
+                os.kill(pids[sorted(pids)[0]], signal.SIGKILL)
+            return update(self, kernel, *args)
+
+        monkeypatch.setattr(_DaskBackend, "update", update_then_kill)
+        dask_em = _dask_fit(DaskAnnotatorEM, dd.read_parquet(str(path)), **params)
+        assert len(updates) > 20  # the kill came well before the end
+        client.wait_for_workers(2, timeout=30)
+        assert set(client.run(os.getpid).values()) != set(pids.values())
+        _assert_same_fit(dask_em, em, matrix)
+    cluster.close()
