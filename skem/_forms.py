@@ -365,25 +365,20 @@ def _kernel_joint_trial(block, weights, log_posterior, bias, sigma, new_sigma):
 
 
 def _kernel_annotator_trial(block, bias, sigma, weights, log_posterior, annotators):
-    """Terms at new annotator parameters, merged into the block's trial.
+    """Terms at new annotator parameters, as the block's trial.
 
     Only the ratings of the selected ``annotators`` are evaluated (all if
     None); the output is their weighted log density per annotator. The
     weights are the annotators' ``weights``, or the rating weights of
-    :func:`_compute_rating_weights` if ``log_posterior`` is given.
+    :func:`_compute_rating_weights` if ``log_posterior`` is given. A trial
+    of some annotators on top of another trial merges into it.
     """
     ratings = block.ratings
     if log_posterior is None:
         rating_weights = weights[ratings.annotator]
     else:
         rating_weights = _compute_rating_weights(ratings, weights, log_posterior)
-    if annotators is None:
-        selected = slice(None)
-        trial_terms = {}
-    else:
-        selected = annotators[ratings.annotator]
-        base = block.terms if block.trial is None else block.trial["terms"]
-        trial_terms = {key: value.copy() for key, value in base.items()}
+    selected = slice(None) if annotators is None else annotators[ratings.annotator]
     annotator = ratings.annotator[selected]
     terms = _compute_good_terms(
         ratings.score[selected],
@@ -392,18 +387,37 @@ def _kernel_annotator_trial(block, bias, sigma, weights, log_posterior, annotato
         _UNIT_BOUNDS,
     )
     if annotators is None:
-        trial_terms = terms
+        trial = {"terms": terms}
+    elif block.trial is None:
+        # The ratings of a few annotators: keep only theirs until settled.
+        trial = {"selected": selected, "subset": terms}
     else:
+        merged = _trial_terms(block)
         for key, value in terms.items():
-            trial_terms[key][selected] = value
+            merged[key][selected] = value
+        trial = {"terms": merged}
     objective = np.bincount(
         annotator,
         rating_weights[selected] * terms["log_density"],
         minlength=ratings.n_annotators,
     )
-    return replace(block, trial={"mu": block.mu, "terms": trial_terms}), {
-        "objective": objective
-    }
+    return replace(block, trial={"mu": block.mu, **trial}), {"objective": objective}
+
+
+def _trial_terms(block):
+    """A new dict of the trial's terms for every rating of the block."""
+    trial = block.trial
+    if "subset" not in trial:
+        return {key: value.copy() for key, value in trial["terms"].items()}
+    return _merge_terms(block.terms, trial["subset"], trial["selected"])
+
+
+def _merge_terms(terms, subset, selected):
+    """Copies of ``terms`` with the selected ratings' entries from ``subset``."""
+    merged = {key: value.copy() for key, value in terms.items()}
+    for key, value in subset.items():
+        merged[key][selected] = value
+    return merged
 
 
 def _kernel_settle_trial(block, accept, annotators=None):
@@ -412,11 +426,23 @@ def _kernel_settle_trial(block, accept, annotators=None):
     if trial is None or not accept:
         return replace(block, trial=None), {}
     if annotators is None:
-        return replace(block, mu=trial["mu"], terms=trial["terms"], trial=None), {}
-    selected = annotators[block.ratings.annotator]
-    terms = {key: value.copy() for key, value in block.terms.items()}
-    for key, value in trial["terms"].items():
-        terms[key][selected] = value[selected]
+        terms = trial["terms"] if "subset" not in trial else _trial_terms(block)
+        return replace(block, mu=trial["mu"], terms=terms, trial=None), {}
+    taken = annotators[block.ratings.annotator]
+    if "subset" in trial:
+        selected = trial["selected"]
+        kept = taken[selected]
+        terms = _merge_terms(
+            block.terms,
+            {key: value[kept] for key, value in trial["subset"].items()},
+            selected & taken,
+        )
+    else:
+        terms = _merge_terms(
+            block.terms,
+            {key: value[taken] for key, value in trial["terms"].items()},
+            taken,
+        )
     return replace(block, terms=terms, trial=None), {}
 
 

@@ -119,7 +119,8 @@ def _sizeof_block(block):
     for array in (block.gold, block.mu):
         if array is not None:
             total += array.nbytes
-    for terms in (block.terms, (block.trial or {}).get("terms")):
+    trial = block.trial or {}
+    for terms in (block.terms, trial.get("terms"), trial.get("subset")):
         if terms:
             total += sum(value.nbytes for value in terms.values())
     if block.item_labels is not None:

@@ -23,6 +23,9 @@ from skem.dask._backend import _DaskBackend, _kernel_outputs
 # levels of a discrete scale, so that the union still tells discrete from not.
 _MAX_REPORTED_LEVELS = 1002
 
+# Up to this many partitions the ratings are shuffled by tasks, beyond by p2p.
+_TASK_SHUFFLE_MAX_PARTITIONS = 100
+
 InMemoryModel = namedtuple("InMemoryModel", ["estimator", "items"])
 InMemoryModel.__doc__ = """An in-memory estimator and the labels of its rows.
 
@@ -147,7 +150,7 @@ class _BaseDaskAnnotatorEM(_BaseEM):
         """
         check_is_fitted(self)
         frame = _as_dask_frame(X, self._columns)
-        shuffled = frame.shuffle(on=self.item)
+        shuffled = _shuffle_by_item(frame, self.item)
         meta = pd.Series(
             [],
             dtype=np.float64,
@@ -223,7 +226,7 @@ class _BaseDaskAnnotatorEM(_BaseEM):
             ) from None
         columns = self._columns
         frame = _as_dask_frame(X, columns)
-        shuffled = frame.shuffle(on=self.item)
+        shuffled = _shuffle_by_item(frame, self.item)
         raw = client.compute(
             [
                 _delayed_raw_block(partition, columns)
@@ -449,6 +452,15 @@ def _as_dask_frame(X, columns):
             f"columns are {', '.join(map(repr, map(str, X.columns)))}."
         )
     return X[list(columns)]
+
+
+def _shuffle_by_item(frame, item):
+    """The ratings, partitioned so that each item is whole in one partition."""
+    # Dask's task-based shuffle takes n_partitions**2 small tasks, its p2p
+    # shuffle a fixed cost of seconds: at 1e7 ratings in 5 partitions the
+    # setup took 1.3 s against 3.6 s (python -m benchmarks).
+    method = "tasks" if frame.npartitions <= _TASK_SHUFFLE_MAX_PARTITIONS else "p2p"
+    return frame.shuffle(on=item, shuffle_method=method)
 
 
 def _delayed_raw_block(partition, columns):
