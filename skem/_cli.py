@@ -127,7 +127,9 @@ def _build_parser():
         "ratings",
         type=Path,
         help="CSV file of ratings (may be compressed: .gz, .bz2, .xz, .zst, .zip, "
-        ".tar), or a Parquet file (.parquet, .pq)",
+        ".tar), or a Parquet file (.parquet, .pq); with --workers or "
+        "--scheduler, a Parquet dataset: a folder or a glob such as "
+        "'ratings/*.parquet'",
     )
     fit.add_argument(
         "--item", default="item", help="item column (default: %(default)s)"
@@ -162,11 +164,28 @@ def _build_parser():
         "ratings are averaged (mean) (default: %(default)s)",
     )
     _add_model_options(fit)
+    cluster = fit.add_mutually_exclusive_group()
+    cluster.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="fit on a Dask LocalCluster of N worker processes, for ratings "
+        "beyond one process's memory; needs pip install 'skem[dask]' "
+        "(default: fit in this process)",
+    )
+    cluster.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="fit on the Dask cluster of this scheduler, e.g. "
+        "tcp://10.0.0.1:8786; its workers must reach the ratings and the "
+        "output folder (default: fit in this process)",
+    )
     fit.add_argument(
         "--consensus",
         metavar="PATH",
-        help="write the consensus CSV here, '-' for stdout; overrides "
-        "--output-dir (default: not written)",
+        help="write the consensus CSV here, '-' for stdout (with --workers or "
+        "--scheduler: a Parquet dataset, a folder); overrides --output-dir "
+        "(default: not written)",
     )
     fit.add_argument(
         "--annotators",
@@ -179,8 +198,9 @@ def _build_parser():
         "--output-dir",
         type=Path,
         metavar="DIR",
-        help="write consensus.csv and annotators.csv into this folder "
-        "(default: not written)",
+        help="write consensus.csv (with --workers or --scheduler: the Parquet "
+        "dataset consensus/) and annotators.csv into this folder (default: not "
+        "written)",
     )
     fit.set_defaults(run=_run_fit)
 
@@ -349,6 +369,10 @@ def _check_options(args):
 
 
 def _run_fit(args):
+    if args.workers is not None or args.scheduler is not None:
+        from skem._cli_dask import run_fit_on_dask
+
+        return run_fit_on_dask(args)
     _check_options(args)
     outputs = _output_paths(args)
     frame, source = _read_ratings(args.ratings, args.sep, args.decimal, args.score)
@@ -531,7 +555,10 @@ def _read_ratings(path, sep, decimal, score):
     if not path.exists():
         raise UserInputError(f"{path}: no such file")
     if path.is_dir():
-        raise UserInputError(f"{path}: is a folder, not a file")
+        raise UserInputError(
+            f"{path}: is a folder, not a file (to fit a Parquet dataset on Dask, "
+            "add --workers N or --scheduler ADDRESS)"
+        )
     parquet = path.suffix.lower() in _PARQUET_SUFFIXES
     if parquet and (sep is not None or decimal is not None):
         raise UserInputError(

@@ -8,6 +8,9 @@ import skem
 import skem.datasets
 
 numpydoc_validate = pytest.importorskip("numpydoc.validate")
+skem_dask = pytest.importorskip("skem.dask")
+
+MODULES = (skem, skem.datasets, skem_dask)
 
 # Checks we do not enforce, each with its reason.
 IGNORED = {
@@ -20,7 +23,7 @@ IGNORED = {
 
 
 def _public_objects():
-    for module in (skem, skem.datasets):
+    for module in MODULES:
         for name in module.__all__:
             obj = getattr(module, name)
             if not callable(obj):
@@ -39,7 +42,7 @@ def _public_objects():
 def _is_method(name):
     parent = name.rsplit(".", 1)[0]
     return any(
-        parent == f"{m.__name__}.{c}" for m in (skem, skem.datasets) for c in m.__all__
+        parent == f"{m.__name__}.{c}" for m in MODULES for c in m.__all__
     )
 
 

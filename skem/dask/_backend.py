@@ -18,6 +18,11 @@ from skem._backend import _Block, _combine_outputs
 # step instead of being sent inside each task.
 _SCATTER_NBYTES = 1 << 16
 
+# The blocks' outputs are summed on the workers in a tree of this fan-in, so
+# that the client receives one set of per-annotator vectors per step, not one
+# per block.
+_REDUCTION_FAN_IN = 16
+
 
 def _run_kernel(kernel, state, *args):
     """Run ``kernel`` on a block, or on the block of a previous kernel's result."""
@@ -27,6 +32,10 @@ def _run_kernel(kernel, state, *args):
 
 def _kernel_outputs(kernel, state, *args):
     return _run_kernel(kernel, state, *args)[1]
+
+
+def _combine_output_list(outputs):
+    return _combine_outputs(outputs)
 
 
 def _block_of(state):
@@ -73,7 +82,7 @@ class _DaskBackend:
             self.client.submit(operator.getitem, result, 1, pure=False)
             for result in self.state
         ]
-        return _combine_outputs(self.client.gather(outputs))
+        return self._combine(outputs)
 
     def reduce(self, kernel, *args):
         """Run ``kernel`` on every block and combine the outputs; blocks stay."""
@@ -82,7 +91,7 @@ class _DaskBackend:
             self.client.submit(_kernel_outputs, kernel, state, *args, pure=False)
             for state in self.state
         ]
-        return _combine_outputs(self.client.gather(outputs))
+        return self._combine(outputs)
 
     def collect(self, kernel, *args):
         """The outputs of ``kernel`` on every block, as futures on the cluster."""
@@ -97,6 +106,25 @@ class _DaskBackend:
         return [
             self.client.submit(_block_of, state, pure=False) for state in self.state
         ]
+
+    def _combine(self, outputs):
+        """Combine the blocks' output futures on the workers, then gather."""
+        # Every level stays referenced until the gather: a future released
+        # while a task of the next level waits on it could be forgotten.
+        levels = [outputs]
+        while len(outputs) > _REDUCTION_FAN_IN:
+            outputs = [
+                self.client.submit(
+                    _combine_output_list,
+                    outputs[start : start + _REDUCTION_FAN_IN],
+                    pure=False,
+                )
+                for start in range(0, len(outputs), _REDUCTION_FAN_IN)
+            ]
+            levels.append(outputs)
+        combined = _combine_outputs(self.client.gather(outputs))
+        del levels
+        return combined
 
     def _broadcast(self, args):
         """Scatter the large arrays among ``args`` (in chained steps too)."""

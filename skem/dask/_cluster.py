@@ -11,9 +11,11 @@ def _local_cluster(n_workers, **kwargs):
     ``python -m benchmarks``: the workers keep glibc's own
     ``MALLOC_TRIM_THRESHOLD_`` (Dask's 64 KiB also fixes the mmap threshold,
     so that every block-sized scratch array of every task is mapped and
-    page-faulted afresh: EM iterations took 1.5 times as long), and they do
-    not spill to disk, since the blocks are the data that every iteration
-    reads.
+    page-faulted afresh: EM iterations took 1.5 times as long), and they
+    neither spill to disk nor pause at 80% of their memory limit, since the
+    blocks are the data that every iteration reads: a paused worker holding
+    them stalls the fit for good. A worker that passes 95% of its limit is
+    still restarted, and its blocks recomputed.
 
     Parameters
     ----------
@@ -32,6 +34,7 @@ def _local_cluster(n_workers, **kwargs):
         "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
         "distributed.worker.memory.target": False,
         "distributed.worker.memory.spill": False,
+        "distributed.worker.memory.pause": False,
     }
     with (
         dask.config.set(settings),

@@ -1,6 +1,6 @@
 """Annotator models for long-format ratings in a Dask DataFrame."""
 
-from collections import namedtuple
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -26,16 +26,35 @@ _MAX_REPORTED_LEVELS = 1002
 # Up to this many partitions the ratings are shuffled by tasks, beyond by p2p.
 _TASK_SHUFFLE_MAX_PARTITIONS = 100
 
-InMemoryModel = namedtuple("InMemoryModel", ["estimator", "items"])
-InMemoryModel.__doc__ = """An in-memory estimator and the labels of its rows.
+class InMemoryModel(NamedTuple):
+    """A Dask fit brought into memory: an in-memory estimator and its items.
 
-Attributes
-----------
-estimator : AnnotatorEM or HardAnnotatorEM
-    Fitted; its columns are the annotators, in ``annotators_`` order.
-items : ndarray of shape (n_items,)
-    The item label of each row of ``estimator.mu_``.
-"""
+    Returned by :meth:`DaskAnnotatorEM.to_in_memory`; unpack it as
+    ``estimator, items``.
+
+    Parameters
+    ----------
+    estimator : AnnotatorEM or HardAnnotatorEM
+        Fitted; its columns are the annotators, in ``annotators_`` order.
+    items : ndarray of shape (n_items,)
+        The item label of each row of ``estimator.mu_``.
+
+    See Also
+    --------
+    DaskAnnotatorEM.to_in_memory : Build one from a Dask fit.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skem import AnnotatorEM
+    >>> from skem.dask import InMemoryModel
+    >>> model = InMemoryModel(AnnotatorEM(), np.array(["a", "b"]))
+    >>> model.items.tolist()
+    ['a', 'b']
+    """
+
+    estimator: object
+    items: np.ndarray
 
 
 class _BaseDaskAnnotatorEM(_BaseEM):
@@ -412,6 +431,21 @@ class DaskHardAnnotatorEM(_BaseDaskAnnotatorEM):
     --------
     skem.HardAnnotatorEM : The in-memory estimator.
     DaskAnnotatorEM : Soft EM on a Dask cluster.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from distributed import Client, LocalCluster
+    >>> from skem.dask import DaskHardAnnotatorEM
+    >>> ratings = pd.DataFrame({{
+    ...     "item": [1, 1, 1, 2, 2, 2, 3, 3, 3],
+    ...     "annotator": ["x", "y", "z"] * 3,
+    ...     "score": [4.0, 4.2, 1.0, 2.0, 2.1, 5.0, 3.0, 3.1, 1.5]}})
+    >>> with Client(LocalCluster(n_workers=1, processes=False,
+    ...                          dashboard_address=None)) as client:
+    ...     em = DaskHardAnnotatorEM().fit(ratings)
+    >>> em.weights_
+    array([1., 1., 0.])
     """
 
     _hard = True
@@ -531,9 +565,11 @@ def _finish_block(raw, annotators, scale, gold, previous):
         raise ValueError("An annotator label is missing from the global index.")
     item_labels = raw["item_labels"]
     n_items = item_labels.shape[0]
+    # A block holds its codes for the whole fit: 4 bytes each where they fit.
+    code_type = np.int32 if max(n_items, len(annotators)) < 2**31 else np.intp
     ratings = _Ratings(
-        raw["item_codes"],
-        codes[raw["annotator_codes"]],
+        raw["item_codes"].astype(code_type),
+        codes[raw["annotator_codes"]].astype(code_type),
         scale.to_unit(raw["scores"]),
         n_items,
         len(annotators),
