@@ -55,9 +55,7 @@ def _write_dataset(folder, n_ratings, seed=0):
         good = np.repeat(truth, RATINGS_PER_ITEM) + sigma[annotator] * (
             rng.standard_normal(item.size)
         )
-        score = np.where(
-            bad[annotator], rng.random(item.size), np.clip(good, 0.0, 1.0)
-        )
+        score = np.where(bad[annotator], rng.random(item.size), np.clip(good, 0.0, 1.0))
         pd.DataFrame({"item": item, "annotator": annotator, "score": score}).to_parquet(
             folder / f"part-{k:04d}.parquet", index=False
         )

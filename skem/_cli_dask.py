@@ -158,10 +158,12 @@ def _parquet_files(path):
         )
     elif glob.has_magic(text):
         files = sorted(glob.glob(text, recursive=True))
+        if not files:
+            raise UserInputError(f"{path}: no file matches this glob")
     elif path.is_file():
         files = [text]
     else:
-        raise UserInputError(f"{path}: no such file, folder or glob match")
+        raise UserInputError(f"{path}: no such file or folder")
     if not files:
         raise UserInputError(f"{path}: holds no Parquet file")
     return files
@@ -211,8 +213,8 @@ def _consensus(estimator, level):
     z = float(norm.ppf(0.5 + level / 2))
     frame = estimator.consensus_
     return frame.assign(
-        lower=frame["consensus"] - z * frame["std_error"],
-        upper=frame["consensus"] + z * frame["std_error"],
+        ci_low=frame["consensus"] - z * frame["std_error"],
+        ci_high=frame["consensus"] + z * frame["std_error"],
     ).reset_index()
 
 

@@ -41,7 +41,7 @@ def test_a_parquet_folder_on_a_local_cluster_gives_the_in_memory_tables(
     dask = pd.read_parquet(tmp_path / "dask" / "consensus").set_index("item")
     assert len(list((tmp_path / "dask" / "consensus").iterdir())) >= 1
     dask = dask.loc[memory.index]
-    for column in ("consensus", "std_error", "lower", "upper"):
+    for column in ("consensus", "std_error", "ci_low", "ci_high"):
         np.testing.assert_allclose(dask[column], memory[column], rtol=1e-10)
     memory = pd.read_csv(tmp_path / "memory" / "annotators.csv")
     dask = pd.read_csv(tmp_path / "dask" / "annotators.csv")
@@ -91,7 +91,9 @@ def test_missing_input_and_unreachable_scheduler_are_one_line(
 ):
     monkeypatch.setattr("skem._cli_dask._CONNECT_TIMEOUT", "1s")
     assert main(["fit", str(tmp_path / "none-*.parquet"), "--workers", "1"]) == 2
-    assert "no such file, folder or glob match" in capsys.readouterr().err
+    assert "no file matches this glob" in capsys.readouterr().err
+    assert main(["fit", str(tmp_path / "none.parquet"), "--workers", "1"]) == 2
+    assert "no such file or folder" in capsys.readouterr().err
     (tmp_path / "empty").mkdir()
     assert main(["fit", str(tmp_path / "empty"), "--workers", "1"]) == 2
     assert "holds no Parquet file" in capsys.readouterr().err

@@ -111,7 +111,7 @@ def _assert_same_fit(dask_em, em, matrix):
         frame["std_error"], em.mu_std_error_, rtol=RTOL, atol=1e-12
     )
     interval = em.mu_interval(0.95)
-    np.testing.assert_allclose(frame[["lower", "upper"]], interval, rtol=RTOL)
+    np.testing.assert_allclose(frame[["ci_low", "ci_high"]], interval, rtol=RTOL)
     np.testing.assert_array_equal(frame["n_ratings"], np.diff(matrix.X.tocsr().indptr))
 
 

@@ -41,9 +41,7 @@ def _public_objects():
 
 def _is_method(name):
     parent = name.rsplit(".", 1)[0]
-    return any(
-        parent == f"{m.__name__}.{c}" for m in MODULES for c in m.__all__
-    )
+    return any(parent == f"{m.__name__}.{c}" for m in MODULES for c in m.__all__)
 
 
 def _own_methods(cls):

@@ -5,7 +5,6 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 from sklearn.base import _fit_context
-from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from skem._annotator_em import _SHARED_PARAMETERS, AnnotatorEM, HardAnnotatorEM
@@ -25,6 +24,7 @@ _MAX_REPORTED_LEVELS = 1002
 
 # Up to this many partitions the ratings are shuffled by tasks, beyond by p2p.
 _TASK_SHUFFLE_MAX_PARTITIONS = 100
+
 
 class InMemoryModel(NamedTuple):
     """A Dask fit brought into memory: an in-memory estimator and its items.
@@ -71,7 +71,6 @@ class _BaseDaskAnnotatorEM(_BaseEM):
         "item": [str],
         "annotator": [str],
         "score": [str],
-        "init": [StrOptions({"all_good", "median", "random"}), "array-like"],
     }
 
     _local_estimator = AnnotatorEM
@@ -351,7 +350,7 @@ class DaskAnnotatorEM(_BaseDaskAnnotatorEM):
     consensus_ : dask.dataframe.DataFrame
         One row per item, indexed by item label, on the cluster: the
         ``consensus`` (``mu_`` of the in-memory estimator), its
-        ``std_error``, the 95% interval ``lower`` and ``upper``, the
+        ``std_error``, the 95% interval ``ci_low`` and ``ci_high``, the
         ``location`` and the item's ``n_ratings``. Ready for ``to_parquet``.
     n_ratings_ : int
         Number of ratings fitted.
@@ -620,8 +619,8 @@ def _item_frame(block, results, scale, item_name, level_z):
         {
             "consensus": consensus,
             "std_error": std_error,
-            "lower": consensus - half_width,
-            "upper": consensus + half_width,
+            "ci_low": consensus - half_width,
+            "ci_high": consensus + half_width,
             "location": scale.from_unit(results["location"]),
             "n_ratings": block.ratings.n_per_item,
         },
@@ -652,8 +651,8 @@ def _consensus_frame(parts, item_name, item_dtype):
         {
             "consensus": pd.Series([], dtype=np.float64),
             "std_error": pd.Series([], dtype=np.float64),
-            "lower": pd.Series([], dtype=np.float64),
-            "upper": pd.Series([], dtype=np.float64),
+            "ci_low": pd.Series([], dtype=np.float64),
+            "ci_high": pd.Series([], dtype=np.float64),
             "location": pd.Series([], dtype=np.float64),
             "n_ratings": pd.Series([], dtype=np.int64),
         },
