@@ -169,6 +169,7 @@ def scaleout_table(quick=False):
     sizes = [100_000, 1_000_000] if quick else [1_000_000, 10_000_000, 100_000_000]
     rows = []
     notes = []
+    bytes_per_rating = None
     for n_ratings in sizes:
         folder = Path(tempfile.mkdtemp(prefix="skem-scaleout-"))
         try:
@@ -179,6 +180,7 @@ def scaleout_table(quick=False):
             shutil.rmtree(folder, ignore_errors=True)
         per_iteration = dask_fit["em"] / dask_fit["n_iter"]
         if memory is not None:
+            bytes_per_rating = memory["peak"] / n_ratings
             difference = np.max(np.abs(memory["weights"] - dask_fit["weights"]))
             memory_iteration = memory["em"] / memory["n_iter"]
             rows.append(
@@ -208,15 +210,22 @@ def scaleout_table(quick=False):
                     "",
                 ]
             )
+            estimate = (
+                ""
+                if bytes_per_rating is None
+                else f" (about {bytes_per_rating * n_ratings / 2**30:.0f} GiB "
+                f"at the {bytes_per_rating:.0f} bytes per rating of the "
+                "largest in-memory fit above)"
+            )
             notes.append(
-                f"At {n_ratings:.0e} ratings the in-memory fit is not run: at "
-                "the bytes per rating measured below it would need more than "
-                "this machine holds beside the cluster."
+                f"At {n_ratings:.0e} ratings the in-memory fit is not run: it "
+                f"would not fit in this machine's memory{estimate}."
             )
         throughput = n_ratings / per_iteration / 2
         notes.append(
             f"{n_ratings:.0e}: {throughput / 1e6:.1f} million ratings per second "
-            "per worker per EM iteration."
+            f"per worker per EM iteration, {dask_fit['peak'] / n_ratings * 2:.0f} "
+            "bytes per rating at the workers' peak."
         )
     result = table(
         [
