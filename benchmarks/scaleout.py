@@ -107,7 +107,7 @@ def _in_memory_fit(folder, queue):
             "setup": total - timer.seconds,
             "em": timer.seconds,
             "n_iter": em.n_iter_,
-            "peak": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+            "peak": _peak_rss(),
             "weights": em.weights_,
         }
     )
@@ -123,7 +123,19 @@ def _run_in_memory(folder):
     return result
 
 
-def _worker_peak_rss():
+def _peak_rss():
+    """This process's peak resident set size, in bytes.
+
+    ``VmHWM`` from ``/proc/self/status`` where there is one: ``ru_maxrss``
+    carries over the parent's peak into a child started by fork and exec.
+    """
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
@@ -146,7 +158,7 @@ def _run_dask(folder):
         start = time.perf_counter()
         em = DaskAnnotatorEM().fit(dd.read_parquet(str(folder)))
         total = time.perf_counter() - start
-        peaks = list(client.run(_worker_peak_rss).values())
+        peaks = list(client.run(_peak_rss).values())
         n_blocks = len(em._consensus_parts)
         return {
             "setup": total - timer.seconds,
