@@ -367,7 +367,7 @@ class DaskAnnotatorEM(_BaseDaskAnnotatorEM):
         ``log P(good | ratings)``.
     score_range_ : tuple of float
         The range of the bad annotators' uniform ratings.
-    log_likelihoods_ : ndarray of shape (n_iter_,)
+    log_likelihoods_ : ndarray of shape (``n_iter_``,)
         The objective after each iteration.
     log_likelihood_ : float
         The final objective.
