@@ -63,13 +63,7 @@ class _BaseAnnotatorEM(TransformerMixin, _BaseEM):
         self : object
             The fitted estimator.
         """
-        previous_state = dict(self.__dict__)
-        try:
-            return self._fit(X, gold)
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(previous_state)
-            raise
+        return self._fit_or_restore(X, gold)
 
     def transform(self, X):
         """Return the consensus score of each item (row) of X.

@@ -428,17 +428,7 @@ def _fit_tables(frame, source, args):
     except (ValueError, TypeError) as error:  # _clean_ratings should catch these
         raise UserInputError(f"{source.name}: {error}") from None
     Estimator = HardAnnotatorEM if args.hard else AnnotatorEM
-    estimator = Estimator(
-        bounded=args.bounded,
-        noise=args.noise,
-        noise_prior=args.noise_prior,
-        bias=args.bias,
-        init=args.init,
-        n_init=1 if args.n_init is None else args.n_init,
-        score_range="auto" if args.score_range is None else tuple(args.score_range),
-        random_state=args.random_state,
-        verbose=1,
-    )
+    estimator = Estimator(**_model_params(args))
     show_progress = not args.quiet and sys.stdout.isatty()
     start = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
@@ -457,6 +447,23 @@ def _fit_tables(frame, source, args):
     messages = dict.fromkeys(_one_line(w.message) for w in caught)
     report += [f"warning: {message}" for message in messages]
     return consensus, annotators, report
+
+
+def _model_params(args):
+    """The estimator parameters that the model options give."""
+    return {
+        "bounded": args.bounded,
+        "noise": args.noise,
+        "noise_prior": args.noise_prior,
+        "bias": args.bias,
+        "init": args.init,
+        "n_init": 1 if args.n_init is None else args.n_init,
+        "score_range": (
+            "auto" if args.score_range is None else tuple(args.score_range)
+        ),
+        "random_state": args.random_state,
+        "verbose": 1,
+    }
 
 
 def _summary(estimator, matrix, annotators, elapsed):

@@ -15,6 +15,7 @@ from skem._cli import (
     UserInputError,
     _check_options,
     _describe,
+    _model_params,
     _one_line,
     _Progress,
     _sigma_text,
@@ -48,15 +49,7 @@ def run_fit_on_dask(args):
 
     Estimator = DaskHardAnnotatorEM if args.hard else DaskAnnotatorEM
     estimator = Estimator(
-        bounded=args.bounded,
-        noise=args.noise,
-        noise_prior=args.noise_prior,
-        bias=args.bias,
-        init=args.init,
-        n_init=1 if args.n_init is None else args.n_init,
-        score_range="auto" if args.score_range is None else tuple(args.score_range),
-        random_state=args.random_state,
-        verbose=1,
+        **_model_params(args),
         item=args.item,
         annotator=args.annotator,
         score=args.score,

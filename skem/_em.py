@@ -109,6 +109,16 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
         self.warm_start = warm_start
         self.verbose = verbose
 
+    def _fit_or_restore(self, X, gold):
+        """``self._fit(X, gold)``; if it raises, the estimator is as it was."""
+        previous_state = dict(self.__dict__)
+        try:
+            return self._fit(X, gold)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(previous_state)
+            raise
+
     def _fit_em(self, data, form, warm_params=None):
         """Run EM from each start and leave the best run's blocks in ``data``.
 

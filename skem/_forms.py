@@ -324,10 +324,12 @@ def _kernel_bias_moments(block, weights, log_posterior, sigma):
     }
 
 
-def _kernel_location_step(block, weights, log_posterior, bias, sigma):
-    """One guarded Newton step on each item's consensus (see _updates)."""
+def _step_block_location(
+    block, weights, log_posterior, bias, sigma, propose_only=False
+):
+    """:func:`_step_truncated_location` on a block's items; gold items stay."""
     ratings = block.ratings
-    mu, terms = _step_truncated_location(
+    return _step_truncated_location(
         ratings,
         block.mu,
         bias,
@@ -336,7 +338,13 @@ def _kernel_location_step(block, weights, log_posterior, bias, sigma):
         block.terms,
         _UNIT_BOUNDS,
         frozen=None if block.gold is None else ~np.isnan(block.gold),
+        propose_only=propose_only,
     )
+
+
+def _kernel_location_step(block, weights, log_posterior, bias, sigma):
+    """One guarded Newton step on each item's consensus (see _updates)."""
+    mu, terms = _step_block_location(block, weights, log_posterior, bias, sigma)
     return replace(block, mu=mu, terms=terms), {}
 
 
@@ -347,16 +355,8 @@ def _kernel_joint_trial(block, weights, log_posterior, bias, sigma, new_sigma):
     is each annotator's log density there.
     """
     ratings = block.ratings
-    mu, _ = _step_truncated_location(
-        ratings,
-        block.mu,
-        bias,
-        sigma,
-        _compute_rating_weights(ratings, weights, log_posterior),
-        block.terms,
-        _UNIT_BOUNDS,
-        frozen=None if block.gold is None else ~np.isnan(block.gold),
-        propose_only=True,
+    mu, _ = _step_block_location(
+        block, weights, log_posterior, bias, sigma, propose_only=True
     )
     terms = _compute_truncated_terms(ratings, mu, bias, new_sigma)
     return replace(block, trial={"mu": mu, "terms": terms}), {

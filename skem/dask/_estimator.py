@@ -139,13 +139,7 @@ class _BaseDaskAnnotatorEM(_BaseEM):
         self : object
             The fitted estimator.
         """
-        previous_state = dict(self.__dict__)
-        try:
-            return self._fit(X, gold)
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(previous_state)
-            raise
+        return self._fit_or_restore(X, gold)
 
     def transform(self, X):
         """Return the consensus of the items of new long-format ratings, lazily.
@@ -557,22 +551,33 @@ def _raw_facts(raw):
     }
 
 
-def _finish_block(raw, annotators, scale, gold, previous):
-    """The EM block of a partition: global annotator codes, unit scores."""
+def _raw_ratings(raw, annotators, scale):
+    """The ratings of a raw block on the fitted annotators' codes, in unit space.
+
+    A block holds its codes for the whole fit: 4 bytes each where they fit.
+    """
     codes = annotators.get_indexer(raw["annotator_labels"])
     if np.any(codes < 0):
-        raise ValueError("An annotator label is missing from the global index.")
-    item_labels = raw["item_labels"]
-    n_items = item_labels.shape[0]
-    # A block holds its codes for the whole fit: 4 bytes each where they fit.
+        unknown = raw["annotator_labels"][codes < 0][:1].tolist()[0]
+        raise ValueError(
+            f"Annotator {unknown!r} was not in the fit; transform needs ratings "
+            "by the fitted annotators (annotators_)."
+        )
+    n_items = raw["item_labels"].shape[0]
     code_type = np.int32 if max(n_items, len(annotators)) < 2**31 else np.intp
-    ratings = _Ratings(
+    return _Ratings(
         raw["item_codes"].astype(code_type),
         codes[raw["annotator_codes"]].astype(code_type),
         scale.to_unit(raw["scores"]),
         n_items,
         len(annotators),
     )
+
+
+def _finish_block(raw, annotators, scale, gold, previous):
+    """The EM block of a partition: global annotator codes, unit scores."""
+    ratings = _raw_ratings(raw, annotators, scale)
+    item_labels = raw["item_labels"]
     block_gold = None
     if gold is not None:
         block_gold = gold.reindex(item_labels).to_numpy(dtype=np.float64)
@@ -713,25 +718,11 @@ def _check_gold(gold, scale, score_range):
 def _transform_partition(
     frame, columns, annotators, scale, form, params, weights, log_posterior
 ):
-    item, annotator, score = columns
     raw = _raw_block(frame, columns)
-    codes = annotators.get_indexer(raw["annotator_labels"])
-    if np.any(codes < 0):
-        unknown = raw["annotator_labels"][codes < 0][:1].tolist()[0]
-        raise ValueError(
-            f"Annotator {unknown!r} was not in the fit; transform needs ratings "
-            "by the fitted annotators (annotators_)."
-        )
-    ratings = _Ratings(
-        raw["item_codes"],
-        codes[raw["annotator_codes"]],
-        scale.to_unit(raw["scores"]),
-        raw["item_labels"].shape[0],
-        len(annotators),
-    )
+    ratings = _raw_ratings(raw, annotators, scale)
     consensus = form.consensus(ratings, params, weights, log_posterior)
     return pd.Series(
         scale.from_unit(consensus),
-        index=pd.Index(raw["item_labels"], name=item),
+        index=pd.Index(raw["item_labels"], name=columns[0]),
         name="consensus",
     )
