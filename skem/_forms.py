@@ -14,6 +14,7 @@ in-memory estimators and :mod:`skem.dask`.
 """
 
 from dataclasses import dataclass, replace
+from functools import partial
 
 import numpy as np
 
@@ -22,7 +23,7 @@ from skem._likelihoods import (
     _compute_good_terms,
     _compute_sigma_log_prior,
     _estimate_normal_log_density,
-    _truncated_scale_moments,
+    _log_normal_mass,
 )
 from skem._updates import (
     _apply_gold,
@@ -280,6 +281,30 @@ def _kernel_truncated_terms(block, bias, sigma):
     return _kernel_annotator_sums(replace(block, terms=terms, trial=None))
 
 
+def _kernel_log_mass_sums(block, sigma, annotators):
+    """``sum_i log Z(mu_i, sigma)`` over the ratings of the selected annotators.
+
+    ``Z`` is the mass that a normal at each item's consensus puts inside the
+    bounds: evaluated once per item, then summed over the ratings.
+    """
+    ratings, mu = block.ratings, block.mu
+    low, high = _UNIT_BOUNDS
+    # -inf (no bound) where a consensus lies outside the bounds.
+    inside = (mu >= low) & (mu <= high)
+    log_mass = np.full(mu.shape[0], -np.inf)
+    log_mass[inside] = _log_normal_mass(
+        (low - mu[inside]) / sigma, (high - mu[inside]) / sigma
+    )
+    selected = np.flatnonzero(annotators[ratings.annotator])
+    return block, {
+        "log_mass": np.bincount(
+            ratings.annotator[selected],
+            log_mass[ratings.item[selected]],
+            minlength=ratings.n_annotators,
+        )
+    }
+
+
 def _kernel_log_density(block):
     """``sum_i log f_good(s_ia)`` per annotator, from the block's terms."""
     return block, {
@@ -297,12 +322,11 @@ def _kernel_annotator_sums(block):
     :func:`skem._updates._compute_precision_derivatives`).
     """
     ratings, terms = block.ratings, block.terms
-    second, var_square = _truncated_scale_moments(terms)
-    z = terms["z"]
+    second, z = terms["second"], terms["z"]
     return block, {
         "log_density": _annotator_sum(ratings, terms["log_density"]),
         "gradient": _annotator_sum(ratings, second - z * z),
-        "curvature": _annotator_sum(ratings, var_square),
+        "curvature": _annotator_sum(ratings, terms["var_square"]),
     }
 
 
@@ -374,12 +398,18 @@ def _kernel_annotator_trial(block, bias, sigma, weights, log_posterior, annotato
     of some annotators on top of another trial merges into it.
     """
     ratings = block.ratings
-    if log_posterior is None:
-        rating_weights = weights[ratings.annotator]
-    else:
-        rating_weights = _compute_rating_weights(ratings, weights, log_posterior)
-    selected = slice(None) if annotators is None else annotators[ratings.annotator]
+    selected = (
+        slice(None)
+        if annotators is None
+        else np.flatnonzero(annotators[ratings.annotator])
+    )
     annotator = ratings.annotator[selected]
+    if log_posterior is None:
+        rating_weights = weights[annotator]
+    else:
+        rating_weights = _compute_rating_weights(ratings, weights, log_posterior)[
+            selected
+        ]
     terms = _compute_good_terms(
         ratings.score[selected],
         block.mu[ratings.item[selected]] + bias[annotator],
@@ -398,7 +428,7 @@ def _kernel_annotator_trial(block, bias, sigma, weights, log_posterior, annotato
         trial = {"terms": merged}
     objective = np.bincount(
         annotator,
-        rating_weights[selected] * terms["log_density"],
+        rating_weights * terms["log_density"],
         minlength=ratings.n_annotators,
     )
     return replace(block, trial={"mu": block.mu, **trial}), {"objective": objective}
@@ -435,7 +465,7 @@ def _kernel_settle_trial(block, accept, annotators=None):
         terms = _merge_terms(
             block.terms,
             {key: value[kept] for key, value in trial["subset"].items()},
-            selected & taken,
+            selected[kept],
         )
     else:
         terms = _merge_terms(
@@ -802,6 +832,31 @@ def _rescue_truncated_sigma(data, bias, sigma, weights, prior, hard, current):
         current["sq_residuals"], n_suspect, np.ones(n_annotators), *prior, 0.0
     )
     candidate = np.clip(candidate, np.min(sigma), 1.0)
+    choose = partial(
+        _choose_sigma_by_marginal,
+        sigma,
+        current["log_density"],
+        candidate,
+        pi=_estimate_pi(weights),
+        log_bad=np.zeros(n_annotators),
+        prior=prior,
+        combine=_COMBINE[hard],
+    )
+    if not np.any(bias):
+        # Every location lies inside the bounds, where the truncated mass
+        # only shrinks as sigma grows: at the widest candidate it bounds each
+        # candidate's density from above, for one pass of normal CDFs per
+        # item instead of per rating. Most suspects are random raters, whom
+        # the bound already rules out.
+        widest = float(np.max(candidate[suspect]))
+        log_mass = data.reduce(_kernel_log_mass_sums, widest, suspect)["log_mass"]
+        upper_bound = (
+            _estimate_normal_log_density(current["sq_residuals"], n_suspect, candidate)
+            - log_mass
+        )
+        suspect &= choose(upper_bound, screen=True)
+        if not suspect.any():
+            return sigma, suspect
     candidate_log_density = data.update(
         _kernel_annotator_trial,
         bias,
@@ -810,16 +865,7 @@ def _rescue_truncated_sigma(data, bias, sigma, weights, prior, hard, current):
         None,
         suspect,
     )["objective"]
-    take = suspect & _choose_sigma_by_marginal(
-        sigma,
-        current["log_density"],
-        candidate,
-        candidate_log_density,
-        _estimate_pi(weights),
-        np.zeros(n_annotators),
-        prior,
-        _COMBINE[hard],
-    )
+    take = suspect & choose(candidate_log_density)
     return np.where(take, candidate, sigma), take
 
 

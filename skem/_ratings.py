@@ -39,10 +39,12 @@ class _Ratings:
 
     def select(self, mask):
         """The ratings where ``mask`` (one bool per rating) is True."""
+        # One scan of the mask, then gathers: cheaper than three masked copies.
+        index = np.flatnonzero(mask)
         return _Ratings(
-            self.item[mask],
-            self.annotator[mask],
-            self.score[mask],
+            self.item[index],
+            self.annotator[index],
+            self.score[index],
             self.n_items,
             self.n_annotators,
         )

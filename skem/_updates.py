@@ -13,7 +13,6 @@ import numpy as np
 from skem._likelihoods import (
     _compute_good_terms,
     _compute_sigma_log_prior,
-    _truncated_location_moments,
 )
 
 # pi is kept inside [_PI_BOUND, 1 - _PI_BOUND]: at exactly 0 or 1 one of the two
@@ -507,7 +506,7 @@ def _compute_location_derivatives(rating_weights, sigma_r, terms, group, n_group
     gradient, curvature : ndarray of shape (n_groups,)
         The gradient, and minus the curvature (nonnegative).
     """
-    mean, var = _truncated_location_moments(terms)
+    mean, var = terms["mean"], terms["var"]
     gradient = np.bincount(
         group, rating_weights * (terms["z"] - mean) / sigma_r, minlength=n_groups
     )
@@ -721,6 +720,7 @@ def _choose_sigma_by_marginal(
     log_bad,
     prior,
     combine=np.logaddexp,
+    screen=False,
 ):
     """Per annotator, the sigma that gives the higher marginal log posterior.
 
@@ -748,6 +748,10 @@ def _choose_sigma_by_marginal(
         ``(shared_sigma, strength)``.
     combine : callable, default=np.logaddexp
         ``np.logaddexp`` for soft EM, ``np.maximum`` for hard EM.
+    screen : bool, default=False
+        If True, ``candidate_log_density`` is an upper bound, and the result
+        says which candidates could win: those whose bound raises the term at
+        all. The ones left out would lose by the rounding slack as well.
 
     Returns
     -------
@@ -758,6 +762,8 @@ def _choose_sigma_by_marginal(
     current += _compute_sigma_log_prior(sigma, *prior)
     proposed = combine(log_pi + candidate_log_density, log_not_pi + log_bad)
     proposed += _compute_sigma_log_prior(candidate, *prior)
+    if screen:
+        return proposed > current
     return proposed > current + _rounding_slack(current)
 
 

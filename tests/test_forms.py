@@ -25,17 +25,24 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+import skem._forms
 from skem import AnnotatorEM, HardAnnotatorEM
-from skem._backend import _Block, _InMemoryBackend
-from skem._forms import _step_truncated_bias, _step_truncated_sigma
+from skem._backend import _Block, _InMemoryBackend, _run_steps
+from skem._forms import (
+    _kernel_log_density,
+    _kernel_log_mass_sums,
+    _kernel_sq_residuals,
+    _rescue_truncated_sigma,
+    _step_truncated_bias,
+    _step_truncated_sigma,
+)
 from skem._likelihoods import (
     _compute_good_terms,
     _compute_sigma_log_prior,
+    _estimate_normal_log_density,
     _log_normal_mass,
-    _truncated_location_moments,
-    _truncated_scale_moments,
 )
-from skem._ratings import _Ratings
+from skem._ratings import _Ratings, _ratings_from_matrix
 from skem._updates import (
     _choose_sigma_by_marginal,
     _estimate_consensus_normal,
@@ -220,14 +227,15 @@ def _quad_truncated_moments(alpha, beta):
 
 @pytest.mark.parametrize(("alpha", "beta"), MOMENT_CASES)
 def test_truncated_moments_match_numerical_integration(alpha, beta):
-    """_truncated_location_moments (E[t], Var[t]) and _truncated_scale_moments
-    (E[t^2], Var[t^2]) of N(0, 1) on [alpha, beta] equal quad to 1e-10
+    """The moments in _compute_good_terms' terms (E[t], Var[t], E[t^2],
+    Var[t^2]) of N(0, 1) on [alpha, beta] equal quad to 1e-10
     (relative to the size of each moment); the log density in the terms equals
     scipy.stats.truncnorm's."""
     scores = np.array([alpha + 0.3 * (beta - alpha), beta - 1e-3 * (beta - alpha)])
     terms = _compute_good_terms(scores, np.zeros(2), np.ones(2), bounds=(alpha, beta))
-    mean, var = _truncated_location_moments(terms)
-    second, var_square = _truncated_scale_moments(terms)
+    mean, var, second, var_square = (
+        terms[key] for key in ("mean", "var", "second", "var_square")
+    )
     expected = _quad_truncated_moments(alpha, beta)
     for name, value, reference in zip(
         ("mean", "second", "var", "var_square"),
@@ -706,6 +714,106 @@ def test_choose_sigma_by_marginal_takes_the_candidate_exactly_when_higher():
             decided += 1
             assert take[a] == (difference > 0), a
         assert decided > 0.9 * (n - 10)
+
+
+@settings(max_examples=_budget(50))
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    widest=st.floats(0.01, 1.0),
+    n_ratings=st.integers(1, 40),
+)
+def test_truncated_density_at_a_narrower_sigma_is_below_the_rescue_bound(
+    seed, widest, n_ratings
+):
+    """For consensus values inside the bounds, an annotator's truncated log
+    density at any sigma up to ``widest`` is at most the plain normal one
+    minus sum log Z(mu_i, widest): the upper bound by which the rescue rules
+    out candidates without a pass of normal CDFs per rating. The sums of log
+    Z are checked against scipy.stats.norm, rating by rating."""
+    rng = np.random.default_rng(seed)
+    n_items, n_annotators = 6, 3
+    ratings = _Ratings(
+        rng.integers(0, n_items, n_ratings),
+        rng.integers(0, n_annotators, n_ratings),
+        rng.uniform(0, 1, n_ratings),
+        n_items,
+        n_annotators,
+    )
+    mu = rng.uniform(0, 1, n_items)
+    mu[rng.integers(0, n_items)] = rng.choice([0.0, 1.0])
+    selected = np.array([True, False, True])
+    block = _Block(ratings, None, mu)
+    _, outputs = _kernel_log_mass_sums(block, widest, selected)
+    expected = np.zeros(n_annotators)
+    for i, a in zip(ratings.item, ratings.annotator, strict=True):
+        if selected[a]:
+            expected[a] += math.log(
+                stats.norm.cdf((1 - mu[i]) / widest) - stats.norm.cdf(-mu[i] / widest)
+            )
+    np.testing.assert_allclose(outputs["log_mass"], expected, rtol=1e-12, atol=1e-12)
+
+    sigma = rng.uniform(1e-3, 1.0, n_annotators) * widest
+    terms = _terms(ratings, mu, np.zeros(n_annotators), sigma)
+    exact = np.bincount(ratings.annotator, terms["log_density"], minlength=3)
+    residuals = ratings.score - mu[ratings.item]
+    sq_residuals = np.bincount(ratings.annotator, residuals**2, minlength=3)
+    n = np.bincount(ratings.annotator, minlength=3)
+    bound = _estimate_normal_log_density(sq_residuals, n, sigma) - outputs["log_mass"]
+    assert np.all(
+        exact[selected] <= bound[selected] + 1e-9 * (1 + np.abs(exact)[selected])
+    )
+
+
+@pytest.mark.parametrize("hard", [False, True])
+def test_rescue_screen_rules_out_only_candidates_that_lose(monkeypatch, hard):
+    """The rescue with its bound takes exactly the candidates that it takes
+    when it evaluates every candidate (log Z = -inf disables the bound), on
+    suspects of two kinds: noisy honest raters, whose wider sigma is taken,
+    and random raters, whom the bound rules out before any per-rating pass."""
+    rng = np.random.default_rng(0)
+    n_items = 200
+    truth = rng.uniform(0, 1, n_items)
+    spread = np.r_[np.full(6, 0.06), np.full(3, 0.25)]
+    honest = np.clip(truth[:, None] + rng.normal(0, spread, (n_items, 9)), 0, 1)
+    X = np.c_[honest, rng.uniform(0, 1, (n_items, 3))]
+    ratings = _ratings_from_matrix(X)
+    weights = np.r_[np.ones(6), np.full(6, 1e-3)]
+    sigma = np.full(12, 0.06)
+    prior = (0.06, 20.0)
+
+    def rescue():
+        data = _backend(ratings, truth, np.zeros(12), sigma)
+        current = data.update(
+            _run_steps,
+            [
+                (_kernel_sq_residuals, (np.zeros(12), weights < 0.5)),
+                (_kernel_log_density, ()),
+            ],
+        )
+        return _rescue_truncated_sigma(
+            data, np.zeros(12), sigma, weights, prior, hard, current
+        )
+
+    evaluated = []
+    trial = skem._forms._kernel_annotator_trial
+
+    def recording_trial(block, bias, sigma, weights, log_posterior, annotators):
+        evaluated.append(annotators.copy())
+        return trial(block, bias, sigma, weights, log_posterior, annotators)
+
+    monkeypatch.setattr(skem._forms, "_kernel_annotator_trial", recording_trial)
+    screened, taken = rescue()
+    # Only the noisy honest raters needed their pass of normal CDFs.
+    np.testing.assert_array_equal(evaluated[0], np.arange(12) // 3 == 2)
+    monkeypatch.setattr(
+        skem._forms,
+        "_kernel_log_mass_sums",
+        lambda block, *_: (block, {"log_mass": np.full(12, -np.inf)}),
+    )
+    unscreened, taken_unscreened = rescue()
+    np.testing.assert_array_equal(taken, taken_unscreened)
+    np.testing.assert_array_equal(screened, unscreened)
+    assert taken[6:9].all() and not taken[9:].any()
 
 
 # --------------------------------------------------------------------------
