@@ -23,17 +23,19 @@ def _em(Estimator, **params):
     return fit
 
 
-DEFAULT_SOFT = "AnnotatorEM (default init='median')"
-DEFAULT_HARD = "HardAnnotatorEM (default init='median')"
+DEFAULT_SOFT = "AnnotatorEM (default init='auto')"
+DEFAULT_HARD = "HardAnnotatorEM (default init='auto')"
 METHODS = {
     "mean": lambda X: (np.nanmean(X, axis=1), None),
     "median": lambda X: (np.nanmedian(X, axis=1), None),
     DEFAULT_SOFT: _em(AnnotatorEM),
+    "AnnotatorEM init='median'": _em(AnnotatorEM, init="median"),
     "AnnotatorEM init='all_good'": _em(AnnotatorEM, init="all_good"),
     "AnnotatorEM init='random', n_init=10": _em(
         AnnotatorEM, init="random", n_init=10, random_state=0
     ),
     DEFAULT_HARD: _em(HardAnnotatorEM),
+    "HardAnnotatorEM init='median'": _em(HardAnnotatorEM, init="median"),
     "HardAnnotatorEM init='all_good'": _em(HardAnnotatorEM, init="all_good"),
 }
 PUBLISHED = {"mean": 12.02, "median": 13.53}
@@ -90,6 +92,7 @@ def robustness_table(quick=False):
     methods = ["mean", "median", DEFAULT_SOFT, DEFAULT_HARD]
     if not quick:
         methods[3:3] = [
+            "AnnotatorEM init='median'",
             "AnnotatorEM init='all_good'",
             "AnnotatorEM init='random', n_init=10",
         ]
@@ -139,7 +142,12 @@ def robustness_table(quick=False):
             )
     clean_mean = results[(0.0, "mean")]
     targets = []
-    for name in (DEFAULT_SOFT, DEFAULT_HARD, "AnnotatorEM init='all_good'"):
+    for name in (
+        DEFAULT_SOFT,
+        DEFAULT_HARD,
+        "AnnotatorEM init='median'",
+        "AnnotatorEM init='all_good'",
+    ):
         if (0.4, name) not in results:
             continue
         mean_excess = results[(0.4, "mean")] - clean_mean
@@ -173,7 +181,7 @@ def netflix_ranks_table(quick=False):
     )
     rows = []
     for Estimator in (AnnotatorEM, HardAnnotatorEM):
-        for init in ("all_good", "median"):
+        for init in ("auto", "median", "all_good"):
             em = Estimator(init=init, score_range=(1, 5)).fit(matrix.X)
             ranks = np.empty(len(matrix.annotators), dtype=int)
             ranks[np.argsort(em.log_posterior_)] = np.arange(1, len(ranks) + 1)

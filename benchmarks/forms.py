@@ -1,9 +1,9 @@
 """Model forms on real panels: false flags, consensus error, robustness.
 
 The evidence behind the defaults (``bounded=True``, ``noise='per_annotator'``,
-``noise_prior=200``, ``bias=False``): how many annotators of honest real panels
-each form calls random, how close its consensus is to expert truth, and how it
-copes when real annotators are replaced by random ones.
+``noise_prior=200``, ``bias=False``, ``init='auto'``): how many annotators of
+honest real panels each form calls random, how close its consensus is to expert
+truth, and how it copes when real annotators are replaced by random ones.
 """
 
 import warnings
@@ -25,6 +25,7 @@ FORMS = {
     "default with noise_prior=100": {"noise_prior": 100.0},
     "default with noise_prior=400": {"noise_prior": 400.0},
     "default with bias=True": {"bias": True},
+    "default with init='median'": {"init": "median"},
 }
 QUICK_FORMS = (LECTURE, DEFAULT)
 
@@ -99,15 +100,22 @@ def robustness_table(quick=False):
     """Real emotion/ raters replaced by uniform random integer raters, per form."""
     X, truth, is_valence = load_emotion()
     n_annotators = X.shape[1]
-    seeds = range(2 if quick else 5)
+    seeds = range(2 if quick else 10)
     names = (
         QUICK_FORMS
         if quick
-        else [LECTURE, *list(FORMS)[1:4], "default with noise_prior=50"]
+        else [
+            LECTURE,
+            *list(FORMS)[1:4],
+            "default with noise_prior=50",
+            "default with init='median'",
+        ]
     )
+    entries = [(name, AnnotatorEM, FORMS[name]) for name in names]
+    entries.append((f"HardAnnotatorEM, {DEFAULT}", HardAnnotatorEM, {}))
     rows = []
     for fraction in (0.2, 0.4, 0.6):
-        results = {name: [] for name in ["mean", *names]}
+        results = {name: [] for name in ["mean", *(entry[0] for entry in entries)]}
         for seed in seeds:
             rng = np.random.RandomState(seed)
             replaced = rng.permutation(n_annotators)[: round(fraction * n_annotators)]
@@ -118,8 +126,8 @@ def robustness_table(quick=False):
             is_replaced = np.isin(np.arange(n_annotators), replaced)
             mean = np.nanmean(noisy, axis=1)
             results["mean"].append((_errors(mean, truth, is_valence)[0], None, None))
-            for name in names:
-                em = _fit(AnnotatorEM, noisy, score_range=WORK_RANGE, **FORMS[name])
+            for name, Estimator, params in entries:
+                em = _fit(Estimator, noisy, score_range=WORK_RANGE, **params)
                 flagged = em.weights_ < 0.5
                 results[name].append(
                     (
@@ -134,9 +142,10 @@ def robustness_table(quick=False):
             if runs[0][1] is None:
                 row += ["", ""]
             else:
+                false_flags = [run[2] for run in runs]
                 row += [
                     f"{min(run[1] for run in runs):.0%}",
-                    f"{max(run[2] for run in runs):.0%}",
+                    f"{np.mean(false_flags):.0%} / {np.max(false_flags):.0%}",
                 ]
             rows.append(row)
     headers = [
@@ -145,11 +154,12 @@ def robustness_table(quick=False):
         "MAE (mean)",
         "MAE (worst seed)",
         "replaced flagged (worst seed)",
-        "others flagged (worst seed)",
+        "others flagged (mean / worst seed)",
     ]
     note = (
         f"{len(seeds)} seeds; random raters answer uniform integers 0..100 on the "
-        "items the replaced raters rated. The clean plain mean's MAE is 12.02."
+        "items the replaced raters rated. AnnotatorEM unless said otherwise. The "
+        "clean plain mean's MAE is 12.02."
     )
     return table(headers, rows), note
 

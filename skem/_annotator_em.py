@@ -34,17 +34,23 @@ _SHARED_PARAMETERS = """
         If True, each annotator has an offset ``b_a`` (a rater who is
         consistently 0.5 higher is still a good rater), identified by
         ``sum_a w_a b_a = 0`` (or, with gold items, by the gold scores).
-    init : {'median', 'all_good', 'random'} or array-like of shape \
-(n_annotators,), default='median'
+    init : {'auto', 'median', 'all_good', 'random'} or array-like of shape \
+(n_annotators,), default='auto'
         How EM starts. EM finds a local maximum, so the start matters.
 
+        - ``'auto'``: EM runs from ``'median'`` and from ``'all_good'``, and
+          the run with the higher final objective is kept (the first on a
+          tie to rounding); the fit costs two runs. Each start finds the
+          better maximum on some panels with many random raters: with 40% of
+          the real annotators of a benchmark replaced by random ones,
+          ``'median'`` alone leaves up to 13% of the honest annotators
+          flagged on the worst of 10 seeds, ``'auto'`` at most 4%, with a
+          consensus error of 12.83 against 12.86 on average (see the
+          benchmarks).
         - ``'median'``: ``mu`` is each item's median, ``sigma`` is
           ``sqrt(pi / 2)`` times the mean absolute deviation from it (the
           median absolute deviation is 0 on discrete scales such as 1..5),
-          ``pi=0.5``. Robust to many random annotators, hence the default:
-          with 40% of the real annotators of a benchmark replaced by random
-          ones it leaves a consensus error 1.7 above the clean mean's, against
-          2.7 for ``'all_good'`` (see the benchmarks).
+          ``pi=0.5``. Robust when many annotators are random.
         - ``'all_good'``: every annotator is taken as good: ``mu`` is each
           item's mean, ``sigma`` the pooled RMS deviation from it, ``pi=0.5``.
           This is the start of the classic derivation.
@@ -55,7 +61,8 @@ _SHARED_PARAMETERS = """
 
     n_init : int, default=1
         Number of runs with ``init='random'``; the run with the highest final
-        objective is kept. The other inits are deterministic and make one run.
+        objective is kept. The other inits are deterministic: ``'auto'``
+        makes two runs, the others one.
 
     max_iter : int, default=100
         Maximum number of EM iterations per run.

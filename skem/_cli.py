@@ -273,9 +273,10 @@ def _add_model_options(parser, score_range=None):
     )
     parser.add_argument(
         "--init",
-        choices=["median", "all_good", "random"],
-        default="median",
-        help="how EM starts (default: %(default)s)",
+        choices=["auto", "median", "all_good", "random"],
+        default="auto",
+        help="how EM starts; auto runs from median and from all_good and "
+        "keeps the better fit (default: %(default)s)",
     )
     parser.add_argument(
         "--n-init",

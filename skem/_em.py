@@ -34,6 +34,7 @@ from skem._updates import (
     _compute_annotator_weights,
     _estimate_pi,
     _estimate_sigma_shared_normal,
+    _rounding_slack,
 )
 
 # min_sigma="auto" is this fraction of the width of the score range; it scales
@@ -64,7 +65,7 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
         "noise": [StrOptions({"per_annotator", "shared"})],
         "noise_prior": [Interval(Real, 0, None, closed="neither")],
         "bias": ["boolean"],
-        "init": [StrOptions({"all_good", "median", "random"}), "array-like"],
+        "init": [StrOptions({"auto", "all_good", "median", "random"}), "array-like"],
         "n_init": [Interval(Integral, 1, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
@@ -85,7 +86,7 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
         noise="per_annotator",
         noise_prior=200.0,
         bias=False,
-        init="median",
+        init="auto",
         n_init=1,
         max_iter=100,
         tol=1e-6,
@@ -137,22 +138,30 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
         run : dict
             See :meth:`_run_em`.
         """
-        if warm_params is None and _is_random_init(self.init):
-            n_init = self.n_init
+        if warm_params is not None:
+            starts = [None]
+        elif _is_random_init(self.init):
+            starts = ["random"] * self.n_init
+        elif isinstance(self.init, str) and self.init == "auto":
+            starts = list(_AUTO_STARTS)
         else:
-            n_init = 1
+            starts = [self.init]
         random_state = check_random_state(self.random_state)
         initial = data.state
         best = None
-        for init_index in range(n_init):
+        for init_index, init in enumerate(starts):
             data.state = initial
             if warm_params is None:
-                params = self._initialize(data, form, random_state)
+                params = self._initialize(data, form, init, random_state)
             else:
                 data.update(_kernel_initialize_warm, form.bounded)
                 params = warm_params
             run = self._run_em(data, form, params, init_index)
-            if best is None or run["objective"] > best["objective"]:
+            # A later run must win by more than rounding: runs that reach the
+            # same maximum keep the first, whatever the order of the sums.
+            if best is None or run["objective"] > best["objective"] + _rounding_slack(
+                best["objective"]
+            ):
                 best = run
         data.state = best["state"]
         return best
@@ -221,10 +230,15 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
             "log_posterior_bad": log_posterior_bad,
         }
 
-    def _initialize(self, data, form, random_state):
-        """The initial parameters from ``init``, and each block's start."""
+    def _initialize(self, data, form, init, random_state):
+        """The initial parameters of one start, and each block's start.
+
+        ``init`` is ``'median'``, ``'all_good'``, ``'random'`` or initial
+        weights.
+        """
         n_annotators = data.n_annotators
-        init = self.init if isinstance(self.init, str) else "weights"
+        if not isinstance(init, str):
+            init = "weights"
         if init == "median":
             deviations = data.update(_kernel_initialize_median, form.bounded)
             # sqrt(pi/2) * mean |residual| is consistent for normal ratings.
@@ -486,6 +500,13 @@ def _assign_good_annotators(log_good, log_bad, rated):
 
 
 _E_STEPS = {False: _soft_e_step, True: _hard_e_step}
+
+
+# init='auto' runs EM from each of these and keeps the higher objective. A
+# start that trusts the medians can leave an honest but noisy rater flagged,
+# one that trusts everyone can let random raters shape the first consensus; on
+# panels with many random raters each reaches the better maximum on some.
+_AUTO_STARTS = ("median", "all_good")
 
 
 def _is_random_init(init):

@@ -674,7 +674,7 @@ def test_every_option_states_its_default():
             if action.option_strings and action.dest != "help":
                 assert "(default" in action.help, (name, action.option_strings)
         if name == "fit":
-            for text in ["item column (default: item)", "(default: median)"]:
+            for text in ["item column (default: item)", "(default: auto)"]:
                 assert text in shown
         else:
             assert "range of the rating scale (default: 1 5)" in shown

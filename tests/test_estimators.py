@@ -266,6 +266,41 @@ def test_deterministic_inits_make_a_single_run(noisy, capsys):
     assert "init 2" not in capsys.readouterr().out
 
 
+def _fit_quietly(estimator, X):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return estimator.fit(X)
+
+
+@pytest.mark.parametrize("Estimator", [AnnotatorEM, HardAnnotatorEM])
+@pytest.mark.parametrize("form", [LECTURE, {}], ids=["lecture", "default"])
+def test_auto_init_keeps_the_better_of_the_median_and_all_good_runs(
+    Estimator, form, capsys
+):
+    """init='auto' runs EM from 'median' and from 'all_good' (two runs in the
+    verbose output) and its fit is the one of those two single-start fits with
+    the higher final objective, to 1e-12; a tie keeps 'median'."""
+    for seed in range(6):
+        X = make_ratings(
+            40, 9, bad_fraction=0.45, sigma=0.2, missing_fraction=0.5, random_state=seed
+        )
+        runs = {
+            init: _fit_quietly(Estimator(**form, init=init), X)
+            for init in ("median", "all_good")
+        }
+        objectives = {init: em.log_likelihoods_[-1] for init, em in runs.items()}
+        expected = runs[max(objectives, key=objectives.get)]
+        if abs(objectives["median"] - objectives["all_good"]) < 1e-9:
+            expected = runs["median"]
+        auto = _fit_quietly(Estimator(**form, verbose=1), X)
+        assert "init 2" in capsys.readouterr().out
+        assert auto.log_likelihoods_[-1] == pytest.approx(
+            max(objectives.values()), rel=1e-12
+        )
+        np.testing.assert_allclose(auto.weights_, expected.weights_, atol=1e-12)
+        np.testing.assert_allclose(auto.mu_, expected.mu_, rtol=1e-12)
+
+
 def test_same_random_state_gives_identical_results(noisy):
     X, _, _ = noisy
     a = AnnotatorEM(**LECTURE, init="random", n_init=3, random_state=11).fit(X)
@@ -276,7 +311,7 @@ def test_same_random_state_gives_identical_results(noisy):
 
 def test_verbose_prints_the_objective_of_each_iteration(noisy, capsys):
     X, _, _ = noisy
-    em = AnnotatorEM(**LECTURE, verbose=1).fit(X)
+    em = AnnotatorEM(**LECTURE, init="median", verbose=1).fit(X)
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == em.n_iter_
     assert f"{em.log_likelihoods_[0]:.6f}" in lines[0]

@@ -76,7 +76,7 @@ def test_all_good_init_matches_the_lecture():
     form = _model_form(False, "shared", False, 50.0, 1e-3)
     ratings = _ratings_from_matrix(X)
     data = _InMemoryBackend(_Block(ratings), ratings.n_per_annotator, False)
-    params = em._initialize(data, form, np.random.RandomState(0))
+    params = em._initialize(data, form, "all_good", np.random.RandomState(0))
     mu0, sigma0, _ = oracle_m_step([1.0] * 4)
     np.testing.assert_allclose(data.state.mu, np.nanmean(X, axis=1))
     np.testing.assert_allclose(data.state.mu, mu0)

@@ -155,7 +155,7 @@ for name, form in [
 ]:
     start = GridSearchCV(
         AnnotatorEM(**form, random_state=0),
-        {"init": ["median", "all_good", "random"]},
+        {"init": ["median", "auto", "all_good", "random"]},
         cv=KFold(5, shuffle=True, random_state=0),
     ).fit(X)
     for init, score in zip(

@@ -82,7 +82,7 @@ class _BaseDaskAnnotatorEM(_BaseEM):
         noise="per_annotator",
         noise_prior=200.0,
         bias=False,
-        init="median",
+        init="auto",
         n_init=1,
         max_iter=100,
         tol=1e-6,
