@@ -68,6 +68,7 @@ suppress_warnings = ["myst.header"]
 rst_prolog = """
 .. |Feature| replace:: **[Feature]**
 .. |Enhancement| replace:: **[Enhancement]**
+.. |Efficiency| replace:: **[Efficiency]**
 .. |Fix| replace:: **[Fix]**
 .. |API| replace:: **[API change]**
 """

@@ -186,10 +186,18 @@ def _compute_truncated_terms(ratings, consensus, bias, sigma, bounds=_UNIT_BOUND
     annotator = ratings.annotator
     return _compute_good_terms(
         ratings.score,
-        consensus[ratings.item] + bias[annotator],
+        _rating_locations(ratings.item, annotator, consensus, bias),
         sigma[annotator],
         bounds,
+        np.log(sigma)[annotator],
     )
+
+
+def _rating_locations(item, annotator, consensus, bias):
+    """``mu_i + b_a`` of each rating; without biases, no gather of them."""
+    if np.any(bias):
+        return consensus[item] + bias[annotator]
+    return consensus[item]
 
 
 def _annotator_sum(ratings, values):
@@ -240,13 +248,10 @@ def _kernel_initialize_warm(block, clip):
     return replace(block, mu=mu, terms=None, trial=None), {}
 
 
-def _kernel_sq_residuals(block, bias, annotators=None):
-    """Squared residuals per annotator, of the selected annotators only if given."""
-    ratings = block.ratings
-    if annotators is not None:
-        ratings = ratings.select(annotators[ratings.annotator])
+def _kernel_sq_residuals(block, bias):
+    """Squared residuals per annotator."""
     return block, {
-        "sq_residuals": _compute_annotator_sq_residuals(ratings, block.mu, bias)
+        "sq_residuals": _compute_annotator_sq_residuals(block.ratings, block.mu, bias)
     }
 
 
@@ -305,13 +310,6 @@ def _kernel_log_mass_sums(block, sigma, annotators):
     }
 
 
-def _kernel_log_density(block):
-    """``sum_i log f_good(s_ia)`` per annotator, from the block's terms."""
-    return block, {
-        "log_density": _annotator_sum(block.ratings, block.terms["log_density"])
-    }
-
-
 def _kernel_annotator_sums(block):
     """Per-annotator sums of the block's terms: log density and precision moments.
 
@@ -319,14 +317,18 @@ def _kernel_annotator_sums(block):
     are ``sum (E[t^2] - z^2)`` and ``sum Var[t^2]`` over each annotator's
     ratings: an annotator's ratings share its weight, so the next M-step's
     weighted sums are these times the weights (see
-    :func:`skem._updates._compute_precision_derivatives`).
+    :func:`skem._updates._compute_precision_derivatives`). ``z_squared`` is
+    ``sum z^2``, the squared residuals over ``sigma_a**2``.
     """
-    ratings, terms = block.ratings, block.terms
-    second, z = terms["second"], terms["z"]
-    return block, {
+    return block, _annotator_sums(block.ratings, block.terms)
+
+
+def _annotator_sums(ratings, terms):
+    return {
         "log_density": _annotator_sum(ratings, terms["log_density"]),
-        "gradient": _annotator_sum(ratings, second - z * z),
-        "curvature": _annotator_sum(ratings, terms["var_square"]),
+        "gradient": _annotator_sum(ratings, terms["scale_slope"]),
+        "curvature": _annotator_sum(ratings, terms["scale_information"]),
+        "z_squared": _annotator_sum(ratings, terms["z"] * terms["z"]),
     }
 
 
@@ -335,11 +337,7 @@ def _kernel_bias_moments(block, weights, log_posterior, sigma):
     ratings, terms = block.ratings, block.terms
     rating_weights = _compute_rating_weights(ratings, weights, log_posterior)
     gradient, curvature = _compute_location_derivatives(
-        rating_weights,
-        sigma[ratings.annotator],
-        terms,
-        ratings.annotator,
-        ratings.n_annotators,
+        rating_weights, terms, ratings.annotator, ratings.n_annotators
     )
     return block, {
         "gradient": gradient,
@@ -376,16 +374,17 @@ def _kernel_joint_trial(block, weights, log_posterior, bias, sigma, new_sigma):
     """Try every item's Newton consensus together with new sigmas.
 
     The trial holds the proposed consensus and the terms there; the output
-    is each annotator's log density there.
+    is their per-annotator sums, as :func:`_kernel_annotator_sums` gives
+    them: if the trial is taken, they are the next E-step's.
     """
     ratings = block.ratings
     mu, _ = _step_block_location(
         block, weights, log_posterior, bias, sigma, propose_only=True
     )
     terms = _compute_truncated_terms(ratings, mu, bias, new_sigma)
-    return replace(block, trial={"mu": mu, "terms": terms}), {
-        "trial_log_density": _annotator_sum(ratings, terms["log_density"])
-    }
+    return replace(block, trial={"mu": mu, "terms": terms}), _annotator_sums(
+        ratings, terms
+    )
 
 
 def _kernel_annotator_trial(block, bias, sigma, weights, log_posterior, annotators):
@@ -412,9 +411,10 @@ def _kernel_annotator_trial(block, bias, sigma, weights, log_posterior, annotato
         ]
     terms = _compute_good_terms(
         ratings.score[selected],
-        block.mu[ratings.item[selected]] + bias[annotator],
+        _rating_locations(ratings.item[selected], annotator, block.mu, bias),
         sigma[annotator],
         _UNIT_BOUNDS,
+        np.log(sigma)[annotator],
     )
     if annotators is None:
         trial = {"terms": terms}
@@ -599,8 +599,8 @@ def _m_step_truncated(form, data, params, weights, log_posterior, statistics):
         )
     bias = params.bias
     if accepted is not None:
-        sigma, shared_sigma = accepted
-        pending = [(_kernel_settle_trial, (True,))]
+        sigma, shared_sigma, sums = accepted
+        data.update(_kernel_settle_trial, True)
     else:
         data.update(
             _run_steps,
@@ -620,14 +620,9 @@ def _m_step_truncated(form, data, params, weights, log_posterior, statistics):
         sigma, shared_sigma = _step_truncated_sigma(
             data, bias, params.sigma, sigma_weights, prior, form.min_sigma
         )
-        pending = []
+        sums = data.reduce(_kernel_annotator_sums)
     suspect = weights < 0.5
     if prior is not None and np.any(suspect & (data.n_per_annotator > 0)):
-        current = data.update(
-            _run_steps,
-            pending
-            + [(_kernel_sq_residuals, (bias, suspect)), (_kernel_log_density, ())],
-        )
         sigma, take = _rescue_truncated_sigma(
             data,
             bias,
@@ -635,12 +630,18 @@ def _m_step_truncated(form, data, params, weights, log_posterior, statistics):
             weights,
             (shared_sigma, form.strength),
             form.hard,
-            current,
+            sums,
         )
         shared_sigma = _estimate_shared_sigma(sigma, form.min_sigma)
-        pending = [(_kernel_settle_trial, (bool(take.any()), take))]
+        if take.any():
+            sums = data.update(
+                _run_steps,
+                [(_kernel_settle_trial, (True, take)), (_kernel_annotator_sums, ())],
+            )
+        else:
+            data.update(_kernel_settle_trial, False)
     params = _finish_m_step(form, bias, sigma, shared_sigma, weights)
-    return params, data.update(_run_steps, pending + [(_kernel_annotator_sums, ())])
+    return params, sums
 
 
 def _kernel_shift_location(block, shift):
@@ -653,6 +654,7 @@ def _joint_truncated_step(
 ):
     """Try the joint proposal of consensus and sigma; None if it lowers Q.
 
+    Returns the new sigma, shared scale and the annotator sums at the trial.
     The blocks keep the trial either way: the caller settles it.
     """
     sigma, shared_sigma = _step_truncated_sigma(
@@ -670,9 +672,9 @@ def _joint_truncated_step(
     )
     proposed = _Params(params.bias, sigma, shared_sigma, params.pi)
     before = weights @ statistics["log_density"] + form.log_prior(params)
-    after = weights @ trial["trial_log_density"] + form.log_prior(proposed)
+    after = weights @ trial["log_density"] + form.log_prior(proposed)
     if after >= before - _rounding_slack(before):
-        return sigma, shared_sigma
+        return sigma, shared_sigma, trial
     return None
 
 
@@ -810,13 +812,14 @@ def _rescue_truncated_sigma(data, bias, sigma, weights, prior, hard, current):
     See :func:`_choose_sigma_by_marginal`. The candidate is the plain-normal
     update with weight 1, ``(SS_a + nu tau**2) / (n_a + nu + 2)``, from the
     squared residuals of the annotators with weight below 0.5; one pass of
-    the truncated density over their ratings decides.
+    the truncated density over their ratings decides. Without biases, an
+    upper bound on each candidate's density first rules out the annotators
+    whom that pass could not change (see :func:`_kernel_log_mass_sums`).
 
     Parameters
     ----------
     current : dict
-        The ``sq_residuals`` of those annotators and everyone's
-        ``log_density``, at the current parameters.
+        The blocks' :func:`_kernel_annotator_sums` at the current parameters.
 
     Returns
     -------
@@ -828,8 +831,9 @@ def _rescue_truncated_sigma(data, bias, sigma, weights, prior, hard, current):
     suspect = weights < 0.5
     n_suspect = np.where(suspect, data.n_per_annotator, 0)
     n_annotators = data.n_annotators
+    sq_residuals = np.where(suspect, current["z_squared"] * sigma**2, 0.0)
     candidate = _estimate_sigma_per_annotator_normal(
-        current["sq_residuals"], n_suspect, np.ones(n_annotators), *prior, 0.0
+        sq_residuals, n_suspect, np.ones(n_annotators), *prior, 0.0
     )
     candidate = np.clip(candidate, np.min(sigma), 1.0)
     choose = partial(
@@ -851,8 +855,7 @@ def _rescue_truncated_sigma(data, bias, sigma, weights, prior, hard, current):
         widest = float(np.max(candidate[suspect]))
         log_mass = data.reduce(_kernel_log_mass_sums, widest, suspect)["log_mass"]
         upper_bound = (
-            _estimate_normal_log_density(current["sq_residuals"], n_suspect, candidate)
-            - log_mass
+            _estimate_normal_log_density(sq_residuals, n_suspect, candidate) - log_mass
         )
         suspect &= choose(upper_bound, screen=True)
         if not suspect.any():

@@ -22,7 +22,12 @@ _FAR = 8.3
 # fit in a core's L2 cache.
 _CHUNK_SIZE = 32_768
 _NORMAL_TERMS = ("z", "log_density")
-_TRUNCATED_MOMENTS = ("mean", "var", "second", "var_square")
+_TRUNCATED_DERIVATIVES = (
+    "location_slope",
+    "location_information",
+    "scale_slope",
+    "scale_information",
+)
 
 
 def _log_normal_mass(alpha, beta):
@@ -40,6 +45,8 @@ def _log_normal_mass(alpha, beta):
         ``[alpha, beta]``; see :func:`_shifted_log_normal_mass`.
     """
     shifted, anchor = _shifted_log_normal_mass(alpha, beta)
+    if anchor is None:
+        return shifted
     return shifted - 0.5 * anchor * anchor
 
 
@@ -65,29 +72,32 @@ def _shifted_log_normal_mass(alpha, beta):
 
     Returns
     -------
-    shifted, anchor : ndarray
+    shifted : ndarray
+    anchor : ndarray or None
+        None if no pair of bounds lies in one tail (every anchor is 0).
     """
-    anchor = np.zeros(np.broadcast(alpha, beta).shape)
     with np.errstate(divide="ignore"):
         shifted = np.log(0.5 * (erf(beta * _SQRT_HALF) + erf(-alpha * _SQRT_HALF)))
     one_tail = (alpha > 0) | (beta < 0)
-    if one_tail.any():
-        a, b = alpha[one_tail], beta[one_tail]
-        upper = a > 0
-        # Reflect the lower tail onto the upper one: near < far, both > 0.
-        near = np.where(upper, a, -b)
-        far = np.where(upper, b, -a)
-        scaled_near = erfcx(near * _SQRT_HALF)
-        gap = np.log(erfcx(far * _SQRT_HALF) / scaled_near) - 0.5 * (far - near) * (
-            far + near
-        )
-        with np.errstate(divide="ignore"):
-            shifted[one_tail] = np.log(0.5 * scaled_near) + np.log(-np.expm1(gap))
-        anchor[one_tail] = np.where(upper, a, b)
+    if not one_tail.any():
+        return shifted, None
+    anchor = np.zeros(shifted.shape)
+    a, b = alpha[one_tail], beta[one_tail]
+    upper = a > 0
+    # Reflect the lower tail onto the upper one: near < far, both > 0.
+    near = np.where(upper, a, -b)
+    far = np.where(upper, b, -a)
+    scaled_near = erfcx(near * _SQRT_HALF)
+    gap = np.log(erfcx(far * _SQRT_HALF) / scaled_near) - 0.5 * (far - near) * (
+        far + near
+    )
+    with np.errstate(divide="ignore"):
+        shifted[one_tail] = np.log(0.5 * scaled_near) + np.log(-np.expm1(gap))
+    anchor[one_tail] = np.where(upper, a, b)
     return shifted, anchor
 
 
-def _compute_good_terms(score, location, sigma, bounds=None):
+def _compute_good_terms(score, location, sigma, bounds=None, log_sigma=None):
     """Per-rating log density of the good component and its ingredients.
 
     The ratings are taken in chunks of ``_CHUNK_SIZE``: a dozen elementwise
@@ -104,39 +114,52 @@ def _compute_good_terms(score, location, sigma, bounds=None):
         ``sigma_a`` of each rating's annotator.
     bounds : tuple of float or None, default=None
         ``(low, high)`` of the truncation, or None for the plain normal.
+    log_sigma : ndarray of shape (n_ratings,), default=None
+        ``log(sigma)``, if the caller has it: a gather of each annotator's
+        log costs less than a log per rating.
 
     Returns
     -------
     terms : dict
         ``z = (score - location) / sigma`` and ``log_density``, the log
         density of each rating under the good component. With ``bounds``
-        also the moments of the standardized truncated variable ``t`` that
-        the Newton steps need: ``mean`` and ``var`` (``E[t]``, ``Var[t]``),
-        ``second`` and ``var_square`` (``E[t^2]``, ``Var[t^2]``); see
-        :func:`_compute_truncated_moments`.
+        also what the Newton steps need, from the moments of the
+        standardized truncated variable ``t`` (see
+        :func:`_compute_truncated_moments`): ``location_slope`` and
+        ``location_information``, ``(z - E[t]) / sigma`` and ``Var[t] /
+        sigma**2``, the first derivative of the log density in the location
+        and minus the second; ``scale_slope`` and ``scale_information``,
+        ``E[t^2] - z**2`` and ``Var[t^2]``, the same in the precision ``lam
+        = 1 / sigma**2`` up to the factors ``1 / (2 lam)`` and ``1 / (4
+        lam**2)``.
     """
-    score, location, sigma = np.broadcast_arrays(score, location, sigma)
+    if log_sigma is None:
+        log_sigma = np.log(sigma)
+    score, location, sigma, log_sigma = np.broadcast_arrays(
+        score, location, sigma, log_sigma
+    )
     n_ratings = score.shape[0]
-    keys = _NORMAL_TERMS if bounds is None else _NORMAL_TERMS + _TRUNCATED_MOMENTS
+    keys = _NORMAL_TERMS if bounds is None else _NORMAL_TERMS + _TRUNCATED_DERIVATIVES
     terms = {key: np.empty(n_ratings) for key in keys}
     for start in range(0, n_ratings, _CHUNK_SIZE):
         chunk = slice(start, start + _CHUNK_SIZE)
         values = _compute_chunk_terms(
-            score[chunk], location[chunk], sigma[chunk], bounds
+            score[chunk], location[chunk], sigma[chunk], log_sigma[chunk], bounds
         )
         for key, value in zip(keys, values, strict=True):
             terms[key][chunk] = value
     return terms
 
 
-def _compute_chunk_terms(score, location, sigma, bounds):
+def _compute_chunk_terms(score, location, sigma, log_sigma, bounds):
     """The values of :func:`_compute_good_terms` for one chunk, in its key order."""
-    log_sigma = np.log(sigma)
     z = (score - location) / sigma
     if bounds is None:
         with np.errstate(over="ignore"):  # 1e160 sigmas away: a density of 0
             return z, -_LOG_SQRT_2PI - log_sigma - 0.5 * z * z
     low, high = bounds
+    # Divided, not multiplied by 1 / sigma: far beyond the bounds z and alpha
+    # are huge and nearly equal, and only matching roundings keep z - alpha.
     alpha = (low - location) / sigma
     beta = (high - location) / sigma
     near = (alpha > -_FAR) | (beta < _FAR)
@@ -150,27 +173,35 @@ def _compute_chunk_terms(score, location, sigma, bounds):
         ratio_alpha, ratio_beta = np.zeros_like(z), np.zeros_like(z)
     a, b, zn = alpha[near], beta[near], z[near]
     shifted, anchor = _shifted_log_normal_mass(a, b)
+    log_scale = -_LOG_SQRT_2PI - shifted
     # -z**2 / 2 - log_mass, with the anchor's square taken out of both. A
     # square that overflows (a bound 1e160 sigmas away) is a density, or a
     # ratio, of exactly 0.
     with np.errstate(over="ignore"):
-        log_density[near] = (
-            -_LOG_SQRT_2PI
-            - log_sigma[near]
-            - 0.5 * (zn - anchor) * (zn + anchor)
-            - shifted
-        )
-        ratio_alpha[near] = np.exp(
-            -_LOG_SQRT_2PI - 0.5 * (a - anchor) * (a + anchor) - shifted
-        )
-        ratio_beta[near] = np.exp(
-            -_LOG_SQRT_2PI - 0.5 * (b - anchor) * (b + anchor) - shifted
-        )
+        log_density[near] = log_scale - log_sigma[near] - _half_square_from(zn, anchor)
+        ratio_alpha[near] = np.exp(log_scale - _half_square_from(a, anchor))
+        ratio_beta[near] = np.exp(log_scale - _half_square_from(b, anchor))
+    mean, var, second, var_square = _compute_truncated_moments(
+        alpha, beta, ratio_alpha, ratio_beta
+    )
+    inverse_sigma = 1.0 / sigma
+    with np.errstate(over="ignore"):  # held-out scores 1e160 sigmas away
+        scale_slope = second - z * z
     return (
         z,
         log_density,
-        *_compute_truncated_moments(alpha, beta, ratio_alpha, ratio_beta),
+        (z - mean) * inverse_sigma,
+        var * inverse_sigma * inverse_sigma,
+        scale_slope,
+        var_square,
     )
+
+
+def _half_square_from(x, anchor):
+    """``(x**2 - anchor**2) / 2``, factored; ``x**2 / 2`` if the anchor is None."""
+    if anchor is None:
+        return 0.5 * x * x
+    return 0.5 * (x - anchor) * (x + anchor)
 
 
 def _compute_truncated_moments(alpha, beta, ratio_alpha, ratio_beta):

@@ -482,21 +482,22 @@ def _guarded_ascent(current, proposal, objective_now, evaluate):
     return values
 
 
-def _compute_location_derivatives(rating_weights, sigma_r, terms, group, n_groups):
+def _compute_location_derivatives(rating_weights, terms, group, n_groups):
     """Gradient and curvature of each group's truncated log density in its location.
 
     Each rating's term ``w log TN(s; m, sigma, bounds)`` is concave in its
     location ``m`` (the truncated normal with fixed sigma is an exponential
     family in ``m / sigma**2``): its gradient is ``w (z - E[t]) / sigma`` and
     its curvature ``-w Var[t] / sigma**2``, with ``t`` the standardized
-    truncated variable.
+    truncated variable; the terms hold both without the weight.
 
     Parameters
     ----------
-    rating_weights, sigma_r : ndarray of shape (n_ratings,)
-        Weight and sigma of each rating.
+    rating_weights : ndarray of shape (n_ratings,)
+        Weight of each rating.
     terms : dict
-        Per-rating terms at the current parameters, with bounds.
+        Per-rating terms at the current parameters, with bounds (see
+        :func:`skem._likelihoods._compute_good_terms`).
     group : ndarray of shape (n_ratings,)
         Group (item or annotator) of each rating.
     n_groups : int
@@ -506,12 +507,11 @@ def _compute_location_derivatives(rating_weights, sigma_r, terms, group, n_group
     gradient, curvature : ndarray of shape (n_groups,)
         The gradient, and minus the curvature (nonnegative).
     """
-    mean, var = terms["mean"], terms["var"]
     gradient = np.bincount(
-        group, rating_weights * (terms["z"] - mean) / sigma_r, minlength=n_groups
+        group, rating_weights * terms["location_slope"], minlength=n_groups
     )
     curvature = np.bincount(
-        group, rating_weights * var / sigma_r**2, minlength=n_groups
+        group, rating_weights * terms["location_information"], minlength=n_groups
     )
     return gradient, curvature
 
@@ -586,9 +586,8 @@ def _step_truncated_location(
     # of room beyond the bounds so that it never fights them.
     slack = (high - low) if np.any(bias) else 0.0
     item, n_items = ratings.item, ratings.n_items
-    sigma_r = sigma[ratings.annotator]
     gradient, curvature = _compute_location_derivatives(
-        rating_weights, sigma_r, terms, item, n_items
+        rating_weights, terms, item, n_items
     )
     proposal = _propose_location(
         consensus, gradient, curvature, (low - slack, high + slack), frozen
@@ -601,11 +600,12 @@ def _step_truncated_location(
     merged = {}
 
     def evaluate(values, groups):
-        selected = slice(None) if groups is None else groups[item]
+        selected = slice(None) if groups is None else np.flatnonzero(groups[item])
+        annotator = ratings.annotator[selected]
         new_terms = _compute_good_terms(
             ratings.score[selected],
-            values[item[selected]] + bias[ratings.annotator[selected]],
-            sigma_r[selected],
+            values[item[selected]] + bias[annotator],
+            sigma[annotator],
             bounds,
         )
         if groups is None:

@@ -27,11 +27,10 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import skem._forms
 from skem import AnnotatorEM, HardAnnotatorEM
-from skem._backend import _Block, _InMemoryBackend, _run_steps
+from skem._backend import _Block, _InMemoryBackend
 from skem._forms import (
-    _kernel_log_density,
+    _kernel_annotator_sums,
     _kernel_log_mass_sums,
-    _kernel_sq_residuals,
     _rescue_truncated_sigma,
     _step_truncated_bias,
     _step_truncated_sigma,
@@ -227,15 +226,18 @@ def _quad_truncated_moments(alpha, beta):
 
 @pytest.mark.parametrize(("alpha", "beta"), MOMENT_CASES)
 def test_truncated_moments_match_numerical_integration(alpha, beta):
-    """The moments in _compute_good_terms' terms (E[t], Var[t], E[t^2],
-    Var[t^2]) of N(0, 1) on [alpha, beta] equal quad to 1e-10
+    """The moments behind _compute_good_terms' derivatives (E[t], Var[t],
+    E[t^2], Var[t^2]) of N(0, 1) on [alpha, beta] equal quad to 1e-10
     (relative to the size of each moment); the log density in the terms equals
     scipy.stats.truncnorm's."""
     scores = np.array([alpha + 0.3 * (beta - alpha), beta - 1e-3 * (beta - alpha)])
     terms = _compute_good_terms(scores, np.zeros(2), np.ones(2), bounds=(alpha, beta))
-    mean, var, second, var_square = (
-        terms[key] for key in ("mean", "var", "second", "var_square")
-    )
+    # At location 0 and sigma 1 the derivatives give the moments back.
+    z = terms["z"]
+    mean = z - terms["location_slope"]
+    var = terms["location_information"]
+    second = terms["scale_slope"] + z * z
+    var_square = terms["scale_information"]
     expected = _quad_truncated_moments(alpha, beta)
     for name, value, reference in zip(
         ("mean", "second", "var", "var_square"),
@@ -783,13 +785,7 @@ def test_rescue_screen_rules_out_only_candidates_that_lose(monkeypatch, hard):
 
     def rescue():
         data = _backend(ratings, truth, np.zeros(12), sigma)
-        current = data.update(
-            _run_steps,
-            [
-                (_kernel_sq_residuals, (np.zeros(12), weights < 0.5)),
-                (_kernel_log_density, ()),
-            ],
-        )
+        current = data.reduce(_kernel_annotator_sums)
         return _rescue_truncated_sigma(
             data, np.zeros(12), sigma, weights, prior, hard, current
         )
