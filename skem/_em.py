@@ -9,6 +9,7 @@ rating.
 
 import warnings
 from abc import ABCMeta
+from dataclasses import replace
 from numbers import Integral, Real
 
 import numpy as np
@@ -157,6 +158,10 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
                 data.update(_kernel_initialize_warm, form.bounded)
                 params = warm_params
             run = self._run_em(data, form, params, init_index)
+            # Only the locations outlive a run: its per-rating terms would
+            # double the memory of the next run, and no result needs them.
+            data.update(_kernel_forget_terms)
+            run["state"] = data.state
             # A later run must win by more than rounding: runs that reach the
             # same maximum keep the first, whatever the order of the sums.
             if best is None or run["objective"] > best["objective"] + _rounding_slack(
@@ -507,6 +512,11 @@ _E_STEPS = {False: _soft_e_step, True: _hard_e_step}
 # one that trusts everyone can let random raters shape the first consensus; on
 # panels with many random raters each reaches the better maximum on some.
 _AUTO_STARTS = ("median", "all_good")
+
+
+def _kernel_forget_terms(block):
+    """The block without its per-rating terms and trial."""
+    return replace(block, terms=None, trial=None), {}
 
 
 def _is_random_init(init):
