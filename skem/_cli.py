@@ -941,15 +941,20 @@ def _sep_name(sep):
 # --- Writing -----------------------------------------------------------------
 
 
+def _output_dir_paths(args, consensus_name):
+    """The outputs inside ``--output-dir``, if given (none otherwise)."""
+    if args.output_dir is None:
+        return {}
+    if args.output_dir.exists() and not args.output_dir.is_dir():
+        raise UserInputError(f"{args.output_dir}: is a file, not a folder")
+    return {
+        "consensus": args.output_dir / consensus_name,
+        "annotators": args.output_dir / "annotators.csv",
+    }
+
+
 def _output_paths(args):
-    outputs = {}
-    if args.output_dir is not None:
-        if args.output_dir.exists() and not args.output_dir.is_dir():
-            raise UserInputError(f"{args.output_dir}: is a file, not a folder")
-        outputs = {
-            "consensus": args.output_dir / "consensus.csv",
-            "annotators": args.output_dir / "annotators.csv",
-        }
+    outputs = _output_dir_paths(args, "consensus.csv")
     for name in ("consensus", "annotators"):
         path = getattr(args, name)
         if path is not None:

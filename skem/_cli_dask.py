@@ -17,6 +17,7 @@ from skem._cli import (
     _describe,
     _model_params,
     _one_line,
+    _output_dir_paths,
     _Progress,
     _sigma_text,
     _umask,
@@ -112,14 +113,7 @@ def _check_dask_options(args):
 
 
 def _outputs(args):
-    outputs = {}
-    if args.output_dir is not None:
-        if args.output_dir.exists() and not args.output_dir.is_dir():
-            raise UserInputError(f"{args.output_dir}: is a file, not a folder")
-        outputs = {
-            "consensus": args.output_dir / "consensus",
-            "annotators": args.output_dir / "annotators.csv",
-        }
+    outputs = _output_dir_paths(args, "consensus")
     if args.consensus is not None:
         if args.consensus in ("", "-"):
             raise UserInputError(
