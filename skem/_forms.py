@@ -638,8 +638,6 @@ def _m_step_truncated(form, data, params, weights, log_posterior, statistics):
                 _run_steps,
                 [(_kernel_settle_trial, (True, take)), (_kernel_annotator_sums, ())],
             )
-        else:
-            data.update(_kernel_settle_trial, False)
     params = _finish_m_step(form, bias, sigma, shared_sigma, weights)
     return params, sums
 
@@ -825,8 +823,9 @@ def _rescue_truncated_sigma(data, bias, sigma, weights, prior, hard, current):
     -------
     sigma : ndarray of shape (n_annotators,)
     take : ndarray of shape (n_annotators,), dtype bool
-        The annotators who take their candidate. The blocks hold the
-        candidate's terms as a trial, for the caller to settle.
+        The annotators who take their candidate. If any, the blocks hold the
+        candidates' terms as a trial, for the caller to settle; if none, the
+        blocks hold no trial.
     """
     suspect = weights < 0.5
     n_suspect = np.where(suspect, data.n_per_annotator, 0)
@@ -869,6 +868,8 @@ def _rescue_truncated_sigma(data, bias, sigma, weights, prior, hard, current):
         suspect,
     )["objective"]
     take = suspect & choose(candidate_log_density)
+    if not take.any():
+        data.update(_kernel_settle_trial, False)
     return np.where(take, candidate, sigma), take
 
 
