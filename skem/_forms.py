@@ -23,7 +23,9 @@ from skem._likelihoods import (
     _compute_good_terms,
     _compute_sigma_log_prior,
     _estimate_normal_log_density,
+    _Gather,
     _log_normal_mass,
+    _sum_terms_by,
 )
 from skem._updates import (
     _apply_gold,
@@ -181,23 +183,29 @@ def _model_form(bounded, noise, bias, strength, min_sigma, hard=False):
     )
 
 
-def _compute_truncated_terms(ratings, consensus, bias, sigma, bounds=_UNIT_BOUNDS):
-    """Per-rating terms of the normal truncated to ``bounds`` at these parameters."""
+def _compute_truncated_terms(
+    ratings, consensus, bias, sigma, bounds=_UNIT_BOUNDS, with_sums=False
+):
+    """Per-rating terms of the normal truncated to ``bounds`` at these parameters.
+
+    With ``with_sums``, also their :func:`_annotator_sums`.
+    """
     annotator = ratings.annotator
     return _compute_good_terms(
         ratings.score,
         _rating_locations(ratings.item, annotator, consensus, bias),
-        sigma[annotator],
+        _Gather(sigma, annotator),
         bounds,
-        np.log(sigma)[annotator],
+        _Gather(np.log(sigma), annotator),
+        sum_by=(annotator, ratings.n_annotators) if with_sums else None,
     )
 
 
 def _rating_locations(item, annotator, consensus, bias):
-    """``mu_i + b_a`` of each rating; without biases, no gather of them."""
+    """``mu_i + b_a`` of each rating; without biases, a gather of the consensus."""
     if np.any(bias):
         return consensus[item] + bias[annotator]
-    return consensus[item]
+    return _Gather(consensus, item)
 
 
 def _annotator_sum(ratings, values):
@@ -282,8 +290,10 @@ def _kernel_shift_consensus(block, shift, bias):
 
 def _kernel_truncated_terms(block, bias, sigma):
     """Per-rating terms at the block's consensus, and their sums per annotator."""
-    terms = _compute_truncated_terms(block.ratings, block.mu, bias, sigma)
-    return _kernel_annotator_sums(replace(block, terms=terms, trial=None))
+    terms, sums = _compute_truncated_terms(
+        block.ratings, block.mu, bias, sigma, with_sums=True
+    )
+    return replace(block, terms=terms, trial=None), sums
 
 
 def _kernel_log_mass_sums(block, sigma, annotators):
@@ -313,10 +323,10 @@ def _kernel_log_mass_sums(block, sigma, annotators):
 def _kernel_annotator_sums(block):
     """Per-annotator sums of the block's terms: log density and precision moments.
 
-    ``log_density`` is what the E-step needs; ``gradient`` and ``curvature``
-    are ``sum (E[t^2] - z^2)`` and ``sum Var[t^2]`` over each annotator's
-    ratings: an annotator's ratings share its weight, so the next M-step's
-    weighted sums are these times the weights (see
+    ``log_density`` is what the E-step needs; ``scale_slope`` and
+    ``scale_information`` are ``sum (E[t^2] - z^2)`` and ``sum Var[t^2]``
+    over each annotator's ratings: an annotator's ratings share its weight,
+    so the next M-step's weighted sums are these times the weights (see
     :func:`skem._updates._compute_precision_derivatives`). ``z_squared`` is
     ``sum z^2``, the squared residuals over ``sigma_a**2``.
     """
@@ -324,12 +334,7 @@ def _kernel_annotator_sums(block):
 
 
 def _annotator_sums(ratings, terms):
-    return {
-        "log_density": _annotator_sum(ratings, terms["log_density"]),
-        "gradient": _annotator_sum(ratings, terms["scale_slope"]),
-        "curvature": _annotator_sum(ratings, terms["scale_information"]),
-        "z_squared": _annotator_sum(ratings, terms["z"] * terms["z"]),
-    }
+    return _sum_terms_by(ratings.annotator, ratings.n_annotators, terms)
 
 
 def _kernel_bias_moments(block, weights, log_posterior, sigma):
@@ -381,10 +386,8 @@ def _kernel_joint_trial(block, weights, log_posterior, bias, sigma, new_sigma):
     mu, _ = _step_block_location(
         block, weights, log_posterior, bias, sigma, propose_only=True
     )
-    terms = _compute_truncated_terms(ratings, mu, bias, new_sigma)
-    return replace(block, trial={"mu": mu, "terms": terms}), _annotator_sums(
-        ratings, terms
-    )
+    terms, sums = _compute_truncated_terms(ratings, mu, bias, new_sigma, with_sums=True)
+    return replace(block, trial={"mu": mu, "terms": terms}), sums
 
 
 def _kernel_annotator_trial(block, bias, sigma, weights, log_posterior, annotators):
@@ -412,9 +415,9 @@ def _kernel_annotator_trial(block, bias, sigma, weights, log_posterior, annotato
     terms = _compute_good_terms(
         ratings.score[selected],
         _rating_locations(ratings.item[selected], annotator, block.mu, bias),
-        sigma[annotator],
+        _Gather(sigma, annotator),
         _UNIT_BOUNDS,
-        np.log(sigma)[annotator],
+        _Gather(np.log(sigma), annotator),
     )
     if annotators is None:
         trial = {"terms": terms}
@@ -742,8 +745,8 @@ def _step_truncated_sigma(
     if sums is None:
         sums = data.reduce(_kernel_annotator_sums)
     gradient, curvature, objective_now = (
-        weights * sums["gradient"],
-        weights * sums["curvature"],
+        weights * sums["scale_slope"],
+        weights * sums["scale_information"],
         weights * sums["log_density"],
     )
     if shared:

@@ -7,6 +7,8 @@ A product of a few hundred densities underflows double precision, so every
 likelihood here is a sum of logs.
 """
 
+from typing import NamedTuple
+
 import numpy as np
 from scipy.special import erf, erfcx, gammaln
 
@@ -28,6 +30,27 @@ _TRUNCATED_DERIVATIVES = (
     "scale_slope",
     "scale_information",
 )
+# What the E-step and the precision step sum over each annotator's ratings.
+_SUMMED_TERMS = ("log_density", "scale_slope", "scale_information")
+
+
+class _Gather(NamedTuple):
+    """``values[index]``, which :func:`_compute_good_terms` takes chunk by chunk.
+
+    A per-annotator or per-item parameter gathered for every rating would be
+    a full-length array, written and read back once; gathered per chunk, it
+    stays in cache.
+    """
+
+    values: np.ndarray
+    index: np.ndarray
+
+
+def _chunk_of(values, chunk):
+    """The ``chunk`` slice of a per-rating array or of a :class:`_Gather`."""
+    if isinstance(values, _Gather):
+        return values.values[values.index[chunk]]
+    return values[chunk]
 
 
 def _log_normal_mass(alpha, beta):
@@ -76,11 +99,18 @@ def _shifted_log_normal_mass(alpha, beta):
     anchor : ndarray or None
         None if no pair of bounds lies in one tail (every anchor is 0).
     """
+    shifted = erf(beta * _SQRT_HALF)
+    shifted += erf(alpha * -_SQRT_HALF)
+    shifted *= 0.5
     with np.errstate(divide="ignore"):
-        shifted = np.log(0.5 * (erf(beta * _SQRT_HALF) + erf(-alpha * _SQRT_HALF)))
-    one_tail = (alpha > 0) | (beta < 0)
-    if not one_tail.any():
+        np.log(shifted, out=shifted)
+    # Two reductions rule out the one-tail case, the common one, without a mask.
+    if not (
+        np.fmax.reduce(alpha, initial=-np.inf) > 0
+        or np.fmin.reduce(beta, initial=np.inf) < 0
+    ):
         return shifted, None
+    one_tail = (alpha > 0) | (beta < 0)
     anchor = np.zeros(shifted.shape)
     a, b = alpha[one_tail], beta[one_tail]
     upper = a > 0
@@ -97,26 +127,33 @@ def _shifted_log_normal_mass(alpha, beta):
     return shifted, anchor
 
 
-def _compute_good_terms(score, location, sigma, bounds=None, log_sigma=None):
+def _compute_good_terms(
+    score, location, sigma, bounds=None, log_sigma=None, sum_by=None
+):
     """Per-rating log density of the good component and its ingredients.
 
-    The ratings are taken in chunks of ``_CHUNK_SIZE``: a dozen elementwise
-    passes (two of them error functions) then run on arrays that stay in the
-    processor's cache, rather than each streaming every rating from memory.
+    The ratings are taken in chunks of ``_CHUNK_SIZE``: a few dozen
+    elementwise passes (two of them error functions) then run on arrays that
+    stay in the processor's cache, rather than each streaming every rating
+    from memory, and write their results straight into the returned arrays.
 
     Parameters
     ----------
     score : ndarray of shape (n_ratings,)
         Ratings, in unit score space.
-    location : ndarray of shape (n_ratings,)
+    location : ndarray of shape (n_ratings,) or _Gather
         ``mu_i + b_a`` of each rating.
-    sigma : ndarray of shape (n_ratings,)
+    sigma : ndarray of shape (n_ratings,) or _Gather
         ``sigma_a`` of each rating's annotator.
     bounds : tuple of float or None, default=None
         ``(low, high)`` of the truncation, or None for the plain normal.
-    log_sigma : ndarray of shape (n_ratings,), default=None
+    log_sigma : ndarray of shape (n_ratings,) or _Gather, default=None
         ``log(sigma)``, if the caller has it: a gather of each annotator's
         log costs less than a log per rating.
+    sum_by : tuple of (ndarray of shape (n_ratings,), int), default=None
+        ``(group, n_groups)``: also return :func:`_sum_terms_by` of the
+        terms, taken chunk by chunk while the chunk is in cache. Needs
+        ``bounds``.
 
     Returns
     -------
@@ -132,69 +169,143 @@ def _compute_good_terms(score, location, sigma, bounds=None, log_sigma=None):
         ``E[t^2] - z**2`` and ``Var[t^2]``, the same in the precision ``lam
         = 1 / sigma**2`` up to the factors ``1 / (2 lam)`` and ``1 / (4
         lam**2)``.
+    sums : dict
+        Only with ``sum_by``: :func:`_sum_terms_by` of ``terms``.
     """
     if log_sigma is None:
-        log_sigma = np.log(sigma)
-    score, location, sigma, log_sigma = np.broadcast_arrays(
-        score, location, sigma, log_sigma
-    )
+        log_sigma = (
+            _Gather(np.log(sigma.values), sigma.index)
+            if isinstance(sigma, _Gather)
+            else np.log(sigma)
+        )
+    score = np.asarray(score)
     n_ratings = score.shape[0]
+    location, sigma, log_sigma = (
+        value if isinstance(value, _Gather) else np.broadcast_to(value, n_ratings)
+        for value in (location, sigma, log_sigma)
+    )
     keys = _NORMAL_TERMS if bounds is None else _NORMAL_TERMS + _TRUNCATED_DERIVATIVES
     terms = {key: np.empty(n_ratings) for key in keys}
+    sums = None
     for start in range(0, n_ratings, _CHUNK_SIZE):
         chunk = slice(start, start + _CHUNK_SIZE)
-        values = _compute_chunk_terms(
-            score[chunk], location[chunk], sigma[chunk], log_sigma[chunk], bounds
+        chunk_terms = {key: terms[key][chunk] for key in keys}
+        _compute_chunk_terms(
+            score[chunk],
+            _chunk_of(location, chunk),
+            _chunk_of(sigma, chunk),
+            _chunk_of(log_sigma, chunk),
+            bounds,
+            list(chunk_terms.values()),
         )
-        for key, value in zip(keys, values, strict=True):
-            terms[key][chunk] = value
-    return terms
+        if sum_by is not None:
+            group, n_groups = sum_by
+            chunk_sums = _sum_terms_by(group[chunk], n_groups, chunk_terms)
+            if sums is None:
+                sums = chunk_sums
+            else:
+                for key, value in chunk_sums.items():
+                    sums[key] += value
+    if sum_by is None:
+        return terms
+    if sums is None:
+        sums = _sum_terms_by(sum_by[0], sum_by[1], terms)
+    return terms, sums
 
 
-def _compute_chunk_terms(score, location, sigma, log_sigma, bounds):
-    """The values of :func:`_compute_good_terms` for one chunk, in its key order."""
-    z = (score - location) / sigma
+def _sum_terms_by(group, n_groups, terms):
+    """Per-group sums of the bounded terms, and of ``z**2``.
+
+    Parameters
+    ----------
+    group : ndarray of shape (n_ratings,)
+        Group (annotator) of each rating.
+    n_groups : int
+    terms : dict
+        Output of :func:`_compute_good_terms` with bounds.
+
+    Returns
+    -------
+    sums : dict
+        ``log_density``, ``scale_slope`` and ``scale_information``, each
+        summed over each group's ratings, and ``z_squared``, ``sum z**2``, the
+        squared residuals over ``sigma**2``; each of shape (n_groups,).
+    """
+    sums = {
+        key: np.bincount(group, terms[key], minlength=n_groups) for key in _SUMMED_TERMS
+    }
+    sums["z_squared"] = np.bincount(group, terms["z"] * terms["z"], minlength=n_groups)
+    return sums
+
+
+def _compute_chunk_terms(score, location, sigma, log_sigma, bounds, out):
+    """Fill ``out``, one chunk of each array of :func:`_compute_good_terms`."""
+    z, log_density = out[:2]
+    np.subtract(score, location, out=z)
+    z /= sigma
+    # A square that overflows (a score or a bound 1e160 sigmas away) is a
+    # density, or a ratio, of exactly 0.
+    with np.errstate(over="ignore"):
+        z_squared = z * z
     if bounds is None:
-        with np.errstate(over="ignore"):  # 1e160 sigmas away: a density of 0
-            return z, -_LOG_SQRT_2PI - log_sigma - 0.5 * z * z
+        np.subtract(-_LOG_SQRT_2PI, log_sigma, out=log_density)
+        log_density -= 0.5 * z_squared
+        return
+    location_slope, location_information, scale_slope, scale_information = out[2:]
     low, high = bounds
     # Divided, not multiplied by 1 / sigma: far beyond the bounds z and alpha
     # are huge and nearly equal, and only matching roundings keep z - alpha.
-    alpha = (low - location) / sigma
-    beta = (high - location) / sigma
-    near = (alpha > -_FAR) | (beta < _FAR)
-    if near.all():
-        near = slice(None)
-        log_density = np.empty_like(z)
-        ratio_alpha, ratio_beta = np.empty_like(z), np.empty_like(z)
+    alpha = np.subtract(low, location)
+    alpha /= sigma
+    beta = np.subtract(high, location)
+    beta /= sigma
+    near = None
+    # A rating is far from both bounds only if its sigma is below a
+    # 2 * _FAR-th of the width: one reduction usually rules that out.
+    if not high - low < 2 * _FAR * np.min(sigma, initial=np.inf):
+        near = (alpha > -_FAR) | (beta < _FAR)
+        if near.all():
+            near = None
+    if near is None:
+        ratio_alpha, ratio_beta = _compute_truncation_ratios(
+            alpha, beta, z, log_sigma, log_density
+        )
     else:
-        with np.errstate(over="ignore"):
-            log_density = -_LOG_SQRT_2PI - log_sigma - 0.5 * z * z
+        np.subtract(-_LOG_SQRT_2PI, log_sigma, out=log_density)
+        log_density -= 0.5 * z_squared
         ratio_alpha, ratio_beta = np.zeros_like(z), np.zeros_like(z)
-    a, b, zn = alpha[near], beta[near], z[near]
-    shifted, anchor = _shifted_log_normal_mass(a, b)
-    log_scale = -_LOG_SQRT_2PI - shifted
-    # -z**2 / 2 - log_mass, with the anchor's square taken out of both. A
-    # square that overflows (a bound 1e160 sigmas away) is a density, or a
-    # ratio, of exactly 0.
-    with np.errstate(over="ignore"):
-        log_density[near] = log_scale - log_sigma[near] - _half_square_from(zn, anchor)
-        ratio_alpha[near] = np.exp(log_scale - _half_square_from(a, anchor))
-        ratio_beta[near] = np.exp(log_scale - _half_square_from(b, anchor))
+        near_log_density = np.empty(np.count_nonzero(near))
+        ratio_alpha[near], ratio_beta[near] = _compute_truncation_ratios(
+            alpha[near], beta[near], z[near], log_sigma[near], near_log_density
+        )
+        log_density[near] = near_log_density
     mean, var, second, var_square = _compute_truncated_moments(
         alpha, beta, ratio_alpha, ratio_beta
     )
     inverse_sigma = 1.0 / sigma
-    with np.errstate(over="ignore"):  # held-out scores 1e160 sigmas away
-        scale_slope = second - z * z
-    return (
-        z,
-        log_density,
-        (z - mean) * inverse_sigma,
-        var * inverse_sigma * inverse_sigma,
-        scale_slope,
-        var_square,
-    )
+    np.subtract(z, mean, out=location_slope)
+    location_slope *= inverse_sigma
+    np.multiply(var, inverse_sigma, out=location_information)
+    location_information *= inverse_sigma
+    np.subtract(second, z_squared, out=scale_slope)
+    scale_information[...] = var_square
+
+
+def _compute_truncation_ratios(alpha, beta, z, log_sigma, log_density):
+    """``phi(alpha) / Z`` and ``phi(beta) / Z``; fills the truncated ``log_density``.
+
+    ``Z`` is the mass inside the standardized bounds. The log density is
+    ``-z**2 / 2 - log(sqrt(2 pi) sigma Z)``, with the anchor's square of
+    :func:`_shifted_log_normal_mass` taken out of both terms.
+    """
+    shifted, anchor = _shifted_log_normal_mass(alpha, beta)
+    log_scale = np.subtract(-_LOG_SQRT_2PI, shifted, out=shifted)
+    with np.errstate(over="ignore"):
+        np.subtract(log_scale, log_sigma, out=log_density)
+        log_density -= _half_square_from(z, anchor)
+        ratio_alpha = np.exp(log_scale - _half_square_from(alpha, anchor))
+        ratio_beta = np.exp(log_scale - _half_square_from(beta, anchor))
+    return ratio_alpha, ratio_beta
 
 
 def _half_square_from(x, anchor):
@@ -228,15 +339,26 @@ def _compute_truncated_moments(alpha, beta, ratio_alpha, ratio_beta):
     """
     alpha_pa, beta_pb = alpha * ratio_alpha, beta * ratio_beta
     mean = ratio_alpha - ratio_beta
-    second = 1.0 + alpha_pa - beta_pb
+    second = 1.0 + alpha_pa
+    second -= beta_pb
     # Products from the ratio outward: a far bound's ratio is 0, its square
     # may overflow.
-    fourth = 3.0 * second + alpha_pa * alpha * alpha - beta_pb * beta * beta
+    alpha_pa *= alpha
+    alpha_pa *= alpha
+    beta_pb *= beta
+    beta_pb *= beta
+    fourth = 3.0 * second
+    fourth += alpha_pa
+    fourth -= beta_pb
+    var = mean * mean
+    np.subtract(second, var, out=var)
+    var_square = second * second
+    np.subtract(fourth, var_square, out=var_square)
     return (
         mean,
-        np.maximum(second - mean * mean, 0.0),
+        np.maximum(var, 0.0, out=var),
         second,
-        np.maximum(fourth - second * second, 0.0),
+        np.maximum(var_square, 0.0, out=var_square),
     )
 
 

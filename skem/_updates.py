@@ -60,6 +60,8 @@ def _compute_rating_weights(ratings, weights, log_posterior):
     rating_weights : ndarray of shape (n_ratings,)
     """
     rating_weights = weights[ratings.annotator]
+    if not np.min(weights, initial=1.0) < _TINY:
+        return rating_weights
     weight_sums = np.bincount(ratings.item, rating_weights, minlength=ratings.n_items)
     underflow = (ratings.n_per_item > 0) & (weight_sums < _TINY)
     if not underflow.any():
