@@ -24,7 +24,7 @@ from skem._likelihoods import (
     _compute_sigma_log_prior,
     _estimate_normal_log_density,
     _Gather,
-    _log_normal_mass,
+    _log_normal_mass_lower_bound,
     _sum_terms_by,
 )
 from skem._updates import (
@@ -297,27 +297,26 @@ def _kernel_truncated_terms(block, bias, sigma):
 
 
 def _kernel_log_mass_sums(block, sigma, annotators):
-    """``sum_i log Z(mu_i, sigma)`` over the ratings of the selected annotators.
+    """A lower bound on ``sum_i log Z(mu_i, sigma)`` per selected annotator.
 
     ``Z`` is the mass that a normal at each item's consensus puts inside the
-    bounds: evaluated once per item, then summed over the ratings.
+    bounds; its bound (:func:`_log_normal_mass_lower_bound`) is evaluated
+    once per item, then summed over the ratings.
     """
     ratings, mu = block.ratings, block.mu
     low, high = _UNIT_BOUNDS
     # -inf (no bound) where a consensus lies outside the bounds.
     inside = (mu >= low) & (mu <= high)
     log_mass = np.full(mu.shape[0], -np.inf)
-    log_mass[inside] = _log_normal_mass(
+    log_mass[inside] = _log_normal_mass_lower_bound(
         (low - mu[inside]) / sigma, (high - mu[inside]) / sigma
     )
-    selected = np.flatnonzero(annotators[ratings.annotator])
-    return block, {
-        "log_mass": np.bincount(
-            ratings.annotator[selected],
-            log_mass[ratings.item[selected]],
-            minlength=ratings.n_annotators,
-        )
-    }
+    # Summed over every rating, then kept for the selected annotators:
+    # selecting their ratings costs more than summing all of them.
+    sums = np.bincount(
+        ratings.annotator, log_mass[ratings.item], minlength=ratings.n_annotators
+    )
+    return block, {"log_mass": np.where(annotators, sums, 0.0)}
 
 
 def _kernel_annotator_sums(block):
@@ -850,10 +849,10 @@ def _rescue_truncated_sigma(data, bias, sigma, weights, prior, hard, current):
     )
     if not np.any(bias):
         # Every location lies inside the bounds, where the truncated mass
-        # only shrinks as sigma grows: at the widest candidate it bounds each
-        # candidate's density from above, for one pass of normal CDFs per
-        # item instead of per rating. Most suspects are random raters, whom
-        # the bound already rules out.
+        # only shrinks as sigma grows: a lower bound on it at the widest
+        # candidate bounds each candidate's density from above, for one
+        # exponential per item instead of normal CDFs per rating. Most
+        # suspects are random raters, whom the bound already rules out.
         widest = float(np.max(candidate[suspect]))
         log_mass = data.reduce(_kernel_log_mass_sums, widest, suspect)["log_mass"]
         upper_bound = (
