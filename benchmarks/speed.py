@@ -116,7 +116,8 @@ def iteration_table(quick=False):
         "O(annotators); a bounded one adds a pass of normal CDFs per rating (two "
         "erf evaluations, in cache-sized chunks) to check its joint Newton step. "
         "The annotators judged bad are offered their own sigma only where an "
-        "upper bound (one pass of normal CDFs per item) cannot rule it out."
+        "upper bound (two exponentials per item, no normal CDF) cannot rule it "
+        "out."
     )
     return table(headers, rows), note
 

@@ -13,7 +13,7 @@ from skem._long_format import (
     long_to_matrix,
 )
 
-__version__ = "0.4.0"
+__version__ = "0.4.1"
 
 __all__ = [
     "AnnotatorEM",
