@@ -26,6 +26,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import skem._forms
+import skem._likelihoods
 from skem import AnnotatorEM, HardAnnotatorEM
 from skem._backend import _Block, _InMemoryBackend
 from skem._forms import (
@@ -39,6 +40,7 @@ from skem._likelihoods import (
     _compute_good_terms,
     _compute_sigma_log_prior,
     _estimate_normal_log_density,
+    _Gather,
     _log_normal_mass,
     _log_normal_mass_lower_bound,
 )
@@ -514,6 +516,52 @@ def _terms(ratings, mu, bias, sigma):
         sigma[ratings.annotator],
         BOUNDS,
     )
+
+
+@pytest.mark.parametrize("bounds", [None, BOUNDS])
+def test_chunked_terms_with_gathers_equal_whole_arrays_and_sum_like_bincount(
+    monkeypatch, bounds
+):
+    """_compute_good_terms over chunks of 7 ratings, with sigma, log sigma and
+    the consensus gathered per chunk, gives bitwise the terms of one chunk of
+    per-rating arrays; its per-annotator sums, taken chunk by chunk, equal a
+    loop over the ratings to 1e-12."""
+    rng = np.random.default_rng(3)
+    n_items, n_annotators, n_ratings = 9, 5, 60
+    ratings = _Ratings(
+        rng.integers(0, n_items, n_ratings),
+        rng.integers(0, n_annotators, n_ratings),
+        rng.uniform(0, 1, n_ratings),
+        n_items,
+        n_annotators,
+    )
+    mu = rng.uniform(0, 1, n_items)
+    sigma = rng.uniform(0.02, 0.5, n_annotators)
+    whole = _compute_good_terms(
+        ratings.score, mu[ratings.item], sigma[ratings.annotator], bounds
+    )
+    monkeypatch.setattr(skem._likelihoods, "_CHUNK_SIZE", 7)
+    gathered = (
+        ratings.score,
+        _Gather(mu, ratings.item),
+        _Gather(sigma, ratings.annotator),
+        bounds,
+        _Gather(np.log(sigma), ratings.annotator),
+    )
+    chunked = _compute_good_terms(*gathered)
+    assert chunked.keys() == whole.keys()
+    for key, value in whole.items():
+        np.testing.assert_array_equal(chunked[key], value)
+    if bounds is None:
+        return
+    _, sums = _compute_good_terms(*gathered, sum_by=(ratings.annotator, n_annotators))
+    expected = {key: np.zeros(n_annotators) for key in sums}
+    for r, a in enumerate(ratings.annotator):
+        for key in ("log_density", "scale_slope", "scale_information"):
+            expected[key][a] += whole[key][r]
+        expected["z_squared"][a] += whole["z"][r] ** 2
+    for key, value in expected.items():
+        np.testing.assert_allclose(sums[key], value, rtol=1e-12, atol=1e-12)
 
 
 def _backend(ratings, mu, bias, sigma):
