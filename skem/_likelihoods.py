@@ -54,26 +54,6 @@ def _chunk_of(values, chunk):
     return values[chunk]
 
 
-def _log_normal_mass(alpha, beta):
-    """``log(Phi(beta) - Phi(alpha))``, stable in both tails and for narrow intervals.
-
-    Parameters
-    ----------
-    alpha, beta : ndarray of the same shape
-        Standardized bounds, ``alpha < beta``.
-
-    Returns
-    -------
-    log_mass : ndarray
-        The log probability that a standard normal variable lies in
-        ``[alpha, beta]``; see :func:`_shifted_log_normal_mass`.
-    """
-    shifted, anchor = _shifted_log_normal_mass(alpha, beta)
-    if anchor is None:
-        return shifted
-    return shifted - 0.5 * anchor * anchor
-
-
 def _log_normal_mass_lower_bound(alpha, beta):
     """A lower bound on ``log(Phi(beta) - Phi(alpha))``, without error functions.
 

@@ -13,6 +13,7 @@ import numpy as np
 from skem._likelihoods import (
     _compute_good_terms,
     _compute_sigma_log_prior,
+    _Gather,
 )
 
 # pi is kept inside [_PI_BOUND, 1 - _PI_BOUND]: at exactly 0 or 1 one of the two
@@ -607,7 +608,7 @@ def _step_truncated_location(
         new_terms = _compute_good_terms(
             ratings.score[selected],
             values[item[selected]] + bias[annotator],
-            sigma[annotator],
+            _Gather(sigma, annotator),
             bounds,
         )
         if groups is None:

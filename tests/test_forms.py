@@ -41,8 +41,8 @@ from skem._likelihoods import (
     _compute_sigma_log_prior,
     _estimate_normal_log_density,
     _Gather,
-    _log_normal_mass,
     _log_normal_mass_lower_bound,
+    _shifted_log_normal_mass,
 )
 from skem._ratings import _Ratings, _ratings_from_matrix
 from skem._updates import (
@@ -82,6 +82,17 @@ def _ratings(item, annotator, score, n_items, n_annotators):
         np.asarray(item, dtype=np.intp),
         np.asarray(annotator, dtype=np.intp),
         np.asarray(score, dtype=np.float64),
+        n_items,
+        n_annotators,
+    )
+
+
+def _random_ratings(rng, n_items, n_annotators, n_ratings):
+    """Ratings of uniform scores by random annotators on random items."""
+    return _Ratings(
+        rng.integers(0, n_items, n_ratings),
+        rng.integers(0, n_annotators, n_ratings),
+        rng.uniform(0, 1, n_ratings),
         n_items,
         n_annotators,
     )
@@ -158,6 +169,12 @@ def _reference_log_mass_quad(alpha, beta):
     return math.log(value) - 0.5 * c * c - 0.5 * math.log(2 * math.pi)
 
 
+def _log_normal_mass(alpha, beta):
+    """``log(Phi(beta) - Phi(alpha))`` from _shifted_log_normal_mass."""
+    shifted, anchor = _shifted_log_normal_mass(alpha, beta)
+    return shifted if anchor is None else shifted - 0.5 * anchor * anchor
+
+
 @pytest.mark.parametrize(
     ("alpha", "beta"),
     MASS_CASES
@@ -169,8 +186,9 @@ def _reference_log_mass_quad(alpha, beta):
     ],
 )
 def test_log_normal_mass_matches_scipy_tails_and_quadrature(alpha, beta):
-    """_log_normal_mass equals log(Phi(b) - Phi(a)) to 1e-10 (absolute in log
-    space, i.e. relative in the mass), in both tails and straddling 0."""
+    """_shifted_log_normal_mass, with its anchor's square taken back out,
+    equals log(Phi(b) - Phi(a)) to 1e-10 (absolute in log space, i.e.
+    relative in the mass), in both tails and straddling 0."""
     got = float(_log_normal_mass(np.array([alpha]), np.array([beta]))[0])
     if (alpha, beta) not in NARROW_STRADDLING_CASES:
         # scipy's difference of CDFs cancels for narrow intervals: quad only.
@@ -528,13 +546,7 @@ def test_chunked_terms_with_gathers_equal_whole_arrays_and_sum_like_bincount(
     loop over the ratings to 1e-12."""
     rng = np.random.default_rng(3)
     n_items, n_annotators, n_ratings = 9, 5, 60
-    ratings = _Ratings(
-        rng.integers(0, n_items, n_ratings),
-        rng.integers(0, n_annotators, n_ratings),
-        rng.uniform(0, 1, n_ratings),
-        n_items,
-        n_annotators,
-    )
+    ratings = _random_ratings(rng, n_items, n_annotators, n_ratings)
     mu = rng.uniform(0, 1, n_items)
     sigma = rng.uniform(0.02, 0.5, n_annotators)
     whole = _compute_good_terms(
@@ -799,13 +811,7 @@ def test_truncated_density_at_a_narrower_sigma_is_below_the_rescue_bound(
     scipy.stats.norm, rating by rating."""
     rng = np.random.default_rng(seed)
     n_items, n_annotators = 6, 3
-    ratings = _Ratings(
-        rng.integers(0, n_items, n_ratings),
-        rng.integers(0, n_annotators, n_ratings),
-        rng.uniform(0, 1, n_ratings),
-        n_items,
-        n_annotators,
-    )
+    ratings = _random_ratings(rng, n_items, n_annotators, n_ratings)
     mu = rng.uniform(0, 1, n_items)
     mu[rng.integers(0, n_items)] = rng.choice([0.0, 1.0])
     selected = np.array([True, False, True])
