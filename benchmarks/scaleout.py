@@ -70,7 +70,7 @@ class _EMTimer:
     """
 
     def __enter__(self):
-        from skem._em import _BaseEM
+        from skem._em.driver import _BaseEM
 
         self._originals = _BaseEM._fit_em, _BaseEM._run_em
         self.seconds = 0.0
@@ -93,7 +93,7 @@ class _EMTimer:
         return self
 
     def __exit__(self, *exc):
-        from skem._em import _BaseEM
+        from skem._em.driver import _BaseEM
 
         _BaseEM._fit_em, _BaseEM._run_em = self._originals
 

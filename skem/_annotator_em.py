@@ -1,6 +1,6 @@
 """Soft and hard EM for the good/bad annotator model."""
 
-from skem._base import _BaseAnnotatorEM
+from skem._estimators import _BaseAnnotatorEM
 
 _SHARED_PARAMETERS = """
     bounded : bool, default=True

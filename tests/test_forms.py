@@ -25,18 +25,18 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-import skem._forms
-import skem._likelihoods
+import skem._model.form
+import skem._model.likelihoods
 from skem import AnnotatorEM, HardAnnotatorEM
-from skem._backend import _Block, _InMemoryBackend
-from skem._forms import (
+from skem._em.backend import _Block, _InMemoryBackend
+from skem._model.form import (
     _kernel_annotator_sums,
     _kernel_log_mass_sums,
     _rescue_truncated_sigma,
     _step_truncated_bias,
     _step_truncated_sigma,
 )
-from skem._likelihoods import (
+from skem._model.likelihoods import (
     _compute_good_terms,
     _compute_sigma_log_prior,
     _estimate_normal_log_density,
@@ -44,8 +44,8 @@ from skem._likelihoods import (
     _log_normal_mass_lower_bound,
     _shifted_log_normal_mass,
 )
-from skem._ratings import _Ratings, _ratings_from_matrix
-from skem._updates import (
+from skem._em.ratings import _Ratings, _ratings_from_matrix
+from skem._model.steps import (
     _choose_sigma_by_marginal,
     _estimate_consensus_normal,
     _estimate_shared_sigma,
@@ -552,7 +552,7 @@ def test_chunked_terms_with_gathers_equal_whole_arrays_and_sum_like_bincount(
     whole = _compute_good_terms(
         ratings.score, mu[ratings.item], sigma[ratings.annotator], bounds
     )
-    monkeypatch.setattr(skem._likelihoods, "_CHUNK_SIZE", 7)
+    monkeypatch.setattr(skem._model.likelihoods, "_CHUNK_SIZE", 7)
     gathered = (
         ratings.score,
         _Gather(mu, ratings.item),
@@ -866,18 +866,18 @@ def test_rescue_screen_rules_out_only_candidates_that_lose(monkeypatch, hard):
         )
 
     evaluated = []
-    trial = skem._forms._kernel_annotator_trial
+    trial = skem._model.form._kernel_annotator_trial
 
     def recording_trial(block, bias, sigma, weights, log_posterior, annotators):
         evaluated.append(annotators.copy())
         return trial(block, bias, sigma, weights, log_posterior, annotators)
 
-    monkeypatch.setattr(skem._forms, "_kernel_annotator_trial", recording_trial)
+    monkeypatch.setattr(skem._model.form, "_kernel_annotator_trial", recording_trial)
     screened, taken = rescue()
     # Only the noisy honest raters needed their pass of normal CDFs.
     np.testing.assert_array_equal(evaluated[0], np.arange(12) // 3 == 2)
     monkeypatch.setattr(
-        skem._forms,
+        skem._model.form,
         "_kernel_log_mass_sums",
         lambda block, *_: (block, {"log_mass": np.full(12, -np.inf)}),
     )

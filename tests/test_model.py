@@ -6,21 +6,21 @@ import scipy.sparse as sp
 from scipy.special import logsumexp
 from scipy.stats import norm
 
-from skem._em import _assign_good_annotators
-from skem._intervals import _compute_consensus_std_error
-from skem._likelihoods import (
+from skem._em.driver import _assign_good_annotators
+from skem._model.intervals import _compute_consensus_std_error
+from skem._model.likelihoods import (
     _compute_item_log_likelihood,
     _estimate_annotator_log_joint,
     _estimate_log_posterior,
     _estimate_normal_log_density,
 )
-from skem._ratings import _ratings_from_matrix
-from skem._score_range import (
+from skem._em.ratings import _ratings_from_matrix
+from skem._em.score_range import (
     _check_ratings_in_range,
     _lattice_step,
     _resolve_score_range,
 )
-from skem._updates import (
+from skem._model.steps import (
     _PI_BOUND,
     _apply_gold,
     _compute_annotator_residual_sums,

@@ -12,7 +12,7 @@ import operator
 import numpy as np
 from dask.sizeof import sizeof
 
-from skem._backend import _Block, _combine_outputs
+from skem._em.backend import _Block, _combine_outputs
 
 # Annotator vectors larger than this are scattered to the workers once per
 # step instead of being sent inside each task.
@@ -49,7 +49,7 @@ class _DaskBackend:
     ----------
     client : distributed.Client
     blocks : list of distributed.Future
-        One :class:`skem._backend._Block` per partition.
+        One :class:`skem._em.backend._Block` per partition.
     n_per_annotator : ndarray of shape (n_annotators,)
         Number of ratings of each annotator, over every block.
     has_gold : bool

@@ -8,10 +8,10 @@ from sklearn.base import _fit_context
 from sklearn.utils.validation import check_is_fitted
 
 from skem._annotator_em import _SHARED_PARAMETERS, AnnotatorEM, HardAnnotatorEM
-from skem._backend import _Block, _combine_outputs
-from skem._em import _BaseEM, _collect_item_results
-from skem._ratings import _Ratings
-from skem._score_range import (
+from skem._em.backend import _Block, _combine_outputs
+from skem._em.driver import _BaseEM, _collect_item_results
+from skem._em.ratings import _Ratings
+from skem._em.score_range import (
     _check_representable,
     _resolve_score_range,
     _ScoreScale,

@@ -38,7 +38,7 @@ class _Block:
         The current location of each item (None before initialization).
     terms : dict or None
         Per-rating terms of the truncated forms at the current parameters
-        (see :func:`skem._likelihoods._compute_good_terms`).
+        (see :func:`skem._model.likelihoods._compute_good_terms`).
     trial : dict or None
         A step under test: the location and terms it would give.
     item_labels : array-like of shape (n_items,) or None

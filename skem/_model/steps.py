@@ -10,7 +10,7 @@ not decrease, so that EM stays monotone.
 
 import numpy as np
 
-from skem._likelihoods import (
+from skem._model.likelihoods import (
     _compute_good_terms,
     _compute_sigma_log_prior,
     _Gather,
@@ -500,7 +500,7 @@ def _compute_location_derivatives(rating_weights, terms, group, n_groups):
         Weight of each rating.
     terms : dict
         Per-rating terms at the current parameters, with bounds (see
-        :func:`skem._likelihoods._compute_good_terms`).
+        :func:`skem._model.likelihoods._compute_good_terms`).
     group : ndarray of shape (n_ratings,)
         Group (item or annotator) of each rating.
     n_groups : int

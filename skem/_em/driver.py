@@ -2,8 +2,8 @@
 
 The driver owns the parameters, the starts (``init``, ``n_init``,
 ``warm_start``), the E-step, convergence and the fitted per-annotator
-attributes. The model forms (:mod:`skem._forms`) supply the M-steps, and a
-backend (:mod:`skem._backend`) holds the items; the driver never sees a
+attributes. The model forms (:mod:`skem._model.form`) supply the M-steps, and a
+backend (:mod:`skem._em.backend`) holds the items; the driver never sees a
 rating.
 """
 
@@ -18,20 +18,20 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from skem._forms import (
+from skem._model.form import (
     _kernel_initialize_median,
     _kernel_initialize_warm,
     _kernel_initialize_weighted,
     _model_form,
     _Params,
 )
-from skem._intervals import (
+from skem._model.intervals import (
     _compute_consensus_std_error,
     _compute_std_error_sums,
     _estimate_std_error_correction,
 )
-from skem._likelihoods import _estimate_annotator_log_joint, _estimate_log_posterior
-from skem._updates import (
+from skem._model.likelihoods import _estimate_annotator_log_joint, _estimate_log_posterior
+from skem._model.steps import (
     _compute_annotator_weights,
     _estimate_pi,
     _estimate_sigma_shared_normal,

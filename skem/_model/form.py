@@ -7,7 +7,7 @@ shared scale) and ``bias`` (per-annotator offsets). :func:`_model_form` looks
 each piece up in the tables below once per fit; the EM driver only calls the
 resulting :class:`_ModelForm`.
 
-Every step is written against a backend (:mod:`skem._backend`): the per-item
+Every step is written against a backend (:mod:`skem._em.backend`): the per-item
 work runs in block kernels (the ``_kernel_*`` functions), the per-annotator
 work on the client from the kernels' sums. One piece of code serves the
 in-memory estimators and :mod:`skem.dask`.
@@ -18,8 +18,8 @@ from functools import partial
 
 import numpy as np
 
-from skem._backend import _run_steps
-from skem._likelihoods import (
+from skem._em.backend import _run_steps
+from skem._model.likelihoods import (
     _compute_good_terms,
     _compute_sigma_log_prior,
     _estimate_normal_log_density,
@@ -27,7 +27,7 @@ from skem._likelihoods import (
     _log_normal_mass_lower_bound,
     _sum_terms_by,
 )
-from skem._updates import (
+from skem._model.steps import (
     _apply_gold,
     _choose_sigma_by_marginal,
     _compute_annotator_residual_sums,
@@ -68,7 +68,7 @@ class _Params:
     """EM's per-annotator parameters, in unit score space.
 
     The per-item consensus lives with the items' ratings, in the backend's
-    blocks (:class:`skem._backend._Block`).
+    blocks (:class:`skem._em.backend._Block`).
 
     Attributes
     ----------
@@ -326,7 +326,7 @@ def _kernel_annotator_sums(block):
     ``scale_information`` are ``sum (E[t^2] - z^2)`` and ``sum Var[t^2]``
     over each annotator's ratings: an annotator's ratings share its weight,
     so the next M-step's weighted sums are these times the weights (see
-    :func:`skem._updates._compute_precision_derivatives`). ``z_squared`` is
+    :func:`skem._model.steps._compute_precision_derivatives`). ``z_squared`` is
     ``sum z^2``, the squared residuals over ``sigma_a**2``.
     """
     return block, _annotator_sums(block.ratings, block.terms)
@@ -584,7 +584,7 @@ def _m_step_truncated(form, data, params, weights, log_posterior, statistics):
     normal CDFs over the ratings. Otherwise, and always with biases, the
     blocks step one after the other, each guarded per item or annotator.
     Kernels that need no result of the client in between run as one task
-    per block (:func:`skem._backend._run_steps`). Returns the new parameters
+    per block (:func:`skem._em.backend._run_steps`). Returns the new parameters
     and the per-annotator sums of :func:`_kernel_annotator_sums` at them.
     """
     if form.noise == "shared":
@@ -682,7 +682,7 @@ def _step_truncated_bias(data, weights, log_posterior, bias, sigma):
     """One guarded Newton step on each annotator's bias, truncated form.
 
     A bias stays within the scale's width of 0. See
-    :func:`skem._updates._compute_location_derivatives`.
+    :func:`skem._model.steps._compute_location_derivatives`.
     """
     moments = data.reduce(_kernel_bias_moments, weights, log_posterior, sigma)
     width = _UNIT_BOUNDS[1] - _UNIT_BOUNDS[0]
@@ -705,10 +705,10 @@ def _step_truncated_sigma(
 ):
     """One guarded Newton step on the precision ``1 / sigma**2``, truncated form.
 
-    See :func:`skem._updates._compute_precision_derivatives`. The scaled
+    See :func:`skem._model.steps._compute_precision_derivatives`. The scaled
     inverse-chi-squared prior adds ``(nu/2 + 1) log lam - nu tau^2 lam / 2``,
     concave too. First the joint step on every sigma and the shared scale
-    (:func:`skem._updates._propose_joint_sigma`), taken if the objective does
+    (:func:`skem._model.steps._propose_joint_sigma`), taken if the objective does
     not decrease; else a Newton step per annotator, guarded. A step changes a
     precision by at most a factor ``_MAX_PRECISION_FACTOR`` and keeps ``sigma
     >= min_sigma``.

@@ -8,11 +8,11 @@ from sklearn.base import TransformerMixin, _fit_context
 from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from skem._backend import _Block, _InMemoryBackend
-from skem._em import _BaseEM, _collect_item_results
-from skem._likelihoods import _compute_item_log_likelihood
-from skem._ratings import _ratings_from_matrix
-from skem._score_range import (
+from skem._em.backend import _Block, _InMemoryBackend
+from skem._em.driver import _BaseEM, _collect_item_results
+from skem._model.likelihoods import _compute_item_log_likelihood
+from skem._em.ratings import _ratings_from_matrix
+from skem._em.score_range import (
     _check_ratings_in_range,
     _check_representable,
     _resolve_score_range,
@@ -26,7 +26,7 @@ class _BaseAnnotatorEM(TransformerMixin, _BaseEM):
     """Base class of the in-memory annotator models: validation and the fit.
 
     The rating matrix becomes one block of every item in an in-memory backend,
-    and the EM driver of :class:`skem._em._BaseEM` runs on it.
+    and the EM driver of :class:`skem._em.driver._BaseEM` runs on it.
     """
 
     @_fit_context(prefer_skip_nested_validation=True)

@@ -1,0 +1,1 @@
+"""The model by form: parameters, likelihoods and the steps of each form."""
