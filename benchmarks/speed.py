@@ -7,8 +7,8 @@ import numpy as np
 from benchmarks._common import median_time, peak_memory, table
 from skem import AnnotatorEM
 from skem._em.backend import _Block, _InMemoryBackend
-from skem._model.form import _model_form
 from skem._em.ratings import _ratings_from_matrix
+from skem._model.form import _model_form
 from skem.datasets import make_ratings
 
 RATINGS_PER_ITEM = 10

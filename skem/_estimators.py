@@ -10,7 +10,6 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skem._em.backend import _Block, _InMemoryBackend
 from skem._em.driver import _BaseEM, _collect_item_results
-from skem._model.likelihoods import _compute_item_log_likelihood
 from skem._em.ratings import _ratings_from_matrix
 from skem._em.score_range import (
     _check_ratings_in_range,
@@ -18,6 +17,7 @@ from skem._em.score_range import (
     _resolve_score_range,
     _ScoreScale,
 )
+from skem._model.likelihoods import _compute_item_log_likelihood
 
 _SPARSE_FORMATS = ("csr", "csc", "coo")
 

@@ -25,17 +25,11 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-import skem._model.form
 import skem._model.likelihoods
+import skem._model.rescue
 from skem import AnnotatorEM, HardAnnotatorEM
 from skem._em.backend import _Block, _InMemoryBackend
-from skem._model.form import (
-    _kernel_annotator_sums,
-    _kernel_log_mass_sums,
-    _rescue_truncated_sigma,
-    _step_truncated_bias,
-    _step_truncated_sigma,
-)
+from skem._em.ratings import _Ratings, _ratings_from_matrix
 from skem._model.likelihoods import (
     _compute_good_terms,
     _compute_sigma_log_prior,
@@ -44,14 +38,22 @@ from skem._model.likelihoods import (
     _log_normal_mass_lower_bound,
     _shifted_log_normal_mass,
 )
-from skem._em.ratings import _Ratings, _ratings_from_matrix
-from skem._model.steps import (
+from skem._model.newton import _step_truncated_location
+from skem._model.rescue import (
     _choose_sigma_by_marginal,
+    _kernel_log_mass_sums,
+    _rescue_truncated_sigma,
+)
+from skem._model.steps import (
     _estimate_consensus_normal,
     _estimate_shared_sigma,
     _estimate_sigma_per_annotator_normal,
     _solve_shared_sigma,
-    _step_truncated_location,
+)
+from skem._model.truncated import (
+    _kernel_annotator_sums,
+    _step_truncated_bias,
+    _step_truncated_sigma,
 )
 from skem.datasets import make_ratings
 
@@ -866,18 +868,18 @@ def test_rescue_screen_rules_out_only_candidates_that_lose(monkeypatch, hard):
         )
 
     evaluated = []
-    trial = skem._model.form._kernel_annotator_trial
+    trial = skem._model.rescue._kernel_annotator_trial
 
     def recording_trial(block, bias, sigma, weights, log_posterior, annotators):
         evaluated.append(annotators.copy())
         return trial(block, bias, sigma, weights, log_posterior, annotators)
 
-    monkeypatch.setattr(skem._model.form, "_kernel_annotator_trial", recording_trial)
+    monkeypatch.setattr(skem._model.rescue, "_kernel_annotator_trial", recording_trial)
     screened, taken = rescue()
     # Only the noisy honest raters needed their pass of normal CDFs.
     np.testing.assert_array_equal(evaluated[0], np.arange(12) // 3 == 2)
     monkeypatch.setattr(
-        skem._model.form,
+        skem._model.rescue,
         "_kernel_log_mass_sums",
         lambda block, *_: (block, {"log_mass": np.full(12, -np.inf)}),
     )

@@ -7,6 +7,12 @@ from scipy.special import logsumexp
 from scipy.stats import norm
 
 from skem._em.driver import _assign_good_annotators
+from skem._em.ratings import _ratings_from_matrix
+from skem._em.score_range import (
+    _check_ratings_in_range,
+    _lattice_step,
+    _resolve_score_range,
+)
 from skem._model.intervals import _compute_consensus_std_error
 from skem._model.likelihoods import (
     _compute_item_log_likelihood,
@@ -14,12 +20,8 @@ from skem._model.likelihoods import (
     _estimate_log_posterior,
     _estimate_normal_log_density,
 )
-from skem._em.ratings import _ratings_from_matrix
-from skem._em.score_range import (
-    _check_ratings_in_range,
-    _lattice_step,
-    _resolve_score_range,
-)
+from skem._model.normal import _estimate_bias_normal
+from skem._model.starts import _estimate_item_medians, _order_by_item_then_score
 from skem._model.steps import (
     _PI_BOUND,
     _apply_gold,
@@ -28,12 +30,9 @@ from skem._model.steps import (
     _compute_annotator_weights,
     _compute_bias_shift,
     _compute_rating_weights,
-    _estimate_bias_normal,
     _estimate_consensus_normal,
-    _estimate_item_medians,
     _estimate_pi,
     _estimate_sigma_shared_normal,
-    _order_by_item_then_score,
 )
 
 ZERO3, ONE3 = np.zeros(3), np.ones(3)

@@ -68,8 +68,8 @@ def oracle_e_step(mu, sigma, pi):
 
 def test_all_good_init_matches_the_lecture():
     from skem._em.backend import _Block, _InMemoryBackend
-    from skem._model.form import _model_form
     from skem._em.ratings import _ratings_from_matrix
+    from skem._model.form import _model_form
 
     em = AnnotatorEM(**LECTURE, init="all_good")
     # The score range is [0, 1] here, so unit space is score space.

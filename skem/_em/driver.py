@@ -18,19 +18,21 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from skem._model.form import (
-    _kernel_initialize_median,
-    _kernel_initialize_warm,
-    _kernel_initialize_weighted,
-    _model_form,
-    _Params,
-)
+from skem._model.form import _model_form, _Params
 from skem._model.intervals import (
     _compute_consensus_std_error,
     _compute_std_error_sums,
     _estimate_std_error_correction,
 )
-from skem._model.likelihoods import _estimate_annotator_log_joint, _estimate_log_posterior
+from skem._model.likelihoods import (
+    _estimate_annotator_log_joint,
+    _estimate_log_posterior,
+)
+from skem._model.starts import (
+    _kernel_initialize_median,
+    _kernel_initialize_warm,
+    _kernel_initialize_weighted,
+)
 from skem._model.steps import (
     _compute_annotator_weights,
     _estimate_pi,

@@ -1,0 +1,241 @@
+"""newton."""
+
+import numpy as np
+
+from skem._model.likelihoods import (
+    _compute_good_terms,
+    _Gather,
+)
+from skem._model.steps import _TINY, _guarded_ascent, _solve_shared_sigma
+
+# A Newton step on a precision moves it by at most this factor either way.
+_MAX_PRECISION_FACTOR = 16.0
+
+
+def _compute_location_derivatives(rating_weights, terms, group, n_groups):
+    """Gradient and curvature of each group's truncated log density in its location.
+
+    Each rating's term ``w log TN(s; m, sigma, bounds)`` is concave in its
+    location ``m`` (the truncated normal with fixed sigma is an exponential
+    family in ``m / sigma**2``): its gradient is ``w (z - E[t]) / sigma`` and
+    its curvature ``-w Var[t] / sigma**2``, with ``t`` the standardized
+    truncated variable; the terms hold both without the weight.
+
+    Parameters
+    ----------
+    rating_weights : ndarray of shape (n_ratings,)
+        Weight of each rating.
+    terms : dict
+        Per-rating terms at the current parameters, with bounds (see
+        :func:`skem._model.likelihoods._compute_good_terms`).
+    group : ndarray of shape (n_ratings,)
+        Group (item or annotator) of each rating.
+    n_groups : int
+
+    Returns
+    -------
+    gradient, curvature : ndarray of shape (n_groups,)
+        The gradient, and minus the curvature (nonnegative).
+    """
+    gradient = np.bincount(
+        group, rating_weights * terms["location_slope"], minlength=n_groups
+    )
+    curvature = np.bincount(
+        group, rating_weights * terms["location_information"], minlength=n_groups
+    )
+    return gradient, curvature
+
+
+def _propose_location(current, gradient, curvature, limits, frozen=None):
+    """The Newton point of each group's location, within ``limits``.
+
+    Parameters
+    ----------
+    current, gradient, curvature : ndarray of shape (n_groups,)
+        See :func:`_compute_location_derivatives`.
+    limits : tuple of float
+        ``(low, high)`` that a location keeps.
+    frozen : ndarray of shape (n_groups,), dtype bool, default=None
+        Groups that keep their value (gold items).
+
+    Returns
+    -------
+    proposal : ndarray of shape (n_groups,)
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        step = np.where(curvature > _TINY, gradient / curvature, 0.0)
+    proposal = np.clip(current + step, *limits)
+    if frozen is not None:
+        proposal[frozen] = current[frozen]
+    return proposal
+
+
+def _step_truncated_location(
+    ratings,
+    consensus,
+    bias,
+    sigma,
+    rating_weights,
+    terms,
+    bounds,
+    frozen=None,
+    propose_only=False,
+):
+    """One guarded Newton step on each item's consensus, truncated form.
+
+    See :func:`_compute_location_derivatives`. The consensus stays within the
+    bounds: ratings on a bound would otherwise pull it to infinity. Every
+    item's step depends on that item's ratings only.
+
+    Parameters
+    ----------
+    ratings : _Ratings
+        Observed ratings, unit scores.
+    consensus : ndarray of shape (n_items,)
+    bias, sigma : ndarray of shape (n_annotators,)
+    rating_weights : ndarray of shape (n_ratings,)
+        Output of :func:`_compute_rating_weights`.
+    terms : dict
+        Per-rating terms at the current parameters, with bounds.
+    bounds : tuple of float
+        ``(low, high)`` of the truncation.
+    frozen : ndarray of shape (n_items,), dtype bool, default=None
+        Items that keep their value (gold items).
+    propose_only : bool, default=False
+        Return the Newton proposal unchecked, and None for the terms.
+
+    Returns
+    -------
+    consensus : ndarray of shape (n_items,)
+        The new consensus.
+    terms : dict
+        Per-rating terms at the new consensus.
+    """
+    low, high = bounds
+    # With biases, centring them moves every location: allow a scale's width
+    # of room beyond the bounds so that it never fights them.
+    slack = (high - low) if np.any(bias) else 0.0
+    item, n_items = ratings.item, ratings.n_items
+    gradient, curvature = _compute_location_derivatives(
+        rating_weights, terms, item, n_items
+    )
+    proposal = _propose_location(
+        consensus, gradient, curvature, (low - slack, high + slack), frozen
+    )
+    if propose_only:
+        return proposal, None
+    objective_now = np.bincount(
+        item, rating_weights * terms["log_density"], minlength=n_items
+    )
+    merged = {}
+
+    def evaluate(values, groups):
+        selected = slice(None) if groups is None else np.flatnonzero(groups[item])
+        annotator = ratings.annotator[selected]
+        new_terms = _compute_good_terms(
+            ratings.score[selected],
+            values[item[selected]] + bias[annotator],
+            _Gather(sigma, annotator),
+            bounds,
+        )
+        if groups is None:
+            merged.update(new_terms)
+        else:
+            for key, value in new_terms.items():
+                merged[key][selected] = value
+        return np.bincount(
+            item[selected],
+            rating_weights[selected] * new_terms["log_density"],
+            minlength=n_items,
+        )
+
+    values = _guarded_ascent(consensus, proposal, objective_now, evaluate)
+    return values, merged or terms
+
+
+def _compute_precision_derivatives(gradient_sums, curvature_sums, precision):
+    """Gradient and curvature of the truncated log density in the precision.
+
+    With its location fixed, the truncated normal is an exponential family in
+    the precision ``lam = sigma**-2``, so each rating's term is concave in
+    ``lam``: its gradient is ``w (E[t^2] - z^2) / (2 lam)`` and its curvature
+    ``-w Var[t^2] / (4 lam^2)``.
+
+    Parameters
+    ----------
+    gradient_sums, curvature_sums : ndarray of shape (n_groups,)
+        ``sum w (E[t^2] - z^2)`` and ``sum w Var[t^2]`` of each group.
+    precision : ndarray of shape (n_groups,)
+
+    Returns
+    -------
+    gradient, curvature : ndarray of shape (n_groups,)
+    """
+    return (
+        gradient_sums / (2.0 * precision),
+        -curvature_sums / (4.0 * precision**2),
+    )
+
+
+def _propose_joint_sigma(gradient, curvature, precision, limits, strength, min_sigma):
+    """The joint maximum over each sigma and the shared scale of their prior.
+
+    The data terms enter as their local quadratic in the precision, the
+    scaled inverse-chi-squared prior, ``(nu/2 + 1) log lam - nu tau^2 lam /
+    2``, exactly; :func:`_solve_shared_sigma` finds the shared scale.
+
+    Parameters
+    ----------
+    gradient, curvature, precision : ndarray of shape (n_annotators,)
+        Output of :func:`_compute_precision_derivatives`, and the current
+        precisions.
+    limits : tuple of ndarray
+        Lowest and highest precision of each annotator.
+    strength : float
+        ``nu``.
+    min_sigma : float
+        Floor on sigma and on the shared scale.
+
+    Returns
+    -------
+    sigma : ndarray of shape (n_annotators,)
+    shared_sigma : float
+    """
+    half = 0.5 * strength + 1.0
+    lowest, highest = limits
+
+    def sigma_given(t):
+        b = gradient - curvature * precision - 0.5 * strength * t
+        with np.errstate(divide="ignore", invalid="ignore"):
+            best = 2.0 * half / (np.sqrt(b * b - 4.0 * curvature * half) - b)
+        return np.clip(np.nan_to_num(best, nan=highest), lowest, highest) ** -0.5
+
+    return _solve_shared_sigma(sigma_given, precision.shape[0], min_sigma)
+
+
+def _propose_precision(precision, gradient, curvature, limits):
+    """The Newton point of each precision, within ``limits``.
+
+    Parameters
+    ----------
+    precision, gradient, curvature : ndarray of shape (n_groups,)
+    limits : tuple of ndarray
+        Lowest and highest precision of each group.
+
+    Returns
+    -------
+    proposal : ndarray of shape (n_groups,)
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        target = np.where(
+            curvature < -_TINY, precision - gradient / curvature, precision
+        )
+    return np.clip(target, *limits)
+
+
+def _precision_limits(precision, min_sigma):
+    """How far a step may move each precision: a factor either way, and the floor."""
+    return (
+        precision / _MAX_PRECISION_FACTOR,
+        np.minimum(precision * _MAX_PRECISION_FACTOR, min_sigma**-2.0),
+    )

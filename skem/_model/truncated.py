@@ -1,0 +1,368 @@
+"""truncated."""
+
+from dataclasses import replace
+
+import numpy as np
+
+from skem._em.backend import _run_steps
+from skem._model.likelihoods import (
+    _compute_good_terms,
+    _compute_sigma_log_prior,
+    _Gather,
+    _sum_terms_by,
+)
+from skem._model.newton import (
+    _compute_location_derivatives,
+    _compute_precision_derivatives,
+    _precision_limits,
+    _propose_joint_sigma,
+    _propose_location,
+    _propose_precision,
+    _step_truncated_location,
+)
+from skem._model.rescue import _rescue_truncated_sigma
+from skem._model.steps import (
+    _UNIT_BOUNDS,
+    _compute_annotator_weights,
+    _compute_bias_shift,
+    _compute_rating_weights,
+    _estimate_shared_sigma,
+    _guarded_ascent,
+    _rating_locations,
+    _rounding_slack,
+)
+from skem._model.trial import _kernel_annotator_trial, _kernel_settle_trial
+
+
+def _start_truncated(form, data, params):
+    return data.update(_kernel_truncated_terms, params.bias, params.sigma)
+
+
+def _m_step_truncated(form, data, params, weights, log_posterior, statistics):
+    """Generalized M-step of the truncated forms: guarded Newton steps.
+
+    First a joint step: each item's consensus and each annotator's precision
+    (with the shared scale) move to their Newton proposals at once, taken if
+    the expected complete-data log posterior does not decrease; one pass of
+    normal CDFs over the ratings. Otherwise, and always with biases, the
+    blocks step one after the other, each guarded per item or annotator.
+    Kernels that need no result of the client in between run as one task
+    per block (:func:`skem._em.backend._run_steps`). Returns the new bias,
+    sigma and shared scale, and the per-annotator sums of :func:`_kernel_annotator_sums` at them.
+    """
+    if form.noise == "shared":
+        sigma_weights = _compute_annotator_weights(
+            data.n_per_annotator, weights, log_posterior
+        )
+        prior = None
+    else:
+        sigma_weights, prior = weights, (params.shared_sigma, form.strength)
+    accepted = None
+    if not form.bias:
+        accepted = _joint_truncated_step(
+            form, data, params, weights, log_posterior, sigma_weights, prior, statistics
+        )
+    bias = params.bias
+    if accepted is not None:
+        sigma, shared_sigma, sums = accepted
+        data.update(_kernel_settle_trial, True)
+    else:
+        data.update(
+            _run_steps,
+            [
+                (_kernel_settle_trial, (False,)),
+                (_kernel_location_step, (weights, log_posterior, bias, params.sigma)),
+            ],
+        )
+        if form.bias:
+            bias = _step_truncated_bias(
+                data, weights, log_posterior, bias, params.sigma
+            )
+            shift = _compute_bias_shift(bias, weights, data.has_gold)
+            # mu + b is unchanged, so are the terms.
+            data.update(_kernel_shift_location, shift)
+            bias = bias - shift
+        sigma, shared_sigma = _step_truncated_sigma(
+            data, bias, params.sigma, sigma_weights, prior, form.min_sigma
+        )
+        sums = data.reduce(_kernel_annotator_sums)
+    suspect = weights < 0.5
+    if prior is not None and np.any(suspect & (data.n_per_annotator > 0)):
+        sigma, take = _rescue_truncated_sigma(
+            data,
+            bias,
+            sigma,
+            weights,
+            (shared_sigma, form.strength),
+            form.hard,
+            sums,
+        )
+        shared_sigma = _estimate_shared_sigma(sigma, form.min_sigma)
+        if take.any():
+            sums = data.update(
+                _run_steps,
+                [(_kernel_settle_trial, (True, take)), (_kernel_annotator_sums, ())],
+            )
+    return bias, sigma, shared_sigma, sums
+
+
+def _joint_truncated_step(
+    form, data, params, weights, log_posterior, sigma_weights, prior, statistics
+):
+    """Try the joint proposal of consensus and sigma; None if it lowers Q.
+
+    Returns the new sigma, shared scale and the annotator sums at the trial.
+    The blocks keep the trial either way: the caller settles it.
+    """
+    sigma, shared_sigma = _step_truncated_sigma(
+        data,
+        params.bias,
+        params.sigma,
+        sigma_weights,
+        prior,
+        form.min_sigma,
+        propose_only=True,
+        sums=statistics,
+    )
+    trial = data.update(
+        _kernel_joint_trial, weights, log_posterior, params.bias, params.sigma, sigma
+    )
+    proposed = replace(params, sigma=sigma, shared_sigma=shared_sigma)
+    before = weights @ statistics["log_density"] + form.log_prior(params)
+    after = weights @ trial["log_density"] + form.log_prior(proposed)
+    if after >= before - _rounding_slack(before):
+        return sigma, shared_sigma, trial
+    return None
+
+
+def _step_truncated_bias(data, weights, log_posterior, bias, sigma):
+    """One guarded Newton step on each annotator's bias, truncated form.
+
+    A bias stays within the scale's width of 0. See
+    :func:`skem._model.steps._compute_location_derivatives`.
+    """
+    moments = data.reduce(_kernel_bias_moments, weights, log_posterior, sigma)
+    width = _UNIT_BOUNDS[1] - _UNIT_BOUNDS[0]
+    proposal = _propose_location(
+        bias, moments["gradient"], moments["curvature"], (-width, width)
+    )
+
+    def evaluate(values, groups):
+        return data.update(
+            _kernel_annotator_trial, values, sigma, weights, log_posterior, groups
+        )["objective"]
+
+    bias = _guarded_ascent(bias, proposal, moments["objective"], evaluate)
+    data.update(_kernel_settle_trial, True)
+    return bias
+
+
+def _step_truncated_sigma(
+    data, bias, sigma, weights, prior, min_sigma, propose_only=False, sums=None
+):
+    """One guarded Newton step on the precision ``1 / sigma**2``, truncated form.
+
+    See :func:`skem._model.steps._compute_precision_derivatives`. The scaled
+    inverse-chi-squared prior adds ``(nu/2 + 1) log lam - nu tau^2 lam / 2``,
+    concave too. First the joint step on every sigma and the shared scale
+    (:func:`skem._model.steps._propose_joint_sigma`), taken if the objective does
+    not decrease; else a Newton step per annotator, guarded. A step changes a
+    precision by at most a factor ``_MAX_PRECISION_FACTOR`` and keeps ``sigma
+    >= min_sigma``.
+
+    Parameters
+    ----------
+    data : backend
+        Blocks with the terms at the current parameters.
+    bias, sigma : ndarray of shape (n_annotators,)
+        ``sigma`` holds one repeated value for the shared form.
+    weights : ndarray of shape (n_annotators,)
+        Responsibility of each annotator (for the shared form, the output of
+        :func:`_compute_annotator_weights`).
+    prior : tuple of (float, float) or None
+        ``(shared_sigma, strength)`` of each annotator's prior, or None for
+        one shared sigma without a prior.
+    min_sigma : float
+        Floor on sigma.
+    propose_only : bool, default=False
+        Return the proposal unchecked, and leave the blocks as they are.
+    sums : dict, default=None
+        The blocks' :func:`_kernel_annotator_sums`, if known.
+
+    Returns
+    -------
+    sigma : ndarray of shape (n_annotators,)
+    shared_sigma : float
+        The new shared scale: for the per-annotator prior, the joint step's
+        if it raises the objective, else the best one given the guarded
+        per-annotator step's sigma.
+    """
+    shared = prior is None
+    if sums is None:
+        sums = data.reduce(_kernel_annotator_sums)
+    gradient, curvature, objective_now = (
+        weights * sums["scale_slope"],
+        weights * sums["scale_information"],
+        weights * sums["log_density"],
+    )
+    if shared:
+        gradient, curvature, objective_now = (
+            np.array([gradient.sum()]),
+            np.array([curvature.sum()]),
+            np.array([objective_now.sum()]),
+        )
+        precision = np.array([sigma[0] ** -2.0])
+    else:
+        precision = sigma**-2.0
+    gradient, curvature = _compute_precision_derivatives(gradient, curvature, precision)
+    limits = _precision_limits(precision, min_sigma)
+
+    def evaluate(values, groups, shared_sigma=None):
+        group_sigma = values**-0.5
+        if shared:
+            annotator_sigma, annotators = np.full(sigma.shape[0], group_sigma[0]), None
+        else:
+            annotator_sigma, annotators = group_sigma, groups
+        objective = data.update(
+            _kernel_annotator_trial, bias, annotator_sigma, weights, None, annotators
+        )["objective"]
+        if shared:
+            return np.array([objective.sum()])
+        scale = prior[0] if shared_sigma is None else shared_sigma
+        return objective + _compute_sigma_log_prior(group_sigma, scale, prior[1])
+
+    if not shared:
+        shared_sigma, strength = prior
+        objective_now = objective_now + _compute_sigma_log_prior(
+            sigma, shared_sigma, strength
+        )
+        joint_sigma, joint_shared = _propose_joint_sigma(
+            gradient, curvature, precision, limits, strength, min_sigma
+        )
+        if propose_only:
+            return joint_sigma, joint_shared
+        objective = evaluate(joint_sigma**-2.0, None, joint_shared)
+        total = objective_now.sum()
+        if objective.sum() >= total - _rounding_slack(total):
+            data.update(_kernel_settle_trial, True)
+            return joint_sigma, joint_shared
+        data.update(_kernel_settle_trial, False)
+        half = 0.5 * strength + 1.0
+        gradient = gradient + half / precision - 0.5 * strength * shared_sigma**2
+        curvature = curvature - half / precision**2
+    proposal = _propose_precision(precision, gradient, curvature, limits)
+    if propose_only:
+        new_sigma = np.full(sigma.shape[0], proposal[0] ** -0.5)
+        return new_sigma, float(new_sigma[0])
+    values = _guarded_ascent(precision, proposal, objective_now, evaluate)
+    data.update(_kernel_settle_trial, True)
+    new_sigma = values**-0.5
+    if shared:
+        new_sigma = np.full(sigma.shape[0], new_sigma[0])
+        return new_sigma, float(new_sigma[0])
+    return new_sigma, _estimate_shared_sigma(new_sigma, min_sigma)
+
+
+def _compute_truncated_terms(
+    ratings, consensus, bias, sigma, bounds=_UNIT_BOUNDS, with_sums=False
+):
+    """Per-rating terms of the normal truncated to ``bounds`` at these parameters.
+
+    With ``with_sums``, also their :func:`_annotator_sums`.
+    """
+    annotator = ratings.annotator
+    return _compute_good_terms(
+        ratings.score,
+        _rating_locations(ratings.item, annotator, consensus, bias),
+        _Gather(sigma, annotator),
+        bounds,
+        _Gather(np.log(sigma), annotator),
+        sum_by=(annotator, ratings.n_annotators) if with_sums else None,
+    )
+
+
+def _annotator_sum(ratings, values):
+    return np.bincount(ratings.annotator, values, minlength=ratings.n_annotators)
+
+
+def _kernel_truncated_terms(block, bias, sigma):
+    """Per-rating terms at the block's consensus, and their sums per annotator."""
+    terms, sums = _compute_truncated_terms(
+        block.ratings, block.mu, bias, sigma, with_sums=True
+    )
+    return replace(block, terms=terms, trial=None), sums
+
+
+def _kernel_annotator_sums(block):
+    """Per-annotator sums of the block's terms: log density and precision moments.
+
+    ``log_density`` is what the E-step needs; ``scale_slope`` and
+    ``scale_information`` are ``sum (E[t^2] - z^2)`` and ``sum Var[t^2]``
+    over each annotator's ratings: an annotator's ratings share its weight,
+    so the next M-step's weighted sums are these times the weights (see
+    :func:`skem._model.steps._compute_precision_derivatives`). ``z_squared`` is
+    ``sum z^2``, the squared residuals over ``sigma_a**2``.
+    """
+    return block, _annotator_sums(block.ratings, block.terms)
+
+
+def _annotator_sums(ratings, terms):
+    return _sum_terms_by(ratings.annotator, ratings.n_annotators, terms)
+
+
+def _kernel_bias_moments(block, weights, log_posterior, sigma):
+    """Each bias's gradient, curvature and objective, truncated form."""
+    ratings, terms = block.ratings, block.terms
+    rating_weights = _compute_rating_weights(ratings, weights, log_posterior)
+    gradient, curvature = _compute_location_derivatives(
+        rating_weights, terms, ratings.annotator, ratings.n_annotators
+    )
+    return block, {
+        "gradient": gradient,
+        "curvature": curvature,
+        "objective": _annotator_sum(ratings, rating_weights * terms["log_density"]),
+    }
+
+
+def _step_block_location(
+    block, weights, log_posterior, bias, sigma, propose_only=False
+):
+    """:func:`_step_truncated_location` on a block's items; gold items stay."""
+    ratings = block.ratings
+    return _step_truncated_location(
+        ratings,
+        block.mu,
+        bias,
+        sigma,
+        _compute_rating_weights(ratings, weights, log_posterior),
+        block.terms,
+        _UNIT_BOUNDS,
+        frozen=None if block.gold is None else ~np.isnan(block.gold),
+        propose_only=propose_only,
+    )
+
+
+def _kernel_location_step(block, weights, log_posterior, bias, sigma):
+    """One guarded Newton step on each item's consensus (see _updates)."""
+    mu, terms = _step_block_location(block, weights, log_posterior, bias, sigma)
+    return replace(block, mu=mu, terms=terms), {}
+
+
+def _kernel_joint_trial(block, weights, log_posterior, bias, sigma, new_sigma):
+    """Try every item's Newton consensus together with new sigmas.
+
+    The trial holds the proposed consensus and the terms there; the output
+    is their per-annotator sums, as :func:`_kernel_annotator_sums` gives
+    them: if the trial is taken, they are the next E-step's.
+    """
+    ratings = block.ratings
+    mu, _ = _step_block_location(
+        block, weights, log_posterior, bias, sigma, propose_only=True
+    )
+    terms, sums = _compute_truncated_terms(ratings, mu, bias, new_sigma, with_sums=True)
+    return replace(block, trial={"mu": mu, "terms": terms}), sums
+
+
+def _kernel_shift_location(block, shift):
+    """Move every location by ``shift``, leaving the terms as they are."""
+    return replace(block, mu=block.mu + shift), {}
