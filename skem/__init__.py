@@ -5,7 +5,7 @@ consensus) or bad (uniform over the score range), by expectation-maximization,
 as scikit-learn estimators.
 """
 
-from skem._annotator_em import AnnotatorEM, HardAnnotatorEM
+from skem._estimators import AnnotatorEM, HardAnnotatorEM
 from skem._long_format import (
     RatingMatrix,
     annotator_frame,

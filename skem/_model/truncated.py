@@ -48,7 +48,8 @@ def _m_step_truncated(form, data, params, weights, log_posterior, statistics):
     blocks step one after the other, each guarded per item or annotator.
     Kernels that need no result of the client in between run as one task
     per block (:func:`skem._em.backend._run_steps`). Returns the new bias,
-    sigma and shared scale, and the per-annotator sums of :func:`_kernel_annotator_sums` at them.
+    sigma and shared scale, and the per-annotator sums of
+    :func:`_kernel_annotator_sums` at them.
     """
     if form.noise == "shared":
         sigma_weights = _compute_annotator_weights(

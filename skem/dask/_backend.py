@@ -154,3 +154,28 @@ def _sizeof_block(block):
     if block.item_labels is not None:
         total += sizeof(block.item_labels)
     return int(total)
+
+
+def _kernel_counts(block):
+    ratings = block.ratings
+    return block, {"n": np.bincount(ratings.annotator, minlength=ratings.n_annotators)}
+
+
+def _combine_counts(client, blocks, n_annotators):
+    outputs = client.gather(
+        [client.submit(_kernel_outputs, _kernel_counts, block) for block in blocks]
+    )
+    return _combine_outputs(outputs)["n"].astype(np.int64)
+
+
+def _release_arrow_memory(client):
+    """Hand back what pyarrow's pool kept from reading and shuffling."""
+
+    def release():
+        try:
+            import pyarrow
+        except ImportError:
+            return
+        pyarrow.default_memory_pool().release_unused()
+
+    client.run(release)

@@ -7,23 +7,29 @@ import pandas as pd
 from sklearn.base import _fit_context
 from sklearn.utils.validation import check_is_fitted
 
-from skem._annotator_em import _SHARED_PARAMETERS, AnnotatorEM, HardAnnotatorEM
-from skem._em.backend import _Block, _combine_outputs
 from skem._em.driver import _BaseEM, _collect_item_results
-from skem._em.ratings import _Ratings
 from skem._em.score_range import (
-    _check_representable,
     _resolve_score_range,
-    _ScoreScale,
 )
-from skem.dask._backend import _DaskBackend, _kernel_outputs
-
-# A block reports at most this many distinct scores: one more than the most
-# levels of a discrete scale, so that the union still tells discrete from not.
-_MAX_REPORTED_LEVELS = 1002
-
-# Up to this many partitions the ratings are shuffled by tasks, beyond by p2p.
-_TASK_SHUFFLE_MAX_PARTITIONS = 100
+from skem._em.validation import _check_gold_series, _scale_for_gold
+from skem._estimators import _SHARED_PARAMETERS, AnnotatorEM, HardAnnotatorEM
+from skem.dask._backend import (
+    _combine_counts,
+    _DaskBackend,
+    _release_arrow_memory,
+)
+from skem.dask._io import (
+    _as_dask_frame,
+    _check_levels_in_range,
+    _consensus_frame,
+    _consensus_parts,
+    _delayed_raw_block,
+    _finish_block,
+    _raw_facts,
+    _shuffle_by_item,
+    _sorted_labels,
+    _transform_partition,
+)
 
 
 class InMemoryModel(NamedTuple):
@@ -256,13 +262,9 @@ class _BaseDaskAnnotatorEM(_BaseEM):
         scale = _resolve_score_range(self.score_range, levels)
         if not isinstance(self.score_range, str):
             _check_levels_in_range(levels, scale, self.score)
-        gold = _check_gold(gold, scale, self.score_range)
-        if gold is not None and isinstance(self.score_range, str):
-            # A known true score belongs on the scale: 'auto' covers it.
-            low = min(scale.low, float(gold.min()))
-            high = max(scale.high, float(gold.max()))
-            scale = _ScoreScale(low, high, scale.half_step)
-            _check_representable(scale)
+        gold = _check_gold_series(gold)
+        if gold is not None:
+            scale = _scale_for_gold(scale, gold.to_numpy(), self.score_range)
         form = self._form(self._resolve_min_sigma(scale))
         warm = self.warm_start and hasattr(self, "converged_")
         warm_params, previous = None, None
@@ -460,269 +462,3 @@ _ANNOTATOR_ATTRIBUTES = (
     "n_iter_",
     "converged_",
 )
-
-
-def _as_dask_frame(X, columns):
-    import dask.dataframe as dd
-
-    if isinstance(X, pd.DataFrame):
-        X = dd.from_pandas(X, npartitions=1)
-    if not isinstance(X, dd.DataFrame):
-        raise ValueError(
-            "X must be a dask.dataframe.DataFrame (or a pandas DataFrame) of "
-            f"long-format ratings; got {type(X).__name__}."
-        )
-    missing = [name for name in columns if name not in X.columns]
-    if missing:
-        raise ValueError(
-            f"The ratings have no column {', '.join(map(repr, missing))}; their "
-            f"columns are {', '.join(map(repr, map(str, X.columns)))}."
-        )
-    return X[list(columns)]
-
-
-def _shuffle_by_item(frame, item):
-    """The ratings, partitioned so that each item is whole in one partition."""
-    # Dask's task-based shuffle takes n_partitions**2 small tasks, its p2p
-    # shuffle a fixed cost of seconds: at 1e7 ratings in 5 partitions the
-    # setup took 1.3 s against 3.6 s (python -m benchmarks).
-    method = "tasks" if frame.npartitions <= _TASK_SHUFFLE_MAX_PARTITIONS else "p2p"
-    return frame.shuffle(on=item, shuffle_method=method)
-
-
-def _delayed_raw_block(partition, columns):
-    from dask import delayed
-
-    return delayed(_raw_block, pure=True)(partition, columns)
-
-
-def _raw_block(frame, columns):
-    """Check one partition of whole items and code its labels locally."""
-    item, annotator, score = columns
-    for name in (item, annotator):
-        missing = frame[name].isna().to_numpy()
-        if missing.any():
-            raise ValueError(
-                f"Column {name!r} has {int(missing.sum())} missing label(s)."
-            )
-    values = frame[score]
-    scores = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64)
-    bad = ~np.isfinite(scores)
-    if bad.any():
-        first = int(np.flatnonzero(bad)[0])
-        raise ValueError(
-            f"Column {score!r} must hold finite numbers; the rating of item "
-            f"{frame[item].iloc[first]!r} by annotator "
-            f"{frame[annotator].iloc[first]!r} is {values.iloc[first]!r} "
-            f"({int(bad.sum())} such rating(s) in this partition)."
-        )
-    item_codes, item_labels = pd.factorize(frame[item].to_numpy(), sort=False)
-    annotator_codes, annotator_labels = pd.factorize(
-        frame[annotator].to_numpy(), sort=False
-    )
-    key = item_codes.astype(np.int64) * max(len(annotator_labels), 1) + annotator_codes
-    unique, first_seen, counts = np.unique(key, return_index=True, return_counts=True)
-    if unique.shape[0] != key.shape[0]:
-        first = first_seen[np.argmax(counts > 1)]
-        raise ValueError(
-            f"Annotator {annotator_labels[annotator_codes[first]]!r} rated item "
-            f"{item_labels[item_codes[first]]!r} more than once. Give each "
-            "(item, annotator) pair one rating."
-        )
-    return {
-        "item_codes": item_codes.astype(np.intp),
-        "item_labels": np.asarray(item_labels),
-        "annotator_codes": annotator_codes.astype(np.intp),
-        "annotator_labels": np.asarray(annotator_labels),
-        "scores": scores,
-    }
-
-
-def _raw_facts(raw):
-    """What the client needs to know of a block before EM: labels and levels."""
-    scores = raw["scores"]
-    levels = np.unique(scores)
-    if levels.shape[0] > _MAX_REPORTED_LEVELS:
-        levels = np.concatenate([levels[:_MAX_REPORTED_LEVELS], levels[-1:]])
-    return {
-        "n_ratings": scores.shape[0],
-        "annotators": raw["annotator_labels"],
-        "levels": levels,
-    }
-
-
-def _raw_ratings(raw, annotators, scale):
-    """The ratings of a raw block on the fitted annotators' codes, in unit space.
-
-    A block holds its codes for the whole fit: 4 bytes each where they fit.
-    """
-    codes = annotators.get_indexer(raw["annotator_labels"])
-    if np.any(codes < 0):
-        unknown = raw["annotator_labels"][codes < 0][:1].tolist()[0]
-        raise ValueError(
-            f"Annotator {unknown!r} was not in the fit; transform needs ratings "
-            "by the fitted annotators (annotators_)."
-        )
-    n_items = raw["item_labels"].shape[0]
-    code_type = np.int32 if max(n_items, len(annotators)) < 2**31 else np.intp
-    return _Ratings(
-        raw["item_codes"].astype(code_type),
-        codes[raw["annotator_codes"]].astype(code_type),
-        scale.to_unit(raw["scores"]),
-        n_items,
-        len(annotators),
-    )
-
-
-def _finish_block(raw, annotators, scale, gold, previous):
-    """The EM block of a partition: global annotator codes, unit scores."""
-    ratings = _raw_ratings(raw, annotators, scale)
-    item_labels = raw["item_labels"]
-    block_gold = None
-    if gold is not None:
-        block_gold = gold.reindex(item_labels).to_numpy(dtype=np.float64)
-        if np.isnan(block_gold).all():
-            block_gold = None
-    mu = None
-    if previous is not None:
-        mu = previous.reindex(item_labels).to_numpy(dtype=np.float64)
-    return _Block(ratings, block_gold, mu, item_labels=item_labels)
-
-
-def _kernel_counts(block):
-    ratings = block.ratings
-    return block, {"n": np.bincount(ratings.annotator, minlength=ratings.n_annotators)}
-
-
-def _combine_counts(client, blocks, n_annotators):
-    outputs = client.gather(
-        [client.submit(_kernel_outputs, _kernel_counts, block) for block in blocks]
-    )
-    return _combine_outputs(outputs)["n"].astype(np.int64)
-
-
-def _release_arrow_memory(client):
-    """Hand back what pyarrow's pool kept from reading and shuffling."""
-
-    def release():
-        try:
-            import pyarrow
-        except ImportError:
-            return
-        pyarrow.default_memory_pool().release_unused()
-
-    client.run(release)
-
-
-def _item_frame(block, results, scale, item_name, level_z):
-    """One partition of ``consensus_``, in score units."""
-    std_error = scale.width * results["std_error"]
-    consensus = scale.from_unit(results["consensus"])
-    with np.errstate(invalid="ignore"):
-        half_width = level_z * std_error
-    frame = pd.DataFrame(
-        {
-            "consensus": consensus,
-            "std_error": std_error,
-            "ci_low": consensus - half_width,
-            "ci_high": consensus + half_width,
-            "location": scale.from_unit(results["location"]),
-            "n_ratings": block.ratings.n_per_item,
-        },
-        index=pd.Index(block.item_labels, name=item_name),
-    )
-    return frame
-
-
-def _consensus_parts(blocks, item_results, scale, item_name):
-    """The partitions of ``consensus_``, as futures."""
-    from distributed import get_client
-    from scipy.stats import norm
-
-    client = get_client()
-    level_z = float(norm.ppf(0.975))
-    return [
-        client.submit(
-            _item_frame, block, results, scale, item_name, level_z, pure=False
-        )
-        for block, results in zip(blocks, item_results, strict=True)
-    ]
-
-
-def _consensus_frame(parts, item_name, item_dtype):
-    import dask.dataframe as dd
-
-    meta = pd.DataFrame(
-        {
-            "consensus": pd.Series([], dtype=np.float64),
-            "std_error": pd.Series([], dtype=np.float64),
-            "ci_low": pd.Series([], dtype=np.float64),
-            "ci_high": pd.Series([], dtype=np.float64),
-            "location": pd.Series([], dtype=np.float64),
-            "n_ratings": pd.Series([], dtype=np.int64),
-        },
-        index=pd.Index([], name=item_name, dtype=item_dtype),
-    )
-    return dd.from_delayed(parts, meta=meta, verify_meta=False)
-
-
-def _sorted_labels(labels):
-    unique = pd.unique(labels)
-    try:
-        return np.asarray(pd.Index(unique).sort_values())
-    except TypeError:
-        return np.asarray(unique)
-
-
-def _check_levels_in_range(levels, scale, name):
-    outside = levels[(levels < scale.low) | (levels > scale.high)]
-    if outside.size:
-        raise ValueError(
-            f"Column {name!r} has ratings outside score_range=({scale.low:g}, "
-            f"{scale.high:g}), e.g. {float(outside[0]):g}. Widen score_range or "
-            "use score_range='auto'."
-        )
-
-
-def _check_gold(gold, scale, score_range):
-    """Known scores as a float Series keyed by item, or None."""
-    if gold is None:
-        return None
-    if isinstance(gold, dict):
-        gold = pd.Series(gold, dtype=object)
-    if not isinstance(gold, pd.Series):
-        raise ValueError(
-            "gold must be a pandas Series (or a dict) of known scores keyed by "
-            f"item label; got {type(gold).__name__}."
-        )
-    values = pd.to_numeric(gold, errors="coerce").astype(np.float64)
-    bad = values.isna() & gold.notna()
-    if bad.any() or np.isinf(values).any():
-        raise ValueError("gold must hold finite numbers (or NaN for unknown items).")
-    if values.index.has_duplicates:
-        raise ValueError("gold has the same item label more than once.")
-    values = values.dropna()
-    if values.empty:
-        return None
-    if not isinstance(score_range, str):
-        outside = (values < scale.low) | (values > scale.high)
-        if outside.any():
-            raise ValueError(
-                f"gold has {int(outside.sum())} value(s) outside score_range="
-                f"({scale.low:g}, {scale.high:g}), e.g. "
-                f"{float(values[outside].iloc[0]):g}."
-            )
-    return values
-
-
-def _transform_partition(
-    frame, columns, annotators, scale, form, params, weights, log_posterior
-):
-    raw = _raw_block(frame, columns)
-    ratings = _raw_ratings(raw, annotators, scale)
-    consensus = form.consensus(ratings, params, weights, log_posterior)
-    return pd.Series(
-        scale.from_unit(consensus),
-        index=pd.Index(raw["item_labels"], name=columns[0]),
-        name="consensus",
-    )

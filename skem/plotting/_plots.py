@@ -3,7 +3,7 @@
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from skem._annotator_em import HardAnnotatorEM
+from skem._estimators import HardAnnotatorEM
 
 GOOD_COLOR, BAD_COLOR = "tab:blue", "tab:red"
 TRUTH_COLOR, CONSENSUS_COLOR, MEAN_COLOR = "tab:green", "tab:red", "grey"

@@ -1,0 +1,182 @@
+"""Validation shared by the in-memory and the Dask estimators.
+
+Each estimator parses its own input (a rating matrix, or a table of
+long-format ratings) into numbers; what those numbers must satisfy is checked
+here once: the gold scores, the score range that covers them, and the missing
+markers of pandas in object data.
+"""
+
+import warnings
+
+import numpy as np
+from sklearn.utils import check_array
+
+from skem._em.score_range import _check_representable, _ScoreScale
+
+
+def _check_gold_array(gold, n_items):
+    """Gold scores of a rating matrix: one float per item, NaN where unknown.
+
+    Parameters
+    ----------
+    gold : array-like of shape (n_items,) or None
+        Known true scores, NaN (or a pandas missing marker) for unknown items.
+    n_items : int
+        Number of rows of the rating matrix.
+
+    Returns
+    -------
+    gold : ndarray of shape (n_items,) or None
+        None if no item is known.
+    """
+    if gold is None:
+        return None
+    try:
+        gold = check_array(
+            _missing_as_nan(gold),
+            ensure_2d=False,
+            dtype=np.float64,
+            ensure_all_finite="allow-nan",
+            input_name="gold",
+        )
+    except TypeError as error:
+        raise ValueError(f"gold must hold numbers or NaN: {error}") from None
+    if gold.ndim != 1 or gold.shape[0] != n_items:
+        raise ValueError(
+            f"gold must hold one known score (or NaN) per item: X has "
+            f"{n_items} items, gold has shape {gold.shape}."
+        )
+    if not np.any(~np.isnan(gold)):
+        return None
+    return gold
+
+
+def _check_gold_series(gold):
+    """Gold scores of long-format ratings: a float Series keyed by item label.
+
+    Parameters
+    ----------
+    gold : pandas.Series or dict or None
+        Known true scores keyed by item label; NaN for unknown items.
+
+    Returns
+    -------
+    gold : pandas.Series or None
+        The known scores only; None if there is none.
+    """
+    if gold is None:
+        return None
+    import pandas as pd
+
+    if isinstance(gold, dict):
+        gold = pd.Series(gold, dtype=object)
+    if not isinstance(gold, pd.Series):
+        raise ValueError(
+            "gold must be a pandas Series (or a dict) of known scores keyed by "
+            f"item label; got {type(gold).__name__}."
+        )
+    values = pd.to_numeric(gold, errors="coerce").astype(np.float64)
+    bad = values.isna() & gold.notna()
+    if bad.any() or np.isinf(values).any():
+        raise ValueError("gold must hold finite numbers (or NaN for unknown items).")
+    if values.index.has_duplicates:
+        raise ValueError("gold has the same item label more than once.")
+    values = values.dropna()
+    if values.empty:
+        return None
+    return values
+
+
+def _scale_for_gold(scale, known, score_range):
+    """The score scale that the known gold scores ``known`` must lie on.
+
+    An explicit ``score_range`` is checked: a gold score outside it is an
+    error. With ``'auto'`` the range widens to cover them: a known true score
+    belongs on the scale.
+
+    Parameters
+    ----------
+    scale : _ScoreScale
+        The scale resolved from the ratings.
+    known : ndarray of shape (n_known,)
+        The known gold scores, in score units, none NaN; at least one.
+    score_range : 'auto' or tuple of (float, float)
+        The estimator's parameter.
+
+    Returns
+    -------
+    scale : _ScoreScale
+    """
+    if not isinstance(score_range, str):
+        outside = (known < scale.low) | (known > scale.high)
+        if outside.any():
+            raise ValueError(
+                f"gold has {int(outside.sum())} value(s) outside score_range="
+                f"({scale.low:g}, {scale.high:g}), e.g. "
+                f"{float(known[outside][0]):g}."
+            )
+        return scale
+    low = min(scale.low, float(known.min()))
+    high = max(scale.high, float(known.max()))
+    widened = _ScoreScale(low, high, scale.half_step)
+    _check_representable(widened)
+    return widened
+
+
+def _missing_as_nan(data):
+    """Data with pandas' missing markers (pd.NA, None) in object arrays as NaN.
+
+    NumPy cannot turn ``pd.NA`` into a float, so an object-dtype DataFrame,
+    Series or array holding it would fail validation with a TypeError; here
+    it means "not rated" (or, for gold scores, "not known"), like NaN. Other
+    data pass through unchanged; the caller's data are never modified.
+
+    Parameters
+    ----------
+    data : array-like
+        Ratings or gold scores.
+
+    Returns
+    -------
+    data : array-like
+        ``data`` itself, or a copy with the markers replaced.
+    """
+    if isinstance(data, np.ndarray):
+        if data.dtype != object:
+            return data
+        return _MISSING_AS_NAN(data)
+    dtypes = getattr(data, "dtypes", None)
+    if dtypes is None or not hasattr(data, "notna"):
+        return data
+    if getattr(dtypes, "ndim", 0) == 0:  # a Series
+        dtypes = [dtypes]
+    if not any(getattr(dtype, "kind", None) == "O" for dtype in dtypes):
+        return data
+    return data.where(data.notna(), np.nan)
+
+
+_MISSING_AS_NAN = np.frompyfunc(
+    lambda value: (
+        np.nan if value is None or type(value).__name__ == "NAType" else value
+    ),
+    1,
+    1,
+)
+
+
+def _warn_unrated_items(consensus, where):
+    """Warn how many items have no rating, hence a NaN consensus.
+
+    Parameters
+    ----------
+    consensus : ndarray of shape (n_items,)
+    where : str
+        Names the data in the message.
+    """
+    n_unrated = int(np.count_nonzero(np.isnan(consensus)))
+    if n_unrated:
+        warnings.warn(
+            f"{n_unrated} item(s) in {where} have no rating; their consensus is NaN.",
+            UserWarning,
+            stacklevel=3,
+        )
