@@ -8,7 +8,7 @@ exception type of bad input.
 
 ``test_fuzz_estimators_find_no_defects`` runs ``SKEM_FUZZ_CASES`` random cases
 (200 by default, a few seconds); a local hunt runs e.g.
-``SKEM_FUZZ_CASES=100000 pytest tests/test_reliability.py -k fuzz``.
+``SKEM_FUZZ_CASES=100000 pytest tests/estimators/test_edge_cases.py -k fuzz``.
 The hypothesis tests use small budgets; ``HYPOTHESIS_PROFILE=stress`` runs
 1500 examples each.
 """
