@@ -13,7 +13,6 @@ The hypothesis tests use small budgets; ``HYPOTHESIS_PROFILE=stress`` runs
 1500 examples each.
 """
 
-import itertools
 import os
 import traceback
 import warnings
@@ -32,14 +31,8 @@ from sklearn.pipeline import Pipeline, make_pipeline
 
 from skem import AnnotatorEM, HardAnnotatorEM
 from skem.datasets import make_ratings
+from tests._helpers import ESTIMATORS, FORMS, _budget
 
-ESTIMATORS = [AnnotatorEM, HardAnnotatorEM]
-FORMS = [
-    {"bounded": bounded, "noise": noise, "bias": bias}
-    for bounded, noise, bias in itertools.product(
-        (True, False), ("shared", "per_annotator"), (False, True)
-    )
-]
 ESTIMATOR_FORMS = [
     pytest.param(
         Estimator,
@@ -50,13 +43,6 @@ ESTIMATOR_FORMS = [
     for Estimator in ESTIMATORS
     for form in FORMS
 ]
-
-
-def _budget(n_examples):
-    """``n_examples`` at the default profile, the profile's budget under stress."""
-    if os.environ.get("HYPOTHESIS_PROFILE") == "stress":
-        return settings().max_examples
-    return n_examples
 
 
 class _strict_warnings(warnings.catch_warnings):

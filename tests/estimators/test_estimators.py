@@ -11,11 +11,7 @@ from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 from skem import AnnotatorEM, HardAnnotatorEM
 from skem.datasets import make_ratings
-
-# The lecture's model, which these tests check against its formulas.
-LECTURE = {"bounded": False, "noise": "shared"}
-
-ESTIMATORS = [AnnotatorEM, HardAnnotatorEM]
+from tests._helpers import ESTIMATORS, LECTURE, _fit_quietly
 
 
 @pytest.fixture(scope="module")
@@ -264,12 +260,6 @@ def test_deterministic_inits_make_a_single_run(noisy, capsys):
     X, _, _ = noisy
     AnnotatorEM(**LECTURE, init="median", n_init=5, verbose=1).fit(X)
     assert "init 2" not in capsys.readouterr().out
-
-
-def _fit_quietly(estimator, X):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return estimator.fit(X)
 
 
 @pytest.mark.parametrize("Estimator", [AnnotatorEM, HardAnnotatorEM])

@@ -8,13 +8,10 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from skem import AnnotatorEM, HardAnnotatorEM
+from skem import HardAnnotatorEM
 from skem.datasets import make_ratings
+from tests._helpers import ESTIMATORS, LECTURE
 
-# The lecture's model, which these tests check against its formulas.
-LECTURE = {"bounded": False, "noise": "shared"}
-
-ESTIMATORS = [AnnotatorEM, HardAnnotatorEM]
 LOW, HIGH = 0.0, 10.0
 
 

@@ -10,9 +10,7 @@ from sklearn.preprocessing import FunctionTransformer
 
 from skem import AnnotatorEM, HardAnnotatorEM
 from skem.datasets import make_ratings
-
-# The lecture's model, which these tests check against its formulas.
-LECTURE = {"bounded": False, "noise": "shared"}
+from tests._helpers import LECTURE
 
 
 def to_unit_scale(X):

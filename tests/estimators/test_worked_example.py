@@ -11,9 +11,7 @@ import numpy as np
 import pytest
 
 from skem import AnnotatorEM, HardAnnotatorEM
-
-# The lecture's model, which these tests check against its formulas.
-LECTURE = {"bounded": False, "noise": "shared"}
+from tests._helpers import LECTURE
 
 # 4 items x 4 annotators on [0, 1]; annotator 2 answers at random and
 # annotator 3 skipped item 2.

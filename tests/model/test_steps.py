@@ -1,27 +1,15 @@
 """Unit tests of the pure model helpers and the ratings representation."""
 
+import math
+
 import numpy as np
 import pytest
-import scipy.sparse as sp
-from scipy.special import logsumexp
-from scipy.stats import norm
+from scipy import optimize, stats
 
-from skem._em.driver import _assign_good_annotators
-from skem._em.ratings import _ratings_from_matrix
-from skem._em.score_range import (
-    _check_ratings_in_range,
-    _lattice_step,
-    _resolve_score_range,
-)
-from skem._model.intervals import _compute_consensus_std_error
 from skem._model.likelihoods import (
-    _compute_item_log_likelihood,
-    _estimate_annotator_log_joint,
-    _estimate_log_posterior,
-    _estimate_normal_log_density,
+    _compute_sigma_log_prior,
 )
 from skem._model.normal import _estimate_bias_normal
-from skem._model.starts import _estimate_item_medians, _order_by_item_then_score
 from skem._model.steps import (
     _PI_BOUND,
     _apply_gold,
@@ -32,10 +20,19 @@ from skem._model.steps import (
     _compute_rating_weights,
     _estimate_consensus_normal,
     _estimate_pi,
+    _estimate_shared_sigma,
+    _estimate_sigma_per_annotator_normal,
     _estimate_sigma_shared_normal,
+    _solve_shared_sigma,
 )
-
-ZERO3, ONE3 = np.zeros(3), np.ones(3)
+from tests._helpers import (
+    ONE3,
+    ZERO3,
+    _ratings,
+)
+from tests._helpers import (
+    SMALL_X as X,
+)
 
 
 def _consensus(ratings, weights, log_posterior, gold=None):
@@ -50,55 +47,6 @@ def _shared_sigma(sq_residuals, n_per_annotator, weights, log_posterior, floor):
     return _estimate_sigma_shared_normal(
         sq_residuals, n_per_annotator, weights, None, None, floor
     )[0]
-
-
-X = np.array(
-    [
-        [1.0, 2.0, np.nan],
-        [3.0, np.nan, 5.0],
-        [np.nan, np.nan, np.nan],
-        [0.0, 4.0, 2.0],
-    ]
-)
-
-
-@pytest.fixture
-def ratings():
-    return _ratings_from_matrix(X)
-
-
-def test_ratings_from_dense_keep_exactly_the_non_nan_entries(ratings):
-    assert ratings.n_ratings == 7
-    np.testing.assert_array_equal(ratings.score, X[ratings.item, ratings.annotator])
-    np.testing.assert_array_equal(ratings.n_per_item, [2, 2, 0, 3])
-    np.testing.assert_array_equal(ratings.n_per_annotator, [3, 2, 2])
-
-
-@pytest.mark.parametrize("fmt", ["csr", "csc", "coo"])
-def test_ratings_from_sparse_keep_explicit_zeros(fmt):
-    dense = np.array([[0.0, 2.0], [0.0, 0.0]])
-    matrix = sp.csr_matrix(([0.0, 2.0], ([0, 0], [0, 1])), shape=(2, 2)).asformat(fmt)
-    ratings = _ratings_from_matrix(matrix)
-    assert ratings.n_ratings == 2  # the stored 0.0 is a rating, (1, *) are not
-    assert sorted(zip(ratings.item, ratings.annotator, strict=True)) == [(0, 0), (0, 1)]
-    assert dense[0, 0] == ratings.score[ratings.annotator == 0][0]
-
-
-def test_ratings_from_coo_reject_duplicate_pairs():
-    matrix = sp.coo_matrix(([1.0, 2.0], ([1, 1], [0, 0])), shape=(2, 2))
-    with pytest.raises(ValueError, match=r"same \(item, annotator\) pair.*\(1, 0\)"):
-        _ratings_from_matrix(matrix)
-
-
-@pytest.mark.parametrize("fmt", ["csr", "csc"])
-def test_ratings_from_compressed_reject_duplicate_pairs(fmt):
-    # Built from (data, indices, indptr): scipy keeps the repeated entry.
-    matrix = sp.csr_matrix(([1.0, 2.0, 3.0], [0, 0, 1], [0, 2, 3]), shape=(2, 2))
-    if fmt == "csc":
-        matrix = sp.csc_matrix(([1.0, 2.0, 3.0], [0, 0, 1], [0, 2, 3]), shape=(2, 2))
-    assert not matrix.has_canonical_format
-    with pytest.raises(ValueError, match=r"same \(item, annotator\) pair"):
-        _ratings_from_matrix(matrix)
 
 
 def test_estimate_consensus_is_the_weighted_mean(ratings):
@@ -223,160 +171,180 @@ def test_estimate_pi_is_the_mean_weight_kept_off_0_and_1():
     assert _estimate_pi(np.zeros(4)) == _PI_BOUND
 
 
-def test_estimate_annotator_log_joint_matches_scipy(ratings):
-    mu = np.array([1.5, 4.0, np.nan, 2.0])
-    sigma, pi, low, high = 0.7, 0.3, -1.0, 6.0
-    sq = _compute_annotator_sq_residuals(ratings, mu, np.zeros(3))
-    log_density = _estimate_normal_log_density(
-        sq, ratings.n_per_annotator, np.full(3, sigma)
+def _small_example():
+    """Ratings of 5 items by 4 annotators (annotator 3 rates only item 0)."""
+    X = np.array(
+        [
+            [0.20, 0.25, 0.90, 0.40],
+            [0.50, 0.55, 0.10, np.nan],
+            [0.70, 0.65, 0.40, np.nan],
+            [0.35, np.nan, 0.80, np.nan],
+            [0.60, 0.62, np.nan, np.nan],
+        ]
     )
-    log_good, log_bad = _estimate_annotator_log_joint(
-        log_density, ratings.n_per_annotator, pi, -np.log(high - low)
+    item, annotator = np.nonzero(~np.isnan(X))
+    return X, _ratings(item, annotator, X[item, annotator], *X.shape)
+
+
+def test_per_annotator_normal_sigma_is_the_prior_shrunk_formula_by_a_loop():
+    """sigma_a = sqrt((w_a SS_a + nu tau^2) / (w_a n_a + nu + 2)), floored, where
+    SS_a sums (s - mu_i - b_a)^2 over a's ratings; it also maximizes
+    w_a sum log N(s; mu + b_a, sigma) + log ScaledInvChi2(sigma^2; nu, tau^2)."""
+    X, ratings = _small_example()
+    mu = np.array([0.3, 0.5, 0.6, 0.5, 0.6])
+    bias = np.array([0.0, 0.02, -0.1, 0.05])
+    weights = np.array([1.0, 0.7, 0.01, 0.0])
+    tau, nu, min_sigma = 0.15, 5.0, 1e-3
+
+    ss, n = np.zeros(4), np.zeros(4)
+    for i, a in zip(*np.nonzero(~np.isnan(X)), strict=True):
+        ss[a] += (X[i, a] - mu[i] - bias[a]) ** 2
+        n[a] += 1
+    expected = [
+        max(
+            math.sqrt(
+                (weights[a] * ss[a] + nu * tau**2) / (weights[a] * n[a] + nu + 2)
+            ),
+            min_sigma,
+        )
+        for a in range(4)
+    ]
+    got = _estimate_sigma_per_annotator_normal(ss, n, weights, tau, nu, min_sigma)
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=0)
+
+    for a in range(4):
+
+        def negative_objective(log_sigma, a=a):
+            sigma = math.exp(log_sigma)
+            rated = ~np.isnan(X[:, a])
+            log_lik = stats.norm.logpdf(X[rated, a], mu[rated] + bias[a], sigma).sum()
+            prior = stats.invgamma.logpdf(sigma**2, a=nu / 2, scale=nu * tau**2 / 2)
+            return -(weights[a] * log_lik + prior)
+
+        best = optimize.minimize_scalar(
+            negative_objective,
+            bounds=(-12, 2),
+            method="bounded",
+            options={"xatol": 1e-12},
+        )
+        assert got[a] == pytest.approx(math.exp(best.x), rel=1e-6)
+
+    # The floor is the constrained maximum when the formula falls below it.
+    floored = _estimate_sigma_per_annotator_normal(
+        np.zeros(4), n, np.ones(4), 1e-5, nu, 0.01
     )
-    for a in range(3):
-        mine = ratings.annotator == a
-        scores, items = ratings.score[mine], ratings.item[mine]
-        expected = np.log(pi) + norm.logpdf(scores, mu[items], sigma).sum()
-        assert log_good[a] == pytest.approx(expected)
-        assert log_bad[a] == pytest.approx(np.log(1 - pi) - mine.sum() * np.log(7))
+    np.testing.assert_array_equal(floored, np.full(4, 0.01))
 
 
-def test_estimate_log_posterior_normalizes_without_underflow():
-    log_good = np.array([-5000.0, 0.0, -3.0])
-    log_bad = np.array([-4000.0, -2000.0, -3.0])
-    log_marginal, log_posterior, log_posterior_bad = _estimate_log_posterior(
-        log_good, log_bad
+@pytest.mark.parametrize("nu", [1.0, 50.0])
+def test_shared_sigma_maximizes_the_sum_of_the_annotators_log_priors(nu):
+    """_estimate_shared_sigma is argmax_tau sum_a log ScaledInvChi2(sigma_a^2;
+    nu, tau^2), found here by a fine grid and refined by scipy.optimize, and is
+    floored at min_sigma when the argmax lies below it."""
+    sigma = np.array([0.05, 0.1, 0.12, 0.4, 0.02])
+
+    def total(tau):
+        return stats.invgamma(a=nu / 2, scale=nu * tau**2 / 2).logpdf(sigma**2).sum()
+
+    grid = np.geomspace(1e-3, 1.0, 20001)
+    values = (
+        stats.invgamma(a=nu / 2, scale=nu * grid[:, np.newaxis] ** 2 / 2)
+        .logpdf(sigma**2)
+        .sum(axis=1)
     )
-    np.testing.assert_allclose(log_marginal, logsumexp([log_good, log_bad], axis=0))
-    np.testing.assert_allclose(np.exp(log_posterior), [0.0, 1.0, 0.5])
-    np.testing.assert_allclose(np.exp(log_posterior_bad), [1.0, 0.0, 0.5])
-    assert np.all(np.isfinite(log_posterior)) and np.all(np.isfinite(log_posterior_bad))
-
-
-def test_estimate_item_medians(ratings):
-    medians = _estimate_item_medians(ratings)
-    np.testing.assert_allclose(medians[[0, 1, 3]], [1.5, 4.0, 2.0])
-    assert np.isnan(medians[2])
-
-
-@pytest.mark.parametrize("fmt", ["csr", "csc"])
-def test_order_by_item_then_score_matches_lexsort(fmt):
-    rng = np.random.RandomState(0)
-    dense = np.where(rng.rand(300, 20) < 0.5, np.nan, rng.randint(0, 5, (300, 20)))
-    matrix = sp.csr_matrix(np.nan_to_num(dense, nan=0.0)).asformat(fmt)
-    matrix.data = np.where(matrix.data == 0, 0.0, matrix.data)  # ties galore
-    ratings = _ratings_from_matrix(matrix)
-    order = _order_by_item_then_score(ratings)
-    expected = np.lexsort((ratings.score, ratings.item))
-    np.testing.assert_array_equal(ratings.item[order], ratings.item[expected])
-    np.testing.assert_array_equal(ratings.score[order], ratings.score[expected])
-
-
-def test_compute_item_log_likelihood_matches_the_mixture_formula(ratings):
-    consensus = np.array([1.5, 4.0, np.nan, 2.0])
-    weights = np.array([0.9, 0.0, 1.0])
-    sigma, score_range = 0.8, (0.0, 4.5)
-    with np.errstate(divide="ignore"):
-        log_w, log_not_w = np.log(weights), np.log1p(-weights)
-    result = _compute_item_log_likelihood(
-        ratings,
-        consensus,
-        ZERO3,
-        np.full(3, sigma),
-        log_w,
-        log_not_w,
-        score_range,
-        False,
+    best_index = int(np.argmax(values))
+    got = _estimate_shared_sigma(sigma, 1e-4)
+    assert grid[best_index - 1] <= got <= grid[best_index + 1]
+    refined = optimize.minimize_scalar(
+        lambda log_tau: -total(math.exp(log_tau)),
+        bounds=(math.log(grid[best_index - 1]), math.log(grid[best_index + 1])),
+        method="bounded",
+        options={"xatol": 1e-12},
     )
-    for i in (0, 1, 3):
-        expected = 0.0
-        for a in np.flatnonzero(~np.isnan(X[i])):
-            s = X[i, a]
-            uniform = 1 / 4.5 if 0.0 <= s <= 4.5 else 0.0
-            with np.errstate(divide="ignore"):
-                expected += np.log(
-                    weights[a] * norm.pdf(s, consensus[i], sigma)
-                    + (1 - weights[a]) * uniform
-                )
-        assert result[i] == pytest.approx(expected)
-    assert result[2] == 0.0
-    # Item 1: annotator 2 gave 5.0, outside (0, 4.5), but is fully "good".
-    assert np.isfinite(result[1])
+    assert got == pytest.approx(math.exp(refined.x), rel=1e-6)
+    # skem's own log prior, summed, has the same argmax.
+    assert _compute_sigma_log_prior(sigma, got, nu).sum() >= max(
+        _compute_sigma_log_prior(sigma, got * (1 + eps), nu).sum()
+        for eps in (-1e-4, 1e-4)
+    )
+    # Below the floor the constrained maximum is the floor.
+    assert _estimate_shared_sigma(sigma, 0.5) == 0.5
 
 
-def _range(score_range, scores):
-    scale = _resolve_score_range(score_range, np.asarray(scores, dtype=float))
-    return scale.low, scale.high
+def test_solve_shared_sigma_is_the_joint_argmax_of_sigmas_and_tau():
+    """_solve_shared_sigma with the plain normal update maximizes
+    sum_a [w_a sum_i log N(s; mu_i, sigma_a) + log ScaledInvChi2(sigma_a^2; nu,
+    tau^2)] jointly over every sigma_a and tau (scipy.optimize.minimize)."""
+    X, _ = _small_example()
+    mu = np.array([0.3, 0.5, 0.6, 0.5, 0.6])
+    weights = np.array([1.0, 0.7, 0.2, 0.9])
+    nu, min_sigma = 5.0, 1e-3
+    rated = ~np.isnan(X)
+    ss = np.array(
+        [np.sum((X[rated[:, a], a] - mu[rated[:, a]]) ** 2) for a in range(4)]
+    )
+    n = rated.sum(axis=0)
+
+    sigma, tau = _solve_shared_sigma(
+        lambda t: _estimate_sigma_per_annotator_normal(
+            ss, n, weights, math.sqrt(t), nu, min_sigma
+        ),
+        4,
+        min_sigma,
+    )
+
+    def negative(log_params):
+        sigmas, shared = np.exp(log_params[:4]), math.exp(log_params[4])
+        total = 0.0
+        for a in range(4):
+            total += (
+                weights[a]
+                * stats.norm.logpdf(X[rated[:, a], a], mu[rated[:, a]], sigmas[a]).sum()
+            )
+        prior = stats.invgamma(a=nu / 2, scale=nu * shared**2 / 2)
+        return -(total + prior.logpdf(sigmas**2).sum())
+
+    best = optimize.minimize(
+        negative,
+        np.log(np.r_[np.full(4, 0.2), 0.2]),
+        method="Nelder-Mead",
+        options={"xatol": 1e-11, "fatol": 1e-14, "maxiter": 40000, "maxfev": 40000},
+    )
+    np.testing.assert_allclose(sigma, np.exp(best.x[:4]), rtol=1e-6)
+    assert tau == pytest.approx(math.exp(best.x[4]), rel=1e-6)
+    assert negative(np.log(np.r_[sigma, tau])) <= best.fun + 1e-9
 
 
-def test_resolve_score_range():
-    scores = _ratings_from_matrix(X).score
-    # Integers 0..5 lie on a lattice of step 1: half a step on each side.
-    assert _range("auto", scores) == (-0.5, 5.5)
-    assert _range("auto", scores * 1e-6) == pytest.approx((-0.5e-6, 5.5e-6))
-    assert _range("auto", [0.1, 0.25, 0.71]) == (0.1, 0.71)
-    assert _range((0, 10), scores) == (0.0, 10.0)
-    # All equal: padded relative to the value.
-    assert _range("auto", [3.0, 3.0]) == (1.5, 4.5)
-    assert _range("auto", [3e-6]) == pytest.approx((1.5e-6, 4.5e-6))
-    assert _range("auto", [0.0]) == (-0.5, 0.5)
-    with pytest.raises(ValueError, match="low < high"):
-        _resolve_score_range((5, 1), scores)
-    with pytest.raises(ValueError, match="two finite numbers"):
-        _resolve_score_range((0, np.inf), scores)
-    with pytest.raises(ValueError, match="two finite numbers"):
-        _resolve_score_range({"lo": 1}, scores)
-    with pytest.raises(ValueError, match="too wide"):
-        _resolve_score_range((-1e308, 1e308), scores)
+def test_normal_consensus_is_a_loop_precision_weighted_mean_with_gold():
+    """mu_i = sum_a p_a (s_ia - b_a) / sum_a p_a with p_a = w_a / sigma_a^2;
+    NaN for unrated items, the gold value for gold items."""
+    X, _ = _small_example()
+    X = np.vstack([X, np.full(4, np.nan)])  # item 5 has no rating
+    item, annotator = np.nonzero(~np.isnan(X))
+    ratings = _ratings(item, annotator, X[item, annotator], *X.shape)
+    weights = np.array([0.9, 0.6, 0.05, 1.0])
+    bias = np.array([0.01, -0.03, 0.2, 0.0])
+    sigma = np.array([0.1, 0.2, 0.5, 0.05])
 
+    expected = np.full(X.shape[0], np.nan)
+    for i in range(X.shape[0]):
+        numerator = denominator = 0.0
+        for a in range(X.shape[1]):
+            if not np.isnan(X[i, a]):
+                precision = weights[a] / sigma[a] ** 2
+                numerator += precision * (X[i, a] - bias[a])
+                denominator += precision
+        if denominator:
+            expected[i] = numerator / denominator
 
-def test_lattice_step_finds_evenly_spaced_levels():
-    assert _lattice_step(np.array([1.0, 3.0, 5.0, 2.0])) == 1.0
-    assert _lattice_step(np.array([0.0, 0.25, 1.0])) == 0.25
-    assert _lattice_step(np.array([0.0, 0.3, 1.0])) == 0.0
-    assert _lattice_step(np.arange(5000.0)) == 0.0  # too many levels
+    got = _estimate_consensus_normal(ratings, weights[annotator], bias, sigma)
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-15)
+    assert np.isnan(got[5])
 
-
-def test_check_ratings_in_range_names_the_offending_rating(ratings):
-    scale = _resolve_score_range((0.5, 4.5), np.array([1.0]))
-    with pytest.raises(
-        ValueError, match=r"2 rating\(s\) outside.*e\.g\. 5 in row 1, column 2"
-    ):
-        _check_ratings_in_range(ratings, scale)
-
-
-def test_compute_consensus_std_error_uses_each_annotators_precision(ratings):
-    weights, sigma = np.ones(3), np.array([1.0, 2.0, 0.5])
-    std_error = _compute_consensus_std_error(ratings, weights, sigma)
-    # Items 0, 1, 3 have 2, 2, 3 raters of weight 1: W - V/W = 1, 1, 2.
-    correction = np.sqrt(7 / 4)
-    assert std_error[0] == pytest.approx(correction / np.sqrt(1 + 1 / 4))
-    assert std_error[3] == pytest.approx(correction / np.sqrt(1 + 1 / 4 + 4))
-    assert np.isnan(std_error[2])
-
-
-def test_assign_good_annotators_makes_all_tied_best_annotators_good():
-    log_good = np.array([-3.0, -3.0, -5.0])
-    log_bad = np.zeros(3)
-    good = _assign_good_annotators(log_good, log_bad, np.ones(3, bool))
-    np.testing.assert_array_equal(good, [True, True, False])
-
-
-def test_assign_good_annotators_keeps_one_rated_annotator_good():
-    log_good = np.array([-10.0, -3.0, 0.0])
-    log_bad = np.array([-1.0, -2.0, 1.0])
-    rated = np.array([True, True, False])
-    good = _assign_good_annotators(log_good, log_bad, rated)
-    # Nobody qualifies; annotator 1 has the best log-odds among the rated.
-    np.testing.assert_array_equal(good, [False, True, False])
-    good = _assign_good_annotators(log_good, log_bad - 20, rated)
-    np.testing.assert_array_equal(good, [True, True, True])
-
-
-def test_ratings_select_keeps_the_shape_and_the_chosen_ratings(ratings):
-    mask = ratings.score > 1.5
-    chosen = ratings.select(mask)
-    assert (chosen.n_items, chosen.n_annotators) == (4, 3)
-    np.testing.assert_array_equal(chosen.score, ratings.score[mask])
-    np.testing.assert_array_equal(chosen.item, ratings.item[mask])
-    np.testing.assert_array_equal(chosen.n_per_annotator, [1, 2, 2])
+    gold = np.full(X.shape[0], np.nan)
+    gold[[1, 5]] = [0.42, 0.77]
+    with_gold = _estimate_consensus_normal(
+        ratings, weights[annotator], bias, sigma, gold
+    )
+    expected[[1, 5]] = [0.42, 0.77]
+    np.testing.assert_allclose(with_gold, expected, rtol=1e-12, atol=1e-15)

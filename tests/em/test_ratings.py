@@ -1,0 +1,53 @@
+"""The ratings representation: from dense and sparse matrices, and subsets."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from skem._em.ratings import _ratings_from_matrix
+from tests._helpers import (
+    SMALL_X as X,
+)
+
+
+def test_ratings_from_dense_keep_exactly_the_non_nan_entries(ratings):
+    assert ratings.n_ratings == 7
+    np.testing.assert_array_equal(ratings.score, X[ratings.item, ratings.annotator])
+    np.testing.assert_array_equal(ratings.n_per_item, [2, 2, 0, 3])
+    np.testing.assert_array_equal(ratings.n_per_annotator, [3, 2, 2])
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc", "coo"])
+def test_ratings_from_sparse_keep_explicit_zeros(fmt):
+    dense = np.array([[0.0, 2.0], [0.0, 0.0]])
+    matrix = sp.csr_matrix(([0.0, 2.0], ([0, 0], [0, 1])), shape=(2, 2)).asformat(fmt)
+    ratings = _ratings_from_matrix(matrix)
+    assert ratings.n_ratings == 2  # the stored 0.0 is a rating, (1, *) are not
+    assert sorted(zip(ratings.item, ratings.annotator, strict=True)) == [(0, 0), (0, 1)]
+    assert dense[0, 0] == ratings.score[ratings.annotator == 0][0]
+
+
+def test_ratings_from_coo_reject_duplicate_pairs():
+    matrix = sp.coo_matrix(([1.0, 2.0], ([1, 1], [0, 0])), shape=(2, 2))
+    with pytest.raises(ValueError, match=r"same \(item, annotator\) pair.*\(1, 0\)"):
+        _ratings_from_matrix(matrix)
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+def test_ratings_from_compressed_reject_duplicate_pairs(fmt):
+    # Built from (data, indices, indptr): scipy keeps the repeated entry.
+    matrix = sp.csr_matrix(([1.0, 2.0, 3.0], [0, 0, 1], [0, 2, 3]), shape=(2, 2))
+    if fmt == "csc":
+        matrix = sp.csc_matrix(([1.0, 2.0, 3.0], [0, 0, 1], [0, 2, 3]), shape=(2, 2))
+    assert not matrix.has_canonical_format
+    with pytest.raises(ValueError, match=r"same \(item, annotator\) pair"):
+        _ratings_from_matrix(matrix)
+
+
+def test_ratings_select_keeps_the_shape_and_the_chosen_ratings(ratings):
+    mask = ratings.score > 1.5
+    chosen = ratings.select(mask)
+    assert (chosen.n_items, chosen.n_annotators) == (4, 3)
+    np.testing.assert_array_equal(chosen.score, ratings.score[mask])
+    np.testing.assert_array_equal(chosen.item, ratings.item[mask])
+    np.testing.assert_array_equal(chosen.n_per_annotator, [1, 2, 2])

@@ -1,0 +1,339 @@
+"""The likelihoods: normal masses, truncated moments, per-rating terms, posteriors."""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import integrate, special, stats
+from scipy.special import logsumexp
+from scipy.stats import norm
+
+import skem._model.likelihoods
+import skem._model.rescue
+from skem._model.likelihoods import (
+    _compute_good_terms,
+    _compute_item_log_likelihood,
+    _compute_sigma_log_prior,
+    _estimate_annotator_log_joint,
+    _estimate_log_posterior,
+    _estimate_normal_log_density,
+    _Gather,
+    _log_normal_mass_lower_bound,
+    _shifted_log_normal_mass,
+)
+from skem._model.steps import (
+    _compute_annotator_sq_residuals,
+)
+from tests._helpers import (
+    BOUNDS,
+    ZERO3,
+    _budget,
+    _random_ratings,
+)
+from tests._helpers import (
+    SMALL_X as X,
+)
+
+# Both bounds in the lower tail, both in the upper tail, straddling 0, narrow,
+# far out (where Phi itself underflows) and very wide.
+MASS_CASES = [
+    (-1.0, 1.0),
+    (-0.1, 3.0),
+    (-40.0, 0.5),
+    (-3.0, -2.0),
+    (2.0, 3.0),
+    (5.0, 6.0),
+    (-6.0, -5.0),
+    (8.0, 40.0),
+    (-50.0, -10.0),
+    (30.0, 30.001),
+    (-30.001, -30.0),
+    (1e-3, 2e-3),
+    (-2e-3, -1e-3),
+    (37.5, 38.5),
+    (-1000.0, -999.0),
+    (999.0, 1000.0),
+    (-12.0, 12.0),
+]
+
+
+# An interval straddling 0 so narrow that 1 - Phi(alpha) - Phi(-beta) cancels.
+NARROW_STRADDLING_CASES = [(0.0, 1e-8), (-1e-8, 0.0), (-5e-9, 5e-9), (-1e-7, 2e-7)]
+
+
+def _reference_log_mass_scipy(alpha, beta):
+    """log(Phi(beta) - Phi(alpha)) from scipy.stats.norm, tail by tail.
+
+    Straddling 0 it adds the two halves ``Phi(beta) - 1/2`` and ``1/2 -
+    Phi(alpha)``, each ``erf(|x| / sqrt(2)) / 2``: no cancellation however
+    narrow the interval.
+    """
+    norm = stats.norm
+    if alpha >= 0:  # upper tail: sf(alpha) - sf(beta)
+        log_a, log_b = norm.logsf(alpha), norm.logsf(beta)
+        return log_a + math.log1p(-math.exp(log_b - log_a))
+    if beta <= 0:  # lower tail: cdf(beta) - cdf(alpha)
+        log_a, log_b = norm.logcdf(alpha), norm.logcdf(beta)
+        return log_b + math.log1p(-math.exp(log_a - log_b))
+    root2 = math.sqrt(2.0)
+    return math.log(0.5 * (special.erf(beta / root2) + special.erf(-alpha / root2)))
+
+
+def _reference_log_mass_quad(alpha, beta):
+    """The same by quadrature of the density scaled to 1 at its peak in [a, b].
+
+    With ``c`` the point of [alpha, beta] closest to 0, ``int phi = exp(-c^2/2)
+    / sqrt(2 pi) * int exp(-(t^2 - c^2) / 2) dt``, whose integrand is at most 1:
+    nothing underflows however far out the interval lies.
+    """
+    c = min(max(0.0, alpha), beta)
+    width = beta - alpha
+    # Resolve the decay scale 1/|c| near c, where all the mass is.
+    points = [p for p in (c + 1.0 / max(abs(c), 1.0),) if alpha < p < beta]
+
+    def integrand(t):
+        return math.exp(-0.5 * (t - c) * (t + c))
+
+    value, _ = integrate.quad(
+        integrand, alpha, beta, epsabs=0, epsrel=2e-14, limit=500, points=points
+    )
+    assert value > 0 and width > 0
+    return math.log(value) - 0.5 * c * c - 0.5 * math.log(2 * math.pi)
+
+
+def _log_normal_mass(alpha, beta):
+    """``log(Phi(beta) - Phi(alpha))`` from _shifted_log_normal_mass."""
+    shifted, anchor = _shifted_log_normal_mass(alpha, beta)
+    return shifted if anchor is None else shifted - 0.5 * anchor * anchor
+
+
+@pytest.mark.parametrize(
+    ("alpha", "beta"),
+    MASS_CASES
+    + [
+        pytest.param(
+            *case,
+        )
+        for case in NARROW_STRADDLING_CASES
+    ],
+)
+def test_log_normal_mass_matches_scipy_tails_and_quadrature(alpha, beta):
+    """_shifted_log_normal_mass, with its anchor's square taken back out,
+    equals log(Phi(b) - Phi(a)) to 1e-10 (absolute in log space, i.e.
+    relative in the mass), in both tails and straddling 0."""
+    got = float(_log_normal_mass(np.array([alpha]), np.array([beta]))[0])
+    if (alpha, beta) not in NARROW_STRADDLING_CASES:
+        # scipy's difference of CDFs cancels for narrow intervals: quad only.
+        assert got == pytest.approx(_reference_log_mass_scipy(alpha, beta), abs=1e-10)
+    assert got == pytest.approx(_reference_log_mass_quad(alpha, beta), abs=1e-10)
+
+
+def test_log_normal_mass_is_elementwise_on_mixed_arrays():
+    """A vector mixing straddling and one-tail pairs gives each pair's own value."""
+    alpha = np.array([a for a, _ in MASS_CASES])
+    beta = np.array([b for _, b in MASS_CASES])
+    got = _log_normal_mass(alpha, beta)
+    expected = [_reference_log_mass_scipy(a, b) for a, b in MASS_CASES]
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-10)
+
+
+MOMENT_CASES = [
+    (-1.0, 1.0),
+    (-3.0, 0.5),
+    (0.5, 4.0),
+    (2.0, 3.0),
+    (-6.0, -2.0),
+    (-0.2, 0.3),
+    (-8.0, 8.0),
+    (1.0, 1.5),
+    (-9.0, 10.0),  # so far out that the truncation is ignored
+]
+
+
+def _quad_truncated_moments(alpha, beta):
+    """E[t], E[t^2], Var[t], Var[t^2] of N(0, 1) truncated to [alpha, beta]."""
+    c = min(max(0.0, alpha), beta)
+
+    def expect(function):
+        value, _ = integrate.quad(
+            lambda t: function(t) * math.exp(-0.5 * (t - c) * (t + c)),
+            alpha,
+            beta,
+            epsabs=0,
+            epsrel=2e-14,
+            limit=500,
+        )
+        return value
+
+    mass = expect(lambda t: 1.0)
+    mean = expect(lambda t: t) / mass
+    second = expect(lambda t: t * t) / mass
+    var = expect(lambda t: (t - mean) ** 2) / mass
+    var_square = expect(lambda t: (t * t - second) ** 2) / mass
+    return mean, second, var, var_square
+
+
+@pytest.mark.parametrize(("alpha", "beta"), MOMENT_CASES)
+def test_truncated_moments_match_numerical_integration(alpha, beta):
+    """The moments behind _compute_good_terms' derivatives (E[t], Var[t],
+    E[t^2], Var[t^2]) of N(0, 1) on [alpha, beta] equal quad to 1e-10
+    (relative to the size of each moment); the log density in the terms equals
+    scipy.stats.truncnorm's."""
+    scores = np.array([alpha + 0.3 * (beta - alpha), beta - 1e-3 * (beta - alpha)])
+    terms = _compute_good_terms(scores, np.zeros(2), np.ones(2), bounds=(alpha, beta))
+    # At location 0 and sigma 1 the derivatives give the moments back.
+    z = terms["z"]
+    mean = z - terms["location_slope"]
+    var = terms["location_information"]
+    second = terms["scale_slope"] + z * z
+    var_square = terms["scale_information"]
+    expected = _quad_truncated_moments(alpha, beta)
+    for name, value, reference in zip(
+        ("mean", "second", "var", "var_square"),
+        (mean, second, var, var_square),
+        expected,
+        strict=True,
+    ):
+        np.testing.assert_allclose(
+            value, reference, rtol=0, atol=1e-10 * (1 + abs(reference)), err_msg=name
+        )
+    np.testing.assert_allclose(
+        terms["log_density"],
+        stats.truncnorm.logpdf(scores, alpha, beta),
+        rtol=0,
+        atol=1e-10,
+    )
+
+
+@pytest.mark.parametrize("nu", [0.5, 3.0, 50.0])
+def test_sigma_log_prior_is_the_inverse_gamma_density_of_the_variance(nu):
+    """_compute_sigma_log_prior(sigma, tau, nu) equals
+    invgamma(a=nu/2, scale=nu tau^2/2).logpdf(sigma^2) (a density of sigma^2)."""
+    sigma = np.array([1e-4, 0.01, 0.1, 0.3, 1.0, 7.0])
+    for tau in (1e-3, 0.1, 2.0):
+        reference = stats.invgamma(a=nu / 2, scale=nu * tau**2 / 2).logpdf(sigma**2)
+        np.testing.assert_allclose(
+            _compute_sigma_log_prior(sigma, tau, nu),
+            reference,
+            rtol=1e-12,
+            atol=1e-10,
+        )
+
+
+@pytest.mark.parametrize("bounds", [None, BOUNDS])
+def test_chunked_terms_with_gathers_equal_whole_arrays_and_sum_like_bincount(
+    monkeypatch, bounds
+):
+    """_compute_good_terms over chunks of 7 ratings, with sigma, log sigma and
+    the consensus gathered per chunk, gives bitwise the terms of one chunk of
+    per-rating arrays; its per-annotator sums, taken chunk by chunk, equal a
+    loop over the ratings to 1e-12."""
+    rng = np.random.default_rng(3)
+    n_items, n_annotators, n_ratings = 9, 5, 60
+    ratings = _random_ratings(rng, n_items, n_annotators, n_ratings)
+    mu = rng.uniform(0, 1, n_items)
+    sigma = rng.uniform(0.02, 0.5, n_annotators)
+    whole = _compute_good_terms(
+        ratings.score, mu[ratings.item], sigma[ratings.annotator], bounds
+    )
+    monkeypatch.setattr(skem._model.likelihoods, "_CHUNK_SIZE", 7)
+    gathered = (
+        ratings.score,
+        _Gather(mu, ratings.item),
+        _Gather(sigma, ratings.annotator),
+        bounds,
+        _Gather(np.log(sigma), ratings.annotator),
+    )
+    chunked = _compute_good_terms(*gathered)
+    assert chunked.keys() == whole.keys()
+    for key, value in whole.items():
+        np.testing.assert_array_equal(chunked[key], value)
+    if bounds is None:
+        return
+    _, sums = _compute_good_terms(*gathered, sum_by=(ratings.annotator, n_annotators))
+    expected = {key: np.zeros(n_annotators) for key in sums}
+    for r, a in enumerate(ratings.annotator):
+        for key in ("log_density", "scale_slope", "scale_information"):
+            expected[key][a] += whole[key][r]
+        expected["z_squared"][a] += whole["z"][r] ** 2
+    for key, value in expected.items():
+        np.testing.assert_allclose(sums[key], value, rtol=1e-12, atol=1e-12)
+
+
+@settings(max_examples=_budget(200))
+@given(alpha=st.floats(-40.0, 0.0), beta=st.floats(0.0, 40.0))
+def test_log_normal_mass_lower_bound_is_below_the_mass_and_within_10_percent_on_tails(
+    alpha, beta
+):
+    """The rescue's cheap bound is at most log(Phi(beta) - Phi(alpha)), and
+    the tails that it implies, 1 - exp(bound), overstate the exact tails
+    Q(-alpha) + Q(beta) of scipy.stats.norm by at most 10%."""
+    got = float(_log_normal_mass_lower_bound(np.array([alpha]), np.array([beta]))[0])
+    exact = float(_log_normal_mass(np.array([alpha]), np.array([beta]))[0])
+    assert got == exact or got <= exact + 1e-12 * (1 + abs(exact))
+    tails = stats.norm.sf(-alpha) + stats.norm.sf(beta)
+    assert -math.expm1(got) <= 1.1 * tails + 1e-15
+
+
+def test_estimate_annotator_log_joint_matches_scipy(ratings):
+    mu = np.array([1.5, 4.0, np.nan, 2.0])
+    sigma, pi, low, high = 0.7, 0.3, -1.0, 6.0
+    sq = _compute_annotator_sq_residuals(ratings, mu, np.zeros(3))
+    log_density = _estimate_normal_log_density(
+        sq, ratings.n_per_annotator, np.full(3, sigma)
+    )
+    log_good, log_bad = _estimate_annotator_log_joint(
+        log_density, ratings.n_per_annotator, pi, -np.log(high - low)
+    )
+    for a in range(3):
+        mine = ratings.annotator == a
+        scores, items = ratings.score[mine], ratings.item[mine]
+        expected = np.log(pi) + norm.logpdf(scores, mu[items], sigma).sum()
+        assert log_good[a] == pytest.approx(expected)
+        assert log_bad[a] == pytest.approx(np.log(1 - pi) - mine.sum() * np.log(7))
+
+
+def test_estimate_log_posterior_normalizes_without_underflow():
+    log_good = np.array([-5000.0, 0.0, -3.0])
+    log_bad = np.array([-4000.0, -2000.0, -3.0])
+    log_marginal, log_posterior, log_posterior_bad = _estimate_log_posterior(
+        log_good, log_bad
+    )
+    np.testing.assert_allclose(log_marginal, logsumexp([log_good, log_bad], axis=0))
+    np.testing.assert_allclose(np.exp(log_posterior), [0.0, 1.0, 0.5])
+    np.testing.assert_allclose(np.exp(log_posterior_bad), [1.0, 0.0, 0.5])
+    assert np.all(np.isfinite(log_posterior)) and np.all(np.isfinite(log_posterior_bad))
+
+
+def test_compute_item_log_likelihood_matches_the_mixture_formula(ratings):
+    consensus = np.array([1.5, 4.0, np.nan, 2.0])
+    weights = np.array([0.9, 0.0, 1.0])
+    sigma, score_range = 0.8, (0.0, 4.5)
+    with np.errstate(divide="ignore"):
+        log_w, log_not_w = np.log(weights), np.log1p(-weights)
+    result = _compute_item_log_likelihood(
+        ratings,
+        consensus,
+        ZERO3,
+        np.full(3, sigma),
+        log_w,
+        log_not_w,
+        score_range,
+        False,
+    )
+    for i in (0, 1, 3):
+        expected = 0.0
+        for a in np.flatnonzero(~np.isnan(X[i])):
+            s = X[i, a]
+            uniform = 1 / 4.5 if 0.0 <= s <= 4.5 else 0.0
+            with np.errstate(divide="ignore"):
+                expected += np.log(
+                    weights[a] * norm.pdf(s, consensus[i], sigma)
+                    + (1 - weights[a]) * uniform
+                )
+        assert result[i] == pytest.approx(expected)
+    assert result[2] == 0.0
+    # Item 1: annotator 2 gave 5.0, outside (0, 4.5), but is fully "good".
+    assert np.isfinite(result[1])

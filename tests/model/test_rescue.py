@@ -1,0 +1,168 @@
+"""The sigma rescue: the choice by the marginal term, its bound and its screen."""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats
+
+import skem._model.likelihoods
+import skem._model.rescue
+from skem._em.backend import _Block
+from skem._em.ratings import _ratings_from_matrix
+from skem._model.likelihoods import (
+    _estimate_normal_log_density,
+)
+from skem._model.rescue import (
+    _choose_sigma_by_marginal,
+    _kernel_log_mass_sums,
+    _rescue_truncated_sigma,
+)
+from skem._model.truncated import (
+    _kernel_annotator_sums,
+)
+from tests._helpers import (
+    _backend,
+    _budget,
+    _random_ratings,
+    _terms,
+)
+
+
+def test_choose_sigma_by_marginal_takes_the_candidate_exactly_when_higher():
+    """The candidate is taken iff log(pi e^g' + (1-pi) e^bad) + log p(sigma'^2)
+    > log(pi e^g + (1-pi) e^bad) + log p(sigma^2), computed here by a loop,
+    by more than rounding: a tie to rounding keeps the current sigma, so that
+    the order of the ratings never decides."""
+    rng = np.random.default_rng(0)
+    n = 400
+    sigma = rng.uniform(0.01, 0.5, n)
+    candidate = rng.uniform(0.01, 0.5, n)
+    good = rng.uniform(-40.0, 5.0, n)
+    candidate_good = good + rng.normal(0, 3, n)
+    log_bad = rng.uniform(-20.0, 0.0, n)
+    tau, nu = 0.1, 50.0
+    # Ties: the same sigma and density is never "higher", nor one that
+    # differs from it by rounding.
+    candidate[:10], candidate_good[:10] = sigma[:10], good[:10]
+    candidate_good[5:10] = good[5:10] * (1 - 1e-15)
+
+    for pi in (0.3, 1e-6, 1 - 1e-6):
+        take = _choose_sigma_by_marginal(
+            sigma, good, candidate, candidate_good, pi, log_bad, (tau, nu)
+        )
+        assert not take[:10].any()
+        prior = stats.invgamma(a=nu / 2, scale=nu * tau**2 / 2)
+        decided = 0
+        for a in range(10, n):
+
+            def marginal(log_good, s, a=a, pi=pi, prior=prior):
+                top = max(log_good, log_bad[a])
+                mixed = pi * math.exp(log_good - top) + (1 - pi) * math.exp(
+                    log_bad[a] - top
+                )
+                return top + math.log(mixed) + prior.logpdf(s**2)
+
+            difference = marginal(candidate_good[a], candidate[a]) - marginal(
+                good[a], sigma[a]
+            )
+            if abs(difference) < 1e-9:
+                continue  # a tie to rounding: either choice is right
+            decided += 1
+            assert take[a] == (difference > 0), a
+        assert decided > 0.9 * (n - 10)
+
+
+@settings(max_examples=_budget(50))
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    widest=st.floats(0.01, 1.0),
+    n_ratings=st.integers(1, 40),
+)
+def test_truncated_density_at_a_narrower_sigma_is_below_the_rescue_bound(
+    seed, widest, n_ratings
+):
+    """For consensus values inside the bounds, an annotator's truncated log
+    density at any sigma up to ``widest`` is at most the plain normal one
+    minus sum log Z(mu_i, widest): the upper bound by which the rescue rules
+    out candidates without a pass of normal CDFs per rating, here with the
+    kernel's lower bound on each log Z, itself checked against
+    scipy.stats.norm, rating by rating."""
+    rng = np.random.default_rng(seed)
+    n_items, n_annotators = 6, 3
+    ratings = _random_ratings(rng, n_items, n_annotators, n_ratings)
+    mu = rng.uniform(0, 1, n_items)
+    mu[rng.integers(0, n_items)] = rng.choice([0.0, 1.0])
+    selected = np.array([True, False, True])
+    block = _Block(ratings, None, mu)
+    _, outputs = _kernel_log_mass_sums(block, widest, selected)
+    expected = np.zeros(n_annotators)
+    for i, a in zip(ratings.item, ratings.annotator, strict=True):
+        if selected[a]:
+            expected[a] += math.log(
+                stats.norm.cdf((1 - mu[i]) / widest) - stats.norm.cdf(-mu[i] / widest)
+            )
+    assert np.all(
+        outputs["log_mass"][selected]
+        <= expected[selected] + 1e-12 * (1 + np.abs(expected[selected]))
+    )
+    assert np.all(outputs["log_mass"][~selected] == 0)
+
+    sigma = rng.uniform(1e-3, 1.0, n_annotators) * widest
+    terms = _terms(ratings, mu, np.zeros(n_annotators), sigma)
+    exact = np.bincount(ratings.annotator, terms["log_density"], minlength=3)
+    residuals = ratings.score - mu[ratings.item]
+    sq_residuals = np.bincount(ratings.annotator, residuals**2, minlength=3)
+    n = np.bincount(ratings.annotator, minlength=3)
+    bound = _estimate_normal_log_density(sq_residuals, n, sigma) - outputs["log_mass"]
+    assert np.all(
+        exact[selected] <= bound[selected] + 1e-9 * (1 + np.abs(exact)[selected])
+    )
+
+
+@pytest.mark.parametrize("hard", [False, True])
+def test_rescue_screen_rules_out_only_candidates_that_lose(monkeypatch, hard):
+    """The rescue with its bound takes exactly the candidates that it takes
+    when it evaluates every candidate (log Z = -inf disables the bound), on
+    suspects of two kinds: noisy honest raters, whose wider sigma is taken,
+    and random raters, whom the bound rules out before any per-rating pass."""
+    rng = np.random.default_rng(0)
+    n_items = 200
+    truth = rng.uniform(0, 1, n_items)
+    spread = np.r_[np.full(6, 0.06), np.full(3, 0.25)]
+    honest = np.clip(truth[:, None] + rng.normal(0, spread, (n_items, 9)), 0, 1)
+    X = np.c_[honest, rng.uniform(0, 1, (n_items, 3))]
+    ratings = _ratings_from_matrix(X)
+    weights = np.r_[np.ones(6), np.full(6, 1e-3)]
+    sigma = np.full(12, 0.06)
+    prior = (0.06, 20.0)
+
+    def rescue():
+        data = _backend(ratings, truth, np.zeros(12), sigma)
+        current = data.reduce(_kernel_annotator_sums)
+        return _rescue_truncated_sigma(
+            data, np.zeros(12), sigma, weights, prior, hard, current
+        )
+
+    evaluated = []
+    trial = skem._model.rescue._kernel_annotator_trial
+
+    def recording_trial(block, bias, sigma, weights, log_posterior, annotators):
+        evaluated.append(annotators.copy())
+        return trial(block, bias, sigma, weights, log_posterior, annotators)
+
+    monkeypatch.setattr(skem._model.rescue, "_kernel_annotator_trial", recording_trial)
+    screened, taken = rescue()
+    # Only the noisy honest raters needed their pass of normal CDFs.
+    np.testing.assert_array_equal(evaluated[0], np.arange(12) // 3 == 2)
+    monkeypatch.setattr(
+        skem._model.rescue,
+        "_kernel_log_mass_sums",
+        lambda block, *_: (block, {"log_mass": np.full(12, -np.inf)}),
+    )
+    unscreened, taken_unscreened = rescue()
+    np.testing.assert_array_equal(taken, taken_unscreened)
+    np.testing.assert_array_equal(screened, unscreened)
+    assert taken[6:9].all() and not taken[9:].any()

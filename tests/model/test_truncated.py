@@ -1,0 +1,201 @@
+"""The guarded Newton steps of the truncated forms: location, bias and sigma."""
+
+import math
+
+import numpy as np
+import pytest
+from scipy import optimize, stats
+
+from skem._model.newton import _step_truncated_location
+from skem._model.truncated import (
+    _step_truncated_bias,
+    _step_truncated_sigma,
+)
+from tests._helpers import (
+    BOUNDS,
+    _backend,
+    _ratings,
+    _terms,
+)
+
+
+def _truncated_example():
+    """Ratings of 4 items by 4 annotators, interior optimum for every group."""
+    X = np.array(
+        [
+            [0.40, 0.45, 0.55, 0.35],
+            [0.55, 0.60, 0.50, np.nan],
+            [0.62, 0.50, 0.70, 0.58],
+            [0.45, 0.52, np.nan, 0.40],
+        ]
+    )
+    item, annotator = np.nonzero(~np.isnan(X))
+    ratings = _ratings(item, annotator, X[item, annotator], *X.shape)
+    weights = np.array([1.0, 0.8, 0.3, 0.6])
+    return X, ratings, weights
+
+
+def _loop_group_objective(X, rating_weight, mu, bias, sigma, by, group):
+    """sum of w log TruncNormal(s; mu_i + b_a, sigma_a, [0, 1]) over the group."""
+    total = 0.0
+    low, high = BOUNDS
+    for i, a in zip(*np.nonzero(~np.isnan(X)), strict=True):
+        if (i if by == "item" else a) != group:
+            continue
+        location, scale = mu[i] + bias[a], sigma[a]
+        total += rating_weight[a] * stats.truncnorm.logpdf(
+            X[i, a],
+            (low - location) / scale,
+            (high - location) / scale,
+            loc=location,
+            scale=scale,
+        )
+    return total
+
+
+@pytest.mark.parametrize("by", ["item", "annotator"])
+def test_truncated_location_step_never_lowers_and_converges_to_the_argmax(by):
+    """Each guarded step on the consensus (or the biases) keeps every group's
+    loop objective sum w log truncnorm from decreasing; iterated, it reaches the
+    argmax of minimize_scalar on that objective to 1e-6. Frozen groups stay."""
+    X, ratings, weights = _truncated_example()
+    mu = np.array([0.1, 0.9, 0.3, 0.8])  # far from the optimum
+    bias = np.array([0.05, -0.1, 0.0, 0.2])
+    sigma = np.array([0.1, 0.15, 0.2, 0.12])
+    rating_weights = weights[ratings.annotator]
+    n_groups = X.shape[0] if by == "item" else X.shape[1]
+    # Weights well above 0 never underflow: the rating weights are w_a.
+    log_posterior = np.log(weights)
+
+    def objectives(mu, bias):
+        return np.array(
+            [
+                _loop_group_objective(X, weights, mu, bias, sigma, by, g)
+                for g in range(n_groups)
+            ]
+        )
+
+    terms = _terms(ratings, mu, bias, sigma)
+    data = _backend(ratings, mu, bias, sigma)
+    before = objectives(mu, bias)
+    for _ in range(60):
+        if by == "item":
+            mu, terms = _step_truncated_location(
+                ratings, mu, bias, sigma, rating_weights, terms, BOUNDS
+            )
+        else:
+            bias = _step_truncated_bias(data, weights, log_posterior, bias, sigma)
+            terms = data.state.terms
+        after = objectives(mu, bias)
+        assert np.all(after >= before - 1e-12 * (1 + np.abs(before)))
+        before = after
+    # The returned terms are those of the returned parameters.
+    np.testing.assert_allclose(
+        terms["log_density"], _terms(ratings, mu, bias, sigma)["log_density"]
+    )
+
+    current = mu if by == "item" else bias
+    limits = BOUNDS if by == "item" else (-1.0, 1.0)
+    for g in range(n_groups):
+
+        def negative(value, g=g):
+            trial = current.copy()
+            trial[g] = value
+            if by == "item":
+                return -_loop_group_objective(X, weights, trial, bias, sigma, by, g)
+            return -_loop_group_objective(X, weights, mu, trial, sigma, by, g)
+
+        best = optimize.minimize_scalar(
+            negative, bounds=limits, method="bounded", options={"xatol": 1e-10}
+        )
+        assert limits[0] + 1e-3 < best.x < limits[1] - 1e-3  # interior optimum
+        assert current[g] == pytest.approx(best.x, abs=1e-6)
+
+    # A frozen group (a gold item) keeps its value.
+    if by == "item":
+        frozen = np.array([True, False, False, False])
+        start = np.array([0.1, 0.9, 0.3, 0.8])
+        moved, _ = _step_truncated_location(
+            ratings,
+            start,
+            bias,
+            sigma,
+            rating_weights,
+            _terms(ratings, start, bias, sigma),
+            BOUNDS,
+            frozen=frozen,
+        )
+        assert moved[0] == start[0] and np.all(moved[1:] != start[1:])
+
+
+def _loop_sigma_objective(X, weights, mu, bias, sigma, shared_sigma, nu):
+    """sum_a [w_a sum_i log TruncNormal(s_ia) + log ScaledInvChi2(sigma_a^2;
+    nu, shared_sigma^2)]; without the prior if nu is None."""
+    total = sum(
+        _loop_group_objective(X, weights, mu, bias, sigma, "annotator", a)
+        for a in range(X.shape[1])
+    )
+    if nu is not None:
+        prior = stats.invgamma(a=nu / 2, scale=nu * shared_sigma**2 / 2)
+        total += prior.logpdf(sigma**2).sum()
+    return total
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_truncated_sigma_step_never_lowers_and_converges_to_the_argmax(shared):
+    """Each guarded step on the precisions (jointly with the shared scale tau
+    of the prior, per annotator) never lowers the loop objective sum_a [w_a sum
+    log truncnorm + log ScaledInvChi2(sigma_a^2; nu, tau^2)] (no prior if
+    shared); iterated, each sigma_a is the argmax given tau, and tau the argmax
+    given the sigmas, by minimize_scalar on the loop objective."""
+    X, ratings, weights = _truncated_example()
+    mu = np.array([0.4, 0.55, 0.6, 0.45])
+    bias = np.array([0.0, 0.02, 0.0, -0.05])
+    sigma = np.full(4, 0.5) if shared else np.array([0.5, 0.01, 0.3, 0.02])
+    tau, nu, min_sigma = (None, None, 1e-3) if shared else (0.1, 4.0, 1e-3)
+
+    data = _backend(ratings, mu, bias, sigma)
+    before = _loop_sigma_objective(X, weights, mu, bias, sigma, tau, nu)
+    for _ in range(80):
+        prior = None if shared else (tau, nu)
+        sigma, tau = _step_truncated_sigma(data, bias, sigma, weights, prior, min_sigma)
+        terms = data.state.terms
+        if shared:
+            tau = None
+        after = _loop_sigma_objective(X, weights, mu, bias, sigma, tau, nu)
+        assert after >= before - 1e-12 * (1 + abs(before))
+        before = after
+    if shared:
+        assert np.all(sigma == sigma[0])
+    np.testing.assert_allclose(
+        terms["log_density"], _terms(ratings, mu, bias, sigma)["log_density"]
+    )
+
+    log_bounds = (math.log(min_sigma), math.log(5.0))
+    for a in [0] if shared else range(4):
+
+        def negative(log_sigma, a=a):
+            trial = sigma.copy()
+            if shared:
+                trial[:] = math.exp(log_sigma)
+            else:
+                trial[a] = math.exp(log_sigma)
+            return -_loop_sigma_objective(X, weights, mu, bias, trial, tau, nu)
+
+        best = optimize.minimize_scalar(
+            negative, bounds=log_bounds, method="bounded", options={"xatol": 1e-10}
+        )
+        assert log_bounds[0] + 0.1 < best.x < log_bounds[1] - 0.1
+        assert sigma[a] == pytest.approx(math.exp(best.x), rel=1e-6)
+    if not shared:
+        best = optimize.minimize_scalar(
+            lambda log_tau: (
+                -_loop_sigma_objective(
+                    X, weights, mu, bias, sigma, math.exp(log_tau), nu
+                )
+            ),
+            bounds=log_bounds,
+            method="bounded",
+            options={"xatol": 1e-10},
+        )
+        assert tau == pytest.approx(math.exp(best.x), rel=1e-6)
