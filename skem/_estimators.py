@@ -467,15 +467,26 @@ _SHARED_ATTRIBUTES = """
 class AnnotatorEM(_BaseAnnotatorEM):
     __doc__ = f"""Consensus scores and annotator reliability by EM.
 
-    Each annotator is either good or bad. A good annotator rates item ``i`` as
-    ``Normal(mu_i, sigma**2)``; a bad one answers ``Uniform(low, high)``
-    whatever the item; an annotator is good with prior probability ``pi``.
-    EM alternates the posterior ``w_a = P(good | a's ratings)`` (E-step) with
-    the weighted consensus ``mu_i = sum_a w_a s_ia / sum_a w_a``, the weighted
-    pooled ``sigma`` and ``pi = mean(w)`` (M-step). Each iteration costs
-    O(number of observed ratings) and never lowers the log-likelihood
-    ``sum_a log(pi prod_i N(s_ia) + (1 - pi) prod_i U(s_ia))``, computed in
-    log space.
+    Each annotator is either good or bad, good with prior probability ``pi``.
+    A bad annotator answers ``Uniform(low, high)`` whatever the item. By
+    default (``bounded=True``, ``noise='per_annotator'``) a good annotator
+    rates item ``i`` as ``Normal(mu_i, sigma_a**2)`` truncated to the score
+    range, with a noise ``sigma_a`` of its own under a scaled
+    inverse-chi-squared prior toward a shared scale, worth ``noise_prior``
+    ratings. EM alternates the posterior ``w_a = P(good | a's ratings)``
+    (E-step) with the M-step: guarded Newton steps on each item's location
+    ``mu_i`` and each ``sigma_a``, and ``pi = mean(w)``. With
+    ``init='auto'`` EM runs from two starts and keeps the better fit. Each
+    iteration costs O(number of observed ratings) and never lowers the
+    objective, the log posterior ``sum_a log(pi prod_i f_good(s_ia) + (1 -
+    pi) prod_i U(s_ia)) + sum_a log p(sigma_a)``, computed in log space.
+
+    ``mu_`` is each item's consensus, the precision-weighted mean of its good
+    ratings; ``location_`` is the ``mu_i`` that EM fits, which the
+    truncation can put beyond the mean near the ends of the scale.
+    ``AnnotatorEM(bounded=False, noise='shared')`` is the lecture's model,
+    fitted in closed form: ``mu_i = sum_a w_a s_ia / sum_a w_a``, one pooled
+    ``sigma``, and ``mu_`` equal to ``location_``.
 
     ``X`` has one row per item and one column per annotator; NaN, or an
     absent entry of a sparse matrix, means "not rated".
@@ -521,11 +532,12 @@ class HardAnnotatorEM(_BaseAnnotatorEM):
 
     The model of :class:`AnnotatorEM`, fitted by hard (classification) EM:
     after each E-step an annotator's weight becomes 1 if
-    ``P(good | ratings) >= 0.5`` and 0 otherwise, so the consensus is the plain
-    mean of the annotators judged good. It never lowers the classification
-    log-likelihood
-    ``sum_a [z_a (log pi + sum_i log N(s_ia)) + (1 - z_a)(log(1 - pi) + sum_i
-    log U(s_ia))]``; the marginal log-likelihood has no such guarantee. At
+    ``P(good | ratings) >= 0.5`` and 0 otherwise, so the consensus is the
+    precision-weighted mean of the annotators judged good (their plain mean
+    with ``noise='shared'``). It never lowers the classification objective
+    ``sum_a [z_a (log pi + sum_i log f_good(s_ia)) + (1 - z_a)(log(1 - pi) +
+    sum_i log U(s_ia))]`` (plus the log prior of the sigmas with
+    ``noise='per_annotator'``); the marginal one has no such guarantee. At
     least one annotator with ratings is always judged good: if none would be,
     the most likely one is, which is the best assignment under that
     constraint.

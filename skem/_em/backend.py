@@ -1,9 +1,9 @@
 """Where EM's data live: blocks of whole items, and the backend that runs on them.
 
-EM's parameters split in two. The per-item consensus of an item depends only
+EM's parameters split in two. The per-item location of an item depends only
 on that item's ratings; the per-annotator parameters (sigma, bias, the flags)
 depend on every item an annotator rated. So the ratings are cut into blocks
-that each hold whole items: a block keeps its items' consensus and per-rating
+that each hold whole items: a block keeps its items' locations and per-rating
 terms, and every step of EM is either a *block kernel*, run on each block
 independently, or a step on the per-annotator vectors, run on the client from
 the kernels' per-annotator sums.
@@ -34,22 +34,22 @@ class _Block:
         block (``0 .. n_items - 1``) and the global annotator codes.
     gold : ndarray of shape (n_items,) or None
         Known unit-space consensus of the gold items, NaN elsewhere.
-    mu : ndarray of shape (n_items,) or None
+    location : ndarray of shape (n_items,) or None
         The current location of each item (None before initialization).
     terms : dict or None
         Per-rating terms of the truncated forms at the current parameters
         (see :func:`skem._model.likelihoods._compute_good_terms`).
-    trial : dict or None
-        A step under test: the location and terms it would give.
+    trial : _Trial or None
+        A step under test (:class:`skem._model.trial._Trial`), until settled.
     item_labels : array-like of shape (n_items,) or None
         The items' labels, where the block came from labelled ratings.
     """
 
     ratings: object
     gold: np.ndarray = None
-    mu: np.ndarray = None
+    location: np.ndarray = None
     terms: dict = None
-    trial: dict = None
+    trial: object = None
     item_labels: object = None
 
 

@@ -5,12 +5,49 @@ The driver owns the parameters, the starts (``init``, ``n_init``,
 attributes. The model forms (:mod:`skem._model.form`) supply the M-steps, and a
 backend (:mod:`skem._em.backend`) holds the items; the driver never sees a
 rating.
+
+After each iteration of each run the driver reports an :class:`_IterationInfo`
+to ``estimator._iteration_callback`` if the estimator has one that is not
+None. It is a private attribute, not a parameter, so ``clone`` drops it; the
+``skem`` command shows its progress through it. ``verbose`` prints the same
+report.
+
+Glossary
+--------
+One name per concept, in the code and in the docs:
+
+location
+    ``mu_i`` in the formulas: the centre of item ``i``'s good ratings as EM
+    fits it (``_Block.location``; public ``location_``). For the truncated
+    forms it can lie beyond the mean rating near the ends of the scale.
+consensus
+    An item's precision-weighted mean good rating (public ``mu_``, the
+    estimators' ``transform``). It equals the location for the normal forms.
+truncated
+    The good ratings' normal is cut to the score range: the public
+    ``bounded=True``, the form's ``likelihood='truncated'`` (``'normal'``
+    otherwise). Locations are then kept within the range ("bounded" means
+    nothing else; nothing is "clipped" but numbers to a range).
+noise_prior
+    The strength ``nu`` of the scaled inverse-chi-squared prior on each
+    ``sigma_a**2``, in pseudo-ratings, toward the shared scale
+    ``shared_sigma`` (``tau``).
+weights, log_posterior
+    The E-step's ``P(good)`` of each annotator (hard EM: its 0/1 flag) and
+    ``log P(good)``.
+statistics
+    Per-annotator sums over the blocks, among them ``log_density``,
+    ``sum_i log f_good(s_ia)``, which the E-step needs.
+unit space
+    Scores mapped to ``[0, 1]`` by the score range; EM runs there, the
+    fitted attributes are in score units.
 """
 
 import warnings
 from abc import ABCMeta
 from dataclasses import replace
 from numbers import Integral, Real
+from typing import NamedTuple
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -18,6 +55,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from skem._em.e_step import _E_STEPS
 from skem._model.form import _model_form, _Params
 from skem._model.intervals import (
     _compute_consensus_std_error,
@@ -26,7 +64,6 @@ from skem._model.intervals import (
 )
 from skem._model.likelihoods import (
     _estimate_annotator_log_joint,
-    _estimate_log_posterior,
 )
 from skem._model.starts import (
     _kernel_initialize_median,
@@ -49,9 +86,31 @@ _AUTO_MIN_SIGMA_FRACTION = 1e-3
 # every digit of the log density.
 _MIN_SIGMA_FRACTION_FLOOR = 1e-8
 
-# Log-odds this close to the best, relative to the size of the log joint
-# probabilities they come from, count as tied in the hard E-step: rounding.
-_TIE_RTOL = 1e-12
+
+class _IterationInfo(NamedTuple):
+    """What the driver reports after each EM iteration.
+
+    Attributes
+    ----------
+    init : str
+        The start of the run: ``'median'``, ``'all_good'``, ``'random'``,
+        ``'array'`` (initial weights) or ``'warm'`` (``warm_start``).
+    run : int
+        The run's number, from 1 (``init='auto'`` makes two runs,
+        ``init='random'`` ``n_init``).
+    n_iter : int
+        The iteration's number within the run, from 1.
+    objective : float
+        The objective after the iteration, in unit score space.
+    change : float
+        Its change over the iteration, per rating (EM stops below ``tol``).
+    """
+
+    init: str
+    run: int
+    n_iter: int
+    objective: float
+    change: float
 
 
 class _BaseEM(BaseEstimator, metaclass=ABCMeta):
@@ -130,7 +189,7 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
         ----------
         data : backend
             The items, in unit score space, not yet initialized; with
-            ``warm_params``, each block's ``mu`` holds the previous fit's
+            ``warm_params``, each block's ``location`` holds the previous fit's
             locations (NaN for new items).
         form : _ModelForm
         warm_params : _Params, default=None
@@ -159,7 +218,7 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
             else:
                 data.update(_kernel_initialize_warm, form.bounded)
                 params = warm_params
-            run = self._run_em(data, form, params, init_index)
+            run = self._run_em(data, form, params, _init_name(init), init_index + 1)
             # Only the locations outlive a run: its per-rating terms would
             # double the memory of the next run, and no result needs them.
             data.update(_kernel_forget_terms)
@@ -173,8 +232,11 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
         data.state = best["state"]
         return best
 
-    def _run_em(self, data, form, params, init_index):
+    def _run_em(self, data, form, params, init, run):
         """Iterate M-step and E-step from ``params`` until convergence.
+
+        ``init`` and ``run`` name the run in the reports of each iteration
+        (:meth:`_report_iteration`).
 
         Returns
         -------
@@ -202,8 +264,8 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
             )
             objectives.append(posterior["objective"])
             change = (posterior["objective"] - previous) / data.n_ratings
-            self._print_verbose_msg_iter_end(
-                init_index, n_iter, posterior["objective"], change
+            self._report_iteration(
+                _IterationInfo(init, run, n_iter, posterior["objective"], change)
             )
             if abs(change) < self.tol:
                 converged = True
@@ -227,7 +289,7 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
             params.pi,
             0.0,  # the uniform density on the unit range
         )
-        objective, weights, log_posterior, log_posterior_bad = _E_STEPS[self._hard](
+        objective, weights, log_posterior, log_posterior_bad = _E_STEPS[form.em](
             log_good, log_bad, data.n_per_annotator > 0, previous_weights
         )
         return {
@@ -271,8 +333,6 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
                 sq_residuals,
                 data.n_per_annotator,
                 _compute_annotator_weights(data.n_per_annotator, weights, log_weights),
-                None,
-                None,
                 form.min_sigma,
             )[0]
             # all_good is the lecture's start: everyone's ratings shape mu and
@@ -294,7 +354,7 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
         sigma = np.maximum(previous.sigma, form.min_sigma)
         if form.noise == "shared":
             sigma = np.full(n_annotators, float(np.exp(np.mean(np.log(sigma)))))
-        bias = previous.bias if form.bias else np.zeros(n_annotators)
+        bias = previous.bias if form.bias == "per_annotator" else np.zeros(n_annotators)
         if form.bounded:
             sigma = np.minimum(sigma, 1.0)
         shared_sigma = max(previous.shared_sigma, form.min_sigma)
@@ -392,13 +452,17 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
             raise ValueError("init must give at least one annotator P(good) > 0.")
         return weights
 
-    def _print_verbose_msg_iter_end(self, init_index, n_iter, objective, change):
+    def _report_iteration(self, info):
+        """Print ``info`` if ``verbose``; pass it to ``_iteration_callback``, if any."""
         if self.verbose:
             print(
-                f"[{type(self).__name__}] init {init_index + 1}, iteration "
-                f"{n_iter}: objective {objective:.6f}, change per rating "
-                f"{change:.3e}"
+                f"[{type(self).__name__}] init {info.run}, iteration "
+                f"{info.n_iter}: objective {info.objective:.6f}, change per rating "
+                f"{info.change:.3e}"
             )
+        callback = getattr(self, "_iteration_callback", None)
+        if callback is not None:
+            callback(info)
 
 
 def _kernel_std_error_sums(block, weights):
@@ -412,11 +476,15 @@ def _kernel_item_results(block, form, params, weights, log_posterior, correction
     if form.bounded:
         consensus = form.consensus(ratings, params, weights, log_posterior, block.gold)
     else:
-        consensus = block.mu
+        consensus = block.location
     std_error = _compute_consensus_std_error(
         ratings, weights, params.sigma, block.gold, correction
     )
-    return block, {"location": block.mu, "consensus": consensus, "std_error": std_error}
+    return block, {
+        "location": block.location,
+        "consensus": consensus,
+        "std_error": std_error,
+    }
 
 
 def _collect_item_results(data, form, run):
@@ -433,82 +501,6 @@ def _collect_item_results(data, form, run):
     )
 
 
-def _soft_e_step(log_good, log_bad, rated, previous_weights=None):
-    """Soft E-step: the posterior, and the marginal log-likelihood."""
-    log_marginal, log_posterior, log_posterior_bad = _estimate_log_posterior(
-        log_good, log_bad
-    )
-    objective = float(log_marginal.sum())
-    return objective, np.exp(log_posterior), log_posterior, log_posterior_bad
-
-
-def _hard_e_step(log_good, log_bad, rated, previous_weights=None):
-    """Hard E-step: the best flags, and the classification log-likelihood.
-
-    Parameters
-    ----------
-    log_good, log_bad : ndarray of shape (n_annotators,)
-        Log joint probability of each annotator's ratings with ``z=1``,
-        ``z=0``.
-    rated : ndarray of shape (n_annotators,), dtype bool
-        Which annotators have ratings.
-    previous_weights : ndarray of shape (n_annotators,), default=None
-        The previous E-step's flags, kept if the new assignment would be
-        worse.
-
-    Returns
-    -------
-    objective : float
-    weights : ndarray of shape (n_annotators,)
-        1.0 for good, 0.0 for bad.
-    log_posterior, log_posterior_bad : ndarray of shape (n_annotators,)
-    """
-    _, log_posterior, log_posterior_bad = _estimate_log_posterior(log_good, log_bad)
-    good = _assign_good_annotators(log_good, log_bad, rated)
-    objective = float(np.where(good, log_good, log_bad).sum())
-    if previous_weights is not None:
-        # Tied annotators are all made good, which is symmetric but not
-        # always the best assignment: never trade the previous one for
-        # a worse one, so the classification likelihood never decreases.
-        previous = previous_weights > 0.5
-        previous_objective = float(np.where(previous, log_good, log_bad).sum())
-        if np.any(previous & rated) and previous_objective > objective:
-            good, objective = previous, previous_objective
-    return objective, good.astype(np.float64), log_posterior, log_posterior_bad
-
-
-def _assign_good_annotators(log_good, log_bad, rated):
-    """Hard E-step: the most likely flag of each annotator, one good at least.
-
-    Parameters
-    ----------
-    log_good, log_bad : ndarray of shape (n_annotators,)
-        Log joint probability of each annotator's ratings with ``z=1``, ``z=0``.
-    rated : ndarray of shape (n_annotators,), dtype bool
-        Which annotators have ratings. At least one is True.
-
-    Returns
-    -------
-    good : ndarray of shape (n_annotators,), dtype bool
-        ``log_good >= log_bad``, i.e. ``P(good) >= 0.5``. If no rated annotator
-        qualifies, the rated one with the largest ``log_good - log_bad`` is
-        made good: the classification likelihood is a sum over annotators, so
-        this is its maximum under the constraint. Annotators tied with it (to
-        ``_TIE_RTOL`` of the size of their log joint probabilities, so up to
-        rounding) are made good too, so that the outcome does not depend on
-        the order of the annotators.
-    """
-    good = log_good >= log_bad
-    if not np.any(good & rated):
-        log_odds = np.where(rated, log_good - log_bad, -np.inf)
-        rounding = _TIE_RTOL * (np.abs(log_good) + np.abs(log_bad))
-        good |= rated & (log_odds >= log_odds.max() - rounding)
-    return good
-
-
-_E_STEPS = {False: _soft_e_step, True: _hard_e_step}
-
-
 # init='auto' runs EM from each of these and keeps the higher objective. A
 # start that trusts the medians can leave an honest but noisy rater flagged,
 # one that trusts everyone can let random raters shape the first consensus; on
@@ -519,6 +511,15 @@ _AUTO_STARTS = ("median", "all_good")
 def _kernel_forget_terms(block):
     """The block without its per-rating terms and trial."""
     return replace(block, terms=None, trial=None), {}
+
+
+def _init_name(init):
+    """The name of a run's start in :class:`_IterationInfo`."""
+    if init is None:
+        return "warm"
+    if isinstance(init, str):
+        return init
+    return "array"
 
 
 def _is_random_init(init):

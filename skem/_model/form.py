@@ -1,13 +1,48 @@
-"""form."""
+"""The model forms: the tables that turn the estimator's parameters into steps.
 
+A form is chosen by the estimator's ``bounded``, ``noise`` and ``bias``
+(the way ``covariance_type`` chooses a Gaussian mixture's), and EM is soft or
+hard. :func:`_model_form` names each choice once per fit, and every choice
+goes through a table keyed by that name:
+
+========================  ==========================  ===========================
+choice                    key (``_ModelForm`` field)  tables
+========================  ==========================  ===========================
+``bounded=False/True``    ``likelihood``:             ``_LIKELIHOODS`` (here)
+                          ``'normal'``/``'truncated'``
+``noise``                 ``noise``: ``'shared'``/    ``_SIGMA_LOG_PRIORS`` (here),
+                          ``'per_annotator'``         ``_NORMAL_SIGMA_STEPS``,
+                                                      ``_SIGMA_PRIORS``, ``_RESCUES``
+``bias=False/True``       ``bias``: ``'none'``/       ``_NORMAL_LOCATION_STEPS``,
+                          ``'per_annotator'``         ``_TRUNCATED_STEPS``
+soft or hard EM           ``em``: ``'soft'``/         ``_COMBINE``
+                          ``'hard'``                  (:mod:`skem._model.steps`),
+                                                      ``_E_STEPS`` (the driver)
+========================  ==========================  ===========================
+
+Each table has one signature; an entry may leave aside what its choice does
+not need (the closed-form normal M-step has no use for the previous
+statistics), but no caller passes a placeholder.
+
+A likelihood of the good ratings is one module (:mod:`skem._model.normal`,
+:mod:`skem._model.truncated`) and one row of ``_LIKELIHOODS``: a
+:class:`_Likelihood` of its start, its M-step and its location fit. A new
+likelihood (say, ordinal levels) is a new module and a new row; the driver
+only calls :class:`_ModelForm`.
+
+Every step is written against a backend (:mod:`skem._em.backend`): the
+per-item work runs in block kernels (the ``_kernel_*`` functions), the
+per-annotator work on the client from the kernels' sums. One piece of code
+serves the in-memory estimators and :mod:`skem.dask`.
+"""
+
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
-from skem._model.likelihoods import (
-    _compute_sigma_log_prior,
-)
-from skem._model.newton import _step_truncated_location
+from skem._model.likelihoods import _compute_sigma_log_prior
 from skem._model.normal import _m_step_normal, _start_normal
 from skem._model.steps import (
     _compute_rating_weights,
@@ -15,22 +50,17 @@ from skem._model.steps import (
     _estimate_pi,
 )
 from skem._model.truncated import (
-    _compute_truncated_terms,
+    _fit_truncated_location,
     _m_step_truncated,
     _start_truncated,
 )
-
-# The location of new items under a truncated form: Newton steps until the
-# largest move is below this (in units of the score range).
-_LOCATION_TOL = 1e-12
-_LOCATION_MAX_STEPS = 100
 
 
 @dataclass(frozen=True)
 class _Params:
     """EM's per-annotator parameters, in unit score space.
 
-    The per-item consensus lives with the items' ratings, in the backend's
+    The per-item locations live with the items' ratings, in the backend's
     blocks (:class:`skem._em.backend._Block`).
 
     Attributes
@@ -52,47 +82,114 @@ class _Params:
     pi: float
 
 
-@dataclass(frozen=True)
-class _ModelForm:
-    """One form of the model, with its floor on sigma, ready for EM."""
+class _Likelihood(NamedTuple):
+    """What a likelihood of the good ratings gives EM: one row of ``_LIKELIHOODS``.
+
+    Attributes
+    ----------
+    bounded : bool
+        Whether the density lives on the score range: then EM keeps every
+        location within the range and sigma within its width, and an item's
+        location (``location_``) can differ from its consensus (``mu_``).
+    start : callable
+        ``start(data, params) -> statistics``: prepare the blocks at
+        ``params``; the per-annotator sums there, among them
+        ``log_density``, ``sum_i log f_good(s_ia)``, which the E-step needs.
+    m_step : callable
+        ``m_step(form, data, params, weights, log_posterior, statistics) ->
+        (bias, sigma, shared_sigma, statistics)``: update the blocks'
+        locations and the annotator parameters, never lowering the
+        objective; the statistics at the new parameters.
+    fit_location : callable or None
+        ``fit_location(ratings, params, rating_weights, location, bounds) ->
+        location``: each item's maximum-likelihood location from its
+        consensus, annotator parameters fixed; None where the consensus is
+        the location.
+    """
 
     bounded: bool
+    start: Callable
+    m_step: Callable
+    fit_location: Callable = None
+
+
+# The likelihoods of the good ratings, by the form's ``likelihood``.
+_LIKELIHOODS = {
+    "normal": _Likelihood(False, _start_normal, _m_step_normal),
+    "truncated": _Likelihood(
+        True, _start_truncated, _m_step_truncated, _fit_truncated_location
+    ),
+}
+
+
+def _no_sigma_log_prior(params, noise_prior):
+    """One shared sigma has no prior."""
+    return 0.0
+
+
+def _sigma_log_prior(params, noise_prior):
+    """The scaled inverse-chi-squared prior of every sigma, summed."""
+    return float(
+        _compute_sigma_log_prior(params.sigma, params.shared_sigma, noise_prior).sum()
+    )
+
+
+# The log prior density of the sigmas, by the form's ``noise``.
+_SIGMA_LOG_PRIORS = {"shared": _no_sigma_log_prior, "per_annotator": _sigma_log_prior}
+
+
+@dataclass(frozen=True)
+class _ModelForm:
+    """One form of the model, with its floor on sigma, ready for EM.
+
+    Attributes
+    ----------
+    likelihood : {'normal', 'truncated'}
+        The good ratings' density (``bounded=False``, ``True``).
+    noise : {'shared', 'per_annotator'}
+        One sigma, or one per annotator under a prior.
+    bias : {'none', 'per_annotator'}
+        Whether each annotator has an offset.
+    noise_prior : float
+        The prior's strength, in pseudo-ratings (``nu`` in the formulas).
+    min_sigma : float
+        Floor on sigma, in unit score space.
+    em : {'soft', 'hard'}
+        Which objective EM climbs: an annotator's term is ``log(pi f_good +
+        (1 - pi) f_bad)`` for soft EM and the larger of the two for hard EM,
+        which matters to the coordinate step of the rescue.
+    """
+
+    likelihood: str
     noise: str
-    bias: bool
-    strength: float
+    bias: str
+    noise_prior: float
     min_sigma: float
-    hard: bool = False
+    em: str = "soft"
+
+    @property
+    def bounded(self):
+        """Whether the good ratings' density lives on the score range."""
+        return _LIKELIHOODS[self.likelihood].bounded
 
     def start(self, data, params):
-        """Prepare the blocks at ``params``; return the statistics there.
-
-        The statistics are a dict of per-annotator sums, among them
-        ``log_density``, ``sum_i log f_good(s_ia)``, which the E-step needs.
-        """
-        return _STARTS[self.bounded](self, data, params)
+        """Prepare the blocks at ``params``; return the statistics there."""
+        return _LIKELIHOODS[self.likelihood].start(data, params)
 
     def m_step(self, data, params, weights, log_posterior, statistics):
         """Update the blocks; return the new parameters and their statistics.
 
-        The form's M-step updates the blocks, the biases and the sigmas; pi
-        follows the weights.
+        The likelihood's M-step updates the blocks, the biases and the
+        sigmas; pi follows the weights.
         """
-        bias, sigma, shared_sigma, statistics = _M_STEPS[self.bounded](
+        bias, sigma, shared_sigma, statistics = _LIKELIHOODS[self.likelihood].m_step(
             self, data, params, weights, log_posterior, statistics
         )
-        if self.noise == "shared":
-            shared_sigma = float(sigma[0])
         return _Params(bias, sigma, shared_sigma, _estimate_pi(weights)), statistics
 
     def log_prior(self, params):
         """Log prior density of the parameters (0 for the shared form)."""
-        if self.noise == "shared":
-            return 0.0
-        return float(
-            _compute_sigma_log_prior(
-                params.sigma, params.shared_sigma, self.strength
-            ).sum()
-        )
+        return _SIGMA_LOG_PRIORS[self.noise](params, self.noise_prior)
 
     def consensus(self, ratings, params, weights, log_posterior, gold=None):
         """The consensus of each item: the precision-weighted mean of its ratings.
@@ -112,48 +209,37 @@ class _ModelForm:
         consensus = _estimate_consensus_normal(
             ratings, rating_weights, params.bias, params.sigma
         )
-        if not self.bounded:
+        fit_location = _LIKELIHOODS[self.likelihood].fit_location
+        if fit_location is None:
             return consensus
-        # Ratings of weight 0 do not move a location; dropping them keeps a
-        # far-off rating's -inf log density from meeting its zero weight.
-        counted = rating_weights > 0
-        if not counted.all():
-            ratings = ratings.select(counted)
-            rating_weights = rating_weights[counted]
-        consensus = np.clip(consensus, *bounds)
-        terms = _compute_truncated_terms(
-            ratings, consensus, params.bias, params.sigma, bounds
-        )
-        for _ in range(_LOCATION_MAX_STEPS):
-            previous = consensus
-            consensus, terms = _step_truncated_location(
-                ratings,
-                consensus,
-                params.bias,
-                params.sigma,
-                rating_weights,
-                terms,
-                bounds,
-            )
-            if not np.nanmax(np.abs(consensus - previous), initial=0) > _LOCATION_TOL:
-                break
-        return consensus
+        return fit_location(ratings, params, rating_weights, consensus, bounds)
 
 
-def _model_form(bounded, noise, bias, strength, min_sigma, hard=False):
+def _model_form(bounded, noise, bias, noise_prior, min_sigma, hard=False):
     """Build the :class:`_ModelForm` of the estimator's parameters.
 
-    ``hard`` says which objective EM climbs: an annotator's term is
-    ``log(pi f_good + (1 - pi) f_bad)`` for soft EM and the larger of the two
-    for hard EM, which matters to the coordinate step of
-    :func:`_choose_sigma_by_marginal`.
+    Parameters
+    ----------
+    bounded : bool
+        The estimator's ``bounded``.
+    noise : {'shared', 'per_annotator'}
+    bias : bool
+        The estimator's ``bias``.
+    noise_prior : float
+    min_sigma : float
+        Floor on sigma, in unit score space.
+    hard : bool, default=False
+        Hard (classification) EM.
+
+    Returns
+    -------
+    form : _ModelForm
     """
     return _ModelForm(
-        bool(bounded), noise, bool(bias), float(strength), min_sigma, bool(hard)
+        "truncated" if bounded else "normal",
+        noise,
+        "per_annotator" if bias else "none",
+        float(noise_prior),
+        min_sigma,
+        "hard" if hard else "soft",
     )
-
-
-_STARTS = {False: _start_normal, True: _start_truncated}
-
-
-_M_STEPS = {False: _m_step_normal, True: _m_step_truncated}

@@ -441,10 +441,10 @@ def _estimate_log_posterior(log_good, log_bad):
     return log_marginal, log_good - log_marginal, log_bad - log_marginal
 
 
-def _compute_sigma_log_prior(sigma, shared_sigma, strength):
+def _compute_sigma_log_prior(sigma, shared_sigma, noise_prior):
     """Log density of each ``sigma_a**2`` under its scaled inverse-chi-squared prior.
 
-    ``sigma_a**2 ~ Scale-inv-chi2(nu, tau**2)`` with ``nu = strength`` (in
+    ``sigma_a**2 ~ Scale-inv-chi2(nu, tau**2)`` with ``nu = noise_prior`` (in
     pseudo-ratings) and ``tau = shared_sigma``: the posterior of a variance
     after ``n`` normal ratings has ``nu + n`` degrees of freedom.
 
@@ -454,7 +454,7 @@ def _compute_sigma_log_prior(sigma, shared_sigma, strength):
         Standard deviation of each annotator.
     shared_sigma : float
         The shared scale ``tau`` the prior pulls toward.
-    strength : float
+    noise_prior : float
         ``nu > 0``.
 
     Returns
@@ -463,9 +463,9 @@ def _compute_sigma_log_prior(sigma, shared_sigma, strength):
         ``(nu/2) log(nu tau^2 / 2) - lgamma(nu/2) - (nu/2 + 1) log sigma^2 -
         nu tau^2 / (2 sigma^2)``.
     """
-    half = 0.5 * strength
+    half = 0.5 * noise_prior
     variance = sigma**2
-    scaled = strength * shared_sigma**2
+    scaled = noise_prior * shared_sigma**2
     return (
         half * np.log(0.5 * scaled)
         - gammaln(half)

@@ -1,4 +1,13 @@
-"""newton."""
+"""Guarded Newton steps: the maths of the truncated forms' M-step.
+
+The truncated normal is an exponential family in its location (sigma fixed)
+and in its precision ``1 / sigma**2`` (location fixed), so each rating's term
+is concave in either: a Newton step moves toward the maximum of its local
+quadratic, and :func:`skem._model.steps._guarded_ascent` halves it until the
+objective does not decrease, so that EM stays monotone. Pure functions of
+arrays; the kernels and client steps of :mod:`skem._model.truncated` call
+them.
+"""
 
 import numpy as np
 
@@ -72,7 +81,7 @@ def _propose_location(current, gradient, curvature, limits, frozen=None):
 
 def _step_truncated_location(
     ratings,
-    consensus,
+    location,
     bias,
     sigma,
     rating_weights,
@@ -81,9 +90,9 @@ def _step_truncated_location(
     frozen=None,
     propose_only=False,
 ):
-    """One guarded Newton step on each item's consensus, truncated form.
+    """One guarded Newton step on each item's location, truncated form.
 
-    See :func:`_compute_location_derivatives`. The consensus stays within the
+    See :func:`_compute_location_derivatives`. The location stays within the
     bounds: ratings on a bound would otherwise pull it to infinity. Every
     item's step depends on that item's ratings only.
 
@@ -91,7 +100,7 @@ def _step_truncated_location(
     ----------
     ratings : _Ratings
         Observed ratings, unit scores.
-    consensus : ndarray of shape (n_items,)
+    location : ndarray of shape (n_items,)
     bias, sigma : ndarray of shape (n_annotators,)
     rating_weights : ndarray of shape (n_ratings,)
         Output of :func:`_compute_rating_weights`.
@@ -106,10 +115,10 @@ def _step_truncated_location(
 
     Returns
     -------
-    consensus : ndarray of shape (n_items,)
-        The new consensus.
+    location : ndarray of shape (n_items,)
+        The new location.
     terms : dict
-        Per-rating terms at the new consensus.
+        Per-rating terms at the new location.
     """
     low, high = bounds
     # With biases, centring them moves every location: allow a scale's width
@@ -120,7 +129,7 @@ def _step_truncated_location(
         rating_weights, terms, item, n_items
     )
     proposal = _propose_location(
-        consensus, gradient, curvature, (low - slack, high + slack), frozen
+        location, gradient, curvature, (low - slack, high + slack), frozen
     )
     if propose_only:
         return proposal, None
@@ -149,7 +158,7 @@ def _step_truncated_location(
             minlength=n_items,
         )
 
-    values = _guarded_ascent(consensus, proposal, objective_now, evaluate)
+    values = _guarded_ascent(location, proposal, objective_now, evaluate)
     return values, merged or terms
 
 
@@ -177,7 +186,9 @@ def _compute_precision_derivatives(gradient_sums, curvature_sums, precision):
     )
 
 
-def _propose_joint_sigma(gradient, curvature, precision, limits, strength, min_sigma):
+def _propose_joint_sigma(
+    gradient, curvature, precision, limits, noise_prior, min_sigma
+):
     """The joint maximum over each sigma and the shared scale of their prior.
 
     The data terms enter as their local quadratic in the precision, the
@@ -191,7 +202,7 @@ def _propose_joint_sigma(gradient, curvature, precision, limits, strength, min_s
         precisions.
     limits : tuple of ndarray
         Lowest and highest precision of each annotator.
-    strength : float
+    noise_prior : float
         ``nu``.
     min_sigma : float
         Floor on sigma and on the shared scale.
@@ -201,11 +212,11 @@ def _propose_joint_sigma(gradient, curvature, precision, limits, strength, min_s
     sigma : ndarray of shape (n_annotators,)
     shared_sigma : float
     """
-    half = 0.5 * strength + 1.0
+    half = 0.5 * noise_prior + 1.0
     lowest, highest = limits
 
     def sigma_given(t):
-        b = gradient - curvature * precision - 0.5 * strength * t
+        b = gradient - curvature * precision - 0.5 * noise_prior * t
         with np.errstate(divide="ignore", invalid="ignore"):
             best = 2.0 * half / (np.sqrt(b * b - 4.0 * curvature * half) - b)
         return np.clip(np.nan_to_num(best, nan=highest), lowest, highest) ** -0.5

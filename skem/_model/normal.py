@@ -1,9 +1,16 @@
-"""normal."""
+"""The plain normal forms: every step in closed form.
+
+Good ratings are ``Normal(mu_i + b_a, sigma_a**2)`` on the whole real line
+(the lecture's model with ``noise='shared'`` and no bias). Each M-step is
+exact: the locations are precision-weighted means, the biases mean
+residuals, the sigmas pooled or shrunk toward their prior's scale.
+"""
 
 from dataclasses import replace
 
 import numpy as np
 
+from skem._em.backend import _run_steps
 from skem._model.likelihoods import (
     _estimate_normal_log_density,
 )
@@ -24,7 +31,18 @@ from skem._model.steps import (
 )
 
 
-def _start_normal(form, data, params):
+def _start_normal(data, params):
+    """Each annotator's ``log_density`` at the blocks' locations and ``params``.
+
+    Parameters
+    ----------
+    data : backend
+    params : _Params
+
+    Returns
+    -------
+    statistics : dict
+    """
     sq_residuals = data.reduce(_kernel_sq_residuals, params.bias)["sq_residuals"]
     return {
         "log_density": _estimate_normal_log_density(
@@ -33,35 +51,173 @@ def _start_normal(form, data, params):
     }
 
 
+def _m_step_normal(form, data, params, weights, log_posterior, statistics):
+    """Closed-form M-step of the plain normal forms.
+
+    The locations (with the biases, if any) then the sigmas, each from its
+    table. The closed form needs none of the previous ``statistics``.
+
+    Returns
+    -------
+    bias, sigma : ndarray of shape (n_annotators,)
+    shared_sigma : float
+    statistics : dict
+        Each annotator's ``log_density`` at the new parameters.
+    """
+    bias, sq_residuals = _NORMAL_LOCATION_STEPS[form.bias](
+        data, params, weights, log_posterior
+    )
+    sigma, shared_sigma = _NORMAL_SIGMA_STEPS[form.noise](
+        form, data, weights, log_posterior, sq_residuals
+    )
+    log_density = _estimate_normal_log_density(
+        sq_residuals, data.n_per_annotator, sigma
+    )
+    return bias, sigma, shared_sigma, {"log_density": log_density}
+
+
+def _locate_normal(data, params, weights, log_posterior):
+    """Closed-form locations without biases; the squared residuals there.
+
+    Returns
+    -------
+    bias : ndarray of shape (n_annotators,)
+        ``params.bias``, unchanged.
+    sq_residuals : ndarray of shape (n_annotators,)
+    """
+    outputs = data.update(
+        _run_steps,
+        [
+            (
+                _kernel_normal_location,
+                (weights, log_posterior, params.bias, params.sigma),
+            ),
+            (_kernel_sq_residuals, (params.bias,)),
+        ],
+    )
+    return params.bias, outputs["sq_residuals"]
+
+
+def _locate_normal_with_bias(data, params, weights, log_posterior):
+    """Closed-form locations, then biases, centred; the squared residuals there.
+
+    Returns
+    -------
+    bias : ndarray of shape (n_annotators,)
+    sq_residuals : ndarray of shape (n_annotators,)
+    """
+    outputs = data.update(
+        _run_steps,
+        [
+            (
+                _kernel_normal_location,
+                (weights, log_posterior, params.bias, params.sigma),
+            ),
+            (_kernel_residual_sums, ()),
+        ],
+    )
+    bias = _estimate_bias_normal(outputs["residual_sums"], data.n_per_annotator)
+    shift = _compute_bias_shift(bias, weights, data.has_gold)
+    bias = bias - shift
+    outputs = data.update(_kernel_shift_location, shift, bias)
+    return bias, outputs["sq_residuals"]
+
+
+def _sigma_shared_normal(form, data, weights, log_posterior, sq_residuals):
+    """One pooled sigma, from weights safe from underflow.
+
+    Returns
+    -------
+    sigma : ndarray of shape (n_annotators,)
+    shared_sigma : float
+        The pooled sigma.
+    """
+    n = data.n_per_annotator
+    sigma = _estimate_sigma_shared_normal(
+        sq_residuals,
+        n,
+        _compute_annotator_weights(n, weights, log_posterior),
+        form.min_sigma,
+    )
+    return sigma, float(sigma[0])
+
+
+def _sigma_per_annotator_normal(form, data, weights, log_posterior, sq_residuals):
+    """Each sigma and the shared scale of their prior, jointly; then the rescue.
+
+    The joint maximum (:func:`_solve_shared_sigma`); then each annotator
+    judged bad may take the sigma fitted as if it were good, where that
+    raises its own term of the objective (:func:`_choose_sigma_by_marginal`,
+    as :func:`skem._model.rescue._rescue_truncated_sigma` does for the
+    truncated forms). A good annotator's own update is already its best
+    sigma. The weights of the annotators count one by one, so none
+    underflows into a pooled sum and ``log_posterior`` is not needed.
+
+    Returns
+    -------
+    sigma : ndarray of shape (n_annotators,)
+    shared_sigma : float
+    """
+    n = data.n_per_annotator
+    noise_prior, min_sigma = form.noise_prior, form.min_sigma
+    sigma, shared_sigma = _solve_shared_sigma(
+        lambda t: _estimate_sigma_per_annotator_normal(
+            sq_residuals, n, weights, np.sqrt(t), noise_prior, min_sigma
+        ),
+        data.n_annotators,
+        min_sigma,
+    )
+    candidate = _estimate_sigma_per_annotator_normal(
+        sq_residuals, n, np.ones_like(weights), shared_sigma, noise_prior, min_sigma
+    )
+    take = (weights < 0.5) & _choose_sigma_by_marginal(
+        sigma,
+        _estimate_normal_log_density(sq_residuals, n, sigma),
+        candidate,
+        _estimate_normal_log_density(sq_residuals, n, candidate),
+        _estimate_pi(weights),
+        np.zeros(data.n_annotators),
+        (shared_sigma, noise_prior),
+        _COMBINE[form.em],
+    )
+    sigma = np.where(take, candidate, sigma)
+    return sigma, _estimate_shared_sigma(sigma, min_sigma)
+
+
 def _kernel_sq_residuals(block, bias):
-    """Squared residuals per annotator."""
+    """Squared residuals from the block's locations, per annotator."""
     return block, {
-        "sq_residuals": _compute_annotator_sq_residuals(block.ratings, block.mu, bias)
+        "sq_residuals": _compute_annotator_sq_residuals(
+            block.ratings, block.location, bias
+        )
     }
 
 
-def _kernel_normal_consensus(block, weights, log_posterior, bias, sigma, with_bias):
-    """The closed-form consensus; the sums that the annotators' update needs."""
+def _kernel_residual_sums(block):
+    """Residuals from the block's locations, summed per annotator."""
+    return block, {
+        "residual_sums": _compute_annotator_residual_sums(block.ratings, block.location)
+    }
+
+
+def _kernel_normal_location(block, weights, log_posterior, bias, sigma):
+    """The closed-form location: each item's precision-weighted mean rating."""
     ratings = block.ratings
-    mu = _estimate_consensus_normal(
+    location = _estimate_consensus_normal(
         ratings,
         _compute_rating_weights(ratings, weights, log_posterior),
         bias,
         sigma,
         block.gold,
     )
-    if with_bias:
-        outputs = {"residual_sums": _compute_annotator_residual_sums(ratings, mu)}
-    else:
-        outputs = {"sq_residuals": _compute_annotator_sq_residuals(ratings, mu, bias)}
-    return replace(block, mu=mu), outputs
+    return replace(block, location=location), {}
 
 
-def _kernel_shift_consensus(block, shift, bias):
-    """Move every consensus by ``shift``; the squared residuals there."""
-    mu = block.mu + shift
-    return replace(block, mu=mu), {
-        "sq_residuals": _compute_annotator_sq_residuals(block.ratings, mu, bias)
+def _kernel_shift_location(block, shift, bias):
+    """Move every location by ``shift``; the squared residuals there."""
+    location = block.location + shift
+    return replace(block, location=location), {
+        "sq_residuals": _compute_annotator_sq_residuals(block.ratings, location, bias)
     }
 
 
@@ -86,74 +242,14 @@ def _estimate_bias_normal(residual_sums, n_per_annotator):
     return residual_sums / np.maximum(n_per_annotator, 1)
 
 
-_SIGMA_UPDATES_NORMAL = {
-    "shared": _estimate_sigma_shared_normal,
-    "per_annotator": _estimate_sigma_per_annotator_normal,
+# How the locations (and biases) move, by the form's ``bias``.
+_NORMAL_LOCATION_STEPS = {
+    "none": _locate_normal,
+    "per_annotator": _locate_normal_with_bias,
 }
 
-
-def _m_step_normal(form, data, params, weights, log_posterior, statistics):
-    """Closed-form M-step of the plain normal forms.
-
-    Returns the new bias, sigma and shared scale, and each annotator's
-    ``log_density`` at them.
-    """
-    n = data.n_per_annotator
-    outputs = data.update(
-        _kernel_normal_consensus,
-        weights,
-        log_posterior,
-        params.bias,
-        params.sigma,
-        form.bias,
-    )
-    bias = params.bias
-    if form.bias:
-        bias = _estimate_bias_normal(outputs["residual_sums"], n)
-        shift = _compute_bias_shift(bias, weights, data.has_gold)
-        bias = bias - shift
-        outputs = data.update(_kernel_shift_consensus, shift, bias)
-    sq_residuals = outputs["sq_residuals"]
-    update = _SIGMA_UPDATES_NORMAL[form.noise]
-    shared_sigma = params.shared_sigma
-    if form.noise == "shared":
-        sigma = update(
-            sq_residuals,
-            n,
-            _compute_annotator_weights(n, weights, log_posterior),
-            None,
-            None,
-            form.min_sigma,
-        )
-    else:
-        sigma, shared_sigma = _solve_shared_sigma(
-            lambda t: update(
-                sq_residuals, n, weights, np.sqrt(t), form.strength, form.min_sigma
-            ),
-            data.n_annotators,
-            form.min_sigma,
-        )
-        candidate = update(
-            sq_residuals,
-            n,
-            np.ones_like(weights),
-            shared_sigma,
-            form.strength,
-            form.min_sigma,
-        )
-        # As in _rescue_truncated_sigma: a good annotator's own update is
-        # already its best sigma.
-        take = (weights < 0.5) & _choose_sigma_by_marginal(
-            sigma,
-            _estimate_normal_log_density(sq_residuals, n, sigma),
-            candidate,
-            _estimate_normal_log_density(sq_residuals, n, candidate),
-            _estimate_pi(weights),
-            np.zeros(data.n_annotators),
-            (shared_sigma, form.strength),
-            _COMBINE[form.hard],
-        )
-        sigma = np.where(take, candidate, sigma)
-        shared_sigma = _estimate_shared_sigma(sigma, form.min_sigma)
-    log_density = _estimate_normal_log_density(sq_residuals, n, sigma)
-    return bias, sigma, shared_sigma, {"log_density": log_density}
+# How the sigmas move, by the form's ``noise``.
+_NORMAL_SIGMA_STEPS = {
+    "shared": _sigma_shared_normal,
+    "per_annotator": _sigma_per_annotator_normal,
+}

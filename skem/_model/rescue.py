@@ -1,4 +1,14 @@
-"""rescue."""
+"""The sigma rescue: offer an annotator judged bad the sigma it would have if good.
+
+An annotator whose weight is near 0 barely enters the M-step of its own
+sigma, which then stays too narrow for an honest but noisy rater, who would
+stay "bad" however well a wider sigma fits. The rescue is a coordinate step
+on the objective itself (:func:`_choose_sigma_by_marginal`), so EM stays
+monotone. The truncated forms evaluate the candidates as a trial on the
+blocks (:mod:`skem._model.trial`) after a cheap screen that bounds each
+candidate's density from above (:func:`_kernel_log_mass_sums`); the normal
+forms, in closed form (:func:`skem._model.normal._sigma_per_annotator_normal`).
+"""
 
 from functools import partial
 
@@ -19,7 +29,7 @@ from skem._model.steps import (
 from skem._model.trial import _kernel_annotator_trial, _kernel_settle_trial
 
 
-def _rescue_truncated_sigma(data, bias, sigma, weights, prior, hard, current):
+def _rescue_truncated_sigma(data, bias, sigma, weights, prior, em, current):
     """Offer the annotators judged bad a sigma fitted as if they were good.
 
     See :func:`_choose_sigma_by_marginal`. The candidate is the plain-normal
@@ -58,7 +68,7 @@ def _rescue_truncated_sigma(data, bias, sigma, weights, prior, hard, current):
         pi=_estimate_pi(weights),
         log_bad=np.zeros(n_annotators),
         prior=prior,
-        combine=_COMBINE[hard],
+        combine=_COMBINE[em],
     )
     if not np.any(bias):
         # Every location lies inside the bounds, where the truncated mass
@@ -91,17 +101,17 @@ def _rescue_truncated_sigma(data, bias, sigma, weights, prior, hard, current):
 def _kernel_log_mass_sums(block, sigma, annotators):
     """A lower bound on ``sum_i log Z(mu_i, sigma)`` per selected annotator.
 
-    ``Z`` is the mass that a normal at each item's consensus puts inside the
+    ``Z`` is the mass that a normal at each item's location puts inside the
     bounds; its bound (:func:`_log_normal_mass_lower_bound`) is evaluated
     once per item, then summed over the ratings.
     """
-    ratings, mu = block.ratings, block.mu
+    ratings, location = block.ratings, block.location
     low, high = _UNIT_BOUNDS
-    # -inf (no bound) where a consensus lies outside the bounds.
-    inside = (mu >= low) & (mu <= high)
-    log_mass = np.full(mu.shape[0], -np.inf)
+    # -inf (no bound) where a location lies outside the bounds.
+    inside = (location >= low) & (location <= high)
+    log_mass = np.full(location.shape[0], -np.inf)
     log_mass[inside] = _log_normal_mass_lower_bound(
-        (low - mu[inside]) / sigma, (high - mu[inside]) / sigma
+        (low - location[inside]) / sigma, (high - location[inside]) / sigma
     )
     # Summed over every rating, then kept for the selected annotators:
     # selecting their ratings costs more than summing all of them.
@@ -145,7 +155,7 @@ def _choose_sigma_by_marginal(
     log_bad : ndarray of shape (n_annotators,)
         ``sum_i log f_bad(s_ia)``.
     prior : tuple of (float, float)
-        ``(shared_sigma, strength)``.
+        ``(shared_sigma, noise_prior)``.
     combine : callable, default=np.logaddexp
         ``np.logaddexp`` for soft EM, ``np.maximum`` for hard EM.
     screen : bool, default=False

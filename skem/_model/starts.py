@@ -1,4 +1,11 @@
-"""starts."""
+"""The starts of EM: each block's first locations, from medians, weights or a fit.
+
+``init='median'`` starts from each item's median, ``'all_good'``,
+``'random'`` and initial weights from the lecture's weighted mean, and a warm
+start from the previous fit's locations. The driver
+(:meth:`skem._em.driver._BaseEM._initialize`) turns the kernels' sums into
+the first annotator parameters.
+"""
 
 from dataclasses import replace
 
@@ -12,43 +19,47 @@ from skem._model.steps import (
 )
 
 
-def _kernel_initialize_median(block, clip):
+def _kernel_initialize_median(block, bounded):
     """Each item's median; the sum of absolute deviations from it."""
     ratings = block.ratings
-    mu = _apply_gold(_estimate_item_medians(ratings), block.gold)
-    deviations = float(np.abs(ratings.score - mu[ratings.item]).sum())
-    if clip:
-        mu = np.clip(mu, 0.0, 1.0)
-    return replace(block, mu=mu, terms=None, trial=None), {"abs_deviations": deviations}
+    location = _apply_gold(_estimate_item_medians(ratings), block.gold)
+    deviations = float(np.abs(ratings.score - location[ratings.item]).sum())
+    if bounded:
+        location = np.clip(location, 0.0, 1.0)
+    return replace(block, location=location, terms=None, trial=None), {
+        "abs_deviations": deviations
+    }
 
 
-def _kernel_initialize_weighted(block, weights, log_weights, clip):
+def _kernel_initialize_weighted(block, weights, log_weights, bounded):
     """The lecture's consensus from initial weights; the squared residuals."""
     ratings = block.ratings
     bias = np.zeros(ratings.n_annotators)
-    mu = _estimate_consensus_normal(
+    location = _estimate_consensus_normal(
         ratings,
         _compute_rating_weights(ratings, weights, log_weights),
         bias,
         np.ones(ratings.n_annotators),
         block.gold,
     )
-    sq_residuals = _compute_annotator_sq_residuals(ratings, mu, bias)
-    if clip:
-        mu = np.clip(mu, 0.0, 1.0)
-    return replace(block, mu=mu, terms=None, trial=None), {"sq_residuals": sq_residuals}
+    sq_residuals = _compute_annotator_sq_residuals(ratings, location, bias)
+    if bounded:
+        location = np.clip(location, 0.0, 1.0)
+    return replace(block, location=location, terms=None, trial=None), {
+        "sq_residuals": sq_residuals
+    }
 
 
-def _kernel_initialize_warm(block, clip):
+def _kernel_initialize_warm(block, bounded):
     """The previous fit's locations; new items start from their median."""
-    mu = block.mu.copy()
-    unknown = np.isnan(mu)
+    location = block.location.copy()
+    unknown = np.isnan(location)
     if unknown.any():
-        mu[unknown] = _estimate_item_medians(block.ratings)[unknown]
-    mu = _apply_gold(mu, block.gold)
-    if clip:
-        mu = np.clip(mu, 0.0, 1.0)
-    return replace(block, mu=mu, terms=None, trial=None), {}
+        location[unknown] = _estimate_item_medians(block.ratings)[unknown]
+    location = _apply_gold(location, block.gold)
+    if bounded:
+        location = np.clip(location, 0.0, 1.0)
+    return replace(block, location=location, terms=None, trial=None), {}
 
 
 def _estimate_item_medians(ratings):

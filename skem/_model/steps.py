@@ -1,4 +1,13 @@
-"""steps."""
+"""Steps shared by every form: weights, gold, consensus, sigma, pi, the guard.
+
+Every function works in unit score space (the score range is ``[0, 1]``) and
+returns new arrays; none modifies its inputs (but :func:`_apply_gold`, which
+says so). The closed-form updates here are the normal forms' M-steps and
+also serve the others: the consensus of every form, the pooled sigma of the
+starts, the per-annotator sigma of the rescue's candidate. The guard
+(:func:`_guarded_ascent`) keeps the steps without a closed form from ever
+lowering the objective.
+"""
 
 import numpy as np
 
@@ -163,14 +172,14 @@ def _estimate_consensus_normal(ratings, rating_weights, bias, sigma, gold=None):
     return _apply_gold(consensus, gold)
 
 
-def _compute_annotator_sq_residuals(ratings, consensus, bias):
-    """Sum of squared deviations from the consensus, per annotator.
+def _compute_annotator_sq_residuals(ratings, location, bias):
+    """Sum of squared deviations from the location, per annotator.
 
     Parameters
     ----------
     ratings : _Ratings
         Observed ratings.
-    consensus : ndarray of shape (n_items,)
+    location : ndarray of shape (n_items,)
         Consensus ``mu`` of each item; finite for every rated item.
     bias : ndarray of shape (n_annotators,)
         Bias of each annotator.
@@ -181,19 +190,19 @@ def _compute_annotator_sq_residuals(ratings, consensus, bias):
         ``sum_i (s_ia - mu_i - b_a)**2`` over the items that ``a`` rated: the
         only statistic of ``mu`` that the normal forms' E-step needs.
     """
-    residuals = ratings.score - consensus[ratings.item] - bias[ratings.annotator]
+    residuals = ratings.score - location[ratings.item] - bias[ratings.annotator]
     np.square(residuals, out=residuals)
     return np.bincount(ratings.annotator, residuals, minlength=ratings.n_annotators)
 
 
-def _compute_annotator_residual_sums(ratings, consensus):
-    """Sum of deviations from the consensus, per annotator.
+def _compute_annotator_residual_sums(ratings, location):
+    """Sum of deviations from the location, per annotator.
 
     Parameters
     ----------
     ratings : _Ratings
         Observed ratings.
-    consensus : ndarray of shape (n_items,)
+    location : ndarray of shape (n_items,)
         Consensus of each item.
 
     Returns
@@ -203,7 +212,7 @@ def _compute_annotator_residual_sums(ratings, consensus):
     """
     return np.bincount(
         ratings.annotator,
-        ratings.score - consensus[ratings.item],
+        ratings.score - location[ratings.item],
         minlength=ratings.n_annotators,
     )
 
@@ -235,9 +244,7 @@ def _compute_bias_shift(bias, weights, has_gold):
     return float((weights @ bias) / total)
 
 
-def _estimate_sigma_shared_normal(
-    sq_residuals, n_per_annotator, weights, shared_sigma, strength, min_sigma
-):
+def _estimate_sigma_shared_normal(sq_residuals, n_per_annotator, weights, min_sigma):
     """One pooled sigma for every annotator: ``sum_a w_a SS_a / sum_a w_a n_a``.
 
     Flooring at ``min_sigma`` is the maximum of the M-step objective over
@@ -251,8 +258,6 @@ def _estimate_sigma_shared_normal(
         Number of ratings of each annotator.
     weights : ndarray of shape (n_annotators,)
         Output of :func:`_compute_annotator_weights`.
-    shared_sigma, strength : float
-        Unused: the shared form has no prior.
     min_sigma : float
         Floor on sigma, > 0.
 
@@ -267,13 +272,13 @@ def _estimate_sigma_shared_normal(
 
 
 def _estimate_sigma_per_annotator_normal(
-    sq_residuals, n_per_annotator, weights, shared_sigma, strength, min_sigma
+    sq_residuals, n_per_annotator, weights, shared_sigma, noise_prior, min_sigma
 ):
     """Each annotator's sigma, shrunk toward the shared scale by its prior.
 
     The maximum of ``w_a log prod_i Normal(s_ia; mu_i + b_a, sigma_a) + log
     p(sigma_a**2)`` under the scaled inverse-chi-squared prior with ``nu =
-    strength`` and scale ``tau = shared_sigma``:
+    noise_prior`` and scale ``tau = shared_sigma``:
     ``sigma_a**2 = (w_a SS_a + nu tau**2) / (w_a n_a + nu + 2)``, floored. An
     annotator with few ratings stays near ``tau``.
 
@@ -287,7 +292,7 @@ def _estimate_sigma_per_annotator_normal(
         Responsibility of each annotator.
     shared_sigma : float
         ``tau``.
-    strength : float
+    noise_prior : float
         ``nu``, in pseudo-ratings.
     min_sigma : float
         Floor on sigma, > 0.
@@ -296,8 +301,8 @@ def _estimate_sigma_per_annotator_normal(
     -------
     sigma : ndarray of shape (n_annotators,)
     """
-    variance = (weights * sq_residuals + strength * shared_sigma**2) / (
-        weights * n_per_annotator + strength + 2.0
+    variance = (weights * sq_residuals + noise_prior * shared_sigma**2) / (
+        weights * n_per_annotator + noise_prior + 2.0
     )
     return np.maximum(np.sqrt(variance), min_sigma)
 
@@ -460,12 +465,12 @@ def _guarded_ascent(current, proposal, objective_now, evaluate):
     return values
 
 
-def _rating_locations(item, annotator, consensus, bias):
-    """``mu_i + b_a`` of each rating; without biases, a gather of the consensus."""
+def _rating_locations(item, annotator, location, bias):
+    """``mu_i + b_a`` of each rating; without biases, a gather of the location."""
     if np.any(bias):
-        return consensus[item] + bias[annotator]
-    return _Gather(consensus, item)
+        return location[item] + bias[annotator]
+    return _Gather(location, item)
 
 
 # How an annotator's two joint log probabilities make its term of the objective.
-_COMBINE = {False: np.logaddexp, True: np.maximum}
+_COMBINE = {"soft": np.logaddexp, "hard": np.maximum}

@@ -1,4 +1,11 @@
-"""truncated."""
+"""The truncated forms: good ratings truncated to the score range, by Newton steps.
+
+Good ratings are ``Normal(mu_i + b_a, sigma_a**2)`` truncated to the score
+range, so that good and bad ratings have the same support. No step has a
+closed form: each is a guarded Newton step (:mod:`skem._model.newton`) that
+never lowers the objective, evaluated as a trial on the blocks
+(:mod:`skem._model.trial`) before the client takes it.
+"""
 
 from dataclasses import replace
 
@@ -31,86 +38,199 @@ from skem._model.steps import (
     _rating_locations,
     _rounding_slack,
 )
-from skem._model.trial import _kernel_annotator_trial, _kernel_settle_trial
+from skem._model.trial import _kernel_annotator_trial, _kernel_settle_trial, _Trial
+
+# The location of new items: Newton steps until the largest move is below
+# this (in units of the score range).
+_LOCATION_TOL = 1e-12
+_LOCATION_MAX_STEPS = 100
 
 
-def _start_truncated(form, data, params):
+def _start_truncated(data, params):
+    """The blocks' terms at their locations and ``params``; their sums.
+
+    Parameters
+    ----------
+    data : backend
+    params : _Params
+
+    Returns
+    -------
+    statistics : dict
+        The per-annotator sums of :func:`_kernel_annotator_sums`.
+    """
     return data.update(_kernel_truncated_terms, params.bias, params.sigma)
 
 
 def _m_step_truncated(form, data, params, weights, log_posterior, statistics):
     """Generalized M-step of the truncated forms: guarded Newton steps.
 
-    First a joint step: each item's consensus and each annotator's precision
-    (with the shared scale) move to their Newton proposals at once, taken if
-    the expected complete-data log posterior does not decrease; one pass of
-    normal CDFs over the ratings. Otherwise, and always with biases, the
-    blocks step one after the other, each guarded per item or annotator.
-    Kernels that need no result of the client in between run as one task
-    per block (:func:`skem._em.backend._run_steps`). Returns the new bias,
-    sigma and shared scale, and the per-annotator sums of
-    :func:`_kernel_annotator_sums` at them.
+    Without biases, first a joint step: each item's location and each
+    annotator's precision (with the shared scale) move to their Newton
+    proposals at once, taken if the expected complete-data log posterior
+    does not decrease; one pass of normal CDFs over the ratings. Otherwise,
+    and always with biases, the blocks step one after the other, each
+    guarded per item or annotator. Then, under the per-annotator prior, the
+    rescue. Kernels that need no result of the client in between run as one
+    task per block (:func:`skem._em.backend._run_steps`).
+
+    Returns
+    -------
+    bias, sigma : ndarray of shape (n_annotators,)
+    shared_sigma : float
+    statistics : dict
+        The per-annotator sums of :func:`_kernel_annotator_sums` at the new
+        parameters.
     """
-    if form.noise == "shared":
-        sigma_weights = _compute_annotator_weights(
-            data.n_per_annotator, weights, log_posterior
-        )
-        prior = None
-    else:
-        sigma_weights, prior = weights, (params.shared_sigma, form.strength)
-    accepted = None
-    if not form.bias:
-        accepted = _joint_truncated_step(
-            form, data, params, weights, log_posterior, sigma_weights, prior, statistics
-        )
-    bias = params.bias
+    sigma_weights, prior = _SIGMA_PRIORS[form.noise](
+        form, data, params, weights, log_posterior
+    )
+    bias, sigma, shared_sigma, sums = _TRUNCATED_STEPS[form.bias](
+        form, data, params, weights, log_posterior, sigma_weights, prior, statistics
+    )
+    return _RESCUES[form.noise](form, data, bias, sigma, shared_sigma, weights, sums)
+
+
+def _sigma_prior_shared(form, data, params, weights, log_posterior):
+    """One sigma without a prior: its weights pooled, safe from underflow."""
+    return _compute_annotator_weights(
+        data.n_per_annotator, weights, log_posterior
+    ), None
+
+
+def _sigma_prior_per_annotator(form, data, params, weights, log_posterior):
+    """A sigma per annotator, each under the prior of the current shared scale."""
+    return weights, (params.shared_sigma, form.noise_prior)
+
+
+def _step_without_bias(
+    form, data, params, weights, log_posterior, sigma_weights, prior, statistics
+):
+    """The joint step if it does not lower the objective, else one block at a time."""
+    accepted = _joint_truncated_step(
+        form, data, params, weights, log_posterior, sigma_weights, prior, statistics
+    )
     if accepted is not None:
-        sigma, shared_sigma, sums = accepted
         data.update(_kernel_settle_trial, True)
-    else:
-        data.update(
-            _run_steps,
-            [
-                (_kernel_settle_trial, (False,)),
-                (_kernel_location_step, (weights, log_posterior, bias, params.sigma)),
-            ],
-        )
-        if form.bias:
-            bias = _step_truncated_bias(
-                data, weights, log_posterior, bias, params.sigma
-            )
-            shift = _compute_bias_shift(bias, weights, data.has_gold)
-            # mu + b is unchanged, so are the terms.
-            data.update(_kernel_shift_location, shift)
-            bias = bias - shift
-        sigma, shared_sigma = _step_truncated_sigma(
-            data, bias, params.sigma, sigma_weights, prior, form.min_sigma
-        )
-        sums = data.reduce(_kernel_annotator_sums)
-    suspect = weights < 0.5
-    if prior is not None and np.any(suspect & (data.n_per_annotator > 0)):
-        sigma, take = _rescue_truncated_sigma(
-            data,
-            bias,
-            sigma,
-            weights,
-            (shared_sigma, form.strength),
-            form.hard,
-            sums,
-        )
-        shared_sigma = _estimate_shared_sigma(sigma, form.min_sigma)
-        if take.any():
-            sums = data.update(
-                _run_steps,
-                [(_kernel_settle_trial, (True, take)), (_kernel_annotator_sums, ())],
-            )
+        return (params.bias, *accepted)
+    _step_locations(data, params, weights, log_posterior)
+    return (
+        params.bias,
+        *_step_sigmas(form, data, params.bias, params.sigma, sigma_weights, prior),
+    )
+
+
+def _step_with_bias(
+    form, data, params, weights, log_posterior, sigma_weights, prior, statistics
+):
+    """Locations, biases (centred) and sigmas, one block at a time.
+
+    The joint step moves no bias, so the previous ``statistics`` are not
+    needed.
+    """
+    _step_locations(data, params, weights, log_posterior)
+    bias = _step_truncated_bias(data, weights, log_posterior, params.bias, params.sigma)
+    shift = _compute_bias_shift(bias, weights, data.has_gold)
+    # mu + b is unchanged, so are the terms.
+    data.update(_kernel_shift_location, shift)
+    bias = bias - shift
+    return (bias, *_step_sigmas(form, data, bias, params.sigma, sigma_weights, prior))
+
+
+def _step_locations(data, params, weights, log_posterior):
+    """Drop any trial; one guarded Newton step on every location."""
+    data.update(
+        _run_steps,
+        [
+            (_kernel_settle_trial, (False,)),
+            (
+                _kernel_location_step,
+                (weights, log_posterior, params.bias, params.sigma),
+            ),
+        ],
+    )
+
+
+def _step_sigmas(form, data, bias, sigma, sigma_weights, prior):
+    """The guarded sigma step; the new sigma, shared scale and annotator sums."""
+    sigma, shared_sigma = _step_truncated_sigma(
+        data, bias, sigma, sigma_weights, prior, form.min_sigma
+    )
+    return sigma, shared_sigma, data.reduce(_kernel_annotator_sums)
+
+
+def _no_rescue(form, data, bias, sigma, shared_sigma, weights, sums):
+    """One shared sigma: nobody has a sigma of its own to rescue."""
     return bias, sigma, shared_sigma, sums
+
+
+def _rescue(form, data, bias, sigma, shared_sigma, weights, sums):
+    """:func:`_rescue_truncated_sigma` if any rated annotator is judged bad."""
+    if not np.any((weights < 0.5) & (data.n_per_annotator > 0)):
+        return bias, sigma, shared_sigma, sums
+    sigma, take = _rescue_truncated_sigma(
+        data, bias, sigma, weights, (shared_sigma, form.noise_prior), form.em, sums
+    )
+    shared_sigma = _estimate_shared_sigma(sigma, form.min_sigma)
+    if take.any():
+        sums = data.update(
+            _run_steps,
+            [(_kernel_settle_trial, (True, take)), (_kernel_annotator_sums, ())],
+        )
+    return bias, sigma, shared_sigma, sums
+
+
+def _fit_truncated_location(ratings, params, rating_weights, location, bounds):
+    """Maximum-likelihood location of each item, annotator parameters fixed.
+
+    Newton steps from ``location`` (the consensus, clipped to ``bounds``)
+    until the largest move is below ``_LOCATION_TOL``.
+
+    Parameters
+    ----------
+    ratings : _Ratings
+        Unit-space ratings of the items.
+    params : _Params
+    rating_weights : ndarray of shape (n_ratings,)
+    location : ndarray of shape (n_items,)
+        The start: each item's consensus.
+    bounds : tuple of float
+        The truncation.
+
+    Returns
+    -------
+    location : ndarray of shape (n_items,)
+    """
+    # Ratings of weight 0 do not move a location; dropping them keeps a
+    # far-off rating's -inf log density from meeting its zero weight.
+    counted = rating_weights > 0
+    if not counted.all():
+        ratings = ratings.select(counted)
+        rating_weights = rating_weights[counted]
+    location = np.clip(location, *bounds)
+    terms = _compute_truncated_terms(
+        ratings, location, params.bias, params.sigma, bounds
+    )
+    for _ in range(_LOCATION_MAX_STEPS):
+        previous = location
+        location, terms = _step_truncated_location(
+            ratings,
+            location,
+            params.bias,
+            params.sigma,
+            rating_weights,
+            terms,
+            bounds,
+        )
+        if not np.nanmax(np.abs(location - previous), initial=0) > _LOCATION_TOL:
+            break
+    return location
 
 
 def _joint_truncated_step(
     form, data, params, weights, log_posterior, sigma_weights, prior, statistics
 ):
-    """Try the joint proposal of consensus and sigma; None if it lowers Q.
+    """Try the joint proposal of location and sigma; None if it lowers Q.
 
     Returns the new sigma, shared scale and the annotator sums at the trial.
     The blocks keep the trial either way: the caller settles it.
@@ -181,7 +301,7 @@ def _step_truncated_sigma(
         Responsibility of each annotator (for the shared form, the output of
         :func:`_compute_annotator_weights`).
     prior : tuple of (float, float) or None
-        ``(shared_sigma, strength)`` of each annotator's prior, or None for
+        ``(shared_sigma, noise_prior)`` of each annotator's prior, or None for
         one shared sigma without a prior.
     min_sigma : float
         Floor on sigma.
@@ -233,12 +353,12 @@ def _step_truncated_sigma(
         return objective + _compute_sigma_log_prior(group_sigma, scale, prior[1])
 
     if not shared:
-        shared_sigma, strength = prior
+        shared_sigma, noise_prior = prior
         objective_now = objective_now + _compute_sigma_log_prior(
-            sigma, shared_sigma, strength
+            sigma, shared_sigma, noise_prior
         )
         joint_sigma, joint_shared = _propose_joint_sigma(
-            gradient, curvature, precision, limits, strength, min_sigma
+            gradient, curvature, precision, limits, noise_prior, min_sigma
         )
         if propose_only:
             return joint_sigma, joint_shared
@@ -248,8 +368,8 @@ def _step_truncated_sigma(
             data.update(_kernel_settle_trial, True)
             return joint_sigma, joint_shared
         data.update(_kernel_settle_trial, False)
-        half = 0.5 * strength + 1.0
-        gradient = gradient + half / precision - 0.5 * strength * shared_sigma**2
+        half = 0.5 * noise_prior + 1.0
+        gradient = gradient + half / precision - 0.5 * noise_prior * shared_sigma**2
         curvature = curvature - half / precision**2
     proposal = _propose_precision(precision, gradient, curvature, limits)
     if propose_only:
@@ -265,7 +385,7 @@ def _step_truncated_sigma(
 
 
 def _compute_truncated_terms(
-    ratings, consensus, bias, sigma, bounds=_UNIT_BOUNDS, with_sums=False
+    ratings, location, bias, sigma, bounds=_UNIT_BOUNDS, with_sums=False
 ):
     """Per-rating terms of the normal truncated to ``bounds`` at these parameters.
 
@@ -274,7 +394,7 @@ def _compute_truncated_terms(
     annotator = ratings.annotator
     return _compute_good_terms(
         ratings.score,
-        _rating_locations(ratings.item, annotator, consensus, bias),
+        _rating_locations(ratings.item, annotator, location, bias),
         _Gather(sigma, annotator),
         bounds,
         _Gather(np.log(sigma), annotator),
@@ -287,9 +407,9 @@ def _annotator_sum(ratings, values):
 
 
 def _kernel_truncated_terms(block, bias, sigma):
-    """Per-rating terms at the block's consensus, and their sums per annotator."""
+    """Per-rating terms at the block's locations, and their sums per annotator."""
     terms, sums = _compute_truncated_terms(
-        block.ratings, block.mu, bias, sigma, with_sums=True
+        block.ratings, block.location, bias, sigma, with_sums=True
     )
     return replace(block, terms=terms, trial=None), sums
 
@@ -332,7 +452,7 @@ def _step_block_location(
     ratings = block.ratings
     return _step_truncated_location(
         ratings,
-        block.mu,
+        block.location,
         bias,
         sigma,
         _compute_rating_weights(ratings, weights, log_posterior),
@@ -344,26 +464,41 @@ def _step_block_location(
 
 
 def _kernel_location_step(block, weights, log_posterior, bias, sigma):
-    """One guarded Newton step on each item's consensus (see _updates)."""
-    mu, terms = _step_block_location(block, weights, log_posterior, bias, sigma)
-    return replace(block, mu=mu, terms=terms), {}
+    """One guarded Newton step on each item's location (see :func:`skem._model.newton._step_truncated_location`)."""
+    location, terms = _step_block_location(block, weights, log_posterior, bias, sigma)
+    return replace(block, location=location, terms=terms), {}
 
 
 def _kernel_joint_trial(block, weights, log_posterior, bias, sigma, new_sigma):
-    """Try every item's Newton consensus together with new sigmas.
+    """Try every item's Newton location together with new sigmas.
 
-    The trial holds the proposed consensus and the terms there; the output
+    The trial holds the proposed location and the terms there; the output
     is their per-annotator sums, as :func:`_kernel_annotator_sums` gives
     them: if the trial is taken, they are the next E-step's.
     """
     ratings = block.ratings
-    mu, _ = _step_block_location(
+    location, _ = _step_block_location(
         block, weights, log_posterior, bias, sigma, propose_only=True
     )
-    terms, sums = _compute_truncated_terms(ratings, mu, bias, new_sigma, with_sums=True)
-    return replace(block, trial={"mu": mu, "terms": terms}), sums
+    terms, sums = _compute_truncated_terms(
+        ratings, location, bias, new_sigma, with_sums=True
+    )
+    return replace(block, trial=_Trial(location, terms)), sums
 
 
 def _kernel_shift_location(block, shift):
     """Move every location by ``shift``, leaving the terms as they are."""
-    return replace(block, mu=block.mu + shift), {}
+    return replace(block, location=block.location + shift), {}
+
+
+# The weights and prior of the sigma step, by the form's ``noise``.
+_SIGMA_PRIORS = {
+    "shared": _sigma_prior_shared,
+    "per_annotator": _sigma_prior_per_annotator,
+}
+
+# The steps of the M-step before the rescue, by the form's ``bias``.
+_TRUNCATED_STEPS = {"none": _step_without_bias, "per_annotator": _step_with_bias}
+
+# The rescue of the annotators judged bad, by the form's ``noise``.
+_RESCUES = {"shared": _no_rescue, "per_annotator": _rescue}

@@ -144,7 +144,7 @@ def _sizeof_block(block):
         for array in (ratings.item, ratings.annotator, ratings.score)
         if array is not None
     )
-    for array in (block.gold, block.mu):
+    for array in (block.gold, block.location):
         if array is not None:
             total += array.nbytes
     trial = block.trial or {}

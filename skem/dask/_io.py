@@ -141,10 +141,10 @@ def _finish_block(raw, annotators, scale, gold, previous):
         block_gold = gold.reindex(item_labels).to_numpy(dtype=np.float64)
         if np.isnan(block_gold).all():
             block_gold = None
-    mu = None
+    location = None
     if previous is not None:
-        mu = previous.reindex(item_labels).to_numpy(dtype=np.float64)
-    return _Block(ratings, block_gold, mu, item_labels=item_labels)
+        location = previous.reindex(item_labels).to_numpy(dtype=np.float64)
+    return _Block(ratings, block_gold, location, item_labels=item_labels)
 
 
 def _sorted_labels(labels):

@@ -474,3 +474,27 @@ def test_pandas_input_and_output(noisy):
     np.testing.assert_allclose(
         out.to_numpy().ravel(), AnnotatorEM(**LECTURE).fit(X).transform(X).ravel()
     )
+
+
+def test_iteration_callback_gets_every_iteration_of_every_run_and_clone_drops_it(
+    noisy, capsys
+):
+    """The driver reports each iteration to ``_iteration_callback``: one report
+    per verbose line, the kept run's objectives among them; clone drops it."""
+    from skem._em.driver import _IterationInfo
+
+    X = noisy[0]
+    em = AnnotatorEM(verbose=1)
+    reports = []
+    em._iteration_callback = reports.append
+    em.fit(X)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(reports) == len(lines) > 0
+    assert all(isinstance(info, _IterationInfo) for info in reports)
+    assert {info.init for info in reports} == {"median", "all_good"}
+    for info, line in zip(reports, lines, strict=True):
+        assert f"init {info.run}, iteration {info.n_iter}:" in line
+        assert f"objective {info.objective:.6f}" in line
+    kept = [info for info in reports if info.run == reports[-1].run]
+    assert [info.n_iter for info in kept] == list(range(1, em.n_iter_ + 1))
+    assert not hasattr(clone(em), "_iteration_callback")

@@ -76,8 +76,8 @@ def test_all_good_init_matches_the_lecture():
     data = _InMemoryBackend(_Block(ratings), ratings.n_per_annotator, False)
     params = em._initialize(data, form, "all_good", np.random.RandomState(0))
     mu0, sigma0, _ = oracle_m_step([1.0] * 4)
-    np.testing.assert_allclose(data.state.mu, np.nanmean(X, axis=1))
-    np.testing.assert_allclose(data.state.mu, mu0)
+    np.testing.assert_allclose(data.state.location, np.nanmean(X, axis=1))
+    np.testing.assert_allclose(data.state.location, mu0)
     np.testing.assert_allclose(params.sigma, sigma0)
     assert params.pi == 0.5
 

@@ -122,8 +122,8 @@ def test_truncated_density_at_a_narrower_sigma_is_below_the_rescue_bound(
     )
 
 
-@pytest.mark.parametrize("hard", [False, True])
-def test_rescue_screen_rules_out_only_candidates_that_lose(monkeypatch, hard):
+@pytest.mark.parametrize("em", ["soft", "hard"])
+def test_rescue_screen_rules_out_only_candidates_that_lose(monkeypatch, em):
     """The rescue with its bound takes exactly the candidates that it takes
     when it evaluates every candidate (log Z = -inf disables the bound), on
     suspects of two kinds: noisy honest raters, whose wider sigma is taken,
@@ -143,7 +143,7 @@ def test_rescue_screen_rules_out_only_candidates_that_lose(monkeypatch, hard):
         data = _backend(ratings, truth, np.zeros(12), sigma)
         current = data.reduce(_kernel_annotator_sums)
         return _rescue_truncated_sigma(
-            data, np.zeros(12), sigma, weights, prior, hard, current
+            data, np.zeros(12), sigma, weights, prior, em, current
         )
 
     evaluated = []

@@ -44,9 +44,9 @@ def _shared_sigma(sq_residuals, n_per_annotator, weights, log_posterior, floor):
     weights = _compute_annotator_weights(
         np.asarray(n_per_annotator), weights, log_posterior
     )
-    return _estimate_sigma_shared_normal(
-        sq_residuals, n_per_annotator, weights, None, None, floor
-    )[0]
+    return _estimate_sigma_shared_normal(sq_residuals, n_per_annotator, weights, floor)[
+        0
+    ]
 
 
 def test_estimate_consensus_is_the_weighted_mean(ratings):

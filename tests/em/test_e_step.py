@@ -1,8 +1,8 @@
-"""The EM driver's hard E-step."""
+"""The hard E-step."""
 
 import numpy as np
 
-from skem._em.driver import _assign_good_annotators
+from skem._em.e_step import _assign_good_annotators
 
 
 def test_assign_good_annotators_makes_all_tied_best_annotators_good():
