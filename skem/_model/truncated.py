@@ -464,7 +464,10 @@ def _step_block_location(
 
 
 def _kernel_location_step(block, weights, log_posterior, bias, sigma):
-    """One guarded Newton step on each item's location (see :func:`skem._model.newton._step_truncated_location`)."""
+    """One guarded Newton step on each item's location.
+
+    See :func:`skem._model.newton._step_truncated_location`.
+    """
     location, terms = _step_block_location(block, weights, log_posterior, bias, sigma)
     return replace(block, location=location, terms=terms), {}
 
