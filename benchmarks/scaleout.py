@@ -190,7 +190,7 @@ def scaleout_table(quick=False):
         import pyarrow  # noqa: F401
     except ImportError as error:
         raise Skipped(f"needs pip install 'skem[dask]' ({error})") from None
-    sizes = [100_000, 1_000_000] if quick else [1_000_000, 10_000_000, 100_000_000]
+    sizes = [20_000] if quick else [1_000_000, 10_000_000, 100_000_000]
     rows = []
     notes = []
     bytes_per_rating = None

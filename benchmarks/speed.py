@@ -72,9 +72,9 @@ def iteration_table(quick=False):
     ratio is the median of its ratios within a round: a machine that slows
     down or speeds up during the run shifts both sides of a ratio alike.
     """
-    n_ratings = 200_000 if quick else 2_000_000
+    n_ratings = 20_000 if quick else 2_000_000
     X = _synthetic(n_ratings)
-    repeats = 5 if quick else 25
+    repeats = 3 if quick else 25
     timers = {name: _iteration_timer(X, **params) for name, params in FORMS.items()}
     ratings = next(iter(timers.values()))[0]
     tasks = {name: timer for name, (_, timer) in timers.items()}
@@ -123,7 +123,7 @@ def iteration_table(quick=False):
 
 
 def scaling_table(quick=False):
-    sizes = [100_000, 300_000] if quick else [100_000, 1_000_000, 10_000_000]
+    sizes = [10_000, 30_000] if quick else [100_000, 1_000_000, 10_000_000]
     rows = []
     for n_ratings in sizes:
         X = _synthetic(n_ratings)
@@ -181,7 +181,7 @@ def scaling_table(quick=False):
 
 def missing_table(quick=False):
     """A 90%-missing matrix against a full one of the same shape."""
-    n_items, n_annotators = (20_000, 50) if quick else (40_000, 100)
+    n_items, n_annotators = (2_000, 20) if quick else (40_000, 100)
     rows = []
     results = {}
     for missing in (0.0, 0.9):
