@@ -19,6 +19,7 @@ from skem._model.likelihoods import (
 LECTURE = {"bounded": False, "noise": "shared"}
 ZERO3, ONE3 = np.zeros(3), np.ones(3)
 
+# A small rating matrix of the unit tests: one item without any rating.
 SMALL_X = np.array(
     [
         [1.0, 2.0, np.nan],
@@ -28,9 +29,7 @@ SMALL_X = np.array(
     ]
 )
 
-
 ESTIMATORS = [AnnotatorEM, HardAnnotatorEM]
-
 
 # Every model form: bounded x noise x bias.
 FORMS = [
@@ -40,19 +39,60 @@ FORMS = [
     )
 ]
 
+# The truncation of the unit tests: the unit score range.
+BOUNDS = (0.0, 1.0)
+
 
 def _form_id(form):
+    """A test id of a form's parameters.
+
+    Parameters
+    ----------
+    form : dict
+        Estimator parameters.
+
+    Returns
+    -------
+    id : str
+    """
     return "-".join(f"{key}={value}" for key, value in form.items())
 
 
 def _budget(n_examples):
-    """``n_examples`` at the default profile, the profile's budget under stress."""
-    if os.environ.get("HYPOTHESIS_PROFILE") == "stress":
+    """The number of hypothesis examples of a test that asks for ``n_examples``.
+
+    ``n_examples`` in the full run; at most the profile's budget in the
+    everyday tier (``pytest -m "not slow"``, see ``tests/conftest.py``); the
+    profile's budget under ``HYPOTHESIS_PROFILE=stress``.
+
+    Parameters
+    ----------
+    n_examples : int
+
+    Returns
+    -------
+    n_examples : int
+    """
+    profile = os.environ.get("HYPOTHESIS_PROFILE")
+    if profile == "stress":
         return settings().max_examples
+    if profile == "everyday":
+        return min(n_examples, settings().max_examples)
     return n_examples
 
 
 def _ratings(item, annotator, score, n_items, n_annotators):
+    """Ratings from lists of item and annotator codes and scores.
+
+    Parameters
+    ----------
+    item, annotator, score : array-like of shape (n_ratings,)
+    n_items, n_annotators : int
+
+    Returns
+    -------
+    ratings : _Ratings
+    """
     return _Ratings(
         np.asarray(item, dtype=np.intp),
         np.asarray(annotator, dtype=np.intp),
@@ -63,7 +103,17 @@ def _ratings(item, annotator, score, n_items, n_annotators):
 
 
 def _random_ratings(rng, n_items, n_annotators, n_ratings):
-    """Ratings of uniform scores by random annotators on random items."""
+    """Ratings of uniform scores by random annotators on random items.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+    n_items, n_annotators, n_ratings : int
+
+    Returns
+    -------
+    ratings : _Ratings
+    """
     return _Ratings(
         rng.integers(0, n_items, n_ratings),
         rng.integers(0, n_annotators, n_ratings),
@@ -73,10 +123,20 @@ def _random_ratings(rng, n_items, n_annotators, n_ratings):
     )
 
 
-BOUNDS = (0.0, 1.0)
-
-
 def _terms(ratings, mu, bias, sigma):
+    """Per-rating truncated terms on ``BOUNDS``, from whole arrays.
+
+    Parameters
+    ----------
+    ratings : _Ratings
+    mu : ndarray of shape (n_items,)
+        The locations.
+    bias, sigma : ndarray of shape (n_annotators,)
+
+    Returns
+    -------
+    terms : dict
+    """
     return _compute_good_terms(
         ratings.score,
         mu[ratings.item] + bias[ratings.annotator],
@@ -86,14 +146,39 @@ def _terms(ratings, mu, bias, sigma):
 
 
 def _backend(ratings, mu, bias, sigma):
-    """One block of the ratings, at these parameters, in memory."""
+    """One block of the ratings, at these parameters, in memory.
+
+    Parameters
+    ----------
+    ratings : _Ratings
+    mu : ndarray of shape (n_items,)
+        The locations.
+    bias, sigma : ndarray of shape (n_annotators,)
+
+    Returns
+    -------
+    backend : _InMemoryBackend
+    """
     block = _Block(ratings, None, mu, _terms(ratings, mu, bias, sigma))
     return _InMemoryBackend(block, ratings.n_per_annotator, False)
 
 
 def _fit_quietly(estimator, X, **fit_params):
+    """Fit without the expected warnings: no convergence, items without ratings.
+
+    Parameters
+    ----------
+    estimator : estimator
+    X : array-like
+    **fit_params
+        Passed to ``fit``.
+
+    Returns
+    -------
+    estimator : estimator
+        Fitted.
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        # The UserWarning about items without ratings is expected.
         warnings.filterwarnings("ignore", ".*have no rating", UserWarning)
         return estimator.fit(X, **fit_params)

@@ -1,3 +1,5 @@
+"""Test configuration: hypothesis profiles by tier, and shared fixtures."""
+
 import os
 
 import pytest
@@ -13,9 +15,24 @@ settings.register_profile(
     max_examples=60,
     suppress_health_check=[HealthCheck.too_slow],
 )
+# The everyday tier, ``pytest -m "not slow"``: every property, fewer examples
+# (``tests._helpers._budget`` caps the tests' own budgets at this one).
+settings.register_profile(
+    "everyday",
+    deadline=None,
+    max_examples=10,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 # A long hunt for counterexamples, run by hand: HYPOTHESIS_PROFILE=stress.
 settings.register_profile("stress", deadline=None, max_examples=1500)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+def pytest_configure(config):
+    """Load the hypothesis profile: HYPOTHESIS_PROFILE, else by the tier."""
+    if "HYPOTHESIS_PROFILE" not in os.environ:
+        everyday = "not slow" in (config.getoption("markexpr") or "")
+        os.environ["HYPOTHESIS_PROFILE"] = "everyday" if everyday else "ci"
+    settings.load_profile(os.environ["HYPOTHESIS_PROFILE"])
 
 
 @pytest.fixture

@@ -115,6 +115,7 @@ def _assert_same_fit(dask_em, em, matrix):
     np.testing.assert_array_equal(frame["n_ratings"], np.diff(matrix.X.tocsr().indptr))
 
 
+@pytest.mark.slow  # a LocalCluster
 @pytest.mark.parametrize("form", FORMS, ids=lambda f: "-".join(map(str, f.values())))
 @pytest.mark.parametrize("Dask, Memory", PAIRS, ids=["soft", "hard"])
 def test_every_form_with_gold_matches_the_in_memory_fit(client, Dask, Memory, form):
@@ -146,6 +147,7 @@ def _partitionings(frame, tmp_path):
     }
 
 
+@pytest.mark.slow  # a LocalCluster
 @pytest.mark.parametrize(
     "init", ["median", "all_good", "random", "array"], ids=lambda i: str(i)
 )
@@ -169,6 +171,7 @@ def test_every_init_and_odd_partitionings_match(client, init, tmp_path, monkeypa
             raise AssertionError(f"{name}: {error}") from error
 
 
+@pytest.mark.slow  # a LocalCluster
 def test_partitions_that_split_items_are_shuffled_whole(client):
     """An item whose ratings sit in different input partitions is still one
     item: its consensus is that of all its ratings (a fragment would not be)."""
@@ -181,6 +184,7 @@ def test_partitions_that_split_items_are_shuffled_whole(client):
     assert dask_em.consensus_.compute().index.is_unique
 
 
+@pytest.mark.slow  # a LocalCluster
 def test_warm_start_continues_like_the_in_memory_estimator(client):
     frame = _long_ratings(seed=3)
     ddf = dd.from_pandas(frame, npartitions=2)
@@ -195,6 +199,7 @@ def test_warm_start_continues_like_the_in_memory_estimator(client):
     _assert_same_fit(dask_em, em, matrix)
 
 
+@pytest.mark.slow  # a LocalCluster
 def test_transform_is_lazy_and_equals_the_in_memory_transform(client):
     frame = _long_ratings(seed=4)
     ddf = dd.from_pandas(frame, npartitions=2)
@@ -214,6 +219,7 @@ def test_transform_is_lazy_and_equals_the_in_memory_transform(client):
         dask_em.transform(dd.from_pandas(unknown, npartitions=1)).compute()
 
 
+@pytest.mark.slow  # a LocalCluster
 def test_to_in_memory_gives_a_fitted_in_memory_estimator(client):
     frame = _long_ratings(seed=6)
     dask_em = _dask_fit(DaskHardAnnotatorEM, dd.from_pandas(frame, npartitions=2))
@@ -228,6 +234,7 @@ def test_to_in_memory_gives_a_fitted_in_memory_estimator(client):
     assert model.estimator.score(matrix.X) == pytest.approx(em.score(matrix.X))
 
 
+@pytest.mark.slow  # a LocalCluster
 def test_follows_the_estimator_api(client):
     em = DaskAnnotatorEM(noise="shared", item="clip")
     assert clone(em).get_params() == em.get_params()
@@ -240,6 +247,7 @@ def test_follows_the_estimator_api(client):
     assert not hasattr(em, "weights_")
 
 
+@pytest.mark.slow  # a LocalCluster
 @pytest.mark.parametrize(
     "change, message",
     [
@@ -264,6 +272,7 @@ def test_bad_ratings_raise_and_leave_the_estimator_as_it_was(client, change, mes
     np.testing.assert_array_equal(em.weights_, weights)
 
 
+@pytest.mark.slow  # a LocalCluster
 def test_explicit_score_range_and_gold_are_checked(client):
     frame = _long_ratings(seed=8)
     ddf = dd.from_pandas(frame, npartitions=2)
@@ -275,6 +284,7 @@ def test_explicit_score_range_and_gold_are_checked(client):
         DaskAnnotatorEM().fit(ddf, gold=[1.0, 2.0])
 
 
+@pytest.mark.slow  # a LocalCluster
 def test_a_worker_lost_mid_fit_does_not_change_the_answer(tmp_path, monkeypatch):
     """Killing a worker process during EM (at its 12th block update, some
     iterations in): the scheduler recomputes the lost blocks from their

@@ -1,13 +1,10 @@
-"""The model forms: worked examples against loop oracles, monotone EM, sklearn checks.
+"""Every model form, soft and hard: monotone EM, scikit-learn's checks, grid search.
 
-The oracles in the first half are written from the formulas in the docstrings
-with plain Python loops and scipy.stats / scipy.integrate; they share no code
-with skem beyond the ``_Ratings`` container and, for the truncated steps, the
-per-rating terms handed to the step as its input.
-
-The hypothesis tests use small per-test budgets so that the file stays fast;
+The hypothesis tests use small per-test budgets so that the file stays fast
+(smaller still in the everyday tier, ``pytest -m "not slow"``);
 ``HYPOTHESIS_PROFILE=stress`` runs each of them with the stress profile's
-1500 examples instead.
+1500 examples instead. The oracles of the forms' steps are in
+``tests/model/``.
 """
 
 import numpy as np
@@ -208,6 +205,7 @@ CHECKED_FORMS = [
 ]
 
 
+@pytest.mark.slow
 @parametrize_with_checks(CHECKED_FORMS, expected_failed_checks=lambda _: {})
 def test_non_default_forms_pass_the_sklearn_checks(estimator, check):
     """Every non-default form passes every scikit-learn estimator check."""
