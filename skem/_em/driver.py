@@ -8,8 +8,8 @@ rating.
 
 After each iteration of each run the driver reports an :class:`_IterationInfo`
 to ``estimator._iteration_callback`` if the estimator has one that is not
-None. It is a private attribute, not a parameter, so ``clone`` drops it; the
-``skem`` command shows its progress through it. ``verbose`` prints the same
+None. It is a private attribute, not a parameter, so ``clone`` drops it; it
+is how the ``skem`` command follows a fit. ``verbose`` prints the same
 report.
 
 Glossary

@@ -5,20 +5,15 @@ A form is chosen by the estimator's ``bounded``, ``noise`` and ``bias``
 hard. :func:`_model_form` names each choice once per fit, and every choice
 goes through a table keyed by that name:
 
-========================  ==========================  ===========================
-choice                    key (``_ModelForm`` field)  tables
-========================  ==========================  ===========================
-``bounded=False/True``    ``likelihood``:             ``_LIKELIHOODS`` (here)
-                          ``'normal'``/``'truncated'``
-``noise``                 ``noise``: ``'shared'``/    ``_SIGMA_LOG_PRIORS`` (here),
-                          ``'per_annotator'``         ``_NORMAL_SIGMA_STEPS``,
-                                                      ``_SIGMA_PRIORS``, ``_RESCUES``
-``bias=False/True``       ``bias``: ``'none'``/       ``_NORMAL_LOCATION_STEPS``,
-                          ``'per_annotator'``         ``_TRUNCATED_STEPS``
-soft or hard EM           ``em``: ``'soft'``/         ``_COMBINE``
-                          ``'hard'``                  (:mod:`skem._model.steps`),
-                                                      ``_E_STEPS`` (the driver)
-========================  ==========================  ===========================
+- ``bounded=False``/``True`` is the ``likelihood``, ``'normal'`` or
+  ``'truncated'``: ``_LIKELIHOODS`` (here);
+- ``noise`` is ``'shared'`` or ``'per_annotator'``: ``_SIGMA_LOG_PRIORS``
+  (here), ``_NORMAL_SIGMA_STEPS`` (:mod:`skem._model.normal`),
+  ``_SIGMA_PRIORS`` and ``_RESCUES`` (:mod:`skem._model.truncated`);
+- ``bias=False``/``True`` is the ``bias``, ``'none'`` or ``'per_annotator'``:
+  ``_NORMAL_LOCATION_STEPS``, ``_TRUNCATED_STEPS``;
+- soft or hard EM is the ``em``, ``'soft'`` or ``'hard'``: ``_COMBINE``
+  (:mod:`skem._model.steps`), ``_E_STEPS`` (:mod:`skem._em.e_step`).
 
 Each table has one signature; an entry may leave aside what its choice does
 not need (the closed-form normal M-step has no use for the previous
