@@ -147,8 +147,8 @@ def _sizeof_block(block):
     for array in (block.gold, block.location):
         if array is not None:
             total += array.nbytes
-    trial = block.trial or {}
-    for terms in (block.terms, trial.get("terms"), trial.get("subset")):
+    trial_terms = None if block.trial is None else block.trial.terms
+    for terms in (block.terms, trial_terms):
         if terms:
             total += sum(value.nbytes for value in terms.values())
     if block.item_labels is not None:
