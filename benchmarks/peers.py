@@ -684,6 +684,7 @@ TABLES = [(f"Peers on {title}", _table_maker(title)) for title, _, _ in SETS]
 
 def summary_table(quick=False):
     """Method x set: each set's metrics, the best per column in bold."""
+    shared_data_dir()
     columns = []
     missing = []
     seconds = collections.defaultdict(float)
