@@ -13,6 +13,8 @@ import contextlib
 import functools
 import io
 import os
+import signal
+import threading
 import time
 import types
 import warnings
@@ -38,6 +40,10 @@ DEFAULT_FORM = {"bounded": True, "noise": "per_annotator", "bias": False}
 DEFAULT_NAME = "AnnotatorEM() (default)"
 STATED_NAME = "AnnotatorEM(score_range=the stated scale)"
 OUTLIERS = ("26", "27", "28", "29")
+
+# A peer run longer than this is stopped and reported as such: sureal's MLE
+# can take its 10,000 iterations on a panel of annotators with one rating each.
+PEER_SECONDS = 120
 
 
 @dataclass
@@ -464,12 +470,13 @@ def _closest_to_average(ClosestToAverage):
 
 
 def _methods(quick):
-    """Every method by row name, and the lines saying which peer is missing."""
+    """The methods by row name, ours and the peers', and which peer is missing."""
     methods = {"mean": _mean, "median": _median}
     for Estimator in (AnnotatorEM, HardAnnotatorEM):
         for form in FORMS if not quick else [DEFAULT_FORM]:
             methods[_form_name(Estimator, form)] = _skem(Estimator, **form)
     missing = []
+    peers = {}
     sureal = _sureal_models()
     if isinstance(sureal, str):
         missing.append(sureal)
@@ -478,19 +485,51 @@ def _methods(quick):
         for name, model in models.items():
             if quick and name == "sureal MLE":
                 continue
-            methods[name] = _sureal(reader, model)
+            peers[name] = _sureal(reader, model)
     crowdkit = _crowdkit_models()
     if isinstance(crowdkit, str):
         missing.append(crowdkit)
     else:
-        methods.update(crowdkit)
-    return methods, missing
+        peers.update(crowdkit)
+    return methods, peers, missing
 
 
-def _run(method, data):
+class _TimeUp(Exception):
+    """A peer ran past its time limit."""
+
+
+@contextlib.contextmanager
+def _time_limit(seconds):
+    """Raise _TimeUp in the block after ``seconds`` (main thread, Unix only)."""
+    usable = (
+        seconds is not None
+        and hasattr(signal, "setitimer")
+        and threading.current_thread() is threading.main_thread()
+    )
+    if not usable:
+        yield
+        return
+
+    def stop(signum, frame):
+        raise _TimeUp
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _run(method, data, limit=None):
+    """Time one method on one set; a failure or a stop is its outcome."""
     start = time.perf_counter()
     try:
-        outcome = method(data)
+        with _time_limit(limit):
+            outcome = method(data)
+    except _TimeUp:
+        outcome = Outcome(error=f"stopped after {limit} s")
     except Exception as error:  # a peer failing on a set is a result
         outcome = Outcome(error=f"failed: {type(error).__name__}: {error}"[:80])
     outcome.seconds = time.perf_counter() - start
@@ -509,12 +548,12 @@ def _results_in(title, quick, folder):
     # Cached so that the summary reuses the runs of the per-set tables.
     subfolder, load = {t: (s, loader) for t, s, loader in SETS}[title]
     data = load(folder / subfolder)
-    methods, missing = _methods(quick)
-    outcomes = {name: _run(method, data) for name, method in methods.items()}
+    methods, peers, missing = _methods(quick)
     if data.stated_range is not None:
-        outcomes[STATED_NAME] = _run(
-            _skem(AnnotatorEM, score_range=data.stated_range), data
-        )
+        methods[STATED_NAME] = _skem(AnnotatorEM, score_range=data.stated_range)
+    outcomes = {name: _run(method, data) for name, method in methods.items()}
+    for name, method in peers.items():
+        outcomes[name] = _run(method, data, PEER_SECONDS)
     return data, outcomes, missing
 
 

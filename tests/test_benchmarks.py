@@ -248,3 +248,20 @@ def test_peers_reproduce_the_shared_readme_figures_on_dot_guessing():
     assert figures["crowd-kit RASA (1-D embeddings)"] == 4.68
     assert figures["crowd-kit ClosestToAverage (1-D)"] == 8.22
     assert figures["sureal P.913 bias removal + rejection"] == 11.03
+
+
+def test_a_peer_past_its_time_limit_is_reported_stopped_and_the_alarm_cleared():
+    import time
+
+    from benchmarks import peers
+
+    def endless(data):
+        while True:
+            time.sleep(0.01)
+
+    outcome = peers._run(endless, None, 0.2)
+    assert outcome.error == "stopped after 0.2 s"
+    assert outcome.consensus is None
+    assert 0.2 <= outcome.seconds < 5
+    time.sleep(0.4)  # no alarm left armed to stop what runs next
+    assert peers._run(lambda data: peers.Outcome(), None, 0.2).error is None
