@@ -178,10 +178,12 @@ def _truth(folder, row_items):
 
 
 def _mae(truth):
+    """Mean absolute error of a consensus against ``truth``."""
     return lambda consensus: float(np.mean(np.abs(consensus - truth)))
 
 
 def _spearman(truth, rows=slice(None)):
+    """Spearman correlation of a consensus with ``truth`` over ``rows``."""
     return lambda consensus: float(spearmanr(consensus[rows], truth[rows])[0])
 
 
@@ -257,6 +259,8 @@ VIDEO_SETS = {
 
 
 def _video_loader(name):
+    """The loader of ``video_quality/<name>.csv``."""
+
     def load(folder):
         return _ratings(name, folder / f"{name}.csv", VIDEO_SETS[name])
 
@@ -317,14 +321,18 @@ METHODS_NOTE = (
 
 
 def _mean(data):
+    """The plain mean of each item's ratings."""
     return Outcome(consensus=np.nanmean(data.X, axis=1))
 
 
 def _median(data):
+    """The median of each item's ratings."""
     return Outcome(consensus=np.nanmedian(data.X, axis=1))
 
 
 def _skem(Estimator, **params):
+    """A skem estimator with ``params``; flagged: weight below 0.5."""
+
     def run(data):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -339,6 +347,7 @@ def _skem(Estimator, **params):
 
 
 def _form_name(Estimator, form):
+    """Row name: the estimator and the parameters that differ from default."""
     if Estimator is AnnotatorEM and form == DEFAULT_FORM:
         return DEFAULT_NAME
     changed = [f"{k}={v!r}" for k, v in form.items() if DEFAULT_FORM.get(k) != v]
@@ -435,6 +444,8 @@ def _embeddings(data):
 
 
 def _rasa(RASA):
+    """crowd-kit's RASA: reliability-weighted mean of 1-D embeddings."""
+
     def run(data):
         # RASA's last step picks the rating closest to its estimate in cosine
         # distance, which cannot tell 1-D values of one sign apart: its
@@ -455,6 +466,8 @@ def _rasa(RASA):
 
 
 def _closest_to_average(ClosestToAverage):
+    """crowd-kit's ClosestToAverage: the rating nearest the item's mean."""
+
     def run(data):
         model = _quietly(
             lambda: ClosestToAverage(
@@ -545,7 +558,10 @@ def _results(title, quick):
 
 @functools.cache
 def _results_in(title, quick, folder):
-    # Cached so that the summary reuses the runs of the per-set tables.
+    """:func:`_results` in ``folder``, cached by set, mode and folder.
+
+    The summary reuses the runs of the per-set tables.
+    """
     subfolder, load = {t: (s, loader) for t, s, loader in SETS}[title]
     data = load(folder / subfolder)
     methods, peers, missing = _methods(quick)
@@ -561,6 +577,7 @@ def _results_in(title, quick, folder):
 
 
 def _format(value):
+    """A metric as shown: two decimals from 10 up, else three."""
     if value is None or not np.isfinite(value):
         return "n/a"
     return f"{value:.2f}" if abs(value) >= 10 else f"{value:.3f}"
@@ -577,6 +594,7 @@ def _best(values, higher):
 
 
 def _markdown(headers, rows):
+    """A Markdown table of preformatted cells."""
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in rows]
     return "\n".join(lines)
@@ -605,6 +623,7 @@ def _metric_values(data, outcomes):
 
 
 def _least_reliable(outcome, data, count=4):
+    """The ``count`` annotators the method deems least reliable, or ''."""
     if outcome.reliability is None:
         return ""
     order = np.argsort(outcome.reliability, kind="stable")[:count]
@@ -612,6 +631,7 @@ def _least_reliable(outcome, data, count=4):
 
 
 def _truth_table(data, outcomes):
+    """A set with truth: each metric per method, the best in bold."""
     values = _metric_values(data, outcomes)
     best = {metric: _best(values[metric], higher) for metric, _, higher in data.metrics}
     rows = []
@@ -647,6 +667,7 @@ def _id_order(label):
 
 
 def _video_table(data, outcomes):
+    """A set without truth: the annotators each method flags."""
     outliers = data.name == "nflx_public_last4outliers"
     rows = []
     exact = []
@@ -684,6 +705,7 @@ def _video_table(data, outcomes):
 
 
 def _set_table(title, quick):
+    """The table of the set ``title`` and its note."""
     data, outcomes, missing = _results(title, quick)
     if data.metrics:
         result, lines = _truth_table(data, outcomes)
@@ -711,6 +733,8 @@ def _set_table(title, quick):
 
 
 def _table_maker(title):
+    """A table function for ``benchmarks.__main__``, one per set."""
+
     def make(quick=False):
         return _set_table(title, quick)
 
