@@ -10,7 +10,7 @@ import scipy
 import sklearn
 
 import skem
-from benchmarks import accuracy, forms, scaleout, speed, versus_sureal
+from benchmarks import accuracy, forms, peers, scaleout, speed, versus_sureal
 from benchmarks._common import Skipped
 
 SECTIONS = {
@@ -36,6 +36,7 @@ SECTIONS = {
         ("Missing ratings: 90% missing against full", speed.missing_table),
     ],
     "sureal": [("Against Netflix's sureal", versus_sureal.speed_table)],
+    "peers": peers.TABLES,
     "scaleout": [
         ("Scale-out: Dask on a LocalCluster against in-memory", scaleout.scaleout_table)
     ],
