@@ -6,7 +6,7 @@ as scikit-learn estimators.
 """
 
 from skem._estimators import AnnotatorEM, HardAnnotatorEM
-from skem._long_format import (
+from skem._io.long_format import (
     RatingMatrix,
     annotator_frame,
     consensus_frame,
