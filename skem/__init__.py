@@ -6,12 +6,8 @@ as scikit-learn estimators.
 """
 
 from skem._estimators import AnnotatorEM, HardAnnotatorEM
-from skem._io.long_format import (
-    RatingMatrix,
-    annotator_frame,
-    consensus_frame,
-    long_to_matrix,
-)
+from skem._io.long_format import RatingMatrix, long_to_matrix
+from skem._io.results import annotator_frame, consensus_frame
 
 __version__ = "0.4.1"
 
