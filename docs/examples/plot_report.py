@@ -53,7 +53,8 @@ print(f"{page.name}: {len(html) / 1e3:.0f} kB, one self-contained file")
 # ``"undetermined"`` in between or with fewer than 3 ratings on clips that
 # others rated too.
 viewers = skem.annotator_frame(em, nflx.annotators, X=nflx.data, name="viewer")
-print(viewers.loc[viewers["verdict"] != "consistent"].to_string(index=False))
+flagged = viewers.loc[viewers["verdict"] != "consistent"]
+print(flagged[["viewer", "verdict", "n_ratings", "p_good"]].to_string(index=False))
 
 # %%
 # The page's main figure

@@ -127,8 +127,8 @@ def annotator_frame(estimator, annotators=None, *, X=None, name="annotator"):
         A fitted estimator.
     annotators : array-like of shape (n_annotators,), default=None
         Annotator labels, for example ``long_to_matrix(...).annotators``.
-        Defaults to ``feature_names_in_`` if the estimator has it, else the
-        column numbers.
+        Defaults to ``feature_names_in_`` (or a Dask estimator's
+        ``annotators_``) if the estimator has it, else the column numbers.
     X : {array-like, sparse matrix} of shape (n_items, n_annotators), \
 default=None
         The training ratings, NaN (or absent) for "not rated": they give
@@ -402,7 +402,10 @@ def _count_column(pd, counts, n):
 
 def _annotator_labels(estimator, annotators):
     if annotators is None:
-        annotators = getattr(estimator, "feature_names_in_", None)
+        # annotators_: the labels of a Dask estimator.
+        annotators = getattr(
+            estimator, "feature_names_in_", getattr(estimator, "annotators_", None)
+        )
     return _labels(annotators, estimator.weights_.shape[0], "annotators")
 
 
