@@ -32,6 +32,8 @@ VERDICT_COLORS = {
 N_WIDEST = 5
 MAX_TABLE_ROWS = 1000
 WIDE_FACTOR = 1.2
+# At most this many flagged annotators are listed with their reasons.
+MAX_LISTED = 50
 # Past this many labels a figure's axis shows no labels: the tables do.
 MAX_FIGURE_LABELS = 100
 # A scale with at most this many distinct ratings is drawn on its levels.
@@ -209,6 +211,10 @@ class _Content:
                         f"{_text(people['label'].iloc[k])}</strong>: "
                         f"{html.escape(self.reasons[k])}.</li>"
                     )
+        if len(lines) > MAX_LISTED:
+            lines = lines[:MAX_LISTED] + [
+                f"<li>and {len(lines) - MAX_LISTED} more: see the table below.</li>"
+            ]
         n_random = int((people["verdict"] == "random").sum())
         who = html.escape(_plural(self.annotator_name))
         if lines:

@@ -295,7 +295,9 @@ def _evidence_text(count, correlation):
         count = int(count)
         parts.append(f"{count} rating" + ("" if count == 1 else "s"))
     if correlation is not None:
-        parts.append("r n/a" if np.isnan(correlation) else f"r = {correlation:.2f}")
+        # -0.001 would print as "-0.00".
+        text = f"{correlation:.2f}".replace("-0.00", "0.00")
+        parts.append("r n/a" if np.isnan(correlation) else f"r = {text}")
     return ", ".join(parts)
 
 

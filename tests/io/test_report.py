@@ -153,6 +153,18 @@ def test_title_is_escaped_and_labels_with_dollars_draw(tmp_path):
     assert "$a$" in page
 
 
+def test_a_long_list_of_flagged_annotators_is_cut_short(monkeypatch):
+    X = make_ratings(40, 10, bad_fraction=0.4, random_state=2)
+    em = AnnotatorEM().fit(X)
+    n_random = int(np.sum(np.exp(em.log_posterior_) <= 0.1))
+    assert n_random >= 3
+    monkeypatch.setattr(report_module, "MAX_LISTED", 2)
+    page = _write(em, X)
+    flagged = page.split("Who was flagged")[1].split("<h2")[0]
+    assert flagged.count('class="badge random"') == 2
+    assert f"and {n_random - 2} more: see the table below." in flagged
+
+
 def _write(em, X, folder=None, **kwargs):
     import tempfile
 

@@ -158,7 +158,7 @@ def test_verdict_words_and_reasons_at_the_thresholds():
         [0.9, 0.8999, 0.1, 0.1001, 1.0, 0.0, 1.0],
         n_ratings=[10, 10, 10, 10, 2, 1, 50],
         n_shared=[10, 10, 10, 10, 2, 1, 3],
-        r=[0.853, 0.4, 0.123, np.nan, 0.9, np.nan, -0.5],
+        r=[0.853, 0.4, 0.123, np.nan, 0.9, np.nan, -0.001],
     )
     assert verdicts.tolist() == [
         "consistent",
@@ -176,7 +176,7 @@ def test_verdict_words_and_reasons_at_the_thresholds():
         "undetermined: the ratings fit either (10 ratings, r n/a)",
         "undetermined: too few ratings (2 on items that others rated too)",
         "undetermined: too few ratings (1 on items that others rated too)",
-        "consistent: 50 ratings, r = -0.50",
+        "consistent: 50 ratings, r = 0.00",
     ]
 
 
