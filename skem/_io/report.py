@@ -15,10 +15,11 @@ from skem._io.results import (
     CONSISTENT_FROM,
     RANDOM_BELOW,
     _annotator_evidence,
-    _annotator_verdicts,
+    _annotator_labels,
+    _annotator_table,
+    _item_table,
+    _labels,
     _observed,
-    annotator_frame,
-    consensus_frame,
 )
 from skem._io.template import PAGE
 
@@ -152,17 +153,18 @@ class _Content:
     def __init__(self, estimator, X, items, annotators, item_name, annotator_name):
         self.estimator = estimator
         self.item_name, self.annotator_name = item_name, annotator_name
-        self.items = consensus_frame(estimator, items, X=X, name="label")
-        self.people = annotator_frame(estimator, annotators, X=X, name="label")
         evidence = _annotator_evidence(estimator, X)
-        self.has_counts = evidence is not None
-        self.r = None if evidence is None else evidence.r
-        _, self.reasons = _annotator_verdicts(
-            self.people["p_good"].to_numpy(),
-            None if evidence is None else evidence.per_annotator,
-            None if evidence is None else evidence.shared,
-            self.r,
+        self.items = _item_table(
+            estimator,
+            _labels(items, estimator.mu_.shape[0], "items"),
+            evidence,
+            0.95,
+            "label",
         )
+        self.people, self.reasons = _annotator_table(
+            estimator, _annotator_labels(estimator, annotators), evidence, "label"
+        )
+        self.has_counts = evidence is not None
         self.levels = _levels(X, estimator) if X is not None else None
         self.widest = _widest(self.items["std_error"].to_numpy())
 
@@ -307,14 +309,15 @@ class _Content:
     def next_steps(self):
         steps = []
         items = self.items
-        width = (items["ci_high"] - items["ci_low"]).to_numpy()
-        finite = np.isfinite(width)
+        # NaN: no rating; inf: only raters whose weight is exactly 0.
+        finite = np.isfinite(items["std_error"].to_numpy())
         name = self.item_name
         if (~finite).any():
             missing = np.flatnonzero(~finite)
+            verb = "has" if len(missing) == 1 else "have"
             steps.append(
                 f"{len(missing)} {html.escape(_plural(name, len(missing)))} "
-                "have no usable rating (none at all, or only ratings by random "
+                f"{verb} no usable rating (none at all, or only ratings by random "
                 f"{html.escape(_plural(self.annotator_name))}): collect ratings "
                 f"for {_named(items['label'].to_numpy()[missing])}."
             )

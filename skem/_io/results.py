@@ -93,29 +93,12 @@ default=None
     1     y       2.05          3
     2     z       3.05          2
     """
-    pd = _import_pandas()
     check_is_fitted(estimator)
     _check_name(name, ITEM_COLUMNS + ("location",))
-    n_items = estimator.mu_.shape[0]
-    labels = _labels(items, n_items, "items")
-    interval = estimator.mu_interval(level)
-    if estimator.bounded:
-        low, high = estimator.score_range_
-        interval = np.clip(interval, low, high)
-    evidence = _annotator_evidence(estimator, X)
-    table = {
-        name: labels,
-        "consensus": estimator.mu_,
-        "std_error": estimator.mu_std_error_,
-        "ci_low": interval[:, 0],
-        "ci_high": interval[:, 1],
-        "n_ratings": _count_column(
-            pd, None if evidence is None else evidence.per_item, n_items
-        ),
-    }
-    if estimator.bounded:
-        table["location"] = estimator.location_
-    return pd.DataFrame(table)
+    labels = _labels(items, estimator.mu_.shape[0], "items")
+    return _item_table(
+        estimator, labels, _annotator_evidence(estimator, X), level, name
+    )
 
 
 def annotator_frame(estimator, annotators=None, *, X=None, name="annotator"):
@@ -191,20 +174,49 @@ default=None
     >>> bool(table["log_posterior"][2] < -100)
     True
     """
-    pd = _import_pandas()
     check_is_fitted(estimator)
     _check_name(name, ANNOTATOR_COLUMNS)
     labels = _annotator_labels(estimator, annotators)
-    evidence = _annotator_evidence(estimator, X)
+    table, _ = _annotator_table(
+        estimator, labels, _annotator_evidence(estimator, X), name
+    )
+    return table
+
+
+def _item_table(estimator, labels, evidence, level, name):
+    """The per-item table of :func:`consensus_frame`, from checked inputs."""
+    pd = _import_pandas()
+    interval = estimator.mu_interval(level)
+    if estimator.bounded:
+        low, high = estimator.score_range_
+        interval = np.clip(interval, low, high)
+    table = {
+        name: labels,
+        "consensus": estimator.mu_,
+        "std_error": estimator.mu_std_error_,
+        "ci_low": interval[:, 0],
+        "ci_high": interval[:, 1],
+        "n_ratings": _count_column(
+            pd, None if evidence is None else evidence.per_item, len(labels)
+        ),
+    }
+    if estimator.bounded:
+        table["location"] = estimator.location_
+    return pd.DataFrame(table)
+
+
+def _annotator_table(estimator, labels, evidence, name):
+    """The per-annotator table of :func:`annotator_frame`, and the reasons."""
+    pd = _import_pandas()
     p_good = np.exp(estimator.log_posterior_)
-    verdicts, _ = _annotator_verdicts(
+    verdicts, reasons = _annotator_verdicts(
         p_good,
         None if evidence is None else evidence.per_annotator,
         None if evidence is None else evidence.shared,
         None if evidence is None else evidence.r,
     )
     n_annotators = p_good.shape[0]
-    return pd.DataFrame(
+    table = pd.DataFrame(
         {
             name: labels,
             "p_good": p_good,
@@ -219,6 +231,7 @@ default=None
             "log_posterior": estimator.log_posterior_,
         }
     )
+    return table, reasons
 
 
 def _annotator_verdicts(p_good, n_ratings=None, n_shared=None, r=None):

@@ -314,3 +314,13 @@ window.addEventListener("load", function () {
     assert len(images) == 3
     for complete, width, height in images:
         assert complete and width > 0 and height > 0
+
+
+def test_items_without_a_usable_rating_are_named(tmp_path):
+    X = make_ratings(20, 5, random_state=0)
+    X[0] = np.nan  # item 0: no rating at all
+    with pytest.warns(UserWarning, match="1 item"):
+        em = AnnotatorEM().fit(X)
+    page = _write(em, X, items=[f"it{i}" for i in range(20)], folder=tmp_path)
+    assert "1 item has no usable rating" in page
+    assert "collect ratings for it0." in page
