@@ -180,10 +180,16 @@ class _Content:
         ratings = (
             f"{int(self.items['n_ratings'].sum())} ratings, " if self.has_counts else ""
         )
+        levels = (
+            ""
+            if self.levels is None
+            else f" (ratings on the levels {', '.join(f'{v:g}' for v in self.levels)})"
+        )
         return html.escape(
             f"{type(self.estimator).__name__} fitted to {len(self.items)} "
             f"{_plural(self.item_name)} and {len(self.people)} "
-            f"{_plural(self.annotator_name)}: {ratings}scale {low:g} to {high:g}."
+            f"{_plural(self.annotator_name)}: {ratings}scale {low:g} to {high:g}"
+            f"{levels}."
         )
 
     def cards(self):
@@ -287,7 +293,7 @@ class _Content:
             fit = f'<p class="note">{html.escape(fit)}</p>'
         else:
             fit = (
-                f"EM did NOT converge: it stopped after max_iter={em.n_iter_} "
+                f"EM did NOT converge: it stopped after max_iter={em.max_iter} "
                 f"iterations, with the {objective} still changing by at least "
                 f"tol={em.tol:g} per rating (final {objective}: "
                 f"{em.log_likelihood_:.6g}). Refit with a larger max_iter "
