@@ -11,7 +11,8 @@ opens offline and can be mailed as it is.
 
 Here it explains a fit of the Netflix video-quality ratings bundled with skem:
 79 clips rated 1..5 by 30 viewers, the last 4 of whom were appended as
-unreliable.
+unreliable. `Open the page <nflx_report.html>`_ (written by the same code when
+this documentation was built).
 """
 
 import base64
