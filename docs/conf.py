@@ -19,6 +19,9 @@ extensions = [
     "sphinx.ext.autosummary",
     "sphinx.ext.intersphinx",
     "sphinx.ext.mathjax",
+    # MathJax 3 from the build, not from a CDN, so that the maths reads
+    # offline: the package ships its files and points mathjax_path at them.
+    "sphinx-mathjax-offline",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
     "myst_parser",
@@ -72,3 +75,34 @@ rst_prolog = """
 .. |Fix| replace:: **[Fix]**
 .. |API| replace:: **[API change]**
 """
+
+
+def _write_gallery_report(app, exception):
+    """Write the report page of the bundled ratings beside the gallery example.
+
+    The example ``plot_report.py`` writes the same page (same fit, same
+    arguments) and links to this copy, which opens offline like any report.
+    """
+    if exception is not None or app.builder.format != "html":
+        return
+    from skem import AnnotatorEM, report
+    from skem.datasets import load_video_quality
+
+    nflx = load_video_quality()
+    em = AnnotatorEM(score_range=nflx.score_range).fit(nflx.data)
+    folder = Path(app.outdir) / "auto_examples"
+    folder.mkdir(parents=True, exist_ok=True)
+    report(
+        em,
+        folder / "nflx_report.html",
+        nflx.data,
+        items=nflx["items"],
+        annotators=nflx.annotators,
+        item_name="clip",
+        annotator_name="viewer",
+        title="Netflix public dataset, with 4 appended unreliable viewers",
+    )
+
+
+def setup(app):
+    app.connect("build-finished", _write_gallery_report)

@@ -6,12 +6,9 @@ as scikit-learn estimators.
 """
 
 from skem._estimators import AnnotatorEM, HardAnnotatorEM
-from skem._long_format import (
-    RatingMatrix,
-    annotator_frame,
-    consensus_frame,
-    long_to_matrix,
-)
+from skem._io.long_format import RatingMatrix, long_to_matrix
+from skem._io.report import report
+from skem._io.results import annotator_frame, consensus_frame
 
 __version__ = "0.4.1"
 
@@ -23,4 +20,5 @@ __all__ = [
     "annotator_frame",
     "consensus_frame",
     "long_to_matrix",
+    "report",
 ]

@@ -5,7 +5,6 @@ from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.utils.validation import check_is_fitted
 
 
 class RatingMatrix(NamedTuple):
@@ -222,119 +221,6 @@ def long_to_matrix(
     return RatingMatrix(X, item_labels, annotator_labels)
 
 
-def consensus_frame(estimator, items=None, *, level=0.95):
-    """Tabulate the fitted consensus of each item, with its uncertainty.
-
-    Parameters
-    ----------
-    estimator : AnnotatorEM or HardAnnotatorEM
-        A fitted estimator.
-    items : array-like of shape (n_items,), default=None
-        Item labels, for example ``long_to_matrix(...).items``. Defaults to
-        the row numbers.
-    level : float, default=0.95
-        Coverage of the confidence interval.
-
-    Returns
-    -------
-    table : pandas.DataFrame
-        One row per item with columns ``item``, ``consensus`` (``mu_``),
-        ``std_error`` (``mu_std_error_``), ``ci_low`` and ``ci_high``.
-
-    See Also
-    --------
-    long_to_matrix : Build the matrix and the labels from long format.
-    annotator_frame : The reliability of each annotator.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from skem import AnnotatorEM, consensus_frame
-    >>> X = np.array([[4.0, 4.2, 1.0], [2.0, 2.1, 5.0], [3.0, 3.1, 2.0]])
-    >>> em = AnnotatorEM(score_range=(1, 5)).fit(X)
-    >>> consensus_frame(em, ["x", "y", "z"])[["item", "consensus"]].round(2)
-      item  consensus
-    0    x       4.10
-    1    y       2.05
-    2    z       3.05
-    """
-    pd = _import_pandas()
-    check_is_fitted(estimator)
-    labels = _labels(items, estimator.mu_.shape[0], "items")
-    interval = estimator.mu_interval(level)
-    return pd.DataFrame(
-        {
-            "item": labels,
-            "consensus": estimator.mu_,
-            "std_error": estimator.mu_std_error_,
-            "ci_low": interval[:, 0],
-            "ci_high": interval[:, 1],
-        }
-    )
-
-
-def annotator_frame(estimator, annotators=None):
-    """Tabulate the fitted reliability of each annotator.
-
-    Parameters
-    ----------
-    estimator : AnnotatorEM or HardAnnotatorEM
-        A fitted estimator.
-    annotators : array-like of shape (n_annotators,), default=None
-        Annotator labels, for example ``long_to_matrix(...).annotators``.
-        Defaults to ``feature_names_in_`` if the estimator has it, else the
-        column numbers.
-
-    Returns
-    -------
-    table : pandas.DataFrame
-        One row per annotator with columns ``annotator``, ``weight``
-        (``weights_``: the posterior probability of being good for
-        :class:`AnnotatorEM`, the 0/1 flag for :class:`HardAnnotatorEM`),
-        ``good`` (``weight >= 0.5``) and ``log_posterior``
-        (``log_posterior_``, the log of the posterior probability of being
-        good, which still ranks the annotators whose weights round to 0 or 1).
-
-    See Also
-    --------
-    consensus_frame : The consensus of each item.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from skem import AnnotatorEM, annotator_frame
-    >>> X = np.array([[4.0, 4.2, 1.0], [2.0, 2.1, 5.0], [3.0, 3.1, 2.0]])
-    >>> em = AnnotatorEM(score_range=(1, 5)).fit(X)
-    >>> table = annotator_frame(em, ["ann", "bob", "cat"])
-    >>> table.columns.tolist()
-    ['annotator', 'weight', 'good', 'log_posterior']
-    >>> table[["annotator", "weight", "good"]].round(2)
-      annotator  weight   good
-    0       ann     1.0   True
-    1       bob     1.0   True
-    2       cat     0.0  False
-
-    ``cat``'s weight rounds to 0, but its log posterior tells how sure the
-    model is:
-
-    >>> bool(table["log_posterior"][2] < -100)
-    True
-    """
-    pd = _import_pandas()
-    check_is_fitted(estimator)
-    if annotators is None:
-        annotators = getattr(estimator, "feature_names_in_", None)
-    labels = _labels(annotators, estimator.weights_.shape[0], "annotators")
-    return pd.DataFrame(
-        {
-            "annotator": labels,
-            "weight": estimator.weights_,
-            "good": estimator.weights_ >= 0.5,
-            "log_posterior": estimator.log_posterior_,
-        }
-    )
-
-
 def _import_pandas():
     try:
         import pandas
@@ -453,12 +339,3 @@ def _drop_unknown(pd, unknown, rows, cols, scores, labels, action):
         stacklevel=3,
     )
     return rows[keep], cols[keep], scores[keep]
-
-
-def _labels(labels, n, what):
-    if labels is None:
-        return np.arange(n)
-    labels = np.asarray(labels)
-    if labels.shape != (n,):
-        raise ValueError(f"Expected {n} {what} labels, got shape {labels.shape}.")
-    return labels

@@ -58,22 +58,36 @@ def test_round_trip_long_matrix_fit_tidy_keeps_labels(
 
     em = AnnotatorEM(**LECTURE).fit(matrix.X)
     reference = AnnotatorEM(**LECTURE).fit(X)  # same order: labels sort like positions
-    consensus = consensus_frame(em, matrix.items)
-    reliability = annotator_frame(em, matrix.annotators)
+    consensus = consensus_frame(em, matrix.items, X=matrix.X, name="video")
+    reliability = annotator_frame(em, matrix.annotators, X=matrix.X, name="subject")
     assert list(consensus.columns) == [
-        "item",
+        "video",
         "consensus",
         "std_error",
         "ci_low",
         "ci_high",
+        "n_ratings",
     ]
-    assert list(reliability.columns) == ["annotator", "weight", "good", "log_posterior"]
-    by_item = consensus.set_index("item")["consensus"]
+    assert list(reliability.columns) == [
+        "subject",
+        "p_good",
+        "verdict",
+        "n_ratings",
+        "sigma",
+        "bias",
+        "log_posterior",
+    ]
+    by_item = consensus.set_index("video")
     np.testing.assert_allclose(
-        by_item.loc[list(items)].to_numpy(), reference.mu_, rtol=1e-10
+        by_item["consensus"].loc[list(items)].to_numpy(), reference.mu_, rtol=1e-10
     )
-    by_annotator = reliability.set_index("annotator")["good"]
-    np.testing.assert_array_equal(by_annotator.loc[list(annotators)].to_numpy(), good)
+    np.testing.assert_array_equal(
+        by_item["n_ratings"].loc[list(items)].to_numpy(), (~np.isnan(X)).sum(axis=1)
+    )
+    by_annotator = reliability.set_index("subject")["p_good"]
+    np.testing.assert_array_equal(
+        by_annotator.loc[list(annotators)].to_numpy() >= 0.5, good
+    )
 
 
 def test_three_arrays_give_csr_by_default_even_when_dense():
@@ -355,17 +369,6 @@ def test_duplicates_are_named_with_the_given_labels():
     averaged = long_to_matrix(frame, annotators=["ann", "bob"], duplicates="mean")
     np.testing.assert_array_equal(averaged.X.toarray(), [[0.0, 2.0]])
     assert averaged.X.nnz == 1
-
-
-@pytest.mark.parametrize("Estimator", [AnnotatorEM, HardAnnotatorEM])
-def test_annotator_frame_carries_the_log_posterior(Estimator):
-    X = make_ratings(30, 6, bad_fraction=0.3, random_state=1)
-    em = Estimator(**LECTURE).fit(X)
-    table = annotator_frame(em)
-    assert list(table.columns) == ["annotator", "weight", "good", "log_posterior"]
-    np.testing.assert_array_equal(table["log_posterior"], em.log_posterior_)
-    np.testing.assert_array_equal(table["weight"], em.weights_)
-    assert np.all(table["log_posterior"] <= 0)
 
 
 # ------------------------------------------------------------ uncertainty

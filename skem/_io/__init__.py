@@ -1,0 +1,1 @@
+"""Reading ratings and writing results: long format, result tables, the report."""

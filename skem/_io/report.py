@@ -1,0 +1,738 @@
+"""One self-contained HTML page that explains a fit in plain words."""
+
+import base64
+import contextlib
+import html
+import io
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from sklearn.utils.validation import check_is_fitted
+
+from skem._io.results import (
+    CONSISTENT_FROM,
+    RANDOM_BELOW,
+    _annotator_evidence,
+    _annotator_labels,
+    _annotator_table,
+    _item_table,
+    _labels,
+    _observed,
+)
+from skem._io.template import PAGE
+
+VERDICT_COLORS = {
+    "consistent": "#1a7f37",
+    "undetermined": "#9a6700",
+    "random": "#b42318",
+}
+# Items named in "what to do next", and at most this many rows in the page's
+# item table (the full table is consensus_frame's).
+N_WIDEST = 5
+MAX_TABLE_ROWS = 1000
+WIDE_FACTOR = 1.2
+# At most this many flagged annotators are listed with their reasons.
+MAX_LISTED = 50
+# Past this many labels a figure's axis shows no labels: the tables do.
+MAX_FIGURE_LABELS = 100
+# A scale with at most this many distinct ratings is drawn on its levels.
+MAX_LEVELS = 11
+
+
+def report(
+    estimator,
+    path,
+    X=None,
+    *,
+    items=None,
+    annotators=None,
+    item_name="item",
+    annotator_name="annotator",
+    title=None,
+):
+    """Write a self-contained HTML page that explains a fit in plain words.
+
+    The page says who was flagged and why, shows each annotator's
+    reliability, the consensus of each item with its interval on the scale's
+    own levels, each annotator's bias and inconsistency (the names of ITU-T
+    P.913 and ITU-R BT.500), the model form and the fit's convergence, and
+    what to do next. It is one file: the figures are embedded PNG images,
+    the style is inline, and it opens offline.
+
+    Parameters
+    ----------
+    estimator : AnnotatorEM or HardAnnotatorEM
+        A fitted estimator. For :class:`skem.dask.DaskAnnotatorEM`, pass
+        ``em.to_in_memory().estimator`` (and its ``items``).
+    path : str or path-like
+        The HTML file to write, in an existing folder. It is written whole
+        or not at all: a failure leaves no half-written file, and an
+        existing file is replaced only by a complete page.
+    X : {array-like, sparse matrix} of shape (n_items, n_annotators), \
+default=None
+        The training ratings. With them the page gives each annotator's
+        number of ratings and agreement with the consensus (Pearson's ``r``),
+        each item's number of ratings, and says "undetermined: too few
+        ratings" where an annotator shares fewer than 3 ratings with others.
+    items : array-like of shape (n_items,), default=None
+        Item labels, for example ``long_to_matrix(...).items``; the row
+        numbers if None.
+    annotators : array-like of shape (n_annotators,), default=None
+        Annotator labels; ``feature_names_in_`` or the column numbers if None.
+    item_name, annotator_name : str, default='item', 'annotator'
+        What an item and an annotator are called on the page, for example
+        ``"video"`` and ``"subject"``.
+    title : str, default=None
+        Title of the page; one naming the estimator and the data if None.
+
+    Returns
+    -------
+    path : pathlib.Path
+        The file written.
+
+    Raises
+    ------
+    sklearn.exceptions.NotFittedError
+        If the estimator is not fitted.
+    ImportError
+        If matplotlib is not installed (``pip install 'skem[plotting]'``).
+    ValueError
+        If ``items``, ``annotators`` or ``X`` do not match the fit.
+
+    See Also
+    --------
+    consensus_frame : The consensus of each item, as a table.
+    annotator_frame : The reliability of each annotator, as a table.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from skem import AnnotatorEM, report
+    >>> from skem.datasets import load_video_quality
+    >>> nflx = load_video_quality()
+    >>> em = AnnotatorEM(score_range=nflx.score_range).fit(nflx.data)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     page = report(em, Path(folder) / "report.html", nflx.data,
+    ...                   items=nflx["items"], annotators=nflx.annotators,
+    ...                   item_name="clip", annotator_name="viewer")
+    ...     text = page.read_text(encoding="utf-8")
+    >>> "answers look random: 79 ratings" in text
+    True
+    """
+    check_is_fitted(estimator)
+    figure_class = _import_matplotlib()
+    for what, name in (("item_name", item_name), ("annotator_name", annotator_name)):
+        if not isinstance(name, str) or not name.strip():
+            raise ValueError(f"{what} must be a non-empty string; got {name!r}.")
+    if title is not None and not isinstance(title, str):
+        raise ValueError(f"title must be a string; got {title!r}.")
+    content = _Content(estimator, X, items, annotators, item_name, annotator_name)
+    page = PAGE.substitute(
+        version=html.escape(_version()),
+        title=html.escape(title or content.default_title()),
+        item_word=html.escape(item_name),
+        annotator_word=html.escape(annotator_name),
+        lead=content.lead(),
+        cards=content.cards(),
+        flagged=content.flagged(),
+        reliability=content.reliability(figure_class),
+        consensus=content.consensus(figure_class),
+        annotators=content.annotators(figure_class),
+        model=content.model(),
+        next_steps=content.next_steps(),
+    )
+    return _write_atomically(path, page)
+
+
+class _Content:
+    """The parts of the page, as HTML in which every label is escaped."""
+
+    def __init__(self, estimator, X, items, annotators, item_name, annotator_name):
+        self.estimator = estimator
+        self.item_name, self.annotator_name = item_name, annotator_name
+        evidence = _annotator_evidence(estimator, X)
+        self.items = _item_table(
+            estimator,
+            _labels(items, estimator.mu_.shape[0], "items"),
+            evidence,
+            0.95,
+            "label",
+        )
+        self.people, self.reasons = _annotator_table(
+            estimator, _annotator_labels(estimator, annotators), evidence, "label"
+        )
+        self.has_counts = evidence is not None
+        self.levels = _levels(X, estimator) if X is not None else None
+        self.widest = _widest(self.items["std_error"].to_numpy())
+
+    # ------------------------------------------------------------ text
+    def default_title(self):
+        return (
+            f"skem report: {len(self.items)} {_plural(self.item_name)} rated by "
+            f"{len(self.people)} {_plural(self.annotator_name)}"
+        )
+
+    def lead(self):
+        low, high = self.estimator.score_range_
+        ratings = (
+            f"{int(self.items['n_ratings'].sum())} ratings, " if self.has_counts else ""
+        )
+        levels = (
+            ""
+            if self.levels is None
+            else f" (ratings on the levels {', '.join(f'{v:g}' for v in self.levels)})"
+        )
+        return html.escape(
+            f"{type(self.estimator).__name__} fitted to {len(self.items)} "
+            f"{_plural(self.item_name)} and {len(self.people)} "
+            f"{_plural(self.annotator_name)}: {ratings}scale {low:g} to {high:g}"
+            f"{levels}."
+        )
+
+    def cards(self):
+        counts = self.people["verdict"].value_counts()
+        parts = []
+        for verdict, text in (
+            ("random", "answer at random"),
+            ("undetermined", "undetermined"),
+            ("consistent", "consistent"),
+        ):
+            parts.append(
+                f'<div class="card {verdict}"><span class="n">'
+                f"{int(counts.get(verdict, 0))}</span>"
+                f"{html.escape(_plural(self.annotator_name))} {text}</div>"
+            )
+        return "\n".join(parts)
+
+    def flagged(self):
+        people = self.people
+        order = np.argsort(people["log_posterior"].to_numpy(), kind="stable")
+        lines = []
+        for verdict in ("random", "undetermined"):
+            for k in order:
+                if people["verdict"].iloc[k] == verdict:
+                    lines.append(
+                        f"<li>{_badge(verdict)} <strong>"
+                        f"{_text(people['label'].iloc[k])}</strong>: "
+                        f"{html.escape(self.reasons[k])}.</li>"
+                    )
+        if len(lines) > MAX_LISTED:
+            lines = lines[:MAX_LISTED] + [
+                f"<li>and {len(lines) - MAX_LISTED} more: see the table below.</li>"
+            ]
+        n_random = int((people["verdict"] == "random").sum())
+        who = html.escape(_plural(self.annotator_name))
+        if lines:
+            intro = (
+                f"<p>{n_random} of {len(people)} {who} answer at random: their "
+                "ratings barely count in the consensus. "
+                "An annotator is <em>consistent</em> when the model gives "
+                f"at least {CONSISTENT_FROM:.0%} probability that their ratings "
+                "follow the consensus, <em>random</em> at most "
+                f"{RANDOM_BELOW:.0%}, and <em>undetermined</em> in between or "
+                "with too few ratings to judge.</p>"
+            )
+            return intro + '<ul class="flagged">' + "\n".join(lines) + "</ul>"
+        return (
+            f"<p>Nobody was flagged: all {len(people)} {who} are consistent "
+            f"(probability of following the consensus at least "
+            f"{CONSISTENT_FROM:.0%}).</p>"
+        )
+
+    def model(self):
+        em = self.estimator
+        low, high = em.score_range_
+        from skem import HardAnnotatorEM
+
+        hard = isinstance(em, HardAnnotatorEM)
+        shared = em.noise == "shared"
+        objective = ("classification " if hard else "") + (
+            "log-likelihood" if shared else "log posterior"
+        )
+        form = [
+            (
+                "Each annotator is either <em>good</em> or answers at "
+                f"<em>random</em>, uniformly over {low:g} to {high:g}; a good "
+                "annotator's rating is the item's consensus, plus their bias, plus "
+                "a normal error whose standard deviation is their inconsistency"
+                + (", truncated to the scale." if em.bounded else ".")
+            ),
+            (
+                "Hard (classification) EM: each annotator counts fully or not at "
+                "all in the consensus; the page shows the probability of being "
+                "good all the same."
+                if hard
+                else "Soft EM: each annotator counts in the consensus in "
+                "proportion to their probability of being good."
+            ),
+            (
+                "One inconsistency shared by every annotator."
+                if shared
+                else "Each annotator has their own inconsistency, pulled toward "
+                f"the panel's typical value with the weight of {em.noise_prior:g} "
+                "ratings."
+            ),
+            (
+                "Each annotator has their own bias."
+                if em.bias
+                else "No bias: every annotator is taken to use the scale as the "
+                "consensus does (fit with <code>bias=True</code> to estimate "
+                "biases)."
+            ),
+        ]
+        if em.converged_:
+            fit = (
+                f"EM converged after {em.n_iter_} iteration"
+                f"{'' if em.n_iter_ == 1 else 's'}: the last one changed the "
+                f"{objective} by less than tol={em.tol:g} per rating. Final "
+                f"{objective}: {em.log_likelihood_:.6g}."
+            )
+            fit = f'<p class="note">{html.escape(fit)}</p>'
+        else:
+            fit = (
+                f"EM did NOT converge: it stopped after max_iter={em.max_iter} "
+                f"iterations, with the {objective} still changing by at least "
+                f"tol={em.tol:g} per rating (final {objective}: "
+                f"{em.log_likelihood_:.6g}). Refit with a larger max_iter "
+                "before relying on these results."
+            )
+            fit = f'<p class="warn">{html.escape(fit)}</p>'
+        shared_text = (
+            f"Prior probability of being good (pi): {em.pi_:.3f}. "
+            f"Typical inconsistency of the panel: {em.shared_sigma_:.3g}."
+        )
+        return (
+            "<ul>"
+            + "".join(f"<li>{part}</li>" for part in form)
+            + "</ul>"
+            + fit
+            + f"<p>{html.escape(shared_text)}</p>"
+        )
+
+    def next_steps(self):
+        steps = []
+        items = self.items
+        # NaN: no rating; inf: only raters whose weight is exactly 0.
+        finite = np.isfinite(items["std_error"].to_numpy())
+        name = self.item_name
+        if (~finite).any():
+            missing = np.flatnonzero(~finite)
+            verb = "has" if len(missing) == 1 else "have"
+            steps.append(
+                f"{len(missing)} {html.escape(_plural(name, len(missing)))} "
+                f"{verb} no usable rating (none at all, or only ratings by random "
+                f"{html.escape(_plural(self.annotator_name))}): collect ratings "
+                f"for {_named(items['label'].to_numpy()[missing])}."
+            )
+        if self.widest.size:
+            named = ", ".join(
+                f"{_text(items['label'].iloc[k])} ({items['ci_low'].iloc[k]:.2f} to "
+                f"{items['ci_high'].iloc[k]:.2f})"
+                for k in self.widest
+            )
+            steps.append(
+                f"Re-collect ratings for the {html.escape(_plural(name))} whose "
+                f"intervals are widest: {named}. More ratings, from consistent "
+                f"{html.escape(_plural(self.annotator_name))}, narrow them."
+            )
+        elif finite.any():
+            half = float(np.median(items["std_error"].to_numpy()[finite])) * 1.96
+            steps.append(
+                f"The intervals are all about equally wide (about &plusmn;{half:.2f}"
+                f" before clipping to the scale): no {html.escape(name)} stands out. "
+                f"More ratings per {html.escape(name)} narrow them all."
+            )
+        people = self.people
+        for verdict, advice in (
+            (
+                "random",
+                "Check the ratings of the {who} flagged as random ({names}): a "
+                "misunderstood scale, a reversed scale, or inattention; exclude "
+                "them or re-run their sessions.",
+            ),
+            (
+                "undetermined",
+                "Look at the undetermined {who} ({names}): with more ratings, "
+                "on items that others rate too, the model can tell.",
+            ),
+        ):
+            flagged = people["label"].to_numpy()[people["verdict"] == verdict]
+            if flagged.size:
+                steps.append(
+                    advice.format(
+                        who=html.escape(_plural(self.annotator_name)),
+                        names=_named(flagged),
+                    )
+                )
+        if not self.estimator.converged_:
+            steps.append(
+                "Refit with a larger <code>max_iter</code>: EM did not converge."
+            )
+        return "<ol>" + "".join(f"<li>{step}</li>" for step in steps) + "</ol>"
+
+    # --------------------------------------------------------- figures
+    def reliability(self, figure_class):
+        people = self.people
+        p_good = people["p_good"].to_numpy()
+        n = len(people)
+        figure = figure_class(figsize=(8, _height(n)), layout="constrained")
+        ax = figure.add_subplot()
+        positions = np.arange(n)[::-1]
+        colors = [VERDICT_COLORS[v] for v in people["verdict"]]
+        ax.barh(positions, p_good, color=colors, height=0.7)
+        # A bar of p_good 1e-90 is invisible: a marker at its end shows it.
+        ax.scatter(p_good, positions, color=colors, s=14, zorder=3)
+        for value in (RANDOM_BELOW, CONSISTENT_FROM):
+            ax.axvline(value, color="#57606a", linestyle="--", linewidth=0.8)
+        if n <= MAX_FIGURE_LABELS:
+            for y, value in zip(positions, p_good, strict=True):
+                ax.text(
+                    min(value, 1.0) + 0.01,
+                    y,
+                    _probability(value),
+                    va="center",
+                    fontsize=_font_size(n),
+                    color="#1f2328",
+                )
+        ax.set_xlim(0, 1.12)
+        ax.set_xticks([0, RANDOM_BELOW, 0.5, CONSISTENT_FROM, 1.0])
+        ax.set_xlabel("probability that the annotator's ratings follow the consensus")
+        self._label_axis(ax, positions, people["label"], "y", self.annotator_name)
+        ax.set_title(f"Reliability of each {_mpl(self.annotator_name)}", loc="left")
+        _legend(figure)
+        image = _image(
+            figure,
+            f"Bar chart: the probability that each {self.annotator_name} "
+            "answers consistently",
+        )
+        caption = (
+            "Each bar is the posterior probability that the annotator is good "
+            "rather than random. Dashed lines: the thresholds of the verdicts "
+            f"({RANDOM_BELOW:g} and {CONSISTENT_FROM:g})."
+        )
+        return _figure(image, caption) + self._annotator_table()
+
+    def consensus(self, figure_class):
+        items = self.items
+        n = len(items)
+        consensus = items["consensus"].to_numpy()
+        order = np.argsort(
+            np.where(np.isnan(consensus), np.inf, consensus), kind="stable"
+        )
+        positions = np.arange(n)
+        low, high = self.estimator.score_range_
+        figure = figure_class(
+            figsize=(9, 4.6 if n <= 40 else 5.4), layout="constrained"
+        )
+        ax = figure.add_subplot()
+        middle = consensus[order]
+        lower = np.clip(items["ci_low"].to_numpy()[order], low, high)
+        upper = np.clip(items["ci_high"].to_numpy()[order], low, high)
+        widest = np.isin(order, self.widest)
+        for mask, color, label in (
+            (~widest, "#0969da", "consensus and 95% interval"),
+            (widest, "#b42318", "the widest intervals: re-collect"),
+        ):
+            if mask.any():
+                ax.errorbar(
+                    positions[mask],
+                    middle[mask],
+                    yerr=[middle[mask] - lower[mask], upper[mask] - middle[mask]],
+                    fmt="o",
+                    markersize=3 if n > 40 else 5,
+                    color=color,
+                    elinewidth=1,
+                    capsize=0 if n > 40 else 2,
+                    label=label,
+                )
+        ax.set_ylim(low, high)
+        if self.levels is not None:
+            ax.set_yticks(self.levels)
+            ax.grid(axis="y", color="#eaeef2")
+            ax.set_axisbelow(True)
+        ax.set_ylabel("consensus score")
+        labels = items["label"].to_numpy()[order]
+        self._label_axis(ax, positions, labels, "x", self.item_name)
+        ax.set_xlim(-1, n)
+        ax.set_title(
+            f"Consensus of each {_mpl(self.item_name)}, lowest to highest",
+            loc="left",
+        )
+        ax.legend(loc="upper left", fontsize=8, frameon=False)
+        image = _image(
+            figure,
+            f"Chart: the consensus of each {self.item_name} with its interval",
+        )
+        caption = (
+            "Each point is an item's consensus score; its bar is the 95% "
+            "confidence interval, clipped to the scale. A wide interval means "
+            "the ratings disagree or are few."
+        )
+        return _figure(image, caption) + self._item_table()
+
+    def annotators(self, figure_class):
+        people = self.people
+        n = len(people)
+        figure = figure_class(figsize=(8, _height(n)), layout="constrained")
+        positions = np.arange(n)[::-1]
+        colors = [VERDICT_COLORS[v] for v in people["verdict"]]
+        if self.estimator.bias:
+            bias_ax, sigma_ax = figure.subplots(1, 2, sharey=True)
+            bias_ax.barh(positions, people["bias"], color=colors, height=0.7)
+            bias_ax.axvline(0, color="#57606a", linewidth=0.8)
+            bias_ax.set_xlabel("bias (score points above the consensus)")
+            bias_ax.locator_params(axis="x", nbins=4)
+            bias_ax.set_title("Bias", loc="left")
+            sigma_ax.set_title("Inconsistency", loc="left")
+            labelled = bias_ax
+        else:
+            sigma_ax = labelled = figure.add_subplot()
+            sigma_ax.set_title(
+                "Inconsistency (bias not estimated: bias=False)", loc="left"
+            )
+        sigma_ax.barh(positions, people["sigma"], color=colors, height=0.7)
+        sigma_ax.set_xlabel("inconsistency (sigma, score points)")
+        self._label_axis(labelled, positions, people["label"], "y", self.annotator_name)
+        _legend(figure)
+        image = _image(
+            figure,
+            f"Bar charts: the bias and the inconsistency of each {self.annotator_name}",
+        )
+        caption = (
+            "Bias (ITU-T P.913, ITU-R BT.500): how much higher (+) or lower (-) "
+            "than the consensus the annotator rates on average. Inconsistency: "
+            "the typical deviation of a good rating from the consensus plus the "
+            "bias (the standard deviation sigma). A random annotator's values "
+            "say little: their ratings barely count."
+        )
+        return _figure(image, caption)
+
+    # ---------------------------------------------------------- tables
+    def _annotator_table(self):
+        people = self.people
+        header = [
+            html.escape(self.annotator_name),
+            "verdict",
+            "why",
+            "P(good)",
+        ]
+        if self.has_counts:
+            header.append("ratings")
+        header += ["bias", "inconsistency"]
+        rows = []
+        for k in range(len(people)):
+            cells = [
+                f"<td>{_text(people['label'].iloc[k])}</td>",
+                f"<td>{_badge(people['verdict'].iloc[k])}</td>",
+                f"<td>{html.escape(self.reasons[k])}</td>",
+                f'<td class="num">{_probability(people["p_good"].iloc[k])}</td>',
+            ]
+            if self.has_counts:
+                cells.append(f'<td class="num">{int(people["n_ratings"].iloc[k])}</td>')
+            cells += [
+                f'<td class="num">{people["bias"].iloc[k]:+.3f}</td>',
+                f'<td class="num">{people["sigma"].iloc[k]:.3f}</td>',
+            ]
+            rows.append("<tr>" + "".join(cells) + "</tr>")
+        return _table(header, rows, numeric_from=3)
+
+    def _item_table(self):
+        items = self.items
+        header = [html.escape(self.item_name), "consensus", "95% interval", "std error"]
+        if self.has_counts:
+            header.append("ratings")
+        rows = []
+        for k in range(min(len(items), MAX_TABLE_ROWS)):
+            cells = [
+                f"<td>{_text(items['label'].iloc[k])}</td>",
+                f'<td class="num">{items["consensus"].iloc[k]:.3f}</td>',
+                f'<td class="num">{items["ci_low"].iloc[k]:.3f} to '
+                f"{items['ci_high'].iloc[k]:.3f}</td>",
+                f'<td class="num">{items["std_error"].iloc[k]:.3f}</td>',
+            ]
+            if self.has_counts:
+                cells.append(f'<td class="num">{int(items["n_ratings"].iloc[k])}</td>')
+            rows.append("<tr>" + "".join(cells) + "</tr>")
+        shown = (
+            f"all {len(items)}"
+            if len(items) <= MAX_TABLE_ROWS
+            else f"the first {MAX_TABLE_ROWS} of {len(items)} (all of them: "
+            "skem.consensus_frame)"
+        )
+        return (
+            f"<details><summary>The table of the {html.escape(_plural(self.item_name))}"
+            f" ({shown})</summary>"
+            + _table(header, rows, numeric_from=1)
+            + "</details>"
+        )
+
+    def _label_axis(self, ax, positions, labels, axis, name):
+        labels = [_mpl(label) for label in np.asarray(labels).tolist()]
+        n = len(labels)
+        set_ticks = ax.set_yticks if axis == "y" else ax.set_xticks
+        if n <= MAX_FIGURE_LABELS:
+            set_ticks(
+                positions,
+                labels,
+                fontsize=_font_size(n),
+                **({"rotation": 90} if axis == "x" else {}),
+            )
+        else:
+            set_ticks([])
+        (ax.set_ylabel if axis == "y" else ax.set_xlabel)(_mpl(name))
+
+
+# ------------------------------------------------------------------ helpers
+def _import_matplotlib():
+    """matplotlib's Figure, drawn with Agg; the caller's pyplot is left alone."""
+    try:
+        from matplotlib.figure import Figure
+    except ImportError as error:
+        raise ImportError(
+            "skem.report draws its figures with matplotlib, which is not "
+            "installed: pip install 'skem[plotting]'."
+        ) from error
+    return Figure
+
+
+def _image(figure, alt):
+    """The figure as an ``<img>`` with a base64 PNG data: URI."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(figure)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110)
+    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
+
+
+def _figure(image, caption):
+    return f"<figure>{image}<figcaption>{html.escape(caption)}</figcaption></figure>"
+
+
+def _table(header, rows, numeric_from):
+    head = "".join(
+        f'<th class="num">{cell}</th>' if k >= numeric_from else f"<th>{cell}</th>"
+        for k, cell in enumerate(header)
+    )
+    return (
+        f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def _legend(figure):
+    """The verdicts' colours, above the figure's axes so that no bar hides them."""
+    from matplotlib.patches import Patch
+
+    figure.legend(
+        handles=[
+            Patch(color=color, label=verdict)
+            for verdict, color in VERDICT_COLORS.items()
+        ],
+        loc="outside upper right",
+        ncols=3,
+        fontsize=8,
+        frameon=False,
+    )
+
+
+def _levels(X, estimator):
+    """The scale's levels (the distinct ratings) if there are few, else None."""
+    _, _, scores = _observed(X, estimator.mu_.shape[0], estimator.weights_)
+    levels = np.unique(scores)
+    return levels if 1 < levels.size <= MAX_LEVELS else None
+
+
+def _widest(std_error):
+    """Up to N_WIDEST items whose interval is notably wider than typical.
+
+    Notably: a standard error over WIDE_FACTOR times the median one. When all
+    items have the same raters, no interval stands out and none is named.
+    """
+    finite = np.flatnonzero(np.isfinite(std_error) & (std_error > 0))
+    if finite.size == 0:
+        return finite
+    typical = np.median(std_error[finite])
+    wide = finite[std_error[finite] > WIDE_FACTOR * typical]
+    return wide[np.argsort(-std_error[wide], kind="stable")][:N_WIDEST]
+
+
+def _height(n):
+    return float(np.clip(0.24 * n + 1.3, 2.8, 16.0))
+
+
+def _font_size(n):
+    return 9 if n <= 30 else 7 if n <= 60 else 5
+
+
+def _probability(p):
+    if p < 0.001:
+        return "< 0.001"
+    if p > 0.999:
+        return "> 0.999"
+    return f"{p:.3f}"
+
+
+def _badge(verdict):
+    return f'<span class="badge {verdict}">{verdict}</span>'
+
+
+def _text(label):
+    return html.escape(str(label))
+
+
+def _mpl(label):
+    """A label as literal matplotlib text: ``$`` would start mathtext."""
+    return str(label).replace("$", r"\$")
+
+
+def _named(labels, limit=20):
+    labels = [_text(label) for label in np.asarray(labels).tolist()]
+    shown = ", ".join(labels[:limit])
+    return shown + (f" and {len(labels) - limit} more" if len(labels) > limit else "")
+
+
+def _plural(name, n=2):
+    return name if n == 1 or name.endswith("s") else f"{name}s"
+
+
+def _version():
+    from skem import __version__
+
+    return __version__
+
+
+def _write_atomically(path, text):
+    """Write ``text`` to ``path`` through a temporary file in the same folder."""
+    path = Path(os.fspath(path))
+    folder = path.parent
+    if not folder.is_dir():
+        raise FileNotFoundError(
+            f"Cannot write the report {str(path)!r}: the folder {str(folder)!r} "
+            "does not exist."
+        )
+    handle, temporary = tempfile.mkstemp(
+        dir=folder, prefix=f".{path.name}.", suffix=".tmp"
+    )
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
+        # mkstemp creates the file readable by its owner only.
+        os.chmod(temporary, 0o666 & ~_umask())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
+    return path
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -1,0 +1,443 @@
+"""The fitted results as tables: one schema per item and per annotator, verdicts.
+
+Every output of skem (these functions, the command's CSV files, the Dask
+backend, the HTML report) uses the same columns:
+
+- per item: ``<item>, consensus, std_error, ci_low, ci_high, n_ratings``, plus
+  ``location`` for the bounded forms, whose location differs from the
+  consensus;
+- per annotator: ``<annotator>, p_good, verdict, n_ratings, sigma, bias,
+  log_posterior``.
+
+``<item>`` and ``<annotator>`` are the caller's own column names.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.utils.validation import check_is_fitted
+
+from skem._io.long_format import _import_pandas
+
+# An annotator is "consistent" from this posterior probability of being good
+# up, "random" from RANDOM_BELOW down, "undetermined" in between.
+CONSISTENT_FROM = 0.9
+RANDOM_BELOW = 0.1
+# Fewer ratings than this on items that someone else rated too cannot tell a
+# random annotator from a good one: the verdict is then "undetermined".
+MIN_SHARED_RATINGS = 3
+
+ITEM_COLUMNS = ("consensus", "std_error", "ci_low", "ci_high", "n_ratings")
+ANNOTATOR_COLUMNS = (
+    "p_good",
+    "verdict",
+    "n_ratings",
+    "sigma",
+    "bias",
+    "log_posterior",
+)
+
+
+def consensus_frame(estimator, items=None, *, X=None, level=0.95, name="item"):
+    """Tabulate the fitted consensus of each item, with its uncertainty.
+
+    Parameters
+    ----------
+    estimator : AnnotatorEM or HardAnnotatorEM
+        A fitted estimator.
+    items : array-like of shape (n_items,), default=None
+        Item labels, for example ``long_to_matrix(...).items``. Defaults to
+        the row numbers.
+    X : {array-like, sparse matrix} of shape (n_items, n_annotators), \
+default=None
+        The training ratings, NaN (or absent) for "not rated": they give
+        ``n_ratings``. Without them ``n_ratings`` is missing (``<NA>``).
+    level : float, default=0.95
+        Coverage of the confidence interval, in (0, 1).
+    name : str, default='item'
+        Name of the label column: your own, for example ``"video"``.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        One row per item with columns ``name``, ``consensus`` (``mu_``),
+        ``std_error`` (``mu_std_error_``), ``ci_low`` and ``ci_high`` (the
+        interval of :meth:`~skem.AnnotatorEM.mu_interval`, clipped to
+        ``score_range_`` for the bounded forms, whose consensus cannot leave
+        the scale), ``n_ratings`` (the item's number of ratings) and, for the
+        bounded forms only, ``location`` (``location_``, the location of the
+        truncated normal of the good ratings).
+
+    Raises
+    ------
+    ValueError
+        If ``items`` or ``X`` do not match the fit, ``level`` is not in (0, 1),
+        or ``name`` is not a string or is one of the other columns.
+
+    See Also
+    --------
+    long_to_matrix : Build the matrix and the labels from long format.
+    annotator_frame : The reliability of each annotator.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skem import AnnotatorEM, consensus_frame
+    >>> X = np.array([[4.0, 4.2, 1.0], [2.0, 2.1, 5.0], [3.0, 3.1, np.nan]])
+    >>> em = AnnotatorEM(score_range=(1, 5)).fit(X)
+    >>> table = consensus_frame(em, ["x", "y", "z"], X=X, name="video")
+    >>> table.columns.tolist()
+    ['video', 'consensus', 'std_error', 'ci_low', 'ci_high', 'n_ratings', 'location']
+    >>> table[["video", "consensus", "n_ratings"]].round(2)
+      video  consensus  n_ratings
+    0     x       4.10          3
+    1     y       2.05          3
+    2     z       3.05          2
+    """
+    check_is_fitted(estimator)
+    _check_name(name, ITEM_COLUMNS + ("location",))
+    labels = _labels(items, estimator.mu_.shape[0], "items")
+    return _item_table(
+        estimator, labels, _annotator_evidence(estimator, X), level, name
+    )
+
+
+def annotator_frame(estimator, annotators=None, *, X=None, name="annotator"):
+    """Tabulate the fitted reliability of each annotator, with a verdict.
+
+    Parameters
+    ----------
+    estimator : AnnotatorEM or HardAnnotatorEM
+        A fitted estimator.
+    annotators : array-like of shape (n_annotators,), default=None
+        Annotator labels, for example ``long_to_matrix(...).annotators``.
+        Defaults to ``feature_names_in_`` (or a Dask estimator's
+        ``annotators_``) if the estimator has it, else the column numbers.
+    X : {array-like, sparse matrix} of shape (n_items, n_annotators), \
+default=None
+        The training ratings, NaN (or absent) for "not rated": they give
+        ``n_ratings`` and let the verdict say "undetermined" for an
+        annotator with too few ratings. Without them ``n_ratings`` is
+        missing (``<NA>``) and the verdict rests on ``p_good`` alone.
+    name : str, default='annotator'
+        Name of the label column: your own, for example ``"subject"``.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        One row per annotator with columns
+
+        - ``name``: the label;
+        - ``p_good``: the posterior probability of being good,
+          ``exp(log_posterior_)``; for :class:`~skem.HardAnnotatorEM` too,
+          whose ``weights_`` are 0/1;
+        - ``verdict``: ``"consistent"`` (``p_good >= 0.9``), ``"random"``
+          (``p_good <= 0.1``) or ``"undetermined"`` (in between, or fewer
+          than 3 ratings on items that someone else rated too);
+        - ``n_ratings``: the annotator's number of ratings;
+        - ``sigma``: the inconsistency, the typical deviation of the
+          annotator's good ratings from ``consensus + bias`` (``sigma_``,
+          the shared value repeated for ``noise='shared'``);
+        - ``bias``: how much higher than the consensus the annotator rates
+          (``bias_``; 0 unless ``bias=True``);
+        - ``log_posterior``: ``log_posterior_``, which still ranks the
+          annotators whose ``p_good`` rounds to 0 or 1.
+
+    Raises
+    ------
+    ValueError
+        If ``annotators`` or ``X`` do not match the fit, or ``name`` is not
+        a string or is one of the other columns.
+
+    See Also
+    --------
+    consensus_frame : The consensus of each item.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skem import AnnotatorEM, annotator_frame
+    >>> X = np.array([[4.0, 4.2, 1.0], [2.0, 2.1, 5.0], [3.0, 3.1, 2.0],
+    ...               [1.5, 1.4, 4.5]])
+    >>> em = AnnotatorEM(score_range=(1, 5)).fit(X)
+    >>> table = annotator_frame(em, ["ann", "bob", "cat"], X=X, name="subject")
+    >>> table.columns.tolist()
+    ['subject', 'p_good', 'verdict', 'n_ratings', 'sigma', 'bias', 'log_posterior']
+    >>> table[["subject", "p_good", "verdict", "n_ratings"]].round(2)
+      subject  p_good     verdict  n_ratings
+    0     ann     1.0  consistent          4
+    1     bob     1.0  consistent          4
+    2     cat     0.0      random          4
+
+    ``cat``'s ``p_good`` rounds to 0, but its log posterior tells how sure the
+    model is:
+
+    >>> bool(table["log_posterior"][2] < -100)
+    True
+    """
+    check_is_fitted(estimator)
+    _check_name(name, ANNOTATOR_COLUMNS)
+    labels = _annotator_labels(estimator, annotators)
+    table, _ = _annotator_table(
+        estimator, labels, _annotator_evidence(estimator, X), name
+    )
+    return table
+
+
+def _item_table(estimator, labels, evidence, level, name):
+    """The per-item table of :func:`consensus_frame`, from checked inputs."""
+    pd = _import_pandas()
+    interval = estimator.mu_interval(level)
+    if estimator.bounded:
+        low, high = estimator.score_range_
+        interval = np.clip(interval, low, high)
+    table = {
+        name: labels,
+        "consensus": estimator.mu_,
+        "std_error": estimator.mu_std_error_,
+        "ci_low": interval[:, 0],
+        "ci_high": interval[:, 1],
+        "n_ratings": _count_column(
+            pd, None if evidence is None else evidence.per_item, len(labels)
+        ),
+    }
+    if estimator.bounded:
+        table["location"] = estimator.location_
+    return pd.DataFrame(table)
+
+
+def _annotator_table(estimator, labels, evidence, name):
+    """The per-annotator table of :func:`annotator_frame`, and the reasons."""
+    pd = _import_pandas()
+    p_good = np.exp(estimator.log_posterior_)
+    verdicts, reasons = _annotator_verdicts(
+        p_good,
+        None if evidence is None else evidence.per_annotator,
+        None if evidence is None else evidence.shared,
+        None if evidence is None else evidence.r,
+    )
+    n_annotators = p_good.shape[0]
+    table = pd.DataFrame(
+        {
+            name: labels,
+            "p_good": p_good,
+            "verdict": verdicts,
+            "n_ratings": _count_column(
+                pd, None if evidence is None else evidence.per_annotator, n_annotators
+            ),
+            "sigma": np.broadcast_to(estimator.sigma_, (n_annotators,)).astype(
+                np.float64
+            ),
+            "bias": np.asarray(estimator.bias_, dtype=np.float64),
+            "log_posterior": estimator.log_posterior_,
+        }
+    )
+    return table, reasons
+
+
+def _annotator_verdicts(p_good, n_ratings=None, n_shared=None, r=None):
+    """Name each annotator's verdict, with the plain reason behind it.
+
+    The one place that turns a fit into words, for the tables, the command's
+    summary and the report.
+
+    Parameters
+    ----------
+    p_good : array-like of shape (n_annotators,)
+        Posterior probability of being good.
+    n_ratings : array-like of shape (n_annotators,), default=None
+        Number of ratings of each annotator; None if unknown.
+    n_shared : array-like of shape (n_annotators,), default=None
+        Number of those ratings on items that someone else rated too; below
+        3 the verdict is "undetermined". None if unknown.
+    r : array-like of shape (n_annotators,), default=None
+        Pearson correlation of each annotator's ratings with the consensus
+        of the items rated, NaN where it is not defined; None if unknown.
+
+    Returns
+    -------
+    verdicts : ndarray of shape (n_annotators,) of str
+        ``"consistent"`` (``p_good >= 0.9``), ``"random"`` (``p_good <=
+        0.1``) or ``"undetermined"``.
+    reasons : ndarray of shape (n_annotators,) of str
+        For example ``"answers look random: 79 ratings, agreement with the
+        consensus r = 0.12"``, ``"consistent: 79 ratings, r = 0.85"``,
+        ``"undetermined: too few ratings (2 on items that others rated
+        too)"`` or ``"undetermined: the ratings fit either (79 ratings,
+        r = 0.40)"``.
+    """
+    p_good = np.asarray(p_good, dtype=np.float64)
+    n = p_good.shape[0]
+    n_ratings = [None] * n if n_ratings is None else np.asarray(n_ratings)
+    n_shared = [None] * n if n_shared is None else np.asarray(n_shared)
+    r = [None] * n if r is None else np.asarray(r, dtype=np.float64)
+    verdicts, reasons = [], []
+    for p, count, shared, correlation in zip(
+        p_good, n_ratings, n_shared, r, strict=True
+    ):
+        evidence = _evidence_text(count, correlation)
+        if shared is not None and shared < MIN_SHARED_RATINGS:
+            verdict = "undetermined"
+            reason = (
+                f"undetermined: too few ratings ({int(shared)} on items that "
+                "others rated too)"
+            )
+        elif p >= CONSISTENT_FROM:
+            verdict = "consistent"
+            reason = "consistent" + (f": {evidence}" if evidence else "")
+        elif p <= RANDOM_BELOW:
+            verdict = "random"
+            reason = "answers look random" + (
+                f": {evidence.replace('r ', 'agreement with the consensus r ', 1)}"
+                if evidence
+                else ""
+            )
+        else:
+            verdict = "undetermined"
+            reason = "undetermined: the ratings fit either" + (
+                f" ({evidence})" if evidence else ""
+            )
+        verdicts.append(verdict)
+        reasons.append(reason)
+    return np.asarray(verdicts, dtype=object), np.asarray(reasons, dtype=object)
+
+
+def _evidence_text(count, correlation):
+    """``"79 ratings, r = 0.85"`` (or ``r n/a``), or "" when nothing is known."""
+    parts = []
+    if count is not None:
+        count = int(count)
+        parts.append(f"{count} rating" + ("" if count == 1 else "s"))
+    if correlation is not None:
+        # -0.001 would print as "-0.00".
+        text = f"{correlation:.2f}".replace("-0.00", "0.00")
+        parts.append("r n/a" if np.isnan(correlation) else f"r = {text}")
+    return ", ".join(parts)
+
+
+class _Evidence:
+    """What the training ratings say about each annotator and item.
+
+    Attributes
+    ----------
+    per_item, per_annotator : ndarray of int
+        Number of ratings of each item, and by each annotator.
+    shared : ndarray of int
+        Number of each annotator's ratings on items rated by someone else too.
+    r : ndarray of float
+        Pearson correlation of each annotator's ratings with ``mu_`` on the
+        items rated; NaN with fewer than 3 such ratings or no variance.
+    """
+
+    def __init__(self, per_item, per_annotator, shared, r):
+        self.per_item = per_item
+        self.per_annotator = per_annotator
+        self.shared = shared
+        self.r = r
+
+
+def _annotator_evidence(estimator, X):
+    """The :class:`_Evidence` of the training ratings ``X``, or None if X is None."""
+    if X is None:
+        return None
+    rows, cols, scores = _observed(X, estimator.mu_.shape[0], estimator.weights_)
+    n_items, n_annotators = estimator.mu_.shape[0], estimator.weights_.shape[0]
+    per_item = np.bincount(rows, minlength=n_items)
+    per_annotator = np.bincount(cols, minlength=n_annotators)
+    shared = np.bincount(cols, weights=per_item[rows] >= 2, minlength=n_annotators)
+    return _Evidence(
+        per_item,
+        per_annotator,
+        shared.astype(np.int64),
+        _correlations(cols, scores, estimator.mu_[rows], n_annotators),
+    )
+
+
+def _correlations(group, x, y, n_groups):
+    """Pearson correlation of ``x`` and ``y`` within each group, NaN-safe.
+
+    Pairs with a non-finite ``y`` (an unrated or unweighted item's consensus)
+    are left out; a group with fewer than 3 pairs or without variance gets NaN.
+    """
+    keep = np.isfinite(y)
+    group, x, y = group[keep], x[keep], y[keep]
+    count = np.bincount(group, minlength=n_groups).astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        dx = x - (np.bincount(group, x, n_groups) / count)[group]
+        dy = y - (np.bincount(group, y, n_groups) / count)[group]
+        sxx = np.bincount(group, dx * dx, n_groups)
+        syy = np.bincount(group, dy * dy, n_groups)
+        sxy = np.bincount(group, dx * dy, n_groups)
+        r = sxy / np.sqrt(sxx * syy)
+    # Variance that is only rounding noise counts as none.
+    tiny = 1e-12 * np.maximum(1.0, np.bincount(group, x * x + y * y, n_groups))
+    r[(count < 3) | (sxx <= tiny) | (syy <= tiny)] = np.nan
+    return np.clip(r, -1.0, 1.0)
+
+
+def _observed(X, n_items, weights):
+    """Rows, columns and scores of the observed ratings of X, checked against a fit.
+
+    X is never modified.
+    """
+    n_annotators = weights.shape[0]
+    if sp.issparse(X):
+        coo = sp.coo_matrix(X)
+        shape = coo.shape
+        rows, cols, scores = coo.row, coo.col, coo.data.astype(np.float64)
+    else:
+        if hasattr(X, "to_numpy"):
+            values = X.to_numpy(dtype=np.float64, na_value=np.nan)
+        else:
+            try:
+                values = np.asarray(X, dtype=np.float64)
+            except (TypeError, ValueError) as error:
+                raise ValueError(
+                    f"X must hold numbers, NaN for 'not rated': {error}"
+                ) from None
+        shape = values.shape
+        if values.ndim == 2:
+            rows, cols = np.nonzero(~np.isnan(values))
+            scores = values[rows, cols]
+    if len(shape) != 2 or tuple(shape) != (n_items, n_annotators):
+        raise ValueError(
+            f"X must be the training ratings, of shape ({n_items}, "
+            f"{n_annotators}) like the fit; got shape {tuple(shape)}."
+        )
+    if not np.all(np.isfinite(scores)):
+        raise ValueError("X has an infinite rating; use NaN for 'not rated'.")
+    return rows.astype(np.intp), cols.astype(np.intp), scores
+
+
+def _count_column(pd, counts, n):
+    """Counts as an integer column, or ``<NA>`` throughout when unknown."""
+    if counts is None:
+        return pd.array([pd.NA] * n, dtype="Int64")
+    return np.asarray(counts, dtype=np.int64)
+
+
+def _annotator_labels(estimator, annotators):
+    if annotators is None:
+        # annotators_: the labels of a Dask estimator.
+        annotators = getattr(
+            estimator, "feature_names_in_", getattr(estimator, "annotators_", None)
+        )
+    return _labels(annotators, estimator.weights_.shape[0], "annotators")
+
+
+def _labels(labels, n, what):
+    if labels is None:
+        return np.arange(n)
+    labels = np.asarray(labels)
+    if labels.shape != (n,):
+        raise ValueError(f"Expected {n} {what} labels, got shape {labels.shape}.")
+    return labels
+
+
+def _check_name(name, others):
+    if not isinstance(name, str):
+        raise ValueError(f"name must be a string; got {name!r}.")
+    if name in others:
+        raise ValueError(
+            f"name {name!r} is already one of the columns ({', '.join(others)}); "
+            "choose another."
+        )

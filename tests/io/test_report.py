@@ -1,0 +1,326 @@
+"""skem.report: one self-contained HTML page, written whole or not at all."""
+
+import base64
+import json
+import os
+import re
+import stat
+import struct
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from sklearn.exceptions import NotFittedError
+
+import skem
+import skem._io.report as report_module
+from skem import AnnotatorEM, HardAnnotatorEM, report
+from skem.datasets import load_video_quality, make_ratings
+
+pytest.importorskip("matplotlib")
+pytest.importorskip("pandas")
+
+CHROMIUM = "/usr/bin/chromium"
+NASTY = '<script>alert("x")</script>'
+
+
+@pytest.fixture(scope="module")
+def nflx():
+    return load_video_quality()
+
+
+@pytest.fixture(scope="module")
+def nflx_page(nflx, tmp_path_factory):
+    em = AnnotatorEM(score_range=nflx.score_range).fit(nflx.data)
+    items = [f"clip {i}" for i in nflx["items"]]
+    items[3] = NASTY
+    annotators = list(nflx.annotators)
+    annotators[27] = "<b>27 & co</b>"
+    path = tmp_path_factory.mktemp("report") / "report.html"
+    written = report(
+        em,
+        path,
+        nflx.data,
+        items=items,
+        annotators=annotators,
+        item_name="clip",
+        annotator_name="viewer",
+    )
+    assert written == path
+    return path, path.read_text(encoding="utf-8")
+
+
+def _images(page):
+    return re.findall(r"<img\b[^>]*>", page)
+
+
+def _png_size(data):
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    return struct.unpack(">II", data[16:24])
+
+
+# ----------------------------------------------------------------- content
+def test_every_label_is_escaped(nflx_page):
+    _, page = nflx_page
+    assert NASTY not in page and "<b>27" not in page
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page
+    assert "&lt;b&gt;27 &amp; co&lt;/b&gt;" in page
+    assert "<script" not in page
+
+
+def test_the_verdicts_and_their_reasons_are_in_plain_words(nflx_page):
+    _, page = nflx_page
+    for words in (
+        "Who was flagged, and why",
+        "4 of 30 viewers answer at random",
+        "answers look random: 79 ratings, agreement with the consensus r = ",
+        "consistent: 79 ratings, r = ",
+        'class="badge random"',
+        "Bias and inconsistency of each viewer",
+        "ITU-T P.913",
+        "EM converged after",
+        "What to do next",
+        "Check the ratings of the viewers flagged as random (26, &lt;b&gt;27",
+    ):
+        assert words in page, words
+
+
+def test_every_figure_is_an_embedded_png_and_nothing_comes_from_the_network(
+    nflx_page,
+):
+    _, page = nflx_page
+    images = _images(page)
+    assert len(images) == 3
+    for image in images:
+        source = re.search(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', image)
+        assert source, image[:80]
+        width, height = _png_size(base64.b64decode(source.group(1)))
+        assert width > 300 and height > 200
+        assert re.search(r'alt="[^"]+"', image)
+    assert "http://" not in page and "https://" not in page
+    for attribute in re.findall(r'(?:src|href)="([^"]*)"', page):
+        assert attribute.startswith("data:") or attribute.startswith("#")
+    assert "<link" not in page and "@import" not in page
+
+
+def test_what_to_do_next_names_the_widest_intervals():
+    X = make_ratings(30, 8, bad_fraction=0.25, random_state=5)
+    X[:3, 1:] = np.nan  # items 0-2: one rating each, so the widest intervals
+    X[:3, 0] = [0.2, 0.5, 0.8]
+    em = AnnotatorEM().fit(X)
+    page = _write(em, X, items=[f"it{i:02d}" for i in range(30)])
+    next_steps = page.split("What to do next")[1]
+    assert "intervals are widest: it00" in next_steps
+    for label in ("it00", "it01", "it02"):
+        assert label in next_steps
+    assert "it03 (" not in next_steps
+
+
+def test_equally_wide_intervals_name_no_item(nflx_page):
+    _, page = nflx_page
+    assert "The intervals are all about equally wide" in page
+    assert "intervals are widest" not in page
+
+
+def test_hard_em_bias_and_no_ratings_are_described(tmp_path):
+    X = make_ratings(30, 6, bad_fraction=0.3, random_state=1)
+    em = HardAnnotatorEM(bias=True, noise="shared").fit(X)
+    page = _write(em, None, folder=tmp_path)
+    assert "Hard (classification) EM" in page
+    assert "Each annotator has their own bias." in page
+    assert "classification log-likelihood" in page
+    assert "ratings</th>" not in page  # no counts without the ratings
+    assert len(_images(page)) == 3
+
+
+def test_a_fit_that_did_not_converge_says_so(tmp_path):
+    X = make_ratings(30, 6, bad_fraction=0.3, random_state=1)
+    with pytest.warns(UserWarning, match="did not converge"):
+        em = AnnotatorEM(max_iter=1).fit(X)
+    page = _write(em, X, folder=tmp_path)
+    assert "EM did NOT converge" in page
+    assert "Refit with a larger <code>max_iter</code>" in page
+
+
+def test_title_is_escaped_and_labels_with_dollars_draw(tmp_path):
+    X = make_ratings(10, 3, random_state=0)
+    em = AnnotatorEM().fit(X)
+    page = _write(
+        em, X, annotators=["$a$", "b$", "$$"], title="A & B <test>", folder=tmp_path
+    )
+    assert "<title>A &amp; B &lt;test&gt;</title>" in page
+    assert "$a$" in page
+
+
+def test_a_long_list_of_flagged_annotators_is_cut_short(monkeypatch):
+    X = make_ratings(40, 10, bad_fraction=0.4, random_state=2)
+    em = AnnotatorEM().fit(X)
+    n_random = int(np.sum(np.exp(em.log_posterior_) <= 0.1))
+    assert n_random >= 3
+    monkeypatch.setattr(report_module, "MAX_LISTED", 2)
+    page = _write(em, X)
+    flagged = page.split("Who was flagged")[1].split("<h2")[0]
+    assert flagged.count('class="badge random"') == 2
+    assert f"and {n_random - 2} more: see the table below." in flagged
+
+
+def _write(em, X, folder=None, **kwargs):
+    import tempfile
+
+    with tempfile.TemporaryDirectory(dir=folder) as directory:
+        path = report(em, os.path.join(directory, "page.html"), X, **kwargs)
+        return path.read_text(encoding="utf-8")
+
+
+# ------------------------------------------------------------ the writing
+@pytest.fixture
+def fitted():
+    X = make_ratings(12, 4, bad_fraction=0.25, random_state=0)
+    return AnnotatorEM().fit(X), X
+
+
+def test_a_failed_replace_leaves_the_old_file_and_no_temporary(
+    fitted, tmp_path, monkeypatch
+):
+    em, X = fitted
+    path = tmp_path / "report.html"
+    path.write_text("the previous report")
+
+    def fail(source, target):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(report_module.os, "replace", fail)
+    with pytest.raises(OSError, match="disk full"):
+        report(em, path, X)
+    assert path.read_text() == "the previous report"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html"]
+
+
+def test_a_failed_figure_writes_nothing(fitted, tmp_path, monkeypatch):
+    em, X = fitted
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("drawing failed")
+
+    monkeypatch.setattr(report_module, "_image", fail)
+    with pytest.raises(RuntimeError, match="drawing failed"):
+        report(em, tmp_path / "report.html", X)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_page_is_readable_as_the_umask_allows(fitted, tmp_path):
+    em, X = fitted
+    previous = os.umask(0o022)
+    try:
+        path = report(em, str(tmp_path / "report.html"), X)
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
+
+
+# ------------------------------------------------------------- bad input
+def test_not_fitted_is_a_not_fitted_error(tmp_path):
+    with pytest.raises(NotFittedError):
+        report(AnnotatorEM(), tmp_path / "report.html")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_missing_matplotlib_names_the_extra(fitted, tmp_path, monkeypatch):
+    em, X = fitted
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    with pytest.raises(ImportError, match=r"pip install 'skem\[plotting\]'"):
+        report(em, tmp_path / "report.html", X)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"items": ["a", "b"]}, "Expected 12 items labels"),
+        ({"annotators": ["a"]}, "Expected 4 annotators labels"),
+        ({"X": np.ones((12, 3))}, r"X must be the training ratings"),
+        ({"item_name": ""}, "item_name must be a non-empty string"),
+        ({"title": 3}, "title must be a string"),
+    ],
+)
+def test_mismatched_labels_and_ratings_are_value_errors(
+    fitted, tmp_path, kwargs, message
+):
+    em, X = fitted
+    kwargs = {"X": X, **kwargs}
+    with pytest.raises(ValueError, match=message):
+        report(em, tmp_path / "report.html", **kwargs)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_missing_folder_is_named(fitted, tmp_path):
+    em, X = fitted
+    with pytest.raises(FileNotFoundError, match="the folder .*nowhere.* does not"):
+        report(em, tmp_path / "nowhere" / "report.html", X)
+
+
+def test_report_is_public():
+    assert "report" in skem.__all__ and skem.report is report
+
+
+# --------------------------------------------------------------- browser
+@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs /usr/bin/chromium")
+def test_headless_chromium_renders_the_page_offline_with_every_figure(
+    nflx_page, tmp_path
+):
+    """The page, opened with no network, shows its text and decodes every image."""
+    path, page = nflx_page
+    probe = """<script>
+window.addEventListener("load", function () {
+  var out = document.createElement("pre");
+  out.id = "skem-probe";
+  out.textContent = JSON.stringify(Array.prototype.map.call(
+    document.images, function (img) {
+      return [img.complete, img.naturalWidth, img.naturalHeight];
+    }));
+  document.body.appendChild(out);
+});
+</script></body>"""
+    copy = tmp_path / "probe.html"
+    copy.write_text(page.replace("</body>", probe), encoding="utf-8")
+    command = [
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+        # No network: every host fails to resolve, every proxy is refused.
+        "--host-resolver-rules=MAP * ~NOTFOUND",
+        "--proxy-server=127.0.0.1:9",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--virtual-time-budget=10000",
+        "--dump-dom",
+        copy.as_uri(),
+    ]
+    result = subprocess.run(
+        command, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    dom = result.stdout
+    assert "Who was flagged, and why" in dom
+    assert "answers look random: 79 ratings" in dom
+    probe_text = re.search(r'<pre id="skem-probe">(.*?)</pre>', dom, re.S)
+    assert probe_text, dom[-2000:]
+    images = json.loads(probe_text.group(1))
+    assert len(images) == 3
+    for complete, width, height in images:
+        assert complete and width > 0 and height > 0
+
+
+def test_items_without_a_usable_rating_are_named(tmp_path):
+    X = make_ratings(20, 5, random_state=0)
+    X[0] = np.nan  # item 0: no rating at all
+    with pytest.warns(UserWarning, match="1 item"):
+        em = AnnotatorEM().fit(X)
+    page = _write(em, X, items=[f"it{i}" for i in range(20)], folder=tmp_path)
+    assert "1 item has no usable rating" in page
+    assert "collect ratings for it0." in page
