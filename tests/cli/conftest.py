@@ -84,6 +84,12 @@ def skem_command():
 
 
 @pytest.fixture
+def skem_script():
+    """The console script ``skem`` as a command list."""
+    return skem_command()
+
+
+@pytest.fixture
 def run_skem():
     """Run the console script ``skem ARGS`` in a subprocess."""
 
