@@ -23,7 +23,18 @@ _SCALAR_KINDS = {"string", "integer", "floating", "mixed-integer-float", "boolea
 
 
 def check_options(args):
-    """Refuse bad or contradictory options before reading any file."""
+    """Refuse bad or contradictory options before reading any file.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The ``skem fit`` or ``skem demo`` options.
+
+    Raises
+    ------
+    UserInputError
+        Naming the option and what it needs.
+    """
     if args.score_range is not None:
         low, high = args.score_range
         if not (math.isfinite(low) and math.isfinite(high) and low < high):
@@ -58,6 +69,14 @@ def check_options(args):
             "--item, --annotator and --score must name three different columns; "
             f"got {', '.join(map(quoted, names))}"
         )
+    if getattr(args, "report", None) is not None:
+        import importlib.util
+
+        if importlib.util.find_spec("matplotlib") is None:
+            raise UserInputError(
+                "--report draws its figures with matplotlib, which is missing: "
+                "pip install 'skem[plotting]'"
+            )
     if args.sep is not None and args.sep == args.decimal:
         raise UserInputError(
             f"--sep and --decimal must differ; both are {quoted(args.sep)}"

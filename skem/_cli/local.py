@@ -119,15 +119,7 @@ def _fit_and_report(frame, source, args, outputs):
         item_name=args.item,
         annotator_name=args.annotator,
     )
-    tables = {"consensus": consensus, "annotators": annotators}
-    write_files(
-        [
-            (tables[name], path)
-            for name, path in outputs.items()
-            if name in tables and path != "-"
-        ]
-    )
-    if "report" in outputs:
+    if "report" in outputs:  # first: the likelier to fail
         report_page(
             estimator,
             outputs["report"],
@@ -136,6 +128,14 @@ def _fit_and_report(frame, source, args, outputs):
             item_name=args.item,
             annotator_name=args.annotator,
         )
+    tables = {"consensus": consensus, "annotators": annotators}
+    write_files(
+        [
+            (tables[name], path)
+            for name, path in outputs.items()
+            if name in tables and path != "-"
+        ]
+    )
     finish(
         estimator,
         annotators,

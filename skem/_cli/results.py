@@ -257,7 +257,7 @@ def summary(
     lines = [
         f"{type(estimator).__name__} ({kind} EM) fitted {count(n_items, 'item')} "
         f"rated by {count(n_annotators, 'annotator')} ({count(n_ratings, 'rating')} "
-        f"on a {low:g} to {high:g} scale)."
+        f"on a {low:.3g} to {high:.3g} scale)."
     ]
     random = labels[verdict == "random"]
     if random.size:
@@ -269,7 +269,12 @@ def summary(
     else:
         lines.append(f"None of the {n_annotators} annotators answers at random.")
     undetermined = verdict == "undetermined"
-    few = undetermined & ((p_good >= CONSISTENT_FROM) | (p_good <= RANDOM_BELOW))
+    n_rated = annotators["n_ratings"].to_numpy()
+    few = undetermined & (
+        (p_good >= CONSISTENT_FROM)
+        | (p_good <= RANDOM_BELOW)
+        | (n_rated < MIN_SHARED_RATINGS)
+    )
     if few.any():
         lines.append(
             f"{few.sum()} undetermined (too few ratings to judge): "
@@ -284,7 +289,7 @@ def summary(
         )
     lines.append(_sigma_line(annotators, verdict == "consistent"))
     if getattr(estimator, "bias", False):
-        lines.append(_bias_line(annotators, labels))
+        lines.append(_bias_line(annotators, labels, verdict == "consistent"))
     if widest:
         shown = ", ".join(
             f"{item_name} {show(label)} (+-{half:.2g})" for label, half in widest
@@ -319,13 +324,15 @@ def _sigma_line(annotators, consistent):
     )
 
 
-def _bias_line(annotators, labels):
-    """The largest offsets, with the annotators who have them."""
+def _bias_line(annotators, labels, consistent):
+    """The largest offsets among the consistent annotators, and who has them."""
     bias = annotators["bias"].to_numpy()
-    low, high = int(np.argmin(bias)), int(np.argmax(bias))
+    chosen = np.flatnonzero(consistent) if consistent.any() else np.arange(len(bias))
+    low = chosen[int(np.argmin(bias[chosen]))]
+    high = chosen[int(np.argmax(bias[chosen]))]
     return (
         f"Bias (how much higher than the consensus an annotator rates): from "
-        f"{bias[low]:+.3g} ({show(labels[low])}) to {bias[high]:+.3g} "
+        f"{bias[low]:+.2f} ({show(labels[low])}) to {bias[high]:+.2f} "
         f"({show(labels[high])})."
     )
 
