@@ -175,8 +175,21 @@ def _read_dataset(dd, files, args):
 
 
 def _partition_labels_as_text(column):
-    """One partition's labels as text (run on a worker)."""
-    return labels_as_text(import_pandas(), column)
+    """One partition's labels as text (run on a worker); none may be blank.
+
+    Raises
+    ------
+    ValueError
+        For an empty or blank label, as in memory.
+    """
+    text = labels_as_text(import_pandas(), column)
+    blank = text.map(lambda v: isinstance(v, str) and not v.strip())
+    if blank.any():
+        raise ValueError(
+            f"Column {column.name!r} has {int(blank.sum())} blank label(s) in "
+            "one partition: an empty label names nothing."
+        )
+    return text
 
 
 @contextlib.contextmanager

@@ -149,3 +149,19 @@ def test_labels_are_kept_as_written_on_dask(tmp_path, capsys):
     consensus = pd.read_parquet(out / "consensus")
     assert sorted(consensus["video"]) == sorted(TRICKY)
     assert consensus["n_ratings"].tolist() == [4] * len(TRICKY)
+
+
+def test_a_blank_label_is_refused_on_dask_as_in_memory(tmp_path, capsys):
+    frame = pd.DataFrame(
+        {
+            "video": ["a", "b", " ", "a", "b", "c"],
+            "subject": ["x", "x", "x", "y", "y", "y"],
+            "score": [1.0, 2.0, 3.0, 1.5, 2.5, 3.5],
+        }
+    )
+    (tmp_path / "ratings").mkdir()
+    frame.to_parquet(tmp_path / "ratings" / "part-0.parquet", index=False)
+    args = ["fit", str(tmp_path / "ratings"), *NAMES, "-q", "--workers", "1"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Column 'video' has 1 blank label" in err, err
