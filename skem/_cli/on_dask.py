@@ -9,6 +9,7 @@ on stderr.
 
 import contextlib
 import glob
+import importlib.util
 import logging
 import os
 import sys
@@ -229,11 +230,20 @@ def _dask_log(verbose):
 
 
 def _keep_own_warnings(caught, verbose_stream):
-    """The fit's warnings without Dask's, which go to the log."""
+    """The fit's warnings without Dask's, which go to the log.
+
+    A warning is Dask's if it was issued from inside one of the packages of
+    ``_DASK_PACKAGES`` (skem's own ``skem/dask`` is not one of them).
+    """
+    roots = []
+    for package in _DASK_PACKAGES:
+        spec = importlib.util.find_spec(package)
+        if spec is not None and spec.submodule_search_locations:
+            roots += [Path(p).resolve() for p in spec.submodule_search_locations]
     own = []
     for w in caught:
-        parts = Path(w.filename).parts
-        if any(package in parts for package in _DASK_PACKAGES):
+        where = Path(w.filename).resolve()
+        if any(root in where.parents for root in roots):
             if verbose_stream is not None:
                 print(
                     f"{w.category.__name__}: {w.message} ({w.filename}:{w.lineno})",
