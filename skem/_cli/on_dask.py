@@ -67,7 +67,8 @@ def run_fit_on_dask(args):
         score=args.score,
     )
     with _dask_log(args.verbose) as user_stderr:
-        with _client(args, distributed, _local_cluster):
+        notes = user_stderr if outputs.get("annotators") == "-" else sys.stdout
+        with _client(args, distributed, _local_cluster, notes):
             frame = _read_dataset(dd, files, args)
             elapsed, caught = fit_with_progress(
                 estimator,
@@ -123,7 +124,7 @@ def _check_dask_options(args):
             "--duplicates mean is not available with --workers or --scheduler: "
             "average the repeated pairs first"
         )
-    if args.dashboard is not None and args.workers is None:
+    if args.dashboard and args.workers is None:
         raise UserInputError(
             "--dashboard applies to the LocalCluster of --workers; a --scheduler "
             "cluster serves its own"
@@ -255,8 +256,11 @@ def _keep_own_warnings(caught, verbose_stream):
 
 
 @contextlib.contextmanager
-def _client(args, distributed, local_cluster):
-    """A client of the --scheduler cluster, or of a new LocalCluster."""
+def _client(args, distributed, local_cluster, notes):
+    """A client of the --scheduler cluster, or of a new LocalCluster.
+
+    ``notes`` gets the dashboard's address, with ``--dashboard``.
+    """
     if args.scheduler is not None:
         try:
             client = distributed.Client(args.scheduler, timeout=_CONNECT_TIMEOUT)
@@ -270,12 +274,14 @@ def _client(args, distributed, local_cluster):
     level = logging.INFO if args.verbose else logging.ERROR
     with (
         local_cluster(
-            args.workers, silence_logs=level, dashboard_address=args.dashboard
+            args.workers,
+            silence_logs=level,
+            dashboard_address=":8787" if args.dashboard else None,
         ) as cluster,
         distributed.Client(cluster) as client,
     ):
-        if args.dashboard is not None:
-            print(f"Dask dashboard: {cluster.dashboard_link}", file=sys.stdout)
+        if args.dashboard:
+            print(f"Dask dashboard: {cluster.dashboard_link}", file=notes, flush=True)
         yield client
 
 

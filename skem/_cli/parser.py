@@ -110,12 +110,9 @@ def build_parser():
     )
     fit.add_argument(
         "--dashboard",
-        nargs="?",
-        const=":8787",
-        default=None,
-        metavar="ADDRESS",
-        help="with --workers, serve the LocalCluster's Dask dashboard, at "
-        "ADDRESS if given (default: no dashboard; :8787 if given bare)",
+        action="store_true",
+        help="with --workers, serve the LocalCluster's Dask dashboard (on port "
+        "8787, or a free one) and print its address (default: no dashboard)",
     )
     fit.add_argument(
         "--verbose",
