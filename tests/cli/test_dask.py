@@ -135,7 +135,7 @@ TRICKY = ["001", "1", "1.0", "1e309", "1e310", "inf", "True", "NA", "nan"]
 
 def test_labels_are_kept_as_written_on_dask(tmp_path, capsys):
     """Item labels that look like numbers stay distinct and exact, in the
-    consensus dataset as in memory."""
+    consensus dataset as in memory (and --dashboard says where it is)."""
     rng = np.random.default_rng(0)
     rows = [
         (item, f"s{a}", float(rng.integers(1, 6))) for item in TRICKY for a in range(4)
@@ -145,7 +145,9 @@ def test_labels_are_kept_as_written_on_dask(tmp_path, capsys):
     frame.to_parquet(tmp_path / "ratings" / "part-0.parquet", index=False)
     out = tmp_path / "out"
     args = ["fit", str(tmp_path / "ratings"), *NAMES, "-q", "-o", str(out)]
-    assert main([*args, "--workers", "1"]) == 0, capsys.readouterr().err
+    assert main([*args, "--workers", "1", "--dashboard"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith("Dask dashboard: http"), captured
     consensus = pd.read_parquet(out / "consensus")
     assert sorted(consensus["video"]) == sorted(TRICKY)
     assert consensus["n_ratings"].tolist() == [4] * len(TRICKY)
