@@ -14,6 +14,7 @@ import logging
 import os
 import sys
 import tempfile
+import warnings
 from pathlib import Path
 
 from skem._cli.checking import check_options
@@ -198,10 +199,11 @@ def _partition_labels_as_text(column):
 def _dask_log(verbose):
     """Keep Dask's and distributed's log off the user's stderr, unless verbose.
 
-    Without ``verbose``, file descriptor 2 points at a scratch log for the
-    duration: that catches this process's loggers and the worker processes,
-    which inherit it, down to shutdown messages such as "Worker process
-    still alive". The scratch log is dropped.
+    Without ``verbose``, Dask's warnings are ignored and file descriptor 2
+    points at a scratch log for the duration: that catches this process's
+    loggers and the worker processes, which inherit it, down to shutdown
+    messages such as "Worker process still alive". The scratch log is
+    dropped.
 
     Parameters
     ----------
@@ -218,7 +220,9 @@ def _dask_log(verbose):
     with contextlib.suppress(AttributeError, ValueError, OSError):
         sys.stderr.flush()
     saved = os.dup(2)
-    with tempfile.TemporaryFile() as log:
+    with tempfile.TemporaryFile() as log, warnings.catch_warnings():
+        pattern = "|".join(_DASK_PACKAGES)
+        warnings.filterwarnings("ignore", module=rf"({pattern})(\.|$)")
         os.dup2(log.fileno(), 2)
         try:
             with os.fdopen(os.dup(saved), "w") as user_stderr:
