@@ -129,7 +129,9 @@ def fit_with_progress(estimator, fit, *, source, quiet, stream=None):
     return time.perf_counter() - start, caught
 
 
-def report_page(estimator, path, *, items, annotators, item_name, annotator_name):
+def report_page(
+    estimator, path, *, items, annotators, item_name, annotator_name, X=None
+):
     """Write the HTML report with ``skem.report``, or say what is missing.
 
     Parameters
@@ -140,12 +142,20 @@ def report_page(estimator, path, *, items, annotators, item_name, annotator_name
         The labels.
     item_name, annotator_name : str
         The user's column names.
+    X : sparse matrix, default=None
+        The training ratings, when in memory: the page then gives the
+        rating counts and each annotator's agreement with the consensus.
     """
+    import inspect
+
     import skem
 
     report = getattr(skem, "report", None)
     if report is None:
         raise UserInputError("--report needs skem.report, which this skem lacks")
+    extra = {}
+    if X is not None and "X" in inspect.signature(report).parameters:
+        extra["X"] = X
     try:
         report(
             estimator,
@@ -154,6 +164,7 @@ def report_page(estimator, path, *, items, annotators, item_name, annotator_name
             annotators=annotators,
             item_name=item_name,
             annotator_name=annotator_name,
+            **extra,
         )
     except ImportError as error:
         raise UserInputError(

@@ -127,6 +127,7 @@ def _fit_and_report(frame, source, args, outputs):
             annotators=matrix.annotators,
             item_name=args.item,
             annotator_name=args.annotator,
+            X=matrix.X,
         )
     tables = {"consensus": consensus, "annotators": annotators}
     write_files(

@@ -167,3 +167,16 @@ def test_a_blank_label_is_refused_on_dask_as_in_memory(tmp_path, capsys):
     assert main(args) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Column 'video' has 1 blank label" in err, err
+
+
+@pytest.mark.skipif(
+    not hasattr(__import__("skem"), "report"), reason="skem.report comes later"
+)
+def test_a_report_of_a_dask_fit(dataset, tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    folder, _ = dataset
+    target = tmp_path / "report.html"
+    args = ["fit", str(folder), *NAMES, "--workers", "1", "-q", "--report", target]
+    assert main([str(a) for a in args]) == 0, capsys.readouterr().err
+    page = target.read_text()
+    assert "<img" in page and "subject" in page

@@ -96,7 +96,8 @@ def test_the_report_option_calls_skem_report_with_the_labels(
     column names."""
     calls = []
 
-    def fake_report(estimator, path, **kwargs):
+    def fake_report(estimator, path, X=None, **kwargs):
+        kwargs["X"] = X
         calls.append((estimator, path, kwargs))
         path.write_text("<html></html>")
 
@@ -109,6 +110,7 @@ def test_the_report_option_calls_skem_report_with_the_labels(
     assert kwargs["item_name"] == "video" and kwargs["annotator_name"] == "subject"
     assert "newcomer" in list(kwargs["annotators"])
     assert "clip00" in list(kwargs["items"])
+    assert kwargs["X"].shape == (30, 7) and kwargs["X"].nnz == 182
     assert f"wrote report to {target}" in out
     assert (
         out.splitlines()[-1] == f"next: open {target} for the figures and what to do."
