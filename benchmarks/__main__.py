@@ -10,7 +10,15 @@ import scipy
 import sklearn
 
 import skem
-from benchmarks import accuracy, forms, peers, scaleout, speed, versus_sureal
+from benchmarks import (
+    accuracy,
+    forms,
+    peers,
+    scaleout,
+    speed,
+    startup,
+    versus_sureal,
+)
 from benchmarks._common import Skipped
 
 SECTIONS = {
@@ -34,6 +42,7 @@ SECTIONS = {
         ("One EM iteration of each model form", speed.iteration_table),
         ("Scaling with the number of ratings", speed.scaling_table),
         ("Missing ratings: 90% missing against full", speed.missing_table),
+        ("Start-up of the command: skem --version and --help", startup.startup_table),
     ],
     "sureal": [("Against Netflix's sureal", versus_sureal.speed_table)],
     "peers": peers.TABLES,

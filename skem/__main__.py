@@ -2,7 +2,7 @@
 
 import sys
 
-from skem._cli import main
+from skem._cli.main import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -4,7 +4,7 @@ import contextlib
 
 
 @contextlib.contextmanager
-def _local_cluster(n_workers, **kwargs):
+def _local_cluster(n_workers, dashboard_address=None, **kwargs):
     """A ``LocalCluster`` of ``n_workers`` single-threaded worker processes.
 
     Two settings differ from Dask's defaults, both measured in
@@ -20,6 +20,11 @@ def _local_cluster(n_workers, **kwargs):
     Parameters
     ----------
     n_workers : int
+    dashboard_address : str, default=None
+        Where to serve Dask's dashboard, e.g. ``":8787"``; None for none.
+        Without a dashboard the scheduler's small HTTP server (health
+        checks) still starts, on Dask's dashboard port by default: it takes a
+        free port instead, so that a taken 8787 never warns.
     **kwargs
         More arguments of :class:`distributed.LocalCluster`.
 
@@ -36,13 +41,18 @@ def _local_cluster(n_workers, **kwargs):
         "distributed.worker.memory.spill": False,
         "distributed.worker.memory.pause": False,
     }
+    if dashboard_address is None:
+        kwargs["scheduler_kwargs"] = {
+            "dashboard_address": ":0",
+            **kwargs.get("scheduler_kwargs", {}),
+        }
     with (
         dask.config.set(settings),
         distributed.LocalCluster(
             n_workers=n_workers,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            dashboard_address=dashboard_address,
             **kwargs,
         ) as cluster,
     ):

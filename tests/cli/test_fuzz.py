@@ -2,12 +2,16 @@
 
 Every file, however broken, must end in one of two ways: exit 0 with the
 outputs written, or exit 2 with exactly one ``skem: error:`` line on stderr and
-no output file. ``SKEM_FUZZ_CLI_CASES`` sets the number of files (default 120,
-a few seconds; e.g. 5000 for a local hunt). Case ``k`` uses seed ``k``.
+no output file. Half of the files use labels that numeric inference would
+merge or rewrite (``001``, ``1.0``, ``1e309``, ``inf``, ``True``, ``NA``...):
+a file left whole must then come back with exactly its labels, as written.
+``SKEM_FUZZ_CLI_CASES`` sets the number of files (default 120, a few seconds;
+600 for the issue's run, 5000 for a local hunt). Case ``k`` uses seed ``k``.
 """
 
 import bz2
 import contextlib
+import csv
 import gzip
 import io
 import lzma
@@ -23,16 +27,64 @@ N_CASES = int(os.environ.get("SKEM_FUZZ_CLI_CASES", "120"))
 
 HEADERS = ["item,annotator,score", "item\tannotator\tscore", "item;annotator;score"]
 
+# Labels that look like numbers, booleans or missing-value markers: each is
+# a label of its own, kept as written.
+TRICKY_LABELS = [
+    "001",
+    "01",
+    "1",
+    "1.0",
+    "1.00",
+    "+1",
+    "1e5",
+    "1e309",
+    "1e310",
+    "-1e309",
+    "inf",
+    "-inf",
+    "Infinity",
+    "True",
+    "true",
+    "False",
+    "NA",
+    "nan",
+    "NaN",
+    "None",
+    "null",
+    "N/A",
+    "#N/A",
+    "<NA>",
+    "0x1F",
+    "1_000",
+    " 7",
+    "007 ",
+]
+
+
+def _labels(rng, n, prefix):
+    """``n`` distinct labels: plain ones, or (half the time) tricky ones."""
+    if rng.uniform() < 0.5:
+        return [f"{prefix}{k}" for k in range(n)]
+    pool = TRICKY_LABELS + [f"{prefix}{k}" for k in range(n)]
+    return [str(label) for label in rng.choice(pool, size=n, replace=False)]
+
 
 def _valid_text(rng):
-    """A well-formed ratings table in one of the accepted layouts."""
+    """A well-formed ratings table in one of the accepted layouts.
+
+    Returns the text and the item and annotator labels that have a rating.
+    """
     header = HEADERS[int(rng.integers(len(HEADERS)))]
     sep = header[4]
     n_items, n_annotators = int(rng.integers(1, 8)), int(rng.integers(1, 6))
+    items, annotators = _labels(rng, n_items, "i"), _labels(rng, n_annotators, "a")
+    if rng.uniform() < 0.05:  # an empty label: refused, with its line
+        items[int(rng.integers(n_items))] = ""
     lines = [header]
     integer = rng.uniform() < 0.5
-    for item in range(n_items):
-        for annotator in range(n_annotators):
+    rated_items, rated_annotators = set(), set()
+    for item in items:
+        for annotator in annotators:
             if rng.uniform() < 0.3:
                 continue
             score = (
@@ -40,12 +92,17 @@ def _valid_text(rng):
             )
             if sep == ";":
                 score = score.replace(".", ",")
-            lines.append(sep.join([f"i{item}", f"a{annotator}", score]))
-    return "\n".join(lines) + "\n"
+            lines.append(sep.join([item, annotator, score]))
+            rated_items.add(item)
+            rated_annotators.add(annotator)
+    return "\n".join(lines) + "\n", rated_items, rated_annotators
 
 
 def _mutate(text, rng):
-    """Break a table the ways files break: bad cells, ragged rows, junk."""
+    """Break a table the ways files break: bad cells, ragged rows, junk.
+
+    Returns the bytes and whether they are the table unchanged.
+    """
     lines = text.splitlines()
     kind = rng.choice(
         [
@@ -65,6 +122,8 @@ def _mutate(text, rng):
         ]
     )
     row = int(rng.integers(1, max(len(lines), 2))) if len(lines) > 1 else 0
+    if kind == "none":
+        return text.encode(), True
     if kind == "bad_score" and row:
         lines[row] = lines[row][:-1] + "x"
     elif kind == "huge_score" and row:
@@ -75,26 +134,30 @@ def _mutate(text, rng):
     elif kind == "ragged" and row:
         lines[row] += ",extra,cells"
     elif kind == "junk_bytes":
-        return text.encode() + bytes(rng.integers(0, 256, int(rng.integers(1, 64))))
+        junk = bytes(rng.integers(0, 256, int(rng.integers(1, 64))))
+        return text.encode() + junk, False
     elif kind == "header_only":
         lines = lines[:1]
     elif kind == "empty":
-        return b""
+        return b"", False
     elif kind == "truncate":
         data = text.encode()
-        return data[: int(rng.integers(0, max(len(data), 1)))]
+        return data[: int(rng.integers(0, max(len(data), 1)))], False
     elif kind == "duplicate" and row:
         lines.append(lines[row])
     elif kind == "quote" and row:
         lines[row] = '"' + lines[row]
-    return ("\n".join(lines) + "\n").encode()
+    return ("\n".join(lines) + "\n").encode(), False
 
 
 def _compress(data, name, rng):
-    """Maybe compress, maybe corrupt the compressed stream."""
+    """Maybe compress, maybe corrupt the compressed stream.
+
+    Returns the bytes, the file name and whether the stream is intact.
+    """
     kind = rng.choice(["plain", "plain", "gz", "xz", "bz2", "zip"])
     if kind == "plain":
-        return data, name
+        return data, name, True
     if kind == "gz":
         packed, name = gzip.compress(data), name + ".gz"
     elif kind == "xz":
@@ -114,15 +177,26 @@ def _compress(data, name, rng):
             for position in rng.integers(0, len(corrupt), 3):
                 corrupt[position] ^= 0xFF
             packed = bytes(corrupt)
-    return packed, name
+        return packed, name, False
+    return packed, name, True
+
+
+def _column(path, name):
+    """A column of an output CSV, as the text written in the file."""
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))
+    return sorted(row[rows[0].index(name)] for row in rows[1:])
 
 
 @pytest.mark.parametrize("seed", range(N_CASES))
 def test_fuzzed_files_exit_0_with_outputs_or_2_with_one_line(seed, tmp_path, capsys):
     """A random, possibly broken or corrupt-compressed file never gives a
-    traceback: exit 0 and both outputs, or exit 2, one line, no output."""
+    traceback: exit 0 and both outputs, or exit 2, one line, no output; a
+    whole file's labels come back exactly as written."""
     rng = np.random.default_rng(seed)
-    data, name = _compress(_mutate(_valid_text(rng), rng), "ratings.csv", rng)
+    text, items, annotators = _valid_text(rng)
+    data, whole = _mutate(text, rng)
+    data, name, intact = _compress(data, "ratings.csv", rng)
     path = tmp_path / name
     path.write_bytes(data)
     out = tmp_path / "out"
@@ -132,8 +206,13 @@ def test_fuzzed_files_exit_0_with_outputs_or_2_with_one_line(seed, tmp_path, cap
     lines = err.strip().splitlines()
     if status == 0:
         assert (out / "consensus.csv").is_file() and (out / "annotators.csv").is_file()
+        if whole and intact:
+            assert _column(out / "consensus.csv", "item") == sorted(items)
+            assert _column(out / "annotators.csv", "annotator") == sorted(annotators)
     else:
         assert status == 2, err
         assert len(lines) == 1 and lines[0].startswith("skem: error: "), err
         assert "Traceback" not in err
         assert not (out / "consensus.csv").exists()
+        if whole and intact:  # only no rating or an empty label refuse it
+            assert not items or ("" in items and "has no item label" in lines[0]), err

@@ -1,0 +1,207 @@
+"""Checking the ``skem`` command's options and ratings before any fit.
+
+Every problem becomes one :class:`~skem._cli.messages.UserInputError` that
+names the option, or the rating by its labels and its file line.
+"""
+
+import math
+
+import numpy as np
+
+from skem._cli.messages import (
+    UserInputError,
+    count,
+    kind,
+    quoted,
+    show,
+)
+from skem._cli.reading import SEPARATORS, import_pandas, numbers
+
+_SHOWN_COLUMNS = 20
+# pandas.api.types.infer_dtype kinds that hold only scalar labels.
+_SCALAR_KINDS = {"string", "integer", "floating", "mixed-integer-float", "boolean"}
+
+
+def check_options(args):
+    """Refuse bad or contradictory options before reading any file.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The ``skem fit`` or ``skem demo`` options.
+
+    Raises
+    ------
+    UserInputError
+        Naming the option and what it needs.
+    """
+    if args.score_range is not None:
+        low, high = args.score_range
+        if not (math.isfinite(low) and math.isfinite(high) and low < high):
+            raise UserInputError(
+                f"--score-range needs two finite numbers LOW < HIGH; got {low:g} "
+                f"{high:g}"
+            )
+    if not 0 < args.level < 1:
+        raise UserInputError(
+            f"--level must lie strictly between 0 and 1; got {args.level:g}"
+        )
+    if args.n_init is not None:
+        if args.init != "random":
+            raise UserInputError(
+                f"--n-init only applies to --init random (--init {args.init} "
+                "starts the same way every time); drop --n-init or add "
+                "--init random"
+            )
+        if args.n_init < 1:
+            raise UserInputError(f"--n-init must be at least 1; got {args.n_init}")
+    if not (math.isfinite(args.noise_prior) and args.noise_prior > 0):
+        raise UserInputError(
+            f"--noise-prior must be a positive number; got {args.noise_prior:g}"
+        )
+    if args.random_state is not None and not 0 <= args.random_state < 2**32:
+        raise UserInputError(
+            f"--random-state must lie in 0..{2**32 - 1}; got {args.random_state}"
+        )
+    names = (args.item, args.annotator, args.score)
+    if len(set(names)) < 3:
+        raise UserInputError(
+            "--item, --annotator and --score must name three different columns; "
+            f"got {', '.join(map(quoted, names))}"
+        )
+    if getattr(args, "report", None) is not None:
+        import importlib.util
+
+        if importlib.util.find_spec("matplotlib") is None:
+            raise UserInputError(
+                "--report draws its figures with matplotlib, which is missing: "
+                "pip install 'skem[plotting]'"
+            )
+    if args.sep is not None and args.sep == args.decimal:
+        raise UserInputError(
+            f"--sep and --decimal must differ; both are {quoted(args.sep)}"
+        )
+
+
+def clean_ratings(frame, source, args):
+    """Check the ratings, naming rows by label and file line; tidy them.
+
+    Returns a DataFrame with columns item, annotator and score (float), the
+    scores all finite and (with --score-range) in range, and (with
+    --duplicates raise) no repeated pair.
+    """
+    pd = import_pandas()
+    name = source.name
+    columns = {"item": args.item, "annotator": args.annotator, "score": args.score}
+    missing = [c for c in columns.values() if c not in frame.columns]
+    if missing:
+        present = [str(c) for c in frame.columns]
+        shown = ", ".join(map(quoted, present[:_SHOWN_COLUMNS]))
+        if len(present) > _SHOWN_COLUMNS:
+            shown += f" ... ({len(present)} in all)"
+        hint = ""
+        if len(present) == 1 and any(s in present[0] for s in SEPARATORS):
+            hint = "; is the separator right? (set it with --sep)"
+        raise UserInputError(
+            f"{name}: no column {', '.join(map(quoted, missing))}; its columns "
+            f"are {shown}. Name the item, annotator and score columns with "
+            f"--item, --annotator and --score{hint}"
+        )
+    if len(frame) == 0:
+        raise UserInputError(
+            f"{name}: the ratings table is empty (no row under the header): "
+            "nothing to fit"
+        )
+
+    labels = {}
+    for role in ("item", "annotator"):
+        column = frame[columns[role]].reset_index(drop=True)
+        bad = column.isna().to_numpy()
+        if bad.any():
+            first = int(np.flatnonzero(bad)[0])
+            raise UserInputError(
+                f"{name}: {source.place(first)} has no {role} label (column "
+                f"{quoted(columns[role])}); {count(bad.sum(), 'such row')} in all"
+            )
+        if column.dtype == object or str(column.dtype) in ("str", "string"):
+            # A label is text as written, but it cannot be blank.
+            blank = column.map(lambda v: isinstance(v, str) and not v.strip())
+            bad = blank.to_numpy(dtype=bool)
+            if bad.any():
+                first = int(np.flatnonzero(bad)[0])
+                raise UserInputError(
+                    f"{name}: {source.place(first)} has no {role} label (column "
+                    f"{quoted(columns[role])} is blank); "
+                    f"{count(bad.sum(), 'such row')} in all"
+                )
+        # Parquet can hold lists; plain text or numbers need no look at each.
+        if pd.api.types.infer_dtype(column, skipna=True) not in _SCALAR_KINDS:
+            bad = np.fromiter(
+                (not pd.api.types.is_scalar(v) for v in column), bool, len(column)
+            )
+            if bad.any():
+                first = int(np.flatnonzero(bad)[0])
+                raise UserInputError(
+                    f"{name}: {source.place(first)} holds a "
+                    f"{kind(column.iloc[first])} in column "
+                    f"{quoted(columns[role])}, not an {role} label; "
+                    f"{count(bad.sum(), 'such row')} in all"
+                )
+        labels[role] = column
+
+    def rating(position):
+        item = labels["item"].iloc[position]
+        annotator = labels["annotator"].iloc[position]
+        return f"item {show(item)}, annotator {show(annotator)}"
+
+    raw = frame[columns["score"]].reset_index(drop=True)
+    scores = numbers(pd, raw)
+    bad = ~np.isfinite(scores)
+    if bad.any():
+        first = int(np.flatnonzero(bad)[0])
+        value, where = raw.iloc[first], source.place(first)
+        column = quoted(columns["score"])
+        if not pd.api.types.is_scalar(value):
+            problem = f"holds a {kind(value)} in column {column}, not a number"
+        elif pd.isna(value):
+            problem = f"has no score in column {column}"
+        else:
+            problem = f"has '{show(value)}' in column {column}, not a finite number"
+        hint = ""
+        if source.csv_path is not None and isinstance(value, str) and "," in value:
+            hint = " (for decimal commas, add --decimal ,)"
+        raise UserInputError(
+            f"{name}: {where} {problem} ({rating(first)}); "
+            f"{count(bad.sum(), 'such row')} in all{hint}"
+        )
+
+    if args.score_range is not None:
+        low, high = args.score_range
+        outside = (scores < low) | (scores > high)
+        if outside.any():
+            first = int(np.flatnonzero(outside)[0])
+            raise UserInputError(
+                f"{name}: {count(outside.sum(), 'rating')} outside --score-range "
+                f"{low:g} {high:g}; the first is {scores[first]:g}, on "
+                f"{source.place(first)} ({rating(first)}). Widen --score-range, "
+                "or leave it out to infer it from the ratings"
+            )
+
+    pairs = pd.DataFrame({"item": labels["item"], "annotator": labels["annotator"]})
+    if args.duplicates == "raise":
+        repeated = pairs.duplicated().to_numpy()
+        if repeated.any():
+            again = int(np.flatnonzero(repeated)[0])
+            same = (pairs["item"] == pairs["item"].iloc[again]) & (
+                pairs["annotator"] == pairs["annotator"].iloc[again]
+            )
+            first = int(np.flatnonzero(same.to_numpy())[0])
+            where_again, where_first = source.places([again, first])
+            raise UserInputError(
+                f"{name}: annotator {show(pairs['annotator'].iloc[again])} rated "
+                f"item {show(pairs['item'].iloc[again])} more than once, on "
+                f"{where_first} and {where_again}; "
+                f"{count(repeated.sum(), 'repeated rating')} in all. Remove the "
+                "repeats, or average them with --duplicates mean"
+            )
+    return pairs.assign(score=scores)

@@ -1,0 +1,224 @@
+"""The fit-and-report step that the in-memory and the Dask paths share.
+
+Both build an estimator from the model options, fit it with a progress line
+fed by the driver's per-iteration callback, write their tables, and print the
+plain-words summary: only how they read the ratings and write the consensus
+differ, and those come in as functions.
+"""
+
+import sys
+import time
+import warnings
+
+from skem._cli.messages import UserInputError, one_line
+from skem._cli.results import next_hint, summary
+
+_PROGRESS_DELAY = 1.0  # seconds before a fit starts showing its progress
+_PROGRESS_WIDTH = 100
+
+
+class Progress:
+    """The driver's per-iteration callback: the latest iteration on stderr.
+
+    Silent for the first second, so that quick fits print nothing, and
+    silent altogether when not ``enabled``.
+
+    Parameters
+    ----------
+    enabled : bool
+        Whether to show anything.
+    name : str
+        The estimator's class name, which starts the line.
+    stream : file, default=None
+        Where the line goes; ``sys.stderr`` if None.
+    """
+
+    def __init__(self, enabled, name, stream=None):
+        self.enabled, self.name, self.stream = enabled, name, stream
+        self.start, self.shown = time.perf_counter(), False
+
+    def __call__(self, info):
+        """Show one iteration.
+
+        Parameters
+        ----------
+        info : NamedTuple
+            The driver's ``init, run, n_iter, objective, change``.
+        """
+        if not self.enabled or time.perf_counter() - self.start <= _PROGRESS_DELAY:
+            return
+        text = (
+            f"[{self.name}] start {info.run} ({info.init}), iteration "
+            f"{info.n_iter}: objective {info.objective:.6g}, change per rating "
+            f"{info.change:.2e}"
+        )
+        stream = self.stream or sys.stderr
+        stream.write(f"\r{text[:_PROGRESS_WIDTH]:<{_PROGRESS_WIDTH}}")
+        stream.flush()
+        self.shown = True
+
+    def close(self):
+        """Clear the line, if one was shown."""
+        if self.shown:
+            stream = self.stream or sys.stderr
+            stream.write("\r" + " " * _PROGRESS_WIDTH + "\r")
+            stream.flush()
+            self.shown = False
+
+
+def model_params(args):
+    """The estimator parameters that the model options give.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+
+    Returns
+    -------
+    params : dict
+    """
+    return {
+        "bounded": args.bounded,
+        "noise": args.noise,
+        "noise_prior": args.noise_prior,
+        "bias": args.bias,
+        "init": args.init,
+        "n_init": 1 if args.n_init is None else args.n_init,
+        "score_range": (
+            "auto" if args.score_range is None else tuple(args.score_range)
+        ),
+        "random_state": args.random_state,
+    }
+
+
+def fit_with_progress(estimator, fit, *, source, quiet, stream=None):
+    """Run ``fit()`` with the progress line; the estimator's warnings kept.
+
+    Parameters
+    ----------
+    estimator : estimator
+        Gets the driver's ``_iteration_callback`` for the fit's duration.
+    fit : callable
+        Fits ``estimator``.
+    source : str
+        Starts the message of a ValueError from the fit (bad data).
+    quiet : bool
+        No progress line (``-q``).
+    stream : file, default=None
+        Where progress goes; ``sys.stderr`` if None.
+
+    Returns
+    -------
+    elapsed : float
+        Seconds.
+    caught : list of warnings.WarningMessage
+    """
+    terminal = (stream or sys.stderr).isatty()
+    progress = Progress(not quiet and terminal, type(estimator).__name__, stream)
+    estimator._iteration_callback = progress
+    start = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            fit()
+        except ValueError as error:  # the estimator's word on bad data
+            raise UserInputError(f"{source}: {error}") from None
+        finally:
+            progress.close()
+            del estimator._iteration_callback
+    return time.perf_counter() - start, caught
+
+
+def report_page(
+    estimator, path, *, items, annotators, item_name, annotator_name, X=None
+):
+    """Write the HTML report with ``skem.report``, or say what is missing.
+
+    Parameters
+    ----------
+    estimator : fitted in-memory estimator
+    path : Path
+    items, annotators : array-like
+        The labels.
+    item_name, annotator_name : str
+        The user's column names.
+    X : sparse matrix, default=None
+        The training ratings, when in memory: the page then gives the
+        rating counts and each annotator's agreement with the consensus.
+    """
+    import inspect
+
+    import skem
+
+    report = getattr(skem, "report", None)
+    if report is None:
+        raise UserInputError("--report needs skem.report, which this skem lacks")
+    extra = {}
+    if X is not None and "X" in inspect.signature(report).parameters:
+        extra["X"] = X
+    try:
+        report(
+            estimator,
+            path,
+            items=items,
+            annotators=annotators,
+            item_name=item_name,
+            annotator_name=annotator_name,
+            **extra,
+        )
+    except ImportError as error:
+        raise UserInputError(
+            f"--report needs matplotlib ({error.name or 'a module'} is missing): "
+            "pip install 'skem[plotting]'"
+        ) from None
+    except OSError as error:
+        raise UserInputError(
+            f"{path}: cannot write it: {error.strerror or error}"
+        ) from None
+
+
+def finish(estimator, annotators, *, outputs, args, elapsed, caught, n_items, widest):
+    """Print the summary, the warnings, what was written and the next step.
+
+    The summary goes to stdout, or to stderr when a table goes to stdout.
+
+    Parameters
+    ----------
+    estimator : fitted estimator
+    annotators : pandas.DataFrame
+        The annotator table.
+    outputs : dict
+        What was (or goes to stdout) written: see ``output_paths``.
+    args : argparse.Namespace
+    elapsed : float
+    caught : list of warnings.WarningMessage
+        The fit's warnings, each shown once.
+    n_items : int
+    widest : list of (label, half_width)
+
+    Returns
+    -------
+    stream : file
+        Where the summary went.
+    """
+    lines = summary(
+        estimator,
+        annotators,
+        n_items=n_items,
+        name=args.annotator,
+        item_name=args.item,
+        elapsed=elapsed,
+        level=args.level,
+        widest=widest,
+    )
+    lines += [
+        f"warning: {message}"
+        for message in dict.fromkeys(one_line(w.message) for w in caught)
+    ]
+    written = {name: path for name, path in outputs.items() if path != "-"}
+    lines += [f"wrote {name} to {path}" for name, path in written.items()]
+    lines.append(next_hint(annotators, outputs))
+    to_stdout = "-" in outputs.values()
+    stream = sys.stderr if to_stdout else sys.stdout
+    print("\n".join(lines), file=stream)
+    return stream

@@ -1,0 +1,153 @@
+"""``skem fit`` in this process, and ``skem demo``."""
+
+import sys
+from typing import NamedTuple
+
+from skem._cli.checking import check_options, clean_ratings
+from skem._cli.fitting import finish, fit_with_progress, model_params, report_page
+from skem._cli.messages import UserInputError
+from skem._cli.reading import Source, read_ratings
+from skem._cli.results import in_memory_tables, widest_intervals
+from skem._cli.writing import output_paths, write_files
+
+
+def run_fit(args):
+    """Fit a ratings file in this process; write and summarize the result.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The ``skem fit`` options.
+
+    Returns
+    -------
+    status : int
+        0; every failure is an exception.
+    """
+    check_options(args)
+    outputs = output_paths(args)
+    frame, source = read_ratings(
+        args.ratings,
+        sep=args.sep,
+        decimal=args.decimal,
+        item=args.item,
+        annotator=args.annotator,
+        score=args.score,
+    )
+    _fit_and_report(frame, source, args, outputs)
+    return 0
+
+
+def run_demo(args):
+    """Fit the bundled Netflix ratings and show how the known outliers fare.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The ``skem demo`` options.
+
+    Returns
+    -------
+    status : int
+        0.
+    """
+    from skem.datasets import load_video_quality
+
+    check_options(args)
+    outputs = output_paths(args)
+    bundle = load_video_quality(as_frame=True)
+    print(
+        "Netflix public video-quality ratings (bundled): 79 clips rated 1..5 by 30 "
+        "viewers; viewers 26-29 are known to be unreliable.\n"
+    )
+    sys.stdout.flush()
+    tables = _fit_and_report(bundle.frame, Source("the bundled ratings"), args, outputs)
+    annotators = tables.annotators
+    ranked = annotators.sort_values("log_posterior").head(8)
+    shown = ranked[[args.annotator, "verdict", "p_good", "n_ratings", "sigma"]]
+    print("\nLeast reliable annotators (p_good: the probability of being good):")
+    print(shown.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
+    found = set(annotators.loc[annotators["verdict"] == "random", args.annotator])
+    known = set(bundle.unreliable.tolist())
+    print(
+        f"\nKnown unreliable {sorted(known)}: flagged {sorted(known & found)}, "
+        f"missed {sorted(known - found)}; also flagged {sorted(found - known)}."
+    )
+    print("\nConsensus of the first items, with their confidence interval:")
+    print(
+        tables.consensus.head(5).to_string(
+            index=False, float_format=lambda v: f"{v:.3f}"
+        )
+    )
+    return 0
+
+
+class _Tables(NamedTuple):
+    """The two tables of a fit, returned for the demo to show."""
+
+    consensus: object
+    annotators: object
+
+
+def _fit_and_report(frame, source, args, outputs):
+    """Check, fit, write the outputs, then print the summary (the shared step).
+
+    Files are written first: whatever then happens to stdout (a closed
+    pipe), they exist.
+    """
+    import skem
+
+    clean = clean_ratings(frame, source, args)
+    try:
+        matrix = skem.long_to_matrix(
+            clean, duplicates=args.duplicates, item="item", annotator="annotator"
+        )
+    except (ValueError, TypeError) as error:  # clean_ratings should catch these
+        raise UserInputError(f"{source.name}: {error}") from None
+    Estimator = skem.HardAnnotatorEM if args.hard else skem.AnnotatorEM
+    estimator = Estimator(**model_params(args))
+    elapsed, caught = fit_with_progress(
+        estimator,
+        lambda: estimator.fit(matrix.X),
+        source=source.name,
+        quiet=args.quiet,
+    )
+    consensus, annotators = in_memory_tables(
+        estimator,
+        matrix,
+        level=args.level,
+        item_name=args.item,
+        annotator_name=args.annotator,
+    )
+    if "report" in outputs:  # first: the likelier to fail
+        report_page(
+            estimator,
+            outputs["report"],
+            items=matrix.items,
+            annotators=matrix.annotators,
+            item_name=args.item,
+            annotator_name=args.annotator,
+            X=matrix.X,
+        )
+    tables = {"consensus": consensus, "annotators": annotators}
+    write_files(
+        [
+            (tables[name], path)
+            for name, path in outputs.items()
+            if name in tables and path != "-"
+        ]
+    )
+    finish(
+        estimator,
+        annotators,
+        outputs=outputs,
+        args=args,
+        elapsed=elapsed,
+        caught=caught,
+        n_items=len(matrix.items),
+        widest=widest_intervals(consensus, args.item),
+    )
+    for name, path in outputs.items():
+        if path == "-":
+            tables[name].to_csv(sys.stdout, index=False)
+    return _Tables(consensus, annotators)

@@ -1,0 +1,89 @@
+"""``main``: run the ``skem`` command; the one place errors become exit codes."""
+
+import contextlib
+import enum
+import os
+import sys
+
+from skem._cli.messages import UserInputError, one_line
+from skem._cli.parser import build_parser
+
+
+class ExitCode(enum.IntEnum):
+    """The ``skem`` command's exit statuses."""
+
+    OK = 0
+    #: stdout closed early (``skem demo | head``), or a bug
+    FAILURE = 1
+    #: bad input: arguments, options, files or ratings
+    BAD_INPUT = 2
+    #: interrupted (Ctrl-C)
+    INTERRUPTED = 130
+
+
+def main(argv=None):
+    """Run the ``skem`` command.
+
+    Parameters
+    ----------
+    argv : list of str, default=None
+        The arguments, without the program name; ``sys.argv[1:]`` if None.
+
+    Returns
+    -------
+    status : ExitCode
+        OK (0) on success; BAD_INPUT (2) on bad input, arguments included,
+        reported in one line on stderr; FAILURE (1) if stdout closed early
+        or on an unexpected error (one line too); INTERRUPTED (130).
+    """
+    try:
+        try:
+            args = build_parser().parse_args(argv)
+        except SystemExit as stop:  # --help or --version, printed
+            return ExitCode.OK if stop.code in (None, 0) else ExitCode.BAD_INPUT
+        _run(args)
+        sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+        return ExitCode.OK
+    except UserInputError as error:
+        _print_error(error)
+        return ExitCode.BAD_INPUT
+    except BrokenPipeError:
+        # The reader went away (skem demo | head): stop quietly, and keep
+        # Python from complaining again when it flushes stdout at exit.
+        _silence_stdout()
+        return ExitCode.FAILURE
+    except KeyboardInterrupt:
+        _print_error("interrupted")
+        return ExitCode.INTERRUPTED
+    except Exception as error:  # a bug, not bad input: still one line
+        _print_error(f"unexpected {type(error).__name__}: {error}")
+        return ExitCode.FAILURE
+
+
+def _run(args):
+    """Run the command that ``args`` names; its modules load only now."""
+    if args.command == "demo":
+        from skem._cli.local import run_demo
+
+        run_demo(args)
+    elif args.workers is not None or args.scheduler is not None:
+        from skem._cli.on_dask import run_fit_on_dask
+
+        run_fit_on_dask(args)
+    else:
+        from skem._cli.local import run_fit
+
+        run_fit(args)
+
+
+def _print_error(message):
+    """One ``skem: error:`` line on stderr."""
+    print(f"skem: error: {one_line(message)}", file=sys.stderr)
+
+
+def _silence_stdout():
+    """Point stdout at /dev/null, so that nothing more fails on it."""
+    with contextlib.suppress(AttributeError, OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)

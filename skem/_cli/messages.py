@@ -1,0 +1,150 @@
+"""Messages of the ``skem`` command: the user-input error and how values show.
+
+A leaf module: it imports nothing from skem, and nothing heavy, so that every
+other module of the command can use it.
+"""
+
+_SHOWN_CHARS = 40  # longer values are clipped in messages
+
+
+class UserInputError(Exception):
+    """A problem with what the user gave; reported in one line, exit 2."""
+
+
+def one_line(message):
+    """``message`` as one line of text, whitespace runs folded to one space.
+
+    Parameters
+    ----------
+    message : object
+        Anything ``str`` can show.
+
+    Returns
+    -------
+    text : str
+        Never empty: "(no message)" stands in for a blank message.
+    """
+    text = " ".join(str(message).split())
+    return text or "(no message)"
+
+
+def describe(error):
+    """An exception as one line, its type's name if it has no message.
+
+    Parameters
+    ----------
+    error : BaseException
+
+    Returns
+    -------
+    text : str
+    """
+    text = " ".join(str(error).split())
+    return text or type(error).__name__
+
+
+def show(value):
+    """A label or a value for a message: str(), floats with :g, clipped.
+
+    Labels read from a file are strings, shown exactly as written.
+
+    Parameters
+    ----------
+    value : object
+
+    Returns
+    -------
+    text : str
+        At most about 40 characters, on one line.
+    """
+    if isinstance(value, float) or type(value).__name__.startswith("float"):
+        text = f"{value:g}"
+    else:
+        try:
+            text = str(value)
+        except ValueError:  # an integer too long to convert
+            text = "(a number too long to show)"
+    text = " ".join(text.split())
+    if len(text) > _SHOWN_CHARS:
+        text = f"{text[: _SHOWN_CHARS - 3]}... ({len(text)} characters)"
+    return text
+
+
+def quoted(text):
+    """``show(text)`` in single quotes.
+
+    Parameters
+    ----------
+    text : object
+
+    Returns
+    -------
+    text : str
+    """
+    return f"'{show(text)}'"
+
+
+def kind(value):
+    """What a non-scalar cell holds, in a word: 'list' or 'nested value'.
+
+    Parameters
+    ----------
+    value : object
+
+    Returns
+    -------
+    word : str
+    """
+    if isinstance(value, list | tuple) or type(value).__name__ == "ndarray":
+        return "list"
+    return "nested value"
+
+
+def count(n, noun):
+    """``n`` and ``noun``, in the plural unless ``n`` is 1: '2 ratings'.
+
+    Parameters
+    ----------
+    n : int
+    noun : str
+
+    Returns
+    -------
+    text : str
+    """
+    n = int(n)
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def listing(labels, limit=20):
+    """Labels joined by commas, the first ``limit`` of them.
+
+    Parameters
+    ----------
+    labels : sequence
+    limit : int, default=20
+
+    Returns
+    -------
+    text : str
+        For example '26, 27, 28' or '1, 2, ... (45 in all)'.
+    """
+    labels = list(labels)
+    text = ", ".join(show(label) for label in labels[:limit])
+    if len(labels) > limit:
+        text += f", ... ({len(labels)} in all)"
+    return text
+
+
+def sep_name(sep):
+    """A separator as the user types it: a tab is '\\t'.
+
+    Parameters
+    ----------
+    sep : str
+
+    Returns
+    -------
+    text : str
+    """
+    return "\\t" if sep == "\t" else sep

@@ -1,0 +1,358 @@
+"""``skem fit --workers N`` / ``--scheduler ADDRESS``: the fit on a Dask cluster.
+
+Imports only the command's leaf modules (never ``main`` or ``parser``), so
+there is no import cycle. Dask's and distributed's own log and warnings,
+from this process and from the workers, go to a log that ``--verbose``
+shows on stderr and that is otherwise dropped: a clean run prints nothing
+on stderr.
+"""
+
+import contextlib
+import glob
+import importlib.util
+import logging
+import os
+import sys
+import tempfile
+import warnings
+from pathlib import Path
+
+from skem._cli.checking import check_options
+from skem._cli.fitting import finish, fit_with_progress, model_params, report_page
+from skem._cli.messages import UserInputError, describe
+from skem._cli.reading import import_pandas, labels_as_text
+from skem._cli.results import annotator_table, item_columns, item_partition
+from skem._cli.writing import output_paths, write_dataset, write_files
+
+# How long to wait for the scheduler of --scheduler before giving up.
+_CONNECT_TIMEOUT = "20s"
+_WIDEST_SHOWN = 3
+# Where warnings from these packages come from: they go to the log.
+_DASK_PACKAGES = ("dask", "distributed", "tornado", "bokeh")
+
+
+def run_fit_on_dask(args):
+    """Fit a Parquet dataset on a Dask cluster and write the two tables.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The ``skem fit`` options, with ``--workers`` or ``--scheduler``.
+
+    Returns
+    -------
+    status : int
+        0; every failure is an exception.
+    """
+    check_options(args)
+    _check_dask_options(args)
+    try:
+        import dask.dataframe as dd
+        import distributed
+        import pyarrow  # noqa: F401
+
+        from skem.dask import DaskAnnotatorEM, DaskHardAnnotatorEM
+        from skem.dask._cluster import _local_cluster
+    except ImportError as error:
+        raise UserInputError(
+            f"--workers and --scheduler need Dask ({error.name} is missing): "
+            "pip install 'skem[dask]'"
+        ) from None
+    outputs = output_paths(args, dataset=True)
+    files = _parquet_files(args.ratings)
+    Estimator = DaskHardAnnotatorEM if args.hard else DaskAnnotatorEM
+    estimator = Estimator(
+        **model_params(args),
+        item=args.item,
+        annotator=args.annotator,
+        score=args.score,
+    )
+    with _dask_log(args.verbose) as user_stderr:
+        notes = user_stderr if outputs.get("annotators") == "-" else sys.stdout
+        with _client(args, distributed, _local_cluster, notes):
+            frame = _read_dataset(dd, files, args)
+            elapsed, caught = fit_with_progress(
+                estimator,
+                lambda: estimator.fit(frame),
+                source=str(args.ratings),
+                quiet=args.quiet,
+                stream=user_stderr,
+            )
+            caught = _keep_own_warnings(caught, user_stderr if args.verbose else None)
+            consensus = _consensus_table(estimator, args)
+            if "consensus" in outputs:
+                write_dataset(consensus, outputs["consensus"])
+            widest, n_items = _widest(consensus, args.item)
+            annotators = _annotator_table(estimator, frame, args)
+            if "report" in outputs:
+                model = estimator.to_in_memory()
+                report_page(
+                    model.estimator,
+                    outputs["report"],
+                    items=model.items,
+                    annotators=estimator.annotators_,
+                    item_name=args.item,
+                    annotator_name=args.annotator,
+                )
+    if outputs.get("annotators") not in (None, "-"):
+        write_files([(annotators, outputs["annotators"])])
+    finish(
+        estimator,
+        annotators,
+        outputs=outputs,
+        args=args,
+        elapsed=elapsed,
+        caught=caught,
+        n_items=n_items,
+        widest=widest,
+    )
+    if outputs.get("annotators") == "-":
+        annotators.to_csv(sys.stdout, index=False)
+    return 0
+
+
+def _check_dask_options(args):
+    """Refuse the options that do not apply on Dask."""
+    if args.workers is not None and args.workers < 1:
+        raise UserInputError(f"--workers must be at least 1; got {args.workers}")
+    if args.sep is not None or args.decimal is not None:
+        raise UserInputError(
+            "--sep and --decimal apply to CSV files; --workers and --scheduler "
+            "read Parquet"
+        )
+    if args.duplicates != "raise":
+        raise UserInputError(
+            "--duplicates mean is not available with --workers or --scheduler: "
+            "average the repeated pairs first"
+        )
+    if args.dashboard and args.workers is None:
+        raise UserInputError(
+            "--dashboard applies to the LocalCluster of --workers; a --scheduler "
+            "cluster serves its own"
+        )
+
+
+def _parquet_files(path):
+    """The Parquet files of a folder or a glob, or a one-line error."""
+    text = str(path)
+    if path.is_dir():
+        files = sorted(
+            str(p)
+            for p in path.rglob("*")
+            if p.is_file() and not p.name.startswith((".", "_"))
+        )
+    elif glob.has_magic(text):
+        files = sorted(glob.glob(text, recursive=True))
+        if not files:
+            raise UserInputError(f"{path}: no file matches this glob")
+    elif path.is_file():
+        files = [text]
+    else:
+        raise UserInputError(f"{path}: no such file or folder")
+    if not files:
+        raise UserInputError(f"{path}: holds no Parquet file")
+    return files
+
+
+def _read_dataset(dd, files, args):
+    """The ratings as a Dask DataFrame, the label columns as text."""
+    try:
+        frame = dd.read_parquet(files)
+    except Exception as error:
+        raise UserInputError(
+            f"{args.ratings}: cannot read it: {describe(error)}"
+        ) from None
+    missing = [c for c in (args.item, args.annotator, args.score) if c not in frame]
+    if missing:
+        present = ", ".join(f"'{c}'" for c in list(frame.columns)[:20])
+        raise UserInputError(
+            f"{args.ratings}: no column {', '.join(map(repr, missing))}; its "
+            f"columns are {present}. Name the item, annotator and score columns "
+            "with --item, --annotator and --score"
+        )
+    for name in (args.item, args.annotator):
+        frame[name] = frame[name].map_partitions(
+            _partition_labels_as_text, meta=(name, object)
+        )
+    return frame
+
+
+def _partition_labels_as_text(column):
+    """One partition's labels as text (run on a worker); none may be blank.
+
+    Raises
+    ------
+    ValueError
+        For an empty or blank label, as in memory.
+    """
+    text = labels_as_text(import_pandas(), column)
+    blank = text.map(lambda v: isinstance(v, str) and not v.strip())
+    if blank.any():
+        raise ValueError(
+            f"Column {column.name!r} has {int(blank.sum())} blank label(s) in "
+            "one partition: an empty label names nothing."
+        )
+    return text
+
+
+@contextlib.contextmanager
+def _dask_log(verbose):
+    """Keep Dask's and distributed's log off the user's stderr, unless verbose.
+
+    Without ``verbose``, Dask's warnings are ignored and file descriptor 2
+    points at a scratch log for the duration: that catches this process's
+    loggers and the worker processes, which inherit it, down to shutdown
+    messages such as "Worker process still alive". The scratch log is
+    dropped.
+
+    Parameters
+    ----------
+    verbose : bool
+
+    Yields
+    ------
+    stream : file
+        The user's stderr, for the progress line.
+    """
+    if verbose:
+        yield sys.stderr
+        return
+    with contextlib.suppress(AttributeError, ValueError, OSError):
+        sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as log, warnings.catch_warnings():
+        pattern = "|".join(_DASK_PACKAGES)
+        warnings.filterwarnings("ignore", module=rf"({pattern})(\.|$)")
+        os.dup2(log.fileno(), 2)
+        try:
+            with os.fdopen(os.dup(saved), "w") as user_stderr:
+                yield user_stderr
+        finally:
+            with contextlib.suppress(AttributeError, ValueError, OSError):
+                sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def _keep_own_warnings(caught, verbose_stream):
+    """The fit's warnings without Dask's, which go to the log.
+
+    A warning is Dask's if it was issued from inside one of the packages of
+    ``_DASK_PACKAGES`` (skem's own ``skem/dask`` is not one of them).
+    """
+    roots = []
+    for package in _DASK_PACKAGES:
+        spec = importlib.util.find_spec(package)
+        if spec is not None and spec.submodule_search_locations:
+            roots += [Path(p).resolve() for p in spec.submodule_search_locations]
+    own = []
+    for w in caught:
+        where = Path(w.filename).resolve()
+        if any(root in where.parents for root in roots):
+            if verbose_stream is not None:
+                print(
+                    f"{w.category.__name__}: {w.message} ({w.filename}:{w.lineno})",
+                    file=verbose_stream,
+                )
+        else:
+            own.append(w)
+    return own
+
+
+@contextlib.contextmanager
+def _client(args, distributed, local_cluster, notes):
+    """A client of the --scheduler cluster, or of a new LocalCluster.
+
+    ``notes`` gets the dashboard's address, with ``--dashboard``.
+    """
+    if args.scheduler is not None:
+        try:
+            client = distributed.Client(args.scheduler, timeout=_CONNECT_TIMEOUT)
+        except (OSError, TimeoutError, ValueError) as error:
+            raise UserInputError(
+                f"--scheduler {args.scheduler}: cannot connect: {describe(error)}"
+            ) from None
+        with client:
+            yield client
+        return
+    level = logging.INFO if args.verbose else logging.ERROR
+    with (
+        local_cluster(
+            args.workers,
+            silence_logs=level,
+            dashboard_address=":8787" if args.dashboard else None,
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        if args.dashboard:
+            print(f"Dask dashboard: {cluster.dashboard_link}", file=notes, flush=True)
+        yield client
+
+
+def _consensus_table(estimator, args):
+    """The fit's ``consensus_`` in the item table's schema, lazily."""
+    pd = import_pandas()
+    columns = item_columns(estimator, args.item)
+    meta = pd.DataFrame(
+        {
+            name: pd.Series(
+                [],
+                dtype=object
+                if name == args.item
+                else ("int64" if name == "n_ratings" else "float64"),
+            )
+            for name in columns
+        }
+    )
+    return estimator.consensus_.map_partitions(
+        item_partition,
+        bounded=estimator.bounded,
+        score_range=estimator.score_range_,
+        level=args.level,
+        name=args.item,
+        meta=meta,
+    )
+
+
+def _widest(consensus, name):
+    """The items with the widest intervals, and the number of items."""
+    import dask
+
+    half = (consensus["ci_high"] - consensus["ci_low"]) / 2
+    table = consensus[[name]].assign(half=half)
+    top, n_items = dask.compute(table.nlargest(_WIDEST_SHOWN, "half"), half.size)
+    widest = [
+        (label, float(h)) for label, h in zip(top[name], top["half"], strict=True)
+    ]
+    return widest, int(n_items)
+
+
+def _annotator_table(estimator, frame, args):
+    """The annotator table, with each annotator's rating counts from the data.
+
+    ``n_shared`` counts the ratings on items that someone else rated too,
+    for the verdict's "too few ratings" rule.
+    """
+    import dask
+
+    pd = import_pandas()
+    item, annotator = args.item, args.annotator
+    per_item = estimator.consensus_["n_ratings"].to_frame("item_ratings")
+    pairs = frame[[item, annotator]].merge(
+        per_item, left_on=item, right_index=True, how="left"
+    )
+    alone = (pairs["item_ratings"] <= 1).astype("int64")
+    (counts,) = dask.compute(
+        pairs.assign(alone=alone)
+        .groupby(annotator)
+        .agg({item: "count", "alone": "sum"})
+    )
+    counts = counts.reindex(pd.Index(estimator.annotators_), fill_value=0)
+    n_ratings = counts[item].to_numpy()
+    return annotator_table(
+        estimator,
+        estimator.annotators_,
+        annotator,
+        n_ratings,
+        n_ratings - counts["alone"].to_numpy(),
+    )

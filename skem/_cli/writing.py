@@ -1,0 +1,189 @@
+"""Where the ``skem`` command writes, and writing whole or not at all.
+
+Every output goes to a temporary file (or folder) beside its target, which
+then replaces the target: a failed run leaves no half-written file.
+"""
+
+import contextlib
+import os
+import shutil
+import stat
+import tempfile
+from pathlib import Path
+
+from skem._cli.messages import UserInputError, describe
+
+
+def output_paths(args, dataset=False):
+    """The outputs the options ask for, checked before any file is read.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed ``skem fit`` or ``skem demo`` options.
+    dataset : bool, default=False
+        Whether the consensus is a Parquet dataset (a folder), as on Dask.
+
+    Returns
+    -------
+    outputs : dict
+        Maps 'consensus', 'annotators' and 'report' to a path, or to '-'
+        for stdout, for those asked for.
+
+    Raises
+    ------
+    UserInputError
+        For an output that is the input, a folder where a file goes (or the
+        other way round), two outputs on one path or two on stdout.
+    """
+    outputs = {}
+    folder = getattr(args, "output_dir", None)
+    if folder is not None:
+        if folder.exists() and not folder.is_dir():
+            raise UserInputError(f"{folder}: is a file, not a folder")
+        outputs["consensus"] = folder / ("consensus" if dataset else "consensus.csv")
+        outputs["annotators"] = folder / "annotators.csv"
+    for name in ("consensus", "annotators", "report"):
+        path = getattr(args, name, None)
+        if path is None:
+            continue
+        if dataset and name == "consensus" and path in ("", "-"):
+            raise UserInputError(
+                "--consensus needs a folder for the Parquet dataset with "
+                "--workers or --scheduler (not stdout)"
+            )
+        if name == "report" and path in ("", "-"):
+            raise UserInputError("--report needs a file name for the HTML page")
+        if not path:
+            raise UserInputError(f"--{name} needs a file name, or '-' for stdout")
+        outputs[name] = path if path == "-" else Path(path)
+    if list(outputs.values()).count("-") > 1:
+        raise UserInputError("only one of --consensus and --annotators can be '-'")
+    files = {name: Path(p) for name, p in outputs.items() if p != "-"}
+    if len(set(map(os.path.abspath, files.values()))) != len(files):
+        raise UserInputError("two of the outputs name the same file")
+    ratings = Path(args.ratings) if getattr(args, "ratings", None) else None
+    for name, path in files.items():
+        if (
+            ratings is not None
+            and path.exists()
+            and path.resolve() == ratings.resolve()
+        ):
+            raise UserInputError(f"{path}: refusing to overwrite the input file")
+        if dataset and name == "consensus":
+            if path.exists() and not path.is_dir():
+                raise UserInputError(f"{path}: is a file, not a folder")
+        elif path.is_dir():
+            raise UserInputError(f"{path}: is a folder, not a file")
+    return outputs
+
+
+def write_files(tables_and_paths):
+    """Write every table as CSV, whole or not at all: temporary files, then renames.
+
+    A new file gets the mode that open() would give it (0o666 less the
+    umask); a replaced file keeps its mode.
+
+    Parameters
+    ----------
+    tables_and_paths : list of (pandas.DataFrame, path) pairs
+    """
+    pending, new_mode = [], None
+    try:
+        for table, path in tables_and_paths:
+            path = Path(path)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            mode = _existing_mode(path)
+            if mode is None:
+                if new_mode is None:
+                    new_mode = 0o666 & ~_umask()
+                mode = new_mode
+            handle, temporary = tempfile.mkstemp(
+                dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
+            )
+            pending.append((temporary, path))
+            with os.fdopen(handle, "w", newline="") as f:
+                table.to_csv(f, index=False)
+            os.chmod(temporary, mode)  # mkstemp made it 0o600
+        for temporary, path in pending:
+            os.replace(temporary, path)
+        pending = []
+    except OSError as error:
+        reason = error.strerror or describe(error)
+        raise UserInputError(f"{path}: cannot write it: {reason}") from None
+    finally:
+        for temporary, _ in pending:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+
+
+def _existing_mode(path):
+    """The permission bits of ``path``, or None if it does not exist."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        return None
+
+
+def _umask():
+    """The process umask.
+
+    Reading it means setting it: a strict one is set for the instant before
+    it is restored, so nothing is created too open.
+
+    Returns
+    -------
+    umask : int
+    """
+    umask = os.umask(0o077)
+    os.umask(umask)
+    return umask
+
+
+def write_dataset(frame, path):
+    """Write a Dask DataFrame as a Parquet dataset, whole or not at all.
+
+    The partitions go to a temporary folder beside ``path``, which then
+    takes its place: a fit that fails leaves no half dataset, and an existing
+    one is replaced only by a complete one.
+
+    Parameters
+    ----------
+    frame : dask.dataframe.DataFrame
+    path : str or Path
+        The dataset's folder.
+    """
+    from dask import compute, delayed
+
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}."))
+    except OSError as error:
+        raise UserInputError(f"{path}: cannot write it: {describe(error)}") from None
+    try:
+        writes = [
+            delayed(_write_part)(part, str(temporary / f"part-{k:05d}.parquet"))
+            for k, part in enumerate(frame.to_delayed())
+        ]
+        compute(*writes)
+        os.chmod(temporary, 0o777 & ~_umask())
+        previous = None
+        if path.exists():
+            previous = Path(
+                tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.old.")
+            )
+            os.replace(path, previous / path.name)
+        os.replace(temporary, path)
+        if previous is not None:
+            shutil.rmtree(previous, ignore_errors=True)
+    except OSError as error:
+        raise UserInputError(f"{path}: cannot write it: {describe(error)}") from None
+    finally:
+        if temporary.exists():
+            shutil.rmtree(temporary, ignore_errors=True)
+
+
+def _write_part(part, path):
+    """Write one partition (run on a worker)."""
+    part.to_parquet(path, index=False)

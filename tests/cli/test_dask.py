@@ -1,0 +1,182 @@
+"""``skem fit --workers N`` / ``--scheduler``: a Parquet dataset fitted on Dask.
+
+Every test here starts a LocalCluster: they are slow.
+"""
+
+import numpy as np
+import pytest
+
+pd = pytest.importorskip("pandas")
+pytest.importorskip("dask.dataframe")
+pytest.importorskip("distributed")
+pytest.importorskip("pyarrow")
+
+pytestmark = pytest.mark.slow
+
+from skem._cli import main  # noqa: E402
+from skem.datasets import load_video_quality  # noqa: E402
+
+NAMES = ["--item", "video", "--annotator", "subject"]
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    """The bundled Netflix ratings in three Parquet files, items split over them."""
+    folder = tmp_path_factory.mktemp("ratings")
+    frame = load_video_quality(as_frame=True).frame
+    frame = frame.rename(columns={"item": "video", "annotator": "subject"})
+    for k in range(3):
+        frame.iloc[k::3].to_parquet(folder / f"part-{k}.parquet", index=False)
+    whole = folder.parent / "whole.parquet"
+    frame.to_parquet(whole, index=False)
+    return folder, whole
+
+
+def test_a_parquet_folder_on_a_local_cluster_gives_the_in_memory_tables(
+    dataset, tmp_path, capsys
+):
+    """The consensus dataset and the annotator CSV of --workers 2 have the
+    columns of the in-memory command, the user's names included, and hold its
+    numbers on the same ratings, to 1e-10."""
+    folder, whole = dataset
+    memory_out, dask_out = tmp_path / "memory", tmp_path / "dask"
+    assert main(["fit", str(whole), *NAMES, "-o", str(memory_out), "-q"]) == 0
+    status = main(["fit", str(folder), *NAMES, "--workers", "2", "-o", str(dask_out)])
+    out = capsys.readouterr().out
+    assert status == 0, out
+    assert "DaskAnnotatorEM (soft EM) fitted 79 items rated by 30 annotators" in out
+    assert "4 of 30 annotators answer at random: 26, 27, 28, 29" in out
+
+    memory = pd.read_csv(memory_out / "consensus.csv", dtype={"video": str})
+    dask = pd.read_parquet(dask_out / "consensus")
+    assert list(dask.columns) == list(memory.columns)
+    assert list(memory.columns)[0] == "video"
+    assert len(list((dask_out / "consensus").iterdir())) >= 1
+    memory, dask = memory.set_index("video"), dask.set_index("video")
+    dask = dask.loc[memory.index]
+    for column in memory.columns:
+        np.testing.assert_allclose(dask[column], memory[column], rtol=1e-10)
+    memory = pd.read_csv(memory_out / "annotators.csv", dtype={"subject": str})
+    dask = pd.read_csv(dask_out / "annotators.csv", dtype={"subject": str})
+    assert list(dask.columns) == list(memory.columns)
+    assert list(memory.columns)[0] == "subject"
+    np.testing.assert_array_equal(dask["subject"], memory["subject"])
+    np.testing.assert_array_equal(dask["verdict"], memory["verdict"])
+    np.testing.assert_array_equal(dask["n_ratings"], memory["n_ratings"])
+    for column in ("p_good", "sigma", "bias"):
+        np.testing.assert_allclose(dask[column], memory[column], rtol=1e-10)
+
+
+def test_a_glob_and_a_replaced_dataset(dataset, tmp_path, capsys):
+    """A glob selects the files; a second run replaces the dataset whole."""
+    folder, _ = dataset
+    target = tmp_path / "consensus"
+    args = ["fit", str(folder / "part-*.parquet"), *NAMES, "--workers", "1", "-q"]
+    assert main([*args, "--consensus", str(target), "--hard"]) == 0
+    first = sorted(p.name for p in target.iterdir())
+    (target / "stale.parquet").write_bytes(b"left from before")
+    assert main([*args, "--consensus", str(target), "--annotators", "-"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[-31].startswith("subject,p_good,verdict,n_ratings")
+    assert sorted(p.name for p in target.iterdir()) == first
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (["--consensus", "-"], "needs a folder for the Parquet dataset"),
+        (["--duplicates", "mean"], "--duplicates mean is not available"),
+        (["--sep", ";"], "--sep and --decimal apply to CSV files"),
+        (["--workers", "0"], "--workers must be at least 1"),
+        (["--scheduler", "tcp://x:1", "--dashboard"], "--dashboard applies to"),
+        (["--score", "rating"], "no column 'rating'"),
+    ],
+)
+def test_bad_options_and_data_are_one_line_and_exit_2(
+    dataset, capsys, options, message
+):
+    folder, _ = dataset
+    if "--workers" not in options and "--scheduler" not in options:
+        options = [*options, "--workers", "1"]
+    assert main(["fit", str(folder), *NAMES, "-q", *options]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err, err
+
+
+def test_missing_input_and_unreachable_scheduler_are_one_line(
+    tmp_path, capsys, monkeypatch
+):
+    monkeypatch.setattr("skem._cli.on_dask._CONNECT_TIMEOUT", "1s")
+    assert main(["fit", str(tmp_path / "none-*.parquet"), "--workers", "1"]) == 2
+    assert "no file matches this glob" in capsys.readouterr().err
+    assert main(["fit", str(tmp_path / "none.parquet"), "--workers", "1"]) == 2
+    assert "no such file or folder" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    assert main(["fit", str(tmp_path / "empty"), "--workers", "1"]) == 2
+    assert "holds no Parquet file" in capsys.readouterr().err
+    (tmp_path / "one.parquet").write_bytes(b"PAR1")
+    status = main(
+        ["fit", str(tmp_path / "one.parquet"), "--scheduler", "tcp://127.0.0.1:9"]
+    )
+    err = capsys.readouterr().err
+    assert status == 2 and err.count("\n") == 1 and "cannot connect" in err, err
+
+
+def test_a_folder_without_dask_options_says_how_to_fit_it(dataset, capsys):
+    folder, _ = dataset
+    assert main(["fit", str(folder)]) == 2
+    assert "add --workers N or --scheduler ADDRESS" in capsys.readouterr().err
+
+
+# Labels that numeric inference merges or rewrites (issue 20): kept as written.
+TRICKY = ["001", "1", "1.0", "1e309", "1e310", "inf", "True", "NA", "nan"]
+
+
+def test_labels_are_kept_as_written_on_dask(tmp_path, capsys):
+    """Item labels that look like numbers stay distinct and exact, in the
+    consensus dataset as in memory (and --dashboard says where it is)."""
+    rng = np.random.default_rng(0)
+    rows = [
+        (item, f"s{a}", float(rng.integers(1, 6))) for item in TRICKY for a in range(4)
+    ]
+    frame = pd.DataFrame(rows, columns=["video", "subject", "score"])
+    (tmp_path / "ratings").mkdir()
+    frame.to_parquet(tmp_path / "ratings" / "part-0.parquet", index=False)
+    out = tmp_path / "out"
+    args = ["fit", str(tmp_path / "ratings"), *NAMES, "-q", "-o", str(out)]
+    assert main([*args, "--workers", "1", "--dashboard"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith("Dask dashboard: http"), captured
+    consensus = pd.read_parquet(out / "consensus")
+    assert sorted(consensus["video"]) == sorted(TRICKY)
+    assert consensus["n_ratings"].tolist() == [4] * len(TRICKY)
+
+
+def test_a_blank_label_is_refused_on_dask_as_in_memory(tmp_path, capsys):
+    frame = pd.DataFrame(
+        {
+            "video": ["a", "b", " ", "a", "b", "c"],
+            "subject": ["x", "x", "x", "y", "y", "y"],
+            "score": [1.0, 2.0, 3.0, 1.5, 2.5, 3.5],
+        }
+    )
+    (tmp_path / "ratings").mkdir()
+    frame.to_parquet(tmp_path / "ratings" / "part-0.parquet", index=False)
+    args = ["fit", str(tmp_path / "ratings"), *NAMES, "-q", "--workers", "1"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Column 'video' has 1 blank label" in err, err
+
+
+@pytest.mark.skipif(
+    not hasattr(__import__("skem"), "report"), reason="skem.report comes later"
+)
+def test_a_report_of_a_dask_fit(dataset, tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    folder, _ = dataset
+    target = tmp_path / "report.html"
+    args = ["fit", str(folder), *NAMES, "--workers", "1", "-q", "--report", target]
+    assert main([str(a) for a in args]) == 0, capsys.readouterr().err
+    page = target.read_text()
+    assert "<img" in page and "subject" in page

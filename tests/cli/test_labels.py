@@ -1,0 +1,168 @@
+"""Item and annotator labels are text, compared and written as in the file.
+
+Regression tests of issue 20, defect 1: skem 0.4.1 read the label columns
+with numeric inference, which merged ``1e309``, ``1e310`` and ``1e311`` into
+the item ``inf``, and ``1`` with ``1.0`` or ``001``.
+"""
+
+import io
+
+import pytest
+
+pd = pytest.importorskip("pandas")
+
+
+def _ratings(items, annotators, path):
+    """Every annotator rates every item, scores 1..5 in turn; a CSV file."""
+    lines = ["item,annotator,score"]
+    for k, item in enumerate(items):
+        for j, annotator in enumerate(annotators):
+            lines.append(f"{item},{annotator},{1 + (k + 2 * j) % 5}")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _column(text, name):
+    """A column of a CSV table, as the text written in the file."""
+    return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)[name]
+
+
+@pytest.mark.parametrize(
+    "items",
+    [
+        ["1e309", "1e310", "1e311"],  # all 'inf' as numbers
+        ["1", "1.0", "01"],  # all 1 as numbers
+        ["001", "1", "0001"],  # zero-padded ids, as videos and subjects have
+        ["True", "true", "1"],
+        ["inf", "-inf", "Infinity"],
+    ],
+    ids=["overflow", "integer and float", "zero padding", "booleans", "infinities"],
+)
+def test_item_labels_that_look_like_numbers_stay_distinct_and_exact(
+    tmp_path, run_main, items
+):
+    path = _ratings(items, ["a", "b", "c"], tmp_path / "r.csv")
+    status, out, err = run_main("fit", path, "--consensus", "-")
+    assert status == 0, err
+    assert sorted(_column(out, "item")) == sorted(items)
+
+
+def test_annotator_labels_that_look_like_numbers_stay_distinct_and_exact(
+    tmp_path, run_main
+):
+    annotators = ["007", "7", "7.0", "1e400"]
+    path = _ratings(["x", "y", "z", "w"], annotators, tmp_path / "r.csv")
+    status, out, err = run_main("fit", path, "--annotators", "-")
+    assert status == 0, err
+    assert sorted(_column(out, "annotator")) == sorted(annotators)
+
+
+def test_labels_are_written_to_the_files_exactly(tmp_path, run_main):
+    items = ["001", "1", "1.0", "1e309"]
+    path = _ratings(items, ["01", "1"], tmp_path / "r.csv")
+    status, _, err = run_main("fit", path, "-o", tmp_path / "out")
+    assert status == 0, err
+    consensus = (tmp_path / "out" / "consensus.csv").read_text().splitlines()
+    assert sorted(line.split(",")[0] for line in consensus[1:]) == sorted(items)
+    annotators = (tmp_path / "out" / "annotators.csv").read_text().splitlines()
+    assert sorted(line.split(",")[0] for line in annotators[1:]) == ["01", "1"]
+
+
+def test_the_same_label_twice_is_still_a_repeat(tmp_path, run_main, one_line_error):
+    """Text labels compare exactly: '001' twice is one item rated twice."""
+    path = tmp_path / "r.csv"
+    path.write_text("item,annotator,score\n001,a,3\n1,a,4\n001,a,5\n")
+    status, _, err = run_main("fit", path)
+    one_line_error(
+        status, err, "annotator a rated item 001 more than once, on line 2 and line 4"
+    )
+
+
+@pytest.mark.parametrize("marker", ["NA", "nan", "NaN", "None", "null", "N/A"])
+def test_missing_value_markers_are_labels_as_written(tmp_path, run_main, marker):
+    """'NA' or 'nan' in a label column is a label (initials, an id), kept."""
+    path = _ratings(["x", marker, "y"], ["a", marker, "b"], tmp_path / "r.csv")
+    status, out, err = run_main("fit", path, "--consensus", "-")
+    assert status == 0, err
+    assert marker in set(_column(out, "item"))
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("item,annotator,score\n1,a,3\n,b,4\n", "line 3 has no item label"),
+        ("item,annotator,score\n1,a,3\n1,,4\n", "line 3 has no annotator label"),
+        ("item,annotator,score\n1,a,3\n  ,b,4\n", "line 3 has no item label"),
+        ('item,annotator,score\n1,a,3\n1,b,4\n"",c,5\n', "line 4 has no item label"),
+    ],
+    ids=["empty item", "empty annotator", "blank item", "quoted empty"],
+)
+def test_an_empty_label_is_refused_with_its_line(
+    tmp_path, run_main, one_line_error, content, message
+):
+    path = tmp_path / "r.csv"
+    path.write_text(content)
+    status, _, err = run_main("fit", path)
+    one_line_error(status, err, message)
+
+
+def test_missing_scores_still_know_the_markers(tmp_path, run_main, one_line_error):
+    path = tmp_path / "r.csv"
+    path.write_text("item,annotator,score\n1,a,3\n1,b,NA\n")
+    status, _, err = run_main("fit", path)
+    one_line_error(status, err, "line 3 has no score in column 'score'")
+
+
+def test_parquet_labels_become_their_text(tmp_path, run_main):
+    """Parquet keeps types: text labels stay as they are, numbers and
+    booleans become their usual text, and null is a missing label."""
+    pytest.importorskip("pyarrow")
+    frame = pd.DataFrame(
+        {
+            "item": [
+                "001",
+                "1",
+                "1.0",
+                "1e309",
+                "NA",
+                "001",
+                "1",
+                "1.0",
+                "1e309",
+                "NA",
+            ],
+            "annotator": [7] * 5 + [8] * 5,
+            "score": [1.0, 2.0, 3.0, 4.0, 5.0, 1.5, 2.5, 3.5, 4.5, 5.0],
+        }
+    )
+    path = tmp_path / "r.parquet"
+    frame.to_parquet(path)
+    status, out, err = run_main("fit", path, "--consensus", "-")
+    assert status == 0, err
+    assert sorted(_column(out, "item")) == sorted(["001", "1", "1.0", "1e309", "NA"])
+    status, out, err = run_main("fit", path, "--annotators", "-")
+    assert sorted(_column(out, "annotator")) == ["7", "8"]
+
+    frame["item"] = frame["item"].where(frame.index != 3, None)
+    frame.to_parquet(path)
+    status, _, err = run_main("fit", path)
+    assert status == 2 and "row 4 has no item label" in err
+
+
+def test_float_parquet_labels_show_their_shortest_text(tmp_path, run_main):
+    pytest.importorskip("pyarrow")
+    frame = pd.DataFrame(
+        {
+            "item": [1.0, 1.5, 1e20] * 2,
+            "annotator": [True] * 3 + [False] * 3,
+            "score": [1.0, 2.0, 3.0, 1.5, 2.5, 3.5],
+        }
+    )
+    path = tmp_path / "r.parquet"
+    frame.to_parquet(path)
+    status, out, err = run_main("fit", path, "-o", tmp_path / "out")
+    assert status == 0, err
+    consensus = (tmp_path / "out" / "consensus.csv").read_text()
+    assert sorted(_column(consensus, "item")) == ["1.0", "1.5", "1e+20"]
+    annotators = (tmp_path / "out" / "annotators.csv").read_text()
+    assert sorted(_column(annotators, "annotator")) == ["False", "True"]

@@ -1,0 +1,127 @@
+"""The terminal summary in plain words, and the ``--report`` page."""
+
+import numpy as np
+import pytest
+
+import skem
+
+pd = pytest.importorskip("pandas")
+
+
+@pytest.fixture
+def panel_csv(tmp_path):
+    """Clips rated by good viewers, two random ones, and a newcomer who rated
+    only two clips; columns video, subject, mos."""
+    rng = np.random.default_rng(1)
+    truth = rng.uniform(1.5, 4.5, 30)
+    rows = []
+    for a in range(6):
+        for i, mu in enumerate(truth):
+            score = rng.uniform(1, 5) if a >= 4 else mu + rng.normal(0, 0.3)
+            rows.append((f"clip{i:02d}", f"s{a}", float(np.clip(score, 1, 5))))
+    rows += [("clip00", "newcomer", 3.0), ("clip01", "newcomer", 2.0)]
+    path = tmp_path / "lab.csv"
+    pd.DataFrame(rows, columns=["video", "subject", "mos"]).to_csv(path, index=False)
+    return path
+
+
+NAMES = ("--item", "video", "--annotator", "subject", "--score", "mos")
+NAMES += ("--score-range", "1", "5")
+
+
+def test_the_summary_speaks_plain_words_with_labels(panel_csv, run_main):
+    status, out, err = run_main("fit", panel_csv, *NAMES, "-o", panel_csv.parent)
+    assert status == 0 and err == "", err
+    lines = out.splitlines()
+    assert "7 annotators (182 ratings on a 1 to 5 scale)" in lines[0]
+    assert (
+        "2 of 7 annotators answer at random: s4, s5 (their ratings are left out "
+        "of the consensus)." in out
+    )
+    assert "1 undetermined (too few ratings to judge): newcomer." in out
+    assert "Typical deviation from the consensus (sigma, the inconsistency)" in out
+    assert "Consensus: the widest 95% intervals are those of video clip" in out
+    assert "The fit converged: it stopped changing after" in out
+    assert lines[-1].startswith("next: check the ratings of the flagged annotators")
+    for jargon in ("weight", "pi ", "log_posterior", "e-", "[", "np."):
+        assert jargon not in out
+    annotators = pd.read_csv(panel_csv.parent / "annotators.csv")
+    verdicts = dict(zip(annotators["subject"], annotators["verdict"], strict=True))
+    assert verdicts["newcomer"] == "undetermined"
+    assert verdicts["s4"] == verdicts["s5"] == "random"
+
+
+def test_the_bias_line_names_who_rates_high_and_low(panel_csv, run_main):
+    status, out, _ = run_main("fit", panel_csv, *NAMES, "--bias", "-q")
+    assert status == 0
+    line = next(x for x in out.splitlines() if x.startswith("Bias"))
+    assert line.startswith("Bias (how much higher than the consensus an annotator")
+    assert line.count("(s") + line.count("(newcomer") == 2
+
+
+def test_a_fit_that_did_not_converge_says_so():
+    from skem._cli.results import _convergence_line
+
+    class Fit:
+        n_iter_, converged_ = 100, False
+
+    line = _convergence_line(Fit, 3.5)
+    assert line.startswith("The fit did NOT converge: it was still changing after")
+    assert "100 iterations (3.50 s)" in line
+
+
+def test_a_report_without_matplotlib_is_refused_before_the_fit(
+    panel_csv, run_main, one_line_error, monkeypatch
+):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "matplotlib" else real(name, *a),
+    )
+    out = panel_csv.parent / "out"
+    status, _, err = run_main(
+        "fit", panel_csv, *NAMES, "--report", out / "r.html", "-o", out
+    )
+    one_line_error(status, err, "--report", "pip install 'skem[plotting]'")
+    assert not out.exists()
+
+
+def test_the_report_option_calls_skem_report_with_the_labels(
+    panel_csv, run_main, monkeypatch
+):
+    """``--report`` hands skem.report the fit, the labels and the user's
+    column names."""
+    calls = []
+
+    def fake_report(estimator, path, X=None, **kwargs):
+        kwargs["X"] = X
+        calls.append((estimator, path, kwargs))
+        path.write_text("<html></html>")
+
+    monkeypatch.setattr(skem, "report", fake_report, raising=False)
+    target = panel_csv.parent / "report.html"
+    status, out, err = run_main("fit", panel_csv, *NAMES, "--report", target)
+    assert status == 0, err
+    ((estimator, path, kwargs),) = calls
+    assert isinstance(estimator, skem.AnnotatorEM) and path == target
+    assert kwargs["item_name"] == "video" and kwargs["annotator_name"] == "subject"
+    assert "newcomer" in list(kwargs["annotators"])
+    assert "clip00" in list(kwargs["items"])
+    assert kwargs["X"].shape == (30, 7) and kwargs["X"].nnz == 182
+    assert f"wrote report to {target}" in out
+    assert (
+        out.splitlines()[-1] == f"next: open {target} for the figures and what to do."
+    )
+
+
+@pytest.mark.skipif(not hasattr(skem, "report"), reason="skem.report comes later")
+def test_the_report_page_is_written(panel_csv, run_main):
+    pytest.importorskip("matplotlib")
+    target = panel_csv.parent / "report.html"
+    status, _, err = run_main("fit", panel_csv, *NAMES, "--report", target)
+    assert status == 0, err
+    page = target.read_text()
+    assert "newcomer" in page and "clip00" in page and "<img" in page
