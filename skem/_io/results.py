@@ -117,7 +117,9 @@ default=None
         The training ratings, NaN (or absent) for "not rated": they give
         ``n_ratings`` and let the verdict say "undetermined" for an
         annotator with too few ratings. Without them ``n_ratings`` is
-        missing (``<NA>``) and the verdict rests on ``p_good`` alone.
+        missing (``<NA>``), except for a Dask estimator, which counted them
+        in ``n_ratings_per_annotator_``, and the verdict rests on ``p_good``
+        alone.
     name : str, default='annotator'
         Name of the label column: your own, for example ``"subject"``.
 
@@ -186,32 +188,85 @@ default=None
 def _item_table(estimator, labels, evidence, level, name):
     """The per-item table of :func:`consensus_frame`, from checked inputs."""
     pd = _import_pandas()
-    interval = estimator.mu_interval(level)
-    if estimator.bounded:
-        low, high = estimator.score_range_
-        interval = np.clip(interval, low, high)
-    table = {
-        name: labels,
-        "consensus": estimator.mu_,
-        "std_error": estimator.mu_std_error_,
-        "ci_low": interval[:, 0],
-        "ci_high": interval[:, 1],
-        "n_ratings": _count_column(
-            pd, None if evidence is None else evidence.per_item, len(labels)
-        ),
+    n_ratings = _count_column(
+        pd, None if evidence is None else evidence.per_item, len(labels)
+    )
+    columns = _item_columns(
+        estimator.mu_,
+        estimator.mu_std_error_,
+        n_ratings,
+        estimator.location_ if estimator.bounded else None,
+        level=level,
+        score_range=estimator.score_range_,
+    )
+    return pd.DataFrame({name: labels, **columns})
+
+
+def _item_columns(consensus, std_error, n_ratings, location, *, level, score_range):
+    """The item schema's columns after the label, in order.
+
+    The one place that computes the consensus intervals, for
+    :func:`consensus_frame`, the partitions of a Dask fit's ``consensus_``
+    and the command's ``--level``.
+
+    Parameters
+    ----------
+    consensus, std_error : array-like of shape (n_items,)
+        In score units.
+    n_ratings : array-like of shape (n_items,)
+        Each item's number of ratings.
+    location : array-like of shape (n_items,) or None
+        The location of a bounded form; None for the unbounded forms, whose
+        location is the consensus.
+    level : float
+        Coverage of the interval, in (0, 1).
+    score_range : tuple of float
+        The fit's ``score_range_``: a bounded form's consensus cannot leave
+        it, so neither does its interval.
+
+    Returns
+    -------
+    columns : dict of str to array
+        ``consensus, std_error, ci_low, ci_high, n_ratings`` and, when
+        ``location`` is given, ``location``.
+
+    Raises
+    ------
+    ValueError
+        If ``level`` is not in (0, 1).
+    """
+    from scipy.stats import norm
+
+    if not 0 < level < 1:
+        raise ValueError(f"level must lie in (0, 1); got {level!r}.")
+    consensus = np.asarray(consensus, dtype=np.float64)
+    std_error = np.asarray(std_error, dtype=np.float64)
+    half_width = float(norm.ppf(0.5 + level / 2)) * std_error
+    low, high = consensus - half_width, consensus + half_width
+    if location is not None:
+        low, high = np.clip(low, *score_range), np.clip(high, *score_range)
+    columns = {
+        "consensus": consensus,
+        "std_error": std_error,
+        "ci_low": low,
+        "ci_high": high,
+        "n_ratings": n_ratings,
     }
-    if estimator.bounded:
-        table["location"] = estimator.location_
-    return pd.DataFrame(table)
+    if location is not None:
+        columns["location"] = np.asarray(location, dtype=np.float64)
+    return columns
 
 
 def _annotator_table(estimator, labels, evidence, name):
     """The per-annotator table of :func:`annotator_frame`, and the reasons."""
     pd = _import_pandas()
     p_good = np.exp(estimator.log_posterior_)
+    n_ratings = getattr(estimator, "n_ratings_per_annotator_", None)
+    if evidence is not None and evidence.per_annotator is not None:
+        n_ratings = evidence.per_annotator
     verdicts, reasons = _annotator_verdicts(
         p_good,
-        None if evidence is None else evidence.per_annotator,
+        n_ratings,
         None if evidence is None else evidence.shared,
         None if evidence is None else evidence.r,
     )
@@ -221,9 +276,7 @@ def _annotator_table(estimator, labels, evidence, name):
             name: labels,
             "p_good": p_good,
             "verdict": verdicts,
-            "n_ratings": _count_column(
-                pd, None if evidence is None else evidence.per_annotator, n_annotators
-            ),
+            "n_ratings": _count_column(pd, n_ratings, n_annotators),
             "sigma": np.broadcast_to(estimator.sigma_, (n_annotators,)).astype(
                 np.float64
             ),
@@ -319,13 +372,15 @@ class _Evidence:
 
     Attributes
     ----------
-    per_item, per_annotator : ndarray of int
-        Number of ratings of each item, and by each annotator.
-    shared : ndarray of int
+    per_item, per_annotator : ndarray of int or None
+        Number of ratings of each item, and by each annotator; None if
+        unknown.
+    shared : ndarray of int or None
         Number of each annotator's ratings on items rated by someone else too.
-    r : ndarray of float
+    r : ndarray of float or None
         Pearson correlation of each annotator's ratings with ``mu_`` on the
-        items rated; NaN with fewer than 3 such ratings or no variance.
+        items rated; NaN with fewer than 3 such ratings or no variance. None
+        if unknown (a Dask fit's command computes no correlation).
     """
 
     def __init__(self, per_item, per_annotator, shared, r):
