@@ -21,7 +21,7 @@ from skem._cli.checking import check_options
 from skem._cli.fitting import finish, fit_with_progress, model_params, report_page
 from skem._cli.messages import UserInputError, describe
 from skem._cli.reading import import_pandas, labels_as_text
-from skem._cli.results import annotator_table, item_columns, item_partition
+from skem._cli.results import dask_annotator_table, item_partition
 from skem._cli.writing import output_paths, write_dataset, write_files
 
 # How long to wait for the scheduler of --scheduler before giving up.
@@ -290,28 +290,17 @@ def _client(args, distributed, local_cluster, notes):
 
 
 def _consensus_table(estimator, args):
-    """The fit's ``consensus_`` in the item table's schema, lazily."""
-    pd = import_pandas()
-    columns = item_columns(estimator, args.item)
-    meta = pd.DataFrame(
-        {
-            name: pd.Series(
-                [],
-                dtype=object
-                if name == args.item
-                else ("int64" if name == "n_ratings" else "float64"),
-            )
-            for name in columns
-        }
-    )
-    return estimator.consensus_.map_partitions(
-        item_partition,
-        bounded=estimator.bounded,
-        score_range=estimator.score_range_,
-        level=args.level,
-        name=args.item,
-        meta=meta,
-    )
+    """The fit's ``consensus_`` at ``--level``, the item column first, lazily."""
+    from dask.dataframe.utils import make_meta
+
+    options = {
+        "bounded": estimator.bounded,
+        "score_range": estimator.score_range_,
+        "level": args.level,
+        "name": args.item,
+    }
+    meta = item_partition(make_meta(estimator.consensus_), **options)
+    return estimator.consensus_.map_partitions(item_partition, **options, meta=meta)
 
 
 def _widest(consensus, name):
@@ -328,10 +317,11 @@ def _widest(consensus, name):
 
 
 def _annotator_table(estimator, frame, args):
-    """The annotator table, with each annotator's rating counts from the data.
+    """The annotator table, with the verdict's count of shared ratings.
 
-    ``n_shared`` counts the ratings on items that someone else rated too,
-    for the verdict's "too few ratings" rule.
+    The fit counted each annotator's ratings (``n_ratings_per_annotator_``);
+    the ratings on items that nobody else rated are counted here, from the
+    data, for the verdict's "too few ratings" rule.
     """
     import dask
 
@@ -341,18 +331,8 @@ def _annotator_table(estimator, frame, args):
     pairs = frame[[item, annotator]].merge(
         per_item, left_on=item, right_index=True, how="left"
     )
-    alone = (pairs["item_ratings"] <= 1).astype("int64")
-    (counts,) = dask.compute(
-        pairs.assign(alone=alone)
-        .groupby(annotator)
-        .agg({item: "count", "alone": "sum"})
-    )
+    alone = (pairs["item_ratings"] <= 1).astype("int64").rename("alone")
+    (counts,) = dask.compute(alone.groupby(pairs[annotator]).sum())
     counts = counts.reindex(pd.Index(estimator.annotators_), fill_value=0)
-    n_ratings = counts[item].to_numpy()
-    return annotator_table(
-        estimator,
-        estimator.annotators_,
-        annotator,
-        n_ratings,
-        n_ratings - counts["alone"].to_numpy(),
-    )
+    n_shared = estimator.n_ratings_per_annotator_ - counts.to_numpy()
+    return dask_annotator_table(estimator, annotator, n_shared)
