@@ -303,6 +303,8 @@ def test_a_dask_fit_gives_the_annotator_schema_with_its_labels(dask_fit):
     in_memory = annotator_frame(model.estimator, X=matrix, name="subject")
     np.testing.assert_allclose(people["p_good"], in_memory["p_good"], rtol=1e-10)
     assert people["verdict"].tolist() == in_memory["verdict"].tolist()
+    # Counted by the fit, with no X: no <NA>.
+    assert people["n_ratings"].tolist() == in_memory["n_ratings"].tolist()
 
 
 def test_dask_consensus_has_the_columns_and_intervals_of_consensus_frame(dask_fit):
