@@ -21,7 +21,7 @@ from skem._cli.checking import check_options
 from skem._cli.fitting import finish, fit_with_progress, model_params, report_page
 from skem._cli.messages import UserInputError, describe
 from skem._cli.reading import import_pandas, labels_as_text
-from skem._cli.results import dask_annotator_table, item_partition
+from skem._cli.results import item_partition
 from skem._cli.writing import output_paths, write_dataset, write_files
 
 # How long to wait for the scheduler of --scheduler before giving up.
@@ -325,6 +325,8 @@ def _annotator_table(estimator, frame, args):
     """
     import dask
 
+    from skem._io.results import _annotator_table, _Evidence
+
     pd = import_pandas()
     item, annotator = args.item, args.annotator
     per_item = estimator.consensus_["n_ratings"].to_frame("item_ratings")
@@ -334,5 +336,7 @@ def _annotator_table(estimator, frame, args):
     alone = (pairs["item_ratings"] <= 1).astype("int64").rename("alone")
     (counts,) = dask.compute(alone.groupby(pairs[annotator]).sum())
     counts = counts.reindex(pd.Index(estimator.annotators_), fill_value=0)
-    n_shared = estimator.n_ratings_per_annotator_ - counts.to_numpy()
-    return dask_annotator_table(estimator, annotator, n_shared)
+    n_ratings = estimator.n_ratings_per_annotator_
+    evidence = _Evidence(None, n_ratings, n_ratings - counts.to_numpy(), None)
+    table, _ = _annotator_table(estimator, estimator.annotators_, evidence, annotator)
+    return table

@@ -82,30 +82,6 @@ def item_partition(partition, *, bounded, score_range, level, name):
     return pd.DataFrame({name: partition.index.to_numpy(), **columns})
 
 
-def dask_annotator_table(estimator, name, n_shared):
-    """The annotator table of a Dask fit.
-
-    Parameters
-    ----------
-    estimator : DaskAnnotatorEM or DaskHardAnnotatorEM
-        Fitted; its ``n_ratings_per_annotator_`` gives ``n_ratings``.
-    name : str
-        The user's annotator column.
-    n_shared : array-like of shape (n_annotators,)
-        Each annotator's number of ratings on items that someone else rated
-        too, in ``annotators_`` order, for the verdict's "too few ratings".
-
-    Returns
-    -------
-    table : pandas.DataFrame
-    """
-    from skem._io.results import _annotator_table, _Evidence
-
-    evidence = _Evidence(None, estimator.n_ratings_per_annotator_, n_shared, None)
-    table, _ = _annotator_table(estimator, estimator.annotators_, evidence, name)
-    return table
-
-
 def summary(
     estimator, annotators, *, n_items, name, item_name, elapsed, level, widest=()
 ):

@@ -196,6 +196,23 @@ def _consensus_parts(blocks, item_results, scale, item_name, bounded):
 
 
 def _consensus_frame(parts, item_name, item_dtype, bounded):
+    """``consensus_``: the partitions as one Dask DataFrame, indexed by item.
+
+    Parameters
+    ----------
+    parts : list of Future
+        The partitions, from :func:`_consensus_parts`.
+    item_name : str
+        The item column, the name of the index.
+    item_dtype : dtype
+        The dtype of the item labels.
+    bounded : bool
+        Whether the form is bounded: only then is there a ``location``.
+
+    Returns
+    -------
+    consensus : dask.dataframe.DataFrame
+    """
     import dask.dataframe as dd
 
     names = list(ITEM_COLUMNS) + (["location"] if bounded else [])
