@@ -17,6 +17,7 @@ import tempfile
 import warnings
 from pathlib import Path
 
+import skem
 from skem._cli.checking import check_options
 from skem._cli.fitting import finish, fit_with_progress, model_params, report_page
 from skem._cli.messages import UserInputError, describe
@@ -83,7 +84,7 @@ def run_fit_on_dask(args):
             if "consensus" in outputs:
                 write_dataset(consensus, outputs["consensus"])
             widest, n_items = _widest(consensus, args.item)
-            annotators = _annotator_table(estimator, frame, args)
+            annotators = skem.annotator_frame(estimator, name=args.annotator)
             if "report" in outputs:
                 model = estimator.to_in_memory()
                 report_page(
@@ -314,29 +315,3 @@ def _widest(consensus, name):
         (label, float(h)) for label, h in zip(top[name], top["half"], strict=True)
     ]
     return widest, int(n_items)
-
-
-def _annotator_table(estimator, frame, args):
-    """The annotator table, with the verdict's count of shared ratings.
-
-    The fit counted each annotator's ratings (``n_ratings_per_annotator_``);
-    the ratings on items that nobody else rated are counted here, from the
-    data, for the verdict's "too few ratings" rule.
-    """
-    import dask
-
-    from skem._io.results import _annotator_table, _Evidence
-
-    pd = import_pandas()
-    item, annotator = args.item, args.annotator
-    per_item = estimator.consensus_["n_ratings"].to_frame("item_ratings")
-    pairs = frame[[item, annotator]].merge(
-        per_item, left_on=item, right_index=True, how="left"
-    )
-    alone = (pairs["item_ratings"] <= 1).astype("int64").rename("alone")
-    (counts,) = dask.compute(alone.groupby(pairs[annotator]).sum())
-    counts = counts.reindex(pd.Index(estimator.annotators_), fill_value=0)
-    n_ratings = estimator.n_ratings_per_annotator_
-    evidence = _Evidence(None, n_ratings, n_ratings - counts.to_numpy(), None)
-    table, _ = _annotator_table(estimator, estimator.annotators_, evidence, annotator)
-    return table

@@ -117,9 +117,9 @@ default=None
         The training ratings, NaN (or absent) for "not rated": they give
         ``n_ratings`` and let the verdict say "undetermined" for an
         annotator with too few ratings. Without them ``n_ratings`` is
-        missing (``<NA>``), except for a Dask estimator, which counted them
-        in ``n_ratings_per_annotator_``, and the verdict rests on ``p_good``
-        alone.
+        missing (``<NA>``) and the verdict rests on ``p_good`` alone,
+        except for a Dask estimator: it counted the ratings in its fit
+        (``n_ratings_per_annotator_``), so its table is complete without X.
     name : str, default='annotator'
         Name of the label column: your own, for example ``"subject"``.
 
@@ -261,15 +261,14 @@ def _annotator_table(estimator, labels, evidence, name):
     """The per-annotator table of :func:`annotator_frame`, and the reasons."""
     pd = _import_pandas()
     p_good = np.exp(estimator.log_posterior_)
-    n_ratings = getattr(estimator, "n_ratings_per_annotator_", None)
-    if evidence is not None and evidence.per_annotator is not None:
-        n_ratings = evidence.per_annotator
-    verdicts, reasons = _annotator_verdicts(
-        p_good,
-        n_ratings,
-        None if evidence is None else evidence.shared,
-        None if evidence is None else evidence.r,
-    )
+    if evidence is None:
+        # A Dask fit counted the ratings of each annotator as it fitted.
+        n_ratings = getattr(estimator, "n_ratings_per_annotator_", None)
+        shared = getattr(estimator, "_n_shared_ratings", None)
+        r = None
+    else:
+        n_ratings, shared, r = evidence.per_annotator, evidence.shared, evidence.r
+    verdicts, reasons = _annotator_verdicts(p_good, n_ratings, shared, r)
     n_annotators = p_good.shape[0]
     table = pd.DataFrame(
         {
@@ -398,12 +397,35 @@ def _annotator_evidence(estimator, X):
     n_items, n_annotators = estimator.mu_.shape[0], estimator.weights_.shape[0]
     per_item = np.bincount(rows, minlength=n_items)
     per_annotator = np.bincount(cols, minlength=n_annotators)
-    shared = np.bincount(cols, weights=per_item[rows] >= 2, minlength=n_annotators)
     return _Evidence(
         per_item,
         per_annotator,
-        shared.astype(np.int64),
+        _shared_counts(rows, cols, per_item, n_annotators),
         _correlations(cols, scores, estimator.mu_[rows], n_annotators),
+    )
+
+
+def _shared_counts(item, annotator, n_per_item, n_annotators):
+    """Number of each annotator's ratings on items that someone else rated too.
+
+    The one count behind the "too few ratings" verdict, in memory and in each
+    block of a Dask fit (whose items are whole in one block).
+
+    Parameters
+    ----------
+    item, annotator : ndarray of int
+        The item and annotator code of each rating.
+    n_per_item : ndarray of int
+        Number of ratings of each item.
+    n_annotators : int
+
+    Returns
+    -------
+    counts : ndarray of shape (n_annotators,) of int64
+    """
+    shared = n_per_item[item] >= 2
+    return np.bincount(annotator, weights=shared, minlength=n_annotators).astype(
+        np.int64
     )
 
 

@@ -296,7 +296,7 @@ class _BaseDaskAnnotatorEM(_BaseEM):
             for block in raw
         ]
         del raw
-        n_per_annotator = _combine_counts(client, blocks, len(annotators))
+        n_per_annotator, n_shared = _combine_counts(client, blocks, len(annotators))
         _release_arrow_memory(client)
         data = _DaskBackend(client, blocks, n_per_annotator, gold is not None)
         run = self._fit_em(data, form, warm_params)
@@ -306,6 +306,8 @@ class _BaseDaskAnnotatorEM(_BaseEM):
         self.annotators_ = annotators
         self.n_ratings_ = n_ratings
         self.n_ratings_per_annotator_ = n_per_annotator
+        # For annotator_frame's "too few ratings" verdict.
+        self._n_shared_ratings = n_shared
         # The futures stay referenced here, so that the scheduler keeps (or,
         # after a lost worker, recomputes) the partitions of consensus_.
         self._consensus_parts = _consensus_parts(

@@ -18,6 +18,7 @@ pytest.importorskip("pyarrow")
 from skem import (  # noqa: E402
     AnnotatorEM,
     HardAnnotatorEM,
+    annotator_frame,
     consensus_frame,
     long_to_matrix,
 )
@@ -360,3 +361,28 @@ def test_sizeof_counts_a_blocks_terms_and_its_open_trial(subset):
     trial_bytes = sum(value.nbytes for value in with_trial.trial.terms.values())
     assert trial_bytes > 0
     assert sizeof(with_trial) == sizeof(block) + trial_bytes
+
+
+@pytest.mark.slow  # a LocalCluster
+def test_annotator_frame_of_a_dask_fit_needs_no_ratings_for_its_verdicts(client):
+    """The fit's own counts give annotator_frame the in-memory table, with
+    "undetermined" for an annotator whose ratings are mostly on items
+    nobody else rated."""
+    frame = _long_ratings(seed=8)
+    alone = pd.DataFrame(
+        {
+            "item": ["alone-1", "alone-2", "alone-3", "alone-4"],
+            "annotator": 999,
+            "score": [2.0, 3.0, 4.0, 3.5],
+        }
+    )
+    shared = frame[frame["annotator"] == 0].head(2).assign(annotator=999)
+    frame = pd.concat([frame, alone, shared], ignore_index=True)
+    dask_em = _dask_fit(DaskAnnotatorEM, dd.from_pandas(frame, npartitions=3))
+    em, matrix = _in_memory(AnnotatorEM, frame)
+    got = annotator_frame(dask_em, name="subject")
+    expected = annotator_frame(em, matrix.annotators, X=matrix.X, name="subject")
+    assert got.loc[got["subject"] == 999, "verdict"].item() == "undetermined"
+    assert got["verdict"].tolist() == expected["verdict"].tolist()
+    assert got["n_ratings"].tolist() == expected["n_ratings"].tolist()
+    np.testing.assert_allclose(got["p_good"], expected["p_good"], rtol=RTOL)
