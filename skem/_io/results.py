@@ -371,15 +371,13 @@ class _Evidence:
 
     Attributes
     ----------
-    per_item, per_annotator : ndarray of int or None
-        Number of ratings of each item, and by each annotator; None if
-        unknown.
-    shared : ndarray of int or None
+    per_item, per_annotator : ndarray of int
+        Number of ratings of each item, and by each annotator.
+    shared : ndarray of int
         Number of each annotator's ratings on items rated by someone else too.
-    r : ndarray of float or None
+    r : ndarray of float
         Pearson correlation of each annotator's ratings with ``mu_`` on the
-        items rated; NaN with fewer than 3 such ratings or no variance. None
-        if unknown (a Dask fit's command computes no correlation).
+        items rated; NaN with fewer than 3 such ratings or no variance.
     """
 
     def __init__(self, per_item, per_annotator, shared, r):
