@@ -17,11 +17,12 @@ import tempfile
 import warnings
 from pathlib import Path
 
+import skem
 from skem._cli.checking import check_options
 from skem._cli.fitting import finish, fit_with_progress, model_params, report_page
 from skem._cli.messages import UserInputError, describe
 from skem._cli.reading import import_pandas, labels_as_text
-from skem._cli.results import annotator_table, item_columns, item_partition
+from skem._cli.results import item_partition
 from skem._cli.writing import output_paths, write_dataset, write_files
 
 # How long to wait for the scheduler of --scheduler before giving up.
@@ -83,7 +84,7 @@ def run_fit_on_dask(args):
             if "consensus" in outputs:
                 write_dataset(consensus, outputs["consensus"])
             widest, n_items = _widest(consensus, args.item)
-            annotators = _annotator_table(estimator, frame, args)
+            annotators = skem.annotator_frame(estimator, name=args.annotator)
             if "report" in outputs:
                 model = estimator.to_in_memory()
                 report_page(
@@ -290,28 +291,17 @@ def _client(args, distributed, local_cluster, notes):
 
 
 def _consensus_table(estimator, args):
-    """The fit's ``consensus_`` in the item table's schema, lazily."""
-    pd = import_pandas()
-    columns = item_columns(estimator, args.item)
-    meta = pd.DataFrame(
-        {
-            name: pd.Series(
-                [],
-                dtype=object
-                if name == args.item
-                else ("int64" if name == "n_ratings" else "float64"),
-            )
-            for name in columns
-        }
-    )
-    return estimator.consensus_.map_partitions(
-        item_partition,
-        bounded=estimator.bounded,
-        score_range=estimator.score_range_,
-        level=args.level,
-        name=args.item,
-        meta=meta,
-    )
+    """The fit's ``consensus_`` at ``--level``, the item column first, lazily."""
+    from dask.dataframe.utils import make_meta
+
+    options = {
+        "bounded": estimator.bounded,
+        "score_range": estimator.score_range_,
+        "level": args.level,
+        "name": args.item,
+    }
+    meta = item_partition(make_meta(estimator.consensus_), **options)
+    return estimator.consensus_.map_partitions(item_partition, **options, meta=meta)
 
 
 def _widest(consensus, name):
@@ -325,34 +315,3 @@ def _widest(consensus, name):
         (label, float(h)) for label, h in zip(top[name], top["half"], strict=True)
     ]
     return widest, int(n_items)
-
-
-def _annotator_table(estimator, frame, args):
-    """The annotator table, with each annotator's rating counts from the data.
-
-    ``n_shared`` counts the ratings on items that someone else rated too,
-    for the verdict's "too few ratings" rule.
-    """
-    import dask
-
-    pd = import_pandas()
-    item, annotator = args.item, args.annotator
-    per_item = estimator.consensus_["n_ratings"].to_frame("item_ratings")
-    pairs = frame[[item, annotator]].merge(
-        per_item, left_on=item, right_index=True, how="left"
-    )
-    alone = (pairs["item_ratings"] <= 1).astype("int64")
-    (counts,) = dask.compute(
-        pairs.assign(alone=alone)
-        .groupby(annotator)
-        .agg({item: "count", "alone": "sum"})
-    )
-    counts = counts.reindex(pd.Index(estimator.annotators_), fill_value=0)
-    n_ratings = counts[item].to_numpy()
-    return annotator_table(
-        estimator,
-        estimator.annotators_,
-        annotator,
-        n_ratings,
-        n_ratings - counts["alone"].to_numpy(),
-    )

@@ -3,57 +3,18 @@
 Per item: ``<item>, consensus, std_error, ci_low, ci_high, n_ratings``, plus
 ``location`` for the bounded forms. Per annotator: ``<annotator>, p_good,
 verdict, n_ratings, sigma, bias, log_posterior``. ``<item>`` and
-``<annotator>`` are the user's own column names. The in-memory path takes
-the tables from :func:`skem.consensus_frame` and :func:`skem.annotator_frame`
-when they take a ``name``; the Dask path builds the same columns from the
-Dask estimator's fitted attributes.
+``<annotator>`` are the user's own column names. The schema, the intervals
+and the verdicts are those of :mod:`skem._io.results`, imported when a fit
+needs them so that ``skem --help`` stays light.
 """
 
-import inspect
 import math
 
 import numpy as np
 
-import skem
 from skem._cli.messages import count, listing, show
 
-ITEM_COLUMNS = ("consensus", "std_error", "ci_low", "ci_high", "n_ratings")
-ANNOTATOR_COLUMNS = (
-    "p_good",
-    "verdict",
-    "n_ratings",
-    "sigma",
-    "bias",
-    "log_posterior",
-)
-# The verdict words of skem.annotator_frame: "consistent" from this p_good up,
-# "random" from RANDOM_BELOW down, "undetermined" in between, or with fewer
-# than MIN_SHARED_RATINGS ratings on items that someone else rated too.
-CONSISTENT_FROM = 0.9
-RANDOM_BELOW = 0.1
-MIN_SHARED_RATINGS = 3
 _WIDEST_SHOWN = 3
-
-
-def item_columns(estimator, name):
-    """The columns of the item table of ``estimator``'s form, in order.
-
-    Parameters
-    ----------
-    estimator : fitted estimator
-    name : str
-        The user's item column.
-
-    Returns
-    -------
-    columns : list of str
-    """
-    return [name, *ITEM_COLUMNS] + (["location"] if estimator.bounded else [])
-
-
-def _takes_name(function):
-    """Whether a skem table function writes the user's column name."""
-    return "name" in inspect.signature(function).parameters
 
 
 def in_memory_tables(estimator, matrix, *, level, item_name, annotator_name):
@@ -74,82 +35,26 @@ def in_memory_tables(estimator, matrix, *, level, item_name, annotator_name):
     -------
     consensus, annotators : pandas.DataFrame
     """
-    X = matrix.X.tocsr()
-    per_item = np.diff(X.indptr)
-    per_annotator = np.bincount(X.indices, minlength=X.shape[1])
-    if _takes_name(skem.consensus_frame):
-        consensus = skem.consensus_frame(
-            estimator, matrix.items, X=matrix.X, level=level, name=item_name
-        )
-    else:
-        consensus = _item_table(
-            matrix.items,
-            estimator.mu_,
-            estimator.mu_std_error_,
-            level,
-            bounded=estimator.bounded,
-            score_range=estimator.score_range_,
-            location=estimator.location_,
-        ).assign(n_ratings=per_item)
-        consensus = consensus.rename(columns={"item": item_name})
-    if _takes_name(skem.annotator_frame):
-        annotators = skem.annotator_frame(
-            estimator, matrix.annotators, X=matrix.X, name=annotator_name
-        )
-    else:
-        shared = np.bincount(
-            X.indices, weights=np.repeat(per_item >= 2, per_item), minlength=X.shape[1]
-        )
-        annotators = annotator_table(
-            estimator, matrix.annotators, annotator_name, per_annotator, shared
-        )
-    return (
-        consensus[item_columns(estimator, item_name)],
-        annotators[[annotator_name, *ANNOTATOR_COLUMNS]],
+    import skem
+
+    consensus = skem.consensus_frame(
+        estimator, matrix.items, X=matrix.X, level=level, name=item_name
     )
-
-
-def _item_table(labels, consensus, std_error, level, *, bounded, score_range, location):
-    """The item table from the consensus and its standard error (no counts).
-
-    The interval is ``consensus +- z * std_error``, as ``mu_interval`` gives
-    it, clipped to the score range for the bounded forms, whose consensus
-    cannot leave the scale; they also have a ``location``.
-    """
-    import pandas as pd
-    from scipy.stats import norm
-
-    consensus = np.asarray(consensus, dtype=np.float64)
-    std_error = np.asarray(std_error, dtype=np.float64)
-    with np.errstate(invalid="ignore"):
-        half = float(norm.ppf(0.5 + level / 2)) * std_error
-        low, high = consensus - half, consensus + half
-    if bounded:
-        low, high = (np.clip(v, *score_range) for v in (low, high))
-    table = pd.DataFrame(
-        {
-            "item": labels,
-            "consensus": consensus,
-            "std_error": std_error,
-            "ci_low": low,
-            "ci_high": high,
-        }
+    annotators = skem.annotator_frame(
+        estimator, matrix.annotators, X=matrix.X, name=annotator_name
     )
-    if bounded:
-        table["location"] = np.asarray(location, dtype=np.float64)
-    return table
+    return consensus, annotators
 
 
 def item_partition(partition, *, bounded, score_range, level, name):
-    """One partition of a Dask fit's ``consensus_`` in the item table's schema.
+    """One partition of a Dask fit's ``consensus_`` at another ``level``.
 
     Parameters
     ----------
     partition : pandas.DataFrame
-        Indexed by item, with the columns consensus, std_error, location
-        and n_ratings.
+        Indexed by item, with the columns of ``consensus_``.
     bounded : bool
-        Whether the fit's form is bounded.
+        Whether the fit's form is bounded (and so has a ``location``).
     score_range : tuple of float
         The fit's ``score_range_``.
     level : float
@@ -160,65 +65,21 @@ def item_partition(partition, *, bounded, score_range, level, name):
     Returns
     -------
     table : pandas.DataFrame
-    """
-    table = _item_table(
-        partition.index.to_numpy(),
-        partition["consensus"].to_numpy(),
-        partition["std_error"].to_numpy(),
-        level,
-        bounded=bounded,
-        score_range=score_range,
-        location=partition["location"].to_numpy(),
-    )
-    table["n_ratings"] = partition["n_ratings"].to_numpy(dtype=np.int64)
-    columns = [name, *ITEM_COLUMNS] + (["location"] if bounded else [])
-    return table.rename(columns={"item": name})[columns]
-
-
-def annotator_table(estimator, labels, name, n_ratings, n_shared):
-    """The annotator table from fitted attributes and rating counts.
-
-    Parameters
-    ----------
-    estimator : fitted estimator
-        In memory or on Dask.
-    labels : array-like of shape (n_annotators,)
-    name : str
-        The user's annotator column.
-    n_ratings, n_shared : array-like of shape (n_annotators,)
-        Each annotator's number of ratings, and of those on items that
-        someone else rated too.
-
-    Returns
-    -------
-    table : pandas.DataFrame
+        The item table's columns, the label first.
     """
     import pandas as pd
 
-    log_posterior = np.asarray(estimator.log_posterior_, dtype=np.float64)
-    p_good = np.exp(log_posterior)  # soft, for hard EM too
-    if _takes_name(skem.annotator_frame):
-        table = skem.annotator_frame(estimator, labels, name=name)
-        verdict = table["verdict"].to_numpy(dtype=object).copy()
-    else:
-        verdict = np.where(
-            p_good >= CONSISTENT_FROM,
-            "consistent",
-            np.where(p_good <= RANDOM_BELOW, "random", "undetermined"),
-        ).astype(object)
-    verdict[np.asarray(n_shared) < MIN_SHARED_RATINGS] = "undetermined"
-    n = log_posterior.shape[0]
-    return pd.DataFrame(
-        {
-            name: labels,
-            "p_good": p_good,
-            "verdict": verdict,
-            "n_ratings": np.asarray(n_ratings, dtype=np.int64),
-            "sigma": np.broadcast_to(estimator.sigma_, (n,)).astype(np.float64),
-            "bias": np.broadcast_to(estimator.bias_, (n,)).astype(np.float64),
-            "log_posterior": log_posterior,
-        }
+    from skem._io.results import _item_columns
+
+    columns = _item_columns(
+        partition["consensus"].to_numpy(),
+        partition["std_error"].to_numpy(),
+        partition["n_ratings"].to_numpy(dtype=np.int64),
+        partition["location"].to_numpy() if bounded else None,
+        level=level,
+        score_range=score_range,
     )
+    return pd.DataFrame({name: partition.index.to_numpy(), **columns})
 
 
 def summary(
@@ -269,12 +130,7 @@ def summary(
     else:
         lines.append(f"None of the {n_annotators} annotators answers at random.")
     undetermined = verdict == "undetermined"
-    n_rated = annotators["n_ratings"].to_numpy()
-    few = undetermined & (
-        (p_good >= CONSISTENT_FROM)
-        | (p_good <= RANDOM_BELOW)
-        | (n_rated < MIN_SHARED_RATINGS)
-    )
+    few = undetermined & _too_few_ratings(p_good, annotators["n_ratings"].to_numpy())
     if few.any():
         lines.append(
             f"{few.sum()} undetermined (too few ratings to judge): "
@@ -300,6 +156,21 @@ def summary(
         )
     lines.append(_convergence_line(estimator, elapsed))
     return lines
+
+
+def _too_few_ratings(p_good, n_ratings):
+    """Whether an undetermined annotator is so for want of ratings.
+
+    The verdict would otherwise be "consistent" or "random", or the
+    annotator has fewer ratings than the verdict asks on shared items.
+    """
+    from skem._io.results import CONSISTENT_FROM, MIN_SHARED_RATINGS, RANDOM_BELOW
+
+    return (
+        (p_good >= CONSISTENT_FROM)
+        | (p_good <= RANDOM_BELOW)
+        | (n_ratings < MIN_SHARED_RATINGS)
+    )
 
 
 def _sigma_line(annotators, consistent):

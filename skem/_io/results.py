@@ -117,7 +117,9 @@ default=None
         The training ratings, NaN (or absent) for "not rated": they give
         ``n_ratings`` and let the verdict say "undetermined" for an
         annotator with too few ratings. Without them ``n_ratings`` is
-        missing (``<NA>``) and the verdict rests on ``p_good`` alone.
+        missing (``<NA>``) and the verdict rests on ``p_good`` alone,
+        except for a Dask estimator: it counted the ratings in its fit
+        (``n_ratings_per_annotator_``), so its table is complete without X.
     name : str, default='annotator'
         Name of the label column: your own, for example ``"subject"``.
 
@@ -186,44 +188,94 @@ default=None
 def _item_table(estimator, labels, evidence, level, name):
     """The per-item table of :func:`consensus_frame`, from checked inputs."""
     pd = _import_pandas()
-    interval = estimator.mu_interval(level)
-    if estimator.bounded:
-        low, high = estimator.score_range_
-        interval = np.clip(interval, low, high)
-    table = {
-        name: labels,
-        "consensus": estimator.mu_,
-        "std_error": estimator.mu_std_error_,
-        "ci_low": interval[:, 0],
-        "ci_high": interval[:, 1],
-        "n_ratings": _count_column(
-            pd, None if evidence is None else evidence.per_item, len(labels)
-        ),
+    n_ratings = _count_column(
+        pd, None if evidence is None else evidence.per_item, len(labels)
+    )
+    columns = _item_columns(
+        estimator.mu_,
+        estimator.mu_std_error_,
+        n_ratings,
+        estimator.location_ if estimator.bounded else None,
+        level=level,
+        score_range=estimator.score_range_,
+    )
+    return pd.DataFrame({name: labels, **columns})
+
+
+def _item_columns(consensus, std_error, n_ratings, location, *, level, score_range):
+    """The item schema's columns after the label, in order.
+
+    The one place that computes the consensus intervals, for
+    :func:`consensus_frame`, the partitions of a Dask fit's ``consensus_``
+    and the command's ``--level``.
+
+    Parameters
+    ----------
+    consensus, std_error : array-like of shape (n_items,)
+        In score units.
+    n_ratings : array-like of shape (n_items,)
+        Each item's number of ratings.
+    location : array-like of shape (n_items,) or None
+        The location of a bounded form; None for the unbounded forms, whose
+        location is the consensus.
+    level : float
+        Coverage of the interval, in (0, 1).
+    score_range : tuple of float
+        The fit's ``score_range_``: a bounded form's consensus cannot leave
+        it, so neither does its interval.
+
+    Returns
+    -------
+    columns : dict of str to array
+        ``consensus, std_error, ci_low, ci_high, n_ratings`` and, when
+        ``location`` is given, ``location``.
+
+    Raises
+    ------
+    ValueError
+        If ``level`` is not in (0, 1).
+    """
+    from scipy.stats import norm
+
+    if not 0 < level < 1:
+        raise ValueError(f"level must lie in (0, 1); got {level!r}.")
+    consensus = np.asarray(consensus, dtype=np.float64)
+    std_error = np.asarray(std_error, dtype=np.float64)
+    half_width = float(norm.ppf(0.5 + level / 2)) * std_error
+    low, high = consensus - half_width, consensus + half_width
+    if location is not None:
+        low, high = np.clip(low, *score_range), np.clip(high, *score_range)
+    columns = {
+        "consensus": consensus,
+        "std_error": std_error,
+        "ci_low": low,
+        "ci_high": high,
+        "n_ratings": n_ratings,
     }
-    if estimator.bounded:
-        table["location"] = estimator.location_
-    return pd.DataFrame(table)
+    if location is not None:
+        columns["location"] = np.asarray(location, dtype=np.float64)
+    return columns
 
 
 def _annotator_table(estimator, labels, evidence, name):
     """The per-annotator table of :func:`annotator_frame`, and the reasons."""
     pd = _import_pandas()
     p_good = np.exp(estimator.log_posterior_)
-    verdicts, reasons = _annotator_verdicts(
-        p_good,
-        None if evidence is None else evidence.per_annotator,
-        None if evidence is None else evidence.shared,
-        None if evidence is None else evidence.r,
-    )
+    if evidence is None:
+        # A Dask fit counted the ratings of each annotator as it fitted.
+        n_ratings = getattr(estimator, "n_ratings_per_annotator_", None)
+        shared = getattr(estimator, "_n_shared_ratings", None)
+        r = None
+    else:
+        n_ratings, shared, r = evidence.per_annotator, evidence.shared, evidence.r
+    verdicts, reasons = _annotator_verdicts(p_good, n_ratings, shared, r)
     n_annotators = p_good.shape[0]
     table = pd.DataFrame(
         {
             name: labels,
             "p_good": p_good,
             "verdict": verdicts,
-            "n_ratings": _count_column(
-                pd, None if evidence is None else evidence.per_annotator, n_annotators
-            ),
+            "n_ratings": _count_column(pd, n_ratings, n_annotators),
             "sigma": np.broadcast_to(estimator.sigma_, (n_annotators,)).astype(
                 np.float64
             ),
@@ -343,12 +395,35 @@ def _annotator_evidence(estimator, X):
     n_items, n_annotators = estimator.mu_.shape[0], estimator.weights_.shape[0]
     per_item = np.bincount(rows, minlength=n_items)
     per_annotator = np.bincount(cols, minlength=n_annotators)
-    shared = np.bincount(cols, weights=per_item[rows] >= 2, minlength=n_annotators)
     return _Evidence(
         per_item,
         per_annotator,
-        shared.astype(np.int64),
+        _shared_counts(rows, cols, per_item, n_annotators),
         _correlations(cols, scores, estimator.mu_[rows], n_annotators),
+    )
+
+
+def _shared_counts(item, annotator, n_per_item, n_annotators):
+    """Number of each annotator's ratings on items that someone else rated too.
+
+    The one count behind the "too few ratings" verdict, in memory and in each
+    block of a Dask fit (whose items are whole in one block).
+
+    Parameters
+    ----------
+    item, annotator : ndarray of int
+        The item and annotator code of each rating.
+    n_per_item : ndarray of int
+        Number of ratings of each item.
+    n_annotators : int
+
+    Returns
+    -------
+    counts : ndarray of shape (n_annotators,) of int64
+    """
+    shared = n_per_item[item] >= 2
+    return np.bincount(annotator, weights=shared, minlength=n_annotators).astype(
+        np.int64
     )
 
 

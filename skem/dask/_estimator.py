@@ -214,7 +214,7 @@ class _BaseDaskAnnotatorEM(_BaseEM):
         for name in _ANNOTATOR_ATTRIBUTES:
             setattr(estimator, name, getattr(self, name))
         estimator.mu_ = frame["consensus"].to_numpy()
-        estimator.location_ = frame["location"].to_numpy()
+        estimator.location_ = frame[_location_column(frame)].to_numpy()
         estimator.mu_std_error_ = frame["std_error"].to_numpy()
         estimator.n_features_in_ = len(self.annotators_)
         if all(isinstance(label, str) for label in self.annotators_):
@@ -277,9 +277,9 @@ class _BaseDaskAnnotatorEM(_BaseEM):
                     "differ."
                 )
             warm_params = self._warm_params(scale, form)
-            previous = self.consensus_["location"].map_partitions(
-                lambda location, scale=scale: location.map(scale.to_unit)
-            )
+            previous = self.consensus_[
+                _location_column(self.consensus_)
+            ].map_partitions(lambda location, scale=scale: location.map(scale.to_unit))
             previous = client.compute(previous).result()
         unit_gold = None if gold is None else gold.map(scale.to_unit)
         index = pd.Index(annotators)
@@ -296,7 +296,7 @@ class _BaseDaskAnnotatorEM(_BaseEM):
             for block in raw
         ]
         del raw
-        n_per_annotator = _combine_counts(client, blocks, len(annotators))
+        n_per_annotator, n_shared = _combine_counts(client, blocks, len(annotators))
         _release_arrow_memory(client)
         data = _DaskBackend(client, blocks, n_per_annotator, gold is not None)
         run = self._fit_em(data, form, warm_params)
@@ -305,13 +305,16 @@ class _BaseDaskAnnotatorEM(_BaseEM):
         self._set_annotator_attributes(run, form, scale)
         self.annotators_ = annotators
         self.n_ratings_ = n_ratings
+        self.n_ratings_per_annotator_ = n_per_annotator
+        # For annotator_frame's "too few ratings" verdict.
+        self._n_shared_ratings = n_shared
         # The futures stay referenced here, so that the scheduler keeps (or,
         # after a lost worker, recomputes) the partitions of consensus_.
         self._consensus_parts = _consensus_parts(
-            data.blocks(), item_results, scale, self.item
+            data.blocks(), item_results, scale, self.item, self.bounded
         )
         self.consensus_ = _consensus_frame(
-            self._consensus_parts, self.item, frame[self.item].dtype
+            self._consensus_parts, self.item, frame[self.item].dtype, self.bounded
         )
         self._warn_if_not_converged(run)
         return self
@@ -344,12 +347,18 @@ class DaskAnnotatorEM(_BaseDaskAnnotatorEM):
         The annotator labels, sorted: the order of every per-annotator
         attribute.
     consensus_ : dask.dataframe.DataFrame
-        One row per item, indexed by item label, on the cluster: the
-        ``consensus`` (``mu_`` of the in-memory estimator), its
-        ``std_error``, the 95% interval ``ci_low`` and ``ci_high``, the
-        ``location`` and the item's ``n_ratings``. Ready for ``to_parquet``.
+        One row per item, indexed by item label, on the cluster, with the
+        columns of :func:`skem.consensus_frame`: the ``consensus`` (``mu_``
+        of the in-memory estimator), its ``std_error``, the 95% interval
+        ``ci_low`` and ``ci_high`` (clipped to ``score_range_`` for the
+        bounded forms), the item's ``n_ratings`` and, for the bounded forms
+        only, the ``location`` (``location_``; the consensus itself for the
+        other forms). Ready for ``to_parquet``.
     n_ratings_ : int
         Number of ratings fitted.
+    n_ratings_per_annotator_ : ndarray of shape (n_annotators,)
+        Number of ratings of each annotator, in ``annotators_`` order: the
+        ``n_ratings`` of :func:`skem.annotator_frame`.
     sigma_ : float or ndarray of shape (n_annotators,)
         Standard deviation of the good ratings (per annotator with
         ``noise='per_annotator'``).
@@ -421,6 +430,8 @@ class DaskHardAnnotatorEM(_BaseDaskAnnotatorEM):
         The annotator labels, sorted.
     consensus_ : dask.dataframe.DataFrame
         One row per item: see :class:`DaskAnnotatorEM`.
+    n_ratings_per_annotator_ : ndarray of shape (n_annotators,)
+        Number of ratings of each annotator, in ``annotators_`` order.
 
     See Also
     --------
@@ -462,3 +473,12 @@ _ANNOTATOR_ATTRIBUTES = (
     "n_iter_",
     "converged_",
 )
+
+
+def _location_column(consensus):
+    """The column of ``consensus_`` that holds the fitted location.
+
+    Only the bounded forms have a ``location`` column; for the others the
+    location is the consensus.
+    """
+    return "location" if "location" in consensus.columns else "consensus"

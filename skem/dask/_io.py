@@ -10,11 +10,15 @@ import pandas as pd
 
 from skem._em.backend import _Block
 from skem._em.ratings import _Ratings
+from skem._io.results import ITEM_COLUMNS, _item_columns
 
 # A block reports at most this many distinct scores: one more than the most
 # levels of a discrete scale, so that the union still tells discrete from not.
 _MAX_REPORTED_LEVELS = 1002
 
+
+# Coverage of the intervals of consensus_.
+_LEVEL = 0.95
 
 # Up to this many partitions the ratings are shuffled by tasks, beyond by p2p.
 _TASK_SHUFFLE_MAX_PARTITIONS = 100
@@ -165,52 +169,57 @@ def _check_levels_in_range(levels, scale, name):
         )
 
 
-def _item_frame(block, results, scale, item_name, level_z):
-    """One partition of ``consensus_``, in score units."""
-    std_error = scale.width * results["std_error"]
-    consensus = scale.from_unit(results["consensus"])
-    with np.errstate(invalid="ignore"):
-        half_width = level_z * std_error
-    frame = pd.DataFrame(
-        {
-            "consensus": consensus,
-            "std_error": std_error,
-            "ci_low": consensus - half_width,
-            "ci_high": consensus + half_width,
-            "location": scale.from_unit(results["location"]),
-            "n_ratings": block.ratings.n_per_item,
-        },
-        index=pd.Index(block.item_labels, name=item_name),
+def _item_frame(block, results, scale, item_name, bounded):
+    """One partition of ``consensus_``, in score units, in the item schema."""
+    columns = _item_columns(
+        scale.from_unit(results["consensus"]),
+        scale.width * results["std_error"],
+        block.ratings.n_per_item.astype(np.int64),
+        scale.from_unit(results["location"]) if bounded else None,
+        level=_LEVEL,
+        score_range=(scale.low, scale.high),
     )
-    return frame
+    return pd.DataFrame(columns, index=pd.Index(block.item_labels, name=item_name))
 
 
-def _consensus_parts(blocks, item_results, scale, item_name):
+def _consensus_parts(blocks, item_results, scale, item_name, bounded):
     """The partitions of ``consensus_``, as futures."""
     from distributed import get_client
-    from scipy.stats import norm
 
     client = get_client()
-    level_z = float(norm.ppf(0.975))
     return [
         client.submit(
-            _item_frame, block, results, scale, item_name, level_z, pure=False
+            _item_frame, block, results, scale, item_name, bounded, pure=False
         )
         for block, results in zip(blocks, item_results, strict=True)
     ]
 
 
-def _consensus_frame(parts, item_name, item_dtype):
+def _consensus_frame(parts, item_name, item_dtype, bounded):
+    """``consensus_``: the partitions as one Dask DataFrame, indexed by item.
+
+    Parameters
+    ----------
+    parts : list of Future
+        The partitions, from :func:`_consensus_parts`.
+    item_name : str
+        The item column, the name of the index.
+    item_dtype : dtype
+        The dtype of the item labels.
+    bounded : bool
+        Whether the form is bounded: only then is there a ``location``.
+
+    Returns
+    -------
+    consensus : dask.dataframe.DataFrame
+    """
     import dask.dataframe as dd
 
+    names = list(ITEM_COLUMNS) + (["location"] if bounded else [])
     meta = pd.DataFrame(
         {
-            "consensus": pd.Series([], dtype=np.float64),
-            "std_error": pd.Series([], dtype=np.float64),
-            "ci_low": pd.Series([], dtype=np.float64),
-            "ci_high": pd.Series([], dtype=np.float64),
-            "location": pd.Series([], dtype=np.float64),
-            "n_ratings": pd.Series([], dtype=np.int64),
+            name: pd.Series([], dtype=np.int64 if name == "n_ratings" else np.float64)
+            for name in names
         },
         index=pd.Index([], name=item_name, dtype=item_dtype),
     )

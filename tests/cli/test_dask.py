@@ -67,6 +67,28 @@ def test_a_parquet_folder_on_a_local_cluster_gives_the_in_memory_tables(
         np.testing.assert_allclose(dask[column], memory[column], rtol=1e-10)
 
 
+@pytest.mark.parametrize("bounded", ["--bounded", "--no-bounded"])
+def test_level_and_form_give_the_in_memory_consensus_columns(
+    dataset, tmp_path, bounded
+):
+    """At --level 0.8 the Dask consensus equals the in-memory one, columns
+    included: location for the bounded form only, the same intervals."""
+    _, whole = dataset
+    memory_out, dask_out = tmp_path / "memory", tmp_path / "dask"
+    options = [*NAMES, bounded, "--level", "0.8", "-q"]
+    assert main(["fit", str(whole), *options, "--consensus", str(memory_out)]) == 0
+    args = ["fit", str(whole), *options, "--workers", "1"]
+    assert main([*args, "--consensus", str(dask_out)]) == 0
+    memory = pd.read_csv(memory_out, dtype={"video": str})
+    dask = pd.read_parquet(dask_out)
+    assert list(dask.columns) == list(memory.columns)
+    assert ("location" in dask.columns) == (bounded == "--bounded")
+    memory, dask = memory.set_index("video"), dask.set_index("video")
+    dask = dask.loc[memory.index]
+    for column in memory.columns:
+        np.testing.assert_allclose(dask[column], memory[column], rtol=1e-10)
+
+
 def test_a_glob_and_a_replaced_dataset(dataset, tmp_path, capsys):
     """A glob selects the files; a second run replaces the dataset whole."""
     folder, _ = dataset

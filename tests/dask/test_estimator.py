@@ -15,7 +15,13 @@ dd = pytest.importorskip("dask.dataframe")
 distributed = pytest.importorskip("distributed")
 pytest.importorskip("pyarrow")
 
-from skem import AnnotatorEM, HardAnnotatorEM, long_to_matrix  # noqa: E402
+from skem import (  # noqa: E402
+    AnnotatorEM,
+    HardAnnotatorEM,
+    annotator_frame,
+    consensus_frame,
+    long_to_matrix,
+)
 from skem.dask import DaskAnnotatorEM, DaskHardAnnotatorEM  # noqa: E402
 from skem.datasets import make_ratings  # noqa: E402
 
@@ -105,14 +111,18 @@ def _assert_same_fit(dask_em, em, matrix):
         assert getattr(dask_em, name) == pytest.approx(getattr(em, name), rel=RTOL)
     assert dask_em.score_range_ == em.score_range_
     frame = dask_em.consensus_.compute().loc[matrix.items]
-    np.testing.assert_allclose(frame["consensus"], em.mu_, rtol=RTOL, atol=1e-12)
-    np.testing.assert_allclose(frame["location"], em.location_, rtol=RTOL, atol=1e-12)
-    np.testing.assert_allclose(
-        frame["std_error"], em.mu_std_error_, rtol=RTOL, atol=1e-12
-    )
-    interval = em.mu_interval(0.95)
-    np.testing.assert_allclose(frame[["ci_low", "ci_high"]], interval, rtol=RTOL)
+    expected = consensus_frame(em, matrix.items, X=matrix.X, name=dask_em.item)
+    assert [dask_em.item, *frame.columns] == list(expected.columns)
+    assert ("location" in frame.columns) == dask_em.bounded
+    for name in frame.columns:
+        np.testing.assert_allclose(
+            frame[name], expected[name], rtol=RTOL, atol=1e-12, err_msg=name
+        )
     np.testing.assert_array_equal(frame["n_ratings"], np.diff(matrix.X.tocsr().indptr))
+    np.testing.assert_array_equal(
+        dask_em.n_ratings_per_annotator_,
+        np.bincount(matrix.X.tocsr().indices, minlength=len(matrix.annotators)),
+    )
 
 
 @pytest.mark.slow  # a LocalCluster
@@ -185,11 +195,13 @@ def test_partitions_that_split_items_are_shuffled_whole(client):
 
 
 @pytest.mark.slow  # a LocalCluster
-def test_warm_start_continues_like_the_in_memory_estimator(client):
+@pytest.mark.parametrize("bounded", [True, False])
+def test_warm_start_continues_like_the_in_memory_estimator(client, bounded):
+    """Unbounded, consensus_ has no location: the warm start starts from consensus."""
     frame = _long_ratings(seed=3)
     ddf = dd.from_pandas(frame, npartitions=2)
-    em, matrix = _in_memory(AnnotatorEM, frame, max_iter=2)
-    dask_em = _dask_fit(DaskAnnotatorEM, ddf, max_iter=2)
+    em, matrix = _in_memory(AnnotatorEM, frame, max_iter=2, bounded=bounded)
+    dask_em = _dask_fit(DaskAnnotatorEM, ddf, max_iter=2, bounded=bounded)
     em.set_params(warm_start=True, max_iter=50)
     dask_em.set_params(warm_start=True, max_iter=50)
     with warnings.catch_warnings():
@@ -220,14 +232,19 @@ def test_transform_is_lazy_and_equals_the_in_memory_transform(client):
 
 
 @pytest.mark.slow  # a LocalCluster
-def test_to_in_memory_gives_a_fitted_in_memory_estimator(client):
+@pytest.mark.parametrize("bounded", [True, False])
+def test_to_in_memory_gives_a_fitted_in_memory_estimator(client, bounded):
+    """Unbounded, consensus_ has no location: location_ is the consensus."""
     frame = _long_ratings(seed=6)
-    dask_em = _dask_fit(DaskHardAnnotatorEM, dd.from_pandas(frame, npartitions=2))
+    dask_em = _dask_fit(
+        DaskHardAnnotatorEM, dd.from_pandas(frame, npartitions=2), bounded=bounded
+    )
     model = dask_em.to_in_memory()
     assert type(model.estimator) is HardAnnotatorEM
-    em, matrix = _in_memory(HardAnnotatorEM, frame)
+    em, matrix = _in_memory(HardAnnotatorEM, frame, bounded=bounded)
     np.testing.assert_array_equal(model.items, matrix.items)
     np.testing.assert_allclose(model.estimator.mu_, em.mu_, rtol=RTOL)
+    np.testing.assert_allclose(model.estimator.location_, em.location_, rtol=RTOL)
     np.testing.assert_allclose(
         model.estimator.transform(matrix.X), em.transform(matrix.X), rtol=RTOL
     )
@@ -344,3 +361,28 @@ def test_sizeof_counts_a_blocks_terms_and_its_open_trial(subset):
     trial_bytes = sum(value.nbytes for value in with_trial.trial.terms.values())
     assert trial_bytes > 0
     assert sizeof(with_trial) == sizeof(block) + trial_bytes
+
+
+@pytest.mark.slow  # a LocalCluster
+def test_annotator_frame_of_a_dask_fit_needs_no_ratings_for_its_verdicts(client):
+    """The fit's own counts give annotator_frame the in-memory table, with
+    "undetermined" for an annotator whose ratings are mostly on items
+    nobody else rated."""
+    frame = _long_ratings(seed=8)
+    alone = pd.DataFrame(
+        {
+            "item": ["alone-1", "alone-2", "alone-3", "alone-4"],
+            "annotator": 999,
+            "score": [2.0, 3.0, 4.0, 3.5],
+        }
+    )
+    shared = frame[frame["annotator"] == 0].head(2).assign(annotator=999)
+    frame = pd.concat([frame, alone, shared], ignore_index=True)
+    dask_em = _dask_fit(DaskAnnotatorEM, dd.from_pandas(frame, npartitions=3))
+    em, matrix = _in_memory(AnnotatorEM, frame)
+    got = annotator_frame(dask_em, name="subject")
+    expected = annotator_frame(em, matrix.annotators, X=matrix.X, name="subject")
+    assert got.loc[got["subject"] == 999, "verdict"].item() == "undetermined"
+    assert got["verdict"].tolist() == expected["verdict"].tolist()
+    assert got["n_ratings"].tolist() == expected["n_ratings"].tolist()
+    np.testing.assert_allclose(got["p_good"], expected["p_good"], rtol=RTOL)

@@ -303,14 +303,10 @@ def test_a_dask_fit_gives_the_annotator_schema_with_its_labels(dask_fit):
     in_memory = annotator_frame(model.estimator, X=matrix, name="subject")
     np.testing.assert_allclose(people["p_good"], in_memory["p_good"], rtol=1e-10)
     assert people["verdict"].tolist() == in_memory["verdict"].tolist()
+    # Counted by the fit, with no X: no <NA>.
+    assert people["n_ratings"].tolist() == in_memory["n_ratings"].tolist()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the integrator orders consensus_ of skem.dask like consensus_frame: "
-    "n_ratings before location, location for the bounded forms only, the "
-    "interval clipped to the scale for the bounded forms",
-)
 def test_dask_consensus_has_the_columns_and_intervals_of_consensus_frame(dask_fit):
     _, consensus, model, frame = dask_fit
     matrix = frame.pivot(index="video", columns="subject", values="score").to_numpy()
