@@ -325,7 +325,10 @@ _SHARED_PARAMETERS = """
     bias : bool, default=False
         If True, each annotator has an offset ``b_a`` (a rater who is
         consistently 0.5 higher is still a good rater), identified by
-        ``sum_a w_a b_a = 0`` (or, with gold items, by the gold scores).
+        ``sum_a w_a b_a = 0`` (or, with gold items, by the gold scores). The
+        bounded forms keep every location in the score range: when centring
+        the biases would move one out, they take the nearest shift that
+        does not.
     init : {'auto', 'median', 'all_good', 'random'} or array-like of shape \
 (n_annotators,), default='auto'
         How EM starts. EM finds a local maximum, so the start matters.
@@ -402,7 +405,8 @@ _SHARED_ATTRIBUTES = """
     mu_ : ndarray of shape (n_items,)
         Consensus score of each training item: the mean of its bias-corrected
         ratings weighted by ``weights_ / sigma_**2``. For the plain normal
-        forms it is the ``mu`` of the final M-step. NaN for items without any
+        forms it is the ``mu`` of the final M-step; for the bounded forms it
+        is kept inside ``score_range_``. NaN for items without any
         rating (a warning says how many).
 
     location_ : ndarray of shape (n_items,)

@@ -93,8 +93,9 @@ def _step_truncated_location(
     """One guarded Newton step on each item's location, truncated form.
 
     See :func:`_compute_location_derivatives`. The location stays within the
-    bounds: ratings on a bound would otherwise pull it to infinity. Every
-    item's step depends on that item's ratings only.
+    bounds, with or without biases: ratings on a bound would otherwise pull
+    it to infinity, and the bounded forms promise a location on the scale.
+    Every item's step depends on that item's ratings only.
 
     Parameters
     ----------
@@ -120,17 +121,11 @@ def _step_truncated_location(
     terms : dict
         Per-rating terms at the new location.
     """
-    low, high = bounds
-    # With biases, centring them moves every location: allow a scale's width
-    # of room beyond the bounds so that it never fights them.
-    slack = (high - low) if np.any(bias) else 0.0
     item, n_items = ratings.item, ratings.n_items
     gradient, curvature = _compute_location_derivatives(
         rating_weights, terms, item, n_items
     )
-    proposal = _propose_location(
-        location, gradient, curvature, (low - slack, high + slack), frozen
-    )
+    proposal = _propose_location(location, gradient, curvature, bounds, frozen)
     if propose_only:
         return proposal, None
     objective_now = np.bincount(

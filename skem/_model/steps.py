@@ -217,13 +217,16 @@ def _compute_annotator_residual_sums(ratings, location):
     )
 
 
-def _compute_bias_shift(bias, weights, has_gold):
-    """The shift that gives the biases weighted mean 0.
+def _compute_bias_shift(bias, weights, has_gold, limits=None):
+    """The shift that gives the biases weighted mean 0, within ``limits``.
 
     Subtracting it from every bias and adding it to every consensus leaves
     each ``mu_i + b_a``, and so the likelihood, unchanged: the shift only
     picks one of the equivalent solutions. Gold items pin the consensus, and
-    so the biases: then the shift is 0.
+    so the biases: then the shift is 0. The bounded forms keep every
+    location inside the score range: their shift is the one nearest to the
+    centring shift that does (``limits`` contains 0 when the locations lie
+    inside the range, so the shift never has to move one out).
 
     Parameters
     ----------
@@ -232,16 +235,22 @@ def _compute_bias_shift(bias, weights, has_gold):
         Responsibility of each annotator.
     has_gold : bool
         Whether any item is gold.
+    limits : tuple of float, default=None
+        ``(lowest, highest)`` shift that keeps every location inside the
+        range, or None for no limit.
 
     Returns
     -------
     shift : float
-        ``sum_a w_a b_a / sum_a w_a``, or 0.
+        ``sum_a w_a b_a / sum_a w_a`` clipped to ``limits``, or 0.
     """
     total = weights.sum()
     if has_gold or total < _TINY:
         return 0.0
-    return float((weights @ bias) / total)
+    shift = float((weights @ bias) / total)
+    if limits is not None:
+        shift = float(np.clip(shift, *limits))
+    return shift
 
 
 def _estimate_sigma_shared_normal(sq_residuals, n_per_annotator, weights, min_sigma):
