@@ -316,6 +316,43 @@ def _estimate_sigma_per_annotator_normal(
     return np.maximum(np.sqrt(variance), min_sigma)
 
 
+def _compute_excess_per_annotator_normal(
+    sq_residuals, n_per_annotator, weights, t, noise_prior, min_sigma
+):
+    """``sum_a (t / sigma_a(t)**2 - 1)`` for :func:`_solve_shared_sigma`.
+
+    ``sigma_a(t)`` is :func:`_estimate_sigma_per_annotator_normal` with
+    ``tau**2 = t``; each term is ``(t (w_a n_a + 2) - w_a SS_a) / (w_a SS_a
+    + nu t)``, the difference taken before it is divided, or ``t /
+    min_sigma**2 - 1`` where the floor holds.
+
+    Parameters
+    ----------
+    sq_residuals, n_per_annotator, weights : ndarray of shape (n_annotators,)
+        As for :func:`_estimate_sigma_per_annotator_normal`.
+    t : float
+        ``tau**2``.
+    noise_prior : float
+        ``nu``.
+    min_sigma : float
+        Floor on sigma.
+
+    Returns
+    -------
+    excess : float
+    """
+    weighted_ss = weights * sq_residuals
+    weighted_n = weights * n_per_annotator
+    numerator = weighted_ss + noise_prior * t
+    floored = numerator < min_sigma**2 * (weighted_n + noise_prior + 2.0)
+    terms = np.where(
+        floored,
+        t / min_sigma**2 - 1.0,
+        (t * (weighted_n + 2.0) - weighted_ss) / numerator,
+    )
+    return float(terms.sum())
+
+
 def _estimate_shared_sigma(sigma, min_sigma):
     """The scale ``tau`` that maximizes the annotators' prior given their sigmas.
 
@@ -337,7 +374,7 @@ def _estimate_shared_sigma(sigma, min_sigma):
     return max(float(np.sqrt(sigma.shape[0] / np.sum(sigma**-2.0))), min_sigma)
 
 
-def _solve_shared_sigma(sigma_given, n_annotators, min_sigma):
+def _solve_shared_sigma(sigma_given, n_annotators, min_sigma, excess=None):
     """Maximize jointly over each ``sigma_a`` and the shared scale ``tau``.
 
     ``sigma_given(t)`` is each annotator's best sigma when ``tau**2 = t``; the
@@ -356,15 +393,21 @@ def _solve_shared_sigma(sigma_given, n_annotators, min_sigma):
     n_annotators : int
     min_sigma : float
         Floor on ``tau``.
+    excess : callable, default=None
+        ``excess(t) = sum_a (t / sigma_a(t)**2 - 1)``, if the caller can
+        compute it without cancellation. Under a strong prior each term is
+        of size ``1 / nu`` while ``t / sigma_a(t)**2`` is about 1, so the
+        plain difference loses the root's digits from ``nu`` of about 1e9 on.
 
     Returns
     -------
     sigma : ndarray of shape (n_annotators,)
     shared_sigma : float
     """
+    if excess is None:
 
-    def excess(t):
-        return t * np.sum(sigma_given(t) ** -2.0) - n_annotators
+        def excess(t):
+            return t * np.sum(sigma_given(t) ** -2.0) - n_annotators
 
     low = min_sigma**2
     if excess(low) >= 0:

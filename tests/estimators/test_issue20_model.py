@@ -4,9 +4,13 @@ Each test failed on 0.4.1. The issue's minimal inputs come first, then a
 property test per defect.
 """
 
+from decimal import Decimal, localcontext
+
 import numpy as np
 import pytest
 
+from skem import AnnotatorEM
+from skem._model.likelihoods import _compute_sigma_log_prior
 from tests._helpers import ESTIMATORS, _fit_quietly
 
 
@@ -48,3 +52,78 @@ def test_bounded_bias_locations_and_consensus_stay_in_the_score_range(
     _assert_in_range(em.location_, em.score_range_)
     _assert_in_range(em.mu_, em.score_range_)
     _assert_monotone(em.log_likelihoods_)
+
+
+# --------------------------------------------------------------------------
+# Defects 3 and 4: noise_prior, large and extreme.
+# --------------------------------------------------------------------------
+
+ISSUE_PANEL = np.array([[1.0, 2.0, 5.0], [3.0, 3.0, 1.0], [4.0, 5.0, 2.0]])
+
+
+def _decimal_log_prior_difference(sigma, other, tau, nu):
+    """``log p(sigma**2) - log p(other**2)`` of the scaled inverse-chi-squared
+    prior, to 50 digits: the normalizing constant cancels, so no lgamma."""
+    with localcontext() as context:
+        context.prec = 50
+        h, tau2 = Decimal(nu) / 2, Decimal(tau) ** 2
+
+        def unnormalized(s):
+            variance = Decimal(s) ** 2
+            return -(h + 1) * variance.ln() - h * tau2 / variance
+
+        return float(unnormalized(sigma) - unnormalized(other))
+
+
+@pytest.mark.parametrize("nu", [3.0, 1e6, 1e9, 1e12])
+def test_sigma_log_prior_differences_keep_their_digits_for_large_strengths(nu):
+    """The prior's terms grow like nu and cancel to a number of size log nu:
+    differences between two sigmas near the mode, as EM's guards compare them,
+    match a 50-digit computation to 1e-9 relative (0.4.1 lost them from about
+    nu = 1e9 on)."""
+    tau = 0.3
+    mode = tau * np.sqrt(nu / (nu + 2))
+    for relative in (1e-7, 1e-5, 1e-3, 0.1):
+        sigma, other = mode * (1 + relative), mode
+        values = _compute_sigma_log_prior(np.array([sigma, other]), tau, nu)
+        expected = _decimal_log_prior_difference(sigma, other, tau, nu)
+        np.testing.assert_allclose(
+            values[0] - values[1], expected, rtol=1e-9, atol=1e-12
+        )
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+@pytest.mark.parametrize("bounded", [False, True])
+@pytest.mark.parametrize("noise_prior", [1e9, 1e11, 1e12])
+def test_large_noise_prior_objective_never_decreases(Estimator, bounded, noise_prior):
+    """The issue's panel at a strong prior: log_likelihoods_ never decreases
+    (it did from about 1e9 on, when the log prior cancelled)."""
+    em = _fit_quietly(
+        Estimator(bounded=bounded, noise_prior=noise_prior, tol=0, max_iter=100),
+        ISSUE_PANEL,
+    )
+    assert np.all(np.isfinite(em.log_likelihoods_))
+    _assert_monotone(em.log_likelihoods_)
+
+
+def test_per_annotator_fit_tends_to_one_pooled_sigma_as_noise_prior_grows():
+    """As nu grows, every sigma_a tends to one value, the pooled
+    ``sum_a w_a SS_a / (sum_a w_a n_a + 2 n_annotators)`` (the shared fit with
+    the prior's two pseudo-ratings per annotator), and the fit converges: at
+    1e9 and 1e12 the weights agree to 1e-6 and sigma_ is the pooled value to
+    1e-7. 0.4.1 drifted (5e-4 off at 1e12) and collapsed from 1e17 on."""
+    fits = {}
+    for nu in (1e9, 1e12):
+        em = AnnotatorEM(
+            bounded=False, noise_prior=nu, init="all_good", tol=1e-12, max_iter=500
+        ).fit(ISSUE_PANEL)
+        residuals = ISSUE_PANEL - em.mu_[:, np.newaxis]
+        pooled = np.sqrt(
+            em.weights_
+            @ (residuals**2).sum(axis=0)
+            / (em.weights_.sum() * ISSUE_PANEL.shape[0] + 2 * ISSUE_PANEL.shape[1])
+        )
+        np.testing.assert_allclose(em.sigma_, pooled, rtol=1e-7)
+        fits[nu] = em
+    np.testing.assert_allclose(fits[1e9].weights_, fits[1e12].weights_, atol=1e-6)
+    assert fits[1e12].weights_[2] < 1e-6 < 0.9 < fits[1e12].weights_[0]
