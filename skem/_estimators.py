@@ -320,7 +320,15 @@ _SHARED_PARAMETERS = """
         annotator with ``n`` ratings has ``sigma_a**2 = (w_a SS_a + nu
         tau**2) / (w_a n + nu + 2)`` (plain normal form), so one with few
         ratings stays near the shared scale and one lucky rating cannot make
-        anyone "perfect". Unused with ``noise='shared'``.
+        anyone "perfect". Unused with ``noise='shared'``. As it grows, the
+        ``sigma_a`` tend to one value (for the plain normal form the pooled
+        ``sigma**2 = sum_a w_a SS_a / (sum_a w_a n_a + 2 n_annotators)``: the
+        shared fit with the prior's two pseudo-ratings per annotator). It
+        must lie in ``[1e-300, 1e12]``, else ``fit`` raises a ValueError:
+        1e12 pseudo-ratings already hold every ``sigma_a`` at the shared
+        scale for any data set that fits in memory, and far beyond either
+        end the prior's terms leave double precision (measured: the fits
+        stay monotone up to about 1e20 and fail from 1e30 and below 1e-300).
 
     bias : bool, default=False
         If True, each annotator has an offset ``b_a`` (a rater who is

@@ -86,6 +86,15 @@ _AUTO_MIN_SIGMA_FRACTION = 1e-3
 # every digit of the log density.
 _MIN_SIGMA_FRACTION_FLOOR = 1e-8
 
+# The usable range of noise_prior, measured with the tests' form fuzzer. An
+# annotator's ratings move its sigma by about n_a / nu of itself, below the
+# resolution of doubles from nu of about 1e16: the bounded forms' weights
+# drift from there, and at 1e30 fits decrease and collapse. Below 1e-300
+# (nu / 2 subnormal) the prior's constant is -inf or NaN. The top leaves
+# four decades of margin; 1e12 pseudo-ratings already pin every sigma to the
+# shared scale on any data set that fits in memory.
+_NOISE_PRIOR_RANGE = (1e-300, 1e12)
+
 
 class _IterationInfo(NamedTuple):
     """What the driver reports after each EM iteration.
@@ -125,7 +134,7 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
     _parameter_constraints: dict = {
         "bounded": ["boolean"],
         "noise": [StrOptions({"per_annotator", "shared"})],
-        "noise_prior": [Interval(Real, 0, None, closed="neither")],
+        "noise_prior": [Interval(Real, *_NOISE_PRIOR_RANGE, closed="both")],
         "bias": ["boolean"],
         "init": [StrOptions({"auto", "all_good", "median", "random"}), "array-like"],
         "n_init": [Interval(Integral, 1, None, closed="left")],

@@ -212,7 +212,9 @@ def _propose_joint_sigma(
 
     def sigma_given(t):
         b = gradient - curvature * precision - 0.5 * noise_prior * t
-        with np.errstate(divide="ignore", invalid="ignore"):
+        # An annotator without ratings under a weak prior has a best
+        # precision beyond doubles: inf, clipped to its highest below.
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             best = 2.0 * half / (np.sqrt(b * b - 4.0 * curvature * half) - b)
         return np.clip(np.nan_to_num(best, nan=highest), lowest, highest) ** -0.5
 

@@ -4,14 +4,19 @@ Each test failed on 0.4.1. The issue's minimal inputs come first, then a
 property test per defect.
 """
 
+import warnings
 from decimal import Decimal, localcontext
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from skem import AnnotatorEM
+from skem._em.driver import _NOISE_PRIOR_RANGE
 from skem._model.likelihoods import _compute_sigma_log_prior
-from tests._helpers import ESTIMATORS, _fit_quietly
+from skem.datasets import make_ratings
+from tests._helpers import ESTIMATORS, _budget, _fit_quietly
 
 
 def _assert_monotone(objectives):
@@ -127,3 +132,90 @@ def test_per_annotator_fit_tends_to_one_pooled_sigma_as_noise_prior_grows():
         fits[nu] = em
     np.testing.assert_allclose(fits[1e9].weights_, fits[1e12].weights_, atol=1e-6)
     assert fits[1e12].weights_[2] < 1e-6 < 0.9 < fits[1e12].weights_[0]
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+@pytest.mark.parametrize("noise_prior", [5e-324, 1e-310, 1e-301, 1.1e12, 1e17, 1e308])
+def test_noise_prior_outside_its_usable_range_is_a_value_error(Estimator, noise_prior):
+    """Values where doubles cannot hold the prior are refused, naming the
+    range; 0.4.1 accepted 5e-324 and 1e308 and returned an all-NaN objective."""
+    with pytest.raises(ValueError, match=r"noise_prior.*1e-300.*1000000000000"):
+        Estimator(noise_prior=noise_prior).fit(ISSUE_PANEL)
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+@pytest.mark.parametrize("bounded", [False, True])
+@pytest.mark.parametrize("bias", [False, True])
+@pytest.mark.parametrize("noise_prior", [1e-300, 1e12])
+def test_noise_prior_at_the_ends_of_its_range_fits_finitely_and_monotonically(
+    Estimator, bounded, bias, noise_prior
+):
+    """The ends of the accepted range: finite attributes, a finite monotone
+    objective and no RuntimeWarning, on a panel with an annotator without
+    ratings (whose best precision under a weak prior overflowed)."""
+    X = make_ratings(12, 4, bad_fraction=0.25, sigma=0.1, random_state=3)
+    X[:, 3] = np.nan
+    X[0, 3] = X[0, 0]
+    X = np.column_stack([X, np.full(12, np.nan)])
+    X[1, 4] = 0.5
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        em = _fit_quietly(
+            Estimator(
+                bounded=bounded, bias=bias, noise_prior=noise_prior, tol=0, max_iter=30
+            ),
+            X,
+        )
+    for name in ("weights_", "sigma_", "shared_sigma_", "bias_", "mu_"):
+        assert np.all(np.isfinite(getattr(em, name))), name
+    assert np.all(np.isfinite(em.log_likelihoods_))
+    _assert_monotone(em.log_likelihoods_)
+
+
+@st.composite
+def _noise_priors(draw):
+    """noise_prior drawn log-uniformly over its whole accepted range."""
+    low, high = np.log10(_NOISE_PRIOR_RANGE)
+    exponent = draw(st.floats(low, high))
+    return float(np.clip(10.0**exponent, *_NOISE_PRIOR_RANGE))
+
+
+@st.composite
+def _small_panels(draw):
+    """make_ratings panels of 1 to 12 items and 1 to 5 annotators, some rounded."""
+    X = make_ratings(
+        draw(st.integers(1, 12)),
+        draw(st.integers(1, 5)),
+        bad_fraction=draw(st.sampled_from([0.0, 0.3, 0.7])),
+        sigma=draw(st.sampled_from([0.0, 0.05, 0.3])),
+        missing_fraction=draw(st.sampled_from([0.0, 0.4])),
+        score_range=(1.0, 5.0),
+        random_state=draw(st.integers(0, 2**32 - 1)),
+    )
+    if draw(st.booleans()):
+        X = np.round(X)
+    return X
+
+
+@settings(max_examples=_budget(40))
+@given(
+    X=_small_panels(),
+    noise_prior=_noise_priors(),
+    Estimator=st.sampled_from(ESTIMATORS),
+    bounded=st.booleans(),
+    bias=st.booleans(),
+)
+def test_objective_never_decreases_for_any_accepted_noise_prior(
+    X, noise_prior, Estimator, bounded, bias
+):
+    """For noise_prior drawn log-uniformly over [1e-300, 1e12], every
+    per-annotator form, soft and hard, has a finite objective that never
+    decreases by more than 1e-8 of its size."""
+    em = _fit_quietly(
+        Estimator(
+            bounded=bounded, bias=bias, noise_prior=noise_prior, tol=0, max_iter=30
+        ),
+        X,
+    )
+    assert np.all(np.isfinite(em.log_likelihoods_))
+    _assert_monotone(em.log_likelihoods_)
