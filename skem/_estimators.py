@@ -381,7 +381,12 @@ _SHARED_PARAMETERS = """
         truncation of good ones when ``bounded=True``. ``'auto'`` takes the
         min and max of the training ratings, widened by half a step on each
         side when the ratings lie on evenly spaced levels (integers 1..5 give
-        ``(0.5, 5.5)``): each level stands for the interval around it. All
+        ``(0.5, 5.5)``): each level stands for the interval around it. The
+        levels are found to the rounding of the stored scores, so the rule
+        commutes with affine maps ``a * s + b`` (for ``a < 0``, which
+        reverses the scale, the range is the image with its ends swapped)
+        as long as the step stays above about 1e-10 of the largest
+        ``|score|``. All
         equal ratings ``c`` give ``c -/+ |c| / 2`` (``-/+ 0.5`` for 0). At
         prediction time the range is extended to new ratings outside it. An
         explicit range is checked: a rating outside it is an error, in

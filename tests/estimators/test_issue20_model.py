@@ -219,3 +219,83 @@ def test_objective_never_decreases_for_any_accepted_noise_prior(
     )
     assert np.all(np.isfinite(em.log_likelihoods_))
     _assert_monotone(em.log_likelihoods_)
+
+
+# --------------------------------------------------------------------------
+# Defect 5: the lattice test of score_range='auto' and affine maps.
+# --------------------------------------------------------------------------
+
+
+def _integer_panel(seed, n_items=20, n_annotators=5):
+    """Integer ratings 1..5 with random raters; every level appears."""
+    X = np.round(
+        make_ratings(
+            n_items,
+            n_annotators,
+            bad_fraction=0.4,
+            sigma=0.6,
+            score_range=(1.0, 5.0),
+            random_state=seed,
+        )
+    )
+    X[0, :] = [1.0, 5.0, 3.0, 2.0, 4.0][:n_annotators]
+    return X
+
+
+def _mapped_range(a, b):
+    """The image of (0.5, 5.5) under s -> a * s + b, as (low, high)."""
+    ends = sorted((a * 0.5 + b, a * 5.5 + b))
+    return ends[0], ends[1]
+
+
+def _assert_same_range(got, expected, a, b):
+    # Rounding of a * s + b: a few eps of the largest |score|, per end.
+    magnitude = abs(a) * 5.5 + abs(b)
+    np.testing.assert_allclose(
+        got, expected, rtol=0, atol=64 * np.finfo(float).eps * magnitude
+    )
+
+
+def test_auto_range_of_integer_ratings_with_a_large_offset_keeps_its_half_steps():
+    """The issue's example: 1e-6 * s + 37.86 of integer ratings 1..5 got the
+    range (1, 5) in s (no half steps) and weights off by 0.99; now the range
+    is the image of (0.5, 5.5) and the weights those of s."""
+    X = _integer_panel(0)
+    a, b = 1e-6, 37.86
+    reference = AnnotatorEM().fit(X)
+    mapped = AnnotatorEM().fit(a * X + b)
+    _assert_same_range(mapped.score_range_, _mapped_range(a, b), a, b)
+    np.testing.assert_allclose(mapped.weights_, reference.weights_, atol=1e-6)
+
+
+@settings(max_examples=_budget(40), deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    log_scale=st.floats(-100, 100),
+    negative=st.booleans(),
+    log_offset_ratio=st.floats(-3, 8),
+    offset_sign=st.sampled_from([-1.0, 0.0, 1.0]),
+)
+def test_auto_range_and_weights_of_integer_ratings_are_invariant_to_affine_maps(
+    seed, log_scale, negative, log_offset_ratio, offset_sign
+):
+    """For integer ratings 1..5 and ``Y = a * X + b``, with ``|a|`` from 1e-100
+    to 1e100 and ``|b|`` up to 1e8 ``|a|`` (the step stays above 1e-8 of
+    the largest |score|), ``score_range_`` of ``Y`` is the image of X's
+    ``(0.5, 5.5)`` and the weights are X's (to 1e-5).
+
+    For ``a < 0`` the map reverses the scale: "invariant" means the range is
+    the image with its ends swapped, ``(5.5 a + b, 0.5 a + b)``, and the
+    weights are the same, since the model is symmetric under reflection (the
+    uniform and the (truncated) normal are, and the biases change sign).
+    """
+    a = (-1.0 if negative else 1.0) * 10.0**log_scale
+    b = offset_sign * abs(a) * 10.0**log_offset_ratio
+    X = _integer_panel(seed)
+    Y = a * X + b
+    assert np.unique(Y).shape[0] == 5  # the map keeps the levels apart
+    reference = AnnotatorEM().fit(X)
+    mapped = AnnotatorEM().fit(Y)
+    assert reference.score_range_ == (0.5, 5.5)
+    _assert_same_range(mapped.score_range_, _mapped_range(a, b), a, b)
+    np.testing.assert_allclose(mapped.weights_, reference.weights_, atol=1e-5)
