@@ -70,10 +70,11 @@ class _BaseAnnotatorEM(TransformerMixin, _BaseEM):
         """Return the consensus score of each item (row) of X.
 
         The consensus at the fitted annotator parameters: the mean of the
-        row's bias-corrected ratings weighted by ``weights_ / sigma_**2``. On
-        the training data it equals ``mu_`` (up to the last EM update for the
-        plain normal forms, so to within the convergence tolerance once
-        converged), except for gold items, whose ``mu_`` is their known score.
+        row's bias-corrected ratings weighted by ``weights_ / sigma_**2``
+        (kept on the scale for the bounded forms). On the training data it
+        equals ``mu_`` to rounding, for every form and also for items whose
+        raters all have weight 0, except for gold items, whose ``mu_`` is
+        their known score.
 
         Parameters
         ----------
@@ -417,14 +418,17 @@ _SHARED_ATTRIBUTES = """
 
     mu_ : ndarray of shape (n_items,)
         Consensus score of each training item: the mean of its bias-corrected
-        ratings weighted by ``weights_ / sigma_**2``. For the plain normal
-        forms it is the ``mu`` of the final M-step; for the bounded forms it
-        is kept inside ``score_range_``. NaN for items without any
-        rating (a warning says how many).
+        ratings weighted by ``weights_ / sigma_**2``, at the fitted
+        parameters: :meth:`transform` of the training ratings gives the same
+        numbers. For the bounded forms it is kept inside ``score_range_``.
+        NaN for items without any rating (a warning says how many).
 
     location_ : ndarray of shape (n_items,)
-        Location ``mu_i`` of the good ratings of each item, as EM fits it. The
-        same as ``mu_`` for the plain normal forms; for the bounded forms the
+        Location ``mu_i`` of the good ratings of each item, as EM fits it (the
+        last M-step's). For the plain normal forms it is the same weighted
+        mean as ``mu_``, from the weights before the final E-step, so it
+        equals ``mu_`` to within the convergence tolerance (not for an item
+        whose raters all end with weight 0); for the bounded forms the
         location of the truncated normal, which lies beyond the mean rating
         near the ends of the scale (an item that everyone rates at the top
         has its location at the top).

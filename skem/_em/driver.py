@@ -480,12 +480,18 @@ def _kernel_std_error_sums(block, weights):
 
 
 def _kernel_item_results(block, form, params, weights, log_posterior, correction):
-    """Each item's location, consensus and standard error, in unit space."""
+    """Each item's location, consensus and standard error, in unit space.
+
+    The consensus is :meth:`skem._model.form._ModelForm.consensus` at the
+    fitted parameters and the final E-step's weights, the code path of
+    ``transform``, for every form. The location is EM's, from the last
+    M-step: for the plain normal forms it came from the previous E-step's
+    weights (and, with biases, from the biases before their update), so it
+    is not the consensus; it differs by about the convergence tolerance, and
+    by more for an item whose raters all have weight 0.
+    """
     ratings = block.ratings
-    if form.bounded:
-        consensus = form.consensus(ratings, params, weights, log_posterior, block.gold)
-    else:
-        consensus = block.location
+    consensus = form.consensus(ratings, params, weights, log_posterior, block.gold)
     std_error = _compute_consensus_std_error(
         ratings, weights, params.sigma, block.gold, correction
     )

@@ -299,3 +299,90 @@ def test_auto_range_and_weights_of_integer_ratings_are_invariant_to_affine_maps(
     assert reference.score_range_ == (0.5, 5.5)
     _assert_same_range(mapped.score_range_, _mapped_range(a, b), a, b)
     np.testing.assert_allclose(mapped.weights_, reference.weights_, atol=1e-5)
+
+
+# --------------------------------------------------------------------------
+# Defect 6: transform of the training ratings against mu_.
+# --------------------------------------------------------------------------
+
+
+def _assert_transform_is_mu(em, X, gold=None):
+    """transform(X) equals mu_ to 1e-12 of the range, except for gold items."""
+    consensus = em.transform(X).ravel()
+    expected = em.mu_.copy()
+    if gold is not None:
+        known = ~np.isnan(gold)
+        consensus, expected = consensus[~known], expected[~known]
+    low, high = em.score_range_
+    np.testing.assert_allclose(consensus, expected, rtol=0, atol=1e-12 * (high - low))
+
+
+def test_transform_equals_mu_when_every_annotator_has_weight_zero():
+    """The issue's panel: both annotators end with weight 0; mu_ was [3, 1.5]
+    (the last M-step's location, from the previous weights) and transform(X)
+    [3.13, 1.53] (the final weights' fallback). Now both are the consensus at
+    the fitted parameters; location_ stays EM's last M-step location."""
+    X = np.array([[5.0, 1.0], [2.0, 1.0]])
+    em = AnnotatorEM(bounded=False, init="all_good").fit(X)
+    assert np.all(em.weights_ < 1e-6)
+    _assert_transform_is_mu(em, X)
+    np.testing.assert_allclose(em.location_, [3.0, 1.5], rtol=1e-5)
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+@pytest.mark.parametrize("noise", ["shared", "per_annotator"])
+def test_transform_equals_mu_with_bias_and_an_item_rated_by_a_zero_weight_rater(
+    Estimator, noise
+):
+    """Plain normal form with bias=True: the last M-step's location was taken
+    before the biases were re-centred, so an item rated only by a weight-0
+    annotator differed (0.9221 against 0.9248 in the issue)."""
+    X = np.array(
+        [[0.2, 0.25, 0.9], [0.6, 0.62, 0.1], [0.8, 0.78, 0.4], [np.nan, np.nan, 0.95]]
+    )
+    em = _fit_quietly(Estimator(bounded=False, noise=noise, bias=True), X)
+    assert em.weights_[2] < 1e-3
+    _assert_transform_is_mu(em, X)
+
+
+@st.composite
+def _panels_with_weightless_items(draw):
+    """Small panels, often with items rated only by annotators who end at 0."""
+    n_items, n_annotators = draw(st.integers(1, 8)), draw(st.integers(1, 4))
+    X = np.round(
+        make_ratings(
+            n_items,
+            n_annotators,
+            bad_fraction=draw(st.sampled_from([0.0, 0.5, 1.0])),
+            sigma=draw(st.sampled_from([0.0, 0.3, 1.0])),
+            missing_fraction=draw(st.sampled_from([0.0, 0.3, 0.6])),
+            score_range=(1.0, 5.0),
+            random_state=draw(st.integers(0, 2**32 - 1)),
+        )
+    )
+    # A random rater's own items: rated by nobody else.
+    lone = draw(st.integers(0, n_annotators - 1))
+    extra = np.full((2, n_annotators), np.nan)
+    extra[:, lone] = draw(st.sampled_from([[1.0, 5.0], [5.0, 5.0], [2.0, 4.0]]))
+    return np.vstack([X, extra])
+
+
+@settings(max_examples=_budget(60))
+@given(
+    X=_panels_with_weightless_items(),
+    Estimator=st.sampled_from(ESTIMATORS),
+    bounded=st.booleans(),
+    noise=st.sampled_from(["shared", "per_annotator"]),
+    bias=st.booleans(),
+    init=st.sampled_from(["auto", "all_good", "median"]),
+)
+def test_transform_of_the_training_ratings_is_mu_for_every_form(
+    X, Estimator, bounded, noise, bias, init
+):
+    """For every form, soft and hard, any init, and panels with items whose
+    only raters end with weight 0: transform(X) equals mu_ to 1e-12 of the
+    score range (one code path, the consensus at the fitted parameters)."""
+    em = _fit_quietly(Estimator(bounded=bounded, noise=noise, bias=bias, init=init), X)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", ".*have no rating", UserWarning)
+        _assert_transform_is_mu(em, X)
