@@ -656,19 +656,28 @@ def test_permuting_annotators_permutes_weights(X, model, data):
 # --------------------------------------------------------------------------
 
 
-def _log_uniform_noise_prior(rng):
-    """A noise_prior drawn log-uniformly over its whole accepted range."""
-    low, high = np.log10(_NOISE_PRIOR_RANGE)
-    return float(np.clip(10.0 ** rng.uniform(low, high), *_NOISE_PRIOR_RANGE))
+def _log_uniform_noise_prior(rng, low=_NOISE_PRIOR_RANGE[0]):
+    """A noise_prior drawn log-uniformly from ``low`` to the accepted top."""
+    exponent = rng.uniform(np.log10(low), np.log10(_NOISE_PRIOR_RANGE[1]))
+    return float(np.clip(10.0**exponent, *_NOISE_PRIOR_RANGE))
 
 
 def _random_params(rng):
-    """A random form, noise_prior, bias and stopping rule."""
+    """A random form, noise_prior, bias and stopping rule.
+
+    ``noise_prior`` is log-uniform over its whole accepted range a quarter
+    of the time (which mostly draws tiny values: the range spans 312
+    decades), log-uniform from 1e-3 up a third of the time, where strong
+    priors live, and otherwise a usual value or an end of the range.
+    """
     form = FORMS[int(rng.integers(len(FORMS)))]
-    if rng.uniform() < 0.5:
+    draw = rng.uniform()
+    if draw < 0.25:
         noise_prior = _log_uniform_noise_prior(rng)
+    elif draw < 0.6:
+        noise_prior = _log_uniform_noise_prior(rng, 1e-3)
     else:
-        noise_prior = float(rng.choice([0.5, 50.0, 1e4]))
+        noise_prior = float(rng.choice([0.5, 50.0, 1e4, *_NOISE_PRIOR_RANGE]))
     return dict(
         form,
         noise_prior=noise_prior,
@@ -681,8 +690,8 @@ def _generate_case(rng):
     """Random ratings, held-out rows and parameters of one fuzz case.
 
     A third of the panels are tiny (1 to 3 items or annotators), where the
-    bounded forms with biases used to leave the range. ``noise_prior`` is
-    log-uniform over its accepted range half of the time. A warm start
+    bounded forms with biases used to leave the range. ``noise_prior`` comes
+    from :func:`_random_params`. A warm start
     first fits another random form (a switch of form) a quarter of the time.
     """
     n_items, n_annotators = int(rng.integers(1, 13)), int(rng.integers(1, 7))
@@ -934,8 +943,9 @@ def test_fuzz_estimators_find_no_defects():
     """Random cases: dense and sparse matrices of random shapes (a third of
     them tiny), missingness, magnitudes and offsets, integer and continuous
     scales, every form with bias or not, noise_prior log-uniform over its
-    whole accepted range, init, explicit or auto score_range, min_sigma,
-    gold, warm refits (some from another form) and held-out rows.
+    whole accepted range and over its strong end, init, explicit or auto
+    score_range, min_sigma, gold, warm refits (some from another form) and
+    held-out rows.
 
     Each fit must either succeed with finite weights_, sigma_, mu_ and
     location_ (of rated items), a monotone objective, location_ and mu_
