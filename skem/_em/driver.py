@@ -357,16 +357,20 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
         )
 
     def _warm_params(self, scale, form):
-        """The previous fit's annotator parameters in the unit space of ``scale``."""
+        """The previous fit's annotator parameters in the unit space of ``scale``.
+
+        Sigma and the shared scale are kept within ``[min_sigma, 1]``, where
+        a fit from any start has them (a residual never exceeds the range's
+        width): a previous fit on a much wider range would otherwise start
+        this one at a unit-space sigma beyond what doubles can square.
+        """
         previous = self._fitted_params(scale)
         n_annotators = previous.sigma.shape[0]
-        sigma = np.maximum(previous.sigma, form.min_sigma)
+        sigma = np.clip(previous.sigma, form.min_sigma, 1.0)
         if form.noise == "shared":
             sigma = np.full(n_annotators, float(np.exp(np.mean(np.log(sigma)))))
         bias = previous.bias if form.bias == "per_annotator" else np.zeros(n_annotators)
-        if form.bounded:
-            sigma = np.minimum(sigma, 1.0)
-        shared_sigma = max(previous.shared_sigma, form.min_sigma)
+        shared_sigma = float(np.clip(previous.shared_sigma, form.min_sigma, 1.0))
         return _Params(bias, sigma, shared_sigma, previous.pi)
 
     def _fitted_params(self, scale):

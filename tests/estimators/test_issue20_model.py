@@ -390,3 +390,31 @@ def test_transform_of_the_training_ratings_is_mu_for_every_form(
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", ".*have no rating", UserWarning)
         _assert_transform_is_mu(em, X)
+
+
+# --------------------------------------------------------------------------
+# Found by the extended fuzzer: a warm start from a fit on a wider scale.
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+@pytest.mark.parametrize("bounded", [False, True])
+@pytest.mark.parametrize("noise", ["shared", "per_annotator"])
+def test_warm_start_from_a_fit_on_a_much_wider_range_fits_finitely(
+    Estimator, bounded, noise
+):
+    """Fuzz seed 3022856: a first fit on constant ratings (range (-0.5, 0.5))
+    then a warm refit whose range is 1e-281 wide started from a unit-space
+    sigma of 1e281; its square overflowed (an OverflowError on 0.4.1, a
+    non-finite objective or a RuntimeWarning otherwise). The warm start now
+    keeps sigma and the shared scale within [min_sigma, 1] of the new range."""
+    em = Estimator(bounded=bounded, noise=noise, warm_start=True, max_iter=5)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", ".*have no rating", UserWarning)
+        warnings.filterwarnings("ignore", ".*did not converge")
+        warnings.simplefilter("error", RuntimeWarning)
+        em.fit(np.array([[np.nan], [0.0]]))
+        em.fit(np.array([[7.564833815959259e-282], [0.0]]))
+    assert np.all(np.isfinite(em.log_likelihoods_))
+    for name in ("weights_", "sigma_", "shared_sigma_", "mu_"):
+        assert np.all(np.isfinite(getattr(em, name))), name
