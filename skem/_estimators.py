@@ -70,10 +70,11 @@ class _BaseAnnotatorEM(TransformerMixin, _BaseEM):
         """Return the consensus score of each item (row) of X.
 
         The consensus at the fitted annotator parameters: the mean of the
-        row's bias-corrected ratings weighted by ``weights_ / sigma_**2``. On
-        the training data it equals ``mu_`` (up to the last EM update for the
-        plain normal forms, so to within the convergence tolerance once
-        converged), except for gold items, whose ``mu_`` is their known score.
+        row's bias-corrected ratings weighted by ``weights_ / sigma_**2``
+        (kept on the scale for the bounded forms). On the training data it
+        equals ``mu_`` to rounding, for every form and also for items whose
+        raters all have weight 0, except for gold items, whose ``mu_`` is
+        their known score.
 
         Parameters
         ----------
@@ -320,12 +321,23 @@ _SHARED_PARAMETERS = """
         annotator with ``n`` ratings has ``sigma_a**2 = (w_a SS_a + nu
         tau**2) / (w_a n + nu + 2)`` (plain normal form), so one with few
         ratings stays near the shared scale and one lucky rating cannot make
-        anyone "perfect". Unused with ``noise='shared'``.
+        anyone "perfect". Unused with ``noise='shared'``. As it grows, the
+        ``sigma_a`` tend to one value (for the plain normal form the pooled
+        ``sigma**2 = sum_a w_a SS_a / (sum_a w_a n_a + 2 n_annotators)``: the
+        shared fit with the prior's two pseudo-ratings per annotator). It
+        must lie in ``[1e-300, 1e12]``, else ``fit`` raises a ValueError:
+        1e12 pseudo-ratings already hold every ``sigma_a`` at the shared
+        scale for any data set that fits in memory, and far beyond either
+        end the prior's terms leave double precision (measured: the fits
+        stay monotone up to about 1e20 and fail from 1e30 and below 1e-300).
 
     bias : bool, default=False
         If True, each annotator has an offset ``b_a`` (a rater who is
         consistently 0.5 higher is still a good rater), identified by
-        ``sum_a w_a b_a = 0`` (or, with gold items, by the gold scores).
+        ``sum_a w_a b_a = 0`` (or, with gold items, by the gold scores). The
+        bounded forms keep every location in the score range: when centring
+        the biases would move one out, they take the nearest shift that
+        does not.
     init : {'auto', 'median', 'all_good', 'random'} or array-like of shape \
 (n_annotators,), default='auto'
         How EM starts. EM finds a local maximum, so the start matters.
@@ -370,7 +382,12 @@ _SHARED_PARAMETERS = """
         truncation of good ones when ``bounded=True``. ``'auto'`` takes the
         min and max of the training ratings, widened by half a step on each
         side when the ratings lie on evenly spaced levels (integers 1..5 give
-        ``(0.5, 5.5)``): each level stands for the interval around it. All
+        ``(0.5, 5.5)``): each level stands for the interval around it. The
+        levels are found to the rounding of the stored scores, so the rule
+        commutes with affine maps ``a * s + b`` (for ``a < 0``, which
+        reverses the scale, the range is the image with its ends swapped)
+        as long as the step stays above about 1e-10 of the largest
+        ``|score|``. All
         equal ratings ``c`` give ``c -/+ |c| / 2`` (``-/+ 0.5`` for 0). At
         prediction time the range is extended to new ratings outside it. An
         explicit range is checked: a rating outside it is an error, in
@@ -401,13 +418,17 @@ _SHARED_ATTRIBUTES = """
 
     mu_ : ndarray of shape (n_items,)
         Consensus score of each training item: the mean of its bias-corrected
-        ratings weighted by ``weights_ / sigma_**2``. For the plain normal
-        forms it is the ``mu`` of the final M-step. NaN for items without any
-        rating (a warning says how many).
+        ratings weighted by ``weights_ / sigma_**2``, at the fitted
+        parameters: :meth:`transform` of the training ratings gives the same
+        numbers. For the bounded forms it is kept inside ``score_range_``.
+        NaN for items without any rating (a warning says how many).
 
     location_ : ndarray of shape (n_items,)
-        Location ``mu_i`` of the good ratings of each item, as EM fits it. The
-        same as ``mu_`` for the plain normal forms; for the bounded forms the
+        Location ``mu_i`` of the good ratings of each item, as EM fits it (the
+        last M-step's). For the plain normal forms it is the same weighted
+        mean as ``mu_``, from the weights before the final E-step, so it
+        equals ``mu_`` to within the convergence tolerance (not for an item
+        whose raters all end with weight 0); for the bounded forms the
         location of the truncated normal, which lies beyond the mean rating
         near the ends of the scale (an item that everyone rates at the top
         has its location at the top).

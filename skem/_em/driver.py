@@ -86,6 +86,15 @@ _AUTO_MIN_SIGMA_FRACTION = 1e-3
 # every digit of the log density.
 _MIN_SIGMA_FRACTION_FLOOR = 1e-8
 
+# The usable range of noise_prior, measured with the tests' form fuzzer. An
+# annotator's ratings move its sigma by about n_a / nu of itself, below the
+# resolution of doubles from nu of about 1e16: the bounded forms' weights
+# drift from there, and at 1e30 fits decrease and collapse. Below 1e-300
+# (nu / 2 subnormal) the prior's constant is -inf or NaN. The top leaves
+# four decades of margin; 1e12 pseudo-ratings already pin every sigma to the
+# shared scale on any data set that fits in memory.
+_NOISE_PRIOR_RANGE = (1e-300, 1e12)
+
 
 class _IterationInfo(NamedTuple):
     """What the driver reports after each EM iteration.
@@ -125,7 +134,7 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
     _parameter_constraints: dict = {
         "bounded": ["boolean"],
         "noise": [StrOptions({"per_annotator", "shared"})],
-        "noise_prior": [Interval(Real, 0, None, closed="neither")],
+        "noise_prior": [Interval(Real, *_NOISE_PRIOR_RANGE, closed="both")],
         "bias": ["boolean"],
         "init": [StrOptions({"auto", "all_good", "median", "random"}), "array-like"],
         "n_init": [Interval(Integral, 1, None, closed="left")],
@@ -348,16 +357,20 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
         )
 
     def _warm_params(self, scale, form):
-        """The previous fit's annotator parameters in the unit space of ``scale``."""
+        """The previous fit's annotator parameters in the unit space of ``scale``.
+
+        Sigma and the shared scale are kept within ``[min_sigma, 1]``, where
+        a fit from any start has them (a residual never exceeds the range's
+        width): a previous fit on a much wider range would otherwise start
+        this one at a unit-space sigma beyond what doubles can square.
+        """
         previous = self._fitted_params(scale)
         n_annotators = previous.sigma.shape[0]
-        sigma = np.maximum(previous.sigma, form.min_sigma)
+        sigma = np.clip(previous.sigma, form.min_sigma, 1.0)
         if form.noise == "shared":
             sigma = np.full(n_annotators, float(np.exp(np.mean(np.log(sigma)))))
         bias = previous.bias if form.bias == "per_annotator" else np.zeros(n_annotators)
-        if form.bounded:
-            sigma = np.minimum(sigma, 1.0)
-        shared_sigma = max(previous.shared_sigma, form.min_sigma)
+        shared_sigma = float(np.clip(previous.shared_sigma, form.min_sigma, 1.0))
         return _Params(bias, sigma, shared_sigma, previous.pi)
 
     def _fitted_params(self, scale):
@@ -471,12 +484,18 @@ def _kernel_std_error_sums(block, weights):
 
 
 def _kernel_item_results(block, form, params, weights, log_posterior, correction):
-    """Each item's location, consensus and standard error, in unit space."""
+    """Each item's location, consensus and standard error, in unit space.
+
+    The consensus is :meth:`skem._model.form._ModelForm.consensus` at the
+    fitted parameters and the final E-step's weights, the code path of
+    ``transform``, for every form. The location is EM's, from the last
+    M-step: for the plain normal forms it came from the previous E-step's
+    weights (and, with biases, from the biases before their update), so it
+    is not the consensus; it differs by about the convergence tolerance, and
+    by more for an item whose raters all have weight 0.
+    """
     ratings = block.ratings
-    if form.bounded:
-        consensus = form.consensus(ratings, params, weights, log_posterior, block.gold)
-    else:
-        consensus = block.location
+    consensus = form.consensus(ratings, params, weights, log_posterior, block.gold)
     std_error = _compute_consensus_std_error(
         ratings, weights, params.sigma, block.gold, correction
     )

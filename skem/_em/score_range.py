@@ -16,8 +16,16 @@ _CONSTANT_PADDING = 0.5
 # At most this many evenly spaced levels make a discrete scale.
 _MAX_LEVELS = 1001
 
-# Relative tolerance for "lies on the lattice of levels".
+# Relative tolerance for "lies on the lattice of levels": ratings typed with
+# a few digits fewer than doubles hold (0.3333333333 for 1/3) still count.
 _LATTICE_RTOL = 1e-9
+
+# The rounding of a stored score, in units of eps times the largest |score|:
+# a * s + b rounds twice, and the gaps and the step inherit both roundings.
+_LATTICE_ROUNDING = 8.0
+
+# A tolerance above this fraction of a step could not tell the levels apart.
+_LATTICE_MAX_TOLERANCE = 0.1
 
 
 @dataclass(frozen=True)
@@ -108,8 +116,21 @@ def _lattice_step(scores):
     -------
     step : float
         The smallest gap between distinct scores if every score is ``low + k
-        * step`` for an integer ``k`` (to a relative tolerance) and there are
+        * step`` for an integer ``k`` (to the tolerance below) and there are
         at most ``_MAX_LEVELS`` levels; else 0.
+
+    Notes
+    -----
+    Scores ``a * s + b`` of integer levels ``s`` are stored with a rounding
+    error of about ``eps * M``, ``M`` the largest ``|score|``; the gaps and
+    the step inherit it, so ``k = gap / step`` is off by up to about ``eps *
+    (M / step) * (1 + k)``, which is far more than a fixed relative
+    tolerance when the offset dwarfs the step (``1e-6 * s + 37.86``). The
+    tolerance is the larger of ``_LATTICE_RTOL * k`` and ``_LATTICE_ROUNDING``
+    times that error, so the rule depends on ``a`` and ``b`` only through the
+    rounding; the result is the same for every affine map that keeps the
+    step above about 1e-10 of ``M`` (beyond, the tolerance reaches
+    ``_LATTICE_MAX_TOLERANCE`` and the levels are not told apart).
     """
     levels = np.unique(scores)
     if levels.shape[0] > _MAX_LEVELS:
@@ -122,7 +143,10 @@ def _lattice_step(scores):
     if span / step > _MAX_LEVELS:
         return 0.0
     k = (levels - levels[0]) / step
-    if np.all(np.abs(k - np.round(k)) <= _LATTICE_RTOL * np.maximum(k, 1.0)):
+    magnitude = max(abs(float(levels[0])), abs(float(levels[-1])))
+    rounding = _LATTICE_ROUNDING * np.finfo(np.float64).eps * (magnitude / step)
+    tolerance = np.maximum(_LATTICE_RTOL * np.maximum(k, 1.0), rounding * (1.0 + k))
+    if np.all(np.abs(k - np.round(k)) <= np.minimum(tolerance, _LATTICE_MAX_TOLERANCE)):
         return step
     return 0.0
 

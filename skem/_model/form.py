@@ -45,6 +45,7 @@ from skem._model.steps import (
     _estimate_pi,
 )
 from skem._model.truncated import (
+    _clip_to_scale,
     _fit_truncated_location,
     _m_step_truncated,
     _start_truncated,
@@ -191,12 +192,16 @@ class _ModelForm:
 
         For the plain normal forms this is also the location that EM fits;
         for the bounded forms the location can sit at the ends of the scale,
-        and the consensus stays the mean rating of the good annotators.
+        and the consensus stays the mean rating of the good annotators, kept
+        on the scale (see :func:`skem._model.truncated._clip_to_scale`).
         """
         rating_weights = _compute_rating_weights(ratings, weights, log_posterior)
-        return _estimate_consensus_normal(
+        consensus = _estimate_consensus_normal(
             ratings, rating_weights, params.bias, params.sigma, gold
         )
+        if self.bounded:
+            consensus = _clip_to_scale(consensus, ratings)
+        return consensus
 
     def location(self, ratings, params, weights, log_posterior, bounds):
         """Maximum-likelihood location of each item, annotator parameters fixed."""

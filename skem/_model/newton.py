@@ -93,8 +93,9 @@ def _step_truncated_location(
     """One guarded Newton step on each item's location, truncated form.
 
     See :func:`_compute_location_derivatives`. The location stays within the
-    bounds: ratings on a bound would otherwise pull it to infinity. Every
-    item's step depends on that item's ratings only.
+    bounds, with or without biases: ratings on a bound would otherwise pull
+    it to infinity, and the bounded forms promise a location on the scale.
+    Every item's step depends on that item's ratings only.
 
     Parameters
     ----------
@@ -120,17 +121,11 @@ def _step_truncated_location(
     terms : dict
         Per-rating terms at the new location.
     """
-    low, high = bounds
-    # With biases, centring them moves every location: allow a scale's width
-    # of room beyond the bounds so that it never fights them.
-    slack = (high - low) if np.any(bias) else 0.0
     item, n_items = ratings.item, ratings.n_items
     gradient, curvature = _compute_location_derivatives(
         rating_weights, terms, item, n_items
     )
-    proposal = _propose_location(
-        location, gradient, curvature, (low - slack, high + slack), frozen
-    )
+    proposal = _propose_location(location, gradient, curvature, bounds, frozen)
     if propose_only:
         return proposal, None
     objective_now = np.bincount(
@@ -217,7 +212,9 @@ def _propose_joint_sigma(
 
     def sigma_given(t):
         b = gradient - curvature * precision - 0.5 * noise_prior * t
-        with np.errstate(divide="ignore", invalid="ignore"):
+        # An annotator without ratings under a weak prior has a best
+        # precision beyond doubles: inf, clipped to its highest below.
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             best = 2.0 * half / (np.sqrt(b * b - 4.0 * curvature * half) - b)
         return np.clip(np.nan_to_num(best, nan=highest), lowest, highest) ** -0.5
 

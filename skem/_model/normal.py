@@ -21,6 +21,7 @@ from skem._model.steps import (
     _compute_annotator_sq_residuals,
     _compute_annotator_weights,
     _compute_bias_shift,
+    _compute_excess_per_annotator_normal,
     _compute_rating_weights,
     _estimate_consensus_normal,
     _estimate_pi,
@@ -166,6 +167,9 @@ def _sigma_per_annotator_normal(form, data, weights, log_posterior, sq_residuals
         ),
         data.n_annotators,
         min_sigma,
+        lambda t: _compute_excess_per_annotator_normal(
+            sq_residuals, n, weights, t, noise_prior, min_sigma
+        ),
     )
     candidate = _estimate_sigma_per_annotator_normal(
         sq_residuals, n, np.ones_like(weights), shared_sigma, noise_prior, min_sigma

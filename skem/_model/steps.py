@@ -217,13 +217,16 @@ def _compute_annotator_residual_sums(ratings, location):
     )
 
 
-def _compute_bias_shift(bias, weights, has_gold):
-    """The shift that gives the biases weighted mean 0.
+def _compute_bias_shift(bias, weights, has_gold, limits=None):
+    """The shift that gives the biases weighted mean 0, within ``limits``.
 
     Subtracting it from every bias and adding it to every consensus leaves
     each ``mu_i + b_a``, and so the likelihood, unchanged: the shift only
     picks one of the equivalent solutions. Gold items pin the consensus, and
-    so the biases: then the shift is 0.
+    so the biases: then the shift is 0. The bounded forms keep every
+    location inside the score range: their shift is the one nearest to the
+    centring shift that does (``limits`` contains 0 when the locations lie
+    inside the range, so the shift never has to move one out).
 
     Parameters
     ----------
@@ -232,16 +235,22 @@ def _compute_bias_shift(bias, weights, has_gold):
         Responsibility of each annotator.
     has_gold : bool
         Whether any item is gold.
+    limits : tuple of float, default=None
+        ``(lowest, highest)`` shift that keeps every location inside the
+        range, or None for no limit.
 
     Returns
     -------
     shift : float
-        ``sum_a w_a b_a / sum_a w_a``, or 0.
+        ``sum_a w_a b_a / sum_a w_a`` clipped to ``limits``, or 0.
     """
     total = weights.sum()
     if has_gold or total < _TINY:
         return 0.0
-    return float((weights @ bias) / total)
+    shift = float((weights @ bias) / total)
+    if limits is not None:
+        shift = float(np.clip(shift, *limits))
+    return shift
 
 
 def _estimate_sigma_shared_normal(sq_residuals, n_per_annotator, weights, min_sigma):
@@ -307,6 +316,43 @@ def _estimate_sigma_per_annotator_normal(
     return np.maximum(np.sqrt(variance), min_sigma)
 
 
+def _compute_excess_per_annotator_normal(
+    sq_residuals, n_per_annotator, weights, t, noise_prior, min_sigma
+):
+    """``sum_a (t / sigma_a(t)**2 - 1)`` for :func:`_solve_shared_sigma`.
+
+    ``sigma_a(t)`` is :func:`_estimate_sigma_per_annotator_normal` with
+    ``tau**2 = t``; each term is ``(t (w_a n_a + 2) - w_a SS_a) / (w_a SS_a
+    + nu t)``, the difference taken before it is divided, or ``t /
+    min_sigma**2 - 1`` where the floor holds.
+
+    Parameters
+    ----------
+    sq_residuals, n_per_annotator, weights : ndarray of shape (n_annotators,)
+        As for :func:`_estimate_sigma_per_annotator_normal`.
+    t : float
+        ``tau**2``.
+    noise_prior : float
+        ``nu``.
+    min_sigma : float
+        Floor on sigma.
+
+    Returns
+    -------
+    excess : float
+    """
+    weighted_ss = weights * sq_residuals
+    weighted_n = weights * n_per_annotator
+    numerator = weighted_ss + noise_prior * t
+    floored = numerator < min_sigma**2 * (weighted_n + noise_prior + 2.0)
+    terms = np.where(
+        floored,
+        t / min_sigma**2 - 1.0,
+        (t * (weighted_n + 2.0) - weighted_ss) / numerator,
+    )
+    return float(terms.sum())
+
+
 def _estimate_shared_sigma(sigma, min_sigma):
     """The scale ``tau`` that maximizes the annotators' prior given their sigmas.
 
@@ -328,7 +374,7 @@ def _estimate_shared_sigma(sigma, min_sigma):
     return max(float(np.sqrt(sigma.shape[0] / np.sum(sigma**-2.0))), min_sigma)
 
 
-def _solve_shared_sigma(sigma_given, n_annotators, min_sigma):
+def _solve_shared_sigma(sigma_given, n_annotators, min_sigma, excess=None):
     """Maximize jointly over each ``sigma_a`` and the shared scale ``tau``.
 
     ``sigma_given(t)`` is each annotator's best sigma when ``tau**2 = t``; the
@@ -347,15 +393,21 @@ def _solve_shared_sigma(sigma_given, n_annotators, min_sigma):
     n_annotators : int
     min_sigma : float
         Floor on ``tau``.
+    excess : callable, default=None
+        ``excess(t) = sum_a (t / sigma_a(t)**2 - 1)``, if the caller can
+        compute it without cancellation. Under a strong prior each term is
+        of size ``1 / nu`` while ``t / sigma_a(t)**2`` is about 1, so the
+        plain difference loses the root's digits from ``nu`` of about 1e9 on.
 
     Returns
     -------
     sigma : ndarray of shape (n_annotators,)
     shared_sigma : float
     """
+    if excess is None:
 
-    def excess(t):
-        return t * np.sum(sigma_given(t) ** -2.0) - n_annotators
+        def excess(t):
+            return t * np.sum(sigma_given(t) ** -2.0) - n_annotators
 
     low = min_sigma**2
     if excess(low) >= 0:

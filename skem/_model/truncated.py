@@ -128,9 +128,12 @@ def _step_with_bias(
     The joint step moves no bias, so the previous ``statistics`` are not
     needed.
     """
-    _step_locations(data, params, weights, log_posterior)
+    extent = _step_locations(data, params, weights, log_posterior)
     bias = _step_truncated_bias(data, weights, log_posterior, params.bias, params.sigma)
-    shift = _compute_bias_shift(bias, weights, data.has_gold)
+    # The shift keeps every location inside the unit range.
+    low, high = _UNIT_BOUNDS
+    limits = (low - extent["min_location"], high - extent["max_location"])
+    shift = _compute_bias_shift(bias, weights, data.has_gold, limits)
     # mu + b is unchanged, so are the terms.
     data.update(_kernel_shift_location, shift)
     bias = bias - shift
@@ -138,8 +141,12 @@ def _step_with_bias(
 
 
 def _step_locations(data, params, weights, log_posterior):
-    """Drop any trial; one guarded Newton step on every location."""
-    data.update(
+    """Drop any trial; one guarded Newton step on every location.
+
+    Returns the lowest and highest new location, ``min_location`` and
+    ``max_location``.
+    """
+    return data.update(
         _run_steps,
         [
             (_kernel_settle_trial, (False,)),
@@ -466,10 +473,15 @@ def _step_block_location(
 def _kernel_location_step(block, weights, log_posterior, bias, sigma):
     """One guarded Newton step on each item's location.
 
-    See :func:`skem._model.newton._step_truncated_location`.
+    See :func:`skem._model.newton._step_truncated_location`. The outputs are
+    the lowest and highest new location, which bound the shift that centres
+    the biases.
     """
     location, terms = _step_block_location(block, weights, log_posterior, bias, sigma)
-    return replace(block, location=location, terms=terms), {}
+    return replace(block, location=location, terms=terms), {
+        "min_location": np.fmin.reduce(location, initial=np.inf),
+        "max_location": np.fmax.reduce(location, initial=-np.inf),
+    }
 
 
 def _kernel_joint_trial(block, weights, log_posterior, bias, sigma, new_sigma):
@@ -487,6 +499,40 @@ def _kernel_joint_trial(block, weights, log_posterior, bias, sigma, new_sigma):
         ratings, location, bias, new_sigma, with_sums=True
     )
     return replace(block, trial=_Trial(location, terms)), sums
+
+
+def _clip_to_scale(consensus, ratings):
+    """Each item's consensus clipped to the unit range or its own ratings' hull.
+
+    Bias-corrected ratings ``s - b_a`` can fall beyond the ends of the scale
+    (everyone rates the top level, an annotator's bias is negative), and so
+    can their mean; a bounded form's consensus is a score on the scale. An
+    item rated beyond the range (held-out ratings with
+    ``score_range='auto'``) keeps the hull of its own ratings. The rule is
+    per item, so a fit, ``transform`` and :mod:`skem.dask` agree.
+
+    Parameters
+    ----------
+    consensus : ndarray of shape (n_items,)
+        Consensus of each item, unit score space (NaN for unrated items).
+    ratings : _Ratings
+        The items' ratings, unit scores.
+
+    Returns
+    -------
+    consensus : ndarray of shape (n_items,)
+    """
+    low, high = _UNIT_BOUNDS
+    outside = (consensus < low) | (consensus > high)
+    if not outside.any():
+        return consensus
+    selected = outside[ratings.item]
+    item, score = ratings.item[selected], ratings.score[selected]
+    lowest = np.full(ratings.n_items, low)
+    highest = np.full(ratings.n_items, high)
+    np.minimum.at(lowest, item, score)
+    np.maximum.at(highest, item, score)
+    return np.clip(consensus, lowest, highest)
 
 
 def _kernel_shift_location(block, shift):

@@ -9,6 +9,8 @@ exception type of bad input.
 ``test_fuzz_estimators_find_no_defects`` runs ``SKEM_FUZZ_CASES`` random cases
 (200 by default, a few seconds); a local hunt runs e.g.
 ``SKEM_FUZZ_CASES=100000 pytest tests/estimators/test_edge_cases.py -k fuzz``.
+``test_fuzz_estimators_at_scale`` (marked ``slow``) runs ``SKEM_FUZZ_SLOW_CASES``
+further cases (5000 by default), from seed ``SKEM_FUZZ_SLOW_START``.
 The hypothesis tests use small budgets; ``HYPOTHESIS_PROFILE=stress`` runs
 1500 examples each.
 """
@@ -30,6 +32,7 @@ from sklearn.model_selection import KFold, cross_val_score
 from sklearn.pipeline import Pipeline, make_pipeline
 
 from skem import AnnotatorEM, HardAnnotatorEM
+from skem._em.driver import _NOISE_PRIOR_RANGE
 from skem.datasets import make_ratings
 from tests._helpers import ESTIMATORS, FORMS, _budget
 
@@ -653,9 +656,48 @@ def test_permuting_annotators_permutes_weights(X, model, data):
 # --------------------------------------------------------------------------
 
 
+def _log_uniform_noise_prior(rng, low=_NOISE_PRIOR_RANGE[0]):
+    """A noise_prior drawn log-uniformly from ``low`` to the accepted top."""
+    exponent = rng.uniform(np.log10(low), np.log10(_NOISE_PRIOR_RANGE[1]))
+    return float(np.clip(10.0**exponent, *_NOISE_PRIOR_RANGE))
+
+
+def _random_params(rng):
+    """A random form, noise_prior, bias and stopping rule.
+
+    ``noise_prior`` is log-uniform over its whole accepted range a quarter
+    of the time (which mostly draws tiny values: the range spans 312
+    decades), log-uniform from 1e-3 up a third of the time, where strong
+    priors live, and otherwise a usual value or an end of the range.
+    """
+    form = FORMS[int(rng.integers(len(FORMS)))]
+    draw = rng.uniform()
+    if draw < 0.25:
+        noise_prior = _log_uniform_noise_prior(rng)
+    elif draw < 0.6:
+        noise_prior = _log_uniform_noise_prior(rng, 1e-3)
+    else:
+        noise_prior = float(rng.choice([0.5, 50.0, 1e4, *_NOISE_PRIOR_RANGE]))
+    return dict(
+        form,
+        noise_prior=noise_prior,
+        max_iter=int(rng.integers(1, 30)),
+        tol=float(rng.choice([0.0, 1e-6, 1e-3])),
+    )
+
+
 def _generate_case(rng):
-    """Random ratings, held-out rows and parameters of one fuzz case."""
+    """Random ratings, held-out rows and parameters of one fuzz case.
+
+    A third of the panels are tiny (1 to 3 items or annotators), where the
+    bounded forms with biases used to leave the range. ``noise_prior`` comes
+    from :func:`_random_params`. A warm start
+    first fits another random form (a switch of form) a quarter of the time.
+    """
     n_items, n_annotators = int(rng.integers(1, 13)), int(rng.integers(1, 7))
+    if rng.uniform() < 1 / 3:
+        n_items = min(n_items, int(rng.integers(1, 4)))
+        n_annotators = min(n_annotators, int(rng.integers(1, 4)))
     kind = rng.choice(["integer", "continuous", "model", "few_levels", "constant"])
     shape = (n_items + 3, n_annotators)  # the last 3 rows are held out
     if kind == "integer":
@@ -689,13 +731,7 @@ def _generate_case(rng):
         with np.errstate(all="ignore"):
             held_out = held_out * float(rng.choice([-3.0, 2.0, 10.0]))
 
-    form = FORMS[int(rng.integers(len(FORMS)))]
-    params = dict(
-        form,
-        noise_prior=float(rng.choice([0.5, 50.0, 1e4])),
-        max_iter=int(rng.integers(1, 30)),
-        tol=float(rng.choice([0.0, 1e-6, 1e-3])),
-    )
+    params = _random_params(rng)
     init = rng.choice(["median", "all_good", "random", "weights"])
     if init == "weights":
         params["init"] = rng.uniform(size=n_annotators).round(1)
@@ -720,6 +756,11 @@ def _generate_case(rng):
         known = rng.uniform(size=n_items) < 0.4
         gold = np.where(known, rng.choice(finite, size=n_items), np.nan)
     sparse_format = rng.choice([None, None, "csr", "csc", "coo"])
+    warm = rng.uniform() < 0.25
+    # The first fit of a warm start, in another form a quarter of the time.
+    first_params = None
+    if warm and rng.uniform() < 0.25:
+        first_params = _random_params(rng)
     return {
         "X": X,
         "held_out": held_out,
@@ -727,7 +768,8 @@ def _generate_case(rng):
         "params": params,
         "gold": gold,
         "sparse": sparse_format,
-        "warm": rng.uniform() < 0.25,
+        "warm": warm,
+        "first_params": first_params,
     }
 
 
@@ -743,9 +785,15 @@ def _is_monotone(objectives):
     return bool(np.all(decrease <= allowed))
 
 
+def _fit_input(case):
+    """The training matrix as the fit gets it: dense, or sparse."""
+    if case["sparse"] is None:
+        return case["X"]
+    return _to_sparse(case["X"], case["sparse"])
+
+
 def _run_fit(case):
-    X = case["X"] if case["sparse"] is None else _to_sparse(case["X"], case["sparse"])
-    em = case["Estimator"](**case["params"])
+    em = case["Estimator"](**(case["first_params"] or case["params"]))
     if case["warm"]:
         em.set_params(warm_start=True)
         first = case["X"].copy()
@@ -755,7 +803,8 @@ def _run_fit(case):
                 em.fit(first, gold=case["gold"])
             except ValueError:
                 pass
-    return em.fit(X, gold=case["gold"])
+        em.set_params(**case["params"])
+    return em.fit(_fit_input(case), gold=case["gold"])
 
 
 def _check_fitted(em, case):
@@ -771,12 +820,43 @@ def _check_fitted(em, case):
         determined |= ~np.isnan(case["gold"])
     if not np.all(np.isfinite(em.mu_[determined])):
         problems.append(f"non-finite mu_ of a rated item: {em.mu_!r}")
+    if not np.all(np.isfinite(em.location_[determined])):
+        problems.append(f"non-finite location_ of a rated item: {em.location_!r}")
     objectives = em.log_likelihoods_
     if not np.all(np.isfinite(objectives)):
         problems.append(f"non-finite objective: {objectives!r}")
     elif not _is_monotone(objectives):
         problems.append(f"objective decreases: {np.diff(objectives).min():.3g}")
+    low, high = em.score_range_
+    # Rounding of the map from unit scores: 1e-12 of the width, and a few
+    # eps of the ends' magnitude (offsets can dwarf the width).
+    slack = 1e-12 * (high - low) + 8 * np.finfo(float).eps * max(abs(low), abs(high))
+    if em.bounded:
+        for name in ("location_", "mu_"):
+            values = getattr(em, name)[determined]
+            if np.any((values < low - slack) | (values > high + slack)):
+                problems.append(
+                    f"{name} outside score_range_ {em.score_range_}: {values!r}"
+                )
+    problems += _check_transform_is_mu(em, case, slack)
     return problems
+
+
+def _check_transform_is_mu(em, case, slack):
+    """transform of the training ratings must give mu_ (but for gold items)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", ".*have no rating", UserWarning)
+        consensus = em.transform(_fit_input(case)).ravel()
+    compared = _rated_rows(case["X"])
+    if case["gold"] is not None:
+        compared &= np.isnan(case["gold"])
+    difference = np.abs(consensus[compared] - em.mu_[compared])
+    if np.any(~(difference <= slack)):
+        return [
+            f"transform(X) differs from mu_ by {np.nanmax(difference):.3g}: "
+            f"{consensus!r} against {em.mu_!r}"
+        ]
+    return []
 
 
 def _runtime_warnings(caught):
@@ -838,29 +918,15 @@ def _fuzz_one(seed):
     gold = None if case["gold"] is None else case["gold"].tolist()
     description = (
         f"{case['Estimator'].__name__}({case['params']}), sparse={case['sparse']}, "
-        f"warm={case['warm']}, X={case['X'].tolist()}, gold={gold}, "
-        f"held_out={case['held_out'].tolist()}"
+        f"warm={case['warm']} (first {case['first_params']}), "
+        f"X={case['X'].tolist()}, gold={gold}, held_out={case['held_out'].tolist()}"
     )
     return [f"seed {seed}: {finding}\n    {description}" for finding in findings]
 
 
-def test_fuzz_estimators_find_no_defects():
-    """Random cases: dense and sparse matrices of random shapes, missingness,
-    magnitudes and offsets, integer and continuous scales, every form, init,
-    explicit or auto score_range, min_sigma, gold, warm refits and held-out
-    rows.
-
-    Each fit must either succeed with finite weights_, sigma_, mu_ (of rated
-    items) and a monotone objective, and finite held-out scores; or raise a
-    ValueError with a message. Anything else, or a RuntimeWarning, is a
-    finding. ``SKEM_FUZZ_CASES`` sets the number of cases (default 200, a few
-    seconds; e.g. 100000 for a local hunt). Case ``k`` uses seed ``k``:
-    ``_fuzz_one(k)`` reproduces it. Of the first 70000 seeds, 59364 and 65419
-    find HELD_OUT_Z_OVERFLOW_BUG (xfail'ed above).
-    """
-    n_cases = int(os.environ.get("SKEM_FUZZ_CASES", "200"))
+def _assert_no_findings(seeds):
     failing = {}
-    for seed in range(n_cases):
+    for seed in seeds:
         findings = _fuzz_one(seed)
         if findings:
             failing[seed] = findings
@@ -868,6 +934,36 @@ def test_fuzz_estimators_find_no_defects():
         "\n".join(findings[:3]) for findings in list(failing.values())[:5]
     )
     assert not failing, (
-        f"{len(failing)} of {n_cases} cases have findings, seeds "
+        f"{len(failing)} of {len(seeds)} cases have findings, seeds "
         f"{list(failing)[:20]}; the first ones:\n{report}"
     )
+
+
+def test_fuzz_estimators_find_no_defects():
+    """Random cases: dense and sparse matrices of random shapes (a third of
+    them tiny), missingness, magnitudes and offsets, integer and continuous
+    scales, every form with bias or not, noise_prior log-uniform over its
+    whole accepted range and over its strong end, init, explicit or auto
+    score_range, min_sigma, gold, warm refits (some from another form) and
+    held-out rows.
+
+    Each fit must either succeed with finite weights_, sigma_, mu_ and
+    location_ (of rated items), a monotone objective, location_ and mu_
+    inside score_range_ for the bounded forms, transform(X) equal to mu_
+    (to 1e-12 of the range, gold items aside) and finite held-out scores; or
+    raise a ValueError with a message. Anything else, or a RuntimeWarning, is
+    a finding. ``SKEM_FUZZ_CASES`` sets the number of cases (default 200, a
+    few seconds; e.g. 100000 for a local hunt). Case ``k`` uses seed ``k``:
+    ``_fuzz_one(k)`` reproduces it.
+    """
+    _assert_no_findings(range(int(os.environ.get("SKEM_FUZZ_CASES", "200"))))
+
+
+@pytest.mark.slow
+def test_fuzz_estimators_at_scale():
+    """The fuzzer above on ``SKEM_FUZZ_SLOW_CASES`` more seeds (default
+    5000, several minutes), from ``SKEM_FUZZ_SLOW_START`` (default 1000000,
+    beyond the everyday run's seeds)."""
+    start = int(os.environ.get("SKEM_FUZZ_SLOW_START", "1000000"))
+    n_cases = int(os.environ.get("SKEM_FUZZ_SLOW_CASES", "5000"))
+    _assert_no_findings(range(start, start + n_cases))

@@ -83,11 +83,16 @@ def test_all_good_init_matches_the_lecture():
 
 
 def test_one_e_step_and_one_m_step_match_the_formulas():
-    """fit(max_iter=1) is init, E-step, M-step, then the final E-step."""
+    """fit(max_iter=1) is init, E-step, M-step, then the final E-step.
+
+    ``location_`` is the M-step's mu; ``mu_`` is the consensus at the final
+    E-step's weights, as ``transform`` gives it (issue 20).
+    """
     mu0, sigma0, _ = oracle_m_step([1.0] * 4)
     w1, _ = oracle_e_step(mu0, sigma0, 0.5)
     mu1, sigma1, pi1 = oracle_m_step(w1)
     w2, log_likelihood1 = oracle_e_step(mu1, sigma1, pi1)
+    consensus2 = oracle_m_step(w2)[0]
 
     em = AnnotatorEM(
         **LECTURE, init="all_good", score_range=(LOW, HIGH), max_iter=1, tol=0
@@ -97,7 +102,8 @@ def test_one_e_step_and_one_m_step_match_the_formulas():
 
     # After one E-step the random annotator is already the least trusted.
     assert w1[2] < 0.05 < 0.7 < w1[[0, 1, 3]].min()
-    np.testing.assert_allclose(em.mu_, mu1, rtol=1e-12)
+    np.testing.assert_allclose(em.location_, mu1, rtol=1e-12)
+    np.testing.assert_allclose(em.mu_, consensus2, rtol=1e-12)
     assert em.sigma_ == pytest.approx(sigma1, rel=1e-12)
     assert em.pi_ == pytest.approx(pi1, rel=1e-12)
     np.testing.assert_allclose(em.weights_, w2, rtol=1e-9, atol=1e-300)

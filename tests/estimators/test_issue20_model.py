@@ -1,0 +1,420 @@
+"""Regression tests for the model-side defects 2 to 6 of issue 20.
+
+Each test failed on 0.4.1. The issue's minimal inputs come first, then a
+property test per defect.
+"""
+
+import warnings
+from decimal import Decimal, localcontext
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from skem import AnnotatorEM
+from skem._em.driver import _NOISE_PRIOR_RANGE
+from skem._model.likelihoods import _compute_sigma_log_prior
+from skem.datasets import make_ratings
+from tests._helpers import ESTIMATORS, _budget, _fit_quietly
+
+
+def _assert_monotone(objectives):
+    decrease = objectives[:-1] - objectives[1:]
+    allowed = 1e-8 * (1 + np.maximum(np.abs(objectives[:-1]), np.abs(objectives[1:])))
+    assert np.all(decrease <= allowed), (decrease.max(), objectives)
+
+
+def _assert_in_range(values, score_range):
+    """Every finite value lies in the range, up to rounding of the unit map."""
+    low, high = score_range
+    slack = 1e-12 * (high - low)
+    finite = values[np.isfinite(values)]
+    assert np.all((finite >= low - slack) & (finite <= high + slack)), (
+        values,
+        score_range,
+    )
+
+
+# --------------------------------------------------------------------------
+# Defect 2: with bias=True a bounded location left the score range.
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+@pytest.mark.parametrize("noise_prior", [1e-6, 1.0, 200.0])
+def test_bounded_bias_locations_and_consensus_stay_in_the_score_range(
+    Estimator, noise_prior
+):
+    """The issue's panel: ``location_[0]`` was 0.31 below the range (0.5, 3.5)
+    for hard EM; both estimators now keep location_ and mu_ inside it, with a
+    monotone objective."""
+    X = np.array([[1.0, 2.0], [3.0, 1.0]])
+    em = _fit_quietly(
+        Estimator(bias=True, noise_prior=noise_prior, tol=0, max_iter=60), X
+    )
+    assert em.score_range_ == (0.5, 3.5)
+    _assert_in_range(em.location_, em.score_range_)
+    _assert_in_range(em.mu_, em.score_range_)
+    _assert_monotone(em.log_likelihoods_)
+
+
+# --------------------------------------------------------------------------
+# Defects 3 and 4: noise_prior, large and extreme.
+# --------------------------------------------------------------------------
+
+ISSUE_PANEL = np.array([[1.0, 2.0, 5.0], [3.0, 3.0, 1.0], [4.0, 5.0, 2.0]])
+
+
+def _decimal_log_prior_difference(sigma, other, tau, nu):
+    """``log p(sigma**2) - log p(other**2)`` of the scaled inverse-chi-squared
+    prior, to 50 digits: the normalizing constant cancels, so no lgamma."""
+    with localcontext() as context:
+        context.prec = 50
+        h, tau2 = Decimal(nu) / 2, Decimal(tau) ** 2
+
+        def unnormalized(s):
+            variance = Decimal(s) ** 2
+            return -(h + 1) * variance.ln() - h * tau2 / variance
+
+        return float(unnormalized(sigma) - unnormalized(other))
+
+
+@pytest.mark.parametrize("nu", [3.0, 1e6, 1e9, 1e12])
+def test_sigma_log_prior_differences_keep_their_digits_for_large_strengths(nu):
+    """The prior's terms grow like nu and cancel to a number of size log nu:
+    differences between two sigmas near the mode, as EM's guards compare them,
+    match a 50-digit computation to 1e-9 relative (0.4.1 lost them from about
+    nu = 1e9 on)."""
+    tau = 0.3
+    mode = tau * np.sqrt(nu / (nu + 2))
+    for relative in (1e-7, 1e-5, 1e-3, 0.1):
+        sigma, other = mode * (1 + relative), mode
+        values = _compute_sigma_log_prior(np.array([sigma, other]), tau, nu)
+        expected = _decimal_log_prior_difference(sigma, other, tau, nu)
+        np.testing.assert_allclose(
+            values[0] - values[1], expected, rtol=1e-9, atol=1e-12
+        )
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+@pytest.mark.parametrize("bounded", [False, True])
+@pytest.mark.parametrize("noise_prior", [1e9, 1e11, 1e12])
+def test_large_noise_prior_objective_never_decreases(Estimator, bounded, noise_prior):
+    """The issue's panel at a strong prior: log_likelihoods_ never decreases
+    (it did from about 1e9 on, when the log prior cancelled)."""
+    em = _fit_quietly(
+        Estimator(bounded=bounded, noise_prior=noise_prior, tol=0, max_iter=100),
+        ISSUE_PANEL,
+    )
+    assert np.all(np.isfinite(em.log_likelihoods_))
+    _assert_monotone(em.log_likelihoods_)
+
+
+def test_per_annotator_fit_tends_to_one_pooled_sigma_as_noise_prior_grows():
+    """As nu grows, every sigma_a tends to one value, the pooled
+    ``sum_a w_a SS_a / (sum_a w_a n_a + 2 n_annotators)`` (the shared fit with
+    the prior's two pseudo-ratings per annotator), and the fit converges: at
+    1e9 and 1e12 the weights agree to 1e-6 and sigma_ is the pooled value to
+    1e-7. 0.4.1 drifted (5e-4 off at 1e12) and collapsed from 1e17 on."""
+    fits = {}
+    for nu in (1e9, 1e12):
+        em = AnnotatorEM(
+            bounded=False, noise_prior=nu, init="all_good", tol=1e-12, max_iter=500
+        ).fit(ISSUE_PANEL)
+        residuals = ISSUE_PANEL - em.mu_[:, np.newaxis]
+        pooled = np.sqrt(
+            em.weights_
+            @ (residuals**2).sum(axis=0)
+            / (em.weights_.sum() * ISSUE_PANEL.shape[0] + 2 * ISSUE_PANEL.shape[1])
+        )
+        np.testing.assert_allclose(em.sigma_, pooled, rtol=1e-7)
+        fits[nu] = em
+    np.testing.assert_allclose(fits[1e9].weights_, fits[1e12].weights_, atol=1e-6)
+    assert fits[1e12].weights_[2] < 1e-6 < 0.9 < fits[1e12].weights_[0]
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+@pytest.mark.parametrize("noise_prior", [5e-324, 1e-310, 1e-301, 1.1e12, 1e17, 1e308])
+def test_noise_prior_outside_its_usable_range_is_a_value_error(Estimator, noise_prior):
+    """Values where doubles cannot hold the prior are refused, naming the
+    range; 0.4.1 accepted 5e-324 and 1e308 and returned an all-NaN objective."""
+    with pytest.raises(ValueError, match=r"noise_prior.*1e-300.*1000000000000"):
+        Estimator(noise_prior=noise_prior).fit(ISSUE_PANEL)
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+@pytest.mark.parametrize("bounded", [False, True])
+@pytest.mark.parametrize("bias", [False, True])
+@pytest.mark.parametrize("noise_prior", [1e-300, 1e12])
+def test_noise_prior_at_the_ends_of_its_range_fits_finitely_and_monotonically(
+    Estimator, bounded, bias, noise_prior
+):
+    """The ends of the accepted range: finite attributes, a finite monotone
+    objective and no RuntimeWarning, on a panel with an annotator without
+    ratings (whose best precision under a weak prior overflowed)."""
+    X = make_ratings(12, 4, bad_fraction=0.25, sigma=0.1, random_state=3)
+    X[:, 3] = np.nan
+    X[0, 3] = X[0, 0]
+    X = np.column_stack([X, np.full(12, np.nan)])
+    X[1, 4] = 0.5
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        em = _fit_quietly(
+            Estimator(
+                bounded=bounded, bias=bias, noise_prior=noise_prior, tol=0, max_iter=30
+            ),
+            X,
+        )
+    for name in ("weights_", "sigma_", "shared_sigma_", "bias_", "mu_"):
+        assert np.all(np.isfinite(getattr(em, name))), name
+    assert np.all(np.isfinite(em.log_likelihoods_))
+    _assert_monotone(em.log_likelihoods_)
+
+
+@st.composite
+def _noise_priors(draw):
+    """noise_prior log-uniform over its whole accepted range, or (half of the
+    draws) over its strong end from 1e-3: the whole range spans 312 decades,
+    most of them tiny values."""
+    low, high = np.log10(_NOISE_PRIOR_RANGE)
+    if draw(st.booleans()):
+        low = -3.0
+    exponent = draw(st.floats(low, high))
+    return float(np.clip(10.0**exponent, *_NOISE_PRIOR_RANGE))
+
+
+@st.composite
+def _small_panels(draw):
+    """make_ratings panels of 1 to 12 items and 1 to 5 annotators, some rounded."""
+    X = make_ratings(
+        draw(st.integers(1, 12)),
+        draw(st.integers(1, 5)),
+        bad_fraction=draw(st.sampled_from([0.0, 0.3, 0.7])),
+        sigma=draw(st.sampled_from([0.0, 0.05, 0.3])),
+        missing_fraction=draw(st.sampled_from([0.0, 0.4])),
+        score_range=(1.0, 5.0),
+        random_state=draw(st.integers(0, 2**32 - 1)),
+    )
+    if draw(st.booleans()):
+        X = np.round(X)
+    return X
+
+
+@settings(max_examples=_budget(40))
+@given(
+    X=_small_panels(),
+    noise_prior=_noise_priors(),
+    Estimator=st.sampled_from(ESTIMATORS),
+    bounded=st.booleans(),
+    bias=st.booleans(),
+)
+def test_objective_never_decreases_for_any_accepted_noise_prior(
+    X, noise_prior, Estimator, bounded, bias
+):
+    """For noise_prior drawn log-uniformly over [1e-300, 1e12] (and over
+    [1e-3, 1e12]), every per-annotator form, soft and hard, has a finite
+    objective that never decreases by more than 1e-8 of its size."""
+    em = _fit_quietly(
+        Estimator(
+            bounded=bounded, bias=bias, noise_prior=noise_prior, tol=0, max_iter=30
+        ),
+        X,
+    )
+    assert np.all(np.isfinite(em.log_likelihoods_))
+    _assert_monotone(em.log_likelihoods_)
+
+
+# --------------------------------------------------------------------------
+# Defect 5: the lattice test of score_range='auto' and affine maps.
+# --------------------------------------------------------------------------
+
+
+def _integer_panel(seed, n_items=20, n_annotators=5):
+    """Integer ratings 1..5 with random raters; every level appears."""
+    X = np.round(
+        make_ratings(
+            n_items,
+            n_annotators,
+            bad_fraction=0.4,
+            sigma=0.6,
+            score_range=(1.0, 5.0),
+            random_state=seed,
+        )
+    )
+    X[0, :] = [1.0, 5.0, 3.0, 2.0, 4.0][:n_annotators]
+    return X
+
+
+def _mapped_range(a, b):
+    """The image of (0.5, 5.5) under s -> a * s + b, as (low, high)."""
+    ends = sorted((a * 0.5 + b, a * 5.5 + b))
+    return ends[0], ends[1]
+
+
+def _assert_same_range(got, expected, a, b):
+    # Rounding of a * s + b: a few eps of the largest |score|, per end.
+    magnitude = abs(a) * 5.5 + abs(b)
+    np.testing.assert_allclose(
+        got, expected, rtol=0, atol=64 * np.finfo(float).eps * magnitude
+    )
+
+
+def test_auto_range_of_integer_ratings_with_a_large_offset_keeps_its_half_steps():
+    """The issue's example: 1e-6 * s + 37.86 of integer ratings 1..5 got the
+    range (1, 5) in s (no half steps) and weights off by 0.99; now the range
+    is the image of (0.5, 5.5) and the weights those of s."""
+    X = _integer_panel(0)
+    a, b = 1e-6, 37.86
+    reference = AnnotatorEM().fit(X)
+    mapped = AnnotatorEM().fit(a * X + b)
+    _assert_same_range(mapped.score_range_, _mapped_range(a, b), a, b)
+    np.testing.assert_allclose(mapped.weights_, reference.weights_, atol=1e-6)
+
+
+@settings(max_examples=_budget(40), deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    log_scale=st.floats(-100, 100),
+    negative=st.booleans(),
+    log_offset_ratio=st.floats(-3, 8),
+    offset_sign=st.sampled_from([-1.0, 0.0, 1.0]),
+)
+def test_auto_range_and_weights_of_integer_ratings_are_invariant_to_affine_maps(
+    seed, log_scale, negative, log_offset_ratio, offset_sign
+):
+    """For integer ratings 1..5 and ``Y = a * X + b``, with ``|a|`` from 1e-100
+    to 1e100 and ``|b|`` up to 1e8 ``|a|`` (the step stays above 1e-8 of
+    the largest |score|), ``score_range_`` of ``Y`` is the image of X's
+    ``(0.5, 5.5)`` and the weights are X's (to 1e-5).
+
+    For ``a < 0`` the map reverses the scale: "invariant" means the range is
+    the image with its ends swapped, ``(5.5 a + b, 0.5 a + b)``, and the
+    weights are the same, since the model is symmetric under reflection (the
+    uniform and the (truncated) normal are, and the biases change sign).
+    """
+    a = (-1.0 if negative else 1.0) * 10.0**log_scale
+    b = offset_sign * abs(a) * 10.0**log_offset_ratio
+    X = _integer_panel(seed)
+    Y = a * X + b
+    assert np.unique(Y).shape[0] == 5  # the map keeps the levels apart
+    reference = AnnotatorEM().fit(X)
+    mapped = AnnotatorEM().fit(Y)
+    assert reference.score_range_ == (0.5, 5.5)
+    _assert_same_range(mapped.score_range_, _mapped_range(a, b), a, b)
+    np.testing.assert_allclose(mapped.weights_, reference.weights_, atol=1e-5)
+
+
+# --------------------------------------------------------------------------
+# Defect 6: transform of the training ratings against mu_.
+# --------------------------------------------------------------------------
+
+
+def _assert_transform_is_mu(em, X, gold=None):
+    """transform(X) equals mu_ to 1e-12 of the range, except for gold items."""
+    consensus = em.transform(X).ravel()
+    expected = em.mu_.copy()
+    if gold is not None:
+        known = ~np.isnan(gold)
+        consensus, expected = consensus[~known], expected[~known]
+    low, high = em.score_range_
+    np.testing.assert_allclose(consensus, expected, rtol=0, atol=1e-12 * (high - low))
+
+
+def test_transform_equals_mu_when_every_annotator_has_weight_zero():
+    """The issue's panel: both annotators end with weight 0; mu_ was [3, 1.5]
+    (the last M-step's location, from the previous weights) and transform(X)
+    [3.13, 1.53] (the final weights' fallback). Now both are the consensus at
+    the fitted parameters; location_ stays EM's last M-step location."""
+    X = np.array([[5.0, 1.0], [2.0, 1.0]])
+    em = AnnotatorEM(bounded=False, init="all_good").fit(X)
+    assert np.all(em.weights_ < 1e-6)
+    _assert_transform_is_mu(em, X)
+    np.testing.assert_allclose(em.location_, [3.0, 1.5], rtol=1e-5)
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+@pytest.mark.parametrize("noise", ["shared", "per_annotator"])
+def test_transform_equals_mu_with_bias_and_an_item_rated_by_a_zero_weight_rater(
+    Estimator, noise
+):
+    """Plain normal form with bias=True: the last M-step's location was taken
+    before the biases were re-centred, so an item rated only by a weight-0
+    annotator differed (0.9221 against 0.9248 in the issue)."""
+    X = np.array(
+        [[0.2, 0.25, 0.9], [0.6, 0.62, 0.1], [0.8, 0.78, 0.4], [np.nan, np.nan, 0.95]]
+    )
+    em = _fit_quietly(Estimator(bounded=False, noise=noise, bias=True), X)
+    assert em.weights_[2] < 1e-3
+    _assert_transform_is_mu(em, X)
+
+
+@st.composite
+def _panels_with_weightless_items(draw):
+    """Small panels, often with items rated only by annotators who end at 0."""
+    n_items, n_annotators = draw(st.integers(1, 8)), draw(st.integers(1, 4))
+    X = np.round(
+        make_ratings(
+            n_items,
+            n_annotators,
+            bad_fraction=draw(st.sampled_from([0.0, 0.5, 1.0])),
+            sigma=draw(st.sampled_from([0.0, 0.3, 1.0])),
+            missing_fraction=draw(st.sampled_from([0.0, 0.3, 0.6])),
+            score_range=(1.0, 5.0),
+            random_state=draw(st.integers(0, 2**32 - 1)),
+        )
+    )
+    # A random rater's own items: rated by nobody else.
+    lone = draw(st.integers(0, n_annotators - 1))
+    extra = np.full((2, n_annotators), np.nan)
+    extra[:, lone] = draw(st.sampled_from([[1.0, 5.0], [5.0, 5.0], [2.0, 4.0]]))
+    return np.vstack([X, extra])
+
+
+@settings(max_examples=_budget(60))
+@given(
+    X=_panels_with_weightless_items(),
+    Estimator=st.sampled_from(ESTIMATORS),
+    bounded=st.booleans(),
+    noise=st.sampled_from(["shared", "per_annotator"]),
+    bias=st.booleans(),
+    init=st.sampled_from(["auto", "all_good", "median"]),
+)
+def test_transform_of_the_training_ratings_is_mu_for_every_form(
+    X, Estimator, bounded, noise, bias, init
+):
+    """For every form, soft and hard, any init, and panels with items whose
+    only raters end with weight 0: transform(X) equals mu_ to 1e-12 of the
+    score range (one code path, the consensus at the fitted parameters)."""
+    em = _fit_quietly(Estimator(bounded=bounded, noise=noise, bias=bias, init=init), X)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", ".*have no rating", UserWarning)
+        _assert_transform_is_mu(em, X)
+
+
+# --------------------------------------------------------------------------
+# Found by the extended fuzzer: a warm start from a fit on a wider scale.
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+@pytest.mark.parametrize("bounded", [False, True])
+@pytest.mark.parametrize("noise", ["shared", "per_annotator"])
+def test_warm_start_from_a_fit_on_a_much_wider_range_fits_finitely(
+    Estimator, bounded, noise
+):
+    """Fuzz seed 3022856: a first fit on constant ratings (range (-0.5, 0.5))
+    then a warm refit whose range is 1e-281 wide started from a unit-space
+    sigma of 1e281; its square overflowed (an OverflowError on 0.4.1, a
+    non-finite objective or a RuntimeWarning otherwise). The warm start now
+    keeps sigma and the shared scale within [min_sigma, 1] of the new range."""
+    em = Estimator(bounded=bounded, noise=noise, warm_start=True, max_iter=5)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", ".*have no rating", UserWarning)
+        warnings.filterwarnings("ignore", ".*did not converge")
+        warnings.simplefilter("error", RuntimeWarning)
+        em.fit(np.array([[np.nan], [0.0]]))
+        em.fit(np.array([[7.564833815959259e-282], [0.0]]))
+    assert np.all(np.isfinite(em.log_likelihoods_))
+    for name in ("weights_", "sigma_", "shared_sigma_", "mu_"):
+        assert np.all(np.isfinite(getattr(em, name))), name
