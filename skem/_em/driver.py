@@ -72,6 +72,7 @@ from skem._model.starts import (
 )
 from skem._model.steps import (
     _compute_annotator_weights,
+    _compute_bias_shift,
     _estimate_pi,
     _estimate_sigma_shared_normal,
     _rounding_slack,
@@ -239,7 +240,7 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
             ):
                 best = run
         data.state = best["state"]
-        return best
+        return _centre_biases(best, data.has_gold)
 
     def _run_em(self, data, form, params, init, run):
         """Iterate M-step and E-step from ``params`` until convergence.
@@ -476,6 +477,36 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
         callback = getattr(self, "_iteration_callback", None)
         if callback is not None:
             callback(info)
+
+
+def _centre_biases(run, has_gold):
+    """The kept run with its biases read against the average annotator.
+
+    Locations and biases are identified only up to a common shift. The
+    bounded forms take the shift that keeps every location inside the score
+    range, which need not give the biases weighted mean 0: on a panel rated
+    at the floor the biases would drift together, and with them a consensus
+    of ``rating - bias``. The consensus (``mu_``, ``transform``) and
+    ``bias_`` are read against the average annotator, whatever the shift;
+    the locations keep the range. Gold items pin the biases: no shift.
+
+    Parameters
+    ----------
+    run : dict
+        See :meth:`_BaseEM._run_em`.
+    has_gold : bool
+        Whether any item is gold.
+
+    Returns
+    -------
+    run : dict
+        ``run``, with ``params.bias`` of weighted mean 0 unless gold pins it.
+    """
+    params = run["params"]
+    shift = _compute_bias_shift(params.bias, run["weights"], has_gold)
+    if shift == 0.0:
+        return run
+    return {**run, "params": replace(params, bias=params.bias - shift)}
 
 
 def _kernel_std_error_sums(block, weights):
