@@ -424,14 +424,11 @@ _SHARED_ATTRIBUTES = """
         NaN for items without any rating (a warning says how many).
 
     location_ : ndarray of shape (n_items,)
-        Location ``mu_i`` of the good ratings of each item, as EM fits it (the
-        last M-step's). For the plain normal forms it is the same weighted
-        mean as ``mu_``, from the weights before the final E-step, so it
-        equals ``mu_`` to within the convergence tolerance (not for an item
-        whose raters all end with weight 0); for the bounded forms the
-        location of the truncated normal, which lies beyond the mean rating
-        near the ends of the scale (an item that everyone rates at the top
-        has its location at the top).
+        Location ``mu_i`` of the good ratings of each item, as EM fits it. For
+        the plain normal forms it is the consensus, ``mu_``; for the bounded
+        forms the location of the truncated normal, which lies beyond the
+        mean rating near the ends of the scale (an item that everyone rates
+        at the top has its location at the top).
 
     mu_std_error_ : ndarray of shape (n_items,)
         Standard error of each ``mu_``: ``s / sqrt(W_i)``, where ``W_i`` sums

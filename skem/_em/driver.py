@@ -519,11 +519,10 @@ def _kernel_item_results(block, form, params, weights, log_posterior, correction
 
     The consensus is :meth:`skem._model.form._ModelForm.consensus` at the
     fitted parameters and the final E-step's weights, the code path of
-    ``transform``, for every form. The location is EM's, from the last
-    M-step: for the plain normal forms it came from the previous E-step's
-    weights (and, with biases, from the biases before their update), so it
-    is not the consensus; it differs by about the convergence tolerance, and
-    by more for an item whose raters all have weight 0.
+    ``transform``, for every form. The plain normal forms' location is that
+    consensus too (their last M-step took it one E-step earlier, from the
+    previous weights); the bounded forms' location is EM's own, which can
+    sit at the ends of the scale.
     """
     ratings = block.ratings
     consensus = form.consensus(ratings, params, weights, log_posterior, block.gold)
@@ -531,7 +530,7 @@ def _kernel_item_results(block, form, params, weights, log_posterior, correction
         ratings, weights, params.sigma, block.gold, correction
     )
     return block, {
-        "location": block.location,
+        "location": block.location if form.bounded else consensus,
         "consensus": consensus,
         "std_error": std_error,
     }
