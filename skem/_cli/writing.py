@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 
 from skem._cli.messages import UserInputError, describe
+from skem._io.files import _umask
 
 
 def output_paths(args, dataset=False):
@@ -123,21 +124,6 @@ def _existing_mode(path):
         return stat.S_IMODE(os.stat(path).st_mode)
     except OSError:
         return None
-
-
-def _umask():
-    """The process umask.
-
-    Reading it means setting it: a strict one is set for the instant before
-    it is restored, so nothing is created too open.
-
-    Returns
-    -------
-    umask : int
-    """
-    umask = os.umask(0o077)
-    os.umask(umask)
-    return umask
 
 
 def write_dataset(frame, path):

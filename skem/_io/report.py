@@ -1,16 +1,27 @@
 """One self-contained HTML page that explains a fit in plain words."""
 
-import base64
-import contextlib
 import html
-import io
-import os
-import tempfile
-from pathlib import Path
 
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from skem._io.files import _write_atomically
+from skem._io.html import (
+    VERDICT_COLORS,
+    _badge,
+    _figure,
+    _font_size,
+    _height,
+    _image,
+    _import_matplotlib,
+    _legend,
+    _mpl,
+    _named,
+    _plural,
+    _probability,
+    _table,
+    _text,
+)
 from skem._io.results import (
     CONSISTENT_FROM,
     RANDOM_BELOW,
@@ -19,26 +30,18 @@ from skem._io.results import (
     _annotator_table,
     _item_table,
     _labels,
-    _observed,
+    _levels,
+    _widest,
 )
 from skem._io.template import PAGE
 
-VERDICT_COLORS = {
-    "consistent": "#1a7f37",
-    "undetermined": "#9a6700",
-    "random": "#b42318",
-}
 # Items named in "what to do next", and at most this many rows in the page's
 # item table (the full table is consensus_frame's).
-N_WIDEST = 5
 MAX_TABLE_ROWS = 1000
-WIDE_FACTOR = 1.2
 # At most this many flagged annotators are listed with their reasons.
 MAX_LISTED = 50
 # Past this many labels a figure's axis shows no labels: the tables do.
 MAX_FIGURE_LABELS = 100
-# A scale with at most this many distinct ratings is drawn on its levels.
-MAX_LEVELS = 11
 
 
 def report(
@@ -585,154 +588,7 @@ class _Content:
         (ax.set_ylabel if axis == "y" else ax.set_xlabel)(_mpl(name))
 
 
-# ------------------------------------------------------------------ helpers
-def _import_matplotlib():
-    """matplotlib's Figure, drawn with Agg; the caller's pyplot is left alone."""
-    try:
-        from matplotlib.figure import Figure
-    except ImportError as error:
-        raise ImportError(
-            "skem.report draws its figures with matplotlib, which is not "
-            "installed: pip install 'skem[plotting]'."
-        ) from error
-    return Figure
-
-
-def _image(figure, alt):
-    """The figure as an ``<img>`` with a base64 PNG data: URI."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    FigureCanvasAgg(figure)
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=110)
-    data = base64.b64encode(buffer.getvalue()).decode("ascii")
-    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
-
-
-def _figure(image, caption):
-    return f"<figure>{image}<figcaption>{html.escape(caption)}</figcaption></figure>"
-
-
-def _table(header, rows, numeric_from):
-    head = "".join(
-        f'<th class="num">{cell}</th>' if k >= numeric_from else f"<th>{cell}</th>"
-        for k, cell in enumerate(header)
-    )
-    return (
-        f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
-    )
-
-
-def _legend(figure):
-    """The verdicts' colours, above the figure's axes so that no bar hides them."""
-    from matplotlib.patches import Patch
-
-    figure.legend(
-        handles=[
-            Patch(color=color, label=verdict)
-            for verdict, color in VERDICT_COLORS.items()
-        ],
-        loc="outside upper right",
-        ncols=3,
-        fontsize=8,
-        frameon=False,
-    )
-
-
-def _levels(X, estimator):
-    """The scale's levels (the distinct ratings) if there are few, else None."""
-    _, _, scores = _observed(X, estimator.mu_.shape[0], estimator.weights_)
-    levels = np.unique(scores)
-    return levels if 1 < levels.size <= MAX_LEVELS else None
-
-
-def _widest(std_error):
-    """Up to N_WIDEST items whose interval is notably wider than typical.
-
-    Notably: a standard error over WIDE_FACTOR times the median one. When all
-    items have the same raters, no interval stands out and none is named.
-    """
-    finite = np.flatnonzero(np.isfinite(std_error) & (std_error > 0))
-    if finite.size == 0:
-        return finite
-    typical = np.median(std_error[finite])
-    wide = finite[std_error[finite] > WIDE_FACTOR * typical]
-    return wide[np.argsort(-std_error[wide], kind="stable")][:N_WIDEST]
-
-
-def _height(n):
-    return float(np.clip(0.24 * n + 1.3, 2.8, 16.0))
-
-
-def _font_size(n):
-    return 9 if n <= 30 else 7 if n <= 60 else 5
-
-
-def _probability(p):
-    if p < 0.001:
-        return "< 0.001"
-    if p > 0.999:
-        return "> 0.999"
-    return f"{p:.3f}"
-
-
-def _badge(verdict):
-    return f'<span class="badge {verdict}">{verdict}</span>'
-
-
-def _text(label):
-    return html.escape(str(label))
-
-
-def _mpl(label):
-    """A label as literal matplotlib text: ``$`` would start mathtext."""
-    return str(label).replace("$", r"\$")
-
-
-def _named(labels, limit=20):
-    labels = [_text(label) for label in np.asarray(labels).tolist()]
-    shown = ", ".join(labels[:limit])
-    return shown + (f" and {len(labels) - limit} more" if len(labels) > limit else "")
-
-
-def _plural(name, n=2):
-    return name if n == 1 or name.endswith("s") else f"{name}s"
-
-
 def _version():
     from skem import __version__
 
     return __version__
-
-
-def _write_atomically(path, text):
-    """Write ``text`` to ``path`` through a temporary file in the same folder."""
-    path = Path(os.fspath(path))
-    folder = path.parent
-    if not folder.is_dir():
-        raise FileNotFoundError(
-            f"Cannot write the report {str(path)!r}: the folder {str(folder)!r} "
-            "does not exist."
-        )
-    handle, temporary = tempfile.mkstemp(
-        dir=folder, prefix=f".{path.name}.", suffix=".tmp"
-    )
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-        # mkstemp creates the file readable by its owner only.
-        os.chmod(temporary, 0o666 & ~_umask())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
-    return path
-
-
-def _umask():
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask

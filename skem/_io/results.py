@@ -516,3 +516,32 @@ def _check_name(name, others):
             f"name {name!r} is already one of the columns ({', '.join(others)}); "
             "choose another."
         )
+
+
+# The report names at most N_WIDEST items whose interval is notably wide: a
+# standard error over WIDE_FACTOR times the median one.
+N_WIDEST = 5
+WIDE_FACTOR = 1.2
+# A scale with at most this many distinct ratings is drawn on its levels.
+MAX_LEVELS = 11
+
+
+def _levels(X, estimator):
+    """The scale's levels (the distinct ratings) if there are few, else None."""
+    _, _, scores = _observed(X, estimator.mu_.shape[0], estimator.weights_)
+    levels = np.unique(scores)
+    return levels if 1 < levels.size <= MAX_LEVELS else None
+
+
+def _widest(std_error):
+    """Up to N_WIDEST items whose interval is notably wider than typical.
+
+    Notably: a standard error over WIDE_FACTOR times the median one. When all
+    items have the same raters, no interval stands out and none is named.
+    """
+    finite = np.flatnonzero(np.isfinite(std_error) & (std_error > 0))
+    if finite.size == 0:
+        return finite
+    typical = np.median(std_error[finite])
+    wide = finite[std_error[finite] > WIDE_FACTOR * typical]
+    return wide[np.argsort(-std_error[wide], kind="stable")][:N_WIDEST]

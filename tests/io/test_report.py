@@ -14,6 +14,7 @@ import pytest
 from sklearn.exceptions import NotFittedError
 
 import skem
+import skem._io.files as files_module
 import skem._io.report as report_module
 from skem import AnnotatorEM, HardAnnotatorEM, report
 from skem.datasets import load_video_quality, make_ratings
@@ -190,7 +191,7 @@ def test_a_failed_replace_leaves_the_old_file_and_no_temporary(
     def fail(source, target):
         raise OSError("disk full")
 
-    monkeypatch.setattr(report_module.os, "replace", fail)
+    monkeypatch.setattr(files_module.os, "replace", fail)
     with pytest.raises(OSError, match="disk full"):
         report(em, path, X)
     assert path.read_text() == "the previous report"

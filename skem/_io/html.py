@@ -1,0 +1,109 @@
+"""The report page's pieces: HTML snippets, labels as text, figures as images.
+
+Small pure helpers of :mod:`skem._io.report`; matplotlib is imported only
+when a figure is drawn.
+"""
+
+import base64
+import html
+import io
+
+import numpy as np
+
+VERDICT_COLORS = {
+    "consistent": "#1a7f37",
+    "undetermined": "#9a6700",
+    "random": "#b42318",
+}
+
+
+def _import_matplotlib():
+    """matplotlib's Figure, drawn with Agg; the caller's pyplot is left alone."""
+    try:
+        from matplotlib.figure import Figure
+    except ImportError as error:
+        raise ImportError(
+            "skem.report draws its figures with matplotlib, which is not "
+            "installed: pip install 'skem[plotting]'."
+        ) from error
+    return Figure
+
+
+def _image(figure, alt):
+    """The figure as an ``<img>`` with a base64 PNG data: URI."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(figure)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110)
+    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
+
+
+def _figure(image, caption):
+    return f"<figure>{image}<figcaption>{html.escape(caption)}</figcaption></figure>"
+
+
+def _table(header, rows, numeric_from):
+    head = "".join(
+        f'<th class="num">{cell}</th>' if k >= numeric_from else f"<th>{cell}</th>"
+        for k, cell in enumerate(header)
+    )
+    return (
+        f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def _legend(figure):
+    """The verdicts' colours, above the figure's axes so that no bar hides them."""
+    from matplotlib.patches import Patch
+
+    figure.legend(
+        handles=[
+            Patch(color=color, label=verdict)
+            for verdict, color in VERDICT_COLORS.items()
+        ],
+        loc="outside upper right",
+        ncols=3,
+        fontsize=8,
+        frameon=False,
+    )
+
+
+def _height(n):
+    return float(np.clip(0.24 * n + 1.3, 2.8, 16.0))
+
+
+def _font_size(n):
+    return 9 if n <= 30 else 7 if n <= 60 else 5
+
+
+def _probability(p):
+    if p < 0.001:
+        return "< 0.001"
+    if p > 0.999:
+        return "> 0.999"
+    return f"{p:.3f}"
+
+
+def _badge(verdict):
+    return f'<span class="badge {verdict}">{verdict}</span>'
+
+
+def _text(label):
+    return html.escape(str(label))
+
+
+def _mpl(label):
+    """A label as literal matplotlib text: ``$`` would start mathtext."""
+    return str(label).replace("$", r"\$")
+
+
+def _named(labels, limit=20):
+    labels = [_text(label) for label in np.asarray(labels).tolist()]
+    shown = ", ".join(labels[:limit])
+    return shown + (f" and {len(labels) - limit} more" if len(labels) > limit else "")
+
+
+def _plural(name, n=2):
+    return name if n == 1 or name.endswith("s") else f"{name}s"
