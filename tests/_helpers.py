@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 from hypothesis import settings
+from scipy import stats
 from sklearn.exceptions import ConvergenceWarning
 
 from skem import AnnotatorEM, HardAnnotatorEM
@@ -182,3 +183,13 @@ def _fit_quietly(estimator, X, **fit_params):
         warnings.simplefilter("ignore", ConvergenceWarning)
         warnings.filterwarnings("ignore", ".*have no rating", UserWarning)
         return estimator.fit(X, **fit_params)
+
+
+def _log_sigma_prior(sigma, tau, nu):
+    """The prior of ``sigma`` by scipy: with ``sigma**2 ~ Scale-inv-chi2(nu,
+    tau**2)``, the density of ``log sigma**2`` is the inverse-gamma density of
+    ``sigma**2`` (``a = nu / 2``, ``scale = nu tau**2 / 2``) times ``sigma**2``."""
+    variance = np.asarray(sigma, dtype=np.float64) ** 2
+    return stats.invgamma(a=nu / 2, scale=nu * tau**2 / 2).logpdf(variance) + np.log(
+        variance
+    )

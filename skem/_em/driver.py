@@ -388,12 +388,9 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
         """Set the fitted per-annotator attributes from the kept run, in score units."""
         params = run["params"]
         width = scale.width
-        # Densities in score units are unit densities / width per rating, and
-        # a variance's prior density / width**2 per annotator.
-        n_annotators = params.sigma.shape[0]
+        # Densities in score units are unit densities / width per rating; the
+        # prior is a density of log sigma**2, the same in either unit.
         offset = run["n_ratings"] * np.log(width)
-        if form.noise == "per_annotator":
-            offset += 2 * n_annotators * np.log(width)
         objectives = np.asarray(run["objectives"]) - offset
         self._score_scale = scale
         self.score_range_ = (scale.low, scale.high)

@@ -442,19 +442,24 @@ def _estimate_log_posterior(log_good, log_bad):
 
 
 def _compute_sigma_log_prior(sigma, shared_sigma, noise_prior):
-    """Log density of each ``sigma_a**2`` under its scaled inverse-chi-squared prior.
+    """Log prior density of each ``log sigma_a**2``: scaled inverse-chi-squared.
 
     ``sigma_a**2 ~ Scale-inv-chi2(nu, tau**2)`` with ``nu = noise_prior`` (in
     pseudo-ratings) and ``tau = shared_sigma``: the posterior of a variance
-    after ``n`` normal ratings has ``nu + n`` degrees of freedom.
+    after ``n`` normal ratings has ``nu + n`` degrees of freedom. The density
+    is taken with respect to ``log sigma_a**2``, so it depends on ``sigma_a /
+    tau`` alone: written on ``sigma_a**2`` it would carry a Jacobian
+    ``-log sigma_a**2`` per annotator, a reward of ``-M log tau**2`` for
+    shrinking every scale together that no data ask for (it made honest but
+    noisy panels look random).
 
-    The textbook form, ``(nu/2) log(nu tau^2 / 2) - lgamma(nu/2) - (nu/2 + 1)
+    The textbook form, ``(nu/2) log(nu tau^2 / 2) - lgamma(nu/2) - (nu/2)
     log sigma^2 - nu tau^2 / (2 sigma^2)``, is a sum of terms of size ``nu``
     that cancel to a number of size ``log nu``: from ``nu`` of about 1e9 on,
     their rounding exceeds what EM changes in an iteration. With ``h = nu /
     2`` and ``x = tau^2 / sigma^2`` it is rearranged exactly as
-    ``c(h) + h (log x - x + 1) - log sigma^2``, where ``c(h) = h log h - h -
-    lgamma(h)`` (:func:`_log_gamma_remainder`) and ``log x - x + 1 <= 0``
+    ``c(h) + h (log x - x + 1)``, where ``c(h) = h log h - h - lgamma(h)``
+    (:func:`_log_gamma_remainder`) and ``log x - x + 1 <= 0``
     (:func:`_log_minus_excess`) are each computed without cancellation.
 
     Parameters
@@ -476,11 +481,7 @@ def _compute_sigma_log_prior(sigma, shared_sigma, noise_prior):
     # x - 1 = (tau - sigma)(tau + sigma) / sigma^2, exact to a few roundings
     # even when tau and sigma agree to many digits.
     excess = (shared_sigma - sigma) * (shared_sigma + sigma) / (sigma * sigma)
-    return (
-        _log_gamma_remainder(half)
-        + half * _log_minus_excess(log_x, excess)
-        - 2.0 * log_sigma
-    )
+    return _log_gamma_remainder(half) + half * _log_minus_excess(log_x, excess)
 
 
 # Beyond this argument, c(h) of _log_gamma_remainder comes from Stirling's

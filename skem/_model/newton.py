@@ -187,8 +187,8 @@ def _propose_joint_sigma(
     """The joint maximum over each sigma and the shared scale of their prior.
 
     The data terms enter as their local quadratic in the precision, the
-    scaled inverse-chi-squared prior, ``(nu/2 + 1) log lam - nu tau^2 lam /
-    2``, exactly; :func:`_solve_shared_sigma` finds the shared scale.
+    scaled inverse-chi-squared prior on ``log sigma**2``, ``(nu/2) log lam -
+    nu tau^2 lam / 2``, exactly; :func:`_solve_shared_sigma` finds the shared scale.
 
     Parameters
     ----------
@@ -207,7 +207,7 @@ def _propose_joint_sigma(
     sigma : ndarray of shape (n_annotators,)
     shared_sigma : float
     """
-    half = 0.5 * noise_prior + 1.0
+    half = 0.5 * noise_prior
     lowest, highest = limits
 
     def sigma_given(t):

@@ -33,7 +33,7 @@ def _rescue_truncated_sigma(data, bias, sigma, weights, prior, em, current):
     """Offer the annotators judged bad a sigma fitted as if they were good.
 
     See :func:`_choose_sigma_by_marginal`. The candidate is the plain-normal
-    update with weight 1, ``(SS_a + nu tau**2) / (n_a + nu + 2)``, from the
+    update with weight 1, ``(SS_a + nu tau**2) / (n_a + nu)``, from the
     squared residuals of the annotators with weight below 0.5; one pass of
     the truncated density over their ratings decides. Without biases, an
     upper bound on each candidate's density first rules out the annotators

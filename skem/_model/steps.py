@@ -288,7 +288,7 @@ def _estimate_sigma_per_annotator_normal(
     The maximum of ``w_a log prod_i Normal(s_ia; mu_i + b_a, sigma_a) + log
     p(sigma_a**2)`` under the scaled inverse-chi-squared prior with ``nu =
     noise_prior`` and scale ``tau = shared_sigma``:
-    ``sigma_a**2 = (w_a SS_a + nu tau**2) / (w_a n_a + nu + 2)``, floored. An
+    ``sigma_a**2 = (w_a SS_a + nu tau**2) / (w_a n_a + nu)``, floored. An
     annotator with few ratings stays near ``tau``.
 
     Parameters
@@ -311,7 +311,7 @@ def _estimate_sigma_per_annotator_normal(
     sigma : ndarray of shape (n_annotators,)
     """
     variance = (weights * sq_residuals + noise_prior * shared_sigma**2) / (
-        weights * n_per_annotator + noise_prior + 2.0
+        weights * n_per_annotator + noise_prior
     )
     return np.maximum(np.sqrt(variance), min_sigma)
 
@@ -322,7 +322,7 @@ def _compute_excess_per_annotator_normal(
     """``sum_a (t / sigma_a(t)**2 - 1)`` for :func:`_solve_shared_sigma`.
 
     ``sigma_a(t)`` is :func:`_estimate_sigma_per_annotator_normal` with
-    ``tau**2 = t``; each term is ``(t (w_a n_a + 2) - w_a SS_a) / (w_a SS_a
+    ``tau**2 = t``; each term is ``(t w_a n_a - w_a SS_a) / (w_a SS_a
     + nu t)``, the difference taken before it is divided, or ``t /
     min_sigma**2 - 1`` where the floor holds.
 
@@ -344,11 +344,11 @@ def _compute_excess_per_annotator_normal(
     weighted_ss = weights * sq_residuals
     weighted_n = weights * n_per_annotator
     numerator = weighted_ss + noise_prior * t
-    floored = numerator < min_sigma**2 * (weighted_n + noise_prior + 2.0)
+    floored = numerator < min_sigma**2 * (weighted_n + noise_prior)
     terms = np.where(
         floored,
         t / min_sigma**2 - 1.0,
-        (t * (weighted_n + 2.0) - weighted_ss) / numerator,
+        (t * weighted_n - weighted_ss) / numerator,
     )
     return float(terms.sum())
 

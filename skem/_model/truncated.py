@@ -291,7 +291,8 @@ def _step_truncated_sigma(
     """One guarded Newton step on the precision ``1 / sigma**2``, truncated form.
 
     See :func:`skem._model.steps._compute_precision_derivatives`. The scaled
-    inverse-chi-squared prior adds ``(nu/2 + 1) log lam - nu tau^2 lam / 2``,
+    inverse-chi-squared prior on ``log sigma**2`` adds ``(nu/2) log lam - nu
+    tau^2 lam / 2``,
     concave too. First the joint step on every sigma and the shared scale
     (:func:`skem._model.steps._propose_joint_sigma`), taken if the objective does
     not decrease; else a Newton step per annotator, guarded. A step changes a
@@ -375,7 +376,7 @@ def _step_truncated_sigma(
             data.update(_kernel_settle_trial, True)
             return joint_sigma, joint_shared
         data.update(_kernel_settle_trial, False)
-        half = 0.5 * noise_prior + 1.0
+        half = 0.5 * noise_prior
         gradient = gradient + half / precision - 0.5 * noise_prior * shared_sigma**2
         curvature = curvature - half / precision**2
     proposal = _propose_precision(precision, gradient, curvature, limits)

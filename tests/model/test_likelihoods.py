@@ -30,6 +30,7 @@ from tests._helpers import (
     BOUNDS,
     ZERO3,
     _budget,
+    _log_sigma_prior,
     _random_ratings,
 )
 from tests._helpers import (
@@ -210,10 +211,11 @@ def test_truncated_moments_match_numerical_integration(alpha, beta):
 @pytest.mark.parametrize("nu", [0.5, 3.0, 50.0])
 def test_sigma_log_prior_is_the_inverse_gamma_density_of_the_variance(nu):
     """_compute_sigma_log_prior(sigma, tau, nu) equals
-    invgamma(a=nu/2, scale=nu tau^2/2).logpdf(sigma^2) (a density of sigma^2)."""
+    invgamma(a=nu/2, scale=nu tau^2/2).logpdf(sigma^2) + log sigma^2: the
+    same law, as a density of log sigma^2."""
     sigma = np.array([1e-4, 0.01, 0.1, 0.3, 1.0, 7.0])
     for tau in (1e-3, 0.1, 2.0):
-        reference = stats.invgamma(a=nu / 2, scale=nu * tau**2 / 2).logpdf(sigma**2)
+        reference = _log_sigma_prior(sigma, tau, nu)
         np.testing.assert_allclose(
             _compute_sigma_log_prior(sigma, tau, nu),
             reference,

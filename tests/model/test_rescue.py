@@ -26,6 +26,7 @@ from skem._model.truncated import (
 from tests._helpers import (
     _backend,
     _budget,
+    _log_sigma_prior,
     _random_ratings,
     _terms,
 )
@@ -54,16 +55,15 @@ def test_choose_sigma_by_marginal_takes_the_candidate_exactly_when_higher():
             sigma, good, candidate, candidate_good, pi, log_bad, (tau, nu)
         )
         assert not take[:10].any()
-        prior = stats.invgamma(a=nu / 2, scale=nu * tau**2 / 2)
         decided = 0
         for a in range(10, n):
 
-            def marginal(log_good, s, a=a, pi=pi, prior=prior):
+            def marginal(log_good, s, a=a, pi=pi):
                 top = max(log_good, log_bad[a])
                 mixed = pi * math.exp(log_good - top) + (1 - pi) * math.exp(
                     log_bad[a] - top
                 )
-                return top + math.log(mixed) + prior.logpdf(s**2)
+                return top + math.log(mixed) + _log_sigma_prior(s, tau, nu)
 
             difference = marginal(candidate_good[a], candidate[a]) - marginal(
                 good[a], sigma[a]

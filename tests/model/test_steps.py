@@ -28,6 +28,7 @@ from skem._model.steps import (
 from tests._helpers import (
     ONE3,
     ZERO3,
+    _log_sigma_prior,
     _ratings,
 )
 from tests._helpers import (
@@ -187,9 +188,10 @@ def _small_example():
 
 
 def test_per_annotator_normal_sigma_is_the_prior_shrunk_formula_by_a_loop():
-    """sigma_a = sqrt((w_a SS_a + nu tau^2) / (w_a n_a + nu + 2)), floored, where
+    """sigma_a = sqrt((w_a SS_a + nu tau^2) / (w_a n_a + nu)), floored, where
     SS_a sums (s - mu_i - b_a)^2 over a's ratings; it also maximizes
-    w_a sum log N(s; mu + b_a, sigma) + log ScaledInvChi2(sigma^2; nu, tau^2)."""
+    w_a sum log N(s; mu + b_a, sigma) + log ScaledInvChi2(sigma^2; nu, tau^2),
+    the prior a density of log sigma^2."""
     X, ratings = _small_example()
     mu = np.array([0.3, 0.5, 0.6, 0.5, 0.6])
     bias = np.array([0.0, 0.02, -0.1, 0.05])
@@ -202,9 +204,7 @@ def test_per_annotator_normal_sigma_is_the_prior_shrunk_formula_by_a_loop():
         n[a] += 1
     expected = [
         max(
-            math.sqrt(
-                (weights[a] * ss[a] + nu * tau**2) / (weights[a] * n[a] + nu + 2)
-            ),
+            math.sqrt((weights[a] * ss[a] + nu * tau**2) / (weights[a] * n[a] + nu)),
             min_sigma,
         )
         for a in range(4)
@@ -218,7 +218,7 @@ def test_per_annotator_normal_sigma_is_the_prior_shrunk_formula_by_a_loop():
             sigma = math.exp(log_sigma)
             rated = ~np.isnan(X[:, a])
             log_lik = stats.norm.logpdf(X[rated, a], mu[rated] + bias[a], sigma).sum()
-            prior = stats.invgamma.logpdf(sigma**2, a=nu / 2, scale=nu * tau**2 / 2)
+            prior = _log_sigma_prior(sigma, tau, nu)
             return -(weights[a] * log_lik + prior)
 
         best = optimize.minimize_scalar(
@@ -301,8 +301,7 @@ def test_solve_shared_sigma_is_the_joint_argmax_of_sigmas_and_tau():
                 weights[a]
                 * stats.norm.logpdf(X[rated[:, a], a], mu[rated[:, a]], sigmas[a]).sum()
             )
-        prior = stats.invgamma(a=nu / 2, scale=nu * shared**2 / 2)
-        return -(total + prior.logpdf(sigmas**2).sum())
+        return -(total + _log_sigma_prior(sigmas, shared, nu).sum())
 
     best = optimize.minimize(
         negative,

@@ -14,6 +14,7 @@ from skem._model.truncated import (
 from tests._helpers import (
     BOUNDS,
     _backend,
+    _log_sigma_prior,
     _ratings,
     _terms,
 )
@@ -136,8 +137,7 @@ def _loop_sigma_objective(X, weights, mu, bias, sigma, shared_sigma, nu):
         for a in range(X.shape[1])
     )
     if nu is not None:
-        prior = stats.invgamma(a=nu / 2, scale=nu * shared_sigma**2 / 2)
-        total += prior.logpdf(sigma**2).sum()
+        total += _log_sigma_prior(sigma, shared_sigma, nu).sum()
     return total
 
 
@@ -145,8 +145,8 @@ def _loop_sigma_objective(X, weights, mu, bias, sigma, shared_sigma, nu):
 def test_truncated_sigma_step_never_lowers_and_converges_to_the_argmax(shared):
     """Each guarded step on the precisions (jointly with the shared scale tau
     of the prior, per annotator) never lowers the loop objective sum_a [w_a sum
-    log truncnorm + log ScaledInvChi2(sigma_a^2; nu, tau^2)] (no prior if
-    shared); iterated, each sigma_a is the argmax given tau, and tau the argmax
+    log truncnorm + log ScaledInvChi2(sigma_a^2; nu, tau^2)], the prior a
+    density of log sigma_a^2 (no prior if shared); iterated, each sigma_a is the argmax given tau, and tau the argmax
     given the sigmas, by minimize_scalar on the loop objective."""
     X, ratings, weights = _truncated_example()
     mu = np.array([0.4, 0.55, 0.6, 0.45])
