@@ -319,12 +319,12 @@ _SHARED_PARAMETERS = """
     noise_prior : float, default=200.0
         Strength of the prior on each ``sigma_a``, in pseudo-ratings: an
         annotator with ``n`` ratings has ``sigma_a**2 = (w_a SS_a + nu
-        tau**2) / (w_a n + nu + 2)`` (plain normal form), so one with few
+        tau**2) / (w_a n + nu)`` (plain normal form), so one with few
         ratings stays near the shared scale and one lucky rating cannot make
-        anyone "perfect". Unused with ``noise='shared'``. As it grows, the
-        ``sigma_a`` tend to one value (for the plain normal form the pooled
-        ``sigma**2 = sum_a w_a SS_a / (sum_a w_a n_a + 2 n_annotators)``: the
-        shared fit with the prior's two pseudo-ratings per annotator). It
+        anyone "perfect". The prior is a density of ``log sigma_a**2``, so
+        it depends on ``sigma_a / shared_sigma_`` alone. Unused with
+        ``noise='shared'``. As it grows, the fit tends to the
+        ``noise='shared'`` fit. It
         must lie in ``[1e-300, 1e12]``, else ``fit`` raises a ValueError:
         1e12 pseudo-ratings already hold every ``sigma_a`` at the shared
         scale for any data set that fits in memory, and far beyond either
