@@ -30,8 +30,8 @@ truncated
     nothing else; nothing is "clipped" but numbers to a range).
 noise_prior
     The strength ``nu`` of the scaled inverse-chi-squared prior on each
-    ``sigma_a**2`` (a density of ``log sigma_a**2``), in pseudo-ratings, toward the shared scale
-    ``shared_sigma`` (``tau``).
+    ``sigma_a**2`` (a density of ``log sigma_a**2``), in pseudo-ratings,
+    toward the shared scale ``shared_sigma`` (``tau``).
 weights, log_posterior
     The E-step's ``P(good)`` of each annotator (hard EM: its 0/1 flag) and
     ``log P(good)``.

@@ -146,8 +146,9 @@ def test_truncated_sigma_step_never_lowers_and_converges_to_the_argmax(shared):
     """Each guarded step on the precisions (jointly with the shared scale tau
     of the prior, per annotator) never lowers the loop objective sum_a [w_a sum
     log truncnorm + log ScaledInvChi2(sigma_a^2; nu, tau^2)], the prior a
-    density of log sigma_a^2 (no prior if shared); iterated, each sigma_a is the argmax given tau, and tau the argmax
-    given the sigmas, by minimize_scalar on the loop objective."""
+    density of log sigma_a^2 (no prior if shared); iterated, each sigma_a is
+    the argmax given tau, and tau the argmax given the sigmas, by
+    minimize_scalar on the loop objective."""
     X, ratings, weights = _truncated_example()
     mu = np.array([0.4, 0.55, 0.6, 0.45])
     bias = np.array([0.0, 0.02, 0.0, -0.05])
