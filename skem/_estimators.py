@@ -6,12 +6,11 @@ from sklearn.base import TransformerMixin, _fit_context
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skem._em.backend import _Block, _InMemoryBackend
-from skem._em.driver import _BaseEM, _collect_item_results
+from skem._em.driver import _BaseEM
+from skem._em.items import _collect_item_results
+from skem._em.parameters import _SHARED_PARAMETERS
 from skem._em.ratings import _ratings_from_matrix
-from skem._em.score_range import (
-    _check_ratings_in_range,
-    _resolve_score_range,
-)
+from skem._em.score_range import _check_ratings_in_range
 from skem._em.validation import (
     _check_gold_array,
     _missing_as_nan,
@@ -89,8 +88,8 @@ class _BaseAnnotatorEM(TransformerMixin, _BaseEM):
         """
         check_is_fitted(self)
         unit, scale, _ = self._validate_ratings(X)
-        consensus = self._form(0.0).consensus(
-            unit, self._fitted_params(scale), self.weights_, self.log_posterior_
+        consensus = self._form(0.0, scale).consensus(
+            unit, self._fitted_params(scale), *self._consensus_weights()
         )
         _warn_unrated_items(consensus, "X")
         return scale.from_unit(consensus)[:, np.newaxis]
@@ -122,7 +121,7 @@ class _BaseAnnotatorEM(TransformerMixin, _BaseEM):
         check_is_fitted(self)
         unit, scale, bounds = self._validate_ratings(X)
         params = self._fitted_params(scale)
-        location = self._form(0.0).location(
+        location = self._form(0.0, scale).location(
             unit, params, self.weights_, self.log_posterior_, bounds
         )
         log_likelihood = _compute_item_log_likelihood(
@@ -213,16 +212,16 @@ class _BaseAnnotatorEM(TransformerMixin, _BaseEM):
                 "X contains no observed ratings: every entry is NaN (or absent "
                 "from the sparse matrix)."
             )
-        scale = _resolve_score_range(self.score_range, ratings.score)
+        scale = self._resolve_scale(ratings.score)
         if not isinstance(self.score_range, str):
             _check_ratings_in_range(ratings, scale)
         gold = _check_gold_array(gold, ratings.n_items)
         if gold is not None:
             scale = _scale_for_gold(scale, gold[~np.isnan(gold)], self.score_range)
-        unit = ratings.with_scores(scale.to_unit(ratings.score))
+        unit = ratings.with_scores(scale.to_unit(ratings.score), scale.unit_half_step)
         if gold is not None:
             gold = scale.to_unit(gold)
-        form = self._form(self._resolve_min_sigma(scale))
+        form = self._form(self._resolve_min_sigma(scale), scale)
         warm_params, mu = None, None
         if self.warm_start and hasattr(self, "converged_"):
             self._check_warm_start_shape(ratings)
@@ -254,7 +253,7 @@ class _BaseAnnotatorEM(TransformerMixin, _BaseEM):
         scale = self._score_scale
         if not isinstance(self.score_range, str):
             _check_ratings_in_range(ratings, scale)
-        unit = ratings.with_scores(scale.to_unit(ratings.score))
+        unit = ratings.with_scores(scale.to_unit(ratings.score), scale.unit_half_step)
         bounds = (0.0, 1.0)
         if unit.n_ratings and isinstance(self.score_range, str):
             half_step = scale.half_step / scale.width
@@ -294,121 +293,6 @@ class _BaseAnnotatorEM(TransformerMixin, _BaseEM):
         tags.transformer_tags.preserves_dtype = ["float64"]
         return tags
 
-
-_SHARED_PARAMETERS = """
-    bounded : bool, default=True
-        Form of the good annotators' ratings. If True, ``Normal(mu_i + b_a,
-        sigma_a**2)`` truncated to ``score_range_``: good and bad ratings then
-        have the same support, and a wide normal no longer loses mass outside
-        the scale (which made honest but noisy raters, and items near the ends
-        of the scale, look random). If False, the plain normal of the lecture.
-        The bounded M-step has no closed form; it takes guarded Newton steps
-        that never lower the objective, and keeps each ``mu_i`` within the
-        score range.
-
-    noise : {'per_annotator', 'shared'}, default='per_annotator'
-        ``'per_annotator'``: each annotator has its own ``sigma_a``, with a
-        scaled inverse-chi-squared prior toward a shared scale
-        ``shared_sigma_`` worth ``noise_prior`` ratings; EM then maximizes the
-        log posterior, and the consensus is a precision-weighted mean. An
-        annotator who is merely noisier than the others is then not taken for
-        a random one. ``'shared'``: one ``sigma`` for everybody, as in the
-        lecture. ``AnnotatorEM(bounded=False, noise='shared')`` is the
-        lecture's model exactly.
-
-    noise_prior : float, default=200.0
-        Strength of the prior on each ``sigma_a``, in pseudo-ratings: an
-        annotator with ``n`` ratings has ``sigma_a**2 = (w_a SS_a + nu
-        tau**2) / (w_a n + nu)`` (plain normal form), so one with few
-        ratings stays near the shared scale and one lucky rating cannot make
-        anyone "perfect". The prior is a density of ``log sigma_a**2``, so
-        it depends on ``sigma_a / shared_sigma_`` alone. Unused with
-        ``noise='shared'``. As it grows, the fit tends to the
-        ``noise='shared'`` fit. It
-        must lie in ``[1e-300, 1e12]``, else ``fit`` raises a ValueError:
-        1e12 pseudo-ratings already hold every ``sigma_a`` at the shared
-        scale for any data set that fits in memory, and far beyond either
-        end the prior's terms leave double precision (measured: the fits
-        stay monotone up to about 1e20 and fail from 1e30 and below 1e-300).
-
-    bias : bool, default=False
-        If True, each annotator has an offset ``b_a`` (a rater who is
-        consistently 0.5 higher is still a good rater), identified by
-        ``sum_a w_a b_a = 0`` (or, with gold items, by the gold scores). The
-        bounded forms keep every location in the score range: when centring
-        the biases would move one out, they take the nearest shift that
-        does not.
-    init : {'auto', 'median', 'all_good', 'random'} or array-like of shape \
-(n_annotators,), default='auto'
-        How EM starts. EM finds a local maximum, so the start matters.
-
-        - ``'auto'``: EM runs from ``'median'`` and from ``'all_good'``, and
-          the run with the higher final objective is kept (the first on a
-          tie to rounding); the fit costs two runs. Each start finds the
-          better maximum on some panels with many random raters: with 40% of
-          the real annotators of a benchmark replaced by random ones,
-          ``'median'`` alone leaves up to 13% of the honest annotators
-          flagged on the worst of 10 seeds, ``'auto'`` at most 4%, with a
-          consensus error of 12.83 against 12.86 on average (see the
-          benchmarks).
-        - ``'median'``: ``mu`` is each item's median, ``sigma`` is
-          ``sqrt(pi / 2)`` times the mean absolute deviation from it (the
-          median absolute deviation is 0 on discrete scales such as 1..5),
-          ``pi=0.5``. Robust when many annotators are random.
-        - ``'all_good'``: every annotator is taken as good: ``mu`` is each
-          item's mean, ``sigma`` the pooled RMS deviation from it, ``pi=0.5``.
-          This is the start of the classic derivation.
-        - ``'random'``: random initial P(good) per annotator, drawn from
-          ``random_state``, followed by an M-step.
-        - an array: your initial P(good) of each annotator, followed by an
-          M-step.
-
-    n_init : int, default=1
-        Number of runs with ``init='random'``; the run with the highest final
-        objective is kept. The other inits are deterministic: ``'auto'``
-        makes two runs, the others one.
-
-    max_iter : int, default=100
-        Maximum number of EM iterations per run.
-
-    tol : float, default=1e-6
-        EM stops when the objective improves by less than ``tol`` per observed
-        rating, that is when ``|objective_t - objective_{t-1}| / n_ratings <
-        tol``. The scale is absolute in nats per rating: it does not depend on
-        the size of the data nor on the units of the scores.
-
-    score_range : 'auto' or tuple of (float, float), default='auto'
-        ``(low, high)`` of the uniform distribution of bad ratings, and of the
-        truncation of good ones when ``bounded=True``. ``'auto'`` takes the
-        min and max of the training ratings, widened by half a step on each
-        side when the ratings lie on evenly spaced levels (integers 1..5 give
-        ``(0.5, 5.5)``): each level stands for the interval around it. The
-        levels are found to the rounding of the stored scores, so the rule
-        commutes with affine maps ``a * s + b`` (for ``a < 0``, which
-        reverses the scale, the range is the image with its ends swapped)
-        as long as the step stays above about 1e-10 of the largest
-        ``|score|``. All
-        equal ratings ``c`` give ``c -/+ |c| / 2`` (``-/+ 0.5`` for 0). At
-        prediction time the range is extended to new ratings outside it. An
-        explicit range is checked: a rating outside it is an error, in
-        ``fit`` and after.
-
-    min_sigma : 'auto' or float, default='auto'
-        Floor on ``sigma``. Without it a lone good annotator drives ``sigma``
-        to 0 and the likelihood to infinity. ``'auto'`` is ``1e-3`` times the
-        width of the score range. The M-step maximizes over ``sigma >=
-        min_sigma``, which keeps EM monotone.
-
-    random_state : int, RandomState instance or None, default=None
-        Seed of ``init='random'``. Pass an int for reproducible results.
-
-    warm_start : bool, default=False
-        If True, a new ``fit`` on the same items starts from the previous
-        solution instead of ``init``, with a single run.
-
-    verbose : int, default=0
-        If positive, print the objective after every iteration.
-"""
 
 _SHARED_ATTRIBUTES = """
     log_posterior_ : ndarray of shape (n_annotators,)
@@ -458,6 +342,10 @@ _SHARED_ATTRIBUTES = """
 
     score_range_ : tuple of (float, float)
         ``(low, high)`` of the uniform distribution of bad ratings.
+
+    levels_ : ndarray of shape (n_levels,) or None
+        The levels the ratings were read as, lowest first (see ``levels``);
+        None when they were read as exact scores.
 
     log_likelihoods_ : ndarray of shape (n_iterations,)
         The objective after each iteration of the kept run, in score units:

@@ -193,3 +193,22 @@ def _log_sigma_prior(sigma, tau, nu):
     return stats.invgamma(a=nu / 2, scale=nu * tau**2 / 2).logpdf(variance) + np.log(
         variance
     )
+
+
+def _judgeable(X):
+    """Whether a rating matrix can judge its annotators (else fit raises).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_items, n_annotators)
+        NaN where not rated.
+
+    Returns
+    -------
+    judgeable : bool
+        At least two annotators have ratings and some item has two.
+    """
+    observed = ~np.isnan(X)
+    return bool(
+        np.count_nonzero(observed.any(axis=0)) >= 2 and observed.sum(axis=1).max() >= 2
+    )

@@ -294,9 +294,11 @@ def _consensus_table(estimator, args):
     """The fit's ``consensus_`` at ``--level``, the item column first, lazily."""
     from dask.dataframe.utils import make_meta
 
+    from skem._io.results import _scale_ends
+
     options = {
         "bounded": estimator.bounded,
-        "score_range": estimator.score_range_,
+        "score_range": _scale_ends(estimator),
         "level": args.level,
         "name": args.item,
     }

@@ -112,13 +112,18 @@ def summary(
     labels = annotators[name].to_numpy()
     p_good = annotators["p_good"].to_numpy()
     n_annotators = len(annotators)
-    low, high = estimator.score_range_
+    from skem._io.results import _scale_ends
+
+    low, high = _scale_ends(estimator)
+    levels = getattr(estimator, "levels_", None)
     kind = "hard" if getattr(estimator, "_hard", False) else "soft"
     n_ratings = int(annotators["n_ratings"].sum())
     lines = [
         f"{type(estimator).__name__} ({kind} EM) fitted {count(n_items, 'item')} "
         f"rated by {count(n_annotators, 'annotator')} ({count(n_ratings, 'rating')} "
-        f"on a {low:.3g} to {high:.3g} scale)."
+        f"on a {low:.3g} to {high:.3g} scale"
+        + ("" if levels is None else f" of {len(levels)} levels")
+        + ")."
     ]
     random = labels[verdict == "random"]
     if random.size:
@@ -130,7 +135,7 @@ def summary(
     else:
         lines.append(f"None of the {n_annotators} annotators answers at random.")
     undetermined = verdict == "undetermined"
-    few = undetermined & _too_few_ratings(p_good, annotators["n_ratings"].to_numpy())
+    few = undetermined & _too_few_ratings(p_good, estimator.n_judged_ratings_)
     if few.any():
         lines.append(
             f"{few.sum()} undetermined (too few ratings to judge): "
@@ -158,18 +163,19 @@ def summary(
     return lines
 
 
-def _too_few_ratings(p_good, n_ratings):
+def _too_few_ratings(p_good, n_judged):
     """Whether an undetermined annotator is so for want of ratings.
 
     The verdict would otherwise be "consistent" or "random", or the
-    annotator has fewer ratings than the verdict asks on shared items.
+    annotator has fewer judged ratings than the verdict asks.
     """
-    from skem._io.results import CONSISTENT_FROM, MIN_SHARED_RATINGS, RANDOM_BELOW
+    from skem._io.results import CONSISTENT_FROM, RANDOM_BELOW
+    from skem._model.evidence import MIN_JUDGED_RATINGS
 
     return (
         (p_good >= CONSISTENT_FROM)
         | (p_good <= RANDOM_BELOW)
-        | (n_ratings < MIN_SHARED_RATINGS)
+        | (n_judged < MIN_JUDGED_RATINGS)
     )
 
 

@@ -28,6 +28,12 @@ truncated
     ``bounded=True``, the form's ``likelihood='truncated'`` (``'normal'``
     otherwise). Locations are then kept within the range ("bounded" means
     nothing else; nothing is "clipped" but numbers to a range).
+levels
+    The values of a discrete scale (ACR 1..5, 0..100 in whole numbers).
+    A bounded form reads ratings on levels as levels (``levels='auto'``):
+    each stands for its cell, the interval half a step either side, and
+    its likelihood is the normal's mass there (the form's
+    ``likelihood='levels'``, public ``levels_``).
 noise_prior
     The strength ``nu`` of the scaled inverse-chi-squared prior on each
     ``sigma_a**2`` (a density of ``log sigma_a**2``), in pseudo-ratings,
@@ -56,12 +62,14 @@ from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from skem._em.e_step import _E_STEPS
-from skem._model.form import _model_form, _Params
-from skem._model.intervals import (
-    _compute_consensus_std_error,
-    _compute_std_error_sums,
-    _estimate_std_error_correction,
+from skem._em.score_range import _resolve_score_range
+from skem._model.evidence import (
+    _check_judgeable,
+    _estimate_consensus_weights,
+    _kernel_judged_counts,
+    _kernel_most_raters,
 )
+from skem._model.form import _model_form, _Params
 from skem._model.likelihoods import (
     _estimate_annotator_log_joint,
 )
@@ -142,6 +150,7 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "score_range": [StrOptions({"auto"}), "array-like"],
+        "levels": [StrOptions({"auto"}), None, "array-like"],
         "min_sigma": [StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")],
         "random_state": ["random_state"],
         "warm_start": ["boolean"],
@@ -163,6 +172,7 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
         max_iter=100,
         tol=1e-6,
         score_range="auto",
+        levels="auto",
         min_sigma="auto",
         random_state=None,
         warm_start=False,
@@ -177,6 +187,7 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
         self.max_iter = max_iter
         self.tol = tol
         self.score_range = score_range
+        self.levels = levels
         self.min_sigma = min_sigma
         self.random_state = random_state
         self.warm_start = warm_start
@@ -210,6 +221,9 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
         run : dict
             See :meth:`_run_em`.
         """
+        _check_judgeable(
+            data.n_per_annotator, data.reduce(_kernel_most_raters)["max_raters"]
+        )
         if warm_params is not None:
             starts = [None]
         elif _is_random_init(self.init):
@@ -240,6 +254,7 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
             ):
                 best = run
         data.state = best["state"]
+        best["n_judged"] = data.reduce(_kernel_judged_counts)["n_judged"]
         return _centre_biases(best, data.has_gold)
 
     def _run_em(self, data, form, params, init, run):
@@ -394,6 +409,8 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
         objectives = np.asarray(run["objectives"]) - offset
         self._score_scale = scale
         self.score_range_ = (scale.low, scale.high)
+        self.levels_ = scale.level_values()
+        self.n_judged_ratings_ = run["n_judged"]
         sigma = width * params.sigma
         self.sigma_ = float(sigma[0]) if form.noise == "shared" else sigma
         self.shared_sigma_ = width * params.shared_sigma
@@ -407,6 +424,12 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
         self.n_iter_ = run["n_iter"]
         self.converged_ = run["converged"]
 
+    def _consensus_weights(self):
+        """The fitted annotators' consensus weights and their logs."""
+        return _estimate_consensus_weights(
+            self.weights_, self.log_posterior_, self.pi_, self.n_judged_ratings_
+        )
+
     def _warn_if_not_converged(self, run):
         if not run["converged"]:
             warnings.warn(
@@ -417,7 +440,7 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
                 stacklevel=5,
             )
 
-    def _form(self, min_sigma):
+    def _form(self, min_sigma, scale):
         return _model_form(
             self.bounded,
             self.noise,
@@ -425,7 +448,21 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
             self.noise_prior,
             min_sigma,
             self._hard,
+            scale.levels is not None,
         )
+
+    def _resolve_scale(self, scores):
+        """The score scale of the training ratings ``scores`` (or their levels)."""
+        levels = self.levels
+        if not self.bounded:
+            if levels is not None and not isinstance(levels, str):
+                raise ValueError(
+                    "levels are read by the bounded forms only: with "
+                    "bounded=False the ratings are exact scores. Use "
+                    "bounded=True, or levels='auto'."
+                )
+            levels = None
+        return _resolve_score_range(self.score_range, scores, levels)
 
     def _resolve_min_sigma(self, scale):
         """``min_sigma`` in unit score space."""
@@ -504,47 +541,6 @@ def _centre_biases(run, has_gold):
     if shift == 0.0:
         return run
     return {**run, "params": replace(params, bias=params.bias - shift)}
-
-
-def _kernel_std_error_sums(block, weights):
-    """The block's part of the std errors' degrees-of-freedom correction."""
-    return block, _compute_std_error_sums(block.ratings, weights, block.gold)
-
-
-def _kernel_item_results(block, form, params, weights, log_posterior, correction):
-    """Each item's location, consensus and standard error, in unit space.
-
-    The consensus is :meth:`skem._model.form._ModelForm.consensus` at the
-    fitted parameters and the final E-step's weights, the code path of
-    ``transform``, for every form. The plain normal forms' location is that
-    consensus too (their last M-step took it one E-step earlier, from the
-    previous weights); the bounded forms' location is EM's own, which can
-    sit at the ends of the scale.
-    """
-    ratings = block.ratings
-    consensus = form.consensus(ratings, params, weights, log_posterior, block.gold)
-    std_error = _compute_consensus_std_error(
-        ratings, weights, params.sigma, block.gold, correction
-    )
-    return block, {
-        "location": block.location if form.bounded else consensus,
-        "consensus": consensus,
-        "std_error": std_error,
-    }
-
-
-def _collect_item_results(data, form, run):
-    """The kernel outputs of :func:`_kernel_item_results` of every block."""
-    sums = data.reduce(_kernel_std_error_sums, run["weights"])
-    correction = _estimate_std_error_correction(**sums)
-    return data.collect(
-        _kernel_item_results,
-        form,
-        run["params"],
-        run["weights"],
-        run["log_posterior"],
-        correction,
-    )
 
 
 # init='auto' runs EM from each of these and keeps the higher objective. A

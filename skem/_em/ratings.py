@@ -25,6 +25,11 @@ class _Ratings:
         The rating itself.
     n_items, n_annotators : int
         Shape of the matrix the ratings came from.
+    half_step : float, default=0.0
+        Half the spacing of the levels when the scores are levels of a
+        discrete scale: each rating then stands for the interval of this
+        half-width around it (see :mod:`skem._model.levels`). 0 for exact
+        scores.
     """
 
     item: np.ndarray
@@ -32,6 +37,7 @@ class _Ratings:
     score: np.ndarray
     n_items: int
     n_annotators: int
+    half_step: float = 0.0
 
     @property
     def n_ratings(self):
@@ -47,12 +53,13 @@ class _Ratings:
             self.score[index],
             self.n_items,
             self.n_annotators,
+            self.half_step,
         )
 
-    def with_scores(self, score):
+    def with_scores(self, score, half_step=0.0):
         """The same ratings with other scores (for example in unit space)."""
         return _Ratings(
-            self.item, self.annotator, score, self.n_items, self.n_annotators
+            self.item, self.annotator, score, self.n_items, self.n_annotators, half_step
         )
 
     @cached_property

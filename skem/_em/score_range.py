@@ -40,15 +40,38 @@ class _ScoreScale:
         Half the spacing of a discrete scale's levels (0 for a continuous
         scale), in score units: how far ``'auto'`` widens the range beyond the
         extreme ratings.
+    levels : tuple of (float, float) or None
+        The lowest and the highest level when the ratings are read as levels
+        (the levels form, :mod:`skem._model.levels`), None when they are read
+        as exact scores.
     """
 
     low: float
     high: float
     half_step: float = 0.0
+    levels: tuple = None
 
     @property
     def width(self):
         return self.high - self.low
+
+    @property
+    def unit_half_step(self):
+        """The half-step of the ratings' cells in unit space; 0 off levels."""
+        return self.half_step / self.width if self.levels is not None else 0.0
+
+    @property
+    def ends(self):
+        """The ends of the scale a consensus lives on: outer levels, or the range."""
+        return self.levels if self.levels is not None else (self.low, self.high)
+
+    def level_values(self):
+        """The levels, in score units, lowest first; None off levels."""
+        if self.levels is None:
+            return None
+        first, last = self.levels
+        n_levels = int(round((last - first) / (2.0 * self.half_step))) + 1
+        return np.linspace(first, last, n_levels)
 
     def to_unit(self, scores):
         return (scores - self.low) / self.width
@@ -57,7 +80,7 @@ class _ScoreScale:
         return self.low + self.width * unit_scores
 
 
-def _resolve_score_range(score_range, scores):
+def _resolve_score_range(score_range, scores, levels=None):
     """The ``(low, high)`` support of a bad annotator's uniform ratings.
 
     With ``'auto'``, the range is the hull of the ratings, widened by half a
@@ -66,12 +89,22 @@ def _resolve_score_range(score_range, scores):
     around it, as a rounded continuous rating would. The step is found from
     the data, so the rule is invariant to affine changes of the scores.
 
+    With ``levels='auto'`` the ratings on such a lattice are also read as
+    levels (the scale's ``levels``). An explicit range then names the scale's
+    outer levels, ``(1, 5)`` for ratings 1..5, or the ends of their cells,
+    ``(0.5, 5.5)``: both give the scale of ``'auto'`` on ratings that use
+    every level. A range whose ends are neither leaves the ratings exact.
+    Explicit ``levels`` fix the scale themselves.
+
     Parameters
     ----------
     score_range : "auto" or array-like of two floats
         The ``score_range`` parameter.
     scores : ndarray of shape (n_ratings,)
-        Observed training ratings, at least one, all finite.
+        Observed training ratings, at least one, all finite (or their
+        distinct values).
+    levels : 'auto', None or array-like, default=None
+        The ``levels`` parameter (None for the forms that read no levels).
 
     Returns
     -------
@@ -82,16 +115,24 @@ def _resolve_score_range(score_range, scores):
     ValueError
         If an explicit range is not two finite numbers with ``low < high``, if
         a rating lies outside it, or if the range is too wide or too narrow
-        to be represented.
+        to be represented; if explicit levels are not evenly spaced, come
+        with an explicit range, or miss a rating.
     """
-    if isinstance(score_range, str):
+    if levels is not None and not isinstance(levels, str):
+        scale = _scale_of_levels(levels, score_range, scores)
+    elif isinstance(score_range, str):
         low, high = float(scores.min()), float(scores.max())
         if low == high:
             pad = _CONSTANT_PADDING * (abs(low) if low != 0 else 1.0)
             scale = _ScoreScale(low - pad, high + pad)
         else:
             half_step = 0.5 * _lattice_step(scores)
-            scale = _ScoreScale(low - half_step, high + half_step, half_step)
+            scale = _ScoreScale(
+                low - half_step,
+                high + half_step,
+                half_step,
+                (low, high) if levels == "auto" and half_step > 0 else None,
+            )
     else:
         bounds = _as_two_floats(score_range)
         if bounds is None or not bounds[0] < bounds[1]:
@@ -100,8 +141,118 @@ def _resolve_score_range(score_range, scores):
                 f"with low < high; got {score_range!r}."
             )
         scale = _ScoreScale(*bounds)
+        if levels == "auto":
+            scale = _stated_levels(scale, scores)
     _check_representable(scale)
     return scale
+
+
+def _stated_levels(scale, scores):
+    """The scale of an explicit range whose ends are levels of the ratings' lattice.
+
+    Parameters
+    ----------
+    scale : _ScoreScale
+        The stated range, off levels.
+    scores : ndarray of shape (n_ratings,)
+
+    Returns
+    -------
+    scale : _ScoreScale
+        The stated range's ends as the outer levels (their cells beyond),
+        or as the ends of the outer cells; ``scale`` itself if the ratings
+        are not on a lattice or the ends are neither.
+    """
+    levels = np.unique(scores)
+    if levels.shape[0] < 2:
+        return scale
+    step = _lattice_step(levels)
+    if step == 0:
+        return scale
+    half = 0.5 * step
+    for offset, first, last in (
+        (0.0, scale.low, scale.high),
+        (0.5, scale.low + half, scale.high - half),
+    ):
+        ends = np.array([scale.low, scale.high])
+        position = (ends - levels[0]) / step - offset
+        if (
+            last > first
+            and (last - first) / step < _MAX_LEVELS
+            and np.all(
+                np.abs(position - np.round(position))
+                <= _lattice_tolerance(position, ends, step)
+            )
+        ):
+            return _ScoreScale(first - half, last + half, half, (first, last))
+    return scale
+
+
+def _scale_of_levels(levels, score_range, scores):
+    """The scale of explicit ``levels``: evenly spaced, every rating on one."""
+    values = _as_levels(levels)
+    if not isinstance(score_range, str):
+        raise ValueError(
+            "Give the scale once: with explicit levels, leave score_range='auto' "
+            f"(the levels span ({values[0]:g}, {values[-1]:g})); got "
+            f"score_range={score_range!r}."
+        )
+    step = float(values[1] - values[0])
+    position = (scores - values[0]) / step
+    off = (
+        (
+            np.abs(position - np.round(position))
+            > _lattice_tolerance(position, scores, step)
+        )
+        | (scores < values[0])
+        | (scores > values[-1])
+    )
+    if off.any():
+        raise ValueError(
+            f"{int(off.sum())} rating(s) are not among the levels "
+            f"({values[0]:g} to {values[-1]:g} in steps of {step:g}), e.g. "
+            f"{float(scores[off][0]):g}. Give levels that hold every rating, "
+            "or levels=None for exact scores."
+        )
+    half = 0.5 * step
+    return _ScoreScale(
+        float(values[0]) - half,
+        float(values[-1]) + half,
+        half,
+        (float(values[0]), float(values[-1])),
+    )
+
+
+def _as_levels(levels):
+    """Explicit levels as floats, checked: at least two, evenly spaced, rising."""
+    try:
+        values = np.asarray(levels, dtype=np.float64)
+    except (TypeError, ValueError):
+        values = None
+    if (
+        values is None
+        or values.ndim != 1
+        or values.shape[0] < 2
+        or not np.all(np.isfinite(values))
+        or values.shape[0] > _MAX_LEVELS
+    ):
+        raise ValueError(
+            "levels must be 'auto', None, or at least two (at most "
+            f"{_MAX_LEVELS}) finite, evenly spaced, increasing values; got "
+            f"{levels!r}."
+        )
+    values = np.sort(values)
+    gaps = np.diff(values)
+    if (
+        not np.all(gaps > 0)
+        or _lattice_step(values) != float(gaps.min())
+        or ((values[-1] - values[0]) / gaps.min() > values.shape[0] - 0.5)
+    ):
+        raise ValueError(
+            "levels must be evenly spaced, each value once (for example "
+            f"[1, 2, 3, 4, 5]); got {levels!r}."
+        )
+    return values
 
 
 def _lattice_step(scores):
@@ -143,12 +294,23 @@ def _lattice_step(scores):
     if span / step > _MAX_LEVELS:
         return 0.0
     k = (levels - levels[0]) / step
-    magnitude = max(abs(float(levels[0])), abs(float(levels[-1])))
-    rounding = _LATTICE_ROUNDING * np.finfo(np.float64).eps * (magnitude / step)
-    tolerance = np.maximum(_LATTICE_RTOL * np.maximum(k, 1.0), rounding * (1.0 + k))
-    if np.all(np.abs(k - np.round(k)) <= np.minimum(tolerance, _LATTICE_MAX_TOLERANCE)):
+    if np.all(np.abs(k - np.round(k)) <= _lattice_tolerance(k, levels, step)):
         return step
     return 0.0
+
+
+def _lattice_tolerance(k, scores, step):
+    """How far ``k``, a score's position in steps, may be from a whole number.
+
+    See :func:`_lattice_step`: the larger of ``_LATTICE_RTOL * k`` and the
+    rounding of scores of magnitude ``max |scores|`` in units of the step,
+    at most ``_LATTICE_MAX_TOLERANCE``.
+    """
+    k = np.abs(k)
+    magnitude = float(np.max(np.abs(scores)))
+    rounding = _LATTICE_ROUNDING * np.finfo(np.float64).eps * (magnitude / step)
+    tolerance = np.maximum(_LATTICE_RTOL * np.maximum(k, 1.0), rounding * (1.0 + k))
+    return np.minimum(tolerance, _LATTICE_MAX_TOLERANCE)
 
 
 def _as_two_floats(value):

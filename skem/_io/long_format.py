@@ -116,22 +116,24 @@ def long_to_matrix(
     --------
     >>> import pandas as pd
     >>> from skem import AnnotatorEM, long_to_matrix
-    >>> ratings = pd.DataFrame({"item": ["a", "a", "a", "b", "b", "b", "c", "c"],
-    ...                         "annotator": ["ann", "bob", "cat"] * 2 + ["ann", "bob"],
-    ...                         "score": [4.0, 4.2, 1.0, 2.0, 2.1, 5.0, 3.0, 3.1]})
+    >>> ratings = pd.DataFrame({"item": list("aaabbbcccdd"),
+    ...                         "annotator": ["ann", "bob", "cat"] * 3 + ["ann", "bob"],
+    ...                         "score": [4.0, 4.2, 1.0, 2.0, 2.1, 5.0, 3.0, 3.1, 1.2,
+    ...                                   4.5, 4.4]})
     >>> X, items, annotators = long_to_matrix(ratings, sparse=False)
     >>> X
     annotator  ann  bob  cat
     item
     a          4.0  4.2  1.0
     b          2.0  2.1  5.0
-    c          3.0  3.1  NaN
+    c          3.0  3.1  1.2
+    d          4.5  4.4  NaN
 
     By default the matrix is sparse, which the estimators accept as well:
 
     >>> train = long_to_matrix(ratings)
     >>> train.X.format, train.X.shape, train.X.nnz
-    ('csr', (3, 3), 8)
+    ('csr', (4, 3), 11)
     >>> em = AnnotatorEM(score_range=(1, 5)).fit(train.X)
     >>> em.weights_.round(2)
     array([1., 1., 0.])
@@ -139,11 +141,11 @@ def long_to_matrix(
     New ratings need the training annotators as columns, in the same order,
     to be transformed; here ``cat``, flagged as unreliable, does not count:
 
-    >>> new = pd.DataFrame({"item": ["d", "d", "e"], "annotator": ["cat", "bob", "ann"],
+    >>> new = pd.DataFrame({"item": ["e", "e", "f"], "annotator": ["cat", "bob", "ann"],
     ...                     "score": [5.0, 2.0, 4.0]})
     >>> test = long_to_matrix(new, annotators=train.annotators)
     >>> test.items, test.annotators
-    (array(['d', 'e'], dtype=object), array(['ann', 'bob', 'cat'], dtype=object))
+    (array(['e', 'f'], dtype=object), array(['ann', 'bob', 'cat'], dtype=object))
     >>> em.transform(test.X).ravel().round(2)
     array([2., 4.])
     """

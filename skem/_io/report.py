@@ -31,6 +31,7 @@ from skem._io.results import (
     _item_table,
     _labels,
     _levels,
+    _scale_ends,
     _widest,
 )
 from skem._io.template import PAGE
@@ -248,6 +249,9 @@ class _Content:
     def model(self):
         em = self.estimator
         low, high = em.score_range_
+        ending = ", truncated to the scale." if em.bounded else "."
+        if getattr(em, "levels_", None) is not None:
+            ending = ", read off as the nearest level (beyond the top: the top)."
         from skem import HardAnnotatorEM
 
         hard = isinstance(em, HardAnnotatorEM)
@@ -261,7 +265,7 @@ class _Content:
                 f"<em>random</em>, uniformly over {low:g} to {high:g}; a good "
                 "annotator's rating is the item's consensus, plus their bias, plus "
                 "a normal error whose standard deviation is their inconsistency"
-                + (", truncated to the scale." if em.bounded else ".")
+                + ending
             ),
             (
                 "Hard (classification) EM: each annotator counts fully or not at "
@@ -426,7 +430,7 @@ class _Content:
             np.where(np.isnan(consensus), np.inf, consensus), kind="stable"
         )
         positions = np.arange(n)
-        low, high = self.estimator.score_range_
+        low, high = _scale_ends(self.estimator)
         figure = figure_class(
             figsize=(9, 4.6 if n <= 40 else 5.4), layout="constrained"
         )

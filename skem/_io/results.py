@@ -17,14 +17,12 @@ import scipy.sparse as sp
 from sklearn.utils.validation import check_is_fitted
 
 from skem._io.long_format import _import_pandas
+from skem._model.evidence import MIN_JUDGED_RATINGS
 
 # An annotator is "consistent" from this posterior probability of being good
 # up, "random" from RANDOM_BELOW down, "undetermined" in between.
 CONSISTENT_FROM = 0.9
 RANDOM_BELOW = 0.1
-# Fewer ratings than this on items that someone else rated too cannot tell a
-# random annotator from a good one: the verdict is then "undetermined".
-MIN_SHARED_RATINGS = 3
 
 ITEM_COLUMNS = ("consensus", "std_error", "ci_low", "ci_high", "n_ratings")
 ANNOTATOR_COLUMNS = (
@@ -82,16 +80,18 @@ default=None
     --------
     >>> import numpy as np
     >>> from skem import AnnotatorEM, consensus_frame
-    >>> X = np.array([[4.0, 4.2, 1.0], [2.0, 2.1, 5.0], [3.0, 3.1, np.nan]])
+    >>> X = np.array([[4.0, 4.2, 1.0], [2.0, 2.1, 5.0], [3.0, 3.1, 1.2],
+    ...               [4.5, 4.4, np.nan]])
     >>> em = AnnotatorEM(score_range=(1, 5)).fit(X)
-    >>> table = consensus_frame(em, ["x", "y", "z"], X=X, name="video")
+    >>> table = consensus_frame(em, ["w", "x", "y", "z"], X=X, name="video")
     >>> table.columns.tolist()
     ['video', 'consensus', 'std_error', 'ci_low', 'ci_high', 'n_ratings', 'location']
     >>> table[["video", "consensus", "n_ratings"]].round(2)
       video  consensus  n_ratings
-    0     x       4.10          3
-    1     y       2.05          3
-    2     z       3.05          2
+    0     w       4.10          3
+    1     x       2.05          3
+    2     y       3.05          3
+    3     z       4.45          2
     """
     check_is_fitted(estimator)
     _check_name(name, ITEM_COLUMNS + ("location",))
@@ -115,11 +115,11 @@ def annotator_frame(estimator, annotators=None, *, X=None, name="annotator"):
     X : {array-like, sparse matrix} of shape (n_items, n_annotators), \
 default=None
         The training ratings, NaN (or absent) for "not rated": they give
-        ``n_ratings`` and let the verdict say "undetermined" for an
-        annotator with too few ratings. Without them ``n_ratings`` is
-        missing (``<NA>``) and the verdict rests on ``p_good`` alone,
-        except for a Dask estimator: it counted the ratings in its fit
-        (``n_ratings_per_annotator_``), so its table is complete without X.
+        ``n_ratings`` and the agreement ``r`` in the reasons. Without them
+        ``n_ratings`` is missing (``<NA>``), except for a Dask estimator: it
+        counted the ratings in its fit (``n_ratings_per_annotator_``). The
+        "too few ratings" verdict needs no X: it reads the fit's
+        ``n_judged_ratings_``.
     name : str, default='annotator'
         Name of the label column: your own, for example ``"subject"``.
 
@@ -134,7 +134,8 @@ default=None
           whose ``weights_`` are 0/1;
         - ``verdict``: ``"consistent"`` (``p_good >= 0.9``), ``"random"``
           (``p_good <= 0.1``) or ``"undetermined"`` (in between, or fewer
-          than 3 ratings on items that someone else rated too);
+          than 3 ratings on items that at least two others rated too:
+          ``n_judged_ratings_``);
         - ``n_ratings``: the annotator's number of ratings;
         - ``sigma``: the inconsistency, the typical deviation of the
           annotator's good ratings from ``consensus + bias`` (``sigma_``,
@@ -197,9 +198,17 @@ def _item_table(estimator, labels, evidence, level, name):
         n_ratings,
         estimator.location_ if estimator.bounded else None,
         level=level,
-        score_range=estimator.score_range_,
+        score_range=_scale_ends(estimator),
     )
     return pd.DataFrame({name: labels, **columns})
+
+
+def _scale_ends(estimator):
+    """The ends of a fitted estimator's scale: its outer levels, or ``score_range_``."""
+    levels = getattr(estimator, "levels_", None)
+    if levels is None:
+        return estimator.score_range_
+    return float(levels[0]), float(levels[-1])
 
 
 def _item_columns(consensus, std_error, n_ratings, location, *, level, score_range):
@@ -221,8 +230,8 @@ def _item_columns(consensus, std_error, n_ratings, location, *, level, score_ran
     level : float
         Coverage of the interval, in (0, 1).
     score_range : tuple of float
-        The fit's ``score_range_``: a bounded form's consensus cannot leave
-        it, so neither does its interval.
+        The ends of the fit's scale (:func:`_scale_ends`): a bounded form's
+        consensus cannot leave it, so neither does its interval.
 
     Returns
     -------
@@ -264,11 +273,12 @@ def _annotator_table(estimator, labels, evidence, name):
     if evidence is None:
         # A Dask fit counted the ratings of each annotator as it fitted.
         n_ratings = getattr(estimator, "n_ratings_per_annotator_", None)
-        shared = getattr(estimator, "_n_shared_ratings", None)
         r = None
     else:
-        n_ratings, shared, r = evidence.per_annotator, evidence.shared, evidence.r
-    verdicts, reasons = _annotator_verdicts(p_good, n_ratings, shared, r)
+        n_ratings, r = evidence.per_annotator, evidence.r
+    verdicts, reasons = _annotator_verdicts(
+        p_good, n_ratings, estimator.n_judged_ratings_, r
+    )
     n_annotators = p_good.shape[0]
     table = pd.DataFrame(
         {
@@ -286,7 +296,7 @@ def _annotator_table(estimator, labels, evidence, name):
     return table, reasons
 
 
-def _annotator_verdicts(p_good, n_ratings=None, n_shared=None, r=None):
+def _annotator_verdicts(p_good, n_ratings=None, n_judged=None, r=None):
     """Name each annotator's verdict, with the plain reason behind it.
 
     The one place that turns a fit into words, for the tables, the command's
@@ -298,9 +308,10 @@ def _annotator_verdicts(p_good, n_ratings=None, n_shared=None, r=None):
         Posterior probability of being good.
     n_ratings : array-like of shape (n_annotators,), default=None
         Number of ratings of each annotator; None if unknown.
-    n_shared : array-like of shape (n_annotators,), default=None
-        Number of those ratings on items that someone else rated too; below
-        3 the verdict is "undetermined". None if unknown.
+    n_judged : array-like of shape (n_annotators,), default=None
+        Number of those ratings on items that at least two others rated too
+        (``n_judged_ratings_``); below ``MIN_JUDGED_RATINGS`` the verdict is
+        "undetermined" (see :mod:`skem._model.evidence`). None if unknown.
     r : array-like of shape (n_annotators,), default=None
         Pearson correlation of each annotator's ratings with the consensus
         of the items rated, NaN where it is not defined; None if unknown.
@@ -313,25 +324,25 @@ def _annotator_verdicts(p_good, n_ratings=None, n_shared=None, r=None):
     reasons : ndarray of shape (n_annotators,) of str
         For example ``"answers look random: 79 ratings, agreement with the
         consensus r = 0.12"``, ``"consistent: 79 ratings, r = 0.85"``,
-        ``"undetermined: too few ratings (2 on items that others rated
+        ``"undetermined: too few ratings (2 on items that two others rated
         too)"`` or ``"undetermined: the ratings fit either (79 ratings,
         r = 0.40)"``.
     """
     p_good = np.asarray(p_good, dtype=np.float64)
     n = p_good.shape[0]
     n_ratings = [None] * n if n_ratings is None else np.asarray(n_ratings)
-    n_shared = [None] * n if n_shared is None else np.asarray(n_shared)
+    n_judged = [None] * n if n_judged is None else np.asarray(n_judged)
     r = [None] * n if r is None else np.asarray(r, dtype=np.float64)
     verdicts, reasons = [], []
-    for p, count, shared, correlation in zip(
-        p_good, n_ratings, n_shared, r, strict=True
+    for p, count, judged, correlation in zip(
+        p_good, n_ratings, n_judged, r, strict=True
     ):
         evidence = _evidence_text(count, correlation)
-        if shared is not None and shared < MIN_SHARED_RATINGS:
+        if judged is not None and judged < MIN_JUDGED_RATINGS:
             verdict = "undetermined"
             reason = (
-                f"undetermined: too few ratings ({int(shared)} on items that "
-                "others rated too)"
+                f"undetermined: too few ratings ({int(judged)} on items that "
+                "two others rated too)"
             )
         elif p >= CONSISTENT_FROM:
             verdict = "consistent"
@@ -373,17 +384,14 @@ class _Evidence:
     ----------
     per_item, per_annotator : ndarray of int
         Number of ratings of each item, and by each annotator.
-    shared : ndarray of int
-        Number of each annotator's ratings on items rated by someone else too.
     r : ndarray of float
         Pearson correlation of each annotator's ratings with ``mu_`` on the
         items rated; NaN with fewer than 3 such ratings or no variance.
     """
 
-    def __init__(self, per_item, per_annotator, shared, r):
+    def __init__(self, per_item, per_annotator, r):
         self.per_item = per_item
         self.per_annotator = per_annotator
-        self.shared = shared
         self.r = r
 
 
@@ -398,32 +406,7 @@ def _annotator_evidence(estimator, X):
     return _Evidence(
         per_item,
         per_annotator,
-        _shared_counts(rows, cols, per_item, n_annotators),
         _correlations(cols, scores, estimator.mu_[rows], n_annotators),
-    )
-
-
-def _shared_counts(item, annotator, n_per_item, n_annotators):
-    """Number of each annotator's ratings on items that someone else rated too.
-
-    The one count behind the "too few ratings" verdict, in memory and in each
-    block of a Dask fit (whose items are whole in one block).
-
-    Parameters
-    ----------
-    item, annotator : ndarray of int
-        The item and annotator code of each rating.
-    n_per_item : ndarray of int
-        Number of ratings of each item.
-    n_annotators : int
-
-    Returns
-    -------
-    counts : ndarray of shape (n_annotators,) of int64
-    """
-    shared = n_per_item[item] >= 2
-    return np.bincount(annotator, weights=shared, minlength=n_annotators).astype(
-        np.int64
     )
 
 

@@ -6,7 +6,8 @@ hard. :func:`_model_form` names each choice once per fit, and every choice
 goes through a table keyed by that name:
 
 - ``bounded=False``/``True`` is the ``likelihood``, ``'normal'`` or
-  ``'truncated'``: ``_LIKELIHOODS`` (here);
+  ``'truncated'``, and ``'levels'`` when a bounded form's ratings are
+  levels of a discrete scale: ``_LIKELIHOODS`` (here);
 - ``noise`` is ``'shared'`` or ``'per_annotator'``: ``_SIGMA_LOG_PRIORS``
   (here), ``_NORMAL_SIGMA_STEPS`` (:mod:`skem._model.normal`),
   ``_SIGMA_PRIORS`` and ``_RESCUES`` (:mod:`skem._model.truncated`);
@@ -22,8 +23,9 @@ statistics), but no caller passes a placeholder.
 A likelihood of the good ratings is one module (:mod:`skem._model.normal`,
 :mod:`skem._model.truncated`) and one row of ``_LIKELIHOODS``: a
 :class:`_Likelihood` of its start, its M-step and its location fit. A new
-likelihood (say, ordinal levels) is a new module and a new row; the driver
-only calls :class:`_ModelForm`.
+likelihood is a new module and a new row (:mod:`skem._model.levels` is one:
+its ratings are intervals, and it takes the truncated form's guarded steps
+on its own terms); the driver only calls :class:`_ModelForm`.
 
 Every step is written against a backend (:mod:`skem._em.backend`): the
 per-item work runs in block kernels (the ``_kernel_*`` functions), the
@@ -115,6 +117,11 @@ _LIKELIHOODS = {
     "truncated": _Likelihood(
         True, _start_truncated, _m_step_truncated, _fit_truncated_location
     ),
+    # The ratings carry their half-step, and the likelihood's terms follow
+    # from it (skem._model.levels); the steps are the truncated form's.
+    "levels": _Likelihood(
+        True, _start_truncated, _m_step_truncated, _fit_truncated_location
+    ),
 }
 
 
@@ -140,8 +147,9 @@ class _ModelForm:
 
     Attributes
     ----------
-    likelihood : {'normal', 'truncated'}
-        The good ratings' density (``bounded=False``, ``True``).
+    likelihood : {'normal', 'truncated', 'levels'}
+        The good ratings' density (``bounded=False``, ``True``), or the
+        probability of their levels (``bounded=True`` on a discrete scale).
     noise : {'shared', 'per_annotator'}
         One sigma, or one per annotator under a prior.
     bias : {'none', 'per_annotator'}
@@ -215,7 +223,7 @@ class _ModelForm:
         return fit_location(ratings, params, rating_weights, consensus, bounds)
 
 
-def _model_form(bounded, noise, bias, noise_prior, min_sigma, hard=False):
+def _model_form(bounded, noise, bias, noise_prior, min_sigma, hard=False, levels=False):
     """Build the :class:`_ModelForm` of the estimator's parameters.
 
     Parameters
@@ -230,13 +238,19 @@ def _model_form(bounded, noise, bias, noise_prior, min_sigma, hard=False):
         Floor on sigma, in unit score space.
     hard : bool, default=False
         Hard (classification) EM.
+    levels : bool, default=False
+        Whether the ratings are levels of a discrete scale (the score scale's
+        ``levels``); only the bounded forms read them so.
 
     Returns
     -------
     form : _ModelForm
     """
+    likelihood = "normal"
+    if bounded:
+        likelihood = "levels" if levels else "truncated"
     return _ModelForm(
-        "truncated" if bounded else "normal",
+        likelihood,
         noise,
         "per_annotator" if bias else "none",
         float(noise_prior),

@@ -10,11 +10,15 @@ likelihood here is a sum of logs.
 from typing import NamedTuple
 
 import numpy as np
-from scipy.special import erf, erfcx, gammaln
+from scipy.special import gammaln
 
-_LOG_SQRT_2PI = 0.5 * np.log(2 * np.pi)
-_SQRT_2PI = np.sqrt(2 * np.pi)
-_SQRT_HALF = np.sqrt(0.5)
+from skem._model.levels import _compute_level_chunk_terms
+from skem._model.normal_mass import (
+    _LOG_SQRT_2PI,
+    _compute_truncated_moments,
+    _half_square_from,
+    _shifted_log_normal_mass,
+)
 
 # Beyond this many standard deviations from both bounds a normal loses less
 # than 1e-16 of its mass: the truncation leaves its density unchanged in
@@ -54,90 +58,8 @@ def _chunk_of(values, chunk):
     return values[chunk]
 
 
-def _log_normal_mass_lower_bound(alpha, beta):
-    """A lower bound on ``log(Phi(beta) - Phi(alpha))``, without error functions.
-
-    Each tail ``Q(x) = 1 - Phi(x)``, ``x >= 0``, is at most ``exp(-x**2 / 2)
-    min(1/2, 4 / (sqrt(2 pi) (3 x + sqrt(x**2 + 8))))``: the Chernoff bound,
-    exact at 0, and an upper bound on Mills' ratio ``Q / phi`` that is tight
-    far in the tail. The smaller of the two is at most 10% above ``Q``; an
-    exponential costs a fraction of an error function.
-
-    Parameters
-    ----------
-    alpha, beta : ndarray of the same shape
-        Standardized bounds, ``alpha <= 0 <= beta``.
-
-    Returns
-    -------
-    log_mass_bound : ndarray
-        ``log(1 - Q(-alpha) - Q(beta))`` with each ``Q`` replaced by its
-        upper bound; ``-inf`` where that is not positive.
-    """
-    mass = np.ones(np.shape(alpha))
-    for x in (-alpha, beta):
-        mills = 4.0 / (_SQRT_2PI * (3.0 * x + np.sqrt(x * x + 8.0)))
-        mass -= np.exp(-0.5 * x * x) * np.minimum(0.5, mills)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.log(np.maximum(mass, 0.0))
-
-
-def _shifted_log_normal_mass(alpha, beta):
-    """``log(Phi(beta) - Phi(alpha)) + anchor**2 / 2``, and the anchor.
-
-    The anchor is the bound nearer the mean when both bounds lie in one tail
-    (``alpha`` if ``alpha > 0``, ``beta`` if ``beta < 0``), else 0. Far in a
-    tail the log mass is about ``-anchor**2 / 2``, so a log density ``-z**2 / 2
-    - log_mass`` is a difference of two huge numbers; with the anchor split off
-    it is ``-(z - anchor)(z + anchor) / 2 - shifted``, which keeps its
-    precision.
-
-    - Straddling bounds: ``(erf(beta / sqrt 2) + erf(-alpha / sqrt 2)) / 2``,
-      a sum of two positive terms, exact even for a narrow interval.
-    - One tail: from ``erfcx``, the scaled complementary error function, as
-      ``Phi(-t) = erfcx(t / sqrt 2) exp(-t**2 / 2) / 2``.
-
-    Parameters
-    ----------
-    alpha, beta : ndarray of the same shape
-        Standardized bounds, ``alpha < beta``.
-
-    Returns
-    -------
-    shifted : ndarray
-    anchor : ndarray or None
-        None if no pair of bounds lies in one tail (every anchor is 0).
-    """
-    shifted = erf(beta * _SQRT_HALF)
-    shifted += erf(alpha * -_SQRT_HALF)
-    shifted *= 0.5
-    with np.errstate(divide="ignore"):
-        np.log(shifted, out=shifted)
-    # Two reductions rule out the one-tail case, the common one, without a mask.
-    if not (
-        np.fmax.reduce(alpha, initial=-np.inf) > 0
-        or np.fmin.reduce(beta, initial=np.inf) < 0
-    ):
-        return shifted, None
-    one_tail = (alpha > 0) | (beta < 0)
-    anchor = np.zeros(shifted.shape)
-    a, b = alpha[one_tail], beta[one_tail]
-    upper = a > 0
-    # Reflect the lower tail onto the upper one: near < far, both > 0.
-    near = np.where(upper, a, -b)
-    far = np.where(upper, b, -a)
-    scaled_near = erfcx(near * _SQRT_HALF)
-    gap = np.log(erfcx(far * _SQRT_HALF) / scaled_near) - 0.5 * (far - near) * (
-        far + near
-    )
-    with np.errstate(divide="ignore"):
-        shifted[one_tail] = np.log(0.5 * scaled_near) + np.log(-np.expm1(gap))
-    anchor[one_tail] = np.where(upper, a, b)
-    return shifted, anchor
-
-
 def _compute_good_terms(
-    score, location, sigma, bounds=None, log_sigma=None, sum_by=None
+    score, location, sigma, bounds=None, log_sigma=None, sum_by=None, half_step=0.0
 ):
     """Per-rating log density of the good component and its ingredients.
 
@@ -162,6 +84,12 @@ def _compute_good_terms(
     sum_by : tuple of (ndarray of shape (n_ratings,), int), default=None
         ``(group, n_groups)``: also return :func:`_sum_terms_by` of the
         terms, taken chunk by chunk while the chunk is in cache. Needs
+        ``bounds``.
+    half_step : float, default=0.0
+        Half the spacing of the levels when each score is a level of a
+        discrete scale (:attr:`skem._em.ratings._Ratings.half_step`): the terms
+        are then those of the rating's cell
+        (:func:`skem._model.levels._compute_level_chunk_terms`). Needs
         ``bounds``.
 
     Returns
@@ -199,14 +127,19 @@ def _compute_good_terms(
     for start in range(0, n_ratings, _CHUNK_SIZE):
         chunk = slice(start, start + _CHUNK_SIZE)
         chunk_terms = {key: terms[key][chunk] for key in keys}
-        _compute_chunk_terms(
+        arguments = (
             score[chunk],
             _chunk_of(location, chunk),
             _chunk_of(sigma, chunk),
             _chunk_of(log_sigma, chunk),
             bounds,
-            list(chunk_terms.values()),
         )
+        if half_step > 0:
+            _compute_level_chunk_terms(
+                *arguments, half_step, list(chunk_terms.values())
+            )
+        else:
+            _compute_chunk_terms(*arguments, list(chunk_terms.values()))
         if sum_by is not None:
             group, n_groups = sum_by
             chunk_sums = _sum_terms_by(group[chunk], n_groups, chunk_terms)
@@ -315,60 +248,6 @@ def _compute_truncation_ratios(alpha, beta, z, log_sigma, log_density):
         ratio_alpha = np.exp(log_scale - _half_square_from(alpha, anchor))
         ratio_beta = np.exp(log_scale - _half_square_from(beta, anchor))
     return ratio_alpha, ratio_beta
-
-
-def _half_square_from(x, anchor):
-    """``(x**2 - anchor**2) / 2``, factored; ``x**2 / 2`` if the anchor is None."""
-    if anchor is None:
-        return 0.5 * x * x
-    return 0.5 * (x - anchor) * (x + anchor)
-
-
-def _compute_truncated_moments(alpha, beta, ratio_alpha, ratio_beta):
-    """Moments of the standardized truncated normal of each rating.
-
-    For ``t = (x - location) / sigma`` with ``x`` truncated to the bounds,
-    ``E[t^k] = (k - 1) E[t^(k-2)] + (alpha^(k-1) phi(alpha) - beta^(k-1)
-    phi(beta)) / Z``.
-
-    Parameters
-    ----------
-    alpha, beta : ndarray of shape (n_ratings,)
-        The standardized bounds.
-    ratio_alpha, ratio_beta : ndarray of shape (n_ratings,)
-        ``phi(alpha) / Z`` and ``phi(beta) / Z``, with ``Z`` the mass inside
-        the bounds.
-
-    Returns
-    -------
-    mean, var, second, var_square : ndarray of shape (n_ratings,)
-        ``E[t]``, ``Var[t]``, ``E[t^2]`` and ``Var[t^2]``, the variances
-        clipped at 0 against rounding: they only shape Newton steps, which a
-        guard checks, so their precision never decides monotonicity.
-    """
-    alpha_pa, beta_pb = alpha * ratio_alpha, beta * ratio_beta
-    mean = ratio_alpha - ratio_beta
-    second = 1.0 + alpha_pa
-    second -= beta_pb
-    # Products from the ratio outward: a far bound's ratio is 0, its square
-    # may overflow.
-    alpha_pa *= alpha
-    alpha_pa *= alpha
-    beta_pb *= beta
-    beta_pb *= beta
-    fourth = 3.0 * second
-    fourth += alpha_pa
-    fourth -= beta_pb
-    var = mean * mean
-    np.subtract(second, var, out=var)
-    var_square = second * second
-    np.subtract(fourth, var_square, out=var_square)
-    return (
-        mean,
-        np.maximum(var, 0.0, out=var),
-        second,
-        np.maximum(var_square, 0.0, out=var_square),
-    )
 
 
 def _estimate_annotator_log_joint(good_log_density, n_per_annotator, pi, log_uniform):
@@ -581,6 +460,7 @@ def _compute_item_log_likelihood(
         consensus[ratings.item] + bias[annotator],
         sigma[annotator],
         bounds if truncated else None,
+        half_step=ratings.half_step,
     )
     low, high = bounds
     per_rating = np.logaddexp(

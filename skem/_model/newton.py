@@ -141,6 +141,7 @@ def _step_truncated_location(
             values[item[selected]] + bias[annotator],
             _Gather(sigma, annotator),
             bounds,
+            half_step=ratings.half_step,
         )
         if groups is None:
             merged.update(new_terms)

@@ -17,8 +17,8 @@ import numpy as np
 from skem._model.likelihoods import (
     _compute_sigma_log_prior,
     _estimate_normal_log_density,
-    _log_normal_mass_lower_bound,
 )
+from skem._model.normal_mass import _log_normal_mass_lower_bound
 from skem._model.steps import (
     _COMBINE,
     _UNIT_BOUNDS,
@@ -106,6 +106,10 @@ def _kernel_log_mass_sums(block, sigma, annotators):
     once per item, then summed over the ratings.
     """
     ratings, location = block.ratings, block.location
+    if ratings.half_step > 0:
+        # A level's probability has no bound cheaper than the pass itself:
+        # no suspect is ruled out.
+        return block, {"log_mass": np.where(annotators, -np.inf, 0.0)}
     low, high = _UNIT_BOUNDS
     # -inf (no bound) where a location lies outside the bounds.
     inside = (location >= low) & (location <= high)

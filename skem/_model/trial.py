@@ -184,6 +184,7 @@ def _kernel_annotator_trial(block, bias, sigma, weights, log_posterior, annotato
         _Gather(sigma, annotator),
         _UNIT_BOUNDS,
         _Gather(np.log(sigma), annotator),
+        half_step=ratings.half_step,
     )
     if annotators is None:
         trial = _Trial(block.location, terms)

@@ -407,6 +407,7 @@ def _compute_truncated_terms(
         bounds,
         _Gather(np.log(sigma), annotator),
         sum_by=(annotator, ratings.n_annotators) if with_sums else None,
+        half_step=ratings.half_step,
     )
 
 
@@ -503,7 +504,7 @@ def _kernel_joint_trial(block, weights, log_posterior, bias, sigma, new_sigma):
 
 
 def _clip_to_scale(consensus, ratings):
-    """Each item's consensus clipped to the unit range or its own ratings' hull.
+    """Each item's consensus clipped to the scale or its own ratings' hull.
 
     Bias-corrected ratings ``s - b_a`` can fall beyond the ends of the scale
     (everyone rates the top level, an annotator's bias is negative), and so
@@ -524,6 +525,8 @@ def _clip_to_scale(consensus, ratings):
     consensus : ndarray of shape (n_items,)
     """
     low, high = _UNIT_BOUNDS
+    # On levels the scale ends at the outer levels, half a step inside.
+    low, high = low + ratings.half_step, high - ratings.half_step
     outside = (consensus < low) | (consensus > high)
     if not outside.any():
         return consensus

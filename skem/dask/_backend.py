@@ -13,7 +13,6 @@ import numpy as np
 from dask.sizeof import sizeof
 
 from skem._em.backend import _Block, _combine_outputs
-from skem._io.results import _shared_counts
 
 # Annotator vectors larger than this are scattered to the workers once per
 # step instead of being sent inside each task.
@@ -159,16 +158,11 @@ def _sizeof_block(block):
 
 def _kernel_counts(block):
     ratings = block.ratings
-    return block, {
-        "n": np.bincount(ratings.annotator, minlength=ratings.n_annotators),
-        "shared": _shared_counts(
-            ratings.item, ratings.annotator, ratings.n_per_item, ratings.n_annotators
-        ),
-    }
+    return block, {"n": ratings.n_per_annotator}
 
 
 def _combine_counts(client, blocks, n_annotators):
-    """Each annotator's number of ratings, and of those on shared items.
+    """Each annotator's number of ratings.
 
     Parameters
     ----------
@@ -179,13 +173,13 @@ def _combine_counts(client, blocks, n_annotators):
 
     Returns
     -------
-    n_ratings, n_shared : ndarray of shape (n_annotators,) of int64
+    n_ratings : ndarray of shape (n_annotators,) of int64
     """
     outputs = client.gather(
         [client.submit(_kernel_outputs, _kernel_counts, block) for block in blocks]
     )
     combined = _combine_outputs(outputs)
-    return combined["n"].astype(np.int64), combined["shared"].astype(np.int64)
+    return combined["n"].astype(np.int64)
 
 
 def _release_arrow_memory(client):

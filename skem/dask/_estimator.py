@@ -7,12 +7,11 @@ import pandas as pd
 from sklearn.base import _fit_context
 from sklearn.utils.validation import check_is_fitted
 
-from skem._em.driver import _BaseEM, _collect_item_results
-from skem._em.score_range import (
-    _resolve_score_range,
-)
+from skem._em.driver import _BaseEM
+from skem._em.items import _collect_item_results
+from skem._em.parameters import _SHARED_PARAMETERS
 from skem._em.validation import _check_gold_series, _scale_for_gold
-from skem._estimators import _SHARED_PARAMETERS, AnnotatorEM, HardAnnotatorEM
+from skem._estimators import AnnotatorEM, HardAnnotatorEM
 from skem.dask._backend import (
     _combine_counts,
     _DaskBackend,
@@ -93,6 +92,7 @@ class _BaseDaskAnnotatorEM(_BaseEM):
         max_iter=100,
         tol=1e-6,
         score_range="auto",
+        levels="auto",
         min_sigma="auto",
         random_state=None,
         warm_start=False,
@@ -111,6 +111,7 @@ class _BaseDaskAnnotatorEM(_BaseEM):
             max_iter=max_iter,
             tol=tol,
             score_range=score_range,
+            levels=levels,
             min_sigma=min_sigma,
             random_state=random_state,
             warm_start=warm_start,
@@ -180,10 +181,9 @@ class _BaseDaskAnnotatorEM(_BaseEM):
             self._columns,
             pd.Index(self.annotators_),
             self._score_scale,
-            self._form(0.0),
+            self._form(0.0, self._score_scale),
             self._fitted_params(self._score_scale),
-            self.weights_,
-            self.log_posterior_,
+            *self._consensus_weights(),
             meta=meta,
         )
 
@@ -258,14 +258,14 @@ class _BaseDaskAnnotatorEM(_BaseEM):
         annotators = _sorted_labels(
             np.concatenate([fact["annotators"] for fact in facts])
         )
-        levels = np.unique(np.concatenate([fact["levels"] for fact in facts]))
-        scale = _resolve_score_range(self.score_range, levels)
+        distinct = np.unique(np.concatenate([fact["levels"] for fact in facts]))
+        scale = self._resolve_scale(distinct)
         if not isinstance(self.score_range, str):
-            _check_levels_in_range(levels, scale, self.score)
+            _check_levels_in_range(distinct, scale, self.score)
         gold = _check_gold_series(gold)
         if gold is not None:
             scale = _scale_for_gold(scale, gold.to_numpy(), self.score_range)
-        form = self._form(self._resolve_min_sigma(scale))
+        form = self._form(self._resolve_min_sigma(scale), scale)
         warm = self.warm_start and hasattr(self, "converged_")
         warm_params, previous = None, None
         if warm:
@@ -296,7 +296,7 @@ class _BaseDaskAnnotatorEM(_BaseEM):
             for block in raw
         ]
         del raw
-        n_per_annotator, n_shared = _combine_counts(client, blocks, len(annotators))
+        n_per_annotator = _combine_counts(client, blocks, len(annotators))
         _release_arrow_memory(client)
         data = _DaskBackend(client, blocks, n_per_annotator, gold is not None)
         run = self._fit_em(data, form, warm_params)
@@ -306,8 +306,6 @@ class _BaseDaskAnnotatorEM(_BaseEM):
         self.annotators_ = annotators
         self.n_ratings_ = n_ratings
         self.n_ratings_per_annotator_ = n_per_annotator
-        # For annotator_frame's "too few ratings" verdict.
-        self._n_shared_ratings = n_shared
         # The futures stay referenced here, so that the scheduler keeps (or,
         # after a lost worker, recomputes) the partitions of consensus_.
         self._consensus_parts = _consensus_parts(
@@ -372,6 +370,8 @@ class DaskAnnotatorEM(_BaseDaskAnnotatorEM):
         ``log P(good | ratings)``.
     score_range_ : tuple of float
         The range of the bad annotators' uniform ratings.
+    levels_ : ndarray of shape (n_levels,) or None
+        The levels the ratings were read as; None for exact scores.
     log_likelihoods_ : ndarray of shape (``n_iter_``,)
         The objective after each iteration.
     log_likelihood_ : float
@@ -461,6 +461,8 @@ class DaskHardAnnotatorEM(_BaseDaskAnnotatorEM):
 _ANNOTATOR_ATTRIBUTES = (
     "_score_scale",
     "score_range_",
+    "levels_",
+    "n_judged_ratings_",
     "sigma_",
     "shared_sigma_",
     "bias_",

@@ -133,6 +133,7 @@ def _raw_ratings(raw, annotators, scale):
         scale.to_unit(raw["scores"]),
         n_items,
         len(annotators),
+        scale.unit_half_step,
     )
 
 
@@ -177,7 +178,7 @@ def _item_frame(block, results, scale, item_name, bounded):
         block.ratings.n_per_item.astype(np.int64),
         scale.from_unit(results["location"]) if bounded else None,
         level=_LEVEL,
-        score_range=(scale.low, scale.high),
+        score_range=scale.ends,
     )
     return pd.DataFrame(columns, index=pd.Index(block.item_labels, name=item_name))
 

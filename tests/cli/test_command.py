@@ -129,6 +129,16 @@ def _write(tmp_path, text):
             ["--score-range", "1", "5"],
             "1 rating outside --score-range 1 5",
         ),
+        (
+            "item,annotator,score\n1,1,3\n2,1,4\n",
+            [],
+            "Cannot judge annotators: 1 feature(s) (annotators) have ratings",
+        ),
+        (
+            "item,annotator,score\n1,1,3\n2,2,4\n",
+            [],
+            "Cannot judge annotators: no item has two ratings",
+        ),
     ],
     ids=[
         "missing file",
@@ -138,6 +148,8 @@ def _write(tmp_path, text):
         "empty file",
         "header only",
         "out of range",
+        "one annotator",
+        "no item rated twice",
     ],
 )
 def test_bad_input_is_one_line_on_stderr_and_exit_2(

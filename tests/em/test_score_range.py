@@ -53,3 +53,61 @@ def test_check_ratings_in_range_names_the_offending_rating(ratings):
         ValueError, match=r"2 rating\(s\) outside.*e\.g\. 5 in row 1, column 2"
     ):
         _check_ratings_in_range(ratings, scale)
+
+
+# ------------------------------------------------------------------ levels
+def _levels(score_range, scores, levels="auto"):
+    scale = _resolve_score_range(
+        score_range, np.asarray(scores, dtype=float), levels=levels
+    )
+    return (scale.low, scale.high), scale.levels
+
+
+def test_auto_levels_span_the_ratings_and_their_cells():
+    assert _levels("auto", [1, 2, 5]) == ((0.5, 5.5), (1.0, 5.0))
+    # Off a lattice, or levels=None: exact scores (the range is as in 0.5).
+    assert _levels("auto", [0.1, 0.25, 0.71]) == ((0.1, 0.71), None)
+    assert _levels("auto", [1, 2, 5], levels=None) == ((0.5, 5.5), None)
+    assert _levels("auto", [3.0, 3.0]) == ((1.5, 4.5), None)
+
+
+def test_a_stated_range_names_the_outer_levels_or_the_ends_of_their_cells():
+    """(1, 5) and (0.5, 5.5) on ratings 1..5 give the scale of 'auto'; a stated
+    range wider than the ratings adds the levels nobody used; ends off the
+    ratings' lattice leave the ratings exact."""
+    auto = _levels("auto", [1, 2, 3, 4, 5])
+    assert _levels((1, 5), [1, 2, 3, 4, 5]) == auto
+    assert _levels((0.5, 5.5), [1, 2, 3, 4, 5]) == auto
+    assert _levels((1, 5), [2, 3, 4]) == auto
+    assert _levels((0, 10), [2, 4, 6]) == ((-1.0, 11.0), (0.0, 10.0))
+    assert _levels((1, 5.3), [1, 2, 3]) == ((1.0, 5.3), None)
+    assert _levels((1, 5), [1.0, 1.5, 2.7]) == ((1.0, 5.0), None)
+
+
+def test_levels_of_an_affine_image_are_the_image_of_the_levels():
+    """The lattice test keeps its affine invariance on levels."""
+    scores = np.array([1.0, 2.0, 3.0, 5.0])
+    for a, b in [(1e-6, 37.86), (250.0, -3.0), (-2.0, 1.0)]:
+        (low, high), levels = _levels("auto", a * scores + b)
+        ends = sorted([a * 1.0 + b, a * 5.0 + b])
+        assert levels == pytest.approx(ends, rel=1e-12)
+        assert (low, high) == pytest.approx(
+            (ends[0] - abs(a) / 2, ends[1] + abs(a) / 2), rel=1e-12
+        )
+
+
+def test_explicit_levels_fix_the_scale_and_must_hold_every_rating():
+    scale = _resolve_score_range("auto", np.array([2.0, 3.0]), [1, 2, 3, 4, 5])
+    assert (scale.low, scale.high, scale.levels) == (0.5, 5.5, (1.0, 5.0))
+    np.testing.assert_array_equal(scale.level_values(), [1, 2, 3, 4, 5])
+    assert scale.unit_half_step == pytest.approx(0.1)
+    with pytest.raises(ValueError, match=r"not among the levels.*e\.g\. 2\.5"):
+        _resolve_score_range("auto", np.array([1.0, 2.5]), [1, 2, 3])
+    with pytest.raises(ValueError, match=r"not among the levels.*e\.g\. 6"):
+        _resolve_score_range("auto", np.array([1.0, 6.0]), [1, 2, 3])
+    with pytest.raises(ValueError, match="evenly spaced"):
+        _resolve_score_range("auto", np.array([1.0]), [1, 2, 4])
+    with pytest.raises(ValueError, match="at least two"):
+        _resolve_score_range("auto", np.array([1.0]), [1])
+    with pytest.raises(ValueError, match="Give the scale once"):
+        _resolve_score_range((1, 5), np.array([1.0]), [1, 2, 3, 4, 5])

@@ -34,7 +34,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from skem import AnnotatorEM, HardAnnotatorEM
 from skem._em.driver import _NOISE_PRIOR_RANGE
 from skem.datasets import make_ratings
-from tests._helpers import ESTIMATORS, FORMS, _budget
+from tests._helpers import ESTIMATORS, FORMS, _budget, _judgeable
 
 ESTIMATOR_FORMS = [
     pytest.param(
@@ -500,7 +500,9 @@ def test_a_sparse_matrix_with_a_repeated_entry_is_rejected(fmt):
 )
 def test_hard_em_does_not_depend_on_column_order_at_ties(form, seed):
     """A 5x5 integer matrix on 1..5 and its column-reversed copy give reversed
-    weights_ and the same objective; two annotators and their swap too."""
+    weights_ and the same objective; two annotators and their swap too. Two
+    annotators cannot be judged: the consensus counts both alike, whichever
+    one EM flags."""
     rng = np.random.default_rng(seed)
     X = rng.integers(1, 6, (5, 5)).astype(np.float64)
     pair = rng.integers(1, 6, (5, 2)).astype(np.float64)
@@ -513,8 +515,11 @@ def test_hard_em_does_not_depend_on_column_order_at_ties(form, seed):
             forward.log_likelihood_, rel=1e-12
         )
         np.testing.assert_allclose(backward.mu_, forward.mu_, rtol=1e-12, atol=1e-12)
-    # Two annotators: the hard verdict is symmetric.
-    assert forward.weights_[0] == forward.weights_[1]
+    # Two annotators: no item has two other raters, so nobody is judged.
+    np.testing.assert_array_equal(forward.n_judged_ratings_, [0, 0])
+    precision = np.broadcast_to(forward.sigma_, (2,)) ** -2.0
+    alike = ((pair - forward.bias_) * precision).sum(axis=1) / precision.sum()
+    np.testing.assert_allclose(forward.mu_, np.clip(alike, 1, 5), rtol=1e-12)
 
 
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
@@ -592,6 +597,7 @@ def _model_matrices(draw, min_ratings_per_annotator=1):
         X = np.round(X)
     n_ratings = (~np.isnan(X)).sum(axis=0)
     assume(n_ratings.min() >= min_ratings_per_annotator)
+    assume(_judgeable(X))
     return X
 
 
@@ -607,7 +613,7 @@ def test_warm_start_refits_with_newly_rated_items_stay_finite(X, model, data):
     hidden = data.draw(st.lists(st.integers(0, X.shape[0] - 1), min_size=1, max_size=4))
     first = X.copy()
     first[hidden] = np.nan
-    assume(not np.isnan(first).all())
+    assume(_judgeable(first))
     em = Estimator(warm_start=True, **form)
     with _strict_warnings():
         em.fit(first)

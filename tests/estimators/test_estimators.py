@@ -129,14 +129,22 @@ def test_caller_data_is_never_modified(Estimator, noisy):
 
 
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
-def test_single_annotator(Estimator):
-    X = np.array([[1.0], [2.0], [4.0]])
-    em = Estimator(**LECTURE).fit(X)
-    np.testing.assert_allclose(em.mu_, X.ravel())
-    assert em.weights_[0] == pytest.approx(1.0)
-    low, high = em.score_range_
-    assert em.sigma_ == pytest.approx(1e-3 * (high - low))  # the min_sigma floor
-    assert 0 < em.pi_ < 1
+@pytest.mark.parametrize(
+    ("X", "message"),
+    [
+        ([[1.0], [2.0], [4.0]], r"1 feature\(s\) \(annotators\) have ratings"),
+        ([[1.0, np.nan], [2.0, np.nan]], r"1 feature\(s\) \(annotators\) have ratings"),
+        ([[1.0, np.nan], [np.nan, 2.0], [4.0, np.nan]], "no item has two ratings"),
+    ],
+)
+def test_ratings_that_judge_nobody_are_refused(Estimator, X, message):
+    """One annotator, or no item rated twice: nobody can be judged. (0.4.1
+    fitted these with sigma at its floor and intervals of +/-0.006 on 1..5.)
+    The estimator stays unfitted."""
+    em = Estimator()
+    with pytest.raises(ValueError, match=f"Cannot judge annotators: .*{message}"):
+        em.fit(np.asarray(X))
+    assert not hasattr(em, "weights_")
 
 
 @pytest.mark.parametrize("Estimator", ESTIMATORS)

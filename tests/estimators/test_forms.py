@@ -23,6 +23,7 @@ from tests._helpers import (
     _budget,
     _fit_quietly,
     _form_id,
+    _judgeable,
 )
 
 # --------------------------------------------------------------------------
@@ -69,7 +70,7 @@ from tests._helpers import (
 def _model_data(draw):
     """A matrix from make_ratings: random size, noise, missingness, seed and scale."""
     n_items = draw(st.integers(2, 20))
-    n_annotators = draw(st.integers(1, 8))
+    n_annotators = draw(st.integers(2, 8))
     low, high = draw(st.sampled_from([(0.0, 1.0), (1.0, 5.0), (-50.0, 200.0)]))
     X = make_ratings(
         n_items,
@@ -82,19 +83,21 @@ def _model_data(draw):
     )
     if draw(st.booleans()):
         X = np.round(X)  # a discrete scale, with many exact ties
+    assume(_judgeable(X))
     return X
 
 
 @st.composite
 def _raw_data(draw):
     """A raw hypothesis array of scores in [0, 10] with NaN for missing."""
-    shape = (draw(st.integers(1, 12)), draw(st.integers(1, 7)))
+    shape = (draw(st.integers(1, 12)), draw(st.integers(2, 7)))
     scores = draw(
         arrays(np.float64, shape, elements=st.floats(0, 10, allow_nan=False, width=32))
     )
     missing = draw(arrays(np.bool_, shape))
-    assume(not missing.all())
-    return np.where(missing, np.nan, scores)
+    X = np.where(missing, np.nan, scores)
+    assume(_judgeable(X))
+    return X
 
 
 @st.composite

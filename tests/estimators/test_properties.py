@@ -10,7 +10,7 @@ from hypothesis.extra.numpy import arrays
 
 from skem import HardAnnotatorEM
 from skem.datasets import make_ratings
-from tests._helpers import ESTIMATORS, LECTURE
+from tests._helpers import ESTIMATORS, LECTURE, _judgeable
 
 LOW, HIGH = 0.0, 10.0
 
@@ -19,7 +19,7 @@ LOW, HIGH = 0.0, 10.0
 def rating_matrices(draw, max_items=12, max_annotators=7):
     """A matrix of scores in [0, 10] with NaN for missing, one rating at least."""
     n_items = draw(st.integers(1, max_items))
-    n_annotators = draw(st.integers(1, max_annotators))
+    n_annotators = draw(st.integers(2, max_annotators))
     scores = draw(
         arrays(
             np.float64,
@@ -28,8 +28,9 @@ def rating_matrices(draw, max_items=12, max_annotators=7):
         )
     )
     missing = draw(arrays(np.bool_, (n_items, n_annotators)))
-    assume(not missing.all())
-    return np.where(missing, np.nan, scores)
+    X = np.where(missing, np.nan, scores)
+    assume(_judgeable(X))
+    return X
 
 
 @st.composite
@@ -129,6 +130,7 @@ def model_rating_matrices(draw):
     # Two annotators whose only ratings are one shared item sit symmetrically
     # about its mean, whatever the scores: a tie that no order can break.
     assume((~np.isnan(X)).sum(axis=0).min() >= 2)
+    assume(_judgeable(X))
     return X
 
 

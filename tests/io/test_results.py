@@ -144,7 +144,7 @@ def test_nflx_outliers_are_random_with_their_reasons(nflx):
     assert sorted(random) == [26, 27, 28, 29]
     evidence = _annotator_evidence(em, nflx.data)
     _, reasons = _annotator_verdicts(
-        people["p_good"], evidence.per_annotator, evidence.shared, evidence.r
+        people["p_good"], evidence.per_annotator, em.n_judged_ratings_, evidence.r
     )
     assert reasons[26] == (
         "answers look random: 79 ratings, agreement with the consensus r = "
@@ -157,7 +157,7 @@ def test_verdict_words_and_reasons_at_the_thresholds():
     verdicts, reasons = _annotator_verdicts(
         [0.9, 0.8999, 0.1, 0.1001, 1.0, 0.0, 1.0],
         n_ratings=[10, 10, 10, 10, 2, 1, 50],
-        n_shared=[10, 10, 10, 10, 2, 1, 3],
+        n_judged=[10, 10, 10, 10, 2, 1, 3],
         r=[0.853, 0.4, 0.123, np.nan, 0.9, np.nan, -0.001],
     )
     assert verdicts.tolist() == [
@@ -174,8 +174,8 @@ def test_verdict_words_and_reasons_at_the_thresholds():
         "undetermined: the ratings fit either (10 ratings, r = 0.40)",
         "answers look random: 10 ratings, agreement with the consensus r = 0.12",
         "undetermined: the ratings fit either (10 ratings, r n/a)",
-        "undetermined: too few ratings (2 on items that others rated too)",
-        "undetermined: too few ratings (1 on items that others rated too)",
+        "undetermined: too few ratings (2 on items that two others rated too)",
+        "undetermined: too few ratings (1 on items that two others rated too)",
         "consistent: 50 ratings, r = 0.00",
     ]
 
@@ -191,15 +191,15 @@ def test_without_evidence_the_reasons_are_the_bare_words():
 
 @given(
     p_good=st.floats(0.0, 1.0),
-    n_shared=st.integers(0, 50),
+    n_judged=st.integers(0, 50),
 )
-def test_verdict_is_set_by_p_good_thresholds_unless_fewer_than_3_shared_ratings(
-    p_good, n_shared
+def test_verdict_is_set_by_p_good_thresholds_unless_fewer_than_3_judged_ratings(
+    p_good, n_judged
 ):
     """Property: "consistent" iff p_good >= 0.9, "random" iff p_good <= 0.1,
-    with at least 3 ratings on items others rated; else "undetermined"."""
-    (verdict,), (reason,) = _annotator_verdicts([p_good], [n_shared], [n_shared])
-    if n_shared < 3:
+    with at least 3 ratings on items two others rated; else "undetermined"."""
+    (verdict,), (reason,) = _annotator_verdicts([p_good], [n_judged], [n_judged])
+    if n_judged < 3:
         expected = "undetermined"
     elif p_good >= 0.9:
         expected = "consistent"
@@ -217,22 +217,28 @@ def test_verdict_is_set_by_p_good_thresholds_unless_fewer_than_3_shared_ratings(
     )
 
 
-def test_shared_ratings_exclude_items_nobody_else_rated():
+def test_judged_ratings_count_only_items_that_two_others_rated():
+    """A 1-vs-1 disagreement judges nobody: annotator 3 has 4 ratings, 2 of
+    them on items with at least two other raters, and is undetermined
+    without X as with it."""
+    nan = np.nan
     X = np.array(
         [
-            [0.2, 0.25, np.nan],
-            [0.8, 0.75, np.nan],
-            [0.5, 0.55, 0.6],
-            [0.1, np.nan, 0.9],
-            [np.nan, np.nan, 0.3],
-            [np.nan, np.nan, 0.7],
+            [0.2, 0.25, 0.3, nan],
+            [0.8, 0.75, 0.7, 0.8],
+            [0.5, 0.55, nan, nan],
+            [0.1, nan, nan, 0.9],
+            [nan, nan, nan, 0.3],
+            [0.6, 0.65, nan, 0.6],
         ]
     )
     em = AnnotatorEM().fit(X)
-    evidence = _annotator_evidence(em, X)
-    np.testing.assert_array_equal(evidence.per_annotator, [4, 3, 4])
-    np.testing.assert_array_equal(evidence.shared, [4, 3, 2])
-    assert annotator_frame(em, X=X)["verdict"][2] == "undetermined"
+    np.testing.assert_array_equal(em.n_judged_ratings_, [3, 3, 2, 2])
+    np.testing.assert_array_equal(
+        _annotator_evidence(em, X).per_annotator, [5, 4, 2, 4]
+    )
+    for table in (annotator_frame(em, X=X), annotator_frame(em)):
+        assert table["verdict"].tolist()[2:] == ["undetermined"] * 2
 
 
 def test_agreement_is_pearson_r_with_the_consensus_and_na_when_undefined():

@@ -20,6 +20,8 @@ from skem._model.likelihoods import (
     _estimate_log_posterior,
     _estimate_normal_log_density,
     _Gather,
+)
+from skem._model.normal_mass import (
     _log_normal_mass_lower_bound,
     _shifted_log_normal_mass,
 )

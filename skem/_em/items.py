@@ -1,0 +1,57 @@
+"""The fitted items: each item's consensus, location and standard error.
+
+After EM, the kept run's parameters and weights give every item its results,
+block by block, in unit space; the estimators map them to score units. The
+annotators count with their consensus weights (:mod:`skem._model.evidence`).
+"""
+
+from skem._model.evidence import _estimate_consensus_weights
+from skem._model.intervals import (
+    _compute_consensus_std_error,
+    _compute_std_error_sums,
+    _estimate_std_error_correction,
+)
+
+
+def _kernel_std_error_sums(block, weights):
+    """The block's part of the std errors' degrees-of-freedom correction."""
+    return block, _compute_std_error_sums(block.ratings, weights, block.gold)
+
+
+def _kernel_item_results(block, form, params, weights, log_posterior, correction):
+    """Each item's location, consensus and standard error, in unit space.
+
+    The consensus is :meth:`skem._model.form._ModelForm.consensus` at the
+    fitted parameters and the consensus weights of the final E-step, the
+    code path of ``transform``, for every form. The plain normal forms' location is that
+    consensus too (their last M-step took it one E-step earlier, from the
+    previous weights); the bounded forms' location is EM's own, which can
+    sit at the ends of the scale.
+    """
+    ratings = block.ratings
+    consensus = form.consensus(ratings, params, weights, log_posterior, block.gold)
+    std_error = _compute_consensus_std_error(
+        ratings, weights, params.sigma, block.gold, correction
+    )
+    return block, {
+        "location": block.location if form.bounded else consensus,
+        "consensus": consensus,
+        "std_error": std_error,
+    }
+
+
+def _collect_item_results(data, form, run):
+    """The kernel outputs of :func:`_kernel_item_results` of every block.
+
+    The annotators count with their consensus weights
+    (:func:`skem._model.evidence._estimate_consensus_weights`).
+    """
+    params = run["params"]
+    weights, log_weights = _estimate_consensus_weights(
+        run["weights"], run["log_posterior"], params.pi, run["n_judged"]
+    )
+    sums = data.reduce(_kernel_std_error_sums, weights)
+    correction = _estimate_std_error_correction(**sums)
+    return data.collect(
+        _kernel_item_results, form, params, weights, log_weights, correction
+    )

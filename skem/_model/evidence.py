@@ -1,0 +1,115 @@
+"""Evidence before a verdict: who the ratings can judge, and the consensus weights.
+
+A random annotator is told from a good one by disagreeing with the others on
+the same items. On an item that only one other annotator rated, a
+disagreement says nothing of who is wrong; from two others on, the
+annotator is compared with a consensus it does not make alone. An
+annotator's *judged* ratings are its ratings on items that at least two
+others rated too. With fewer than ``MIN_JUDGED_RATINGS`` of them, EM's
+posterior rests on locations fitted largely to the annotator's own ratings,
+and is over-confident either way: its verdict is "undetermined", and in the
+consensus it counts as the panel's prior ``pi`` says, not as its posterior.
+When nobody can be judged, every annotator counts at ``pi``: the consensus
+is the precision-weighted mean of everyone. A fit where no item has two
+ratings, or with one annotator, judges nobody at all, and is refused
+(:func:`_check_judgeable`).
+
+The rule changes neither the likelihood nor EM (their monotonicity stays);
+it decides how the fitted posterior is read.
+"""
+
+import numpy as np
+
+# Judged ratings needed before a posterior moves the consensus or a verdict.
+MIN_JUDGED_RATINGS = 3
+
+# An item's ratings judge its raters when it has at least this many: each
+# rater against at least two others.
+_JUDGING_RATERS = 3
+
+
+def _count_judged_ratings(ratings):
+    """Each annotator's ratings on items that at least two others rated too.
+
+    Every item's ratings lie in one block, so the counts of the blocks add
+    up.
+
+    Parameters
+    ----------
+    ratings : _Ratings
+
+    Returns
+    -------
+    n_judged : ndarray of shape (n_annotators,), dtype int64
+    """
+    judged = ratings.n_per_item[ratings.item] >= _JUDGING_RATERS
+    return np.bincount(
+        ratings.annotator, weights=judged, minlength=ratings.n_annotators
+    ).astype(np.int64)
+
+
+def _kernel_judged_counts(block):
+    """:func:`_count_judged_ratings` of the block's ratings."""
+    return block, {"n_judged": _count_judged_ratings(block.ratings)}
+
+
+def _estimate_consensus_weights(weights, log_posterior, pi, n_judged):
+    """Each annotator's weight in the consensus, and its log.
+
+    Parameters
+    ----------
+    weights, log_posterior : ndarray of shape (n_annotators,)
+        The E-step's ``P(good)`` of each annotator (hard EM: its flag) and
+        the log posterior.
+    pi : float
+        The prior probability of a good annotator, in (0, 1).
+    n_judged : ndarray of shape (n_annotators,)
+        Output of :func:`_count_judged_ratings`.
+
+    Returns
+    -------
+    weights, log_weights : ndarray of shape (n_annotators,)
+        ``weights`` and ``log_posterior`` where the annotator has at least
+        ``MIN_JUDGED_RATINGS`` judged ratings; ``pi`` and ``log pi``
+        elsewhere.
+    """
+    judged = np.asarray(n_judged) >= MIN_JUDGED_RATINGS
+    return (
+        np.where(judged, weights, pi),
+        np.where(judged, log_posterior, np.log(pi)),
+    )
+
+
+def _kernel_most_raters(block):
+    """The most ratings any item of the block has."""
+    return block, {"max_raters": int(np.max(block.ratings.n_per_item, initial=0))}
+
+
+def _check_judgeable(n_per_annotator, max_raters):
+    """Raise a ValueError if the ratings cannot judge any annotator.
+
+    Parameters
+    ----------
+    n_per_annotator : ndarray of shape (n_annotators,)
+        Number of ratings of each annotator.
+    max_raters : int
+        The most ratings any item has.
+
+    Raises
+    ------
+    ValueError
+        If fewer than two annotators have ratings (the message names the
+        features, as scikit-learn's checks expect), or no item has two.
+    """
+    n_rating = int(np.count_nonzero(n_per_annotator))
+    if n_rating < 2:
+        raise ValueError(
+            f"Cannot judge annotators: {n_rating} feature(s) (annotators) have "
+            "ratings. Telling a random annotator from a good one needs at least "
+            "two annotators who rated the same items."
+        )
+    if max_raters < 2:
+        raise ValueError(
+            "Cannot judge annotators: no item has two ratings, so no rating can "
+            "be compared with another. Collect at least two ratings of some items."
+        )

@@ -1,0 +1,151 @@
+"""The levels form's terms: a rating's cell, its log mass and the Newton terms."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.special import log_ndtr
+
+from skem._model.levels import _MIN_SCALE_INFORMATION, _standardized_cell
+from skem._model.likelihoods import _compute_good_terms
+from tests._helpers import BOUNDS, _budget
+
+# Five levels on the unit range: cells of width 0.2 around 0.1, 0.3, ..., 0.9.
+HALF_STEP = 0.1
+LEVELS = np.array([0.1, 0.3, 0.5, 0.7, 0.9])
+
+
+def _log_cell_mass(score, location, sigma, half_step=HALF_STEP, bounds=BOUNDS):
+    """The normal's log mass on each rating's cell, the outer ones open (oracle)."""
+    low = np.where(score - half_step <= bounds[0] + 1e-9, -np.inf, score - half_step)
+    high = np.where(score + half_step >= bounds[1] - 1e-9, np.inf, score + half_step)
+    upper = log_ndtr((high - location) / sigma)
+    lower = log_ndtr((low - location) / sigma)
+    # log(Phi(b) - Phi(a)) in whichever tail keeps its digits.
+    in_upper_tail = (low - location) / sigma > 0
+    a = np.where(in_upper_tail, log_ndtr(-(low - location) / sigma), upper)
+    b = np.where(in_upper_tail, log_ndtr(-(high - location) / sigma), lower)
+    with np.errstate(divide="ignore"):
+        return a + np.log1p(-np.exp(b - a))
+
+
+def _terms(score, location, sigma):
+    return _compute_good_terms(
+        np.atleast_1d(np.asarray(score, dtype=np.float64)),
+        np.atleast_1d(np.asarray(location, dtype=np.float64)),
+        np.atleast_1d(np.asarray(sigma, dtype=np.float64)),
+        BOUNDS,
+        half_step=HALF_STEP,
+    )
+
+
+def test_a_level_rating_has_the_log_mass_of_its_cell_over_the_cell_width():
+    """log_density = log P(cell) - log(2 h): a bad rater's 1/K over its own
+    cell width is the unit density 1, so good and bad terms compare."""
+    rng = np.random.default_rng(0)
+    score = rng.choice(LEVELS, 500)
+    location = rng.uniform(-0.2, 1.2, 500)
+    sigma = np.exp(rng.uniform(np.log(1e-3), np.log(2.0), 500))
+    terms = _terms(score, location, sigma)
+    expected = _log_cell_mass(score, location, sigma) - np.log(2 * HALF_STEP)
+    np.testing.assert_allclose(terms["log_density"], expected, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(terms["z"], (score - location) / sigma)
+
+
+def test_the_outer_cells_are_open_so_their_masses_sum_to_one():
+    """Over the five levels the masses sum to 1 for any location and sigma:
+    a latent score beyond the top is rated at the top."""
+    for location, sigma in [(0.5, 0.1), (1.4, 0.05), (-3.0, 2.0), (0.95, 1e-3)]:
+        terms = _terms(LEVELS, np.full(5, location), np.full(5, sigma))
+        mass = np.exp(terms["log_density"]) * 2 * HALF_STEP
+        assert mass.sum() == pytest.approx(1.0, rel=1e-12)
+
+
+@pytest.mark.parametrize("level", [0.1, 0.5, 0.9])
+@pytest.mark.parametrize(("location", "sigma"), [(0.42, 0.13), (0.8, 0.04), (0.2, 0.6)])
+def test_level_terms_are_the_derivatives_of_the_log_mass(level, location, sigma):
+    """location_slope and location_information are the first and minus the
+    second derivative of log P in the location; scale_slope / (2 lam) and
+    scale_information / (4 lam**2) the same in the precision lam, where the
+    log mass is concave in it (else the floor)."""
+
+    def log_mass(m, lam):
+        return float(_log_cell_mass(np.array(level), m, lam**-0.5))
+
+    terms = _terms(level, location, sigma)
+    lam = sigma**-2.0
+    h = 1e-5
+    slope = (log_mass(location + h, lam) - log_mass(location - h, lam)) / (2 * h)
+    curvature = (
+        log_mass(location + h, lam)
+        - 2 * log_mass(location, lam)
+        + log_mass(location - h, lam)
+    ) / h**2
+    assert terms["location_slope"][0] == pytest.approx(slope, rel=1e-5, abs=1e-7)
+    assert terms["location_information"][0] == pytest.approx(
+        -curvature, rel=1e-3, abs=1e-3
+    )
+    k = 1e-4 * lam
+    scale_slope = (log_mass(location, lam + k) - log_mass(location, lam - k)) / (2 * k)
+    scale_curvature = (
+        log_mass(location, lam + k)
+        - 2 * log_mass(location, lam)
+        + log_mass(location, lam - k)
+    ) / k**2
+    assert terms["scale_slope"][0] / (2 * lam) == pytest.approx(
+        scale_slope, rel=1e-5, abs=1e-9
+    )
+    information = -scale_curvature * 4 * lam**2
+    assert terms["scale_information"][0] == pytest.approx(
+        max(information, _MIN_SCALE_INFORMATION), rel=1e-3, abs=1e-3
+    )
+
+
+@settings(max_examples=_budget(300))
+@given(
+    level=st.sampled_from(LEVELS.tolist()),
+    location=st.floats(-1e3, 1e3),
+    log_sigma=st.floats(np.log(1e-8), np.log(1e3)),
+)
+def test_level_terms_are_finite_and_the_mass_at_most_one_anywhere(
+    level, location, log_sigma
+):
+    """Property: far in either tail, with sigma from 1e-8 to 1e3, every term
+    is finite, the log mass is at most 0 and the information nonnegative."""
+    terms = _terms(level, location, np.exp(log_sigma))
+    for key, value in terms.items():
+        assert np.all(np.isfinite(value)), key
+    assert terms["log_density"][0] + np.log(2 * HALF_STEP) <= 1e-15
+    assert terms["location_information"][0] >= 0
+    assert terms["scale_information"][0] >= _MIN_SCALE_INFORMATION
+
+
+def test_a_cell_is_open_where_it_reaches_an_end_of_the_range():
+    """The bottom and top levels' cells open to -inf and +inf (taken finitely
+    far beyond the location); inner cells are half a step either side."""
+    score = np.array([0.1, 0.5, 0.9])
+    location = np.array([0.5, 0.5, 0.5])
+    alpha, beta = _standardized_cell(score, location, np.full(3, 0.1), BOUNDS, 0.1)
+    np.testing.assert_allclose(alpha[1:], [-1.0, 3.0])
+    np.testing.assert_allclose(beta[:2], [-3.0, 1.0])
+    assert alpha[0] <= -3.0 - 40 and beta[2] >= 3.0 + 40
+    # Wider bounds (new ratings beyond the training range): no cell reaches.
+    alpha, beta = _standardized_cell(score, location, np.full(3, 0.1), (-1, 2), 0.1)
+    np.testing.assert_allclose(alpha, [-5.0, -1.0, 3.0])
+    np.testing.assert_allclose(beta, [-3.0, 1.0, 5.0])
+
+
+def test_a_cell_narrower_than_the_rounding_of_its_ends_has_the_density_terms():
+    """Fuzz seed 1000467: held-out ratings 1e16 cells from the location made
+    the cell's ends one double, and its mass 0 (NaN terms). Such a cell is a
+    point: its terms are the normal density's."""
+    score, location, sigma = np.array([-1e16]), np.array([0.5]), np.array([0.01])
+    terms = _compute_good_terms(
+        score, location, sigma, (-1e16 - 0.1, 1.0), None, half_step=HALF_STEP
+    )
+    z = (score - location) / sigma
+    assert terms["log_density"][0] == pytest.approx(
+        -0.5 * z[0] ** 2 - np.log(np.sqrt(2 * np.pi) * sigma[0]), rel=1e-15
+    )
+    for value in terms.values():
+        assert np.all(np.isfinite(value))
