@@ -36,7 +36,7 @@ SECTIONS = {
             "Robustness per model form: random raters replacing real ones",
             forms.robustness_table,
         ),
-        ("Discrete scales: the auto range", forms.discrete_scale_table),
+        ("Discrete scales: levels or exact scores", forms.discrete_scale_table),
     ],
     "speed": [
         ("One EM iteration of each model form", speed.iteration_table),

@@ -52,7 +52,7 @@ print(f"{page.name}: {len(html) / 1e3:.0f} kB, one self-contained file")
 # ``p_good`` is the posterior probability that a viewer is good; a viewer is
 # ``"consistent"`` from 0.9 up, ``"random"`` from 0.1 down, and
 # ``"undetermined"`` in between or with fewer than 3 ratings on clips that
-# others rated too.
+# at least two others rated too.
 viewers = skem.annotator_frame(em, nflx.annotators, X=nflx.data, name="viewer")
 flagged = viewers.loc[viewers["verdict"] != "consistent"]
 print(flagged[["viewer", "verdict", "n_ratings", "p_good"]].to_string(index=False))

@@ -238,3 +238,68 @@ def test_grid_search_scores_every_form_finitely(Estimator):
     assert np.all(np.isfinite(scores))
     assert search.best_estimator_.get_params()["bounded"] in (True, False)
     assert np.isfinite(search.score(X))
+
+
+@st.composite
+def _coarse_levels(draw):
+    """Sparse panels on 2 to 7 levels, some raters random, the scale stated or not."""
+    n_levels = draw(st.integers(2, 7))
+    n_items, n_annotators = draw(st.integers(2, 15)), draw(st.integers(2, 8))
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    truth = rng.uniform(-0.5, n_levels - 0.5, n_items)
+    noise = draw(st.sampled_from([0.05, 0.3, 1.0, 3.0]))
+    X = np.clip(
+        np.round(truth[:, None] + rng.normal(0, noise, (n_items, n_annotators))),
+        0,
+        n_levels - 1,
+    )
+    random = rng.random(n_annotators) < draw(st.sampled_from([0.0, 0.3]))
+    X[:, random] = rng.integers(0, n_levels, (n_items, int(random.sum())))
+    X[rng.random(X.shape) < draw(st.sampled_from([0.0, 0.5, 0.8]))] = np.nan
+    assume(_judgeable(X))
+    # Two neighbouring levels in use: the data then show the scale's step.
+    assume(np.diff(np.unique(X[~np.isnan(X)])).min(initial=2) == 1)
+    stated = draw(st.sampled_from(["auto", (0, n_levels - 1), (-0.5, n_levels - 0.5)]))
+    return X, stated
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+@pytest.mark.parametrize(
+    "form", [form for form in FORMS if form["bounded"]], ids=_form_id
+)
+@settings(max_examples=_budget(15))
+@given(data=_coarse_levels(), init=st.sampled_from(["median", "all_good"]))
+def test_levels_objective_never_decreases_on_coarse_sparse_scales(
+    Estimator, form, data, init
+):
+    """Property: on 2 to 7 levels, sparse, noisy or exact, with random raters
+    and the scale stated as its levels, as their cells' ends or not at all,
+    the levels form's objective never decreases (as above), and the fit is
+    the same whichever way the scale is stated."""
+    X, stated = data
+    em = _fit_quietly(
+        Estimator(max_iter=30, tol=0, init=init, score_range=stated, **form), X
+    )
+    assert em.levels_ is not None
+    objectives = em.log_likelihoods_
+    assert np.all(np.isfinite(objectives))
+    decrease = objectives[:-1] - objectives[1:]
+    allowed = 1e-8 * (1 + np.maximum(np.abs(objectives[:-1]), np.abs(objectives[1:])))
+    assert np.all(decrease <= allowed), (decrease.max(), objectives)
+    if stated != "auto":
+        # The other way of stating the same scale: levels or their cells' ends.
+        low, high = stated
+        half = 0.5 if low == 0 else -0.5
+        twin = _fit_quietly(
+            Estimator(
+                max_iter=30,
+                tol=0,
+                init=init,
+                score_range=(low - half, high + half),
+                **form,
+            ),
+            X,
+        )
+        np.testing.assert_allclose(twin.log_likelihoods_, objectives, rtol=1e-12)
+        np.testing.assert_array_equal(twin.weights_, em.weights_)
