@@ -219,7 +219,8 @@ def _propose_joint_sigma(
             best = 2.0 * half / (np.sqrt(b * b - 4.0 * curvature * half) - b)
         return np.clip(np.nan_to_num(best, nan=highest), lowest, highest) ** -0.5
 
-    return _solve_shared_sigma(sigma_given, precision.shape[0], min_sigma)
+    guess = precision.shape[0] / np.sum(precision)
+    return _solve_shared_sigma(sigma_given, precision.shape[0], min_sigma, guess=guess)
 
 
 def _propose_precision(precision, gradient, curvature, limits):

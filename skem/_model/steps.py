@@ -45,6 +45,11 @@ _ROUNDING_RTOL = 1e-12
 
 _TINY = np.finfo(np.float64).tiny
 
+# The shared scale's fixed point is found to this relative width in tau**2.
+_TAU_RTOL = 1e-14
+_TAU_LOG_RTOL = np.log1p(_TAU_RTOL)
+_TAU_MAX_EVALUATIONS = 200
+
 
 def _compute_rating_weights(ratings, weights, log_posterior):
     """Weight of each rating in the M-step: its annotator's responsibility.
@@ -374,16 +379,19 @@ def _estimate_shared_sigma(sigma, min_sigma):
     return max(float(np.sqrt(sigma.shape[0] / np.sum(sigma**-2.0))), min_sigma)
 
 
-def _solve_shared_sigma(sigma_given, n_annotators, min_sigma, excess=None):
+def _solve_shared_sigma(sigma_given, n_annotators, min_sigma, excess=None, guess=None):
     """Maximize jointly over each ``sigma_a`` and the shared scale ``tau``.
 
     ``sigma_given(t)`` is each annotator's best sigma when ``tau**2 = t``; the
     best ``tau`` given the sigmas is their harmonic mean
     (:func:`_estimate_shared_sigma`). Alternating the two converges slowly
     when the prior outweighs the data (rate ``nu / (nu + n_a)``), so the
-    fixed point ``t * sum_a sigma_a(t)**-2 = n_annotators`` is found directly,
-    by bisection in ``log t``: its left side grows with ``t``, so the root is
-    unique, and there the profile objective is at its maximum.
+    fixed point ``t * sum_a sigma_a(t)**-2 = n_annotators`` is found directly
+    in ``log t``: its left side grows with ``t``, so the root is unique, and
+    there the profile objective is at its maximum. The root is bracketed and
+    the bracket shrunk by regula falsi with the Illinois modification
+    (superlinear, about 8 evaluations where bisection takes 50), to a
+    relative width of ``_TAU_RTOL`` in ``t``.
 
     Parameters
     ----------
@@ -398,6 +406,10 @@ def _solve_shared_sigma(sigma_given, n_annotators, min_sigma, excess=None):
         compute it without cancellation. Under a strong prior each term is
         of size ``1 / nu`` while ``t / sigma_a(t)**2`` is about 1, so the
         plain difference loses the root's digits from ``nu`` of about 1e9 on.
+    guess : float, default=None
+        A ``t`` near the root (the current ``tau**2``): the bracket starts
+        around it, a factor 2 either way, and widens by 4 until it holds the
+        root.
 
     Returns
     -------
@@ -409,20 +421,49 @@ def _solve_shared_sigma(sigma_given, n_annotators, min_sigma, excess=None):
         def excess(t):
             return t * np.sum(sigma_given(t) ** -2.0) - n_annotators
 
-    low = min_sigma**2
-    if excess(low) >= 0:
-        return sigma_given(low), min_sigma
-    high = max(4.0 * low, 1.0)
-    while excess(high) < 0 and high < 1e12:
+    floor = min_sigma**2
+    low = floor if guess is None else max(0.5 * guess, floor)
+    f_low = excess(low)
+    while f_low >= 0 and low > floor:
+        low = max(0.25 * low, floor)
+        f_low = excess(low)
+    if f_low >= 0:
+        return sigma_given(floor), min_sigma
+    high = max(4.0 * low, 1.0 if guess is None else 2.0 * guess)
+    f_high = excess(high)
+    while f_high < 0 and high < 1e12:
+        low, f_low = high, f_high
         high *= 4.0
-    for _ in range(200):
-        middle = np.sqrt(low * high)
-        if excess(middle) < 0:
-            low = middle
-        else:
-            high = middle
-        if high <= low * (1 + 1e-14):
+        f_high = excess(high)
+    if f_high < 0:
+        return sigma_given(high), float(np.sqrt(high))
+    # Regula falsi in log t; the end kept twice in a row has its value halved
+    # (Illinois), so both ends move and the bracket shrinks superlinearly.
+    a, b, kept = np.log(low), np.log(high), 0
+    for _ in range(_TAU_MAX_EVALUATIONS):
+        if b - a <= _TAU_LOG_RTOL:
             break
+        c = (a * f_high - b * f_low) / (f_high - f_low)
+        if not np.isfinite(c):
+            c = 0.5 * (a + b)
+        # At least half the tolerance from either end: next to the root, the
+        # step then closes the bracket instead of creeping up on one side.
+        c = min(max(c, a + 0.5 * _TAU_LOG_RTOL), b - 0.5 * _TAU_LOG_RTOL)
+        f_c = excess(np.exp(c))
+        if f_c == 0:
+            b = c
+            break
+        if f_c < 0:
+            a, f_low = c, f_c
+            if kept == -1:
+                f_high *= 0.5
+            kept = -1
+        else:
+            b, f_high = c, f_c
+            if kept == 1:
+                f_low *= 0.5
+            kept = 1
+    high = np.exp(b)
     return sigma_given(high), float(np.sqrt(high))
 
 

@@ -347,3 +347,36 @@ def test_normal_consensus_is_a_loop_precision_weighted_mean_with_gold():
     )
     expected[[1, 5]] = [0.42, 0.77]
     np.testing.assert_allclose(with_gold, expected, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("guess", [None, 1e-5, 0.02, 3.0])
+@pytest.mark.parametrize("seed", range(5))
+def test_solve_shared_sigma_finds_the_bisection_root_in_few_evaluations(seed, guess):
+    """The root of t * sum_a sigma_a(t)**-2 = M, to 1e-13 relative, in at most
+    25 evaluations of the excess from any guess (plain bisection to the same
+    width took about 50), on the plain normal update of random panels."""
+    rng = np.random.default_rng(seed)
+    n_annotators = int(rng.integers(2, 40))
+    ss = rng.uniform(0, 3, n_annotators) ** 2
+    n = rng.integers(0, 30, n_annotators)
+    weights = rng.uniform(0, 1, n_annotators)
+    nu, min_sigma = float(rng.choice([0.5, 5.0, 200.0])), 1e-3
+    calls = []
+
+    def sigma_given(t):
+        return _estimate_sigma_per_annotator_normal(
+            ss, n, weights, math.sqrt(t), nu, min_sigma
+        )
+
+    def excess(t):
+        calls.append(t)
+        return t * np.sum(sigma_given(t) ** -2.0) - n_annotators
+
+    _, tau = _solve_shared_sigma(sigma_given, n_annotators, min_sigma, excess, guess)
+    n_evaluations = len(calls)
+    low, high = min_sigma**2, 1e12  # the oracle: bisection in log t
+    for _ in range(300):
+        middle = math.sqrt(low * high)
+        low, high = (middle, high) if excess(middle) < 0 else (low, middle)
+    assert tau**2 == pytest.approx(high, rel=1e-13)
+    assert n_evaluations <= 25
