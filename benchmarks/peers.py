@@ -37,6 +37,8 @@ FORMS = [
     for bias in (False, True)
 ]
 DEFAULT_FORM = {"bounded": True, "noise": "per_annotator", "bias": False}
+# The Student-t good component (the plain form with a Cauchy tail), one row.
+TAIL_FORM = {"bounded": False, "noise": "per_annotator", "bias": False, "tail": 1.0}
 DEFAULT_NAME = "AnnotatorEM() (default)"
 STATED_NAME = "AnnotatorEM(score_range=the stated scale)"
 OUTLIERS = ("26", "27", "28", "29")
@@ -490,6 +492,7 @@ def _methods(quick):
     for Estimator in (AnnotatorEM, HardAnnotatorEM):
         for form in FORMS if not quick else [DEFAULT_FORM]:
             methods[_form_name(Estimator, form)] = _skem(Estimator, **form)
+    methods[_form_name(AnnotatorEM, TAIL_FORM)] = _skem(AnnotatorEM, **TAIL_FORM)
     missing = []
     peers = {}
     sureal = _sureal_models()

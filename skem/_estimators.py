@@ -102,7 +102,8 @@ class _BaseAnnotatorEM(TransformerMixin, _BaseEM):
         fitted annotator parameters for the bounded ones) this is
         ``sum_a log(w_a f(s_ia; m_i + b_a, sigma_a) + (1 - w_a) U(s_ia))``
         over the annotators who rated it, with ``w = weights_``, ``f`` the
-        good annotators' density of the fitted form and ``U`` the uniform
+        good annotators' density of the fitted form (on levels, a cell's
+        probability over its width; with ``tail``, the Student-t) and ``U`` the uniform
         density. With ``score_range='auto'`` the range of ``U`` (and of a
         bounded ``f``) is ``score_range_`` extended to the ratings of X, so
         that a held-out rating outside the training range has a finite
@@ -133,6 +134,7 @@ class _BaseAnnotatorEM(TransformerMixin, _BaseEM):
             self._log_posterior_bad,
             bounds,
             self.bounded,
+            self._form(0.0, scale).tail_df,
         )
         return log_likelihood - unit.n_per_item * np.log(scale.width)
 

@@ -32,12 +32,16 @@ SMALL_X = np.array(
 
 ESTIMATORS = [AnnotatorEM, HardAnnotatorEM]
 
-# Every model form: bounded x noise x bias.
+# Every model form: bounded x noise x bias, and the Student-t good component
+# (a plain form with a tail) with each noise, one with biases.
 FORMS = [
     {"bounded": bounded, "noise": noise, "bias": bias}
     for bounded, noise, bias in itertools.product(
         (True, False), ("shared", "per_annotator"), (False, True)
     )
+] + [
+    {"bounded": False, "noise": "per_annotator", "bias": False, "tail": 1.0},
+    {"bounded": False, "noise": "shared", "bias": True, "tail": 3.0},
 ]
 
 # The truncation of the unit tests: the unit score range.

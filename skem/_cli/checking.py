@@ -59,6 +59,17 @@ def check_options(args):
         raise UserInputError(
             f"--noise-prior must be a positive number; got {args.noise_prior:g}"
         )
+    if args.tail is not None:
+        if not (math.isfinite(args.tail) and 0 < args.tail <= 1e6):
+            raise UserInputError(
+                f"--tail must be a number of degrees of freedom in (0, 1e6]; got "
+                f"{args.tail:g}"
+            )
+        if args.bounded:
+            raise UserInputError(
+                "--tail is a Student-t good component on the whole real line: "
+                "add --no-bounded"
+            )
     if args.random_state is not None and not 0 <= args.random_state < 2**32:
         raise UserInputError(
             f"--random-state must lie in 0..{2**32 - 1}; got {args.random_state}"

@@ -82,6 +82,8 @@ def model_params(args):
         "noise": args.noise,
         "noise_prior": args.noise_prior,
         "bias": args.bias,
+        "levels": "auto" if args.levels else None,
+        "tail": args.tail,
         "init": args.init,
         "n_init": 1 if args.n_init is None else args.n_init,
         "score_range": (

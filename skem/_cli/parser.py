@@ -227,6 +227,22 @@ def _add_model_options(parser, score_range=None):
         help="give each annotator a constant offset (default: no offsets)",
     )
     parser.add_argument(
+        "--levels",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="read ratings on evenly spaced values as levels of a discrete "
+        "scale; --no-levels reads them as exact scores (default: levels)",
+    )
+    parser.add_argument(
+        "--tail",
+        type=float,
+        metavar="DF",
+        default=None,
+        help="a Student-t good component with DF degrees of freedom, for "
+        "heavy-tailed scores such as counts; needs --no-bounded (default: "
+        "the normal)",
+    )
+    parser.add_argument(
         "--init",
         choices=["auto", "median", "all_good", "random"],
         default="auto",

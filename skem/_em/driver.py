@@ -151,6 +151,7 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
         "tol": [Interval(Real, 0, None, closed="left")],
         "score_range": [StrOptions({"auto"}), "array-like"],
         "levels": [StrOptions({"auto"}), None, "array-like"],
+        "tail": [None, Interval(Real, 0, 1e6, closed="right")],
         "min_sigma": [StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")],
         "random_state": ["random_state"],
         "warm_start": ["boolean"],
@@ -173,6 +174,7 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
         tol=1e-6,
         score_range="auto",
         levels="auto",
+        tail=None,
         min_sigma="auto",
         random_state=None,
         warm_start=False,
@@ -188,6 +190,7 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
         self.tol = tol
         self.score_range = score_range
         self.levels = levels
+        self.tail = tail
         self.min_sigma = min_sigma
         self.random_state = random_state
         self.warm_start = warm_start
@@ -441,6 +444,11 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
             )
 
     def _form(self, min_sigma, scale):
+        if self.tail is not None and self.bounded:
+            raise ValueError(
+                f"tail={self.tail!r} is a Student-t good component on the whole "
+                "real line: it needs bounded=False."
+            )
         return _model_form(
             self.bounded,
             self.noise,
@@ -449,6 +457,7 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
             min_sigma,
             self._hard,
             scale.levels is not None,
+            self.tail,
         )
 
     def _resolve_scale(self, scores):

@@ -31,7 +31,7 @@ def _kernel_item_results(block, form, params, weights, log_posterior, correction
     ratings = block.ratings
     consensus = form.consensus(ratings, params, weights, log_posterior, block.gold)
     std_error = _compute_consensus_std_error(
-        ratings, weights, params.sigma, block.gold, correction
+        ratings, weights, params.sigma * form.error_scale, block.gold, correction
     )
     return block, {
         "location": block.location if form.bounded else consensus,

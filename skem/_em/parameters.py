@@ -130,6 +130,18 @@ _SHARED_PARAMETERS = """
         Only the bounded forms read levels: with ``bounded=False`` ``'auto'``
         means exact scores, and explicit levels are an error.
 
+    tail : float or None, default=None
+        Degrees of freedom of a Student-t good component, for the plain forms
+        (``bounded=False``; with ``bounded=True`` it is an error), or None
+        for the normal. A careful annotator's wild rating (a typo, a slip of
+        a counting task) then costs a few nats instead of the square of its
+        distance, and pulls the consensus far less: the consensus is the
+        item's t location, a reweighted mean. Smaller is heavier: 1 is the
+        Cauchy, 3 to 8 a moderate tail, and beyond about 30 the normal. On
+        the counts of crowd/dot_guessing ``AnnotatorEM(bounded=False,
+        tail=1)`` reaches a consensus error of 5.20 (the mean 9.74, the
+        median 5.85, the normal 7.07). At most 1e6.
+
     min_sigma : 'auto' or float, default='auto'
         Floor on ``sigma``. Without it a lone good annotator drives ``sigma``
         to 0 and the likelihood to infinity. ``'auto'`` is ``1e-3`` times the

@@ -6,8 +6,9 @@ hard. :func:`_model_form` names each choice once per fit, and every choice
 goes through a table keyed by that name:
 
 - ``bounded=False``/``True`` is the ``likelihood``, ``'normal'`` or
-  ``'truncated'``, and ``'levels'`` when a bounded form's ratings are
-  levels of a discrete scale: ``_LIKELIHOODS`` (here);
+  ``'truncated'``, ``'levels'`` when a bounded form's ratings are levels of
+  a discrete scale, and ``'student_t'`` for a plain form with a ``tail``:
+  ``_LIKELIHOODS`` (here);
 - ``noise`` is ``'shared'`` or ``'per_annotator'``: ``_SIGMA_LOG_PRIORS``
   (here), ``_NORMAL_SIGMA_STEPS`` (:mod:`skem._model.normal`),
   ``_SIGMA_PRIORS`` and ``_RESCUES`` (:mod:`skem._model.truncated`);
@@ -45,6 +46,11 @@ from skem._model.steps import (
     _compute_rating_weights,
     _estimate_consensus_normal,
     _estimate_pi,
+)
+from skem._model.student import (
+    _estimate_consensus_student,
+    _m_step_student,
+    _start_student,
 )
 from skem._model.truncated import (
     _clip_to_scale,
@@ -90,7 +96,7 @@ class _Likelihood(NamedTuple):
         location within the range and sigma within its width, and an item's
         location (``location_``) can differ from its consensus (``mu_``).
     start : callable
-        ``start(data, params) -> statistics``: prepare the blocks at
+        ``start(form, data, params) -> statistics``: prepare the blocks at
         ``params``; the per-annotator sums there, among them
         ``log_density``, ``sum_i log f_good(s_ia)``, which the E-step needs.
     m_step : callable
@@ -103,24 +109,58 @@ class _Likelihood(NamedTuple):
         location``: each item's maximum-likelihood location from its
         consensus, annotator parameters fixed; None where the consensus is
         the location.
+    consensus : callable
+        ``consensus(form, ratings, rating_weights, params, gold) ->
+        consensus``: each item's consensus at fixed annotator parameters.
     """
 
     bounded: bool
     start: Callable
     m_step: Callable
     fit_location: Callable = None
+    consensus: Callable = None
+
+
+def _precision_weighted_consensus(form, ratings, rating_weights, params, gold):
+    """The precision-weighted mean rating, kept on the scale for a bounded form."""
+    consensus = _estimate_consensus_normal(
+        ratings, rating_weights, params.bias, params.sigma, gold
+    )
+    if form.bounded:
+        consensus = _clip_to_scale(consensus, ratings)
+    return consensus
+
+
+def _student_consensus(form, ratings, rating_weights, params, gold):
+    """The t form's location at fixed annotator parameters."""
+    return _estimate_consensus_student(
+        ratings, rating_weights, params, form.tail_df, gold
+    )
 
 
 # The likelihoods of the good ratings, by the form's ``likelihood``.
 _LIKELIHOODS = {
-    "normal": _Likelihood(False, _start_normal, _m_step_normal),
+    "normal": _Likelihood(
+        False, _start_normal, _m_step_normal, None, _precision_weighted_consensus
+    ),
     "truncated": _Likelihood(
-        True, _start_truncated, _m_step_truncated, _fit_truncated_location
+        True,
+        _start_truncated,
+        _m_step_truncated,
+        _fit_truncated_location,
+        _precision_weighted_consensus,
     ),
     # The ratings carry their half-step, and the likelihood's terms follow
     # from it (skem._model.levels); the steps are the truncated form's.
     "levels": _Likelihood(
-        True, _start_truncated, _m_step_truncated, _fit_truncated_location
+        True,
+        _start_truncated,
+        _m_step_truncated,
+        _fit_truncated_location,
+        _precision_weighted_consensus,
+    ),
+    "student_t": _Likelihood(
+        False, _start_student, _m_step_student, None, _student_consensus
     ),
 }
 
@@ -147,9 +187,10 @@ class _ModelForm:
 
     Attributes
     ----------
-    likelihood : {'normal', 'truncated', 'levels'}
-        The good ratings' density (``bounded=False``, ``True``), or the
-        probability of their levels (``bounded=True`` on a discrete scale).
+    likelihood : {'normal', 'truncated', 'levels', 'student_t'}
+        The good ratings' density (``bounded=False``, ``True``), the
+        probability of their levels (``bounded=True`` on a discrete scale), or
+        a Student-t density (``bounded=False`` with a ``tail``).
     noise : {'shared', 'per_annotator'}
         One sigma, or one per annotator under a prior.
     bias : {'none', 'per_annotator'}
@@ -162,6 +203,8 @@ class _ModelForm:
         Which objective EM climbs: an annotator's term is ``log(pi f_good +
         (1 - pi) f_bad)`` for soft EM and the larger of the two for hard EM,
         which matters to the coordinate step of the rescue.
+    tail_df : float or None
+        The degrees of freedom of the Student-t form; None otherwise.
     """
 
     likelihood: str
@@ -170,6 +213,7 @@ class _ModelForm:
     noise_prior: float
     min_sigma: float
     em: str = "soft"
+    tail_df: float = None
 
     @property
     def bounded(self):
@@ -178,7 +222,7 @@ class _ModelForm:
 
     def start(self, data, params):
         """Prepare the blocks at ``params``; return the statistics there."""
-        return _LIKELIHOODS[self.likelihood].start(data, params)
+        return _LIKELIHOODS[self.likelihood].start(self, data, params)
 
     def m_step(self, data, params, weights, log_posterior, statistics):
         """Update the blocks; return the new parameters and their statistics.
@@ -204,26 +248,39 @@ class _ModelForm:
         on the scale (see :func:`skem._model.truncated._clip_to_scale`).
         """
         rating_weights = _compute_rating_weights(ratings, weights, log_posterior)
-        consensus = _estimate_consensus_normal(
-            ratings, rating_weights, params.bias, params.sigma, gold
+        return _LIKELIHOODS[self.likelihood].consensus(
+            self, ratings, rating_weights, params, gold
         )
-        if self.bounded:
-            consensus = _clip_to_scale(consensus, ratings)
-        return consensus
+
+    @property
+    def error_scale(self):
+        """Sigma over the error of one good rating's information on a location.
+
+        1 for the normal forms; ``sqrt((df + 3) / (df + 1))`` for the t form,
+        whose Fisher information on a location is ``(df + 1) / ((df + 3)
+        sigma**2)`` per rating.
+        """
+        if self.tail_df is None:
+            return 1.0
+        return float(np.sqrt((self.tail_df + 3.0) / (self.tail_df + 1.0)))
 
     def location(self, ratings, params, weights, log_posterior, bounds):
         """Maximum-likelihood location of each item, annotator parameters fixed."""
         rating_weights = _compute_rating_weights(ratings, weights, log_posterior)
+        likelihood = _LIKELIHOODS[self.likelihood]
+        if likelihood.fit_location is None:
+            return likelihood.consensus(self, ratings, rating_weights, params, None)
         consensus = _estimate_consensus_normal(
             ratings, rating_weights, params.bias, params.sigma
         )
-        fit_location = _LIKELIHOODS[self.likelihood].fit_location
-        if fit_location is None:
-            return consensus
-        return fit_location(ratings, params, rating_weights, consensus, bounds)
+        return likelihood.fit_location(
+            ratings, params, rating_weights, consensus, bounds
+        )
 
 
-def _model_form(bounded, noise, bias, noise_prior, min_sigma, hard=False, levels=False):
+def _model_form(
+    bounded, noise, bias, noise_prior, min_sigma, hard=False, levels=False, tail=None
+):
     """Build the :class:`_ModelForm` of the estimator's parameters.
 
     Parameters
@@ -241,12 +298,15 @@ def _model_form(bounded, noise, bias, noise_prior, min_sigma, hard=False, levels
     levels : bool, default=False
         Whether the ratings are levels of a discrete scale (the score scale's
         ``levels``); only the bounded forms read them so.
+    tail : float or None, default=None
+        The degrees of freedom of a Student-t good component, for a plain
+        form; None for the normal.
 
     Returns
     -------
     form : _ModelForm
     """
-    likelihood = "normal"
+    likelihood = "normal" if tail is None else "student_t"
     if bounded:
         likelihood = "levels" if levels else "truncated"
     return _ModelForm(
@@ -256,4 +316,5 @@ def _model_form(bounded, noise, bias, noise_prior, min_sigma, hard=False, levels
         float(noise_prior),
         min_sigma,
         "hard" if hard else "soft",
+        None if bounded or tail is None else float(tail),
     )

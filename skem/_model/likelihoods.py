@@ -425,8 +425,38 @@ def _log_minus_excess(log_x, excess):
     return value
 
 
+def _compute_student_log_density(residual, sigma, df):
+    """Log density of a Student-t with scale ``sigma`` and ``df`` at ``residual``.
+
+    Parameters
+    ----------
+    residual, sigma : ndarray of the same shape
+        ``s - mu - b`` and the scale of each rating.
+    df : float
+        Degrees of freedom, > 0.
+
+    Returns
+    -------
+    log_density : ndarray
+        ``lgamma((df + 1) / 2) - lgamma(df / 2) - log(sqrt(df pi) sigma) -
+        (df + 1) / 2 * log1p(z**2 / df)``, ``z = residual / sigma``.
+    """
+    constant = gammaln(0.5 * (df + 1.0)) - gammaln(0.5 * df) - 0.5 * np.log(df * np.pi)
+    z = residual / sigma
+    with np.errstate(over="ignore"):
+        return constant - np.log(sigma) - 0.5 * (df + 1.0) * np.log1p(z * z / df)
+
+
 def _compute_item_log_likelihood(
-    ratings, consensus, bias, sigma, log_posterior, log_posterior_bad, bounds, truncated
+    ratings,
+    consensus,
+    bias,
+    sigma,
+    log_posterior,
+    log_posterior_bad,
+    bounds,
+    truncated,
+    tail_df=None,
 ):
     """Predictive log-likelihood of each item's ratings, in unit score space.
 
@@ -448,6 +478,8 @@ def _compute_item_log_likelihood(
         ``(low, high)`` of the uniform, in unit space.
     truncated : bool
         Whether good ratings are truncated to ``bounds``.
+    tail_df : float, default=None
+        The degrees of freedom of a Student-t ``f_good`` (plain forms only).
 
     Returns
     -------
@@ -455,16 +487,22 @@ def _compute_item_log_likelihood(
         Zero for the items without any rating.
     """
     annotator = ratings.annotator
-    terms = _compute_good_terms(
-        ratings.score,
-        consensus[ratings.item] + bias[annotator],
-        sigma[annotator],
-        bounds if truncated else None,
-        half_step=ratings.half_step,
-    )
+    location = consensus[ratings.item] + bias[annotator]
+    if tail_df is None:
+        log_density = _compute_good_terms(
+            ratings.score,
+            location,
+            sigma[annotator],
+            bounds if truncated else None,
+            half_step=ratings.half_step,
+        )["log_density"]
+    else:
+        log_density = _compute_student_log_density(
+            ratings.score - location, sigma[annotator], tail_df
+        )
     low, high = bounds
     per_rating = np.logaddexp(
-        log_posterior[annotator] + terms["log_density"],
+        log_posterior[annotator] + log_density,
         log_posterior_bad[annotator] - np.log(high - low),
     )
     return np.bincount(ratings.item, per_rating, minlength=ratings.n_items)

@@ -32,11 +32,12 @@ from skem._model.steps import (
 )
 
 
-def _start_normal(data, params):
+def _start_normal(form, data, params):
     """Each annotator's ``log_density`` at the blocks' locations and ``params``.
 
     Parameters
     ----------
+    form : _ModelForm
     data : backend
     params : _Params
 
@@ -161,15 +162,8 @@ def _sigma_per_annotator_normal(form, data, weights, log_posterior, sq_residuals
     """
     n = data.n_per_annotator
     noise_prior, min_sigma = form.noise_prior, form.min_sigma
-    sigma, shared_sigma = _solve_shared_sigma(
-        lambda t: _estimate_sigma_per_annotator_normal(
-            sq_residuals, n, weights, np.sqrt(t), noise_prior, min_sigma
-        ),
-        data.n_annotators,
-        min_sigma,
-        lambda t: _compute_excess_per_annotator_normal(
-            sq_residuals, n, weights, t, noise_prior, min_sigma
-        ),
+    sigma, shared_sigma = _solve_sigma_per_annotator_normal(
+        form, n, weights, sq_residuals
     )
     candidate = _estimate_sigma_per_annotator_normal(
         sq_residuals, n, np.ones_like(weights), shared_sigma, noise_prior, min_sigma
@@ -186,6 +180,34 @@ def _sigma_per_annotator_normal(form, data, weights, log_posterior, sq_residuals
     )
     sigma = np.where(take, candidate, sigma)
     return sigma, _estimate_shared_sigma(sigma, min_sigma)
+
+
+def _solve_sigma_per_annotator_normal(form, n_per_annotator, weights, sq_residuals):
+    """The joint maximum over each sigma and their shared scale, closed forms.
+
+    See :func:`skem._model.steps._solve_shared_sigma`.
+
+    Parameters
+    ----------
+    form : _ModelForm
+    n_per_annotator, weights, sq_residuals : ndarray of shape (n_annotators,)
+
+    Returns
+    -------
+    sigma : ndarray of shape (n_annotators,)
+    shared_sigma : float
+    """
+    n, noise_prior, min_sigma = n_per_annotator, form.noise_prior, form.min_sigma
+    return _solve_shared_sigma(
+        lambda t: _estimate_sigma_per_annotator_normal(
+            sq_residuals, n, weights, np.sqrt(t), noise_prior, min_sigma
+        ),
+        n.shape[0],
+        min_sigma,
+        lambda t: _compute_excess_per_annotator_normal(
+            sq_residuals, n, weights, t, noise_prior, min_sigma
+        ),
+    )
 
 
 def _kernel_sq_residuals(block, bias):

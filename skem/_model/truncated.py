@@ -46,11 +46,12 @@ _LOCATION_TOL = 1e-12
 _LOCATION_MAX_STEPS = 100
 
 
-def _start_truncated(data, params):
+def _start_truncated(form, data, params):
     """The blocks' terms at their locations and ``params``; their sums.
 
     Parameters
     ----------
+    form : _ModelForm
     data : backend
     params : _Params
 

@@ -9,6 +9,7 @@ import gzip
 import io
 import lzma
 import os
+import re
 import stat
 import sys
 import tarfile
@@ -631,6 +632,9 @@ def test_model_form_options_reach_the_estimator(ratings_csv, tmp_path, monkeypat
             "--noise-prior",
             "50",
             "--bias",
+            "--tail",
+            "3",
+            "--no-levels",
             *COLUMNS,
             "-q",
             "-o",
@@ -640,6 +644,7 @@ def test_model_form_options_reach_the_estimator(ratings_csv, tmp_path, monkeypat
     assert status == 0
     assert seen["bounded"] is False and seen["noise"] == "shared"
     assert seen["noise_prior"] == 50.0 and seen["bias"] is True
+    assert seen["tail"] == 3.0 and seen["levels"] is None
 
 
 def test_bad_noise_prior_is_one_line(ratings_csv, capsys):
@@ -648,6 +653,22 @@ def test_bad_noise_prior_is_one_line(ratings_csv, capsys):
     assert main(["fit", str(ratings_csv[0]), "--noise-prior", "0"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--noise-prior must be a positive number" in err[0]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--tail", "2"], "--tail is a Student-t good component .* add --no-bounded"),
+        (["--tail", "0", "--no-bounded"], "--tail must be a number of degrees"),
+        (["--tail", "nan", "--no-bounded"], "--tail must be a number of degrees"),
+    ],
+)
+def test_bad_tail_is_one_line(ratings_csv, capsys, extra, message):
+    from skem._cli import main
+
+    assert main(["fit", str(ratings_csv[0]), *extra]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and re.search(message, err[0]), err
 
 
 @pytest.mark.parametrize(

@@ -303,3 +303,32 @@ def test_levels_objective_never_decreases_on_coarse_sparse_scales(
         )
         np.testing.assert_allclose(twin.log_likelihoods_, objectives, rtol=1e-12)
         np.testing.assert_array_equal(twin.weights_, em.weights_)
+
+
+# --------------------------------------------------------------------------
+# The Student-t good component.
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_tail_needs_the_plain_form(Estimator):
+    em = Estimator(tail=2.0)
+    with pytest.raises(ValueError, match="tail=2.0 .* needs bounded=False"):
+        em.fit(make_ratings(10, 4, random_state=0))
+    assert not hasattr(em, "weights_")
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_a_careful_raters_typos_neither_flag_them_nor_move_the_t_consensus(Estimator):
+    """Ten careful raters, one of whom types a few scores ten times too large:
+    the normal form flags that rater and the t form (tail=2) does not, and the
+    t consensus of the typed items stays within 0.1 of the truth."""
+    X, truth, _ = make_ratings(
+        40, 10, bad_fraction=0.0, sigma=0.02, return_truth=True, random_state=3
+    )
+    X[:4, 0] *= 10.0
+    normal = _fit_quietly(Estimator(bounded=False), X)
+    t = _fit_quietly(Estimator(bounded=False, tail=2.0), X)
+    assert normal.weights_[0] < 0.5 < t.weights_[0]
+    assert np.max(np.abs(t.mu_[:4] - truth[:4])) < 0.1
+    np.testing.assert_allclose(t.transform(X).ravel(), t.mu_, rtol=1e-12)
