@@ -244,8 +244,14 @@ def _propose_precision(precision, gradient, curvature, limits):
 
 
 def _precision_limits(precision, min_sigma):
-    """How far a step may move each precision: a factor either way, and the floor."""
+    """How far a step may move each precision: a factor either way, and the box.
+
+    The box is ``min_sigma <= sigma <= 1``: a bounded form's sigma never
+    exceeds the range's width. The truncated density barely changes beyond
+    it, but the levels' open outer cells would reward a sigma without bound
+    for an annotator who rates only the ends, up to overflow in score units.
+    """
     return (
-        precision / _MAX_PRECISION_FACTOR,
+        np.maximum(precision / _MAX_PRECISION_FACTOR, 1.0),
         np.minimum(precision * _MAX_PRECISION_FACTOR, min_sigma**-2.0),
     )

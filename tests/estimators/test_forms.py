@@ -332,3 +332,21 @@ def test_a_careful_raters_typos_neither_flag_them_nor_move_the_t_consensus(Estim
     assert normal.weights_[0] < 0.5 < t.weights_[0]
     assert np.max(np.abs(t.mu_[:4] - truth[:4])) < 0.1
     np.testing.assert_allclose(t.transform(X).ravel(), t.mu_, rtol=1e-12)
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_sigma_of_a_bounded_form_stays_within_the_range(Estimator):
+    """Fuzz seed 3008143: on levels, an annotator who rates only the two ends
+    is fitted best by an ever wider normal (its open outer cells each tend to
+    mass 1/2), so with a negligible prior sigma_ grew past the range and
+    overflowed in score units (ratings near 1e301). The box is sigma <= the
+    range's width."""
+    rng = np.random.default_rng(0)
+    truth = rng.uniform(1, 5, 30)
+    X = np.clip(np.round(truth[:, None] + rng.normal(0, 0.5, (30, 4))), 1, 5)
+    X[:, 0] = np.where(np.arange(30) % 2, 1.0, 5.0)
+    for scale in (1.0, 1e300):
+        em = _fit_quietly(Estimator(noise_prior=1e-280), X * scale)
+        low, high = em.score_range_
+        assert np.all(np.isfinite(em.sigma_))
+        assert np.all(em.sigma_ <= (high - low) * (1 + 1e-12))
