@@ -150,6 +150,10 @@ def _resolve_score_range(score_range, scores, levels=None):
 def _stated_levels(scale, scores):
     """The scale of an explicit range whose ends are levels of the ratings' lattice.
 
+    The step is the ratings' spacing, or 1 when every rating is a whole
+    number: ratings 1, 3 and 5 on a stated ``(1, 5)`` are three of its five
+    levels, which ``(0.5, 5.5)`` and ``levels=[1, 2, 3, 4, 5]`` state too.
+
     Parameters
     ----------
     scale : _ScoreScale
@@ -164,9 +168,11 @@ def _stated_levels(scale, scores):
         are not on a lattice or the ends are neither.
     """
     levels = np.unique(scores)
-    if levels.shape[0] < 2:
-        return scale
-    step = _lattice_step(levels)
+    step = _lattice_step(levels) if levels.shape[0] >= 2 else 0.0
+    # Whole-number ratings on a stated scale are its whole-number levels
+    # (ACR 1..5, a Likert item), even where the raters used only some of them.
+    if _all_whole(levels):
+        step = 1.0
     if step == 0:
         return scale
     half = 0.5 * step
@@ -186,6 +192,14 @@ def _stated_levels(scale, scores):
         ):
             return _ScoreScale(first - half, last + half, half, (first, last))
     return scale
+
+
+def _all_whole(values):
+    """Whether every value is a whole number, to the rounding of ``values``."""
+    if not np.all(np.isfinite(values)) or np.max(np.abs(values)) >= 2.0**52:
+        return False
+    offset = np.abs(values - np.round(values))
+    return bool(np.all(offset <= _lattice_tolerance(values, values, 1.0)))
 
 
 def _scale_of_levels(levels, score_range, scores):

@@ -90,9 +90,11 @@ def _check_gold_series(gold):
 def _scale_for_gold(scale, known, score_range):
     """The score scale that the known gold scores ``known`` must lie on.
 
-    An explicit ``score_range`` is checked: a gold score outside it is an
-    error. With ``'auto'`` the range widens to cover them: a known true score
-    belongs on the scale.
+    An explicit ``score_range``, or a scale of levels, is checked: a gold
+    score outside it (on levels, outside the outer cells) is an error; the
+    levels' cells must cover the range exactly for the random rater's ``1 /
+    K``. Otherwise, with ``'auto'``, the range widens to cover them: a known
+    true score belongs on the scale.
 
     Parameters
     ----------
@@ -107,12 +109,17 @@ def _scale_for_gold(scale, known, score_range):
     -------
     scale : _ScoreScale
     """
-    if not isinstance(score_range, str):
+    if not isinstance(score_range, str) or scale.levels is not None:
         outside = (known < scale.low) | (known > scale.high)
         if outside.any():
+            where = (
+                f"score_range=({scale.low:g}, {scale.high:g})"
+                if scale.levels is None
+                else f"the cells of the levels {scale.levels[0]:g} to "
+                f"{scale.levels[1]:g}, ({scale.low:g}, {scale.high:g})"
+            )
             raise ValueError(
-                f"gold has {int(outside.sum())} value(s) outside score_range="
-                f"({scale.low:g}, {scale.high:g}), e.g. "
+                f"gold has {int(outside.sum())} value(s) outside {where}, e.g. "
                 f"{float(known[outside][0]):g}."
             )
         return scale

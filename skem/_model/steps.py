@@ -387,11 +387,16 @@ def _solve_shared_sigma(sigma_given, n_annotators, min_sigma, excess=None, guess
     (:func:`_estimate_shared_sigma`). Alternating the two converges slowly
     when the prior outweighs the data (rate ``nu / (nu + n_a)``), so the
     fixed point ``t * sum_a sigma_a(t)**-2 = n_annotators`` is found directly
-    in ``log t``: its left side grows with ``t``, so the root is unique, and
-    there the profile objective is at its maximum. The root is bracketed and
-    the bracket shrunk by regula falsi with the Illinois modification
-    (superlinear, about 8 evaluations where bisection takes 50), to a
-    relative width of ``_TAU_RTOL`` in ``t``.
+    in ``log t``. The profile objective's slope in ``t`` has the sign of
+    minus the excess, so an upward crossing of the excess is a local maximum
+    of the profile. For the plain normal update the excess grows with ``t``
+    and the root is unique, the joint maximum; for the truncated forms'
+    Newton model of the data terms it need not be, and the root found is the
+    upward crossing nearest ``guess``, a proposal that the caller's guard
+    checks. The root is bracketed and the bracket shrunk by regula falsi with
+    the Illinois modification (superlinear, about 13 evaluations where
+    bisection took 50), to a relative width of ``_TAU_RTOL`` in ``t``, on
+    the side where the excess is not negative.
 
     Parameters
     ----------

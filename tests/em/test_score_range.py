@@ -73,13 +73,18 @@ def test_auto_levels_span_the_ratings_and_their_cells():
 
 def test_a_stated_range_names_the_outer_levels_or_the_ends_of_their_cells():
     """(1, 5) and (0.5, 5.5) on ratings 1..5 give the scale of 'auto'; a stated
-    range wider than the ratings adds the levels nobody used; ends off the
-    ratings' lattice leave the ratings exact."""
+    range wider than the ratings adds the levels nobody used, also between
+    the ones used (whole-number ratings on a stated scale are its
+    whole-number levels); ends off the ratings' lattice leave them exact."""
     auto = _levels("auto", [1, 2, 3, 4, 5])
     assert _levels((1, 5), [1, 2, 3, 4, 5]) == auto
     assert _levels((0.5, 5.5), [1, 2, 3, 4, 5]) == auto
     assert _levels((1, 5), [2, 3, 4]) == auto
-    assert _levels((0, 10), [2, 4, 6]) == ((-1.0, 11.0), (0.0, 10.0))
+    for used in ([1, 5], [1, 3, 5], [3, 3]):
+        assert _levels((1, 5), used) == auto
+        assert _levels((0.5, 5.5), used) == auto
+    assert _levels((0, 10), [2, 4, 6]) == ((-0.5, 10.5), (0.0, 10.0))
+    assert _levels((0, 1), [0.0, 0.5, 1.0]) == ((-0.25, 1.25), (0.0, 1.0))
     assert _levels((1, 5.3), [1, 2, 3]) == ((1.0, 5.3), None)
     assert _levels((1, 5), [1.0, 1.5, 2.7]) == ((1.0, 5.0), None)
 
@@ -111,3 +116,18 @@ def test_explicit_levels_fix_the_scale_and_must_hold_every_rating():
         _resolve_score_range("auto", np.array([1.0]), [1])
     with pytest.raises(ValueError, match="Give the scale once"):
         _resolve_score_range((1, 5), np.array([1.0]), [1, 2, 3, 4, 5])
+
+
+def test_gold_keeps_the_levels_and_must_lie_within_their_cells():
+    """Review finding: gold scores rebuilt the scale without its levels, so a
+    fit with gold silently read exact scores. On levels the cells must cover
+    the range exactly (a random rater's 1 / K), so gold beyond the outer cells
+    is an error rather than a wider range."""
+    from skem._em.validation import _scale_for_gold
+
+    scale = _resolve_score_range("auto", np.array([1.0, 2.0, 5.0]), "auto")
+    assert _scale_for_gold(scale, np.array([3.0, 5.5]), "auto") == scale
+    with pytest.raises(ValueError, match=r"outside the cells of the levels 1 to 5"):
+        _scale_for_gold(scale, np.array([6.0]), "auto")
+    exact = _resolve_score_range("auto", np.array([0.1, 0.25, 0.71]), "auto")
+    assert _scale_for_gold(exact, np.array([0.9]), "auto").high == 0.9
