@@ -157,12 +157,15 @@ def _sigma_per_annotator_student(
 def _estimate_consensus_student(ratings, rating_weights, params, df, gold=None):
     """Each item's location of t ratings at fixed annotator parameters.
 
-    Reweighted precision-weighted means from the median of the item's
+    Reweighted precision-weighted means from the lower median of the item's
     counted ratings (bias-corrected), each an EM step of the item's weighted
     t log-likelihood, until the largest move is below ``_CONSENSUS_TOL``:
     the consensus of a t form, in a fit and in ``transform`` alike. The t
-    likelihood of a location can have several maxima; the median start keeps
-    a far-off rating from choosing among them.
+    likelihood of a location can have several maxima (two clusters of
+    ratings); starting from a rating of the middle one, rather than between
+    two, the reweighting climbs to the maximum at that rating's cluster, and
+    the rounding of the parameters (a fit's against ``transform``'s) cannot
+    tip it to the other.
 
     Parameters
     ----------
@@ -199,7 +202,7 @@ def _estimate_consensus_student(ratings, rating_weights, params, df, gold=None):
 
 
 def _item_medians(item, values, n_items):
-    """The median of each item's values; NaN for an item without any.
+    """The lower median of each item's values; NaN for an item without any.
 
     Parameters
     ----------
@@ -217,9 +220,7 @@ def _item_medians(item, values, n_items):
     starts = np.cumsum(counts) - counts
     medians = np.full(n_items, np.nan)
     rated = counts > 0
-    low = starts[rated] + (counts[rated] - 1) // 2
-    high = starts[rated] + counts[rated] // 2
-    medians[rated] = 0.5 * (values[low] + values[high])
+    medians[rated] = values[starts[rated] + (counts[rated] - 1) // 2]
     return medians
 
 

@@ -41,13 +41,14 @@ def test_scale_weights_make_the_reweighted_mean_a_stationary_point(df):
     np.testing.assert_allclose(slope, u * residual / sigma**2, rtol=1e-6)
 
 
-def test_item_medians_are_numpys():
+def test_item_medians_are_the_lower_medians():
     rng = np.random.default_rng(1)
     item = rng.integers(0, 7, 60)
     values = rng.normal(size=60)
     got = _item_medians(item, values, 9)
     for i in range(9):
-        expected = np.median(values[item == i]) if np.any(item == i) else np.nan
+        mine = np.sort(values[item == i])
+        expected = mine[(mine.size - 1) // 2] if mine.size else np.nan
         np.testing.assert_equal(got[i], expected)
 
 
@@ -80,8 +81,7 @@ def test_t_consensus_maximizes_each_items_weighted_t_likelihood(df):
                 )
             )
 
-        best = optimize.minimize_scalar(
-            negative, bracket=(np.median(corrected) - 0.1, np.median(corrected))
-        ).x
+        start = np.sort(corrected)[(corrected.size - 1) // 2]
+        best = optimize.minimize_scalar(negative, bracket=(start - 0.1, start)).x
         assert got[i] == pytest.approx(best, abs=1e-7)
     assert abs(got[0] - 2.0) < 0.5 < abs(score[:5].mean() - 2.0)
