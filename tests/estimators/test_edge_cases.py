@@ -980,3 +980,15 @@ def test_fuzz_estimators_at_scale():
     start = int(os.environ.get("SKEM_FUZZ_SLOW_START", "1000000"))
     n_cases = int(os.environ.get("SKEM_FUZZ_SLOW_CASES", "5000"))
     _assert_no_findings(range(start, start + n_cases))
+
+
+@pytest.mark.parametrize(
+    "seed",
+    [1000467, 1002385, 1003630, 1004086, 3008143, 4001757, 4008688, 4028761],
+)
+def test_fuzz_counterexamples_of_the_levels_and_tail_stay_fixed(seed):
+    """The fuzzer's findings on the levels and Student-t forms, each fixed at
+    its root: held-out ratings 1e16 cells away (NaN terms), a sigma beyond the
+    range (overflow in score units), a t consensus between two maxima
+    (transform differed from mu_)."""
+    assert _fuzz_one(seed) == []
