@@ -103,11 +103,12 @@ class _BaseAnnotatorEM(TransformerMixin, _BaseEM):
         ``sum_a log(w_a f(s_ia; m_i + b_a, sigma_a) + (1 - w_a) U(s_ia))``
         over the annotators who rated it, with ``w = weights_``, ``f`` the
         good annotators' density of the fitted form (on levels, a cell's
-        probability over its width; with ``tail``, the Student-t) and ``U`` the uniform
-        density. With ``score_range='auto'`` the range of ``U`` (and of a
-        bounded ``f``) is ``score_range_`` extended to the ratings of X, so
-        that a held-out rating outside the training range has a finite
-        likelihood.
+        probability over its width; with ``tail``, the Student-t) and ``U``
+        the uniform density. The location counts the annotators as the
+        consensus does (:ref:`undetermined`). With ``score_range='auto'`` the
+        range of ``U`` (and of a bounded ``f``) is ``score_range_`` extended
+        to the ratings of X, so that a held-out rating outside the training
+        range has a finite likelihood.
 
         Parameters
         ----------
@@ -122,9 +123,8 @@ class _BaseAnnotatorEM(TransformerMixin, _BaseEM):
         check_is_fitted(self)
         unit, scale, bounds = self._validate_ratings(X)
         params = self._fitted_params(scale)
-        location = self._form(0.0, scale).location(
-            unit, params, self.weights_, self.log_posterior_, bounds
-        )
+        form = self._form(0.0, scale)
+        location = form.location(unit, params, *self._consensus_weights(), bounds)
         log_likelihood = _compute_item_log_likelihood(
             unit,
             location,
@@ -134,7 +134,7 @@ class _BaseAnnotatorEM(TransformerMixin, _BaseEM):
             self._log_posterior_bad,
             bounds,
             self.bounded,
-            self._form(0.0, scale).tail_df,
+            form.tail_df,
         )
         return log_likelihood - unit.n_per_item * np.log(scale.width)
 
