@@ -68,18 +68,20 @@ def _shifted_log_normal_mass(alpha, beta):
     anchor : ndarray or None
         None if no pair of bounds lies in one tail (every anchor is 0).
     """
-    shifted = erf(beta * _SQRT_HALF)
-    shifted += erf(alpha * -_SQRT_HALF)
-    shifted *= 0.5
-    with np.errstate(divide="ignore"):
-        np.log(shifted, out=shifted)
-    # Two reductions rule out the one-tail case, the common one, without a mask.
+    # Two reductions rule out the one-tail case, the truncated form's common
+    # one, without a mask.
     if not (
         np.fmax.reduce(alpha, initial=-np.inf) > 0
         or np.fmin.reduce(beta, initial=np.inf) < 0
     ):
-        return shifted, None
+        return _log_straddling_mass(alpha, beta), None
+    # The levels' cells mostly lie in one tail: each pair gets only its own
+    # error functions.
     one_tail = (alpha > 0) | (beta < 0)
+    shifted = np.empty(np.shape(alpha))
+    straddle = ~one_tail
+    if straddle.any():
+        shifted[straddle] = _log_straddling_mass(alpha[straddle], beta[straddle])
     anchor = np.zeros(shifted.shape)
     a, b = alpha[one_tail], beta[one_tail]
     upper = a > 0
@@ -94,6 +96,15 @@ def _shifted_log_normal_mass(alpha, beta):
         shifted[one_tail] = np.log(0.5 * scaled_near) + np.log(-np.expm1(gap))
     anchor[one_tail] = np.where(upper, a, b)
     return shifted, anchor
+
+
+def _log_straddling_mass(alpha, beta):
+    """``log(Phi(beta) - Phi(alpha))`` for ``alpha <= 0 <= beta``, from erf."""
+    mass = erf(beta * _SQRT_HALF)
+    mass += erf(alpha * -_SQRT_HALF)
+    mass *= 0.5
+    with np.errstate(divide="ignore"):
+        return np.log(mass, out=mass)
 
 
 def _half_square_from(x, anchor):
