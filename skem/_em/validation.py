@@ -115,8 +115,8 @@ def _scale_for_gold(scale, known, score_range):
             where = (
                 f"score_range=({scale.low:g}, {scale.high:g})"
                 if scale.levels is None
-                else f"the cells of the levels {scale.levels[0]:g} to "
-                f"{scale.levels[1]:g}, ({scale.low:g}, {scale.high:g})"
+                else f"score_range: the cells of the levels {scale.levels[0]:g} "
+                f"to {scale.levels[1]:g} reach ({scale.low:g}, {scale.high:g})"
             )
             raise ValueError(
                 f"gold has {int(outside.sum())} value(s) outside {where}, e.g. "

@@ -127,7 +127,8 @@ def test_gold_keeps_the_levels_and_must_lie_within_their_cells():
 
     scale = _resolve_score_range("auto", np.array([1.0, 2.0, 5.0]), "auto")
     assert _scale_for_gold(scale, np.array([3.0, 5.5]), "auto") == scale
-    with pytest.raises(ValueError, match=r"outside the cells of the levels 1 to 5"):
+    cells = r"outside score_range: the cells of the levels 1 to 5 reach \(0.5, 5.5\)"
+    with pytest.raises(ValueError, match=cells):
         _scale_for_gold(scale, np.array([6.0]), "auto")
     exact = _resolve_score_range("auto", np.array([0.1, 0.25, 0.71]), "auto")
     assert _scale_for_gold(exact, np.array([0.9]), "auto").high == 0.9
