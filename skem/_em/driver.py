@@ -66,8 +66,7 @@ from skem._em.score_range import _resolve_score_range
 from skem._model.evidence import (
     _check_judgeable,
     _estimate_consensus_weights,
-    _kernel_judged_counts,
-    _kernel_most_raters,
+    _kernel_rater_counts,
 )
 from skem._model.form import _model_form, _Params
 from skem._model.likelihoods import (
@@ -224,9 +223,8 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
         run : dict
             See :meth:`_run_em`.
         """
-        _check_judgeable(
-            data.n_per_annotator, data.reduce(_kernel_most_raters)["max_raters"]
-        )
+        counts = data.reduce(_kernel_rater_counts)
+        _check_judgeable(data.n_per_annotator, counts["max_raters"])
         if warm_params is not None:
             starts = [None]
         elif _is_random_init(self.init):
@@ -257,7 +255,7 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
             ):
                 best = run
         data.state = best["state"]
-        best["n_judged"] = data.reduce(_kernel_judged_counts)["n_judged"]
+        best["n_judged"] = counts["n_judged"]
         return _centre_biases(best, data.has_gold)
 
     def _run_em(self, data, form, params, init, run):

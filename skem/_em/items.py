@@ -23,10 +23,10 @@ def _kernel_item_results(block, form, params, weights, log_posterior, correction
 
     The consensus is :meth:`skem._model.form._ModelForm.consensus` at the
     fitted parameters and the consensus weights of the final E-step, the
-    code path of ``transform``, for every form. The plain normal forms' location is that
-    consensus too (their last M-step took it one E-step earlier, from the
-    previous weights); the bounded forms' location is EM's own, which can
-    sit at the ends of the scale.
+    code path of ``transform``, for every form. The plain normal forms'
+    location is that consensus too (their last M-step took it one E-step
+    earlier, from the previous weights); the bounded forms' location is EM's
+    own, which can sit at the ends of the scale.
     """
     ratings = block.ratings
     consensus = form.consensus(ratings, params, weights, log_posterior, block.gold)

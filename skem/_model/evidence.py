@@ -48,9 +48,17 @@ def _count_judged_ratings(ratings):
     ).astype(np.int64)
 
 
-def _kernel_judged_counts(block):
-    """:func:`_count_judged_ratings` of the block's ratings."""
-    return block, {"n_judged": _count_judged_ratings(block.ratings)}
+def _kernel_rater_counts(block):
+    """The block's judged ratings per annotator, and its most raters of an item.
+
+    One pass for both counts: :func:`_count_judged_ratings` and the input of
+    :func:`_check_judgeable`.
+    """
+    ratings = block.ratings
+    return block, {
+        "n_judged": _count_judged_ratings(ratings),
+        "max_raters": int(np.max(ratings.n_per_item, initial=0)),
+    }
 
 
 def _estimate_consensus_weights(weights, log_posterior, pi, n_judged):
@@ -78,11 +86,6 @@ def _estimate_consensus_weights(weights, log_posterior, pi, n_judged):
         np.where(judged, weights, pi),
         np.where(judged, log_posterior, np.log(pi)),
     )
-
-
-def _kernel_most_raters(block):
-    """The most ratings any item of the block has."""
-    return block, {"max_raters": int(np.max(block.ratings.n_per_item, initial=0))}
 
 
 def _check_judgeable(n_per_annotator, max_raters):
