@@ -176,19 +176,15 @@ def _stated_levels(scale, scores):
     if step == 0:
         return scale
     half = 0.5 * step
-    for offset, first, last in (
-        (0.0, scale.low, scale.high),
-        (0.5, scale.low + half, scale.high - half),
+    ends = np.array([scale.low, scale.high])
+    for origin, first, last in (
+        (levels[0], scale.low, scale.high),
+        (levels[0] + half, scale.low + half, scale.high - half),
     ):
-        ends = np.array([scale.low, scale.high])
-        position = (ends - levels[0]) / step - offset
         if (
             last > first
             and (last - first) / step < _MAX_LEVELS
-            and np.all(
-                np.abs(position - np.round(position))
-                <= _lattice_tolerance(position, ends, step)
-            )
+            and np.all(_on_lattice(ends, origin, step))
         ):
             return _ScoreScale(first - half, last + half, half, (first, last))
     return scale
@@ -198,8 +194,7 @@ def _all_whole(values):
     """Whether every value is a whole number, to the rounding of ``values``."""
     if not np.all(np.isfinite(values)) or np.max(np.abs(values)) >= 2.0**52:
         return False
-    offset = np.abs(values - np.round(values))
-    return bool(np.all(offset <= _lattice_tolerance(values, values, 1.0)))
+    return bool(np.all(_on_lattice(values, 0.0, 1.0)))
 
 
 def _scale_of_levels(levels, score_range, scores):
@@ -212,12 +207,8 @@ def _scale_of_levels(levels, score_range, scores):
             f"score_range={score_range!r}."
         )
     step = float(values[1] - values[0])
-    position = (scores - values[0]) / step
     off = (
-        (
-            np.abs(position - np.round(position))
-            > _lattice_tolerance(position, scores, step)
-        )
+        ~_on_lattice(scores, values[0], step)
         | (scores < values[0])
         | (scores > values[-1])
     )
@@ -307,24 +298,33 @@ def _lattice_step(scores):
         step = float(np.min(np.diff(levels)))
     if span / step > _MAX_LEVELS:
         return 0.0
-    k = (levels - levels[0]) / step
-    if np.all(np.abs(k - np.round(k)) <= _lattice_tolerance(k, levels, step)):
-        return step
-    return 0.0
+    return step if np.all(_on_lattice(levels, levels[0], step)) else 0.0
 
 
-def _lattice_tolerance(k, scores, step):
-    """How far ``k``, a score's position in steps, may be from a whole number.
+def _on_lattice(values, origin, step):
+    """Whether each value is ``origin + k * step`` for a whole ``k``, to rounding.
 
-    See :func:`_lattice_step`: the larger of ``_LATTICE_RTOL * k`` and the
-    rounding of scores of magnitude ``max |scores|`` in units of the step,
-    at most ``_LATTICE_MAX_TOLERANCE``.
+    See :func:`_lattice_step`: ``k`` may be off a whole number by the larger of
+    ``_LATTICE_RTOL * k`` and the rounding of numbers of the values'
+    magnitude in units of the step, at most ``_LATTICE_MAX_TOLERANCE``.
+
+    Parameters
+    ----------
+    values : ndarray
+    origin, step : float
+
+    Returns
+    -------
+    on_lattice : ndarray of bool, the shape of ``values``
     """
-    k = np.abs(k)
-    magnitude = float(np.max(np.abs(scores)))
+    k = (values - origin) / step
+    magnitude = max(float(np.max(np.abs(values))), abs(float(origin)))
     rounding = _LATTICE_ROUNDING * np.finfo(np.float64).eps * (magnitude / step)
-    tolerance = np.maximum(_LATTICE_RTOL * np.maximum(k, 1.0), rounding * (1.0 + k))
-    return np.minimum(tolerance, _LATTICE_MAX_TOLERANCE)
+    k_abs = np.abs(k)
+    tolerance = np.maximum(
+        _LATTICE_RTOL * np.maximum(k_abs, 1.0), rounding * (1.0 + k_abs)
+    )
+    return np.abs(k - np.round(k)) <= np.minimum(tolerance, _LATTICE_MAX_TOLERANCE)
 
 
 def _as_two_floats(value):
