@@ -205,10 +205,7 @@ def _item_table(estimator, labels, evidence, level, name):
 
 def _scale_ends(estimator):
     """The ends of a fitted estimator's scale: its outer levels, or ``score_range_``."""
-    levels = getattr(estimator, "levels_", None)
-    if levels is None:
-        return estimator.score_range_
-    return float(levels[0]), float(levels[-1])
+    return estimator._score_scale.ends
 
 
 def _item_columns(consensus, std_error, n_ratings, location, *, level, score_range):
