@@ -11,7 +11,7 @@ as scikit-learn estimators.
 import importlib
 from typing import TYPE_CHECKING
 
-__version__ = "0.5.0"
+__version__ = "0.6.0"
 
 # Each public name and the module that defines it.
 _EXPORTS = {

@@ -136,8 +136,8 @@ fig.tight_layout()
 # maximum: it classifies 70% of the annotators right, against 100% from the
 # median start, and its held-out score is -0.95 per item against 0.23. The
 # search sees this without being told who is random, and chooses ``median``;
-# the default ``auto``, which runs both starts and keeps the higher objective,
-# ties with it.
+# the default ``auto``, which races both starts and goes on with the one
+# ahead, ties with it.
 # The default form reaches the same fit from all three starts (0.224 each, all
 # annotators right): with a noise level per annotator, the all-good start no
 # longer gets stuck here.

@@ -58,7 +58,7 @@ from typing import NamedTuple
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_array, check_random_state
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from skem._em.e_step import _E_STEPS
@@ -72,18 +72,8 @@ from skem._model.form import _model_form, _Params
 from skem._model.likelihoods import (
     _estimate_annotator_log_joint,
 )
-from skem._model.starts import (
-    _kernel_initialize_median,
-    _kernel_initialize_warm,
-    _kernel_initialize_weighted,
-)
-from skem._model.steps import (
-    _compute_annotator_weights,
-    _compute_bias_shift,
-    _estimate_pi,
-    _estimate_sigma_shared_normal,
-    _rounding_slack,
-)
+from skem._model.starts import _initialize_params, _kernel_initialize_warm
+from skem._model.steps import _compute_bias_shift, _rounding_slack
 
 # min_sigma="auto" is this fraction of the width of the score range; it scales
 # with the scores, so the fit is invariant to affine changes of the scale.
@@ -113,7 +103,7 @@ class _IterationInfo(NamedTuple):
         The start of the run: ``'median'``, ``'all_good'``, ``'random'``,
         ``'array'`` (initial weights) or ``'warm'`` (``warm_start``).
     run : int
-        The run's number, from 1 (``init='auto'`` makes two runs,
+        The run's number, from 1 (``init='auto'`` races two runs,
         ``init='random'`` ``n_init``).
     n_iter : int
         The iteration's number within the run, from 1.
@@ -234,16 +224,24 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
         else:
             starts = [self.init]
         random_state = check_random_state(self.random_state)
+        # init='auto' races its starts: each runs a few iterations, and only
+        # the one ahead goes on.
+        race = (
+            isinstance(self.init, str) and self.init == "auto" and warm_params is None
+        )
+        max_iter = min(self.max_iter, _AUTO_RACE_ITERATIONS) if race else self.max_iter
         initial = data.state
         best = None
         for init_index, init in enumerate(starts):
             data.state = initial
             if warm_params is None:
-                params = self._initialize(data, form, init, random_state)
+                params = _initialize_params(data, form, init, random_state)
             else:
                 data.update(_kernel_initialize_warm, form.bounded)
                 params = warm_params
-            run = self._run_em(data, form, params, _init_name(init), init_index + 1)
+            run = self._run_em(
+                data, form, params, _init_name(init), init_index + 1, max_iter
+            )
             # Only the locations outlive a run: its per-rating terms would
             # double the memory of the next run, and no result needs them.
             data.update(_kernel_forget_terms)
@@ -254,15 +252,31 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
                 best["objective"]
             ):
                 best = run
+        if race and not best["converged"] and best["n_iter"] < self.max_iter:
+            data.state = best["state"]
+            best = self._run_em(
+                data,
+                form,
+                best["params"],
+                best["init"],
+                best["run"],
+                self.max_iter,
+                resume=best,
+            )
+            data.update(_kernel_forget_terms)
+            best["state"] = data.state
         data.state = best["state"]
         best["n_judged"] = counts["n_judged"]
         return _centre_biases(best, data.has_gold)
 
-    def _run_em(self, data, form, params, init, run):
+    def _run_em(self, data, form, params, init, run, max_iter, resume=None):
         """Iterate M-step and E-step from ``params`` until convergence.
 
         ``init`` and ``run`` name the run in the reports of each iteration
-        (:meth:`_report_iteration`).
+        (:meth:`_report_iteration`). With ``resume``, a run that stopped at
+        ``params`` after ``resume["n_iter"]`` of its ``max_iter`` iterations
+        goes on: its objectives continue, and the hard E-step keeps its flags
+        where they are no worse.
 
         Returns
         -------
@@ -270,13 +284,18 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
             The final ``params``, ``objective``, the ``objectives`` of every
             iteration, ``n_iter``, ``converged``, the last ``change`` per
             rating, the final E-step's ``weights``, ``log_posterior`` and
-            ``log_posterior_bad``, and the blocks' final ``state``.
+            ``log_posterior_bad``, the blocks' final ``state``, and the run's
+            ``init`` and number (``run``).
         """
         statistics = form.start(data, params)
-        posterior = self._posterior(data, form, params, statistics["log_density"])
-        objectives = []
+        previous_weights = None if resume is None else resume["weights"]
+        posterior = self._posterior(
+            data, form, params, statistics["log_density"], previous_weights
+        )
+        objectives = [] if resume is None else list(resume["objectives"])
         converged = False
-        for n_iter in range(1, self.max_iter + 1):
+        change = np.inf
+        for n_iter in range(len(objectives) + 1, max_iter + 1):
             previous = posterior["objective"]
             params, statistics = form.m_step(
                 data,
@@ -300,11 +319,13 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
             **posterior,
             "params": params,
             "objectives": objectives,
-            "n_iter": n_iter,
+            "n_iter": len(objectives),
             "converged": converged,
             "change": change,
             "state": data.state,
             "n_ratings": data.n_ratings,
+            "init": init,
+            "run": run,
         }
 
     def _posterior(self, data, form, params, log_density, previous_weights=None):
@@ -324,54 +345,6 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
             "log_posterior": log_posterior,
             "log_posterior_bad": log_posterior_bad,
         }
-
-    def _initialize(self, data, form, init, random_state):
-        """The initial parameters of one start, and each block's start.
-
-        ``init`` is ``'median'``, ``'all_good'``, ``'random'`` or initial
-        weights.
-        """
-        n_annotators = data.n_annotators
-        if not isinstance(init, str):
-            init = "weights"
-        if init == "median":
-            deviations = data.update(_kernel_initialize_median, form.bounded)
-            # sqrt(pi/2) * mean |residual| is consistent for normal ratings.
-            # Not the MAD: on a discrete scale most residuals from an integer
-            # median are exactly 0, and a zero sigma makes everyone look bad.
-            mean_deviation = deviations["abs_deviations"] / data.n_ratings
-            sigma = max(np.sqrt(np.pi / 2) * mean_deviation, form.min_sigma)
-            pi = 0.5
-        else:
-            if init == "all_good":
-                weights = np.ones(n_annotators)
-            elif init == "random":
-                weights = random_state.uniform(size=n_annotators)
-            else:
-                weights = self._check_init_weights(n_annotators)
-            with np.errstate(divide="ignore"):
-                log_weights = np.log(weights)
-            # The lecture's M-step from these weights: one sigma, no bias.
-            sq_residuals = data.update(
-                _kernel_initialize_weighted, weights, log_weights, form.bounded
-            )["sq_residuals"]
-            sigma = _estimate_sigma_shared_normal(
-                sq_residuals,
-                data.n_per_annotator,
-                _compute_annotator_weights(data.n_per_annotator, weights, log_weights),
-                form.min_sigma,
-            )[0]
-            # all_good is the lecture's start: everyone's ratings shape mu and
-            # sigma, but the prior does not presume that everyone is good.
-            pi = 0.5 if init == "all_good" else float(np.mean(weights))
-        if form.bounded:
-            sigma = min(sigma, 1.0)
-        return _Params(
-            np.zeros(n_annotators),
-            np.full(n_annotators, sigma),
-            sigma,
-            _estimate_pi(np.array([pi])),
-        )
 
     def _warm_params(self, scale, form):
         """The previous fit's annotator parameters in the unit space of ``scale``.
@@ -485,28 +458,6 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
             )
         return min_sigma
 
-    def _check_init_weights(self, n_annotators):
-        try:
-            weights = check_array(
-                self.init, ensure_2d=False, dtype=np.float64, input_name="init"
-            )
-        except TypeError as error:
-            raise ValueError(
-                "init must be 'all_good', 'median', 'random' or one initial "
-                f"P(good) per annotator; got {self.init!r}."
-            ) from error
-        if weights.ndim != 1 or weights.shape[0] != n_annotators:
-            raise ValueError(
-                f"init must be 'all_good', 'median', 'random' or one initial "
-                f"P(good) per annotator: X has {n_annotators} annotators, init "
-                f"has shape {weights.shape}."
-            )
-        if np.any((weights < 0) | (weights > 1)):
-            raise ValueError("init probabilities must lie in [0, 1].")
-        if not np.any(weights > 0):
-            raise ValueError("init must give at least one annotator P(good) > 0.")
-        return weights
-
     def _report_iteration(self, info):
         """Print ``info`` if ``verbose``; pass it to ``_iteration_callback``, if any."""
         if self.verbose:
@@ -555,6 +506,10 @@ def _centre_biases(run, has_gold):
 # one that trusts everyone can let random raters shape the first consensus; on
 # panels with many random raters each reaches the better maximum on some.
 _AUTO_STARTS = ("median", "all_good")
+
+# init='auto' runs each start this many iterations, and only the one then
+# ahead goes on to convergence.
+_AUTO_RACE_ITERATIONS = 3
 
 
 def _kernel_forget_terms(block):

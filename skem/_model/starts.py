@@ -2,21 +2,111 @@
 
 ``init='median'`` starts from each item's median, ``'all_good'``,
 ``'random'`` and initial weights from the lecture's weighted mean, and a warm
-start from the previous fit's locations. The driver
-(:meth:`skem._em.driver._BaseEM._initialize`) turns the kernels' sums into
-the first annotator parameters.
+start from the previous fit's locations. :func:`_initialize_params` turns the
+kernels' sums into the first annotator parameters.
 """
 
 from dataclasses import replace
 
 import numpy as np
+from sklearn.utils import check_array
 
+from skem._model.form import _Params
 from skem._model.steps import (
     _apply_gold,
     _compute_annotator_sq_residuals,
+    _compute_annotator_weights,
     _compute_rating_weights,
     _estimate_consensus_normal,
+    _estimate_pi,
+    _estimate_sigma_shared_normal,
 )
+
+
+def _initialize_params(data, form, init, random_state):
+    """The initial parameters of one start, and each block's start.
+
+    Parameters
+    ----------
+    data : backend
+        The items, in unit score space; each block gets its first locations.
+    form : _ModelForm
+    init : {'median', 'all_good', 'random'} or array-like of shape \
+(n_annotators,)
+        The start, or initial weights (checked here).
+    random_state : RandomState
+        Draws the weights of ``'random'``.
+
+    Returns
+    -------
+    params : _Params
+        One sigma for everyone (within the unit range for a bounded form),
+        no bias, and pi.
+    """
+    n_annotators = data.n_annotators
+    if not isinstance(init, str):
+        weights = _check_init_weights(init, n_annotators)
+        init = "weights"
+    if init == "median":
+        deviations = data.update(_kernel_initialize_median, form.bounded)
+        # sqrt(pi/2) * mean |residual| is consistent for normal ratings.
+        # Not the MAD: on a discrete scale most residuals from an integer
+        # median are exactly 0, and a zero sigma makes everyone look bad.
+        mean_deviation = deviations["abs_deviations"] / data.n_ratings
+        sigma = max(np.sqrt(np.pi / 2) * mean_deviation, form.min_sigma)
+        pi = 0.5
+    else:
+        if init == "all_good":
+            weights = np.ones(n_annotators)
+        elif init == "random":
+            weights = random_state.uniform(size=n_annotators)
+        with np.errstate(divide="ignore"):
+            log_weights = np.log(weights)
+        # The lecture's M-step from these weights: one sigma, no bias.
+        sq_residuals = data.update(
+            _kernel_initialize_weighted, weights, log_weights, form.bounded
+        )["sq_residuals"]
+        sigma = _estimate_sigma_shared_normal(
+            sq_residuals,
+            data.n_per_annotator,
+            _compute_annotator_weights(data.n_per_annotator, weights, log_weights),
+            form.min_sigma,
+        )[0]
+        # all_good is the lecture's start: everyone's ratings shape mu and
+        # sigma, but the prior does not presume that everyone is good.
+        pi = 0.5 if init == "all_good" else float(np.mean(weights))
+    if form.bounded:
+        sigma = min(sigma, 1.0)
+    return _Params(
+        np.zeros(n_annotators),
+        np.full(n_annotators, sigma),
+        sigma,
+        _estimate_pi(np.array([pi])),
+    )
+
+
+def _check_init_weights(init, n_annotators):
+    """``init`` as initial weights: one P(good) in [0, 1] per annotator, one > 0."""
+    try:
+        weights = check_array(
+            init, ensure_2d=False, dtype=np.float64, input_name="init"
+        )
+    except TypeError as error:
+        raise ValueError(
+            "init must be 'all_good', 'median', 'random' or one initial "
+            f"P(good) per annotator; got {init!r}."
+        ) from error
+    if weights.ndim != 1 or weights.shape[0] != n_annotators:
+        raise ValueError(
+            f"init must be 'all_good', 'median', 'random' or one initial "
+            f"P(good) per annotator: X has {n_annotators} annotators, init "
+            f"has shape {weights.shape}."
+        )
+    if np.any((weights < 0) | (weights > 1)):
+        raise ValueError("init probabilities must lie in [0, 1].")
+    if not np.any(weights > 0):
+        raise ValueError("init must give at least one annotator P(good) > 0.")
+    return weights
 
 
 def _kernel_initialize_median(block, bounded):

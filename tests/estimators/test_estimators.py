@@ -10,6 +10,7 @@ from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 from skem import AnnotatorEM, HardAnnotatorEM
+from skem._em.driver import _AUTO_RACE_ITERATIONS
 from skem.datasets import make_ratings
 from tests._helpers import ESTIMATORS, LECTURE, _fit_quietly
 
@@ -271,13 +272,20 @@ def test_deterministic_inits_make_a_single_run(noisy, capsys):
 
 
 @pytest.mark.parametrize("Estimator", [AnnotatorEM, HardAnnotatorEM])
-@pytest.mark.parametrize("form", [LECTURE, {}], ids=["lecture", "default"])
-def test_auto_init_keeps_the_better_of_the_median_and_all_good_runs(
+@pytest.mark.parametrize(
+    "form",
+    [LECTURE, {}, {"bias": True}, {"bounded": False, "tail": 3.0}],
+    ids=["lecture", "default", "bias", "tail"],
+)
+def test_auto_init_is_the_fit_of_the_start_ahead_after_the_race(
     Estimator, form, capsys
 ):
-    """init='auto' runs EM from 'median' and from 'all_good' (two runs in the
-    verbose output) and its fit is the one of those two single-start fits with
-    the higher final objective, to 1e-12; a tie keeps 'median'."""
+    """init='auto' runs 'median' and 'all_good' for _AUTO_RACE_ITERATIONS
+    iterations each (two runs in the verbose output) and goes on with the one
+    whose objective is then higher (a tie to rounding keeps 'median'): its fit
+    is that start's own single-start fit, iteration for iteration."""
+    race = _AUTO_RACE_ITERATIONS
+    leaders = set()
     for seed in range(6):
         X = make_ratings(
             40, 9, bad_fraction=0.45, sigma=0.2, missing_fraction=0.5, random_state=seed
@@ -286,17 +294,40 @@ def test_auto_init_keeps_the_better_of_the_median_and_all_good_runs(
             init: _fit_quietly(Estimator(**form, init=init), X)
             for init in ("median", "all_good")
         }
-        objectives = {init: em.log_likelihoods_[-1] for init, em in runs.items()}
-        expected = runs[max(objectives, key=objectives.get)]
-        if abs(objectives["median"] - objectives["all_good"]) < 1e-9:
-            expected = runs["median"]
+        after_race = {
+            init: em.log_likelihoods_[min(race, em.n_iter_) - 1]
+            for init, em in runs.items()
+        }
+        leader = "median"
+        if after_race["all_good"] > after_race["median"] + 1e-12 * abs(
+            after_race["median"]
+        ):
+            leader = "all_good"
+        leaders.add(leader)
+        expected = runs[leader]
         auto = _fit_quietly(Estimator(**form, verbose=1), X)
-        assert "init 2" in capsys.readouterr().out
-        assert auto.log_likelihoods_[-1] == pytest.approx(
-            max(objectives.values()), rel=1e-12
+        out = capsys.readouterr().out
+        trailing = 2 if leader == "median" else 1
+        assert "init 2" in out
+        assert f"init {trailing}, iteration {race + 1}:" not in out
+        assert auto.n_iter_ == expected.n_iter_
+        np.testing.assert_allclose(
+            auto.log_likelihoods_, expected.log_likelihoods_, rtol=1e-12
         )
         np.testing.assert_allclose(auto.weights_, expected.weights_, atol=1e-12)
         np.testing.assert_allclose(auto.mu_, expected.mu_, rtol=1e-12)
+    if form == {"bounded": False, "tail": 3.0}:
+        assert leaders == {"median", "all_good"}
+
+
+def test_auto_init_keeps_a_start_that_wins_within_the_race():
+    """A start that converges within the race is kept as it is, and the fit
+    reports the kept run's iterations only."""
+    X = make_ratings(30, 6, bad_fraction=0.0, sigma=0.05, random_state=0)
+    auto = AnnotatorEM(**LECTURE).fit(X)
+    median = AnnotatorEM(**LECTURE, init="median").fit(X)
+    assert auto.converged_ and auto.n_iter_ <= _AUTO_RACE_ITERATIONS
+    np.testing.assert_array_equal(auto.log_likelihoods_, median.log_likelihoods_)
 
 
 def test_same_random_state_gives_identical_results(noisy):

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from skem import AnnotatorEM, HardAnnotatorEM
+from skem._model.starts import _initialize_params
 from tests._helpers import LECTURE
 
 # 4 items x 4 annotators on [0, 1]; annotator 2 answers at random and
@@ -69,12 +70,11 @@ def test_all_good_init_matches_the_lecture():
     from skem._em.ratings import _ratings_from_matrix
     from skem._model.form import _model_form
 
-    em = AnnotatorEM(**LECTURE, init="all_good")
     # The score range is [0, 1] here, so unit space is score space.
     form = _model_form(False, "shared", False, 50.0, 1e-3)
     ratings = _ratings_from_matrix(X)
     data = _InMemoryBackend(_Block(ratings), ratings.n_per_annotator, False)
-    params = em._initialize(data, form, "all_good", np.random.RandomState(0))
+    params = _initialize_params(data, form, "all_good", np.random.RandomState(0))
     mu0, sigma0, _ = oracle_m_step([1.0] * 4)
     np.testing.assert_allclose(data.state.location, np.nanmean(X, axis=1))
     np.testing.assert_allclose(data.state.location, mu0)
