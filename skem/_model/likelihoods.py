@@ -417,9 +417,15 @@ def _log_minus_excess(log_x, excess):
     small = np.abs(excess) < _LOG1P_SERIES_BELOW
     if small.any():
         d = np.broadcast_to(excess, value.shape)[small]
-        # Horner: sum_k (-1)^(k+1) d^k / k from k = 2 on, over d^2.
+        # Horner: sum_k (-1)^(k+1) d^k / k from k = 2 on, over d^2, to the
+        # power whose successor is below 1e-17 of the sum at the largest |d|
+        # (near convergence every |d| is tiny and a few terms suffice).
+        largest = float(np.max(np.abs(d)))
+        top = 17
+        if largest > 0.0:
+            top = min(top, 2 + int(np.ceil(-17.0 / np.log10(largest))))
         series = np.zeros_like(d)
-        for k in range(17, 1, -1):
+        for k in range(top, 1, -1):
             series = series * d + (1.0 if k % 2 else -1.0) / k
         value[small] = series * d * d
     return value

@@ -211,13 +211,16 @@ def _propose_joint_sigma(
     half = 0.5 * noise_prior
     lowest, highest = limits
 
+    offset = gradient - curvature * precision
+    discriminant = 4.0 * curvature * half
+
     def sigma_given(t):
-        b = gradient - curvature * precision - 0.5 * noise_prior * t
+        b = offset - half * t
         # An annotator without ratings under a weak prior has a best
-        # precision beyond doubles: inf, clipped to its highest below.
+        # precision beyond doubles: inf or NaN, which fmin takes to its highest.
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            best = 2.0 * half / (np.sqrt(b * b - 4.0 * curvature * half) - b)
-        return np.clip(np.nan_to_num(best, nan=highest), lowest, highest) ** -0.5
+            best = 2.0 * half / (np.sqrt(b * b - discriminant) - b)
+        return np.maximum(np.fmin(best, highest), lowest) ** -0.5
 
     guess = precision.shape[0] / np.sum(precision)
     return _solve_shared_sigma(sigma_given, precision.shape[0], min_sigma, guess=guess)

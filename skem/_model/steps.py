@@ -49,6 +49,9 @@ _TINY = np.finfo(np.float64).tiny
 _TAU_RTOL = 1e-14
 _TAU_LOG_RTOL = np.log1p(_TAU_RTOL)
 _TAU_MAX_EVALUATIONS = 200
+# The first bracket of the shared scale's fixed point around its guess, a
+# factor either way in tau**2; each miss squares the factor.
+_TAU_FIRST_FACTOR = 1.01
 
 
 def _compute_rating_weights(ratings, weights, log_posterior):
@@ -413,8 +416,8 @@ def _solve_shared_sigma(sigma_given, n_annotators, min_sigma, excess=None, guess
         plain difference loses the root's digits from ``nu`` of about 1e9 on.
     guess : float, default=None
         A ``t`` near the root (the current ``tau**2``): the bracket starts
-        around it, a factor 2 either way, and widens by 4 until it holds the
-        root.
+        around it, a factor ``_TAU_FIRST_FACTOR`` either way, and widens,
+        squaring the factor, until it holds the root.
 
     Returns
     -------
@@ -427,18 +430,27 @@ def _solve_shared_sigma(sigma_given, n_annotators, min_sigma, excess=None, guess
             return t * np.sum(sigma_given(t) ** -2.0) - n_annotators
 
     floor = min_sigma**2
-    low = floor if guess is None else max(0.5 * guess, floor)
-    f_low = excess(low)
+    if guess is None:
+        factor, low, high = 4.0, floor, max(4.0 * floor, 1.0)
+    else:
+        # Near convergence the root barely moves: a tight first bracket
+        # saves most of the evaluations, and it widens fast when it misses.
+        factor = _TAU_FIRST_FACTOR
+        low, high = max(guess / factor, floor), max(guess * factor, floor)
+    f_low, f_high = excess(low), None
     while f_low >= 0 and low > floor:
-        low = max(0.25 * low, floor)
+        high, f_high = low, f_low
+        factor *= factor
+        low = max(low / factor, floor)
         f_low = excess(low)
     if f_low >= 0:
         return sigma_given(floor), min_sigma
-    high = max(4.0 * low, 1.0 if guess is None else 2.0 * guess)
-    f_high = excess(high)
+    if f_high is None:
+        f_high = excess(high)
     while f_high < 0 and high < 1e12:
         low, f_low = high, f_high
-        high *= 4.0
+        factor *= factor
+        high *= factor
         f_high = excess(high)
     if f_high < 0:
         return sigma_given(high), float(np.sqrt(high))
