@@ -46,12 +46,12 @@ def _compute_location_derivatives(rating_weights, terms, group, n_groups):
     gradient, curvature : ndarray of shape (n_groups,)
         The gradient, and minus the curvature (nonnegative).
     """
-    gradient = np.bincount(
-        group, rating_weights * terms["location_slope"], minlength=n_groups
-    )
-    curvature = np.bincount(
-        group, rating_weights * terms["location_information"], minlength=n_groups
-    )
+    # One array for both products: each new array of every rating costs the
+    # system's paging-in as much again.
+    product = np.multiply(rating_weights, terms["location_slope"])
+    gradient = np.bincount(group, product, minlength=n_groups)
+    np.multiply(rating_weights, terms["location_information"], out=product)
+    curvature = np.bincount(group, product, minlength=n_groups)
     return gradient, curvature
 
 

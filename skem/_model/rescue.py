@@ -15,6 +15,7 @@ from functools import partial
 import numpy as np
 
 from skem._model.likelihoods import (
+    _CHUNK_SIZE,
     _compute_sigma_log_prior,
     _estimate_normal_log_density,
 )
@@ -118,10 +119,16 @@ def _kernel_log_mass_sums(block, sigma, annotators):
         (low - location[inside]) / sigma, (high - location[inside]) / sigma
     )
     # Summed over every rating, then kept for the selected annotators:
-    # selecting their ratings costs more than summing all of them.
-    sums = np.bincount(
-        ratings.annotator, log_mass[ratings.item], minlength=ratings.n_annotators
-    )
+    # selecting their ratings costs more than summing all of them. A chunk at
+    # a time, so that the gathered masses stay in cache.
+    sums = np.zeros(ratings.n_annotators)
+    for start in range(0, ratings.n_ratings, _CHUNK_SIZE):
+        chunk = slice(start, start + _CHUNK_SIZE)
+        sums += np.bincount(
+            ratings.annotator[chunk],
+            log_mass[ratings.item[chunk]],
+            minlength=ratings.n_annotators,
+        )
     return block, {"log_mass": np.where(annotators, sums, 0.0)}
 
 

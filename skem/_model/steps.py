@@ -89,7 +89,7 @@ def _compute_rating_weights(ratings, weights, log_posterior):
     best[hopeless] = 0.0
     relative = np.exp(log_weight - best[item])
     relative[hopeless[item]] = 1.0
-    rating_weights = rating_weights.copy()
+    # The gather above made rating_weights a new array: written in place.
     rating_weights[selected] = relative
     return rating_weights
 
