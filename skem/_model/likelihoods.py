@@ -384,9 +384,8 @@ def _compute_sigma_log_prior(sigma, shared_sigma, noise_prior):
 _STIRLING_FROM = 10.0
 _STIRLING_COEFFICIENTS = (1 / 12, -1 / 360, 1 / 1260, -1 / 1680, 1 / 1188)
 
-# Below this |d|, log1p(d) - d comes from its Taylor series (to d**17, whose
-# first omitted term is below 1e-17 of the sum); above it, directly, with a
-# relative error below 2 eps / |d|.
+# Below this |d|, log1p(d) - d comes from a series (see _log_minus_excess);
+# above it, directly, with a relative error below 2 eps / |d|.
 _LOG1P_SERIES_BELOW = 0.1
 
 
@@ -418,6 +417,11 @@ def _log_gamma_remainder(h):
 def _log_minus_excess(log_x, excess):
     """``log x - (x - 1)`` of each entry, to its last digits near ``x = 1``.
 
+    Near ``x = 1`` it is ``log1p(d) - d`` with ``d = x - 1``, written with
+    ``u = d / (2 + d)`` (so that ``log1p(d) = 2 atanh(u)``) as ``-d**2 / (2 +
+    d) + 2 (u**3 / 3 + u**5 / 5 + ...)``: two terms that never cancel, and a
+    series in ``u**2 <= 0.0028`` that needs at most 6 terms.
+
     Parameters
     ----------
     log_x, excess : ndarray of the same shape
@@ -426,24 +430,30 @@ def _log_minus_excess(log_x, excess):
     Returns
     -------
     value : ndarray
-        ``<= 0``; about ``-(x - 1)**2 / 2`` near ``x = 1``, where it comes
-        from the Taylor series of ``log(1 + d) - d`` in ``d = x - 1``.
+        ``<= 0``; about ``-(x - 1)**2 / 2`` near ``x = 1``.
     """
-    value = np.asarray(log_x - excess, dtype=np.float64)
+    value = np.subtract(log_x, excess, dtype=np.float64)
+    excess = np.asarray(excess, dtype=np.float64)
+    if excess.shape != value.shape:
+        excess = np.broadcast_to(excess, value.shape)
     small = np.abs(excess) < _LOG1P_SERIES_BELOW
     if small.any():
-        d = np.broadcast_to(excess, value.shape)[small]
-        # Horner: sum_k (-1)^(k+1) d^k / k from k = 2 on, over d^2, to the
-        # power whose successor is below 1e-17 of the sum at the largest |d|
-        # (near convergence every |d| is tiny and a few terms suffice).
-        largest = float(np.max(np.abs(d)))
-        top = 17
+        d = excess[small]
+        u = d / (2.0 + d)
+        u_squared = u * u
+        # Terms up to u**(2K + 1), the first left out below 1e-17 of the sum
+        # at the largest |u|: near convergence every |u| is tiny and one or
+        # two terms suffice.
+        largest = float(np.max(u_squared))
+        n_terms = 6
         if largest > 0.0:
-            top = min(top, 2 + int(np.ceil(-17.0 / np.log10(largest))))
-        series = np.zeros_like(d)
-        for k in range(top, 1, -1):
-            series = series * d + (1.0 if k % 2 else -1.0) / k
-        value[small] = series * d * d
+            digits = -0.5 * np.log10(largest)
+            n_terms = min(n_terms, max(1, int(np.ceil((17.0 / digits - 1.0) / 2.0))))
+        series = np.full_like(u, 1.0 / (2 * n_terms + 1))
+        for k in range(n_terms - 1, 0, -1):
+            series *= u_squared
+            series += 1.0 / (2 * k + 1)
+        value[small] = 2.0 * u * u_squared * series - d * d / (2.0 + d)
     return value
 
 

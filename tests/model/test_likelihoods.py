@@ -1,5 +1,6 @@
 """The likelihoods: normal masses, truncated moments, per-rating terms, posteriors."""
 
+import decimal
 import math
 
 import numpy as np
@@ -20,6 +21,7 @@ from skem._model.likelihoods import (
     _estimate_log_posterior,
     _estimate_normal_log_density,
     _Gather,
+    _log_minus_excess,
 )
 from skem._model.normal_mass import (
     _log_normal_mass_lower_bound,
@@ -224,6 +226,24 @@ def test_sigma_log_prior_is_the_inverse_gamma_density_of_the_variance(nu):
             rtol=1e-12,
             atol=1e-10,
         )
+
+
+def test_log_minus_excess_matches_fifty_digits_near_and_far_from_one():
+    """_log_minus_excess(log x, x - 1) = log x - (x - 1) to a relative 4e-16,
+    against 50-digit decimal arithmetic, for x - 1 from 1e-12 to 9 either
+    side of the series' threshold, in arrays whose |d| span the range."""
+    with decimal.localcontext() as context:
+        context.prec = 50
+        d = np.concatenate(
+            [s * np.geomspace(1e-12, 0.099, 40) for s in (1.0, -1.0)]
+            + [np.array([0.1, -0.1, 0.5, -0.5, 9.0, 0.0])]
+        )
+        exact = [float((1 + decimal.Decimal(v)).ln() - decimal.Decimal(v)) for v in d]
+        log_x = np.array([float((1 + decimal.Decimal(v)).ln()) for v in d])
+    for subset in (slice(None), d < 1e-3, np.abs(d) < 1e-8):
+        got = _log_minus_excess(log_x[subset], d[subset])
+        np.testing.assert_allclose(got, np.array(exact)[subset], rtol=4e-16, atol=0)
+    assert (_log_minus_excess(log_x, d) <= 0).all()
 
 
 @pytest.mark.parametrize("bounds", [None, BOUNDS])
