@@ -43,12 +43,6 @@ class _Block:
         A step under test (:class:`skem._model.trial._Trial`), until settled.
     item_labels : array-like of shape (n_items,) or None
         The items' labels, where the block came from labelled ratings.
-    spare : dict or None
-        Arrays of terms of every rating that no step needs any more (those a
-        settled trial replaced or dropped): the next trial of every rating
-        writes its terms into them. New arrays of every rating would each be
-        paged in by the system again, a large part of an iteration's time
-        from a few million ratings on.
     """
 
     ratings: object
@@ -57,7 +51,6 @@ class _Block:
     terms: dict = None
     trial: object = None
     item_labels: object = None
-    spare: dict = None
 
 
 def _combine_outputs(outputs):

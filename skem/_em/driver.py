@@ -513,8 +513,8 @@ _AUTO_RACE_ITERATIONS = 3
 
 
 def _kernel_forget_terms(block):
-    """The block without its per-rating terms, trial and spare arrays."""
-    return replace(block, terms=None, trial=None, spare=None), {}
+    """The block without its per-rating terms and trial."""
+    return replace(block, terms=None, trial=None), {}
 
 
 def _init_name(init):

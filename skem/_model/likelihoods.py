@@ -59,14 +59,7 @@ def _chunk_of(values, chunk):
 
 
 def _compute_good_terms(
-    score,
-    location,
-    sigma,
-    bounds=None,
-    log_sigma=None,
-    sum_by=None,
-    half_step=0.0,
-    out=None,
+    score, location, sigma, bounds=None, log_sigma=None, sum_by=None, half_step=0.0
 ):
     """Per-rating log density of the good component and its ingredients.
 
@@ -98,10 +91,6 @@ def _compute_good_terms(
         are then those of the rating's cell
         (:func:`skem._model.levels._compute_level_chunk_terms`). Needs
         ``bounds``.
-    out : dict or None, default=None
-        Arrays to write the terms into, as an earlier call returned them;
-        used only if each term has an array of shape ``(n_ratings,)`` there,
-        else the terms get new arrays.
 
     Returns
     -------
@@ -133,12 +122,7 @@ def _compute_good_terms(
         for value in (location, sigma, log_sigma)
     )
     keys = _NORMAL_TERMS if bounds is None else _NORMAL_TERMS + _TRUNCATED_DERIVATIVES
-    if out is not None and all(
-        key in out and out[key].shape == (n_ratings,) for key in keys
-    ):
-        terms = {key: out[key] for key in keys}
-    else:
-        terms = {key: np.empty(n_ratings) for key in keys}
+    terms = {key: np.empty(n_ratings) for key in keys}
     sums = None
     for start in range(0, n_ratings, _CHUNK_SIZE):
         chunk = slice(start, start + _CHUNK_SIZE)

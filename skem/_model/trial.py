@@ -101,13 +101,7 @@ class _Trial:
             terms = (
                 self.terms if self.selected is None else self.merged_terms(block.terms)
             )
-            return replace(
-                block,
-                location=self.location,
-                terms=terms,
-                trial=None,
-                spare=block.terms,
-            )
+            return replace(block, location=self.location, terms=terms, trial=None)
         taken = annotators[block.ratings.annotator]
         if self.selected is None:
             selected, kept = taken, taken
@@ -116,7 +110,7 @@ class _Trial:
             selected = self.selected[kept]
         subset = {key: value[kept] for key, value in self.terms.items()}
         terms = _merge_terms(block.terms, subset, selected)
-        return replace(block, terms=terms, trial=None, spare=block.terms)
+        return replace(block, terms=terms, trial=None)
 
 
 def _merge_terms(terms, subset, selected):
@@ -226,10 +220,6 @@ def _kernel_settle_trial(block, accept, annotators=None):
     outputs : dict
         Empty.
     """
-    if block.trial is None:
-        return block, {}
-    if not accept:
-        # A dropped trial of every rating leaves its arrays for the next one.
-        spare = block.trial.terms if block.trial.selected is None else block.spare
-        return replace(block, trial=None, spare=spare), {}
+    if block.trial is None or not accept:
+        return replace(block, trial=None), {}
     return block.trial.settle(block, annotators), {}

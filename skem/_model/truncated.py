@@ -394,12 +394,11 @@ def _step_truncated_sigma(
 
 
 def _compute_truncated_terms(
-    ratings, location, bias, sigma, bounds=_UNIT_BOUNDS, with_sums=False, out=None
+    ratings, location, bias, sigma, bounds=_UNIT_BOUNDS, with_sums=False
 ):
     """Per-rating terms of the normal truncated to ``bounds`` at these parameters.
 
-    With ``with_sums``, also their :func:`_annotator_sums`; ``out`` as for
-    :func:`skem._model.likelihoods._compute_good_terms`.
+    With ``with_sums``, also their :func:`_annotator_sums`.
     """
     annotator = ratings.annotator
     return _compute_good_terms(
@@ -410,7 +409,6 @@ def _compute_truncated_terms(
         _Gather(np.log(sigma), annotator),
         sum_by=(annotator, ratings.n_annotators) if with_sums else None,
         half_step=ratings.half_step,
-        out=out,
     )
 
 
@@ -501,9 +499,9 @@ def _kernel_joint_trial(block, weights, log_posterior, bias, sigma, new_sigma):
         block, weights, log_posterior, bias, sigma, propose_only=True
     )
     terms, sums = _compute_truncated_terms(
-        ratings, location, bias, new_sigma, with_sums=True, out=block.spare
+        ratings, location, bias, new_sigma, with_sums=True
     )
-    return replace(block, trial=_Trial(location, terms), spare=None), sums
+    return replace(block, trial=_Trial(location, terms)), sums
 
 
 def _clip_to_scale(consensus, ratings):

@@ -148,7 +148,7 @@ def _sizeof_block(block):
         if array is not None:
             total += array.nbytes
     trial_terms = None if block.trial is None else block.trial.terms
-    for terms in (block.terms, trial_terms, block.spare):
+    for terms in (block.terms, trial_terms):
         if terms:
             total += sum(value.nbytes for value in terms.values())
     if block.item_labels is not None:

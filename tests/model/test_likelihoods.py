@@ -286,28 +286,6 @@ def test_chunked_terms_with_gathers_equal_whole_arrays_and_sum_like_bincount(
         np.testing.assert_allclose(sums[key], value, rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.parametrize("bounds", [None, BOUNDS])
-def test_good_terms_written_into_out_equal_new_arrays(bounds):
-    """With ``out`` of the right shapes, _compute_good_terms writes bitwise
-    the terms of new arrays into those very arrays; with arrays of another
-    shape it leaves them alone and makes new ones."""
-    rng = np.random.default_rng(4)
-    ratings = _random_ratings(rng, 7, 4, 30)
-    mu = rng.uniform(0, 1, 7)[ratings.item]
-    sigma = rng.uniform(0.05, 0.5, 4)[ratings.annotator]
-    fresh = _compute_good_terms(ratings.score, mu, sigma, bounds)
-    out = {key: np.full(30, np.nan) for key in fresh}
-    written = _compute_good_terms(ratings.score, mu, sigma, bounds, out=out)
-    for key, value in fresh.items():
-        assert written[key] is out[key]
-        np.testing.assert_array_equal(written[key], value)
-    short = {key: np.full(29, np.nan) for key in fresh}
-    other = _compute_good_terms(ratings.score, mu, sigma, bounds, out=short)
-    for key, value in fresh.items():
-        assert other[key] is not short[key] and np.isnan(short[key]).all()
-        np.testing.assert_array_equal(other[key], value)
-
-
 @settings(max_examples=_budget(200))
 @given(alpha=st.floats(-40.0, 0.0), beta=st.floats(0.0, 40.0))
 def test_log_normal_mass_lower_bound_is_below_the_mass_and_within_10_percent_on_tails(

@@ -8,7 +8,6 @@ import pytest
 from skem._em.backend import _Block
 from skem._model.steps import _UNIT_BOUNDS
 from skem._model.trial import _kernel_annotator_trial, _kernel_settle_trial, _Trial
-from skem._model.truncated import _kernel_joint_trial
 from tests._helpers import _random_ratings, _terms
 
 
@@ -92,39 +91,3 @@ def test_merged_terms_are_new_arrays():
     for key in merged:
         assert not np.shares_memory(merged[key], block.terms[key])
         assert not np.shares_memory(merged[key], trial.terms[key])
-
-
-def _assert_disjoint(first, second):
-    for key in first:
-        for other in second.values():
-            assert not np.shares_memory(first[key], other), key
-
-
-def test_settled_trials_leave_spare_arrays_that_the_next_trial_reuses():
-    """Joint trials taken, dropped and taken again: each whole trial writes
-    its terms into the arrays the last settle left spare, the spare arrays
-    never alias the terms the block holds, and the terms at the end equal
-    those computed from scratch at the block's location and the last sigma."""
-    block = _block(4)
-    weights, bias = np.ones(4), np.zeros(4)
-    sigma = np.full(4, 0.2)
-    for new_sigma, accept in [(0.25, True), (0.3, False), (0.22, True)]:
-        new_sigma = np.full(4, new_sigma)
-        spare = block.spare
-        block, _ = _kernel_joint_trial(block, weights, None, bias, sigma, new_sigma)
-        assert block.spare is None
-        if spare is not None:
-            for key, value in block.trial.terms.items():
-                assert value is spare[key]
-        _assert_disjoint(block.trial.terms, block.terms)
-        trial_terms = block.trial.terms
-        block, _ = _kernel_settle_trial(block, accept)
-        assert block.spare is not None and block.trial is None
-        _assert_disjoint(block.spare, block.terms)
-        if not accept:
-            assert block.spare is trial_terms
-        else:
-            sigma = new_sigma
-    fresh = _terms(block.ratings, block.location, bias, sigma)
-    for key in fresh:
-        np.testing.assert_allclose(block.terms[key], fresh[key], rtol=1e-12)
