@@ -179,10 +179,13 @@ def _choose_sigma_by_marginal(
     take_candidate : ndarray of shape (n_annotators,), dtype bool
     """
     log_pi, log_not_pi = np.log(pi), np.log1p(-pi)
+    # Both priors in one call: on small panels its fixed cost dominates.
+    n_annotators = np.shape(sigma)[0]
+    log_prior = _compute_sigma_log_prior(np.concatenate([sigma, candidate]), *prior)
     current = combine(log_pi + good_log_density, log_not_pi + log_bad)
-    current += _compute_sigma_log_prior(sigma, *prior)
+    current += log_prior[:n_annotators]
     proposed = combine(log_pi + candidate_log_density, log_not_pi + log_bad)
-    proposed += _compute_sigma_log_prior(candidate, *prior)
+    proposed += log_prior[n_annotators:]
     if screen:
         return proposed > current
     return proposed > current + _rounding_slack(current)
