@@ -61,9 +61,10 @@ _SHARED_PARAMETERS = """
           ``'all_good'`` alone leaves up to 13% of the honest annotators
           flagged on the worst of 10 seeds, ``'auto'`` (there always the
           run from ``'median'``) at most 4%, with a consensus error of 12.82
-          against 12.86 on average (see the benchmarks). A run that is behind after 3 iterations can still
-          end higher; to compare complete runs, fit each start and compare
-          their ``log_likelihood_``.
+          against 12.86 on average (see the benchmarks). A run that is
+          behind after 3 iterations can still end higher; to compare
+          complete runs, fit each start and compare their
+          ``log_likelihood_``.
         - ``'median'``: ``mu`` is each item's median, ``sigma`` is
           ``sqrt(pi / 2)`` times the mean absolute deviation from it (the
           median absolute deviation is 0 on discrete scales such as 1..5),
