@@ -51,8 +51,9 @@ def load_video_quality(*, with_outliers=True, as_frame=False):
 
         - ``data``: ndarray of shape (79, n_annotators), the ratings, NaN for
           "not rated" (there are none here);
-        - ``items``, ``annotators``: the integer labels of the rows and
-          columns;
+        - ``item_labels``, ``annotators``: the integer labels of the rows
+          and columns (not ``items``, which a dict-like object keeps for its
+          ``items()`` method);
         - ``unreliable``: the labels of the known unreliable annotators;
         - ``score_range``: ``(1.0, 5.0)``;
         - ``frame``: the long-format DataFrame (item, annotator, score), or
@@ -76,9 +77,9 @@ def load_video_quality(*, with_outliers=True, as_frame=False):
         table = table[~np.isin(table[:, 1], _UNRELIABLE)]
     item_codes = table[:, 0].astype(int)
     annotator_codes = table[:, 1].astype(int)
-    items, rows_index = np.unique(item_codes, return_inverse=True)
+    item_labels, rows_index = np.unique(item_codes, return_inverse=True)
     annotators, cols_index = np.unique(annotator_codes, return_inverse=True)
-    data = np.full((len(items), len(annotators)), np.nan)
+    data = np.full((len(item_labels), len(annotators)), np.nan)
     data[rows_index, cols_index] = table[:, 2]
 
     frame = None
@@ -91,7 +92,7 @@ def load_video_quality(*, with_outliers=True, as_frame=False):
     unreliable = np.array(_UNRELIABLE if with_outliers else (), dtype=int)
     return Bunch(
         data=data,
-        items=items,
+        item_labels=item_labels,
         annotators=annotators,
         unreliable=unreliable,
         score_range=(1.0, 5.0),

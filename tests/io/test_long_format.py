@@ -1,4 +1,4 @@
-"""Long-format ratings to matrices and back, and the bundled dataset."""
+"""Long-format ratings to matrices and back."""
 
 import numpy as np
 import pytest
@@ -446,17 +446,3 @@ def test_median_init_does_not_collapse_on_a_discrete_scale():
     all_good = AnnotatorEM(**LECTURE, init="all_good").fit(nflx.data)
     assert median.sigma_ > 0.5
     assert median.log_likelihood_ == pytest.approx(all_good.log_likelihood_, rel=1e-6)
-
-
-def test_load_video_quality_variants():
-    public = load_video_quality(with_outliers=False, as_frame=True)
-    assert public.data.shape == (79, 26)
-    assert len(public.frame) == 2054 and list(public.frame.columns) == [
-        "item",
-        "annotator",
-        "score",
-    ]
-    assert public.unreliable.size == 0
-    assert not np.isnan(public.data).any()
-    assert np.nanmin(public.data) >= 1 and np.nanmax(public.data) <= 5
-    assert "Apache License 2.0" in public.DESCR
