@@ -96,7 +96,7 @@ def _write_gallery_report(app, exception):
         em,
         folder / "nflx_report.html",
         nflx.data,
-        items=nflx["items"],
+        items=nflx.item_labels,
         annotators=nflx.annotators,
         item_name="clip",
         annotator_name="viewer",

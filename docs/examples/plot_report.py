@@ -35,7 +35,7 @@ with tempfile.TemporaryDirectory() as folder:
         em,
         Path(folder) / "nflx_report.html",
         nflx.data,
-        items=nflx["items"],
+        items=nflx.item_labels,
         annotators=nflx.annotators,
         item_name="clip",
         annotator_name="viewer",

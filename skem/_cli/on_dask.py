@@ -307,13 +307,21 @@ def _consensus_table(estimator, args):
 
 
 def _widest(consensus, name):
-    """The items with the widest intervals, and the number of items."""
+    """The items whose intervals are notably wide, and the number of items.
+
+    The rule of the in-memory summary
+    (:func:`skem._cli.results.widest_intervals`): only the standard errors
+    come to the client to set the threshold, then only the items above it.
+    """
     import dask
 
-    half = (consensus["ci_high"] - consensus["ci_low"]) / 2
-    table = consensus[[name]].assign(half=half)
-    top, n_items = dask.compute(table.nlargest(_WIDEST_SHOWN, "half"), half.size)
-    widest = [
-        (label, float(h)) for label, h in zip(top[name], top["half"], strict=True)
-    ]
+    from skem._io.results import _wide_threshold
+
+    std_error = consensus["std_error"]
+    errors, n_items = dask.compute(std_error, std_error.size)
+    threshold = _wide_threshold(errors.to_numpy(dtype=float))
+    wide = consensus[(std_error > threshold) & (std_error < float("inf"))]
+    top = wide.nlargest(_WIDEST_SHOWN, "std_error").compute()
+    half = (top["ci_high"] - top["ci_low"]) / 2
+    widest = [(label, float(h)) for label, h in zip(top[name], half, strict=True)]
     return widest, int(n_items)

@@ -8,8 +8,6 @@ and the verdicts are those of :mod:`skem._io.results`, imported when a fit
 needs them so that ``skem --help`` stays light.
 """
 
-import math
-
 import numpy as np
 
 from skem._cli.messages import count, listing, show
@@ -230,7 +228,11 @@ def _convergence_line(estimator, elapsed):
 
 
 def widest_intervals(consensus, name, limit=_WIDEST_SHOWN):
-    """The items whose intervals are widest, with their half-widths.
+    """The items whose intervals are notably wide, widest first.
+
+    The report's rule (:func:`skem._io.results._widest`): a standard error
+    over 1.2 times the median one. When every item has the same raters, none
+    is named.
 
     Parameters
     ----------
@@ -244,11 +246,12 @@ def widest_intervals(consensus, name, limit=_WIDEST_SHOWN):
     -------
     widest : list of (label, half_width)
     """
+    from skem._io.results import _widest
+
+    picked = _widest(consensus["std_error"].to_numpy(dtype=float), limit)
     half = (consensus["ci_high"] - consensus["ci_low"]).to_numpy() / 2
-    finite = np.flatnonzero(np.isfinite(half))
-    order = finite[np.argsort(-half[finite], kind="stable")][:limit]
     labels = consensus[name].to_numpy()
-    return [(labels[k], float(half[k])) for k in order if not math.isnan(half[k])]
+    return [(labels[k], float(half[k])) for k in picked]
 
 
 def next_hint(annotators, outputs):

@@ -120,7 +120,7 @@ default=None
     >>> em = AnnotatorEM(score_range=nflx.score_range).fit(nflx.data)
     >>> with tempfile.TemporaryDirectory() as folder:
     ...     page = report(em, Path(folder) / "report.html", nflx.data,
-    ...                   items=nflx["items"], annotators=nflx.annotators,
+    ...                   items=nflx.item_labels, annotators=nflx.annotators,
     ...                   item_name="clip", annotator_name="viewer")
     ...     text = page.read_text(encoding="utf-8")
     >>> "answers look random: 79 ratings" in text

@@ -498,8 +498,9 @@ def _check_name(name, others):
         )
 
 
-# The report names at most N_WIDEST items whose interval is notably wide: a
-# standard error over WIDE_FACTOR times the median one.
+# The report names at most N_WIDEST items whose interval is notably wide (the
+# command's summary fewer): a standard error over WIDE_FACTOR times the
+# median one.
 N_WIDEST = 5
 WIDE_FACTOR = 1.2
 # A scale with at most this many distinct ratings is drawn on its levels.
@@ -513,15 +514,25 @@ def _levels(X, estimator):
     return levels if 1 < levels.size <= MAX_LEVELS else None
 
 
-def _widest(std_error):
-    """Up to N_WIDEST items whose interval is notably wider than typical.
+def _wide_threshold(std_error):
+    """The standard error above which an item's interval is notably wide.
 
-    Notably: a standard error over WIDE_FACTOR times the median one. When all
-    items have the same raters, no interval stands out and none is named.
+    WIDE_FACTOR times the median of the finite, positive standard errors;
+    infinite if there are none.
     """
-    finite = np.flatnonzero(np.isfinite(std_error) & (std_error > 0))
-    if finite.size == 0:
-        return finite
-    typical = np.median(std_error[finite])
-    wide = finite[std_error[finite] > WIDE_FACTOR * typical]
-    return wide[np.argsort(-std_error[wide], kind="stable")][:N_WIDEST]
+    std_error = np.asarray(std_error, dtype=float)
+    finite = std_error[np.isfinite(std_error) & (std_error > 0)]
+    return WIDE_FACTOR * float(np.median(finite)) if finite.size else np.inf
+
+
+def _widest(std_error, limit=N_WIDEST):
+    """Up to ``limit`` items whose interval is notably wider than typical.
+
+    Notably: a standard error over :func:`_wide_threshold`. When all items
+    have the same raters, no interval stands out and none is named.
+    """
+    std_error = np.asarray(std_error, dtype=float)
+    wide = np.flatnonzero(
+        np.isfinite(std_error) & (std_error > _wide_threshold(std_error))
+    )
+    return wide[np.argsort(-std_error[wide], kind="stable")][:limit]

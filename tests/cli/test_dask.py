@@ -202,3 +202,35 @@ def test_a_report_of_a_dask_fit(dataset, tmp_path, capsys):
     assert main([str(a) for a in args]) == 0, capsys.readouterr().err
     page = target.read_text()
     assert "<img" in page and "subject" in page
+
+
+def test_the_dask_summary_names_the_wide_intervals_of_the_in_memory_one(
+    tmp_path, capsys
+):
+    """The same rule on both backends: the clips that kept 3 of their 30
+    ratings are named; the full panel names none."""
+    frame = load_video_quality(as_frame=True).frame
+    frame = frame.rename(columns={"item": "video", "annotator": "subject"})
+    thin = frame[~frame["video"].isin([4, 9]) | (frame["subject"] < 3)]
+    lines = {}
+    for name, ratings in (("full", frame), ("thin", thin)):
+        whole = tmp_path / f"{name}.parquet"
+        ratings.to_parquet(whole, index=False)
+        for backend, extra in (("memory", []), ("dask", ["--workers", "1"])):
+            out = tmp_path / f"{name}-{backend}"
+            args = ["fit", str(whole), *NAMES, *extra, "-o", str(out)]
+            assert main(args) == 0
+            lines[name, backend] = [
+                x
+                for x in capsys.readouterr().out.splitlines()
+                if x.startswith("Consensus:")
+            ]
+    assert lines["full", "memory"] == lines["full", "dask"] == []
+    # Equal widths (to the digits shown) may come in either order.
+    named = {
+        backend: set(line.split(" those of ")[1].split(";")[0].split(", "))
+        for backend in ("memory", "dask")
+        for line in lines["thin", backend]
+    }
+    assert named["memory"] == named["dask"]
+    assert {x.split(" (")[0] for x in named["dask"]} == {"video 4", "video 9"}

@@ -34,7 +34,7 @@ def nflx():
 @pytest.fixture(scope="module")
 def nflx_page(nflx, tmp_path_factory):
     em = AnnotatorEM(score_range=nflx.score_range).fit(nflx.data)
-    items = [f"clip {i}" for i in nflx["items"]]
+    items = [f"clip {i}" for i in nflx.item_labels]
     items[3] = NASTY
     annotators = list(nflx.annotators)
     annotators[27] = "<b>27 & co</b>"
