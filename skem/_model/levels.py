@@ -22,6 +22,8 @@ open follows from the bounds: a cell that reaches an end of the range is
 open there.
 """
 
+import contextlib
+
 import numpy as np
 
 from skem._model.normal_mass import (
@@ -85,7 +87,8 @@ def _compute_level_chunk_terms(
     # A cell narrower than the rounding of its ends (a held-out rating 1e16
     # steps away) is a point to double precision: its terms are the density's.
     point = ~(beta > alpha)
-    if point.any():
+    any_point = point.any()
+    if any_point:
         alpha = np.where(point, beta - 1.0, alpha)
     shifted, anchor = _shifted_log_normal_mass(alpha, beta)
     log_mass = shifted
@@ -97,9 +100,11 @@ def _compute_level_chunk_terms(
     log_scale = -_LOG_SQRT_2PI - shifted
     ratio_alpha = np.exp(log_scale - _half_square_from(alpha, anchor))
     ratio_beta = np.exp(log_scale - _half_square_from(beta, anchor))
-    mean, var, second, var_square = _compute_truncated_moments(
-        alpha, beta, ratio_alpha, ratio_beta
-    )
+    # A point's moments are overwritten below; far out they are inf - inf.
+    with np.errstate(invalid="ignore") if any_point else contextlib.nullcontext():
+        mean, var, second, var_square = _compute_truncated_moments(
+            alpha, beta, ratio_alpha, ratio_beta
+        )
     np.divide(mean, sigma, out=location_slope)
     # A normal restricted to an interval has Var[t] < 1; far in a tail the
     # recursion's rounding can say otherwise, and the step only needs a shape.
@@ -109,7 +114,7 @@ def _compute_level_chunk_terms(
     np.subtract(1.0, second, out=scale_slope)
     np.subtract(2.0, var_square, out=scale_information)
     np.maximum(scale_information, _MIN_SCALE_INFORMATION, out=scale_information)
-    if point.any():
+    if any_point:
         # P(cell) / (2 h) is then the density at the level, phi(z) / sigma.
         z_point = z[point]
         with np.errstate(over="ignore"):
