@@ -10,7 +10,7 @@ from skem._em.driver import _BaseEM
 from skem._em.items import _collect_item_results
 from skem._em.parameters import _SHARED_PARAMETERS
 from skem._em.ratings import _ratings_from_matrix
-from skem._em.score_range import _check_ratings_in_range
+from skem._em.score_range import _check_among_levels, _check_ratings_in_range
 from skem._em.validation import (
     _check_gold_array,
     _missing_as_nan,
@@ -255,6 +255,9 @@ class _BaseAnnotatorEM(TransformerMixin, _BaseEM):
         scale = self._score_scale
         if not isinstance(self.score_range, str):
             _check_ratings_in_range(ratings, scale)
+        levels = self._stated_levels(scale)
+        if levels is not None:
+            _check_among_levels(ratings.score, levels)
         unit = ratings.with_scores(scale.to_unit(ratings.score), scale.unit_half_step)
         bounds = (0.0, 1.0)
         if unit.n_ratings and isinstance(self.score_range, str):

@@ -444,6 +444,16 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
             levels = None
         return _resolve_score_range(self.score_range, scores, levels)
 
+    def _stated_levels(self, scale):
+        """The fitted levels if the user gave them explicitly, else None.
+
+        New ratings must then be among them, as the training ratings were;
+        levels found from the data may grow with new ratings.
+        """
+        if self.levels is None or isinstance(self.levels, str):
+            return None
+        return scale.level_values()
+
     def _resolve_min_sigma(self, scale):
         """``min_sigma`` in unit score space."""
         if self.min_sigma == "auto":

@@ -206,6 +206,28 @@ def _scale_of_levels(levels, score_range, scores):
             f"(the levels span ({values[0]:g}, {values[-1]:g})); got "
             f"score_range={score_range!r}."
         )
+    _check_among_levels(scores, values)
+    half = 0.5 * float(values[1] - values[0])
+    return _ScoreScale(
+        float(values[0]) - half,
+        float(values[-1]) + half,
+        half,
+        (float(values[0]), float(values[-1])),
+    )
+
+
+def _check_among_levels(scores, values):
+    """Raise a ValueError naming the problem if a score is not one of the levels.
+
+    Parameters
+    ----------
+    scores : ndarray
+        Ratings, in score units.
+    values : ndarray
+        The levels, evenly spaced, lowest first.
+    """
+    if scores.size == 0:
+        return
     step = float(values[1] - values[0])
     off = (
         ~_on_lattice(scores, values[0], step)
@@ -219,13 +241,6 @@ def _scale_of_levels(levels, score_range, scores):
             f"{float(scores[off][0]):g}. Give levels that hold every rating, "
             "or levels=None for exact scores."
         )
-    half = 0.5 * step
-    return _ScoreScale(
-        float(values[0]) - half,
-        float(values[-1]) + half,
-        half,
-        (float(values[0]), float(values[-1])),
-    )
 
 
 def _as_levels(levels):
@@ -347,6 +362,16 @@ def _check_representable(scale):
         )
 
 
+def _range_words(scale):
+    """The range that a rating, a gold score or a new rating must lie in, in words."""
+    if scale.levels is None:
+        return f"score_range=({scale.low:g}, {scale.high:g})"
+    return (
+        f"score_range: the cells of the levels {scale.levels[0]:g} to "
+        f"{scale.levels[1]:g} reach ({scale.low:g}, {scale.high:g})"
+    )
+
+
 def _check_ratings_in_range(ratings, scale):
     """Raise a ValueError naming the problem if a rating is outside the range.
 
@@ -361,8 +386,8 @@ def _check_ratings_in_range(ratings, scale):
     if outside.any():
         first = np.flatnonzero(outside)[0]
         raise ValueError(
-            f"X has {int(outside.sum())} rating(s) outside score_range="
-            f"({scale.low:g}, {scale.high:g}), e.g. {float(ratings.score[first]):g} "
+            f"X has {int(outside.sum())} rating(s) outside {_range_words(scale)}, "
+            f"e.g. {float(ratings.score[first]):g} "
             f"in row {int(ratings.item[first])}, column "
             f"{int(ratings.annotator[first])}. Widen score_range or use "
             "score_range='auto'."

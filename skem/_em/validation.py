@@ -11,7 +11,7 @@ import warnings
 import numpy as np
 from sklearn.utils import check_array
 
-from skem._em.score_range import _check_representable, _ScoreScale
+from skem._em.score_range import _check_representable, _range_words, _ScoreScale
 
 
 def _check_gold_array(gold, n_items):
@@ -112,14 +112,9 @@ def _scale_for_gold(scale, known, score_range):
     if not isinstance(score_range, str) or scale.levels is not None:
         outside = (known < scale.low) | (known > scale.high)
         if outside.any():
-            where = (
-                f"score_range=({scale.low:g}, {scale.high:g})"
-                if scale.levels is None
-                else f"score_range: the cells of the levels {scale.levels[0]:g} "
-                f"to {scale.levels[1]:g} reach ({scale.low:g}, {scale.high:g})"
-            )
             raise ValueError(
-                f"gold has {int(outside.sum())} value(s) outside {where}, e.g. "
+                f"gold has {int(outside.sum())} value(s) outside "
+                f"{_range_words(scale)}, e.g. "
                 f"{float(known[outside][0]):g}."
             )
         return scale

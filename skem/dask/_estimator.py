@@ -161,8 +161,9 @@ class _BaseDaskAnnotatorEM(_BaseEM):
         ----------
         X : dask.dataframe.DataFrame or pandas.DataFrame
             Ratings by the fitted annotators, in the same columns as in
-            ``fit``. A rating by another annotator raises a ValueError when
-            the result is computed.
+            ``fit``. A rating by another annotator, outside an explicit
+            ``score_range`` or not among explicit ``levels`` raises a
+            ValueError when the result is computed, as in memory.
 
         Returns
         -------
@@ -178,13 +179,16 @@ class _BaseDaskAnnotatorEM(_BaseEM):
             name="consensus",
             index=pd.Index([], name=self.item, dtype=frame[self.item].dtype),
         )
+        scale = self._score_scale
         return shuffled.map_partitions(
             _transform_partition,
             self._columns,
             pd.Index(self.annotators_),
-            self._score_scale,
-            self._form(0.0, self._score_scale),
-            self._fitted_params(self._score_scale),
+            scale,
+            None if isinstance(self.score_range, str) else scale,
+            self._stated_levels(scale),
+            self._form(0.0, scale),
+            self._fitted_params(scale),
             *self._consensus_weights(),
             meta=meta,
         )

@@ -10,6 +10,7 @@ import pandas as pd
 
 from skem._em.backend import _Block
 from skem._em.ratings import _Ratings
+from skem._em.score_range import _check_among_levels, _range_words
 from skem._io.results import ITEM_COLUMNS, _item_columns
 
 # A block reports at most this many distinct scores: one more than the most
@@ -164,9 +165,8 @@ def _check_levels_in_range(levels, scale, name):
     outside = levels[(levels < scale.low) | (levels > scale.high)]
     if outside.size:
         raise ValueError(
-            f"Column {name!r} has ratings outside score_range=({scale.low:g}, "
-            f"{scale.high:g}), e.g. {float(outside[0]):g}. Widen score_range or "
-            "use score_range='auto'."
+            f"Column {name!r} has ratings outside {_range_words(scale)}, e.g. "
+            f"{float(outside[0]):g}. Widen score_range or use score_range='auto'."
         )
 
 
@@ -228,9 +228,23 @@ def _consensus_frame(parts, item_name, item_dtype, bounded):
 
 
 def _transform_partition(
-    frame, columns, annotators, scale, form, params, weights, log_posterior
+    frame,
+    columns,
+    annotators,
+    scale,
+    stated_range,
+    stated_levels,
+    form,
+    params,
+    weights,
+    log_posterior,
 ):
+    """One partition's consensus; ``stated_*`` are what new ratings must respect."""
     raw = _raw_block(frame, columns)
+    if stated_range is not None:
+        _check_levels_in_range(raw["scores"], stated_range, columns[2])
+    if stated_levels is not None:
+        _check_among_levels(raw["scores"], stated_levels)
     ratings = _raw_ratings(raw, annotators, scale)
     consensus = form.consensus(ratings, params, weights, log_posterior)
     return pd.Series(

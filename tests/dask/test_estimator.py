@@ -232,6 +232,28 @@ def test_transform_is_lazy_and_equals_the_in_memory_transform(client):
 
 
 @pytest.mark.slow  # a LocalCluster
+def test_transform_refuses_new_ratings_off_the_stated_scale_as_in_memory(client):
+    """Outside an explicit score_range, or not among explicit levels: the
+    in-memory estimator's ValueError, when the result is computed."""
+    frame = _long_ratings(seed=4).assign(score=lambda f: np.round(f["score"]))
+    ddf = dd.from_pandas(frame, npartitions=2)
+    new = frame.iloc[:20].copy()
+    for params, bad, message in (
+        ({"score_range": (1, 5)}, 7.0, "outside score_range"),
+        ({"levels": [1, 2, 3, 4, 5]}, 3.5, r"not among the levels.*e\.g\. 3\.5"),
+    ):
+        dask_em = _dask_fit(DaskAnnotatorEM, ddf, **params)
+        em, _ = _in_memory(AnnotatorEM, frame, **params)
+        off = new.assign(score=np.where(np.arange(len(new)) == 3, bad, new["score"]))
+        with pytest.raises(ValueError, match=message):
+            dask_em.transform(dd.from_pandas(off, npartitions=1)).compute()
+        matrix = long_to_matrix(off, annotators=dask_em.annotators_)
+        with pytest.raises(ValueError, match=message):
+            em.transform(matrix.X)
+        assert np.all(np.isfinite(dask_em.transform(new).compute()))
+
+
+@pytest.mark.slow  # a LocalCluster
 @pytest.mark.parametrize("bounded", [True, False])
 def test_to_in_memory_gives_a_fitted_in_memory_estimator(client, bounded):
     """Unbounded, consensus_ has no location: location_ is the consensus."""

@@ -350,3 +350,26 @@ def test_sigma_of_a_bounded_form_stays_within_the_range(Estimator):
         low, high = em.score_range_
         assert np.all(np.isfinite(em.sigma_))
         assert np.all(em.sigma_ <= (high - low) * (1 + 1e-12))
+
+
+@pytest.mark.parametrize("Estimator", [AnnotatorEM, HardAnnotatorEM])
+def test_new_ratings_must_be_among_explicit_levels_as_the_training_ones(Estimator):
+    """Explicit levels are a statement about every rating: transform and score
+    refuse a new rating off them, as fit does, and the estimator is unchanged.
+    Levels found from the data may still grow with new ratings (a fold of a
+    cross-validation may hold a level its training part lacks)."""
+    X = np.round(make_ratings(30, 6, sigma=0.6, score_range=(1, 5), random_state=0))
+    stated = Estimator(levels=[1, 2, 3, 4, 5]).fit(X)
+    found = Estimator().fit(X)
+    mu = stated.mu_.copy()
+    for bad, shown in ((3.5, "3.5"), (7.0, "7"), (0.0, "0")):
+        new = X[:2].copy()
+        new[0, 0] = bad
+        for method in (stated.transform, stated.score_samples):
+            with pytest.raises(
+                ValueError, match=rf"not among the levels.*e\.g\. {shown}"
+            ):
+                method(new)
+        assert np.all(np.isfinite(found.score_samples(new)))
+    np.testing.assert_array_equal(stated.mu_, mu)
+    np.testing.assert_array_equal(stated.transform(X), found.transform(X))
