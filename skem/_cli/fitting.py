@@ -6,6 +6,7 @@ plain-words summary: only how they read the ratings and write the consensus
 differ, and those come in as functions.
 """
 
+import re
 import sys
 import time
 import warnings
@@ -124,7 +125,7 @@ def fit_with_progress(estimator, fit, *, source, quiet, stream=None):
         try:
             fit()
         except ValueError as error:  # the estimator's word on bad data
-            raise UserInputError(f"{source}: {error}") from None
+            raise UserInputError(f"{source}: {_without_matrix_terms(error)}") from None
         finally:
             progress.close()
             del estimator._iteration_callback
@@ -224,3 +225,13 @@ def finish(estimator, annotators, *, outputs, args, elapsed, caught, n_items, wi
     stream = sys.stderr if to_stdout else sys.stdout
     print("\n".join(lines), file=stream)
     return stream
+
+
+# The estimators also count columns as scikit-learn's checks expect ("2
+# feature(s) of X"); a file of ratings has no matrix X.
+_MATRIX_TERMS = re.compile(r" \(\d+ feature\(s\) of X\)")
+
+
+def _without_matrix_terms(error):
+    """An estimator's error message without the words about its matrix ``X``."""
+    return _MATRIX_TERMS.sub("", str(error))

@@ -125,6 +125,21 @@ def _scale_for_gold(scale, known, score_range):
     return widened
 
 
+def _check_not_labelled_matrix(X):
+    """Raise a ValueError if ``X`` is a :class:`skem.RatingMatrix`.
+
+    A RatingMatrix is a named tuple of the matrix and its labels: NumPy would
+    read it as a ragged array and fail with an error about shapes.
+    """
+    if isinstance(X, tuple) and getattr(X, "_fields", ())[:1] == ("X",):
+        raise ValueError(
+            f"X is a {type(X).__name__}: the ratings with the labels of their "
+            "rows and columns, as long_to_matrix returns them. Pass the matrix "
+            "itself, long_to_matrix(...).X, or unpack it first: X, items, "
+            "annotators = long_to_matrix(...)."
+        )
+
+
 def _missing_as_nan(data):
     """Data with pandas' missing markers (pd.NA, None) in object arrays as NaN.
 

@@ -76,10 +76,8 @@ def long_to_matrix(
         (False). The CSR matrix is built from the ratings directly, with no
         dense intermediate, so its memory grows with the number of ratings.
 
-        .. deprecated:: 0.2
-           ``sparse='auto'`` (a CSR matrix for sparse data, else a DataFrame)
-           is deprecated and now behaves like ``sparse=True``; it will be
-           removed in the next release.
+        .. versionchanged:: 0.6
+           ``sparse='auto'``, deprecated in 0.2, is removed.
     annotators : array-like of shape (n_annotators,), default=None
         The column labels, in order: for example the ``annotators`` of the
         training :class:`RatingMatrix`, or an estimator's
@@ -152,17 +150,11 @@ def long_to_matrix(
     pd = _import_pandas()
     if duplicates not in ("raise", "mean"):
         raise ValueError(f"duplicates must be 'raise' or 'mean'; got {duplicates!r}.")
-    if isinstance(sparse, str) and sparse == "auto":
-        warnings.warn(
-            "sparse='auto' is deprecated and now behaves like sparse=True (a CSR "
-            "matrix whatever the density); it will be removed in the next "
-            "release. Pass sparse=True, or sparse=False for a DataFrame.",
-            FutureWarning,
-            stacklevel=2,
-        )
-        sparse = True
     if sparse not in (True, False):
-        raise ValueError(f"sparse must be True or False; got {sparse!r}.")
+        raise ValueError(
+            f"sparse must be True (a CSR matrix) or False (a DataFrame); got "
+            f"{sparse!r}."
+        )
     if unknown_annotators not in ("raise", "drop"):
         raise ValueError(
             f"unknown_annotators must be 'raise' or 'drop'; got {unknown_annotators!r}."

@@ -101,15 +101,17 @@ def _check_judgeable(n_per_annotator, max_raters):
     Raises
     ------
     ValueError
-        If fewer than two annotators have ratings (the message names the
-        features, as scikit-learn's checks expect), or no item has two.
+        If fewer than two annotators have ratings (the message also counts
+        them as features, as scikit-learn's checks expect), or no item has
+        two.
     """
     n_rating = int(np.count_nonzero(n_per_annotator))
     if n_rating < 2:
         raise ValueError(
-            f"Cannot judge annotators: {n_rating} feature(s) (annotators) have "
-            "ratings. Telling a random annotator from a good one needs at least "
-            "two annotators who rated the same items."
+            f"Cannot judge annotators: {'only one' if n_rating else 'no'} "
+            f"annotator has ratings ({n_rating} feature(s) of X). Telling a random "
+            "annotator from a good one needs at least two annotators who rated "
+            "the same items."
         )
     if max_raters < 2:
         raise ValueError(

@@ -133,7 +133,7 @@ def _write(tmp_path, text):
         (
             "item,annotator,score\n1,1,3\n2,1,4\n",
             [],
-            "Cannot judge annotators: 1 feature(s) (annotators) have ratings",
+            "Cannot judge annotators: only one annotator has ratings",
         ),
         (
             "item,annotator,score\n1,1,3\n2,2,4\n",
@@ -161,6 +161,7 @@ def test_bad_input_is_one_line_on_stderr_and_exit_2(
     status, _, err = run_main("fit", path, "-o", out, *extra)
     one_line_error(status, err, message)
     assert not out.exists()  # nothing half-written
+    assert "feature" not in err  # the estimators' word for a column of X
 
 
 def test_never_overwrites_its_input(ratings_csv, run_main, one_line_error):

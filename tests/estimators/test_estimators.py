@@ -133,8 +133,14 @@ def test_caller_data_is_never_modified(Estimator, noisy):
 @pytest.mark.parametrize(
     ("X", "message"),
     [
-        ([[1.0], [2.0], [4.0]], r"1 feature\(s\) \(annotators\) have ratings"),
-        ([[1.0, np.nan], [2.0, np.nan]], r"1 feature\(s\) \(annotators\) have ratings"),
+        (
+            [[1.0], [2.0], [4.0]],
+            r"only one annotator has ratings \(1 feature\(s\) of X\)",
+        ),
+        (
+            [[1.0, np.nan], [2.0, np.nan]],
+            r"only one annotator has ratings \(1 feature\(s\) of X\)",
+        ),
         ([[1.0, np.nan], [np.nan, 2.0], [4.0, np.nan]], "no item has two ratings"),
     ],
 )

@@ -116,18 +116,11 @@ def test_three_arrays_give_csr_by_default_even_when_dense():
     assert sparse.X[1, 1] == 0.0  # the explicit zero survives
 
 
-def test_sparse_auto_is_deprecated_and_behaves_like_true():
-    with pytest.warns(FutureWarning, match="sparse='auto' is deprecated"):
-        matrix = long_to_matrix(
-            None,
-            item=["a", "a", "b", "b"],
-            annotator=[1, 2, 1, 2],
-            score=[1.0] * 4,
-            sparse="auto",
-        )
-    assert sp.issparse(matrix.X)  # fully rated: 'auto' used to give a DataFrame
-    with pytest.raises(ValueError, match="sparse must be True or False"):
-        long_to_matrix(None, item=["a"], annotator=[1], score=[1.0], sparse="yes")
+@pytest.mark.parametrize("sparse", ["auto", "yes", None])
+def test_sparse_is_true_or_false_and_auto_is_gone(sparse):
+    """sparse='auto', deprecated in 0.2, was removed in 0.6."""
+    with pytest.raises(ValueError, match="sparse must be True .* or False"):
+        long_to_matrix(None, item=["a"], annotator=[1], score=[1.0], sparse=sparse)
 
 
 def test_sparse_path_builds_no_dense_intermediate():

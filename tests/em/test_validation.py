@@ -1,0 +1,45 @@
+"""Validation of what the estimators are given, before any fitted attribute changes."""
+
+from typing import NamedTuple
+
+import numpy as np
+import pytest
+
+from skem import AnnotatorEM, RatingMatrix
+from skem._em.validation import _check_not_labelled_matrix, _missing_as_nan
+from skem.datasets import make_ratings
+
+
+def test_a_rating_matrix_is_refused_with_the_way_to_its_matrix():
+    X = make_ratings(10, 4, random_state=0)
+    matrix = RatingMatrix(X, np.arange(10), np.arange(4))
+    with pytest.raises(
+        ValueError, match=r"X is a RatingMatrix.*long_to_matrix\(\.\.\.\)\.X"
+    ):
+        AnnotatorEM().fit(matrix)
+    em = AnnotatorEM().fit(X)
+    mu = em.mu_.copy()
+    for method in (em.fit, em.transform, em.score):
+        with pytest.raises(ValueError, match="X is a RatingMatrix"):
+            method(matrix)
+    np.testing.assert_array_equal(em.mu_, mu)
+
+
+def test_other_tuples_are_left_to_the_usual_validation():
+    class Pair(NamedTuple):
+        a: float
+        b: float
+
+    _check_not_labelled_matrix(Pair(1.0, 2.0))
+    _check_not_labelled_matrix((np.ones(3), np.ones(3)))
+
+
+def test_missing_markers_become_nan_without_touching_the_callers_data():
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame({"a": [1.0, pd.NA, 3.0], "b": [None, 2.0, 1.0]}, dtype=object)
+    before = frame.copy()
+    cleaned = _missing_as_nan(frame)
+    assert np.isnan(np.asarray(cleaned, dtype=float)).sum() == 2
+    pd.testing.assert_frame_equal(frame, before)
+    plain = np.ones((2, 2))
+    assert _missing_as_nan(plain) is plain
