@@ -1,7 +1,6 @@
 """The public in-memory estimators: soft and hard EM on a rating matrix."""
 
 import numpy as np
-from scipy.stats import norm
 from sklearn.base import TransformerMixin, _fit_context
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -18,6 +17,7 @@ from skem._em.validation import (
     _scale_for_gold,
     _warn_unrated_items,
 )
+from skem._model.intervals import _compute_consensus_interval
 from skem._model.likelihoods import _compute_item_log_likelihood
 
 _SPARSE_FORMATS = ("csr", "csc", "coo")
@@ -164,7 +164,10 @@ class _BaseAnnotatorEM(TransformerMixin, _BaseEM):
         """Return a normal confidence interval of each training item's consensus.
 
         ``mu_ -/+ z * mu_std_error_`` with ``z`` the ``(1 + level) / 2``
-        quantile of the standard normal distribution.
+        quantile of the standard normal distribution; for the bounded forms
+        clipped to the scale (its outer levels ``levels_`` on levels, else
+        ``score_range_``), which their consensus cannot leave either. The
+        intervals of :func:`consensus_frame` are the same.
 
         Parameters
         ----------
@@ -177,10 +180,13 @@ class _BaseAnnotatorEM(TransformerMixin, _BaseEM):
             Lower and upper bound of each item's interval.
         """
         check_is_fitted(self)
-        if not 0 < level < 1:
-            raise ValueError(f"level must lie in (0, 1); got {level!r}.")
-        half_width = norm.ppf(0.5 + level / 2) * self.mu_std_error_
-        return np.column_stack([self.mu_ - half_width, self.mu_ + half_width])
+        low, high = _compute_consensus_interval(
+            self.mu_,
+            self.mu_std_error_,
+            level,
+            self._score_scale.ends if self.bounded else None,
+        )
+        return np.column_stack([low, high])
 
     def get_feature_names_out(self, input_features=None):
         """Get the output feature name: the one column ``"consensus"``.

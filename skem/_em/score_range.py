@@ -77,7 +77,16 @@ class _ScoreScale:
         return (scores - self.low) / self.width
 
     def from_unit(self, unit_scores):
-        return self.low + self.width * unit_scores
+        # From the nearer end: 0 and 1 are low and high exactly, and no unit
+        # score in [0, 1] leaves [low, high] by rounding (low + width need
+        # not be high).
+        unit_scores = np.asarray(unit_scores, dtype=np.float64)
+        scores = np.where(
+            unit_scores <= 0.5,
+            self.low + self.width * unit_scores,
+            self.high - self.width * (1.0 - unit_scores),
+        )
+        return float(scores) if scores.ndim == 0 else scores
 
 
 def _resolve_score_range(score_range, scores, levels=None):

@@ -18,6 +18,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from skem._io.long_format import _import_pandas
 from skem._model.evidence import MIN_JUDGED_RATINGS
+from skem._model.intervals import _compute_consensus_interval
 
 # An annotator is "consistent" from this posterior probability of being good
 # up, "random" from RANDOM_BELOW down, "undetermined" in between.
@@ -211,9 +212,10 @@ def _scale_ends(estimator):
 def _item_columns(consensus, std_error, n_ratings, location, *, level, score_range):
     """The item schema's columns after the label, in order.
 
-    The one place that computes the consensus intervals, for
-    :func:`consensus_frame`, the partitions of a Dask fit's ``consensus_``
-    and the command's ``--level``.
+    The item table of :func:`consensus_frame`, of the partitions of a Dask
+    fit's ``consensus_`` and of the command (its ``--level``); the intervals
+    are :func:`skem._model.intervals._compute_consensus_interval`'s, as
+    :meth:`AnnotatorEM.mu_interval`'s are.
 
     Parameters
     ----------
@@ -241,19 +243,12 @@ def _item_columns(consensus, std_error, n_ratings, location, *, level, score_ran
     ValueError
         If ``level`` is not in (0, 1).
     """
-    from scipy.stats import norm
-
-    if not 0 < level < 1:
-        raise ValueError(f"level must lie in (0, 1); got {level!r}.")
-    consensus = np.asarray(consensus, dtype=np.float64)
-    std_error = np.asarray(std_error, dtype=np.float64)
-    half_width = float(norm.ppf(0.5 + level / 2)) * std_error
-    low, high = consensus - half_width, consensus + half_width
-    if location is not None:
-        low, high = np.clip(low, *score_range), np.clip(high, *score_range)
+    low, high = _compute_consensus_interval(
+        consensus, std_error, level, None if location is None else score_range
+    )
     columns = {
-        "consensus": consensus,
-        "std_error": std_error,
+        "consensus": np.asarray(consensus, dtype=np.float64),
+        "std_error": np.asarray(std_error, dtype=np.float64),
         "ci_low": low,
         "ci_high": high,
         "n_ratings": n_ratings,

@@ -1,6 +1,7 @@
 """The uncertainty of the fitted consensus."""
 
 import numpy as np
+from scipy.special import ndtri
 
 
 def _compute_std_error_sums(ratings, weights, gold=None):
@@ -92,3 +93,40 @@ def _compute_consensus_std_error(ratings, weights, sigma, gold=None, correction=
     if gold is not None:
         std_error[~np.isnan(gold)] = 0.0
     return std_error
+
+
+def _compute_consensus_interval(consensus, std_error, level, ends=None):
+    """The normal confidence interval of each item's consensus.
+
+    ``consensus -/+ z * std_error`` with ``z`` the ``(1 + level) / 2``
+    quantile of the standard normal, clipped to ``ends``: a bounded form's
+    consensus cannot leave its scale, so neither does its interval.
+
+    Parameters
+    ----------
+    consensus, std_error : array-like of shape (n_items,)
+        In score units.
+    level : float
+        Coverage of the interval, in (0, 1).
+    ends : tuple of (float, float), default=None
+        The ends of the scale (outer levels, or the score range) for the
+        bounded forms; None for the plain normal forms, whose consensus may
+        leave the scale.
+
+    Returns
+    -------
+    low, high : ndarray of shape (n_items,)
+
+    Raises
+    ------
+    ValueError
+        If ``level`` is not in (0, 1).
+    """
+    if not 0 < level < 1:
+        raise ValueError(f"level must lie in (0, 1); got {level!r}.")
+    consensus = np.asarray(consensus, dtype=np.float64)
+    half_width = float(ndtri(0.5 + level / 2)) * np.asarray(std_error, np.float64)
+    low, high = consensus - half_width, consensus + half_width
+    if ends is not None:
+        low, high = np.clip(low, *ends), np.clip(high, *ends)
+    return low, high

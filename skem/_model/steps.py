@@ -561,14 +561,14 @@ def _guarded_ascent(current, proposal, objective_now, evaluate):
     floor = _NEGLIGIBLE_STEP * np.maximum(np.abs(current), _TINY)
     for _ in range(_MAX_HALVINGS):
         fraction *= 0.5
-        failed &= fraction * size > floor
-        if not failed.any():
+        # A group whose halved step would be negligible stops trying, and
+        # goes back to its current value below with the others that failed.
+        retry = failed & (fraction * size > floor)
+        if not retry.any():
             break
-        values[failed] = current[failed] + fraction * (
-            proposal[failed] - current[failed]
-        )
-        objective = evaluate(values, failed)
-        failed &= objective < lowest
+        values[retry] = current[retry] + fraction * (proposal[retry] - current[retry])
+        objective = evaluate(values, retry)
+        failed &= ~retry | (objective < lowest)
     if failed.any():
         values[failed] = current[failed]
         evaluate(values, failed)

@@ -4,7 +4,6 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from skem._estimators import HardAnnotatorEM
-from skem._io.results import _scale_ends
 
 GOOD_COLOR, BAD_COLOR = "tab:blue", "tab:red"
 TRUTH_COLOR, CONSENSUS_COLOR, MEAN_COLOR = "tab:green", "tab:red", "grey"
@@ -154,16 +153,14 @@ def plot_consensus(estimator, *, truth=None, X=None, level=0.95, ax=None):
     consensus. With ``truth`` the true scores are drawn in green; with ``X``
     the plain mean of each item's ratings is drawn in grey beside it.
 
-    The normal interval ``mu_interval(level)`` can reach past the ends of the
-    rating scale; the drawn intervals are clipped to the scale (the outer
-    levels ``levels_`` on levels, else ``score_range_``), and the legend
-    says so.
+    The intervals are ``mu_interval(level)``: for the bounded forms clipped
+    to the scale (the outer levels ``levels_`` on levels, else
+    ``score_range_``), and the legend says so.
 
     Parameters
     ----------
     estimator : AnnotatorEM or HardAnnotatorEM
-        A fitted estimator; its ``mu_`` and ``mu_interval(level)`` (clipped to
-        the scale) are drawn.
+        A fitted estimator; its ``mu_`` and ``mu_interval(level)`` are drawn.
     truth : array-like of shape (n_items,), default=None
         True scores, where known.
     X : array-like of shape (n_items, n_annotators), default=None
@@ -193,7 +190,7 @@ def plot_consensus(estimator, *, truth=None, X=None, level=0.95, ax=None):
     check_is_fitted(estimator)
     ax = _axes(ax)
     consensus = estimator.mu_
-    low, high = np.clip(estimator.mu_interval(level), *_scale_ends(estimator)).T
+    low, high = estimator.mu_interval(level).T
     order = np.argsort(consensus if truth is None else np.asarray(truth), kind="stable")
     positions = np.arange(len(order))
     if truth is not None:
@@ -227,8 +224,8 @@ def plot_consensus(estimator, *, truth=None, X=None, level=0.95, ax=None):
         marker=".",
         linestyle="none",
         capsize=2,
-        label=f"{type(estimator).__name__} ({level:.0%} interval, clipped to the "
-        "scale)",
+        label=f"{type(estimator).__name__} ({level:.0%} interval"
+        + (", clipped to the scale)" if estimator.bounded else ")"),
     )
     ax.set_xlabel(
         "item (sorted by " + ("true score)" if truth is not None else "consensus)")

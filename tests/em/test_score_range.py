@@ -2,12 +2,15 @@
 
 import numpy as np
 import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
 from skem._em.ratings import _ratings_from_matrix
 from skem._em.score_range import (
     _check_ratings_in_range,
     _lattice_step,
     _resolve_score_range,
+    _ScoreScale,
 )
 from tests._helpers import (
     SMALL_X as X,
@@ -132,3 +135,20 @@ def test_gold_keeps_the_levels_and_must_lie_within_their_cells():
         _scale_for_gold(scale, np.array([6.0]), "auto")
     exact = _resolve_score_range("auto", np.array([0.1, 0.25, 0.71]), "auto")
     assert _scale_for_gold(exact, np.array([0.9]), "auto").high == 0.9
+
+
+@given(
+    low=st.floats(-1e12, 1e12),
+    high=st.floats(-1e12, 1e12),
+    unit=st.lists(st.floats(0, 1), min_size=1, max_size=20),
+)
+def test_unit_scores_in_0_1_map_into_the_range_and_its_ends_exactly(low, high, unit):
+    """Property: from_unit maps [0, 1] into [low, high], 0 to low and 1 to
+    high exactly, although low + (high - low) need not round to high (fuzz
+    finding: a bounded fit's mu_ one ulp above score_range_[1])."""
+    assume(high - low > 1e-6)
+    scale = _ScoreScale(low, high)
+    scores = scale.from_unit(np.array(unit))
+    assert np.all((scores >= low) & (scores <= high))
+    assert scale.from_unit(0.0) == low and scale.from_unit(1.0) == high
+    assert isinstance(scale.from_unit(0.5), float)

@@ -992,3 +992,36 @@ def test_fuzz_counterexamples_of_the_levels_and_tail_stay_fixed(seed):
     range (overflow in score units), a t consensus between two maxima
     (transform differed from mu_)."""
     assert _fuzz_one(seed) == []
+
+
+def test_a_bounded_consensus_stays_inside_the_range_to_the_last_bit():
+    """Fuzz finding: mu_ was one ulp above score_range_[1], as low + width
+    did not round to high."""
+    n = np.nan
+    X = np.array(
+        [
+            [0.8202670351233707, n, 0.4366422961969156],
+            [n, 0.9553270799860972, n],
+            [n, n, 0.30183812769977075],
+            [n, 0.564278414470959, 0.5641310040112453],
+            [n, 0.907108776893197, 0.9071389414738865],
+        ]
+    )
+    em = AnnotatorEM().fit(X)
+    low, high = em.score_range_
+    assert np.all((em.mu_ >= low) & (em.mu_ <= high))
+    assert np.all((em.location_ >= low) & (em.location_ <= high))
+
+
+def test_mu_interval_of_a_bounded_fit_stays_on_the_scale():
+    """Fuzz finding: mu_interval gave [-0.039, 0.059] on (0, 1)."""
+    X = np.array([[0.0, 0.02, 0.01], [1, 0.98, 0.99], [0.5, 0.52, 0.4]])
+    bounded = AnnotatorEM(score_range=(0, 1)).fit(X)
+    interval = bounded.mu_interval(0.95)
+    assert interval.min() >= 0.0 and interval.max() <= 1.0
+    assert np.all((interval[:, 0] <= bounded.mu_) & (bounded.mu_ <= interval[:, 1]))
+    plain = AnnotatorEM(score_range=(0, 1), bounded=False).fit(X)
+    z = 1.959963984540054
+    np.testing.assert_allclose(
+        plain.mu_interval(0.95)[:, 0], plain.mu_ - z * plain.mu_std_error_, rtol=1e-15
+    )

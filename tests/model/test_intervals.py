@@ -1,9 +1,13 @@
-"""The standard errors of the consensus."""
+"""The standard errors and the confidence intervals of the consensus."""
 
 import numpy as np
 import pytest
+from scipy import stats
 
-from skem._model.intervals import _compute_consensus_std_error
+from skem._model.intervals import (
+    _compute_consensus_interval,
+    _compute_consensus_std_error,
+)
 
 
 def test_compute_consensus_std_error_uses_each_annotators_precision(ratings):
@@ -14,3 +18,17 @@ def test_compute_consensus_std_error_uses_each_annotators_precision(ratings):
     assert std_error[0] == pytest.approx(correction / np.sqrt(1 + 1 / 4))
     assert std_error[3] == pytest.approx(correction / np.sqrt(1 + 1 / 4 + 4))
     assert np.isnan(std_error[2])
+
+
+def test_consensus_interval_is_normal_and_clipped_only_to_given_ends():
+    consensus, std_error = np.array([0.02, 0.5, 0.98]), np.array([0.03, 0.1, 0.0])
+    z = stats.norm.ppf(0.95)
+    low, high = _compute_consensus_interval(consensus, std_error, 0.9)
+    np.testing.assert_allclose(low, consensus - z * std_error, rtol=1e-15)
+    np.testing.assert_allclose(high, consensus + z * std_error, rtol=1e-15)
+    low, high = _compute_consensus_interval(consensus, std_error, 0.9, (0.0, 1.0))
+    np.testing.assert_allclose(low, [0.0, 0.5 - z * 0.1, 0.98], rtol=1e-15)
+    np.testing.assert_allclose(high, [0.02 + z * 0.03, 0.5 + z * 0.1, 0.98], rtol=1e-15)
+    for level in (0, 1, 1.5):
+        with pytest.raises(ValueError, match="level must lie in"):
+            _compute_consensus_interval(consensus, std_error, level)
