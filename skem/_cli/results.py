@@ -230,9 +230,10 @@ def _convergence_line(estimator, elapsed):
 def widest_intervals(consensus, name, limit=_WIDEST_SHOWN):
     """The items whose intervals are notably wide, widest first.
 
-    The report's rule (:func:`skem._io.results._widest`): a standard error
-    over 1.2 times the median one. When every item has the same raters, none
-    is named.
+    Notably wide by the report's rule (:func:`skem._io.results._widest`): a
+    standard error over 1.2 times the median one; when every item has the
+    same raters, none is named. Widest by the interval as shown, clipped to
+    the scale for the bounded forms.
 
     Parameters
     ----------
@@ -248,8 +249,10 @@ def widest_intervals(consensus, name, limit=_WIDEST_SHOWN):
     """
     from skem._io.results import _widest
 
-    picked = _widest(consensus["std_error"].to_numpy(dtype=float), limit)
+    wide = _widest(consensus["std_error"].to_numpy(dtype=float), limit=None)
     half = (consensus["ci_high"] - consensus["ci_low"]).to_numpy() / 2
+    # Ranked by the width shown, which on a bounded scale is the clipped one.
+    picked = wide[np.argsort(-half[wide], kind="stable")][:limit]
     labels = consensus[name].to_numpy()
     return [(labels[k], float(half[k])) for k in picked]
 

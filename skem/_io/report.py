@@ -430,14 +430,16 @@ class _Content:
             np.where(np.isnan(consensus), np.inf, consensus), kind="stable"
         )
         positions = np.arange(n)
-        low, high = _scale_ends(self.estimator)
         figure = figure_class(
             figsize=(9, 4.6 if n <= 40 else 5.4), layout="constrained"
         )
         ax = figure.add_subplot()
         middle = consensus[order]
-        lower = np.clip(items["ci_low"].to_numpy()[order], low, high)
-        upper = np.clip(items["ci_high"].to_numpy()[order], low, high)
+        # The intervals of consensus_frame: on the scale for the bounded
+        # forms, as they are for the plain ones, whose consensus may leave it;
+        # a consensus outside its interval (a gold score) keeps an empty bar.
+        below = np.maximum(middle - items["ci_low"].to_numpy()[order], 0.0)
+        above = np.maximum(items["ci_high"].to_numpy()[order] - middle, 0.0)
         widest = np.isin(order, self.widest)
         for mask, color, label in (
             (~widest, "#0969da", "consensus and 95% interval"),
@@ -447,7 +449,7 @@ class _Content:
                 ax.errorbar(
                     positions[mask],
                     middle[mask],
-                    yerr=[middle[mask] - lower[mask], upper[mask] - middle[mask]],
+                    yerr=[below[mask], above[mask]],
                     fmt="o",
                     markersize=3 if n > 40 else 5,
                     color=color,
@@ -455,7 +457,13 @@ class _Content:
                     capsize=0 if n > 40 else 2,
                     label=label,
                 )
-        ax.set_ylim(low, high)
+        low, high = _scale_ends(self.estimator)
+        with np.errstate(invalid="ignore"):
+            ends = (
+                np.nanmin(middle - below, initial=low),
+                np.nanmax(middle + above, initial=high),
+            )
+        ax.set_ylim(*ends)
         if self.levels is not None:
             ax.set_yticks(self.levels)
             ax.grid(axis="y", color="#eaeef2")

@@ -16,6 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.validation import check_is_fitted
 
+from skem._em.validation import _check_not_labelled_matrix
 from skem._io.long_format import _import_pandas
 from skem._model.evidence import MIN_JUDGED_RATINGS
 from skem._model.intervals import _compute_consensus_interval
@@ -60,11 +61,11 @@ default=None
     table : pandas.DataFrame
         One row per item with columns ``name``, ``consensus`` (``mu_``),
         ``std_error`` (``mu_std_error_``), ``ci_low`` and ``ci_high`` (the
-        interval of :meth:`~skem.AnnotatorEM.mu_interval`, clipped to
-        ``score_range_`` for the bounded forms, whose consensus cannot leave
-        the scale), ``n_ratings`` (the item's number of ratings) and, for the
-        bounded forms only, ``location`` (``location_``, the location of the
-        truncated normal of the good ratings).
+        interval of :meth:`~skem.AnnotatorEM.mu_interval`, which for the
+        bounded forms stays on the scale), ``n_ratings`` (the item's number
+        of ratings) and, for the bounded forms only, ``location``
+        (``location_``, the location of the truncated normal of the good
+        ratings).
 
     Raises
     ------
@@ -429,6 +430,7 @@ def _observed(X, n_items, weights):
 
     X is never modified.
     """
+    _check_not_labelled_matrix(X)
     n_annotators = weights.shape[0]
     if sp.issparse(X):
         coo = sp.coo_matrix(X)

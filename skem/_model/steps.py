@@ -555,7 +555,8 @@ def _guarded_ascent(current, proposal, objective_now, evaluate):
     values = np.where(moving, proposal, current)
     objective = evaluate(values, None)
     lowest = objective_now - _rounding_slack(objective_now)
-    failed = moving & (objective < lowest)
+    # Not "objective < lowest": a NaN objective fails too.
+    failed = moving & ~(objective >= lowest)
     fraction = 1.0
     size = np.abs(proposal - current)
     floor = _NEGLIGIBLE_STEP * np.maximum(np.abs(current), _TINY)
@@ -568,7 +569,7 @@ def _guarded_ascent(current, proposal, objective_now, evaluate):
             break
         values[retry] = current[retry] + fraction * (proposal[retry] - current[retry])
         objective = evaluate(values, retry)
-        failed &= ~retry | (objective < lowest)
+        failed &= ~retry | ~(objective >= lowest)
     if failed.any():
         values[failed] = current[failed]
         evaluate(values, failed)

@@ -5,7 +5,7 @@ from typing import NamedTuple
 import numpy as np
 import pytest
 
-from skem import AnnotatorEM, RatingMatrix
+from skem import AnnotatorEM, RatingMatrix, annotator_frame, consensus_frame
 from skem._em.validation import _check_not_labelled_matrix, _missing_as_nan
 from skem.datasets import make_ratings
 
@@ -23,6 +23,10 @@ def test_a_rating_matrix_is_refused_with_the_way_to_its_matrix():
         with pytest.raises(ValueError, match="X is a RatingMatrix"):
             method(matrix)
     np.testing.assert_array_equal(em.mu_, mu)
+    pytest.importorskip("pandas")
+    for table in (consensus_frame, annotator_frame):
+        with pytest.raises(ValueError, match="X is a RatingMatrix"):
+            table(em, X=matrix)
 
 
 def test_other_tuples_are_left_to_the_usual_validation():

@@ -20,6 +20,7 @@ from skem import AnnotatorEM, HardAnnotatorEM, report
 from skem.datasets import load_video_quality, make_ratings
 
 pytest.importorskip("matplotlib")
+matplotlib_axes = pytest.importorskip("matplotlib.axes")
 pytest.importorskip("pandas")
 
 CHROMIUM = "/usr/bin/chromium"
@@ -133,6 +134,33 @@ def test_hard_em_bias_and_no_ratings_are_described(tmp_path):
     assert "classification log-likelihood" in page
     assert "ratings</th>" not in page  # no counts without the ratings
     assert len(_images(page)) == 3
+
+
+def test_a_plain_consensus_beyond_the_scale_is_drawn_with_its_interval(
+    tmp_path, monkeypatch
+):
+    """Review finding: the report clipped every interval to the scale, so a
+    plain form's consensus above it (5.5 on 1..5, with biases) got a
+    negative error bar and the page failed. Its interval is drawn as it is,
+    and the axis reaches it."""
+    X = np.array(
+        [[5, 5, 4, 4], [4, 4, 3, 3], [3, 3, 2, 2], [np.nan, np.nan, 5, 5], [2, 2, 1, 1]]
+    )
+    em = AnnotatorEM(score_range=(1, 5), bounded=False, bias=True).fit(X)
+    assert em.mu_.max() > 5.4
+    drawn = {}
+    real_errorbar = matplotlib_axes.Axes.errorbar
+
+    def errorbar(ax, x, y, yerr=None, **kwargs):
+        drawn.setdefault("tops", []).extend(np.asarray(y) + np.asarray(yerr[1]))
+        drawn["axes"] = ax
+        return real_errorbar(ax, x, y, yerr=yerr, **kwargs)
+
+    monkeypatch.setattr(matplotlib_axes.Axes, "errorbar", errorbar)
+    page = _write(em, X, folder=tmp_path)
+    assert len(_images(page)) >= 2
+    np.testing.assert_allclose(max(drawn["tops"]), em.mu_interval()[:, 1].max())
+    assert drawn["axes"].get_ylim()[1] >= em.mu_interval()[:, 1].max()
 
 
 def test_a_fit_that_did_not_converge_says_so(tmp_path):

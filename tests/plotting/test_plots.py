@@ -181,3 +181,20 @@ def test_consensus_without_truth_sorts_by_consensus(fitted):
     assert ax.get_legend_handles_labels()[1] == [
         "AnnotatorEM (95% interval, clipped to the scale)"
     ]
+
+
+def test_plain_form_intervals_are_drawn_unclipped_and_the_legend_says_so():
+    """A plain form's consensus may leave the scale (5.5 on 1..5 with biases):
+    its interval is drawn as mu_interval gives it, and the legend does not
+    claim a clipping."""
+    X = np.array(
+        [[5, 5, 4, 4], [4, 4, 3, 3], [3, 3, 2, 2], [np.nan, np.nan, 5, 5], [2, 2, 1, 1]]
+    )
+    em = AnnotatorEM(score_range=(1, 5), bounded=False, bias=True).fit(X)
+    ax = plot_consensus(em)
+    (errorbar,) = ax.containers
+    tops = np.array(errorbar.lines[2][0].get_segments())[:, 1, 1]
+    order = np.argsort(em.mu_, kind="stable")
+    np.testing.assert_allclose(tops, em.mu_interval()[order, 1])
+    assert tops.max() > 5
+    assert ax.get_legend().get_texts()[0].get_text() == "AnnotatorEM (95% interval)"
