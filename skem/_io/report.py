@@ -426,18 +426,14 @@ class _Content:
         items = self.items
         n = len(items)
         consensus = items["consensus"].to_numpy()
-        order = np.argsort(
-            np.where(np.isnan(consensus), np.inf, consensus), kind="stable"
-        )
+        unrated_last = np.where(np.isnan(consensus), np.inf, consensus)
+        order = np.argsort(unrated_last, kind="stable")
         positions = np.arange(n)
-        figure = figure_class(
-            figsize=(9, 4.6 if n <= 40 else 5.4), layout="constrained"
-        )
+        size = (9, 4.6 if n <= 40 else 5.4)
+        figure = figure_class(figsize=size, layout="constrained")
         ax = figure.add_subplot()
         middle = consensus[order]
-        # The intervals of consensus_frame: on the scale for the bounded
-        # forms, as they are for the plain ones, whose consensus may leave it;
-        # a consensus outside its interval (a gold score) keeps an empty bar.
+        # consensus_frame's intervals; a gold score outside its own: no bar.
         below = np.maximum(middle - items["ci_low"].to_numpy()[order], 0.0)
         above = np.maximum(items["ci_high"].to_numpy()[order] - middle, 0.0)
         widest = np.isin(order, self.widest)
@@ -457,13 +453,11 @@ class _Content:
                     capsize=0 if n > 40 else 2,
                     label=label,
                 )
-        low, high = _scale_ends(self.estimator)
-        with np.errstate(invalid="ignore"):
-            ends = (
-                np.nanmin(middle - below, initial=low),
-                np.nanmax(middle + above, initial=high),
-            )
-        ax.set_ylim(*ends)
+        low, high = _scale_ends(self.estimator)  # a plain consensus may leave it
+        ax.set_ylim(
+            np.nanmin(middle - below, initial=low),
+            np.nanmax(middle + above, initial=high),
+        )
         if self.levels is not None:
             ax.set_yticks(self.levels)
             ax.grid(axis="y", color="#eaeef2")
