@@ -22,6 +22,27 @@ _SHOWN_COLUMNS = 20
 _SCALAR_KINDS = {"string", "integer", "floating", "mixed-integer-float", "boolean"}
 
 
+# More random starts than this is a typo, not a plan (and far more would not
+# fit in memory as a list of starts).
+_MAX_N_INIT = 10_000
+
+
+def _check_output_names(args):
+    """The item and annotator columns must not be named like an output column."""
+    from skem._io.results import ANNOTATOR_COLUMNS, ITEM_COLUMNS
+
+    bounded = getattr(args, "bounded", True)
+    for option, name, others in (
+        ("--item", args.item, ITEM_COLUMNS + (("location",) if bounded else ())),
+        ("--annotator", args.annotator, ANNOTATOR_COLUMNS),
+    ):
+        if name in others:
+            raise UserInputError(
+                f"{option} {quoted(name)} is also a column of the results "
+                f"({', '.join(others)}); rename that column of the ratings"
+            )
+
+
 def check_options(args):
     """Refuse bad or contradictory options before reading any file.
 
@@ -53,8 +74,10 @@ def check_options(args):
                 "starts the same way every time); drop --n-init or add "
                 "--init random"
             )
-        if args.n_init < 1:
-            raise UserInputError(f"--n-init must be at least 1; got {args.n_init}")
+        if not 1 <= args.n_init <= _MAX_N_INIT:
+            raise UserInputError(
+                f"--n-init must lie in 1..{_MAX_N_INIT}; got {args.n_init}"
+            )
     if not (math.isfinite(args.noise_prior) and args.noise_prior > 0):
         raise UserInputError(
             f"--noise-prior must be a positive number; got {args.noise_prior:g}"
@@ -80,6 +103,7 @@ def check_options(args):
             "--item, --annotator and --score must name three different columns; "
             f"got {', '.join(map(quoted, names))}"
         )
+    _check_output_names(args)
     if getattr(args, "report", None) is not None:
         import importlib.util
 

@@ -8,7 +8,7 @@ from skem._cli.fitting import finish, fit_with_progress, model_params, report_pa
 from skem._cli.messages import UserInputError
 from skem._cli.reading import Source, read_ratings
 from skem._cli.results import in_memory_tables, widest_intervals
-from skem._cli.writing import output_paths, write_files
+from skem._cli.writing import output_paths, write_csv, write_files
 
 
 def run_fit(args):
@@ -149,5 +149,5 @@ def _fit_and_report(frame, source, args, outputs):
     )
     for name, path in outputs.items():
         if path == "-":
-            tables[name].to_csv(sys.stdout, index=False)
+            write_csv(tables[name], sys.stdout)
     return _Tables(consensus, annotators)

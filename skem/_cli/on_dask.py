@@ -23,7 +23,7 @@ from skem._cli.fitting import finish, fit_with_progress, model_params, report_pa
 from skem._cli.messages import UserInputError, describe
 from skem._cli.reading import import_pandas, labels_as_text
 from skem._cli.results import item_partition
-from skem._cli.writing import output_paths, write_dataset, write_files
+from skem._cli.writing import output_paths, write_csv, write_dataset, write_files
 
 # How long to wait for the scheduler of --scheduler before giving up.
 _CONNECT_TIMEOUT = "20s"
@@ -108,7 +108,7 @@ def run_fit_on_dask(args):
         widest=widest,
     )
     if outputs.get("annotators") == "-":
-        annotators.to_csv(sys.stdout, index=False)
+        write_csv(annotators, sys.stdout)
     return 0
 
 

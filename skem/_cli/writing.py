@@ -5,6 +5,7 @@ then replaces the target: a failed run leaves no half-written file.
 """
 
 import contextlib
+import csv
 import os
 import shutil
 import stat
@@ -79,6 +80,23 @@ def output_paths(args, dataset=False):
     return outputs
 
 
+def write_csv(table, stream):
+    """Write ``table`` as CSV to ``stream``, every label readable back as written.
+
+    The rows end in ``\\n``, and the CSV writer quotes a field only for a
+    comma, a quote or a ``\\n``: a label with a bare carriage return, which a
+    reader takes for a line break, would come back split. A table that holds
+    one has every field quoted.
+    """
+    text = table.select_dtypes(include=["object", "string"])
+    has_return = any(
+        text[column].astype(str).str.contains("\r", regex=False).any()
+        for column in text.columns
+    )
+    quoting = csv.QUOTE_ALL if has_return else csv.QUOTE_MINIMAL
+    table.to_csv(stream, index=False, quoting=quoting)
+
+
 def write_files(tables_and_paths):
     """Write every table as CSV, whole or not at all: temporary files, then renames.
 
@@ -104,7 +122,7 @@ def write_files(tables_and_paths):
             )
             pending.append((temporary, path))
             with os.fdopen(handle, "w", newline="") as f:
-                table.to_csv(f, index=False)
+                write_csv(table, f)
             os.chmod(temporary, mode)  # mkstemp made it 0o600
         for temporary, path in pending:
             os.replace(temporary, path)
@@ -171,5 +189,12 @@ def write_dataset(frame, path):
 
 
 def _write_part(part, path):
-    """Write one partition (run on a worker)."""
-    part.to_parquet(path, index=False)
+    """Write one partition (run on a worker); an empty one writes no file.
+
+    An empty partition's label column has no values to type it: Parquet
+    would store it as null, and readers that merge the parts' schemas
+    (pandas') then refuse the dataset. A fit has rated items, so some part is
+    written.
+    """
+    if len(part):
+        part.to_parquet(path, index=False)

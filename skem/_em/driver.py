@@ -218,7 +218,7 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
         if warm_params is not None:
             starts = [None]
         elif _is_random_init(self.init):
-            starts = ["random"] * self.n_init
+            starts = ("random" for _ in range(self.n_init))
         elif isinstance(self.init, str) and self.init == "auto":
             starts = list(_AUTO_STARTS)
         else:

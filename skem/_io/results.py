@@ -96,7 +96,7 @@ default=None
     3     z       4.45          2
     """
     check_is_fitted(estimator)
-    _check_name(name, ITEM_COLUMNS + ("location",))
+    _check_name(name, ITEM_COLUMNS + (("location",) if estimator.bounded else ()))
     labels = _labels(items, estimator.mu_.shape[0], "items")
     return _item_table(
         estimator, labels, _annotator_evidence(estimator, X), level, name
@@ -411,6 +411,11 @@ def _correlations(group, x, y, n_groups):
     """
     keep = np.isfinite(y)
     group, x, y = group[keep], x[keep], y[keep]
+    # r does not change with the units; in units of the largest value the
+    # squares neither overflow (scores of 1e160) nor sink below the noise floor.
+    scale = max(np.max(np.abs(x), initial=0.0), np.max(np.abs(y), initial=0.0))
+    if np.isfinite(scale) and scale > 0:
+        x, y = x / scale, y / scale
     count = np.bincount(group, minlength=n_groups).astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
         dx = x - (np.bincount(group, x, n_groups) / count)[group]

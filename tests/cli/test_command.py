@@ -402,7 +402,14 @@ RANGE = "--score-range needs two finite numbers LOW < HIGH; got "
         (["--score-range", "1", "inf"], RANGE + "1 inf"),
         (["--level", "1.5"], "--level must lie strictly between 0 and 1; got 1.5"),
         (["--random-state", "-1"], "--random-state must lie in 0..4294967295"),
-        (["--init", "random", "--n-init", "0"], "--n-init must be at least 1"),
+        (["--init", "random", "--n-init", "0"], "--n-init must lie in 1..10000"),
+        (
+            ["--init", "random", "--n-init", str(10**20)],
+            "--n-init must lie in 1..10000",
+        ),
+        (["--item", "consensus"], "--item 'consensus' is also a column of the results"),
+        (["--item", "location"], "--item 'location' is also a column of the results"),
+        (["--annotator", "p_good"], "--annotator 'p_good' is also a column"),
         (["--item", "mos", "--annotator", "mos"], "three different columns"),
         (["--consensus", ""], "--consensus needs a file name"),
         (["-o", "INPUT"], "is a file, not a folder"),
@@ -702,3 +709,24 @@ def test_an_unexpected_error_is_one_line_and_exit_1(
     status, _, err = run_main("fit", path, *COLUMNS)
     line = one_line_error(status, err, exit_status=1)
     assert line == "skem: error: unexpected RuntimeError: boom second line"
+
+
+def test_location_names_a_label_column_of_the_plain_form(tmp_path, run_main):
+    """The plain form's item table has no location column: the name is free."""
+    path = tmp_path / "r.csv"
+    path.write_text("location,viewer,mos\na,x,1\na,y,2\nb,x,2\nb,y,3\n")
+    status, out, err = run_main(
+        "fit",
+        path,
+        "--item",
+        "location",
+        "--annotator",
+        "viewer",
+        "--score",
+        "mos",
+        "--no-bounded",
+        "--consensus",
+        "-",
+    )
+    assert status == 0, err
+    assert out.splitlines()[0].split(",")[:2] == ["location", "consensus"]

@@ -234,3 +234,26 @@ def test_the_dask_summary_names_the_wide_intervals_of_the_in_memory_one(
     }
     assert named["memory"] == named["dask"]
     assert {x.split(" (")[0] for x in named["dask"]} == {"video 4", "video 9"}
+
+
+def test_a_dataset_with_an_empty_part_reads_back_with_pandas(tmp_path, capsys):
+    """CLI fuzz finding: after the shuffle by item a partition may hold no
+    item; its Parquet part typed the label column null, and pandas refused to
+    read the dataset. Empty partitions write no part now."""
+    folder = tmp_path / "ratings"
+    folder.mkdir()
+    pd.DataFrame(
+        {"video": [" lead", "00"], "subject": ["a0", "a0"], "mos": [1.0, 1.0]}
+    ).to_parquet(folder / "p0.parquet", index=False)
+    pd.DataFrame(
+        {
+            "video": ["00", " lead", " lead"],
+            "subject": ["a1", "a1", "a2"],
+            "mos": [1.0, 1.0, 4.0],
+        }
+    ).to_parquet(folder / "p1.parquet", index=False)
+    out = tmp_path / "out"
+    args = ["fit", str(folder), *NAMES, "--score", "mos", "--workers", "1"]
+    assert main([*args, "-o", str(out), "-q"]) == 0, capsys.readouterr().err
+    consensus = pd.read_parquet(out / "consensus")
+    assert sorted(consensus["video"]) == [" lead", "00"]

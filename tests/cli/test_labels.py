@@ -68,6 +68,24 @@ def test_labels_are_written_to_the_files_exactly(tmp_path, run_main):
     assert sorted(line.split(",")[0] for line in annotators[1:]) == ["01", "1"]
 
 
+def test_a_label_with_a_carriage_return_comes_back_whole(tmp_path, run_main):
+    """CLI fuzz finding: the CSV writer quotes a field for a newline but not
+    for a bare carriage return, which readers take for a line break: the
+    label came back as two. To files and to stdout alike."""
+    path = tmp_path / "r.csv"
+    path.write_bytes(
+        b'item,annotator,score\n"i\r1","a\rb",1\n"i\r1",c,2\ni2,"a\rb",2\ni2,c,3\n'
+    )
+    status, _, err = run_main("fit", path, "-o", tmp_path / "out")
+    assert status == 0, err
+    people = (tmp_path / "out" / "annotators.csv").read_bytes().decode()
+    assert sorted(_column(people, "annotator")) == ["a\rb", "c"]
+    clips = (tmp_path / "out" / "consensus.csv").read_bytes().decode()
+    assert sorted(_column(clips, "item")) == ["i\r1", "i2"]
+    status, out, _ = run_main("fit", path, "--annotators", "-")
+    assert sorted(_column(out, "annotator")) == ["a\rb", "c"]
+
+
 def test_the_same_label_twice_is_still_a_repeat(tmp_path, run_main, one_line_error):
     """Text labels compare exactly: '001' twice is one item rated twice."""
     path = tmp_path / "r.csv"

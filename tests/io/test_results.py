@@ -12,6 +12,7 @@ from skem._io.results import (
     WIDE_FACTOR,
     _annotator_evidence,
     _annotator_verdicts,
+    _correlations,
     _wide_threshold,
     _widest,
 )
@@ -276,6 +277,22 @@ def test_agreement_is_pearson_r_with_the_consensus_and_na_when_undefined():
         expected = np.corrcoef(X[rated, a], em.mu_[rated])[0, 1]
         assert r[a] == pytest.approx(expected, abs=1e-12)
     assert np.isnan(r[3]) and np.isnan(r[4])
+
+
+@pytest.mark.parametrize("unit", [1e-150, 1e-9, 1e160])
+def test_agreement_does_not_depend_on_the_units_of_the_scores(unit):
+    """CLI fuzz finding: scores of 1e160 overflowed the squares (warnings on
+    stderr of a successful run, agreement lost); tiny scores sank below the
+    noise floor of the variance."""
+    rng = np.random.default_rng(0)
+    group = np.repeat(np.arange(4), 6)
+    x = rng.uniform(1, 5, 24)
+    y = x + rng.normal(0, 0.5, 24)
+    r = _correlations(group, x, y, 4)
+    assert np.all(np.isfinite(r))
+    np.testing.assert_allclose(
+        _correlations(group, unit * x, unit * y, 4), r, rtol=1e-12
+    )
 
 
 # ------------------------------------------------------------- bad input
