@@ -138,9 +138,11 @@ def read_ratings(path, *, sep, decimal, item, annotator, score):
         except ImportError as error:
             raise UserInputError(f"{path}: {_missing_module(error, parquet)}") from None
         except UnicodeDecodeError as error:
+            # error.start counts from the reader's chunk, not from the file.
+            bad = bytes(error.object[error.start : error.end])
             raise UserInputError(
-                f"{path}: cannot read it: it is not UTF-8 text (byte "
-                f"{error.start} cannot be decoded)"
+                f"{path}: cannot read it: it is not UTF-8 text (it holds the "
+                f"byte(s) {bad.hex(' ')}, not UTF-8); save it as UTF-8"
             ) from None
         except Exception as error:  # corrupt, truncated or unparseable file
             raise UserInputError(f"{path}: cannot read it: {describe(error)}") from None

@@ -460,6 +460,11 @@ _GOOD_CSV = b"item,annotator,score\n1,a,3\n1,b,4\n2,a,2\n2,b,1\n"
         ("r.tar.gz", _tar_gz_cut(_GOOD_CSV), "cannot read it"),
         ("r.csv.zst", b"not zstandard data", "r.csv.zst"),
         ("r.csv", bytes(range(256)) * 8, "not UTF-8 text"),
+        (
+            "r.csv",
+            b"item,annotator,score\n" + b"a,b,1\n" * 9000 + b"caf\xe9,b,1\n",
+            "it holds the byte(s) e9, not UTF-8",
+        ),
         ("r.csv", b"item,annotator,score\n1,a,3\n1,b,4,5\n", "cannot read it"),
         (
             "r.csv",
@@ -483,6 +488,7 @@ _GOOD_CSV = b"item,annotator,score\n1,a,3\n1,b,4\n2,a,2\n2,b,1\n"
         "truncated tar.gz",
         "zst",
         "binary",
+        "latin-1 past the first chunk",
         "ragged",
         "ragged first row",
         "empty",
