@@ -22,8 +22,7 @@ _SHOWN_COLUMNS = 20
 _SCALAR_KINDS = {"string", "integer", "floating", "mixed-integer-float", "boolean"}
 
 
-# More random starts than this is a typo, not a plan (and far more would not
-# fit in memory as a list of starts).
+# More random starts than this is a typo, not a plan: each is a whole fit.
 _MAX_N_INIT = 10_000
 
 
