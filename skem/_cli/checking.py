@@ -28,11 +28,11 @@ _MAX_N_INIT = 10_000
 
 def _check_output_names(args):
     """The item and annotator columns must not be named like an output column."""
-    from skem._io.results import ANNOTATOR_COLUMNS, ITEM_COLUMNS
+    from skem._io.results import ANNOTATOR_COLUMNS, _item_column_names
 
     bounded = getattr(args, "bounded", True)
     for option, name, others in (
-        ("--item", args.item, ITEM_COLUMNS + (("location",) if bounded else ())),
+        ("--item", args.item, _item_column_names(bounded)),
         ("--annotator", args.annotator, ANNOTATOR_COLUMNS),
     ):
         if name in others:

@@ -37,6 +37,11 @@ ANNOTATOR_COLUMNS = (
 )
 
 
+def _item_column_names(bounded):
+    """The item table's columns after the label: ``location`` for the bounded forms."""
+    return ITEM_COLUMNS + (("location",) if bounded else ())
+
+
 def consensus_frame(estimator, items=None, *, X=None, level=0.95, name="item"):
     """Tabulate the fitted consensus of each item, with its uncertainty.
 
@@ -96,7 +101,7 @@ default=None
     3     z       4.45          2
     """
     check_is_fitted(estimator)
-    _check_name(name, ITEM_COLUMNS + (("location",) if estimator.bounded else ()))
+    _check_name(name, _item_column_names(estimator.bounded))
     labels = _labels(items, estimator.mu_.shape[0], "items")
     return _item_table(
         estimator, labels, _annotator_evidence(estimator, X), level, name

@@ -11,7 +11,7 @@ import pandas as pd
 from skem._em.backend import _Block
 from skem._em.ratings import _Ratings
 from skem._em.score_range import _check_among_levels, _range_words
-from skem._io.results import ITEM_COLUMNS, _item_columns
+from skem._io.results import _item_column_names, _item_columns
 
 # A block reports at most this many distinct scores: one more than the most
 # levels of a discrete scale, so that the union still tells discrete from not.
@@ -216,7 +216,7 @@ def _consensus_frame(parts, item_name, item_dtype, bounded):
     """
     import dask.dataframe as dd
 
-    names = list(ITEM_COLUMNS) + (["location"] if bounded else [])
+    names = list(_item_column_names(bounded))
     meta = pd.DataFrame(
         {
             name: pd.Series([], dtype=np.int64 if name == "n_ratings" else np.float64)
