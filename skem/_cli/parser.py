@@ -5,6 +5,7 @@ here without loading scikit-learn, SciPy, pandas or Dask.
 """
 
 import argparse
+import re
 from pathlib import Path
 
 import skem
@@ -15,8 +16,23 @@ class UsageError(UserInputError):
     """Arguments that do not parse; reported in one line, exit 2."""
 
 
+# Every negative number that float() reads. argparse's own pattern knows only
+# '-5' and '-.5', so '--score-range -1e3 5' was read as an unknown option.
+_NEGATIVE_NUMBER = re.compile(
+    r"^-(?:(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?|inf(?:inity)?|nan)$", re.IGNORECASE
+)
+
+
 class ArgumentParser(argparse.ArgumentParser):
-    """An argument parser whose usage errors are one line, like skem's own."""
+    """An argument parser whose usage errors are one line, like skem's own.
+
+    A value that is a negative number in any notation float() reads (``-1e3``,
+    ``-1.``, ``-inf``) is a value, never an option.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = _NEGATIVE_NUMBER
 
     def error(self, message):
         """Raise a one-line :class:`UsageError` instead of printing the usage.

@@ -400,6 +400,7 @@ RANGE = "--score-range needs two finite numbers LOW < HIGH; got "
         (["--score-range", "3", "3"], RANGE + "3 3"),
         (["--score-range", "nan", "5"], RANGE + "nan 5"),
         (["--score-range", "1", "inf"], RANGE + "1 inf"),
+        (["--score-range", "-inf", "5"], RANGE + "-inf 5"),
         (["--level", "1.5"], "--level must lie strictly between 0 and 1; got 1.5"),
         (["--random-state", "-1"], "--random-state must lie in 0..4294967295"),
         (["--init", "random", "--n-init", "0"], "--n-init must lie in 1..10000"),
