@@ -168,15 +168,18 @@ def clean_ratings(frame, source, args):
                     f"{quoted(columns[role])} is blank); "
                     f"{count(bad.sum(), 'such row')} in all"
                 )
-        # Parquet can hold lists; plain text or numbers need no look at each.
+        # Parquet can hold lists and bytes; plain text or numbers need no
+        # look at each.
         if pd.api.types.infer_dtype(column, skipna=True) not in _SCALAR_KINDS:
             bad = np.fromiter(
-                (not pd.api.types.is_scalar(v) for v in column), bool, len(column)
+                (isinstance(v, bytes) or not pd.api.types.is_scalar(v) for v in column),
+                bool,
+                len(column),
             )
             if bad.any():
                 first = int(np.flatnonzero(bad)[0])
                 raise UserInputError(
-                    f"{name}: {source.place(first)} holds a "
+                    f"{name}: {source.place(first)} holds "
                     f"{kind(column.iloc[first])} in column "
                     f"{quoted(columns[role])}, not an {role} label; "
                     f"{count(bad.sum(), 'such row')} in all"
@@ -196,7 +199,7 @@ def clean_ratings(frame, source, args):
         value, where = raw.iloc[first], source.place(first)
         column = quoted(columns["score"])
         if not pd.api.types.is_scalar(value):
-            problem = f"holds a {kind(value)} in column {column}, not a number"
+            problem = f"holds {kind(value)} in column {column}, not a number"
         elif pd.isna(value):
             problem = f"has no score in column {column}"
         else:

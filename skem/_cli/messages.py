@@ -85,19 +85,23 @@ def quoted(text):
 
 
 def kind(value):
-    """What a non-scalar cell holds, in a word: 'list' or 'nested value'.
+    """What a cell that is no label or number holds, in a phrase: 'a list'.
 
     Parameters
     ----------
     value : object
+        A list, a nested value, or bytes that are not UTF-8.
 
     Returns
     -------
-    word : str
+    phrase : str
     """
+    if isinstance(value, bytes):
+        shown = repr(value[:20]) + ("..." if len(value) > 20 else "")
+        return f"bytes that are not UTF-8 text ({shown})"
     if isinstance(value, list | tuple) or type(value).__name__ == "ndarray":
-        return "list"
-    return "nested value"
+        return "a list"
+    return "a nested value"
 
 
 def count(n, noun):

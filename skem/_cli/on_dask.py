@@ -20,7 +20,7 @@ from pathlib import Path
 import skem
 from skem._cli.checking import check_options
 from skem._cli.fitting import finish, fit_with_progress, model_params, report_page
-from skem._cli.messages import UserInputError, describe
+from skem._cli.messages import UserInputError, describe, kind
 from skem._cli.reading import import_pandas, labels_as_text
 from skem._cli.results import item_partition
 from skem._cli.writing import output_paths, write_csv, write_dataset, write_files
@@ -184,7 +184,8 @@ def _partition_labels_as_text(column):
     Raises
     ------
     ValueError
-        For an empty or blank label, as in memory.
+        For an empty or blank label, or bytes that are not UTF-8, as in
+        memory.
     """
     text = labels_as_text(import_pandas(), column)
     blank = text.map(lambda v: isinstance(v, str) and not v.strip())
@@ -192,6 +193,12 @@ def _partition_labels_as_text(column):
         raise ValueError(
             f"Column {column.name!r} has {int(blank.sum())} blank label(s) in "
             "one partition: an empty label names nothing."
+        )
+    binary = text.map(lambda v: isinstance(v, bytes))
+    if binary.any():
+        raise ValueError(
+            f"Column {column.name!r} has {int(binary.sum())} label(s) in one "
+            f"partition that hold {kind(text[binary].iloc[0])}."
         )
     return text
 

@@ -180,8 +180,9 @@ def labels_as_text(pd, column):
 
     Text stays as it is (``"001"``, ``"NA"``); integers and booleans become
     their digits and ``True``/``False``; floats become Python's shortest
-    repr (``1.0``, ``1e+20``). Missing values (null) stay missing and lists
-    stay lists, for the checks to name them.
+    repr (``1.0``, ``1e+20``); bytes become their UTF-8 text. Missing values
+    (null) stay missing, and lists and bytes that are not UTF-8 stay as they
+    are, for the checks to name them.
 
     Parameters
     ----------
@@ -213,7 +214,12 @@ def _label_text(value):
     if isinstance(value, str):
         return value
     if isinstance(value, bytes):
-        return value.decode("utf-8", errors="replace")
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
+            # Refused by the checks: replacement characters would make
+            # Latin-1 b'caf\xe9' and b'caf\xe8' one label.
+            return value
     if isinstance(value, bool) or type(value).__name__ == "bool_":
         return str(bool(value))
     if isinstance(value, int) or type(value).__name__.startswith(("int", "uint")):

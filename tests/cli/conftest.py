@@ -103,3 +103,19 @@ def run_skem():
         )
 
     return run
+
+
+@pytest.fixture
+def binary_labels():
+    """Ratings whose binary annotator labels are not UTF-8 (Latin-1 'café',
+    'cafè'), and the same with labels that are."""
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(
+        {
+            "item": [b"clip\xc3\xa9", b"two"] * 2,
+            "annotator": [b"caf\xe9"] * 2 + [b"caf\xe8"] * 2,
+            "score": [1.0, 2.0, 3.0, 4.0],
+        }
+    )
+    utf8 = frame.assign(annotator=[b"ann\xc3\xa9"] * 2 + [b"b"] * 2)
+    return frame, utf8

@@ -191,6 +191,23 @@ def test_a_blank_label_is_refused_on_dask_as_in_memory(tmp_path, capsys):
     assert err.count("\n") == 1 and "Column 'video' has 1 blank label" in err, err
 
 
+def test_binary_labels_that_are_not_utf8_are_refused_on_dask_as_in_memory(
+    tmp_path, capsys, binary_labels
+):
+    latin1, utf8 = binary_labels
+    (tmp_path / "ratings").mkdir()
+    part = tmp_path / "ratings" / "part-0.parquet"
+    latin1.to_parquet(part, index=False)
+    args = ["fit", str(tmp_path / "ratings"), "-q", "--workers", "1"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "'annotator'" in err and "not UTF-8" in err, err
+    utf8.to_parquet(part, index=False)
+    assert main([*args, "-o", str(tmp_path / "out")]) == 0, capsys.readouterr().err
+    annotators = pd.read_csv(tmp_path / "out" / "annotators.csv")
+    assert sorted(annotators["annotator"]) == ["anné", "b"]
+
+
 @pytest.mark.skipif(
     not hasattr(__import__("skem"), "report"), reason="skem.report comes later"
 )

@@ -184,3 +184,21 @@ def test_float_parquet_labels_show_their_shortest_text(tmp_path, run_main):
     assert sorted(_column(consensus, "item")) == ["1.0", "1.5", "1e+20"]
     annotators = (tmp_path / "out" / "annotators.csv").read_text()
     assert sorted(_column(annotators, "annotator")) == ["False", "True"]
+
+
+def test_binary_parquet_labels_that_are_not_utf8_are_refused_not_merged(
+    tmp_path, run_main, one_line_error, binary_labels
+):
+    """Decoded with replacement characters, Latin-1 'café' and 'cafè' were
+    one annotator; UTF-8 bytes are still their text."""
+    pytest.importorskip("pyarrow")
+    latin1, utf8 = binary_labels
+    path = tmp_path / "r.parquet"
+    latin1.to_parquet(path)
+    status, _, err = run_main("fit", path)
+    one_line_error(status, err, "row 1", "'annotator'", "not UTF-8")
+
+    utf8.to_parquet(path)
+    status, out, err = run_main("fit", path, "--annotators", "-")
+    assert status == 0, err
+    assert sorted(_column(out, "annotator")) == ["anné", "b"]
