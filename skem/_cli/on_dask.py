@@ -22,12 +22,11 @@ from skem._cli.checking import check_options
 from skem._cli.fitting import finish, fit_with_progress, model_params, report_page
 from skem._cli.messages import UserInputError, describe, kind
 from skem._cli.reading import import_pandas, labels_as_text
-from skem._cli.results import item_partition
+from skem._cli.results import WIDEST_SHOWN, item_partition, rank_widest
 from skem._cli.writing import output_paths, write_csv, write_dataset, write_files
 
 # How long to wait for the scheduler of --scheduler before giving up.
 _CONNECT_TIMEOUT = "20s"
-_WIDEST_SHOWN = 3
 # Where warnings from these packages come from: they go to the log.
 _DASK_PACKAGES = ("dask", "distributed", "tornado", "bokeh")
 
@@ -331,8 +330,8 @@ def _widest(consensus, name):
     threshold = _wide_threshold(errors.to_numpy(dtype=float))
     wide = consensus[(std_error > threshold) & (std_error < float("inf"))]
     wide = wide[[name]].assign(half=(wide["ci_high"] - wide["ci_low"]) / 2)
-    top = wide.nlargest(_WIDEST_SHOWN, "half").compute()
-    widest = [
-        (label, float(h)) for label, h in zip(top[name], top["half"], strict=True)
-    ]
-    return widest, int(n_items)
+    top = wide.nlargest(WIDEST_SHOWN, "half").compute()
+    if len(top) == WIDEST_SHOWN:
+        # Every item tied with the last one shown, for the label order.
+        top = wide[wide["half"] >= top["half"].min()].compute()
+    return rank_widest(top[name], top["half"]), int(n_items)

@@ -12,7 +12,8 @@ import numpy as np
 
 from skem._cli.messages import count, listing, show
 
-_WIDEST_SHOWN = 3
+# Items a summary names as having a notably wide interval, at most.
+WIDEST_SHOWN = 3
 
 
 def in_memory_tables(estimator, matrix, *, level, item_name, annotator_name):
@@ -227,7 +228,7 @@ def _convergence_line(estimator, elapsed):
     )
 
 
-def widest_intervals(consensus, name, limit=_WIDEST_SHOWN):
+def widest_intervals(consensus, name, limit=WIDEST_SHOWN):
     """The items whose intervals are notably wide, widest first.
 
     Notably wide by the report's rule (:func:`skem._io.results._widest`): a
@@ -251,10 +252,35 @@ def widest_intervals(consensus, name, limit=_WIDEST_SHOWN):
 
     wide = _widest(consensus["std_error"].to_numpy(dtype=float), limit=None)
     half = (consensus["ci_high"] - consensus["ci_low"]).to_numpy() / 2
-    # Ranked by the width shown, which on a bounded scale is the clipped one.
-    picked = wide[np.argsort(-half[wide], kind="stable")][:limit]
     labels = consensus[name].to_numpy()
-    return [(labels[k], float(half[k])) for k in picked]
+    return rank_widest(labels[wide], half[wide], limit)
+
+
+def rank_widest(labels, half, limit=WIDEST_SHOWN):
+    """The ``limit`` widest items, ties in width broken by label.
+
+    Ranked by the width shown, which on a bounded scale is the clipped one.
+    Widths equal to 9 significant digits are equal: items with the same
+    raters differ only by roundings of their locations. Among them the
+    labels' order decides, so that the in-memory and the Dask summaries name
+    the same items whatever the items' order.
+
+    Parameters
+    ----------
+    labels : array-like of str
+    half : array-like of float
+        The half width of each item's interval.
+    limit : int, default=3
+
+    Returns
+    -------
+    widest : list of (label, half_width)
+    """
+    labels = np.asarray(labels, dtype=object)
+    half = np.asarray(half, dtype=float)
+    shown = [float(f"{h:.9g}") for h in half]
+    order = sorted(range(len(labels)), key=lambda k: (-shown[k], str(labels[k])))
+    return [(labels[k], float(half[k])) for k in order[:limit]]
 
 
 def next_hint(annotators, outputs):

@@ -70,6 +70,19 @@ def test_the_summary_names_only_intervals_notably_wider_than_typical(
     assert line.count("video clip") == 2
 
 
+def test_widths_equal_but_for_rounding_are_named_in_label_order():
+    """Items with the same raters have widths that differ in the last bits;
+    whatever their order, the labels decide, so both backends agree."""
+    from skem._cli.results import rank_widest
+
+    labels = ["4", "33", "12", "20", "9", "wide"]
+    half = [0.7748921, 0.7748921 + 2e-16, 0.7748921 - 1e-16, 0.7748921, 0.5, 0.9]
+    for order in (range(6), [5, 4, 3, 2, 1, 0]):
+        picked = rank_widest([labels[k] for k in order], [half[k] for k in order])
+        assert [label for label, _ in picked] == ["wide", "12", "20"]
+    assert rank_widest(labels, half, limit=10)[-1] == ("9", 0.5)
+
+
 def test_the_bias_line_names_who_rates_high_and_low(panel_csv, run_main):
     status, out, _ = run_main("fit", panel_csv, *NAMES, "--bias", "-q")
     assert status == 0
