@@ -17,6 +17,7 @@ from skem._em.validation import (
     _scale_for_gold,
     _warn_unrated_items,
 )
+from skem._model.evidence import _estimate_consensus_log_bad_weights
 from skem._model.intervals import _compute_consensus_interval
 from skem._model.likelihoods import _compute_item_log_likelihood
 
@@ -102,11 +103,13 @@ class _BaseAnnotatorEM(TransformerMixin, _BaseEM):
         for the plain normal forms; its maximum-likelihood location at the
         fitted annotator parameters for the bounded ones) this is
         ``sum_a log(w_a f(s_ia; m_i + b_a, sigma_a) + (1 - w_a) U(s_ia))``
-        over the annotators who rated it, with ``w = weights_``, ``f`` the
-        good annotators' density of the fitted form (on levels, a cell's
-        probability over its width; with ``tail``, the Student-t) and ``U``
-        the uniform density. The location counts the annotators as the
-        consensus does (:ref:`undetermined`). With ``score_range='auto'`` the
+        over the annotators who rated it, with ``f`` the good annotators'
+        density of the fitted form (on levels, a cell's probability over its
+        width; with ``tail``, the Student-t) and ``U`` the uniform density.
+        ``w`` is each annotator's weight in the consensus: ``weights_``, or
+        ``pi_`` for an annotator whose verdict is undetermined
+        (:ref:`undetermined`); the location counts the annotators with the
+        same weights. With ``score_range='auto'`` the
         range of ``U`` (and of a bounded ``f``) is ``score_range_`` extended
         to the ratings of X, so that a held-out rating outside the training
         range has a finite likelihood.
@@ -125,14 +128,17 @@ class _BaseAnnotatorEM(TransformerMixin, _BaseEM):
         unit, scale, bounds = self._validate_ratings(X)
         params = self._fitted_params(scale)
         form = self._form(0.0, scale)
-        location = form.location(unit, params, *self._consensus_weights(), bounds)
+        weights, log_weights = self._consensus_weights()
+        location = form.location(unit, params, weights, log_weights, bounds)
         log_likelihood = _compute_item_log_likelihood(
             unit,
             location,
             params.bias,
             params.sigma,
-            self.log_posterior_,
-            self._log_posterior_bad,
+            log_weights,
+            _estimate_consensus_log_bad_weights(
+                self._log_posterior_bad, self.pi_, self.n_judged_ratings_
+            ),
             bounds,
             self.bounded,
             form.tail_df,

@@ -88,6 +88,31 @@ def _estimate_consensus_weights(weights, log_posterior, pi, n_judged):
     )
 
 
+def _estimate_consensus_log_bad_weights(log_posterior_bad, pi, n_judged):
+    """The log of one minus each annotator's consensus weight.
+
+    The complement of :func:`_estimate_consensus_weights`, kept apart from
+    ``log(1 - weight)``, which loses its digits for a weight near 1.
+
+    Parameters
+    ----------
+    log_posterior_bad : ndarray of shape (n_annotators,)
+        The E-step's ``log P(bad)`` of each annotator.
+    pi : float
+        The prior probability of a good annotator, in (0, 1).
+    n_judged : ndarray of shape (n_annotators,)
+        Output of :func:`_count_judged_ratings`.
+
+    Returns
+    -------
+    log_bad_weights : ndarray of shape (n_annotators,)
+        ``log_posterior_bad`` where the annotator has at least
+        ``MIN_JUDGED_RATINGS`` judged ratings; ``log(1 - pi)`` elsewhere.
+    """
+    judged = np.asarray(n_judged) >= MIN_JUDGED_RATINGS
+    return np.where(judged, log_posterior_bad, np.log1p(-pi))
+
+
 def _check_judgeable(n_per_annotator, max_raters):
     """Raise a ValueError if the ratings cannot judge any annotator.
 

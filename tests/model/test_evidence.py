@@ -5,6 +5,7 @@ import numpy as np
 from skem._model.evidence import (
     MIN_JUDGED_RATINGS,
     _count_judged_ratings,
+    _estimate_consensus_log_bad_weights,
     _estimate_consensus_weights,
 )
 from tests._helpers import _ratings
@@ -29,3 +30,14 @@ def test_consensus_weights_use_the_prior_below_the_minimum_evidence():
     got, log_got = _estimate_consensus_weights(weights, log_posterior, 0.8, n_judged)
     np.testing.assert_array_equal(got, [1.0, 0.8, 0.8, 1e-300])
     np.testing.assert_array_equal(log_got, [0.0, np.log(0.8), np.log(0.8), -690.0])
+
+
+def test_consensus_log_bad_weights_are_the_complement_of_the_weights():
+    """log(1 - w) of the consensus weights, from the posterior's own log of
+    bad where judged (exact for w near 1), log(1 - pi) elsewhere."""
+    log_posterior_bad = np.array([-800.0, 0.0, np.log(0.7), -1e-300])
+    n_judged = np.array([MIN_JUDGED_RATINGS, MIN_JUDGED_RATINGS - 1, 0, 50])
+    got = _estimate_consensus_log_bad_weights(log_posterior_bad, 0.8, n_judged)
+    np.testing.assert_array_equal(
+        got, [-800.0, np.log1p(-0.8), np.log1p(-0.8), -1e-300]
+    )
