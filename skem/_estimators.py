@@ -334,14 +334,23 @@ _SHARED_ATTRIBUTES = """
         at the top has its location at the top).
 
     mu_std_error_ : ndarray of shape (n_items,)
-        Standard error of each ``mu_``: ``s / sqrt(W_i)``, where ``W_i`` sums
-        ``weights_`` over the annotators who rated item ``i`` (the error of a
-        weighted mean of good ratings) and ``s`` is ``sigma_`` corrected for
-        the degrees of freedom the item means use up:
-        ``s**2 = sigma_**2 * sum_i W_i / sum_i (W_i - V_i / W_i)`` with
-        ``V_i`` the sum of squared weights. 0 for gold items, ``inf`` for
-        items whose raters all have zero weight, NaN for items without any
-        rating. See also :meth:`mu_interval`.
+        Standard error of each ``mu_``: ``c / sqrt(P_i)``, where ``P_i``
+        sums ``w_a / sigma_a**2`` over the annotators who rated item ``i``
+        (the error of a precision-weighted mean of good ratings), ``w_a``
+        each annotator's weight in the consensus (``weights_``, or ``pi_``
+        where the verdict is undetermined), and ``c`` corrects for the
+        degrees of freedom the item means use up:
+        ``c**2 = sum_i W_i / sum_i (W_i - V_i / W_i)`` with ``W_i`` the sum
+        of the weights and ``V_i`` that of their squares. With
+        ``noise='shared'`` this is ``c * sigma_ / sqrt(W_i)``. 0 for gold
+        items, ``inf`` for items whose raters all have zero weight, NaN for
+        items without any rating. See also :meth:`mu_interval`.
+
+    n_judged_ratings_ : ndarray of shape (n_annotators,)
+        Number of each annotator's ratings on items that at least two other
+        annotators rated too: the ratings that can judge it. With fewer
+        than 3 its verdict is undetermined, and it counts at ``pi_`` in the
+        consensus and in :meth:`score_samples` (:ref:`undetermined`).
 
     sigma_ : float or ndarray of shape (n_annotators,)
         Standard deviation of good annotators' ratings around ``mu_ +

@@ -77,12 +77,13 @@ print(
 # wide because some clips are harder to rate than others, but that spread is
 # shared by every candidate: fold by fold, the chosen one beats every
 # unbounded candidate in 5 of 5 folds. Per-annotator noise adds about 0.2 per
-# clip to the bounded form, better in 4 of 5 folds.
+# clip to the bounded form, better in 5 of 5 folds.
 #
 # The start barely matters on these ratings: the two inits of a bounded form
 # reach the same fit on all the clips, and their held-out scores differ by
 # 0.003 per clip, within EM's tolerance. The search picks ``all_good`` by that
-# margin; ``median``, the default, would do as well.
+# margin; ``median``, or the default ``auto`` that races both, would do as
+# well.
 #
 # Every bounded candidate flags exactly the four unreliable viewers. Three of
 # the four unbounded ones, the lecture's form among them, also flag viewer 9
@@ -134,13 +135,19 @@ fig.tight_layout()
 # rated by only 2 of 10 annotators, 3 of whom answer at random, and we know
 # which. With the lecture's form the ``all_good`` start stops at a poor local
 # maximum: it classifies 70% of the annotators right, against 100% from the
-# median start, and its held-out score is -0.95 per item against 0.23. The
-# search sees this without being told who is random, and chooses ``median``;
-# the default ``auto``, which races both starts and goes on with the one
-# ahead, ties with it.
-# The default form reaches the same fit from all three starts (0.224 each, all
+# median start, and its held-out score is lower (-1.69 per item against
+# -1.61). The search sees this without being told who is random, and chooses
+# ``median``; the default ``auto``, which races both starts and goes on with
+# the one ahead, ties with it.
+#
+# No item here has the three raters it takes to judge anybody, so every
+# verdict is undetermined (:ref:`undetermined`): the consensus, and the
+# held-out score, count each annotator at the prior ``pi_``. The margin is
+# small for that reason, and it is the fitted noise that tells the fits apart.
+# The default form reaches the same fit from all four starts (-1.60 each, all
 # annotators right): with a noise level per annotator, the all-good start no
-# longer gets stuck here.
+# longer gets stuck here, and the search's pick among equal scores is
+# arbitrary.
 X, truth, good = make_ratings(
     2000,
     10,

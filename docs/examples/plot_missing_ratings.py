@@ -57,5 +57,4 @@ plt.show()
 # average with half the ratings removed, by 0.35 with 90% removed. The four
 # unreliable viewers keep the four lowest ranks at every level, but they get
 # harder to tell apart from the others: with 90% removed, about 10 ratings per
-# viewer are left, and the model also flags viewers 8 and 12 of the original
-# panel.
+# viewer are left, and the model also flags viewer 8 of the original panel.

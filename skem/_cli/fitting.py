@@ -160,6 +160,9 @@ def report_page(
     if X is not None and "X" in inspect.signature(report).parameters:
         extra["X"] = X
     try:
+        # As for the tables: -o results/ --report results/report.html works
+        # when results/ is new.
+        path.parent.mkdir(parents=True, exist_ok=True)
         report(
             estimator,
             path,

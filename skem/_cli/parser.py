@@ -262,8 +262,8 @@ def _add_model_options(parser, score_range=None):
         "--init",
         choices=["auto", "median", "all_good", "random"],
         default="auto",
-        help="how EM starts; auto runs from median and from all_good and "
-        "keeps the better fit (default: %(default)s)",
+        help="how EM starts; auto runs 3 iterations from median and from "
+        "all_good, then goes on with the run ahead (default: %(default)s)",
     )
     parser.add_argument(
         "--n-init",

@@ -58,10 +58,9 @@ _SHARED_PARAMETERS = """
           for the cost of about one run and 3 iterations. Each start finds
           the better maximum on some panels with many random raters: with
           40% of the real annotators of a benchmark replaced by random ones,
-          ``'all_good'`` alone leaves up to 13% of the honest annotators
-          flagged on the worst of 10 seeds, ``'auto'`` (there always the
-          run from ``'median'``) at most 4%, with a consensus error of 12.82
-          against 12.86 on average (see the benchmarks). A run that is
+          ``'all_good'`` alone leaves 5% of the honest annotators flagged on
+          average over 5 seeds, ``'auto'`` 3%, with a consensus error of
+          12.89 against 12.82 (see the benchmarks). A run that is
           behind after 3 iterations can still end higher; to compare
           complete runs, fit each start and compare their
           ``log_likelihood_``.

@@ -374,6 +374,9 @@ class DaskAnnotatorEM(_BaseDaskAnnotatorEM):
         Prior probability of a good annotator.
     log_posterior_ : ndarray of shape (n_annotators,)
         ``log P(good | ratings)``.
+    n_judged_ratings_ : ndarray of shape (n_annotators,)
+        Number of each annotator's ratings on items that at least two others
+        rated too; with fewer than 3 its verdict is undetermined.
     score_range_ : tuple of float
         The range of the bad annotators' uniform ratings.
     levels_ : ndarray of shape (n_levels,) or None

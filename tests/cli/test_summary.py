@@ -157,3 +157,19 @@ def test_the_report_page_is_written(panel_csv, run_main):
     assert status == 0, err
     page = target.read_text()
     assert "newcomer" in page and "clip00" in page and "<img" in page
+
+
+def test_the_report_goes_into_a_new_output_folder(panel_csv, run_main):
+    """README's '-o results/ --report results/report.html' on a fresh
+    machine: the report, written first, found no folder yet (exit 2)."""
+    pytest.importorskip("matplotlib")
+    out = panel_csv.parent / "new" / "results"
+    status, _, err = run_main(
+        "fit", panel_csv, *NAMES, "-o", out, "--report", out / "report.html"
+    )
+    assert status == 0, err
+    assert sorted(p.name for p in out.iterdir()) == [
+        "annotators.csv",
+        "consensus.csv",
+        "report.html",
+    ]
