@@ -16,7 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.validation import check_is_fitted
 
-from skem._em.validation import _check_not_labelled_matrix
+from skem._em.validation import _check_not_labelled_matrix, _missing_as_nan
 from skem._io.long_format import _import_pandas
 from skem._model.evidence import MIN_JUDGED_RATINGS
 from skem._model.intervals import _compute_consensus_interval
@@ -438,7 +438,9 @@ def _correlations(group, x, y, n_groups):
 def _observed(X, n_items, weights):
     """Rows, columns and scores of the observed ratings of X, checked against a fit.
 
-    X is never modified.
+    "Not rated" is what it is to ``fit``: NaN, pandas' missing markers, an
+    absent entry of a sparse matrix, or a NaN stored in one. X is never
+    modified.
     """
     _check_not_labelled_matrix(X)
     n_annotators = weights.shape[0]
@@ -446,7 +448,10 @@ def _observed(X, n_items, weights):
         coo = sp.coo_matrix(X)
         shape = coo.shape
         rows, cols, scores = coo.row, coo.col, coo.data.astype(np.float64)
+        rated = ~np.isnan(scores)
+        rows, cols, scores = rows[rated], cols[rated], scores[rated]
     else:
+        X = _missing_as_nan(X)
         if hasattr(X, "to_numpy"):
             values = X.to_numpy(dtype=np.float64, na_value=np.nan)
         else:

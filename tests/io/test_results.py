@@ -92,10 +92,18 @@ def test_n_ratings_are_the_same_from_dense_sparse_and_frame_ratings():
     em = AnnotatorEM().fit(X)
     expected = annotator_frame(em, X=X)
     rows, cols = np.nonzero(~np.isnan(X))
+    stored_nan = sp.csr_matrix(np.nan_to_num(X, nan=-1.0))
+    stored_nan.data[stored_nan.data == -1.0] = np.nan
+    with_na = pd.DataFrame(X).astype(object).where(~np.isnan(X), pd.NA)
+    # Every form of "not rated" that fit reads: a stored NaN and pd.NA in an
+    # object array were refused as "infinite" and "not numbers".
     for other in (
         sp.csr_matrix((X[rows, cols], (rows, cols)), shape=X.shape),
         pd.DataFrame(X).astype(object).where(~np.isnan(X), None),
+        stored_nan,
+        with_na.to_numpy(),
     ):
+        assert other is not stored_nan or np.isnan(other.data).any()
         pd.testing.assert_frame_equal(annotator_frame(em, X=other), expected)
         pd.testing.assert_frame_equal(
             consensus_frame(em, X=other), consensus_frame(em, X=X)
