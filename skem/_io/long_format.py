@@ -227,7 +227,7 @@ def _import_pandas():
 
 def _columns(data, item, annotator, score):
     if data is None:
-        values = [np.asarray(v) for v in (item, annotator, score)]
+        values = [_as_labels(item), _as_labels(annotator), np.asarray(score)]
         lengths = {len(v) for v in values}
         if len(lengths) != 1:
             raise ValueError(
@@ -242,6 +242,34 @@ def _columns(data, item, annotator, score):
             f"columns are {', '.join(map(repr, map(str, data.columns)))}."
         )
     return [data[name].to_numpy() for name in (item, annotator, score)]
+
+
+def _as_labels(values):
+    """A 1-D array of labels, each as given.
+
+    ``np.asarray([7, "7"])`` is ``['7', '7']``: NumPy turns mixed labels into
+    text, which would make the annotators 7 and '7' one. Mixed labels stay
+    objects instead.
+
+    Parameters
+    ----------
+    values : array-like
+
+    Returns
+    -------
+    labels : ndarray
+    """
+    labels = np.asarray(values)
+    if (
+        labels.ndim == 1
+        and labels.dtype.kind in "US"
+        and not isinstance(values, np.ndarray)
+    ):
+        text = str if labels.dtype.kind == "U" else bytes
+        if not all(isinstance(value, text) for value in values):
+            labels = np.empty(len(values), dtype=object)
+            labels[:] = list(values)
+    return labels
 
 
 def _numeric_scores(pd, values, name):
@@ -275,12 +303,13 @@ def _resolve_duplicates(rows, cols, scores, n_cols, duplicates, items, annotator
             "or average them with duplicates='mean' (skem fit: --duplicates mean)."
         )
     unique, inverse = np.unique(key, return_inverse=True)
-    means = np.bincount(inverse, scores) / np.bincount(inverse)
+    # Each score divided first: a sum of huge scores would overflow.
+    means = np.bincount(inverse, scores / np.bincount(inverse)[inverse])
     return (unique // n_cols).astype(np.intp), (unique % n_cols).astype(np.intp), means
 
 
 def _check_annotator_labels(pd, annotators):
-    labels = np.asarray(annotators)
+    labels = _as_labels(annotators)
     if labels.ndim != 1 or labels.size == 0:
         raise ValueError(
             "annotators must be a non-empty 1-D array-like of labels; got shape "

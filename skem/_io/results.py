@@ -17,7 +17,7 @@ import scipy.sparse as sp
 from sklearn.utils.validation import check_is_fitted
 
 from skem._em.validation import _check_not_labelled_matrix, _missing_as_nan
-from skem._io.long_format import _import_pandas
+from skem._io.long_format import _as_labels, _import_pandas
 from skem._model.evidence import MIN_JUDGED_RATINGS
 from skem._model.intervals import _compute_consensus_interval
 
@@ -494,7 +494,7 @@ def _annotator_labels(estimator, annotators):
 def _labels(labels, n, what):
     if labels is None:
         return np.arange(n)
-    labels = np.asarray(labels)
+    labels = _as_labels(labels)
     if labels.shape != (n,):
         raise ValueError(f"Expected {n} {what} labels, got shape {labels.shape}.")
     return labels

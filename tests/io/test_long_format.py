@@ -153,6 +153,35 @@ def test_duplicates_raise_with_an_example_or_average():
     np.testing.assert_array_equal(averaged.X.to_numpy().ravel(), [2.0, 2.0])
 
 
+def test_the_mean_of_huge_duplicates_is_finite():
+    """Summed before dividing, two ratings of 1.5e308 averaged to inf."""
+    frame = pd.DataFrame(
+        {"item": ["x", "x"], "annotator": ["a", "a"], "score": [1.5e308, 1.7e308]}
+    )
+    averaged = long_to_matrix(frame, duplicates="mean", sparse=False)
+    assert averaged.X.to_numpy()[0, 0] == pytest.approx(1.6e308)
+
+
+def test_mixed_labels_in_plain_lists_stay_distinct():
+    """np.asarray([7, "7"]) is ['7', '7']: the lists path made the
+    annotators 7 and '7' one column, as a DataFrame does not."""
+    from_lists = long_to_matrix(
+        None, item=["a", "b"], annotator=[7, "7"], score=[1.0, 5.0], sparse=False
+    )
+    assert from_lists.annotators.tolist() == [7, "7"]
+    assert from_lists.X.shape == (2, 2)
+    # Not a repeat, which duplicates='mean' averaged to 3.0 in one column.
+    same_item = long_to_matrix(
+        None, item=["a", "a"], annotator=[7, "7"], score=[1.0, 5.0], sparse=False
+    )
+    assert same_item.X.to_numpy().tolist() == [[1.0, 5.0]]
+    new = pd.DataFrame({"item": ["c"], "annotator": [7], "score": [1.0]})
+    given = long_to_matrix(new, annotators=[7, "x"], sparse=False)
+    np.testing.assert_array_equal(given.X.to_numpy(), [[1.0, np.nan]])
+    plain = long_to_matrix(None, item=["a", "b"], annotator=["u", "v"], score=[1, 2])
+    assert plain.annotators.dtype.kind == "U"
+
+
 @pytest.mark.parametrize(
     "frame, kwargs, message",
     [
