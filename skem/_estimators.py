@@ -94,7 +94,7 @@ class _BaseAnnotatorEM(TransformerMixin, _BaseEM):
             unit, self._fitted_params(scale), *self._consensus_weights()
         )
         _warn_unrated_items(consensus, "X")
-        return scale.from_unit(consensus)[:, np.newaxis]
+        return scale.consensus_from_unit(consensus, self.bounded)[:, np.newaxis]
 
     def score_samples(self, X):
         """Compute the predictive log-likelihood of each item's ratings.
@@ -250,7 +250,7 @@ class _BaseAnnotatorEM(TransformerMixin, _BaseEM):
 
         self._set_annotator_attributes(run, form, scale)
         self.location_ = scale.from_unit(items["location"])
-        self.mu_ = scale.from_unit(items["consensus"])
+        self.mu_ = scale.consensus_from_unit(items["consensus"], self.bounded)
         with np.errstate(over="ignore"):  # an unweighted item's error is inf
             self.mu_std_error_ = scale.width * items["std_error"]
         self._warn_if_not_converged(run)

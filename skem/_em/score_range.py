@@ -88,6 +88,16 @@ class _ScoreScale:
         )
         return float(scores) if scores.ndim == 0 else scores
 
+    def consensus_from_unit(self, unit_consensus, bounded):
+        """A consensus in score units; a bounded form's stays within ``ends``.
+
+        Its unit value lies within the unit ends, but an outer level's unit
+        value need not map back to the level exactly: one unit in the last
+        place below it, the consensus left the scale and its own interval.
+        """
+        consensus = self.from_unit(unit_consensus)
+        return np.clip(consensus, *self.ends) if bounded else consensus
+
 
 def _resolve_score_range(score_range, scores, levels=None):
     """The ``(low, high)`` support of a bad annotator's uniform ratings.

@@ -173,7 +173,7 @@ def _check_levels_in_range(levels, scale, name):
 def _item_frame(block, results, scale, item_name, bounded):
     """One partition of ``consensus_``, in score units, in the item schema."""
     columns = _item_columns(
-        scale.from_unit(results["consensus"]),
+        scale.consensus_from_unit(results["consensus"], bounded),
         scale.width * results["std_error"],
         block.ratings.n_per_item.astype(np.int64),
         scale.from_unit(results["location"]) if bounded else None,
@@ -248,7 +248,7 @@ def _transform_partition(
     ratings = _raw_ratings(raw, annotators, scale)
     consensus = form.consensus(ratings, params, weights, log_posterior)
     return pd.Series(
-        scale.from_unit(consensus),
+        scale.consensus_from_unit(consensus, form.bounded),
         index=pd.Index(raw["item_labels"], name=columns[0]),
         name="consensus",
     )

@@ -152,3 +152,32 @@ def test_unit_scores_in_0_1_map_into_the_range_and_its_ends_exactly(low, high, u
     assert np.all((scores >= low) & (scores <= high))
     assert scale.from_unit(0.0) == low and scale.from_unit(1.0) == high
     assert isinstance(scale.from_unit(0.5), float)
+
+
+def test_a_bounded_consensus_at_an_outer_level_maps_back_onto_it():
+    """Fuzz finding: a consensus at the lowest level's unit value came back
+    one ulp below the level, outside the scale and its own interval."""
+    ratings = np.array([0.0209700182166946, 0.34131932289343153])
+    scale = _resolve_score_range("auto", ratings, "auto")
+    first, last = scale.levels
+    unit = scale.to_unit(np.array([first, last]))
+    assert scale.from_unit(unit)[0] < first  # the rounding the clip undoes
+    got = scale.consensus_from_unit(unit, bounded=True)
+    assert got[0] == first and first < got[1] <= last
+    np.testing.assert_array_equal(
+        scale.consensus_from_unit(unit - 0.5, bounded=False),
+        scale.from_unit(unit - 0.5),
+    )
+
+
+def test_mu_stays_on_the_scale_and_in_its_interval_on_levels():
+    """The fuzzed 3 x 3 panel of that finding, with bias."""
+    from skem import AnnotatorEM
+
+    high, low = 0.34131932289343153, 0.0209700182166946
+    X = np.array([[high, np.nan, low], [high, np.nan, np.nan], [high, np.nan, np.nan]])
+    em = AnnotatorEM(bias=True).fit(X)
+    interval = em.mu_interval()
+    assert np.all((em.levels_[0] <= em.mu_) & (em.mu_ <= em.levels_[-1]))
+    assert np.all((interval[:, 0] <= em.mu_) & (em.mu_ <= interval[:, 1]))
+    np.testing.assert_array_equal(em.transform(X).ravel(), em.mu_)
