@@ -121,7 +121,10 @@ def count(n, noun):
 
 
 def listing(labels, limit=20):
-    """Labels joined by commas, the first ``limit`` of them.
+    """Labels joined by commas, about the first ``limit`` of them.
+
+    Up to two labels beyond ``limit`` are shown rather than cut: '... (11
+    in all)' would take the place of one.
 
     Parameters
     ----------
@@ -134,8 +137,9 @@ def listing(labels, limit=20):
         For example '26, 27, 28' or '1, 2, ... (45 in all)'.
     """
     labels = list(labels)
-    text = ", ".join(show(label) for label in labels[:limit])
-    if len(labels) > limit:
+    shown = labels if len(labels) <= limit + 2 else labels[:limit]
+    text = ", ".join(show(label) for label in shown)
+    if len(shown) < len(labels):
         text += f", ... ({len(labels)} in all)"
     return text
 

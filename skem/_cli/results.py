@@ -14,6 +14,10 @@ from skem._cli.messages import count, listing, show
 
 # Items a summary names as having a notably wide interval, at most.
 WIDEST_SHOWN = 3
+# Annotators a summary line names, at most; the annotator table has them all.
+# Undetermined ones matter less, and a sparse panel has hundreds.
+_NAMED_RANDOM = 10
+_NAMED_UNDETERMINED = 5
 
 
 def in_memory_tables(estimator, matrix, *, level, item_name, annotator_name):
@@ -129,7 +133,8 @@ def summary(
         verb = "answers" if random.size == 1 else "answer"
         lines.append(
             f"{random.size} of {n_annotators} annotators {verb} at random: "
-            f"{listing(random)} (their ratings are left out of the consensus)."
+            f"{listing(random, _NAMED_RANDOM)} (their ratings are left out of the "
+            "consensus)."
         )
     else:
         lines.append(f"None of the {n_annotators} annotators answers at random.")
@@ -138,14 +143,14 @@ def summary(
     if few.any():
         lines.append(
             f"{few.sum()} undetermined (too few ratings to judge): "
-            f"{listing(labels[few])}."
+            f"{listing(labels[few], _NAMED_UNDETERMINED)}."
         )
     either = undetermined & ~few
     if either.any():
         lines.append(
             f"{either.sum()} undetermined (their ratings fit either way; they "
             f"count in the consensus by how likely they are good): "
-            f"{listing(labels[either])}."
+            f"{listing(labels[either], _NAMED_UNDETERMINED)}."
         )
     lines.append(_sigma_line(annotators, verdict == "consistent"))
     if getattr(estimator, "bias", False):

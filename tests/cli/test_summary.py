@@ -83,6 +83,26 @@ def test_widths_equal_but_for_rounding_are_named_in_label_order():
     assert rank_widest(labels, half, limit=10)[-1] == ("9", 0.5)
 
 
+def test_a_sparse_panel_names_a_few_undetermined_annotators(tmp_path, run_main):
+    """A crowd of 40 newcomers with one rating each: the summary names 5 of
+    them and counts the rest; the annotator table has them all."""
+    rng = np.random.default_rng(0)
+    rows = [
+        (f"clip{i}", f"s{a}", float(rng.integers(1, 6)))
+        for a in range(4)
+        for i in range(20)
+    ]
+    rows += [(f"clip{k % 20}", f"new{k:02d}", 3.0) for k in range(40)]
+    path = tmp_path / "crowd.csv"
+    pd.DataFrame(rows, columns=["item", "annotator", "score"]).to_csv(path, index=False)
+    status, out, err = run_main("fit", path, "--annotators", tmp_path / "a.csv")
+    assert status == 0, err
+    (line,) = [x for x in out.splitlines() if "too few ratings" in x]
+    assert line.startswith("40 undetermined (too few ratings to judge): new00, ")
+    assert line.count("new") == 5 and line.endswith("... (40 in all).")
+    assert len(pd.read_csv(tmp_path / "a.csv")) == 44
+
+
 def test_the_bias_line_names_who_rates_high_and_low(panel_csv, run_main):
     status, out, _ = run_main("fit", panel_csv, *NAMES, "--bias", "-q")
     assert status == 0
