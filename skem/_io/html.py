@@ -15,6 +15,10 @@ VERDICT_COLORS = {
     "undetermined": "#9a6700",
     "random": "#b42318",
 }
+# Past this many labels a figure's axis shows no labels, and an annotator
+# figure counts the annotators in bins rather than drawing one bar each: the
+# tables name them.
+MAX_FIGURE_LABELS = 100
 
 
 def _import_matplotlib():
@@ -70,6 +74,67 @@ def _legend(figure):
     )
 
 
+def _label_axis(ax, positions, labels, axis, name):
+    """Tick labels at ``positions`` on the ``axis`` ('x' or 'y'), if few."""
+    labels = [_mpl(label) for label in np.asarray(labels).tolist()]
+    n = len(labels)
+    set_ticks = ax.set_yticks if axis == "y" else ax.set_xticks
+    if n <= MAX_FIGURE_LABELS:
+        set_ticks(
+            positions,
+            labels,
+            fontsize=_font_size(n),
+            **({"rotation": 90} if axis == "x" else {}),
+        )
+    else:
+        set_ticks([])
+    (ax.set_ylabel if axis == "y" else ax.set_xlabel)(_mpl(name))
+
+
+def _verdict_histogram(ax, values, verdicts, bins, who, label_counts=False):
+    """Count ``values`` in ``bins``, stacked by verdict in its colour.
+
+    For panels too large for a bar per annotator. Non-finite values are left
+    out.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    values : array-like of shape (n,)
+    verdicts : array-like of shape (n,)
+        A key of ``VERDICT_COLORS`` for each value.
+    bins : int or array-like
+        As for ``numpy.histogram``: a number of bins over the finite values'
+        range, or their edges.
+    who : str
+        What is counted, for the axis label: 'annotators'.
+    label_counts : bool, default=False
+        Write each non-empty bin's count above it: 11 random annotators beside
+        734 good ones are a bar too thin to see.
+
+    Returns
+    -------
+    counts : ndarray of shape (n_bins,)
+        The total count in each bin.
+    """
+    values = np.asarray(values, dtype=float)
+    verdicts = np.asarray(verdicts)
+    finite = np.isfinite(values)
+    edges = np.histogram_bin_edges(values[finite], bins)
+    total = np.zeros(len(edges) - 1)
+    for verdict, color in VERDICT_COLORS.items():
+        counts, _ = np.histogram(values[finite & (verdicts == verdict)], edges)
+        ax.bar(edges[:-1], counts, np.diff(edges), total, align="edge", color=color)
+        total += counts
+    if label_counts:
+        for left, width, count in zip(edges, np.diff(edges), total, strict=False):
+            if count:
+                ax.text(left + width / 2, count, f"{count:g}", ha="center", va="bottom")
+        ax.set_ylim(0, 1.15 * max(total.max(), 1))
+    ax.set_ylabel(f"number of {_mpl(who)}")
+    return total
+
+
 def _height(n):
     return float(np.clip(0.24 * n + 1.3, 2.8, 16.0))
 
@@ -107,3 +172,9 @@ def _named(labels, limit=20):
 
 def _plural(name, n=2):
     return name if n == 1 or name.endswith("s") else f"{name}s"
+
+
+def _version():
+    from skem import __version__
+
+    return __version__

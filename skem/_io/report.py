@@ -5,22 +5,21 @@ import html
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from skem._io.figures import _annotator_figures, _reliability_figure
 from skem._io.files import _write_atomically
 from skem._io.html import (
-    VERDICT_COLORS,
     _badge,
     _figure,
-    _font_size,
-    _height,
     _image,
     _import_matplotlib,
-    _legend,
+    _label_axis,
     _mpl,
     _named,
     _plural,
     _probability,
     _table,
     _text,
+    _version,
 )
 from skem._io.results import (
     CONSISTENT_FROM,
@@ -41,8 +40,6 @@ from skem._io.template import PAGE
 MAX_TABLE_ROWS = 1000
 # At most this many flagged annotators are listed with their reasons.
 MAX_LISTED = 50
-# Past this many labels a figure's axis shows no labels: the tables do.
-MAX_FIGURE_LABELS = 100
 
 
 def report(
@@ -382,45 +379,8 @@ class _Content:
 
     # --------------------------------------------------------- figures
     def reliability(self, figure_class):
-        people = self.people
-        p_good = people["p_good"].to_numpy()
-        n = len(people)
-        figure = figure_class(figsize=(8, _height(n)), layout="constrained")
-        ax = figure.add_subplot()
-        positions = np.arange(n)[::-1]
-        colors = [VERDICT_COLORS[v] for v in people["verdict"]]
-        ax.barh(positions, p_good, color=colors, height=0.7)
-        # A bar of p_good 1e-90 is invisible: a marker at its end shows it.
-        ax.scatter(p_good, positions, color=colors, s=14, zorder=3)
-        for value in (RANDOM_BELOW, CONSISTENT_FROM):
-            ax.axvline(value, color="#57606a", linestyle="--", linewidth=0.8)
-        if n <= MAX_FIGURE_LABELS:
-            for y, value in zip(positions, p_good, strict=True):
-                ax.text(
-                    min(value, 1.0) + 0.01,
-                    y,
-                    _probability(value),
-                    va="center",
-                    fontsize=_font_size(n),
-                    color="#1f2328",
-                )
-        ax.set_xlim(0, 1.12)
-        ax.set_xticks([0, RANDOM_BELOW, 0.5, CONSISTENT_FROM, 1.0])
-        ax.set_xlabel("probability that the annotator's ratings follow the consensus")
-        self._label_axis(ax, positions, people["label"], "y", self.annotator_name)
-        ax.set_title(f"Reliability of each {_mpl(self.annotator_name)}", loc="left")
-        _legend(figure)
-        image = _image(
-            figure,
-            f"Bar chart: the probability that each {self.annotator_name} "
-            "answers consistently",
-        )
-        caption = (
-            "Each bar is the posterior probability that the annotator is good "
-            "rather than random. Dashed lines: the thresholds of the verdicts "
-            f"({RANDOM_BELOW:g} and {CONSISTENT_FROM:g})."
-        )
-        return _figure(image, caption) + self._annotator_table()
+        figure = _reliability_figure(self.people, self.annotator_name, figure_class)
+        return figure + self._annotator_table()
 
     def consensus(self, figure_class):
         items = self.items
@@ -464,7 +424,7 @@ class _Content:
             ax.set_axisbelow(True)
         ax.set_ylabel("consensus score")
         labels = items["label"].to_numpy()[order]
-        self._label_axis(ax, positions, labels, "x", self.item_name)
+        _label_axis(ax, positions, labels, "x", self.item_name)
         ax.set_xlim(-1, n)
         ax.set_title(
             f"Consensus of each {_mpl(self.item_name)}, lowest to highest",
@@ -483,41 +443,9 @@ class _Content:
         return _figure(image, caption) + self._item_table()
 
     def annotators(self, figure_class):
-        people = self.people
-        n = len(people)
-        figure = figure_class(figsize=(8, _height(n)), layout="constrained")
-        positions = np.arange(n)[::-1]
-        colors = [VERDICT_COLORS[v] for v in people["verdict"]]
-        if self.estimator.bias:
-            bias_ax, sigma_ax = figure.subplots(1, 2, sharey=True)
-            bias_ax.barh(positions, people["bias"], color=colors, height=0.7)
-            bias_ax.axvline(0, color="#57606a", linewidth=0.8)
-            bias_ax.set_xlabel("bias (score points above the consensus)")
-            bias_ax.locator_params(axis="x", nbins=4)
-            bias_ax.set_title("Bias", loc="left")
-            sigma_ax.set_title("Inconsistency", loc="left")
-            labelled = bias_ax
-        else:
-            sigma_ax = labelled = figure.add_subplot()
-            sigma_ax.set_title(
-                "Inconsistency (bias not estimated: bias=False)", loc="left"
-            )
-        sigma_ax.barh(positions, people["sigma"], color=colors, height=0.7)
-        sigma_ax.set_xlabel("inconsistency (sigma, score points)")
-        self._label_axis(labelled, positions, people["label"], "y", self.annotator_name)
-        _legend(figure)
-        image = _image(
-            figure,
-            f"Bar charts: the bias and the inconsistency of each {self.annotator_name}",
+        return _annotator_figures(
+            self.people, self.annotator_name, self.estimator.bias, figure_class
         )
-        caption = (
-            "Bias (ITU-T P.913, ITU-R BT.500): how much higher (+) or lower (-) "
-            "than the consensus the annotator rates on average. Inconsistency: "
-            "the typical deviation of a good rating from the consensus plus the "
-            "bias (the standard deviation sigma). A random annotator's values "
-            "say little: their ratings barely count."
-        )
-        return _figure(image, caption)
 
     # ---------------------------------------------------------- tables
     def _annotator_table(self):
@@ -577,24 +505,3 @@ class _Content:
             + _table(header, rows, numeric_from=1)
             + "</details>"
         )
-
-    def _label_axis(self, ax, positions, labels, axis, name):
-        labels = [_mpl(label) for label in np.asarray(labels).tolist()]
-        n = len(labels)
-        set_ticks = ax.set_yticks if axis == "y" else ax.set_xticks
-        if n <= MAX_FIGURE_LABELS:
-            set_ticks(
-                positions,
-                labels,
-                fontsize=_font_size(n),
-                **({"rotation": 90} if axis == "x" else {}),
-            )
-        else:
-            set_ticks([])
-        (ax.set_ylabel if axis == "y" else ax.set_xlabel)(_mpl(name))
-
-
-def _version():
-    from skem import __version__
-
-    return __version__

@@ -1,0 +1,137 @@
+"""The report's figures of the annotators: one bar each, or histograms.
+
+Past ``MAX_FIGURE_LABELS`` annotators a bar each is a blur; the figures then
+count the annotators in bins, by verdict, and the page's table names them.
+"""
+
+import numpy as np
+
+from skem._io.html import (
+    MAX_FIGURE_LABELS,
+    VERDICT_COLORS,
+    _figure,
+    _font_size,
+    _height,
+    _image,
+    _label_axis,
+    _legend,
+    _mpl,
+    _plural,
+    _probability,
+    _verdict_histogram,
+)
+from skem._io.results import CONSISTENT_FROM, RANDOM_BELOW
+
+
+def _reliability_figure(people, annotator_name, figure_class):
+    """The figure of each annotator's probability of being good, as HTML.
+
+    One bar per annotator, or past ``MAX_FIGURE_LABELS`` of them a histogram
+    by verdict.
+    """
+    p_good = people["p_good"].to_numpy()
+    n = len(people)
+    many = n > MAX_FIGURE_LABELS
+    who = _mpl(_plural(annotator_name))
+    size = (8, _height(8 if many else n))
+    figure = figure_class(figsize=size, layout="constrained")
+    ax = figure.add_subplot()
+    colors = [VERDICT_COLORS[v] for v in people["verdict"]]
+    if many:  # one bar each would be a blur: the table names them
+        bins = np.linspace(0.0, 1.0, 21)
+        _verdict_histogram(ax, p_good, people["verdict"], bins, who, True)
+        ax.set_xlim(0, 1)
+        ax.set_title(f"Reliability of the {n} {who}", loc="left")
+    else:
+        positions = np.arange(n)[::-1]
+        ax.barh(positions, p_good, color=colors, height=0.7)
+        # A bar of p_good 1e-90 is invisible: a marker at its end shows it.
+        ax.scatter(p_good, positions, color=colors, s=14, zorder=3)
+        for y, value in zip(positions, p_good, strict=True):
+            ax.text(
+                min(value, 1.0) + 0.01,
+                y,
+                _probability(value),
+                va="center",
+                fontsize=_font_size(n),
+                color="#1f2328",
+            )
+        ax.set_xlim(0, 1.12)
+        _label_axis(ax, positions, people["label"], "y", annotator_name)
+        name = _mpl(annotator_name)
+        ax.set_title(f"Reliability of each {name}", loc="left")
+    for value in (RANDOM_BELOW, CONSISTENT_FROM):
+        ax.axvline(value, color="#57606a", linestyle="--", linewidth=0.8)
+    ax.set_xticks([0, RANDOM_BELOW, 0.5, CONSISTENT_FROM, 1.0])
+    ax.set_xlabel("probability that the annotator's ratings follow the consensus")
+    _legend(figure)
+    kind = "Histogram of" if many else "Bar chart:"
+    image = _image(
+        figure,
+        f"{kind} the probability that each {annotator_name} answers consistently",
+    )
+    caption = (
+        "Each bar counts the annotators whose posterior probability of being "
+        "good rather than random lies in its bin, in the colour of their "
+        "verdict"
+        if many
+        else "Each bar is the posterior probability that the annotator is "
+        "good rather than random"
+    ) + (
+        ". Dashed lines: the thresholds of the verdicts "
+        f"({RANDOM_BELOW:g} and {CONSISTENT_FROM:g})."
+    )
+    return _figure(image, caption)
+
+
+def _annotator_figures(people, annotator_name, bias, figure_class):
+    """The figures of each annotator's bias (if estimated) and sigma, as HTML.
+
+    Bars per annotator, or histograms by verdict past ``MAX_FIGURE_LABELS``.
+    """
+    n = len(people)
+    many = n > MAX_FIGURE_LABELS
+    size = (8, _height(8 if many else n))
+    figure = figure_class(figsize=size, layout="constrained")
+    positions = np.arange(n)[::-1]
+    colors = [VERDICT_COLORS[v] for v in people["verdict"]]
+
+    def draw(ax, values):
+        if many:  # as in the reliability figure
+            who = _mpl(_plural(annotator_name))
+            _verdict_histogram(ax, values, people["verdict"], 30, who)
+        else:
+            ax.barh(positions, values, color=colors, height=0.7)
+
+    if bias:
+        bias_ax, sigma_ax = figure.subplots(1, 2, sharey=not many)
+        draw(bias_ax, people["bias"])
+        bias_ax.axvline(0, color="#57606a", linewidth=0.8)
+        bias_ax.set_xlabel("bias (score points above the consensus)")
+        bias_ax.locator_params(axis="x", nbins=4)
+        bias_ax.set_title("Bias", loc="left")
+        sigma_ax.set_title("Inconsistency", loc="left")
+        labelled = bias_ax
+    else:
+        sigma_ax = labelled = figure.add_subplot()
+        sigma_ax.set_title("Inconsistency (bias not estimated: bias=False)", loc="left")
+    draw(sigma_ax, people["sigma"])
+    sigma_ax.set_xlabel("inconsistency (sigma, score points)")
+    if not many:
+        _label_axis(labelled, positions, people["label"], "y", annotator_name)
+    _legend(figure)
+    image = _image(
+        figure,
+        f"{'Histograms of' if many else 'Bar charts:'} the bias and the "
+        f"inconsistency of each {annotator_name}",
+    )
+    caption = (
+        "Each bar counts the annotators whose value lies in its bin. " if many else ""
+    ) + (
+        "Bias (ITU-T P.913, ITU-R BT.500): how much higher (+) or lower (-) "
+        "than the consensus the annotator rates on average. Inconsistency: "
+        "the typical deviation of a good rating from the consensus plus the "
+        "bias (the standard deviation sigma). A random annotator's values "
+        "say little: their ratings barely count."
+    )
+    return _figure(image, caption)

@@ -1,0 +1,59 @@
+"""The report's annotator figures: a bar each, or histograms by verdict."""
+
+import numpy as np
+import pytest
+
+from skem import AnnotatorEM, report
+from skem._io.html import MAX_FIGURE_LABELS, VERDICT_COLORS, _verdict_histogram
+from skem.datasets import make_ratings
+
+pytest.importorskip("matplotlib")
+pd = pytest.importorskip("pandas")
+
+
+def test_verdict_histogram_stacks_the_counts_by_verdict_and_drops_non_finite():
+    from matplotlib.figure import Figure
+
+    ax = Figure().add_subplot()
+    values = np.array([0.01, 0.02, 0.55, 0.97, 0.99, 1.0, np.nan, np.inf])
+    verdicts = np.array(
+        ["random", "random", "undetermined", "consistent"] + ["consistent"] * 4
+    )
+    total = _verdict_histogram(ax, values, verdicts, np.linspace(0, 1, 11), "raters")
+    np.testing.assert_array_equal(total, [2, 0, 0, 0, 0, 1, 0, 0, 0, 3])
+    # One bar per bin and verdict, in the verdicts' colours, stacked in order.
+    assert len(ax.patches) == 10 * len(VERDICT_COLORS)
+    tops = {}
+    for patch in ax.patches:
+        left = round(patch.get_x(), 6)
+        tops[left] = max(tops.get(left, 0.0), patch.get_y() + patch.get_height())
+    np.testing.assert_array_equal(list(tops.values()), total)
+    assert ax.get_ylabel() == "number of raters"
+    assert not ax.texts
+
+    labelled = Figure().add_subplot()
+    _verdict_histogram(labelled, values, verdicts, np.linspace(0, 1, 11), "r", True)
+    assert [text.get_text() for text in labelled.texts] == ["2", "1", "3"]
+    assert labelled.get_ylim()[1] > 3  # the count above the tallest bar shows
+
+
+@pytest.mark.parametrize("bias", [False, True])
+def test_a_large_panel_draws_histograms_and_its_table_names_everyone(tmp_path, bias):
+    """One bar per annotator is a blur past MAX_FIGURE_LABELS of them (a
+    crowd of 745 was a block of colour); the table still lists each one."""
+    n = MAX_FIGURE_LABELS + 20
+    X = make_ratings(60, n, bad_fraction=0.1, missing_fraction=0.9, random_state=0)
+    em = AnnotatorEM(bias=bias).fit(X)
+    page = report(em, tmp_path / "page.html", X).read_text(encoding="utf-8")
+    assert 'alt="Histogram of the probability that each annotator' in page
+    assert 'alt="Histograms of the bias and the inconsistency' in page
+    assert "Each bar counts the annotators" in page
+    table = page.split("Each bar counts the annotators whose posterior")[1]
+    assert table.count('<span class="badge') >= n
+
+
+def test_a_small_panel_draws_a_bar_per_annotator(tmp_path):
+    X = make_ratings(20, 6, bad_fraction=0.3, random_state=0)
+    page = report(AnnotatorEM().fit(X), tmp_path / "p.html", X).read_text()
+    assert 'alt="Bar chart: the probability that each annotator' in page
+    assert "Each bar counts" not in page
