@@ -106,10 +106,11 @@ class _BaseAnnotatorEM(TransformerMixin, _BaseEM):
         over the annotators who rated it, with ``f`` the good annotators'
         density of the fitted form (on levels, a cell's probability over its
         width; with ``tail``, the Student-t) and ``U`` the uniform density.
-        ``w`` is each annotator's weight in the consensus: ``weights_``, or
-        ``pi_`` for an annotator whose verdict is undetermined
-        (:ref:`undetermined`); the location counts the annotators with the
-        same weights. With ``score_range='auto'`` the
+        ``w`` is each annotator's posterior probability of being good,
+        ``exp(log_posterior_)`` (soft even for hard EM), or ``pi_`` for an
+        annotator whose verdict is undetermined (:ref:`undetermined`); the
+        location counts the annotators as the consensus does, with
+        ``weights_`` or, where undetermined, ``pi_``. With ``score_range='auto'`` the
         range of ``U`` (and of a bounded ``f``) is ``score_range_`` extended
         to the ratings of X, so that a held-out rating outside the training
         range has a finite likelihood.

@@ -22,7 +22,7 @@ from skem._cli.checking import check_options
 from skem._cli.fitting import finish, fit_with_progress, model_params, report_page
 from skem._cli.messages import UserInputError, describe, kind
 from skem._cli.reading import import_pandas, labels_as_text
-from skem._cli.results import WIDEST_SHOWN, item_partition, rank_widest
+from skem._cli.results import WIDEST_SHOWN, item_partition, rank_widest, tie_floor
 from skem._cli.writing import output_paths, write_csv, write_dataset, write_files
 
 # How long to wait for the scheduler of --scheduler before giving up.
@@ -333,5 +333,5 @@ def _widest(consensus, name):
     top = wide.nlargest(WIDEST_SHOWN, "half").compute()
     if len(top) == WIDEST_SHOWN:
         # Every item tied with the last one shown, for the label order.
-        top = wide[wide["half"] >= top["half"].min()].compute()
+        top = wide[wide["half"] >= tie_floor(top["half"].min())].compute()
     return rank_widest(top[name], top["half"]), int(n_items)

@@ -16,8 +16,9 @@ class UsageError(UserInputError):
     """Arguments that do not parse; reported in one line, exit 2."""
 
 
-# Every negative number that float() reads. argparse's own pattern knows only
-# '-5' and '-.5', so '--score-range -1e3 5' was read as an unknown option.
+# A negative number in decimal or scientific notation, or -inf and -nan.
+# argparse's own pattern knows only '-5' and '-.5', so '--score-range -1e3 5'
+# was read as an unknown option.
 _NEGATIVE_NUMBER = re.compile(
     r"^-(?:(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?|inf(?:inity)?|nan)$", re.IGNORECASE
 )
@@ -26,8 +27,8 @@ _NEGATIVE_NUMBER = re.compile(
 class ArgumentParser(argparse.ArgumentParser):
     """An argument parser whose usage errors are one line, like skem's own.
 
-    A value that is a negative number in any notation float() reads (``-1e3``,
-    ``-1.``, ``-inf``) is a value, never an option.
+    A negative number in decimal or scientific notation (``-1e3``, ``-1.``)
+    or ``-inf`` is a value, never an option.
     """
 
     def __init__(self, *args, **kwargs):

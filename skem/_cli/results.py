@@ -283,9 +283,17 @@ def rank_widest(labels, half, limit=WIDEST_SHOWN):
     """
     labels = np.asarray(labels, dtype=object)
     half = np.asarray(half, dtype=float)
+    if half.size > limit:  # only the candidates tied with the cut, to rank
+        keep = half >= tie_floor(np.partition(half, -limit)[-limit])
+        labels, half = labels[keep], half[keep]
     shown = [float(f"{h:.9g}") for h in half]
     order = sorted(range(len(labels)), key=lambda k: (-shown[k], str(labels[k])))
     return [(labels[k], float(half[k])) for k in order[:limit]]
+
+
+def tie_floor(half):
+    """The least width that may tie ``half`` to 9 significant digits."""
+    return half - 1e-8 * abs(half)
 
 
 def next_hint(annotators, outputs):

@@ -89,14 +89,25 @@ class _ScoreScale:
         return float(scores) if scores.ndim == 0 else scores
 
     def consensus_from_unit(self, unit_consensus, bounded):
-        """A consensus in score units; a bounded form's stays within ``ends``.
+        """A consensus in score units, a bounded form's rounded onto ``ends``.
 
-        Its unit value lies within the unit ends, but an outer level's unit
-        value need not map back to the level exactly: one unit in the last
-        place below it, the consensus left the scale and its own interval.
+        A bounded consensus lies within the scale's unit ends, but an outer
+        level's unit value need not map back to the level exactly: one unit
+        in the last place below it, the consensus left the scale and its own
+        interval. Within 1e-12 of the width beyond an end it is put on the
+        end; further out (new ratings beyond a training range that 'auto'
+        extended) it is kept.
         """
         consensus = self.from_unit(unit_consensus)
-        return np.clip(consensus, *self.ends) if bounded else consensus
+        if not bounded:
+            return consensus
+        low, high = self.ends
+        slack = 1e-12 * self.width
+        return np.where(
+            (consensus < low) & (consensus >= low - slack),
+            low,
+            np.where((consensus > high) & (consensus <= high + slack), high, consensus),
+        )
 
 
 def _resolve_score_range(score_range, scores, levels=None):

@@ -303,8 +303,12 @@ def _resolve_duplicates(rows, cols, scores, n_cols, duplicates, items, annotator
             "or average them with duplicates='mean' (skem fit: --duplicates mean)."
         )
     unique, inverse = np.unique(key, return_inverse=True)
-    # Each score divided first: a sum of huge scores would overflow.
-    means = np.bincount(inverse, scores / np.bincount(inverse)[inverse])
+    counts = np.bincount(inverse)
+    with np.errstate(over="ignore"):
+        means = np.bincount(inverse, scores) / counts
+    overflow = ~np.isfinite(means)
+    if overflow.any():  # huge scores: each divided first, at a rounding's cost
+        means[overflow] = np.bincount(inverse, scores / counts[inverse])[overflow]
     return (unique // n_cols).astype(np.intp), (unique % n_cols).astype(np.intp), means
 
 

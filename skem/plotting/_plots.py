@@ -4,6 +4,7 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from skem._estimators import HardAnnotatorEM
+from skem._io.results import _observed
 
 GOOD_COLOR, BAD_COLOR = "tab:blue", "tab:red"
 TRUTH_COLOR, CONSENSUS_COLOR, MEAN_COLOR = "tab:green", "tab:red", "grey"
@@ -163,8 +164,10 @@ def plot_consensus(estimator, *, truth=None, X=None, level=0.95, ax=None):
         A fitted estimator; its ``mu_`` and ``mu_interval(level)`` are drawn.
     truth : array-like of shape (n_items,), default=None
         True scores, where known.
-    X : array-like of shape (n_items, n_annotators), default=None
-        The training ratings (NaN for missing), for the plain mean.
+    X : {array-like, sparse matrix} of shape (n_items, n_annotators), \
+default=None
+        The training ratings, "not rated" as for ``fit`` (NaN, ``pd.NA``,
+        absent), for the plain mean.
     level : float, default=0.95
         Coverage of the drawn intervals.
     ax : matplotlib.axes.Axes, default=None
@@ -203,8 +206,10 @@ def plot_consensus(estimator, *, truth=None, X=None, level=0.95, ax=None):
             label="truth",
         )
     if X is not None:
-        with np.errstate(all="ignore"):
-            mean = np.nanmean(np.asarray(X, dtype=float), axis=1)
+        n_items = consensus.shape[0]
+        rows, _, scores = _observed(X, n_items, estimator.weights_)
+        with np.errstate(invalid="ignore"):  # an unrated item has no mean
+            mean = np.bincount(rows, scores, n_items) / np.bincount(rows, None, n_items)
         ax.plot(
             positions,
             mean[order],

@@ -81,6 +81,11 @@ def test_widths_equal_but_for_rounding_are_named_in_label_order():
         picked = rank_widest([labels[k] for k in order], [half[k] for k in order])
         assert [label for label, _ in picked] == ["wide", "12", "20"]
     assert rank_widest(labels, half, limit=10)[-1] == ("9", 0.5)
+    # Review finding: a tie a few ulps below the cut was dropped before the
+    # label order could pick it.
+    ties = [0.7748921 + d for d in (3e-16, 1e-16, 0.0, -2e-16)]
+    picked = rank_widest(["d", "c", "b", "a"], ties)
+    assert [label for label, _ in picked] == ["a", "b", "c"]
 
 
 def test_a_sparse_panel_names_a_few_undetermined_annotators(tmp_path, run_main):

@@ -181,3 +181,15 @@ def test_mu_stays_on_the_scale_and_in_its_interval_on_levels():
     assert np.all((em.levels_[0] <= em.mu_) & (em.mu_ <= em.levels_[-1]))
     assert np.all((interval[:, 0] <= em.mu_) & (em.mu_ <= interval[:, 1]))
     np.testing.assert_array_equal(em.transform(X).ravel(), em.mu_)
+
+
+def test_new_ratings_beyond_an_auto_range_keep_their_consensus():
+    """Review finding: rounding a bounded consensus onto the scale's ends must
+    not clip new ratings beyond a training range that 'auto' extends."""
+    from skem import AnnotatorEM
+
+    X = np.array([[1.0, 2.0, 1.0], [3.0, 3.0, 4.0], [5.0, 5.0, 4.0], [2.0, 2.0, 2.0]])
+    new = np.array([[7.0, 7.0, 7.0], [-3.0, -3.0, -3.0]])
+    for levels in ("auto", None):
+        em = AnnotatorEM(levels=levels).fit(X)
+        np.testing.assert_array_equal(em.transform(new).ravel(), [7.0, -3.0])

@@ -160,6 +160,9 @@ def test_the_mean_of_huge_duplicates_is_finite():
     )
     averaged = long_to_matrix(frame, duplicates="mean", sparse=False)
     assert averaged.X.to_numpy()[0, 0] == pytest.approx(1.6e308)
+    # Other means stay sum / count: six ratings of 1 average to 1 exactly.
+    six = pd.DataFrame({"item": ["x"] * 6, "annotator": ["a"] * 6, "score": [1.0] * 6})
+    assert long_to_matrix(six, duplicates="mean").X.toarray()[0, 0] == 1.0
 
 
 def test_mixed_labels_in_plain_lists_stay_distinct():

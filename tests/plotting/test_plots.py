@@ -155,6 +155,26 @@ def test_consensus_with_truth_and_plain_mean(fitted):
     ]
 
 
+def test_the_plain_mean_reads_not_rated_as_fit_does(fitted):
+    """Review finding: the plain mean took np.asarray(X, float), which a
+    sparse matrix, pd.NA or a nullable Float64 frame made fail."""
+    import scipy.sparse as sp
+
+    pd = pytest.importorskip("pandas")
+    X, _, _, soft, _ = fitted
+    expected = np.nanmean(X, axis=1)
+    rows, cols = np.nonzero(~np.isnan(X))
+    for other in (
+        sp.csr_matrix((X[rows, cols], (rows, cols)), shape=X.shape),
+        pd.DataFrame(X).astype("Float64"),
+        pd.DataFrame(X).astype(object).where(~np.isnan(X), pd.NA).to_numpy(),
+    ):
+        ax = plot_consensus(soft, X=other)
+        order = np.argsort(soft.mu_, kind="stable")
+        np.testing.assert_allclose(ax.lines[0].get_ydata(), expected[order])
+        plt.close("all")
+
+
 def test_consensus_intervals_stay_within_the_scale():
     nflx = load_video_quality()
     em = AnnotatorEM(score_range=nflx.score_range).fit(nflx.data)
