@@ -32,7 +32,7 @@ def _reliability_figure(people, annotator_name, figure_class):
     p_good = people["p_good"].to_numpy()
     n = len(people)
     many = n > MAX_FIGURE_LABELS
-    who = _mpl(_plural(annotator_name))
+    who = _plural(annotator_name)
     size = (8, _height(8 if many else n))
     figure = figure_class(figsize=size, layout="constrained")
     ax = figure.add_subplot()
@@ -41,7 +41,7 @@ def _reliability_figure(people, annotator_name, figure_class):
         bins = np.linspace(0.0, 1.0, 21)
         _verdict_histogram(ax, p_good, people["verdict"], bins, who, True)
         ax.set_xlim(0, 1)
-        ax.set_title(f"Reliability of the {n} {who}", loc="left")
+        ax.set_title(f"Reliability of the {n} {_mpl(who)}", loc="left")
     else:
         positions = np.arange(n)[::-1]
         ax.barh(positions, p_good, color=colors, height=0.7)
@@ -98,7 +98,7 @@ def _annotator_figures(people, annotator_name, bias, figure_class):
 
     def draw(ax, values):
         if many:  # as in the reliability figure
-            who = _mpl(_plural(annotator_name))
+            who = _plural(annotator_name)
             _verdict_histogram(ax, values, people["verdict"], 30, who)
         else:
             ax.barh(positions, values, color=colors, height=0.7)

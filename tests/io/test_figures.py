@@ -57,3 +57,29 @@ def test_a_small_panel_draws_a_bar_per_annotator(tmp_path):
     page = report(AnnotatorEM().fit(X), tmp_path / "p.html", X).read_text()
     assert 'alt="Bar chart: the probability that each annotator' in page
     assert "Each bar counts" not in page
+
+
+def test_a_dollar_in_the_annotator_name_is_literal_text_once(tmp_path):
+    """The histogram's axis label escapes '$' for mathtext, once."""
+    from matplotlib.figure import Figure
+
+    from skem._io.figures import _reliability_figure
+
+    people = pd.DataFrame(
+        {
+            "label": [f"a{k}" for k in range(MAX_FIGURE_LABELS + 1)],
+            "p_good": np.linspace(0, 1, MAX_FIGURE_LABELS + 1),
+            "verdict": ["consistent"] * (MAX_FIGURE_LABELS + 1),
+        }
+    )
+    drawn = []
+
+    class Recording(Figure):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            drawn.append(self)
+
+    _reliability_figure(people, "$rater", Recording)
+    (ax,) = drawn[0].axes
+    assert ax.get_ylabel() == r"number of \$raters"
+    assert ax.get_title(loc="left") == r"Reliability of the 101 \$raters"
