@@ -81,10 +81,9 @@ def _estimate_consensus_weights(weights, log_posterior, pi, n_judged):
         ``MIN_JUDGED_RATINGS`` judged ratings; ``pi`` and ``log pi``
         elsewhere.
     """
-    judged = np.asarray(n_judged) >= MIN_JUDGED_RATINGS
     return (
-        np.where(judged, weights, pi),
-        np.where(judged, log_posterior, np.log(pi)),
+        _where_judged(n_judged, weights, pi),
+        _where_judged(n_judged, log_posterior, np.log(pi)),
     )
 
 
@@ -98,10 +97,8 @@ def _estimate_consensus_log_bad_weights(log_posterior_bad, pi, n_judged):
     ----------
     log_posterior_bad : ndarray of shape (n_annotators,)
         The E-step's ``log P(bad)`` of each annotator.
-    pi : float
-        The prior probability of a good annotator, in (0, 1).
-    n_judged : ndarray of shape (n_annotators,)
-        Output of :func:`_count_judged_ratings`.
+    pi, n_judged
+        As for :func:`_estimate_consensus_weights`.
 
     Returns
     -------
@@ -109,8 +106,13 @@ def _estimate_consensus_log_bad_weights(log_posterior_bad, pi, n_judged):
         ``log_posterior_bad`` where the annotator has at least
         ``MIN_JUDGED_RATINGS`` judged ratings; ``log(1 - pi)`` elsewhere.
     """
-    judged = np.asarray(n_judged) >= MIN_JUDGED_RATINGS
-    return np.where(judged, log_posterior_bad, np.log1p(-pi))
+    return _where_judged(n_judged, log_posterior_bad, np.log1p(-pi))
+
+
+def _where_judged(n_judged, posterior, prior):
+    """``posterior`` for the annotators with ``MIN_JUDGED_RATINGS`` judged
+    ratings, ``prior`` for the others."""
+    return np.where(np.asarray(n_judged) >= MIN_JUDGED_RATINGS, posterior, prior)
 
 
 def _check_judgeable(n_per_annotator, max_raters):
