@@ -22,7 +22,7 @@ from skem._cli.checking import check_options
 from skem._cli.fitting import finish, fit_with_progress, model_params, report_page
 from skem._cli.messages import UserInputError, describe, kind
 from skem._cli.reading import import_pandas, labels_as_text
-from skem._cli.results import WIDEST_SHOWN, item_partition, rank_widest, tie_floor
+from skem._cli.results import WIDEST_SHOWN, item_partition
 from skem._cli.writing import output_paths, write_csv, write_dataset, write_files
 
 # How long to wait for the scheduler of --scheduler before giving up.
@@ -323,7 +323,7 @@ def _widest(consensus, name):
     """
     import dask
 
-    from skem._io.results import _wide_threshold
+    from skem._io.widest import _rank_widest, _tie_floor, _wide_threshold
 
     std_error = consensus["std_error"]
     errors, n_items = dask.compute(std_error, std_error.size)
@@ -333,5 +333,7 @@ def _widest(consensus, name):
     top = wide.nlargest(WIDEST_SHOWN, "half").compute()
     if len(top) == WIDEST_SHOWN:
         # Every item tied with the last one shown, for the label order.
-        top = wide[wide["half"] >= tie_floor(top["half"].min())].compute()
-    return rank_widest(top[name], top["half"]), int(n_items)
+        top = wide[wide["half"] >= _tie_floor(top["half"].min())].compute()
+    labels, half = top[name].to_numpy(), top["half"].to_numpy()
+    picked = _rank_widest(half, labels, WIDEST_SHOWN)
+    return [(labels[k], float(half[k])) for k in picked], int(n_items)

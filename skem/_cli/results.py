@@ -236,7 +236,7 @@ def _convergence_line(estimator, elapsed):
 def widest_intervals(consensus, name, limit=WIDEST_SHOWN):
     """The items whose intervals are notably wide, widest first.
 
-    Notably wide by the report's rule (:func:`skem._io.results._widest`): a
+    Notably wide by the report's rule (:func:`skem._io.widest._widest`): a
     standard error over 1.2 times the median one; when every item has the
     same raters, none is named. Widest by the interval as shown, clipped to
     the scale for the bounded forms.
@@ -253,47 +253,12 @@ def widest_intervals(consensus, name, limit=WIDEST_SHOWN):
     -------
     widest : list of (label, half_width)
     """
-    from skem._io.results import _widest
+    from skem._io.widest import _widest
 
-    wide = _widest(consensus["std_error"].to_numpy(dtype=float), limit=None)
     half = (consensus["ci_high"] - consensus["ci_low"]).to_numpy() / 2
     labels = consensus[name].to_numpy()
-    return rank_widest(labels[wide], half[wide], limit)
-
-
-def rank_widest(labels, half, limit=WIDEST_SHOWN):
-    """The ``limit`` widest items, ties in width broken by label.
-
-    Ranked by the width shown, which on a bounded scale is the clipped one.
-    Widths equal to 9 significant digits are equal: items with the same
-    raters differ only by roundings of their locations. Among them the
-    labels' order decides, so that the in-memory and the Dask summaries name
-    the same items whatever the items' order.
-
-    Parameters
-    ----------
-    labels : array-like of str
-    half : array-like of float
-        The half width of each item's interval.
-    limit : int, default=3
-
-    Returns
-    -------
-    widest : list of (label, half_width)
-    """
-    labels = np.asarray(labels, dtype=object)
-    half = np.asarray(half, dtype=float)
-    if half.size > limit:  # only the candidates tied with the cut, to rank
-        keep = half >= tie_floor(np.partition(half, -limit)[-limit])
-        labels, half = labels[keep], half[keep]
-    shown = [float(f"{h:.9g}") for h in half]
-    order = sorted(range(len(labels)), key=lambda k: (-shown[k], str(labels[k])))
-    return [(labels[k], float(half[k])) for k in order[:limit]]
-
-
-def tie_floor(half):
-    """The least width that may tie ``half`` to 9 significant digits."""
-    return half - 1e-8 * abs(half)
+    picked = _widest(consensus["std_error"].to_numpy(dtype=float), limit, half, labels)
+    return [(labels[k], float(half[k])) for k in picked]
 
 
 def next_hint(annotators, outputs):

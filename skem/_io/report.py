@@ -31,9 +31,9 @@ from skem._io.results import (
     _labels,
     _levels,
     _scale_ends,
-    _widest,
 )
 from skem._io.template import PAGE
+from skem._io.widest import _widest
 
 # Items named in "what to do next", and at most this many rows in the page's
 # item table (the full table is consensus_frame's).
@@ -167,7 +167,11 @@ class _Content:
         )
         self.has_counts = evidence is not None
         self.levels = _levels(X, estimator) if X is not None else None
-        self.widest = _widest(self.items["std_error"].to_numpy())
+        # Ranked as the command's summary ranks them.
+        items = self.items
+        half = (items["ci_high"] - items["ci_low"]).to_numpy() / 2
+        labels = items["label"].to_numpy()
+        self.widest = _widest(items["std_error"].to_numpy(), half=half, labels=labels)
 
     # ------------------------------------------------------------ text
     def default_title(self):

@@ -510,11 +510,6 @@ def _check_name(name, others):
         )
 
 
-# The report names at most N_WIDEST items whose interval is notably wide (the
-# command's summary fewer): a standard error over WIDE_FACTOR times the
-# median one.
-N_WIDEST = 5
-WIDE_FACTOR = 1.2
 # A scale with at most this many distinct ratings is drawn on its levels.
 MAX_LEVELS = 11
 
@@ -524,27 +519,3 @@ def _levels(X, estimator):
     _, _, scores = _observed(X, estimator.mu_.shape[0], estimator.weights_)
     levels = np.unique(scores)
     return levels if 1 < levels.size <= MAX_LEVELS else None
-
-
-def _wide_threshold(std_error):
-    """The standard error above which an item's interval is notably wide.
-
-    WIDE_FACTOR times the median of the finite, positive standard errors;
-    infinite if there are none.
-    """
-    std_error = np.asarray(std_error, dtype=float)
-    finite = std_error[np.isfinite(std_error) & (std_error > 0)]
-    return WIDE_FACTOR * float(np.median(finite)) if finite.size else np.inf
-
-
-def _widest(std_error, limit=N_WIDEST):
-    """Up to ``limit`` items whose interval is notably wider than typical.
-
-    Notably: a standard error over :func:`_wide_threshold`. When all items
-    have the same raters, no interval stands out and none is named.
-    """
-    std_error = np.asarray(std_error, dtype=float)
-    wide = np.flatnonzero(
-        np.isfinite(std_error) & (std_error > _wide_threshold(std_error))
-    )
-    return wide[np.argsort(-std_error[wide], kind="stable")][:limit]

@@ -9,12 +9,9 @@ from scipy import stats
 
 from skem import AnnotatorEM, HardAnnotatorEM, annotator_frame, consensus_frame
 from skem._io.results import (
-    WIDE_FACTOR,
     _annotator_evidence,
     _annotator_verdicts,
     _correlations,
-    _wide_threshold,
-    _widest,
 )
 from skem.datasets import load_video_quality, make_ratings
 
@@ -368,16 +365,3 @@ def test_dask_consensus_has_the_columns_and_intervals_of_consensus_frame(dask_fi
     expected = consensus_frame(model.estimator, model.items, X=matrix, name="video")
     assert list(consensus.columns) == list(expected.columns)
     pd.testing.assert_frame_equal(consensus, expected, check_dtype=False, rtol=1e-8)
-
-
-def test_wide_threshold_is_the_factor_times_the_median_of_finite_positive_errors():
-    std_error = np.array([0.1, 0.2, 0.3, np.nan, np.inf, 0.0, -1.0])
-    assert _wide_threshold(std_error) == pytest.approx(WIDE_FACTOR * 0.2)
-    assert _wide_threshold(np.array([np.nan, 0.0])) == np.inf
-
-
-def test_widest_names_only_notably_wide_intervals_widest_first():
-    assert _widest(np.full(10, 0.3)).size == 0
-    std_error = np.array([0.2, 0.5, 0.2, 0.9, 0.2, np.inf, 0.23, 0.2])
-    np.testing.assert_array_equal(_widest(std_error), [3, 1])
-    np.testing.assert_array_equal(_widest(std_error, limit=1), [3])

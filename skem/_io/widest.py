@@ -1,0 +1,98 @@
+"""Which intervals to name: the notably wide ones, widest first.
+
+One rule for the report page, the command's summary and its Dask summary:
+an interval is notably wide when its standard error is over ``WIDE_FACTOR``
+times the median one, and the wide ones are ranked by the width shown, ties
+broken by label.
+"""
+
+import numpy as np
+
+# The report names at most N_WIDEST items whose interval is notably wide (the
+# command's summary fewer): a standard error over WIDE_FACTOR times the
+# median one.
+N_WIDEST = 5
+WIDE_FACTOR = 1.2
+
+
+def _wide_threshold(std_error):
+    """The standard error above which an item's interval is notably wide.
+
+    WIDE_FACTOR times the median of the finite, positive standard errors;
+    infinite if there are none.
+    """
+    std_error = np.asarray(std_error, dtype=float)
+    finite = std_error[np.isfinite(std_error) & (std_error > 0)]
+    return WIDE_FACTOR * float(np.median(finite)) if finite.size else np.inf
+
+
+def _widest(std_error, limit=N_WIDEST, half=None, labels=None):
+    """Up to ``limit`` items whose interval is notably wider than typical.
+
+    Notably: a standard error over :func:`_wide_threshold`. When all items
+    have the same raters, no interval stands out and none is named. Ranked
+    by :func:`_rank_widest`.
+
+    Parameters
+    ----------
+    std_error : array-like of shape (n_items,)
+    limit : int or None, default=N_WIDEST
+        None for every notably wide item.
+    half : array-like of shape (n_items,), default=None
+        The half width of each interval as shown (clipped to a bounded
+        scale), which ranks the items; ``std_error`` if None.
+    labels : array-like of shape (n_items,), default=None
+        The item labels, whose order breaks ties; the items' order if None.
+
+    Returns
+    -------
+    positions : ndarray of int
+        The items, widest first.
+    """
+    std_error = np.asarray(std_error, dtype=float)
+    wide = np.flatnonzero(
+        np.isfinite(std_error) & (std_error > _wide_threshold(std_error))
+    )
+    half = std_error if half is None else np.asarray(half, dtype=float)
+    labels = None if labels is None else np.asarray(labels, dtype=object)[wide]
+    limit = wide.size if limit is None else limit
+    return wide[_rank_widest(half[wide], labels, limit)]
+
+
+def _rank_widest(half, labels=None, limit=N_WIDEST):
+    """Positions of the ``limit`` widest intervals, ties broken by label.
+
+    Widths equal to 9 significant digits are equal: items with the same
+    raters differ only by roundings of their locations. Among them the
+    labels' text order decides (the positions' order without labels), so
+    that the report, the summary and the Dask summary name the same items
+    whatever the items' order.
+
+    Parameters
+    ----------
+    half : array-like of shape (n,)
+        The half width of each interval.
+    labels : array-like of shape (n,), default=None
+    limit : int, default=N_WIDEST
+
+    Returns
+    -------
+    positions : ndarray of int
+        At most ``limit``, widest first.
+    """
+    half = np.asarray(half, dtype=float)
+    candidates = range(half.size)
+    if half.size > limit:  # only those that may tie with the cut, to sort
+        cut = np.partition(half, -limit)[-limit]
+        candidates = np.flatnonzero(half >= _tie_floor(cut)).tolist()
+
+    def key(k):
+        tie = k if labels is None else str(labels[k])
+        return -float(f"{half[k]:.9g}"), tie
+
+    return np.asarray(sorted(candidates, key=key)[:limit], dtype=np.intp)
+
+
+def _tie_floor(half):
+    """The least width that may tie ``half`` to 9 significant digits."""
+    return half - 1e-8 * abs(half)
