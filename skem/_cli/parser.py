@@ -16,19 +16,22 @@ class UsageError(UserInputError):
     """Arguments that do not parse; reported in one line, exit 2."""
 
 
-# A negative number in decimal or scientific notation, or -inf and -nan.
-# argparse's own pattern knows only '-5' and '-.5', so '--score-range -1e3 5'
-# was read as an unknown option.
+# A negative number as float() reads it: decimal or scientific, with
+# underscores between digits, or -inf and -nan. argparse's own pattern knows
+# only '-5' and '-.5', so '--score-range -1e3 5' was an unknown option.
+_DIGITS = r"\d(?:_?\d)*"
 _NEGATIVE_NUMBER = re.compile(
-    r"^-(?:(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?|inf(?:inity)?|nan)$", re.IGNORECASE
+    rf"^-(?:(?:{_DIGITS}\.?(?:{_DIGITS})?|\.{_DIGITS})(?:e[-+]?{_DIGITS})?"
+    r"|inf(?:inity)?|nan)$",
+    re.IGNORECASE,
 )
 
 
 class ArgumentParser(argparse.ArgumentParser):
     """An argument parser whose usage errors are one line, like skem's own.
 
-    A negative number in decimal or scientific notation (``-1e3``, ``-1.``)
-    or ``-inf`` is a value, never an option.
+    A negative number as float() reads it (``-1e3``, ``-1.``, ``-1_000``,
+    ``-inf``) is a value, never an option.
     """
 
     def __init__(self, *args, **kwargs):

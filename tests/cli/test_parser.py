@@ -14,6 +14,8 @@ from skem._cli.parser import UsageError, build_parser
         ("-1.5E+2", -150.0),
         ("-1.", -1.0),
         ("-inf", -float("inf")),
+        ("-1_000", -1000.0),
+        ("-1_0.2_5e1_0", -10.25e10),
     ],
 )
 def test_a_negative_number_in_any_float_notation_is_a_value(low, expected):
@@ -22,7 +24,7 @@ def test_a_negative_number_in_any_float_notation_is_a_value(low, expected):
     assert args.score_range == [expected, 5.0]
 
 
-@pytest.mark.parametrize("value", ["-x", "-1e", "-e3", "--1"])
+@pytest.mark.parametrize("value", ["-x", "-1e", "-e3", "--1", "-1__0", "-_1"])
 def test_a_dash_word_that_is_no_number_is_still_an_option(value):
     with pytest.raises(UsageError, match="expected 2 arguments"):
         build_parser().parse_args(["fit", "in.csv", "--score-range", value, "5"])
