@@ -120,16 +120,19 @@ def count(n, noun):
     return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
-def listing(labels, limit=20):
+def listing(labels, limit=20, width=200):
     """Labels joined by commas, about the first ``limit`` of them.
 
     Up to two labels beyond ``limit`` are shown rather than cut: '... (11
-    in all)' would take the place of one.
+    in all)' would take the place of one. Long labels stop the list at
+    about ``width`` characters.
 
     Parameters
     ----------
     labels : sequence
     limit : int, default=20
+    width : int, default=200
+        The most characters the names take, beyond the first name.
 
     Returns
     -------
@@ -137,8 +140,15 @@ def listing(labels, limit=20):
         For example '26, 27, 28' or '1, 2, ... (45 in all)'.
     """
     labels = list(labels)
-    shown = labels if len(labels) <= limit + 2 else labels[:limit]
-    text = ", ".join(show(label) for label in shown)
+    shown = []
+    used = 0
+    for label in labels if len(labels) <= limit + 2 else labels[:limit]:
+        text = show(label)
+        if shown and used + len(text) > width:
+            break
+        shown.append(text)
+        used += len(text) + 2
+    text = ", ".join(shown)
     if len(shown) < len(labels):
         text += f", ... ({len(labels)} in all)"
     return text

@@ -120,7 +120,7 @@ def _verdict_histogram(ax, values, verdicts, bins, who, label_counts=False):
     values = np.asarray(values, dtype=float)
     verdicts = np.asarray(verdicts)
     finite = np.isfinite(values)
-    edges = np.histogram_bin_edges(values[finite], bins)
+    edges = _bin_edges(values[finite], bins)
     total = np.zeros(len(edges) - 1)
     for verdict, color in VERDICT_COLORS.items():
         counts, _ = np.histogram(values[finite & (verdicts == verdict)], edges)
@@ -133,6 +133,27 @@ def _verdict_histogram(ax, values, verdicts, bins, who, label_counts=False):
         ax.set_ylim(0, 1.15 * max(total.max(), 1))
     ax.set_ylabel(f"number of {_mpl(who)}")
     return total
+
+
+def _bin_edges(values, bins):
+    """Histogram edges of finite ``values``, for any values.
+
+    ``numpy.histogram_bin_edges`` spans equal values by +-0.5, which leaves
+    no room for 30 bins around 1e15 (a shared sigma on a scale of 1e15), and
+    its span of values from -1e308 to 1e308 overflows. Here values too close
+    to split get one bin around them, and the span is taken in halves.
+    """
+    if np.ndim(bins) == 1:
+        return np.asarray(bins, dtype=float)
+    if values.size == 0:
+        return np.linspace(0.0, 1.0, bins + 1)
+    low, high = float(values.min()), float(values.max())
+    edges = 2.0 * np.linspace(low / 2, high / 2, bins + 1)
+    edges[0], edges[-1] = low, high
+    if np.all(np.diff(edges) > 0):
+        return edges
+    pad = max(abs(low), abs(high)) / 2 or 0.5
+    return np.array([low - pad, high + pad])
 
 
 def _height(n):

@@ -177,11 +177,9 @@ def long_to_matrix(
             )
     scores = _numeric_scores(pd, score_values, names[2])
 
-    rows, item_labels = pd.factorize(item_values, sort=True)
-    item_labels = np.asarray(item_labels)
+    rows, item_labels = _factorize(pd, item_values, names[0])
     if annotators is None:
-        cols, annotator_labels = pd.factorize(annotator_values, sort=True)
-        annotator_labels = np.asarray(annotator_labels)
+        cols, annotator_labels = _factorize(pd, annotator_values, names[1])
     else:
         annotator_labels = _check_annotator_labels(pd, annotators)
         cols = pd.Index(annotator_labels).get_indexer(annotator_values)
@@ -247,9 +245,11 @@ def _columns(data, item, annotator, score):
 def _as_labels(values):
     """A 1-D array of labels, each as given.
 
-    ``np.asarray([7, "7"])`` is ``['7', '7']``: NumPy turns mixed labels into
-    text, which would make the annotators 7 and '7' one. Mixed labels stay
-    objects instead.
+    ``np.asarray([7, "7"])`` is ``['7', '7']``: NumPy gives a list of mixed
+    types one type, which would make the annotators 7 and '7' one (or
+    ``2**53`` and ``2**53 + 1`` as floats, or ``True`` the number 1). A list
+    of mixed types stays a list of objects instead, compared as pandas
+    compares them.
 
     Parameters
     ----------
@@ -260,16 +260,35 @@ def _as_labels(values):
     labels : ndarray
     """
     labels = np.asarray(values)
-    if (
-        labels.ndim == 1
-        and labels.dtype.kind in "US"
-        and not isinstance(values, np.ndarray)
-    ):
-        text = str if labels.dtype.kind == "U" else bytes
-        if not all(isinstance(value, text) for value in values):
-            labels = np.empty(len(values), dtype=object)
-            labels[:] = list(values)
+    if isinstance(values, list | tuple) and labels.ndim == 1 and labels.dtype != object:
+        types = {type(value) for value in values}
+        # Mixed types, or integers too large for int64 and uint64 made floats.
+        coerced = len(types) > 1 or (types == {int} and labels.dtype.kind == "f")
+    else:
+        coerced = False
+    if coerced:
+        labels = np.empty(len(values), dtype=object)
+        labels[:] = list(values)
     return labels
+
+
+def _factorize(pd, values, name):
+    """Codes of a label column and its labels, in their sorted order.
+
+    Raises
+    ------
+    ValueError
+        If the labels mix types that have no order, such as bytes and
+        numbers.
+    """
+    try:
+        codes, labels = pd.factorize(values, sort=True)
+    except TypeError as error:
+        raise ValueError(
+            f"Column {name!r} mixes labels that cannot be put in order ({error}); "
+            "give its labels one type, for example text."
+        ) from None
+    return codes, np.asarray(labels)
 
 
 def _numeric_scores(pd, values, name):
@@ -304,8 +323,12 @@ def _resolve_duplicates(rows, cols, scores, n_cols, duplicates, items, annotator
         )
     unique, inverse = np.unique(key, return_inverse=True)
     counts = np.bincount(inverse)
-    with np.errstate(over="ignore"):
-        means = np.bincount(inverse, scores) / counts
+    # From each pair's first score: repeats of one score average to it
+    # exactly (a sum of three 0.7 over 3 is 0.6999999999999998).
+    first = np.empty(unique.size)
+    first[inverse[::-1]] = scores[::-1]
+    with np.errstate(over="ignore", invalid="ignore"):
+        means = first + np.bincount(inverse, scores - first[inverse]) / counts
     overflow = ~np.isfinite(means)
     if overflow.any():  # huge scores: each divided first, at a rounding's cost
         means[overflow] = np.bincount(inverse, scores / counts[inverse])[overflow]

@@ -81,18 +81,21 @@ def _rank_widest(half, labels=None, limit=N_WIDEST):
         At most ``limit``, widest first.
     """
     half = np.asarray(half, dtype=float)
-    candidates = range(half.size)
-    if half.size > limit:  # only those that may tie with the cut, to sort
-        cut = np.partition(half, -limit)[-limit]
-        candidates = np.flatnonzero(half >= _tie_floor(cut)).tolist()
+    # A NaN width cannot be ranked; an infinite one is the widest.
+    candidates = np.flatnonzero(~np.isnan(half))
+    if limit <= 0:
+        return np.zeros(0, dtype=np.intp)
+    if candidates.size > limit:  # only those that may tie with the cut, to sort
+        cut = np.partition(half[candidates], -limit)[-limit]
+        candidates = candidates[half[candidates] >= _tie_floor(cut)]
 
     def key(k):
         tie = k if labels is None else str(labels[k])
         return -float(f"{half[k]:.9g}"), tie
 
-    return np.asarray(sorted(candidates, key=key)[:limit], dtype=np.intp)
+    return np.asarray(sorted(candidates.tolist(), key=key)[:limit], dtype=np.intp)
 
 
 def _tie_floor(half):
     """The least width that may tie ``half`` to 9 significant digits."""
-    return half - 1e-8 * abs(half)
+    return half - 1e-8 * abs(half) if np.isfinite(half) else half

@@ -83,3 +83,34 @@ def test_a_dollar_in_the_annotator_name_is_literal_text_once(tmp_path):
     (ax,) = drawn[0].axes
     assert ax.get_ylabel() == r"number of \$raters"
     assert ax.get_title(loc="left") == r"Reliability of the 101 \$raters"
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        np.full(7, 3e14),  # a shared sigma on a scale of 1e15
+        np.array([0.0, 0.0]),
+        np.array([1e15, 1e15 + 0.125, 1e15]),  # too close to split in 30
+        np.array([1e308, -1e308, 0.0]),  # a span beyond the largest float
+        np.array([np.inf, 1e300, np.nan]),
+        np.array([np.nan]),
+    ],
+)
+def test_every_finite_value_is_counted_once_whatever_its_spread(values):
+    """Fuzz finding: numpy's edges span equal values by +-0.5, which has no
+    room for 30 bins around 3e14; the report of a shared-noise fit of 101
+    annotators on a scale of 1e15 raised "Too many bins"."""
+    from matplotlib.figure import Figure
+
+    verdicts = np.full(values.shape, "consistent")
+    total = _verdict_histogram(Figure().add_subplot(), values, verdicts, 30, "raters")
+    assert total.sum() == np.isfinite(values).sum()
+
+
+def test_a_large_shared_noise_panel_on_a_huge_scale_reports(tmp_path):
+    rng = np.random.default_rng(0)
+    mu = rng.uniform(1, 5, 40)
+    X = (mu[:, None] + rng.normal(0, 0.3, (40, MAX_FIGURE_LABELS + 1))) * 1e16
+    em = AnnotatorEM(noise="shared").fit(X)
+    page = report(em, tmp_path / "page.html", X).read_text()
+    assert page.count("<img") == 3

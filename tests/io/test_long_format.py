@@ -160,9 +160,20 @@ def test_the_mean_of_huge_duplicates_is_finite():
     )
     averaged = long_to_matrix(frame, duplicates="mean", sparse=False)
     assert averaged.X.to_numpy()[0, 0] == pytest.approx(1.6e308)
-    # Other means stay sum / count: six ratings of 1 average to 1 exactly.
-    six = pd.DataFrame({"item": ["x"] * 6, "annotator": ["a"] * 6, "score": [1.0] * 6})
-    assert long_to_matrix(six, duplicates="mean").X.toarray()[0, 0] == 1.0
+    # Repeats of one score average to it exactly: three 0.7 summed and
+    # divided were 0.6999999999999998, which took a 0.1-step scale off its
+    # levels (fuzz finding).
+    for score, n in ((1.0, 6), (0.7, 3), (0.1, 7)):
+        frame = pd.DataFrame(
+            {"item": ["x"] * n, "annotator": ["a"] * n, "score": [score] * n}
+        )
+        assert long_to_matrix(frame, duplicates="mean").X.toarray()[0, 0] == score
+    mixed = pd.DataFrame(
+        {"item": ["x"] * 3, "annotator": ["a"] * 3, "score": [1.0, 2.0, 4.0]}
+    )
+    assert long_to_matrix(mixed, duplicates="mean").X.toarray()[0, 0] == pytest.approx(
+        7 / 3
+    )
 
 
 def test_mixed_labels_in_plain_lists_stay_distinct():
@@ -183,6 +194,31 @@ def test_mixed_labels_in_plain_lists_stay_distinct():
     np.testing.assert_array_equal(given.X.to_numpy(), [[1.0, np.nan]])
     plain = long_to_matrix(None, item=["a", "b"], annotator=["u", "v"], score=[1, 2])
     assert plain.annotators.dtype.kind == "U"
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        [2**53, 2**53 + 1, 0.5],  # NumPy made them floats: two became one
+        [2**63, 2**63 + 1, -1],  # too large for int64 and uint64 together
+        [7, True],  # True was the number 1
+    ],
+)
+def test_labels_numpy_would_coerce_stay_as_given(labels):
+    """Fuzz finding: any mix that np.asarray gives one type could merge or
+    rename labels that pandas keeps distinct."""
+    n = len(labels)
+    matrix = long_to_matrix(None, item=["i"] * n, annotator=labels, score=[1.0] * n)
+    assert sorted(map(repr, matrix.annotators.tolist())) == sorted(map(repr, labels))
+    again = long_to_matrix(
+        None, item=["i"] * n, annotator=labels, score=[1.0] * n, annotators=labels
+    )
+    assert again.X.nnz == n
+
+
+def test_labels_without_an_order_are_a_value_error():
+    with pytest.raises(ValueError, match="'annotator' mixes labels that cannot"):
+        long_to_matrix(None, item=["i", "i"], annotator=[b"a", 1], score=[1, 2])
 
 
 @pytest.mark.parametrize(

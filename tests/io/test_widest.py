@@ -48,3 +48,13 @@ def test_widest_ranks_by_the_width_shown_among_the_notably_wide():
     labels = ["a", "z", "c", "d", "e", "b", "g"]
     np.testing.assert_array_equal(_widest(std_error, None, half, labels), [5, 1, 3])
     np.testing.assert_array_equal(_widest(std_error), [3, 5, 1])
+
+
+def test_an_infinite_width_is_the_widest_and_a_nan_one_is_not_ranked():
+    """Fuzz finding: the tie floor of inf was NaN, and nothing was named."""
+    np.testing.assert_array_equal(_rank_widest([np.inf, 1.0, 1.0], None, 1), [0])
+    np.testing.assert_array_equal(_rank_widest([np.nan, 1.0, 2.0], None, 1), [2])
+    np.testing.assert_array_equal(_rank_widest([np.nan, 1.0, 2.0], None, 5), [2, 1])
+    assert _rank_widest([1.0, 2.0], None, 0).size == 0
+    half = [1.0, 1.0, 1.0, np.inf, 2.0]
+    np.testing.assert_array_equal(_widest([1, 1, 1, 5, 6], 1, half), [3])
