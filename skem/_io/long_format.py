@@ -323,12 +323,13 @@ def _resolve_duplicates(rows, cols, scores, n_cols, duplicates, items, annotator
         )
     unique, inverse = np.unique(key, return_inverse=True)
     counts = np.bincount(inverse)
-    # From each pair's first score: repeats of one score average to it
-    # exactly (a sum of three 0.7 over 3 is 0.6999999999999998).
-    first = np.empty(unique.size)
-    first[inverse[::-1]] = scores[::-1]
+    # From one of each pair's scores (whichever an assignment to a repeated
+    # index keeps): repeats of one score then average to it exactly (a sum of
+    # three 0.7 over 3 is 0.6999999999999998).
+    reference = np.empty(unique.size)
+    reference[inverse] = scores
     with np.errstate(over="ignore", invalid="ignore"):
-        means = first + np.bincount(inverse, scores - first[inverse]) / counts
+        means = reference + np.bincount(inverse, scores - reference[inverse]) / counts
     overflow = ~np.isfinite(means)
     if overflow.any():  # huge scores: each divided first, at a rounding's cost
         means[overflow] = np.bincount(inverse, scores / counts[inverse])[overflow]
