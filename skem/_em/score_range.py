@@ -101,12 +101,9 @@ class _ScoreScale:
         consensus = self.from_unit(unit_consensus)
         if not bounded:
             return consensus
-        low, high = self.ends
-        slack = 1e-12 * self.width
+        on_scale = np.clip(consensus, *self.ends)
         return np.where(
-            (consensus < low) & (consensus >= low - slack),
-            low,
-            np.where((consensus > high) & (consensus <= high + slack), high, consensus),
+            np.abs(on_scale - consensus) <= 1e-12 * self.width, on_scale, consensus
         )
 
 
