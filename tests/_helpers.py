@@ -15,6 +15,7 @@ from skem._em.ratings import _Ratings
 from skem._model.likelihoods import (
     _compute_good_terms,
 )
+from skem._model.truncated import _kernel_truncated_terms
 
 # The lecture's model, which some tests check against its formulas.
 LECTURE = {"bounded": False, "noise": "shared"}
@@ -163,8 +164,9 @@ def _backend(ratings, mu, bias, sigma):
     Returns
     -------
     backend : _InMemoryBackend
+        Its block holds the kept terms and their sums, as a fit's blocks do.
     """
-    block = _Block(ratings, None, mu, _terms(ratings, mu, bias, sigma))
+    block, _ = _kernel_truncated_terms(_Block(ratings, None, mu), bias, sigma)
     return _InMemoryBackend(block, ratings.n_per_annotator, False)
 
 

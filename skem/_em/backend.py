@@ -38,7 +38,12 @@ class _Block:
         The current location of each item (None before initialization).
     terms : dict or None
         Per-rating terms of the truncated forms at the current parameters
-        (see :func:`skem._model.likelihoods._compute_good_terms`).
+        (see :func:`skem._model.likelihoods._compute_good_terms`): those that
+        the location steps read again.
+    sums : dict or None
+        The per-annotator sums of every term at the current parameters (see
+        :func:`skem._model.likelihoods._sum_terms_by`), which the E-step and
+        the sigma steps need; None after a step that moved only some items.
     trial : _Trial or None
         A step under test (:class:`skem._model.trial._Trial`), until settled.
     item_labels : array-like of shape (n_items,) or None
@@ -49,6 +54,7 @@ class _Block:
     gold: np.ndarray = None
     location: np.ndarray = None
     terms: dict = None
+    sums: dict = None
     trial: object = None
     item_labels: object = None
 

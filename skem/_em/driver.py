@@ -524,7 +524,7 @@ _AUTO_RACE_ITERATIONS = 3
 
 def _kernel_forget_terms(block):
     """The block without its per-rating terms and trial."""
-    return replace(block, terms=None, trial=None), {}
+    return replace(block, terms=None, sums=None, trial=None), {}
 
 
 def _init_name(init):

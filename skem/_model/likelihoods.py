@@ -37,6 +37,10 @@ _TRUNCATED_DERIVATIVES = (
 )
 # What the E-step and the precision step sum over each annotator's ratings.
 _SUMMED_TERMS = ("log_density", "scale_slope", "scale_information")
+# The terms a block keeps per rating: what the guarded location steps read
+# again. The others are only ever summed per annotator (with ``z`` squared):
+# the pass sums them a chunk at a time and never writes them out.
+_KEPT_TERMS = ("log_density", "location_slope", "location_information")
 
 
 class _Gather(NamedTuple):
@@ -59,7 +63,14 @@ def _chunk_of(values, chunk):
 
 
 def _compute_good_terms(
-    score, location, sigma, bounds=None, log_sigma=None, sum_by=None, half_step=0.0
+    score,
+    location,
+    sigma,
+    bounds=None,
+    log_sigma=None,
+    sum_by=None,
+    half_step=0.0,
+    keep=None,
 ):
     """Per-rating log density of the good component and its ingredients.
 
@@ -91,6 +102,10 @@ def _compute_good_terms(
         are then those of the rating's cell
         (:func:`skem._model.levels._compute_level_chunk_terms`). Needs
         ``bounds``.
+    keep : tuple of str, default=None
+        The terms to return per rating (all if None). The others are
+        computed a chunk at a time in scratch arrays, for ``sum_by``: an
+        array of every rating costs memory and a write of each rating.
 
     Returns
     -------
@@ -122,11 +137,19 @@ def _compute_good_terms(
         for value in (location, sigma, log_sigma)
     )
     keys = _NORMAL_TERMS if bounds is None else _NORMAL_TERMS + _TRUNCATED_DERIVATIVES
-    terms = {key: np.empty(n_ratings) for key in keys}
+    kept = keys if keep is None else tuple(key for key in keys if key in keep)
+    terms = {key: np.empty(n_ratings) for key in kept}
+    scratch = {
+        key: np.empty(min(n_ratings, _CHUNK_SIZE)) for key in keys if key not in kept
+    }
     sums = None
     for start in range(0, n_ratings, _CHUNK_SIZE):
         chunk = slice(start, start + _CHUNK_SIZE)
-        chunk_terms = {key: terms[key][chunk] for key in keys}
+        size = min(_CHUNK_SIZE, n_ratings - start)
+        chunk_terms = {
+            key: terms[key][chunk] if key in terms else scratch[key][:size]
+            for key in keys
+        }
         arguments = (
             score[chunk],
             _chunk_of(location, chunk),
@@ -151,7 +174,8 @@ def _compute_good_terms(
     if sum_by is None:
         return terms
     if sums is None:
-        sums = _sum_terms_by(sum_by[0], sum_by[1], terms)
+        # No ratings: every array is empty.
+        sums = _sum_terms_by(sum_by[0], sum_by[1], {**terms, **scratch})
     return terms, sums
 
 

@@ -12,6 +12,7 @@ them.
 import numpy as np
 
 from skem._model.likelihoods import (
+    _KEPT_TERMS,
     _compute_good_terms,
     _Gather,
 )
@@ -142,6 +143,7 @@ def _step_truncated_location(
             _Gather(sigma, annotator),
             bounds,
             half_step=ratings.half_step,
+            keep=_KEPT_TERMS,
         )
         if groups is None:
             merged.update(new_terms)

@@ -116,7 +116,7 @@ def _kernel_initialize_median(block, bounded):
     deviations = float(np.abs(ratings.score - location[ratings.item]).sum())
     if bounded:
         location = np.clip(location, 0.0, 1.0)
-    return replace(block, location=location, terms=None, trial=None), {
+    return replace(block, location=location, terms=None, sums=None, trial=None), {
         "abs_deviations": deviations
     }
 
@@ -135,7 +135,7 @@ def _kernel_initialize_weighted(block, weights, log_weights, bounded):
     sq_residuals = _compute_annotator_sq_residuals(ratings, location, bias)
     if bounded:
         location = np.clip(location, 0.0, 1.0)
-    return replace(block, location=location, terms=None, trial=None), {
+    return replace(block, location=location, terms=None, sums=None, trial=None), {
         "sq_residuals": sq_residuals
     }
 
@@ -149,7 +149,7 @@ def _kernel_initialize_warm(block, bounded):
     location = _apply_gold(location, block.gold)
     if bounded:
         location = np.clip(location, 0.0, 1.0)
-    return replace(block, location=location, terms=None, trial=None), {}
+    return replace(block, location=location, terms=None, sums=None, trial=None), {}
 
 
 def _estimate_item_medians(ratings):

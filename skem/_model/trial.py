@@ -27,13 +27,18 @@ few suspects: copying every term for them would cost more than the trial).
 A trial of some annotators on top of an open trial merges into it, so the
 guarded ascent's halvings (:func:`skem._model.steps._guarded_ascent`) each
 rewrite only the annotators that still fail.
+
+A trial also carries the per-annotator sums of every term, which the blocks
+do not keep per rating (:data:`skem._model.likelihoods._KEPT_TERMS`). An
+annotator's sums cover all its ratings, so they merge and settle by
+annotator, as the terms do.
 """
 
 from dataclasses import dataclass, replace
 
 import numpy as np
 
-from skem._model.likelihoods import _compute_good_terms, _Gather
+from skem._model.likelihoods import _KEPT_TERMS, _compute_good_terms, _Gather
 from skem._model.steps import _UNIT_BOUNDS, _compute_rating_weights, _rating_locations
 
 
@@ -50,11 +55,15 @@ class _Trial:
         ``selected`` is None, else of the selected ratings only.
     selected : ndarray of int or None
         Indices of the ratings that ``terms`` covers; None for all.
+    sums : dict or None
+        The per-annotator sums of every term (:attr:`skem._em.backend._Block.sums`)
+        if the whole trial were taken; None where unknown.
     """
 
     location: np.ndarray
     terms: dict
     selected: np.ndarray = None
+    sums: dict = None
 
     def merged_terms(self, current, update=None, where=None):
         """New arrays of the trial's terms for every rating.
@@ -101,7 +110,9 @@ class _Trial:
             terms = (
                 self.terms if self.selected is None else self.merged_terms(block.terms)
             )
-            return replace(block, location=self.location, terms=terms, trial=None)
+            return replace(
+                block, location=self.location, terms=terms, sums=self.sums, trial=None
+            )
         taken = annotators[block.ratings.annotator]
         if self.selected is None:
             selected, kept = taken, taken
@@ -110,7 +121,34 @@ class _Trial:
             selected = self.selected[kept]
         subset = {key: value[kept] for key, value in self.terms.items()}
         terms = _merge_terms(block.terms, subset, selected)
-        return replace(block, terms=terms, trial=None)
+        sums = _merge_sums(block.sums, self.sums, annotators)
+        return replace(block, terms=terms, sums=sums, trial=None)
+
+
+def _merge_sums(sums, update, annotators):
+    """Per-annotator ``sums`` with the selected annotators' from ``update``.
+
+    Each annotator's sums cover all its ratings, so they merge by annotator.
+    None if either is unknown, unless every annotator is selected.
+
+    Parameters
+    ----------
+    sums, update : dict or None
+        Per-annotator sums (:func:`skem._model.likelihoods._sum_terms_by`).
+    annotators : ndarray of shape (n_annotators,), dtype bool, or None
+        The annotators to take from ``update``; None for all.
+
+    Returns
+    -------
+    merged : dict or None
+    """
+    if annotators is None:
+        return update
+    if sums is None or update is None:
+        return None
+    return {
+        key: np.where(annotators, update[key], value) for key, value in sums.items()
+    }
 
 
 def _merge_terms(terms, subset, selected):
@@ -144,7 +182,8 @@ def _kernel_annotator_trial(block, bias, sigma, weights, log_posterior, annotato
     """Terms at new annotator parameters, as the block's trial.
 
     Only the ratings of the selected ``annotators`` are evaluated (all if
-    None); the output is their weighted log density per annotator. The
+    None); the output is their weighted log density per annotator. The trial
+    keeps their sums of every term, in place of the block's for them. The
     weights are the annotators' ``weights``, or the rating weights of
     :func:`_compute_rating_weights` if ``log_posterior`` is given. A trial
     of some annotators on top of another trial merges into it.
@@ -178,22 +217,27 @@ def _kernel_annotator_trial(block, bias, sigma, weights, log_posterior, annotato
         rating_weights = _compute_rating_weights(ratings, weights, log_posterior)[
             selected
         ]
-    terms = _compute_good_terms(
+    terms, new_sums = _compute_good_terms(
         ratings.score[selected],
         _rating_locations(ratings.item[selected], annotator, block.location, bias),
         _Gather(sigma, annotator),
         _UNIT_BOUNDS,
         _Gather(np.log(sigma), annotator),
+        sum_by=(annotator, ratings.n_annotators),
         half_step=ratings.half_step,
+        keep=_KEPT_TERMS,
     )
     if annotators is None:
-        trial = _Trial(block.location, terms)
-    elif block.trial is None:
-        # The ratings of a few annotators: keep only theirs until settled.
-        trial = _Trial(block.location, terms, selected)
+        trial = _Trial(block.location, terms, sums=new_sums)
     else:
-        merged = block.trial.merged_terms(block.terms, terms, selected)
-        trial = _Trial(block.location, merged)
+        base = block.sums if block.trial is None else block.trial.sums
+        sums = _merge_sums(base, new_sums, annotators)
+        if block.trial is None:
+            # The ratings of a few annotators: keep only theirs until settled.
+            trial = _Trial(block.location, terms, selected, sums)
+        else:
+            merged = block.trial.merged_terms(block.terms, terms, selected)
+            trial = _Trial(block.location, merged, sums=sums)
     objective = np.bincount(
         annotator,
         rating_weights * terms["log_density"],

@@ -13,10 +13,10 @@ import numpy as np
 
 from skem._em.backend import _run_steps
 from skem._model.likelihoods import (
+    _KEPT_TERMS,
     _compute_good_terms,
     _compute_sigma_log_prior,
     _Gather,
-    _sum_terms_by,
 )
 from skem._model.newton import (
     _compute_location_derivatives,
@@ -164,7 +164,7 @@ def _step_sigmas(form, data, bias, sigma, sigma_weights, prior):
     sigma, shared_sigma = _step_truncated_sigma(
         data, bias, sigma, sigma_weights, prior, form.min_sigma
     )
-    return sigma, shared_sigma, data.reduce(_kernel_annotator_sums)
+    return sigma, shared_sigma, data.update(_kernel_annotator_sums, bias, sigma)
 
 
 def _no_rescue(form, data, bias, sigma, shared_sigma, weights, sums):
@@ -183,7 +183,10 @@ def _rescue(form, data, bias, sigma, shared_sigma, weights, sums):
     if take.any():
         sums = data.update(
             _run_steps,
-            [(_kernel_settle_trial, (True, take)), (_kernel_annotator_sums, ())],
+            [
+                (_kernel_settle_trial, (True, take)),
+                (_kernel_annotator_sums, (bias, sigma)),
+            ],
         )
     return bias, sigma, shared_sigma, sums
 
@@ -329,7 +332,7 @@ def _step_truncated_sigma(
     """
     shared = prior is None
     if sums is None:
-        sums = data.reduce(_kernel_annotator_sums)
+        sums = data.update(_kernel_annotator_sums, bias, sigma)
     gradient, curvature, objective_now = (
         weights * sums["scale_slope"],
         weights * sums["scale_information"],
@@ -396,9 +399,10 @@ def _step_truncated_sigma(
 def _compute_truncated_terms(
     ratings, location, bias, sigma, bounds=_UNIT_BOUNDS, with_sums=False
 ):
-    """Per-rating terms of the normal truncated to ``bounds`` at these parameters.
+    """The kept per-rating terms of the normal truncated to ``bounds`` here.
 
-    With ``with_sums``, also their :func:`_annotator_sums`.
+    With ``with_sums``, also the per-annotator sums of every term (see
+    :func:`skem._model.likelihoods._sum_terms_by`).
     """
     annotator = ratings.annotator
     return _compute_good_terms(
@@ -409,6 +413,7 @@ def _compute_truncated_terms(
         _Gather(np.log(sigma), annotator),
         sum_by=(annotator, ratings.n_annotators) if with_sums else None,
         half_step=ratings.half_step,
+        keep=_KEPT_TERMS,
     )
 
 
@@ -421,10 +426,10 @@ def _kernel_truncated_terms(block, bias, sigma):
     terms, sums = _compute_truncated_terms(
         block.ratings, block.location, bias, sigma, with_sums=True
     )
-    return replace(block, terms=terms, trial=None), sums
+    return replace(block, terms=terms, sums=sums, trial=None), sums
 
 
-def _kernel_annotator_sums(block):
+def _kernel_annotator_sums(block, bias, sigma):
     """Per-annotator sums of the block's terms: log density and precision moments.
 
     ``log_density`` is what the E-step needs; ``scale_slope`` and
@@ -433,12 +438,14 @@ def _kernel_annotator_sums(block):
     so the next M-step's weighted sums are these times the weights (see
     :func:`skem._model.steps._compute_precision_derivatives`). ``z_squared`` is
     ``sum z^2``, the squared residuals over ``sigma_a**2``.
+
+    The block's own sums, unless a step moved only some of its items since
+    they were taken: then one pass at ``bias`` and ``sigma`` (the block's
+    parameters) takes them again.
     """
-    return block, _annotator_sums(block.ratings, block.terms)
-
-
-def _annotator_sums(ratings, terms):
-    return _sum_terms_by(ratings.annotator, ratings.n_annotators, terms)
+    if block.sums is not None:
+        return block, block.sums
+    return _kernel_truncated_terms(block, bias, sigma)
 
 
 def _kernel_bias_moments(block, weights, log_posterior, sigma):
@@ -481,7 +488,10 @@ def _kernel_location_step(block, weights, log_posterior, bias, sigma):
     the biases.
     """
     location, terms = _step_block_location(block, weights, log_posterior, bias, sigma)
-    return replace(block, location=location, terms=terms), {
+    # Terms of moved items only: the per-annotator sums are taken again when
+    # needed (:func:`_kernel_annotator_sums`).
+    sums = block.sums if terms is block.terms else None
+    return replace(block, location=location, terms=terms, sums=sums), {
         "min_location": np.fmin.reduce(location, initial=np.inf),
         "max_location": np.fmax.reduce(location, initial=-np.inf),
     }
@@ -501,7 +511,7 @@ def _kernel_joint_trial(block, weights, log_posterior, bias, sigma, new_sigma):
     terms, sums = _compute_truncated_terms(
         ratings, location, bias, new_sigma, with_sums=True
     )
-    return replace(block, trial=_Trial(location, terms)), sums
+    return replace(block, trial=_Trial(location, terms, sums=sums)), sums
 
 
 def _clip_to_scale(consensus, ratings):

@@ -147,10 +147,15 @@ def _sizeof_block(block):
     for array in (block.gold, block.location):
         if array is not None:
             total += array.nbytes
-    trial_terms = None if block.trial is None else block.trial.terms
-    for terms in (block.terms, trial_terms):
-        if terms:
-            total += sum(value.nbytes for value in terms.values())
+    trial = block.trial
+    for arrays in (
+        block.terms,
+        block.sums,
+        None if trial is None else trial.terms,
+        None if trial is None else trial.sums,
+    ):
+        if arrays:
+            total += sum(value.nbytes for value in arrays.values())
     if block.item_labels is not None:
         total += sizeof(block.item_labels)
     return int(total)

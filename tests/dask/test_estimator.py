@@ -363,24 +363,28 @@ def test_a_worker_lost_mid_fit_does_not_change_the_answer(tmp_path, monkeypatch)
 
 @pytest.mark.parametrize("subset", [False, True])
 def test_sizeof_counts_a_blocks_terms_and_its_open_trial(subset):
-    """Dask's memory manager sees a block's per-rating terms and those of its
-    open trial (whole or of some annotators), without falling back to its
-    default guess."""
+    """Dask's memory manager sees a block's per-rating terms and their sums,
+    and those of its open trial (whole or of some annotators), without
+    falling back to its default guess."""
     from dask.sizeof import sizeof
 
     from skem._em.backend import _Block
     from skem._model.trial import _kernel_annotator_trial
-    from tests._helpers import _random_ratings, _terms
+    from skem._model.truncated import _kernel_truncated_terms
+    from tests._helpers import _random_ratings
 
     rng = np.random.default_rng(0)
     ratings = _random_ratings(rng, 6, 4, 40)
     location, bias, sigma = rng.uniform(0.2, 0.8, 6), np.zeros(4), np.full(4, 0.2)
-    block = _Block(ratings, None, location, _terms(ratings, location, bias, sigma))
+    block = _kernel_truncated_terms(_Block(ratings, None, location), bias, sigma)[0]
     annotators = np.array([True, False, True, False]) if subset else None
     with_trial, _ = _kernel_annotator_trial(
         block, bias, np.full(4, 0.3), np.ones(4), None, annotators
     )
-    trial_bytes = sum(value.nbytes for value in with_trial.trial.terms.values())
+    trial = with_trial.trial
+    trial_bytes = sum(
+        value.nbytes for part in (trial.terms, trial.sums) for value in part.values()
+    )
     assert trial_bytes > 0
     assert sizeof(with_trial) == sizeof(block) + trial_bytes
 

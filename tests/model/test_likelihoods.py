@@ -14,6 +14,8 @@ from scipy.stats import norm
 import skem._model.likelihoods
 import skem._model.rescue
 from skem._model.likelihoods import (
+    _KEPT_TERMS,
+    _SUMMED_TERMS,
     _compute_good_terms,
     _compute_item_log_likelihood,
     _compute_sigma_log_prior,
@@ -253,7 +255,8 @@ def test_chunked_terms_with_gathers_equal_whole_arrays_and_sum_like_bincount(
     """_compute_good_terms over chunks of 7 ratings, with sigma, log sigma and
     the consensus gathered per chunk, gives bitwise the terms of one chunk of
     per-rating arrays; its per-annotator sums, taken chunk by chunk, equal a
-    loop over the ratings to 1e-12."""
+    loop over the ratings to 1e-12, also when only the kept terms are
+    returned and the others live in scratch space a chunk at a time."""
     rng = np.random.default_rng(3)
     n_items, n_annotators, n_ratings = 9, 5, 60
     ratings = _random_ratings(rng, n_items, n_annotators, n_ratings)
@@ -276,14 +279,21 @@ def test_chunked_terms_with_gathers_equal_whole_arrays_and_sum_like_bincount(
         np.testing.assert_array_equal(chunked[key], value)
     if bounds is None:
         return
-    _, sums = _compute_good_terms(*gathered, sum_by=(ratings.annotator, n_annotators))
-    expected = {key: np.zeros(n_annotators) for key in sums}
+    expected = {key: np.zeros(n_annotators) for key in _SUMMED_TERMS + ("z_squared",)}
     for r, a in enumerate(ratings.annotator):
-        for key in ("log_density", "scale_slope", "scale_information"):
+        for key in _SUMMED_TERMS:
             expected[key][a] += whole[key][r]
         expected["z_squared"][a] += whole["z"][r] ** 2
-    for key, value in expected.items():
-        np.testing.assert_allclose(sums[key], value, rtol=1e-12, atol=1e-12)
+    for keep in (None, _KEPT_TERMS):
+        kept, sums = _compute_good_terms(
+            *gathered, sum_by=(ratings.annotator, n_annotators), keep=keep
+        )
+        assert kept.keys() == set(whole if keep is None else keep)
+        for key, value in kept.items():
+            np.testing.assert_array_equal(value, whole[key])
+        assert sums.keys() == expected.keys()
+        for key, value in expected.items():
+            np.testing.assert_allclose(sums[key], value, rtol=1e-12, atol=1e-12)
 
 
 @settings(max_examples=_budget(200))

@@ -141,7 +141,7 @@ def test_rescue_screen_rules_out_only_candidates_that_lose(monkeypatch, em):
 
     def rescue():
         data = _backend(ratings, truth, np.zeros(12), sigma)
-        current = data.reduce(_kernel_annotator_sums)
+        current = data.reduce(_kernel_annotator_sums, np.zeros(12), sigma)
         return _rescue_truncated_sigma(
             data, np.zeros(12), sigma, weights, prior, em, current
         )

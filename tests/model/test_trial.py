@@ -8,16 +8,22 @@ import pytest
 from skem._em.backend import _Block
 from skem._model.steps import _UNIT_BOUNDS
 from skem._model.trial import _kernel_annotator_trial, _kernel_settle_trial, _Trial
+from skem._model.truncated import _kernel_truncated_terms
 from tests._helpers import _random_ratings, _terms
 
 
 def _block(seed=0):
-    """A block of random ratings with its terms at a location, sigma 0.2."""
+    """A block of random ratings with its terms and sums at a location, sigma 0.2."""
     rng = np.random.default_rng(seed)
     ratings = _random_ratings(rng, 6, 4, 40)
     location = rng.uniform(0.2, 0.8, 6)
     bias, sigma = np.zeros(4), np.full(4, 0.2)
-    return _Block(ratings, None, location, _terms(ratings, location, bias, sigma))
+    return _kernel_truncated_terms(_Block(ratings, None, location), bias, sigma)[0]
+
+
+def _fresh(block, sigma):
+    """The kept terms and the sums of ``block`` computed from scratch at ``sigma``."""
+    return _kernel_truncated_terms(replace(block, trial=None), np.zeros(4), sigma)[0]
 
 
 def _assert_terms_equal(actual, expected):
@@ -49,11 +55,37 @@ def test_trials_of_some_annotators_merge_and_settle_for_the_chosen_ones():
     settled, _ = _kernel_settle_trial(block, True, taken)
     assert settled.trial is None
     np.testing.assert_array_equal(settled.location, block.location)
-    fresh = _terms(block.ratings, block.location, np.zeros(4), new_sigma)
+    fresh = _fresh(block, new_sigma).terms
     rows = taken[block.ratings.annotator]
+    assert settled.terms.keys() == fresh.keys()
     for key in fresh:
         np.testing.assert_array_equal(settled.terms[key][rows], fresh[key][rows])
         np.testing.assert_array_equal(settled.terms[key][~rows], before[key][~rows])
+    # The sums are those of the block's terms at the sigmas it now has.
+    now = _fresh(block, np.where(taken, new_sigma, 0.2)).sums
+    assert settled.sums.keys() == now.keys()
+    for key in now:
+        np.testing.assert_allclose(settled.sums[key], now[key], rtol=1e-13, err_msg=key)
+
+
+@pytest.mark.parametrize("annotators", [None, [True, False, True, False]])
+def test_a_settled_trial_keeps_sums_known_only_where_they_are(annotators):
+    """A trial's sums are those of every annotator's ratings: settled for
+    some annotators on a block whose own sums are unknown (after a step that
+    moved only some items), the block's sums stay unknown; settled whole,
+    they are the trial's."""
+    block = replace(_block(4), sums=None)
+    chosen = None if annotators is None else np.array(annotators)
+    block, _ = _kernel_annotator_trial(
+        block, np.zeros(4), np.full(4, 0.3), np.ones(4), None, None
+    )
+    settled, _ = _kernel_settle_trial(block, True, chosen)
+    if chosen is None:
+        expected = _fresh(block, np.full(4, 0.3)).sums
+        for key in expected:
+            np.testing.assert_allclose(settled.sums[key], expected[key], rtol=1e-13)
+    else:
+        assert settled.sums is None
 
 
 @pytest.mark.parametrize("subset", [False, True])

@@ -1,19 +1,25 @@
 """The guarded Newton steps of the truncated forms: location, bias and sigma."""
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
 from scipy import optimize, stats
 
+import skem._model.truncated
+from skem import AnnotatorEM, HardAnnotatorEM
+from skem._em.driver import _BaseEM
 from skem._model.newton import _step_truncated_location
 from skem._model.truncated import (
+    _kernel_truncated_terms,
     _step_truncated_bias,
     _step_truncated_sigma,
 )
 from tests._helpers import (
     BOUNDS,
     _backend,
+    _fit_quietly,
     _log_sigma_prior,
     _ratings,
     _terms,
@@ -200,3 +206,71 @@ def test_truncated_sigma_step_never_lowers_and_converges_to_the_argmax(shared):
             options={"xatol": 1e-10},
         )
         assert tau == pytest.approx(math.exp(best.x), rel=1e-6)
+
+
+@pytest.mark.parametrize("hard", [False, True])
+@pytest.mark.parametrize("bias", [False, True])
+@pytest.mark.parametrize("noise", ["per_annotator", "shared"])
+@pytest.mark.parametrize("on_levels", [False, True])
+@pytest.mark.parametrize("joint", [True, False])
+def test_each_m_step_leaves_the_sums_of_the_blocks_terms(
+    monkeypatch, hard, bias, noise, on_levels, joint
+):
+    """The blocks keep only some terms per rating and carry the per-annotator
+    sums of all of them through trials, settles and steps of some items. After
+    every M-step of a fit, the sums it hands the E-step, and the block's own
+    when known, equal the sums computed from scratch at the new parameters:
+    with and without biases, soft and hard, on levels, and when the joint step
+    is refused (the blockwise steps, whose location step leaves the sums
+    unknown). So do the sums that the sigma steps start from."""
+    if not joint:
+        monkeypatch.setattr(
+            skem._model.truncated, "_joint_truncated_step", lambda *args: None
+        )
+    rng = np.random.default_rng(7)
+    truth = rng.uniform(0.1, 0.9, 40)
+    X = np.clip(truth[:, None] + rng.normal(0, 0.08, (40, 9)), 0, 1)
+    X[:, 6:] = rng.uniform(0, 1, (40, 3))
+    X[rng.random(X.shape) < 0.2] = np.nan
+    if on_levels:
+        X = np.round(X * 10) / 10
+    checked = []
+    posterior = _BaseEM._posterior
+
+    def checking_posterior(self, data, form, params, log_density, *args):
+        fresh = _kernel_truncated_terms(
+            replace(data.state, terms=None, sums=None, trial=None),
+            params.bias,
+            params.sigma,
+        )[1]
+        np.testing.assert_allclose(log_density, fresh["log_density"], rtol=1e-12)
+        if data.state.sums is not None:
+            for key, value in fresh.items():
+                np.testing.assert_allclose(
+                    data.state.sums[key], value, rtol=1e-12, atol=1e-12, err_msg=key
+                )
+        checked.append(data.state.sums is not None)
+        return posterior(self, data, form, params, log_density, *args)
+
+    monkeypatch.setattr(_BaseEM, "_posterior", checking_posterior)
+    annotator_sums = skem._model.truncated._kernel_annotator_sums
+
+    def checking_annotator_sums(block, bias, sigma):
+        block, sums = annotator_sums(block, bias, sigma)
+        fresh = _kernel_truncated_terms(replace(block, trial=None), bias, sigma)[1]
+        for key, value in fresh.items():
+            np.testing.assert_allclose(
+                sums[key], value, rtol=1e-12, atol=1e-12, err_msg=key
+            )
+        return block, sums
+
+    monkeypatch.setattr(
+        skem._model.truncated, "_kernel_annotator_sums", checking_annotator_sums
+    )
+    estimator = (HardAnnotatorEM if hard else AnnotatorEM)(
+        bias=bias, noise=noise, score_range=(0, 1), max_iter=8, tol=0
+    )
+    _fit_quietly(estimator, X)
+    assert len(checked) > 8
+    if on_levels:
+        assert estimator.levels_ is not None
