@@ -70,6 +70,16 @@ class _Ratings:
     def n_per_annotator(self):
         return np.bincount(self.annotator, minlength=self.n_annotators)
 
+    @cached_property
+    def grouped_by_item(self):
+        """Whether the ratings come item by item, in increasing item order.
+
+        Ratings from a matrix do (row by row), and so do the blocks: a chunk
+        of them then spans a short run of items.
+        """
+        item = self.item
+        return bool(np.all(item[1:] >= item[:-1]))
+
 
 def _ratings_from_matrix(X):
     """Collect the observed entries of a validated rating matrix.

@@ -43,7 +43,6 @@ import numpy as np
 from skem._model.likelihoods import _compute_sigma_log_prior
 from skem._model.normal import _m_step_normal, _start_normal
 from skem._model.steps import (
-    _compute_rating_weights,
     _estimate_consensus_normal,
     _estimate_pi,
 )
@@ -57,6 +56,9 @@ from skem._model.truncated import (
     _fit_truncated_location,
     _m_step_truncated,
     _start_truncated,
+)
+from skem._model.weights import (
+    _compute_rating_weights,
 )
 
 

@@ -89,7 +89,6 @@ def _step_truncated_location(
     terms,
     bounds,
     frozen=None,
-    propose_only=False,
 ):
     """One guarded Newton step on each item's location, truncated form.
 
@@ -105,15 +104,13 @@ def _step_truncated_location(
     location : ndarray of shape (n_items,)
     bias, sigma : ndarray of shape (n_annotators,)
     rating_weights : ndarray of shape (n_ratings,)
-        Output of :func:`_compute_rating_weights`.
+        Output of :func:`skem._model.weights._compute_rating_weights`.
     terms : dict
         Per-rating terms at the current parameters, with bounds.
     bounds : tuple of float
         ``(low, high)`` of the truncation.
     frozen : ndarray of shape (n_items,), dtype bool, default=None
         Items that keep their value (gold items).
-    propose_only : bool, default=False
-        Return the Newton proposal unchecked, and None for the terms.
 
     Returns
     -------
@@ -127,8 +124,6 @@ def _step_truncated_location(
         rating_weights, terms, item, n_items
     )
     proposal = _propose_location(location, gradient, curvature, bounds, frozen)
-    if propose_only:
-        return proposal, None
     objective_now = np.bincount(
         item, rating_weights * terms["log_density"], minlength=n_items
     )

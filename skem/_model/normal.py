@@ -19,16 +19,18 @@ from skem._model.steps import (
     _COMBINE,
     _compute_annotator_residual_sums,
     _compute_annotator_sq_residuals,
-    _compute_annotator_weights,
     _compute_bias_shift,
     _compute_excess_per_annotator_normal,
-    _compute_rating_weights,
     _estimate_consensus_normal,
     _estimate_pi,
     _estimate_shared_sigma,
     _estimate_sigma_per_annotator_normal,
     _estimate_sigma_shared_normal,
     _solve_shared_sigma,
+)
+from skem._model.weights import (
+    _compute_annotator_weights,
+    _compute_rating_weights,
 )
 
 

@@ -15,11 +15,13 @@ from skem._model.form import _Params
 from skem._model.steps import (
     _apply_gold,
     _compute_annotator_sq_residuals,
-    _compute_annotator_weights,
-    _compute_rating_weights,
     _estimate_consensus_normal,
     _estimate_pi,
     _estimate_sigma_shared_normal,
+)
+from skem._model.weights import (
+    _compute_annotator_weights,
+    _compute_rating_weights,
 )
 
 

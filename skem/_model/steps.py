@@ -1,4 +1,4 @@
-"""Steps shared by every form: weights, gold, consensus, sigma, pi, the guard.
+"""Steps shared by every form: gold, consensus, sigma, pi, the guard.
 
 Every function works in unit score space (the score range is ``[0, 1]``) and
 returns new arrays; none modifies its inputs (but :func:`_apply_gold`, which
@@ -54,73 +54,6 @@ _TAU_MAX_EVALUATIONS = 200
 _TAU_FIRST_FACTOR = 1.01
 
 
-def _compute_rating_weights(ratings, weights, log_posterior):
-    """Weight of each rating in the M-step: its annotator's responsibility.
-
-    Parameters
-    ----------
-    ratings : _Ratings
-        Observed ratings.
-    weights : ndarray of shape (n_annotators,)
-        Responsibility of each annotator, in [0, 1].
-    log_posterior : ndarray of shape (n_annotators,)
-        Log posterior of being good. Used only for the items whose raters'
-        weights all underflow to zero: there the raters count in proportion
-        to ``exp(log_posterior)`` relative to the best of them (equally if
-        every one is ``-inf``), the limit of the weighted mean.
-
-    Returns
-    -------
-    rating_weights : ndarray of shape (n_ratings,)
-    """
-    rating_weights = weights[ratings.annotator]
-    if not np.min(weights, initial=1.0) < _TINY:
-        return rating_weights
-    weight_sums = np.bincount(ratings.item, rating_weights, minlength=ratings.n_items)
-    underflow = (ratings.n_per_item > 0) & (weight_sums < _TINY)
-    if not underflow.any():
-        return rating_weights
-    selected = underflow[ratings.item]
-    item = ratings.item[selected]
-    log_weight = log_posterior[ratings.annotator[selected]]
-    best = np.full(ratings.n_items, -np.inf)
-    np.maximum.at(best, item, log_weight)
-    hopeless = np.isneginf(best)
-    best[hopeless] = 0.0
-    relative = np.exp(log_weight - best[item])
-    relative[hopeless[item]] = 1.0
-    # The gather above made rating_weights a new array: written in place.
-    rating_weights[selected] = relative
-    return rating_weights
-
-
-def _compute_annotator_weights(n_per_annotator, weights, log_posterior):
-    """Weight of each annotator in a pooled estimate, safe from underflow.
-
-    Parameters
-    ----------
-    n_per_annotator : ndarray of shape (n_annotators,)
-        Number of ratings of each annotator.
-    weights : ndarray of shape (n_annotators,)
-        Responsibility of each annotator.
-    log_posterior : ndarray of shape (n_annotators,)
-        Log posterior of being good. If the weighted number of ratings
-        underflows, the rated annotators count by ``exp(log_posterior)``
-        relative to the best of them, or equally if every one is ``-inf``.
-
-    Returns
-    -------
-    weights : ndarray of shape (n_annotators,)
-    """
-    if weights @ n_per_annotator >= _TINY:
-        return weights
-    rated = n_per_annotator > 0
-    best = log_posterior[rated].max()
-    if np.isneginf(best):
-        return rated.astype(np.float64)
-    return np.exp(np.where(rated, log_posterior - best, -np.inf))
-
-
 def _apply_gold(consensus, gold):
     """Give the gold items their known consensus, in place.
 
@@ -155,7 +88,7 @@ def _estimate_consensus_normal(ratings, rating_weights, bias, sigma, gold=None):
     ratings : _Ratings
         Observed ratings.
     rating_weights : ndarray of shape (n_ratings,)
-        Output of :func:`_compute_rating_weights`.
+        Output of :func:`skem._model.weights._compute_rating_weights`.
     bias, sigma : ndarray of shape (n_annotators,)
         Bias and standard deviation of each annotator's good ratings.
     gold : ndarray of shape (n_items,), default=None
@@ -274,7 +207,7 @@ def _estimate_sigma_shared_normal(sq_residuals, n_per_annotator, weights, min_si
     n_per_annotator : ndarray of shape (n_annotators,)
         Number of ratings of each annotator.
     weights : ndarray of shape (n_annotators,)
-        Output of :func:`_compute_annotator_weights`.
+        Output of :func:`skem._model.weights._compute_annotator_weights`.
     min_sigma : float
         Floor on sigma, > 0.
 

@@ -28,11 +28,13 @@ from skem._model.steps import (
     _TINY,
     _apply_gold,
     _compute_bias_shift,
-    _compute_rating_weights,
     _estimate_consensus_normal,
     _estimate_pi,
     _estimate_shared_sigma,
     _estimate_sigma_per_annotator_normal,
+)
+from skem._model.weights import (
+    _compute_rating_weights,
 )
 
 # The consensus of a t form: reweighted means until the largest move is

@@ -39,7 +39,13 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from skem._model.likelihoods import _KEPT_TERMS, _compute_good_terms, _Gather
-from skem._model.steps import _UNIT_BOUNDS, _compute_rating_weights, _rating_locations
+from skem._model.steps import (
+    _UNIT_BOUNDS,
+    _rating_locations,
+)
+from skem._model.weights import (
+    _compute_rating_weights,
+)
 
 
 @dataclass(frozen=True)

@@ -30,15 +30,18 @@ from skem._model.newton import (
 from skem._model.rescue import _rescue_truncated_sigma
 from skem._model.steps import (
     _UNIT_BOUNDS,
-    _compute_annotator_weights,
     _compute_bias_shift,
-    _compute_rating_weights,
     _estimate_shared_sigma,
     _guarded_ascent,
     _rating_locations,
     _rounding_slack,
 )
 from skem._model.trial import _kernel_annotator_trial, _kernel_settle_trial, _Trial
+from skem._model.weights import (
+    _compute_annotator_weights,
+    _compute_rating_weights,
+    _sum_weighted_by_item,
+)
 
 # The location of new items: Newton steps until the largest move is below
 # this (in units of the score range).
@@ -462,9 +465,7 @@ def _kernel_bias_moments(block, weights, log_posterior, sigma):
     }
 
 
-def _step_block_location(
-    block, weights, log_posterior, bias, sigma, propose_only=False
-):
+def _step_block_location(block, weights, log_posterior, bias, sigma):
     """:func:`_step_truncated_location` on a block's items; gold items stay."""
     ratings = block.ratings
     return _step_truncated_location(
@@ -475,9 +476,29 @@ def _step_block_location(
         _compute_rating_weights(ratings, weights, log_posterior),
         block.terms,
         _UNIT_BOUNDS,
-        frozen=None if block.gold is None else ~np.isnan(block.gold),
-        propose_only=propose_only,
+        frozen=_frozen_items(block),
     )
+
+
+def _propose_block_location(block, weights, log_posterior):
+    """The Newton point of each of a block's items (see
+    :func:`skem._model.newton._compute_location_derivatives`); gold items
+    stay. Its weighted sums need no array of every rating's weight."""
+    terms = block.terms
+    gradient, curvature = _sum_weighted_by_item(
+        block.ratings,
+        weights,
+        log_posterior,
+        (terms["location_slope"], terms["location_information"]),
+    )
+    return _propose_location(
+        block.location, gradient, curvature, _UNIT_BOUNDS, _frozen_items(block)
+    )
+
+
+def _frozen_items(block):
+    """The block's gold items, which keep their location; None if none is gold."""
+    return None if block.gold is None else ~np.isnan(block.gold)
 
 
 def _kernel_location_step(block, weights, log_posterior, bias, sigma):
@@ -505,9 +526,7 @@ def _kernel_joint_trial(block, weights, log_posterior, bias, sigma, new_sigma):
     them: if the trial is taken, they are the next E-step's.
     """
     ratings = block.ratings
-    location, _ = _step_block_location(
-        block, weights, log_posterior, bias, sigma, propose_only=True
-    )
+    location = _propose_block_location(block, weights, log_posterior)
     terms, sums = _compute_truncated_terms(
         ratings, location, bias, new_sigma, with_sums=True
     )

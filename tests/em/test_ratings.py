@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from skem._em.ratings import _ratings_from_matrix
+from skem._em.ratings import _Ratings, _ratings_from_matrix
 from tests._helpers import (
     SMALL_X as X,
 )
@@ -51,3 +51,18 @@ def test_ratings_select_keeps_the_shape_and_the_chosen_ratings(ratings):
     np.testing.assert_array_equal(chosen.score, ratings.score[mask])
     np.testing.assert_array_equal(chosen.item, ratings.item[mask])
     np.testing.assert_array_equal(chosen.n_per_annotator, [1, 2, 2])
+
+
+def test_grouped_by_item_says_whether_items_come_in_order():
+    """Ratings from a matrix come item by item; reversed, they do not."""
+    ratings = _ratings_from_matrix(np.arange(12.0).reshape(4, 3))
+    assert ratings.grouped_by_item
+    backwards = slice(None, None, -1)
+    reversed_ratings = _Ratings(
+        ratings.item[backwards],
+        ratings.annotator[backwards],
+        ratings.score[backwards],
+        4,
+        3,
+    )
+    assert not reversed_ratings.grouped_by_item

@@ -17,9 +17,7 @@ from skem._model.steps import (
     _apply_gold,
     _compute_annotator_residual_sums,
     _compute_annotator_sq_residuals,
-    _compute_annotator_weights,
     _compute_bias_shift,
-    _compute_rating_weights,
     _estimate_consensus_normal,
     _estimate_pi,
     _estimate_shared_sigma,
@@ -28,6 +26,10 @@ from skem._model.steps import (
     _guarded_ascent,
     _rounding_slack,
     _solve_shared_sigma,
+)
+from skem._model.weights import (
+    _compute_annotator_weights,
+    _compute_rating_weights,
 )
 from tests._helpers import (
     ONE3,
@@ -86,16 +88,6 @@ def test_estimate_consensus_falls_back_to_relative_posterior_on_underflow(rating
     # Item 3 still uses the weights: only annotator 1 counts.
     assert consensus[3] == 4.0
     assert np.isnan(consensus[2])
-
-
-def test_compute_rating_weights_treats_hopeless_raters_equally(ratings):
-    weights = np.array([0.0, 0.0, 1.0])
-    rating_weights = _compute_rating_weights(ratings, weights, np.full(3, -np.inf))
-    # Items 0 (raters 0, 1) and the first rating of item 3 have no weight left.
-    rated_by_2 = ratings.annotator == 2
-    np.testing.assert_array_equal(rating_weights[rated_by_2], 1.0)
-    in_item_0 = ratings.item == 0
-    np.testing.assert_array_equal(rating_weights[in_item_0], [1.0, 1.0])
 
 
 def test_estimate_consensus_normal_is_precision_weighted_and_bias_corrected(ratings):

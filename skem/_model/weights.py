@@ -1,0 +1,163 @@
+"""The M-step's weights: each rating's and each annotator's responsibility.
+
+An annotator's posterior ``P(good)`` weighs its ratings in every M-step. A
+random rater with many ratings has a weight that underflows to exactly 0;
+where every rater of an item does, the weights here fall back to their
+relative sizes in log space (the limit of the weighted mean), so that no
+consensus becomes 0 / 0.
+"""
+
+import numpy as np
+
+from skem._model.likelihoods import _CHUNK_SIZE
+from skem._model.steps import _TINY
+
+
+def _compute_rating_weights(ratings, weights, log_posterior):
+    """Weight of each rating in the M-step: its annotator's responsibility.
+
+    Parameters
+    ----------
+    ratings : _Ratings
+        Observed ratings.
+    weights : ndarray of shape (n_annotators,)
+        Responsibility of each annotator, in [0, 1].
+    log_posterior : ndarray of shape (n_annotators,)
+        Log posterior of being good. Used only for the items whose raters'
+        weights all underflow to zero: there the raters count in proportion
+        to ``exp(log_posterior)`` relative to the best of them (equally if
+        every one is ``-inf``), the limit of the weighted mean.
+
+    Returns
+    -------
+    rating_weights : ndarray of shape (n_ratings,)
+    """
+    rating_weights = weights[ratings.annotator]
+    if not np.min(weights, initial=1.0) < _TINY:
+        return rating_weights
+    weight_sums = np.bincount(ratings.item, rating_weights, minlength=ratings.n_items)
+    underflow = (ratings.n_per_item > 0) & (weight_sums < _TINY)
+    if not underflow.any():
+        return rating_weights
+    selected = underflow[ratings.item]
+    # The gather above made rating_weights a new array: written in place.
+    rating_weights[selected] = _relative_weights(
+        ratings.item[selected],
+        log_posterior[ratings.annotator[selected]],
+        ratings.n_items,
+    )
+    return rating_weights
+
+
+def _relative_weights(item, log_weight, n_items):
+    """Rating weights ``exp(log_weight)`` relative to the best of each item's.
+
+    Equal (1) for an item whose every log weight is ``-inf``.
+
+    Parameters
+    ----------
+    item : ndarray of shape (n_selected,)
+        Item of each selected rating.
+    log_weight : ndarray of shape (n_selected,)
+        Log posterior of each selected rating's annotator.
+    n_items : int
+
+    Returns
+    -------
+    relative : ndarray of shape (n_selected,)
+    """
+    best = np.full(n_items, -np.inf)
+    np.maximum.at(best, item, log_weight)
+    hopeless = np.isneginf(best)
+    best[hopeless] = 0.0
+    relative = np.exp(log_weight - best[item])
+    relative[hopeless[item]] = 1.0
+    return relative
+
+
+def _sum_weighted_by_item(ratings, weights, log_posterior, values):
+    """Per-item sums of each of ``values`` times the rating weights.
+
+    ``np.bincount(item, w * v)`` for each ``v`` in ``values``, with ``w``
+    the rating weights of :func:`_compute_rating_weights`, without an array
+    of every rating's weight or product: on ratings grouped by item (as the
+    blocks hold them) the weights are gathered and the sums taken a chunk at
+    a time, over the chunk's run of items. The items whose every rater's
+    weight underflows are summed again with their relative weights.
+
+    Parameters
+    ----------
+    ratings : _Ratings
+        Observed ratings.
+    weights, log_posterior : ndarray of shape (n_annotators,)
+        See :func:`_compute_rating_weights`.
+    values : tuple of ndarray of shape (n_ratings,)
+
+    Returns
+    -------
+    sums : list of ndarray of shape (n_items,)
+    """
+    item, n_items = ratings.item, ratings.n_items
+    if not ratings.grouped_by_item:
+        rating_weights = _compute_rating_weights(ratings, weights, log_posterior)
+        return [
+            np.bincount(item, rating_weights * v, minlength=n_items) for v in values
+        ]
+    annotator = ratings.annotator
+    sums = [np.zeros(n_items) for _ in values]
+    weight_sums = np.zeros(n_items)
+    for start in range(0, ratings.n_ratings, _CHUNK_SIZE):
+        chunk = slice(start, start + _CHUNK_SIZE)
+        run = item[chunk]
+        first, last = int(run[0]), int(run[-1]) + 1
+        run = run - first
+        chunk_weights = weights[annotator[chunk]]
+        weight_sums[first:last] += np.bincount(
+            run, chunk_weights, minlength=last - first
+        )
+        for total, v in zip(sums, values, strict=True):
+            total[first:last] += np.bincount(
+                run, chunk_weights * v[chunk], minlength=last - first
+            )
+    underflow = (ratings.n_per_item > 0) & (weight_sums < _TINY)
+    if underflow.any():
+        # Their ratings, one contiguous run per item.
+        starts = np.cumsum(ratings.n_per_item) - ratings.n_per_item
+        counts = ratings.n_per_item[underflow]
+        offsets = np.cumsum(counts) - counts
+        index = np.repeat(starts[underflow] - offsets, counts) + np.arange(counts.sum())
+        relative = _relative_weights(
+            item[index], log_posterior[annotator[index]], n_items
+        )
+        for total, v in zip(sums, values, strict=True):
+            total[underflow] = np.bincount(
+                item[index], relative * v[index], minlength=n_items
+            )[underflow]
+    return sums
+
+
+def _compute_annotator_weights(n_per_annotator, weights, log_posterior):
+    """Weight of each annotator in a pooled estimate, safe from underflow.
+
+    Parameters
+    ----------
+    n_per_annotator : ndarray of shape (n_annotators,)
+        Number of ratings of each annotator.
+    weights : ndarray of shape (n_annotators,)
+        Responsibility of each annotator.
+    log_posterior : ndarray of shape (n_annotators,)
+        Log posterior of being good. If the weighted number of ratings
+        underflows, the rated annotators count by ``exp(log_posterior)``
+        relative to the best of them, or equally if every one is ``-inf``.
+
+    Returns
+    -------
+    weights : ndarray of shape (n_annotators,)
+    """
+    if weights @ n_per_annotator >= _TINY:
+        return weights
+    rated = n_per_annotator > 0
+    best = log_posterior[rated].max()
+    if np.isneginf(best):
+        return rated.astype(np.float64)
+    return np.exp(np.where(rated, log_posterior - best, -np.inf))
