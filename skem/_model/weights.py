@@ -83,7 +83,8 @@ def _sum_weighted_by_item(ratings, weights, log_posterior, values):
     of every rating's weight or product: on ratings grouped by item (as the
     blocks hold them) the weights are gathered and the sums taken a chunk at
     a time, over the chunk's run of items. The items whose every rater's
-    weight underflows are summed again with their relative weights.
+    weight underflows are summed again with their relative weights. Ratings
+    that are not grouped, or fit in one chunk, take one pass of whole arrays.
 
     Parameters
     ----------
@@ -98,7 +99,8 @@ def _sum_weighted_by_item(ratings, weights, log_posterior, values):
     sums : list of ndarray of shape (n_items,)
     """
     item, n_items = ratings.item, ratings.n_items
-    if not ratings.grouped_by_item:
+    # One chunk costs less as whole arrays, which then fit in cache.
+    if ratings.n_ratings <= _CHUNK_SIZE or not ratings.grouped_by_item:
         rating_weights = _compute_rating_weights(ratings, weights, log_posterior)
         return [
             np.bincount(item, rating_weights * v, minlength=n_items) for v in values
