@@ -74,8 +74,9 @@ class _Ratings:
     def grouped_by_item(self):
         """Whether the ratings come item by item, in increasing item order.
 
-        Ratings from a matrix do (row by row), and so do the blocks: a chunk
-        of them then spans a short run of items.
+        Ratings from a dense, CSR or COO matrix do (row by row), and so do
+        Dask's blocks: a chunk of them then spans a short run of items. A
+        CSC matrix gives them column by column.
         """
         item = self.item
         return bool(np.all(item[1:] >= item[:-1]))

@@ -176,6 +176,10 @@ def _compute_good_terms(
     if sums is None:
         # No ratings: every array is empty.
         sums = _sum_terms_by(sum_by[0], sum_by[1], {**terms, **scratch})
+    # Blocks keep these sums and hand the same arrays to the client's steps:
+    # read-only, so that no step can change a block's sums in place.
+    for value in sums.values():
+        value.flags.writeable = False
     return terms, sums
 
 

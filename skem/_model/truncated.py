@@ -443,8 +443,9 @@ def _kernel_annotator_sums(block, bias, sigma):
     ``sum z^2``, the squared residuals over ``sigma_a**2``.
 
     The block's own sums, unless a step moved only some of its items since
-    they were taken: then one pass at ``bias`` and ``sigma`` (the block's
-    parameters) takes them again.
+    they were taken: then one pass at ``bias`` and ``sigma`` takes them
+    again. These must be the parameters of the block's terms: known sums are
+    returned as they are, without a check against them.
     """
     if block.sums is not None:
         return block, block.sums

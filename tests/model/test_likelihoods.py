@@ -294,6 +294,9 @@ def test_chunked_terms_with_gathers_equal_whole_arrays_and_sum_like_bincount(
         assert sums.keys() == expected.keys()
         for key, value in expected.items():
             np.testing.assert_allclose(sums[key], value, rtol=1e-12, atol=1e-12)
+            # Blocks keep them: no step may change them in place.
+            with pytest.raises(ValueError, match="read-only"):
+                sums[key] += 1.0
 
 
 @settings(max_examples=_budget(200))
