@@ -33,10 +33,10 @@ def _compute_rating_weights(ratings, weights, log_posterior):
     rating_weights : ndarray of shape (n_ratings,)
     """
     rating_weights = weights[ratings.annotator]
-    if not np.min(weights, initial=1.0) < _TINY:
+    if not _may_underflow(weights):
         return rating_weights
     weight_sums = np.bincount(ratings.item, rating_weights, minlength=ratings.n_items)
-    underflow = (ratings.n_per_item > 0) & (weight_sums < _TINY)
+    underflow = _underflow_items(ratings, weight_sums)
     if not underflow.any():
         return rating_weights
     selected = underflow[ratings.item]
@@ -47,6 +47,16 @@ def _compute_rating_weights(ratings, weights, log_posterior):
         ratings.n_items,
     )
     return rating_weights
+
+
+def _may_underflow(weights):
+    """Whether any weight is below the smallest normal double."""
+    return np.min(weights, initial=1.0) < _TINY
+
+
+def _underflow_items(ratings, weight_sums):
+    """The rated items whose raters' weights sum to less than ``_TINY``."""
+    return (ratings.n_per_item > 0) & (weight_sums < _TINY)
 
 
 def _relative_weights(item, log_weight, n_items):
@@ -107,21 +117,25 @@ def _sum_weighted_by_item(ratings, weights, log_posterior, values):
         ]
     annotator = ratings.annotator
     sums = [np.zeros(n_items) for _ in values]
-    weight_sums = np.zeros(n_items)
+    # Only weights below _TINY can leave an item without weight.
+    weight_sums = np.zeros(n_items) if _may_underflow(weights) else None
     for start in range(0, ratings.n_ratings, _CHUNK_SIZE):
         chunk = slice(start, start + _CHUNK_SIZE)
         run = item[chunk]
         first, last = int(run[0]), int(run[-1]) + 1
         run = run - first
         chunk_weights = weights[annotator[chunk]]
-        weight_sums[first:last] += np.bincount(
-            run, chunk_weights, minlength=last - first
-        )
+        if weight_sums is not None:
+            weight_sums[first:last] += np.bincount(
+                run, chunk_weights, minlength=last - first
+            )
         for total, v in zip(sums, values, strict=True):
             total[first:last] += np.bincount(
                 run, chunk_weights * v[chunk], minlength=last - first
             )
-    underflow = (ratings.n_per_item > 0) & (weight_sums < _TINY)
+    if weight_sums is None:
+        return sums
+    underflow = _underflow_items(ratings, weight_sums)
     if underflow.any():
         # Their ratings, one contiguous run per item.
         starts = np.cumsum(ratings.n_per_item) - ratings.n_per_item
