@@ -13,6 +13,7 @@ import warnings
 
 from skem._cli.messages import UserInputError, one_line
 from skem._cli.results import next_hint, summary
+from skem._cli.writing import cannot_write
 
 _PROGRESS_DELAY = 1.0  # seconds before a fit starts showing its progress
 _PROGRESS_WIDTH = 100
@@ -178,9 +179,7 @@ def report_page(
             "pip install 'skem[plotting]'"
         ) from None
     except OSError as error:
-        raise UserInputError(
-            f"{path}: cannot write it: {error.strerror or error}"
-        ) from None
+        raise cannot_write(path, error) from None
 
 
 def finish(estimator, annotators, *, outputs, args, elapsed, caught, n_items, widest):

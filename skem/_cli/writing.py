@@ -128,12 +128,44 @@ def write_files(tables_and_paths):
             os.replace(temporary, path)
         pending = []
     except OSError as error:
-        reason = error.strerror or describe(error)
-        raise UserInputError(f"{path}: cannot write it: {reason}") from None
+        raise cannot_write(path, error) from None
     finally:
         for temporary, _ in pending:
             with contextlib.suppress(OSError):
                 os.unlink(temporary)
+
+
+def cannot_write(path, error):
+    """The one-line error for an output that could not be written.
+
+    The system's reason, except where a file stands where a folder of the
+    path must be: mkdir then says "File exists" or "Not a directory", which
+    names neither the file nor the fix.
+
+    Parameters
+    ----------
+    path : str or Path
+        The output.
+    error : OSError
+
+    Returns
+    -------
+    error : UserInputError
+    """
+    path = Path(path)
+    blocking = next(
+        (
+            folder
+            for folder in reversed(path.parents)
+            if folder.exists() and not folder.is_dir()
+        ),
+        None,
+    )
+    if blocking is not None:
+        reason = f"{blocking} is a file, not a folder"
+    else:
+        reason = error.strerror or describe(error)
+    return UserInputError(f"{path}: cannot write it: {reason}")
 
 
 def _existing_mode(path):
@@ -164,7 +196,7 @@ def write_dataset(frame, path):
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}."))
     except OSError as error:
-        raise UserInputError(f"{path}: cannot write it: {describe(error)}") from None
+        raise cannot_write(path, error) from None
     try:
         writes = [
             delayed(_write_part)(part, str(temporary / f"part-{k:05d}.parquet"))
@@ -182,7 +214,7 @@ def write_dataset(frame, path):
         if previous is not None:
             shutil.rmtree(previous, ignore_errors=True)
     except OSError as error:
-        raise UserInputError(f"{path}: cannot write it: {describe(error)}") from None
+        raise cannot_write(path, error) from None
     finally:
         if temporary.exists():
             shutil.rmtree(temporary, ignore_errors=True)

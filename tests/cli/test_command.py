@@ -183,6 +183,75 @@ def test_existing_output_is_replaced_whole(ratings_csv, tmp_path, run_main):
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
+@pytest.mark.parametrize("failing", ["--annotators", "--report", "-o"])
+def test_an_output_that_cannot_be_written_leaves_every_output_as_it_was(
+    ratings_csv, tmp_path, run_main, one_line_error, failing
+):
+    """A file where an output's folder must be: exit 2, naming that file.
+
+    The consensus table, which could be written, keeps its old content, and
+    no temporary file is left beside it.
+    """
+    path, _ = ratings_csv
+    consensus = tmp_path / "consensus.csv"
+    consensus.write_text("old content\n")
+    blocking = tmp_path / "results"
+    blocking.write_text("a file, not a folder\n")
+    target = blocking / ("report.html" if failing == "--report" else "table.csv")
+    options = ["--consensus", consensus] if failing != "-o" else []
+    status, _, err = run_main("fit", path, *COLUMNS, *options, failing, target)
+    reason = f"{blocking} is a file, not a folder"
+    one_line_error(status, err, "cannot write it", reason)
+    assert consensus.read_text() == "old content\n"
+    assert blocking.read_text() == "a file, not a folder\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "consensus.csv",
+        "ratings.csv",
+        "results",
+    ]
+
+
+def test_a_replace_that_fails_midway_removes_every_temporary_file(
+    tmp_path, monkeypatch
+):
+    """The second table's rename fails: a one-line error, no temporary left."""
+    from skem._cli import writing
+    from skem._cli.messages import UserInputError
+
+    first, second = tmp_path / "first.csv", tmp_path / "second.csv"
+    second.write_text("old content\n")
+    replace = os.replace
+
+    def fail_on_second(source, target):
+        if os.fspath(target) == os.fspath(second):
+            raise OSError(28, "No space left on device")
+        replace(source, target)
+
+    monkeypatch.setattr(writing.os, "replace", fail_on_second)
+    table = pd.DataFrame({"a": [1, 2]})
+    with pytest.raises(UserInputError, match="second.csv: cannot write it: No space"):
+        writing.write_files([(table, first), (table, second)])
+    assert second.read_text() == "old content\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["first.csv", "second.csv"]
+
+
+def test_a_dataset_whose_folder_is_a_file_names_that_file(tmp_path):
+    """The Parquet dataset of ``--workers``: the same message, nothing written."""
+    dd = pytest.importorskip("dask.dataframe")
+    pytest.importorskip("pyarrow")
+    from skem._cli import writing
+    from skem._cli.messages import UserInputError
+
+    blocking = tmp_path / "results"
+    blocking.write_text("a file, not a folder\n")
+    frame = dd.from_pandas(pd.DataFrame({"a": [1.0, 2.0]}), npartitions=1)
+    message = re.escape(f"{blocking} is a file, not a folder")
+    with pytest.raises(UserInputError, match=message):
+        writing.write_dataset(frame, blocking / "consensus")
+    assert blocking.read_text() == "a file, not a folder\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["results"]
+
+
 def test_demo_runs_on_the_bundled_data_and_finds_the_outliers(run_main):
     status, out, err = run_main("demo")
     assert status == 0 and err == "", err
