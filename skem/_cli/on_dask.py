@@ -323,13 +323,18 @@ def _widest(consensus, name):
     """
     import dask
 
-    from skem._io.widest import _rank_widest, _tie_floor, _wide_threshold
+    from skem._io.widest import (
+        _half_width,
+        _rank_widest,
+        _tie_floor,
+        _wide_threshold,
+    )
 
     std_error = consensus["std_error"]
     errors, n_items = dask.compute(std_error, std_error.size)
     threshold = _wide_threshold(errors.to_numpy(dtype=float))
     wide = consensus[(std_error > threshold) & (std_error < float("inf"))]
-    wide = wide[[name]].assign(half=(wide["ci_high"] - wide["ci_low"]) / 2)
+    wide = wide[[name]].assign(half=_half_width(wide))
     top = wide.nlargest(WIDEST_SHOWN, "half").compute()
     if len(top) == WIDEST_SHOWN:
         # Every item tied with the last one shown, for the label order.

@@ -253,9 +253,9 @@ def widest_intervals(consensus, name, limit=WIDEST_SHOWN):
     -------
     widest : list of (label, half_width)
     """
-    from skem._io.widest import _widest
+    from skem._io.widest import _half_width, _widest
 
-    half = (consensus["ci_high"] - consensus["ci_low"]).to_numpy() / 2
+    half = _half_width(consensus).to_numpy()
     labels = consensus[name].to_numpy()
     picked = _widest(consensus["std_error"].to_numpy(dtype=float), limit, half, labels)
     return [(labels[k], float(half[k])) for k in picked]

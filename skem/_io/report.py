@@ -33,7 +33,7 @@ from skem._io.results import (
     _scale_ends,
 )
 from skem._io.template import PAGE
-from skem._io.widest import _widest
+from skem._io.widest import _half_width, _widest
 
 # Items named in "what to do next", and at most this many rows in the page's
 # item table (the full table is consensus_frame's).
@@ -169,7 +169,7 @@ class _Content:
         self.levels = _levels(X, estimator) if X is not None else None
         # Ranked as the command's summary ranks them.
         items = self.items
-        half = (items["ci_high"] - items["ci_low"]).to_numpy() / 2
+        half = _half_width(items).to_numpy()
         labels = items["label"].to_numpy()
         self.widest = _widest(items["std_error"].to_numpy(), half=half, labels=labels)
 

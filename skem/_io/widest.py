@@ -15,6 +15,21 @@ N_WIDEST = 5
 WIDE_FACTOR = 1.2
 
 
+def _half_width(table):
+    """Half the width of each interval as shown, ``(ci_high - ci_low) / 2``.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame or dask.dataframe.DataFrame
+        An item table with the columns ``ci_low`` and ``ci_high``.
+
+    Returns
+    -------
+    half : pandas.Series or dask.dataframe.Series
+    """
+    return (table["ci_high"] - table["ci_low"]) / 2
+
+
 def _wide_threshold(std_error):
     """The standard error above which an item's interval is notably wide.
 

@@ -3,13 +3,28 @@
 import numpy as np
 import pytest
 
-from skem._io.widest import WIDE_FACTOR, _rank_widest, _wide_threshold, _widest
+from skem._io.widest import (
+    WIDE_FACTOR,
+    _half_width,
+    _rank_widest,
+    _wide_threshold,
+    _widest,
+)
 
 
 def test_wide_threshold_is_the_factor_times_the_median_of_finite_positive_errors():
     std_error = np.array([0.1, 0.2, 0.3, np.nan, np.inf, 0.0, -1.0])
     assert _wide_threshold(std_error) == pytest.approx(WIDE_FACTOR * 0.2)
     assert _wide_threshold(np.array([np.nan, 0.0])) == np.inf
+
+
+def test_half_width_is_half_the_interval_shown_on_pandas_and_dask():
+    pd = pytest.importorskip("pandas")
+    table = pd.DataFrame({"ci_low": [1.0, 2.5, 4.0], "ci_high": [2.0, 2.5, 5.0]})
+    np.testing.assert_array_equal(_half_width(table).to_numpy(), [0.5, 0.0, 0.5])
+    dd = pytest.importorskip("dask.dataframe")
+    lazy = _half_width(dd.from_pandas(table, npartitions=2))
+    np.testing.assert_array_equal(lazy.compute().to_numpy(), [0.5, 0.0, 0.5])
 
 
 def test_widest_names_only_notably_wide_intervals_widest_first():
