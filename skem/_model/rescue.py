@@ -79,12 +79,15 @@ def _rescue_truncated_sigma(data, bias, sigma, weights, prior, em, current):
         # suspects are random raters, whom the bound already rules out.
         widest = float(np.max(candidate[suspect]))
         log_mass = data.reduce(_kernel_log_mass_sums, widest, suspect)["log_mass"]
-        upper_bound = (
-            _estimate_normal_log_density(sq_residuals, n_suspect, candidate) - log_mass
-        )
-        suspect &= choose(upper_bound, screen=True)
-        if not suspect.any():
-            return sigma, suspect
+        # On levels no suspect has a bound (-inf): the screen would keep them all.
+        if np.isfinite(log_mass[suspect]).any():
+            upper_bound = (
+                _estimate_normal_log_density(sq_residuals, n_suspect, candidate)
+                - log_mass
+            )
+            suspect &= choose(upper_bound, screen=True)
+            if not suspect.any():
+                return sigma, suspect
     candidate_log_density = data.update(
         _kernel_annotator_trial,
         bias,

@@ -166,3 +166,46 @@ def test_rescue_screen_rules_out_only_candidates_that_lose(monkeypatch, em):
     np.testing.assert_array_equal(taken, taken_unscreened)
     np.testing.assert_array_equal(screened, unscreened)
     assert taken[6:9].all() and not taken[9:].any()
+
+
+def test_on_levels_the_rescue_evaluates_every_suspect_without_a_screen(monkeypatch):
+    """A level's probability has no cheap bound (its log mass sum is -inf):
+    every suspect gets its pass, and the screen's choice is not computed,
+    since it could rule nobody out."""
+    rng = np.random.default_rng(1)
+    n_items = 60
+    truth = rng.uniform(0.2, 0.8, n_items)
+    spread = np.r_[np.full(4, 0.08), np.full(2, 0.3)]
+    honest = truth[:, None] + rng.normal(0, spread, (n_items, 6))
+    X = np.c_[honest, rng.uniform(0, 1, (n_items, 2))]
+    # Five levels on the unit range, as in tests/model/test_levels.py.
+    X = np.clip(np.round((X - 0.1) / 0.2), 0, 4) * 0.2 + 0.1
+    unit = _ratings_from_matrix(X)
+    ratings = unit.with_scores(unit.score, half_step=0.1)
+    weights = np.r_[np.ones(4), np.full(4, 1e-3)]
+    sigma = np.full(8, 0.08)
+    data = _backend(ratings, truth, np.zeros(8), sigma)
+    current = data.reduce(_kernel_annotator_sums, np.zeros(8), sigma)
+
+    screens, evaluated = [], []
+    choose = skem._model.rescue._choose_sigma_by_marginal
+    trial = skem._model.rescue._kernel_annotator_trial
+
+    def recording_choose(*args, screen=False, **kwargs):
+        screens.append(screen)
+        return choose(*args, screen=screen, **kwargs)
+
+    def recording_trial(block, bias, sigma, weights, log_posterior, annotators):
+        evaluated.append(annotators.copy())
+        return trial(block, bias, sigma, weights, log_posterior, annotators)
+
+    monkeypatch.setattr(
+        skem._model.rescue, "_choose_sigma_by_marginal", recording_choose
+    )
+    monkeypatch.setattr(skem._model.rescue, "_kernel_annotator_trial", recording_trial)
+    _, taken = _rescue_truncated_sigma(
+        data, np.zeros(8), sigma, weights, (0.08, 20.0), "soft", current
+    )
+    assert screens == [False]
+    np.testing.assert_array_equal(evaluated[0], weights < 0.5)
+    assert not (taken & (weights >= 0.5)).any()
