@@ -49,9 +49,10 @@ _TINY = np.finfo(np.float64).tiny
 _TAU_RTOL = 1e-14
 _TAU_LOG_RTOL = np.log1p(_TAU_RTOL)
 _TAU_MAX_EVALUATIONS = 200
-# The first bracket of the shared scale's fixed point around its guess, a
-# factor either way in tau**2; each miss squares the factor.
+# The first step of the march to the shared scale's fixed point from its
+# guess, a factor in tau**2; and the highest tau**2 it reaches.
 _TAU_FIRST_FACTOR = 1.01
+_TAU_LOG_HIGHEST = float(np.log(1e12))
 
 
 def _apply_gold(consensus, gold):
@@ -323,16 +324,24 @@ def _solve_shared_sigma(sigma_given, n_annotators, min_sigma, excess=None, guess
     (:func:`_estimate_shared_sigma`). Alternating the two converges slowly
     when the prior outweighs the data (rate ``nu / (nu + n_a)``), so the
     fixed point ``t * sum_a sigma_a(t)**-2 = n_annotators`` is found directly
-    in ``log t``. The profile objective's slope in ``t`` has the sign of
+    in ``s = log t``. The profile objective's slope in ``t`` has the sign of
     minus the excess, so an upward crossing of the excess is a local maximum
     of the profile. For the plain normal update the excess grows with ``t``
     and the root is unique, the joint maximum; for the truncated forms'
     Newton model of the data terms it need not be, and the root found is the
-    upward crossing nearest ``guess``, a proposal that the caller's guard
-    checks. The root is bracketed and the bracket shrunk by regula falsi with
-    the Illinois modification (superlinear, about 13 evaluations where
-    bisection took 50), to a relative width of ``_TAU_RTOL`` in ``t``, on
-    the side where the excess is not negative.
+    first upward crossing met from ``guess``, a proposal that the caller's
+    guard checks.
+
+    The excess is nearly linear in ``s``. From the guess, secant steps through
+    the last two points march toward the root, each to half the tolerance
+    past the secant's root (at most 16 times the previous step; twice it
+    where the secant points back), until the sign changes. Regula falsi with
+    the Illinois modification then shrinks that bracket to a relative width
+    of ``_TAU_RTOL`` in ``t``, on the side where the excess is not negative.
+    On the benchmark panels, where the root moves by 0.1 to 15% from one
+    M-step to the next, a solve takes 8 to 11 evaluations on average (a
+    bracket of 1% either side of the guess, widened by squaring the factor,
+    took 10 to 14, plus one more for the sigmas at the root).
 
     Parameters
     ----------
@@ -347,49 +356,72 @@ def _solve_shared_sigma(sigma_given, n_annotators, min_sigma, excess=None, guess
         compute it without cancellation. Under a strong prior each term is
         of size ``1 / nu`` while ``t / sigma_a(t)**2`` is about 1, so the
         plain difference loses the root's digits from ``nu`` of about 1e9 on.
+        Without it, the sigmas at the root are those its evaluation computed.
     guess : float, default=None
-        A ``t`` near the root (the current ``tau**2``): the bracket starts
-        around it, a factor ``_TAU_FIRST_FACTOR`` either way, and widens,
-        squaring the factor, until it holds the root.
+        A ``t`` near the root (the current ``tau**2``): the march starts
+        there, with a first step of a factor ``_TAU_FIRST_FACTOR``; without
+        one, from ``max(4 min_sigma**2, 1)`` with a factor 4.
 
     Returns
     -------
     sigma : ndarray of shape (n_annotators,)
     shared_sigma : float
     """
+    kept = {}
     if excess is None:
 
         def excess(t):
-            return t * np.sum(sigma_given(t) ** -2.0) - n_annotators
+            sigma = sigma_given(t)
+            kept[t] = sigma
+            return t * np.sum(sigma**-2.0) - n_annotators
 
     floor = min_sigma**2
+    lowest = float(np.log(floor))
+
+    def evaluate(s):
+        kept.clear()
+        t = floor if s <= lowest else float(np.exp(s))
+        return excess(t), kept.get(t)
+
+    def result(s, sigma):
+        t = floor if s <= lowest else float(np.exp(s))
+        if sigma is None:
+            sigma = sigma_given(t)
+        return sigma, (min_sigma if s <= lowest else float(np.sqrt(t)))
+
     if guess is None:
-        factor, low, high = 4.0, floor, max(4.0 * floor, 1.0)
+        s, step = float(np.log(max(4.0 * floor, 1.0))), float(np.log(4.0))
     else:
-        # Near convergence the root barely moves: a tight first bracket
-        # saves most of the evaluations, and it widens fast when it misses.
-        factor = _TAU_FIRST_FACTOR
-        low, high = max(guess / factor, floor), max(guess * factor, floor)
-    f_low, f_high = excess(low), None
-    while f_low >= 0 and low > floor:
-        high, f_high = low, f_low
-        factor *= factor
-        low = max(low / factor, floor)
-        f_low = excess(low)
-    if f_low >= 0:
-        return sigma_given(floor), min_sigma
-    if f_high is None:
-        f_high = excess(high)
-    while f_high < 0 and high < 1e12:
-        low, f_low = high, f_high
-        factor *= factor
-        high *= factor
-        f_high = excess(high)
-    if f_high < 0:
-        return sigma_given(high), float(np.sqrt(high))
-    # Regula falsi in log t; the end kept twice in a row has its value halved
+        s = float(np.clip(np.log(guess), lowest, _TAU_LOG_HIGHEST))
+        step = float(np.log(_TAU_FIRST_FACTOR))
+    f, sigma = evaluate(s)
+    # Up while the excess is negative, down while it is not.
+    direction = 1.0 if f < 0 else -1.0
+    end = _TAU_LOG_HIGHEST if f < 0 else lowest
+    previous = None
+    while (f < 0) == (direction > 0):
+        if direction * (end - s) <= 0:
+            # The floor with an excess not negative, or the highest t with a
+            # negative one: the constrained maximum.
+            return result(s, sigma)
+        if previous is not None:
+            last = abs(s - previous[0])
+            slope = (f - previous[1]) / (s - previous[0])
+            step = 2.0 * last
+            if slope > 0 and np.isfinite(slope):
+                to_root = max(-direction * f / slope, 0.0)
+                step = min(to_root + 0.5 * _TAU_LOG_RTOL, 16.0 * last)
+        target = s + direction * step
+        previous = (s, f, sigma)
+        s = min(target, end) if direction > 0 else max(target, end)
+        f, sigma = evaluate(s)
+    if direction > 0:
+        (a, f_low, _), (b, f_high, sigma_high) = previous, (s, f, sigma)
+    else:
+        (a, f_low, _), (b, f_high, sigma_high) = (s, f, sigma), previous
+    # Regula falsi; the end kept twice in a row has its value halved
     # (Illinois), so both ends move and the bracket shrinks superlinearly.
-    a, b, kept = np.log(low), np.log(high), 0
+    kept_end = 0
     for _ in range(_TAU_MAX_EVALUATIONS):
         if b - a <= _TAU_LOG_RTOL:
             break
@@ -399,22 +431,21 @@ def _solve_shared_sigma(sigma_given, n_annotators, min_sigma, excess=None, guess
         # At least half the tolerance from either end: next to the root, the
         # step then closes the bracket instead of creeping up on one side.
         c = min(max(c, a + 0.5 * _TAU_LOG_RTOL), b - 0.5 * _TAU_LOG_RTOL)
-        f_c = excess(np.exp(c))
+        f_c, sigma_c = evaluate(c)
         if f_c == 0:
-            b = c
+            b, sigma_high = c, sigma_c
             break
         if f_c < 0:
             a, f_low = c, f_c
-            if kept == -1:
+            if kept_end == -1:
                 f_high *= 0.5
-            kept = -1
+            kept_end = -1
         else:
-            b, f_high = c, f_c
-            if kept == 1:
+            b, f_high, sigma_high = c, f_c, sigma_c
+            if kept_end == 1:
                 f_low *= 0.5
-            kept = 1
-    high = np.exp(b)
-    return sigma_given(high), float(np.sqrt(high))
+            kept_end = 1
+    return result(b, sigma_high)
 
 
 def _estimate_pi(weights):

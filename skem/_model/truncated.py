@@ -369,14 +369,14 @@ def _step_truncated_sigma(
 
     if not shared:
         shared_sigma, noise_prior = prior
-        objective_now = objective_now + _compute_sigma_log_prior(
-            sigma, shared_sigma, noise_prior
-        )
         joint_sigma, joint_shared = _propose_joint_sigma(
             gradient, curvature, precision, limits, noise_prior, min_sigma
         )
         if propose_only:
             return joint_sigma, joint_shared
+        objective_now = objective_now + _compute_sigma_log_prior(
+            sigma, shared_sigma, noise_prior
+        )
         objective = evaluate(joint_sigma**-2.0, None, joint_shared)
         total = objective_now.sum()
         if objective.sum() >= total - _rounding_slack(total):
