@@ -345,24 +345,35 @@ def test_normal_consensus_is_a_loop_precision_weighted_mean_with_gold():
     np.testing.assert_allclose(with_gold, expected, rtol=1e-12, atol=1e-15)
 
 
-@pytest.mark.parametrize("guess", [None, 1e-5, 0.02, 3.0])
-@pytest.mark.parametrize("seed", range(5))
-def test_solve_shared_sigma_finds_the_bisection_root_in_few_evaluations(seed, guess):
-    """The root of t * sum_a sigma_a(t)**-2 = M, to 1e-13 relative, in at most
-    25 evaluations of the excess from any guess (plain bisection to the same
-    width took about 50), on the plain normal update of random panels."""
+def _random_sigma_update(seed):
+    """A random panel's plain normal update of every sigma given ``t``.
+
+    Returns ``(sigma_given, n_annotators, min_sigma)``; ``sigma_given(t)`` is
+    :func:`_estimate_sigma_per_annotator_normal` at ``tau = sqrt(t)``.
+    """
     rng = np.random.default_rng(seed)
     n_annotators = int(rng.integers(2, 40))
     ss = rng.uniform(0, 3, n_annotators) ** 2
     n = rng.integers(0, 30, n_annotators)
     weights = rng.uniform(0, 1, n_annotators)
     nu, min_sigma = float(rng.choice([0.5, 5.0, 200.0])), 1e-3
-    calls = []
 
     def sigma_given(t):
         return _estimate_sigma_per_annotator_normal(
             ss, n, weights, math.sqrt(t), nu, min_sigma
         )
+
+    return sigma_given, n_annotators, min_sigma
+
+
+@pytest.mark.parametrize("guess", [None, 1e-5, 0.02, 3.0])
+@pytest.mark.parametrize("seed", range(5))
+def test_solve_shared_sigma_finds_the_bisection_root_in_few_evaluations(seed, guess):
+    """The root of t * sum_a sigma_a(t)**-2 = M, to 1e-13 relative, in at most
+    25 evaluations of the excess from any guess (plain bisection to the same
+    width took about 50), on the plain normal update of random panels."""
+    sigma_given, n_annotators, min_sigma = _random_sigma_update(seed)
+    calls = []
 
     def excess(t):
         calls.append(t)
@@ -386,19 +397,12 @@ def test_solve_shared_sigma_from_a_near_guess_reuses_the_roots_sigmas(seed, off)
     are those computed at the returned root. From a guess within 15% of the
     root (as between M-steps) it takes at most 12 calls, and the root agrees
     with the one found from no guess to 1e-13."""
-    rng = np.random.default_rng(seed)
-    n_annotators = int(rng.integers(2, 40))
-    ss = rng.uniform(0, 3, n_annotators) ** 2
-    n = rng.integers(0, 30, n_annotators)
-    weights = rng.uniform(0, 1, n_annotators)
-    nu, min_sigma = float(rng.choice([0.5, 5.0, 200.0])), 1e-3
+    update, n_annotators, min_sigma = _random_sigma_update(seed)
     calls = []
 
     def sigma_given(t):
         calls.append(t)
-        return _estimate_sigma_per_annotator_normal(
-            ss, n, weights, math.sqrt(t), nu, min_sigma
-        )
+        return update(t)
 
     _, root = _solve_shared_sigma(sigma_given, n_annotators, min_sigma)
     calls.clear()
