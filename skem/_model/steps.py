@@ -389,17 +389,20 @@ def _solve_shared_sigma(sigma_given, n_annotators, min_sigma, excess=None, guess
             sigma = sigma_given(t)
         return sigma, (min_sigma if s <= lowest else float(np.sqrt(t)))
 
-    if guess is None:
-        s, step = float(np.log(max(4.0 * floor, 1.0))), float(np.log(4.0))
-    else:
+    # A guess that is not a positive number (NaN precisions) is no guess.
+    if guess is not None and guess > 0:
         s = float(np.clip(np.log(guess), lowest, _TAU_LOG_HIGHEST))
         step = float(np.log(_TAU_FIRST_FACTOR))
+    else:
+        s, step = float(np.log(max(4.0 * floor, 1.0))), float(np.log(4.0))
     f, sigma = evaluate(s)
     # Up while the excess is negative, down while it is not.
     direction = 1.0 if f < 0 else -1.0
     end = _TAU_LOG_HIGHEST if f < 0 else lowest
     previous = None
-    while (f < 0) == (direction > 0):
+    for _ in range(_TAU_MAX_EVALUATIONS):
+        if (f < 0) != (direction > 0):
+            break
         if direction * (end - s) <= 0:
             # The floor with an excess not negative, or the highest t with a
             # negative one: the constrained maximum.
@@ -415,6 +418,9 @@ def _solve_shared_sigma(sigma_given, n_annotators, min_sigma, excess=None, guess
         previous = (s, f, sigma)
         s = min(target, end) if direction > 0 else max(target, end)
         f, sigma = evaluate(s)
+    else:
+        # No sign change within the budget (a NaN excess): the last point.
+        return result(s, sigma)
     if direction > 0:
         (a, f_low, _), (b, f_high, sigma_high) = previous, (s, f, sigma)
     else:

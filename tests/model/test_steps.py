@@ -414,6 +414,22 @@ def test_solve_shared_sigma_from_a_near_guess_reuses_the_roots_sigmas(seed, off)
     np.testing.assert_allclose(sigma, sigma_given(tau**2), rtol=1e-14)
 
 
+@pytest.mark.parametrize("guess", [np.nan, -1.0, 0.0])
+def test_solve_shared_sigma_reads_a_guess_that_is_not_positive_as_none(guess):
+    """Review finding: a NaN guess (from NaN precisions) made the march loop
+    forever. A guess that is not a positive number is no guess; and an
+    excess that is NaN everywhere still ends, at the floor."""
+    sigma_given, n_annotators, min_sigma = _random_sigma_update(0)
+    expected = _solve_shared_sigma(sigma_given, n_annotators, min_sigma)
+    got = _solve_shared_sigma(sigma_given, n_annotators, min_sigma, guess=guess)
+    np.testing.assert_array_equal(got[0], expected[0])
+    assert got[1] == expected[1]
+    nowhere = _solve_shared_sigma(
+        sigma_given, n_annotators, min_sigma, lambda t: np.nan, guess
+    )
+    assert nowhere[1] == min_sigma
+
+
 def _recording(objective):
     """``evaluate`` for _guarded_ascent, recording the values of each call."""
     calls = []
