@@ -378,13 +378,17 @@ def _solve_shared_sigma(sigma_given, n_annotators, min_sigma, excess=None, guess
     floor = min_sigma**2
     lowest = float(np.log(floor))
 
+    def at(s):
+        # The floor itself at its end, not exp(log(floor)).
+        return floor if s <= lowest else float(np.exp(s))
+
     def evaluate(s):
         kept.clear()
-        t = floor if s <= lowest else float(np.exp(s))
+        t = at(s)
         return excess(t), kept.get(t)
 
     def result(s, sigma):
-        t = floor if s <= lowest else float(np.exp(s))
+        t = at(s)
         if sigma is None:
             sigma = sigma_given(t)
         return sigma, (min_sigma if s <= lowest else float(np.sqrt(t)))
