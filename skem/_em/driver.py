@@ -73,7 +73,7 @@ from skem._model.likelihoods import (
     _estimate_annotator_log_joint,
 )
 from skem._model.starts import _initialize_params, _kernel_initialize_warm
-from skem._model.steps import _compute_bias_shift, _rounding_slack
+from skem._model.steps import _centre_bias, _rounding_slack
 
 # min_sigma="auto" is this fraction of the width of the score range; it scales
 # with the scores, so the fit is invariant to affine changes of the scale.
@@ -267,7 +267,7 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
             best["state"] = data.state
         data.state = best["state"]
         best["n_judged"] = counts["n_judged"]
-        return _centre_biases(best, data.has_gold)
+        return _centre_biases(best, data.n_per_annotator, data.has_gold)
 
     def _run_em(self, data, form, params, init, run, max_iter, resume=None):
         """Iterate M-step and E-step from ``params`` until convergence.
@@ -481,7 +481,7 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
             callback(info)
 
 
-def _centre_biases(run, has_gold):
+def _centre_biases(run, n_per_annotator, has_gold):
     """The kept run with its biases read against the average annotator.
 
     Locations and biases are identified only up to a common shift. The
@@ -489,26 +489,27 @@ def _centre_biases(run, has_gold):
     range, which need not give the biases weighted mean 0: on a panel rated
     at the floor the biases would drift together, and with them a consensus
     of ``rating - bias``. The consensus (``mu_``, ``transform``) and
-    ``bias_`` are read against the average annotator, whatever the shift;
-    the locations keep the range. Gold items pin the biases: no shift.
+    ``bias_`` are read against the average annotator, whatever the shift
+    (:func:`skem._model.steps._centre_bias`); the locations keep the range.
+    Gold items pin the biases: no shift.
 
     Parameters
     ----------
     run : dict
         See :meth:`_BaseEM._run_em`.
+    n_per_annotator : ndarray of shape (n_annotators,)
     has_gold : bool
         Whether any item is gold.
 
     Returns
     -------
     run : dict
-        ``run``, with ``params.bias`` of weighted mean 0 unless gold pins it.
+        ``run``, with ``params.bias`` of weighted mean 0 unless gold pins it,
+        and 0 for the annotators without ratings.
     """
     params = run["params"]
-    shift = _compute_bias_shift(params.bias, run["weights"], has_gold)
-    if shift == 0.0:
-        return run
-    return {**run, "params": replace(params, bias=params.bias - shift)}
+    bias, _ = _centre_bias(params.bias, run["weights"], n_per_annotator, has_gold)
+    return {**run, "params": replace(params, bias=bias)}
 
 
 # init='auto' runs EM from each of these and keeps the higher objective. A

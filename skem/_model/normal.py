@@ -17,9 +17,9 @@ from skem._model.likelihoods import (
 from skem._model.rescue import _choose_sigma_by_marginal
 from skem._model.steps import (
     _COMBINE,
+    _centre_bias,
     _compute_annotator_residual_sums,
     _compute_annotator_sq_residuals,
-    _compute_bias_shift,
     _compute_excess_per_annotator_normal,
     _estimate_consensus_normal,
     _estimate_pi,
@@ -121,8 +121,7 @@ def _locate_normal_with_bias(data, params, weights, log_posterior):
         ],
     )
     bias = _estimate_bias_normal(outputs["residual_sums"], data.n_per_annotator)
-    shift = _compute_bias_shift(bias, weights, data.has_gold)
-    bias = bias - shift
+    bias, shift = _centre_bias(bias, weights, data.n_per_annotator, data.has_gold)
     outputs = data.update(_kernel_shift_location, shift, bias)
     return bias, outputs["sq_residuals"]
 

@@ -159,22 +159,28 @@ def _compute_annotator_residual_sums(ratings, location):
     )
 
 
-def _compute_bias_shift(bias, weights, has_gold, limits=None):
-    """The shift that gives the biases weighted mean 0, within ``limits``.
+def _centre_bias(bias, weights, n_per_annotator, has_gold, limits=None):
+    """The biases read against the average annotator, and the shift that does it.
 
-    Subtracting it from every bias and adding it to every consensus leaves
-    each ``mu_i + b_a``, and so the likelihood, unchanged: the shift only
-    picks one of the equivalent solutions. Gold items pin the consensus, and
-    so the biases: then the shift is 0. The bounded forms keep every
-    location inside the score range: their shift is the one nearest to the
-    centring shift that does (``limits`` contains 0 when the locations lie
-    inside the range, so the shift never has to move one out).
+    Subtracting the shift from every bias and adding it to every consensus
+    leaves each ``mu_i + b_a``, and so the likelihood, unchanged: the shift
+    only picks one of the equivalent solutions, the one whose biases have
+    weighted mean 0 over the annotators with ratings. An annotator without
+    ratings enters no term of the objective: its bias is 0, the average
+    annotator's, rather than whatever the shifts made of its start, and it
+    takes no part in the mean. Gold items pin the consensus, and so the
+    biases: then the shift is 0. The bounded forms keep every location
+    inside the score range: their shift is the one nearest to the centring
+    shift that does (``limits`` contains 0 when the locations lie inside the
+    range, so the shift never has to move one out).
 
     Parameters
     ----------
     bias : ndarray of shape (n_annotators,)
     weights : ndarray of shape (n_annotators,)
         Responsibility of each annotator.
+    n_per_annotator : ndarray of shape (n_annotators,)
+        Number of ratings of each annotator.
     has_gold : bool
         Whether any item is gold.
     limits : tuple of float, default=None
@@ -183,16 +189,21 @@ def _compute_bias_shift(bias, weights, has_gold, limits=None):
 
     Returns
     -------
+    bias : ndarray of shape (n_annotators,)
+        ``bias - shift``, and 0 for the annotators without ratings.
     shift : float
-        ``sum_a w_a b_a / sum_a w_a`` clipped to ``limits``, or 0.
+        ``sum_a w_a b_a / sum_a w_a`` over the annotators with ratings,
+        clipped to ``limits``; 0 with gold or without weight.
     """
+    rated = n_per_annotator > 0
+    weights = np.where(rated, weights, 0.0)
     total = weights.sum()
-    if has_gold or total < _TINY:
-        return 0.0
-    shift = float((weights @ bias) / total)
-    if limits is not None:
-        shift = float(np.clip(shift, *limits))
-    return shift
+    shift = 0.0
+    if not has_gold and total >= _TINY:
+        shift = float((weights @ np.where(rated, bias, 0.0)) / total)
+        if limits is not None:
+            shift = float(np.clip(shift, *limits))
+    return np.where(rated, bias - shift, 0.0), shift
 
 
 def _estimate_sigma_shared_normal(sq_residuals, n_per_annotator, weights, min_sigma):

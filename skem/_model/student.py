@@ -27,7 +27,7 @@ from skem._model.steps import (
     _COMBINE,
     _TINY,
     _apply_gold,
-    _compute_bias_shift,
+    _centre_bias,
     _estimate_consensus_normal,
     _estimate_pi,
     _estimate_shared_sigma,
@@ -96,8 +96,7 @@ def _m_step_student(form, data, params, weights, log_posterior, statistics):
     if form.bias == "per_annotator":
         sums = data.reduce(_kernel_weighted_residual_sums)
         bias = sums["residual_sums"] / np.maximum(sums["scale_sums"], _TINY)
-        shift = _compute_bias_shift(bias, weights, data.has_gold)
-        bias = bias - shift
+        bias, shift = _centre_bias(bias, weights, data.n_per_annotator, data.has_gold)
         data.update(_kernel_shift_location, shift)
     sq_residuals = data.reduce(_kernel_weighted_sq_residuals, bias)["sq_residuals"]
     sigma, shared_sigma, log_density = _STUDENT_SIGMA_STEPS[form.noise](

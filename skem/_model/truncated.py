@@ -30,7 +30,7 @@ from skem._model.newton import (
 from skem._model.rescue import _rescue_truncated_sigma
 from skem._model.steps import (
     _UNIT_BOUNDS,
-    _compute_bias_shift,
+    _centre_bias,
     _estimate_shared_sigma,
     _guarded_ascent,
     _rating_locations,
@@ -137,10 +137,11 @@ def _step_with_bias(
     # The shift keeps every location inside the unit range.
     low, high = _UNIT_BOUNDS
     limits = (low - extent["min_location"], high - extent["max_location"])
-    shift = _compute_bias_shift(bias, weights, data.has_gold, limits)
+    bias, shift = _centre_bias(
+        bias, weights, data.n_per_annotator, data.has_gold, limits
+    )
     # mu + b is unchanged, so are the terms.
     data.update(_kernel_shift_location, shift)
-    bias = bias - shift
     return (bias, *_step_sigmas(form, data, bias, params.sigma, sigma_weights, prior))
 
 

@@ -15,9 +15,9 @@ from skem._model.normal import _estimate_bias_normal
 from skem._model.steps import (
     _PI_BOUND,
     _apply_gold,
+    _centre_bias,
     _compute_annotator_residual_sums,
     _compute_annotator_sq_residuals,
-    _compute_bias_shift,
     _estimate_consensus_normal,
     _estimate_pi,
     _estimate_shared_sigma,
@@ -112,12 +112,32 @@ def test_estimate_bias_normal_and_the_centring_shift(ratings):
     bias = _estimate_bias_normal(residual_sums, ratings.n_per_annotator)
     np.testing.assert_allclose(bias, [(0 - 1 - 2) / 3, (1 + 2) / 2, (1 + 0) / 2])
     weights = np.array([1.0, 1.0, 0.0])
-    shift = _compute_bias_shift(bias, weights, has_gold=False)
-    assert weights @ (bias - shift) == pytest.approx(0.0)
+    n = ratings.n_per_annotator
+    centred, shift = _centre_bias(bias, weights, n, has_gold=False)
+    assert weights @ centred == pytest.approx(0.0)
     assert shift == pytest.approx((bias[0] + bias[1]) / 2)
+    np.testing.assert_array_equal(centred, bias - shift)
     # Gold items pin the consensus, and so the biases.
-    assert _compute_bias_shift(bias, weights, has_gold=True) == 0.0
-    assert _compute_bias_shift(bias, np.zeros(3), has_gold=False) == 0.0
+    assert _centre_bias(bias, weights, n, has_gold=True)[1] == 0.0
+    assert _centre_bias(bias, np.zeros(3), n, has_gold=False)[1] == 0.0
+
+
+def test_centre_bias_sets_an_annotator_without_ratings_to_0_and_leaves_it_out():
+    """Its bias enters no term: it would only drift with the shifts, and tilt them."""
+    bias = np.array([0.3, -0.1, 0.7, 0.2])
+    weights = np.array([1.0, 0.5, 0.9, 1.0])
+    n_per_annotator = np.array([4, 2, 0, 3])
+    centred, shift = _centre_bias(bias, weights, n_per_annotator, has_gold=False)
+    rated = n_per_annotator > 0
+    assert shift == pytest.approx(weights[rated] @ bias[rated] / weights[rated].sum())
+    assert centred[2] == 0.0
+    assert weights[rated] @ centred[rated] == pytest.approx(0.0, abs=1e-15)
+    # With gold, or clipped to limits, it is still 0.
+    assert _centre_bias(bias, weights, n_per_annotator, has_gold=True)[0][2] == 0.0
+    limited, shift = _centre_bias(bias, weights, n_per_annotator, False, (0.0, 0.01))
+    assert shift == 0.01
+    np.testing.assert_allclose(limited[rated], bias[rated] - 0.01)
+    assert limited[2] == 0.0
 
 
 def test_compute_annotator_sq_residuals(ratings):
