@@ -37,6 +37,35 @@ def read_long_csv(path):
     )
 
 
+def replace_with_random_raters(X, fraction, seed, draw):
+    """``X`` with a ``fraction`` of its annotators replaced by random raters.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_items, n_annotators)
+        Ratings, NaN where missing; not modified.
+    fraction : float
+        Share of the columns replaced, rounded to a whole number of them.
+    seed : int
+        Seed of the ``RandomState`` that picks the columns, then draws.
+    draw : callable
+        ``draw(rng, shape)``: the random raters' scores.
+
+    Returns
+    -------
+    noisy : ndarray of shape (n_items, n_annotators)
+        ``X`` with each replaced column's ratings drawn anew, where rated.
+    replaced : ndarray of int
+        The replaced columns.
+    """
+    rng = np.random.RandomState(seed)
+    replaced = rng.permutation(X.shape[1])[: round(fraction * X.shape[1])]
+    noisy = X.copy()
+    rated = ~np.isnan(noisy[:, replaced])
+    noisy[:, replaced] = np.where(rated, draw(rng, rated.shape), np.nan)
+    return noisy, replaced
+
+
 def median_time(function, repeats):
     """Median wall time of ``repeats`` calls, and the last result."""
     times = []

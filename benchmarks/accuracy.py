@@ -4,7 +4,12 @@ import warnings
 
 import numpy as np
 
-from benchmarks._common import read_long_csv, shared_data_dir, table
+from benchmarks._common import (
+    read_long_csv,
+    replace_with_random_raters,
+    shared_data_dir,
+    table,
+)
 from skem import AnnotatorEM, HardAnnotatorEM, long_to_matrix
 
 # The emotion items are on 0..100 (six emotions) or -100..100 (valence). One
@@ -103,12 +108,8 @@ def robustness_table(quick=False):
         detected = {name: [] for name in methods}
         false_flags = {name: [] for name in methods}
         for seed in seeds:
-            rng = np.random.RandomState(seed)
-            replaced = rng.permutation(n_annotators)[: round(fraction * n_annotators)]
-            noisy = X.copy()
-            rated = ~np.isnan(noisy[:, replaced])
-            noisy[:, replaced] = np.where(
-                rated, rng.uniform(*WORK_RANGE, rated.shape), np.nan
+            noisy, replaced = replace_with_random_raters(
+                X, fraction, seed, lambda rng, shape: rng.uniform(*WORK_RANGE, shape)
             )
             is_replaced = np.isin(np.arange(n_annotators), replaced)
             with np.errstate(all="ignore"):

@@ -10,7 +10,12 @@ import warnings
 
 import numpy as np
 
-from benchmarks._common import read_long_csv, shared_data_dir, table
+from benchmarks._common import (
+    read_long_csv,
+    replace_with_random_raters,
+    shared_data_dir,
+    table,
+)
 from benchmarks.accuracy import WORK_RANGE, _errors, load_emotion
 from skem import AnnotatorEM, HardAnnotatorEM, long_to_matrix
 
@@ -96,6 +101,11 @@ def false_flags_table(quick=False):
     return table(headers, rows), note
 
 
+def _random_levels(rng, shape):
+    """Uniform random whole numbers 0..100: the ratings stay on the lattice."""
+    return rng.randint(0, 101, shape).astype(float)
+
+
 def robustness_table(quick=False):
     """Real emotion/ raters replaced by uniform random integer raters, per form."""
     X, truth, is_valence = load_emotion()
@@ -117,12 +127,9 @@ def robustness_table(quick=False):
     for fraction in (0.2, 0.4, 0.6):
         results = {name: [] for name in ["mean", *(entry[0] for entry in entries)]}
         for seed in seeds:
-            rng = np.random.RandomState(seed)
-            replaced = rng.permutation(n_annotators)[: round(fraction * n_annotators)]
-            noisy = X.copy()
-            rated = ~np.isnan(noisy[:, replaced])
-            random_scores = rng.randint(0, 101, rated.shape).astype(float)
-            noisy[:, replaced] = np.where(rated, random_scores, np.nan)
+            noisy, replaced = replace_with_random_raters(
+                X, fraction, seed, _random_levels
+            )
             is_replaced = np.isin(np.arange(n_annotators), replaced)
             mean = np.nanmean(noisy, axis=1)
             results["mean"].append((_errors(mean, truth, is_valence)[0], None, None))

@@ -6,7 +6,14 @@ import warnings
 import numpy as np
 
 from benchmarks import peers
-from benchmarks._common import Skipped, median_time, peak_memory, shared_data_dir, table
+from benchmarks._common import (
+    Skipped,
+    median_time,
+    peak_memory,
+    replace_with_random_raters,
+    shared_data_dir,
+    table,
+)
 from skem import AnnotatorEM
 from skem._em.backend import _Block, _InMemoryBackend
 from skem._em.ratings import _ratings_from_matrix
@@ -248,14 +255,9 @@ def _acr_panel():
     return np.clip(np.round(scores), 1, 5), (1.0, 5.0)
 
 
-def _with_random_raters(X, fraction, score_range, seed=0):
-    """``X`` with a ``fraction`` of its columns replaced by uniform random raters."""
-    rng = np.random.RandomState(seed)
-    replaced = rng.permutation(X.shape[1])[: round(fraction * X.shape[1])]
-    noisy = X.copy()
-    rated = ~np.isnan(noisy[:, replaced])
-    noisy[:, replaced] = np.where(rated, rng.uniform(*score_range, rated.shape), np.nan)
-    return noisy
+def _uniform_on(score_range):
+    """Draws of uniform random raters over ``score_range``."""
+    return lambda rng, shape: rng.uniform(*score_range, shape)
 
 
 def _whole_fit_sets(quick):
@@ -275,7 +277,9 @@ def _whole_fit_sets(quick):
                 continue
             sets.append((title, data.X, data.stated_range))
             if title == "emotion/":
-                noisy = _with_random_raters(data.X, 0.4, data.stated_range)
+                noisy, _ = replace_with_random_raters(
+                    data.X, 0.4, 0, _uniform_on(data.stated_range)
+                )
                 sets.append(("emotion/, 40% random raters", noisy, data.stated_range))
     sets.append(("35 x 20 ACR panel, 5 random raters", *_acr_panel()))
     n_items = 2_000 if quick else 100_000
