@@ -92,6 +92,11 @@ def check_options(args):
                 "--tail is a Student-t good component on the whole real line: "
                 "add --no-bounded"
             )
+    if args.levels and not args.bounded:
+        raise UserInputError(
+            "--levels reads ratings as cells of a bounded scale; the plain form "
+            "of --no-bounded reads exact scores: drop one of the two"
+        )
     if args.random_state is not None and not 0 <= args.random_state < 2**32:
         raise UserInputError(
             f"--random-state must lie in 0..{2**32 - 1}; got {args.random_state}"

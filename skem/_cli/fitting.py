@@ -84,7 +84,7 @@ def model_params(args):
         "noise": args.noise,
         "noise_prior": args.noise_prior,
         "bias": args.bias,
-        "levels": "auto" if args.levels else None,
+        "levels": None if args.levels is False else "auto",
         "tail": args.tail,
         "init": args.init,
         "n_init": 1 if args.n_init is None else args.n_init,

@@ -151,6 +151,15 @@ def _parquet_files(path):
         raise UserInputError(f"{path}: no such file or folder")
     if not files:
         raise UserInputError(f"{path}: holds no Parquet file")
+    for name in files:
+        # Every Parquet file starts with these bytes; Dask's own error for a
+        # CSV is a traceback's worth of its internals.
+        with open(name, "rb") as stream:
+            if stream.read(4) != b"PAR1":
+                raise UserInputError(
+                    f"{name}: not a Parquet file; --workers and --scheduler read "
+                    "Parquet datasets (drop them to fit a CSV file in memory)"
+                )
     return files
 
 

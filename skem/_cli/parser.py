@@ -249,9 +249,10 @@ def _add_model_options(parser, score_range=None):
     parser.add_argument(
         "--levels",
         action=argparse.BooleanOptionalAction,
-        default=True,
+        default=None,
         help="read ratings on evenly spaced values as levels of a discrete "
-        "scale; --no-levels reads them as exact scores (default: levels)",
+        "scale, with the bounded forms; --no-levels reads them as exact scores "
+        "(default: levels, unless --no-bounded)",
     )
     parser.add_argument(
         "--tail",

@@ -8,6 +8,7 @@ column is read as numbers.
 import bz2
 import contextlib
 import csv
+import glob
 import gzip
 import io
 import lzma
@@ -110,7 +111,10 @@ def read_ratings(path, *, sep, decimal, item, annotator, score):
     """
     pd = import_pandas()
     if not path.exists():
-        raise UserInputError(f"{path}: no such file")
+        hint = ""
+        if glob.has_magic(str(path)):
+            hint = " (to fit the Parquet files a glob matches on Dask, add --workers N)"
+        raise UserInputError(f"{path}: no such file{hint}")
     if path.is_dir():
         raise UserInputError(
             f"{path}: is a folder, not a file (to fit a Parquet dataset on Dask, "

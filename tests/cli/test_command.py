@@ -806,3 +806,30 @@ def test_location_names_a_label_column_of_the_plain_form(tmp_path, run_main):
     )
     assert status == 0, err
     assert out.splitlines()[0].split(",")[:2] == ["location", "consensus"]
+
+
+def test_a_csv_given_to_workers_is_named_as_not_parquet(
+    ratings_csv, run_main, one_line_error
+):
+    """Dask's own error was its read_parquet internals ("magic bytes not
+    found in footer"); the check runs before any cluster starts."""
+    pytest.importorskip("dask")
+    path, _ = ratings_csv
+    status, _, err = run_main("fit", path, "--workers", "2")
+    one_line_error(
+        status, err, f"{path}: not a Parquet file", "drop them to fit a CSV file"
+    )
+
+
+def test_a_glob_without_workers_says_how_to_fit_it(tmp_path, run_main, one_line_error):
+    status, _, err = run_main("fit", tmp_path / "part-*.parquet")
+    one_line_error(status, err, "no such file", "add --workers N")
+
+
+def test_levels_with_the_plain_form_is_refused(ratings_csv, run_main, one_line_error):
+    """The plain form reads exact scores: --levels there was silently ignored."""
+    path, _ = ratings_csv
+    status, _, err = run_main("fit", path, "--levels", "--no-bounded")
+    one_line_error(status, err, "--levels", "--no-bounded", "drop one of the two")
+    status, _, err = run_main("fit", path, *COLUMNS, "--no-bounded", "--consensus", "-")
+    assert status == 0, err
