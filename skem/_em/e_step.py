@@ -35,19 +35,23 @@ def _hard_e_step(log_good, log_bad, rated, previous_weights=None):
     Returns
     -------
     objective : float
+        Over the annotators with ratings.
     weights : ndarray of shape (n_annotators,)
-        1.0 for good, 0.0 for bad.
+        1.0 for good, 0.0 for bad; an annotator without ratings is good if
+        ``pi >= 0.5``, as its posterior says, and counts nowhere.
     log_posterior, log_posterior_bad : ndarray of shape (n_annotators,)
     """
     _, log_posterior, log_posterior_bad = _estimate_log_posterior(log_good, log_bad)
     good = _assign_good_annotators(log_good, log_bad, rated)
-    objective = float(np.where(good, log_good, log_bad).sum())
+    # An annotator without ratings has no flag to fit: its term would only be
+    # log(pi) or log(1 - pi), and an empty column would change the objective.
+    objective = float(np.where(good, log_good, log_bad)[rated].sum())
     if previous_weights is not None:
         # Tied annotators are all made good, which is symmetric but not
         # always the best assignment: never trade the previous one for
         # a worse one, so the classification likelihood never decreases.
         previous = previous_weights > 0.5
-        previous_objective = float(np.where(previous, log_good, log_bad).sum())
+        previous_objective = float(np.where(previous, log_good, log_bad)[rated].sum())
         if np.any(previous & rated) and previous_objective > objective:
             good, objective = previous, previous_objective
     return objective, good.astype(np.float64), log_posterior, log_posterior_bad

@@ -235,7 +235,9 @@ class _ModelForm:
         bias, sigma, shared_sigma, statistics = _LIKELIHOODS[self.likelihood].m_step(
             self, data, params, weights, log_posterior, statistics
         )
-        return _Params(bias, sigma, shared_sigma, _estimate_pi(weights)), statistics
+        return _Params(
+            bias, sigma, shared_sigma, _estimate_pi(weights, data.n_per_annotator)
+        ), statistics
 
     def log_prior(self, params):
         """Log prior density of the parameters (0 for the shared form)."""

@@ -66,7 +66,7 @@ def _rescue_truncated_sigma(data, bias, sigma, weights, prior, em, current):
         sigma,
         current["log_density"],
         candidate,
-        pi=_estimate_pi(weights),
+        pi=_estimate_pi(weights, data.n_per_annotator),
         log_bad=np.zeros(n_annotators),
         prior=prior,
         combine=_COMBINE[em],

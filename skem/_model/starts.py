@@ -83,7 +83,7 @@ def _initialize_params(data, form, init, random_state):
         np.zeros(n_annotators),
         np.full(n_annotators, sigma),
         sigma,
-        _estimate_pi(np.array([pi])),
+        _estimate_pi(np.array([pi]), np.ones(1)),
     )
 
 

@@ -469,22 +469,29 @@ def _solve_shared_sigma(sigma_given, n_annotators, min_sigma, excess=None, guess
     return result(b, sigma_high)
 
 
-def _estimate_pi(weights):
+def _estimate_pi(weights, n_per_annotator):
     """Prior probability of a good annotator: ``mean(w)``, kept off 0 and 1.
 
-    Clipping is the maximum of the M-step objective over
-    ``[_PI_BOUND, 1 - _PI_BOUND]``: it keeps both log priors finite and EM
-    monotone.
+    The mean is over the annotators with ratings. One without ratings has
+    no term in the objective (its soft marginal is ``pi + (1 - pi) = 1``,
+    and the hard objective leaves it out): counted here, an empty column of
+    the matrix would move ``pi``, and with it every verdict of hard EM and
+    the race of ``init='auto'``. Clipping is the maximum of the M-step
+    objective over ``[_PI_BOUND, 1 - _PI_BOUND]``: it keeps both log priors
+    finite and EM monotone.
 
     Parameters
     ----------
     weights : ndarray of shape (n_annotators,)
+    n_per_annotator : ndarray of shape (n_annotators,)
+        Number of ratings of each annotator; at least one is positive.
 
     Returns
     -------
     pi : float
     """
-    return float(np.clip(np.mean(weights), _PI_BOUND, 1.0 - _PI_BOUND))
+    mean = np.mean(weights[n_per_annotator > 0])
+    return float(np.clip(mean, _PI_BOUND, 1.0 - _PI_BOUND))
 
 
 def _rounding_slack(objective):

@@ -143,7 +143,7 @@ def _sigma_per_annotator_student(
         both["log_density"],
         candidate,
         both["candidate_log_density"],
-        _estimate_pi(weights),
+        _estimate_pi(weights, n),
         np.zeros(data.n_annotators),
         (shared_sigma, form.noise_prior),
         _COMBINE[form.em],

@@ -183,9 +183,14 @@ def test_estimate_sigma_counts_raters_equally_when_no_posterior_is_left():
 
 
 def test_estimate_pi_is_the_mean_weight_kept_off_0_and_1():
-    assert _estimate_pi(np.array([1.0, 0.0, 0.5, 0.5])) == 0.5
-    assert _estimate_pi(np.ones(4)) == 1 - _PI_BOUND
-    assert _estimate_pi(np.zeros(4)) == _PI_BOUND
+    n = np.ones(4)
+    assert _estimate_pi(np.array([1.0, 0.0, 0.5, 0.5]), n) == 0.5
+    assert _estimate_pi(np.ones(4), n) == 1 - _PI_BOUND
+    assert _estimate_pi(np.zeros(4), n) == _PI_BOUND
+    # An annotator without ratings has no term: it does not count.
+    assert _estimate_pi(np.array([1.0, 0.0, 1.0, 1.0]), np.array([3, 2, 0, 1])) == (
+        pytest.approx(2 / 3)
+    )
 
 
 def _small_example():
