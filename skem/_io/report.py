@@ -41,6 +41,10 @@ MAX_TABLE_ROWS = 1000
 # At most this many flagged annotators are listed with their reasons.
 MAX_LISTED = 50
 
+# A rater flagged as random whose ratings correlate with the consensus at
+# least this much (a random rater's r is about 0) gets the hint to fit biases.
+OFFSET_AGREEMENT = 0.7
+
 
 def report(
     estimator,
@@ -166,6 +170,7 @@ class _Content:
             estimator, _annotator_labels(estimator, annotators), evidence, "label"
         )
         self.has_counts = evidence is not None
+        self.agreement = None if evidence is None else evidence.r
         self.levels = _levels(X, estimator) if X is not None else None
         # Ranked as the command's summary ranks them.
         items = self.items
@@ -287,8 +292,8 @@ class _Content:
                 "Each annotator has their own bias."
                 if em.bias
                 else "No bias: every annotator is taken to use the scale as the "
-                "consensus does (fit with <code>bias=True</code> to estimate "
-                "biases)."
+                "consensus does (fit with <code>bias=True</code>, the command's "
+                "<code>--bias</code>, to estimate biases)."
             ),
         ]
         if em.converged_:
@@ -354,6 +359,21 @@ class _Content:
                 f"More ratings per {html.escape(name)} narrow them all."
             )
         people = self.people
+        if self.agreement is not None and not self.estimator.bias:
+            # A rater who follows the consensus a constant step above or below
+            # it looks random to a fit without biases, and is no such thing.
+            offset = (people["verdict"].to_numpy() == "random") & (
+                self.agreement >= OFFSET_AGREEMENT
+            )
+            if offset.any():
+                steps.append(
+                    f"Before excluding {_named(people['label'].to_numpy()[offset])}"
+                    f": flagged as random, their ratings still follow the consensus "
+                    f"(agreement r &ge; {OFFSET_AGREEMENT:g}). Ratings a constant "
+                    "step above or below everyone else's look random to a fit without "
+                    "biases: fit with <code>bias=True</code> (the command's "
+                    "<code>--bias</code>) and see whether they are consistent then."
+                )
         for verdict, advice in (
             (
                 "random",

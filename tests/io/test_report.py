@@ -353,3 +353,31 @@ def test_items_without_a_usable_rating_are_named(tmp_path):
     page = _write(em, X, items=[f"it{i}" for i in range(20)], folder=tmp_path)
     assert "1 item has no usable rating" in page
     assert "collect ratings for it0." in page
+
+
+def test_a_rater_with_a_constant_offset_is_pointed_to_biases_not_exclusion():
+    """vqeg_hd3's subject 19 rates about one level above the others, with the
+    others' spread: a fit without biases calls them random, and the page
+    said to exclude them. Their ratings still follow the consensus, so the
+    page now says to fit biases first; the random raters get no such hint."""
+    X, _, good = make_ratings(
+        40,
+        8,
+        bad_fraction=0.25,
+        sigma=0.4,
+        score_range=(1, 9),
+        return_truth=True,
+        random_state=3,
+    )
+    X = np.round(X)
+    X[:, 0] = np.clip(X[:, 0] + 2, 1, 9)  # annotator 0 is good, offset by 2
+    labels = [f"rater{a}" for a in range(8)]
+    em = AnnotatorEM().fit(X)
+    assert em.weights_[0] < 0.5 and not good[1] and not good[6]
+    next_steps = _write(em, X, annotators=labels).split("What to do next")[1]
+    hint = next_steps.split("Before excluding ")[1].split("</li>")[0]
+    assert hint.startswith("rater0:") and "<code>--bias</code>" in hint
+    assert "rater1" not in hint and "rater6" not in hint
+    with_bias = AnnotatorEM(bias=True).fit(X)
+    assert with_bias.weights_[0] > 0.5
+    assert "Before excluding" not in _write(with_bias, X, annotators=labels)
