@@ -237,7 +237,8 @@ def _columns(data, item, annotator, score):
     if missing:
         raise ValueError(
             f"The ratings table has no column {', '.join(map(repr, missing))}; its "
-            f"columns are {', '.join(map(repr, map(str, data.columns)))}."
+            f"columns are {', '.join(map(repr, map(str, data.columns)))}. Name "
+            "the columns with item=, annotator= and score=."
         )
     return [data[name].to_numpy() for name in (item, annotator, score)]
 
@@ -298,9 +299,20 @@ def _numeric_scores(pd, values, name):
     bad = ~np.isfinite(scores)
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
+        value = values[row]
+        # As the user wrote it: nan, inf, 'abc', not np.float64(nan).
+        if isinstance(value, np.generic):
+            value = value.item()
+        shown = repr(float(value)) if isinstance(value, float) else repr(value)
+        remedy = ""
+        if pd.isna(pd.Series(values)).any():
+            remedy = (
+                " A rating that is missing is a row to leave out, for example "
+                f"with df.dropna(subset=[{name!r}])."
+            )
         raise ValueError(
             f"Column {name!r} must hold finite numbers; row {row} has "
-            f"{values[row]!r} ({int(bad.sum())} such row(s) in all)."
+            f"{shown} ({int(bad.sum())} such row(s) in all).{remedy}"
         )
     return scores
 

@@ -242,7 +242,17 @@ def test_labels_without_an_order_are_a_value_error():
         (
             pd.DataFrame({"item": [1], "annotator": [1], "score": [np.inf]}),
             {},
-            "finite numbers",
+            r"finite numbers; row 0 has inf \(1 such row\(s\) in all\)\.$",
+        ),
+        (
+            pd.DataFrame({"item": [1, 2], "annotator": [1, 1], "score": [1, np.nan]}),
+            {},
+            r"row 1 has nan \(.*\)\. .*missing.*df\.dropna\(subset=\['score'\]\)",
+        ),
+        (
+            pd.DataFrame({"it": [1], "annotator": [1], "score": [1.0]}),
+            {},
+            "no column 'item'.*Name the columns with item=, annotator= and score=",
         ),
         (
             pd.DataFrame({"item": [1, None], "annotator": [1, 1], "score": [1.0, 2.0]}),
