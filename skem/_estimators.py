@@ -89,12 +89,15 @@ class _BaseAnnotatorEM(TransformerMixin, _BaseEM):
             NaN for the rows without any rating (with a warning).
         """
         check_is_fitted(self)
-        unit, scale, _ = self._validate_ratings(X)
+        ratings, unit, scale, _ = self._validate_ratings(X)
         consensus = self._form(0.0, scale).consensus(
             unit, self._fitted_params(scale), *self._consensus_weights()
         )
         _warn_unrated_items(consensus, "X")
-        return scale.consensus_from_unit(consensus, self.bounded)[:, np.newaxis]
+        consensus = self._exact_where_unanimous(
+            scale.consensus_from_unit(consensus, self.bounded), ratings
+        )
+        return consensus[:, np.newaxis]
 
     def score_samples(self, X):
         """Compute the predictive log-likelihood of each item's ratings.
@@ -126,7 +129,7 @@ class _BaseAnnotatorEM(TransformerMixin, _BaseEM):
             Zero for rows without any rating; finite otherwise.
         """
         check_is_fitted(self)
-        unit, scale, bounds = self._validate_ratings(X)
+        _, unit, scale, bounds = self._validate_ratings(X)
         params = self._fitted_params(scale)
         form = self._form(0.0, scale)
         weights, log_weights = self._consensus_weights()
@@ -251,7 +254,9 @@ class _BaseAnnotatorEM(TransformerMixin, _BaseEM):
 
         self._set_annotator_attributes(run, form, scale)
         self.location_ = scale.from_unit(items["location"])
-        self.mu_ = scale.consensus_from_unit(items["consensus"], self.bounded)
+        self.mu_ = self._exact_where_unanimous(
+            scale.consensus_from_unit(items["consensus"], self.bounded), ratings, gold
+        )
         with np.errstate(over="ignore"):  # an unweighted item's error is inf
             self.mu_std_error_ = scale.width * items["std_error"]
         self._warn_if_not_converged(run)
@@ -259,7 +264,7 @@ class _BaseAnnotatorEM(TransformerMixin, _BaseEM):
         return self
 
     def _validate_ratings(self, X):
-        """Validate new ratings: unit-space ratings, the fit's scale, and bounds.
+        """Validate new ratings: the ratings, in unit space too, the scale, the bounds.
 
         The bounds are ``[0, 1]``, extended with ``score_range='auto'`` to
         cover the new ratings (and half a step beyond them on a discrete
@@ -280,7 +285,21 @@ class _BaseAnnotatorEM(TransformerMixin, _BaseEM):
                 min(0.0, float(unit.score.min()) - half_step),
                 max(1.0, float(unit.score.max()) + half_step),
             )
-        return unit, scale, bounds
+        return ratings, unit, scale, bounds
+
+    def _exact_where_unanimous(self, consensus, ratings, gold=None):
+        """``consensus``, with each item whose ratings all agree at their score.
+
+        Without biases the consensus of such an item is a mean of equal
+        scores (see :meth:`skem._em.ratings._Ratings.unanimous_scores`); with
+        biases it is not their score, and a gold item's is its known score.
+        """
+        if self.bias:
+            return consensus
+        unanimous = ratings.unanimous_scores()
+        if gold is not None:
+            unanimous[~np.isnan(gold)] = np.nan
+        return np.where(np.isnan(unanimous), consensus, unanimous)
 
     def _validated_ratings(self, X, reset):
         """The observed ratings of X, validated (``reset`` as in validate_data)."""

@@ -70,6 +70,31 @@ class _Ratings:
     def n_per_annotator(self):
         return np.bincount(self.annotator, minlength=self.n_annotators)
 
+    def unanimous_scores(self):
+        """Each item's score where all its ratings are equal, else NaN.
+
+        A weighted mean of equal scores is that score. Computed as a sum of
+        products over a sum of weights, and mapped back from unit scores, it
+        can miss it by a unit in the last place: a table then shows
+        2.9999999999999996 for an item that everyone rated 3, and items that
+        should tie are ranked by rounding.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_items,)
+            NaN for the items whose ratings differ and for those without any.
+        """
+        # Any rating of an item is its reference: where they all agree, it
+        # is their score; where they do not, some rating differs from it.
+        reference = np.full(self.n_items, np.nan)
+        reference[self.item] = self.score
+        differs = np.bincount(
+            self.item,
+            weights=self.score != reference[self.item],
+            minlength=self.n_items,
+        )
+        return np.where(differs > 0, np.nan, reference)
+
     @cached_property
     def grouped_by_item(self):
         """Whether the ratings come item by item, in increasing item order.

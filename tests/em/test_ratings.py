@@ -66,3 +66,17 @@ def test_grouped_by_item_says_whether_items_come_in_order():
         3,
     )
     assert not reversed_ratings.grouped_by_item
+
+
+def test_unanimous_scores_are_the_score_where_all_ratings_agree():
+    X = np.array(
+        [
+            [3.0, 3.0, np.nan],
+            [3.0, 4.0, 3.0],
+            [np.nan, np.nan, np.nan],
+            [0.1 + 0.2, np.nan, 0.1 + 0.2],
+            [2.0, np.nan, np.nan],
+        ]
+    )
+    unanimous = _ratings_from_matrix(X).unanimous_scores()
+    np.testing.assert_array_equal(unanimous, [3.0, np.nan, np.nan, 0.1 + 0.2, 2.0])

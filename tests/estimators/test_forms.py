@@ -424,3 +424,32 @@ def test_an_annotator_without_ratings_changes_no_fit(Estimator, form, panel):
     np.testing.assert_allclose(em.mu_, alone.mu_, rtol=0, atol=1e-6 * width)
     np.testing.assert_allclose(em.weights_[rated], alone.weights_, atol=1e-6)
     np.testing.assert_allclose(em.bias_[rated], alone.bias_, atol=1e-6 * width)
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+@pytest.mark.parametrize("form", FORMS, ids=_form_id)
+def test_an_item_whose_ratings_all_agree_has_exactly_their_score(Estimator, form):
+    """A weighted mean of equal scores is that score, to the last bit: it was
+    2.9999999999999996 for 10 to 19% of such items on 1..5 panels, which a
+    table shows and which breaks ties between items (weather_sentiment's
+    Spearman: 0.9155 as fitted, 0.9176 with exact ties). With biases the
+    consensus is not the raters' score, and a gold item keeps its own."""
+    rng = np.random.default_rng(0)
+    X = rng.integers(1, 6, size=(120, 8)).astype(float)
+    X[rng.random(X.shape) < 0.3] = np.nan
+    agree = rng.random(120) < 0.4
+    X[agree] = np.where(
+        np.isnan(X[agree]), np.nan, rng.integers(1, 6, (agree.sum(), 1))
+    )
+    X[agree, 0] = X[agree, 1] = np.nanmax(X[agree], axis=1)
+    gold = np.full(120, np.nan)
+    gold[np.flatnonzero(agree)[0]] = 2.5
+    em = _fit_quietly(Estimator(**form), X, gold=gold)
+    score = np.nanmax(X, axis=1)
+    if form["bias"]:
+        assert np.any(em.mu_[agree] != score[agree])
+        return
+    assert em.mu_[np.isfinite(gold)] == 2.5
+    plain = agree & np.isnan(gold)
+    np.testing.assert_array_equal(em.mu_[plain], score[plain])
+    np.testing.assert_array_equal(em.transform(X).ravel()[agree], score[agree])
