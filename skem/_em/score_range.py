@@ -15,6 +15,8 @@ _CONSTANT_PADDING = 0.5
 
 # At most this many evenly spaced levels make a discrete scale.
 _MAX_LEVELS = 1001
+# Ratings whose distinct values _distinct_levels counts before it sorts all.
+_DISTINCT_HEAD = 16 * _MAX_LEVELS
 
 # Relative tolerance for "lies on the lattice of levels": ratings typed with
 # a few digits fewer than doubles hold (0.3333333333 for 1/3) still count.
@@ -194,19 +196,21 @@ def _stated_levels(scale, scores):
         or as the ends of the outer cells; ``scale`` itself if the ratings
         are not on a lattice or the ends are neither.
     """
-    levels = np.unique(scores)
-    step = _lattice_step(levels) if levels.shape[0] >= 2 else 0.0
+    levels = _distinct_levels(scores)
+    values = scores if levels is None else levels
+    step = _lattice_step(levels) if levels is not None and levels.shape[0] >= 2 else 0.0
     # Whole-number ratings on a stated scale are its whole-number levels
     # (ACR 1..5, a Likert item), even where the raters used only some of them.
-    if _all_whole(levels):
+    if _all_whole(values):
         step = 1.0
     if step == 0:
         return scale
     half = 0.5 * step
     ends = np.array([scale.low, scale.high])
+    lowest = float(np.min(values))
     for origin, first, last in (
-        (levels[0], scale.low, scale.high),
-        (levels[0] + half, scale.low + half, scale.high - half),
+        (lowest, scale.low, scale.high),
+        (lowest + half, scale.low + half, scale.high - half),
     ):
         if (
             last > first
@@ -330,8 +334,8 @@ def _lattice_step(scores):
     step above about 1e-10 of ``M`` (beyond, the tolerance reaches
     ``_LATTICE_MAX_TOLERANCE`` and the levels are not told apart).
     """
-    levels = np.unique(scores)
-    if levels.shape[0] > _MAX_LEVELS:
+    levels = _distinct_levels(scores)
+    if levels is None:
         return 0.0
     with np.errstate(over="ignore"):
         span = float(levels[-1] - levels[0])
@@ -341,6 +345,30 @@ def _lattice_step(scores):
     if span / step > _MAX_LEVELS:
         return 0.0
     return step if np.all(_on_lattice(levels, levels[0], step)) else 0.0
+
+
+def _distinct_levels(scores):
+    """The distinct scores, lowest first, or None if there are more than levels.
+
+    Continuous ratings have as many distinct values as ratings, and sorting
+    them all is the costliest step of a fit's setup. The first ratings alone
+    usually hold more than ``_MAX_LEVELS`` distinct values, which rules a
+    lattice out without that sort; the answer is the same as from all.
+
+    Parameters
+    ----------
+    scores : ndarray of shape (n_ratings,)
+
+    Returns
+    -------
+    levels : ndarray or None
+        ``np.unique(scores)`` if it has at most ``_MAX_LEVELS`` values.
+    """
+    head = scores[:_DISTINCT_HEAD]
+    if head.shape[0] < scores.shape[0] and np.unique(head).shape[0] > _MAX_LEVELS:
+        return None
+    levels = np.unique(scores)
+    return levels if levels.shape[0] <= _MAX_LEVELS else None
 
 
 def _on_lattice(values, origin, step):

@@ -7,7 +7,9 @@ from hypothesis import strategies as st
 
 from skem._em.ratings import _ratings_from_matrix
 from skem._em.score_range import (
+    _MAX_LEVELS,
     _check_ratings_in_range,
+    _distinct_levels,
     _lattice_step,
     _resolve_score_range,
     _ScoreScale,
@@ -48,6 +50,27 @@ def test_lattice_step_finds_evenly_spaced_levels():
     assert _lattice_step(np.array([0.0, 0.25, 1.0])) == 0.25
     assert _lattice_step(np.array([0.0, 0.3, 1.0])) == 0.0
     assert _lattice_step(np.arange(5000.0)) == 0.0  # too many levels
+
+
+@pytest.mark.parametrize(
+    "scores",
+    [
+        np.arange(40_000.0) % 7,  # levels throughout
+        np.arange(40_000.0) % _MAX_LEVELS,  # exactly as many as allowed
+        np.arange(40_000.0) % (_MAX_LEVELS + 1),  # one too many, seen early
+        np.r_[np.arange(30_000.0) % 5, np.linspace(0, 1, 2_000)],  # seen late
+        np.linspace(0, 1, 40_000),  # continuous
+        np.arange(300.0) / 7,  # shorter than the head
+    ],
+)
+def test_distinct_levels_is_np_unique_when_at_most_max_levels(scores):
+    unique = np.unique(scores)
+    expected = unique if unique.shape[0] <= _MAX_LEVELS else None
+    levels = _distinct_levels(scores)
+    if expected is None:
+        assert levels is None
+    else:
+        np.testing.assert_array_equal(levels, expected)
 
 
 def test_check_ratings_in_range_names_the_offending_rating(ratings):

@@ -8,7 +8,6 @@ from skem._em.ratings import _ratings_from_matrix
 from skem._model.starts import (
     _check_init_weights,
     _estimate_item_medians,
-    _order_by_item_then_score,
 )
 
 
@@ -19,16 +18,35 @@ def test_estimate_item_medians(ratings):
 
 
 @pytest.mark.parametrize("fmt", ["csr", "csc"])
-def test_order_by_item_then_score_matches_lexsort(fmt):
+def test_estimate_item_medians_matches_np_median_in_any_order(fmt):
+    """Rows of many lengths, ties galore, empty items, ratings by item or not."""
     rng = np.random.RandomState(0)
-    dense = np.where(rng.rand(300, 20) < 0.5, np.nan, rng.randint(0, 5, (300, 20)))
-    matrix = sp.csr_matrix(np.nan_to_num(dense, nan=0.0)).asformat(fmt)
-    matrix.data = np.where(matrix.data == 0, 0.0, matrix.data)  # ties galore
-    ratings = _ratings_from_matrix(matrix)
-    order = _order_by_item_then_score(ratings)
-    expected = np.lexsort((ratings.score, ratings.item))
-    np.testing.assert_array_equal(ratings.item[order], ratings.item[expected])
-    np.testing.assert_array_equal(ratings.score[order], ratings.score[expected])
+    dense = rng.randint(0, 5, (300, 40)).astype(float)
+    dense[rng.rand(300, 40) < 0.8 * rng.rand(300, 1)] = np.nan
+    dense[7] = np.nan
+    rows, columns = np.nonzero(~np.isnan(dense))
+    matrix = sp.coo_matrix((dense[rows, columns], (rows, columns)), dense.shape)
+    ratings = _ratings_from_matrix(matrix.asformat(fmt))
+    assert ratings.grouped_by_item == (fmt == "csr")
+    assert len(np.unique(ratings.n_per_item)) > 20
+    expected = [
+        np.median(row[~np.isnan(row)]) if i != 7 else np.nan
+        for i, row in enumerate(dense)
+    ]
+    np.testing.assert_array_equal(_estimate_item_medians(ratings), expected)
+
+
+def test_estimate_item_medians_of_an_item_longer_than_a_chunk(monkeypatch):
+    monkeypatch.setattr("skem._model.starts._MEDIAN_CHUNK", 4)
+    rng = np.random.RandomState(1)
+    dense = np.full((3, 11), np.nan)
+    dense[0] = rng.rand(11)
+    dense[2, :6] = rng.rand(6)
+    ratings = _ratings_from_matrix(dense)
+    np.testing.assert_array_equal(
+        _estimate_item_medians(ratings),
+        [np.median(dense[0]), np.nan, np.median(dense[2, :6])],
+    )
 
 
 def test_check_init_weights_accepts_probabilities_as_floats():
