@@ -40,6 +40,7 @@ SECTIONS = {
     ],
     "speed": [
         ("One EM iteration of each model form", speed.iteration_table),
+        ("Setup of a fit: everything before EM", speed.setup_table),
         ("Default against the lecture, whole fit", speed.whole_fit_table),
         ("Scaling with the number of ratings", speed.scaling_table),
         ("Missing ratings: 90% missing against full", speed.missing_table),

@@ -225,6 +225,41 @@ class _BaseAnnotatorEM(TransformerMixin, _BaseEM):
         return np.asarray(["consensus"], dtype=object)
 
     def _fit(self, X, gold):
+        ratings, scale, gold, form, data, warm_params = self._prepare_fit(X, gold)
+        run = self._fit_em(data, form, warm_params)
+        items = _collect_item_results(data, form, run)
+
+        self._set_annotator_attributes(run, form, scale)
+        self.location_ = scale.from_unit(items["location"])
+        self.mu_ = self._exact_where_unanimous(
+            scale.consensus_from_unit(items["consensus"], self.bounded), ratings, gold
+        )
+        with np.errstate(over="ignore"):  # an unweighted item's error is inf
+            self.mu_std_error_ = scale.width * items["std_error"]
+        self._warn_if_not_converged(run)
+        _warn_unrated_items(self.mu_, "the training data")
+        return self
+
+    def _prepare_fit(self, X, gold):
+        """Everything a fit does before EM: check, convert, find the scale.
+
+        Of the fitted attributes it sets only those of ``validate_data``
+        (``n_features_in_``, ``feature_names_in_``); a fit that fails
+        restores them (:meth:`_fit_or_restore`).
+
+        Returns
+        -------
+        ratings : _Ratings
+            The observed ratings, as given.
+        scale : _ScoreScale
+        gold : ndarray of shape (n_items,) or None
+            Known scores in unit space, NaN where unknown.
+        form : _ModelForm
+        data : _InMemoryBackend
+            The ratings in unit space, in one block not yet started.
+        warm_params : _Params or None
+            The previous fit's annotator parameters, for a warm start.
+        """
         ratings = self._validated_ratings(X, reset=True)
         if ratings.n_ratings == 0:
             raise ValueError(
@@ -249,19 +284,7 @@ class _BaseAnnotatorEM(TransformerMixin, _BaseEM):
         data = _InMemoryBackend(
             _Block(unit, gold, mu), unit.n_per_annotator, gold is not None
         )
-        run = self._fit_em(data, form, warm_params)
-        items = _collect_item_results(data, form, run)
-
-        self._set_annotator_attributes(run, form, scale)
-        self.location_ = scale.from_unit(items["location"])
-        self.mu_ = self._exact_where_unanimous(
-            scale.consensus_from_unit(items["consensus"], self.bounded), ratings, gold
-        )
-        with np.errstate(over="ignore"):  # an unweighted item's error is inf
-            self.mu_std_error_ = scale.width * items["std_error"]
-        self._warn_if_not_converged(run)
-        _warn_unrated_items(self.mu_, "the training data")
-        return self
+        return ratings, scale, gold, form, data, warm_params
 
     def _validate_ratings(self, X):
         """Validate new ratings: the ratings, in unit space too, the scale, the bounds.

@@ -99,9 +99,9 @@ class _Ratings:
     def grouped_by_item(self):
         """Whether the ratings come item by item, in increasing item order.
 
-        Ratings from a dense, CSR or COO matrix do (row by row), and so do
-        Dask's blocks: a chunk of them then spans a short run of items. A
-        CSC matrix gives them column by column.
+        Ratings from a dense, CSR or CSC matrix do (row by row), and so do
+        Dask's blocks: a chunk of them then spans a short run of items. A COO
+        matrix gives them in its own order.
         """
         item = self.item
         return bool(np.all(item[1:] >= item[:-1]))
@@ -131,6 +131,12 @@ def _ratings_from_matrix(X):
     """
     n_items, n_annotators = X.shape
     if sp.issparse(X):
+        if X.format == "csc":
+            # Item by item, as from the other formats: a chunk of ratings then
+            # spans a short run of items, the item medians need no sort, and
+            # the fit is that of the same matrix in CSR. The conversion is one
+            # linear pass, and keeps any repeated pair for the check below.
+            X = X.tocsr()
         coo = X.tocoo()
         item = np.asarray(coo.row, dtype=np.intp)
         annotator = np.asarray(coo.col, dtype=np.intp)

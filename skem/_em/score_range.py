@@ -364,11 +364,53 @@ def _distinct_levels(scores):
     levels : ndarray or None
         ``np.unique(scores)`` if it has at most ``_MAX_LEVELS`` values.
     """
-    head = scores[:_DISTINCT_HEAD]
-    if head.shape[0] < scores.shape[0] and np.unique(head).shape[0] > _MAX_LEVELS:
-        return None
+    if scores.shape[0] > _DISTINCT_HEAD:
+        head = np.unique(scores[:_DISTINCT_HEAD])
+        if head.shape[0] > _MAX_LEVELS:
+            return None
+        if _all_among(scores, head):
+            return head
     levels = np.unique(scores)
     return levels if levels.shape[0] <= _MAX_LEVELS else None
+
+
+def _all_among(scores, values):
+    """Whether every score is one of ``values``, in a few linear passes.
+
+    Each value gets its own slot in a table, at its rounded number of steps
+    from the lowest: a score is among the values exactly when the slot it
+    rounds to holds it. Values too unevenly spaced to get a slot each answer
+    False, and so does a score beyond them.
+
+    Parameters
+    ----------
+    scores : ndarray of shape (n_ratings,)
+    values : ndarray of shape (n_values,)
+        Distinct, lowest first.
+
+    Returns
+    -------
+    bool
+    """
+    if values.shape[0] < 2:
+        return bool(np.all(scores == values[0]))
+    origin, step = float(values[0]), float(np.min(np.diff(values)))
+    n_slots = (float(values[-1]) - origin) / step + 1.5
+    if not n_slots <= 2 * _MAX_LEVELS:
+        return False
+    slots = np.rint((values - origin) / step).astype(np.intp)
+    if np.unique(slots).shape[0] < values.shape[0]:
+        return False
+    table = np.full(int(n_slots), np.nan)
+    table[slots] = values
+    # Clipped first: a score far beyond the values must not overflow the cast.
+    position = np.subtract(scores, origin)
+    position /= step
+    np.clip(np.rint(position, out=position), -1, table.shape[0], out=position)
+    index = position.astype(np.intp)
+    if not np.all((index >= 0) & (index < table.shape[0])):
+        return False
+    return bool(np.array_equal(table[index], scores))
 
 
 def _on_lattice(values, origin, step):

@@ -115,7 +115,9 @@ def _kernel_initialize_median(block, bounded):
     """Each item's median; the sum of absolute deviations from it."""
     ratings = block.ratings
     location = _apply_gold(_estimate_item_medians(ratings), block.gold)
-    deviations = float(np.abs(ratings.score - location[ratings.item]).sum())
+    residuals = location[ratings.item]
+    np.subtract(ratings.score, residuals, out=residuals)
+    deviations = float(np.abs(residuals, out=residuals).sum())
     if bounded:
         location = np.clip(location, 0.0, 1.0)
     return replace(block, location=location, terms=None, sums=None, trial=None), {

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from skem._em.ratings import _ratings_from_matrix
 from skem._em.score_range import (
     _MAX_LEVELS,
+    _all_among,
     _check_ratings_in_range,
     _distinct_levels,
     _lattice_step,
@@ -59,6 +60,7 @@ def test_lattice_step_finds_evenly_spaced_levels():
         np.arange(40_000.0) % _MAX_LEVELS,  # exactly as many as allowed
         np.arange(40_000.0) % (_MAX_LEVELS + 1),  # one too many, seen early
         np.r_[np.arange(30_000.0) % 5, np.linspace(0, 1, 2_000)],  # seen late
+        np.r_[np.arange(30_000.0) % 5, [5.0, 2.5, -1e300]],  # levels seen late
         np.linspace(0, 1, 40_000),  # continuous
         np.arange(300.0) / 7,  # shorter than the head
     ],
@@ -71,6 +73,25 @@ def test_distinct_levels_is_np_unique_when_at_most_max_levels(scores):
         assert levels is None
     else:
         np.testing.assert_array_equal(levels, expected)
+
+
+@pytest.mark.parametrize(
+    "scores, values, expected",
+    [
+        ([3.0, 1.0, 1.0, 3.0], [1.0, 2.0, 3.0], True),
+        ([0.1, 0.3, 0.2], [0.1, 0.2, 0.3], True),  # rounded steps
+        ([1.0, 2.5], [1.0, 2.0, 3.0], False),  # between the values
+        ([1.0, 4.0], [1.0, 2.0, 3.0], False),  # beyond them
+        ([1.0, -1e300, 1e300], [1.0, 2.0], False),  # far beyond: no overflow
+        ([1.0, 1.0 + 1e-9], [1.0, 1.0 + 1e-9, 3.0], False),  # too many slots
+        ([2.0, 2.0], [2.0], True),
+        ([2.0, 3.0], [2.0], False),
+    ],
+)
+def test_all_among_says_whether_every_score_is_one_of_the_values(
+    scores, values, expected
+):
+    assert _all_among(np.array(scores), np.array(values)) is expected
 
 
 def test_check_ratings_in_range_names_the_offending_rating(ratings):

@@ -162,6 +162,10 @@ def test_sparse_and_dense_with_nan_give_the_same_fit(Estimator):
         np.testing.assert_allclose(
             Estimator(**LECTURE).fit(X.asformat(fmt)).mu_, dense_fit.mu_, rtol=1e-10
         )
+    # CSC ratings are read item by item, as CSR's: the same sums, the same fit.
+    np.testing.assert_array_equal(
+        Estimator().fit(X.tocsc()).mu_, Estimator().fit(X).mu_
+    )
     np.testing.assert_allclose(
         sparse_fit.transform(sp.csr_array(X)), dense_fit.transform(dense), rtol=1e-10
     )
