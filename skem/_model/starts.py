@@ -190,7 +190,7 @@ def _estimate_item_medians(ratings):
     sorted_counts = counts[by_count]
     edges = np.flatnonzero(np.diff(sorted_counts)) + 1
     for group in np.split(by_count, edges):
-        count = int(counts[group[0]])
+        count = int(counts[group[0]]) if group.shape[0] else 0
         if count == 0:
             continue
         columns = np.arange(count)

@@ -39,6 +39,14 @@ def test_estimate_item_medians_matches_np_median_in_any_order(grouped):
     np.testing.assert_array_equal(_estimate_item_medians(ratings), expected)
 
 
+@pytest.mark.parametrize("shape", [(0, 3), (4, 3)])
+def test_estimate_item_medians_without_ratings_are_nan(shape):
+    """A Dask block of an empty part has no items, or items and no rating."""
+    medians = _estimate_item_medians(_ratings_from_matrix(np.full(shape, np.nan)))
+    assert medians.shape == (shape[0],)
+    assert np.isnan(medians).all()
+
+
 def test_estimate_item_medians_of_an_item_longer_than_a_chunk(monkeypatch):
     monkeypatch.setattr("skem._model.starts._MEDIAN_CHUNK", 4)
     rng = np.random.RandomState(1)
