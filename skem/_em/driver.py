@@ -49,7 +49,6 @@ unit space
     fitted attributes are in score units.
 """
 
-import warnings
 from abc import ABCMeta
 from dataclasses import replace
 from numbers import Integral, Real
@@ -63,6 +62,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from skem._em.e_step import _E_STEPS
 from skem._em.score_range import _resolve_score_range
+from skem._em.validation import _warn_at_caller
 from skem._model.evidence import (
     _check_judgeable,
     _estimate_consensus_weights,
@@ -406,12 +406,11 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
 
     def _warn_if_not_converged(self, run):
         if not run["converged"]:
-            warnings.warn(
+            _warn_at_caller(
                 f"{type(self).__name__} did not converge in max_iter="
                 f"{self.max_iter} iterations (last change per rating "
                 f"{run['change']:.3g} >= tol={self.tol:g}). Increase max_iter or tol.",
                 ConvergenceWarning,
-                stacklevel=5,
             )
 
     def _form(self, min_sigma, scale):

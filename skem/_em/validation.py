@@ -6,12 +6,43 @@ here once: the gold scores, the score range that covers them, and the missing
 markers of pandas in object data.
 """
 
+import os
+import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
+import sklearn
 from sklearn.utils import check_array
 
 from skem._em.score_range import _check_representable, _range_words, _ScoreScale
+
+# Frames in these directories are skem's or scikit-learn's, not the caller's.
+_LIBRARY_DIRECTORIES = (
+    str(Path(__file__).parents[1]) + os.sep,
+    str(Path(sklearn.__file__).parent) + os.sep,
+)
+
+
+def _warn_at_caller(message, category):
+    """``warnings.warn``, attributed to the caller's own line.
+
+    The warning points at the innermost frame outside skem and scikit-learn:
+    the line that called ``fit``, ``transform`` or ``long_to_matrix``. A
+    fixed ``stacklevel`` would point into skem, at a different line from
+    each entry point.
+
+    Parameters
+    ----------
+    message : str
+    category : type of Warning
+    """
+    frame, stacklevel = sys._getframe(1), 2
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(
+        _LIBRARY_DIRECTORIES
+    ):
+        frame, stacklevel = frame.f_back, stacklevel + 1
+    warnings.warn(message, category, stacklevel=stacklevel)
 
 
 def _check_gold_array(gold, n_items):
@@ -192,8 +223,7 @@ def _warn_unrated_items(consensus, where):
     """
     n_unrated = int(np.count_nonzero(np.isnan(consensus)))
     if n_unrated:
-        warnings.warn(
+        _warn_at_caller(
             f"{n_unrated} item(s) in {where} have no rating; their consensus is NaN.",
             UserWarning,
-            stacklevel=3,
         )

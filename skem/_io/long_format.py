@@ -1,10 +1,11 @@
 """Long-format ratings (one row per rating) to matrices and back."""
 
-import warnings
 from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
+
+from skem._em.validation import _warn_at_caller
 
 
 class RatingMatrix(NamedTuple):
@@ -390,7 +391,7 @@ def _drop_unknown(pd, unknown, rows, cols, scores, labels, action):
         )
     keep = ~unknown
     left_unrated = len(np.setdiff1d(rows[unknown], rows[keep]))
-    warnings.warn(
+    _warn_at_caller(
         f"Dropped {n_ratings} rating(s) by {n_annotators} annotator(s) not in "
         f"annotators (for example {example!r})"
         + (
@@ -399,6 +400,5 @@ def _drop_unknown(pd, unknown, rows, cols, scores, labels, action):
             else "."
         ),
         UserWarning,
-        stacklevel=3,
     )
     return rows[keep], cols[keep], scores[keep]

@@ -4,10 +4,35 @@ from typing import NamedTuple
 
 import numpy as np
 import pytest
+from sklearn.exceptions import ConvergenceWarning
 
 from skem import AnnotatorEM, RatingMatrix, annotator_frame, consensus_frame
-from skem._em.validation import _check_not_labelled_matrix, _missing_as_nan
+from skem._em.validation import (
+    _check_not_labelled_matrix,
+    _missing_as_nan,
+    _warn_at_caller,
+)
 from skem.datasets import make_ratings
+
+
+def test_warn_at_caller_points_at_the_first_line_outside_skem():
+    with pytest.warns(UserWarning, match="from here") as record:
+        _warn_at_caller("from here", UserWarning)
+    assert record[0].filename == __file__
+
+
+def test_the_estimators_warnings_point_at_the_callers_line():
+    """Not into skem, whichever entry point warns, and however deep."""
+    X = make_ratings(10, 4, random_state=0)
+    X[3] = np.nan
+    with pytest.warns(UserWarning, match="have no rating") as fitting:
+        em = AnnotatorEM().fit(X)
+    with pytest.warns(UserWarning, match="have no rating") as transforming:
+        em.transform(X)
+    with pytest.warns(ConvergenceWarning) as not_converging:
+        AnnotatorEM(max_iter=1, init="median").fit(X[:3])
+    for record in (fitting, transforming, not_converging):
+        assert {w.filename for w in record} == {__file__}
 
 
 def test_a_rating_matrix_is_refused_with_the_way_to_its_matrix():

@@ -392,8 +392,9 @@ def test_unknown_annotators_drop_with_a_warning_saying_how_many():
         matrix.X.to_numpy(),
         [[np.nan, 2.0, 5.0], [4.0, np.nan, np.nan], [np.nan, np.nan, np.nan]],
     )
-    with pytest.warns(UserWarning, match=r"Dropped 1 rating\(s\).*'cat'\)\.$"):
+    with pytest.warns(UserWarning, match=r"Dropped 1 rating\(s\).*'cat'\)\.$") as w:
         long_to_matrix(new, annotators=["ann", "bob"], unknown_annotators="drop")
+    assert w[0].filename == __file__  # the caller's line, not skem's
 
 
 @pytest.mark.parametrize("action", ["raise", "drop"])
