@@ -10,7 +10,7 @@ needs them so that ``skem --help`` stays light.
 
 import numpy as np
 
-from skem._cli.messages import count, listing, show
+from skem._cli.messages import count, listing, number, show
 
 # Items a summary names as having a notably wide interval, at most.
 WIDEST_SHOWN = 3
@@ -124,7 +124,7 @@ def summary(
     lines = [
         f"{type(estimator).__name__} ({kind} EM) fitted {count(n_items, 'item')} "
         f"rated by {count(n_annotators, 'annotator')} ({count(n_ratings, 'rating')} "
-        f"on a {low:.3g} to {high:.3g} scale"
+        f"on a {number(low)} to {number(high)} scale"
         + ("" if levels is None else f" of {len(levels)} levels")
         + ")."
     ]
@@ -189,19 +189,19 @@ def _sigma_line(annotators, consistent):
     if np.all(sigma == sigma[0]):
         return (
             f"Typical deviation from the consensus (sigma, the inconsistency): "
-            f"{sigma[0]:.3g}, shared by all annotators."
+            f"{number(sigma[0])}, shared by all annotators."
         )
     chosen = sigma[consistent] if consistent.any() else sigma
     who = "consistent annotators" if consistent.any() else "annotators"
-    if f"{chosen.min():.3g}" == f"{chosen.max():.3g}":
+    if number(chosen.min()) == number(chosen.max()):
         return (
             f"Typical deviation from the consensus (sigma, the inconsistency) of "
-            f"the {who}: {chosen.max():.3g}."
+            f"the {who}: {number(chosen.max())}."
         )
     return (
         f"Typical deviation from the consensus (sigma, the inconsistency) of the "
-        f"{who}: {np.median(chosen):.3g} (median; from {chosen.min():.3g} to "
-        f"{chosen.max():.3g})."
+        f"{who}: {number(np.median(chosen))} (median; from {number(chosen.min())} to "
+        f"{number(chosen.max())})."
     )
 
 

@@ -255,7 +255,7 @@ def test_a_dataset_whose_folder_is_a_file_names_that_file(tmp_path):
 def test_demo_runs_on_the_bundled_data_and_finds_the_outliers(run_main):
     status, out, err = run_main("demo")
     assert status == 0 and err == "", err
-    assert "fitted 79 items rated by 30 annotators (2370 ratings" in out
+    assert "fitted 79 items rated by 30 annotators (2,370 ratings" in out
     assert "4 of 30 annotators answer at random: 26, 27, 28, 29" in out
     assert "flagged [26, 27, 28, 29], missed []" in out
     assert "e-" not in out  # no 7.05e-90: probabilities show as 0.00
