@@ -122,16 +122,22 @@ def _annotator_figures(people, annotator_name, bias, figure_class):
     _legend(figure)
     image = _image(
         figure,
-        f"{'Histograms of' if many else 'Bar charts:'} the bias and the "
-        f"inconsistency of each {annotator_name}",
+        f"{'Histograms of' if many else 'Bar charts:'} "
+        f"{'the bias and ' if bias else ''}the inconsistency of each "
+        f"{annotator_name}",
     )
     caption = (
         "Each bar counts the annotators whose value lies in its bin. " if many else ""
     ) + (
-        "Bias (ITU-T P.913, ITU-R BT.500): how much higher (+) or lower (-) "
-        "than the consensus the annotator rates on average. Inconsistency: "
-        "the typical deviation of a good rating from the consensus plus the "
-        "bias (the standard deviation sigma). A random annotator's values "
-        "say little: their ratings barely count."
+        (
+            "Bias (ITU-T P.913, ITU-R BT.500): how much higher (+) or lower (-) "
+            "than the consensus the annotator rates on average. Inconsistency: "
+            "the typical deviation of a good rating from the consensus plus the "
+            "bias (the standard deviation sigma). "
+            if bias
+            else "Inconsistency: the typical deviation of a good rating from the "
+            "consensus (the standard deviation sigma). "
+        )
+        + "A random annotator's values say little: their ratings barely count."
     )
     return _figure(image, caption)

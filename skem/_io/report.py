@@ -61,8 +61,8 @@ def report(
 
     The page says who was flagged and why, shows each annotator's
     reliability, the consensus of each item with its interval on the scale's
-    own levels, each annotator's bias and inconsistency (the names of ITU-T
-    P.913 and ITU-R BT.500), the model form and the fit's convergence, and
+    own levels, each annotator's inconsistency and, if estimated, bias (the
+    names of ITU-T P.913 and ITU-R BT.500), the model form and the fit's convergence, and
     what to do next. It is one file: the figures are embedded PNG images,
     the style is inline, and it opens offline.
 
@@ -145,6 +145,10 @@ default=None
         flagged=content.flagged(),
         reliability=content.reliability(figure_class),
         consensus=content.consensus(figure_class),
+        annotators_heading=html.escape(
+            f"{'Bias and inconsistency' if estimator.bias else 'Inconsistency'} "
+            f"of each {annotator_name}"
+        ),
         annotators=content.annotators(figure_class),
         model=content.model(),
         next_steps=content.next_steps(),
@@ -482,7 +486,9 @@ class _Content:
         ]
         if self.has_counts:
             header.append("ratings")
-        header += ["bias", "inconsistency"]
+        # Without biases every bias is 0: a column of +0.000 says nothing.
+        bias = self.estimator.bias
+        header += ["bias", "inconsistency"] if bias else ["inconsistency"]
         rows = []
         for k in range(len(people)):
             cells = [
@@ -493,10 +499,9 @@ class _Content:
             ]
             if self.has_counts:
                 cells.append(f'<td class="num">{int(people["n_ratings"].iloc[k])}</td>')
-            cells += [
-                f'<td class="num">{people["bias"].iloc[k]:+.3f}</td>',
-                f'<td class="num">{people["sigma"].iloc[k]:.3f}</td>',
-            ]
+            if bias:
+                cells.append(f'<td class="num">{people["bias"].iloc[k]:+.3f}</td>')
+            cells.append(f'<td class="num">{people["sigma"].iloc[k]:.3f}</td>')
             rows.append("<tr>" + "".join(cells) + "</tr>")
         return _table(header, rows, numeric_from=3)
 

@@ -64,7 +64,7 @@ $reliability
 <h2 id="consensus">Consensus score of each $item_word</h2>
 $consensus
 
-<h2 id="annotators">Bias and inconsistency of each $annotator_word</h2>
+<h2 id="annotators">$annotators_heading</h2>
 $annotators
 
 <h2 id="model">The model and the fit</h2>

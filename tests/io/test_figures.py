@@ -46,7 +46,8 @@ def test_a_large_panel_draws_histograms_and_its_table_names_everyone(tmp_path, b
     em = AnnotatorEM(bias=bias).fit(X)
     page = report(em, tmp_path / "page.html", X).read_text(encoding="utf-8")
     assert 'alt="Histogram of the probability that each annotator' in page
-    assert 'alt="Histograms of the bias and the inconsistency' in page
+    alt = "the bias and the inconsistency" if bias else "the inconsistency"
+    assert f'alt="Histograms of {alt} of each annotator' in page
     assert "Each bar counts the annotators" in page
     table = page.split("Each bar counts the annotators whose posterior")[1]
     assert table.count('<span class="badge') >= n

@@ -79,13 +79,27 @@ def test_the_verdicts_and_their_reasons_are_in_plain_words(nflx_page):
         "answers look random: 79 ratings, agreement with the consensus r = ",
         "consistent: 79 ratings, r = ",
         'class="badge random"',
-        "Bias and inconsistency of each viewer",
-        "ITU-T P.913",
+        "Inconsistency of each viewer",
         "EM converged after",
         "What to do next",
         "Check the ratings of the viewers flagged as random (26, &lt;b&gt;27",
     ):
         assert words in page, words
+
+
+@pytest.mark.parametrize("bias", [False, True])
+def test_the_bias_shows_only_where_it_was_estimated(tmp_path, bias):
+    """Without biases every bias is 0: no column of +0.000, no bias chart."""
+    X = make_ratings(20, 6, bad_fraction=0.2, random_state=0)
+    em = AnnotatorEM(bias=bias).fit(X)
+    page = report(em, tmp_path / "page.html", X).read_text(encoding="utf-8")
+    heading = "Bias and inconsistency" if bias else "Inconsistency"
+    assert f'<h2 id="annotators">{heading} of each annotator</h2>' in page
+    table = page.split('<h2 id="annotators">')[0].split('id="reliability"')[1]
+    assert ('<th class="num">bias</th>' in table) is bias
+    assert ("ITU-T P.913" in page) is bias
+    if not bias:
+        assert "+0.000" not in table
 
 
 def test_every_figure_is_an_embedded_png_and_nothing_comes_from_the_network(
