@@ -284,8 +284,10 @@ def next_hint(annotators, outputs):
         )
     where = outputs.get("annotators")
     if flagged and where not in (None, "-"):
+        # Biases are 0 unless fitted: then they say nothing.
+        fitted_bias = bool((annotators["bias"] != 0).any())
         return (
             f"next: check the ratings of the flagged annotators; {where} has "
-            "each one's verdict, sigma and bias."
+            f"each one's verdict, p_good, sigma{' and bias' if fitted_bias else ''}."
         )
     return "next: --report report.html draws the fit on one page."

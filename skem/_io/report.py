@@ -62,9 +62,9 @@ def report(
     The page says who was flagged and why, shows each annotator's
     reliability, the consensus of each item with its interval on the scale's
     own levels, each annotator's inconsistency and, if estimated, bias (the
-    names of ITU-T P.913 and ITU-R BT.500), the model form and the fit's convergence, and
-    what to do next. It is one file: the figures are embedded PNG images,
-    the style is inline, and it opens offline.
+    names of ITU-T P.913 and ITU-R BT.500), the model form and the fit's
+    convergence, and what to do next. It is one file: the figures are
+    embedded PNG images, the style is inline, and it opens offline.
 
     Parameters
     ----------

@@ -42,6 +42,7 @@ def test_the_summary_speaks_plain_words_with_labels(panel_csv, run_main):
     assert "Typical deviation from the consensus (sigma, the inconsistency)" in out
     assert "The fit converged: it stopped changing after" in out
     assert lines[-1].startswith("next: check the ratings of the flagged annotators")
+    assert lines[-1].endswith("has each one's verdict, p_good, sigma.")  # no bias
     for jargon in ("weight", "pi ", "log_posterior", "e-", "[", "np."):
         assert jargon not in out
     annotators = pd.read_csv(panel_csv.parent / "annotators.csv")
