@@ -73,9 +73,9 @@ class _BaseAnnotatorEM(TransformerMixin, _BaseEM):
         The consensus at the fitted annotator parameters: the mean of the
         row's bias-corrected ratings weighted by ``weights_ / sigma_**2``
         (kept on the scale for the bounded forms). On the training data it
-        equals ``mu_`` to rounding, for every form and also for items whose
-        raters all have weight 0, except for gold items, whose ``mu_`` is
-        their known score.
+        equals ``mu_`` to the last bit, for every form and also for items
+        whose raters all have weight 0, except for gold items, whose ``mu_``
+        is their known score.
 
         Parameters
         ----------

@@ -364,7 +364,19 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
         return _Params(bias, sigma, shared_sigma, previous.pi)
 
     def _fitted_params(self, scale):
-        """The fitted annotator parameters in the unit space of ``scale``."""
+        """The fitted annotator parameters in the unit space of ``scale``.
+
+        On the fitted scale they are the fit's own: read back through
+        ``sigma_ / width`` they can differ in the last place, and the
+        consensus of the training ratings (``transform``) would then miss
+        ``mu_`` by as much.
+        """
+        if scale == getattr(self, "_score_scale", None) and hasattr(
+            self, "_unit_params"
+        ):
+            # Copies, as the division gives: no caller can change the fit's.
+            fitted = self._unit_params
+            return replace(fitted, bias=fitted.bias.copy(), sigma=fitted.sigma.copy())
         sigma = np.broadcast_to(self.sigma_, self.weights_.shape).astype(np.float64)
         return _Params(
             self.bias_ / scale.width,
@@ -382,6 +394,7 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
         offset = run["n_ratings"] * np.log(width)
         objectives = np.asarray(run["objectives"]) - offset
         self._score_scale = scale
+        self._unit_params = params
         self.score_range_ = (scale.low, scale.high)
         self.levels_ = scale.level_values()
         self.n_judged_ratings_ = run["n_judged"]
