@@ -30,6 +30,9 @@ source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 exclude_patterns = ["_build", "_inventories", "examples/README.txt"]
 templates_path = ["_templates"]
 
+# Every cross-reference must resolve: with -W, a broken one fails the build.
+nitpicky = True
+
 autosummary_generate = True
 autodoc_default_options = {"members": True}
 numpydoc_show_class_members = False

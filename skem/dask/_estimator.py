@@ -127,7 +127,7 @@ class _BaseDaskAnnotatorEM(_BaseEM):
     def fit(self, X, y=None, *, gold=None):
         """Fit the model to long-format ratings on the cluster.
 
-        Uses the current :class:`distributed.Client`. A fit that raises
+        Uses the current ``distributed.Client``. A fit that raises
         leaves the estimator as it was.
 
         Parameters
@@ -335,7 +335,7 @@ class DaskAnnotatorEM(_BaseDaskAnnotatorEM):
     updates as the in-memory estimators run on each partition, so the fit
     equals ``AnnotatorEM`` on the same ratings to rounding.
 
-    Needs ``pip install 'skem[dask]'`` and a :class:`distributed.Client`.
+    Needs ``pip install 'skem[dask]'`` and a ``distributed.Client``.
 
     Parameters
     ----------
