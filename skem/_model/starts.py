@@ -11,6 +11,7 @@ from dataclasses import replace
 import numpy as np
 from sklearn.utils import check_array
 
+from skem._em.ratings import _compute_item_middle_values
 from skem._model.form import _Params
 from skem._model.steps import (
     _apply_gold,
@@ -156,19 +157,8 @@ def _kernel_initialize_warm(block, bounded):
     return replace(block, location=location, terms=None, sums=None, trial=None), {}
 
 
-# Ratings per gather of _estimate_item_medians: the gathered rows, their
-# indices and their sort stay within a few MiB whatever the panel's size.
-_MEDIAN_CHUNK = 1 << 18
-
-
 def _estimate_item_medians(ratings):
     """Median rating of each item.
-
-    The items are taken by their number of ratings: those with ``c`` ratings
-    form a matrix with ``c`` columns, and a sort along its rows finds their
-    middle values. Sorting many short rows is many times faster than one sort
-    of every rating (by item, then score), and takes no more memory than a
-    chunk of rows.
 
     Parameters
     ----------
@@ -180,24 +170,7 @@ def _estimate_item_medians(ratings):
     medians : ndarray of shape (n_items,)
         NaN for the items without any rating.
     """
-    score = ratings.score
-    if not ratings.grouped_by_item:
-        score = score[np.argsort(ratings.item, kind="stable")]
-    counts = ratings.n_per_item
-    starts = np.cumsum(counts) - counts
-    medians = np.full(ratings.n_items, np.nan)
-    by_count = np.argsort(counts, kind="stable")
-    sorted_counts = counts[by_count]
-    edges = np.flatnonzero(np.diff(sorted_counts)) + 1
-    for group in np.split(by_count, edges):
-        count = int(counts[group[0]]) if group.shape[0] else 0
-        if count == 0:
-            continue
-        columns = np.arange(count)
-        rows_per_chunk = max(1, _MEDIAN_CHUNK // count)
-        for first in range(0, group.shape[0], rows_per_chunk):
-            items = group[first : first + rows_per_chunk]
-            rows = score[starts[items, np.newaxis] + columns]
-            rows.sort(axis=1)
-            medians[items] = 0.5 * (rows[:, (count - 1) // 2] + rows[:, count // 2])
-    return medians
+    lower, upper = _compute_item_middle_values(
+        ratings.item, ratings.score, ratings.n_items, ratings.n_per_item
+    )
+    return 0.5 * (lower + upper)

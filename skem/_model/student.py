@@ -17,6 +17,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from skem._em.ratings import _compute_item_middle_values
 from skem._model.likelihoods import _compute_student_log_density
 from skem._model.normal import (
     _sigma_shared_normal,
@@ -185,7 +186,9 @@ def _estimate_consensus_student(ratings, rating_weights, params, df, gold=None):
     rating_sigma = sigma[ratings.annotator]
     corrected = ratings.score - bias[ratings.annotator]
     counted = rating_weights > 0
-    location = _item_medians(ratings.item[counted], corrected[counted], ratings.n_items)
+    location, _ = _compute_item_middle_values(
+        ratings.item[counted], corrected[counted], ratings.n_items
+    )
     for _ in range(_CONSENSUS_MAX_STEPS):
         previous = location
         u = _compute_scale_weights(corrected - location[ratings.item], rating_sigma, df)
@@ -200,29 +203,6 @@ def _estimate_consensus_student(ratings, rating_weights, params, df, gold=None):
         if not np.nanmax(np.abs(location - previous), initial=0) > _CONSENSUS_TOL:
             break
     return _apply_gold(location, gold)
-
-
-def _item_medians(item, values, n_items):
-    """The lower median of each item's values; NaN for an item without any.
-
-    Parameters
-    ----------
-    item : ndarray of shape (n_values,)
-    values : ndarray of shape (n_values,)
-    n_items : int
-
-    Returns
-    -------
-    medians : ndarray of shape (n_items,)
-    """
-    order = np.lexsort((values, item))
-    values = values[order]
-    counts = np.bincount(item, minlength=n_items)
-    starts = np.cumsum(counts) - counts
-    medians = np.full(n_items, np.nan)
-    rated = counts > 0
-    medians[rated] = values[starts[rated] + (counts[rated] - 1) // 2]
-    return medians
 
 
 def _kernel_student_location(block, weights, log_posterior, bias, sigma, df):

@@ -4,7 +4,11 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from skem._em.ratings import _Ratings, _ratings_from_matrix
+from skem._em.ratings import (
+    _compute_item_middle_values,
+    _Ratings,
+    _ratings_from_matrix,
+)
 from tests._helpers import (
     SMALL_X as X,
 )
@@ -92,3 +96,22 @@ def test_unanimous_scores_are_the_score_where_all_ratings_agree():
     )
     unanimous = _ratings_from_matrix(X).unanimous_scores()
     np.testing.assert_array_equal(unanimous, [3.0, np.nan, np.nan, 0.1 + 0.2, 2.0])
+
+
+@pytest.mark.parametrize("grouped", [True, False])
+def test_compute_item_middle_values_are_the_lower_and_upper_medians(grouped):
+    rng = np.random.default_rng(1)
+    item = np.sort(rng.integers(0, 7, 60))
+    if not grouped:
+        item = rng.permutation(item)
+    values = rng.integers(0, 4, 60).astype(float)  # ties
+    lower, upper = _compute_item_middle_values(item, values, 9)
+    for i in range(9):
+        mine = np.sort(values[item == i])
+        if mine.size:
+            assert (lower[i], upper[i]) == (
+                mine[(mine.size - 1) // 2],
+                mine[mine.size // 2],
+            )
+        else:
+            assert np.isnan(lower[i]) and np.isnan(upper[i])

@@ -48,7 +48,7 @@ def test_estimate_item_medians_without_ratings_are_nan(shape):
 
 
 def test_estimate_item_medians_of_an_item_longer_than_a_chunk(monkeypatch):
-    monkeypatch.setattr("skem._model.starts._MEDIAN_CHUNK", 4)
+    monkeypatch.setattr("skem._em.ratings._MIDDLE_CHUNK", 4)
     rng = np.random.RandomState(1)
     dense = np.full((3, 11), np.nan)
     dense[0] = rng.rand(11)

@@ -9,7 +9,6 @@ from skem._model.likelihoods import _compute_student_log_density
 from skem._model.student import (
     _compute_scale_weights,
     _estimate_consensus_student,
-    _item_medians,
 )
 from tests._helpers import _ratings
 
@@ -39,17 +38,6 @@ def test_scale_weights_make_the_reweighted_mean_a_stationary_point(df):
     ) / (2 * h)
     u = _compute_scale_weights(residual, sigma, df)
     np.testing.assert_allclose(slope, u * residual / sigma**2, rtol=1e-6)
-
-
-def test_item_medians_are_the_lower_medians():
-    rng = np.random.default_rng(1)
-    item = rng.integers(0, 7, 60)
-    values = rng.normal(size=60)
-    got = _item_medians(item, values, 9)
-    for i in range(9):
-        mine = np.sort(values[item == i])
-        expected = mine[(mine.size - 1) // 2] if mine.size else np.nan
-        np.testing.assert_equal(got[i], expected)
 
 
 @pytest.mark.parametrize("df", [1.0, 3.0])
