@@ -76,6 +76,28 @@ FORMS = {
 LEVELS_ROW = "default on levels (the same ratings rounded to 0.01)"
 
 
+def _in_turns(tasks, ratings, repeats):
+    """Times of each task and of a bincount pass over ``ratings``, taking turns.
+
+    Returns
+    -------
+    times : dict
+        Each task's name, and ``"bincount"``, to its ``repeats`` times (s).
+    """
+    tasks = {
+        **tasks,
+        "bincount": lambda: np.bincount(
+            ratings.item, ratings.score, minlength=ratings.n_items
+        ),
+    }
+    times = {name: [] for name in tasks}
+    for _ in range(repeats):
+        for name, task in tasks.items():
+            seconds, _ = median_time(task, 1)
+            times[name].append(seconds)
+    return {name: np.array(values) for name, values in times.items()}
+
+
 def iteration_table(quick=False):
     """One EM iteration of each model form against one np.bincount pass.
 
@@ -90,15 +112,7 @@ def iteration_table(quick=False):
     timers[LEVELS_ROW] = _iteration_timer(_levels_of(X))
     ratings = next(iter(timers.values()))[0]
     tasks = {name: timer for name, (_, timer) in timers.items()}
-    tasks["bincount"] = lambda: np.bincount(
-        ratings.item, ratings.score, minlength=ratings.n_items
-    )
-    times = {name: [] for name in tasks}
-    for _ in range(repeats):
-        for name, task in tasks.items():
-            seconds, _ = median_time(task, 1)
-            times[name].append(seconds)
-    times = {name: np.array(values) for name, values in times.items()}
+    times = _in_turns(tasks, ratings, repeats)
     lecture = times[next(iter(FORMS))]
     rows = [
         [
@@ -170,20 +184,11 @@ def setup_table(quick=False):
         ratings = _ratings_from_matrix(data_in)
         tasks[name] = setup
         tasks[(name, "median")] = functools.partial(_estimate_item_medians, ratings)
-    ratings = _ratings_from_matrix(X)
-    tasks["bincount"] = lambda: np.bincount(
-        ratings.item, ratings.score, minlength=ratings.n_items
-    )
-    times = {name: [] for name in tasks}
-    for _ in range(repeats):
-        for name, task in tasks.items():
-            seconds, _ = median_time(task, 1)
-            times[name].append(seconds)
-    times = {name: np.array(values) for name, values in times.items()}
+    times = _in_turns(tasks, _ratings_from_matrix(X), repeats)
     rows = [
         [
             name,
-            f"{ratings.n_ratings:,}",
+            f"{X.nnz:,}",
             np.median(times[name]) * 1e3,
             np.median(times[name] / times["bincount"]),
             np.median(times[(name, "median")] / times["bincount"]),

@@ -34,6 +34,7 @@ def test_quick_benchmarks_print_every_table(tmp_path):
     text = report.read_text()
     for title in (
         "One EM iteration of each model form",
+        "Setup of a fit: everything before EM",
         "Default against the lecture, whole fit",
         "False flags on real panels",
         "Robustness per model form",
