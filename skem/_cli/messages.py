@@ -110,7 +110,9 @@ def number(value, digits=3):
     """A number as a person writes it: ``7,720`` and ``0.25``, not ``7.72e+03``.
 
     Whole numbers in full, with thousands separators; others to ``digits``
-    significant digits, in fixed notation unless tiny or huge.
+    significant digits, or to the unit where their whole part has more
+    digits (``1,234``), in fixed notation; below 1e-4 and from 1e15 on,
+    with an exponent.
 
     Parameters
     ----------
@@ -127,7 +129,7 @@ def number(value, digits=3):
     if value == round(value) and abs(value) < 1e15:
         return f"{round(value):,}"
     text = f"{value:.{digits}g}"
-    if "e" in text and 1e-4 <= abs(value) < 1e15:
+    if "e" in text and 1e-4 <= abs(value) and abs(round(value)) < 1e15:
         decimals = max(0, digits - 1 - math.floor(math.log10(abs(value))))
         text = f"{value:,.{decimals}f}"
     return text

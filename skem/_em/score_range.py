@@ -403,9 +403,11 @@ def _all_among(scores, values):
         return False
     table = np.full(int(n_slots), np.nan)
     table[slots] = values
-    # Clipped first: a score far beyond the values must not overflow the cast.
-    position = np.subtract(scores, origin)
-    position /= step
+    # Clipped before the cast: a score far beyond the values (its position
+    # overflowing to inf) must not wrap around into the table.
+    with np.errstate(over="ignore", invalid="ignore"):
+        position = np.subtract(scores, origin)
+        position /= step
     np.clip(np.rint(position, out=position), -1, table.shape[0], out=position)
     index = position.astype(np.intp)
     if not np.all((index >= 0) & (index < table.shape[0])):

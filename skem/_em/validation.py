@@ -6,31 +6,28 @@ here once: the gold scores, the score range that covers them, and the missing
 markers of pandas in object data.
 """
 
-import os
 import sys
 import warnings
-from pathlib import Path
 
 import numpy as np
-import sklearn
 from sklearn.utils import check_array
 
 from skem._em.score_range import _check_representable, _range_words, _ScoreScale
 
-# Frames in these directories are skem's or scikit-learn's, not the caller's.
-_LIBRARY_DIRECTORIES = (
-    str(Path(__file__).parents[1]) + os.sep,
-    str(Path(sklearn.__file__).parent) + os.sep,
-)
+# Frames of these packages are the library's, not the caller's: skem's, and
+# scikit-learn's and joblib's when they call skem (a Pipeline, cross_val_score).
+_LIBRARY_PACKAGES = ("skem", "sklearn", "joblib")
 
 
 def _warn_at_caller(message, category):
     """``warnings.warn``, attributed to the caller's own line.
 
-    The warning points at the innermost frame outside skem and scikit-learn:
-    the line that called ``fit``, ``transform`` or ``long_to_matrix``. A
-    fixed ``stacklevel`` would point into skem, at a different line from
-    each entry point.
+    The warning points at the innermost frame outside skem, scikit-learn
+    and joblib: the line that called ``fit``, ``transform``,
+    ``long_to_matrix``, a Pipeline or ``cross_val_score``. A fixed
+    ``stacklevel`` would point into skem, at a different line from each
+    entry point. Frames are told apart by their module's name, which holds
+    whether the package is installed from sources, compiled files or a zip.
 
     Parameters
     ----------
@@ -38,11 +35,15 @@ def _warn_at_caller(message, category):
     category : type of Warning
     """
     frame, stacklevel = sys._getframe(1), 2
-    while frame.f_back is not None and frame.f_code.co_filename.startswith(
-        _LIBRARY_DIRECTORIES
-    ):
+    while frame.f_back is not None and _is_library_frame(frame):
         frame, stacklevel = frame.f_back, stacklevel + 1
     warnings.warn(message, category, stacklevel=stacklevel)
+
+
+def _is_library_frame(frame):
+    """Whether ``frame`` runs code of one of ``_LIBRARY_PACKAGES``."""
+    module = frame.f_globals.get("__name__", "")
+    return module.partition(".")[0] in _LIBRARY_PACKAGES
 
 
 def _check_gold_array(gold, n_items):

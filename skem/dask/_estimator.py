@@ -469,6 +469,7 @@ class DaskHardAnnotatorEM(_BaseDaskAnnotatorEM):
 
 _ANNOTATOR_ATTRIBUTES = (
     "_score_scale",
+    "_unit_params",
     "score_range_",
     "levels_",
     "n_judged_ratings_",

@@ -5,6 +5,7 @@ from typing import NamedTuple
 import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import cross_val_score
 
 from skem import AnnotatorEM, RatingMatrix, annotator_frame, consensus_frame
 from skem._em.validation import (
@@ -31,7 +32,9 @@ def test_the_estimators_warnings_point_at_the_callers_line():
         em.transform(X)
     with pytest.warns(ConvergenceWarning) as not_converging:
         AnnotatorEM(max_iter=1, init="median").fit(X[:3])
-    for record in (fitting, transforming, not_converging):
+    with pytest.warns(UserWarning, match="have no rating") as validating:
+        cross_val_score(AnnotatorEM(), X, cv=2)  # through scikit-learn and joblib
+    for record in (fitting, transforming, not_converging, validating):
         assert {w.filename for w in record} == {__file__}
 
 
