@@ -99,9 +99,8 @@ class _Ratings:
     def grouped_by_item(self):
         """Whether the ratings come item by item, in increasing item order.
 
-        Ratings from a dense, CSR or CSC matrix do (row by row), and so do
-        Dask's blocks: a chunk of them then spans a short run of items. A COO
-        matrix gives them in its own order.
+        Ratings from a matrix, dense or sparse, do (row by row), and so do
+        Dask's blocks: a chunk of them then spans a short run of items.
         """
         item = self.item
         return bool(np.all(item[1:] >= item[:-1]))
@@ -184,18 +183,21 @@ def _ratings_from_matrix(X):
     """
     n_items, n_annotators = X.shape
     if sp.issparse(X):
-        if X.format == "csc":
-            # Item by item, as from the other formats: a chunk of ratings then
-            # spans a short run of items, the item medians need no sort, and
-            # the fit is that of the same matrix in CSR. The conversion is one
-            # linear pass, and keeps any repeated pair for the check below.
-            X = X.tocsr()
+        if not X.has_canonical_format:
+            coo = X.tocoo()
+            _check_no_duplicate_pairs(coo.row, coo.col, n_annotators)
+        # Item by item, and each item's ratings by annotator, as from a dense
+        # matrix: the same ratings in any format come in the same order, so
+        # their sums and the fit are bitwise the same; a chunk of ratings
+        # spans a short run of items, and the item medians need no sort.
+        # Without repeated pairs, the conversions only reorder.
+        X = X.tocsr()
+        if not X.has_sorted_indices:
+            X = X.sorted_indices()
         coo = X.tocoo()
         item = np.asarray(coo.row, dtype=np.intp)
         annotator = np.asarray(coo.col, dtype=np.intp)
         score = np.asarray(coo.data, dtype=np.float64)
-        if not X.has_canonical_format:
-            _check_no_duplicate_pairs(item, annotator, n_annotators)
         observed = ~np.isnan(score)
         if not observed.all():
             item, annotator, score = (

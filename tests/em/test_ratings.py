@@ -31,16 +31,23 @@ def test_ratings_from_sparse_keep_explicit_zeros(fmt):
     assert dense[0, 0] == ratings.score[ratings.annotator == 0][0]
 
 
-def test_ratings_from_csc_come_item_by_item_as_from_csr():
+def test_ratings_from_any_sparse_format_come_item_by_item_as_from_csr():
     rng = np.random.RandomState(0)
     dense = np.where(rng.rand(30, 8) < 0.4, np.nan, rng.rand(30, 8))
     rows, columns = np.nonzero(~np.isnan(dense))
     csr = sp.csr_matrix((dense[rows, columns], (rows, columns)), shape=dense.shape)
     from_csr = _ratings_from_matrix(csr)
-    from_csc = _ratings_from_matrix(csr.tocsc())
-    assert from_csc.grouped_by_item
-    for name in ("item", "annotator", "score"):
-        np.testing.assert_array_equal(getattr(from_csc, name), getattr(from_csr, name))
+    order = rng.permutation(rows.shape[0])
+    shuffled = sp.coo_matrix(
+        (dense[rows, columns][order], (rows[order], columns[order])), dense.shape
+    )
+    for other in (csr.tocsc(), shuffled, dense):
+        ratings = _ratings_from_matrix(other)
+        assert ratings.grouped_by_item
+        for name in ("item", "annotator", "score"):
+            np.testing.assert_array_equal(
+                getattr(ratings, name), getattr(from_csr, name)
+            )
 
 
 def test_ratings_from_coo_reject_duplicate_pairs():

@@ -2,9 +2,8 @@
 
 import numpy as np
 import pytest
-import scipy.sparse as sp
 
-from skem._em.ratings import _ratings_from_matrix
+from skem._em.ratings import _Ratings, _ratings_from_matrix
 from skem._model.starts import (
     _check_init_weights,
     _estimate_item_medians,
@@ -28,8 +27,7 @@ def test_estimate_item_medians_matches_np_median_in_any_order(grouped):
     if not grouped:
         order = rng.permutation(rows.shape[0])
         rows, columns = rows[order], columns[order]
-    matrix = sp.coo_matrix((dense[rows, columns], (rows, columns)), dense.shape)
-    ratings = _ratings_from_matrix(matrix)
+    ratings = _Ratings(rows, columns, dense[rows, columns], *dense.shape)
     assert ratings.grouped_by_item == grouped
     assert len(np.unique(ratings.n_per_item)) > 20
     expected = [
