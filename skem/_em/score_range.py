@@ -394,7 +394,9 @@ def _all_among(scores, values):
     """
     if values.shape[0] < 2:
         return bool(np.all(scores == values[0]))
-    origin, step = float(values[0]), float(np.min(np.diff(values)))
+    origin = float(values[0])
+    with np.errstate(over="ignore"):  # a span beyond doubles: no slots
+        step = float(np.min(np.diff(values)))
     n_slots = (float(values[-1]) - origin) / step + 1.5
     if not n_slots <= 2 * _MAX_LEVELS:
         return False

@@ -84,6 +84,7 @@ def test_distinct_levels_is_np_unique_when_at_most_max_levels(scores):
         ([1.0, 4.0], [1.0, 2.0, 3.0], False),  # beyond them
         ([1.0, -1e300, 1e300], [1.0, 2.0], False),  # far beyond: no overflow
         ([-1e308, 1.7e308], [-1e308, -9.99e307], False),  # nor a warning
+        ([1.0], [-1.7e308, 1.7e308], False),  # a span beyond doubles
         ([1.0, 1.0 + 1e-9], [1.0, 1.0 + 1e-9, 3.0], False),  # too many slots
         ([2.0, 2.0], [2.0], True),
         ([2.0, 3.0], [2.0], False),
