@@ -71,7 +71,7 @@ class _BaseAnnotatorEM(TransformerMixin, _BaseEM):
         """Return the consensus score of each item (row) of X.
 
         The consensus at the fitted annotator parameters: the mean of the
-        row's bias-corrected ratings weighted by ``weights_ / sigma_**2``
+        row's bias-corrected ratings weighted by ``consensus_weights_ / sigma_**2``
         (kept on the scale for the bounded forms). On the training data it
         equals ``mu_`` to the last bit, for every form and also for items
         whose raters all have weight 0, except for gold items, whose ``mu_``
@@ -364,7 +364,7 @@ _SHARED_ATTRIBUTES = """
 
     mu_ : ndarray of shape (n_items,)
         Consensus score of each training item: the mean of its bias-corrected
-        ratings weighted by ``weights_ / sigma_**2``, at the fitted
+        ratings weighted by ``consensus_weights_ / sigma_**2``, at the fitted
         parameters: :meth:`transform` of the training ratings gives the same
         numbers. For the bounded forms it is kept inside ``score_range_``.
         NaN for items without any rating (a warning says how many).
@@ -394,6 +394,12 @@ _SHARED_ATTRIBUTES = """
         annotators rated too: the ratings that can judge it. With fewer
         than 3 its verdict is undetermined, and it counts at ``pi_`` in the
         consensus and in :meth:`score_samples` (:ref:`undetermined`).
+
+    consensus_weights_ : ndarray of shape (n_annotators,)
+        Weight of each annotator in the consensus ``mu_``: ``weights_``, or
+        ``pi_`` where the verdict is undetermined for want of judged ratings
+        (``n_judged_ratings_`` below 3). An annotator whose ``weights_`` is
+        near 0 after one or two ratings still counts at ``pi_`` here.
 
     sigma_ : float or ndarray of shape (n_annotators,)
         Standard deviation of good annotators' ratings around ``mu_ +

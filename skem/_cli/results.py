@@ -2,7 +2,7 @@
 
 Per item: ``<item>, consensus, std_error, ci_low, ci_high, n_ratings``, plus
 ``location`` for the bounded forms. Per annotator: ``<annotator>, p_good,
-verdict, n_ratings, sigma, bias, log_posterior``. ``<item>`` and
+verdict, consensus_weight, n_ratings, sigma, bias, log_posterior``. ``<item>`` and
 ``<annotator>`` are the user's own column names. The schema, the intervals
 and the verdicts are those of :mod:`skem._io.results`, imported when a fit
 needs them so that ``skem --help`` stays light.
@@ -113,9 +113,13 @@ def summary(
     """
     verdict = annotators["verdict"].to_numpy()
     labels = annotators[name].to_numpy()
-    p_good = annotators["p_good"].to_numpy()
     n_annotators = len(annotators)
-    from skem._io.results import _scale_ends
+    from skem._io.results import (
+        _prior_weight_words,
+        _random_weight_words,
+        _scale_ends,
+    )
+    from skem._model.evidence import MIN_JUDGED_RATINGS
 
     low, high = _scale_ends(estimator)
     levels = getattr(estimator, "levels_", None)
@@ -128,28 +132,34 @@ def summary(
         + ("" if levels is None else f" of {len(levels)} levels")
         + ")."
     ]
-    random = labels[verdict == "random"]
-    if random.size:
-        verb = "answers" if random.size == 1 else "answer"
+    random = verdict == "random"
+    if random.any():
+        verb = "answers" if random.sum() == 1 else "answer"
+        weights = annotators["consensus_weight"].to_numpy()[random]
         lines.append(
-            f"{random.size} of {n_annotators} annotators {verb} at random: "
-            f"{listing(random, _NAMED_RANDOM)} (their ratings are left out of the "
-            "consensus)."
+            f"{random.sum()} of {n_annotators} annotators {verb} at random: "
+            f"{listing(labels[random], _NAMED_RANDOM)}; "
+            f"{_random_weight_words(weights)}."
         )
     else:
         lines.append(f"None of the {n_annotators} annotators answers at random.")
     undetermined = verdict == "undetermined"
-    few = undetermined & _too_few_ratings(p_good, estimator.n_judged_ratings_)
+    few = undetermined & (estimator.n_judged_ratings_ < MIN_JUDGED_RATINGS)
     if few.any():
         lines.append(
-            f"{few.sum()} undetermined (too few ratings to judge): "
+            f"{few.sum()} undetermined (too few ratings to judge; "
+            f"{_prior_weight_words(estimator.pi_)}): "
             f"{listing(labels[few], _NAMED_UNDETERMINED)}."
         )
     either = undetermined & ~few
     if either.any():
+        how = (
+            "hard EM counts each fully or not at all, by its flag"
+            if kind == "hard"
+            else "they count in the consensus by how likely they are good"
+        )
         lines.append(
-            f"{either.sum()} undetermined (their ratings fit either way; they "
-            f"count in the consensus by how likely they are good): "
+            f"{either.sum()} undetermined (their ratings fit either way; {how}): "
             f"{listing(labels[either], _NAMED_UNDETERMINED)}."
         )
     lines.append(_sigma_line(annotators, verdict == "consistent"))
@@ -165,22 +175,6 @@ def summary(
         )
     lines.append(_convergence_line(estimator, elapsed))
     return lines
-
-
-def _too_few_ratings(p_good, n_judged):
-    """Whether an undetermined annotator is so for want of ratings.
-
-    The verdict would otherwise be "consistent" or "random", or the
-    annotator has fewer judged ratings than the verdict asks.
-    """
-    from skem._io.results import CONSISTENT_FROM, RANDOM_BELOW
-    from skem._model.evidence import MIN_JUDGED_RATINGS
-
-    return (
-        (p_good >= CONSISTENT_FROM)
-        | (p_good <= RANDOM_BELOW)
-        | (n_judged < MIN_JUDGED_RATINGS)
-    )
 
 
 def _sigma_line(annotators, consistent):

@@ -406,6 +406,7 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
         self.weights_ = run["weights"]
         self.log_posterior_ = run["log_posterior"]
         self._log_posterior_bad = run["log_posterior_bad"]
+        self.consensus_weights_ = self._consensus_weights()[0]
         self.log_likelihoods_ = objectives
         self.log_likelihood_ = float(objectives[-1])
         self.n_iter_ = run["n_iter"]

@@ -30,10 +30,13 @@ from skem._io.results import (
     _item_table,
     _labels,
     _levels,
+    _prior_weight_words,
+    _random_weight_words,
     _scale_ends,
 )
 from skem._io.template import PAGE
 from skem._io.widest import _half_width, _widest
+from skem._model.evidence import MIN_JUDGED_RATINGS
 
 # Items named in "what to do next", and at most this many rows in the page's
 # item table (the full table is consensus_frame's).
@@ -237,17 +240,24 @@ class _Content:
             lines = lines[:MAX_LISTED] + [
                 f"<li>and {len(lines) - MAX_LISTED} more: see the table below.</li>"
             ]
-        n_random = int((people["verdict"] == "random").sum())
+        random = (people["verdict"] == "random").to_numpy()
         who = html.escape(_plural(self.annotator_name))
         if lines:
+            weights = people["consensus_weight"].to_numpy()[random]
             intro = (
-                f"<p>{n_random} of {len(people)} {who} answer at random: their "
-                "ratings barely count in the consensus. "
-                "An annotator is <em>consistent</em> when the model gives "
+                f"<p>{random.sum()} of {len(people)} {who} answer at random"
+                + (
+                    f": {html.escape(_random_weight_words(weights))}. "
+                    if random.any()
+                    else ". "
+                )
+                + "An annotator is <em>consistent</em> when the model gives "
                 f"at least {CONSISTENT_FROM:.0%} probability that their ratings "
                 "follow the consensus, <em>random</em> at most "
                 f"{RANDOM_BELOW:.0%}, and <em>undetermined</em> in between or "
-                "with too few ratings to judge.</p>"
+                "with too few ratings to judge (fewer than "
+                f"{MIN_JUDGED_RATINGS} on items that two others rated too: "
+                f"{html.escape(_prior_weight_words(self.estimator.pi_))}).</p>"
             )
             return intro + '<ul class="flagged">' + "\n".join(lines) + "</ul>"
         return (
@@ -483,12 +493,16 @@ class _Content:
             "verdict",
             "why",
             "P(good)",
+            "weight in the consensus",
         ]
         if self.has_counts:
             header.append("ratings")
         # Without biases every bias is 0: a column of +0.000 says nothing.
         bias = self.estimator.bias
         header += ["bias", "inconsistency"] if bias else ["inconsistency"]
+        weight = [
+            "0" if w == 0 else _probability(w) for w in people["consensus_weight"]
+        ]
         rows = []
         for k in range(len(people)):
             cells = [
@@ -496,6 +510,7 @@ class _Content:
                 f"<td>{_badge(people['verdict'].iloc[k])}</td>",
                 f"<td>{html.escape(self.reasons[k])}</td>",
                 f'<td class="num">{_probability(people["p_good"].iloc[k])}</td>',
+                f'<td class="num">{weight[k]}</td>',
             ]
             if self.has_counts:
                 cells.append(f'<td class="num">{int(people["n_ratings"].iloc[k])}</td>')

@@ -6,8 +6,8 @@ backend, the HTML report) uses the same columns:
 - per item: ``<item>, consensus, std_error, ci_low, ci_high, n_ratings``, plus
   ``location`` for the bounded forms, whose location differs from the
   consensus;
-- per annotator: ``<annotator>, p_good, verdict, n_ratings, sigma, bias,
-  log_posterior``.
+- per annotator: ``<annotator>, p_good, verdict, consensus_weight,
+  n_ratings, sigma, bias, log_posterior``.
 
 ``<item>`` and ``<annotator>`` are the caller's own column names.
 """
@@ -30,6 +30,7 @@ ITEM_COLUMNS = ("consensus", "std_error", "ci_low", "ci_high", "n_ratings")
 ANNOTATOR_COLUMNS = (
     "p_good",
     "verdict",
+    "consensus_weight",
     "n_ratings",
     "sigma",
     "bias",
@@ -143,6 +144,9 @@ default=None
           (``p_good <= 0.1``) or ``"undetermined"`` (in between, or fewer
           than 3 ratings on items that at least two others rated too:
           ``n_judged_ratings_``);
+        - ``consensus_weight``: the annotator's weight in the consensus,
+          ``consensus_weights_``: ``weights_``, or ``pi_`` where the
+          verdict is undetermined for want of judged ratings;
         - ``n_ratings``: the annotator's number of ratings;
         - ``sigma``: the inconsistency, the typical deviation of the
           annotator's good ratings from ``consensus + bias`` (``sigma_``,
@@ -171,7 +175,8 @@ default=None
     >>> em = AnnotatorEM(score_range=(1, 5)).fit(X)
     >>> table = annotator_frame(em, ["ann", "bob", "cat"], X=X, name="subject")
     >>> table.columns.tolist()
-    ['subject', 'p_good', 'verdict', 'n_ratings', 'sigma', 'bias', 'log_posterior']
+    ['subject', 'p_good', 'verdict', 'consensus_weight', 'n_ratings', 'sigma', 'bias',
+     'log_posterior']
     >>> table[["subject", "p_good", "verdict", "n_ratings"]].round(2)
       subject  p_good     verdict  n_ratings
     0     ann     1.0  consistent          4
@@ -283,6 +288,9 @@ def _annotator_table(estimator, labels, evidence, name):
             name: labels,
             "p_good": p_good,
             "verdict": verdicts,
+            "consensus_weight": np.asarray(
+                estimator.consensus_weights_, dtype=np.float64
+            ),
             "n_ratings": _count_column(pd, n_ratings, n_annotators),
             "sigma": np.broadcast_to(estimator.sigma_, (n_annotators,)).astype(
                 np.float64
@@ -360,6 +368,53 @@ def _annotator_verdicts(p_good, n_ratings=None, n_judged=None, r=None):
         verdicts.append(verdict)
         reasons.append(reason)
     return np.asarray(verdicts, dtype=object), np.asarray(reasons, dtype=object)
+
+
+def _random_weight_words(consensus_weights):
+    """How much the annotators flagged as random count in the consensus, in words.
+
+    Parameters
+    ----------
+    consensus_weights : ndarray of shape (n_random,)
+        Their ``consensus_weights_``; at most ``RANDOM_BELOW`` each.
+
+    Returns
+    -------
+    words : str
+        ``"their ratings are left out of the consensus"`` when every weight
+        is 0 (hard EM), otherwise for example ``"their ratings barely count
+        in the consensus, at most 8% as much as a fully trusted
+        annotator's"``.
+    """
+    most = float(np.max(consensus_weights, initial=0.0))
+    if most == 0.0:
+        return "their ratings are left out of the consensus"
+    return (
+        f"their ratings barely count in the consensus, at most {_share(most)} "
+        "as much as a fully trusted annotator's"
+    )
+
+
+def _prior_weight_words(pi):
+    """How an annotator with too few judged ratings counts in the consensus.
+
+    It counts at ``pi``, the prior probability of a good annotator: for
+    example ``"in the consensus each counts 95% as much as a fully trusted
+    annotator"``.
+    """
+    return (
+        f"in the consensus each counts {_share(pi)} as much as a fully trusted "
+        "annotator"
+    )
+
+
+def _share(weight):
+    """A weight in [0, 1] as a percentage that never rounds to 0% or 100%."""
+    if weight < 0.01:
+        return "less than 1%"
+    if weight > 0.99:
+        return "more than 99%"
+    return f"{weight:.0%}"
 
 
 def _evidence_text(count, correlation):

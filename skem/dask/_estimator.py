@@ -377,6 +377,9 @@ class DaskAnnotatorEM(_BaseDaskAnnotatorEM):
     n_judged_ratings_ : ndarray of shape (n_annotators,)
         Number of each annotator's ratings on items that at least two others
         rated too; with fewer than 3 its verdict is undetermined.
+    consensus_weights_ : ndarray of shape (n_annotators,)
+        Weight of each annotator in the consensus: ``weights_``, or ``pi_``
+        where the verdict is undetermined for want of judged ratings.
     score_range_ : tuple of float
         The range of the bad annotators' uniform ratings.
     levels_ : ndarray of shape (n_levels,) or None
@@ -479,6 +482,7 @@ _ANNOTATOR_ATTRIBUTES = (
     "pi_",
     "weights_",
     "log_posterior_",
+    "consensus_weights_",
     "_log_posterior_bad",
     "log_likelihoods_",
     "log_likelihood_",

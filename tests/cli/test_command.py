@@ -26,6 +26,7 @@ ITEM_SCHEMA = ["consensus", "std_error", "ci_low", "ci_high", "n_ratings"]
 ANNOTATOR_SCHEMA = [
     "p_good",
     "verdict",
+    "consensus_weight",
     "n_ratings",
     "sigma",
     "bias",
@@ -44,7 +45,7 @@ def test_fit_writes_both_tables_and_a_summary(ratings_csv, tmp_path, run_main):
     assert status == 0 and err == "", err
     assert "fitted 50 items rated by 8 annotators" in stdout
     random = ", ".join(sorted(bad))
-    assert f"2 of 8 annotators answer at random: {random} (their ratings" in stdout
+    assert f"2 of 8 annotators answer at random: {random};" in stdout
     assert "Typical deviation from the consensus (sigma" in stdout
     assert stdout.strip().splitlines()[-1].startswith("next: ")
     assert "weight" not in stdout and "e-" not in stdout

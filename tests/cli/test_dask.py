@@ -99,7 +99,9 @@ def test_a_glob_and_a_replaced_dataset(dataset, tmp_path, capsys):
     (target / "stale.parquet").write_bytes(b"left from before")
     assert main([*args, "--consensus", str(target), "--annotators", "-"]) == 0
     out = capsys.readouterr().out
-    assert out.splitlines()[-31].startswith("subject,p_good,verdict,n_ratings")
+    assert out.splitlines()[-31].startswith(
+        "subject,p_good,verdict,consensus_weight,n_ratings"
+    )
     assert sorted(p.name for p in target.iterdir()) == first
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 

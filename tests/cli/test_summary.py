@@ -35,10 +35,13 @@ def test_the_summary_speaks_plain_words_with_labels(panel_csv, run_main):
     lines = out.splitlines()
     assert "7 annotators (182 ratings on a 1 to 5 scale)" in lines[0]
     assert (
-        "2 of 7 annotators answer at random: s4, s5 (their ratings are left out "
-        "of the consensus)." in out
+        "2 of 7 annotators answer at random: s4, s5; their ratings barely count "
+        "in the consensus, at most " in out
     )
-    assert "1 undetermined (too few ratings to judge): newcomer." in out
+    assert (
+        "1 undetermined (too few ratings to judge; in the consensus each counts " in out
+    )
+    assert "as much as a fully trusted annotator): newcomer." in out
     assert "Typical deviation from the consensus (sigma, the inconsistency)" in out
     assert "The fit converged: it stopped changing after" in out
     assert lines[-1].startswith("next: check the ratings of the flagged annotators")
@@ -86,7 +89,8 @@ def test_a_sparse_panel_names_a_few_undetermined_annotators(tmp_path, run_main):
     status, out, err = run_main("fit", path, "--annotators", tmp_path / "a.csv")
     assert status == 0, err
     (line,) = [x for x in out.splitlines() if "too few ratings" in x]
-    assert line.startswith("40 undetermined (too few ratings to judge): new00, ")
+    assert line.startswith("40 undetermined (too few ratings to judge; in the ")
+    assert "fully trusted annotator): new00, " in line
     assert line.count("new") == 5 and line.endswith("... (40 in all).")
     assert len(pd.read_csv(tmp_path / "a.csv")) == 44
 

@@ -103,7 +103,13 @@ def _assert_same_fit(dask_em, em, matrix):
     np.testing.assert_array_equal(dask_em.annotators_, matrix.annotators)
     assert dask_em.n_iter_ == em.n_iter_
     assert dask_em.converged_ == em.converged_
-    for name in ("weights_", "sigma_", "bias_", "log_likelihoods_"):
+    for name in (
+        "weights_",
+        "consensus_weights_",
+        "sigma_",
+        "bias_",
+        "log_likelihoods_",
+    ):
         np.testing.assert_allclose(
             getattr(dask_em, name), getattr(em, name), rtol=RTOL, atol=1e-12
         )

@@ -110,6 +110,33 @@ def test_score_samples_reads_undetermined_annotators_at_the_prior(pairs):
     np.testing.assert_allclose(em.score_samples(held_out), expected, rtol=1e-12)
 
 
+@pytest.mark.parametrize("Estimator", [AnnotatorEM, HardAnnotatorEM])
+def test_consensus_weights_are_what_the_consensus_counts(Estimator):
+    """``consensus_weights_`` is ``weights_``, or ``pi_`` for an annotator
+    with fewer than 3 judged ratings, and ``mu_`` is the mean of the ratings
+    weighted by it: a newcomer who disagrees on its 2 ratings has a posterior
+    near 0, yet counts at ``pi_``."""
+    X, _, _ = make_ratings(
+        40,
+        6,
+        bad_fraction=0.0,
+        sigma=0.3,
+        score_range=(1, 5),
+        return_truth=True,
+        random_state=0,
+    )
+    newcomer = np.full((40, 1), np.nan)
+    newcomer[:2, 0] = np.where(np.nanmean(X[:2], axis=1) > 3, 1.0, 5.0)
+    X = np.hstack([X, newcomer])
+    em = Estimator(**LECTURE).fit(X)
+    assert em.n_judged_ratings_[-1] == 2 and em.weights_[-1] < 0.1
+    expected = np.where(em.n_judged_ratings_ >= 3, em.weights_, em.pi_)
+    np.testing.assert_array_equal(em.consensus_weights_, expected)
+    assert em.consensus_weights_[-1] == em.pi_ > 0.5
+    w = np.where(np.isnan(X), 0.0, em.consensus_weights_)
+    np.testing.assert_allclose(em.mu_, (w * np.nan_to_num(X)).sum(1) / w.sum(1))
+
+
 def test_held_out_score_prefers_the_fit_that_tells_the_annotators_apart(pairs):
     """From 'all_good' the lecture's form keeps the 3 random raters as good;
     cross-validation used to prefer that fit (-4.66 per item against -8.93)."""

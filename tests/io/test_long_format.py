@@ -72,6 +72,7 @@ def test_round_trip_long_matrix_fit_tidy_keeps_labels(
         "subject",
         "p_good",
         "verdict",
+        "consensus_weight",
         "n_ratings",
         "sigma",
         "bias",

@@ -75,7 +75,9 @@ def test_the_verdicts_and_their_reasons_are_in_plain_words(nflx_page):
     _, page = nflx_page
     for words in (
         "Who was flagged, and why",
-        "4 of 30 viewers answer at random",
+        "4 of 30 viewers answer at random: their ratings barely count in the "
+        "consensus, at most ",
+        "weight in the consensus</th>",
         "answers look random: 79 ratings, agreement with the consensus r = ",
         "consistent: 79 ratings, r = ",
         'class="badge random"',
@@ -146,6 +148,7 @@ def test_hard_em_bias_and_no_ratings_are_described(tmp_path):
     assert "Hard (classification) EM" in page
     assert "Each annotator has their own bias." in page
     assert "classification log-likelihood" in page
+    assert "answer at random: their ratings are left out of the consensus" in page
     assert "ratings</th>" not in page  # no counts without the ratings
     assert len(_images(page)) == 3
 
@@ -395,3 +398,21 @@ def test_a_rater_with_a_constant_offset_is_pointed_to_biases_not_exclusion():
     with_bias = AnnotatorEM(bias=True).fit(X)
     assert with_bias.weights_[0] > 0.5
     assert "Before excluding" not in _write(with_bias, X, annotators=labels)
+
+
+def test_undetermined_newcomers_are_said_to_count_at_the_prior(tmp_path):
+    """A viewer with two ratings is undetermined whatever its posterior, and
+    the page says how much it counts: ``pi_`` as a percentage, in its
+    column too."""
+    X = make_ratings(20, 6, bad_fraction=0.2, random_state=0)
+    newcomer = np.full((20, 1), np.nan)
+    newcomer[:2, 0] = 0.5
+    em = AnnotatorEM().fit(np.hstack([X, newcomer]))
+    page = _write(em, np.hstack([X, newcomer]), folder=tmp_path)
+    assert (
+        "too few ratings to judge (fewer than 3 on items that two others rated "
+        f"too: in the consensus each counts {em.pi_:.0%} as much as a fully "
+        "trusted annotator)" in page
+    )
+    row = page.split("<td>6</td>")[1].split("</tr>")[0]
+    assert f'<td class="num">{em.pi_:.3f}</td>' in row

@@ -21,6 +21,7 @@ ITEM_COLUMNS = ["consensus", "std_error", "ci_low", "ci_high", "n_ratings"]
 ANNOTATOR_COLUMNS = [
     "p_good",
     "verdict",
+    "consensus_weight",
     "n_ratings",
     "sigma",
     "bias",
@@ -53,6 +54,7 @@ def test_frames_have_the_schema_with_the_callers_names(Estimator, bounded, noise
         np.testing.assert_array_equal(items["location"], em.location_)
     np.testing.assert_array_equal(people["n_ratings"], (~np.isnan(X)).sum(axis=0))
     np.testing.assert_array_equal(people["log_posterior"], em.log_posterior_)
+    np.testing.assert_array_equal(people["consensus_weight"], em.consensus_weights_)
     np.testing.assert_array_equal(
         people["sigma"], np.broadcast_to(em.sigma_, (6,)).astype(float)
     )
