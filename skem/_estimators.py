@@ -12,7 +12,7 @@ from skem._em.ratings import _ratings_from_matrix
 from skem._em.score_range import _check_among_levels, _check_ratings_in_range
 from skem._em.validation import (
     _check_gold_array,
-    _check_not_labelled_matrix,
+    _check_rating_matrix,
     _missing_as_nan,
     _scale_for_gold,
     _warn_unrated_items,
@@ -326,7 +326,7 @@ class _BaseAnnotatorEM(TransformerMixin, _BaseEM):
 
     def _validated_ratings(self, X, reset):
         """The observed ratings of X, validated (``reset`` as in validate_data)."""
-        _check_not_labelled_matrix(X)
+        _check_rating_matrix(X)
         X = validate_data(
             self,
             _missing_as_nan(X),

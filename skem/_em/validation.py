@@ -157,11 +157,39 @@ def _scale_for_gold(scale, known, score_range):
     return widened
 
 
-def _check_not_labelled_matrix(X):
-    """Raise a ValueError if ``X`` is a :class:`skem.RatingMatrix`.
+# Column names of long-format ratings (long_to_matrix's defaults and their
+# usual synonyms), one set per role: item, annotator, score.
+_LONG_FORMAT_NAMES = (
+    {"item", "item_id", "items", "task", "task_id", "question", "video", "clip"},
+    {
+        "annotator",
+        "annotator_id",
+        "annotators",
+        "worker",
+        "worker_id",
+        "rater",
+        "rater_id",
+        "subject",
+        "user",
+        "user_id",
+        "participant",
+        "judge",
+    },
+    {"score", "scores", "rating", "ratings", "label", "answer", "grade", "mos"},
+)
 
-    A RatingMatrix is a named tuple of the matrix and its labels: NumPy would
-    read it as a ragged array and fail with an error about shapes.
+
+def _check_rating_matrix(X):
+    """Raise a ValueError if ``X`` is a rating matrix's labels or its long form.
+
+    Two slips fail with errors about something else, or not at all:
+
+    - a :class:`skem.RatingMatrix`, the named tuple of the matrix and its
+      labels, which NumPy reads as a ragged array (an error about shapes);
+    - a DataFrame of long-format ratings, one row per rating, whose columns
+      name at least two of item, annotator and score (``long_to_matrix``'s
+      defaults or their usual synonyms): with numeric labels it would fit as
+      three annotators, with text labels fail on a conversion to float.
     """
     if isinstance(X, tuple) and getattr(X, "_fields", ())[:1] == ("X",):
         raise ValueError(
@@ -170,6 +198,27 @@ def _check_not_labelled_matrix(X):
             "itself, long_to_matrix(...).X, or unpack it first: X, items, "
             "annotators = long_to_matrix(...)."
         )
+    columns = getattr(X, "columns", None)
+    if columns is None or not hasattr(X, "iloc"):
+        return
+    found = [
+        next((c for c in columns if str(c).strip().lower() in names), None)
+        for names in _LONG_FORMAT_NAMES
+    ]
+    if sum(c is not None for c in found) < 2:
+        return
+    item, annotator, score = (
+        repr(c) if c is not None else repr(default)
+        for c, default in zip(found, ("item", "annotator", "score"), strict=True)
+    )
+    raise ValueError(
+        "X looks like long-format ratings, one rating per row (its columns "
+        f"include {', '.join(repr(c) for c in found if c is not None)}), but "
+        "the estimators take a rating matrix: one row per item, one column "
+        "per annotator. Convert it first: X, items, annotators = "
+        f"skem.long_to_matrix(df, item={item}, annotator={annotator}, "
+        f"score={score})."
+    )
 
 
 def _missing_as_nan(data):

@@ -16,7 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.validation import check_is_fitted
 
-from skem._em.validation import _check_not_labelled_matrix, _missing_as_nan
+from skem._em.validation import _check_rating_matrix, _missing_as_nan
 from skem._io.long_format import _as_labels, _import_pandas
 from skem._model.evidence import MIN_JUDGED_RATINGS
 from skem._model.intervals import _compute_consensus_interval
@@ -497,7 +497,7 @@ def _observed(X, n_items, weights):
     absent entry of a sparse matrix, or a NaN stored in one. X is never
     modified.
     """
-    _check_not_labelled_matrix(X)
+    _check_rating_matrix(X)
     n_annotators = weights.shape[0]
     if sp.issparse(X):
         coo = sp.coo_matrix(X)

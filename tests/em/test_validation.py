@@ -9,7 +9,7 @@ from sklearn.model_selection import cross_val_score
 
 from skem import AnnotatorEM, RatingMatrix, annotator_frame, consensus_frame
 from skem._em.validation import (
-    _check_not_labelled_matrix,
+    _check_rating_matrix,
     _missing_as_nan,
     _warn_at_caller,
 )
@@ -57,13 +57,49 @@ def test_a_rating_matrix_is_refused_with_the_way_to_its_matrix():
             table(em, X=matrix)
 
 
+@pytest.mark.parametrize(
+    "columns",
+    [("item", "annotator", "score"), ("video", "Subject", "mos"), ("task", "rating")],
+)
+def test_long_format_ratings_are_refused_with_the_way_to_a_matrix(columns):
+    """A table of one rating per row, with numeric labels, used to fit as
+    three annotators; its columns name at least two of the three roles."""
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    long = pd.DataFrame(
+        {name: rng.integers(1, 6, 40).astype(float) for name in columns}
+    )
+    before = long.copy()
+    with pytest.raises(ValueError, match="X looks like long-format ratings") as info:
+        AnnotatorEM().fit(long)
+    assert "skem.long_to_matrix(df, item=" in str(info.value)
+    assert repr(columns[1]) in str(info.value)
+    em = AnnotatorEM().fit(make_ratings(40, len(columns), random_state=0))
+    for refused in (
+        em.transform,
+        lambda X: consensus_frame(em, X=X),
+        lambda X: annotator_frame(em, X=X),
+    ):
+        with pytest.raises(ValueError, match="long-format"):
+            refused(long)
+    pd.testing.assert_frame_equal(long, before)
+
+
+def test_a_wide_frame_of_annotators_is_a_rating_matrix():
+    """Columns named after annotators, even one called "score", fit."""
+    pd = pytest.importorskip("pandas")
+    X = make_ratings(20, 3, random_state=0)
+    wide = pd.DataFrame(X, columns=["score", "ann", "bob"])
+    np.testing.assert_array_equal(AnnotatorEM().fit(wide).mu_, AnnotatorEM().fit(X).mu_)
+
+
 def test_other_tuples_are_left_to_the_usual_validation():
     class Pair(NamedTuple):
         a: float
         b: float
 
-    _check_not_labelled_matrix(Pair(1.0, 2.0))
-    _check_not_labelled_matrix((np.ones(3), np.ones(3)))
+    _check_rating_matrix(Pair(1.0, 2.0))
+    _check_rating_matrix((np.ones(3), np.ones(3)))
 
 
 def test_missing_markers_become_nan_without_touching_the_callers_data():
