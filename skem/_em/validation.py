@@ -179,6 +179,11 @@ _LONG_FORMAT_NAMES = (
 )
 
 
+def _is_rating_matrix(value):
+    """Whether ``value`` is a :class:`skem.RatingMatrix` (or one like it)."""
+    return isinstance(value, tuple) and getattr(value, "_fields", ())[:1] == ("X",)
+
+
 def _check_rating_matrix(X):
     """Raise a ValueError if ``X`` is a rating matrix's labels or its long form.
 
@@ -191,7 +196,7 @@ def _check_rating_matrix(X):
       defaults or their usual synonyms): with numeric labels it would fit as
       three annotators, with text labels fail on a conversion to float.
     """
-    if isinstance(X, tuple) and getattr(X, "_fields", ())[:1] == ("X",):
+    if _is_rating_matrix(X):
         raise ValueError(
             f"X is a {type(X).__name__}: the ratings with the labels of their "
             "rows and columns, as long_to_matrix returns them. Pass the matrix "

@@ -5,6 +5,7 @@ import html
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from skem._em.validation import _is_rating_matrix
 from skem._io.figures import _annotator_figures, _reliability_figure
 from skem._io.files import _write_atomically
 from skem._io.html import (
@@ -78,12 +79,13 @@ def report(
         The HTML file to write, in an existing folder. It is written whole
         or not at all: a failure leaves no half-written file, and an
         existing file is replaced only by a complete page.
-    X : {array-like, sparse matrix} of shape (n_items, n_annotators), \
-default=None
+    X : {array-like, sparse matrix} of shape (n_items, n_annotators) or \
+RatingMatrix, default=None
         The training ratings. With them the page gives each annotator's
         number of ratings and agreement with the consensus (Pearson's ``r``),
-        each item's number of ratings, and says "undetermined: too few
-        ratings" where an annotator shares fewer than 3 ratings with others.
+        and each item's number of ratings. A :class:`~skem.RatingMatrix`
+        (``long_to_matrix``'s) gives the labels too, unless ``items`` or
+        ``annotators`` are given.
     items : array-like of shape (n_items,), default=None
         Item labels, for example ``long_to_matrix(...).items``; the row
         numbers if None.
@@ -137,6 +139,10 @@ default=None
             raise ValueError(f"{what} must be a non-empty string; got {name!r}.")
     if title is not None and not isinstance(title, str):
         raise ValueError(f"title must be a string; got {title!r}.")
+    if _is_rating_matrix(X):
+        items = X.items if items is None else items
+        annotators = X.annotators if annotators is None else annotators
+        X = X.X
     content = _Content(estimator, X, items, annotators, item_name, annotator_name)
     page = PAGE.substitute(
         version=html.escape(_version()),

@@ -16,7 +16,11 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.validation import check_is_fitted
 
-from skem._em.validation import _check_rating_matrix, _missing_as_nan
+from skem._em.validation import (
+    _check_rating_matrix,
+    _is_rating_matrix,
+    _missing_as_nan,
+)
 from skem._io.long_format import _as_labels, _import_pandas
 from skem._model.evidence import MIN_JUDGED_RATINGS
 from skem._model.intervals import _compute_consensus_interval
@@ -50,9 +54,10 @@ def consensus_frame(estimator, items=None, *, X=None, level=0.95, name="item"):
     ----------
     estimator : AnnotatorEM or HardAnnotatorEM
         A fitted estimator.
-    items : array-like of shape (n_items,), default=None
+    items : array-like of shape (n_items,) or RatingMatrix, default=None
         Item labels, for example ``long_to_matrix(...).items``. Defaults to
-        the row numbers.
+        the row numbers. A :class:`RatingMatrix` gives both the labels and,
+        unless ``X`` is given, the ratings: ``consensus_frame(em, train)``.
     X : {array-like, sparse matrix} of shape (n_items, n_annotators), \
 default=None
         The training ratings, NaN (or absent) for "not rated": they give
@@ -103,6 +108,7 @@ default=None
     """
     check_is_fitted(estimator)
     _check_name(name, _item_column_names(estimator.bounded))
+    items, X = _unpack_rating_matrix(items, X, "items")
     labels = _labels(items, estimator.mu_.shape[0], "items")
     return _item_table(
         estimator, labels, _annotator_evidence(estimator, X), level, name
@@ -116,10 +122,13 @@ def annotator_frame(estimator, annotators=None, *, X=None, name="annotator"):
     ----------
     estimator : AnnotatorEM or HardAnnotatorEM
         A fitted estimator.
-    annotators : array-like of shape (n_annotators,), default=None
+    annotators : array-like of shape (n_annotators,) or RatingMatrix, \
+default=None
         Annotator labels, for example ``long_to_matrix(...).annotators``.
         Defaults to ``feature_names_in_`` (or a Dask estimator's
-        ``annotators_``) if the estimator has it, else the column numbers.
+        ``annotators_``) if the estimator has it, else the column numbers. A
+        :class:`RatingMatrix` gives both the labels and, unless ``X`` is
+        given, the ratings: ``annotator_frame(em, train)``.
     X : {array-like, sparse matrix} of shape (n_items, n_annotators), \
 default=None
         The training ratings, NaN (or absent) for "not rated": they give
@@ -191,6 +200,7 @@ default=None
     """
     check_is_fitted(estimator)
     _check_name(name, ANNOTATOR_COLUMNS)
+    annotators, X = _unpack_rating_matrix(annotators, X, "annotators")
     labels = _annotator_labels(estimator, annotators)
     table, _ = _annotator_table(
         estimator, labels, _annotator_evidence(estimator, X), name
@@ -535,6 +545,27 @@ def _count_column(pd, counts, n):
     if counts is None:
         return pd.array([pd.NA] * n, dtype="Int64")
     return np.asarray(counts, dtype=np.int64)
+
+
+def _unpack_rating_matrix(labels, X, which):
+    """Labels and ratings from a :class:`skem.RatingMatrix` given as the labels.
+
+    ``consensus_frame(em, train)`` reads ``train.items`` and ``train.X``
+    (unless ``X`` is given too); other labels pass through.
+
+    Parameters
+    ----------
+    labels : array-like or RatingMatrix or None
+    X : array-like or None
+    which : {'items', 'annotators'}
+
+    Returns
+    -------
+    labels, X
+    """
+    if not _is_rating_matrix(labels):
+        return labels, X
+    return getattr(labels, which), labels.X if X is None else X
 
 
 def _annotator_labels(estimator, annotators):

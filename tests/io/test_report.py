@@ -416,3 +416,27 @@ def test_undetermined_newcomers_are_said_to_count_at_the_prior(tmp_path):
     )
     row = page.split("<td>6</td>")[1].split("</tr>")[0]
     assert f'<td class="num">{em.pi_:.3f}</td>' in row
+
+
+def test_a_rating_matrix_gives_the_page_its_labels(tmp_path):
+    """``report(em, path, train)`` reads the labels from the RatingMatrix,
+    as ``report(em, path, train.X, items=..., annotators=...)`` does."""
+    pd = pytest.importorskip("pandas")
+    X = make_ratings(15, 5, bad_fraction=0.2, random_state=0)
+    rows, cols = np.nonzero(~np.isnan(X))
+    train = skem.long_to_matrix(
+        pd.DataFrame(
+            {
+                "item": [f"clip{i:02d}" for i in rows],
+                "annotator": [f"viewer{a}" for a in cols],
+                "score": X[rows, cols],
+            }
+        )
+    )
+    em = AnnotatorEM().fit(train.X)
+    page = _write(em, train, folder=tmp_path)
+    explicit = _write(
+        em, train.X, folder=tmp_path, items=train.items, annotators=train.annotators
+    )
+    assert page == explicit
+    assert "viewer4" in page and "clip14" in page

@@ -62,6 +62,33 @@ def test_frames_have_the_schema_with_the_callers_names(Estimator, bounded, noise
     assert set(people["verdict"]) <= {"consistent", "random", "undetermined"}
 
 
+def test_a_rating_matrix_gives_the_labels_and_the_ratings():
+    """``consensus_frame(em, train)`` is ``consensus_frame(em, train.items,
+    X=train.X)``; it failed with NumPy's "inhomogeneous shape"."""
+    from skem import long_to_matrix
+
+    rng = np.random.default_rng(0)
+    long = pd.DataFrame(
+        {
+            "item": np.repeat([f"clip{i}" for i in range(12)], 4),
+            "annotator": np.tile(["ann", "bob", "cat", "dan"], 12),
+            "score": rng.integers(1, 6, 48).astype(float),
+        }
+    )
+    train = long_to_matrix(long)
+    em = AnnotatorEM().fit(train.X)
+    pd.testing.assert_frame_equal(
+        consensus_frame(em, train), consensus_frame(em, train.items, X=train.X)
+    )
+    pd.testing.assert_frame_equal(
+        annotator_frame(em, train),
+        annotator_frame(em, train.annotators, X=train.X),
+    )
+    without_counts = consensus_frame(em, train.items)
+    assert without_counts["n_ratings"].isna().all()
+    assert consensus_frame(em, train)["n_ratings"].tolist() == [4] * 12
+
+
 def test_bias_column_is_the_fitted_bias():
     X = make_ratings(30, 6, bad_fraction=0.3, random_state=1)
     X[:, 0] = np.clip(X[:, 0] + 0.1, 0, 1)
