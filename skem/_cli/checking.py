@@ -8,14 +8,9 @@ import math
 
 import numpy as np
 
-from skem._cli.messages import (
-    UserInputError,
-    count,
-    kind,
-    quoted,
-    show,
-)
+from skem._cli.messages import UserInputError, kind, quoted, show
 from skem._cli.reading import SEPARATORS, import_pandas, numbers
+from skem._io.words import count
 
 _SHOWN_COLUMNS = 20
 # pandas.api.types.infer_dtype kinds that hold only scalar labels.

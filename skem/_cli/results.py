@@ -10,7 +10,8 @@ needs them so that ``skem --help`` stays light.
 
 import numpy as np
 
-from skem._cli.messages import count, listing, number, show
+from skem._cli.messages import listing, show
+from skem._io.words import count, number
 
 # Items a summary names as having a notably wide interval, at most.
 WIDEST_SHOWN = 3
@@ -114,11 +115,8 @@ def summary(
     verdict = annotators["verdict"].to_numpy()
     labels = annotators[name].to_numpy()
     n_annotators = len(annotators)
-    from skem._io.results import (
-        _prior_weight_words,
-        _random_weight_words,
-        _scale_ends,
-    )
+    from skem._io.results import _scale_ends
+    from skem._io.verdicts import _prior_weight_words, _random_weight_words
     from skem._model.evidence import MIN_JUDGED_RATINGS
 
     low, high = _scale_ends(estimator)

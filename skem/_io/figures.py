@@ -20,7 +20,7 @@ from skem._io.html import (
     _probability,
     _verdict_histogram,
 )
-from skem._io.results import CONSISTENT_FROM, RANDOM_BELOW
+from skem._io.verdicts import CONSISTENT_FROM, RANDOM_BELOW
 
 
 def _reliability_figure(people, annotator_name, figure_class):

@@ -23,20 +23,23 @@ from skem._io.html import (
     _version,
 )
 from skem._io.results import (
-    CONSISTENT_FROM,
-    RANDOM_BELOW,
     _annotator_evidence,
     _annotator_labels,
     _annotator_table,
     _item_table,
     _labels,
     _levels,
-    _prior_weight_words,
-    _random_weight_words,
     _scale_ends,
 )
 from skem._io.template import PAGE
+from skem._io.verdicts import (
+    CONSISTENT_FROM,
+    RANDOM_BELOW,
+    _prior_weight_words,
+    _random_weight_words,
+)
 from skem._io.widest import _half_width, _widest
+from skem._io.words import count, number
 from skem._model.evidence import MIN_JUDGED_RATINGS
 
 # Items named in "what to do next", and at most this many rows in the page's
@@ -199,19 +202,22 @@ class _Content:
         )
 
     def lead(self):
-        low, high = self.estimator.score_range_
+        low, high = _scale_ends(self.estimator)
         ratings = (
-            f"{int(self.items['n_ratings'].sum())} ratings, " if self.has_counts else ""
+            f"{count(self.items['n_ratings'].sum(), 'rating')}, "
+            if self.has_counts
+            else ""
         )
         levels = (
             ""
             if self.levels is None
-            else f" (ratings on the levels {', '.join(f'{v:g}' for v in self.levels)})"
+            else f" (ratings on the levels {', '.join(map(number, self.levels))})"
         )
         return html.escape(
             f"{type(self.estimator).__name__} fitted to {len(self.items)} "
             f"{_plural(self.item_name)} and {len(self.people)} "
-            f"{_plural(self.annotator_name)}: {ratings}scale {low:g} to {high:g}"
+            f"{_plural(self.annotator_name)}: {ratings}scale {number(low)} to "
+            f"{number(high)}"
             f"{levels}."
         )
 
@@ -274,7 +280,7 @@ class _Content:
 
     def model(self):
         em = self.estimator
-        low, high = em.score_range_
+        low, high = _scale_ends(em)
         ending = ", truncated to the scale." if em.bounded else "."
         if getattr(em, "levels_", None) is not None:
             ending = ", read off as the nearest level (beyond the top: the top)."
@@ -282,13 +288,17 @@ class _Content:
 
         hard = isinstance(em, HardAnnotatorEM)
         shared = em.noise == "shared"
-        objective = ("classification " if hard else "") + (
-            "log-likelihood" if shared else "log posterior"
+        # Not "log posterior": that is each annotator's log P(good).
+        objective = (
+            ("" if shared else "penalized ")
+            + ("classification " if hard else "")
+            + "log-likelihood"
         )
         form = [
             (
                 "Each annotator is either <em>good</em> or answers at "
-                f"<em>random</em>, uniformly over {low:g} to {high:g}; a good "
+                f"<em>random</em>, uniformly over {number(low)} to "
+                f"{number(high)}; a good "
                 "annotator's rating is the item's consensus, plus their bias, plus "
                 "a normal error whose standard deviation is their inconsistency"
                 + ending
@@ -305,8 +315,10 @@ class _Content:
                 "One inconsistency shared by every annotator."
                 if shared
                 else "Each annotator has their own inconsistency, pulled toward "
-                f"the panel's typical value with the weight of {em.noise_prior:g} "
-                "ratings."
+                "the panel's typical value with the weight of "
+                f"{number(em.noise_prior)} ratings: a prior, whose log the fit's "
+                "objective adds to the log-likelihood (the penalized "
+                "log-likelihood below)."
             ),
             (
                 "Each annotator has their own bias."
@@ -334,8 +346,8 @@ class _Content:
             )
             fit = f'<p class="warn">{html.escape(fit)}</p>'
         shared_text = (
-            f"Prior probability of being good (pi): {em.pi_:.3f}. "
-            f"Typical inconsistency of the panel: {em.shared_sigma_:.3g}."
+            f"Prior probability of being good (pi): {number(em.pi_)}. "
+            f"Typical inconsistency of the panel: {number(em.shared_sigma_)}."
         )
         return (
             "<ul>"
@@ -362,8 +374,9 @@ class _Content:
             )
         if self.widest.size:
             named = ", ".join(
-                f"{_text(items['label'].iloc[k])} ({items['ci_low'].iloc[k]:.2f} to "
-                f"{items['ci_high'].iloc[k]:.2f})"
+                f"{_text(items['label'].iloc[k])} "
+                f"({number(items['ci_low'].iloc[k])} to "
+                f"{number(items['ci_high'].iloc[k])})"
                 for k in self.widest
             )
             steps.append(
@@ -374,7 +387,8 @@ class _Content:
         elif finite.any():
             half = float(np.median(items["std_error"].to_numpy()[finite])) * 1.96
             steps.append(
-                f"The intervals are all about equally wide (about &plusmn;{half:.2f}"
+                "The intervals are all about equally wide (about "
+                f"&plusmn;{number(half, 2)}"
                 f" before clipping to the scale): no {html.escape(name)} stands out. "
                 f"More ratings per {html.escape(name)} narrow them all."
             )

@@ -1,4 +1,4 @@
-"""The fitted results as tables: one schema per item and per annotator, verdicts.
+"""The fitted results as tables: one schema per item and per annotator.
 
 Every output of skem (these functions, the command's CSV files, the Dask
 backend, the HTML report) uses the same columns:
@@ -22,13 +22,8 @@ from skem._em.validation import (
     _missing_as_nan,
 )
 from skem._io.long_format import _as_labels, _import_pandas
-from skem._model.evidence import MIN_JUDGED_RATINGS
+from skem._io.verdicts import _annotator_verdicts
 from skem._model.intervals import _compute_consensus_interval
-
-# An annotator is "consistent" from this posterior probability of being good
-# up, "random" from RANDOM_BELOW down, "undetermined" in between.
-CONSISTENT_FROM = 0.9
-RANDOM_BELOW = 0.1
 
 ITEM_COLUMNS = ("consensus", "std_error", "ci_low", "ci_high", "n_ratings")
 ANNOTATOR_COLUMNS = (
@@ -286,11 +281,12 @@ def _annotator_table(estimator, labels, evidence, name):
     if evidence is None:
         # A Dask fit counted the ratings of each annotator as it fitted.
         n_ratings = getattr(estimator, "n_ratings_per_annotator_", None)
-        r = None
+        r = deviation = None
     else:
         n_ratings, r = evidence.per_annotator, evidence.r
+        deviation = evidence.deviation
     verdicts, reasons = _annotator_verdicts(
-        p_good, n_ratings, estimator.n_judged_ratings_, r
+        p_good, n_ratings, estimator.n_judged_ratings_, r, deviation
     )
     n_annotators = p_good.shape[0]
     table = pd.DataFrame(
@@ -312,134 +308,6 @@ def _annotator_table(estimator, labels, evidence, name):
     return table, reasons
 
 
-def _annotator_verdicts(p_good, n_ratings=None, n_judged=None, r=None):
-    """Name each annotator's verdict, with the plain reason behind it.
-
-    The one place that turns a fit into words, for the tables, the command's
-    summary and the report.
-
-    Parameters
-    ----------
-    p_good : array-like of shape (n_annotators,)
-        Posterior probability of being good.
-    n_ratings : array-like of shape (n_annotators,), default=None
-        Number of ratings of each annotator; None if unknown.
-    n_judged : array-like of shape (n_annotators,), default=None
-        Number of those ratings on items that at least two others rated too
-        (``n_judged_ratings_``); below ``MIN_JUDGED_RATINGS`` the verdict is
-        "undetermined" (see :mod:`skem._model.evidence`). None if unknown.
-    r : array-like of shape (n_annotators,), default=None
-        Pearson correlation of each annotator's ratings with the consensus
-        of the items rated, NaN where it is not defined; None if unknown.
-
-    Returns
-    -------
-    verdicts : ndarray of shape (n_annotators,) of str
-        ``"consistent"`` (``p_good >= 0.9``), ``"random"`` (``p_good <=
-        0.1``) or ``"undetermined"``.
-    reasons : ndarray of shape (n_annotators,) of str
-        For example ``"answers look random: 79 ratings, agreement with the
-        consensus r = 0.12"``, ``"consistent: 79 ratings, r = 0.85"``,
-        ``"undetermined: too few ratings (2 on items that two others rated
-        too)"`` or ``"undetermined: the ratings fit either (79 ratings,
-        r = 0.40)"``.
-    """
-    p_good = np.asarray(p_good, dtype=np.float64)
-    n = p_good.shape[0]
-    n_ratings = [None] * n if n_ratings is None else np.asarray(n_ratings)
-    n_judged = [None] * n if n_judged is None else np.asarray(n_judged)
-    r = [None] * n if r is None else np.asarray(r, dtype=np.float64)
-    verdicts, reasons = [], []
-    for p, count, judged, correlation in zip(
-        p_good, n_ratings, n_judged, r, strict=True
-    ):
-        evidence = _evidence_text(count, correlation)
-        if judged is not None and judged < MIN_JUDGED_RATINGS:
-            verdict = "undetermined"
-            reason = (
-                f"undetermined: too few ratings ({int(judged)} on items that "
-                "two others rated too)"
-            )
-        elif p >= CONSISTENT_FROM:
-            verdict = "consistent"
-            reason = "consistent" + (f": {evidence}" if evidence else "")
-        elif p <= RANDOM_BELOW:
-            verdict = "random"
-            reason = "answers look random" + (
-                f": {evidence.replace('r ', 'agreement with the consensus r ', 1)}"
-                if evidence
-                else ""
-            )
-        else:
-            verdict = "undetermined"
-            reason = "undetermined: the ratings fit either" + (
-                f" ({evidence})" if evidence else ""
-            )
-        verdicts.append(verdict)
-        reasons.append(reason)
-    return np.asarray(verdicts, dtype=object), np.asarray(reasons, dtype=object)
-
-
-def _random_weight_words(consensus_weights):
-    """How much the annotators flagged as random count in the consensus, in words.
-
-    Parameters
-    ----------
-    consensus_weights : ndarray of shape (n_random,)
-        Their ``consensus_weights_``; at most ``RANDOM_BELOW`` each.
-
-    Returns
-    -------
-    words : str
-        ``"their ratings are left out of the consensus"`` when every weight
-        is 0 (hard EM), otherwise for example ``"their ratings barely count
-        in the consensus, at most 8% as much as a fully trusted
-        annotator's"``.
-    """
-    most = float(np.max(consensus_weights, initial=0.0))
-    if most == 0.0:
-        return "their ratings are left out of the consensus"
-    return (
-        f"their ratings barely count in the consensus, at most {_share(most)} "
-        "as much as a fully trusted annotator's"
-    )
-
-
-def _prior_weight_words(pi):
-    """How an annotator with too few judged ratings counts in the consensus.
-
-    It counts at ``pi``, the prior probability of a good annotator: for
-    example ``"in the consensus each counts 95% as much as a fully trusted
-    annotator"``.
-    """
-    return (
-        f"in the consensus each counts {_share(pi)} as much as a fully trusted "
-        "annotator"
-    )
-
-
-def _share(weight):
-    """A weight in [0, 1] as a percentage that never rounds to 0% or 100%."""
-    if weight < 0.01:
-        return "less than 1%"
-    if weight > 0.99:
-        return "more than 99%"
-    return f"{weight:.0%}"
-
-
-def _evidence_text(count, correlation):
-    """``"79 ratings, r = 0.85"`` (or ``r n/a``), or "" when nothing is known."""
-    parts = []
-    if count is not None:
-        count = int(count)
-        parts.append(f"{count} rating" + ("" if count == 1 else "s"))
-    if correlation is not None:
-        # -0.001 would print as "-0.00".
-        text = f"{correlation:.2f}".replace("-0.00", "0.00")
-        parts.append("r n/a" if np.isnan(correlation) else f"r = {text}")
-    return ", ".join(parts)
-
-
 class _Evidence:
     """What the training ratings say about each annotator and item.
 
@@ -450,12 +318,16 @@ class _Evidence:
     r : ndarray of float
         Pearson correlation of each annotator's ratings with ``mu_`` on the
         items rated; NaN with fewer than 3 such ratings or no variance.
+    deviation : ndarray of float
+        Root mean square of each annotator's deviations from ``mu_ +
+        bias_`` on the items rated; NaN without any.
     """
 
-    def __init__(self, per_item, per_annotator, r):
+    def __init__(self, per_item, per_annotator, r, deviation):
         self.per_item = per_item
         self.per_annotator = per_annotator
         self.r = r
+        self.deviation = deviation
 
 
 def _annotator_evidence(estimator, X):
@@ -466,11 +338,24 @@ def _annotator_evidence(estimator, X):
     n_items, n_annotators = estimator.mu_.shape[0], estimator.weights_.shape[0]
     per_item = np.bincount(rows, minlength=n_items)
     per_annotator = np.bincount(cols, minlength=n_annotators)
+    consensus = estimator.mu_[rows]
     return _Evidence(
         per_item,
         per_annotator,
-        _correlations(cols, scores, estimator.mu_[rows], n_annotators),
+        _correlations(cols, scores, consensus, n_annotators),
+        _root_mean_squares(
+            cols, scores - consensus - np.asarray(estimator.bias_)[cols], n_annotators
+        ),
     )
+
+
+def _root_mean_squares(group, x, n_groups):
+    """Root mean square of the finite ``x`` within each group; NaN without any."""
+    keep = np.isfinite(x)
+    group, x = group[keep], x[keep]
+    count = np.bincount(group, minlength=n_groups)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.sqrt(np.bincount(group, x * x, n_groups) / count)
 
 
 def _correlations(group, x, y, n_groups):

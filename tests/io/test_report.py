@@ -440,3 +440,19 @@ def test_a_rating_matrix_gives_the_page_its_labels(tmp_path):
     )
     assert page == explicit
     assert "viewer4" in page and "clip14" in page
+
+
+def test_numbers_read_as_in_the_command_and_the_objective_has_its_own_name(
+    tmp_path,
+):
+    """The scale of a fit on 0..10,000 reads ``0 to 10,000``, as in the
+    command's summary (it read ``0 to 10000``); the objective of per-annotator
+    noise is the "penalized log-likelihood", not a "log posterior", the name
+    of each annotator's log P(good)."""
+    X = make_ratings(20, 6, bad_fraction=0.2, random_state=0) * 10_000
+    em = AnnotatorEM(score_range=(0, 10_000)).fit(X)
+    page = _write(em, X, folder=tmp_path)
+    assert "scale 0 to 10,000." in page
+    assert "uniformly over 0 to 10,000" in page
+    assert "Final penalized log-likelihood" in page
+    assert "log posterior" not in page

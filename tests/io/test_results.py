@@ -3,16 +3,11 @@
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from hypothesis import given
-from hypothesis import strategies as st
 from scipy import stats
 
 from skem import AnnotatorEM, HardAnnotatorEM, annotator_frame, consensus_frame
-from skem._io.results import (
-    _annotator_evidence,
-    _annotator_verdicts,
-    _correlations,
-)
+from skem._io.results import _annotator_evidence, _correlations
+from skem._io.verdicts import _annotator_verdicts
 from skem.datasets import load_video_quality, make_ratings
 
 pd = pytest.importorskip("pandas")
@@ -212,68 +207,15 @@ def test_nflx_outliers_are_random_with_their_reasons(nflx):
     assert reasons[0] == f"consistent: 79 ratings, r = {evidence.r[0]:.2f}"
 
 
-def test_verdict_words_and_reasons_at_the_thresholds():
-    verdicts, reasons = _annotator_verdicts(
-        [0.9, 0.8999, 0.1, 0.1001, 1.0, 0.0, 1.0],
-        n_ratings=[10, 10, 10, 10, 2, 1, 50],
-        n_judged=[10, 10, 10, 10, 2, 1, 3],
-        r=[0.853, 0.4, 0.123, np.nan, 0.9, np.nan, -0.001],
-    )
-    assert verdicts.tolist() == [
-        "consistent",
-        "undetermined",
-        "random",
-        "undetermined",
-        "undetermined",
-        "undetermined",
-        "consistent",
-    ]
-    assert reasons.tolist() == [
-        "consistent: 10 ratings, r = 0.85",
-        "undetermined: the ratings fit either (10 ratings, r = 0.40)",
-        "answers look random: 10 ratings, agreement with the consensus r = 0.12",
-        "undetermined: the ratings fit either (10 ratings, r n/a)",
-        "undetermined: too few ratings (2 on items that two others rated too)",
-        "undetermined: too few ratings (1 on items that two others rated too)",
-        "consistent: 50 ratings, r = 0.00",
-    ]
-
-
-def test_without_evidence_the_reasons_are_the_bare_words():
-    _, reasons = _annotator_verdicts([0.95, 0.05, 0.5])
-    assert reasons.tolist() == [
-        "consistent",
-        "answers look random",
-        "undetermined: the ratings fit either",
-    ]
-
-
-@given(
-    p_good=st.floats(0.0, 1.0),
-    n_judged=st.integers(0, 50),
-)
-def test_verdict_is_set_by_p_good_thresholds_unless_fewer_than_3_judged_ratings(
-    p_good, n_judged
-):
-    """Property: "consistent" iff p_good >= 0.9, "random" iff p_good <= 0.1,
-    with at least 3 ratings on items two others rated; else "undetermined"."""
-    (verdict,), (reason,) = _annotator_verdicts([p_good], [n_judged], [n_judged])
-    if n_judged < 3:
-        expected = "undetermined"
-    elif p_good >= 0.9:
-        expected = "consistent"
-    elif p_good <= 0.1:
-        expected = "random"
-    else:
-        expected = "undetermined"
-    assert verdict == expected
-    assert reason.startswith(
-        {
-            "consistent": "consistent",
-            "random": "answers look random",
-            "undetermined": "undetermined: ",
-        }[verdict]
-    )
+def test_nflx_reasons_give_the_deviation_from_the_consensus(nflx):
+    em = AnnotatorEM(score_range=nflx.score_range).fit(nflx.data)
+    people = annotator_frame(em, nflx.annotators, X=nflx.data)
+    evidence = _annotator_evidence(em, nflx.data)
+    rated = ~np.isnan(nflx.data[:, 26])
+    rms = np.sqrt(np.mean((nflx.data[rated, 26] - em.mu_[rated]) ** 2))
+    np.testing.assert_allclose(evidence.deviation[26], rms, rtol=1e-12)
+    typical = np.median(evidence.deviation[people["verdict"] == "consistent"])
+    assert evidence.deviation[26] > 2 * typical
 
 
 def test_judged_ratings_count_only_items_that_two_others_rated():

@@ -1,0 +1,185 @@
+"""The fitted results in words: verdicts, their reasons, what the flagged count.
+
+The one place that turns a fit into words, for the tables of
+:mod:`skem._io.results`, the command's summary and the report page.
+"""
+
+import numpy as np
+
+from skem._io.words import number
+from skem._model.evidence import MIN_JUDGED_RATINGS
+
+# An annotator is "consistent" from this posterior probability of being good
+# up, "random" from RANDOM_BELOW down, "undetermined" in between.
+CONSISTENT_FROM = 0.9
+RANDOM_BELOW = 0.1
+
+
+def _annotator_verdicts(p_good, n_ratings=None, n_judged=None, r=None, deviation=None):
+    """Name each annotator's verdict, with the plain reason behind it.
+
+    The one place that turns a fit into words, for the tables, the command's
+    summary and the report.
+
+    Parameters
+    ----------
+    p_good : array-like of shape (n_annotators,)
+        Posterior probability of being good.
+    n_ratings : array-like of shape (n_annotators,), default=None
+        Number of ratings of each annotator; None if unknown.
+    n_judged : array-like of shape (n_annotators,), default=None
+        Number of those ratings on items that at least two others rated too
+        (``n_judged_ratings_``); below ``MIN_JUDGED_RATINGS`` the verdict is
+        "undetermined" (see :mod:`skem._model.evidence`). None if unknown.
+    r : array-like of shape (n_annotators,), default=None
+        Pearson correlation of each annotator's ratings with the consensus
+        of the items rated, NaN where it is not defined; None if unknown.
+    deviation : array-like of shape (n_annotators,), default=None
+        Typical deviation of each annotator's ratings from the consensus
+        (plus its bias), NaN without any; None if unknown. The reasons of
+        the random and the undetermined compare it with the consistent
+        annotators' median: it, not ``r``, is what the model weighs.
+
+    Returns
+    -------
+    verdicts : ndarray of shape (n_annotators,) of str
+        ``"consistent"`` (``p_good >= 0.9``), ``"random"`` (``p_good <=
+        0.1``) or ``"undetermined"``.
+    reasons : ndarray of shape (n_annotators,) of str
+        For example ``"answers look random: 79 ratings, agreement with the
+        consensus r = 0.55, typical deviation from it 1.3 (consistent
+        annotators: 0.52)"``, ``"consistent: 79 ratings, r = 0.85"``,
+        ``"undetermined: too few ratings (2 on items that two others rated
+        too)"`` or ``"undetermined: the ratings fit either (79 ratings,
+        r = 0.40, typical deviation 0.9; consistent annotators: 0.52)"``.
+    """
+    p_good = np.asarray(p_good, dtype=np.float64)
+    n = p_good.shape[0]
+    judged = (
+        np.full(n, MIN_JUDGED_RATINGS) if n_judged is None else np.asarray(n_judged)
+    )
+    verdicts = np.where(
+        judged < MIN_JUDGED_RATINGS,
+        "undetermined",
+        np.where(
+            p_good >= CONSISTENT_FROM,
+            "consistent",
+            np.where(p_good <= RANDOM_BELOW, "random", "undetermined"),
+        ),
+    ).astype(object)
+    n_ratings = [None] * n if n_ratings is None else np.asarray(n_ratings)
+    r = [None] * n if r is None else np.asarray(r, dtype=np.float64)
+    typical = None
+    if deviation is not None:
+        deviation = np.asarray(deviation, dtype=np.float64)
+        reference = deviation[(verdicts == "consistent") & np.isfinite(deviation)]
+        typical = float(np.median(reference)) if reference.size else None
+    else:
+        deviation = [None] * n
+    reasons = [
+        _reason(verdict, judged[k], n_ratings[k], r[k], deviation[k], typical)
+        for k, verdict in enumerate(verdicts)
+    ]
+    return verdicts, np.asarray(reasons, dtype=object)
+
+
+def _reason(verdict, judged, count, correlation, deviation, typical):
+    """One annotator's reason, from the evidence :func:`_annotator_verdicts` got."""
+    if judged < MIN_JUDGED_RATINGS:
+        return (
+            f"undetermined: too few ratings ({int(judged)} on items that two "
+            "others rated too)"
+        )
+    evidence = _evidence_text(count, correlation)
+    if verdict == "consistent":
+        return "consistent" + (f": {evidence}" if evidence else "")
+    if verdict == "random":
+        evidence = evidence.replace("r ", "agreement with the consensus r ", 1)
+    evidence = ", ".join(
+        part for part in (evidence, _deviation_text(deviation, typical)) if part
+    )
+    if verdict == "random":
+        return "answers look random" + (f": {evidence}" if evidence else "")
+    return "undetermined: the ratings fit either" + (
+        f" ({evidence})" if evidence else ""
+    )
+
+
+def _deviation_text(deviation, typical):
+    """``"typical deviation from the consensus 1.3 (consistent annotators:
+    0.52)"``, without the comparison when no annotator is consistent, or ""
+    when the deviation is unknown."""
+    if deviation is None or not np.isfinite(deviation):
+        return ""
+    text = f"typical deviation from the consensus {number(deviation, 2)}"
+    if typical is not None:
+        text += f" (consistent annotators: {number(typical, 2)})"
+    return text
+
+
+def _random_weight_words(consensus_weights):
+    """How much the annotators flagged as random count in the consensus, in words.
+
+    Parameters
+    ----------
+    consensus_weights : ndarray of shape (n_random,)
+        Their ``consensus_weights_``; at most ``RANDOM_BELOW`` each.
+
+    Returns
+    -------
+    words : str
+        ``"their ratings are left out of the consensus"`` when every weight
+        is 0 (hard EM), otherwise for example ``"their ratings barely count
+        in the consensus, at most 8% as much as a fully trusted
+        annotator's"``.
+    """
+    most = float(np.max(consensus_weights, initial=0.0))
+    if most == 0.0:
+        return "their ratings are left out of the consensus"
+    return (
+        f"their ratings barely count in the consensus, at most {_share(most)} "
+        "as much as a fully trusted annotator's"
+    )
+
+
+def _prior_weight_words(pi):
+    """How an annotator with too few judged ratings counts in the consensus.
+
+    It counts at ``pi``, the prior probability of a good annotator: for
+    example ``"in the consensus each counts 95% as much as a fully trusted
+    annotator"``.
+    """
+    return (
+        f"in the consensus each counts {_share(pi)} as much as a fully trusted "
+        "annotator"
+    )
+
+
+def _share(weight):
+    """A weight in [0, 1] as a percentage that never rounds to 0% or 100%."""
+    if weight < 0.01:
+        return "less than 1%"
+    if weight > 0.99:
+        return "more than 99%"
+    return f"{weight:.0%}"
+
+
+def _evidence_text(count, correlation):
+    """``"79 ratings, r = 0.85"``, or "" when nothing is known.
+
+    An undefined ``r`` is left out below 3 ratings, and said to be so
+    otherwise: ``"r undefined (no spread)"``, for ratings, or a consensus,
+    that do not vary.
+    """
+    parts = []
+    if count is not None:
+        count = int(count)
+        parts.append(f"{count} rating" + ("" if count == 1 else "s"))
+    if correlation is not None:
+        # -0.001 would print as "-0.00".
+        text = f"{correlation:.2f}".replace("-0.00", "0.00")
+        if not np.isnan(correlation):
+            parts.append(f"r = {text}")
+        elif count is None or count >= 3:
+            parts.append("r undefined (no spread)")
+    return ", ".join(parts)

@@ -1,0 +1,53 @@
+"""Numbers and counts as people write them, for every output in words.
+
+The command's summary and the report page share them, so that a scale of
+12 to 7,722 reads the same in both. Standard library only: the command
+imports it before anything heavy.
+"""
+
+import math
+
+
+def number(value, digits=3):
+    """A number as a person writes it: ``7,720`` and ``0.25``, not ``7.72e+03``.
+
+    Whole numbers in full, with thousands separators; others to ``digits``
+    significant digits, or to the unit where their whole part has more
+    digits (``1,234``), in fixed notation; below 1e-4 and from 1e15 on,
+    with an exponent.
+
+    Parameters
+    ----------
+    value : float
+    digits : int, default=3
+
+    Returns
+    -------
+    text : str
+    """
+    value = float(value)
+    if not math.isfinite(value):
+        return f"{value:g}"
+    if value == round(value) and abs(value) < 1e15:
+        return f"{round(value):,}"
+    text = f"{value:.{digits}g}"
+    if "e" in text and 1e-4 <= abs(value) and abs(round(value)) < 1e15:
+        decimals = max(0, digits - 1 - math.floor(math.log10(abs(value))))
+        text = f"{value:,.{decimals}f}"
+    return text
+
+
+def count(n, noun):
+    """``n`` and ``noun``, in the plural unless ``n`` is 1: '2 ratings'.
+
+    Parameters
+    ----------
+    n : int
+    noun : str
+
+    Returns
+    -------
+    text : str
+    """
+    n = int(n)
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")

@@ -1,0 +1,145 @@
+"""The fitted results in words: verdicts, reasons, what the flagged count."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from skem._io.verdicts import (
+    _annotator_verdicts,
+    _deviation_text,
+    _evidence_text,
+    _prior_weight_words,
+    _random_weight_words,
+    _share,
+)
+
+
+def test_random_and_undetermined_reasons_say_how_far_the_ratings_stray():
+    """r alone does not say why: a rater with r = 0.55 is random because its
+    ratings stray far more than the consistent ones' (the model weighs
+    that). Below 3 ratings an undefined r is left out."""
+    verdicts, reasons = _annotator_verdicts(
+        [1.0, 1.0, 1.0, 0.0, 0.5, 0.0],
+        n_ratings=[20, 20, 20, 20, 20, 2],
+        n_judged=[20, 20, 20, 20, 20, 3],
+        r=[0.9, 0.8, 0.85, 0.55, 0.7, np.nan],
+        deviation=[0.4, 0.5, 0.6, 1.31, 0.9, 2.0],
+    )
+    assert verdicts.tolist()[3:] == ["random", "undetermined", "random"]
+    assert reasons.tolist()[2:] == [
+        "consistent: 20 ratings, r = 0.85",
+        "answers look random: 20 ratings, agreement with the consensus r = 0.55, "
+        "typical deviation from the consensus 1.3 (consistent annotators: 0.5)",
+        "undetermined: the ratings fit either (20 ratings, r = 0.70, typical "
+        "deviation from the consensus 0.9 (consistent annotators: 0.5))",
+        "answers look random: 2 ratings, typical deviation from the consensus 2 "
+        "(consistent annotators: 0.5)",
+    ]
+    _, (alone,) = _annotator_verdicts([0.0], [9], [9], [0.1], [1.5])
+    assert alone == (
+        "answers look random: 9 ratings, agreement with the consensus r = 0.10, "
+        "typical deviation from the consensus 1.5"
+    )
+
+
+def test_verdict_words_and_reasons_at_the_thresholds():
+    verdicts, reasons = _annotator_verdicts(
+        [0.9, 0.8999, 0.1, 0.1001, 1.0, 0.0, 1.0],
+        n_ratings=[10, 10, 10, 10, 2, 1, 50],
+        n_judged=[10, 10, 10, 10, 2, 1, 3],
+        r=[0.853, 0.4, 0.123, np.nan, 0.9, np.nan, -0.001],
+    )
+    assert verdicts.tolist() == [
+        "consistent",
+        "undetermined",
+        "random",
+        "undetermined",
+        "undetermined",
+        "undetermined",
+        "consistent",
+    ]
+    assert reasons.tolist() == [
+        "consistent: 10 ratings, r = 0.85",
+        "undetermined: the ratings fit either (10 ratings, r = 0.40)",
+        "answers look random: 10 ratings, agreement with the consensus r = 0.12",
+        "undetermined: the ratings fit either (10 ratings, r undefined (no spread))",
+        "undetermined: too few ratings (2 on items that two others rated too)",
+        "undetermined: too few ratings (1 on items that two others rated too)",
+        "consistent: 50 ratings, r = 0.00",
+    ]
+
+
+def test_without_evidence_the_reasons_are_the_bare_words():
+    _, reasons = _annotator_verdicts([0.95, 0.05, 0.5])
+    assert reasons.tolist() == [
+        "consistent",
+        "answers look random",
+        "undetermined: the ratings fit either",
+    ]
+
+
+@given(
+    p_good=st.floats(0.0, 1.0),
+    n_judged=st.integers(0, 50),
+)
+def test_verdict_is_set_by_p_good_thresholds_unless_fewer_than_3_judged_ratings(
+    p_good, n_judged
+):
+    """Property: "consistent" iff p_good >= 0.9, "random" iff p_good <= 0.1,
+    with at least 3 ratings on items two others rated; else "undetermined"."""
+    (verdict,), (reason,) = _annotator_verdicts([p_good], [n_judged], [n_judged])
+    if n_judged < 3:
+        expected = "undetermined"
+    elif p_good >= 0.9:
+        expected = "consistent"
+    elif p_good <= 0.1:
+        expected = "random"
+    else:
+        expected = "undetermined"
+    assert verdict == expected
+    assert reason.startswith(
+        {
+            "consistent": "consistent",
+            "random": "answers look random",
+            "undetermined": "undetermined: ",
+        }[verdict]
+    )
+
+
+@pytest.mark.parametrize(
+    "weight, text",
+    [
+        (0.0, "less than 1%"),
+        (0.004, "less than 1%"),
+        (0.08, "8%"),
+        (0.954, "95%"),
+        (0.995, "more than 99%"),
+        (1.0, "more than 99%"),
+    ],
+)
+def test_share_never_rounds_to_0_or_100_percent(weight, text):
+    assert _share(weight) == text
+
+
+def test_random_weights_in_words():
+    """Hard EM leaves them out; soft EM counts them a little, said as a share."""
+    assert _random_weight_words(np.zeros(3)) == (
+        "their ratings are left out of the consensus"
+    )
+    assert _random_weight_words(np.array([0.0, 0.031, 0.08])) == (
+        "their ratings barely count in the consensus, at most 8% as much as a "
+        "fully trusted annotator's"
+    )
+    assert _prior_weight_words(0.954) == (
+        "in the consensus each counts 95% as much as a fully trusted annotator"
+    )
+
+
+def test_evidence_and_deviation_texts():
+    assert _evidence_text(79, 0.853) == "79 ratings, r = 0.85"
+    assert _evidence_text(1, np.nan) == "1 rating"
+    assert _evidence_text(5, np.nan) == "5 ratings, r undefined (no spread)"
+    assert _evidence_text(None, None) == ""
+    assert _deviation_text(np.nan, 0.5) == ""
+    assert _deviation_text(1234.5, None) == "typical deviation from the consensus 1,234"

@@ -1,0 +1,31 @@
+"""Numbers and counts as people write them."""
+
+import pytest
+
+from skem._io.words import count, number
+
+
+@pytest.mark.parametrize(
+    "value, text",
+    [
+        (7720.0, "7,720"),  # was 7.72e+03 in the summary's scale
+        (12.0, "12"),
+        (0.25, "0.25"),
+        (20.2345, "20.2"),
+        (7723.4, "7,723"),
+        (123456.7, "123,457"),
+        (0.00012345, "0.000123"),
+        (-3.5, "-3.5"),
+        (2.9999999999999996, "3"),
+        (1e-07, "1e-07"),  # tiny and huge numbers keep their exponent
+        (1e20, "1e+20"),
+        (float("nan"), "nan"),
+    ],
+)
+def test_number_is_written_as_a_person_writes_it(value, text):
+    assert number(value) == text
+
+
+def test_count_writes_thousands_with_separators():
+    assert count(2552, "rating") == "2,552 ratings"
+    assert count(1, "item") == "1 item"
