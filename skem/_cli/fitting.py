@@ -182,7 +182,18 @@ def report_page(
         raise cannot_write(path, error) from None
 
 
-def finish(estimator, annotators, *, outputs, args, elapsed, caught, n_items, widest):
+def finish(
+    estimator,
+    annotators,
+    *,
+    outputs,
+    args,
+    elapsed,
+    caught,
+    n_items,
+    widest,
+    note="",
+):
     """Print the summary, the warnings, what was written and the next step.
 
     The summary goes to stdout, or to stderr when a table goes to stdout.
@@ -200,6 +211,8 @@ def finish(estimator, annotators, *, outputs, args, elapsed, caught, n_items, wi
         The fit's warnings, each shown once.
     n_items : int
     widest : list of (label, half_width)
+    note : str, default=""
+        A line about the data for the summary.
 
     Returns
     -------
@@ -215,6 +228,7 @@ def finish(estimator, annotators, *, outputs, args, elapsed, caught, n_items, wi
         elapsed=elapsed,
         level=args.level,
         widest=widest,
+        note=note,
     )
     lines += [
         f"warning: {message}"

@@ -87,7 +87,16 @@ def item_partition(partition, *, bounded, score_range, level, name):
 
 
 def summary(
-    estimator, annotators, *, n_items, name, item_name, elapsed, level, widest=()
+    estimator,
+    annotators,
+    *,
+    n_items,
+    name,
+    item_name,
+    elapsed,
+    level,
+    widest=(),
+    note="",
 ):
     """The plain-words summary of a fit, naming annotators and items by label.
 
@@ -107,6 +116,8 @@ def summary(
         Coverage of the intervals.
     widest : list of (label, half_width), default=()
         The items with the widest intervals, widest first.
+    note : str, default=""
+        A line about the data, such as :func:`heavy_tail_note`'s.
 
     Returns
     -------
@@ -171,8 +182,43 @@ def summary(
             f"Consensus: the widest {level:.0%} intervals are those of {shown}; "
             "more ratings narrow them."
         )
+    if note:
+        lines.append(note)
     lines.append(_convergence_line(estimator, elapsed))
     return lines
+
+
+def heavy_tail_note(estimator, X, annotators):
+    """The summary's line on heavy-tailed errors of an in-memory fit, or "".
+
+    Only for exact scores without a Student-t error: on levels a far rating
+    is a whole level off, and the Student-t needs ``--no-bounded``.
+
+    Parameters
+    ----------
+    estimator : AnnotatorEM or HardAnnotatorEM
+        Fitted on ``X``.
+    X : sparse matrix
+        The ratings.
+    annotators : pandas.DataFrame
+        The annotator table.
+
+    Returns
+    -------
+    line : str
+    """
+    if estimator.levels_ is not None or estimator.tail is not None:
+        return ""
+    from skem._io.results import _annotator_evidence
+    from skem._io.verdicts import _heavy_tail_words
+
+    evidence = _annotator_evidence(estimator, X)
+    return _heavy_tail_words(
+        evidence.far,
+        evidence.per_annotator,
+        annotators["verdict"].to_numpy() == "consistent",
+        ("--no-bounded " if estimator.bounded else "") + "--tail 1",
+    )
 
 
 def _sigma_line(annotators, consistent):

@@ -35,6 +35,7 @@ from skem._io.template import PAGE
 from skem._io.verdicts import (
     CONSISTENT_FROM,
     RANDOM_BELOW,
+    _heavy_tail_words,
     _prior_weight_words,
     _random_weight_words,
 )
@@ -186,6 +187,7 @@ class _Content:
             estimator, _annotator_labels(estimator, annotators), evidence, "label"
         )
         self.has_counts = evidence is not None
+        self.evidence = evidence
         self.agreement = None if evidence is None else evidence.r
         self.levels = _levels(X, estimator) if X is not None else None
         # Ranked as the command's summary ranks them.
@@ -429,11 +431,29 @@ class _Content:
                         names=_named(flagged),
                     )
                 )
+        heavy_tail = self._heavy_tail()
+        if heavy_tail:
+            steps.append(html.escape(heavy_tail))
         if not self.estimator.converged_:
             steps.append(
                 "Refit with a larger <code>max_iter</code>: EM did not converge."
             )
         return "<ol>" + "".join(f"<li>{step}</li>" for step in steps) + "</ol>"
+
+    def _heavy_tail(self):
+        """The note on heavy-tailed errors, for exact scores with the normal."""
+        em = self.estimator
+        if self.evidence is None or em.levels_ is not None or em.tail is not None:
+            return ""
+        return _heavy_tail_words(
+            self.evidence.far,
+            self.evidence.per_annotator,
+            self.people["verdict"].to_numpy() == "consistent",
+            ("bounded=False, " if em.bounded else "")
+            + "tail=1 (the command's "
+            + ("--no-bounded " if em.bounded else "")
+            + "--tail 1)",
+        )
 
     # --------------------------------------------------------- figures
     def reliability(self, figure_class):

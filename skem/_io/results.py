@@ -22,7 +22,7 @@ from skem._em.validation import (
     _missing_as_nan,
 )
 from skem._io.long_format import _as_labels, _import_pandas
-from skem._io.verdicts import _annotator_verdicts
+from skem._io.verdicts import FAR_SIGMAS, _annotator_verdicts
 from skem._model.intervals import _compute_consensus_interval
 
 ITEM_COLUMNS = ("consensus", "std_error", "ci_low", "ci_high", "n_ratings")
@@ -321,13 +321,18 @@ class _Evidence:
     deviation : ndarray of float
         Root mean square of each annotator's deviations from ``mu_ +
         bias_`` on the items rated; NaN without any.
+    far : ndarray of int
+        Number of each annotator's ratings more than ``FAR_SIGMAS`` of its
+        ``sigma_`` from the fitted location plus its bias: under the normal
+        error a fraction ``2 * norm.sf(FAR_SIGMAS)`` of a good annotator's.
     """
 
-    def __init__(self, per_item, per_annotator, r, deviation):
+    def __init__(self, per_item, per_annotator, r, deviation, far):
         self.per_item = per_item
         self.per_annotator = per_annotator
         self.r = r
         self.deviation = deviation
+        self.far = far
 
 
 def _annotator_evidence(estimator, X):
@@ -339,13 +344,16 @@ def _annotator_evidence(estimator, X):
     per_item = np.bincount(rows, minlength=n_items)
     per_annotator = np.bincount(cols, minlength=n_annotators)
     consensus = estimator.mu_[rows]
+    bias = np.asarray(estimator.bias_)[cols]
+    sigma = np.broadcast_to(estimator.sigma_, (n_annotators,))[cols]
+    with np.errstate(invalid="ignore"):
+        far = np.abs(scores - estimator.location_[rows] - bias) > FAR_SIGMAS * sigma
     return _Evidence(
         per_item,
         per_annotator,
         _correlations(cols, scores, consensus, n_annotators),
-        _root_mean_squares(
-            cols, scores - consensus - np.asarray(estimator.bias_)[cols], n_annotators
-        ),
+        _root_mean_squares(cols, scores - consensus - bias, n_annotators),
+        np.bincount(cols, far, n_annotators).astype(np.int64),
     )
 
 

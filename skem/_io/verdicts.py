@@ -4,6 +4,8 @@ The one place that turns a fit into words, for the tables of
 :mod:`skem._io.results`, the command's summary and the report page.
 """
 
+import math
+
 import numpy as np
 
 from skem._io.words import number
@@ -13,6 +15,14 @@ from skem._model.evidence import MIN_JUDGED_RATINGS
 # up, "random" from RANDOM_BELOW down, "undetermined" in between.
 CONSISTENT_FROM = 0.9
 RANDOM_BELOW = 0.1
+
+# A rating this many of its annotator's sigma from the location is far: a
+# normal error puts 6.3e-5 of a good annotator's ratings there.
+FAR_SIGMAS = 4.0
+# The heavy-tail note needs at least this many far ratings, and this many
+# times what a normal error expects.
+MIN_FAR_RATINGS = 5
+HEAVY_TAIL_FACTOR = 10
 
 
 def _annotator_verdicts(p_good, n_ratings=None, n_judged=None, r=None, deviation=None):
@@ -183,3 +193,38 @@ def _evidence_text(count, correlation):
         elif count is None or count >= 3:
             parts.append("r undefined (no spread)")
     return ", ".join(parts)
+
+
+def _heavy_tail_words(far, n_ratings, consistent, alternative):
+    """Say so when the consistent annotators' errors have heavy tails.
+
+    Parameters
+    ----------
+    far : ndarray of shape (n_annotators,)
+        Each annotator's ratings far from the location (``_Evidence.far``).
+    n_ratings : ndarray of shape (n_annotators,)
+    consistent : ndarray of shape (n_annotators,) of bool
+        The annotators whose verdict is "consistent".
+    alternative : str
+        How to fit a heavy-tailed error, for example ``"--no-bounded --tail
+        1"``.
+
+    Returns
+    -------
+    words : str
+        "" unless at least ``MIN_FAR_RATINGS`` of the consistent annotators'
+        ratings are far, and at least ``HEAVY_TAIL_FACTOR`` times as many as
+        the normal error expects.
+    """
+    far_fraction = math.erfc(FAR_SIGMAS / math.sqrt(2.0))
+    observed = int(np.sum(np.asarray(far)[consistent]))
+    expected = far_fraction * float(np.sum(np.asarray(n_ratings)[consistent]))
+    if observed < MIN_FAR_RATINGS or observed < HEAVY_TAIL_FACTOR * expected:
+        return ""
+    return (
+        f"Heavy tails: {observed:,} ratings of consistent annotators lie more "
+        f"than {FAR_SIGMAS:g} sigma from the consensus, where a normal error "
+        f"would put about {number(expected, 2)}. For counts and other "
+        f"heavy-tailed scores, compare a fit with {alternative} (a Student-t "
+        "error)."
+    )

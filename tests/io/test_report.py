@@ -456,3 +456,19 @@ def test_numbers_read_as_in_the_command_and_the_objective_has_its_own_name(
     assert "uniformly over 0 to 10,000" in page
     assert "Final penalized log-likelihood" in page
     assert "log posterior" not in page
+
+
+def test_heavy_tailed_errors_are_a_next_step_on_the_page(tmp_path):
+    """Careful raters' slips on exact scores: "What to do next" names the
+    Student-t, as the command's summary does; not on levels."""
+    rng = np.random.default_rng(0)
+    truth = rng.uniform(20, 500, 80)
+    X = truth[:, None] + rng.normal(0, 3, (80, 8))
+    slip = rng.random((80, 8)) < 0.03
+    X[slip] += rng.choice([-1, 1], slip.sum()) * rng.uniform(30, 80, slip.sum())
+    page = _write(AnnotatorEM().fit(X), X, folder=tmp_path)
+    assert "Heavy tails: 19 ratings of consistent annotators" in page
+    assert "bounded=False, tail=1 (the command&#x27;s --no-bounded --tail 1)" in page
+    levels = make_ratings(30, 6, bad_fraction=0.2, score_range=(1, 5), random_state=0)
+    levels = np.round(levels)
+    assert "Heavy tails" not in _write(AnnotatorEM().fit(levels), levels, tmp_path)

@@ -9,6 +9,7 @@ from skem._io.verdicts import (
     _annotator_verdicts,
     _deviation_text,
     _evidence_text,
+    _heavy_tail_words,
     _prior_weight_words,
     _random_weight_words,
     _share,
@@ -143,3 +144,19 @@ def test_evidence_and_deviation_texts():
     assert _evidence_text(None, None) == ""
     assert _deviation_text(np.nan, 0.5) == ""
     assert _deviation_text(1234.5, None) == "typical deviation from the consensus 1,234"
+
+
+def test_heavy_tails_are_noted_from_5_far_ratings_and_10_times_the_normal():
+    """A normal error puts 6.3e-5 of the ratings beyond 4 sigma: 5 far
+    ratings of 2,000 (0.13 expected) are noted, 4 are not, and neither are 6
+    of 2 million (127 expected). Only the consistent annotators count."""
+    consistent = np.array([True, True, False])
+    n = np.array([1000, 1000, 1000])
+    assert _heavy_tail_words([3, 2, 50], n, consistent, "--tail 1") == (
+        "Heavy tails: 5 ratings of consistent annotators lie more than 4 sigma "
+        "from the consensus, where a normal error would put about 0.13. For "
+        "counts and other heavy-tailed scores, compare a fit with --tail 1 (a "
+        "Student-t error)."
+    )
+    assert _heavy_tail_words([2, 2, 50], n, consistent, "--tail 1") == ""
+    assert _heavy_tail_words([3, 3, 0], n * 1000, consistent, "--tail 1") == ""
