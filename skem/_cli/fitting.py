@@ -192,7 +192,7 @@ def finish(
     caught,
     n_items,
     widest,
-    note="",
+    notes=(),
 ):
     """Print the summary, the warnings, what was written and the next step.
 
@@ -211,8 +211,8 @@ def finish(
         The fit's warnings, each shown once.
     n_items : int
     widest : list of (label, half_width)
-    note : str, default=""
-        A line about the data for the summary.
+    notes : list of str, default=()
+        Lines about the data for the summary.
 
     Returns
     -------
@@ -228,7 +228,7 @@ def finish(
         elapsed=elapsed,
         level=args.level,
         widest=widest,
-        note=note,
+        notes=notes,
     )
     lines += [
         f"warning: {message}"

@@ -7,7 +7,7 @@ from skem._cli.checking import check_options, clean_ratings
 from skem._cli.fitting import finish, fit_with_progress, model_params, report_page
 from skem._cli.messages import UserInputError
 from skem._cli.reading import Source, read_ratings
-from skem._cli.results import heavy_tail_note, in_memory_tables, widest_intervals
+from skem._cli.results import data_notes, in_memory_tables, widest_intervals
 from skem._cli.writing import output_paths, write_csv, write_files
 
 
@@ -146,7 +146,7 @@ def _fit_and_report(frame, source, args, outputs):
         caught=caught,
         n_items=len(matrix.items),
         widest=widest_intervals(consensus, args.item),
-        note=heavy_tail_note(estimator, matrix.X, annotators),
+        notes=data_notes(estimator, matrix.X, annotators, args.annotator),
     )
     for name, path in outputs.items():
         if path == "-":

@@ -11,7 +11,7 @@ needs them so that ``skem --help`` stays light.
 import numpy as np
 
 from skem._cli.messages import listing, show
-from skem._io.words import count, number
+from skem._io.words import _degrees_of_freedom, count, number
 
 # Items a summary names as having a notably wide interval, at most.
 WIDEST_SHOWN = 3
@@ -96,7 +96,7 @@ def summary(
     elapsed,
     level,
     widest=(),
-    note="",
+    notes=(),
 ):
     """The plain-words summary of a fit, naming annotators and items by label.
 
@@ -116,8 +116,8 @@ def summary(
         Coverage of the intervals.
     widest : list of (label, half_width), default=()
         The items with the widest intervals, widest first.
-    note : str, default=""
-        A line about the data, such as :func:`heavy_tail_note`'s.
+    notes : list of str, default=()
+        Lines about the data, such as :func:`data_notes`'.
 
     Returns
     -------
@@ -171,7 +171,11 @@ def summary(
             f"{either.sum()} undetermined (their ratings fit either way; {how}): "
             f"{listing(labels[either], _NAMED_UNDETERMINED)}."
         )
-    lines.append(_sigma_line(annotators, verdict == "consistent"))
+    lines.append(
+        _sigma_line(
+            annotators, verdict == "consistent", getattr(estimator, "tail", None)
+        )
+    )
     if getattr(estimator, "bias", False):
         lines.append(_bias_line(annotators, labels, verdict == "consistent"))
     if widest:
@@ -182,17 +186,20 @@ def summary(
             f"Consensus: the widest {level:.0%} intervals are those of {shown}; "
             "more ratings narrow them."
         )
-    if note:
-        lines.append(note)
+    lines += notes
     lines.append(_convergence_line(estimator, elapsed))
     return lines
 
 
-def heavy_tail_note(estimator, X, annotators):
-    """The summary's line on heavy-tailed errors of an in-memory fit, or "".
+def data_notes(estimator, X, annotators, name):
+    """The summary's lines on what the ratings of an in-memory fit show.
 
-    Only for exact scores without a Student-t error: on levels a far rating
-    is a whole level off, and the Student-t needs ``--no-bounded``.
+    - Annotators flagged as random whose ratings follow the consensus
+      (agreement ``r`` of at least ``OFFSET_AGREEMENT``), in a fit without
+      biases: a constant offset looks random there, and ``--bias`` tells.
+    - Heavy-tailed errors, for exact scores without a Student-t error (on
+      levels a far rating is a whole level off, and the Student-t needs
+      ``--no-bounded``): :func:`skem._io.verdicts._heavy_tail_words`.
 
     Parameters
     ----------
@@ -202,44 +209,66 @@ def heavy_tail_note(estimator, X, annotators):
         The ratings.
     annotators : pandas.DataFrame
         The annotator table.
+    name : str
+        The user's annotator column, the first column of ``annotators``.
 
     Returns
     -------
-    line : str
+    lines : list of str
     """
-    if estimator.levels_ is not None or estimator.tail is not None:
-        return ""
     from skem._io.results import _annotator_evidence
-    from skem._io.verdicts import _heavy_tail_words
-
-    evidence = _annotator_evidence(estimator, X)
-    return _heavy_tail_words(
-        evidence.far,
-        evidence.per_annotator,
-        annotators["verdict"].to_numpy() == "consistent",
-        ("--no-bounded " if estimator.bounded else "") + "--tail 1",
+    from skem._io.verdicts import (
+        OFFSET_AGREEMENT,
+        _heavy_tail_words,
+        _random_but_agreeing,
     )
 
-
-def _sigma_line(annotators, consistent):
-    """What sigma means, and its value among the consistent annotators."""
-    sigma = annotators["sigma"].to_numpy()
-    if np.all(sigma == sigma[0]):
-        return (
-            f"Typical deviation from the consensus (sigma, the inconsistency): "
-            f"{number(sigma[0])}, shared by all annotators."
+    evidence = _annotator_evidence(estimator, X)
+    verdict = annotators["verdict"].to_numpy()
+    lines = []
+    offset = _random_but_agreeing(verdict, evidence.r)
+    if offset.any() and not estimator.bias:
+        lines.append(
+            f"Before excluding {listing(annotators[name].to_numpy()[offset])}: "
+            "flagged as random, their ratings still follow the consensus "
+            f"(agreement r of {OFFSET_AGREEMENT:g} or more). Ratings a constant "
+            "step above or below everyone else's look random to a fit without "
+            "biases: refit with --bias and see whether they are consistent then."
         )
+    if estimator.levels_ is None and estimator.tail is None:
+        lines.append(
+            _heavy_tail_words(
+                evidence.far,
+                evidence.per_annotator,
+                verdict == "consistent",
+                ("--no-bounded " if estimator.bounded else "") + "--tail 1",
+            )
+        )
+    return [line for line in lines if line]
+
+
+def _sigma_line(annotators, consistent, tail=None):
+    """What sigma means, and its value among the consistent annotators.
+
+    With a Student-t error (``tail``) sigma is its scale, not a standard
+    deviation (which the t with 2 degrees of freedom or fewer lacks).
+    """
+    sigma = annotators["sigma"].to_numpy()
+    what = (
+        "Typical deviation from the consensus (sigma, the inconsistency)"
+        if tail is None
+        else "Scale of the deviations from the consensus (sigma of the Student-t "
+        f"error with {_degrees_of_freedom(tail)}, the inconsistency)"
+    )
+    if np.all(sigma == sigma[0]):
+        return f"{what}: {number(sigma[0])}, shared by all annotators."
     chosen = sigma[consistent] if consistent.any() else sigma
     who = "consistent annotators" if consistent.any() else "annotators"
     if number(chosen.min()) == number(chosen.max()):
-        return (
-            f"Typical deviation from the consensus (sigma, the inconsistency) of "
-            f"the {who}: {number(chosen.max())}."
-        )
+        return f"{what} of the {who}: {number(chosen.max())}."
     return (
-        f"Typical deviation from the consensus (sigma, the inconsistency) of the "
-        f"{who}: {number(np.median(chosen))} (median; from {number(chosen.min())} to "
-        f"{number(chosen.max())})."
+        f"{what} of the {who}: {number(np.median(chosen))} (median; from "
+        f"{number(chosen.min())} to {number(chosen.max())})."
     )
 
 

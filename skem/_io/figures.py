@@ -84,10 +84,11 @@ def _reliability_figure(people, annotator_name, figure_class):
     return _figure(image, caption)
 
 
-def _annotator_figures(people, annotator_name, bias, figure_class):
+def _annotator_figures(people, annotator_name, bias, figure_class, tail=None):
     """The figures of each annotator's bias (if estimated) and sigma, as HTML.
 
     Bars per annotator, or histograms by verdict past ``MAX_FIGURE_LABELS``.
+    With a Student-t error (``tail``), sigma is its scale.
     """
     n = len(people)
     many = n > MAX_FIGURE_LABELS
@@ -126,6 +127,11 @@ def _annotator_figures(people, annotator_name, bias, figure_class):
         f"{'the bias and ' if bias else ''}the inconsistency of each "
         f"{annotator_name}",
     )
+    sigma = (
+        "the standard deviation sigma"
+        if tail is None
+        else "sigma, the scale of the Student-t error"
+    )
     caption = (
         "Each bar counts the annotators whose value lies in its bin. " if many else ""
     ) + (
@@ -133,10 +139,10 @@ def _annotator_figures(people, annotator_name, bias, figure_class):
             "Bias (ITU-T P.913, ITU-R BT.500): how much higher (+) or lower (-) "
             "than the consensus the annotator rates on average. Inconsistency: "
             "the typical deviation of a good rating from the consensus plus the "
-            "bias (the standard deviation sigma). "
+            f"bias ({sigma}). "
             if bias
             else "Inconsistency: the typical deviation of a good rating from the "
-            "consensus (the standard deviation sigma). "
+            f"consensus ({sigma}). "
         )
         + "A random annotator's values say little: their ratings barely count."
     )

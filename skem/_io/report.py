@@ -17,41 +17,35 @@ from skem._io.html import (
     _mpl,
     _named,
     _plural,
-    _probability,
-    _table,
     _text,
     _version,
 )
+from skem._io.report_tables import _annotator_html_table, _item_html_table
 from skem._io.results import (
     _annotator_evidence,
     _annotator_labels,
     _annotator_table,
+    _item_labels,
     _item_table,
-    _labels,
     _levels,
     _scale_ends,
 )
 from skem._io.template import PAGE
 from skem._io.verdicts import (
     CONSISTENT_FROM,
+    OFFSET_AGREEMENT,
     RANDOM_BELOW,
     _heavy_tail_words,
     _prior_weight_words,
+    _random_but_agreeing,
     _random_weight_words,
 )
 from skem._io.widest import _half_width, _widest
-from skem._io.words import count, number
+from skem._io.words import _degrees_of_freedom, count, number
 from skem._model.evidence import MIN_JUDGED_RATINGS
 
-# Items named in "what to do next", and at most this many rows in the page's
-# item table (the full table is consensus_frame's).
-MAX_TABLE_ROWS = 1000
 # At most this many flagged annotators are listed with their reasons.
 MAX_LISTED = 50
-
-# A rater flagged as random whose ratings correlate with the consensus at
-# least this much (a random rater's r is about 0) gets the hint to fit biases.
-OFFSET_AGREEMENT = 0.7
 
 
 def report(
@@ -91,10 +85,11 @@ RatingMatrix, default=None
         (``long_to_matrix``'s) gives the labels too, unless ``items`` or
         ``annotators`` are given.
     items : array-like of shape (n_items,), default=None
-        Item labels, for example ``long_to_matrix(...).items``; the row
-        numbers if None.
+        Item labels, for example ``long_to_matrix(...).items``; if None, the
+        index of a DataFrame ``X``, else the row numbers.
     annotators : array-like of shape (n_annotators,), default=None
-        Annotator labels; ``feature_names_in_`` or the column numbers if None.
+        Annotator labels; if None, ``feature_names_in_``, else the columns of
+        a DataFrame ``X``, else the column numbers.
     item_name, annotator_name : str, default='item', 'annotator'
         What an item and an annotator are called on the page, for example
         ``"video"`` and ``"subject"``.
@@ -178,13 +173,13 @@ class _Content:
         evidence = _annotator_evidence(estimator, X)
         self.items = _item_table(
             estimator,
-            _labels(items, estimator.mu_.shape[0], "items"),
+            _item_labels(estimator, items, X),
             evidence,
             0.95,
             "label",
         )
         self.people, self.reasons = _annotator_table(
-            estimator, _annotator_labels(estimator, annotators), evidence, "label"
+            estimator, _annotator_labels(estimator, annotators, X), evidence, "label"
         )
         self.has_counts = evidence is not None
         self.evidence = evidence
@@ -241,25 +236,38 @@ class _Content:
     def flagged(self):
         people = self.people
         order = np.argsort(people["log_posterior"].to_numpy(), kind="stable")
-        lines = []
-        for verdict in ("random", "undetermined"):
-            for k in order:
-                if people["verdict"].iloc[k] == verdict:
-                    lines.append(
-                        f"<li>{_badge(verdict)} <strong>"
-                        f"{_text(people['label'].iloc[k])}</strong>: "
-                        f"{html.escape(self.reasons[k])}.</li>"
-                    )
+        verdict = people["verdict"].to_numpy()
+        few = (verdict == "undetermined") & (
+            np.asarray(self.estimator.n_judged_ratings_) < MIN_JUDGED_RATINGS
+        )
+        lines = [
+            f"<li>{_badge(verdict[k])} <strong>"
+            f"{_text(people['label'].iloc[k])}</strong>: "
+            f"{html.escape(self.reasons[k])}.</li>"
+            for wanted in ("random", "undetermined")
+            for k in order
+            if verdict[k] == wanted and not few[k]
+        ]
         if len(lines) > MAX_LISTED:
             lines = lines[:MAX_LISTED] + [
                 f"<li>and {len(lines) - MAX_LISTED} more: see the table below.</li>"
             ]
-        random = (people["verdict"] == "random").to_numpy()
         who = html.escape(_plural(self.annotator_name))
+        if few.any():
+            # One line for them all: a sparse crowd has hundreds.
+            lines.append(
+                f"<li>{_badge('undetermined')} {few.sum()} "
+                f"{html.escape(_plural(self.annotator_name, few.sum()))} with "
+                f"too few ratings to judge (fewer than {MIN_JUDGED_RATINGS} on "
+                f"items that two others rated too): {_named(people['label'][few])}"
+                f"; {html.escape(_prior_weight_words(self.estimator.pi_))}.</li>"
+            )
+        random = verdict == "random"
         if lines:
             weights = people["consensus_weight"].to_numpy()[random]
+            verb = "answers" if random.sum() == 1 else "answer"
             intro = (
-                f"<p>{random.sum()} of {len(people)} {who} answer at random"
+                f"<p>{random.sum()} of {len(people)} {who} {verb} at random"
                 + (
                     f": {html.escape(_random_weight_words(weights))}. "
                     if random.any()
@@ -269,9 +277,7 @@ class _Content:
                 f"at least {CONSISTENT_FROM:.0%} probability that their ratings "
                 "follow the consensus, <em>random</em> at most "
                 f"{RANDOM_BELOW:.0%}, and <em>undetermined</em> in between or "
-                "with too few ratings to judge (fewer than "
-                f"{MIN_JUDGED_RATINGS} on items that two others rated too: "
-                f"{html.escape(_prior_weight_words(self.estimator.pi_))}).</p>"
+                "with too few ratings to judge.</p>"
             )
             return intro + '<ul class="flagged">' + "\n".join(lines) + "</ul>"
         return (
@@ -302,7 +308,12 @@ class _Content:
                 f"<em>random</em>, uniformly over {number(low)} to "
                 f"{number(high)}; a good "
                 "annotator's rating is the item's consensus, plus their bias, plus "
-                "a normal error whose standard deviation is their inconsistency"
+                + (
+                    "a normal error whose standard deviation is their inconsistency"
+                    if em.tail is None
+                    else f"a Student-t error with {_degrees_of_freedom(em.tail)}, "
+                    "whose scale is their inconsistency"
+                )
                 + ending
             ),
             (
@@ -398,9 +409,7 @@ class _Content:
         if self.agreement is not None and not self.estimator.bias:
             # A rater who follows the consensus a constant step above or below
             # it looks random to a fit without biases, and is no such thing.
-            offset = (people["verdict"].to_numpy() == "random") & (
-                self.agreement >= OFFSET_AGREEMENT
-            )
+            offset = _random_but_agreeing(people["verdict"], self.agreement)
             if offset.any():
                 steps.append(
                     f"Before excluding {_named(people['label'].to_numpy()[offset])}"
@@ -458,7 +467,13 @@ class _Content:
     # --------------------------------------------------------- figures
     def reliability(self, figure_class):
         figure = _reliability_figure(self.people, self.annotator_name, figure_class)
-        return figure + self._annotator_table()
+        return figure + _annotator_html_table(
+            self.people,
+            self.reasons,
+            self.annotator_name,
+            self.has_counts,
+            self.estimator.bias,
+        )
 
     def consensus(self, figure_class):
         items = self.items
@@ -518,74 +533,15 @@ class _Content:
             "confidence interval, clipped to the scale. A wide interval means "
             "the ratings disagree or are few."
         )
-        return _figure(image, caption) + self._item_table()
+        return _figure(image, caption) + _item_html_table(
+            self.items, self.item_name, self.has_counts
+        )
 
     def annotators(self, figure_class):
         return _annotator_figures(
-            self.people, self.annotator_name, self.estimator.bias, figure_class
-        )
-
-    # ---------------------------------------------------------- tables
-    def _annotator_table(self):
-        people = self.people
-        header = [
-            html.escape(self.annotator_name),
-            "verdict",
-            "why",
-            "P(good)",
-            "weight in the consensus",
-        ]
-        if self.has_counts:
-            header.append("ratings")
-        # Without biases every bias is 0: a column of +0.000 says nothing.
-        bias = self.estimator.bias
-        header += ["bias", "inconsistency"] if bias else ["inconsistency"]
-        weight = [
-            "0" if w == 0 else _probability(w) for w in people["consensus_weight"]
-        ]
-        rows = []
-        for k in range(len(people)):
-            cells = [
-                f"<td>{_text(people['label'].iloc[k])}</td>",
-                f"<td>{_badge(people['verdict'].iloc[k])}</td>",
-                f"<td>{html.escape(self.reasons[k])}</td>",
-                f'<td class="num">{_probability(people["p_good"].iloc[k])}</td>',
-                f'<td class="num">{weight[k]}</td>',
-            ]
-            if self.has_counts:
-                cells.append(f'<td class="num">{int(people["n_ratings"].iloc[k])}</td>')
-            if bias:
-                cells.append(f'<td class="num">{people["bias"].iloc[k]:+.3f}</td>')
-            cells.append(f'<td class="num">{people["sigma"].iloc[k]:.3f}</td>')
-            rows.append("<tr>" + "".join(cells) + "</tr>")
-        return _table(header, rows, numeric_from=3)
-
-    def _item_table(self):
-        items = self.items
-        header = [html.escape(self.item_name), "consensus", "95% interval", "std error"]
-        if self.has_counts:
-            header.append("ratings")
-        rows = []
-        for k in range(min(len(items), MAX_TABLE_ROWS)):
-            cells = [
-                f"<td>{_text(items['label'].iloc[k])}</td>",
-                f'<td class="num">{items["consensus"].iloc[k]:.3f}</td>',
-                f'<td class="num">{items["ci_low"].iloc[k]:.3f} to '
-                f"{items['ci_high'].iloc[k]:.3f}</td>",
-                f'<td class="num">{items["std_error"].iloc[k]:.3f}</td>',
-            ]
-            if self.has_counts:
-                cells.append(f'<td class="num">{int(items["n_ratings"].iloc[k])}</td>')
-            rows.append("<tr>" + "".join(cells) + "</tr>")
-        shown = (
-            f"all {len(items)}"
-            if len(items) <= MAX_TABLE_ROWS
-            else f"the first {MAX_TABLE_ROWS} of {len(items)} (all of them: "
-            "skem.consensus_frame)"
-        )
-        return (
-            f"<details><summary>The table of the {html.escape(_plural(self.item_name))}"
-            f" ({shown})</summary>"
-            + _table(header, rows, numeric_from=1)
-            + "</details>"
+            self.people,
+            self.annotator_name,
+            self.estimator.bias,
+            figure_class,
+            self.estimator.tail,
         )

@@ -51,7 +51,8 @@ def consensus_frame(estimator, items=None, *, X=None, level=0.95, name="item"):
         A fitted estimator.
     items : array-like of shape (n_items,) or RatingMatrix, default=None
         Item labels, for example ``long_to_matrix(...).items``. Defaults to
-        the row numbers. A :class:`RatingMatrix` gives both the labels and,
+        the index of a DataFrame ``X``, else the row numbers. A
+        :class:`RatingMatrix` gives both the labels and,
         unless ``X`` is given, the ratings: ``consensus_frame(em, train)``.
     X : {array-like, sparse matrix} of shape (n_items, n_annotators), \
 default=None
@@ -104,7 +105,7 @@ default=None
     check_is_fitted(estimator)
     _check_name(name, _item_column_names(estimator.bounded))
     items, X = _unpack_rating_matrix(items, X, "items")
-    labels = _labels(items, estimator.mu_.shape[0], "items")
+    labels = _item_labels(estimator, items, X)
     return _item_table(
         estimator, labels, _annotator_evidence(estimator, X), level, name
     )
@@ -121,7 +122,8 @@ def annotator_frame(estimator, annotators=None, *, X=None, name="annotator"):
 default=None
         Annotator labels, for example ``long_to_matrix(...).annotators``.
         Defaults to ``feature_names_in_`` (or a Dask estimator's
-        ``annotators_``) if the estimator has it, else the column numbers. A
+        ``annotators_``) if the estimator has it, else the columns of a
+        DataFrame ``X``, else the column numbers. A
         :class:`RatingMatrix` gives both the labels and, unless ``X`` is
         given, the ratings: ``annotator_frame(em, train)``.
     X : {array-like, sparse matrix} of shape (n_items, n_annotators), \
@@ -196,7 +198,7 @@ default=None
     check_is_fitted(estimator)
     _check_name(name, ANNOTATOR_COLUMNS)
     annotators, X = _unpack_rating_matrix(annotators, X, "annotators")
-    labels = _annotator_labels(estimator, annotators)
+    labels = _annotator_labels(estimator, annotators, X)
     table, _ = _annotator_table(
         estimator, labels, _annotator_evidence(estimator, X), name
     )
@@ -461,22 +463,79 @@ def _unpack_rating_matrix(labels, X, which):
     return getattr(labels, which), labels.X if X is None else X
 
 
-def _annotator_labels(estimator, annotators):
+def _item_labels(estimator, items, X=None):
+    """The item labels: ``items``, else the index of a DataFrame ``X``, else 0..n-1."""
+    if items is None and _is_frame(X):
+        items = X.index
+    return _labels(
+        items,
+        estimator.mu_.shape[0],
+        "items",
+        other=(estimator.weights_.shape[0], "annotators"),
+    )
+
+
+def _annotator_labels(estimator, annotators, X=None):
+    """The annotator labels: ``annotators``, else the fit's, else the columns of
+    a DataFrame ``X`` (integer column names give no ``feature_names_in_``),
+    else 0..n-1."""
     if annotators is None:
         # annotators_: the labels of a Dask estimator.
         annotators = getattr(
             estimator, "feature_names_in_", getattr(estimator, "annotators_", None)
         )
-    return _labels(annotators, estimator.weights_.shape[0], "annotators")
+    if annotators is None and _is_frame(X):
+        annotators = X.columns
+    n_items = estimator.mu_.shape[0] if hasattr(estimator, "mu_") else None
+    return _labels(
+        annotators, estimator.weights_.shape[0], "annotators", other=(n_items, "items")
+    )
 
 
-def _labels(labels, n, what):
+def _is_frame(X):
+    """Whether ``X`` is a pandas DataFrame (without importing pandas)."""
+    return hasattr(X, "columns") and hasattr(X, "index") and hasattr(X, "iloc")
+
+
+def _labels(labels, n, what, other=(None, None)):
+    """``labels`` as a 1-D array of ``n``, or 0..n-1 if None.
+
+    Parameters
+    ----------
+    labels : array-like or None
+    n : int
+    what : {'items', 'annotators'}
+    other : tuple of (int or None, str)
+        The number of the other kind of labels and its name: labels of that
+        length are named as a likely mix-up.
+
+    Raises
+    ------
+    ValueError
+        If the labels are not one per row (items) or column (annotators) of
+        the fit, with what they look like instead.
+    """
     if labels is None:
         return np.arange(n)
     labels = _as_labels(labels)
-    if labels.shape != (n,):
-        raise ValueError(f"Expected {n} {what} labels, got shape {labels.shape}.")
-    return labels
+    if labels.shape == (n,):
+        return labels
+    if labels.ndim != 1:
+        hint = (
+            f"got a table of shape {labels.shape}. Pass the labels, such as "
+            f"long_to_matrix(...).{what}, or the RatingMatrix itself (the "
+            "ratings go in X=)."
+        )
+    elif labels.shape[0] == other[0]:
+        hint = (
+            f"got {labels.shape[0]}, as many as the {other[1]}: are these the "
+            f"{other[1]}' labels?"
+        )
+    else:
+        hint = f"got {labels.shape[0]}."
+    raise ValueError(
+        f"Expected {n} {what} labels, one per {what[:-1]} of the fit; {hint}"
+    )
 
 
 def _check_name(name, others):

@@ -16,6 +16,9 @@ from skem._model.evidence import MIN_JUDGED_RATINGS
 CONSISTENT_FROM = 0.9
 RANDOM_BELOW = 0.1
 
+# A rater flagged as random whose ratings correlate with the consensus at
+# least this much (a random rater's r is about 0) gets the hint to fit biases.
+OFFSET_AGREEMENT = 0.7
 # A rating this many of its annotator's sigma from the location is far: a
 # normal error puts 6.3e-5 of a good annotator's ratings there.
 FAR_SIGMAS = 4.0
@@ -45,8 +48,8 @@ def _annotator_verdicts(p_good, n_ratings=None, n_judged=None, r=None, deviation
         Pearson correlation of each annotator's ratings with the consensus
         of the items rated, NaN where it is not defined; None if unknown.
     deviation : array-like of shape (n_annotators,), default=None
-        Typical deviation of each annotator's ratings from the consensus
-        (plus its bias), NaN without any; None if unknown. The reasons of
+        Root mean square of each annotator's ratings minus the consensus
+        (and its bias), NaN without any; None if unknown. The reasons of
         the random and the undetermined compare it with the consistent
         annotators' median: it, not ``r``, is what the model weighs.
 
@@ -57,11 +60,12 @@ def _annotator_verdicts(p_good, n_ratings=None, n_judged=None, r=None, deviation
         0.1``) or ``"undetermined"``.
     reasons : ndarray of shape (n_annotators,) of str
         For example ``"answers look random: 79 ratings, agreement with the
-        consensus r = 0.55, typical deviation from it 1.3 (consistent
-        annotators: 0.52)"``, ``"consistent: 79 ratings, r = 0.85"``,
-        ``"undetermined: too few ratings (2 on items that two others rated
-        too)"`` or ``"undetermined: the ratings fit either (79 ratings,
-        r = 0.40, typical deviation 0.9; consistent annotators: 0.52)"``.
+        consensus r = 0.55, ratings 1.3 off the consensus (root mean square;
+        consistent annotators: 0.52)"``, ``"consistent: 79 ratings, r =
+        0.85"``, ``"undetermined: too few ratings (2 on items that two
+        others rated too)"`` or ``"undetermined: the ratings fit either way;
+        79 ratings, r = 0.40, ratings 0.9 off the consensus (root mean
+        square; consistent annotators: 0.52)"``.
     """
     p_good = np.asarray(p_good, dtype=np.float64)
     n = p_good.shape[0]
@@ -110,21 +114,25 @@ def _reason(verdict, judged, count, correlation, deviation, typical):
     )
     if verdict == "random":
         return "answers look random" + (f": {evidence}" if evidence else "")
-    return "undetermined: the ratings fit either" + (
-        f" ({evidence})" if evidence else ""
+    return "undetermined: the ratings fit either way" + (
+        f"; {evidence}" if evidence else ""
     )
 
 
 def _deviation_text(deviation, typical):
-    """``"typical deviation from the consensus 1.3 (consistent annotators:
-    0.52)"``, without the comparison when no annotator is consistent, or ""
-    when the deviation is unknown."""
+    """``"ratings 1.3 off the consensus (root mean square; consistent
+    annotators: 0.52)"``, without the comparison when no annotator is
+    consistent, or "" when the deviation is unknown.
+
+    Not "typical deviation": the summary calls sigma so, which the model
+    fits, while this is measured from the ratings.
+    """
     if deviation is None or not np.isfinite(deviation):
         return ""
-    text = f"typical deviation from the consensus {number(deviation, 2)}"
+    text = f"ratings {number(deviation, 2)} off the consensus (root mean square"
     if typical is not None:
-        text += f" (consistent annotators: {number(typical, 2)})"
-    return text
+        text += f"; consistent annotators: {number(typical, 2)}"
+    return text + ")"
 
 
 def _random_weight_words(consensus_weights):
@@ -146,9 +154,11 @@ def _random_weight_words(consensus_weights):
     most = float(np.max(consensus_weights, initial=0.0))
     if most == 0.0:
         return "their ratings are left out of the consensus"
+    share = _share(most)
     return (
-        f"their ratings barely count in the consensus, at most {_share(most)} "
-        "as much as a fully trusted annotator's"
+        "their ratings barely count in the consensus, "
+        f"{share if share.startswith('less') else f'at most {share}'} as much "
+        "as a fully trusted annotator's"
     )
 
 
@@ -225,6 +235,27 @@ def _heavy_tail_words(far, n_ratings, consistent, alternative):
         f"Heavy tails: {observed:,} ratings of consistent annotators lie more "
         f"than {FAR_SIGMAS:g} sigma from the consensus, where a normal error "
         f"would put about {number(expected, 2)}. For counts and other "
-        f"heavy-tailed scores, compare a fit with {alternative} (a Student-t "
-        "error)."
+        f"heavy-tailed scores, compare a fit with a Student-t error: "
+        f"{alternative}."
     )
+
+
+def _random_but_agreeing(verdicts, r):
+    """The annotators flagged as random whose ratings follow the consensus.
+
+    With an agreement ``r`` of at least ``OFFSET_AGREEMENT`` (a random
+    rater's is about 0): in a fit without biases, ratings a constant step
+    above or below everyone else's look random, and ``bias=True`` tells.
+
+    Parameters
+    ----------
+    verdicts : array-like of shape (n_annotators,) of str
+    r : ndarray of shape (n_annotators,)
+        Agreement with the consensus, NaN where undefined.
+
+    Returns
+    -------
+    mask : ndarray of shape (n_annotators,), dtype bool
+    """
+    with np.errstate(invalid="ignore"):
+        return (np.asarray(verdicts) == "random") & (np.asarray(r) >= OFFSET_AGREEMENT)

@@ -51,3 +51,8 @@ def count(n, noun):
     """
     n = int(n)
     return f"{n:,} {noun}" + ("" if n == 1 else "s")
+
+
+def _degrees_of_freedom(df):
+    """``"1 degree of freedom"``, ``"2.5 degrees of freedom"``."""
+    return f"{number(df)} degree{'' if df == 1 else 's'} of freedom"

@@ -36,7 +36,7 @@ def test_the_summary_speaks_plain_words_with_labels(panel_csv, run_main):
     assert "7 annotators (182 ratings on a 1 to 5 scale)" in lines[0]
     assert (
         "2 of 7 annotators answer at random: s4, s5; their ratings barely count "
-        "in the consensus, at most " in out
+        "in the consensus, less than 1% as much as a fully trusted annotator's." in out
     )
     assert (
         "1 undetermined (too few ratings to judge; in the consensus each counts " in out
@@ -213,12 +213,45 @@ def test_heavy_tailed_errors_point_to_the_student_t(tmp_path, run_main):
     assert status == 0, err
     (line,) = [x for x in out.splitlines() if x.startswith("Heavy tails:")]
     assert "19 ratings of consistent annotators lie more than 4 sigma" in line
-    assert line.endswith(
-        "compare a fit with --no-bounded --tail 1 (a Student-t error)."
-    )
+    assert line.endswith("compare a fit with a Student-t error: --no-bounded --tail 1.")
     status, out, _ = run_main("fit", slips, "--no-bounded")
-    assert "compare a fit with --tail 1 (a Student-t error)." in out
+    assert "compare a fit with a Student-t error: --tail 1." in out
     status, out, _ = run_main("fit", slips, "--no-bounded", "--tail", "1")
     assert status == 0 and "Heavy tails" not in out
+    # The t's sigma is a scale: with 1 degree of freedom it has no deviation.
+    assert "Typical deviation" not in out
+    assert (
+        "Scale of the deviations from the consensus (sigma of the Student-t error "
+        "with 1 degree of freedom, the inconsistency)" in out
+    )
     status, out, _ = run_main("fit", _counts_csv(tmp_path / "clean.csv", slips=False))
     assert status == 0 and "Heavy tails" not in out
+
+
+def test_a_rater_with_a_constant_offset_is_pointed_to_bias_in_the_summary(
+    tmp_path, run_main
+):
+    """As on the report page: vqeg_hd3's subject 19 rates about one level
+    above the others and looks random without biases; the summary only
+    named them as random. It now says to refit with --bias first, and says
+    nothing of the sort with --bias."""
+    from skem.datasets import make_ratings
+
+    X = np.round(
+        make_ratings(
+            40, 8, bad_fraction=0.25, sigma=0.4, score_range=(1, 9), random_state=3
+        )
+    )
+    X[:, 0] = np.clip(X[:, 0] + 2, 1, 9)  # a good rater, offset by 2
+    rows, cols = np.nonzero(~np.isnan(X))
+    path = tmp_path / "offset.csv"
+    pd.DataFrame(
+        {"item": rows, "annotator": [f"rater{a}" for a in cols], "score": X[rows, cols]}
+    ).to_csv(path, index=False)
+    status, out, err = run_main("fit", path)
+    assert status == 0, err
+    (line,) = [x for x in out.splitlines() if x.startswith("Before excluding")]
+    assert line.startswith("Before excluding rater0: flagged as random")
+    assert line.endswith("refit with --bias and see whether they are consistent then.")
+    status, out, _ = run_main("fit", path, "--bias")
+    assert status == 0 and "Before excluding" not in out

@@ -69,6 +69,8 @@ def test_every_label_is_escaped(nflx_page):
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page
     assert "&lt;b&gt;27 &amp; co&lt;/b&gt;" in page
     assert "<script" not in page
+    # Probabilities too: a p_good of "< 0.001" was a raw "<" in the table.
+    assert "&lt; 0.001</td>" in page and "< 0.001" not in page
 
 
 def test_the_verdicts_and_their_reasons_are_in_plain_words(nflx_page):
@@ -76,7 +78,7 @@ def test_the_verdicts_and_their_reasons_are_in_plain_words(nflx_page):
     for words in (
         "Who was flagged, and why",
         "4 of 30 viewers answer at random: their ratings barely count in the "
-        "consensus, at most ",
+        "consensus, less than 1% as much as a fully trusted annotator",
         "weight in the consensus</th>",
         "answers look random: 79 ratings, agreement with the consensus r = ",
         "consistent: 79 ratings, r = ",
@@ -410,9 +412,10 @@ def test_undetermined_newcomers_are_said_to_count_at_the_prior(tmp_path):
     em = AnnotatorEM().fit(np.hstack([X, newcomer]))
     page = _write(em, np.hstack([X, newcomer]), folder=tmp_path)
     assert (
+        '<span class="badge undetermined">undetermined</span> 1 annotator with '
         "too few ratings to judge (fewer than 3 on items that two others rated "
-        f"too: in the consensus each counts {em.pi_:.0%} as much as a fully "
-        "trusted annotator)" in page
+        f"too): 6; in the consensus each counts {em.pi_:.0%} as much as a fully "
+        "trusted annotator.</li>" in page
     )
     row = page.split("<td>6</td>")[1].split("</tr>")[0]
     assert f'<td class="num">{em.pi_:.3f}</td>' in row
@@ -469,6 +472,10 @@ def test_heavy_tailed_errors_are_a_next_step_on_the_page(tmp_path):
     page = _write(AnnotatorEM().fit(X), X, folder=tmp_path)
     assert "Heavy tails: 19 ratings of consistent annotators" in page
     assert "bounded=False, tail=1 (the command&#x27;s --no-bounded --tail 1)" in page
+    t_page = _write(AnnotatorEM(bounded=False, tail=2.5).fit(X), X, tmp_path)
+    assert "Heavy tails" not in t_page and "a normal error" not in t_page
+    assert "a Student-t error with 2.5 degrees of freedom, whose scale" in t_page
+    assert "(sigma, the scale of the Student-t error)" in t_page
     levels = make_ratings(30, 6, bad_fraction=0.2, score_range=(1, 5), random_state=0)
     levels = np.round(levels)
     assert "Heavy tails" not in _write(AnnotatorEM().fit(levels), levels, tmp_path)

@@ -84,6 +84,42 @@ def test_a_rating_matrix_gives_the_labels_and_the_ratings():
     assert consensus_frame(em, train)["n_ratings"].tolist() == [4] * 12
 
 
+def test_a_pivoted_frame_gives_its_own_labels():
+    """A pandas pivot with integer subject ids has no ``feature_names_in_``
+    (scikit-learn keeps only string names): the tables took 0, 1, 2 for the
+    subjects and for the clips, silently. They take the frame's columns and
+    index."""
+    rng = np.random.default_rng(0)
+    clips = [f"clip{i}" for i in range(10)]
+    long = pd.DataFrame(
+        {
+            "item": np.repeat(clips, 4),
+            "annotator": np.tile([103, 12044, 12073, 9], 10),
+            "score": rng.integers(1, 6, 40).astype(float),
+        }
+    )
+    wide = long.pivot(index="item", columns="annotator", values="score")
+    em = AnnotatorEM().fit(wide)
+    assert not hasattr(em, "feature_names_in_")
+    people = annotator_frame(em, X=wide)
+    assert people["annotator"].tolist() == [9, 103, 12044, 12073]
+    assert consensus_frame(em, X=wide)["item"].tolist() == sorted(clips)
+    assert annotator_frame(em, ["a", "b", "c", "d"], X=wide)["annotator"][0] == "a"
+
+
+def test_labels_of_the_wrong_kind_are_named():
+    """The long table, or the item labels, in place of the labels."""
+    X = make_ratings(12, 4, random_state=0)
+    em = AnnotatorEM().fit(X)
+    table = pd.DataFrame({"item": range(48), "annotator": 0, "score": 1.0})
+    with pytest.raises(ValueError, match=r"got a table of shape \(48, 3\)\. Pass"):
+        consensus_frame(em, table)
+    with pytest.raises(ValueError, match="as many as the items: are these the items'"):
+        annotator_frame(em, [f"clip{i}" for i in range(12)])
+    with pytest.raises(ValueError, match="Expected 12 items labels.*; got 5\\."):
+        consensus_frame(em, range(5))
+
+
 def test_bias_column_is_the_fitted_bias():
     X = make_ratings(30, 6, bad_fraction=0.3, random_state=1)
     X[:, 0] = np.clip(X[:, 0] + 0.1, 0, 1)

@@ -11,6 +11,7 @@ from skem._io.verdicts import (
     _evidence_text,
     _heavy_tail_words,
     _prior_weight_words,
+    _random_but_agreeing,
     _random_weight_words,
     _share,
 )
@@ -31,16 +32,17 @@ def test_random_and_undetermined_reasons_say_how_far_the_ratings_stray():
     assert reasons.tolist()[2:] == [
         "consistent: 20 ratings, r = 0.85",
         "answers look random: 20 ratings, agreement with the consensus r = 0.55, "
-        "typical deviation from the consensus 1.3 (consistent annotators: 0.5)",
-        "undetermined: the ratings fit either (20 ratings, r = 0.70, typical "
-        "deviation from the consensus 0.9 (consistent annotators: 0.5))",
-        "answers look random: 2 ratings, typical deviation from the consensus 2 "
-        "(consistent annotators: 0.5)",
+        "ratings 1.3 off the consensus (root mean square; consistent annotators: "
+        "0.5)",
+        "undetermined: the ratings fit either way; 20 ratings, r = 0.70, ratings "
+        "0.9 off the consensus (root mean square; consistent annotators: 0.5)",
+        "answers look random: 2 ratings, ratings 2 off the consensus (root mean "
+        "square; consistent annotators: 0.5)",
     ]
     _, (alone,) = _annotator_verdicts([0.0], [9], [9], [0.1], [1.5])
     assert alone == (
         "answers look random: 9 ratings, agreement with the consensus r = 0.10, "
-        "typical deviation from the consensus 1.5"
+        "ratings 1.5 off the consensus (root mean square)"
     )
 
 
@@ -62,9 +64,9 @@ def test_verdict_words_and_reasons_at_the_thresholds():
     ]
     assert reasons.tolist() == [
         "consistent: 10 ratings, r = 0.85",
-        "undetermined: the ratings fit either (10 ratings, r = 0.40)",
+        "undetermined: the ratings fit either way; 10 ratings, r = 0.40",
         "answers look random: 10 ratings, agreement with the consensus r = 0.12",
-        "undetermined: the ratings fit either (10 ratings, r undefined (no spread))",
+        "undetermined: the ratings fit either way; 10 ratings, r undefined (no spread)",
         "undetermined: too few ratings (2 on items that two others rated too)",
         "undetermined: too few ratings (1 on items that two others rated too)",
         "consistent: 50 ratings, r = 0.00",
@@ -76,7 +78,7 @@ def test_without_evidence_the_reasons_are_the_bare_words():
     assert reasons.tolist() == [
         "consistent",
         "answers look random",
-        "undetermined: the ratings fit either",
+        "undetermined: the ratings fit either way",
     ]
 
 
@@ -128,6 +130,10 @@ def test_random_weights_in_words():
     assert _random_weight_words(np.zeros(3)) == (
         "their ratings are left out of the consensus"
     )
+    assert _random_weight_words(np.array([0.0, 0.004])) == (
+        "their ratings barely count in the consensus, less than 1% as much as a "
+        "fully trusted annotator's"
+    )
     assert _random_weight_words(np.array([0.0, 0.031, 0.08])) == (
         "their ratings barely count in the consensus, at most 8% as much as a "
         "fully trusted annotator's"
@@ -143,7 +149,9 @@ def test_evidence_and_deviation_texts():
     assert _evidence_text(5, np.nan) == "5 ratings, r undefined (no spread)"
     assert _evidence_text(None, None) == ""
     assert _deviation_text(np.nan, 0.5) == ""
-    assert _deviation_text(1234.5, None) == "typical deviation from the consensus 1,234"
+    assert _deviation_text(1234.5, None) == (
+        "ratings 1,234 off the consensus (root mean square)"
+    )
 
 
 def test_heavy_tails_are_noted_from_5_far_ratings_and_10_times_the_normal():
@@ -155,8 +163,16 @@ def test_heavy_tails_are_noted_from_5_far_ratings_and_10_times_the_normal():
     assert _heavy_tail_words([3, 2, 50], n, consistent, "--tail 1") == (
         "Heavy tails: 5 ratings of consistent annotators lie more than 4 sigma "
         "from the consensus, where a normal error would put about 0.13. For "
-        "counts and other heavy-tailed scores, compare a fit with --tail 1 (a "
-        "Student-t error)."
+        "counts and other heavy-tailed scores, compare a fit with a Student-t "
+        "error: --tail 1."
     )
     assert _heavy_tail_words([2, 2, 50], n, consistent, "--tail 1") == ""
     assert _heavy_tail_words([3, 3, 0], n * 1000, consistent, "--tail 1") == ""
+
+
+def test_random_but_agreeing_needs_both_the_verdict_and_an_agreement_of_0_7():
+    verdicts = np.array(["random", "random", "random", "consistent"])
+    r = np.array([0.7, 0.69, np.nan, 0.95])
+    np.testing.assert_array_equal(
+        _random_but_agreeing(verdicts, r), [True, False, False, False]
+    )

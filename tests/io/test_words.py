@@ -2,7 +2,7 @@
 
 import pytest
 
-from skem._io.words import count, number
+from skem._io.words import _degrees_of_freedom, count, number
 
 
 @pytest.mark.parametrize(
@@ -29,3 +29,8 @@ def test_number_is_written_as_a_person_writes_it(value, text):
 def test_count_writes_thousands_with_separators():
     assert count(2552, "rating") == "2,552 ratings"
     assert count(1, "item") == "1 item"
+
+
+def test_degrees_of_freedom_in_the_singular_for_one():
+    assert _degrees_of_freedom(1.0) == "1 degree of freedom"
+    assert _degrees_of_freedom(2.5) == "2.5 degrees of freedom"
