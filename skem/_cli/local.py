@@ -64,8 +64,14 @@ def run_demo(args):
     tables = _fit_and_report(bundle.frame, Source("the bundled ratings"), args, outputs)
     annotators = tables.annotators
     ranked = annotators.sort_values("log_posterior").head(8)
-    shown = ranked[[args.annotator, "verdict", "p_good", "n_ratings", "sigma"]]
-    print("\nLeast reliable annotators (p_good: the probability of being good):")
+    # Not sigma: a random annotator's is the panel's, which its ratings barely move.
+    shown = ranked[
+        [args.annotator, "verdict", "p_good", "consensus_weight", "n_ratings"]
+    ]
+    print(
+        "\nLeast reliable annotators (p_good: the probability of being good; "
+        "consensus_weight: how much they count in the consensus):"
+    )
     print(shown.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
     found = set(annotators.loc[annotators["verdict"] == "random", args.annotator])
     known = set(bundle.unreliable.tolist())

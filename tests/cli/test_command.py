@@ -260,6 +260,16 @@ def test_demo_runs_on_the_bundled_data_and_finds_the_outliers(run_main):
     assert "4 of 30 annotators answer at random: 26, 27, 28, 29" in out
     assert "flagged [26, 27, 28, 29], missed []" in out
     assert "e-" not in out  # no 7.05e-90: probabilities show as 0.00
+    # The least reliable: how much they count, not the panel's sigma that
+    # their ratings barely move.
+    header = next(x for x in out.splitlines() if x.lstrip().startswith("annotator"))
+    assert header.split() == [
+        "annotator",
+        "verdict",
+        "p_good",
+        "consensus_weight",
+        "n_ratings",
+    ]
 
 
 def test_progress_shows_on_a_terminal_only_after_the_delay(monkeypatch, capsys):
