@@ -157,26 +157,10 @@ def _scale_for_gold(scale, known, score_range):
     return widened
 
 
-# Column names of long-format ratings (long_to_matrix's defaults and their
-# usual synonyms), one set per role: item, annotator, score.
-_LONG_FORMAT_NAMES = (
-    {"item", "item_id", "items", "task", "task_id", "question", "video", "clip"},
-    {
-        "annotator",
-        "annotator_id",
-        "annotators",
-        "worker",
-        "worker_id",
-        "rater",
-        "rater_id",
-        "subject",
-        "user",
-        "user_id",
-        "participant",
-        "judge",
-    },
-    {"score", "scores", "rating", "ratings", "label", "answer", "grade", "mos"},
-)
+# long_to_matrix's default column names: a DataFrame with two of them is
+# long-format ratings. Their synonyms (worker, subject, mos, label...) are not
+# checked: real wide panels have annotators, or a reference score, so named.
+_LONG_FORMAT_NAMES = ("item", "annotator", "score")
 
 
 def _is_rating_matrix(value):
@@ -185,16 +169,19 @@ def _is_rating_matrix(value):
 
 
 def _check_rating_matrix(X):
-    """Raise a ValueError if ``X`` is a rating matrix's labels or its long form.
+    """Raise a ValueError if ``X`` is not a rating matrix, but looks like one.
 
-    Two slips fail with errors about something else, or not at all:
+    Three slips fail with errors about something else, or not at all:
 
     - a :class:`skem.RatingMatrix`, the named tuple of the matrix and its
       labels, which NumPy reads as a ragged array (an error about shapes);
-    - a DataFrame of long-format ratings, one row per rating, whose columns
-      name at least two of item, annotator and score (``long_to_matrix``'s
-      defaults or their usual synonyms): with numeric labels it would fit as
-      three annotators, with text labels fail on a conversion to float.
+    - a DataFrame of long-format ratings, one row per rating, with two of
+      ``long_to_matrix``'s default columns (item, annotator, score): with
+      numeric labels it would fit as three annotators;
+    - a DataFrame with a column of labels: a column ``item`` (a pivot's
+      index, after ``reset_index``) or a column holding text that is no
+      number, which would fit as an annotator, or fail on a conversion to
+      float.
     """
     if _is_rating_matrix(X):
         raise ValueError(
@@ -206,24 +193,52 @@ def _check_rating_matrix(X):
     columns = getattr(X, "columns", None)
     if columns is None or not hasattr(X, "iloc"):
         return
-    found = [
-        next((c for c in columns if str(c).strip().lower() in names), None)
-        for names in _LONG_FORMAT_NAMES
-    ]
-    if sum(c is not None for c in found) < 2:
+    names = [str(c).strip().lower() for c in columns]
+    found = [columns[names.index(n)] for n in _LONG_FORMAT_NAMES if n in names]
+    convert = (
+        "ratings in long format, one per row, convert with skem.long_to_matrix("
+        "df, item=..., annotator=..., score=...)."
+    )
+    if len(found) >= 2:
+        raise ValueError(
+            "X looks like long-format ratings, one rating per row (its columns "
+            f"include {', '.join(repr(c) for c in found)}), but the estimators "
+            "take a rating matrix: one row per item, one column per annotator; "
+            + convert
+        )
+    labels = (found[0], None) if names.count("item") else _first_text_column(X)
+    if labels is None:
         return
-    item, annotator, score = (
-        repr(c) if c is not None else repr(default)
-        for c, default in zip(found, ("item", "annotator", "score"), strict=True)
-    )
+    name, example = labels
+    holds = "the item labels" if example is None else f"text, such as {example!r}"
     raise ValueError(
-        "X looks like long-format ratings, one rating per row (its columns "
-        f"include {', '.join(repr(c) for c in found if c is not None)}), but "
-        "the estimators take a rating matrix: one row per item, one column "
-        "per annotator. Convert it first: X, items, annotators = "
-        f"skem.long_to_matrix(df, item={item}, annotator={annotator}, "
-        f"score={score})."
+        f"X must hold ratings, numbers or NaN, one column per annotator: its "
+        f"column {name!r} holds {holds}. Item labels belong in the index "
+        f"(X.set_index({name!r})); " + convert
     )
+
+
+def _first_text_column(frame):
+    """The first column of ``frame`` holding text that is no number, and that
+    text; None if there is none.
+
+    Ratings are numbers (or missing; numbers written as text convert): a
+    column of other text is a column of labels. Only object and string
+    columns are looked at.
+    """
+    import pandas as pd
+
+    for name in frame.columns:
+        column = frame[name]
+        if column.dtype.kind not in "OUS" and not isinstance(
+            column.dtype, pd.StringDtype
+        ):
+            continue
+        present = column[column.notna()]
+        text = present[pd.to_numeric(present, errors="coerce").isna()]
+        if len(text):
+            return name, text.iloc[0]
+    return None
 
 
 def _missing_as_nan(data):

@@ -20,7 +20,7 @@ from skem._io.html import (
     _probability,
     _verdict_histogram,
 )
-from skem._io.verdicts import CONSISTENT_FROM, RANDOM_BELOW
+from skem._io.verdicts import CONSISTENT_FROM, RANDOM_BELOW, _random_weight_words
 
 
 def _reliability_figure(people, annotator_name, figure_class):
@@ -144,6 +144,10 @@ def _annotator_figures(people, annotator_name, bias, figure_class, tail=None):
             else "Inconsistency: the typical deviation of a good rating from the "
             f"consensus ({sigma}). "
         )
-        + "A random annotator's values say little: their ratings barely count."
+        + "A random annotator's values say little: "
+        + _random_weight_words(
+            people["consensus_weight"].to_numpy()[people["verdict"] == "random"]
+        )
+        + "."
     )
     return _figure(image, caption)

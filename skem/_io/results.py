@@ -54,10 +54,12 @@ def consensus_frame(estimator, items=None, *, X=None, level=0.95, name="item"):
         the index of a DataFrame ``X``, else the row numbers. A
         :class:`RatingMatrix` gives both the labels and,
         unless ``X`` is given, the ratings: ``consensus_frame(em, train)``.
-    X : {array-like, sparse matrix} of shape (n_items, n_annotators), \
-default=None
+    X : {array-like, sparse matrix} of shape (n_items, n_annotators) or \
+RatingMatrix, default=None
         The training ratings, NaN (or absent) for "not rated": they give
-        ``n_ratings``. Without them ``n_ratings`` is missing (``<NA>``).
+        ``n_ratings``. Without them ``n_ratings`` is missing (``<NA>``). A
+        :class:`RatingMatrix` gives the labels too, unless ``items`` is
+        given.
     level : float, default=0.95
         Coverage of the confidence interval, in (0, 1).
     name : str, default='item'
@@ -126,10 +128,11 @@ default=None
         DataFrame ``X``, else the column numbers. A
         :class:`RatingMatrix` gives both the labels and, unless ``X`` is
         given, the ratings: ``annotator_frame(em, train)``.
-    X : {array-like, sparse matrix} of shape (n_items, n_annotators), \
-default=None
+    X : {array-like, sparse matrix} of shape (n_items, n_annotators) or \
+RatingMatrix, default=None
         The training ratings, NaN (or absent) for "not rated": they give
-        ``n_ratings`` and the agreement ``r`` in the reasons. Without them
+        ``n_ratings`` and the agreement ``r`` in the reasons (a
+        :class:`RatingMatrix` gives the labels too). Without them
         ``n_ratings`` is missing (``<NA>``), except for a Dask estimator: it
         counted the ratings in its fit (``n_ratings_per_annotator_``). The
         "too few ratings" verdict needs no X: it reads the fit's
@@ -296,8 +299,10 @@ def _annotator_table(estimator, labels, evidence, name):
             name: labels,
             "p_good": p_good,
             "verdict": verdicts,
+            # From the fitted posterior, as the consensus reads it: also for a
+            # model pickled before consensus_weights_ existed.
             "consensus_weight": np.asarray(
-                estimator.consensus_weights_, dtype=np.float64
+                estimator._consensus_weights()[0], dtype=np.float64
             ),
             "n_ratings": _count_column(pd, n_ratings, n_annotators),
             "sigma": np.broadcast_to(estimator.sigma_, (n_annotators,)).astype(
@@ -360,12 +365,19 @@ def _annotator_evidence(estimator, X):
 
 
 def _root_mean_squares(group, x, n_groups):
-    """Root mean square of the finite ``x`` within each group; NaN without any."""
+    """Root mean square of the finite ``x`` within each group; NaN without any.
+
+    Squared in units of the largest ``|x|``, so that neither scores of 1e200
+    overflow nor scores of 1e-200 vanish.
+    """
     keep = np.isfinite(x)
     group, x = group[keep], x[keep]
     count = np.bincount(group, minlength=n_groups)
+    scale = np.max(np.abs(x), initial=0.0)
+    if scale > 0:
+        x = x / scale
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.sqrt(np.bincount(group, x * x, n_groups) / count)
+        return np.sqrt(np.bincount(group, x * x, n_groups) / count) * (scale or 1.0)
 
 
 def _correlations(group, x, y, n_groups):
@@ -443,10 +455,11 @@ def _count_column(pd, counts, n):
 
 
 def _unpack_rating_matrix(labels, X, which):
-    """Labels and ratings from a :class:`skem.RatingMatrix` given as the labels.
+    """Labels and ratings from a :class:`skem.RatingMatrix`, as the labels or X.
 
-    ``consensus_frame(em, train)`` reads ``train.items`` and ``train.X``
-    (unless ``X`` is given too); other labels pass through.
+    ``consensus_frame(em, train)`` and ``consensus_frame(em, X=train)`` read
+    ``train.items`` and ``train.X`` (labels or ratings given too take
+    precedence); other labels and ratings pass through.
 
     Parameters
     ----------
@@ -458,6 +471,8 @@ def _unpack_rating_matrix(labels, X, which):
     -------
     labels, X
     """
+    if _is_rating_matrix(X):
+        return (getattr(X, which) if labels is None else labels), X.X
     if not _is_rating_matrix(labels):
         return labels, X
     return getattr(labels, which), labels.X if X is None else X

@@ -52,18 +52,18 @@ def test_a_rating_matrix_is_refused_with_the_way_to_its_matrix():
             method(matrix)
     np.testing.assert_array_equal(em.mu_, mu)
     pytest.importorskip("pandas")
+    # The tables take it, for its labels and ratings.
     for table in (consensus_frame, annotator_frame):
-        with pytest.raises(ValueError, match="X is a RatingMatrix"):
-            table(em, X=matrix)
+        assert table(em, X=matrix).equals(table(em, matrix))
 
 
 @pytest.mark.parametrize(
     "columns",
-    [("item", "annotator", "score"), ("video", "Subject", "mos"), ("task", "rating")],
+    [("item", "annotator", "score"), ("Item", "Score"), ("annotator", "score")],
 )
 def test_long_format_ratings_are_refused_with_the_way_to_a_matrix(columns):
     """A table of one rating per row, with numeric labels, used to fit as
-    three annotators; its columns name at least two of the three roles."""
+    three annotators: two of long_to_matrix's default columns name it."""
     pd = pytest.importorskip("pandas")
     rng = np.random.default_rng(0)
     long = pd.DataFrame(
@@ -85,11 +85,42 @@ def test_long_format_ratings_are_refused_with_the_way_to_a_matrix(columns):
     pd.testing.assert_frame_equal(long, before)
 
 
-def test_a_wide_frame_of_annotators_is_a_rating_matrix():
-    """Columns named after annotators, even one called "score", fit."""
+def test_a_column_of_labels_is_refused_with_the_way_to_the_index():
+    """A pivot after reset_index keeps its numeric "item" column, which fitted
+    as an annotator; a column of clip names failed on "could not convert
+    string to float". Both name the column and the fix."""
     pd = pytest.importorskip("pandas")
     X = make_ratings(20, 3, random_state=0)
-    wide = pd.DataFrame(X, columns=["score", "ann", "bob"])
+    wide = pd.DataFrame(X, columns=["ann", "bob", "cat"]).rename_axis("item")
+    with pytest.raises(ValueError, match=r"column 'item' holds the item labels"):
+        AnnotatorEM().fit(wide.reset_index())
+    named = wide.reset_index().assign(item=[f"clip{i}" for i in range(20)])
+    named = named.rename(columns={"item": "video"})
+    with pytest.raises(
+        ValueError, match=r"column 'video' holds text, such as 'clip0'.*set_index"
+    ):
+        AnnotatorEM().fit(named)
+    as_text = pd.DataFrame(X.astype(str), columns=["ann", "bob", "cat"])
+    np.testing.assert_array_equal(
+        AnnotatorEM().fit(as_text).mu_, AnnotatorEM().fit(X).mu_
+    )
+
+
+@pytest.mark.parametrize(
+    "columns",
+    [
+        ["score", "ann", "bob", "cat"],
+        ["judge", "user", "subject", "mos"],  # a reference MOS as one more rater
+        ["expert", "crowd", "label", "participant"],
+        ["human", "llm_judge", "answer", "question"],
+    ],
+)
+def test_a_wide_frame_of_annotators_is_a_rating_matrix(columns):
+    """Annotators named like the roles of the long format (a review found
+    these refused by a first, wider rule) fit as annotators."""
+    pd = pytest.importorskip("pandas")
+    X = make_ratings(20, 4, random_state=0)
+    wide = pd.DataFrame(X, columns=columns)
     np.testing.assert_array_equal(AnnotatorEM().fit(wide).mu_, AnnotatorEM().fit(X).mu_)
 
 

@@ -151,6 +151,7 @@ def test_hard_em_bias_and_no_ratings_are_described(tmp_path):
     assert "Each annotator has their own bias." in page
     assert "classification log-likelihood" in page
     assert "answer at random: their ratings are left out of the consensus" in page
+    assert "values say little: their ratings are left out of the consensus." in page
     assert "ratings</th>" not in page  # no counts without the ratings
     assert len(_images(page)) == 3
 

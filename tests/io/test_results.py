@@ -1,5 +1,7 @@
 """The result tables' one schema, the verdicts and their reasons."""
 
+import warnings
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -372,3 +374,29 @@ def test_dask_consensus_has_the_columns_and_intervals_of_consensus_frame(dask_fi
     expected = consensus_frame(model.estimator, model.items, X=matrix, name="video")
     assert list(consensus.columns) == list(expected.columns)
     pd.testing.assert_frame_equal(consensus, expected, check_dtype=False, rtol=1e-8)
+
+
+@pytest.mark.parametrize("unit", [1e-200, 1e200])
+def test_deviations_do_not_depend_on_the_units_of_the_scores(unit):
+    """A review found the root mean squares overflowing at 1e200 (warnings,
+    and inf dropped from the reasons) and vanishing at 1e-200 ("0 off the
+    consensus"): they are taken in units of the largest deviation."""
+    X = make_ratings(40, 6, bad_fraction=0.2, random_state=0)
+    em = AnnotatorEM(bounded=False).fit(X)
+    scaled = AnnotatorEM(bounded=False).fit(X * unit)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        deviation = _annotator_evidence(scaled, X * unit).deviation
+    np.testing.assert_allclose(
+        deviation / unit, _annotator_evidence(em, X).deviation, rtol=1e-6
+    )
+
+
+def test_a_model_pickled_before_consensus_weights_makes_its_tables():
+    """A fit of an older skem has no ``consensus_weights_``: the tables read
+    the weights from its posterior, as the consensus does."""
+    X = make_ratings(20, 5, bad_fraction=0.2, random_state=0)
+    em = AnnotatorEM().fit(X)
+    expected = annotator_frame(em, X=X)
+    del em.consensus_weights_
+    pd.testing.assert_frame_equal(annotator_frame(em, X=X), expected)
