@@ -116,14 +116,8 @@ def test_consensus_weights_are_what_the_consensus_counts(Estimator):
     with fewer than 3 judged ratings, and ``mu_`` is the mean of the ratings
     weighted by it: a newcomer who disagrees on its 2 ratings has a posterior
     near 0, yet counts at ``pi_``."""
-    X, _, _ = make_ratings(
-        40,
-        6,
-        bad_fraction=0.0,
-        sigma=0.3,
-        score_range=(1, 5),
-        return_truth=True,
-        random_state=0,
+    X = make_ratings(
+        40, 6, bad_fraction=0.0, sigma=0.3, score_range=(1, 5), random_state=0
     )
     newcomer = np.full((40, 1), np.nan)
     newcomer[:2, 0] = np.where(np.nanmean(X[:2], axis=1) > 3, 1.0, 5.0)
