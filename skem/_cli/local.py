@@ -118,7 +118,7 @@ def _fit_and_report(frame, source, args, outputs):
         source=source.name,
         quiet=args.quiet,
     )
-    consensus, annotators = in_memory_tables(
+    consensus, annotators, evidence = in_memory_tables(
         estimator,
         matrix,
         level=args.level,
@@ -152,7 +152,7 @@ def _fit_and_report(frame, source, args, outputs):
         caught=caught,
         n_items=len(matrix.items),
         widest=widest_intervals(consensus, args.item),
-        notes=data_notes(estimator, matrix.X, annotators, args.annotator),
+        notes=data_notes(estimator, evidence, annotators, args.annotator),
     )
     for name, path in outputs.items():
         if path == "-":

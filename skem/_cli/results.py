@@ -22,7 +22,12 @@ _NAMED_UNDETERMINED = 5
 
 
 def in_memory_tables(estimator, matrix, *, level, item_name, annotator_name):
-    """The item and annotator tables of an in-memory fit.
+    """The item and annotator tables of an in-memory fit, and its evidence.
+
+    The tables of :func:`skem.consensus_frame` and
+    :func:`skem.annotator_frame`, from one pass of evidence over the ratings,
+    which :func:`data_notes` reads too. The command checked the column
+    names already.
 
     Parameters
     ----------
@@ -38,16 +43,27 @@ def in_memory_tables(estimator, matrix, *, level, item_name, annotator_name):
     Returns
     -------
     consensus, annotators : pandas.DataFrame
+    evidence : skem._io.results._Evidence
     """
-    import skem
+    from skem._io.results import (
+        _annotator_evidence,
+        _annotator_labels,
+        _annotator_table,
+        _item_labels,
+        _item_table,
+    )
 
-    consensus = skem.consensus_frame(
-        estimator, matrix.items, X=matrix.X, level=level, name=item_name
+    evidence = _annotator_evidence(estimator, matrix.X)
+    consensus = _item_table(
+        estimator, _item_labels(estimator, matrix.items), evidence, level, item_name
     )
-    annotators = skem.annotator_frame(
-        estimator, matrix.annotators, X=matrix.X, name=annotator_name
+    annotators, _ = _annotator_table(
+        estimator,
+        _annotator_labels(estimator, matrix.annotators),
+        evidence,
+        annotator_name,
     )
-    return consensus, annotators
+    return consensus, annotators, evidence
 
 
 def item_partition(partition, *, bounded, score_range, level, name):
@@ -191,22 +207,19 @@ def summary(
     return lines
 
 
-def data_notes(estimator, X, annotators, name):
+def data_notes(estimator, evidence, annotators, name):
     """The summary's lines on what the ratings of an in-memory fit show.
 
-    - Annotators flagged as random whose ratings follow the consensus
-      (agreement ``r`` of at least ``OFFSET_AGREEMENT``), in a fit without
-      biases: a constant offset looks random there, and ``--bias`` tells.
-    - Heavy-tailed errors, for exact scores without a Student-t error (on
-      levels a far rating is a whole level off, and the Student-t needs
-      ``--no-bounded``): :func:`skem._io.verdicts._heavy_tail_words`.
+    - Annotators flagged as random whose ratings follow the consensus, in a
+      fit without biases: a constant offset looks random there, and
+      ``--bias`` tells (:func:`skem._io.verdicts._random_but_agreeing`).
+    - Heavy-tailed errors: :func:`skem._io.verdicts._heavy_tail_note`.
 
     Parameters
     ----------
     estimator : AnnotatorEM or HardAnnotatorEM
-        Fitted on ``X``.
-    X : sparse matrix
-        The ratings.
+    evidence : skem._io.results._Evidence
+        What the ratings say, from :func:`in_memory_tables`.
     annotators : pandas.DataFrame
         The annotator table.
     name : str
@@ -216,14 +229,12 @@ def data_notes(estimator, X, annotators, name):
     -------
     lines : list of str
     """
-    from skem._io.results import _annotator_evidence
     from skem._io.verdicts import (
         OFFSET_AGREEMENT,
-        _heavy_tail_words,
+        _heavy_tail_note,
         _random_but_agreeing,
     )
 
-    evidence = _annotator_evidence(estimator, X)
     verdict = annotators["verdict"].to_numpy()
     lines = []
     offset = _random_but_agreeing(verdict, evidence.r)
@@ -235,15 +246,7 @@ def data_notes(estimator, X, annotators, name):
             "step above or below everyone else's look random to a fit without "
             "biases: refit with --bias and see whether they are consistent then."
         )
-    if estimator.levels_ is None and estimator.tail is None:
-        lines.append(
-            _heavy_tail_words(
-                evidence.far,
-                evidence.per_annotator,
-                verdict == "consistent",
-                ("--no-bounded " if estimator.bounded else "") + "--tail 1",
-            )
-        )
+    lines.append(_heavy_tail_note(estimator, evidence, verdict, command=True))
     return [line for line in lines if line]
 
 

@@ -5,7 +5,6 @@ import html
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from skem._em.validation import _is_rating_matrix
 from skem._io.figures import _annotator_figures, _reliability_figure
 from skem._io.files import _write_atomically
 from skem._io.html import (
@@ -29,13 +28,14 @@ from skem._io.results import (
     _item_table,
     _levels,
     _scale_ends,
+    _unpack_rating_matrix,
 )
 from skem._io.template import PAGE
 from skem._io.verdicts import (
     CONSISTENT_FROM,
     OFFSET_AGREEMENT,
     RANDOM_BELOW,
-    _heavy_tail_words,
+    _heavy_tail_note,
     _prior_weight_words,
     _random_but_agreeing,
     _random_weight_words,
@@ -138,10 +138,9 @@ RatingMatrix, default=None
             raise ValueError(f"{what} must be a non-empty string; got {name!r}.")
     if title is not None and not isinstance(title, str):
         raise ValueError(f"title must be a string; got {title!r}.")
-    if _is_rating_matrix(X):
-        items = X.items if items is None else items
-        annotators = X.annotators if annotators is None else annotators
-        X = X.X
+    items, ratings = _unpack_rating_matrix(items, X, "items")
+    annotators, _ = _unpack_rating_matrix(annotators, X, "annotators")
+    X = ratings
     content = _Content(estimator, X, items, annotators, item_name, annotator_name)
     page = PAGE.substitute(
         version=html.escape(_version()),
@@ -450,18 +449,11 @@ class _Content:
         return "<ol>" + "".join(f"<li>{step}</li>" for step in steps) + "</ol>"
 
     def _heavy_tail(self):
-        """The note on heavy-tailed errors, for exact scores with the normal."""
-        em = self.estimator
-        if self.evidence is None or em.levels_ is not None or em.tail is not None:
+        """The note on heavy-tailed errors; "" without the ratings."""
+        if self.evidence is None:
             return ""
-        return _heavy_tail_words(
-            self.evidence.far,
-            self.evidence.per_annotator,
-            self.people["verdict"].to_numpy() == "consistent",
-            ("bounded=False, " if em.bounded else "")
-            + "tail=1 (the command's "
-            + ("--no-bounded " if em.bounded else "")
-            + "--tail 1)",
+        return _heavy_tail_note(
+            self.estimator, self.evidence, self.people["verdict"], command=False
         )
 
     # --------------------------------------------------------- figures

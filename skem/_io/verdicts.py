@@ -240,6 +240,43 @@ def _heavy_tail_words(far, n_ratings, consistent, alternative):
     )
 
 
+def _heavy_tail_note(estimator, evidence, verdicts, command):
+    """The heavy-tail note of a fit, for the command or for Python; or "".
+
+    Only for exact scores with the normal error: on levels a far rating is a
+    whole level off, and a fit with ``tail`` has the Student-t already.
+
+    Parameters
+    ----------
+    estimator : AnnotatorEM or HardAnnotatorEM
+    evidence : skem._io.results._Evidence
+    verdicts : ndarray of shape (n_annotators,) of str
+    command : bool
+        Name the command's options, or the estimator's parameters (and the
+        command's).
+
+    Returns
+    -------
+    words : str
+        See :func:`_heavy_tail_words`.
+    """
+    if estimator.levels_ is not None or estimator.tail is not None:
+        return ""
+    options = ("--no-bounded " if estimator.bounded else "") + "--tail 1"
+    alternative = (
+        options
+        if command
+        else ("bounded=False, " if estimator.bounded else "")
+        + f"tail=1 (the command's {options})"
+    )
+    return _heavy_tail_words(
+        evidence.far,
+        evidence.per_annotator,
+        np.asarray(verdicts) == "consistent",
+        alternative,
+    )
+
+
 def _random_but_agreeing(verdicts, r):
     """The annotators flagged as random whose ratings follow the consensus.
 

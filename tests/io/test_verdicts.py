@@ -9,6 +9,7 @@ from skem._io.verdicts import (
     _annotator_verdicts,
     _deviation_text,
     _evidence_text,
+    _heavy_tail_note,
     _heavy_tail_words,
     _prior_weight_words,
     _random_but_agreeing,
@@ -176,3 +177,25 @@ def test_random_but_agreeing_needs_both_the_verdict_and_an_agreement_of_0_7():
     np.testing.assert_array_equal(
         _random_but_agreeing(verdicts, r), [True, False, False, False]
     )
+
+
+def test_heavy_tail_note_only_for_exact_scores_with_the_normal_error():
+    """The same evidence gives the note, naming the command's options or the
+    parameters, but none on levels or with a Student-t already."""
+    from types import SimpleNamespace
+
+    evidence = SimpleNamespace(far=np.array([3, 3]), per_annotator=np.array([99, 99]))
+    verdicts = np.array(["consistent", "consistent"])
+
+    def note(command, **form):
+        params = {"levels_": None, "tail": None, "bounded": True, **form}
+        estimator = SimpleNamespace(**params)
+        return _heavy_tail_note(estimator, evidence, verdicts, command)
+
+    assert note(True).endswith("a Student-t error: --no-bounded --tail 1.")
+    assert note(False).endswith(
+        "error: bounded=False, tail=1 (the command's --no-bounded --tail 1)."
+    )
+    assert note(True, bounded=False).endswith("a Student-t error: --tail 1.")
+    assert note(True, levels_=np.arange(5.0)) == ""
+    assert note(True, bounded=False, tail=1.0) == ""
