@@ -58,9 +58,28 @@ class _Ratings:
 
     def with_scores(self, score, half_step=0.0):
         """The same ratings with other scores (for example in unit space)."""
-        return _Ratings(
+        ratings = _Ratings(
             self.item, self.annotator, score, self.n_items, self.n_annotators, half_step
         )
+        # The same items and annotators: what they determine carries over.
+        return ratings._knowing(
+            **{name: self.__dict__[name] for name in _LAYOUT if name in self.__dict__}
+        )
+
+    def _knowing(self, **layout):
+        """These ratings, with some of the ``_LAYOUT`` properties already known.
+
+        A conversion that knows them for free (a CSR matrix has its counts per
+        item in its row pointers, and its rows in order) saves a pass over
+        every rating each.
+        """
+        unknown = set(layout) - set(_LAYOUT)
+        if unknown:
+            raise TypeError(f"Not a property of the ratings' layout: {unknown}.")
+        # The properties are cached_property: their cache is the instance's
+        # __dict__, which a frozen dataclass leaves writable.
+        self.__dict__.update(layout)
+        return self
 
     @cached_property
     def n_per_item(self):
@@ -106,12 +125,16 @@ class _Ratings:
         return bool(np.all(item[1:] >= item[:-1]))
 
 
+# The cached properties that depend on the items and annotators alone.
+_LAYOUT = ("n_per_item", "n_per_annotator", "grouped_by_item")
+
+
 # Values per gather of _compute_item_middle_values: the gathered rows, their
 # indices and their sort stay within a few MiB whatever the panel's size.
 _MIDDLE_CHUNK = 1 << 18
 
 
-def _compute_item_middle_values(item, values, n_items, counts=None):
+def _compute_item_middle_values(item, values, n_items, counts=None, grouped=None):
     """The two middle values of each item's values: its lower and upper median.
 
     The items are taken by their number of values: those with ``c`` values
@@ -128,6 +151,8 @@ def _compute_item_middle_values(item, values, n_items, counts=None):
     n_items : int
     counts : ndarray of shape (n_items,), default=None
         ``np.bincount(item, minlength=n_items)``, if the caller has it.
+    grouped : bool, default=None
+        Whether ``item`` is non-decreasing, if the caller knows.
 
     Returns
     -------
@@ -136,7 +161,9 @@ def _compute_item_middle_values(item, values, n_items, counts=None):
         in increasing order (the same value if ``c`` is odd); NaN for the
         items without any.
     """
-    if not bool(np.all(item[1:] >= item[:-1])):
+    if grouped is None:
+        grouped = bool(np.all(item[1:] >= item[:-1]))
+    if not grouped:
         values = values[np.argsort(item, kind="stable")]
     if counts is None:
         counts = np.bincount(item, minlength=n_items)
@@ -182,6 +209,8 @@ def _ratings_from_matrix(X):
         pair twice.
     """
     n_items, n_annotators = X.shape
+    # Row by row: the ratings come grouped by item.
+    layout = {"grouped_by_item": True}
     if sp.issparse(X):
         if not X.has_canonical_format:
             coo = X.tocoo()
@@ -194,21 +223,26 @@ def _ratings_from_matrix(X):
         X = X.tocsr()
         if not X.has_sorted_indices:
             X = X.sorted_indices()
-        coo = X.tocoo()
-        item = np.asarray(coo.row, dtype=np.intp)
-        annotator = np.asarray(coo.col, dtype=np.intp)
-        score = np.asarray(coo.data, dtype=np.float64)
-        observed = ~np.isnan(score)
-        if not observed.all():
+        n_per_item = np.diff(X.indptr).astype(np.intp)
+        # The rows straight from the row pointers, in the index type: each
+        # conversion of every rating's index is a pass over new memory.
+        item = np.repeat(np.arange(n_items, dtype=np.intp), n_per_item)
+        annotator = X.indices.astype(np.intp)
+        score = np.asarray(X.data, dtype=np.float64)
+        missing = np.isnan(score)
+        if missing.any():
+            observed = ~missing
             item, annotator, score = (
                 item[observed],
                 annotator[observed],
                 score[observed],
             )
+        else:
+            layout["n_per_item"] = n_per_item
     else:
         item, annotator = np.nonzero(~np.isnan(X))
         score = X[item, annotator]
-    return _Ratings(item, annotator, score, n_items, n_annotators)
+    return _Ratings(item, annotator, score, n_items, n_annotators)._knowing(**layout)
 
 
 def _check_no_duplicate_pairs(item, annotator, n_annotators):

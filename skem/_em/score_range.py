@@ -76,7 +76,10 @@ class _ScoreScale:
         return np.linspace(first, last, n_levels)
 
     def to_unit(self, scores):
-        return (scores - self.low) / self.width
+        # One new array, not two: (scores - low) / width, divided in place.
+        unit = np.subtract(scores, self.low)
+        unit /= self.width
+        return unit
 
     def from_unit(self, unit_scores):
         # From the nearer end: 0 and 1 are low and high exactly, and no unit

@@ -13,6 +13,7 @@ from sklearn.utils import check_array
 
 from skem._em.ratings import _compute_item_middle_values
 from skem._model.form import _Params
+from skem._model.likelihoods import _CHUNK_SIZE
 from skem._model.steps import (
     _apply_gold,
     _compute_annotator_sq_residuals,
@@ -116,9 +117,14 @@ def _kernel_initialize_median(block, bounded):
     """Each item's median; the sum of absolute deviations from it."""
     ratings = block.ratings
     location = _apply_gold(_estimate_item_medians(ratings), block.gold)
-    residuals = location[ratings.item]
-    np.subtract(ratings.score, residuals, out=residuals)
-    deviations = float(np.abs(residuals, out=residuals).sum())
+    deviations = 0.0
+    # A chunk at a time: an array of every rating's residual would be a pass
+    # over new memory.
+    for first in range(0, ratings.n_ratings, _CHUNK_SIZE):
+        chunk = slice(first, first + _CHUNK_SIZE)
+        residuals = location[ratings.item[chunk]]
+        np.subtract(ratings.score[chunk], residuals, out=residuals)
+        deviations += float(np.abs(residuals, out=residuals).sum())
     if bounded:
         location = np.clip(location, 0.0, 1.0)
     return replace(block, location=location, terms=None, sums=None, trial=None), {
@@ -171,6 +177,10 @@ def _estimate_item_medians(ratings):
         NaN for the items without any rating.
     """
     lower, upper = _compute_item_middle_values(
-        ratings.item, ratings.score, ratings.n_items, ratings.n_per_item
+        ratings.item,
+        ratings.score,
+        ratings.n_items,
+        ratings.n_per_item,
+        ratings.grouped_by_item,
     )
     return 0.5 * (lower + upper)

@@ -105,6 +105,46 @@ def test_unanimous_scores_are_the_score_where_all_ratings_agree():
     np.testing.assert_array_equal(unanimous, [3.0, np.nan, np.nan, 0.1 + 0.2, 2.0])
 
 
+@pytest.mark.parametrize("fmt", ["csr", "csc", "coo", "dense"])
+def test_ratings_from_matrix_know_their_layout_as_counted(fmt):
+    """The counts a conversion knows for free are those a count of the ratings gives.
+
+    A stored NaN is not a rating: its row has one rating fewer.
+    """
+    rng = np.random.RandomState(0)
+    dense = np.where(rng.rand(40, 9) < 0.5, np.nan, rng.rand(40, 9))
+    rows, columns = np.nonzero(~np.isnan(dense))
+    data = dense[rows, columns]
+    data[::7] = np.nan
+    matrix = sp.csr_matrix((data, (rows, columns)), shape=dense.shape)
+    matrix = matrix.toarray() if fmt == "dense" else matrix.asformat(fmt)
+    if fmt == "dense":
+        matrix[matrix == 0] = np.nan
+    ratings = _ratings_from_matrix(matrix)
+    counted = _Ratings(ratings.item, ratings.annotator, ratings.score, 40, 9)
+    assert ratings.grouped_by_item == counted.grouped_by_item
+    np.testing.assert_array_equal(ratings.n_per_item, counted.n_per_item)
+    assert ratings.n_per_item.dtype == counted.n_per_item.dtype
+    assert ratings.item.dtype == ratings.annotator.dtype == np.intp
+
+
+def test_with_scores_carries_the_layout_over_and_nothing_else(ratings):
+    counts = ratings.n_per_item
+    assert ratings.grouped_by_item
+    unit = ratings.with_scores(ratings.score / 10.0, 0.05)
+    assert unit.__dict__["n_per_item"] is counts
+    assert unit.__dict__["grouped_by_item"] is True
+    assert "n_per_annotator" not in unit.__dict__  # not computed yet: not carried
+    np.testing.assert_array_equal(unit.n_per_annotator, ratings.n_per_annotator)
+    assert unit.half_step == 0.05
+    assert "n_per_item" not in ratings.select(ratings.score > 1.5).__dict__
+
+
+def test_knowing_refuses_what_is_not_the_layout(ratings):
+    with pytest.raises(TypeError, match="score"):
+        ratings._knowing(score=np.zeros(7))
+
+
 @pytest.mark.parametrize("grouped", [True, False])
 def test_compute_item_middle_values_are_the_lower_and_upper_medians(grouped):
     rng = np.random.default_rng(1)
@@ -113,6 +153,8 @@ def test_compute_item_middle_values_are_the_lower_and_upper_medians(grouped):
         item = rng.permutation(item)
     values = rng.integers(0, 4, 60).astype(float)  # ties
     lower, upper = _compute_item_middle_values(item, values, 9)
+    told = _compute_item_middle_values(item, values, 9, grouped=grouped)
+    np.testing.assert_array_equal(told, (lower, upper))
     for i in range(9):
         mine = np.sort(values[item == i])
         if mine.size:

@@ -200,6 +200,16 @@ def test_unit_scores_in_0_1_map_into_the_range_and_its_ends_exactly(low, high, u
     assert isinstance(scale.from_unit(0.5), float)
 
 
+def test_to_unit_is_the_affine_map_and_leaves_its_input_alone():
+    scale = _ScoreScale(1.0, 5.0)
+    scores = np.array([1.0, 2.5, 5.0])
+    unit = scale.to_unit(scores)
+    np.testing.assert_array_equal(unit, (np.array([1.0, 2.5, 5.0]) - 1.0) / 4.0)
+    np.testing.assert_array_equal(scores, [1.0, 2.5, 5.0])
+    assert scale.to_unit(3.0) == 0.5
+    np.testing.assert_array_equal(scale.to_unit([1, 5]), [0.0, 1.0])
+
+
 def test_a_bounded_consensus_at_an_outer_level_maps_back_onto_it():
     """Fuzz finding: a consensus at the lowest level's unit value came back
     one ulp below the level, outside the scale and its own interval."""

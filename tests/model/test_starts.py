@@ -3,10 +3,12 @@
 import numpy as np
 import pytest
 
+from skem._em.backend import _Block
 from skem._em.ratings import _Ratings, _ratings_from_matrix
 from skem._model.starts import (
     _check_init_weights,
     _estimate_item_medians,
+    _kernel_initialize_median,
 )
 
 
@@ -77,3 +79,17 @@ def test_check_init_weights_accepts_probabilities_as_floats():
 def test_check_init_weights_names_the_problem(init, message):
     with pytest.raises(ValueError, match=message):
         _check_init_weights(init, 3)
+
+
+def test_kernel_initialize_median_sums_deviations_over_chunks(monkeypatch):
+    """The absolute deviations from the medians, summed a chunk at a time."""
+    monkeypatch.setattr("skem._model.starts._CHUNK_SIZE", 5)
+    rng = np.random.RandomState(2)
+    dense = np.where(rng.rand(9, 6) < 0.3, np.nan, rng.rand(9, 6))
+    ratings = _ratings_from_matrix(dense)
+    assert ratings.n_ratings > 3 * 5
+    block, outputs = _kernel_initialize_median(_Block(ratings), bounded=True)
+    medians = np.nanmedian(dense, axis=1)
+    expected = np.nansum(np.abs(dense - medians[:, np.newaxis]))
+    np.testing.assert_allclose(outputs["abs_deviations"], expected, rtol=1e-14)
+    np.testing.assert_array_equal(block.location, medians)
