@@ -7,7 +7,7 @@ steps need.
 """
 
 import numpy as np
-from scipy.special import erf, erfcx
+from scipy.special import erf, erfc, erfcx
 
 _LOG_SQRT_2PI = 0.5 * np.log(2 * np.pi)
 _SQRT_2PI = np.sqrt(2 * np.pi)
@@ -88,14 +88,69 @@ def _shifted_log_normal_mass(alpha, beta):
     # Reflect the lower tail onto the upper one: near < far, both > 0.
     near = np.where(upper, a, -b)
     far = np.where(upper, b, -a)
+    shifted[one_tail] = _shifted_log_tail_mass(near, far)
+    anchor[one_tail] = np.where(upper, a, b)
+    return shifted, anchor
+
+
+# The erfc form of a tail's mass serves below this near bound, where erfc is
+# a normal number (erfc(20 / sqrt 2) is about 5e-89); beyond it only the
+# scaled function keeps the mass from underflowing.
+_ERFC_NEAR = 20.0
+
+# ... and where the cell holds at least this fraction of the tail beyond it,
+# about ``(far - near) * max(near, 1)``: its difference of two erfc then loses
+# at most a factor 100 of their precision (a few 1e-14 relative far out, so a
+# few 1e-12 in the log mass).
+_ERFC_MIN_SHARE = 1e-2
+
+
+def _shifted_log_tail_mass(near, far):
+    """``log(Q(near) - Q(far)) + near**2 / 2``, ``Q = 1 - Phi``, ``0 < near < far``.
+
+    From two erfc where that is precise (see ``_ERFC_NEAR`` and
+    ``_ERFC_MIN_SHARE``), which cost about two thirds of two erfcx; from erfcx
+    elsewhere.
+    """
+    cheap = (near < _ERFC_NEAR) & (
+        (far - near) * np.maximum(near, 1.0) > _ERFC_MIN_SHARE
+    )
+    if cheap.all():
+        return _shifted_log_tail_mass_erfc(near, far)
+    shifted = np.empty(near.shape)
+    shifted[cheap] = _shifted_log_tail_mass_erfc(near[cheap], far[cheap])
+    scaled = ~cheap
+    shifted[scaled] = _shifted_log_tail_mass_erfcx(near[scaled], far[scaled])
+    return shifted
+
+
+def _shifted_log_tail_mass_erfc(near, far):
+    """``log(Q(near) - Q(far)) + near**2 / 2`` from erfc, ``0 < near < _ERFC_NEAR``.
+
+    ``Q = 1 - Phi``; ``far > near``, and ``Q(far)`` may underflow to 0. A
+    narrow cell cancels: see :func:`_shifted_log_tail_mass`.
+    """
+    mass = erfc(near * _SQRT_HALF)
+    mass -= erfc(far * _SQRT_HALF)
+    mass *= 0.5
+    with np.errstate(divide="ignore"):
+        np.log(mass, out=mass)
+    mass += 0.5 * near * near
+    return mass
+
+
+def _shifted_log_tail_mass_erfcx(near, far):
+    """``log(Q(near) - Q(far)) + near**2 / 2`` from erfcx, for any ``near > 0``.
+
+    ``Q(t) = erfcx(t / sqrt 2) exp(-t**2 / 2) / 2``: the scaled function
+    keeps the mass of a cell far in the tail from underflowing.
+    """
     scaled_near = erfcx(near * _SQRT_HALF)
     gap = np.log(erfcx(far * _SQRT_HALF) / scaled_near) - 0.5 * (far - near) * (
         far + near
     )
     with np.errstate(divide="ignore"):
-        shifted[one_tail] = np.log(0.5 * scaled_near) + np.log(-np.expm1(gap))
-    anchor[one_tail] = np.where(upper, a, b)
-    return shifted, anchor
+        return np.log(0.5 * scaled_near) + np.log(-np.expm1(gap))
 
 
 def _log_straddling_mass(alpha, beta):

@@ -26,8 +26,12 @@ from skem._model.likelihoods import (
     _log_minus_excess,
 )
 from skem._model.normal_mass import (
+    _ERFC_NEAR,
     _log_normal_mass_lower_bound,
     _shifted_log_normal_mass,
+    _shifted_log_tail_mass,
+    _shifted_log_tail_mass_erfc,
+    _shifted_log_tail_mass_erfcx,
 )
 from skem._model.steps import (
     _compute_annotator_sq_residuals,
@@ -63,6 +67,12 @@ MASS_CASES = [
     (-1000.0, -999.0),
     (999.0, 1000.0),
     (-12.0, 12.0),
+    # Either side of the switch from erfc to erfcx (_ERFC_NEAR = 20).
+    (19.999, 20.0),
+    (19.5, 20.5),
+    (20.0, 20.001),
+    (-20.5, -19.5),
+    (-20.001, -20.0),
 ]
 
 
@@ -144,6 +154,32 @@ def test_log_normal_mass_is_elementwise_on_mixed_arrays():
     got = _log_normal_mass(alpha, beta)
     expected = [_reference_log_mass_scipy(a, b) for a, b in MASS_CASES]
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-10)
+
+
+def test_tail_mass_is_the_scaled_erfcx_form_wherever_it_takes_erfc():
+    """The tail's mass takes the cheaper erfc form only where it is as precise
+    as the erfcx form: both agree to 1e-11 in log space (a few 1e-14 relative
+    in erfc, times 100 at most) on wide and narrow cells, near and far out; a
+    narrow cell far out keeps the erfcx form."""
+    rng = np.random.default_rng(0)
+    near = rng.uniform(1e-3, 1.5 * _ERFC_NEAR, 4000)
+    width = 10.0 ** rng.uniform(-7, 1.5, 4000)
+    far = near + width
+    np.testing.assert_allclose(
+        _shifted_log_tail_mass(near, far),
+        _shifted_log_tail_mass_erfcx(near, far),
+        rtol=0,
+        atol=1e-11,
+    )
+    narrow = np.array([13.5]), np.array([13.5 + 1e-6])
+    assert _shifted_log_tail_mass(*narrow) == _shifted_log_tail_mass_erfcx(*narrow)
+    # The erfc form alone would be 1e-9 off there: the guard is needed.
+    assert (
+        abs(
+            _shifted_log_tail_mass_erfc(*narrow) - _shifted_log_tail_mass_erfcx(*narrow)
+        )
+        > 1e-11
+    )
 
 
 MOMENT_CASES = [
