@@ -43,6 +43,7 @@ import numpy as np
 from skem._model.likelihoods import _compute_sigma_log_prior
 from skem._model.normal import _m_step_normal, _start_normal
 from skem._model.steps import (
+    _UNIT_BOUNDS,
     _estimate_consensus_normal,
     _estimate_pi,
 )
@@ -52,7 +53,6 @@ from skem._model.student import (
     _start_student,
 )
 from skem._model.truncated import (
-    _clip_to_scale,
     _fit_truncated_location,
     _m_step_truncated,
     _start_truncated,
@@ -121,6 +121,42 @@ class _Likelihood(NamedTuple):
     m_step: Callable
     fit_location: Callable = None
     consensus: Callable = None
+
+
+def _clip_to_scale(consensus, ratings):
+    """Each item's consensus clipped to the scale or its own ratings' hull.
+
+    Bias-corrected ratings ``s - b_a`` can fall beyond the ends of the scale
+    (everyone rates the top level, an annotator's bias is negative), and so
+    can their mean; a bounded form's consensus is a score on the scale. An
+    item rated beyond the range (held-out ratings with
+    ``score_range='auto'``) keeps the hull of its own ratings. The rule is
+    per item, so a fit, ``transform`` and :mod:`skem.dask` agree.
+
+    Parameters
+    ----------
+    consensus : ndarray of shape (n_items,)
+        Consensus of each item, unit score space (NaN for unrated items).
+    ratings : _Ratings
+        The items' ratings, unit scores.
+
+    Returns
+    -------
+    consensus : ndarray of shape (n_items,)
+    """
+    low, high = _UNIT_BOUNDS
+    # On levels the scale ends at the outer levels, half a step inside.
+    low, high = low + ratings.half_step, high - ratings.half_step
+    outside = (consensus < low) | (consensus > high)
+    if not outside.any():
+        return consensus
+    selected = outside[ratings.item]
+    item, score = ratings.item[selected], ratings.score[selected]
+    lowest = np.full(ratings.n_items, low)
+    highest = np.full(ratings.n_items, high)
+    np.minimum.at(lowest, item, score)
+    np.maximum.at(highest, item, score)
+    return np.clip(consensus, lowest, highest)
 
 
 def _precision_weighted_consensus(form, ratings, rating_weights, params, gold):
@@ -249,7 +285,7 @@ class _ModelForm:
         For the plain normal forms this is also the location that EM fits;
         for the bounded forms the location can sit at the ends of the scale,
         and the consensus stays the mean rating of the good annotators, kept
-        on the scale (see :func:`skem._model.truncated._clip_to_scale`).
+        on the scale (see :func:`_clip_to_scale`).
         """
         rating_weights = _compute_rating_weights(ratings, weights, log_posterior)
         return _LIKELIHOODS[self.likelihood].consensus(

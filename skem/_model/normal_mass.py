@@ -100,8 +100,8 @@ _ERFC_NEAR = 20.0
 
 # ... and where the cell holds at least this fraction of the tail beyond it,
 # about ``(far - near) * max(near, 1)``: its difference of two erfc then loses
-# at most a factor 100 of their precision (a few 1e-14 relative far out, so a
-# few 1e-12 in the log mass).
+# at most a factor 100 of their precision (scipy's erfc is within about
+# 1.5e-14 of the truth near 12: within 1e-11 in the log mass, measured 7e-12).
 _ERFC_MIN_SHARE = 1e-2
 
 

@@ -28,6 +28,7 @@ from skem._model.newton import (
     _step_truncated_location,
 )
 from skem._model.rescue import _rescue_truncated_sigma
+from skem._model.shift import _estimate_common_shift, _kernel_shift_free_locations
 from skem._model.steps import (
     _UNIT_BOUNDS,
     _centre_bias,
@@ -142,6 +143,19 @@ def _step_with_bias(
     )
     # mu + b is unchanged, so are the terms.
     data.update(_kernel_shift_location, shift)
+    if not data.has_gold:
+        common = _estimate_common_shift(
+            data, weights, log_posterior, bias, params.sigma
+        )
+        if common != 0.0:
+            bias = np.where(data.n_per_annotator > 0, bias + common, 0.0)
+            data.update(
+                _run_steps,
+                [
+                    (_kernel_shift_free_locations, (common,)),
+                    (_kernel_truncated_terms, (bias, params.sigma)),
+                ],
+            )
     return (bias, *_step_sigmas(form, data, bias, params.sigma, sigma_weights, prior))
 
 
@@ -533,42 +547,6 @@ def _kernel_joint_trial(block, weights, log_posterior, bias, sigma, new_sigma):
         ratings, location, bias, new_sigma, with_sums=True
     )
     return replace(block, trial=_Trial(location, terms, sums=sums)), sums
-
-
-def _clip_to_scale(consensus, ratings):
-    """Each item's consensus clipped to the scale or its own ratings' hull.
-
-    Bias-corrected ratings ``s - b_a`` can fall beyond the ends of the scale
-    (everyone rates the top level, an annotator's bias is negative), and so
-    can their mean; a bounded form's consensus is a score on the scale. An
-    item rated beyond the range (held-out ratings with
-    ``score_range='auto'``) keeps the hull of its own ratings. The rule is
-    per item, so a fit, ``transform`` and :mod:`skem.dask` agree.
-
-    Parameters
-    ----------
-    consensus : ndarray of shape (n_items,)
-        Consensus of each item, unit score space (NaN for unrated items).
-    ratings : _Ratings
-        The items' ratings, unit scores.
-
-    Returns
-    -------
-    consensus : ndarray of shape (n_items,)
-    """
-    low, high = _UNIT_BOUNDS
-    # On levels the scale ends at the outer levels, half a step inside.
-    low, high = low + ratings.half_step, high - ratings.half_step
-    outside = (consensus < low) | (consensus > high)
-    if not outside.any():
-        return consensus
-    selected = outside[ratings.item]
-    item, score = ratings.item[selected], ratings.score[selected]
-    lowest = np.full(ratings.n_items, low)
-    highest = np.full(ratings.n_items, high)
-    np.minimum.at(lowest, item, score)
-    np.maximum.at(highest, item, score)
-    return np.clip(consensus, lowest, highest)
 
 
 def _kernel_shift_location(block, shift):
