@@ -18,7 +18,6 @@ import numpy as np
 
 from skem._model.likelihoods import _compute_good_terms, _Gather
 from skem._model.steps import _UNIT_BOUNDS, _guarded_ascent
-from skem._model.weights import _compute_rating_weights
 
 
 def _held_items(location):
@@ -27,7 +26,7 @@ def _held_items(location):
     return (location <= low) | (location >= high)
 
 
-def _kernel_shift_moments(block, weights, log_posterior):
+def _kernel_shift_moments(block, weights):
     """The shift's gradient, curvature and objective, and the free locations' extent.
 
     From the block's terms at the current parameters: the ratings of the
@@ -43,7 +42,10 @@ def _kernel_shift_moments(block, weights, log_posterior):
         "max_free_location": np.fmax.reduce(free, initial=-np.inf),
     }
     selected = np.flatnonzero(held[ratings.item])
-    rating_weights = _compute_rating_weights(ratings, weights, log_posterior)[selected]
+    # The weights of the objective itself, not the stand-ins that the
+    # location steps take for items whose every rater's weight underflows:
+    # those items are no part of it, and one shift moves every held item.
+    rating_weights = weights[ratings.annotator[selected]]
     for key, term in (
         ("gradient", "location_slope"),
         ("curvature", "location_information"),
@@ -53,7 +55,7 @@ def _kernel_shift_moments(block, weights, log_posterior):
     return block, outputs
 
 
-def _kernel_held_objective(block, weights, log_posterior, bias, sigma, shift):
+def _kernel_held_objective(block, weights, bias, sigma, shift):
     """The weighted log density of the held items' ratings, ``shift`` higher."""
     ratings = block.ratings
     selected = np.flatnonzero(_held_items(block.location)[ratings.item])
@@ -67,8 +69,7 @@ def _kernel_held_objective(block, weights, log_posterior, bias, sigma, shift):
         half_step=ratings.half_step,
         keep=("log_density",),
     )
-    rating_weights = _compute_rating_weights(ratings, weights, log_posterior)[selected]
-    return block, {"objective": float(rating_weights @ terms["log_density"])}
+    return block, {"objective": float(weights[annotator] @ terms["log_density"])}
 
 
 def _kernel_shift_free_locations(block, shift):
@@ -82,14 +83,15 @@ def _kernel_shift_free_locations(block, shift):
     return replace(block, location=moved, terms=None, sums=None, trial=None), {}
 
 
-def _estimate_common_shift(data, weights, log_posterior, bias, sigma):
+def _estimate_common_shift(data, weights, bias, sigma):
     """The guarded Newton step on the common shift of biases and free locations.
 
     Parameters
     ----------
     data : backend
         Blocks whose terms are at the current parameters; no gold item.
-    weights, log_posterior : ndarray of shape (n_annotators,)
+    weights : ndarray of shape (n_annotators,)
+        Responsibility of each annotator, as the objective weighs it.
     bias, sigma : ndarray of shape (n_annotators,)
 
     Returns
@@ -100,7 +102,7 @@ def _estimate_common_shift(data, weights, log_posterior, bias, sigma):
         objective. Every bias stays within the scale's width of 0, and every
         free location in the range.
     """
-    moments = data.reduce(_kernel_shift_moments, weights, log_posterior)
+    moments = data.reduce(_kernel_shift_moments, weights)
     curvature = moments["curvature"]
     if not curvature > 0.0:  # no item held (or nothing to learn from them)
         return 0.0
@@ -121,7 +123,6 @@ def _estimate_common_shift(data, weights, log_posterior, bias, sigma):
                 data.reduce(
                     _kernel_held_objective,
                     weights,
-                    log_posterior,
                     bias,
                     sigma,
                     float(values[0]),

@@ -144,9 +144,7 @@ def _step_with_bias(
     # mu + b is unchanged, so are the terms.
     data.update(_kernel_shift_location, shift)
     if not data.has_gold:
-        common = _estimate_common_shift(
-            data, weights, log_posterior, bias, params.sigma
-        )
+        common = _estimate_common_shift(data, weights, bias, params.sigma)
         if common != 0.0:
             bias = np.where(data.n_per_annotator > 0, bias + common, 0.0)
             data.update(
