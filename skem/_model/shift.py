@@ -75,8 +75,8 @@ def _kernel_held_objective(block, weights, bias, sigma, shift):
 def _kernel_shift_free_locations(block, shift):
     """Lower every location not held at an end by ``shift``.
 
-    The terms of the held items' ratings are then stale: the caller takes
-    them again.
+    The held items' ratings then have other terms: the block drops its terms
+    and sums, and the caller takes them again.
     """
     location = block.location
     moved = np.where(_held_items(location), location, location - shift)
