@@ -168,6 +168,11 @@ def _is_rating_matrix(value):
     return isinstance(value, tuple) and getattr(value, "_fields", ())[:1] == ("X",)
 
 
+def _is_frame(X):
+    """Whether ``X`` is a pandas DataFrame (without importing pandas)."""
+    return hasattr(X, "columns") and hasattr(X, "index") and hasattr(X, "iloc")
+
+
 def _check_rating_matrix(X):
     """Raise a ValueError if ``X`` is not a rating matrix, but looks like one.
 
@@ -190,9 +195,9 @@ def _check_rating_matrix(X):
             "itself, long_to_matrix(...).X, or unpack it first: X, items, "
             "annotators = long_to_matrix(...)."
         )
-    columns = getattr(X, "columns", None)
-    if columns is None or not hasattr(X, "iloc"):
+    if not _is_frame(X):
         return
+    columns = X.columns
     names = [str(c).strip().lower() for c in columns]
     found = [columns[names.index(n)] for n in _LONG_FORMAT_NAMES if n in names]
     convert = (

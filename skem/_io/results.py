@@ -18,6 +18,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from skem._em.validation import (
     _check_rating_matrix,
+    _is_frame,
     _is_rating_matrix,
     _missing_as_nan,
 )
@@ -505,11 +506,6 @@ def _annotator_labels(estimator, annotators, X=None):
     return _labels(
         annotators, estimator.weights_.shape[0], "annotators", other=(n_items, "items")
     )
-
-
-def _is_frame(X):
-    """Whether ``X`` is a pandas DataFrame (without importing pandas)."""
-    return hasattr(X, "columns") and hasattr(X, "index") and hasattr(X, "iloc")
 
 
 def _labels(labels, n, what, other=(None, None)):

@@ -41,6 +41,9 @@ def _kernel_shift_moments(block, weights):
         "min_free_location": np.fmin.reduce(free, initial=np.inf),
         "max_free_location": np.fmax.reduce(free, initial=-np.inf),
     }
+    if not held.any():
+        # Every term is 0: no pass over the ratings.
+        return block, {**outputs, "gradient": 0.0, "curvature": 0.0, "objective": 0.0}
     selected = np.flatnonzero(held[ratings.item])
     # The weights of the objective itself, not the stand-ins that the
     # location steps take for items whose every rater's weight underflows:
