@@ -10,6 +10,7 @@ import sys
 import warnings
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.utils import check_array
 
 from skem._em.score_range import _check_representable, _range_words, _ScoreScale
@@ -188,6 +189,9 @@ def _check_rating_matrix(X):
       number, which would fit as an annotator, or fail on a conversion to
       float.
     """
+    if sp.issparse(X):
+        _check_sparse_structure(X)
+        return
     if _is_rating_matrix(X):
         raise ValueError(
             f"X is a {type(X).__name__}: the ratings with the labels of their "
@@ -220,6 +224,69 @@ def _check_rating_matrix(X):
         f"X must hold ratings, numbers or NaN, one column per annotator: its "
         f"column {name!r} holds {holds}. Item labels belong in the index "
         f"(X.set_index({name!r})); " + convert
+    )
+
+
+def _check_sparse_structure(X):
+    """Raise a ValueError if a sparse matrix's arrays do not describe its shape.
+
+    A matrix whose arrays were set by hand (``X.indices = ...``) can hold
+    indices outside its shape, row pointers out of order, or more values
+    than entries. SciPy's own routines do not check them: some then fail
+    with an error about something else, some fit ratings that are not
+    there, and some write outside their memory and crash the interpreter.
+    The compressed formats (CSR, CSC, BSR) and COO are checked; the others
+    keep no such arrays. One pass over the indices, reading only.
+    """
+    if X.format in ("csr", "csc", "bsr"):
+        n_major, n_minor = X.shape if X.format != "csc" else X.shape[::-1]
+        if X.format == "bsr":
+            n_major //= X.blocksize[0]
+            n_minor //= X.blocksize[1]
+        index_name = "column" if X.format != "csc" else "row"
+        indptr, indices = np.asarray(X.indptr), np.asarray(X.indices)
+        if indptr.shape != (n_major + 1,):
+            _malformed(X, f"indptr holds {indptr.size} pointers, not {n_major + 1}")
+        if indptr[0] != 0 or np.any(indptr[1:] < indptr[:-1]):
+            _malformed(X, "its indptr does not rise from 0")
+        n_stored = int(indptr[-1])
+        for name, values in (("indices", indices), ("data", X.data)):
+            if len(values) != n_stored:
+                _malformed(
+                    X,
+                    f"{name} holds {len(values)} entries where indptr says {n_stored}",
+                )
+        _check_index_range(X, indices, index_name, n_minor)
+    elif X.format == "coo":
+        rows, cols = np.asarray(X.row), np.asarray(X.col)
+        if not len(rows) == len(cols) == len(X.data):
+            _malformed(
+                X,
+                f"row, col and data hold {len(rows)}, {len(cols)} and "
+                f"{len(X.data)} entries",
+            )
+        _check_index_range(X, rows, "row", X.shape[0])
+        _check_index_range(X, cols, "column", X.shape[1])
+
+
+def _check_index_range(X, indices, name, n_allowed):
+    if indices.size == 0:
+        return
+    lowest, highest = int(indices.min()), int(indices.max())
+    if lowest < 0 or highest >= n_allowed:
+        bad = lowest if lowest < 0 else highest
+        _malformed(
+            X,
+            f"it stores a {name} index of {bad}, outside 0..{n_allowed - 1}",
+        )
+
+
+def _malformed(X, problem):
+    raise ValueError(
+        f"X is a malformed sparse matrix of shape {X.shape} ({X.format}): "
+        f"{problem}. Build it with a SciPy constructor, such as "
+        "scipy.sparse.csr_array((data, (rows, columns)), shape=...), rather "
+        "than by setting its arrays."
     )
 
 

@@ -4,12 +4,14 @@ from typing import NamedTuple
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import cross_val_score
 
 from skem import AnnotatorEM, RatingMatrix, annotator_frame, consensus_frame
 from skem._em.validation import (
     _check_rating_matrix,
+    _check_sparse_structure,
     _missing_as_nan,
     _warn_at_caller,
 )
@@ -142,3 +144,96 @@ def test_missing_markers_become_nan_without_touching_the_callers_data():
     pd.testing.assert_frame_equal(frame, before)
     plain = np.ones((2, 2))
     assert _missing_as_nan(plain) is plain
+
+
+def _set(X, name, change):
+    """X with its array ``name`` replaced by ``change`` of a copy of it."""
+    values = np.array(getattr(X, name))
+    setattr(X, name, change(values))
+    return X
+
+
+# Arrays set by hand that no SciPy constructor would build: each case's
+# format, how it is broken, and the words of the error.
+_MALFORMED = {
+    "csr, data longer": ("csr", "data", lambda v: np.append(v, 9.0), "data holds 13"),
+    "csr, index past the columns": (
+        "csr",
+        "indices",
+        lambda v: np.where(np.arange(v.size) == v.size - 1, 7, v),
+        "column index of 7, outside 0..2",
+    ),
+    "csr, negative index": (
+        "csr",
+        "indices",
+        lambda v: np.where(np.arange(v.size) == 0, -1, v),
+        "column index of -1",
+    ),
+    "csr, pointers that fall": (
+        "csr",
+        "indptr",
+        lambda v: v[[0, 2, 1, 3, 4]],
+        "indptr does not rise from 0",
+    ),
+    "csr, a pointer short": ("csr", "indptr", lambda v: v[:-1], "4 pointers, not 5"),
+    "csc, index past the rows": (
+        "csc",
+        "indices",
+        lambda v: np.where(np.arange(v.size) == 0, 4, v),
+        "row index of 4, outside 0..3",
+    ),
+    "csc, indices shorter": ("csc", "indices", lambda v: v[:-1], "indices holds 11"),
+    "coo, row past the rows": (
+        "coo",
+        "row",
+        lambda v: np.where(np.arange(v.size) == 0, 9, v),
+        "row index of 9",
+    ),
+    "coo, data shorter": ("coo", "data", lambda v: v[:-1], "12, 12 and 11 entries"),
+    "bsr, block index past the columns": (
+        "bsr",
+        "indices",
+        lambda v: np.where(np.arange(v.size) == 0, 3, v),
+        "column index of 3, outside 0..2",
+    ),
+}
+
+
+@pytest.mark.parametrize("container", [sp.csr_matrix, sp.csr_array])
+@pytest.mark.parametrize("case", list(_MALFORMED), ids=list(_MALFORMED))
+def test_a_malformed_sparse_matrix_is_refused_with_what_is_wrong(case, container):
+    """Before any SciPy routine reads it: some fitted ratings that were not
+    there, and some crashed the interpreter. The caller's matrix is left as
+    it is (SciPy's own check would prune it), and so is a fitted estimator."""
+    fmt, name, change, words = _MALFORMED[case]
+    ratings = np.array([[1.0, 2, 3], [2, 3, 4], [1, 2, 5], [3, 3, 3]])
+    X = _set(container(ratings).asformat(fmt), name, change)
+    before = np.array(getattr(X, name))
+    em = AnnotatorEM().fit(ratings)
+    mu = em.mu_.copy()
+    with pytest.raises(ValueError, match="malformed sparse matrix") as error:
+        em.fit(X)
+    assert words in str(error.value)
+    np.testing.assert_array_equal(getattr(X, name), before)
+    np.testing.assert_array_equal(em.mu_, mu)
+    with pytest.raises(ValueError, match=words):
+        em.transform(X)
+
+
+def test_the_results_refuse_a_malformed_sparse_matrix_too():
+    pytest.importorskip("pandas")
+    ratings = make_ratings(6, 3, random_state=0)
+    X = _set(sp.csr_array(ratings), "indices", lambda v: v + 5)
+    em = AnnotatorEM().fit(ratings)
+    with pytest.raises(ValueError, match="column index of 7, outside 0..2"):
+        annotator_frame(em, X=X)
+
+
+def test_well_formed_sparse_matrices_pass_the_structure_check():
+    """Every format SciPy builds, empty ones and stored zeros included."""
+    X = make_ratings(12, 5, missing_fraction=0.5, sparse_output=True, random_state=0)
+    X.data[0] = 0.0
+    for fmt in ("csr", "csc", "coo", "bsr", "lil", "dok", "dia"):
+        _check_sparse_structure(X.asformat(fmt))
+    _check_sparse_structure(sp.csr_array((3, 2)))
+    _check_sparse_structure(sp.coo_array((3, 2)))
