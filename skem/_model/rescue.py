@@ -6,20 +6,22 @@ stay "bad" however well a wider sigma fits. The rescue is a coordinate step
 on the objective itself (:func:`_choose_sigma_by_marginal`), so EM stays
 monotone. The truncated forms evaluate the candidates as a trial on the
 blocks (:mod:`skem._model.trial`) after a cheap screen that bounds each
-candidate's density from above (:func:`_kernel_log_mass_sums`); the normal
-forms, in closed form (:func:`skem._model.normal._sigma_per_annotator_normal`).
+candidate's density from above (:func:`_kernel_log_mass_sums`, and
+:func:`_kernel_level_density_bounds` on levels); the normal forms, in closed
+form (:func:`skem._model.normal._sigma_per_annotator_normal`).
 """
 
 from functools import partial
 
 import numpy as np
 
+from skem._model.levels import _END_TOLERANCE
 from skem._model.likelihoods import (
     _CHUNK_SIZE,
     _compute_sigma_log_prior,
     _estimate_normal_log_density,
 )
-from skem._model.normal_mass import _log_normal_mass_lower_bound
+from skem._model.normal_mass import _LOG_SQRT_2PI, _log_normal_mass_lower_bound
 from skem._model.steps import (
     _COMBINE,
     _UNIT_BOUNDS,
@@ -30,20 +32,23 @@ from skem._model.steps import (
 from skem._model.trial import _kernel_annotator_trial, _kernel_settle_trial
 
 
-def _rescue_truncated_sigma(data, bias, sigma, weights, prior, em, current):
+def _rescue_truncated_sigma(data, bias, sigma, weights, prior, em, current, levels):
     """Offer the annotators judged bad a sigma fitted as if they were good.
 
     See :func:`_choose_sigma_by_marginal`. The candidate is the plain-normal
     update with weight 1, ``(SS_a + nu tau**2) / (n_a + nu)``, from the
     squared residuals of the annotators with weight below 0.5; one pass of
-    the truncated density over their ratings decides. Without biases, an
-    upper bound on each candidate's density first rules out the annotators
-    whom that pass could not change (see :func:`_kernel_log_mass_sums`).
+    the truncated density over their ratings decides. An upper bound on each
+    candidate's density first rules out the annotators whom that pass could
+    not change: on levels always (see :func:`_kernel_level_density_bounds`),
+    for exact scores without biases (see :func:`_kernel_log_mass_sums`).
 
     Parameters
     ----------
     current : dict
         The blocks' :func:`_kernel_annotator_sums` at the current parameters.
+    levels : bool
+        Whether the ratings are levels (the blocks' ratings have a half-step).
 
     Returns
     -------
@@ -71,23 +76,28 @@ def _rescue_truncated_sigma(data, bias, sigma, weights, prior, em, current):
         prior=prior,
         combine=_COMBINE[em],
     )
-    if not np.any(bias):
+    # Most suspects are random raters, whom an upper bound on the candidate's
+    # density already rules out, without normal CDFs per rating.
+    if levels:
+        upper_bound = data.reduce(
+            _kernel_level_density_bounds, bias, candidate, suspect
+        )["bound"]
+    elif not np.any(bias):
         # Every location lies inside the bounds, where the truncated mass
         # only shrinks as sigma grows: a lower bound on it at the widest
         # candidate bounds each candidate's density from above, for one
-        # exponential per item instead of normal CDFs per rating. Most
-        # suspects are random raters, whom the bound already rules out.
+        # exponential per item.
         widest = float(np.max(candidate[suspect]))
         log_mass = data.reduce(_kernel_log_mass_sums, widest, suspect)["log_mass"]
-        # On levels no suspect has a bound (-inf): the screen would keep them all.
-        if np.isfinite(log_mass[suspect]).any():
-            upper_bound = (
-                _estimate_normal_log_density(sq_residuals, n_suspect, candidate)
-                - log_mass
-            )
-            suspect &= choose(upper_bound, screen=True)
-            if not suspect.any():
-                return sigma, suspect
+        upper_bound = (
+            _estimate_normal_log_density(sq_residuals, n_suspect, candidate) - log_mass
+        )
+    else:
+        upper_bound = None
+    if upper_bound is not None:
+        suspect &= choose(upper_bound, screen=True)
+        if not suspect.any():
+            return sigma, suspect
     candidate_log_density = data.update(
         _kernel_annotator_trial,
         bias,
@@ -110,10 +120,6 @@ def _kernel_log_mass_sums(block, sigma, annotators):
     once per item, then summed over the ratings.
     """
     ratings, location = block.ratings, block.location
-    if ratings.half_step > 0:
-        # A level's probability has no bound cheaper than the pass itself:
-        # no suspect is ruled out.
-        return block, {"log_mass": np.where(annotators, -np.inf, 0.0)}
     low, high = _UNIT_BOUNDS
     # -inf (no bound) where a location lies outside the bounds.
     inside = (location >= low) & (location <= high)
@@ -133,6 +139,68 @@ def _kernel_log_mass_sums(block, sigma, annotators):
             minlength=ratings.n_annotators,
         )
     return block, {"log_mass": np.where(annotators, sums, 0.0)}
+
+
+def _kernel_level_density_bounds(block, bias, sigma, annotators):
+    """An upper bound on each selected annotator's log density of levels.
+
+    A level's probability is the normal's mass on its cell, standardized
+    ``[alpha, beta]``, whose outer cells reach past the scale's ends (see
+    :mod:`skem._model.levels`). With ``d`` the distance from the location to
+    the cell (0 if the cell holds it), the mass is at most the cell's width
+    times the density at its nearest point, ``(beta - alpha) phi(d)``; at most
+    the tail beyond its near end, ``Q(d) <= exp(-d**2 / 2) / 2`` (Chernoff),
+    if ``d > 0``; and at most 1. Each rating's bound is the smaller, less the
+    ``log(2 h)`` of the levels' density: a square per rating, and no normal
+    CDF.
+
+    Parameters
+    ----------
+    block : _Block
+        Blocks of ratings on levels.
+    bias, sigma : ndarray of shape (n_annotators,)
+        The locations' biases and the sigmas to bound the density at.
+    annotators : ndarray of shape (n_annotators,), dtype bool
+        The selected annotators.
+
+    Returns
+    -------
+    block : _Block
+        Unchanged.
+    outputs : dict
+        ``bound``, per annotator: the bound for the selected, 0 for the others.
+    """
+    ratings = block.ratings
+    selected = np.flatnonzero(annotators[ratings.annotator])
+    annotator, score = ratings.annotator[selected], ratings.score[selected]
+    half_step = ratings.half_step
+    low, high = _UNIT_BOUNDS
+    slack = _END_TOLERANCE * half_step
+    # Open as in skem._model.levels._standardized_cell.
+    open_low = score - half_step <= low + slack
+    open_high = score + half_step >= high - slack
+    centred = score - block.location[ratings.item[selected]]
+    if np.any(bias):
+        centred -= bias[annotator]
+    # Beyond an open end the cell reaches infinity: no distance on that side.
+    distance = np.where(open_low, 0.0, centred - half_step)
+    np.maximum(distance, np.where(open_high, 0.0, -centred - half_step), out=distance)
+    np.maximum(distance, 0.0, out=distance)
+    distance /= sigma[annotator]
+    # The width 2 h / sigma of a closed cell, per annotator: far out the
+    # difference of a cell's standardized ends rounds to 0, its mass does not.
+    log_width = np.log(2.0 * half_step / sigma) - _LOG_SQRT_2PI
+    cap = np.where(distance > 0, -np.log(2.0), 0.0)
+    log_mass = np.where(
+        open_low | open_high, cap, np.minimum(log_width[annotator], cap)
+    )
+    log_mass -= 0.5 * distance * distance
+    n_annotators = ratings.n_annotators
+    # Not in place: without ratings, bincount's sums are integers.
+    bound = np.bincount(annotator, log_mass, minlength=n_annotators) - np.bincount(
+        annotator, minlength=n_annotators
+    ) * np.log(2.0 * half_step)
+    return block, {"bound": np.where(annotators, bound, 0.0)}
 
 
 def _choose_sigma_by_marginal(

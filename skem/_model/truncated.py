@@ -193,7 +193,14 @@ def _rescue(form, data, bias, sigma, shared_sigma, weights, sums):
     if not np.any((weights < 0.5) & (data.n_per_annotator > 0)):
         return bias, sigma, shared_sigma, sums
     sigma, take = _rescue_truncated_sigma(
-        data, bias, sigma, weights, (shared_sigma, form.noise_prior), form.em, sums
+        data,
+        bias,
+        sigma,
+        weights,
+        (shared_sigma, form.noise_prior),
+        form.em,
+        sums,
+        form.likelihood == "levels",
     )
     shared_sigma = _estimate_shared_sigma(sigma, form.min_sigma)
     if take.any():

@@ -11,12 +11,14 @@ from scipy import stats
 import skem._model.likelihoods
 import skem._model.rescue
 from skem._em.backend import _Block
-from skem._em.ratings import _ratings_from_matrix
+from skem._em.ratings import _Ratings, _ratings_from_matrix
 from skem._model.likelihoods import (
+    _compute_good_terms,
     _estimate_normal_log_density,
 )
 from skem._model.rescue import (
     _choose_sigma_by_marginal,
+    _kernel_level_density_bounds,
     _kernel_log_mass_sums,
     _rescue_truncated_sigma,
 )
@@ -143,7 +145,7 @@ def test_rescue_screen_rules_out_only_candidates_that_lose(monkeypatch, em):
         data = _backend(ratings, truth, np.zeros(12), sigma)
         current = data.reduce(_kernel_annotator_sums, np.zeros(12), sigma)
         return _rescue_truncated_sigma(
-            data, np.zeros(12), sigma, weights, prior, em, current
+            data, np.zeros(12), sigma, weights, prior, em, current, False
         )
 
     evaluated = []
@@ -168,44 +170,102 @@ def test_rescue_screen_rules_out_only_candidates_that_lose(monkeypatch, em):
     assert taken[6:9].all() and not taken[9:].any()
 
 
-def test_on_levels_the_rescue_evaluates_every_suspect_without_a_screen(monkeypatch):
-    """A level's probability has no cheap bound (its log mass sum is -inf):
-    every suspect gets its pass, and the screen's choice is not computed,
-    since it could rule nobody out."""
+@settings(max_examples=_budget(100))
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n_levels=st.integers(2, 101),
+    n_ratings=st.integers(1, 40),
+    log_sigma=st.floats(-9.0, 0.0),
+    biased=st.booleans(),
+)
+def test_level_density_is_below_the_rescue_bound(
+    seed, n_levels, n_ratings, log_sigma, biased
+):
+    """Each selected annotator's log density of levels, as the levels form
+    computes it (its normal CDFs), is at most the bound of
+    :func:`_kernel_level_density_bounds`, for locations on the scale or off
+    it, with or without biases, for sigmas from 1e-9 to the scale's width:
+    the screen never rules out a candidate that could win."""
+    rng = np.random.default_rng(seed)
+    n_items, n_annotators = 5, 4
+    half_step = 0.5 / n_levels
+    levels = (2 * rng.integers(0, n_levels, n_ratings) + 1) * half_step
+    ratings = _Ratings(
+        rng.integers(0, n_items, n_ratings),
+        rng.integers(0, n_annotators, n_ratings),
+        levels,
+        n_items,
+        n_annotators,
+    ).with_scores(levels, half_step)
+    mu = rng.uniform(-0.5, 1.5, n_items)
+    mu[0] = rng.choice(levels)
+    bias = rng.normal(0, 0.2, n_annotators) if biased else np.zeros(n_annotators)
+    sigma = np.exp(log_sigma) * rng.uniform(0.5, 1.0, n_annotators)
+    selected = np.array([True, False, True, True])
+    _, outputs = _kernel_level_density_bounds(
+        _Block(ratings, None, mu), bias, sigma, selected
+    )
+    annotator = ratings.annotator
+    exact = np.bincount(
+        annotator,
+        _compute_good_terms(
+            ratings.score,
+            mu[ratings.item] + bias[annotator],
+            sigma[annotator],
+            (0.0, 1.0),
+            half_step=half_step,
+        )["log_density"],
+        minlength=n_annotators,
+    )
+    bound = outputs["bound"]
+    assert np.all(
+        exact[selected] <= bound[selected] + 1e-9 * (1 + np.abs(exact[selected]))
+    )
+    assert np.all(bound[~selected] == 0)
+
+
+@pytest.mark.parametrize("em", ["soft", "hard"])
+def test_on_levels_the_screen_rules_out_only_candidates_that_lose(monkeypatch, em):
+    """On levels too, the rescue with its bound takes exactly the candidates
+    that it takes when it evaluates every candidate, and random raters with
+    many ratings on a fine scale need no pass of normal CDFs."""
     rng = np.random.default_rng(1)
-    n_items = 60
+    n_items = 300
     truth = rng.uniform(0.2, 0.8, n_items)
     spread = np.r_[np.full(4, 0.08), np.full(2, 0.3)]
     honest = truth[:, None] + rng.normal(0, spread, (n_items, 6))
     X = np.c_[honest, rng.uniform(0, 1, (n_items, 2))]
-    # Five levels on the unit range, as in tests/model/test_levels.py.
-    X = np.clip(np.round((X - 0.1) / 0.2), 0, 4) * 0.2 + 0.1
+    # Twenty levels on the unit range: each cell 0.05 wide.
+    X = np.clip(np.round((X - 0.025) / 0.05), 0, 19) * 0.05 + 0.025
     unit = _ratings_from_matrix(X)
-    ratings = unit.with_scores(unit.score, half_step=0.1)
+    ratings = unit.with_scores(unit.score, half_step=0.025)
     weights = np.r_[np.ones(4), np.full(4, 1e-3)]
     sigma = np.full(8, 0.08)
-    data = _backend(ratings, truth, np.zeros(8), sigma)
-    current = data.reduce(_kernel_annotator_sums, np.zeros(8), sigma)
 
-    screens, evaluated = [], []
-    choose = skem._model.rescue._choose_sigma_by_marginal
+    def rescue():
+        data = _backend(ratings, truth, np.zeros(8), sigma)
+        current = data.reduce(_kernel_annotator_sums, np.zeros(8), sigma)
+        return _rescue_truncated_sigma(
+            data, np.zeros(8), sigma, weights, (0.08, 20.0), em, current, True
+        )
+
+    evaluated = []
     trial = skem._model.rescue._kernel_annotator_trial
-
-    def recording_choose(*args, screen=False, **kwargs):
-        screens.append(screen)
-        return choose(*args, screen=screen, **kwargs)
 
     def recording_trial(block, bias, sigma, weights, log_posterior, annotators):
         evaluated.append(annotators.copy())
         return trial(block, bias, sigma, weights, log_posterior, annotators)
 
-    monkeypatch.setattr(
-        skem._model.rescue, "_choose_sigma_by_marginal", recording_choose
-    )
     monkeypatch.setattr(skem._model.rescue, "_kernel_annotator_trial", recording_trial)
-    _, taken = _rescue_truncated_sigma(
-        data, np.zeros(8), sigma, weights, (0.08, 20.0), "soft", current
+    screened, taken = rescue()
+    np.testing.assert_array_equal(evaluated[0], np.arange(8) // 2 == 2)
+    monkeypatch.setattr(
+        skem._model.rescue,
+        "_kernel_level_density_bounds",
+        lambda block, *_: (block, {"bound": np.full(8, np.inf)}),
     )
-    assert screens == [False]
-    np.testing.assert_array_equal(evaluated[0], weights < 0.5)
-    assert not (taken & (weights >= 0.5)).any()
+    unscreened, taken_unscreened = rescue()
+    np.testing.assert_array_equal(evaluated[1], weights < 0.5)
+    np.testing.assert_array_equal(taken, taken_unscreened)
+    np.testing.assert_array_equal(screened, unscreened)
+    assert taken[4:6].all() and not taken[6:].any()
