@@ -179,14 +179,21 @@ def _kernel_level_density_bounds(block, bias, sigma, annotators):
     # Open as in skem._model.levels._standardized_cell.
     open_low = score - half_step <= low + slack
     open_high = score + half_step >= high - slack
-    centred = score - block.location[ratings.item[selected]]
+    location = block.location[ratings.item[selected]]
     if np.any(bias):
-        centred -= bias[annotator]
+        location = location + bias[annotator]
+    annotator_sigma = sigma[annotator]
+    # The cell's ends in the levels form's own arithmetic: with a sigma of
+    # 1e-12 a rounding apart is 1e-5 sigmas, and a bound must not fall below
+    # the density that the form computes.
+    alpha = np.subtract(score - half_step, location)
+    alpha /= annotator_sigma
+    beta = np.subtract(score + half_step, location)
+    beta /= annotator_sigma
     # Beyond an open end the cell reaches infinity: no distance on that side.
-    distance = np.where(open_low, 0.0, centred - half_step)
-    np.maximum(distance, np.where(open_high, 0.0, -centred - half_step), out=distance)
+    distance = np.where(open_low, 0.0, alpha)
+    np.maximum(distance, np.where(open_high, 0.0, -beta), out=distance)
     np.maximum(distance, 0.0, out=distance)
-    distance /= sigma[annotator]
     # The width 2 h / sigma of a closed cell, per annotator: far out the
     # difference of a cell's standardized ends rounds to 0, its mass does not.
     log_width = np.log(2.0 * half_step / sigma) - _LOG_SQRT_2PI

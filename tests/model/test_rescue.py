@@ -175,7 +175,7 @@ def test_rescue_screen_rules_out_only_candidates_that_lose(monkeypatch, em):
     seed=st.integers(0, 2**32 - 1),
     n_levels=st.integers(2, 101),
     n_ratings=st.integers(1, 40),
-    log_sigma=st.floats(-9.0, 0.0),
+    log_sigma=st.floats(-28.0, 0.0),
     biased=st.booleans(),
 )
 def test_level_density_is_below_the_rescue_bound(
@@ -184,7 +184,7 @@ def test_level_density_is_below_the_rescue_bound(
     """Each selected annotator's log density of levels, as the levels form
     computes it (its normal CDFs), is at most the bound of
     :func:`_kernel_level_density_bounds`, for locations on the scale or off
-    it, with or without biases, for sigmas from 1e-9 to the scale's width:
+    it, with or without biases, for sigmas from 1e-12 to the scale's width:
     the screen never rules out a candidate that could win."""
     rng = np.random.default_rng(seed)
     n_items, n_annotators = 5, 4
@@ -222,6 +222,27 @@ def test_level_density_is_below_the_rescue_bound(
         exact[selected] <= bound[selected] + 1e-9 * (1 + np.abs(exact[selected]))
     )
     assert np.all(bound[~selected] == 0)
+
+
+def test_level_bound_rounds_as_the_levels_form_does():
+    """A cell 2.7e7 sigmas away, for a sigma of 2e-12: the distance to it
+    taken as ``(score - location - h) / sigma`` rounds 2.7e-5 sigmas away
+    from the levels form's ``((score - h) - location) / sigma``, and a bound
+    from it fell 490 below the form's log density of -3.6e14."""
+    half_step = 0.5 / 1001
+    score = np.array([0.526973026973027])
+    ratings = _Ratings(np.array([0]), np.array([0]), score, 1, 1).with_scores(
+        score, half_step
+    )
+    location, sigma = np.array([0.5264180084028115]), np.array([2.0554184264809466e-12])
+    _, outputs = _kernel_level_density_bounds(
+        _Block(ratings, None, location), np.zeros(1), sigma, np.array([True])
+    )
+    exact = _compute_good_terms(
+        score, location, sigma, (0.0, 1.0), half_step=half_step
+    )["log_density"]
+    assert exact[0] < -3e14
+    assert exact[0] <= outputs["bound"][0]
 
 
 @pytest.mark.parametrize("em", ["soft", "hard"])
