@@ -143,8 +143,8 @@ def iteration_table(quick=False):
         "erf evaluations, in cache-sized chunks) to check its joint Newton step. "
         "The annotators judged bad are offered their own sigma only where an "
         "upper bound (two exponentials per item, no normal CDF) cannot rule it "
-        "out. On levels every rating's cell needs its two CDFs, near or far from "
-        "the scale's ends, and the rescue's bound does not apply."
+        "out; on levels the bound takes a square per rating of theirs. On levels "
+        "every rating's cell needs its two CDFs, near or far from the scale's ends."
     )
     return table(headers, rows), note
 
