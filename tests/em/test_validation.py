@@ -153,6 +153,11 @@ def _set(X, name, change):
     return X
 
 
+def _put(position, value):
+    """A change that writes ``value`` at ``position`` (negative from the end)."""
+    return lambda v: np.where(np.arange(v.size) == position % v.size, value, v)
+
+
 # Arrays set by hand that no SciPy constructor would build: each case's
 # format, how it is broken, and the words of the error.
 _MALFORMED = {
@@ -160,15 +165,10 @@ _MALFORMED = {
     "csr, index past the columns": (
         "csr",
         "indices",
-        lambda v: np.where(np.arange(v.size) == v.size - 1, 7, v),
-        "column index of 7, outside 0..2",
+        _put(-1, 7),
+        "index of 7, outside 0..2",
     ),
-    "csr, negative index": (
-        "csr",
-        "indices",
-        lambda v: np.where(np.arange(v.size) == 0, -1, v),
-        "column index of -1",
-    ),
+    "csr, negative index": ("csr", "indices", _put(0, -1), "column index of -1"),
     "csr, pointers that fall": (
         "csr",
         "indptr",
@@ -179,21 +179,16 @@ _MALFORMED = {
     "csc, index past the rows": (
         "csc",
         "indices",
-        lambda v: np.where(np.arange(v.size) == 0, 4, v),
+        _put(0, 4),
         "row index of 4, outside 0..3",
     ),
     "csc, indices shorter": ("csc", "indices", lambda v: v[:-1], "indices holds 11"),
-    "coo, row past the rows": (
-        "coo",
-        "row",
-        lambda v: np.where(np.arange(v.size) == 0, 9, v),
-        "row index of 9",
-    ),
+    "coo, row past the rows": ("coo", "row", _put(0, 9), "row index of 9"),
     "coo, data shorter": ("coo", "data", lambda v: v[:-1], "12, 12 and 11 entries"),
     "bsr, block index past the columns": (
         "bsr",
         "indices",
-        lambda v: np.where(np.arange(v.size) == 0, 3, v),
+        _put(0, 3),
         "column index of 3, outside 0..2",
     ),
 }
