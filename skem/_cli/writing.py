@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 from skem._cli.messages import UserInputError, describe
-from skem._io.files import _umask
+from skem._io.files import _output_target, _umask
 
 
 def output_paths(args, dataset=False):
@@ -62,7 +62,7 @@ def output_paths(args, dataset=False):
     if list(outputs.values()).count("-") > 1:
         raise UserInputError("only one of --consensus and --annotators can be '-'")
     files = {name: Path(p) for name, p in outputs.items() if p != "-"}
-    if len(set(map(os.path.abspath, files.values()))) != len(files):
+    if len(set(map(os.path.realpath, files.values()))) != len(files):
         raise UserInputError("two of the outputs name the same file")
     ratings = Path(args.ratings) if getattr(args, "ratings", None) else None
     for name, path in files.items():
@@ -101,32 +101,42 @@ def write_files(tables_and_paths):
     """Write every table as CSV, whole or not at all: temporary files, then renames.
 
     A new file gets the mode that open() would give it (0o666 less the
-    umask); a replaced file keeps its mode.
+    umask); a replaced file keeps its mode. A symlink stays a link, and a
+    FIFO or a device is written in place (see
+    :func:`skem._io.files._output_target`).
 
     Parameters
     ----------
     tables_and_paths : list of (pandas.DataFrame, path) pairs
     """
-    pending, new_mode = [], None
+    pending, streams, new_mode = [], [], None
     try:
         for table, path in tables_and_paths:
             path = Path(path)
             path.parent.mkdir(parents=True, exist_ok=True)
-            mode = _existing_mode(path)
+            target, in_place = _output_target(path)
+            if in_place:
+                streams.append((table, path))
+                continue
+            mode = _existing_mode(target)
             if mode is None:
                 if new_mode is None:
                     new_mode = 0o666 & ~_umask()
                 mode = new_mode
             handle, temporary = tempfile.mkstemp(
-                dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
+                dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
             )
-            pending.append((temporary, path))
+            pending.append((temporary, target))
             with os.fdopen(handle, "w", newline="") as f:
                 write_csv(table, f)
             os.chmod(temporary, mode)  # mkstemp made it 0o600
-        for temporary, path in pending:
-            os.replace(temporary, path)
+        for temporary, target in pending:
+            os.replace(temporary, target)
         pending = []
+        # A FIFO or a device cannot be replaced whole: written last, in place.
+        for table, path in streams:
+            with open(_output_target(path)[0], "w", newline="") as f:
+                write_csv(table, f)
     except OSError as error:
         raise cannot_write(path, error) from None
     finally:
@@ -191,7 +201,8 @@ def write_dataset(frame, path):
     """
     from dask import compute, delayed
 
-    path = Path(path)
+    # A symlink to the dataset stays a link: its folder is replaced.
+    path = Path(os.path.realpath(path))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}."))

@@ -6,12 +6,16 @@ scientific stack.
 
 import contextlib
 import os
+import stat
 import tempfile
 from pathlib import Path
 
 
 def _write_atomically(path, text):
     """Write ``text`` to ``path`` through a temporary file in the same folder.
+
+    The target is :func:`_output_target`'s: a symlink stays a link, and a
+    FIFO or a device is written in place.
 
     Parameters
     ----------
@@ -26,14 +30,19 @@ def _write_atomically(path, text):
     path : pathlib.Path
     """
     path = Path(os.fspath(path))
-    folder = path.parent
+    target, in_place = _output_target(path)
+    folder = target.parent
     if not folder.is_dir():
         raise FileNotFoundError(
             f"Cannot write the report {str(path)!r}: the folder {str(folder)!r} "
             "does not exist."
         )
+    if in_place:
+        with open(target, "w", encoding="utf-8") as file:
+            file.write(text)
+        return path
     handle, temporary = tempfile.mkstemp(
-        dir=folder, prefix=f".{path.name}.", suffix=".tmp"
+        dir=folder, prefix=f".{target.name}.", suffix=".tmp"
     )
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as file:
@@ -42,12 +51,41 @@ def _write_atomically(path, text):
             os.fsync(file.fileno())
         # mkstemp creates the file readable by its owner only.
         os.chmod(temporary, 0o666 & ~_umask())
-        os.replace(temporary, path)
+        os.replace(temporary, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
     return path
+
+
+def _output_target(path):
+    """The file that writing ``path`` changes, and whether it is written in place.
+
+    A temporary file renamed over the target replaces whatever the target
+    is. A symlink is therefore followed to the file it names, which the
+    rename then replaces, so that the link stays. A target that is neither a
+    regular file nor a folder (a FIFO, or a device such as ``/dev/stdout``
+    or ``/dev/null``) would itself be replaced by a regular file: it is
+    written in place, as ``open`` would, and a failed run may leave part of
+    the output in it, as a stream does.
+
+    Parameters
+    ----------
+    path : str or path-like
+
+    Returns
+    -------
+    target : pathlib.Path
+        ``path`` with every symlink resolved.
+    in_place : bool
+    """
+    target = Path(os.path.realpath(path))
+    try:
+        mode = os.stat(target).st_mode
+    except OSError:
+        return target, False
+    return target, not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
 
 
 def _umask():

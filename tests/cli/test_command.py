@@ -844,3 +844,47 @@ def test_levels_with_the_plain_form_is_refused(ratings_csv, run_main, one_line_e
     one_line_error(status, err, "--levels", "--no-bounded", "drop one of the two")
     status, _, err = run_main("fit", path, *COLUMNS, "--no-bounded", "--consensus", "-")
     assert status == 0, err
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_outputs_through_symlinks_and_fifos_keep_them(ratings_csv, tmp_path, run_main):
+    """A rename over a symlink or a FIFO would replace it with a regular
+    file (as root, over /dev/null or /dev/stdout too): the link's file is
+    replaced, and the FIFO is written in place."""
+    path, _ = ratings_csv
+    target = tmp_path / "consensus.csv"
+    target.write_text("old content\n")
+    link = tmp_path / "link.csv"
+    link.symlink_to(target)
+    fifo = tmp_path / "annotators.csv"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        status, _, err = run_main(
+            "fit", path, *COLUMNS, "--consensus", link, "--annotators", fifo
+        )
+        streamed = os.read(reader, 1 << 16)
+    finally:
+        os.close(reader)
+    assert status == 0, err
+    assert link.is_symlink() and target.read_text().startswith("clip,consensus")
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert streamed.startswith(b"viewer,p_good")
+
+
+def test_two_outputs_on_one_file_through_a_symlink_are_refused(
+    ratings_csv, tmp_path, run_main, one_line_error
+):
+    path, _ = ratings_csv
+    (tmp_path / "b.csv").symlink_to(tmp_path / "a.csv")
+    status, _, err = run_main(
+        "fit",
+        path,
+        *COLUMNS,
+        "--consensus",
+        tmp_path / "a.csv",
+        "--annotators",
+        tmp_path / "b.csv",
+    )
+    one_line_error(status, err, "two of the outputs name the same file")
+    assert not (tmp_path / "a.csv").exists()
