@@ -235,14 +235,20 @@ def _check_sparse_structure(X):
     than entries. SciPy's own routines do not check them: some then fail
     with an error about something else, some fit ratings that are not
     there, and some write outside their memory and crash the interpreter.
-    The compressed formats (CSR, CSC, BSR) and COO are checked; the others
-    keep no such arrays. One pass over the indices, reading only.
+    The compressed formats (CSR, CSC) and COO are checked; LIL and DOK keep
+    no such arrays. One pass over the indices, reading only. BSR and DIA are
+    refused: their blocks or diagonals store zeros beside the ratings, which
+    no one can tell from ratings of 0.
     """
-    if X.format in ("csr", "csc", "bsr"):
+    if X.format in _PADDED_FORMATS:
+        raise ValueError(
+            f"X is a sparse matrix in {X.format.upper()} format, whose "
+            f"{_PADDED_FORMATS[X.format]} store zeros beside the ratings: they "
+            "cannot be told from ratings of 0. Pass the ratings in CSR, CSC or "
+            "COO format, which store the ratings alone."
+        )
+    if X.format in ("csr", "csc"):
         n_major, n_minor = X.shape if X.format != "csc" else X.shape[::-1]
-        if X.format == "bsr":
-            n_major //= X.blocksize[0]
-            n_minor //= X.blocksize[1]
         index_name = "column" if X.format != "csc" else "row"
         indptr, indices = np.asarray(X.indptr), np.asarray(X.indices)
         if indptr.shape != (n_major + 1,):
@@ -267,6 +273,10 @@ def _check_sparse_structure(X):
             )
         _check_index_range(X, rows, "row", X.shape[0])
         _check_index_range(X, cols, "column", X.shape[1])
+
+
+# Sparse formats that store zeros which are no entries, and what holds them.
+_PADDED_FORMATS = {"bsr": "blocks", "dia": "diagonals"}
 
 
 def _check_index_range(X, indices, name, n_allowed):
