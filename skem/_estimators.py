@@ -271,7 +271,9 @@ class _BaseAnnotatorEM(TransformerMixin, _BaseEM):
             _check_ratings_in_range(ratings, scale)
         gold = _check_gold_array(gold, ratings.n_items)
         if gold is not None:
-            scale = _scale_for_gold(scale, gold[~np.isnan(gold)], self.score_range)
+            scale = _scale_for_gold(
+                scale, gold[~np.isnan(gold)], self.score_range, ratings.score
+            )
         unit = ratings.with_scores(scale.to_unit(ratings.score), scale.unit_half_step)
         if gold is not None:
             gold = scale.to_unit(gold)

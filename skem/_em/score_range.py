@@ -175,7 +175,7 @@ def _resolve_score_range(score_range, scores, levels=None):
         scale = _ScoreScale(*bounds)
         if levels == "auto":
             scale = _stated_levels(scale, scores)
-    _check_representable(scale)
+    _check_representable(scale, scores)
     return scale
 
 
@@ -456,14 +456,59 @@ def _as_two_floats(value):
     return float(bounds[0]), float(bounds[1])
 
 
-def _check_representable(scale):
+def _check_representable(scale, scores=None):
+    """Raise a ValueError if the scale does not fit in doubles, or loses the ratings.
+
+    A rating's position on the scale, ``(s - low) / width``, rounds ``s -
+    low`` to about ``eps |s - low|``, ``eps = 2.2e-16``. When the low end
+    lies far below the ratings (at -1e17, stated, or under 'auto' from one
+    wrong rating or gold score), ratings 1 to 5 fall on the same few doubles,
+    and every consensus onto one of them. So the median spacing of the
+    distinct values among the first ``scores`` must exceed that rounding, at
+    the farthest of them, ``1 / _SPACING_RESOLUTION`` times. (A high end far
+    above them costs no precision: their positions are tiny numbers.)
+
+    Parameters
+    ----------
+    scale : _ScoreScale
+    scores : ndarray of shape (n_ratings,), default=None
+        The ratings (or their distinct values), if known.
+    """
     width = scale.width
-    if not np.isfinite(width) or not np.isfinite(1.0 / width) or width <= 0:
+    # In numpy: Python's float division raises ZeroDivisionError for a width
+    # of 0 (5e-324 - 5e-324), numpy's gives inf.
+    with np.errstate(divide="ignore", over="ignore"):
+        inverse = np.divide(1.0, width)
+    if not np.isfinite(width) or not np.isfinite(inverse) or width <= 0:
         raise ValueError(
             f"The score range ({scale.low:g}, {scale.high:g}) is too "
             f"{'wide' if not np.isfinite(width) else 'narrow'} to fit in double "
             "precision. Rescale the scores."
         )
+    if scores is None:
+        return
+    distinct = np.unique(scores[:_SPACING_SAMPLE])
+    if distinct.size < 2:
+        return
+    spacing = float(np.median(np.diff(distinct)))
+    rounding = float(distinct[-1] - scale.low) * np.finfo(np.float64).eps
+    if rounding <= _SPACING_RESOLUTION * spacing:
+        return
+    raise ValueError(
+        f"The score range ({scale.low:g}, {scale.high:g}) reaches too far "
+        f"below the ratings: in double precision their positions on it are "
+        f"known to about {rounding:.2g}, and they are typically {spacing:.2g} "
+        "apart, so the fit could not tell them apart. Raise the low end of "
+        "score_range; with 'auto' it is the lowest rating (or gold score): "
+        "check it for a wrong value."
+    )
+
+
+# The ratings whose spacing the scale must resolve: the distinct values of
+# the first ones (a sort of a few, not of all); and how finely: the scale's
+# rounding at most this fraction of their median spacing.
+_SPACING_SAMPLE = 1024
+_SPACING_RESOLUTION = 1e-3
 
 
 def _range_words(scale):

@@ -120,7 +120,7 @@ def _check_gold_series(gold):
     return values
 
 
-def _scale_for_gold(scale, known, score_range):
+def _scale_for_gold(scale, known, score_range, scores):
     """The score scale that the known gold scores ``known`` must lie on.
 
     An explicit ``score_range``, or a scale of levels, is checked: a gold
@@ -137,6 +137,9 @@ def _scale_for_gold(scale, known, score_range):
         The known gold scores, in score units, none NaN; at least one.
     score_range : 'auto' or tuple of (float, float)
         The estimator's parameter.
+    scores : ndarray of shape (n_ratings,)
+        The ratings (or their distinct values), which a widened range must
+        still tell apart.
 
     Returns
     -------
@@ -154,7 +157,7 @@ def _scale_for_gold(scale, known, score_range):
     low = min(scale.low, float(known.min()))
     high = max(scale.high, float(known.max()))
     widened = _ScoreScale(low, high, scale.half_step)
-    _check_representable(widened)
+    _check_representable(widened, scores)
     return widened
 
 

@@ -175,12 +175,18 @@ def test_gold_keeps_the_levels_and_must_lie_within_their_cells():
     from skem._em.validation import _scale_for_gold
 
     scale = _resolve_score_range("auto", np.array([1.0, 2.0, 5.0]), "auto")
-    assert _scale_for_gold(scale, np.array([3.0, 5.5]), "auto") == scale
+    assert (
+        _scale_for_gold(scale, np.array([3.0, 5.5]), "auto", np.array([1.0, 5.0]))
+        == scale
+    )
     cells = r"outside score_range: the cells of the levels 1 to 5 reach \(0.5, 5.5\)"
     with pytest.raises(ValueError, match=cells):
-        _scale_for_gold(scale, np.array([6.0]), "auto")
+        _scale_for_gold(scale, np.array([6.0]), "auto", np.array([1.0, 5.0]))
     exact = _resolve_score_range("auto", np.array([0.1, 0.25, 0.71]), "auto")
-    assert _scale_for_gold(exact, np.array([0.9]), "auto").high == 0.9
+    assert (
+        _scale_for_gold(exact, np.array([0.9]), "auto", np.array([0.1, 0.5])).high
+        == 0.9
+    )
 
 
 @given(
@@ -253,3 +259,34 @@ def test_new_ratings_beyond_an_auto_range_keep_their_consensus():
         np.testing.assert_allclose(
             em.transform(new).ravel(), [7.0, -3.0], rtol=1e-15, atol=0
         )
+
+
+def test_a_low_end_far_below_the_ratings_is_refused():
+    """A fuzzing helper's finding: with the low end at -1e17 (stated, from
+    one wrong rating under 'auto', or from a gold score), ratings 1 to 5 fell
+    on the same doubles and every consensus onto 5, without an error. A high
+    end as far above them costs no precision and is kept."""
+    from skem import AnnotatorEM
+    from skem._em.validation import _scale_for_gold
+
+    X = np.array([[1.0, 1, 2], [5, 5, 4], [3, 3, 3], [2, 1, 5]])
+    far = "reaches too far below the ratings"
+    with pytest.raises(ValueError, match=far):
+        AnnotatorEM(score_range=(-1e17, 5)).fit(X)
+    with pytest.raises(ValueError, match=far):
+        AnnotatorEM().fit(np.vstack([X, [-1e17, np.nan, np.nan]]))
+    with pytest.raises(ValueError, match=far):
+        AnnotatorEM(bounded=False).fit(X, gold=[np.nan, np.nan, np.nan, -1e17])
+    scale = _resolve_score_range("auto", X.ravel())
+    with pytest.raises(ValueError, match=far):
+        _scale_for_gold(scale, np.array([-1e17]), "auto", X.ravel())
+    mean = np.mean(X, axis=1)
+    for low, high in ((1, 1e17), (-1e10, 5)):
+        mu = AnnotatorEM(score_range=(low, high), bounded=False).fit(X).mu_
+        np.testing.assert_allclose(mu, mean, atol=1e-4)
+
+
+def test_a_range_narrower_than_doubles_is_a_value_error():
+    """Not Python's ZeroDivisionError from 1 / width (width 0)."""
+    with pytest.raises(ValueError, match="too narrow"):
+        _resolve_score_range("auto", np.array([5e-324, 5e-324]))
