@@ -19,11 +19,13 @@ from skem.dask._backend import (
 )
 from skem.dask._io import (
     _as_dask_frame,
+    _check_gold_labels,
     _check_levels_in_range,
     _consensus_frame,
     _consensus_parts,
     _delayed_raw_block,
     _finish_block,
+    _gold_labels,
     _raw_facts,
     _shuffle_by_item,
     _sorted_labels,
@@ -302,6 +304,9 @@ class _BaseDaskAnnotatorEM(_BaseEM):
             for block in raw
         ]
         del raw
+        if gold is not None:
+            found = client.gather([client.submit(_gold_labels, b) for b in blocks])
+            _check_gold_labels(gold, found, self.item)
         n_per_annotator = _combine_counts(client, blocks, len(annotators))
         _release_arrow_memory(client)
         data = _DaskBackend(client, blocks, n_per_annotator, gold is not None)

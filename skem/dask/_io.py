@@ -153,6 +153,38 @@ def _finish_block(raw, annotators, scale, gold, previous):
     return _Block(ratings, block_gold, location, item_labels=item_labels)
 
 
+def _gold_labels(block):
+    """The labels of the block's items that have a gold score."""
+    if block.gold is None:
+        return block.item_labels[:0]
+    return block.item_labels[~np.isnan(block.gold)]
+
+
+def _check_gold_labels(gold, found, item_name):
+    """Raise a ValueError if a gold label is no rated item's.
+
+    Parameters
+    ----------
+    gold : pandas.Series
+        The known gold scores, by item label.
+    found : list of ndarray
+        The labels of the items that took a gold score, per block.
+    item_name : str
+        The item column.
+    """
+    matched = pd.Index(np.concatenate(found)) if found else pd.Index([])
+    missing = gold.index[~gold.index.isin(matched)]
+    if len(missing):
+        example = missing[0]
+        # A Python scalar, not its NumPy type's repr (np.int64(0)).
+        example = example.item() if isinstance(example, np.generic) else example
+        raise ValueError(
+            f"gold has {len(missing)} item label(s) that no rating has, e.g. "
+            f"{example!r} ({type(example).__name__}): gold is keyed by the "
+            f"labels of column {item_name!r}, as they are in the ratings."
+        )
+
+
 def _sorted_labels(labels):
     unique = pd.unique(labels)
     try:

@@ -345,6 +345,17 @@ def test_explicit_score_range_and_gold_are_checked(client):
         DaskAnnotatorEM(score_range=(1, 5)).fit(ddf, gold={"clip-000": 9.0})
     with pytest.raises(ValueError, match="pandas Series"):
         DaskAnnotatorEM().fit(ddf, gold=[1.0, 2.0])
+    # A fuzzing helper's finding: a gold label that no rating has anchored
+    # nothing, yet widened the range (and changed the fit) without an error.
+    em = DaskAnnotatorEM().fit(ddf)
+    weights = em.weights_.copy()
+    with pytest.raises(
+        ValueError, match=r"1 item label\(s\) that no rating has, e.g. 'typo'"
+    ):
+        em.fit(ddf, gold={"clip-000": 3.0, "typo": 2.0})
+    with pytest.raises(ValueError, match=r"e.g. 0 \(int\)"):
+        em.fit(ddf, gold={0: 3.0})
+    np.testing.assert_array_equal(em.weights_, weights)
 
 
 @pytest.mark.slow  # a LocalCluster
