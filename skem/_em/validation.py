@@ -205,6 +205,12 @@ def _check_rating_matrix(X):
     if not _is_frame(X):
         return
     columns = X.columns
+    if columns.has_duplicates:
+        repeated = columns[columns.duplicated()][0]
+        raise ValueError(
+            f"X has the column {repeated!r} more than once: each annotator's "
+            "ratings need a column of their own, with a name of its own."
+        )
     names = [str(c).strip().lower() for c in columns]
     found = [columns[names.index(n)] for n in _LONG_FORMAT_NAMES if n in names]
     convert = (
@@ -355,7 +361,21 @@ def _missing_as_nan(data):
         dtypes = [dtypes]
     if not any(getattr(dtype, "kind", None) == "O" for dtype in dtypes):
         return data
+    # A column of pandas' string dtype keeps pd.NA through where(): as
+    # objects it takes NaN, and its numbers written as text still convert.
+    strings = [_is_string_dtype(dtype) for dtype in dtypes]
+    if any(strings):
+        if getattr(data, "ndim", 1) == 1:
+            data = data.astype(object)
+        else:
+            columns = zip(data.columns, strings, strict=True)
+            data = data.astype({name: object for name, text in columns if text})
     return data.where(data.notna(), np.nan)
+
+
+def _is_string_dtype(dtype):
+    """Whether ``dtype`` is pandas' string dtype (without importing pandas)."""
+    return type(dtype).__name__ == "StringDtype"
 
 
 _MISSING_AS_NAN = np.frompyfunc(

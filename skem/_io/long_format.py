@@ -241,6 +241,13 @@ def _columns(data, item, annotator, score):
             f"columns are {', '.join(map(repr, map(str, data.columns)))}. Name "
             "the columns with item=, annotator= and score=."
         )
+    names = list(data.columns)
+    repeated = [name for name in (item, annotator, score) if names.count(name) > 1]
+    if repeated:
+        raise ValueError(
+            f"The ratings table has the column {repeated[0]!r} more than once; "
+            "give each column a name of its own."
+        )
     return [data[name].to_numpy() for name in (item, annotator, score)]
 
 

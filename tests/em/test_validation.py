@@ -241,3 +241,39 @@ def test_formats_that_store_padding_zeros_are_refused(fmt):
     assert padded.nnz > X.nnz or fmt == "dia"
     with pytest.raises(ValueError, match=f"{fmt.upper()} format, whose"):
         AnnotatorEM().fit(padded)
+
+
+def test_a_frame_with_a_repeated_column_name_is_refused_by_name():
+    """Not pandas' AttributeError ('DataFrame' object has no attribute
+    'dtype'), from fit, transform and the results alike."""
+    pd = pytest.importorskip("pandas")
+    ratings = make_ratings(6, 3, random_state=0)
+    X = pd.DataFrame(ratings, columns=["a", "a", "b"])
+    message = "column 'a' more than once"
+    with pytest.raises(ValueError, match=message):
+        AnnotatorEM().fit(X)
+    em = AnnotatorEM().fit(ratings)
+    with pytest.raises(ValueError, match=message):
+        em.transform(X)
+    with pytest.raises(ValueError, match=message):
+        annotator_frame(em, X=X)
+
+
+def test_string_columns_with_missing_values_fit_as_their_object_twins():
+    """pandas' string dtype keeps pd.NA where object columns take NaN: it
+    failed with a TypeError about NAType. The caller's frame is unchanged."""
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(
+        {
+            "a": ["1", "2", None, "4"],
+            "b": ["2", "3", "4", "5"],
+            "c": ["1", "3", "5", "4"],
+        }
+    )
+    text = frame.astype("string")
+    before = text.copy()
+    expected = AnnotatorEM().fit(frame.astype(object)).mu_
+    np.testing.assert_array_equal(AnnotatorEM().fit(text).mu_, expected)
+    pd.testing.assert_frame_equal(text, before)
+    mixed = text.astype({"b": np.float64})
+    np.testing.assert_array_equal(AnnotatorEM().fit(mixed).mu_, expected)

@@ -519,3 +519,14 @@ def test_median_init_does_not_collapse_on_a_discrete_scale():
     all_good = AnnotatorEM(**LECTURE, init="all_good").fit(nflx.data)
     assert median.sigma_ > 0.5
     assert median.log_likelihood_ == pytest.approx(all_good.log_likelihood_, rel=1e-6)
+
+
+def test_a_named_column_that_is_repeated_is_refused_by_name():
+    """Not pandas' "Data must be 1-dimensional"."""
+    pd = pytest.importorskip("pandas")
+    table = pd.DataFrame(
+        [[1, "a", 2.0, 3.0], [1, "b", 3.0, 4.0]],
+        columns=["item", "annotator", "score", "score"],
+    )
+    with pytest.raises(ValueError, match="column 'score' more than once"):
+        long_to_matrix(table)
