@@ -1025,3 +1025,19 @@ def test_mu_interval_of_a_bounded_fit_stays_on_the_scale():
     np.testing.assert_allclose(
         plain.mu_interval(0.95)[:, 0], plain.mu_ - z * plain.mu_std_error_, rtol=1e-15
     )
+
+
+def test_new_ratings_too_far_from_the_fitted_range_are_refused():
+    """A fuzzing helper's finding: under score_range='auto' new ratings may
+    lie beyond the fitted range, but at 9e307 the unit positions' squares
+    and sums overflowed: transform gave NaN (or 1e308 for a mean of about
+    2.5e307) and score NaN, with only a RuntimeWarning."""
+    rng = np.random.default_rng(0)
+    X = np.round(rng.uniform(1, 5, (8, 4)))
+    em = AnnotatorEM().fit(X)
+    for far in ([[9e307, -9e307, 3, 3]], [[1e308, 0, 3, 3]]):
+        for method in (em.transform, em.score):
+            with pytest.raises(ValueError, match="too far from the fitted score"):
+                method(far)
+    beyond = em.transform([[50.0, 50.0, 50.0, 50.0]])
+    assert beyond[0] == 50.0
