@@ -66,18 +66,22 @@ def output_paths(args, dataset=False):
         raise UserInputError("two of the outputs name the same file")
     ratings = Path(args.ratings) if getattr(args, "ratings", None) else None
     for name, path in files.items():
-        if (
-            ratings is not None
-            and path.exists()
-            and path.resolve() == ratings.resolve()
-        ):
-            raise UserInputError(f"{path}: refusing to overwrite the input file")
-        if dataset and name == "consensus":
-            if path.exists() and not path.is_dir():
-                raise UserInputError(f"{path}: is a file, not a folder")
-        elif path.is_dir():
-            raise UserInputError(f"{path}: is a folder, not a file")
+        try:
+            _check_output(name, path, ratings, dataset)
+        except OSError as error:  # a name too long, a folder without access
+            raise cannot_write(path, error) from None
     return outputs
+
+
+def _check_output(name, path, ratings, dataset):
+    """Raise a UserInputError if ``path`` cannot take output ``name``."""
+    if ratings is not None and path.exists() and path.resolve() == ratings.resolve():
+        raise UserInputError(f"{path}: refusing to overwrite the input file")
+    if dataset and name == "consensus":
+        if path.exists() and not path.is_dir():
+            raise UserInputError(f"{path}: is a file, not a folder")
+    elif path.is_dir():
+        raise UserInputError(f"{path}: is a folder, not a file")
 
 
 def write_csv(table, stream):

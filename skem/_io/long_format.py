@@ -301,9 +301,16 @@ def _factorize(pd, values, name):
 
 
 def _numeric_scores(pd, values, name):
-    scores = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(
-        dtype=np.float64
-    )
+    numbers = pd.to_numeric(pd.Series(values), errors="coerce")
+    if numbers.dtype.kind == "c":
+        complex_values = numbers.to_numpy()
+        imaginary = np.flatnonzero(complex_values.imag != 0)
+        example = complex_values[imaginary[0] if imaginary.size else 0]
+        raise ValueError(
+            f"Column {name!r} must hold real numbers; it holds complex ones, "
+            f"such as {complex(example)!r}."
+        )
+    scores = numbers.to_numpy(dtype=np.float64)
     bad = ~np.isfinite(scores)
     if bad.any():
         row = int(np.flatnonzero(bad)[0])

@@ -888,3 +888,14 @@ def test_two_outputs_on_one_file_through_a_symlink_are_refused(
     )
     one_line_error(status, err, "two of the outputs name the same file")
     assert not (tmp_path / "a.csv").exists()
+
+
+def test_an_output_name_too_long_is_one_line_and_exit_2(
+    ratings_csv, tmp_path, run_main, one_line_error
+):
+    """A fuzzing helper's finding: the system's ENAMETOOLONG escaped the
+    checks of the outputs as an unexpected OSError (exit 1)."""
+    path, _ = ratings_csv
+    long_name = tmp_path / ("a" * 300 + ".csv")
+    status, _, err = run_main("fit", path, *COLUMNS, "--annotators", long_name)
+    one_line_error(status, err, "cannot write it")

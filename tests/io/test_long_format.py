@@ -530,3 +530,14 @@ def test_a_named_column_that_is_repeated_is_refused_by_name():
     )
     with pytest.raises(ValueError, match="column 'score' more than once"):
         long_to_matrix(table)
+
+
+def test_complex_scores_are_refused_not_cut_to_their_real_part():
+    """A fuzzing helper's finding: 1 + 5j became the rating 1.0, with only
+    pandas' ComplexWarning; the estimators refuse complex input."""
+    pd = pytest.importorskip("pandas")
+    table = pd.DataFrame(
+        {"item": list("aabb"), "annotator": list("xyxy"), "score": [2, 1 + 5j, 3, 4]}
+    )
+    with pytest.raises(ValueError, match=r"real numbers; .* such as \(1\+5j\)"):
+        long_to_matrix(table)
