@@ -12,6 +12,7 @@ from skem._em.ratings import _ratings_from_matrix
 from skem._em.score_range import _check_among_levels, _check_ratings_in_range
 from skem._em.validation import (
     _check_gold_array,
+    _check_gold_index,
     _check_rating_matrix,
     _missing_as_nan,
     _scale_for_gold,
@@ -269,6 +270,7 @@ class _BaseAnnotatorEM(TransformerMixin, _BaseEM):
         scale = self._resolve_scale(ratings.score)
         if not isinstance(self.score_range, str):
             _check_ratings_in_range(ratings, scale)
+        _check_gold_index(gold, X)
         gold = _check_gold_array(gold, ratings.n_items)
         if gold is not None:
             scale = _scale_for_gold(

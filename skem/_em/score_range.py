@@ -463,10 +463,13 @@ def _check_representable(scale, scores=None):
     low`` to about ``eps |s - low|``, ``eps = 2.2e-16``. When the low end
     lies far below the ratings (at -1e17, stated, or under 'auto' from one
     wrong rating or gold score), ratings 1 to 5 fall on the same few doubles,
-    and every consensus onto one of them. So the median spacing of the
-    distinct values among the first ``scores`` must exceed that rounding, at
-    the farthest of them, ``1 / _SPACING_RESOLUTION`` times. (A high end far
-    above them costs no precision: their positions are tiny numbers.)
+    and every consensus onto one of them. So the spread of the central 80%
+    of the first ``scores`` must exceed that rounding (at the farther of the
+    two quantiles) ``1 / _SPACING_RESOLUTION`` times, unless that spread is
+    itself within ``_OWN_ROUNDING`` units in the last place of the ratings
+    (a cluster that only rounding spreads, which no scale loses). A high end
+    far above the ratings costs no precision: their positions are tiny
+    numbers.
 
     Parameters
     ----------
@@ -487,28 +490,35 @@ def _check_representable(scale, scores=None):
         )
     if scores is None:
         return
-    distinct = np.unique(scores[:_SPACING_SAMPLE])
-    if distinct.size < 2:
+    sample = scores[:_SPACING_SAMPLE]
+    if sample.size < 2:
         return
-    spacing = float(np.median(np.diff(distinct)))
-    rounding = float(distinct[-1] - scale.low) * np.finfo(np.float64).eps
-    if rounding <= _SPACING_RESOLUTION * spacing:
+    eps = np.finfo(np.float64).eps
+    lower, upper = np.quantile(sample, [0.1, 0.9])
+    spread = float(upper - lower) or float(np.max(sample) - np.min(sample))
+    rounding = eps * max(abs(lower - scale.low), abs(upper - scale.low))
+    # A spread within a million units in the last place of the ratings is
+    # their own rounding, which no scale loses.
+    own = _OWN_ROUNDING * eps * max(abs(lower), abs(upper))
+    if rounding <= _SPACING_RESOLUTION * spread or spread <= own:
         return
     raise ValueError(
         f"The score range ({scale.low:g}, {scale.high:g}) reaches too far "
         f"below the ratings: in double precision their positions on it are "
-        f"known to about {rounding:.2g}, and they are typically {spacing:.2g} "
-        "apart, so the fit could not tell them apart. Raise the low end of "
+        f"known to about {rounding:.2g}, and most lie within {spread:.2g}, "
+        "so the fit could not tell them apart. Raise the low end of "
         "score_range; with 'auto' it is the lowest rating (or gold score): "
         "check it for a wrong value."
     )
 
 
-# The ratings whose spacing the scale must resolve: the distinct values of
-# the first ones (a sort of a few, not of all); and how finely: the scale's
-# rounding at most this fraction of their median spacing.
+# The ratings whose spread the scale must resolve: the first ones (a
+# partition of a few, not of all); how finely: the scale's rounding at most
+# this fraction of their spread; and the spread, in units in the last place
+# of the ratings, below which it is their own rounding.
 _SPACING_SAMPLE = 1024
 _SPACING_RESOLUTION = 1e-3
+_OWN_ROUNDING = 1e6
 
 
 def _range_words(scale):

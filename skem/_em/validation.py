@@ -84,6 +84,25 @@ def _check_gold_array(gold, n_items):
     return gold
 
 
+def _check_gold_index(gold, X):
+    """Raise a ValueError if gold and X are pandas objects whose indexes differ.
+
+    Gold scores of a rating matrix go by position, one per row, as every
+    array that scikit-learn splits with X does. A Series keyed by other
+    labels than the DataFrame's rows (or by the same in another order) would
+    put its known scores on other items, without a sign.
+    """
+    index = getattr(X, "index", None)
+    gold_index = getattr(gold, "index", None)
+    if not (_is_frame(X) and hasattr(gold, "iloc")) or gold_index.equals(index):
+        return
+    raise ValueError(
+        "gold is a pandas Series whose index differs from X's: gold scores go "
+        "by position, one per row of X. Align them first, for example "
+        "gold.reindex(X.index)."
+    )
+
+
 def _check_gold_series(gold):
     """Gold scores of long-format ratings: a float Series keyed by item label.
 

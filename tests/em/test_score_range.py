@@ -280,6 +280,11 @@ def test_a_low_end_far_below_the_ratings_is_refused():
     scale = _resolve_score_range("auto", X.ravel())
     with pytest.raises(ValueError, match=far):
         _scale_for_gold(scale, np.array([-1e17]), "auto", X.ravel())
+    # Ratings near the low end, however close, and a cluster that only
+    # rounding spreads (found by hypothesis against a first version) keep
+    # their fits.
+    AnnotatorEM(score_range=(0, 10)).fit(np.array([[2.2e-16, 1.0], [1e-14, 0.0]]))
+    AnnotatorEM().fit(0.5 + np.arange(8.0).reshape(4, 2) * 1.1e-16)
     mean = np.mean(X, axis=1)
     for low, high in ((1, 1e17), (-1e10, 5)):
         mu = AnnotatorEM(score_range=(low, high), bounded=False).fit(X).mu_
