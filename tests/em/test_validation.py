@@ -277,3 +277,25 @@ def test_string_columns_with_missing_values_fit_as_their_object_twins():
     pd.testing.assert_frame_equal(text, before)
     mixed = text.astype({"b": np.float64})
     np.testing.assert_array_equal(AnnotatorEM().fit(mixed).mu_, expected)
+
+
+def test_a_gold_series_indexed_unlike_x_is_refused():
+    """A fuzzing helper's finding: gold goes by position, so a Series keyed
+    by X's row labels in another order put its known score on another item,
+    without a sign. The same labels in the same order, and arrays, fit."""
+    pd = pytest.importorskip("pandas")
+    X = pd.DataFrame(
+        [[1.0, 1, 5], [5, 5, 1], [3, 3, 3]],
+        index=["i0", "i1", "i2"],
+        columns=list("abc"),
+    )
+    reordered = pd.Series([np.nan, np.nan, 2.0], index=["i2", "i1", "i0"])
+    em = AnnotatorEM().fit(X)
+    mu = em.mu_.copy()
+    with pytest.raises(ValueError, match=r"index differs from X's.*reindex"):
+        em.fit(X, gold=reordered)
+    np.testing.assert_array_equal(em.mu_, mu)
+    aligned = reordered.reindex(X.index)
+    expected = AnnotatorEM().fit(X, gold=aligned.to_numpy()).mu_
+    np.testing.assert_array_equal(AnnotatorEM().fit(X, gold=aligned).mu_, expected)
+    assert expected[0] == 2.0
