@@ -421,3 +421,38 @@ def _warn_unrated_items(consensus, where):
             f"{n_unrated} item(s) in {where} have no rating; their consensus is NaN.",
             UserWarning,
         )
+
+
+def _check_computable(unit_scores, n_per_item, sigma, scores, scale):
+    """Raise a ValueError if a new rating lies too far out for the consensus sums.
+
+    Under ``score_range='auto'`` new ratings may lie beyond the fitted range,
+    even astronomically far (1e300 on a range of width 1). But an item's
+    consensus sums its ratings' positions times their precisions: beyond
+    ``max_float / (4 n max_precision)`` such a sum can overflow, to a NaN or
+    a wrong consensus. The positions are unit positions, the precisions the
+    fitted annotators', ``n`` the most ratings of a new item.
+
+    Parameters
+    ----------
+    unit_scores : ndarray of shape (n_ratings,)
+    n_per_item : ndarray of shape (n_items,)
+    sigma : ndarray of shape (n_annotators,)
+        The fitted sigmas, in unit space.
+    scores : ndarray of shape (n_ratings,)
+        The new ratings, in score units.
+    scale : _ScoreScale
+        The fitted scale.
+    """
+    if unit_scores.size == 0:
+        return
+    largest = np.finfo(np.float64).max
+    with np.errstate(over="ignore"):
+        limit = largest / (4.0 * float(np.max(n_per_item)) * float(np.min(sigma)) ** -2)
+    far = ~(np.abs(unit_scores) <= limit)
+    if far.any():
+        raise ValueError(
+            f"X has {int(far.sum())} rating(s) too far from the fitted score "
+            f"range ({scale.low:g}, {scale.high:g}) to compute a consensus with "
+            f"in double precision, e.g. {float(scores[np.flatnonzero(far)[0]]):g}."
+        )
