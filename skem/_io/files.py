@@ -38,7 +38,7 @@ def _write_atomically(path, text):
             "does not exist."
         )
     if in_place:
-        with open(target, "w", encoding="utf-8") as file:
+        with open(target, "a", encoding="utf-8") as file:
             file.write(text)
         return path
     handle, temporary = tempfile.mkstemp(
@@ -67,8 +67,10 @@ def _output_target(path):
     rename then replaces, so that the link stays. A target that is neither a
     regular file nor a folder (a FIFO, or a device such as ``/dev/stdout``
     or ``/dev/null``) would itself be replaced by a regular file: it is
-    written in place, as ``open`` would, and a failed run may leave part of
-    the output in it, as a stream does.
+    written in place, appended as to a stream, and a failed run may leave
+    part of the output in it. So is a path that names an open file of the
+    process (``/dev/stdout``, a link into ``/proc``), even a regular one: a
+    shell's redirection then gets the output after what it holds.
 
     Parameters
     ----------
@@ -77,15 +79,33 @@ def _output_target(path):
     Returns
     -------
     target : pathlib.Path
-        ``path`` with every symlink resolved.
+        ``path`` with every symlink resolved; ``path`` itself if written in
+        place.
     in_place : bool
     """
-    target = Path(os.path.realpath(path))
     try:
-        mode = os.stat(target).st_mode
+        mode = os.stat(path).st_mode
     except OSError:
-        return target, False
-    return target, not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+        mode = None
+    special = mode is not None and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+    if special or _names_open_file(path):
+        return Path(path), True
+    return Path(os.path.realpath(path)), False
+
+
+def _names_open_file(path):
+    """Whether ``path``'s symlinks lead through ``/proc`` (``/dev/stdout``).
+
+    Such a path names an open file of the process, whatever that file is.
+    """
+    name = os.fspath(path)
+    for _ in range(40):  # the system's own limit on a chain of links
+        if not os.path.islink(name):
+            return False
+        name = os.path.join(os.path.dirname(os.path.abspath(name)), os.readlink(name))
+        if os.path.abspath(name).startswith("/proc/"):
+            return True
+    return False
 
 
 def _umask():

@@ -2,6 +2,7 @@
 
 import os
 import stat
+from pathlib import Path
 
 import pytest
 
@@ -23,6 +24,11 @@ def test_output_target_follows_symlinks_and_keeps_streams_in_place(tmp_path):
     assert _output_target(tmp_path) == (tmp_path, False)
     if os.path.exists("/dev/null") and stat.S_ISCHR(os.stat("/dev/null").st_mode):
         assert _output_target("/dev/null")[1]
+    # The process's own stdout, whatever it is (here a file or a pipe).
+    if os.path.islink("/dev/stdout") and os.readlink("/dev/stdout").startswith(
+        "/proc/"
+    ):
+        assert _output_target("/dev/stdout") == (Path("/dev/stdout"), True)
 
 
 @needs_fifo
