@@ -139,7 +139,8 @@ def write_files(tables_and_paths):
         pending = []
         # A FIFO or a device cannot be replaced whole: written last, in place.
         for table, path in streams:
-            with open(_output_target(path)[0], "a", newline="") as f:
+            # In place, the target is the path itself.
+            with open(path, "a", newline="") as f:
                 write_csv(table, f)
     except OSError as error:
         raise cannot_write(path, error) from None

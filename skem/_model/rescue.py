@@ -15,13 +15,17 @@ from functools import partial
 
 import numpy as np
 
-from skem._model.levels import _END_TOLERANCE
+from skem._model.levels import _standardized_cell
 from skem._model.likelihoods import (
     _CHUNK_SIZE,
     _compute_sigma_log_prior,
     _estimate_normal_log_density,
 )
-from skem._model.normal_mass import _LOG_SQRT_2PI, _log_normal_mass_lower_bound
+from skem._model.normal_mass import (
+    _LOG_SQRT_2PI,
+    _SQRT_2PI,
+    _log_normal_mass_lower_bound,
+)
 from skem._model.steps import (
     _COMBINE,
     _UNIT_BOUNDS,
@@ -170,36 +174,30 @@ def _kernel_level_density_bounds(block, bias, sigma, annotators):
     outputs : dict
         ``bound``, per annotator: the bound for the selected, 0 for the others.
     """
-    ratings = block.ratings
+    ratings, half_step = block.ratings, block.ratings.half_step
     selected = np.flatnonzero(annotators[ratings.annotator])
-    annotator, score = ratings.annotator[selected], ratings.score[selected]
-    half_step = ratings.half_step
-    low, high = _UNIT_BOUNDS
-    slack = _END_TOLERANCE * half_step
-    # Open as in skem._model.levels._standardized_cell.
-    open_low = score - half_step <= low + slack
-    open_high = score + half_step >= high - slack
+    annotator = ratings.annotator[selected]
     location = block.location[ratings.item[selected]]
     if np.any(bias):
         location = location + bias[annotator]
-    annotator_sigma = sigma[annotator]
-    # The cell's ends in the levels form's own arithmetic: with a sigma of
-    # 1e-12 a rounding apart is 1e-5 sigmas, and a bound must not fall below
-    # the density that the form computes.
-    alpha = np.subtract(score - half_step, location)
-    alpha /= annotator_sigma
-    beta = np.subtract(score + half_step, location)
-    beta /= annotator_sigma
-    # Beyond an open end the cell reaches infinity: no distance on that side.
-    distance = np.where(open_low, 0.0, alpha)
-    np.maximum(distance, np.where(open_high, 0.0, -beta), out=distance)
-    np.maximum(distance, 0.0, out=distance)
+    # The levels form's own cells: with a sigma of 1e-12 a rounding apart is
+    # 1e-5 sigmas, and a bound must not fall below the density it computes.
+    alpha, beta = _standardized_cell(
+        ratings.score[selected],
+        location,
+        sigma[annotator],
+        _UNIT_BOUNDS,
+        half_step,
+    )
+    distance = np.maximum(np.maximum(alpha, -beta), 0.0)
     # The width 2 h / sigma of a closed cell, per annotator: far out the
-    # difference of a cell's standardized ends rounds to 0, its mass does not.
+    # difference of a cell's ends rounds to 0, its mass does not. A cell over
+    # sqrt(2 pi) sigmas wide (every open one: _OPEN, up to rounding) bounds
+    # its mass by more than 1, so only the cap holds, which holds for all.
     log_width = np.log(2.0 * half_step / sigma) - _LOG_SQRT_2PI
     cap = np.where(distance > 0, -np.log(2.0), 0.0)
     log_mass = np.where(
-        open_low | open_high, cap, np.minimum(log_width[annotator], cap)
+        beta - alpha > _SQRT_2PI, cap, np.minimum(log_width[annotator], cap)
     )
     log_mass -= 0.5 * distance * distance
     n_annotators = ratings.n_annotators

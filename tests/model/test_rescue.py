@@ -243,6 +243,20 @@ def test_level_bound_rounds_as_the_levels_form_does():
     )["log_density"]
     assert exact[0] < -3e14
     assert exact[0] <= outputs["bound"][0]
+    # An open cell 38 sigmas below the location: its ends 40 sigmas apart
+    # differ by a rounding under 40, and it is still open to the bound.
+    score = np.array([half_step])
+    ratings = _Ratings(np.array([0]), np.array([0]), score, 1, 1).with_scores(
+        score, half_step
+    )
+    location, sigma = np.array([1.8329138135787857]), np.array([0.04821517253462501])
+    _, outputs = _kernel_level_density_bounds(
+        _Block(ratings, None, location), np.zeros(1), sigma, np.array([True])
+    )
+    exact = _compute_good_terms(
+        score, location, sigma, (0.0, 1.0), half_step=half_step
+    )["log_density"]
+    assert exact[0] <= outputs["bound"][0]
 
 
 @pytest.mark.parametrize("em", ["soft", "hard"])
