@@ -1,5 +1,7 @@
 """The uncertainty of the fitted consensus."""
 
+import numbers
+
 import numpy as np
 from scipy.special import ndtri
 
@@ -120,8 +122,10 @@ def _compute_consensus_interval(consensus, std_error, level, ends=None):
     Raises
     ------
     ValueError
-        If ``level`` is not in (0, 1).
+        If ``level`` is not a number in (0, 1).
     """
+    if isinstance(level, bool) or not isinstance(level, numbers.Real):
+        raise ValueError(f"level must be a number in (0, 1); got {level!r}.")
     if not 0 < level < 1:
         raise ValueError(f"level must lie in (0, 1); got {level!r}.")
     consensus = np.asarray(consensus, dtype=np.float64)

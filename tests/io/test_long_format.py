@@ -462,6 +462,10 @@ def test_std_error_is_corrected_sigma_over_root_weight_sum(Estimator):
     np.testing.assert_allclose(em.mu_ - interval[:, 0], interval[:, 1] - em.mu_)
     with pytest.raises(ValueError, match="level must lie in"):
         em.mu_interval(1.5)
+    with pytest.raises(ValueError, match="level must be a number"):
+        em.mu_interval("0.9")
+    with pytest.raises(ValueError, match="level must be a number"):
+        consensus_frame(em, level=None)
 
 
 def test_intervals_cover_the_truth_at_about_their_level():

@@ -32,3 +32,10 @@ def test_consensus_interval_is_normal_and_clipped_only_to_given_ends():
     for level in (0, 1, 1.5):
         with pytest.raises(ValueError, match="level must lie in"):
             _compute_consensus_interval(consensus, std_error, level)
+
+
+@pytest.mark.parametrize("level", ["x", None, True, [0.9], np.nan])
+def test_consensus_interval_refuses_a_level_that_is_not_a_number_in_range(level):
+    """A level that is not a real number in (0, 1) is named in a ValueError."""
+    with pytest.raises(ValueError, match=r"level must (be a number|lie) in \(0, 1\)"):
+        _compute_consensus_interval([0.5], [0.1], level)
