@@ -339,14 +339,20 @@ class _BaseAnnotatorEM(TransformerMixin, _BaseEM):
     def _validated_ratings(self, X, reset):
         """The observed ratings of X, validated (``reset`` as in validate_data)."""
         _check_rating_matrix(X)
-        X = validate_data(
-            self,
-            _missing_as_nan(X),
-            accept_sparse=_SPARSE_FORMATS,
-            dtype=np.float64,
-            ensure_all_finite="allow-nan",
-            reset=reset,
-        )
+        try:
+            X = validate_data(
+                self,
+                _missing_as_nan(X),
+                accept_sparse=_SPARSE_FORMATS,
+                dtype=np.float64,
+                ensure_all_finite="allow-nan",
+                reset=reset,
+            )
+        except OverflowError as error:
+            raise ValueError(
+                f"X holds a number too large for a float ({error}); ratings "
+                "must be finite numbers."
+            ) from None
         return _ratings_from_matrix(X)
 
     def _check_warm_start_shape(self, ratings):

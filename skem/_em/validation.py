@@ -72,7 +72,9 @@ def _check_gold_array(gold, n_items):
             ensure_all_finite="allow-nan",
             input_name="gold",
         )
-    except TypeError as error:
+    except (TypeError, ValueError, OverflowError) as error:
+        if isinstance(error, ValueError) and "gold" in str(error):
+            raise
         raise ValueError(f"gold must hold numbers or NaN: {error}") from None
     if gold.ndim != 1 or gold.shape[0] != n_items:
         raise ValueError(

@@ -7,6 +7,8 @@ import scipy.sparse as sp
 
 from skem._em.validation import _warn_at_caller
 
+_SHOWN_CHARS = 40  # longer values are clipped in messages
+
 
 class RatingMatrix(NamedTuple):
     """A rating matrix with the labels of its rows and columns.
@@ -301,7 +303,7 @@ def _factorize(pd, values, name):
 
 
 def _numeric_scores(pd, values, name):
-    numbers = pd.to_numeric(pd.Series(values), errors="coerce")
+    numbers = _coerced_numbers(pd.Series(values))
     if numbers.dtype.kind == "c":
         complex_values = numbers.to_numpy()
         imaginary = np.flatnonzero(complex_values.imag != 0)
@@ -314,11 +316,6 @@ def _numeric_scores(pd, values, name):
     bad = ~np.isfinite(scores)
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
-        value = values[row]
-        # As the user wrote it: nan, inf, 'abc', not np.float64(nan).
-        if isinstance(value, np.generic):
-            value = value.item()
-        shown = repr(float(value)) if isinstance(value, float) else repr(value)
         remedy = ""
         if pd.isna(pd.Series(values)).any():
             remedy = (
@@ -327,9 +324,66 @@ def _numeric_scores(pd, values, name):
             )
         raise ValueError(
             f"Column {name!r} must hold finite numbers; row {row} has "
-            f"{shown} ({int(bad.sum())} such row(s) in all).{remedy}"
+            f"{_shown(values[row])} ({int(bad.sum())} such row(s) in all).{remedy}"
         )
     return scores
+
+
+def _shown(value):
+    """A label or a score for a message, as the user wrote it, clipped.
+
+    Parameters
+    ----------
+    value : object
+
+    Returns
+    -------
+    text : str
+        ``repr`` of the value, NumPy scalars as Python ones (``nan``, ``1``,
+        not ``np.float64(nan)``), at most about 40 characters.
+    """
+    if isinstance(value, np.generic):
+        value = value.item()
+    text = repr(value)
+    if len(text) > _SHOWN_CHARS:
+        text = f"{text[: _SHOWN_CHARS - 3]}... ({len(text)} characters)"
+    return text
+
+
+def _coerced_numbers(values):
+    """``pd.to_numeric(values, errors="coerce")``, overflows included.
+
+    Parameters
+    ----------
+    values : pandas.Series
+
+    Returns
+    -------
+    numbers : pandas.Series
+        NaN where a value is no number, and where it is a Python int too
+        large for a float (beyond about 1.8e308), which pandas would raise
+        an OverflowError for instead of naming the value.
+    """
+    import pandas as pd
+
+    try:
+        return pd.to_numeric(values, errors="coerce")
+    except OverflowError:
+        return pd.to_numeric(
+            values.map(lambda value: np.nan if _overflows(value) else value),
+            errors="coerce",
+        )
+
+
+def _overflows(value):
+    """Whether ``float(value)`` overflows."""
+    try:
+        float(value)
+    except OverflowError:
+        return True
+    except (TypeError, ValueError):
+        return False
+    return False
 
 
 def _resolve_duplicates(rows, cols, scores, n_cols, duplicates, items, annotators):

@@ -11,6 +11,7 @@ import pandas as pd
 from skem._em.backend import _Block
 from skem._em.ratings import _Ratings
 from skem._em.score_range import _check_among_levels, _range_words
+from skem._io.long_format import _coerced_numbers, _shown
 from skem._io.results import _item_column_names, _item_columns
 
 # A block reports at most this many distinct scores: one more than the most
@@ -69,14 +70,14 @@ def _raw_block(frame, columns):
                 f"Column {name!r} has {int(missing.sum())} missing label(s)."
             )
     values = frame[score]
-    scores = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64)
+    scores = _coerced_numbers(values).to_numpy(dtype=np.float64)
     bad = ~np.isfinite(scores)
     if bad.any():
         first = int(np.flatnonzero(bad)[0])
         raise ValueError(
             f"Column {score!r} must hold finite numbers; the rating of item "
-            f"{frame[item].iloc[first]!r} by annotator "
-            f"{frame[annotator].iloc[first]!r} is {values.iloc[first]!r} "
+            f"{_shown(frame[item].iloc[first])} by annotator "
+            f"{_shown(frame[annotator].iloc[first])} is {_shown(values.iloc[first])} "
             f"({int(bad.sum())} such rating(s) in this partition)."
         )
     item_codes, item_labels = pd.factorize(frame[item].to_numpy(), sort=False)
@@ -88,8 +89,8 @@ def _raw_block(frame, columns):
     if unique.shape[0] != key.shape[0]:
         first = first_seen[np.argmax(counts > 1)]
         raise ValueError(
-            f"Annotator {annotator_labels[annotator_codes[first]]!r} rated item "
-            f"{item_labels[item_codes[first]]!r} more than once. Give each "
+            f"Annotator {_shown(annotator_labels[annotator_codes[first]])} rated "
+            f"item {_shown(item_labels[item_codes[first]])} more than once. Give each "
             "(item, annotator) pair one rating."
         )
     return {
@@ -121,9 +122,9 @@ def _raw_ratings(raw, annotators, scale):
     """
     codes = annotators.get_indexer(raw["annotator_labels"])
     if np.any(codes < 0):
-        unknown = raw["annotator_labels"][codes < 0][:1].tolist()[0]
+        unknown = raw["annotator_labels"][codes < 0][0]
         raise ValueError(
-            f"Annotator {unknown!r} was not in the fit; transform needs ratings "
+            f"Annotator {_shown(unknown)} was not in the fit; transform needs ratings "
             "by the fitted annotators (annotators_)."
         )
     n_items = raw["item_labels"].shape[0]
@@ -176,11 +177,11 @@ def _check_gold_labels(gold, found, item_name):
     missing = gold.index[~gold.index.isin(matched)]
     if len(missing):
         example = missing[0]
-        # A Python scalar, not its NumPy type's repr (np.int64(0)).
-        example = example.item() if isinstance(example, np.generic) else example
+        if isinstance(example, np.generic):
+            example = example.item()
         raise ValueError(
             f"gold has {len(missing)} item label(s) that no rating has, e.g. "
-            f"{example!r} ({type(example).__name__}): gold is keyed by the "
+            f"{_shown(example)} ({type(example).__name__}): gold is keyed by the "
             f"labels of column {item_name!r}, as they are in the ratings."
         )
 

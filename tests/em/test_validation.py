@@ -299,3 +299,28 @@ def test_a_gold_series_indexed_unlike_x_is_refused():
     expected = AnnotatorEM().fit(X, gold=aligned.to_numpy()).mu_
     np.testing.assert_array_equal(AnnotatorEM().fit(X, gold=aligned).mu_, expected)
     assert expected[0] == 2.0
+
+
+@pytest.mark.parametrize(
+    "gold, message",
+    [
+        (["x", np.nan, np.nan], "gold must hold numbers or NaN: could not convert"),
+        ([10**400, np.nan, np.nan], "gold must hold numbers or NaN: int too large"),
+    ],
+    ids=["text", "huge int"],
+)
+def test_gold_that_is_no_number_is_refused_by_name(gold, message):
+    """A gold score that is no float gives a ValueError that names gold."""
+    X = np.array([[1.0, 2.0], [2.0, 3.0], [4.0, 4.0]])
+    with pytest.raises(ValueError, match=message):
+        AnnotatorEM().fit(X, gold=gold)
+
+
+def test_a_rating_too_large_for_a_float_is_a_value_error_that_says_so():
+    """A Python int beyond float64 gives a ValueError, not a bare OverflowError."""
+    X = [[1, 2, 3], [2, 3, 10**400], [1, 1, 2]]
+    with pytest.raises(ValueError, match="X holds a number too large for a float"):
+        AnnotatorEM().fit(X)
+    em = AnnotatorEM().fit([[1, 2, 3], [2, 3, 4], [1, 1, 2]])
+    with pytest.raises(ValueError, match="X holds a number too large for a float"):
+        em.transform(X)

@@ -11,6 +11,7 @@ from skem import (
     consensus_frame,
     long_to_matrix,
 )
+from skem._io.long_format import _shown
 from skem.datasets import load_video_quality, make_ratings
 
 # The lecture's model, which these tests check against its formulas.
@@ -545,3 +546,25 @@ def test_complex_scores_are_refused_not_cut_to_their_real_part():
     )
     with pytest.raises(ValueError, match=r"real numbers; .* such as \(1\+5j\)"):
         long_to_matrix(table)
+
+
+def test_a_score_too_large_for_a_float_is_refused_with_its_row():
+    """A Python int beyond float64 names its row, not a bare OverflowError."""
+    with pytest.raises(
+        ValueError,
+        match=r"row 1 has 10{36}\.\.\. \(401 characters\)",
+    ):
+        long_to_matrix(item=[0, 1], annotator=[0, 0], score=[1, 10**400])
+
+
+@pytest.mark.parametrize(
+    "value, shown",
+    [
+        (np.float64("nan"), "nan"),
+        (np.int64(3), "3"),
+        ("abc", "'abc'"),
+        ("x" * 100, "'" + "x" * 36 + "... (102 characters)"),
+    ],
+)
+def test_shown_values_are_python_reprs_clipped(value, shown):
+    assert _shown(value) == shown
