@@ -37,6 +37,11 @@ def _write_atomically(path, text):
             f"Cannot write the report {str(path)!r}: the folder {str(folder)!r} "
             "does not exist."
         )
+    if target.is_dir():
+        raise IsADirectoryError(
+            f"Cannot write the report {str(path)!r}: it is a folder. Name a "
+            f"file, such as {str(path / 'report.html')!r}."
+        )
     if in_place:
         with open(target, "a", encoding="utf-8") as file:
             file.write(text)

@@ -310,6 +310,15 @@ def test_a_missing_folder_is_named(fitted, tmp_path):
         report(em, tmp_path / "nowhere" / "report.html", X)
 
 
+def test_a_folder_as_the_target_is_named_and_left_as_it_was(fitted, tmp_path):
+    em, X = fitted
+    folder = tmp_path / "pages"
+    folder.mkdir()
+    with pytest.raises(IsADirectoryError, match="'.*pages': it is a folder"):
+        report(em, folder, X)
+    assert list(tmp_path.iterdir()) == [folder] and list(folder.iterdir()) == []
+
+
 def test_report_is_public():
     assert "report" in skem.__all__ and skem.report is report
 
