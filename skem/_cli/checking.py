@@ -10,7 +10,7 @@ import numpy as np
 
 from skem._cli.messages import UserInputError, kind, quoted, show
 from skem._cli.reading import SEPARATORS, import_pandas, numbers
-from skem._io.words import count
+from skem._io.words import count, spaced_name_hint
 
 _SHOWN_COLUMNS = 20
 # pandas.api.types.infer_dtype kinds that hold only scalar labels.
@@ -130,10 +130,13 @@ def clean_ratings(frame, source, args):
     missing = [c for c in columns.values() if c not in frame.columns]
     if missing:
         present = [str(c) for c in frame.columns]
-        shown = ", ".join(map(quoted, present[:_SHOWN_COLUMNS]))
+        # quoted() folds whitespace, which would hide a name's outer spaces.
+        shown = ", ".join(
+            repr(c) if c != c.strip() else quoted(c) for c in present[:_SHOWN_COLUMNS]
+        )
         if len(present) > _SHOWN_COLUMNS:
             shown += f" ... ({len(present)} in all)"
-        hint = ""
+        hint = spaced_name_hint(missing, frame.columns)
         if len(present) == 1 and any(s in present[0] for s in SEPARATORS):
             hint = "; is the separator right? (set it with --sep)"
         raise UserInputError(

@@ -6,6 +6,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from skem._em.validation import _warn_at_caller
+from skem._io.words import spaced_name_hint
 
 _SHOWN_CHARS = 40  # longer values are clipped in messages
 
@@ -241,7 +242,8 @@ def _columns(data, item, annotator, score):
         raise ValueError(
             f"The ratings table has no column {', '.join(map(repr, missing))}; its "
             f"columns are {', '.join(map(repr, map(str, data.columns)))}. Name "
-            "the columns with item=, annotator= and score=."
+            "the columns with item=, annotator= and score="
+            f"{spaced_name_hint(missing, data.columns)}."
         )
     names = list(data.columns)
     repeated = [name for name in (item, annotator, score) if names.count(name) > 1]

@@ -56,3 +56,33 @@ def count(n, noun):
 def _degrees_of_freedom(df):
     """``"1 degree of freedom"``, ``"2.5 degrees of freedom"``."""
     return f"{number(df)} degree{'' if df == 1 else 's'} of freedom"
+
+
+def spaced_name_hint(missing, columns):
+    """A hint for a missing column whose name a present one has with spaces.
+
+    A header written ``item, annotator, score`` has the column
+    ``' annotator'``, which messages that fold whitespace show as the one
+    asked for.
+
+    Parameters
+    ----------
+    missing : list of str
+        The column names asked for and not found.
+    columns : iterable
+        The names of the columns there are.
+
+    Returns
+    -------
+    hint : str
+        ``"; the column ' annotator' has spaces around its name: remove
+        them"`` for the first such pair, else ``""``.
+    """
+    present = [column for column in columns if isinstance(column, str)]
+    for name in missing:
+        for column in present:
+            if column != name and column.strip() == str(name).strip():
+                return (
+                    f"; the column {column!r} has spaces around its name: remove them"
+                )
+    return ""

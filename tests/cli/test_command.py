@@ -118,6 +118,13 @@ def _write(tmp_path, text):
     [
         (None, [], "no such file"),
         ("item,annotator,score\n1,1,3\n", ["--score", "mos"], "no column 'mos'"),
+        (
+            "item, annotator, score\n1,1,3\n",
+            [],
+            "its columns are 'item', ' annotator', ' score'. Name the item, "
+            "annotator and score columns with --item, --annotator and --score; "
+            "the column ' annotator' has spaces around its name: remove them",
+        ),
         ("item,annotator,score\n1,1,3\n1,2,great\n", [], "line 3 has 'great'"),
         (
             "item,annotator,score\n1,1,3\n1,1,4\n",
@@ -145,6 +152,7 @@ def _write(tmp_path, text):
     ids=[
         "missing file",
         "missing column",
+        "spaces in the header",
         "non-numeric",
         "duplicate",
         "empty file",

@@ -6,7 +6,7 @@ import pytest
 
 pytest.importorskip("dask")
 
-from skem.dask._io import _raw_block  # noqa: E402
+from skem.dask._io import _as_dask_frame, _raw_block  # noqa: E402
 
 _COLUMNS = ("item", "annotator", "score")
 
@@ -34,3 +34,9 @@ def test_a_partitions_bad_rating_is_shown_as_the_user_wrote_it(rows, message):
     with pytest.raises(ValueError, match=message) as error:
         _raw_block(pd.DataFrame(rows), _COLUMNS)
     assert "np." not in str(error.value)
+
+
+def test_a_column_name_with_spaces_is_pointed_out():
+    frame = pd.DataFrame({"item": [0], " annotator": [0], "score": [1.0]})
+    with pytest.raises(ValueError, match="' annotator' has spaces around its name"):
+        _as_dask_frame(frame, _COLUMNS)

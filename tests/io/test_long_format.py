@@ -257,6 +257,12 @@ def test_labels_without_an_order_are_a_value_error():
             "no column 'item'.*Name the columns with item=, annotator= and score=",
         ),
         (
+            pd.DataFrame({"item": [1], " annotator": [1], " score": [1.0]}),
+            {},
+            "no column 'annotator', 'score'.*the column ' annotator' has spaces "
+            "around its name",
+        ),
+        (
             pd.DataFrame({"item": [1, None], "annotator": [1, 1], "score": [1.0, 2.0]}),
             {},
             "'item' has a missing label in row 1",

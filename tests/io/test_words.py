@@ -2,7 +2,7 @@
 
 import pytest
 
-from skem._io.words import _degrees_of_freedom, count, number
+from skem._io.words import _degrees_of_freedom, count, number, spaced_name_hint
 
 
 @pytest.mark.parametrize(
@@ -34,3 +34,16 @@ def test_count_writes_thousands_with_separators():
 def test_degrees_of_freedom_in_the_singular_for_one():
     assert _degrees_of_freedom(1.0) == "1 degree of freedom"
     assert _degrees_of_freedom(2.5) == "2.5 degrees of freedom"
+
+
+@pytest.mark.parametrize(
+    "missing, columns, hint",
+    [
+        (["annotator"], ["item", " annotator"], "the column ' annotator' has spaces"),
+        (["score"], ["score ", 3], "the column 'score ' has spaces"),
+        (["annotator"], ["item", "rater", 7], ""),
+    ],
+)
+def test_spaced_name_hint_names_the_column_with_spaces(missing, columns, hint):
+    text = spaced_name_hint(missing, columns)
+    assert (hint in text) if hint else text == ""
