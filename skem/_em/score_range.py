@@ -200,35 +200,48 @@ def _stated_levels(scale, scores):
         are not on a lattice or the ends are neither.
     """
     levels = _distinct_levels(scores)
-    values = scores if levels is None else levels
-    step = _lattice_step(levels) if levels is not None and levels.shape[0] >= 2 else 0.0
+    if levels is None:
+        return scale
+    step = _lattice_step(levels) if levels.shape[0] >= 2 else 0.0
     # Whole-number ratings on a stated scale are its whole-number levels
     # (ACR 1..5, a Likert item), even where the raters used only some of them.
-    if _all_whole(values):
+    if _all_whole(levels):
         step = 1.0
     if step == 0:
         return scale
     half = 0.5 * step
     ends = np.array([scale.low, scale.high])
-    lowest = float(np.min(values))
+    lowest = float(levels[0])
     for origin, first, last in (
         (lowest, scale.low, scale.high),
         (lowest + half, scale.low + half, scale.high - half),
     ):
-        if (
-            last > first
-            and (last - first) / step < _MAX_LEVELS
-            and np.all(_on_lattice(ends, origin, step))
+        if 0.5 <= (last - first) / step < _MAX_LEVELS and np.all(
+            _on_lattice(ends, origin, step)
         ):
             return _ScoreScale(first - half, last + half, half, (first, last))
     return scale
 
 
-def _all_whole(values):
-    """Whether every value is a whole number, to the rounding of ``values``."""
-    if not np.all(np.isfinite(values)) or np.max(np.abs(values)) >= 2.0**52:
+def _all_whole(levels):
+    """Whether distinct values are whole numbers, to their rounding.
+
+    Several values within rounding of one whole number (1e-300 and 2e-300,
+    both near 0) are not: they are levels of a finer lattice.
+
+    Parameters
+    ----------
+    levels : ndarray of shape (n_levels,)
+        Distinct values, lowest first.
+
+    Returns
+    -------
+    whole : bool
+    """
+    if not np.all(np.isfinite(levels)) or np.max(np.abs(levels)) >= 2.0**52:
         return False
-    return bool(np.all(_on_lattice(values, 0.0, 1.0)))
+    spans_two = levels.shape[0] == 1 or np.round(levels[-1]) > np.round(levels[0])
+    return bool(spans_two and np.all(_on_lattice(levels, 0.0, 1.0)))
 
 
 def _scale_of_levels(levels, score_range, scores):

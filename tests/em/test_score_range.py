@@ -9,6 +9,7 @@ from skem._em.ratings import _ratings_from_matrix
 from skem._em.score_range import (
     _MAX_LEVELS,
     _all_among,
+    _all_whole,
     _check_ratings_in_range,
     _distinct_levels,
     _lattice_step,
@@ -295,3 +296,29 @@ def test_a_range_narrower_than_doubles_is_a_value_error():
     """Not Python's ZeroDivisionError from 1 / width (width 0)."""
     with pytest.raises(ValueError, match="too narrow"):
         _resolve_score_range("auto", np.array([5e-324, 5e-324]))
+
+
+def test_values_near_one_whole_number_are_not_whole_levels():
+    """Distinct values within rounding of 0 are a finer lattice, not integers."""
+    assert _all_whole(np.array([1.0, 2.0, 5.0]))
+    assert _all_whole(np.array([1.0, 3.0, 3.0 + 4e-16, 5.0]))  # rounding noise
+    assert not _all_whole(np.array([1e-300, 1.5e-300, 2e-300]))
+    assert not _all_whole(np.array([1.0, 1.0 + 1e-12]))
+
+
+def test_a_stated_range_of_tiny_levels_reads_them_as_levels():
+    """(1e-300, 2e-300) on ratings 1e-300, 1.5e-300, 2e-300: their own cells."""
+    scores = np.array([1e-300, 1.5e-300, 2e-300, 1.5e-300])
+    scale = _resolve_score_range((1e-300, 2e-300), scores, levels="auto")
+    assert scale.levels == (1e-300, 2e-300)
+    np.testing.assert_allclose((scale.low, scale.high), (0.75e-300, 2.25e-300))
+
+
+def test_ends_on_one_level_are_no_scale_of_levels():
+    """A stated range narrower than a step names no two levels of integers."""
+    scores = np.array([1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match=r"outside score_range=\(1e-300, 2e-300\)"):
+        _check_ratings_in_range(
+            _ratings_from_matrix(scores[:, None]),
+            _resolve_score_range((1e-300, 2e-300), scores, levels="auto"),
+        )
