@@ -164,8 +164,9 @@ class _BaseDaskAnnotatorEM(_BaseEM):
         X : dask.dataframe.DataFrame or pandas.DataFrame
             Ratings by the fitted annotators, in the same columns as in
             ``fit``. A rating by another annotator, outside an explicit
-            ``score_range`` or not among explicit ``levels`` raises a
-            ValueError when the result is computed, as in memory.
+            ``score_range``, not among explicit ``levels`` or so far out that
+            the consensus sums would overflow raises a ValueError when the
+            result is computed, as in memory.
 
         Returns
         -------

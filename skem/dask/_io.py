@@ -11,6 +11,7 @@ import pandas as pd
 from skem._em.backend import _Block
 from skem._em.ratings import _Ratings
 from skem._em.score_range import _check_among_levels, _range_words
+from skem._em.validation import _check_computable
 from skem._io.long_format import _coerced_numbers, _shown
 from skem._io.results import _item_column_names, _item_columns
 from skem._io.words import spaced_name_hint
@@ -281,6 +282,9 @@ def _transform_partition(
     if stated_levels is not None:
         _check_among_levels(raw["scores"], stated_levels)
     ratings = _raw_ratings(raw, annotators, scale)
+    _check_computable(
+        ratings.score, ratings.n_per_item, params.sigma, raw["scores"], scale
+    )
     consensus = form.consensus(ratings, params, weights, log_posterior)
     return pd.Series(
         scale.consensus_from_unit(consensus, form.bounded),

@@ -6,7 +6,11 @@ import pytest
 
 pytest.importorskip("dask")
 
-from skem.dask._io import _as_dask_frame, _raw_block  # noqa: E402
+from skem.dask._io import (  # noqa: E402
+    _as_dask_frame,
+    _raw_block,
+    _transform_partition,
+)
 
 _COLUMNS = ("item", "annotator", "score")
 
@@ -40,3 +44,31 @@ def test_a_column_name_with_spaces_is_pointed_out():
     frame = pd.DataFrame({"item": [0], " annotator": [0], "score": [1.0]})
     with pytest.raises(ValueError, match="' annotator' has spaces around its name"):
         _as_dask_frame(frame, _COLUMNS)
+
+
+def _fitted_pieces():
+    """An in-memory fit of 4 items by 3 annotators and what a partition needs."""
+    from skem import AnnotatorEM
+
+    X = np.array([[1.0, 2.0, 1.0], [3.0, 3.0, 4.0], [5.0, 4.0, 5.0], [2.0, 2.0, 3.0]])
+    em = AnnotatorEM().fit(X)
+    scale = em._score_scale
+    return (
+        pd.Index(np.arange(3)),
+        scale,
+        None,
+        None,
+        em._form(0.0, scale),
+        em._fitted_params(scale),
+        *em._consensus_weights(),
+    )
+
+
+def test_transform_refuses_a_rating_too_far_for_the_consensus_sums():
+    """As in memory: a rating of 9e307 would make the consensus NaN."""
+    rows = {"item": [0, 0, 1], "annotator": [0, 1, 2], "score": [2.0, 9e307, 3.0]}
+    with pytest.raises(ValueError, match="too far from the fitted score range"):
+        _transform_partition(pd.DataFrame(rows), _COLUMNS, *_fitted_pieces())
+    rows["score"][1] = 1e300  # far, but the sums stay finite
+    consensus = _transform_partition(pd.DataFrame(rows), _COLUMNS, *_fitted_pieces())
+    assert np.all(np.isfinite(consensus))
