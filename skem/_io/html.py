@@ -19,6 +19,7 @@ VERDICT_COLORS = {
 # figure counts the annotators in bins rather than drawing one bar each: the
 # tables name them.
 MAX_FIGURE_LABELS = 100
+_SHOWN_CHARS = 40  # longer labels are clipped in figures
 
 
 def _import_matplotlib():
@@ -181,8 +182,25 @@ def _text(label):
 
 
 def _mpl(label):
-    """A label as literal matplotlib text: ``$`` would start mathtext."""
-    return str(label).replace("$", r"\$")
+    """A label as literal matplotlib text on one line, clipped.
+
+    ``$`` would start mathtext; a tab or a newline has no glyph (matplotlib
+    warns); a label of hundreds of characters leaves the axes no room.
+
+    Parameters
+    ----------
+    label : object
+
+    Returns
+    -------
+    text : str
+        At most ``_SHOWN_CHARS`` characters, whitespace runs folded to one
+        space.
+    """
+    text = " ".join(str(label).split())
+    if len(text) > _SHOWN_CHARS:
+        text = text[: _SHOWN_CHARS - 3] + "..."
+    return text.replace("$", r"\$")
 
 
 def _named(labels, limit=20):

@@ -4,6 +4,7 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from skem._estimators import HardAnnotatorEM
+from skem._io.html import _mpl
 from skem._io.results import _observed
 
 GOOD_COLOR, BAD_COLOR = "tab:blue", "tab:red"
@@ -131,7 +132,7 @@ def plot_annotator_reliability(estimator, *, annotators=None, threshold=0.5, ax=
         linewidth=1,
         label=f"threshold P(good) = {threshold:g}",
     )
-    ax.set_xticks(positions, [str(a) for a in annotators[order]], rotation=90)
+    ax.set_xticks(positions, [_mpl(a) for a in annotators[order]], rotation=90)
     margin = 0.05 * LOG_ODDS_CLIP
     ax.set_ylim(-LOG_ODDS_CLIP - margin, LOG_ODDS_CLIP + margin)
     ax.set_xlabel("annotator (least reliable first)")

@@ -4,7 +4,12 @@ import numpy as np
 import pytest
 
 from skem import AnnotatorEM, report
-from skem._io.html import MAX_FIGURE_LABELS, VERDICT_COLORS, _verdict_histogram
+from skem._io.html import (
+    MAX_FIGURE_LABELS,
+    VERDICT_COLORS,
+    _mpl,
+    _verdict_histogram,
+)
 from skem.datasets import make_ratings
 
 pytest.importorskip("matplotlib")
@@ -115,3 +120,29 @@ def test_a_large_shared_noise_panel_on_a_huge_scale_reports(tmp_path):
     em = AnnotatorEM(noise="shared").fit(X)
     page = report(em, tmp_path / "page.html", X).read_text()
     assert page.count("<img") == 3
+
+
+@pytest.mark.parametrize(
+    "label, text",
+    [
+        ("a\tb\nc", "a b c"),
+        ("$x$", r"\$x\$"),
+        ("x" * 300, "x" * 37 + "..."),
+        (7, "7"),
+    ],
+)
+def test_figure_labels_are_literal_one_line_and_clipped(label, text):
+    assert _mpl(label) == text
+
+
+def test_a_report_with_a_tab_or_a_long_label_draws_without_warnings(tmp_path):
+    """Matplotlib warns of a missing glyph for a tab, and of axes squeezed to
+    nothing by a label of 300 characters; the figures fold and clip them."""
+    import warnings
+
+    X = make_ratings(12, 5, bad_fraction=0.2, random_state=0)
+    em = AnnotatorEM().fit(X)
+    names = ["a\tb", "x" * 300, "c", "d", "e"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        report(em, tmp_path / "r.html", X, annotators=names)

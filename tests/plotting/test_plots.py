@@ -218,3 +218,11 @@ def test_plain_form_intervals_are_drawn_unclipped_and_the_legend_says_so():
     np.testing.assert_allclose(tops, em.mu_interval()[order, 1])
     assert tops.max() > 5
     assert ax.get_legend().get_texts()[0].get_text() == "AnnotatorEM (95% interval)"
+
+
+def test_reliability_labels_are_literal_and_clipped(fitted):
+    em = fitted[3]
+    names = ["$a$", "t\tab", "x" * 100] + [f"n{i}" for i in range(em.weights_.size - 3)]
+    ax = plot_annotator_reliability(em, annotators=names)
+    shown = {text.get_text() for text in ax.get_xticklabels()}
+    assert {r"\$a\$", "t ab", "x" * 37 + "..."} <= shown
