@@ -10,6 +10,8 @@ import io
 
 import numpy as np
 
+from skem._io.words import clipped
+
 VERDICT_COLORS = {
     "consistent": "#1a7f37",
     "undetermined": "#9a6700",
@@ -19,7 +21,6 @@ VERDICT_COLORS = {
 # figure counts the annotators in bins rather than drawing one bar each: the
 # tables name them.
 MAX_FIGURE_LABELS = 100
-_SHOWN_CHARS = 40  # longer labels are clipped in figures
 
 
 def _import_matplotlib():
@@ -194,13 +195,9 @@ def _mpl(label):
     Returns
     -------
     text : str
-        At most ``_SHOWN_CHARS`` characters, whitespace runs folded to one
-        space.
+        Whitespace runs folded to one space, :func:`~skem._io.words.clipped`.
     """
-    text = " ".join(str(label).split())
-    if len(text) > _SHOWN_CHARS:
-        text = text[: _SHOWN_CHARS - 3] + "..."
-    return text.replace("$", r"\$")
+    return clipped(" ".join(str(label).split())).replace("$", r"\$")
 
 
 def _named(labels, limit=20):

@@ -6,9 +6,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from skem._em.validation import _warn_at_caller
-from skem._io.words import spaced_name_hint
-
-_SHOWN_CHARS = 40  # longer values are clipped in messages
+from skem._io.words import SHOWN_CHARS, clipped, spaced_name_hint
 
 
 class RatingMatrix(NamedTuple):
@@ -347,8 +345,8 @@ def _shown(value):
     if isinstance(value, np.generic):
         value = value.item()
     text = repr(value)
-    if len(text) > _SHOWN_CHARS:
-        text = f"{text[: _SHOWN_CHARS - 3]}... ({len(text)} characters)"
+    if len(text) > SHOWN_CHARS:
+        return f"{clipped(text)} ({len(text)} characters)"
     return text
 
 

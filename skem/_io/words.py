@@ -7,6 +7,8 @@ imports it before anything heavy.
 
 import math
 
+SHOWN_CHARS = 40  # longer labels and values are clipped where they are shown
+
 
 def number(value, digits=3):
     """A number as a person writes it: ``7,720`` and ``0.25``, not ``7.72e+03``.
@@ -86,3 +88,19 @@ def spaced_name_hint(missing, columns):
                     f"; the column {column!r} has spaces around its name: remove them"
                 )
     return ""
+
+
+def clipped(text):
+    """``text`` cut to ``SHOWN_CHARS`` characters, ending in "..." if cut.
+
+    Parameters
+    ----------
+    text : str
+
+    Returns
+    -------
+    text : str
+    """
+    if len(text) <= SHOWN_CHARS:
+        return text
+    return text[: SHOWN_CHARS - 3] + "..."

@@ -2,7 +2,14 @@
 
 import pytest
 
-from skem._io.words import _degrees_of_freedom, count, number, spaced_name_hint
+from skem._io.words import (
+    SHOWN_CHARS,
+    _degrees_of_freedom,
+    clipped,
+    count,
+    number,
+    spaced_name_hint,
+)
 
 
 @pytest.mark.parametrize(
@@ -47,3 +54,8 @@ def test_degrees_of_freedom_in_the_singular_for_one():
 def test_spaced_name_hint_names_the_column_with_spaces(missing, columns, hint):
     text = spaced_name_hint(missing, columns)
     assert (hint in text) if hint else text == ""
+
+
+def test_clipped_keeps_short_text_and_cuts_long_text_to_the_limit():
+    assert clipped("x" * SHOWN_CHARS) == "x" * SHOWN_CHARS
+    assert clipped("x" * (SHOWN_CHARS + 1)) == "x" * (SHOWN_CHARS - 3) + "..."
