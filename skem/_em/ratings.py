@@ -179,7 +179,16 @@ def _compute_item_middle_values(item, values, n_items, counts=None, grouped=None
         rows_per_chunk = max(1, _MIDDLE_CHUNK // count)
         for first in range(0, group.shape[0], rows_per_chunk):
             chosen = group[first : first + rows_per_chunk]
-            rows = values[starts[chosen, np.newaxis] + columns]
+            begin, n_rows = int(starts[chosen[0]]), chosen.shape[0]
+            if int(starts[chosen[-1]]) - begin == (n_rows - 1) * count:
+                # The chosen items are increasing (a stable sort by count),
+                # so this span means consecutive items, but for items without
+                # values (a full panel): their values are one run, copied
+                # without an index per value.
+                rows = values[begin : begin + n_rows * count].reshape(n_rows, count)
+                rows = rows.copy()
+            else:
+                rows = values[starts[chosen, np.newaxis] + columns]
             rows.sort(axis=1)
             lower[chosen] = rows[:, (count - 1) // 2]
             upper[chosen] = rows[:, count // 2]

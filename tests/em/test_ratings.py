@@ -1,9 +1,14 @@
 """The ratings representation: from dense and sparse matrices, and subsets."""
 
+from unittest import mock
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+import skem._em.ratings as ratings_module
 from skem._em.ratings import (
     _compute_item_middle_values,
     _Ratings,
@@ -164,3 +169,23 @@ def test_compute_item_middle_values_are_the_lower_and_upper_medians(grouped):
             )
         else:
             assert np.isnan(lower[i]) and np.isnan(upper[i])
+
+
+@settings(deadline=None)
+@given(
+    counts=st.lists(st.sampled_from([0, 1, 2, 3]), min_size=1, max_size=30),
+    chunk=st.integers(1, 12),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_item_middle_values_are_the_medians_in_any_chunking(counts, chunk, seed):
+    """Runs of items with equal counts, split in chunks of any size, between
+    items without values, give each item its own lower and upper median."""
+    counts = np.array(counts)
+    item = np.repeat(np.arange(counts.size), counts)
+    values = np.random.default_rng(seed).integers(0, 5, item.size).astype(float)
+    with mock.patch.object(ratings_module, "_MIDDLE_CHUNK", chunk):
+        lower, upper = _compute_item_middle_values(item, values, counts.size)
+    for i, c in enumerate(counts):
+        mine = np.sort(values[item == i])
+        expected = (mine[(c - 1) // 2], mine[c // 2]) if c else (np.nan, np.nan)
+        np.testing.assert_array_equal((lower[i], upper[i]), expected)
