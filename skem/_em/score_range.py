@@ -17,6 +17,8 @@ _CONSTANT_PADDING = 0.5
 _MAX_LEVELS = 1001
 # Ratings whose distinct values _distinct_levels counts before it sorts all.
 _DISTINCT_HEAD = 16 * _MAX_LEVELS
+# Scores per chunk of _all_among: a few arrays of this size fit in cache.
+_AMONG_CHUNK = 32_768
 
 # Relative tolerance for "lies on the lattice of levels": ratings typed with
 # a few digits fewer than doubles hold (0.3333333333 for 1/3) still count.
@@ -419,18 +421,23 @@ def _all_among(scores, values):
     slots = np.rint((values - origin) / step).astype(np.intp)
     if np.unique(slots).shape[0] < values.shape[0]:
         return False
-    table = np.full(int(n_slots), np.nan)
-    table[slots] = values
-    # Clipped before the cast: a score far beyond the values (its position
-    # overflowing to inf) must not wrap around into the table.
-    with np.errstate(over="ignore", invalid="ignore"):
-        position = np.subtract(scores, origin)
-        position /= step
-    np.clip(np.rint(position, out=position), -1, table.shape[0], out=position)
-    index = position.astype(np.intp)
-    if not np.all((index >= 0) & (index < table.shape[0])):
-        return False
-    return bool(np.array_equal(table[index], scores))
+    # An empty slot at each end takes every score beyond the values.
+    table = np.full(int(n_slots) + 2, np.nan)
+    table[slots + 1] = values
+    last = table.shape[0] - 1
+    # A chunk at a time, so that the passes over each chunk stay in cache.
+    for first in range(0, scores.shape[0], _AMONG_CHUNK):
+        chunk = scores[first : first + _AMONG_CHUNK]
+        with np.errstate(over="ignore", invalid="ignore"):
+            position = np.subtract(chunk, origin)
+            position /= step
+            position += 1.0
+        # Clipped before the cast: a score far beyond the values (its
+        # position overflowing to inf) must not wrap around into the table.
+        np.clip(np.rint(position, out=position), 0, last, out=position)
+        if not np.array_equal(table[position.astype(np.intp)], chunk):
+            return False
+    return True
 
 
 def _on_lattice(values, origin, step):

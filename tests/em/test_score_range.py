@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from skem._em.ratings import _ratings_from_matrix
 from skem._em.score_range import (
+    _AMONG_CHUNK,
     _MAX_LEVELS,
     _all_among,
     _all_whole,
@@ -95,6 +96,16 @@ def test_all_among_says_whether_every_score_is_one_of_the_values(
     scores, values, expected
 ):
     assert _all_among(np.array(scores), np.array(values)) is expected
+
+
+@pytest.mark.parametrize("odd", [None, 2.5, 0.0, 6.0])
+def test_all_among_finds_an_odd_score_in_any_chunk(odd):
+    """A score between the values, or a step beyond either end, in a later chunk."""
+    values = np.arange(1.0, 6.0)
+    scores = np.random.default_rng(0).choice(values, 3 * _AMONG_CHUNK + 7)
+    if odd is not None:
+        scores[2 * _AMONG_CHUNK + 3] = odd
+    assert _all_among(scores, values) is (odd is None)
 
 
 def test_check_ratings_in_range_names_the_offending_rating(ratings):
