@@ -1,10 +1,11 @@
 """Messages of the ``skem`` command: the user-input error and how values show.
 
-A leaf module: it imports nothing from skem, and nothing heavy, so that every
-other module of the command can use it.
+Nearly a leaf module: it imports only :mod:`skem._io.words` (standard library
+only), and nothing heavy, so that every other module of the command can use
+it.
 """
 
-_SHOWN_CHARS = 40  # longer values are clipped in messages
+from skem._io.words import clipped
 
 
 class UserInputError(Exception):
@@ -64,10 +65,7 @@ def show(value):
             text = str(value)
         except ValueError:  # an integer too long to convert
             text = "(a number too long to show)"
-    text = " ".join(text.split())
-    if len(text) > _SHOWN_CHARS:
-        text = f"{text[: _SHOWN_CHARS - 3]}... ({len(text)} characters)"
-    return text
+    return clipped(" ".join(text.split()), with_length=True)
 
 
 def quoted(text):

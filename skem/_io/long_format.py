@@ -6,7 +6,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from skem._em.validation import _warn_at_caller
-from skem._io.words import SHOWN_CHARS, clipped, spaced_name_hint
+from skem._io.words import clipped, spaced_name_hint
 
 
 class RatingMatrix(NamedTuple):
@@ -330,24 +330,15 @@ def _numeric_scores(pd, values, name):
 
 
 def _shown(value):
-    """A label or a score for a message, as the user wrote it, clipped.
+    """``repr`` of a label or a score for a message, as the user wrote it.
 
-    Parameters
-    ----------
-    value : object
-
-    Returns
-    -------
-    text : str
-        ``repr`` of the value, NumPy scalars as Python ones (``nan``, ``1``,
-        not ``np.float64(nan)``), at most about 40 characters.
+    NumPy scalars show as Python ones (``nan``, ``1``, not
+    ``np.float64(nan)``); a long one is :func:`~skem._io.words.clipped`,
+    with its length.
     """
     if isinstance(value, np.generic):
         value = value.item()
-    text = repr(value)
-    if len(text) > SHOWN_CHARS:
-        return f"{clipped(text)} ({len(text)} characters)"
-    return text
+    return clipped(repr(value), with_length=True)
 
 
 def _coerced_numbers(values):

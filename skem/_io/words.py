@@ -90,12 +90,15 @@ def spaced_name_hint(missing, columns):
     return ""
 
 
-def clipped(text):
+def clipped(text, with_length=False):
     """``text`` cut to ``SHOWN_CHARS`` characters, ending in "..." if cut.
 
     Parameters
     ----------
     text : str
+    with_length : bool, default=False
+        Whether a cut text ends with the whole text's length: "abc...
+        (120 characters)", as messages show a value.
 
     Returns
     -------
@@ -103,4 +106,5 @@ def clipped(text):
     """
     if len(text) <= SHOWN_CHARS:
         return text
-    return text[: SHOWN_CHARS - 3] + "..."
+    cut = text[: SHOWN_CHARS - 3] + "..."
+    return f"{cut} ({len(text)} characters)" if with_length else cut
