@@ -403,6 +403,7 @@ def _all_among(scores, values):
     Parameters
     ----------
     scores : ndarray of shape (n_ratings,)
+        Finite, as validated ratings are.
     values : ndarray of shape (n_values,)
         Distinct, lowest first.
 

@@ -98,7 +98,7 @@ def test_all_among_says_whether_every_score_is_one_of_the_values(
     assert _all_among(np.array(scores), np.array(values)) is expected
 
 
-@pytest.mark.parametrize("odd", [None, 2.5, 0.0, 6.0])
+@pytest.mark.parametrize("odd", [None, 2.5, 0.0, 6.0, -1e308])
 def test_all_among_finds_an_odd_score_in_any_chunk(odd):
     """A score between the values, or a step beyond either end, in a later chunk."""
     values = np.arange(1.0, 6.0)
