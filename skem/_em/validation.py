@@ -64,6 +64,12 @@ def _check_gold_array(gold, n_items):
     """
     if gold is None:
         return None
+    if isinstance(gold, dict):
+        raise ValueError(
+            "gold must be an array-like of one known score (or NaN) per row of "
+            "X; got a dict. Put its scores in the order of X's rows, for example "
+            "[gold.get(item, np.nan) for item in items]."
+        )
     try:
         gold = check_array(
             _missing_as_nan(gold),

@@ -306,8 +306,9 @@ def test_a_gold_series_indexed_unlike_x_is_refused():
     [
         (["x", np.nan, np.nan], "gold must hold numbers or NaN: could not convert"),
         ([10**400, np.nan, np.nan], "gold must hold numbers or NaN: int too large"),
+        ({0: 1.0}, "gold must be an array-like .* got a dict"),
     ],
-    ids=["text", "huge int"],
+    ids=["text", "huge int", "dict"],
 )
 def test_gold_that_is_no_number_is_refused_by_name(gold, message):
     """A gold score that is no float gives a ValueError that names gold."""
