@@ -230,30 +230,35 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
             isinstance(self.init, str) and self.init == "auto" and warm_params is None
         )
         max_iter = min(self.max_iter, _AUTO_RACE_ITERATIONS) if race else self.max_iter
+        numbered = list(enumerate(starts, start=1))
+        if race:
+            # The first start, which wins ties, runs last: when it leads, its
+            # per-rating terms are still there for the rest of its run, which
+            # then needs no pass to rebuild them.
+            numbered.reverse()
         initial = data.state
-        best = None
-        for init_index, init in enumerate(starts):
+        best = last = None
+        for number, init in numbered:
             data.state = initial
             if warm_params is None:
                 params = _initialize_params(data, form, init, random_state)
             else:
                 data.update(_kernel_initialize_warm, form.bounded)
                 params = warm_params
-            run = self._run_em(
-                data, form, params, _init_name(init), init_index + 1, max_iter
-            )
+            last = self._run_em(data, form, params, _init_name(init), number, max_iter)
             # Only the locations outlive a run: its per-rating terms would
             # double the memory of the next run, and no result needs them.
-            data.update(_kernel_forget_terms)
-            run["state"] = data.state
-            # A later run must win by more than rounding: runs that reach the
-            # same maximum keep the first, whatever the order of the sums.
-            if best is None or run["objective"] > best["objective"] + _rounding_slack(
-                best["objective"]
-            ):
-                best = run
+            if not (race and number == numbered[-1][0]):
+                data.update(_kernel_forget_terms)
+            last["state"] = data.state
+            if best is None or _is_ahead(last, best):
+                best = last
         if race and not best["converged"] and best["n_iter"] < self.max_iter:
-            data.state = best["state"]
+            statistics = best["statistics"] if best is last else None
+            # Only the blocks may hold a run's terms, so that each step's
+            # new terms replace them: the run left behind frees its own.
+            last = None
+            data.state = best.pop("state")
             best = self._run_em(
                 data,
                 form,
@@ -262,32 +267,39 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
                 best["run"],
                 self.max_iter,
                 resume=best,
+                statistics=statistics,
             )
-            data.update(_kernel_forget_terms)
-            best["state"] = data.state
+        last = None
         data.state = best["state"]
+        data.update(_kernel_forget_terms)
+        best["state"] = data.state
         best["n_judged"] = counts["n_judged"]
         return _centre_biases(best, data.n_per_annotator, data.has_gold)
 
-    def _run_em(self, data, form, params, init, run, max_iter, resume=None):
+    def _run_em(
+        self, data, form, params, init, run, max_iter, resume=None, statistics=None
+    ):
         """Iterate M-step and E-step from ``params`` until convergence.
 
         ``init`` and ``run`` name the run in the reports of each iteration
         (:meth:`_report_iteration`). With ``resume``, a run that stopped at
         ``params`` after ``resume["n_iter"]`` of its ``max_iter`` iterations
         goes on: its objectives continue, and the hard E-step keeps its flags
-        where they are no worse.
+        where they are no worse. ``statistics``, those of the blocks as they
+        are, spares the pass of ``form.start`` when the blocks still
+        hold their terms at ``params``.
 
         Returns
         -------
         run : dict
-            The final ``params``, ``objective``, the ``objectives`` of every
-            iteration, ``n_iter``, ``converged``, the last ``change`` per
-            rating, the final E-step's ``weights``, ``log_posterior`` and
-            ``log_posterior_bad``, the blocks' final ``state``, and the run's
-            ``init`` and number (``run``).
+            The final ``params``, their ``statistics``, ``objective``, the
+            ``objectives`` of every iteration, ``n_iter``, ``converged``, the
+            last ``change`` per rating, the final E-step's ``weights``,
+            ``log_posterior`` and ``log_posterior_bad``, the blocks' final
+            ``state``, and the run's ``init`` and number (``run``).
         """
-        statistics = form.start(data, params)
+        if statistics is None:
+            statistics = form.start(data, params)
         previous_weights = None if resume is None else resume["weights"]
         posterior = self._posterior(
             data, form, params, statistics["log_density"], previous_weights
@@ -318,6 +330,7 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
         return {
             **posterior,
             "params": params,
+            "statistics": statistics,
             "objectives": objectives,
             "n_iter": len(objectives),
             "converged": converged,
@@ -534,6 +547,18 @@ _AUTO_STARTS = ("median", "all_good")
 # init='auto' runs each start this many iterations, and only the one then
 # ahead goes on to convergence.
 _AUTO_RACE_ITERATIONS = 3
+
+
+def _is_ahead(run, best):
+    """Whether ``run`` beats ``best``: by more than rounding, or ties and is first.
+
+    Runs that reach the same maximum keep the start listed first (the lower
+    ``run`` number), whatever the order of the sums or of the runs.
+    """
+    slack = _rounding_slack(best["objective"])
+    if run["objective"] > best["objective"] + slack:
+        return True
+    return run["objective"] >= best["objective"] - slack and run["run"] < best["run"]
 
 
 def _kernel_forget_terms(block):

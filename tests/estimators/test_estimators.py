@@ -394,13 +394,27 @@ def test_auto_init_is_the_fit_of_the_start_ahead_after_the_race(
         assert "init 2" in out
         assert f"init {trailing}, iteration {race + 1}:" not in out
         assert auto.n_iter_ == expected.n_iter_
-        np.testing.assert_allclose(
-            auto.log_likelihoods_, expected.log_likelihoods_, rtol=1e-12
-        )
-        np.testing.assert_allclose(auto.weights_, expected.weights_, atol=1e-12)
-        np.testing.assert_allclose(auto.mu_, expected.mu_, rtol=1e-12)
+        np.testing.assert_array_equal(auto.log_likelihoods_, expected.log_likelihoods_)
+        np.testing.assert_array_equal(auto.weights_, expected.weights_)
+        np.testing.assert_array_equal(auto.mu_, expected.mu_)
     if form == {"bounded": False, "tail": 3.0}:
         assert leaders == {"median", "all_good"}
+
+
+def test_auto_init_goes_on_with_the_leaders_own_terms():
+    """After the race, the leading start goes on from its blocks as they are,
+    not from terms rebuilt at its parameters: its fit is bitwise its own
+    single-start fit (a rebuild moved this ACR panel's consensus by 9e-16)."""
+    X = make_ratings(
+        35, 20, bad_fraction=0.25, sigma=0.7, score_range=(1, 5), random_state=0
+    )
+    X = np.clip(np.round(X), 1, 5)
+    params = {"bias": True, "score_range": (1, 5)}
+    auto = _fit_quietly(HardAnnotatorEM(**params), X)
+    median = _fit_quietly(HardAnnotatorEM(**params, init="median"), X)
+    assert auto.n_iter_ > _AUTO_RACE_ITERATIONS
+    np.testing.assert_array_equal(auto.log_likelihoods_, median.log_likelihoods_)
+    np.testing.assert_array_equal(auto.mu_, median.mu_)
 
 
 def test_auto_init_keeps_a_start_that_wins_within_the_race():
