@@ -10,7 +10,7 @@ from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 from skem import AnnotatorEM, HardAnnotatorEM
-from skem._em.driver import _AUTO_RACE_ITERATIONS
+from skem._em.driver import _AUTO_RACE_ITERATIONS, _is_ahead
 from skem.datasets import make_ratings
 from tests._helpers import ESTIMATORS, LECTURE, _fit_quietly
 
@@ -399,6 +399,14 @@ def test_auto_init_is_the_fit_of_the_start_ahead_after_the_race(
         np.testing.assert_array_equal(auto.mu_, expected.mu_)
     if form == {"bounded": False, "tail": 3.0}:
         assert leaders == {"median", "all_good"}
+
+
+def test_a_run_is_ahead_by_more_than_rounding_or_on_a_tie_if_listed_first():
+    best = {"objective": -1000.0, "run": 2}
+    assert _is_ahead({"objective": -999.0, "run": 3}, best)
+    assert not _is_ahead({"objective": -1000.0, "run": 3}, best)
+    assert _is_ahead({"objective": -1000.0 - 1e-13, "run": 1}, best)
+    assert not _is_ahead({"objective": -1001.0, "run": 1}, best)
 
 
 def test_auto_init_goes_on_with_the_leaders_own_terms():
