@@ -55,8 +55,9 @@ _SHARED_PARAMETERS = """
         - ``'auto'``: EM runs 3 iterations from ``'all_good'`` and 3 from
           ``'median'``, and only the run then ahead (``'median'`` on a tie
           to rounding) goes on to convergence: the fit is that start's own
-          fit, bit for bit, for the cost of about one run and 3 iterations. Each start finds
-          the better maximum on some panels with many random raters: with
+          fit, bit for bit, for the cost of about one run and 3 iterations.
+          Each start finds the better maximum on some panels with many
+          random raters: with
           40% of the real annotators of a benchmark replaced by random ones,
           ``'all_good'`` alone leaves 5% of the honest annotators flagged on
           average over 5 seeds, ``'auto'`` 3%, with a consensus error of
