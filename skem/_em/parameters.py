@@ -57,12 +57,12 @@ _SHARED_PARAMETERS = """
           to rounding) goes on to convergence: the fit is that start's own
           fit, bit for bit, for the cost of about one run and 3 iterations.
           Each start finds the better maximum on some panels with many
-          random raters: with
-          40% of the real annotators of a benchmark replaced by random ones,
-          ``'all_good'`` alone leaves 5% of the honest annotators flagged on
-          average over 5 seeds, ``'auto'`` 3%, with a consensus error of
-          12.89 against 12.82 (see the benchmarks). A run that is
-          behind after 3 iterations can still end higher; to compare
+          random raters: with 40% of the real annotators of a benchmark
+          replaced by random ones, ``'all_good'`` alone leaves 5% of the
+          honest annotators flagged on average over 5 seeds, ``'auto'`` 3%,
+          with a consensus error of 12.89 against 12.82 (see the
+          benchmarks). A run that is behind after 3 iterations can still
+          end higher; to compare
           complete runs, fit each start and compare their
           ``log_likelihood_``.
         - ``'median'``: ``mu`` is each item's median, ``sigma`` is
