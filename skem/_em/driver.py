@@ -253,11 +253,11 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
             last["state"] = data.state
             if best is None or _is_ahead(last, best):
                 best = last
+        # Only the blocks may hold a run's terms, so that each step's new
+        # terms replace them: the run left behind frees its own.
+        statistics = best["statistics"] if best is last else None
+        last = None
         if race and not best["converged"] and best["n_iter"] < self.max_iter:
-            statistics = best["statistics"] if best is last else None
-            # Only the blocks may hold a run's terms, so that each step's
-            # new terms replace them: the run left behind frees its own.
-            last = None
             data.state = best.pop("state")
             best = self._run_em(
                 data,
@@ -269,7 +269,6 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
                 resume=best,
                 statistics=statistics,
             )
-        last = None
         data.state = best["state"]
         data.update(_kernel_forget_terms)
         best["state"] = data.state

@@ -62,9 +62,8 @@ _SHARED_PARAMETERS = """
           honest annotators flagged on average over 5 seeds, ``'auto'`` 3%,
           with a consensus error of 12.89 against 12.82 (see the
           benchmarks). A run that is behind after 3 iterations can still
-          end higher; to compare
-          complete runs, fit each start and compare their
-          ``log_likelihood_``.
+          end higher; to compare complete runs, fit each start and compare
+          their ``log_likelihood_``.
         - ``'median'``: ``mu`` is each item's median, ``sigma`` is
           ``sqrt(pi / 2)`` times the mean absolute deviation from it (the
           median absolute deviation is 0 on discrete scales such as 1..5),
