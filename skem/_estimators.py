@@ -399,11 +399,14 @@ _SHARED_ATTRIBUTES = """
         sums ``w_a / sigma_a**2`` over the annotators who rated item ``i``
         (the error of a precision-weighted mean of good ratings), ``w_a``
         each annotator's weight in the consensus (``weights_``, or ``pi_``
-        where the verdict is undetermined), and ``c`` corrects for the
-        degrees of freedom the item means use up:
-        ``c**2 = sum_i W_i / sum_i (W_i - V_i / W_i)`` with ``W_i`` the sum
-        of the weights and ``V_i`` that of their squares. With
-        ``noise='shared'`` this is ``c * sigma_ / sqrt(W_i)``. 0 for gold
+        where the verdict is undetermined), and ``c`` scales sigma to the
+        ratings' spread about their consensus, corrected for the degrees of
+        freedom the item means use up: ``c**2 = sum_ia w_a z_ia**2 / sum_i
+        (W_i - V_i / W_i)``, with ``z_ia`` a rating's residual over its
+        rater's sigma, ``W_i`` the sum of the item's weights and ``V_i`` that
+        of their squares (for a Student-t error, ``tail``, the numerator is
+        ``sum_i W_i``, times the t's own factor). With ``noise='shared'``
+        this is ``c * sigma_ / sqrt(W_i)``. 0 for gold
         items, ``inf`` for items whose raters all have zero weight, NaN for
         items without any rating. See also :meth:`mu_interval`.
 

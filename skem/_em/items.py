@@ -13,9 +13,18 @@ from skem._model.intervals import (
 )
 
 
-def _kernel_std_error_sums(block, weights):
-    """The block's part of the std errors' degrees-of-freedom correction."""
-    return block, _compute_std_error_sums(block.ratings, weights, block.gold)
+def _kernel_std_error_sums(block, form, params, weights, log_weights):
+    """The block's part of the std errors' correction.
+
+    The squared residuals about the consensus enter for the forms whose
+    consensus is a precision-weighted mean (every form but the Student-t).
+    """
+    ratings = block.ratings
+    fitted = None
+    if form.tail_df is None:
+        consensus = form.consensus(ratings, params, weights, log_weights, block.gold)
+        fitted = (consensus, params.bias, params.sigma)
+    return block, _compute_std_error_sums(ratings, weights, block.gold, fitted)
 
 
 def _kernel_item_results(block, form, params, weights, log_posterior, correction):
@@ -50,7 +59,7 @@ def _collect_item_results(data, form, run):
     weights, log_weights = _estimate_consensus_weights(
         run["weights"], run["log_posterior"], params.pi, run["n_judged"]
     )
-    sums = data.reduce(_kernel_std_error_sums, weights)
+    sums = data.reduce(_kernel_std_error_sums, form, params, weights, log_weights)
     correction = _estimate_std_error_correction(**sums)
     return data.collect(
         _kernel_item_results, form, params, weights, log_weights, correction

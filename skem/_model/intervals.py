@@ -6,8 +6,8 @@ import numpy as np
 from scipy.special import ndtri
 
 
-def _compute_std_error_sums(ratings, weights, gold=None):
-    """The two sums behind the degrees-of-freedom correction of the std errors.
+def _compute_std_error_sums(ratings, weights, gold=None, fitted=None):
+    """The sums behind the scale correction of the std errors.
 
     Parameters
     ----------
@@ -17,12 +17,18 @@ def _compute_std_error_sums(ratings, weights, gold=None):
         Weight of each annotator, in [0, 1].
     gold : ndarray of shape (n_items,), default=None
         Known consensus of some items, NaN elsewhere.
+    fitted : tuple of ndarray, default=None
+        ``(consensus, bias, sigma)``: each item's consensus and each
+        annotator's bias and sigma, to sum the squared standardized
+        residuals about the consensus; None to leave them out.
 
     Returns
     -------
     sums : dict
         ``weight_total``, ``sum_i W_i``, and ``used_up``, ``sum_i V_i / W_i``
-        over the estimated items (see :func:`_compute_consensus_std_error`).
+        over the estimated items (see :func:`_compute_consensus_std_error`);
+        with ``fitted``, ``squared_residuals``, ``sum_ia w_a ((s_ia - b_a -
+        mu_i) / sigma_a)**2``.
     """
     rating_weights = weights[ratings.annotator]
     weight_sums = np.bincount(ratings.item, rating_weights, minlength=ratings.n_items)
@@ -32,17 +38,43 @@ def _compute_std_error_sums(ratings, weights, gold=None):
     estimated = weight_sums > 0
     if gold is not None:
         estimated &= np.isnan(gold)
-    return {
+    sums = {
         "weight_total": float(weight_sums.sum()),
         "used_up": float((square_sums[estimated] / weight_sums[estimated]).sum()),
     }
+    if fitted is not None:
+        consensus, bias, sigma = fitted
+        annotator = ratings.annotator
+        residuals = ratings.score - bias[annotator]
+        residuals -= consensus[ratings.item]
+        residuals /= sigma[annotator]
+        # An item whose raters all have weight 0 has no consensus (NaN).
+        residuals[rating_weights == 0] = 0.0
+        sums["squared_residuals"] = float(rating_weights @ (residuals * residuals))
+    return sums
 
 
-def _estimate_std_error_correction(weight_total, used_up):
-    """``c = sqrt(sum_i W_i / sum_i (W_i - V_i / W_i))``, or 1 if undefined."""
-    if weight_total > used_up:
-        return float(np.sqrt(weight_total / (weight_total - used_up)))
-    return 1.0
+def _estimate_std_error_correction(weight_total, used_up, squared_residuals=None):
+    """The factor ``c`` of the std errors: degrees of freedom, and dispersion.
+
+    ``c**2 = S / sum_i (W_i - V_i / W_i)``, with ``S = sum_ia w_a ((s_ia -
+    b_a - mu_i) / sigma_a)**2`` the squared standardized residuals about the
+    consensus (see :func:`_compute_consensus_std_error`): the ratings'
+    observed spread in units of the model's sigma, each item's mean having
+    used up ``V_i / W_i`` of its weight. Where the ratings do not follow a
+    plain normal, their spread is not sigma's: on a coarse scale of levels
+    a rating varies by more than the latent sigma, and within a bounded range
+    by less. Without ``S`` (a Student-t error, whose consensus is not a
+    weighted mean), or where ``S`` is 0 (every item's ratings agree), ``S``
+    is taken as ``sum_i W_i``, its value when the model's sigma is the
+    ratings' spread. 1 where no weight is left for a residual.
+    """
+    free = weight_total - used_up
+    if not free > 0:
+        return 1.0
+    if squared_residuals is None or not squared_residuals > 0:
+        squared_residuals = weight_total
+    return float(np.sqrt(squared_residuals / free))
 
 
 def _compute_consensus_std_error(ratings, weights, sigma, gold=None, correction=None):
@@ -51,12 +83,16 @@ def _compute_consensus_std_error(ratings, weights, sigma, gold=None, correction=
     ``c / sqrt(P_i)`` with ``P_i = sum_a w_a / sigma_a**2`` over the
     annotators who rated item ``i``: the error of a precision-weighted mean of
     good ratings that counts annotator ``a`` as ``w_a`` of a good rating.
-    ``c`` corrects for the degrees of freedom that the item means use up:
-    ``c**2 = sum_i W_i / sum_i (W_i - V_i / W_i)`` with ``W_i = sum_a w_a``
-    and ``V_i = sum_a w_a**2``, since ``E[sum_a w_a (s_ia - mu_i)**2] =
+    ``c`` scales sigma to the ratings' observed spread, corrected for the
+    degrees of freedom that the item means use up:
+    ``c**2 = sum_ia w_a z_ia**2 / sum_i (W_i - V_i / W_i)`` with ``z_ia``
+    the standardized residual about the consensus, ``W_i = sum_a w_a`` and
+    ``V_i = sum_a w_a**2``, since ``E[sum_a w_a (s_ia - mu_i)**2] =
     sigma**2 (W_i - V_i / W_i)`` for an estimated ``mu_i`` and one shared
-    sigma (gold items lose nothing). A maximum-likelihood sigma alone makes
-    intervals too narrow when items have few raters.
+    sigma (gold items lose nothing); see
+    :func:`_estimate_std_error_correction`. A maximum-likelihood sigma alone
+    makes intervals too narrow when items have few raters, and the latent
+    sigma of a coarse scale of levels is narrower than its ratings' spread.
 
     Parameters
     ----------

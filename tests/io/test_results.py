@@ -209,14 +209,19 @@ def test_intervals_never_leave_the_scale_of_a_bounded_form(nflx):
 
 def test_an_item_with_one_rating_gets_the_interval_of_its_raters_noise(nflx):
     """Issue 16: a lone rating's consensus is that rating, and its standard
-    error that rater's sigma (times the degrees-of-freedom correction, here
-    about 1.02), not a near-zero one; the interval stays on the scale."""
+    error that rater's sigma times the correction that every item shares
+    (the ratings' spread in units of sigma, here about 0.9), not a near-zero
+    one; the interval stays on the scale."""
     X = np.vstack([nflx.data, np.full(nflx.data.shape[1], np.nan)])
     X[-1, 0] = 3.0
     em = AnnotatorEM(score_range=nflx.score_range).fit(X)
     last = consensus_frame(em).iloc[-1]
     assert last["consensus"] == pytest.approx(3.0)
-    assert em.sigma_[0] <= last["std_error"] <= 1.1 * em.sigma_[0]
+    rated = ~np.isnan(X[0])
+    precision = np.sum(em.consensus_weights_[rated] / em.sigma_[rated] ** 2)
+    correction = em.mu_std_error_[0] * np.sqrt(precision)
+    assert 0.5 < correction < 1.5
+    assert last["std_error"] == pytest.approx(correction * em.sigma_[0])
     assert 1.0 <= last["ci_low"] < 3.0 < last["ci_high"] <= 5.0
 
 

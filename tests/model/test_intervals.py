@@ -7,6 +7,8 @@ from scipy import stats
 from skem._model.intervals import (
     _compute_consensus_interval,
     _compute_consensus_std_error,
+    _compute_std_error_sums,
+    _estimate_std_error_correction,
 )
 
 
@@ -18,6 +20,42 @@ def test_compute_consensus_std_error_uses_each_annotators_precision(ratings):
     assert std_error[0] == pytest.approx(correction / np.sqrt(1 + 1 / 4))
     assert std_error[3] == pytest.approx(correction / np.sqrt(1 + 1 / 4 + 4))
     assert np.isnan(std_error[2])
+
+
+def test_compute_std_error_sums_adds_the_standardized_residuals(ratings):
+    """Worked by hand: the residuals about the consensus, over sigma, squared
+    and weighted; an item whose raters all weigh 0 (no consensus) adds
+    nothing."""
+    bias, sigma = np.array([0.0, 0.1, 0.0]), np.array([1.0, 2.0, 0.5])
+    consensus = np.array([0.2, 0.4, np.nan, 0.6])
+    for weights in (np.array([1.0, 0.5, 0.25]), np.array([0.0, 1.0, 0.0])):
+        if weights[0] == 0:
+            consensus[1] = np.nan  # rated by annotators 0 and 2 only
+        fitted = (consensus, bias, sigma)
+        sums = _compute_std_error_sums(ratings, weights, fitted=fitted)
+        expected = 0.0
+        triples = zip(ratings.item, ratings.annotator, ratings.score, strict=True)
+        for item, annotator, score in triples:
+            if weights[annotator] > 0:
+                z = (score - bias[annotator] - consensus[item]) / sigma[annotator]
+                expected += weights[annotator] * z * z
+        assert sums["squared_residuals"] == pytest.approx(expected, rel=1e-14)
+        assert expected > 0
+        plain = _compute_std_error_sums(ratings, weights)
+        assert "squared_residuals" not in plain
+        assert {k: sums[k] for k in plain} == plain
+
+
+def test_std_error_correction_scales_to_the_observed_spread():
+    """c**2 is the squared residuals over the weight left after the means;
+    without them (or with none at all) sigma is taken as the spread."""
+    assert _estimate_std_error_correction(10.0, 4.0, 24.0) == pytest.approx(2.0)
+    assert _estimate_std_error_correction(10.0, 4.0, 1.5) == pytest.approx(0.5)
+    assert _estimate_std_error_correction(10.0, 4.0) == pytest.approx(np.sqrt(10 / 6))
+    assert _estimate_std_error_correction(10.0, 4.0, 0.0) == pytest.approx(
+        np.sqrt(10 / 6)
+    )
+    assert _estimate_std_error_correction(3.0, 3.0, 5.0) == 1.0
 
 
 def test_consensus_interval_is_normal_and_clipped_only_to_given_ends():
