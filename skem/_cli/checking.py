@@ -72,6 +72,12 @@ def check_options(args):
             raise UserInputError(
                 f"--n-init must lie in 1..{_MAX_N_INIT}; got {args.n_init}"
             )
+    if args.max_iter < 1:
+        raise UserInputError(f"--max-iter must be at least 1; got {args.max_iter}")
+    if not (math.isfinite(args.tol) and args.tol >= 0):
+        raise UserInputError(
+            f"--tol must be a finite number, 0 or more; got {args.tol:g}"
+        )
     if not (math.isfinite(args.noise_prior) and args.noise_prior > 0):
         raise UserInputError(
             f"--noise-prior must be a positive number; got {args.noise_prior:g}"
@@ -91,6 +97,20 @@ def check_options(args):
         raise UserInputError(
             "--levels reads ratings as cells of a bounded scale; the plain form "
             "of --no-bounded reads exact scores: drop one of the two"
+        )
+    on_dask = (
+        getattr(args, "workers", None) is not None
+        or getattr(args, "scheduler", None) is not None
+    )
+    if getattr(args, "dashboard", False) and not on_dask:
+        raise UserInputError(
+            "--dashboard serves the Dask dashboard of the LocalCluster of "
+            "--workers N: add --workers, or drop --dashboard"
+        )
+    if getattr(args, "verbose", False) and not on_dask:
+        raise UserInputError(
+            "--verbose shows Dask's own log, with --workers or --scheduler: add "
+            "one of them, or drop --verbose"
         )
     if args.random_state is not None and not 0 <= args.random_state < 2**32:
         raise UserInputError(

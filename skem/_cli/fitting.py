@@ -88,6 +88,8 @@ def model_params(args):
         "tail": args.tail,
         "init": args.init,
         "n_init": 1 if args.n_init is None else args.n_init,
+        "max_iter": args.max_iter,
+        "tol": args.tol,
         "score_range": (
             "auto" if args.score_range is None else tuple(args.score_range)
         ),
@@ -210,7 +212,7 @@ def finish(
     caught : list of warnings.WarningMessage
         The fit's warnings, each shown once.
     n_items : int
-    widest : list of (label, half_width)
+    widest : list of (label, ci_low, ci_high)
     notes : list of str, default=()
         Lines about the data for the summary.
 
@@ -230,9 +232,16 @@ def finish(
         widest=widest,
         notes=notes,
     )
+    from sklearn.exceptions import ConvergenceWarning
+
+    # The summary's convergence line says it, with the options to change.
     lines += [
         f"warning: {message}"
-        for message in dict.fromkeys(one_line(w.message) for w in caught)
+        for message in dict.fromkeys(
+            one_line(w.message)
+            for w in caught
+            if not issubclass(w.category, ConvergenceWarning)
+        )
     ]
     written = {name: path for name, path in outputs.items() if path != "-"}
     lines += [f"wrote {name} to {path}" for name, path in written.items()]

@@ -345,11 +345,12 @@ def _widest(consensus, name):
     errors, n_items = dask.compute(std_error, std_error.size)
     threshold = _wide_threshold(errors.to_numpy(dtype=float))
     wide = consensus[(std_error > threshold) & (std_error < float("inf"))]
-    wide = wide[[name]].assign(half=_half_width(wide))
+    wide = wide[[name, "ci_low", "ci_high"]].assign(half=_half_width(wide))
     top = wide.nlargest(WIDEST_SHOWN, "half").compute()
     if len(top) == WIDEST_SHOWN:
         # Every item tied with the last one shown, for the label order.
         top = wide[wide["half"] >= _tie_floor(top["half"].min())].compute()
     labels, half = top[name].to_numpy(), top["half"].to_numpy()
+    low, high = top["ci_low"].to_numpy(), top["ci_high"].to_numpy()
     picked = _rank_widest(half, labels, WIDEST_SHOWN)
-    return [(labels[k], float(half[k])) for k in picked], int(n_items)
+    return [(labels[k], float(low[k]), float(high[k])) for k in picked], int(n_items)

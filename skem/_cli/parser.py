@@ -279,6 +279,20 @@ def _add_model_options(parser, score_range=None):
         "(default: 1)",
     )
     parser.add_argument(
+        "--max-iter",
+        type=int,
+        metavar="N",
+        default=100,
+        help="most EM iterations of a run (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--tol",
+        type=float,
+        default=1e-6,
+        help="EM stops when the log-likelihood changes by less than this per "
+        "rating in an iteration (default: %(default)g)",
+    )
+    parser.add_argument(
         "--random-state",
         type=int,
         metavar="SEED",

@@ -130,7 +130,7 @@ def summary(
         Seconds the fit took.
     level : float
         Coverage of the intervals.
-    widest : list of (label, half_width), default=()
+    widest : list of (label, ci_low, ci_high), default=()
         The items with the widest intervals, widest first.
     notes : list of str, default=()
         Lines about the data, such as :func:`data_notes`'.
@@ -196,7 +196,8 @@ def summary(
         lines.append(_bias_line(annotators, labels, verdict == "consistent"))
     if widest:
         shown = ", ".join(
-            f"{item_name} {show(label)} (+-{half:.2g})" for label, half in widest
+            f"{item_name} {show(label)} ({low:.3g} to {high:.3g})"
+            for label, low, high in widest
         )
         lines.append(
             f"Consensus: the widest {level:.0%} intervals are those of {shown}; "
@@ -299,7 +300,8 @@ def _convergence_line(estimator, elapsed):
     return (
         f"The fit did NOT converge: it was still changing after "
         f"{count(n_iter, 'iteration')} ({elapsed:.2f} s); treat the results as "
-        "provisional."
+        f"provisional, or fit again with a larger --max-iter (this fit: "
+        f"{estimator.max_iter}) or --tol (this fit: {estimator.tol:g})."
     )
 
 
@@ -321,14 +323,16 @@ def widest_intervals(consensus, name, limit=WIDEST_SHOWN):
 
     Returns
     -------
-    widest : list of (label, half_width)
+    widest : list of (label, ci_low, ci_high)
+        As shown: a clipped interval is not centred on its consensus.
     """
     from skem._io.widest import _half_width, _widest
 
     half = _half_width(consensus).to_numpy()
     labels = consensus[name].to_numpy()
     picked = _widest(consensus["std_error"].to_numpy(dtype=float), limit, half, labels)
-    return [(labels[k], float(half[k])) for k in picked]
+    low, high = consensus["ci_low"].to_numpy(), consensus["ci_high"].to_numpy()
+    return [(labels[k], float(low[k]), float(high[k])) for k in picked]
 
 
 def next_hint(annotators, outputs):

@@ -193,8 +193,9 @@ class _Content:
     # ------------------------------------------------------------ text
     def default_title(self):
         return (
-            f"skem report: {len(self.items)} {_plural(self.item_name)} rated by "
-            f"{len(self.people)} {_plural(self.annotator_name)}"
+            f"skem report: {len(self.items)} "
+            f"{_plural(self.item_name, len(self.items))} rated by "
+            f"{len(self.people)} {_plural(self.annotator_name, len(self.people))}"
         )
 
     def lead(self):
@@ -211,8 +212,9 @@ class _Content:
         )
         return html.escape(
             f"{type(self.estimator).__name__} fitted to {len(self.items)} "
-            f"{_plural(self.item_name)} and {len(self.people)} "
-            f"{_plural(self.annotator_name)}: {ratings}scale {number(low)} to "
+            f"{_plural(self.item_name, len(self.items))} and {len(self.people)} "
+            f"{_plural(self.annotator_name, len(self.people))}: {ratings}scale "
+            f"{number(low)} to "
             f"{number(high)}"
             f"{levels}."
         )
@@ -220,15 +222,16 @@ class _Content:
     def cards(self):
         counts = self.people["verdict"].value_counts()
         parts = []
-        for verdict, text in (
-            ("random", "answer at random"),
-            ("undetermined", "undetermined"),
-            ("consistent", "consistent"),
+        for verdict, one, several in (
+            ("random", "answers at random", "answer at random"),
+            ("undetermined", "undetermined", "undetermined"),
+            ("consistent", "consistent", "consistent"),
         ):
+            n = int(counts.get(verdict, 0))
+            noun = _plural(self.annotator_name, n)
             parts.append(
-                f'<div class="card {verdict}"><span class="n">'
-                f"{int(counts.get(verdict, 0))}</span>"
-                f"{html.escape(_plural(self.annotator_name))} {text}</div>"
+                f'<div class="card {verdict}"><span class="n">{n}</span>'
+                f"{html.escape(noun)} {one if n == 1 else several}</div>"
             )
         return "\n".join(parts)
 

@@ -97,12 +97,12 @@ def _check_init_weights(init, n_annotators):
         )
     except TypeError as error:
         raise ValueError(
-            "init must be 'all_good', 'median', 'random' or one initial "
+            "init must be 'auto', 'all_good', 'median', 'random' or one initial "
             f"P(good) per annotator; got {init!r}."
         ) from error
     if weights.ndim != 1 or weights.shape[0] != n_annotators:
         raise ValueError(
-            f"init must be 'all_good', 'median', 'random' or one initial "
+            f"init must be 'auto', 'all_good', 'median', 'random' or one initial "
             f"P(good) per annotator: X has {n_annotators} annotators, init "
             f"has shape {weights.shape}."
         )

@@ -502,6 +502,11 @@ RANGE = "--score-range needs two finite numbers LOW < HIGH; got "
         (["--item", "mos", "--annotator", "mos"], "three different columns"),
         (["--consensus", ""], "--consensus needs a file name"),
         (["-o", "INPUT"], "is a file, not a folder"),
+        (["--max-iter", "0"], "--max-iter must be at least 1; got 0"),
+        (["--tol", "-1"], "--tol must be a finite number, 0 or more; got -1"),
+        (["--tol", "nan"], "--tol must be a finite number, 0 or more; got nan"),
+        (["--dashboard"], "--dashboard serves the Dask dashboard of the LocalCluster"),
+        (["--verbose"], "--verbose shows Dask's own log, with --workers or"),
     ],
 )
 def test_bad_option_values_are_one_clear_line(

@@ -107,11 +107,41 @@ def test_a_fit_that_did_not_converge_says_so():
     from skem._cli.results import _convergence_line
 
     class Fit:
-        n_iter_, converged_ = 100, False
+        n_iter_, converged_, max_iter, tol = 100, False, 100, 1e-6
 
     line = _convergence_line(Fit, 3.5)
     assert line.startswith("The fit did NOT converge: it was still changing after")
     assert "100 iterations (3.50 s)" in line
+    assert "a larger --max-iter (this fit: 100) or --tol (this fit: 1e-06)" in line
+
+
+def test_max_iter_and_tol_reach_the_fit_and_its_advice(panel_csv, run_main):
+    """A new user's finding: the advice on a fit that did not converge named
+    max_iter and tol, which the command did not have. It has them now, the
+    summary names them, and the estimator's own warning, which says the same
+    in the estimator's words, is not repeated."""
+    status, out, err = run_main("fit", panel_csv, *NAMES, "--max-iter", "1", "-q")
+    assert status == 0, err
+    line = next(x for x in out.splitlines() if x.startswith("The fit did NOT"))
+    assert "after 1 iteration (" in line
+    assert "a larger --max-iter (this fit: 1) or --tol (this fit: 1e-06)" in line
+    assert "max_iter" not in out + err
+    status, out, err = run_main("fit", panel_csv, *NAMES, "--tol", "1e-3", "-q")
+    assert status == 0, err
+    assert "The fit converged" in out
+
+
+def test_the_widest_intervals_are_shown_as_they_are_clipped(tmp_path, run_main):
+    """A new user's finding: a consensus of 0 with its interval clipped to
+    0..2 was shown as "(+-1)", which reads as -1..1."""
+    rows = [(f"i{i}", f"a{a}", float((i + a) % 3)) for i in range(30) for a in range(6)]
+    rows += [("lone", "a0", 0.0), ("lone", "a1", 0.0)]
+    path = tmp_path / "ratings.csv"
+    pd.DataFrame(rows, columns=["item", "annotator", "score"]).to_csv(path, index=False)
+    status, out, err = run_main("fit", path, "-q")
+    assert status == 0, err
+    line = next(x for x in out.splitlines() if x.startswith("Consensus:"))
+    assert "item lone (0 to " in line and "+-" not in line
 
 
 def test_a_report_without_matplotlib_is_refused_before_the_fit(

@@ -471,6 +471,17 @@ def test_numbers_read_as_in_the_command_and_the_objective_has_its_own_name(
     assert "log posterior" not in page
 
 
+def test_counts_of_one_are_in_the_singular(tmp_path):
+    """A new user's finding: the page said "1 annotators answer at random"."""
+    X = make_ratings(40, 8, bad_fraction=0.125, random_state=0)
+    em = AnnotatorEM().fit(X)
+    assert np.sum(em.weights_ < 0.5) == 1
+    page = _write(em, X, folder=tmp_path)
+    assert '<span class="n">1</span>annotator answers at random' in page
+    assert '<span class="n">7</span>annotators consistent' in page
+    assert "1</span>annotators" not in page
+
+
 def test_heavy_tailed_errors_are_a_next_step_on_the_page(tmp_path):
     """Careful raters' slips on exact scores: "What to do next" names the
     Student-t, as the command's summary does; not on levels."""

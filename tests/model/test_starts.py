@@ -70,6 +70,8 @@ def test_check_init_weights_accepts_probabilities_as_floats():
     "init, message",
     [
         ([0.5, 0.5], "X has 3 annotators, init has shape \\(2,\\)"),
+        ([0.5, 0.5], "^init must be 'auto', 'all_good', 'median', 'random' or"),
+        ({"a": 1}, "^init must be 'auto', 'all_good', 'median', 'random' or"),
         ([[0.5, 0.5, 0.5]], "init has shape \\(1, 3\\)"),
         ([0.5, 1.5, 0.5], "must lie in \\[0, 1\\]"),
         ([0.0, 0.0, 0.0], "at least one annotator P\\(good\\) > 0"),
