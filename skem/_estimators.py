@@ -239,6 +239,7 @@ class _BaseAnnotatorEM(TransformerMixin, _BaseEM):
         with np.errstate(over="ignore"):  # an unweighted item's error is inf
             self.mu_std_error_ = scale.width * items["std_error"]
         self._warn_if_not_converged(run)
+        self._warn_if_sigma_at_floor(run, form, scale)
         _warn_unrated_items(self.mu_, "the training data")
         return self
 

@@ -327,6 +327,7 @@ class _BaseDaskAnnotatorEM(_BaseEM):
             self._consensus_parts, self.item, frame[self.item].dtype, self.bounded
         )
         self._warn_if_not_converged(run)
+        self._warn_if_sigma_at_floor(run, form, scale)
         return self
 
 

@@ -333,6 +333,21 @@ def test_extreme_magnitudes_fit_finitely_or_raise_a_named_value_error(X):
         assert np.all(np.isfinite(consensus)) and np.all(np.isfinite(log_likelihood))
 
 
+@pytest.mark.parametrize("Estimator", [AnnotatorEM, HardAnnotatorEM])
+def test_a_fit_whose_sigma_ends_at_its_floor_says_so(Estimator):
+    """A new user's finding: a Student-t error on ACR levels (bounded=False,
+    tail=1) ended with every sigma at min_sigma, intervals of +-0.003 and an
+    honest viewer newly flagged, and said nothing. The floor is named now;
+    the levels form and the plain normal on the same ratings stay silent."""
+    X = np.clip(np.round(1 + 4 * make_ratings(60, 8, random_state=0)), 1, 5)
+    with pytest.warns(UserWarning, match=r"sigma ended at its floor min_sigma=0\.004"):
+        Estimator(score_range=(1, 5), bounded=False, tail=1.0).fit(X)
+    for params in ({}, {"bounded": False}):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            Estimator(score_range=(1, 5), **params).fit(X)
+
+
 def test_min_sigma_below_the_resolution_of_the_range_is_a_value_error():
     """min_sigma=1e-300 with a scale of width 1 is a ValueError naming it."""
     X = make_ratings(10, 4, random_state=0)
