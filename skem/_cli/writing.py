@@ -6,9 +6,11 @@ then replaces the target: a failed run leaves no half-written file.
 
 import contextlib
 import csv
+import io
 import os
 import shutil
 import stat
+import sys
 import tempfile
 from pathlib import Path
 
@@ -30,7 +32,8 @@ def output_paths(args, dataset=False):
     -------
     outputs : dict
         Maps 'consensus', 'annotators' and 'report' to a path, or to '-'
-        for stdout, for those asked for.
+        for stdout (also for a path that is this process's standard output,
+        such as ``/dev/stdout``), for those asked for.
 
     Raises
     ------
@@ -59,6 +62,16 @@ def output_paths(args, dataset=False):
         if not path:
             raise UserInputError(f"--{name} needs a file name, or '-' for stdout")
         outputs[name] = path if path == "-" else Path(path)
+    for name, path in outputs.items():
+        if path != "-" and _is_stdout(path):
+            # Written by a path, the table would start at its own offset of the
+            # file, which the summary then writes over.
+            if name == "report" or (dataset and name == "consensus"):
+                raise UserInputError(
+                    f"--{name} names this command's standard output; give it a "
+                    "file name"
+                )
+            outputs[name] = "-"
     if list(outputs.values()).count("-") > 1:
         raise UserInputError("only one of --consensus and --annotators can be '-'")
     files = {name: Path(p) for name, p in outputs.items() if p != "-"}
@@ -71,6 +84,15 @@ def output_paths(args, dataset=False):
         except OSError as error:  # a name too long, a folder without access
             raise cannot_write(path, error) from None
     return outputs
+
+
+def _is_stdout(path):
+    """Whether ``path`` is this process's standard output (``/dev/stdout``,
+    or the file it is redirected to)."""
+    try:
+        return os.path.samestat(os.stat(path), os.fstat(sys.stdout.fileno()))
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        return False
 
 
 def _check_output(name, path, ratings, dataset):

@@ -53,6 +53,40 @@ def test_version_and_help_import_nothing_heavy_and_answer_fast(argv):
     assert report["seconds"] < 0.3
 
 
+def test_a_table_to_dev_stdout_is_not_written_over(ratings_csv, tmp_path, skem_script):
+    """A new user's finding: with stdout redirected to a file, --annotators
+    /dev/stdout wrote the table at the start of the file and the summary
+    then wrote over it. Such a path is now stdout itself, as '-' is: the
+    table alone there, the summary on stderr; a report is refused."""
+    path, bad = ratings_csv
+    captured = tmp_path / "captured.txt"
+    command = [*skem_script, "fit", str(path), *COLUMNS, "--annotators"]
+    with captured.open("w") as stdout:
+        result = subprocess.run(
+            [*command, "/dev/stdout"],
+            stdout=stdout,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=180,
+        )
+    assert result.returncode == 0, result.stderr
+    table = pd.read_csv(captured)
+    assert table.columns[0] == "viewer" and len(table) == 8
+    assert set(table.loc[table["verdict"] == "random", "viewer"]) == bad
+    assert "2 of 8 annotators answer at random" in result.stderr
+    assert "wrote" not in result.stderr
+    with captured.open("w") as stdout:
+        result = subprocess.run(
+            [*skem_script, "fit", str(path), *COLUMNS, "--report", str(captured)],
+            stdout=stdout,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=180,
+        )
+    assert result.returncode == 2
+    assert "--report names this command's standard output" in result.stderr
+
+
 def test_the_console_script_and_python_dash_m(ratings_csv, tmp_path, run_skem):
     """The entry point ``skem`` fits a file, and ``python -m skem`` answers."""
     path, bad = ratings_csv
