@@ -17,6 +17,7 @@ from skem._em.validation import (
     _check_rating_matrix,
     _missing_as_nan,
     _scale_for_gold,
+    _warn_if_sigma_at_floor,
     _warn_unrated_items,
 )
 from skem._model.evidence import _estimate_consensus_log_bad_weights
@@ -239,7 +240,7 @@ class _BaseAnnotatorEM(TransformerMixin, _BaseEM):
         with np.errstate(over="ignore"):  # an unweighted item's error is inf
             self.mu_std_error_ = scale.width * items["std_error"]
         self._warn_if_not_converged(run)
-        self._warn_if_sigma_at_floor(run, form, scale)
+        _warn_if_sigma_at_floor(type(self).__name__, run, form, scale)
         _warn_unrated_items(self.mu_, "the training data")
         return self
 

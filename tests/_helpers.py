@@ -188,6 +188,7 @@ def _fit_quietly(estimator, X, **fit_params):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         warnings.filterwarnings("ignore", ".*have no rating", UserWarning)
+        warnings.filterwarnings("ignore", ".*at its floor min_sigma", UserWarning)
         return estimator.fit(X, **fit_params)
 
 

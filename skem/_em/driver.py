@@ -439,33 +439,6 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
                 ConvergenceWarning,
             )
 
-    def _warn_if_sigma_at_floor(self, run, form, scale):
-        """Warn when the consistent annotators' sigma ends at its floor.
-
-        A likelihood that still rises as sigma shrinks has no maximum: a
-        density on ratings that repeat exact values (levels of a discrete
-        scale read as exact scores, ``bounded=False``) rewards exact
-        agreement without bound, and EM stops only at ``min_sigma``. Such a
-        fit's verdicts and intervals rest on the floor, not on the data.
-        """
-        params = run["params"]
-        floor = form.min_sigma * (1.0 + _AT_FLOOR)
-        consistent = run["weights"] >= 0.5
-        at_floor = consistent & (params.sigma <= floor)
-        n_consistent, n_at_floor = int(consistent.sum()), int(at_floor.sum())
-        if not (params.shared_sigma <= floor or 2 * n_at_floor > n_consistent):
-            return
-        _warn_at_caller(
-            f"{type(self).__name__}: sigma ended at its floor min_sigma="
-            f"{form.min_sigma * scale.width:.3g} for {n_at_floor} of "
-            f"{n_consistent} consistent annotators: the likelihood kept rising "
-            "as sigma shrank, as a density does on ratings that repeat exact "
-            "values, such as the levels of a discrete scale. The verdicts and "
-            "intervals rest on that floor, not on the data. For ratings on "
-            "levels use the levels form (bounded=True, the default).",
-            UserWarning,
-        )
-
     def _form(self, min_sigma, scale):
         if self.tail is not None and self.bounded:
             raise ValueError(
@@ -573,9 +546,6 @@ _AUTO_STARTS = ("median", "all_good")
 # init='auto' runs each start this many iterations, and only the one then
 # ahead goes on to convergence.
 _AUTO_RACE_ITERATIONS = 3
-
-# A sigma within this relative distance of min_sigma is at the floor.
-_AT_FLOOR = 1e-6
 
 
 def _is_ahead(run, best):

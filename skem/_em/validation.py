@@ -431,6 +431,48 @@ def _warn_unrated_items(consensus, where):
         )
 
 
+# A sigma within this relative distance of min_sigma is at the floor.
+_AT_FLOOR = 1e-6
+
+
+def _warn_if_sigma_at_floor(name, run, form, scale):
+    """Warn when the consistent annotators' sigma ends at its floor.
+
+    A likelihood that still rises as sigma shrinks has no maximum: a density
+    rewards ratings that agree exactly without bound (the levels of a
+    discrete scale read as exact scores with ``bounded=False``, or a
+    Student-t on tied ratings), and EM stops only at ``min_sigma``. Such a
+    fit's verdicts and intervals rest on the floor, not on the data.
+
+    Parameters
+    ----------
+    name : str
+        The estimator's class name, for the message.
+    run : dict
+        The kept run: its ``params`` and ``weights``, in unit space.
+    form : _ModelForm
+    scale : _ScoreScale
+        Gives the floor in score units.
+    """
+    params = run["params"]
+    floor = form.min_sigma * (1.0 + _AT_FLOOR)
+    consistent = run["weights"] >= 0.5
+    n_consistent = int(consistent.sum())
+    n_at_floor = int(np.count_nonzero(consistent & (params.sigma <= floor)))
+    if not (params.shared_sigma <= floor or 2 * n_at_floor > n_consistent):
+        return
+    _warn_at_caller(
+        f"{name}: sigma ended at its floor min_sigma="
+        f"{form.min_sigma * scale.width:.3g} for {n_at_floor} of {n_consistent} "
+        "consistent annotators: the likelihood kept rising as sigma shrank, as "
+        "a density does on ratings that agree exactly (the levels of a discrete "
+        "scale, or ties under a Student-t error). The verdicts and intervals "
+        "rest on that floor, not on the data: for ratings on levels use the "
+        "levels form (bounded=True, the default).",
+        UserWarning,
+    )
+
+
 def _check_computable(unit_scores, n_per_item, sigma, scores, scale):
     """Raise a ValueError if a new rating lies too far out for the consensus sums.
 

@@ -10,7 +10,11 @@ from sklearn.utils.validation import check_is_fitted
 from skem._em.driver import _BaseEM
 from skem._em.items import _collect_item_results
 from skem._em.parameters import _SHARED_PARAMETERS
-from skem._em.validation import _check_gold_series, _scale_for_gold
+from skem._em.validation import (
+    _check_gold_series,
+    _scale_for_gold,
+    _warn_if_sigma_at_floor,
+)
 from skem._estimators import AnnotatorEM, HardAnnotatorEM
 from skem.dask._backend import (
     _combine_counts,
@@ -327,7 +331,7 @@ class _BaseDaskAnnotatorEM(_BaseEM):
             self._consensus_parts, self.item, frame[self.item].dtype, self.bounded
         )
         self._warn_if_not_converged(run)
-        self._warn_if_sigma_at_floor(run, form, scale)
+        _warn_if_sigma_at_floor(type(self).__name__, run, form, scale)
         return self
 
 

@@ -50,14 +50,16 @@ ESTIMATOR_FORMS = [
 
 
 class _strict_warnings(warnings.catch_warnings):
-    """Every warning is an error, except the expected UserWarning about unrated
-    items and ConvergenceWarning."""
+    """Every warning is an error, except ConvergenceWarning and the expected
+    UserWarnings about the data: unrated items, and a sigma at its floor (the
+    Student-t on tied ratings)."""
 
     def __enter__(self):
         result = super().__enter__()
         warnings.simplefilter("error")
         warnings.filterwarnings("ignore", category=ConvergenceWarning)
         warnings.filterwarnings("ignore", ".*have no rating", UserWarning)
+        warnings.filterwarnings("ignore", ".*at its floor min_sigma", UserWarning)
         return result
 
 
