@@ -5,6 +5,8 @@ import numbers
 import numpy as np
 from scipy.special import ndtri
 
+from skem._model.likelihoods import _CHUNK_SIZE
+
 
 def _compute_std_error_sums(ratings, weights, gold=None, fitted=None):
     """The sums behind the scale correction of the std errors.
@@ -44,13 +46,20 @@ def _compute_std_error_sums(ratings, weights, gold=None, fitted=None):
     }
     if fitted is not None:
         consensus, bias, sigma = fitted
-        annotator = ratings.annotator
-        residuals = ratings.score - bias[annotator]
-        residuals -= consensus[ratings.item]
-        residuals /= sigma[annotator]
-        # An item whose raters all have weight 0 has no consensus (NaN).
-        residuals[rating_weights == 0] = 0.0
-        sums["squared_residuals"] = float(rating_weights @ (residuals * residuals))
+        total = 0.0
+        # A chunk at a time: arrays of every rating's residual would add to
+        # the peak memory of a large fit.
+        for start in range(0, ratings.n_ratings, _CHUNK_SIZE):
+            chunk = slice(start, start + _CHUNK_SIZE)
+            annotator = ratings.annotator[chunk]
+            residuals = ratings.score[chunk] - bias[annotator]
+            residuals -= consensus[ratings.item[chunk]]
+            residuals /= sigma[annotator]
+            chunk_weights = rating_weights[chunk]
+            # An item whose raters all have weight 0 has no consensus (NaN).
+            residuals[chunk_weights == 0] = 0.0
+            total += float(chunk_weights @ (residuals * residuals))
+        sums["squared_residuals"] = total
     return sums
 
 

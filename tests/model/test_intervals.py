@@ -22,10 +22,14 @@ def test_compute_consensus_std_error_uses_each_annotators_precision(ratings):
     assert np.isnan(std_error[2])
 
 
-def test_compute_std_error_sums_adds_the_standardized_residuals(ratings):
+@pytest.mark.parametrize("chunk_size", [32_768, 2])
+def test_compute_std_error_sums_adds_the_standardized_residuals(
+    ratings, chunk_size, monkeypatch
+):
     """Worked by hand: the residuals about the consensus, over sigma, squared
-    and weighted; an item whose raters all weigh 0 (no consensus) adds
-    nothing."""
+    and weighted, a chunk of ratings at a time; an item whose raters all
+    weigh 0 (no consensus) adds nothing."""
+    monkeypatch.setattr("skem._model.intervals._CHUNK_SIZE", chunk_size)
     bias, sigma = np.array([0.0, 0.1, 0.0]), np.array([1.0, 2.0, 0.5])
     consensus = np.array([0.2, 0.4, np.nan, 0.6])
     for weights in (np.array([1.0, 0.5, 0.25]), np.array([0.0, 1.0, 0.0])):
