@@ -457,14 +457,18 @@ def _on_lattice(values, origin, step):
     -------
     on_lattice : ndarray of bool, the shape of ``values``
     """
-    k = (values - origin) / step
-    magnitude = max(float(np.max(np.abs(values))), abs(float(origin)))
-    rounding = _LATTICE_ROUNDING * np.finfo(np.float64).eps * (magnitude / step)
-    k_abs = np.abs(k)
-    tolerance = np.maximum(
-        _LATTICE_RTOL * np.maximum(k_abs, 1.0), rounding * (1.0 + k_abs)
-    )
-    return np.abs(k - np.round(k)) <= np.minimum(tolerance, _LATTICE_MAX_TOLERANCE)
+    # A step below the values' resolution (levels 1e-300 apart) overflows k:
+    # an infinite k is off the lattice (inf - inf is NaN, which fails <=).
+    with np.errstate(over="ignore", invalid="ignore"):
+        k = (values - origin) / step
+        magnitude = max(float(np.max(np.abs(values))), abs(float(origin)))
+        rounding = _LATTICE_ROUNDING * np.finfo(np.float64).eps * (magnitude / step)
+        k_abs = np.abs(k)
+        tolerance = np.maximum(
+            _LATTICE_RTOL * np.maximum(k_abs, 1.0), rounding * (1.0 + k_abs)
+        )
+        off = np.abs(k - np.round(k))
+    return off <= np.minimum(tolerance, _LATTICE_MAX_TOLERANCE)
 
 
 def _as_two_floats(value):

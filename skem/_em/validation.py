@@ -461,10 +461,13 @@ def _warn_if_sigma_at_floor(name, run, form, scale):
     n_at_floor = int(np.count_nonzero(consistent & (params.sigma <= floor)))
     if not (params.shared_sigma <= floor or 2 * n_at_floor > n_consistent):
         return
+    who = [f"{n_at_floor} of {n_consistent} consistent annotators"]
+    if params.shared_sigma <= floor:
+        who = ["the shared scale"] + (who if n_consistent else [])
     _warn_at_caller(
         f"{name}: sigma ended at its floor min_sigma="
-        f"{form.min_sigma * scale.width:.3g} for {n_at_floor} of {n_consistent} "
-        "consistent annotators: the likelihood kept rising as sigma shrank, as "
+        f"{form.min_sigma * scale.width:.3g} for {' and '.join(who)}: the "
+        "likelihood kept rising as sigma shrank, as "
         "a density does on ratings that agree exactly (the levels of a discrete "
         "scale, or ties under a Student-t error). The verdicts and intervals "
         "rest on that floor, not on the data: for ratings on levels use the "

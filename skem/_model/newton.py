@@ -239,7 +239,9 @@ def _propose_precision(precision, gradient, curvature, limits):
     -------
     proposal : ndarray of shape (n_groups,)
     """
-    with np.errstate(divide="ignore", invalid="ignore"):
+    # A huge gradient over a tiny curvature overflows to +-inf, which the
+    # limits then clip: the step goes as far as it may.
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         target = np.where(
             curvature < -_TINY, precision - gradient / curvature, precision
         )

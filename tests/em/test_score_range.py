@@ -162,6 +162,20 @@ def test_levels_of_an_affine_image_are_the_image_of_the_levels():
         )
 
 
+@pytest.mark.parametrize("step", [1e-300, 4.940656e-319])
+def test_levels_finer_than_the_ratings_resolution_are_a_value_error_alone(step):
+    """A fuzzing helper's finding: levels 1e-300 apart (or subnormal) gave the
+    right ValueError, but after RuntimeWarnings of overflow on the way."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match="not among the levels"):
+            _resolve_score_range(
+                "auto", np.array([0.25, 0.5]), [0.0, step, 2 * step, 3 * step]
+            )
+
+
 def test_explicit_levels_fix_the_scale_and_must_hold_every_rating():
     scale = _resolve_score_range("auto", np.array([2.0, 3.0]), [1, 2, 3, 4, 5])
     assert (scale.low, scale.high, scale.levels) == (0.5, 5.5, (1.0, 5.0))

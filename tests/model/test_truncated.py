@@ -10,7 +10,7 @@ from scipy import optimize, stats
 import skem._model.truncated
 from skem import AnnotatorEM, HardAnnotatorEM
 from skem._em.driver import _BaseEM
-from skem._model.newton import _step_truncated_location
+from skem._model.newton import _propose_precision, _step_truncated_location
 from skem._model.truncated import (
     _kernel_truncated_terms,
     _step_truncated_bias,
@@ -274,3 +274,19 @@ def test_each_m_step_leaves_the_sums_of_the_blocks_terms(
     assert len(checked) > 8
     if on_levels:
         assert estimator.levels_ is not None
+
+
+def test_propose_precision_clips_an_overflowing_newton_step_without_warnings():
+    """A fuzzing helper's finding: a huge gradient over a curvature just
+    below -tiny overflowed to inf with a RuntimeWarning; the step is the
+    limit it would be clipped to anyway."""
+    import warnings
+
+    precision = np.array([1.0, 1.0, 4.0])
+    gradient = np.array([1e300, -1e300, 1.0])
+    curvature = np.array([-1e-300, -1e-300, -1.0])
+    limits = (precision / 16, precision * 16)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        proposal = _propose_precision(precision, gradient, curvature, limits)
+    np.testing.assert_array_equal(proposal, [16.0, 1 / 16, 5.0])
