@@ -438,7 +438,10 @@ _SHARED_ATTRIBUTES = """
 
     pi_ : float
         Prior probability that an annotator is good, kept within
-        ``[1e-6, 1 - 1e-6]``.
+        ``[1e-6, 1 - 1e-6]``: the share of good annotators among those in
+        the mixture, who have at least 3 ratings on items that someone else
+        rated too. The others enter EM as good (``1 - 1e-6`` if nobody is
+        in the mixture; see :ref:`undetermined`).
 
     score_range_ : tuple of (float, float)
         ``(low, high)`` of the uniform distribution of bad ratings.
@@ -449,8 +452,9 @@ _SHARED_ATTRIBUTES = """
 
     log_likelihoods_ : ndarray of shape (n_iterations,)
         The objective after each iteration of the kept run, in score units:
-        the log-likelihood, plus the log prior density of the ``sigma_a`` for
-        ``noise='per_annotator'``.
+        the log-likelihood (in which an annotator with fewer than 3 ratings
+        on items that someone else rated enters as good), plus the log prior
+        density of the ``sigma_a`` for ``noise='per_annotator'``.
 
     log_likelihood_ : float
         The objective at the fitted parameters, ``log_likelihoods_[-1]``.

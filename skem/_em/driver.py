@@ -41,6 +41,10 @@ noise_prior
 weights, log_posterior
     The E-step's ``P(good)`` of each annotator (hard EM: its 0/1 flag) and
     ``log P(good)``.
+responsibility
+    What the M-step weighs an annotator's ratings by: its ``weights`` if
+    it is in the mixture (``data.in_mixture``), else 1, as it enters the
+    objective as good (:mod:`skem._model.evidence`).
 statistics
     Per-annotator sums over the blocks, among them ``log_density``,
     ``sum_i log f_good(s_ia)``, which the E-step needs.
@@ -60,13 +64,14 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from skem._em.e_step import _E_STEPS
+from skem._em.e_step import _e_step
 from skem._em.score_range import _resolve_score_range
 from skem._em.validation import _warn_at_caller
 from skem._model.evidence import (
     _check_judgeable,
     _estimate_consensus_weights,
     _kernel_rater_counts,
+    _mixture_annotators,
 )
 from skem._model.form import _model_form, _Params
 from skem._model.likelihoods import (
@@ -215,6 +220,7 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
         """
         counts = data.reduce(_kernel_rater_counts)
         _check_judgeable(data.n_per_annotator, counts["max_raters"])
+        data.in_mixture = _mixture_annotators(counts["n_compared"])
         if warm_params is not None:
             starts = [None]
         elif _is_random_init(self.init):
@@ -294,8 +300,8 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
             The final ``params``, their ``statistics``, ``objective``, the
             ``objectives`` of every iteration, ``n_iter``, ``converged``, the
             last ``change`` per rating, the final E-step's ``weights``,
-            ``log_posterior`` and ``log_posterior_bad``, the blocks' final
-            ``state``, and the run's ``init`` and number (``run``).
+            ``log_posterior``, ``log_posterior_bad`` and ``responsibility``,
+            the blocks' final ``state``, and the run's ``init`` and number (``run``).
         """
         if statistics is None:
             statistics = form.start(data, params)
@@ -311,8 +317,8 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
             params, statistics = form.m_step(
                 data,
                 params,
-                posterior["weights"],
-                posterior["log_posterior"],
+                posterior["responsibility"],
+                posterior["log_responsibility"],
                 statistics,
             )
             posterior = self._posterior(
@@ -348,15 +354,17 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
             params.pi,
             0.0,  # the uniform density on the unit range
         )
-        objective, weights, log_posterior, log_posterior_bad = _E_STEPS[form.em](
-            log_good, log_bad, data.n_per_annotator > 0, previous_weights
+        posterior = _e_step(
+            form.em,
+            log_good,
+            log_bad,
+            log_density,
+            data.in_mixture,
+            data.n_per_annotator > 0,
+            previous_weights,
         )
-        return {
-            "objective": objective + form.log_prior(params),
-            "weights": weights,
-            "log_posterior": log_posterior,
-            "log_posterior_bad": log_posterior_bad,
-        }
+        posterior["objective"] += form.log_prior(params)
+        return posterior
 
     def _warm_params(self, scale, form):
         """The previous fit's annotator parameters in the unit space of ``scale``.
@@ -533,7 +541,9 @@ def _centre_biases(run, n_per_annotator, has_gold):
         and 0 for the annotators without ratings.
     """
     params = run["params"]
-    bias, _ = _centre_bias(params.bias, run["weights"], n_per_annotator, has_gold)
+    bias, _ = _centre_bias(
+        params.bias, run["responsibility"], n_per_annotator, has_gold
+    )
     return {**run, "params": replace(params, bias=bias)}
 
 

@@ -5,17 +5,21 @@ the same items. On an item that only one other annotator rated, a
 disagreement says nothing of who is wrong; from two others on, the
 annotator is compared with a consensus it does not make alone. An
 annotator's *judged* ratings are its ratings on items that at least two
-others rated too. With fewer than ``MIN_JUDGED_RATINGS`` of them, EM's
-posterior rests on locations fitted largely to the annotator's own ratings,
-and is over-confident either way: its verdict is "undetermined", and in the
-consensus it counts as the panel's prior ``pi`` says, not as its posterior.
-When nobody can be judged, every annotator counts at ``pi``: the consensus
-is the precision-weighted mean of everyone. A fit where no item has two
-ratings, or with one annotator, judges nobody at all, and is refused
+others rated too. With fewer than ``MIN_JUDGED_RATINGS`` of them, a posterior
+would rest on locations fitted largely to the annotator's own ratings, and be
+over-confident either way: its verdict is "undetermined", and in the
+consensus it counts as the panel's prior ``pi`` says. Across many items,
+though, even disagreements one against one add up: a rater who differs from
+every partner is the odd one. So EM keeps in its good/random mixture every
+annotator with at least ``MIN_JUDGED_RATINGS`` *compared* ratings, on items
+that someone else rated too (:func:`_mixture_annotators`). One with fewer
+enters EM as good: its one or two ratings then neither condemn it nor, once
+it is condemned, leave the noise model to those who happened to agree; and
+``pi`` is the share of good annotators in the mixture. When nobody can be
+judged, every annotator counts at ``pi``: the consensus is the
+precision-weighted mean of everyone. A fit where no item has two ratings, or
+with one annotator, judges nobody at all, and is refused
 (:func:`_check_judgeable`).
-
-The rule changes neither the likelihood nor EM (their monotonicity stays);
-it decides how the fitted posterior is read.
 """
 
 import numpy as np
@@ -28,7 +32,7 @@ MIN_JUDGED_RATINGS = 3
 _JUDGING_RATERS = 3
 
 
-def _count_judged_ratings(ratings):
+def _count_judged_ratings(ratings, raters=_JUDGING_RATERS):
     """Each annotator's ratings on items that at least two others rated too.
 
     Every item's ratings lie in one block, so the counts of the blocks add
@@ -37,28 +41,54 @@ def _count_judged_ratings(ratings):
     Parameters
     ----------
     ratings : _Ratings
+    raters : int, default=3
+        The raters an item needs, the annotator included.
 
     Returns
     -------
     n_judged : ndarray of shape (n_annotators,), dtype int64
     """
-    judged = ratings.n_per_item[ratings.item] >= _JUDGING_RATERS
+    judged = ratings.n_per_item[ratings.item] >= raters
     return np.bincount(
         ratings.annotator, weights=judged, minlength=ratings.n_annotators
     ).astype(np.int64)
 
 
 def _kernel_rater_counts(block):
-    """The block's judged ratings per annotator, and its most raters of an item.
+    """The block's judged and compared ratings per annotator, and its most
+    raters of an item.
 
-    One pass for both counts: :func:`_count_judged_ratings` and the input of
-    :func:`_check_judgeable`.
+    One pass for the counts: :func:`_count_judged_ratings`, the same with
+    one other rater (the input of :func:`_mixture_annotators`), and the
+    input of :func:`_check_judgeable`.
     """
     ratings = block.ratings
     return block, {
         "n_judged": _count_judged_ratings(ratings),
+        "n_compared": _count_judged_ratings(ratings, raters=2),
         "max_raters": int(np.max(ratings.n_per_item, initial=0)),
     }
+
+
+def _mixture_annotators(n_compared):
+    """The annotators whose good/random flag the mixture fits.
+
+    Those with at least ``MIN_JUDGED_RATINGS`` compared ratings. Every other
+    annotator with ratings enters EM as good: its term of the objective is
+    its good log density, without ``pi``, and its ratings weigh 1 in the
+    M-step. The objective stays a fixed function of the parameters, so EM
+    stays monotone.
+
+    Parameters
+    ----------
+    n_compared : ndarray of shape (n_annotators,)
+        Each annotator's ratings on items that someone else rated too.
+
+    Returns
+    -------
+    in_mixture : ndarray of shape (n_annotators,), dtype bool
+    """
+    return np.asarray(n_compared) >= MIN_JUDGED_RATINGS
 
 
 def _estimate_consensus_weights(weights, log_posterior, pi, n_judged):

@@ -272,7 +272,7 @@ class _ModelForm:
             self, data, params, weights, log_posterior, statistics
         )
         return _Params(
-            bias, sigma, shared_sigma, _estimate_pi(weights, data.n_per_annotator)
+            bias, sigma, shared_sigma, _estimate_pi(weights, data.in_mixture)
         ), statistics
 
     def log_prior(self, params):

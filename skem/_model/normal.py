@@ -174,7 +174,7 @@ def _sigma_per_annotator_normal(form, data, weights, log_posterior, sq_residuals
         _estimate_normal_log_density(sq_residuals, n, sigma),
         candidate,
         _estimate_normal_log_density(sq_residuals, n, candidate),
-        _estimate_pi(weights, n),
+        _estimate_pi(weights, data.in_mixture),
         np.zeros(data.n_annotators),
         (shared_sigma, noise_prior),
         _COMBINE[form.em],

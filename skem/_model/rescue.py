@@ -75,7 +75,7 @@ def _rescue_truncated_sigma(data, bias, sigma, weights, prior, em, current, leve
         sigma,
         current["log_density"],
         candidate,
-        pi=_estimate_pi(weights, data.n_per_annotator),
+        pi=_estimate_pi(weights, data.in_mixture),
         log_bad=np.zeros(n_annotators),
         prior=prior,
         combine=_COMBINE[em],

@@ -85,7 +85,7 @@ def _initialize_params(data, form, init, random_state):
         np.zeros(n_annotators),
         np.full(n_annotators, sigma),
         sigma,
-        _estimate_pi(np.array([pi]), np.ones(1)),
+        _estimate_pi(np.array([pi]), np.ones(1, dtype=bool)),
     )
 
 

@@ -469,28 +469,33 @@ def _solve_shared_sigma(sigma_given, n_annotators, min_sigma, excess=None, guess
     return result(b, sigma_high)
 
 
-def _estimate_pi(weights, n_per_annotator):
+def _estimate_pi(weights, in_mixture):
     """Prior probability of a good annotator: ``mean(w)``, kept off 0 and 1.
 
-    The mean is over the annotators with ratings. One without ratings has
-    no term in the objective (its soft marginal is ``pi + (1 - pi) = 1``,
-    and the hard objective leaves it out): counted here, an empty column of
-    the matrix would move ``pi``, and with it every verdict of hard EM and
-    the race of ``init='auto'``. Clipping is the maximum of the M-step
+    The mean is over the annotators whose flag the mixture fits
+    (:func:`skem._model.evidence._mixture_annotators`). The others have no
+    ``pi`` in the objective: one without ratings has a soft marginal ``pi +
+    (1 - pi) = 1`` (and no term in the hard objective), one with too few
+    compared ratings enters as good. Counted here, an empty
+    column of the matrix, or a worker with one rating, would move ``pi``,
+    and with it every verdict. Clipping is the maximum of the M-step
     objective over ``[_PI_BOUND, 1 - _PI_BOUND]``: it keeps both log priors
-    finite and EM monotone.
+    finite and EM monotone. When the mixture is empty, ``pi`` has no term
+    at all, and is ``1 - _PI_BOUND``: everyone is presumed good.
 
     Parameters
     ----------
     weights : ndarray of shape (n_annotators,)
-    n_per_annotator : ndarray of shape (n_annotators,)
-        Number of ratings of each annotator; at least one is positive.
+    in_mixture : ndarray of shape (n_annotators,), dtype bool
+        The annotators in the mixture.
 
     Returns
     -------
     pi : float
     """
-    mean = np.mean(weights[n_per_annotator > 0])
+    if not np.any(in_mixture):
+        return 1.0 - _PI_BOUND
+    mean = np.mean(weights[in_mixture])
     return float(np.clip(mean, _PI_BOUND, 1.0 - _PI_BOUND))
 
 

@@ -144,7 +144,7 @@ def _sigma_per_annotator_student(
         both["log_density"],
         candidate,
         both["candidate_log_density"],
-        _estimate_pi(weights, n),
+        _estimate_pi(weights, data.in_mixture),
         np.zeros(data.n_annotators),
         (shared_sigma, form.noise_prior),
         _COMBINE[form.em],

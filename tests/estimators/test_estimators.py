@@ -164,6 +164,70 @@ def test_soft_log_likelihood_is_the_marginal_likelihood(noisy):
     assert len(em.log_likelihoods_) == em.n_iter_
 
 
+def test_soft_log_likelihood_presumes_good_who_has_few_compared_ratings(noisy):
+    """Two annotators join with two ratings each, one of them far off: their
+    terms are their normal log densities, without pi, and pi is the mean
+    weight of the twelve in the mixture; the far-off one's posterior is
+    still reported, and counts at pi_ in the consensus."""
+    from scipy.stats import norm
+
+    X, _, _ = noisy
+    extra = np.full((X.shape[0], 2), np.nan)
+    extra[[0, 1], 0] = X[[0, 1], 0]
+    extra[[2, 3], 1] = [0.02, 0.98]
+    X = np.hstack([X, extra])
+    em = AnnotatorEM(**LECTURE, tol=1e-12).fit(X)
+    low, high = em.score_range_
+    # EM's locations weigh the two at 1 (mu_ weighs them at pi_).
+    responsibility = np.where(np.arange(14) < 12, em.weights_, 1.0)
+    rated = ~np.isnan(X)
+    location = np.nansum(X * responsibility, axis=1) / (rated @ responsibility)
+    total = 0.0
+    for a in range(X.shape[1]):
+        rated = ~np.isnan(X[:, a])
+        log_n = norm.logpdf(X[rated, a], location[rated], em.sigma_).sum()
+        log_u = -rated.sum() * np.log(high - low)
+        if a >= 12:
+            total += log_n
+        else:
+            total += np.logaddexp(np.log(em.pi_) + log_n, np.log(1 - em.pi_) + log_u)
+    assert em.log_likelihood_ == pytest.approx(total, rel=1e-10)
+    assert em.pi_ == pytest.approx(np.mean(em.weights_[:12]), rel=1e-6)
+    assert em.weights_[13] < 0.5
+    np.testing.assert_array_equal(em.consensus_weights_[12:], em.pi_)
+
+
+def _one_or_two_ratings_per_worker(seed):
+    """300 items on 1..5, 3 ratings each, by 600 workers (1.5 ratings each on
+    average), 10% of them random; honest noise 0.8 levels. Returns X, the
+    truth and which workers are random."""
+    rng = np.random.default_rng(seed)
+    truth = rng.uniform(1, 5, 300)
+    bad = rng.random(600) < 0.1
+    X = np.full((300, 600), np.nan)
+    for item in range(300):
+        for worker in rng.choice(600, 3, replace=False):
+            if bad[worker]:
+                X[item, worker] = rng.integers(1, 6)
+            else:
+                noisy = truth[item] + 0.8 * rng.standard_normal()
+                X[item, worker] = np.clip(np.round(noisy), 1, 5)
+    rated = ~np.all(np.isnan(X), axis=0)
+    return X[:, rated], truth, bad[rated]
+
+
+@pytest.mark.parametrize("seed", [3, 16])
+def test_workers_with_one_or_two_ratings_are_not_condemned(seed):
+    """On a crowd of workers who rate one or two items each, at most 5% of
+    the honest ones get a weight below 0.1 (17% and 9% on these seeds before
+    such workers entered EM as good). Each used to be a mixture of its own:
+    the random component took the honest ones' far-off ratings and sigma
+    shrank to 0.2-0.6 (honest noise 0.8)."""
+    X, truth, bad = _one_or_two_ratings_per_worker(seed)
+    em = AnnotatorEM().fit(X)
+    assert np.mean(em.weights_[~bad] < 0.1) <= 0.05
+
+
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
 def test_sparse_and_dense_with_nan_give_the_same_fit(Estimator):
     X = make_ratings(300, 15, missing_fraction=0.8, sparse_output=True, random_state=1)

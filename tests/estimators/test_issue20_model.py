@@ -346,15 +346,17 @@ def _assert_transform_is_mu(em, X, gold=None):
 
 
 def test_transform_equals_mu_when_every_annotator_has_weight_zero():
-    """The issue's panel: both annotators end with weight 0; mu_ was [3, 1.5]
-    (the last M-step's location, from the previous weights) and transform(X)
-    [3.13, 1.53] (the final weights' fallback). Now both are the consensus at
-    the fitted parameters, and so is the plain normal form's location_."""
-    X = np.array([[5.0, 1.0], [2.0, 1.0]])
+    """The issue's case: both annotators end with weight 0; mu_ was the last
+    M-step's location, from the previous weights, and transform(X) the final
+    weights' fallback. Now both are the consensus at the fitted parameters,
+    and so is the plain normal form's location_. (The issue's 2 x 2 panel
+    no longer gets there: with two compared ratings each, both annotators
+    now enter EM as good; these four items compare each of them four times.)"""
+    X = np.array([[5.0, 1.0], [4.0, 5.0], [5.0, 2.0], [3.0, 5.0]])
     em = AnnotatorEM(bounded=False, init="all_good").fit(X)
     assert np.all(em.weights_ < 1e-4)
     _assert_transform_is_mu(em, X)
-    np.testing.assert_allclose(em.location_, [3.0, 1.5], rtol=1e-5)
+    np.testing.assert_allclose(em.location_, X.mean(axis=1), rtol=1e-5)
 
 
 @pytest.mark.parametrize("Estimator", ESTIMATORS)

@@ -7,6 +7,7 @@ from skem._model.evidence import (
     _count_judged_ratings,
     _estimate_consensus_log_bad_weights,
     _estimate_consensus_weights,
+    _mixture_annotators,
 )
 from tests._helpers import _ratings
 
@@ -21,6 +22,17 @@ def test_judged_ratings_are_those_on_items_with_two_other_raters():
         4,
     )
     np.testing.assert_array_equal(_count_judged_ratings(ratings), [2, 2, 2, 1])
+    # Compared: on items that one other annotator rated too.
+    np.testing.assert_array_equal(
+        _count_judged_ratings(ratings, raters=2), [3, 3, 2, 1]
+    )
+
+
+def test_mixture_holds_the_annotators_with_enough_compared_ratings():
+    n_compared = np.array([0, 1, MIN_JUDGED_RATINGS - 1, MIN_JUDGED_RATINGS, 400])
+    np.testing.assert_array_equal(
+        _mixture_annotators(n_compared), [False, False, False, True, True]
+    )
 
 
 def test_consensus_weights_use_the_prior_below_the_minimum_evidence():

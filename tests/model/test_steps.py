@@ -182,15 +182,19 @@ def test_estimate_sigma_counts_raters_equally_when_no_posterior_is_left():
     assert sigma == pytest.approx(2.0)
 
 
-def test_estimate_pi_is_the_mean_weight_kept_off_0_and_1():
-    n = np.ones(4)
-    assert _estimate_pi(np.array([1.0, 0.0, 0.5, 0.5]), n) == 0.5
-    assert _estimate_pi(np.ones(4), n) == 1 - _PI_BOUND
-    assert _estimate_pi(np.zeros(4), n) == _PI_BOUND
-    # An annotator without ratings has no term: it does not count.
-    assert _estimate_pi(np.array([1.0, 0.0, 1.0, 1.0]), np.array([3, 2, 0, 1])) == (
+def test_estimate_pi_is_the_mean_weight_in_the_mixture_kept_off_0_and_1():
+    everyone = np.ones(4, dtype=bool)
+    assert _estimate_pi(np.array([1.0, 0.0, 0.5, 0.5]), everyone) == 0.5
+    assert _estimate_pi(np.ones(4), everyone) == 1 - _PI_BOUND
+    assert _estimate_pi(np.zeros(4), everyone) == _PI_BOUND
+    # An annotator outside the mixture (no ratings, or too few compared) has
+    # no pi in the objective: it does not count.
+    in_mixture = np.array([True, True, False, True])
+    assert _estimate_pi(np.array([1.0, 0.0, 1.0, 1.0]), in_mixture) == (
         pytest.approx(2 / 3)
     )
+    # An empty mixture: everyone enters as good, and so does pi.
+    assert _estimate_pi(np.zeros(4), np.zeros(4, dtype=bool)) == 1 - _PI_BOUND
 
 
 def _small_example():
