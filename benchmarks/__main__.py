@@ -12,6 +12,7 @@ import sklearn
 import skem
 from benchmarks import (
     accuracy,
+    crowds,
     forms,
     peers,
     scaleout,
@@ -29,6 +30,10 @@ SECTIONS = {
             accuracy.robustness_table,
         ),
         ("Netflix outliers 26-29: rank by reliability", accuracy.netflix_ranks_table),
+        (
+            "Crowds of workers with one or two ratings (simulated)",
+            crowds.sparse_crowd_table,
+        ),
     ],
     "forms": [
         ("False flags on real panels, per model form", forms.false_flags_table),

@@ -42,6 +42,7 @@ def test_quick_benchmarks_print_every_table(tmp_path):
         "Missing ratings",
         "Accuracy on emotion/",
         "Netflix outliers",
+        "Crowds of workers with one or two ratings",
     ):
         assert title in text
     # Each section either produced a table or says why it was skipped.
