@@ -55,8 +55,7 @@ def _count_judged_ratings(ratings, raters=_JUDGING_RATERS):
 
 
 def _kernel_rater_counts(block):
-    """The block's judged and compared ratings per annotator, and its most
-    raters of an item.
+    """The block's judged and compared ratings per annotator, and most raters.
 
     One pass for the counts: :func:`_count_judged_ratings`, the same with
     one other rater (the input of :func:`_mixture_annotators`), and the
