@@ -132,6 +132,29 @@ def _assert_same_fit(dask_em, em, matrix):
 
 
 @pytest.mark.slow  # a LocalCluster
+@pytest.mark.parametrize("Dask, Memory", PAIRS, ids=["soft", "hard"])
+def test_workers_outside_the_mixture_match_the_in_memory_fit(client, Dask, Memory):
+    """Workers with one or two ratings, whose items may lie in different
+    partitions, enter EM as good on the cluster as in memory."""
+    frame = _long_ratings()
+    rng = np.random.default_rng(1)
+    items = frame["item"].unique()
+    sparse = pd.DataFrame(
+        {
+            "item": rng.choice(items, 12),
+            "annotator": np.repeat(np.arange(1000, 1008), [1, 1, 2, 2, 1, 2, 1, 2]),
+            "score": np.round(rng.uniform(1, 5, 12), 1),
+        }
+    ).drop_duplicates(["item", "annotator"])
+    frame = pd.concat([frame, sparse], ignore_index=True)
+    em, matrix = _in_memory(Memory, frame)
+    n_ratings = np.bincount(matrix.X.tocsr().indices, minlength=em.weights_.shape[0])
+    assert np.sum(n_ratings <= 2) == 8
+    dask_em = _dask_fit(Dask, dd.from_pandas(frame, npartitions=3))
+    _assert_same_fit(dask_em, em, matrix)
+
+
+@pytest.mark.slow  # a LocalCluster
 @pytest.mark.parametrize("form", FORMS, ids=lambda f: "-".join(map(str, f.values())))
 @pytest.mark.parametrize("Dask, Memory", PAIRS, ids=["soft", "hard"])
 def test_every_form_with_gold_matches_the_in_memory_fit(client, Dask, Memory, form):
