@@ -69,6 +69,8 @@ class Ratings:
     metrics : list of (str, callable, bool)
         Each metric's column name, its function of the consensus (one value
         per row of ``X``, on the methods' scale) and whether higher is better.
+        The function takes the rows to score as an optional second argument,
+        an index array that may repeat rows (the bootstrap's resamples).
     """
 
     name: str
@@ -181,12 +183,23 @@ def _truth(folder, row_items):
 
 def _mae(truth):
     """Mean absolute error of a consensus against ``truth``."""
-    return lambda consensus: float(np.mean(np.abs(consensus - truth)))
+
+    def mae(consensus, rows=slice(None)):
+        return float(np.mean(np.abs(consensus[rows] - truth[rows])))
+
+    return mae
 
 
-def _spearman(truth, rows=slice(None)):
-    """Spearman correlation of a consensus with ``truth`` over ``rows``."""
-    return lambda consensus: float(spearmanr(consensus[rows], truth[rows])[0])
+def _spearman(truth, subset=None):
+    """Spearman correlation of a consensus with ``truth`` over ``subset``."""
+
+    def spearman(consensus, rows=None):
+        rows = np.arange(len(truth)) if rows is None else rows
+        if subset is not None:
+            rows = rows[subset[rows]]
+        return float(spearmanr(consensus[rows], truth[rows])[0])
+
+    return spearman
 
 
 def load_emotion(folder):
@@ -206,12 +219,20 @@ def load_emotion(folder):
     truth = truth_table.loc[data.row_items, "truth"].to_numpy(float)
     is_valence = np.isin(data.row_items, valence_items)
 
-    def errors(consensus):
-        return np.where(is_valence, 2 * consensus - 100, consensus) - truth
+    def errors(consensus, rows):
+        return (np.where(is_valence, 2 * consensus - 100, consensus) - truth)[rows]
 
     data.metrics = [
-        ("MAE", lambda c: float(np.mean(np.abs(errors(c)))), False),
-        ("RMSE", lambda c: float(np.sqrt(np.mean(errors(c) ** 2))), False),
+        (
+            "MAE",
+            lambda c, rows=slice(None): float(np.mean(np.abs(errors(c, rows)))),
+            False,
+        ),
+        (
+            "RMSE",
+            lambda c, rows=slice(None): float(np.sqrt(np.mean(errors(c, rows) ** 2))),
+            False,
+        ),
     ]
     return data
 
@@ -635,7 +656,54 @@ def _least_reliable(outcome, data, count=4):
     return ", ".join(str(a) for a in data.column_annotators[order])
 
 
-def _truth_table(data, outcomes):
+# Resamples of the items behind "within noise of the best" (fewer if quick).
+BOOTSTRAP_RESAMPLES = 1000
+
+
+def _tied_with_best(data, outcomes, function, values, best, resamples):
+    """The methods that a paired bootstrap over the items cannot tell from the best.
+
+    Each resample draws the set's items with replacement and scores every
+    method and the (first) best one on it; a method ties if the 2.5 and 97.5
+    percentiles of its difference from the best enclose 0. The best ones
+    tie by definition.
+
+    Parameters
+    ----------
+    data : Ratings
+    outcomes : dict of Outcome
+    function : callable
+        The metric, ``function(consensus, rows)``.
+    values : dict
+        Each method's value of the metric, NaN where it has none.
+    best : list of str
+        The best methods, as :func:`_best` names them.
+    resamples : int
+
+    Returns
+    -------
+    tied : list of str
+    """
+    rng = np.random.default_rng(0)
+    n_items = data.X.shape[0]
+    samples = rng.integers(0, n_items, size=(resamples, n_items))
+    reference = outcomes[best[0]].consensus
+    base = np.array([function(reference, rows) for rows in samples])
+    tied = []
+    for name, outcome in outcomes.items():
+        if name in best:
+            tied.append(name)
+            continue
+        if not np.isfinite(values[name]):
+            continue
+        scored = np.array([function(outcome.consensus, rows) for rows in samples])
+        low, high = np.nanpercentile(scored - base, [2.5, 97.5])
+        if low <= 0.0 <= high:
+            tied.append(name)
+    return tied
+
+
+def _truth_table(data, outcomes, resamples=BOOTSTRAP_RESAMPLES):
     """A set with truth: each metric per method, the best in bold."""
     values = _metric_values(data, outcomes)
     best = {metric: _best(values[metric], higher) for metric, _, higher in data.metrics}
@@ -652,6 +720,15 @@ def _truth_table(data, outcomes):
         rows.append(row)
     headers = ["method", *values, "annotators flagged", "time (s)"]
     lines = [f"best {metric}: {', '.join(names)}" for metric, names in best.items()]
+    for metric, function, _ in data.metrics:
+        if best[metric]:
+            tied = _tied_with_best(
+                data, outcomes, function, values[metric], best[metric], resamples
+            )
+            lines.append(
+                f"within noise of the best {metric} (a paired bootstrap over the "
+                f"items, {resamples:,} resamples, 95%): {', '.join(tied)}"
+            )
     return _markdown(headers, rows), lines
 
 
@@ -713,7 +790,8 @@ def _set_table(title, quick):
     """The table of the set ``title`` and its note."""
     data, outcomes, missing = _results(title, quick)
     if data.metrics:
-        result, lines = _truth_table(data, outcomes)
+        resamples = 100 if quick else BOOTSTRAP_RESAMPLES
+        result, lines = _truth_table(data, outcomes, resamples)
     else:
         result, lines = _video_table(data, outcomes)
     shape = (

@@ -4,7 +4,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+from scipy.stats import spearmanr
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -271,3 +273,39 @@ def test_a_peer_past_its_time_limit_is_reported_stopped_and_the_alarm_cleared():
     assert 0.2 <= outcome.seconds < 5
     time.sleep(0.4)  # no alarm left armed to stop what runs next
     assert peers._run(lambda data: peers.Outcome(), None, 0.2).error is None
+
+
+def test_within_noise_of_the_best_is_a_paired_bootstrap_over_the_items():
+    """A method a hair off the best ties it; one clearly worse does not; a
+    method without a value is left out; the best ties itself."""
+    from benchmarks import peers
+
+    truth = np.zeros(300)
+    best = np.ones(300)
+    # 100 items nearer the truth, 103 farther: 0.003 worse, by chance.
+    hair = np.concatenate([np.full(100, 0.7), np.full(103, 1.3), np.ones(97)])
+    data = peers.Ratings(
+        "toy", None, None, None, np.empty((300, 2)), np.arange(300), None, None
+    )
+    outcomes = {
+        "best": peers.Outcome(consensus=best),
+        "hair": peers.Outcome(consensus=hair),
+        "worse": peers.Outcome(consensus=np.full(300, 1.5)),
+        "failed": peers.Outcome(error="ValueError: no"),
+    }
+    mae = peers._mae(truth)
+    values = {
+        name: mae(o.consensus) if o.error is None else float("nan")
+        for name, o in outcomes.items()
+    }
+    assert peers._best(values, higher=False) == ["best"]
+    tied = peers._tied_with_best(data, outcomes, mae, values, ["best"], 200)
+    assert tied == ["best", "hair"]
+    # Resampled rows score a Spearman metric on its subset of those rows.
+    order = np.linspace(0, 1, 300)
+    spearman = peers._spearman(order, np.arange(300) < 150)
+    rows = np.array([0, 0, 1, 200, 2, 3, 5])
+    consensus = np.sin(7 * order)
+    assert spearman(consensus, rows) == pytest.approx(
+        spearmanr(consensus[[0, 0, 1, 2, 3, 5]], order[[0, 0, 1, 2, 3, 5]])[0]
+    )
