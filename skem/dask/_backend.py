@@ -58,9 +58,7 @@ class _DaskBackend:
     Attributes
     ----------
     in_mixture : ndarray of shape (n_annotators,), dtype bool
-        The annotators in the good/random mixture; the driver sets it from
-        the compared ratings
-        (:func:`skem._model.evidence._mixture_annotators`).
+        As for :class:`skem._em.backend._InMemoryBackend`.
     """
 
     def __init__(self, client, blocks, n_per_annotator, has_gold):
