@@ -476,9 +476,9 @@ def _estimate_pi(weights, in_mixture):
     (:func:`skem._model.evidence._mixture_annotators`). The others have no
     ``pi`` in the objective: one without ratings has a soft marginal ``pi +
     (1 - pi) = 1`` (and no term in the hard objective), one with too few
-    compared ratings enters as good. Counted here, an empty
-    column of the matrix, or a worker with one rating, would move ``pi``,
-    and with it every verdict. Clipping is the maximum of the M-step
+    compared ratings enters as good. Counted here, an empty column of the
+    matrix, or a worker with one rating, would move ``pi``, and with it
+    every verdict. Clipping is the maximum of the M-step
     objective over ``[_PI_BOUND, 1 - _PI_BOUND]``: it keeps both log priors
     finite and EM monotone. When the mixture is empty, ``pi`` has no term
     at all, and is ``1 - _PI_BOUND``: everyone is presumed good.
