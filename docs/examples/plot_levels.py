@@ -91,10 +91,15 @@ for name, em in fits.items():
     )
 
 # %%
-# Read as exact scores, the coarse ratings make about a third of the honest
-# workers "random", and the consensus falls below the plain mean. Read as
-# levels, about 1% of the honest workers are flagged, and the consensus beats
-# the mean.
+# Read as levels, the consensus beats the plain mean and almost no honest
+# worker is flagged. Read as exact scores, the fit is close here: most of
+# these workers have fewer than three ratings on items that someone else
+# rated, and such a worker enters EM as good, whichever way the ratings are
+# read. (Before that rule, exact scores made a third of the honest workers
+# "random" on this panel, and the consensus fell below the plain mean.)
+# Where more workers have enough ratings to be judged, the reading still
+# matters: on the real weather-sentiment panel, exact scores flag 38 to 83
+# of 745 workers, levels 12.
 #
 # Most workers here are *undetermined*: a worker is judged only on items
 # that at least two others rated too, and needs three such ratings. Below
