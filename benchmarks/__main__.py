@@ -34,6 +34,7 @@ SECTIONS = {
             "Crowds of workers with one or two ratings (simulated)",
             crowds.sparse_crowd_table,
         ),
+        ("Counts with relative errors (simulated)", crowds.counts_table),
     ],
     "forms": [
         ("False flags on real panels, per model form", forms.false_flags_table),

@@ -1,10 +1,11 @@
-"""Simulated crowds of workers who rate one or two items each, with truth.
+"""Simulated crowds with truth: workers with one or two ratings, and counts.
 
 Real crowdsourcing often looks like this: many workers, each with a couple of
 ratings, a few of them random. Such a worker cannot be judged from its own
-ratings; the table checks that the default neither condemns the honest ones
-nor ends worse than the plain mean, and that pairs of raters over many items
-still tell the random ones apart.
+ratings; the first table checks that the default neither condemns the honest
+ones nor ends worse than the plain mean, and that pairs of raters over many
+items still tell the random ones apart. The second compares the ways to fit
+counts whose errors grow with the count.
 """
 
 import warnings
@@ -109,5 +110,73 @@ def sparse_crowd_table(quick=False):
         "'flagged': weight < 0.5, among all annotators, on the seed with the "
         "most. A worker with fewer than 3 ratings on items that someone else "
         "rated enters EM as good; its verdict is undetermined."
+    )
+    return table(headers, rows), note
+
+
+def _counts(rng, noise, junk_fraction):
+    """Guesses of 60 counts (truth uniform in 20..500) by 150 workers, 10 each.
+
+    An honest guess is the count times ``exp(noise * N(0, 1))``, rounded (at
+    least 1); a junk worker types a uniform number in 1..9,999.
+    """
+    truth = rng.uniform(20, 500, 60)
+    junk = rng.random(150) < junk_fraction
+    X = np.full((60, 150), np.nan)
+    for item in range(60):
+        workers = rng.choice(150, 10, replace=False)
+        guess = np.maximum(
+            1, np.round(truth[item] * np.exp(noise * rng.standard_normal(10)))
+        )
+        X[item, workers] = np.where(junk[workers], rng.integers(1, 10_000, 10), guess)
+    rated = ~np.all(np.isnan(X), axis=0)
+    return X[:, rated], truth
+
+
+COUNTS = {
+    "relative errors of 30%": (0.3, 0.0),
+    "relative errors of 60%": (0.6, 0.0),
+    "relative errors of 30%, 5% junk workers": (0.3, 0.05),
+}
+
+# (name, whether the fit sees the logarithms, the estimator's parameters)
+COUNT_FITS = [
+    ("default", False, {}),
+    ("bounded=False, tail=1", False, {"bounded": False, "tail": 1.0}),
+    ("default on the logarithms", True, {}),
+    ("bounded=False, tail=1 on the logarithms", True, {"bounded": False, "tail": 1.0}),
+]
+
+
+def counts_table(quick=False):
+    """Counts with relative errors: each way of fitting them against the mean."""
+    rows = []
+    for name, (noise, junk) in COUNTS.items():
+        ratios = {fit: [] for fit, _, _ in COUNT_FITS}
+        ratios["median"] = []
+        for seed in range(2 if quick else 8):
+            X, truth = _counts(np.random.default_rng(seed), noise, junk)
+            mean_error = np.mean(np.abs(np.nanmean(X, axis=1) - truth))
+            median = np.nanmedian(X, axis=1)
+            ratios["median"].append(np.mean(np.abs(median - truth)) / mean_error)
+            for fit, logarithms, params in COUNT_FITS:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    em = AnnotatorEM(**params).fit(np.log(X) if logarithms else X)
+                consensus = np.exp(em.mu_) if logarithms else em.mu_
+                ratios[fit].append(np.mean(np.abs(consensus - truth)) / mean_error)
+        rows.append(
+            [name] + [f"{np.mean(v):.3f} ({np.max(v):.3f})" for v in ratios.values()]
+        )
+    headers = ["counts", *(fit for fit, _, _ in COUNT_FITS), "median"]
+    note = (
+        "MAE against the true counts over the plain mean's: the average over "
+        "the seeds, and in brackets the worst seed. A fit on the logarithms "
+        "reports the exponential of its consensus. 60 counts (truth uniform "
+        "in 20..500) guessed by 150 workers, 10 guesses each; a junk worker "
+        "types a uniform number in 1..9,999. crowd/dot_guessing (in the peers "
+        "tables) has junk and heavy tails: there tail=1 on the counts gives "
+        "5.20 and on their logarithms 4.77, the default 7.08 and on the "
+        "logarithms 8.12 (the mean 9.74)."
     )
     return table(headers, rows), note
