@@ -117,3 +117,24 @@ def test_column_transformer_feeds_the_consensus_to_a_regressor(ratings_1_to_5):
     # The target reaches AnnotatorEM.fit as y and is ignored: never gold.
     alone = AnnotatorEM(**LECTURE).fit(table[rating_columns])
     np.testing.assert_array_equal(fitted_em.mu_, alone.mu_)
+
+
+def test_counts_fit_on_their_logarithms_in_a_pipeline():
+    """The user guide's way for counts whose errors grow with the count: the
+    logarithms in a pipeline, the consensus back through exp. It is the fit
+    of np.log(X); on the logarithms the errors have one scale, and none of
+    these honest counters is flagged, where the fit of the counts flags 13
+    of 150 (those who guessed large counts)."""
+    rng = np.random.default_rng(0)
+    truth = rng.uniform(20, 500, 60)
+    X = np.full((60, 150), np.nan)
+    for item in range(60):
+        guesses = truth[item] * np.exp(0.3 * rng.standard_normal(10))
+        X[item, rng.choice(150, 10, replace=False)] = np.maximum(1, np.round(guesses))
+    X = X[:, ~np.all(np.isnan(X), axis=0)]
+    pipeline = make_pipeline(FunctionTransformer(np.log), AnnotatorEM())
+    consensus = np.exp(pipeline.fit(X).transform(X).ravel())
+    alone = AnnotatorEM().fit(np.log(X))
+    np.testing.assert_allclose(consensus, np.exp(alone.mu_), rtol=1e-12)
+    assert not np.any(pipeline[-1].weights_ < 0.5)
+    assert np.any(AnnotatorEM().fit(X).weights_ < 0.5)
