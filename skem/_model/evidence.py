@@ -32,39 +32,41 @@ MIN_JUDGED_RATINGS = 3
 _JUDGING_RATERS = 3
 
 
-def _count_judged_ratings(ratings, raters=_JUDGING_RATERS):
-    """Each annotator's ratings on items that at least two others rated too.
+def _count_judged_ratings(ratings):
+    """Each annotator's compared and judged ratings, in one pass.
 
-    Every item's ratings lie in one block, so the counts of the blocks add
-    up.
+    Compared: on items that at least one other annotator rated too; judged:
+    at least two others. Every item's ratings lie in one block, so the
+    counts of the blocks add up.
 
     Parameters
     ----------
     ratings : _Ratings
-    raters : int, default=3
-        The raters an item needs, the annotator included.
 
     Returns
     -------
-    n_judged : ndarray of shape (n_annotators,), dtype int64
+    n_compared, n_judged : ndarray of shape (n_annotators,), dtype int64
     """
-    judged = ratings.n_per_item[ratings.item] >= raters
-    return np.bincount(
-        ratings.annotator, weights=judged, minlength=ratings.n_annotators
-    ).astype(np.int64)
+    # Each rating's item raters, capped: 1 (alone), 2 (compared) or 3 (judged).
+    raters = np.minimum(ratings.n_per_item[ratings.item], _JUDGING_RATERS)
+    counts = np.bincount(
+        ratings.annotator * _JUDGING_RATERS + (raters - 1),
+        minlength=ratings.n_annotators * _JUDGING_RATERS,
+    ).reshape(ratings.n_annotators, _JUDGING_RATERS)
+    return counts[:, 1] + counts[:, 2], counts[:, 2].copy()
 
 
 def _kernel_rater_counts(block):
-    """The block's judged and compared ratings per annotator, and most raters.
+    """The block's compared and judged ratings per annotator, and most raters.
 
-    One pass for the counts: :func:`_count_judged_ratings`, the same with
-    one other rater (the input of :func:`_mixture_annotators`), and the
-    input of :func:`_check_judgeable`.
+    The input of :func:`_mixture_annotators`, of the verdicts and of
+    :func:`_check_judgeable`.
     """
     ratings = block.ratings
+    n_compared, n_judged = _count_judged_ratings(ratings)
     return block, {
-        "n_judged": _count_judged_ratings(ratings),
-        "n_compared": _count_judged_ratings(ratings, raters=2),
+        "n_judged": n_judged,
+        "n_compared": n_compared,
         "max_raters": int(np.max(ratings.n_per_item, initial=0)),
     }
 
@@ -101,7 +103,7 @@ def _estimate_consensus_weights(weights, log_posterior, pi, n_judged):
     pi : float
         The prior probability of a good annotator, in (0, 1).
     n_judged : ndarray of shape (n_annotators,)
-        Output of :func:`_count_judged_ratings`.
+        The judged ratings of :func:`_count_judged_ratings`.
 
     Returns
     -------

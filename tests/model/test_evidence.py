@@ -21,11 +21,10 @@ def test_judged_ratings_are_those_on_items_with_two_other_raters():
         4,
         4,
     )
-    np.testing.assert_array_equal(_count_judged_ratings(ratings), [2, 2, 2, 1])
+    n_compared, n_judged = _count_judged_ratings(ratings)
+    np.testing.assert_array_equal(n_judged, [2, 2, 2, 1])
     # Compared: on items that one other annotator rated too.
-    np.testing.assert_array_equal(
-        _count_judged_ratings(ratings, raters=2), [3, 3, 2, 1]
-    )
+    np.testing.assert_array_equal(n_compared, [3, 3, 2, 1])
 
 
 def test_mixture_holds_the_annotators_with_enough_compared_ratings():
