@@ -144,7 +144,7 @@ class _BaseAnnotatorEM(TransformerMixin, _BaseEM):
             params.sigma,
             log_weights,
             _estimate_consensus_log_bad_weights(
-                self._log_posterior_bad, self.pi_, self.n_judged_ratings_
+                self._log_posterior_bad, self.pi_, self.judged_
             ),
             bounds,
             self.bounded,
@@ -415,13 +415,18 @@ _SHARED_ATTRIBUTES = """
     n_judged_ratings_ : ndarray of shape (n_annotators,)
         Number of each annotator's ratings on items that at least two other
         annotators rated too: the ratings that can judge it. With fewer
-        than 3 its verdict is undetermined, and it counts at ``pi_`` in the
-        consensus and in :meth:`score_samples` (:ref:`undetermined`).
+        than 3 it is not judged (``judged_``).
+
+    judged_ : ndarray of shape (n_annotators,), dtype bool
+        Whether the ratings judge the annotator: at least 3 judged ratings,
+        and enough evidence that the fit estimated its good/random flag
+        rather than presume it good (:ref:`undetermined`). An annotator who
+        is not judged has the verdict "undetermined", and counts at ``pi_``
+        in the consensus and in :meth:`score_samples`.
 
     consensus_weights_ : ndarray of shape (n_annotators,)
-        Weight of each annotator in the consensus ``mu_``: ``weights_``, or
-        ``pi_`` where the verdict is undetermined for want of judged ratings
-        (``n_judged_ratings_`` below 3). An annotator whose ``weights_`` is
+        Weight of each annotator in the consensus ``mu_``: ``weights_`` where
+        ``judged_``, ``pi_`` elsewhere. An annotator whose ``weights_`` is
         near 0 after one or two ratings still counts at ``pi_`` here.
 
     sigma_ : float or ndarray of shape (n_annotators,)

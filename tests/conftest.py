@@ -39,3 +39,14 @@ def pytest_configure(config):
 def ratings():
     """The ratings of the small matrix ``SMALL_X`` of the unit tests."""
     return _ratings_from_matrix(SMALL_X)
+
+
+@pytest.fixture
+def every_candidate_in_the_mixture(monkeypatch):
+    """Fits whose mixture holds every annotator with enough compared ratings,
+    as if a good rating brought unbounded evidence: for tests of the steps
+    on panels too small to judge anyone
+    (:func:`skem._model.evidence._mixture_annotators`)."""
+    monkeypatch.setattr(
+        "skem._em.driver._estimate_evidence_per_rating", lambda *args: 1e300
+    )

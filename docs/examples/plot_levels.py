@@ -98,15 +98,20 @@ for name, em in fits.items():
 # read. (Before that rule, exact scores made a third of the honest workers
 # "random" on this panel, and the consensus fell below the plain mean.)
 # Where more workers have enough ratings to be judged, the reading still
-# matters: on the real weather-sentiment panel, exact scores flag 38 to 83
-# of 745 workers, levels 12.
+# matters: on the real weather-sentiment panel, exact scores flag 36 to 71
+# of 745 workers, levels 9.
 #
-# Most workers here are *undetermined*: a worker is judged only on items
-# that at least two others rated too, and needs three such ratings. Below
-# that, a disagreement could be anybody's, so the verdict says so, and the
-# worker counts in the consensus with the panel's prior ``pi_`` rather than
-# with a posterior that rests on their own one or two ratings
-# (``n_judged_ratings_``).
+# Most workers here are *undetermined*. A worker is judged only on items
+# that at least two others rated too, and needs three such ratings: below
+# that, a disagreement could be anybody's. And it needs enough of them that
+# an honest worker's ratings could reach a verdict's odds (9 to 1) at this
+# panel's agreement: each rating counts for less when few others share its
+# item, and the fit measures how much a good rating tells. Here no worker
+# rates more than four items, so many with three or four judged ratings
+# stay undetermined too (left of the line, or grey beyond it). An
+# undetermined worker counts in the consensus with the panel's prior
+# ``pi_`` rather than with a posterior that rests on a few of its own
+# ratings (``judged_``).
 
 em = fits["levels (default)"]
 fig, ax = plt.subplots(figsize=(6, 3.4), layout="constrained")

@@ -144,7 +144,6 @@ def summary(
     n_annotators = len(annotators)
     from skem._io.results import _scale_ends
     from skem._io.verdicts import _prior_weight_words, _random_weight_words
-    from skem._model.evidence import MIN_JUDGED_RATINGS
 
     low, high = _scale_ends(estimator)
     levels = getattr(estimator, "levels_", None)
@@ -169,7 +168,7 @@ def summary(
     else:
         lines.append(f"None of the {n_annotators} annotators answers at random.")
     undetermined = verdict == "undetermined"
-    few = undetermined & (estimator.n_judged_ratings_ < MIN_JUDGED_RATINGS)
+    few = undetermined & ~estimator.judged_
     if few.any():
         lines.append(
             f"{few.sum()} undetermined (too few ratings to judge; "

@@ -124,14 +124,13 @@ class _InMemoryBackend:
     ----------
     in_mixture : ndarray of shape (n_annotators,), dtype bool
         The annotators in the good/random mixture; the driver sets it from
-        the compared ratings
-        (:func:`skem._model.evidence._mixture_annotators`).
+        their evidence (:func:`skem._model.evidence._mixture_annotators`).
     """
 
     def __init__(self, block, n_per_annotator, has_gold):
         self.state = block
         self.n_per_annotator = n_per_annotator
-        # Until the driver counts the compared ratings: everyone rated.
+        # Until the driver counts the evidence: everyone rated.
         self.in_mixture = n_per_annotator > 0
         self.n_annotators = n_per_annotator.shape[0]
         self.n_ratings = int(n_per_annotator.sum())

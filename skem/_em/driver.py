@@ -70,15 +70,19 @@ from skem._em.validation import _warn_at_caller
 from skem._model.evidence import (
     _check_judgeable,
     _estimate_consensus_weights,
+    _estimate_evidence_per_rating,
+    _judged_annotators,
     _kernel_rater_counts,
     _mixture_annotators,
+    _mixture_candidates,
 )
 from skem._model.form import _model_form, _Params
 from skem._model.likelihoods import (
     _estimate_annotator_log_joint,
 )
+from skem._model.shift import _centre_biases
 from skem._model.starts import _initialize_params, _kernel_initialize_warm
-from skem._model.steps import _centre_bias, _rounding_slack
+from skem._model.steps import _rounding_slack
 
 # min_sigma="auto" is this fraction of the width of the score range; it scales
 # with the scores, so the fit is invariant to affine changes of the scale.
@@ -201,7 +205,14 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
             raise
 
     def _fit_em(self, data, form, warm_params=None):
-        """Run EM from each start and leave the best run's blocks in ``data``.
+        """Fit EM, and leave the best run's blocks in ``data``.
+
+        The mixture first holds every annotator with enough compared ratings
+        (:func:`skem._model.evidence._mixture_candidates`). If the fit's
+        good ratings say that some of them could not reach a verdict even
+        if honest (:func:`skem._model.evidence._mixture_annotators`), EM
+        goes on from that fit with those annotators presumed good: a new
+        objective, fixed for the whole of its run.
 
         Parameters
         ----------
@@ -220,7 +231,25 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
         """
         counts = data.reduce(_kernel_rater_counts)
         _check_judgeable(data.n_per_annotator, counts["max_raters"])
-        data.in_mixture = _mixture_annotators(counts["n_compared"])
+        candidates = _mixture_candidates(counts["n_compared"])
+        data.in_mixture = candidates
+        best = self._fit_from_starts(data, form, warm_params)
+        per_rating = _estimate_evidence_per_rating(
+            best["statistics"]["log_density"],
+            best["weights"],
+            data.n_per_annotator,
+            candidates,
+        )
+        in_mixture = _mixture_annotators(candidates, counts["evidence"], per_rating)
+        if not np.array_equal(in_mixture, candidates):
+            data.in_mixture = in_mixture
+            best = self._fit_from_starts(data, form, best["params"])
+        best["n_judged"] = counts["n_judged"]
+        best["judged"] = _judged_annotators(data.in_mixture, counts["n_judged"])
+        return _centre_biases(best, data.n_per_annotator, data.has_gold)
+
+    def _fit_from_starts(self, data, form, warm_params):
+        """Run EM from each start; the best run, its blocks left in ``data``."""
         if warm_params is not None:
             starts = [None]
         elif _is_random_init(self.init):
@@ -278,8 +307,7 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
         data.state = best["state"]
         data.update(_kernel_forget_terms)
         best["state"] = data.state
-        best["n_judged"] = counts["n_judged"]
-        return _centre_biases(best, data.n_per_annotator, data.has_gold)
+        return best
 
     def _run_em(
         self, data, form, params, init, run, max_iter, resume=None, statistics=None
@@ -418,6 +446,7 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
         self.score_range_ = (scale.low, scale.high)
         self.levels_ = scale.level_values()
         self.n_judged_ratings_ = run["n_judged"]
+        self.judged_ = run["judged"]
         sigma = width * params.sigma
         self.sigma_ = float(sigma[0]) if form.noise == "shared" else sigma
         self.shared_sigma_ = width * params.shared_sigma
@@ -435,7 +464,7 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
     def _consensus_weights(self):
         """The fitted annotators' consensus weights and their logs."""
         return _estimate_consensus_weights(
-            self.weights_, self.log_posterior_, self.pi_, self.n_judged_ratings_
+            self.weights_, self.log_posterior_, self.pi_, self.judged_
         )
 
     def _warn_if_not_converged(self, run):
@@ -512,39 +541,6 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
         callback = getattr(self, "_iteration_callback", None)
         if callback is not None:
             callback(info)
-
-
-def _centre_biases(run, n_per_annotator, has_gold):
-    """The kept run with its biases read against the average annotator.
-
-    Locations and biases are identified only up to a common shift. The
-    bounded forms take the shift that keeps every location inside the score
-    range, which need not give the biases weighted mean 0: on a panel rated
-    at the floor the biases would drift together, and with them a consensus
-    of ``rating - bias``. The consensus (``mu_``, ``transform``) and
-    ``bias_`` are read against the average annotator, whatever the shift
-    (:func:`skem._model.steps._centre_bias`); the locations keep the range.
-    Gold items pin the biases: no shift.
-
-    Parameters
-    ----------
-    run : dict
-        See :meth:`_BaseEM._run_em`.
-    n_per_annotator : ndarray of shape (n_annotators,)
-    has_gold : bool
-        Whether any item is gold.
-
-    Returns
-    -------
-    run : dict
-        ``run``, with ``params.bias`` of weighted mean 0 unless gold pins it,
-        and 0 for the annotators without ratings.
-    """
-    params = run["params"]
-    bias, _ = _centre_bias(
-        params.bias, run["responsibility"], n_per_annotator, has_gold
-    )
-    return {**run, "params": replace(params, bias=bias)}
 
 
 # init='auto' runs EM from each of these and keeps the higher objective. A

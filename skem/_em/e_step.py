@@ -1,6 +1,6 @@
 """The E-steps of soft and hard EM: each annotator's posterior, and the objective.
 
-Only the annotators with enough compared ratings are in the good/random
+Only the annotators with enough evidence are in the good/random
 mixture (:func:`skem._model.evidence._mixture_annotators`); the other annotators with
 ratings enter as good. Their posterior is still reported, but the M-step
 weighs their ratings 1 and their term of the objective is their good log
@@ -41,7 +41,7 @@ def _e_step(
         ``log(pi f_good + (1 - pi) f_bad)``; hard: the larger) plus ``sum_i
         log f_good`` of the other rated annotators. ``weights``,
         ``log_posterior``, ``log_posterior_bad``: every annotator's posterior
-        (hard: flags), as reported. ``responsibility`` and
+        (hard: its flag, 1 outside the mixture), as reported. ``responsibility`` and
         ``log_responsibility``: what the M-step weighs each annotator's
         ratings by, the posterior in the mixture and 1 elsewhere.
     """
@@ -50,6 +50,9 @@ def _e_step(
     )
     presumed = rated & ~in_mixture
     objective += float(np.sum(log_density, where=presumed))
+    if em == "hard":
+        # The flags are the fit's: an annotator outside the mixture is good.
+        weights = np.where(presumed, 1.0, weights)
     return {
         "objective": objective,
         "weights": weights,

@@ -57,7 +57,7 @@ def _collect_item_results(data, form, run):
     """
     params = run["params"]
     weights, log_weights = _estimate_consensus_weights(
-        run["weights"], run["log_posterior"], params.pi, run["n_judged"]
+        run["weights"], run["log_posterior"], params.pi, run["judged"]
     )
     sums = data.reduce(_kernel_std_error_sums, form, params, weights, log_weights)
     correction = _estimate_std_error_correction(**sums)

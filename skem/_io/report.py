@@ -239,9 +239,7 @@ class _Content:
         people = self.people
         order = np.argsort(people["log_posterior"].to_numpy(), kind="stable")
         verdict = people["verdict"].to_numpy()
-        few = (verdict == "undetermined") & (
-            np.asarray(self.estimator.n_judged_ratings_) < MIN_JUDGED_RATINGS
-        )
+        few = (verdict == "undetermined") & ~self.estimator.judged_
         lines = [
             f"<li>{_badge(verdict[k])} <strong>"
             f"{_text(people['label'].iloc[k])}</strong>: "
@@ -261,7 +259,8 @@ class _Content:
                 f"<li>{_badge('undetermined')} {few.sum()} "
                 f"{html.escape(_plural(self.annotator_name, few.sum()))} with "
                 f"too few ratings to judge (fewer than {MIN_JUDGED_RATINGS} on "
-                f"items that two others rated too): {_named(people['label'][few])}"
+                "items that two others rated too, or too few for the panel's "
+                f"agreement): {_named(people['label'][few])}"
                 f"; {html.escape(_prior_weight_words(self.estimator.pi_))}.</li>"
             )
         random = verdict == "random"

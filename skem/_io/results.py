@@ -137,7 +137,7 @@ RatingMatrix, default=None
         ``n_ratings`` is missing (``<NA>``), except for a Dask estimator: it
         counted the ratings in its fit (``n_ratings_per_annotator_``). The
         "too few ratings" verdict needs no X: it reads the fit's
-        ``n_judged_ratings_``.
+        ``judged_``.
     name : str, default='annotator'
         Name of the label column: your own, for example ``"subject"``.
 
@@ -151,12 +151,11 @@ RatingMatrix, default=None
           ``exp(log_posterior_)``; for :class:`~skem.HardAnnotatorEM` too,
           whose ``weights_`` are 0/1;
         - ``verdict``: ``"consistent"`` (``p_good >= 0.9``), ``"random"``
-          (``p_good <= 0.1``) or ``"undetermined"`` (in between, or fewer
-          than 3 ratings on items that at least two others rated too:
-          ``n_judged_ratings_``);
+          (``p_good <= 0.1``) or ``"undetermined"`` (in between, or too
+          few ratings to judge: ``judged_``);
         - ``consensus_weight``: the annotator's weight in the consensus,
           ``consensus_weights_``: ``weights_``, or ``pi_`` where the
-          verdict is undetermined for want of judged ratings;
+          ratings do not judge the annotator;
         - ``n_ratings``: the annotator's number of ratings;
         - ``sigma``: the inconsistency, the typical deviation of the
           annotator's good ratings from ``consensus + bias`` (``sigma_``,
@@ -292,7 +291,12 @@ def _annotator_table(estimator, labels, evidence, name):
         n_ratings, r = evidence.per_annotator, evidence.r
         deviation = evidence.deviation
     verdicts, reasons = _annotator_verdicts(
-        p_good, n_ratings, estimator.n_judged_ratings_, r, deviation
+        p_good,
+        n_ratings,
+        estimator.n_judged_ratings_,
+        r,
+        deviation,
+        judged=estimator.judged_,
     )
     n_annotators = p_good.shape[0]
     table = pd.DataFrame(

@@ -28,7 +28,9 @@ MIN_FAR_RATINGS = 5
 HEAVY_TAIL_FACTOR = 10
 
 
-def _annotator_verdicts(p_good, n_ratings=None, n_judged=None, r=None, deviation=None):
+def _annotator_verdicts(
+    p_good, n_ratings=None, n_judged=None, r=None, deviation=None, judged=None
+):
     """Name each annotator's verdict, with the plain reason behind it.
 
     The one place that turns a fit into words, for the tables, the command's
@@ -52,6 +54,10 @@ def _annotator_verdicts(p_good, n_ratings=None, n_judged=None, r=None, deviation
         (and its bias), NaN without any; None if unknown. The reasons of
         the random and the undetermined compare it with the consistent
         annotators' median: it, not ``r``, is what the model weighs.
+    judged : array-like of shape (n_annotators,) of bool, default=None
+        Whether the ratings judge each annotator (``judged_``); where they do
+        not, the verdict is "undetermined". None: where ``n_judged`` is at
+        least ``MIN_JUDGED_RATINGS``.
 
     Returns
     -------
@@ -63,17 +69,20 @@ def _annotator_verdicts(p_good, n_ratings=None, n_judged=None, r=None, deviation
         consensus r = 0.55, ratings 1.3 off the consensus (root mean square;
         consistent annotators: 0.52)"``, ``"consistent: 79 ratings, r =
         0.85"``, ``"undetermined: too few ratings (2 on items that two
-        others rated too)"`` or ``"undetermined: the ratings fit either way;
-        79 ratings, r = 0.40, ratings 0.9 off the consensus (root mean
-        square; consistent annotators: 0.52)"``.
+        others rated too)"``, ``"undetermined: too few ratings to tell at
+        this panel's agreement (4 on items that two others rated too)"`` or
+        ``"undetermined: the ratings fit either way; 79 ratings, r = 0.40,
+        ratings 0.9 off the consensus (root mean square; consistent
+        annotators: 0.52)"``.
     """
     p_good = np.asarray(p_good, dtype=np.float64)
     n = p_good.shape[0]
-    judged = (
+    n_judged = (
         np.full(n, MIN_JUDGED_RATINGS) if n_judged is None else np.asarray(n_judged)
     )
+    judged = n_judged >= MIN_JUDGED_RATINGS if judged is None else np.asarray(judged)
     verdicts = np.where(
-        judged < MIN_JUDGED_RATINGS,
+        ~judged,
         "undetermined",
         np.where(
             p_good >= CONSISTENT_FROM,
@@ -91,18 +100,25 @@ def _annotator_verdicts(p_good, n_ratings=None, n_judged=None, r=None, deviation
     else:
         deviation = [None] * n
     reasons = [
-        _reason(verdict, judged[k], n_ratings[k], r[k], deviation[k], typical)
+        _reason(
+            verdict, judged[k], n_judged[k], n_ratings[k], r[k], deviation[k], typical
+        )
         for k, verdict in enumerate(verdicts)
     ]
     return verdicts, np.asarray(reasons, dtype=object)
 
 
-def _reason(verdict, judged, count, correlation, deviation, typical):
+def _reason(verdict, judged, n_judged, count, correlation, deviation, typical):
     """One annotator's reason, from the evidence :func:`_annotator_verdicts` got."""
-    if judged < MIN_JUDGED_RATINGS:
+    if not judged:
+        at = (
+            ""
+            if n_judged < MIN_JUDGED_RATINGS
+            else " to tell at this panel's agreement"
+        )
         return (
-            f"undetermined: too few ratings ({int(judged)} on items that two "
-            "others rated too)"
+            f"undetermined: too few ratings{at} ({int(n_judged)} on items that "
+            "two others rated too)"
         )
     evidence = _evidence_text(count, correlation)
     if verdict == "consistent":

@@ -8,36 +8,77 @@ annotator's *judged* ratings are its ratings on items that at least two
 others rated too. With fewer than ``MIN_JUDGED_RATINGS`` of them, a posterior
 would rest on locations fitted largely to the annotator's own ratings, and be
 over-confident either way: its verdict is "undetermined", and in the
-consensus it counts as the panel's prior ``pi`` says. Across many items,
-though, even disagreements one against one add up: a rater who differs from
-every partner is the odd one. So EM keeps in its good/random mixture every
-annotator with at least ``MIN_JUDGED_RATINGS`` *compared* ratings, on items
-that someone else rated too (:func:`_mixture_annotators`). One with fewer
-enters EM as good: its one or two ratings then neither condemn it nor, once
-it is condemned, leave the noise model to those who happened to agree; and
-``pi`` is the share of good annotators in the mixture. When nobody can be
-judged, every annotator counts at ``pi``: the consensus is the
-precision-weighted mean of everyone. A fit where no item has two ratings, or
-with one annotator, judges nobody at all, and is refused
-(:func:`_check_judgeable`).
+consensus it counts as the panel's prior ``pi`` says.
+
+Across many items, though, even disagreements one against one add up: a
+rater who differs from every partner is the odd one. So the good/random
+mixture may fit the flag of every *candidate*, an annotator with at least
+``MIN_JUDGED_RATINGS`` *compared* ratings, on items that someone else rated
+too (:func:`_mixture_candidates`). Whether a candidate's ratings can tell it
+from a random annotator depends on how far they reach, though, not on their
+number alone:
+
+- what one rating can tell depends on how many share its item: its residual
+  from the mean of the item's ``n`` ratings has ``(n - 1) / n`` of its
+  variance, the rest being the annotator's own pull on that mean. An
+  annotator's *evidence* counts each rating at ``(n - 1) / n``, the residual
+  degrees of freedom it leaves: 0 alone on an item, 1/2 beside one other
+  rater, near 1 on a large panel;
+- what a good rating brings, on average, is the log Bayes factor of good
+  against random, the Kullback-Leibler divergence of the one from the other:
+  large on a panel that agrees closely on a wide scale, near 0 where honest
+  answers spread as widely as random ones. The fit measures it on its good
+  ratings (:func:`_estimate_evidence_per_rating`).
+
+An honest annotator's ratings are expected to bring their product. Where it
+falls short of the log odds of a verdict (``log(_VERDICT_ODDS)``, from even
+odds to P(good) = 0.9), even an honest annotator would end undetermined, and
+a bias of the fit (sigma fitted beside locations that rest on three ratings
+is about ``sqrt(2/3)`` of the truth) would condemn it. So such a candidate
+enters EM as good (:func:`_mixture_annotators`), as does any annotator with
+fewer compared ratings: its ratings then neither condemn it nor, once it is
+condemned, leave the noise model to those who happened to agree; and ``pi``
+is the share of good annotators in the mixture. The driver fits with every
+candidate in the mixture first, and, if that fit leaves some out, goes on
+from it with them presumed good: each run has its own fixed objective, so
+EM stays monotone.
+
+Only an annotator in the mixture with at least ``MIN_JUDGED_RATINGS`` judged
+ratings is *judged* (:func:`_judged_annotators`); every other one is
+"undetermined" and counts at ``pi`` in the consensus. When nobody can be
+judged, the consensus is the precision-weighted mean of everyone. A fit
+where no item has two ratings, or with one annotator, judges nobody at all,
+and is refused (:func:`_check_judgeable`).
 """
 
 import numpy as np
 
-# Judged ratings needed before a posterior moves the consensus or a verdict.
+# Judged ratings needed before a posterior moves the consensus or a verdict,
+# and compared ratings before the mixture may fit an annotator's flag.
 MIN_JUDGED_RATINGS = 3
 
 # An item's ratings judge its raters when it has at least this many: each
 # rater against at least two others.
 _JUDGING_RATERS = 3
 
+# The odds of a verdict, "consistent" from P(good) = 0.9 and "random" from
+# 0.1 (:mod:`skem._io.verdicts`): what an annotator's ratings must be able to
+# reach, from even odds, before the mixture fits its flag.
+_VERDICT_ODDS = 9.0
+
+# Evidence is a sum of fractions, which rounds: an annotator at the minimum
+# in exact arithmetic stays in the mixture whichever way its sum rounds.
+_EVIDENCE_ROUNDING = 1e-9
+
 
 def _count_judged_ratings(ratings):
-    """Each annotator's compared and judged ratings, in one pass.
+    """Each annotator's compared ratings, evidence and judged ratings.
 
-    Compared: on items that at least one other annotator rated too; judged:
-    at least two others. Every item's ratings lie in one block, so the
-    counts of the blocks add up.
+    Compared: the ratings on items that at least one other annotator rated
+    too; judged: at least two others. Evidence: each rating counted at ``(n
+    - 1) / n``, with ``n`` the ratings of its item, the residual degrees of
+    freedom it leaves once the item's location is fitted. Every item's
+    ratings lie in one block, so the counts of the blocks add up.
 
     Parameters
     ----------
@@ -45,54 +86,138 @@ def _count_judged_ratings(ratings):
 
     Returns
     -------
-    n_compared, n_judged : ndarray of shape (n_annotators,), dtype int64
+    n_compared : ndarray of shape (n_annotators,), dtype int64
+    evidence : ndarray of shape (n_annotators,), dtype float64
+    n_judged : ndarray of shape (n_annotators,), dtype int64
     """
+    n = ratings.n_per_item[ratings.item]
+    evidence = np.bincount(
+        ratings.annotator, weights=1.0 - 1.0 / n, minlength=ratings.n_annotators
+    )
     # Each rating's item raters, capped: 1 (alone), 2 (compared) or 3 (judged).
-    raters = np.minimum(ratings.n_per_item[ratings.item], _JUDGING_RATERS)
+    raters = np.minimum(n, _JUDGING_RATERS, out=n)
     counts = np.bincount(
         ratings.annotator * _JUDGING_RATERS + (raters - 1),
         minlength=ratings.n_annotators * _JUDGING_RATERS,
     ).reshape(ratings.n_annotators, _JUDGING_RATERS)
-    return counts[:, 1] + counts[:, 2], counts[:, 2].copy()
+    return counts[:, 1] + counts[:, 2], evidence, counts[:, 2].copy()
 
 
 def _kernel_rater_counts(block):
-    """The block's compared and judged ratings per annotator, and most raters.
+    """The block's compared ratings, evidence and judged ratings per annotator,
+    and the most raters of an item.
 
     The input of :func:`_mixture_annotators`, of the verdicts and of
     :func:`_check_judgeable`.
     """
     ratings = block.ratings
-    n_compared, n_judged = _count_judged_ratings(ratings)
+    n_compared, evidence, n_judged = _count_judged_ratings(ratings)
     return block, {
         "n_judged": n_judged,
         "n_compared": n_compared,
+        "evidence": evidence,
         "max_raters": int(np.max(ratings.n_per_item, initial=0)),
     }
 
 
-def _mixture_annotators(n_compared):
-    """The annotators whose good/random flag the mixture fits.
+def _estimate_evidence_per_rating(log_density, weights, n_per_annotator, candidates):
+    """The log odds for good that a good annotator's rating brings, as fitted.
 
-    Those with at least ``MIN_JUDGED_RATINGS`` compared ratings. Every other
-    annotator with ratings enters EM as good: its term of the objective is
-    its good log density, without ``pi``, and its ratings weigh 1 in the
-    M-step. The objective stays a fixed function of the parameters, so EM
-    stays monotone.
+    The random density is 1 in unit space, so an annotator's good log
+    density is the log Bayes factor of its ratings for good. Averaged per
+    rating over the candidates, each weighed by its ``P(good)``, it
+    estimates what a good rating brings (the Kullback-Leibler divergence of
+    the good distribution from the random one); floored at 0, where good
+    and random answers cannot be told apart.
+
+    Parameters
+    ----------
+    log_density : ndarray of shape (n_annotators,)
+        Each annotator's good log density at the fitted parameters.
+    weights : ndarray of shape (n_annotators,)
+        Each annotator's ``P(good)`` (hard EM: its flag).
+    n_per_annotator : ndarray of shape (n_annotators,)
+        Each annotator's ratings.
+    candidates : ndarray of shape (n_annotators,), dtype bool
+        From :func:`_mixture_candidates`.
+
+    Returns
+    -------
+    per_rating : float
+    """
+    good = np.where(candidates, weights, 0.0)
+    n_good = float(good @ n_per_annotator)
+    if n_good <= 0:
+        return 0.0
+    return max(float(good @ np.where(candidates, log_density, 0.0)) / n_good, 0.0)
+
+
+def _mixture_candidates(n_compared):
+    """The annotators with enough compared ratings to enter the mixture.
+
+    At least ``MIN_JUDGED_RATINGS`` ratings on items that someone else rated
+    too: one or two ratings never judge an annotator.
 
     Parameters
     ----------
     n_compared : ndarray of shape (n_annotators,)
-        Each annotator's ratings on items that someone else rated too.
+        From :func:`_count_judged_ratings`.
+
+    Returns
+    -------
+    candidates : ndarray of shape (n_annotators,), dtype bool
+    """
+    return np.asarray(n_compared) >= MIN_JUDGED_RATINGS
+
+
+def _mixture_annotators(candidates, evidence, per_rating):
+    """The annotators whose good/random flag the mixture fits.
+
+    The candidates whose evidence an honest annotator would fill with the
+    odds of a verdict: ``evidence * per_rating >= log(_VERDICT_ODDS)``.
+    Every other annotator with ratings enters EM as good: its term of the
+    objective is its good log density, without ``pi``, and its ratings
+    weigh 1 in the M-step. The inputs are fixed before EM, so the objective
+    stays a fixed function of the parameters, and EM monotone.
+
+    Parameters
+    ----------
+    candidates : ndarray of shape (n_annotators,), dtype bool
+        From :func:`_mixture_candidates`.
+    evidence : ndarray of shape (n_annotators,)
+        From :func:`_count_judged_ratings`.
+    per_rating : float
+        From :func:`_estimate_evidence_per_rating`.
 
     Returns
     -------
     in_mixture : ndarray of shape (n_annotators,), dtype bool
     """
-    return np.asarray(n_compared) >= MIN_JUDGED_RATINGS
+    needed = np.log(_VERDICT_ODDS) - _EVIDENCE_ROUNDING
+    return candidates & (np.asarray(evidence) * per_rating >= needed)
 
 
-def _estimate_consensus_weights(weights, log_posterior, pi, n_judged):
+def _judged_annotators(in_mixture, n_judged):
+    """The annotators whose ratings judge them.
+
+    Those in the mixture (:func:`_mixture_annotators`) with at least
+    ``MIN_JUDGED_RATINGS`` judged ratings. Only they get a verdict and count
+    by their posterior in the consensus; every other one is undetermined.
+
+    Parameters
+    ----------
+    in_mixture : ndarray of shape (n_annotators,), dtype bool
+    n_judged : ndarray of shape (n_annotators,)
+        From :func:`_count_judged_ratings`.
+
+    Returns
+    -------
+    judged : ndarray of shape (n_annotators,), dtype bool
+    """
+    return in_mixture & (np.asarray(n_judged) >= MIN_JUDGED_RATINGS)
+
+
+def _estimate_consensus_weights(weights, log_posterior, pi, judged):
     """Each annotator's weight in the consensus, and its log.
 
     Parameters
@@ -102,23 +227,22 @@ def _estimate_consensus_weights(weights, log_posterior, pi, n_judged):
         the log posterior.
     pi : float
         The prior probability of a good annotator, in (0, 1).
-    n_judged : ndarray of shape (n_annotators,)
-        The judged ratings of :func:`_count_judged_ratings`.
+    judged : ndarray of shape (n_annotators,), dtype bool
+        From :func:`_judged_annotators`.
 
     Returns
     -------
     weights, log_weights : ndarray of shape (n_annotators,)
-        ``weights`` and ``log_posterior`` where the annotator has at least
-        ``MIN_JUDGED_RATINGS`` judged ratings; ``pi`` and ``log pi``
-        elsewhere.
+        ``weights`` and ``log_posterior`` where the annotator is judged;
+        ``pi`` and ``log pi`` elsewhere.
     """
     return (
-        _where_judged(n_judged, weights, pi),
-        _where_judged(n_judged, log_posterior, np.log(pi)),
+        np.where(judged, weights, pi),
+        np.where(judged, log_posterior, np.log(pi)),
     )
 
 
-def _estimate_consensus_log_bad_weights(log_posterior_bad, pi, n_judged):
+def _estimate_consensus_log_bad_weights(log_posterior_bad, pi, judged):
     """The log of one minus each annotator's consensus weight.
 
     The complement of :func:`_estimate_consensus_weights`, kept apart from
@@ -128,22 +252,16 @@ def _estimate_consensus_log_bad_weights(log_posterior_bad, pi, n_judged):
     ----------
     log_posterior_bad : ndarray of shape (n_annotators,)
         The E-step's ``log P(bad)`` of each annotator.
-    pi, n_judged
+    pi, judged
         As for :func:`_estimate_consensus_weights`.
 
     Returns
     -------
     log_bad_weights : ndarray of shape (n_annotators,)
-        ``log_posterior_bad`` where the annotator has at least
-        ``MIN_JUDGED_RATINGS`` judged ratings; ``log(1 - pi)`` elsewhere.
+        ``log_posterior_bad`` where the annotator is judged; ``log(1 - pi)``
+        elsewhere.
     """
-    return _where_judged(n_judged, log_posterior_bad, np.log1p(-pi))
-
-
-def _where_judged(n_judged, posterior, prior):
-    """``posterior`` for the annotators with ``MIN_JUDGED_RATINGS`` judged
-    ratings, ``prior`` for the others."""
-    return np.where(np.asarray(n_judged) >= MIN_JUDGED_RATINGS, posterior, prior)
+    return np.where(judged, log_posterior_bad, np.log1p(-pi))
 
 
 def _check_judgeable(n_per_annotator, max_raters):

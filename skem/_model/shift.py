@@ -17,7 +17,7 @@ from dataclasses import replace
 import numpy as np
 
 from skem._model.likelihoods import _compute_good_terms, _Gather
-from skem._model.steps import _UNIT_BOUNDS, _guarded_ascent
+from skem._model.steps import _UNIT_BOUNDS, _centre_bias, _guarded_ascent
 
 
 def _held_items(location):
@@ -137,3 +137,36 @@ def _estimate_common_shift(data, weights, bias, sigma):
         np.zeros(1), np.array([proposal]), np.array([moments["objective"]]), evaluate
     )
     return float(shift[0])
+
+
+def _centre_biases(run, n_per_annotator, has_gold):
+    """The kept run with its biases read against the average annotator.
+
+    Locations and biases are identified only up to a common shift. The
+    bounded forms take the shift that keeps every location inside the score
+    range, which need not give the biases weighted mean 0: on a panel rated
+    at the floor the biases would drift together, and with them a consensus
+    of ``rating - bias``. The consensus (``mu_``, ``transform``) and
+    ``bias_`` are read against the average annotator, whatever the shift
+    (:func:`skem._model.steps._centre_bias`); the locations keep the range.
+    Gold items pin the biases: no shift.
+
+    Parameters
+    ----------
+    run : dict
+        The driver's kept run (:meth:`skem._em.driver._BaseEM._run_em`).
+    n_per_annotator : ndarray of shape (n_annotators,)
+    has_gold : bool
+        Whether any item is gold.
+
+    Returns
+    -------
+    run : dict
+        ``run``, with ``params.bias`` of weighted mean 0 unless gold pins it,
+        and 0 for the annotators without ratings.
+    """
+    params = run["params"]
+    bias, _ = _centre_bias(
+        params.bias, run["responsibility"], n_per_annotator, has_gold
+    )
+    return {**run, "params": replace(params, bias=bias)}

@@ -475,8 +475,8 @@ def _estimate_pi(weights, in_mixture):
     The mean is over the annotators whose flag the mixture fits
     (:func:`skem._model.evidence._mixture_annotators`). The others have no
     ``pi`` in the objective: one without ratings has a soft marginal ``pi +
-    (1 - pi) = 1`` (and no term in the hard objective), one with too few
-    compared ratings enters as good. Counted here, an empty column of the
+    (1 - pi) = 1`` (and no term in the hard objective), one with too little
+    evidence enters as good. Counted here, an empty column of the
     matrix, or a worker with one rating, would move ``pi``, and with it
     every verdict. Clipping is the maximum of the M-step
     objective over ``[_PI_BOUND, 1 - _PI_BOUND]``: it keeps both log priors

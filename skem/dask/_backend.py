@@ -67,7 +67,7 @@ class _DaskBackend:
         self.client = client
         self.state = list(blocks)
         self.n_per_annotator = n_per_annotator
-        # Until the driver counts the compared ratings: everyone rated.
+        # Until the driver counts the evidence: everyone rated.
         self.in_mixture = n_per_annotator > 0
         self.n_annotators = n_per_annotator.shape[0]
         self.n_ratings = int(n_per_annotator.sum())

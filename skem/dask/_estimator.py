@@ -387,10 +387,13 @@ class DaskAnnotatorEM(_BaseDaskAnnotatorEM):
         ``log P(good | ratings)``.
     n_judged_ratings_ : ndarray of shape (n_annotators,)
         Number of each annotator's ratings on items that at least two others
-        rated too; with fewer than 3 its verdict is undetermined.
+        rated too.
+    judged_ : ndarray of shape (n_annotators,), dtype bool
+        Whether the ratings judge the annotator; if not, its verdict is
+        undetermined.
     consensus_weights_ : ndarray of shape (n_annotators,)
-        Weight of each annotator in the consensus: ``weights_``, or ``pi_``
-        where the verdict is undetermined for want of judged ratings.
+        Weight of each annotator in the consensus: ``weights_`` where
+        ``judged_``, ``pi_`` elsewhere.
     score_range_ : tuple of float
         The range of the bad annotators' uniform ratings.
     levels_ : ndarray of shape (n_levels,) or None
@@ -487,6 +490,7 @@ _ANNOTATOR_ATTRIBUTES = (
     "score_range_",
     "levels_",
     "n_judged_ratings_",
+    "judged_",
     "sigma_",
     "shared_sigma_",
     "bias_",

@@ -155,6 +155,26 @@ def test_workers_outside_the_mixture_match_the_in_memory_fit(client, Dask, Memor
 
 
 @pytest.mark.slow  # a LocalCluster
+@pytest.mark.parametrize("Dask, Memory", PAIRS, ids=["soft", "hard"])
+def test_candidates_too_noisy_to_judge_match_the_in_memory_fit(client, Dask, Memory):
+    """A noisy sparse crowd where the first fit leaves workers with four or
+    five ratings out of the mixture: the second run, from the first's fit,
+    gives the in-memory attributes on 3 partitions too."""
+    from tests.estimators.test_estimators import _one_or_two_ratings_per_worker
+
+    X, _, _ = _one_or_two_ratings_per_worker(16)
+    item, annotator = np.nonzero(~np.isnan(X))
+    frame = pd.DataFrame(
+        {"item": item.astype(str), "annotator": annotator, "score": X[item, annotator]}
+    )
+    em, matrix = _in_memory(Memory, frame)
+    assert np.any(~em.judged_ & (em.n_judged_ratings_ >= 3))
+    dask_em = _dask_fit(Dask, dd.from_pandas(frame, npartitions=3))
+    _assert_same_fit(dask_em, em, matrix)
+    np.testing.assert_array_equal(dask_em.judged_, em.judged_)
+
+
+@pytest.mark.slow  # a LocalCluster
 @pytest.mark.parametrize("form", FORMS, ids=lambda f: "-".join(map(str, f.values())))
 @pytest.mark.parametrize("Dask, Memory", PAIRS, ids=["soft", "hard"])
 def test_every_form_with_gold_matches_the_in_memory_fit(client, Dask, Memory, form):

@@ -26,9 +26,10 @@ def test_assign_good_annotators_keeps_one_rated_annotator_good():
 
 @pytest.mark.parametrize("em", ["soft", "hard"])
 def test_e_step_presumes_good_the_annotators_outside_the_mixture(em):
-    """Annotators 0-1 are in the mixture, 2 has too few compared ratings, 3
-    none: the objective is the mixture's terms plus annotator 2's good log
-    density; the M-step weighs 2 at 1; its posterior is still reported."""
+    """Annotators 0-1 are in the mixture, 2 is outside it, 3 has no ratings:
+    the objective is the mixture's terms plus annotator 2's good log
+    density; the M-step weighs 2 at 1; soft EM still reports its posterior,
+    hard EM its flag in the fit, good."""
     log_pi, log_not_pi = np.log(0.8), np.log(0.2)
     log_density = np.array([-1.0, -9.0, -6.0, 0.0])
     log_bad = log_not_pi + np.array([-3.0, -3.0, -2.0, 0.0])
@@ -44,8 +45,10 @@ def test_e_step_presumes_good_the_annotators_outside_the_mixture(em):
     posterior = np.exp(log_good - np.logaddexp(log_good, log_bad))
     np.testing.assert_allclose(got["log_posterior"], np.log(posterior), rtol=1e-14)
     expected = posterior if em == "soft" else (posterior >= 0.5).astype(float)
+    assert posterior[2] < 0.5
+    if em == "hard":
+        expected[2] = 1.0
     np.testing.assert_allclose(got["weights"], expected, rtol=1e-14)
-    assert got["weights"][2] < 0.5
     assert got["responsibility"][2] == 1.0
     assert got["log_responsibility"][2] == 0.0
     np.testing.assert_array_equal(got["responsibility"][[0, 1, 3]], expected[[0, 1, 3]])

@@ -7,6 +7,8 @@ The hypothesis tests use small per-test budgets so that the file stays fast
 ``tests/model/``.
 """
 
+from unittest import mock
+
 import numpy as np
 import pytest
 from hypothesis import assume, given, settings
@@ -88,6 +90,7 @@ def _assert_objective_never_decreases(Estimator, form, data, init):
     allowed = 1e-8 * (1 + np.maximum(np.abs(objectives[:-1]), np.abs(objectives[1:])))
     assert np.all(decrease <= allowed), (decrease.max(), objectives)
     assert em.log_likelihood_ == objectives[-1]
+    return em
 
 
 @pytest.mark.parametrize("form", FORMS, ids=_form_id)
@@ -167,6 +170,33 @@ def test_every_form_objective_never_decreases_with_workers_outside_the_mixture(
     above.
     """
     _assert_objective_never_decreases(Estimator, form, (X, None), init)
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+@pytest.mark.parametrize("form", FORMS, ids=_form_id)
+@settings(max_examples=_budget(6))
+@given(
+    X=_data_with_sparse_workers(),
+    init=st.sampled_from(["median", "auto"]),
+    per_rating=st.floats(0.0, 3.0),
+)
+def test_every_form_objective_never_decreases_after_the_mixture_shrinks(
+    Estimator, form, X, init, per_rating
+):
+    """EM never lowers its objective in the run that follows a first fit
+    whose evidence leaves candidates out of the mixture.
+
+    The evidence a good rating brings is drawn, so that any subset of the
+    candidates may be left out; the second run goes on from the first fit
+    with its own, fixed objective, whose history ``log_likelihoods_`` is.
+    Only candidates are ever judged.
+    """
+    with mock.patch(
+        "skem._em.driver._estimate_evidence_per_rating", return_value=per_rating
+    ):
+        em = _assert_objective_never_decreases(Estimator, form, (X, None), init)
+    compared = np.sum(~np.isnan(X) & (np.sum(~np.isnan(X), axis=1) >= 2)[:, None], 0)
+    assert not np.any(em.judged_ & (compared < 3))
 
 
 # Deterministic regressions for the defects of the hard E-step that the

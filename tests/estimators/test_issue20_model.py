@@ -131,13 +131,17 @@ def test_large_noise_prior_objective_never_decreases(Estimator, bounded, noise_p
     _assert_monotone(em.log_likelihoods_)
 
 
-def test_per_annotator_fit_tends_to_the_shared_fit_as_noise_prior_grows():
+def test_per_annotator_fit_tends_to_the_shared_fit_as_noise_prior_grows(
+    every_candidate_in_the_mixture,
+):
     """As nu grows, every sigma_a tends to the shared fit's one sigma, the pooled
     ``sqrt(sum_a w_a SS_a / sum_a w_a n_a)``, and the weights to the shared
     fit's (about [0.98, 0.98, 0] on the issue's panel): at 1e9 and 1e12 they
     agree to 1e-6. 0.4.1 drifted (5e-4 off at 1e12) and collapsed from 1e17
     on; with the prior on sigma**2 the limit kept two pseudo-ratings per
-    annotator (weights 0.967)."""
+    annotator (weights 0.967). Three items of three raters cannot judge
+    anyone at this panel's agreement: the fits keep everyone in the mixture
+    to test the steps."""
     shared = AnnotatorEM(
         bounded=False, noise="shared", init="all_good", tol=1e-12, max_iter=500
     ).fit(ISSUE_PANEL)
@@ -345,13 +349,17 @@ def _assert_transform_is_mu(em, X, gold=None):
     np.testing.assert_allclose(consensus, expected, rtol=0, atol=1e-12 * (high - low))
 
 
-def test_transform_equals_mu_when_every_annotator_has_weight_zero():
+def test_transform_equals_mu_when_every_annotator_has_weight_zero(
+    every_candidate_in_the_mixture,
+):
     """The issue's case: both annotators end with weight 0; mu_ was the last
     M-step's location, from the previous weights, and transform(X) the final
     weights' fallback. Now both are the consensus at the fitted parameters,
     and so is the plain normal form's location_. (The issue's 2 x 2 panel
     no longer gets there: with two compared ratings each, both annotators
-    now enter EM as good; these four items compare each of them four times.)"""
+    now enter EM as good; these four items compare each of them four times,
+    and the fit keeps both in the mixture, though a pair of raters cannot
+    tell who of them is wrong.)"""
     X = np.array([[5.0, 1.0], [4.0, 5.0], [5.0, 2.0], [3.0, 5.0]])
     em = AnnotatorEM(bounded=False, init="all_good").fit(X)
     assert np.all(em.weights_ < 1e-4)

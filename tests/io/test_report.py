@@ -424,7 +424,8 @@ def test_undetermined_newcomers_are_said_to_count_at_the_prior(tmp_path):
     assert (
         '<span class="badge undetermined">undetermined</span> 1 annotator with '
         "too few ratings to judge (fewer than 3 on items that two others rated "
-        f"too): 6; in the consensus each counts {em.pi_:.0%} as much as a fully "
+        "too, or too few for the panel's agreement): 6; in the consensus "
+        f"each counts {em.pi_:.0%} as much as a fully "
         "trusted annotator.</li>" in page
     )
     row = page.split("<td>6</td>")[1].split("</tr>")[0]

@@ -132,7 +132,7 @@ def test_bias_column_is_the_fitted_bias():
 
 
 def test_hard_em_reports_the_soft_posterior_not_its_zero_one_weights():
-    X = make_ratings(5, 6, bad_fraction=0.3, random_state=0)
+    X = make_ratings(6, 6, bad_fraction=0.3, random_state=0)
     em = HardAnnotatorEM().fit(X)
     p_good = annotator_frame(em)["p_good"].to_numpy()
     np.testing.assert_allclose(p_good, np.exp(em.log_posterior_))

@@ -199,3 +199,19 @@ def test_heavy_tail_note_only_for_exact_scores_with_the_normal_error():
     assert note(True, bounded=False).endswith("a Student-t error: --tail 1.")
     assert note(True, levels_=np.arange(5.0)) == ""
     assert note(True, bounded=False, tail=1.0) == ""
+
+
+def test_an_annotator_the_ratings_do_not_judge_is_undetermined_whatever_p_good():
+    """``judged`` overrides the judged ratings: with nine of them, an annotator
+    outside the mixture is undetermined, and the reason says why."""
+    verdicts, reasons = _annotator_verdicts(
+        [0.0, 1.0, 0.0], [9, 9, 9], [9, 9, 2], judged=[False, True, False]
+    )
+    assert list(verdicts) == ["undetermined", "consistent", "undetermined"]
+    assert reasons[0] == (
+        "undetermined: too few ratings to tell at this panel's agreement (9 on "
+        "items that two others rated too)"
+    )
+    assert reasons[2] == (
+        "undetermined: too few ratings (2 on items that two others rated too)"
+    )

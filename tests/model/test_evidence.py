@@ -1,4 +1,4 @@
-"""Evidence before a verdict: judged ratings and the consensus weights."""
+"""Evidence before a verdict: judged ratings, the mixture and the consensus weights."""
 
 import numpy as np
 
@@ -7,9 +7,14 @@ from skem._model.evidence import (
     _count_judged_ratings,
     _estimate_consensus_log_bad_weights,
     _estimate_consensus_weights,
+    _estimate_evidence_per_rating,
+    _judged_annotators,
     _mixture_annotators,
+    _mixture_candidates,
 )
 from tests._helpers import _ratings
+
+VERDICT_LOG_ODDS = np.log(9.0)
 
 
 def test_judged_ratings_are_those_on_items_with_two_other_raters():
@@ -21,24 +26,88 @@ def test_judged_ratings_are_those_on_items_with_two_other_raters():
         4,
         4,
     )
-    n_compared, n_judged = _count_judged_ratings(ratings)
+    n_compared, evidence, n_judged = _count_judged_ratings(ratings)
     np.testing.assert_array_equal(n_judged, [2, 2, 2, 1])
     # Compared: on items that one other annotator rated too.
     np.testing.assert_array_equal(n_compared, [3, 3, 2, 1])
-
-
-def test_mixture_holds_the_annotators_with_enough_compared_ratings():
-    n_compared = np.array([0, 1, MIN_JUDGED_RATINGS - 1, MIN_JUDGED_RATINGS, 400])
-    np.testing.assert_array_equal(
-        _mixture_annotators(n_compared), [False, False, False, True, True]
+    # Evidence: each rating at (n - 1) / n, n the raters of its item.
+    np.testing.assert_allclose(
+        evidence, [2 / 3 + 1 / 2 + 3 / 4, 2 / 3 + 1 / 2 + 3 / 4, 2 / 3 + 3 / 4, 3 / 4]
     )
 
 
-def test_consensus_weights_use_the_prior_below_the_minimum_evidence():
+def test_mixture_candidates_have_enough_compared_ratings():
+    n_compared = np.array([0, 1, MIN_JUDGED_RATINGS - 1, MIN_JUDGED_RATINGS, 400])
+    np.testing.assert_array_equal(
+        _mixture_candidates(n_compared), [False, False, False, True, True]
+    )
+
+
+def test_mixture_holds_the_candidates_whose_evidence_reaches_a_verdict():
+    """A candidate is in when its evidence times what a good rating brings
+    reaches the log odds of a verdict, log 9; at the minimum, the rounding of
+    a sum of fractions does not decide; a non-candidate never is."""
+    per_rating = 0.5
+    needed = VERDICT_LOG_ODDS / per_rating
+    evidence = np.array([needed * 0.99, needed * (1 - 1e-12), needed, 400.0, 400.0])
+    candidates = np.array([True, True, True, True, False])
+    np.testing.assert_array_equal(
+        _mixture_annotators(candidates, evidence, per_rating),
+        [False, True, True, True, False],
+    )
+    # Where good and random answers cannot be told apart, nobody is in.
+    assert not _mixture_annotators(candidates, evidence, 0.0).any()
+
+
+def test_evidence_per_rating_is_the_good_log_density_per_good_rating():
+    """The candidates' log densities, weighed by P(good), over their good
+    ratings; floored at 0; 0 without a good candidate."""
+    log_density = np.array([10.0, 4.0, -50.0, 99.0])
+    weights = np.array([1.0, 0.5, 0.0, 1.0])
+    n = np.array([10, 4, 10, 1])
+    candidates = np.array([True, True, True, False])
+    expected = (10.0 + 0.5 * 4.0) / (10 + 0.5 * 4)
+    assert _estimate_evidence_per_rating(
+        log_density, weights, n, candidates
+    ) == np.float64(expected)
+    assert _estimate_evidence_per_rating(-log_density, weights, n, candidates) == 0.0
+    assert _estimate_evidence_per_rating(log_density, 0 * weights, n, candidates) == 0
+    assert _estimate_evidence_per_rating(log_density, weights, n, ~candidates) == 99.0
+
+
+def test_evidence_counts_residual_degrees_of_freedom():
+    """When a good rating brings a third of the log odds of a verdict, an
+    annotator needs three degrees of freedom: three ratings on items of four
+    raters are too few and four are enough; on items of three raters, four
+    and five; on items of two, five and six; on items of twenty, three and
+    four."""
+    per_rating = VERDICT_LOG_ODDS / 3
+    for raters, ratings_needed in ((4, 4), (3, 5), (2, 6), (20, 4)):
+        for n in (ratings_needed - 1, ratings_needed):
+            # Annotator 0 rates items 0..n-1, each with raters - 1 others.
+            items = np.repeat(np.arange(n), raters)
+            annotators = np.tile(np.arange(raters), n)
+            ratings = _ratings(items, annotators, np.full(items.size, 0.5), n, raters)
+            n_compared, evidence, _ = _count_judged_ratings(ratings)
+            in_mixture = _mixture_annotators(
+                _mixture_candidates(n_compared), evidence, per_rating
+            )
+            assert in_mixture[0] == (n == ratings_needed), (raters, n, evidence[0])
+
+
+def test_judged_annotators_are_in_the_mixture_with_enough_judged_ratings():
+    in_mixture = np.array([True, True, False, False])
+    n_judged = np.array([MIN_JUDGED_RATINGS, MIN_JUDGED_RATINGS - 1, 50, 0])
+    np.testing.assert_array_equal(
+        _judged_annotators(in_mixture, n_judged), [True, False, False, False]
+    )
+
+
+def test_consensus_weights_use_the_prior_where_not_judged():
     weights = np.array([1.0, 0.0, 0.3, 1e-300])
     log_posterior = np.array([0.0, -800.0, np.log(0.3), -690.0])
-    n_judged = np.array([MIN_JUDGED_RATINGS, MIN_JUDGED_RATINGS - 1, 0, 50])
-    got, log_got = _estimate_consensus_weights(weights, log_posterior, 0.8, n_judged)
+    judged = np.array([True, False, False, True])
+    got, log_got = _estimate_consensus_weights(weights, log_posterior, 0.8, judged)
     np.testing.assert_array_equal(got, [1.0, 0.8, 0.8, 1e-300])
     np.testing.assert_array_equal(log_got, [0.0, np.log(0.8), np.log(0.8), -690.0])
 
@@ -47,8 +116,8 @@ def test_consensus_log_bad_weights_are_the_complement_of_the_weights():
     """log(1 - w) of the consensus weights, from the posterior's own log of
     bad where judged (exact for w near 1), log(1 - pi) elsewhere."""
     log_posterior_bad = np.array([-800.0, 0.0, np.log(0.7), -1e-300])
-    n_judged = np.array([MIN_JUDGED_RATINGS, MIN_JUDGED_RATINGS - 1, 0, 50])
-    got = _estimate_consensus_log_bad_weights(log_posterior_bad, 0.8, n_judged)
+    judged = np.array([True, False, False, True])
+    got = _estimate_consensus_log_bad_weights(log_posterior_bad, 0.8, judged)
     np.testing.assert_array_equal(
         got, [-800.0, np.log1p(-0.8), np.log1p(-0.8), -1e-300]
     )
