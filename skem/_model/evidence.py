@@ -23,7 +23,7 @@ number alone:
   variance, the rest being the annotator's own pull on that mean. An
   annotator's *evidence* counts each rating at ``(n - 1) / n``, the residual
   degrees of freedom it leaves: 0 alone on an item, 1/2 beside one other
-  rater, near 1 on a large panel;
+  rater, near 1 on a large panel, 1 on a gold item, whose location is known;
 - what a good rating brings, on average, is the log Bayes factor of good
   against random, the Kullback-Leibler divergence of the one from the other:
   large on a panel that agrees closely on a wide scale, near 0 where honest
@@ -71,18 +71,21 @@ _VERDICT_ODDS = 9.0
 _EVIDENCE_ROUNDING = 1e-9
 
 
-def _count_judged_ratings(ratings):
+def _count_judged_ratings(ratings, gold=None):
     """Each annotator's compared ratings, evidence and judged ratings.
 
     Compared: the ratings on items that at least one other annotator rated
     too; judged: at least two others. Evidence: each rating counted at ``(n
     - 1) / n``, with ``n`` the ratings of its item, the residual degrees of
-    freedom it leaves once the item's location is fitted. Every item's
-    ratings lie in one block, so the counts of the blocks add up.
+    freedom it leaves once the item's location is fitted; at 1 on a gold
+    item, whose location is known. Every item's ratings lie in one block, so
+    the counts of the blocks add up.
 
     Parameters
     ----------
     ratings : _Ratings
+    gold : ndarray of shape (n_items,) or None
+        Known consensus of the gold items, NaN elsewhere.
 
     Returns
     -------
@@ -91,8 +94,11 @@ def _count_judged_ratings(ratings):
     n_judged : ndarray of shape (n_annotators,), dtype int64
     """
     n = ratings.n_per_item[ratings.item]
+    share = 1.0 - 1.0 / n
+    if gold is not None:
+        share[~np.isnan(gold[ratings.item])] = 1.0
     evidence = np.bincount(
-        ratings.annotator, weights=1.0 - 1.0 / n, minlength=ratings.n_annotators
+        ratings.annotator, weights=share, minlength=ratings.n_annotators
     )
     # Each rating's item raters, capped: 1 (alone), 2 (compared) or 3 (judged).
     raters = np.minimum(n, _JUDGING_RATERS, out=n)
@@ -111,7 +117,7 @@ def _kernel_rater_counts(block):
     :func:`_check_judgeable`.
     """
     ratings = block.ratings
-    n_compared, evidence, n_judged = _count_judged_ratings(ratings)
+    n_compared, evidence, n_judged = _count_judged_ratings(ratings, block.gold)
     return block, {
         "n_judged": n_judged,
         "n_compared": n_compared,

@@ -36,6 +36,19 @@ def test_judged_ratings_are_those_on_items_with_two_other_raters():
     )
 
 
+def test_a_rating_on_a_gold_item_is_a_whole_degree_of_freedom():
+    """Its item's location is known, not fitted: its residual is all the
+    annotator's own. Compared and judged ratings do not change."""
+    ratings = _ratings([0, 0, 0, 1, 1, 1], [0, 1, 2, 0, 1, 2], np.full(6, 0.5), 2, 3)
+    gold = np.array([np.nan, 0.4])
+    without = _count_judged_ratings(ratings)
+    n_compared, evidence, n_judged = _count_judged_ratings(ratings, gold)
+    np.testing.assert_allclose(without[1], [4 / 3] * 3)
+    np.testing.assert_allclose(evidence, [2 / 3 + 1] * 3)
+    np.testing.assert_array_equal(n_compared, without[0])
+    np.testing.assert_array_equal(n_judged, without[2])
+
+
 def test_mixture_candidates_have_enough_compared_ratings():
     n_compared = np.array([0, 1, MIN_JUDGED_RATINGS - 1, MIN_JUDGED_RATINGS, 400])
     np.testing.assert_array_equal(
