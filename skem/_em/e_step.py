@@ -1,10 +1,10 @@
 """The E-steps of soft and hard EM: each annotator's posterior, and the objective.
 
-Only the annotators with enough evidence are in the good/random
-mixture (:func:`skem._model.evidence._mixture_annotators`); the other annotators with
-ratings enter as good. Their posterior is still reported, but the M-step
-weighs their ratings 1 and their term of the objective is their good log
-density (see :func:`_e_step`).
+Only the annotators with enough evidence are in the good/random mixture
+(:func:`skem._model.evidence._mixture_annotators`); the other annotators
+with ratings enter as good. Soft EM still reports their posterior, hard EM
+their flag in the fit, 1; the M-step weighs their ratings 1 and their term
+of the objective is their good log density (see :func:`_e_step`).
 """
 
 import numpy as np
