@@ -228,7 +228,11 @@ def _ratings_from_matrix(X):
         # matrix: the same ratings in any format come in the same order, so
         # their sums and the fit are bitwise the same; a chunk of ratings
         # spans a short run of items, and the item medians need no sort.
-        # Without repeated pairs, the conversions only reorder.
+        # Without repeated pairs, the conversions only reorder, and a CSC
+        # matrix's column pointers count each annotator's ratings.
+        n_per_annotator = (
+            np.diff(X.indptr).astype(np.intp) if X.format == "csc" else None
+        )
         X = X.tocsr()
         if not X.has_sorted_indices:
             X = X.sorted_indices()
@@ -248,6 +252,8 @@ def _ratings_from_matrix(X):
             )
         else:
             layout["n_per_item"] = n_per_item
+            if n_per_annotator is not None:
+                layout["n_per_annotator"] = n_per_annotator
     else:
         item, annotator = np.nonzero(~np.isnan(X))
         score = X[item, annotator]

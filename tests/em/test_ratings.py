@@ -110,26 +110,32 @@ def test_unanimous_scores_are_the_score_where_all_ratings_agree():
     np.testing.assert_array_equal(unanimous, [3.0, np.nan, np.nan, 0.1 + 0.2, 2.0])
 
 
+@pytest.mark.parametrize("stored_nan", [True, False])
 @pytest.mark.parametrize("fmt", ["csr", "csc", "coo", "dense"])
-def test_ratings_from_matrix_know_their_layout_as_counted(fmt):
+def test_ratings_from_matrix_know_their_layout_as_counted(fmt, stored_nan):
     """The counts a conversion knows for free are those a count of the ratings gives.
 
-    A stored NaN is not a rating: its row has one rating fewer.
+    A stored NaN is not a rating: its row and column have one rating fewer.
     """
     rng = np.random.RandomState(0)
     dense = np.where(rng.rand(40, 9) < 0.5, np.nan, rng.rand(40, 9))
     rows, columns = np.nonzero(~np.isnan(dense))
     data = dense[rows, columns]
-    data[::7] = np.nan
+    if stored_nan:
+        data[::7] = np.nan
     matrix = sp.csr_matrix((data, (rows, columns)), shape=dense.shape)
     matrix = matrix.toarray() if fmt == "dense" else matrix.asformat(fmt)
     if fmt == "dense":
         matrix[matrix == 0] = np.nan
     ratings = _ratings_from_matrix(matrix)
+    # Without a stored NaN, a compressed format's pointers give its counts.
+    known = {"csr": "n_per_item", "csc": "n_per_annotator"}.get(fmt)
+    assert (known in ratings.__dict__) == (known is not None and not stored_nan)
     counted = _Ratings(ratings.item, ratings.annotator, ratings.score, 40, 9)
     assert ratings.grouped_by_item == counted.grouped_by_item
-    np.testing.assert_array_equal(ratings.n_per_item, counted.n_per_item)
-    assert ratings.n_per_item.dtype == counted.n_per_item.dtype
+    for count in ("n_per_item", "n_per_annotator"):
+        np.testing.assert_array_equal(getattr(ratings, count), getattr(counted, count))
+        assert getattr(ratings, count).dtype == getattr(counted, count).dtype
     assert ratings.item.dtype == ratings.annotator.dtype == np.intp
 
 
