@@ -238,6 +238,7 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
             best["statistics"]["log_density"],
             best["weights"],
             data.n_per_annotator,
+            counts["evidence"],
             candidates,
         )
         in_mixture = _mixture_annotators(candidates, counts["evidence"], per_rating)

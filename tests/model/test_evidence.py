@@ -1,7 +1,12 @@
 """Evidence before a verdict: judged ratings, the mixture and the consensus weights."""
 
-import numpy as np
+from unittest import mock
 
+import numpy as np
+import pytest
+from scipy.stats import norm
+
+from skem import AnnotatorEM
 from skem._model.evidence import (
     MIN_JUDGED_RATINGS,
     _count_judged_ratings,
@@ -74,18 +79,61 @@ def test_mixture_holds_the_candidates_whose_evidence_reaches_a_verdict():
 
 def test_evidence_per_rating_is_the_good_log_density_per_good_rating():
     """The candidates' log densities, weighed by P(good), over their good
-    ratings; floored at 0; 0 without a good candidate."""
+    ratings, less half the log of their residual share; floored at 0; 0
+    without a good candidate or without a residual degree of freedom."""
     log_density = np.array([10.0, 4.0, -50.0, 99.0])
     weights = np.array([1.0, 0.5, 0.0, 1.0])
     n = np.array([10, 4, 10, 1])
+    evidence = np.array([5.0, 4.0, 10.0, 0.5])
     candidates = np.array([True, True, True, False])
-    expected = (10.0 + 0.5 * 4.0) / (10 + 0.5 * 4)
+    expected = (10.0 + 0.5 * 4.0) / (10 + 0.5 * 4) + 0.5 * np.log(7 / 12)
     assert _estimate_evidence_per_rating(
-        log_density, weights, n, candidates
-    ) == np.float64(expected)
-    assert _estimate_evidence_per_rating(-log_density, weights, n, candidates) == 0.0
-    assert _estimate_evidence_per_rating(log_density, 0 * weights, n, candidates) == 0
-    assert _estimate_evidence_per_rating(log_density, weights, n, ~candidates) == 99.0
+        log_density, weights, n, evidence, candidates
+    ) == pytest.approx(expected, rel=1e-15)
+    # On gold items, or items of many raters, nothing is taken off.
+    assert _estimate_evidence_per_rating(
+        log_density, weights, n, n.astype(float), candidates
+    ) == pytest.approx(1.0, rel=1e-15)
+    assert (
+        _estimate_evidence_per_rating(-log_density, weights, n, evidence, candidates)
+        == 0.0
+    )
+    assert (
+        _estimate_evidence_per_rating(log_density, 0 * weights, n, evidence, candidates)
+        == 0.0
+    )
+    assert _estimate_evidence_per_rating(
+        log_density, weights, n, evidence, ~candidates
+    ) == pytest.approx(99.0 + 0.5 * np.log(0.5), rel=1e-15)
+    assert (
+        _estimate_evidence_per_rating(log_density, weights, n, 0 * evidence, candidates)
+        == 0.0
+    )
+
+
+@pytest.mark.parametrize("raters", [2, 3, 6])
+def test_evidence_per_rating_estimates_the_divergence_of_good_from_random(raters):
+    """On a panel of honest raters whose items have ``raters`` ratings each,
+    the estimate is the Kullback-Leibler divergence of their normal from the
+    uniform on the scale, as the ratings' mean log density at the true
+    locations and sigma measures it (about ``-log(2 pi e sigma**2) / 2``).
+    Measured on the ratings the locations were fitted to, it overshot by
+    about ``log(n / (n - 1)) / 2``: 0.35, 0.20 and 0.09 here."""
+    rng = np.random.default_rng(raters)
+    n_items, n_annotators, sigma = 6_000 // raters, 200, 0.05
+    truth = rng.uniform(0.3, 0.7, n_items)
+    X = np.full((n_items, n_annotators), np.nan)
+    for item in range(n_items):
+        who = rng.choice(n_annotators, raters, replace=False)
+        X[item, who] = truth[item] + sigma * rng.standard_normal(raters)
+    with mock.patch(
+        "skem._em.driver._estimate_evidence_per_rating",
+        wraps=_estimate_evidence_per_rating,
+    ) as estimate:
+        AnnotatorEM(score_range=(0, 1), bounded=False, noise="shared").fit(X)
+    divergence = np.nanmean(norm.logpdf(X, truth[:, np.newaxis], sigma))
+    per_rating = _estimate_evidence_per_rating(*estimate.call_args.args)
+    assert per_rating == pytest.approx(divergence, abs=0.025)
 
 
 def test_evidence_counts_residual_degrees_of_freedom():
