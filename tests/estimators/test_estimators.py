@@ -229,20 +229,23 @@ def test_workers_with_one_or_two_ratings_are_not_condemned(seed):
     assert np.mean(em.weights_[~bad] < 0.1) <= 0.05
 
 
-def test_a_noisy_sparse_crowd_is_no_worse_than_the_mean():
-    """Seed 16 of these crowds: 12% worse than the plain mean when every
-    worker with three compared ratings was in the mixture, within 2% now.
-    Honest noise of 0.8 on five levels makes a rating bring little evidence,
-    and sigma, fitted beside locations that rest on three ratings, comes out
-    low: workers with four or five ratings were condemned. Now a worker whose
-    ratings could not reach a verdict's odds even if honest enters EM as good,
-    is not judged, and counts at ``pi_``."""
-    X, truth, _ = _one_or_two_ratings_per_worker(16)
+@pytest.mark.parametrize("seed", [9, 16])
+def test_a_noisy_sparse_crowd_is_no_worse_than_the_mean(seed):
+    """The worst seeds of these crowds: 12% (16) worse than the plain mean
+    when every worker with three compared ratings was in the mixture; 2.9%
+    (9) and 1.1% (16) when the evidence a good rating brings was measured on
+    the ratings the locations were fitted to; within 1% now. Honest noise of
+    0.8 on five levels makes a rating bring little evidence, and sigma,
+    fitted beside locations that rest on three ratings, comes out low:
+    workers with four or five ratings were condemned. Now a worker whose
+    ratings could not reach a verdict's odds even if honest enters EM as
+    good, is not judged, and counts at ``pi_``."""
+    X, truth, _ = _one_or_two_ratings_per_worker(seed)
     em = AnnotatorEM().fit(X)
     mean = np.nanmean(X, axis=1)
-    assert np.mean(np.abs(em.mu_ - truth)) <= 1.02 * np.mean(np.abs(mean - truth))
+    assert np.mean(np.abs(em.mu_ - truth)) <= 1.01 * np.mean(np.abs(mean - truth))
     left_out = ~em.judged_ & (em.n_judged_ratings_ >= 3)
-    assert left_out.any() and em.judged_.any()
+    assert left_out.any()
     np.testing.assert_array_equal(em.consensus_weights_[left_out], em.pi_)
 
 
