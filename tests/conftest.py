@@ -45,7 +45,7 @@ def ratings():
 def every_candidate_in_the_mixture(monkeypatch):
     """Fits whose mixture holds every annotator with enough compared ratings,
     as if a good rating brought unbounded evidence: for tests of the steps
-    on panels too small to judge anyone
+    on panels too small to judge anyone, and of one run of EM
     (:func:`skem._model.evidence._mixture_annotators`)."""
     monkeypatch.setattr(
         "skem._em.driver._estimate_evidence_per_rating", lambda *args: 1e300

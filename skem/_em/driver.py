@@ -73,6 +73,7 @@ from skem._model.evidence import (
     _estimate_evidence_per_rating,
     _judged_annotators,
     _kernel_rater_counts,
+    _kernel_residual_shares,
     _mixture_annotators,
     _mixture_candidates,
 )
@@ -238,7 +239,11 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
             best["statistics"]["log_density"],
             best["weights"],
             data.n_per_annotator,
-            counts["evidence"],
+            data.reduce(
+                _kernel_residual_shares,
+                best["responsibility"],
+                best["params"].sigma ** -2.0,
+            )["residual_share"],
             candidates,
         )
         in_mixture = _mixture_annotators(candidates, counts["evidence"], per_rating)

@@ -28,7 +28,8 @@ number alone:
   against random, the Kullback-Leibler divergence of the one from the other:
   large on a panel that agrees closely on a wide scale, near 0 where honest
   answers spread as widely as random ones. The fit measures it on its good
-  ratings (:func:`_estimate_evidence_per_rating`).
+  ratings, less what a fit gains on the ratings it was fitted to
+  (:func:`_estimate_evidence_per_rating`).
 
 An honest annotator's ratings are expected to bring their product. Where it
 falls short of the log odds of a verdict (``log(_VERDICT_ODDS)``, from even
@@ -126,8 +127,38 @@ def _kernel_rater_counts(block):
     }
 
 
+def _kernel_residual_shares(block, responsibility, precision):
+    """Each annotator's residual degrees of freedom in the fit, summed.
+
+    A rating's location is the item's mean of its ratings, each weighed by
+    its annotator's M-step weight times precision, ``w_a / sigma_a**2``: the
+    rating's *leverage* ``h`` is its share of that sum, and its residual
+    keeps ``1 - h`` of its variance. On a panel of equal good raters this is
+    ``(n - 1) / n``; a rating that alone pins its location (the others
+    weigh nothing) keeps none; on a gold item, whose location is known, all.
+
+    Returns
+    -------
+    block, {"residual_share": ndarray of shape (n_annotators,)}
+        The sum of ``1 - h`` over each annotator's ratings.
+    """
+    ratings = block.ratings
+    pull = (responsibility * precision)[ratings.annotator]
+    total = np.bincount(ratings.item, weights=pull, minlength=ratings.n_items)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        leverage = pull / total[ratings.item]
+    # An item whose raters all weigh nothing pins nothing.
+    leverage[~(total[ratings.item] > 0)] = 0.0
+    if block.gold is not None:
+        leverage[~np.isnan(block.gold[ratings.item])] = 0.0
+    share = np.bincount(
+        ratings.annotator, weights=1.0 - leverage, minlength=ratings.n_annotators
+    )
+    return block, {"residual_share": share}
+
+
 def _estimate_evidence_per_rating(
-    log_density, weights, n_per_annotator, evidence, candidates
+    log_density, weights, n_per_annotator, residual_share, candidates
 ):
     """The log odds for good that a good annotator's rating brings.
 
@@ -140,12 +171,15 @@ def _estimate_evidence_per_rating(
 
     Measured on the ratings the locations were fitted to, that average is
     optimistic: sigma fitted beside the locations estimates ``sigma**2``
-    times the residual share ``s`` of the good ratings (their evidence over
-    their number, ``(n - 1) / n`` on an item of ``n``), so each rating's log
-    density exceeds what it would be at the true sigma by ``log(1 / s) /
-    2``, while the mean squared standardized residual is 1 either way. That
-    excess is taken off: ``log(3/2) / 2 = 0.20`` per rating where items have
-    three raters, none on gold items.
+    times the residual share ``s`` of the good ratings (the average of ``1 -
+    h`` over them, with ``h`` each rating's leverage on its location, see
+    :func:`_kernel_residual_shares`), so each rating's log density exceeds
+    what it would be at the true sigma by ``log(1 / s) / 2``, while the mean
+    squared standardized residual is 1 either way. That excess is taken off:
+    ``log(3/2) / 2 = 0.20`` per rating where items have three equal good
+    raters, none on gold items, and everything where the good component
+    rests on one annotator per item (noise fitted as one annotator's
+    agreement with itself).
 
     Parameters
     ----------
@@ -155,9 +189,9 @@ def _estimate_evidence_per_rating(
         Each annotator's ``P(good)`` (hard EM: its flag).
     n_per_annotator : ndarray of shape (n_annotators,)
         Each annotator's ratings.
-    evidence : ndarray of shape (n_annotators,)
-        Each annotator's residual degrees of freedom, from
-        :func:`_count_judged_ratings`.
+    residual_share : ndarray of shape (n_annotators,)
+        The residual degrees of freedom of each annotator's ratings in the
+        fit, from :func:`_kernel_residual_shares`.
     candidates : ndarray of shape (n_annotators,), dtype bool
         From :func:`_mixture_candidates`.
 
@@ -167,11 +201,11 @@ def _estimate_evidence_per_rating(
     """
     good = np.where(candidates, weights, 0.0)
     n_good = float(good @ n_per_annotator)
-    residual_share = float(good @ evidence) / n_good if n_good > 0 else 0.0
-    if residual_share <= 0:
+    share = float(good @ residual_share) / n_good if n_good > 0 else 0.0
+    if not share > 0:
         return 0.0
     in_sample = float(good @ np.where(candidates, log_density, 0.0)) / n_good
-    return max(in_sample + 0.5 * np.log(residual_share), 0.0)
+    return max(in_sample + 0.5 * np.log(share), 0.0)
 
 
 def _mixture_candidates(n_compared):

