@@ -4,6 +4,8 @@ from unittest import mock
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.stats import norm
 
 from skem import AnnotatorEM
@@ -19,7 +21,7 @@ from skem._model.evidence import (
     _mixture_annotators,
     _mixture_candidates,
 )
-from tests._helpers import _ratings
+from tests._helpers import _budget, _ratings
 
 VERDICT_LOG_ODDS = np.log(9.0)
 
@@ -97,6 +99,37 @@ def test_residual_shares_are_one_minus_each_ratings_leverage():
     np.testing.assert_allclose(
         out["residual_share"], [0.8 + 0.8, 0.2 + 0.2, 1 + 1, 1, 0]
     )
+
+
+@settings(max_examples=_budget(200))
+@given(
+    n_items=st.integers(1, 6),
+    n_annotators=st.integers(1, 5),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_residual_shares_leave_one_degree_of_freedom_per_fitted_location(
+    n_items, n_annotators, seed
+):
+    """The leverages on an item sum to 1 where its raters weigh something,
+    so the shares of all ratings add up to the ratings less the items whose
+    locations they fit (gold items and items whose raters weigh nothing fit
+    none), and each annotator's share lies between 0 and its ratings."""
+    rng = np.random.default_rng(seed)
+    rated = rng.random((n_items, n_annotators)) < 0.7
+    item, annotator = np.nonzero(rated)
+    ratings = _ratings(item, annotator, rng.random(item.size), n_items, n_annotators)
+    responsibility = np.where(
+        rng.random(n_annotators) < 0.3, 0.0, rng.random(n_annotators)
+    )
+    precision = np.exp(rng.normal(0.0, 3.0, n_annotators))
+    gold = np.where(rng.random(n_items) < 0.3, 0.5, np.nan)
+    _, out = _kernel_residual_shares(_Block(ratings, gold), responsibility, precision)
+    share = out["residual_share"]
+    pull = np.bincount(item, weights=responsibility[annotator], minlength=n_items)
+    fitted = np.isnan(gold) & (pull > 0)
+    assert share.sum() == pytest.approx(item.size - fitted.sum(), abs=1e-9)
+    n_per_annotator = np.bincount(annotator, minlength=n_annotators)
+    assert np.all(share >= -1e-12) and np.all(share <= n_per_annotator + 1e-12)
 
 
 def test_evidence_per_rating_is_the_good_log_density_per_good_rating():
