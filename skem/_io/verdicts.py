@@ -69,7 +69,7 @@ def _annotator_verdicts(
         consensus r = 0.55, ratings 1.3 off the consensus (root mean square;
         consistent annotators: 0.52)"``, ``"consistent: 79 ratings, r =
         0.85"``, ``"undetermined: too few ratings (2 on items that two
-        others rated too)"``, ``"undetermined: too few ratings to tell at
+        others rated too)"``, ``"undetermined: not told from a random rater at
         this panel's agreement (4 on items that two others rated too)"`` or
         ``"undetermined: the ratings fit either way; 79 ratings, r = 0.40,
         ratings 0.9 off the consensus (root mean square; consistent
@@ -111,14 +111,15 @@ def _annotator_verdicts(
 def _reason(verdict, judged, n_judged, count, correlation, deviation, typical):
     """One annotator's reason, from the evidence :func:`_annotator_verdicts` got."""
     if not judged:
-        at = (
-            ""
+        why = (
+            "too few ratings"
             if n_judged < MIN_JUDGED_RATINGS
-            else " to tell at this panel's agreement"
+            # Too few at the panel's agreement, or a panel whose ratings
+            # cannot tell good from random at all (pure noise).
+            else "not told from a random rater at this panel's agreement"
         )
         return (
-            f"undetermined: too few ratings{at} ({int(n_judged)} on items that "
-            "two others rated too)"
+            f"undetermined: {why} ({int(n_judged)} on items that two others rated too)"
         )
     evidence = _evidence_text(count, correlation)
     if verdict == "consistent":

@@ -209,8 +209,8 @@ def test_an_annotator_the_ratings_do_not_judge_is_undetermined_whatever_p_good()
     )
     assert list(verdicts) == ["undetermined", "consistent", "undetermined"]
     assert reasons[0] == (
-        "undetermined: too few ratings to tell at this panel's agreement (9 on "
-        "items that two others rated too)"
+        "undetermined: not told from a random rater at this panel's agreement "
+        "(9 on items that two others rated too)"
     )
     assert reasons[2] == (
         "undetermined: too few ratings (2 on items that two others rated too)"
