@@ -143,7 +143,12 @@ def summary(
     labels = annotators[name].to_numpy()
     n_annotators = len(annotators)
     from skem._io.results import _scale_ends
-    from skem._io.verdicts import _prior_weight_words, _random_weight_words
+    from skem._io.verdicts import (
+        NOBODY_TOLD,
+        _prior_weight_words,
+        _random_weight_words,
+        _ratings_tell_nobody,
+    )
 
     low, high = _scale_ends(estimator)
     levels = getattr(estimator, "levels_", None)
@@ -170,8 +175,13 @@ def summary(
     undetermined = verdict == "undetermined"
     few = undetermined & ~estimator.judged_
     if few.any():
+        why = (
+            NOBODY_TOLD
+            if _ratings_tell_nobody(estimator.judged_, estimator.n_judged_ratings_)
+            else "too few ratings to judge"
+        )
         lines.append(
-            f"{few.sum()} undetermined (too few ratings to judge; "
+            f"{few.sum()} undetermined ({why}; "
             f"{_prior_weight_words(estimator.pi_)}): "
             f"{listing(labels[few], _NAMED_UNDETERMINED)}."
         )

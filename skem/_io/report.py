@@ -33,12 +33,14 @@ from skem._io.results import (
 from skem._io.template import PAGE
 from skem._io.verdicts import (
     CONSISTENT_FROM,
+    NOBODY_TOLD,
     OFFSET_AGREEMENT,
     RANDOM_BELOW,
     _heavy_tail_note,
     _prior_weight_words,
     _random_but_agreeing,
     _random_weight_words,
+    _ratings_tell_nobody,
 )
 from skem._io.widest import _half_width, _widest
 from skem._io.words import _degrees_of_freedom, count, number
@@ -255,12 +257,20 @@ class _Content:
         who = html.escape(_plural(self.annotator_name))
         if few.any():
             # One line for them all: a sparse crowd has hundreds.
+            if _ratings_tell_nobody(
+                self.estimator.judged_, self.estimator.n_judged_ratings_
+            ):
+                why = f"({NOBODY_TOLD})"
+            else:
+                why = (
+                    f"with too few ratings to judge (fewer than "
+                    f"{MIN_JUDGED_RATINGS} on items that two others rated too, "
+                    "or too few for the panel's agreement)"
+                )
             lines.append(
                 f"<li>{_badge('undetermined')} {few.sum()} "
-                f"{html.escape(_plural(self.annotator_name, few.sum()))} with "
-                f"too few ratings to judge (fewer than {MIN_JUDGED_RATINGS} on "
-                "items that two others rated too, or too few for the panel's "
-                f"agreement): {_named(people['label'][few])}"
+                f"{html.escape(_plural(self.annotator_name, few.sum()))} "
+                f"{why}: {_named(people['label'][few])}"
                 f"; {html.escape(_prior_weight_words(self.estimator.pi_))}.</li>"
             )
         random = verdict == "random"

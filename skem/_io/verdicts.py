@@ -179,6 +179,35 @@ def _random_weight_words(consensus_weights):
     )
 
 
+# Why nobody is judged where some annotator had enough judged ratings.
+NOBODY_TOLD = (
+    "at this panel's agreement, no annotator's ratings tell them from a random one"
+)
+
+
+def _ratings_tell_nobody(judged, n_judged):
+    """Whether the ratings judge nobody, although some annotator could be.
+
+    Then the panel's ratings cannot tell a careful annotator from a random
+    one at all (pure noise, or too little agreement for the ratings anyone
+    has), rather than some annotators having too few ratings.
+
+    Parameters
+    ----------
+    judged : ndarray of shape (n_annotators,), dtype bool
+        The estimator's ``judged_``.
+    n_judged : ndarray of shape (n_annotators,)
+        The estimator's ``n_judged_ratings_``.
+
+    Returns
+    -------
+    nobody : bool
+    """
+    return bool(
+        not np.any(judged) and np.any(np.asarray(n_judged) >= MIN_JUDGED_RATINGS)
+    )
+
+
 def _prior_weight_words(pi):
     """How an annotator with too few judged ratings counts in the consensus.
 

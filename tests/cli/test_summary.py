@@ -96,6 +96,25 @@ def test_a_sparse_panel_names_a_few_undetermined_annotators(tmp_path, run_main):
     assert len(pd.read_csv(tmp_path / "a.csv")) == 44
 
 
+def test_a_panel_of_noise_says_no_ratings_tell_anyone_apart(tmp_path, run_main):
+    """Uniform noise from every viewer: nobody is judged, and the summary says
+    why in the panel's terms, not as a shortage of ratings (each has 300)."""
+    rng = np.random.default_rng(0)
+    rows = [
+        (f"clip{i}", f"s{a}", rng.uniform(1, 5)) for a in range(20) for i in range(300)
+    ]
+    path = tmp_path / "noise.csv"
+    pd.DataFrame(rows, columns=["item", "annotator", "score"]).to_csv(path, index=False)
+    status, out, err = run_main("fit", path, "--score-range", "1", "5", "-o", tmp_path)
+    assert status == 0, err
+    assert (
+        "20 undetermined (at this panel's agreement, no annotator's ratings tell "
+        "them from a random one; in the consensus each counts" in out
+    )
+    assert "too few ratings" not in out
+    assert "at random:" not in out
+
+
 def test_the_bias_line_names_who_rates_high_and_low(panel_csv, run_main):
     status, out, _ = run_main("fit", panel_csv, *NAMES, "--bias", "-q")
     assert status == 0

@@ -432,6 +432,20 @@ def test_undetermined_newcomers_are_said_to_count_at_the_prior(tmp_path):
     assert f'<td class="num">{em.pi_:.3f}</td>' in row
 
 
+def test_a_panel_of_noise_is_said_to_tell_nobody_apart(tmp_path):
+    """Uniform noise: nobody is judged, and the page says that the panel's
+    ratings tell nobody apart, not that there are too few."""
+    X = np.random.default_rng(0).uniform(0, 1, (300, 20))
+    em = AnnotatorEM().fit(X)
+    page = _write(em, X, folder=tmp_path)
+    assert (
+        '<span class="badge undetermined">undetermined</span> 20 annotators '
+        "(at this panel's agreement, no annotator's ratings tell them from a "
+        "random one): " in page
+    )
+    assert "with too few ratings to judge (" not in page
+
+
 def test_a_rating_matrix_gives_the_page_its_labels(tmp_path):
     """``report(em, path, train)`` reads the labels from the RatingMatrix,
     as ``report(em, path, train.X, items=..., annotators=...)`` does."""

@@ -14,6 +14,7 @@ from skem._io.verdicts import (
     _prior_weight_words,
     _random_but_agreeing,
     _random_weight_words,
+    _ratings_tell_nobody,
     _share,
 )
 
@@ -215,3 +216,12 @@ def test_an_annotator_the_ratings_do_not_judge_is_undetermined_whatever_p_good()
     assert reasons[2] == (
         "undetermined: too few ratings (2 on items that two others rated too)"
     )
+
+
+def test_ratings_tell_nobody_only_where_someone_could_have_been_judged():
+    """Nobody judged with three judged ratings somewhere: the panel's ratings
+    tell nothing. Nobody judged with fewer everywhere: too few ratings. Anyone
+    judged: the others are undetermined by their own count."""
+    assert _ratings_tell_nobody([False, False], [3, 0])
+    assert not _ratings_tell_nobody([False, False], [2, 2])
+    assert not _ratings_tell_nobody([True, False], [3, 9])
