@@ -600,10 +600,10 @@ def test_gold_items_improve_detection_when_bad_annotators_are_the_majority(init)
     """9 of 12 annotators random, sigma 0.2 on [0, 1]; 6 of 30 items are gold.
 
     Averaged over 20 data sets, gold items raise the share of annotators
-    classified right, and the consensus error of the other items is no
-    worse. Without gold, some first fits rest on one annotator, whose
-    agreement with itself is no evidence: those fits judge nobody and count
-    everybody alike, which costs detection more than the consensus.
+    classified right and lower the consensus error of the other items. (The
+    default form: without gold, some first fits of the lecture's form rest
+    on one annotator, whose agreement with itself is no evidence, and judge
+    nobody; their consensus error is then as low as with gold.)
     """
     accuracy = {False: [], True: []}
     error = {False: [], True: []}
@@ -614,11 +614,11 @@ def test_gold_items_improve_detection_when_bad_annotators_are_the_majority(init)
         y = np.full(X.shape[0], np.nan)
         y[:6] = mu[:6]
         for use_gold in (False, True):
-            em = AnnotatorEM(**LECTURE, init=init).fit(X, gold=y if use_gold else None)
+            em = AnnotatorEM(init=init).fit(X, gold=y if use_gold else None)
             accuracy[use_gold].append(np.mean((em.weights_ >= 0.5) == good))
             error[use_gold].append(np.abs(em.mu_[6:] - mu[6:]).mean())
     assert np.mean(accuracy[True]) >= np.mean(accuracy[False]) + 0.02
-    assert np.mean(error[True]) <= 1.01 * np.mean(error[False])
+    assert np.mean(error[True]) < 0.9 * np.mean(error[False])
 
 
 # ---------------------------------------------------------------- bad input
