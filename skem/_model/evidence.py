@@ -137,6 +137,14 @@ def _kernel_residual_shares(block, responsibility, precision):
     ``(n - 1) / n``; a rating that alone pins its location (the others
     weigh nothing) keeps none; on a gold item, whose location is known, all.
 
+    Parameters
+    ----------
+    block : _Block
+    responsibility : ndarray of shape (n_annotators,)
+        What the M-step weighs each annotator's ratings by.
+    precision : ndarray of shape (n_annotators,)
+        ``1 / sigma_a**2``.
+
     Returns
     -------
     block, {"residual_share": ndarray of shape (n_annotators,)}
@@ -145,10 +153,9 @@ def _kernel_residual_shares(block, responsibility, precision):
     ratings = block.ratings
     pull = (responsibility * precision)[ratings.annotator]
     total = np.bincount(ratings.item, weights=pull, minlength=ratings.n_items)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        leverage = pull / total[ratings.item]
+    total = total[ratings.item]
     # An item whose raters all weigh nothing pins nothing.
-    leverage[~(total[ratings.item] > 0)] = 0.0
+    leverage = np.divide(pull, total, out=np.zeros_like(pull), where=total > 0)
     if block.gold is not None:
         leverage[~np.isnan(block.gold[ratings.item])] = 0.0
     share = np.bincount(
