@@ -603,7 +603,7 @@ def test_gold_items_improve_detection_when_bad_annotators_are_the_majority(init)
     classified right and lower the consensus error of the other items. (The
     default form: without gold, some first fits of the lecture's form rest
     on one annotator, whose agreement with itself is no evidence, and judge
-    nobody; their consensus error is then as low as with gold.)
+    nobody, which costs that form detection more than consensus error.)
     """
     accuracy = {False: [], True: []}
     error = {False: [], True: []}
