@@ -28,15 +28,17 @@ import numpy as np
 
 from skem._model.normal_mass import (
     _LOG_SQRT_2PI,
+    _compute_log_mass_ratios,
     _compute_truncated_moments,
-    _half_square_from,
-    _shifted_log_normal_mass,
 )
 
 # An open end of a cell is taken this many standard deviations beyond its
 # other end and beyond the location: the normal's mass past it is below
 # 1e-300 of the cell's.
 _OPEN = 40.0
+# Beyond every standardized end (ratings on levels lie in the range, sigma is
+# at least 1e-8 of it): the minimum with it leaves an end as it is.
+_NOT_OPEN = 1e300
 
 # A cell is open at an end of the range if its own end lies within this
 # fraction of the half-step of it: the unit scores of the outer levels are
@@ -65,7 +67,8 @@ def _compute_level_chunk_terms(
     ``scale_slope = 1 - E[t^2]`` and ``scale_information = 2 - Var[t^2]``
     (floored at ``_MIN_SCALE_INFORMATION``), the same in the precision up to
     the factors of the truncated form. ``z`` is the level's standardized
-    residual.
+    residual. The moments are taken on the cell reflected through the
+    location (:func:`_reflected_cell`), where only ``E[t]`` changes sign.
 
     Parameters
     ----------
@@ -83,28 +86,26 @@ def _compute_level_chunk_terms(
     scale_slope, scale_information = out[4:]
     np.subtract(score, location, out=z)
     z /= sigma
-    alpha, beta = _standardized_cell(score, location, sigma, bounds, half_step)
+    near, far, below = _reflected_cell(score, location, sigma, bounds, half_step)
     # A cell narrower than the rounding of its ends (a held-out rating 1e16
     # steps away) is a point to double precision: its terms are the density's.
-    point = ~(beta > alpha)
+    point = ~(far > near)
     any_point = point.any()
     if any_point:
-        alpha = np.where(point, beta - 1.0, alpha)
-    shifted, anchor = _shifted_log_normal_mass(alpha, beta)
-    log_mass = shifted
-    if anchor is not None:
-        log_mass = shifted - 0.5 * anchor * anchor
-    np.subtract(log_mass, np.log(2.0 * half_step), out=log_density)
-    # phi(x) / Z with the anchor's square taken out of both, as for the
-    # truncated form: far in a tail both are tiny, their ratio is not.
-    log_scale = -_LOG_SQRT_2PI - shifted
-    ratio_alpha = np.exp(log_scale - _half_square_from(alpha, anchor))
-    ratio_beta = np.exp(log_scale - _half_square_from(beta, anchor))
+        near = np.where(point, far - 1.0, near)
     # A point's moments are overwritten below; far out they are inf - inf.
-    with np.errstate(invalid="ignore") if any_point else contextlib.nullcontext():
+    with (
+        np.errstate(invalid="ignore", divide="ignore")
+        if any_point
+        else (contextlib.nullcontext())
+    ):
+        log_mass, ratio_near, ratio_far = _compute_log_mass_ratios(near, far)
         mean, var, second, var_square = _compute_truncated_moments(
-            alpha, beta, ratio_alpha, ratio_beta
+            near, far, ratio_near, ratio_far
         )
+    np.subtract(log_mass, np.log(2.0 * half_step), out=log_density)
+    # E[t] of the cell itself: the reflected one's, negated where reflected.
+    mean *= 1.0 - 2.0 * below
     np.divide(mean, sigma, out=location_slope)
     # A normal restricted to an interval has Var[t] < 1; far in a tail the
     # recursion's rounding can say otherwise, and the step only needs a shape.
@@ -126,8 +127,14 @@ def _compute_level_chunk_terms(
         scale_information[point] = 2.0
 
 
-def _standardized_cell(score, location, sigma, bounds, half_step):
-    """Each rating's cell in standard deviations from its location.
+def _reflected_cell(score, location, sigma, bounds, half_step):
+    """Each rating's cell in standard deviations from its location, reflected.
+
+    A cell below its location is reflected through it, so that the cell lies
+    mostly above the location (the case :func:`_compute_log_mass_ratios`
+    computes without masks): its ends are ``(|s - m| -+ h) / sigma``. The
+    normal is symmetric, so the mass, ``Var[t]``, ``E[t^2]`` and ``Var[t^2]``
+    are the cell's own; ``E[t]`` changes sign.
 
     Parameters
     ----------
@@ -138,21 +145,36 @@ def _standardized_cell(score, location, sigma, bounds, half_step):
 
     Returns
     -------
-    alpha, beta : ndarray of shape (n_ratings,)
-        The cell's ends, ``alpha < beta``; an open end ``_OPEN`` standard
-        deviations beyond the other end and the location, finite so that the
-        moments' products stay defined.
+    near, far : ndarray of shape (n_ratings,)
+        The reflected cell's ends, ``near < far``; an open end ``_OPEN``
+        standard deviations beyond the other end and the location, finite
+        so that the moments' products stay defined. An open near end (the
+        cell holds the location's side beyond it) leaves a mass of at least
+        1/2.
+    below : ndarray of bool of shape (n_ratings,)
+        Whether the cell was reflected: the level lies below the location.
     """
     low, high = bounds
-    cell_low = score - half_step
-    cell_high = score + half_step
+    residual = np.subtract(score, location)
+    below = residual < 0
+    distance = np.abs(residual, out=residual)
+    near = distance - half_step
+    near /= sigma
+    far = np.add(distance, half_step, out=distance)
+    far /= sigma
     slack = _END_TOLERANCE * half_step
-    alpha = (cell_low - location) / sigma
-    beta = (cell_high - location) / sigma
-    bottom = cell_low <= low + slack
-    top = cell_high >= high - slack
-    if bottom.any():
-        alpha = np.where(bottom, np.minimum(beta, 0.0) - _OPEN, alpha)
-    if top.any():
-        beta = np.where(top, np.maximum(alpha, 0.0) + _OPEN, beta)
-    return alpha, beta
+    bottom = score - half_step <= low + slack
+    top = score + half_step >= high - slack
+    if bottom.any() or top.any():
+        # Reflection swaps which end of the cell is near. Arithmetic, not
+        # np.where, which costs several passes. An open near end goes to at
+        # most -_OPEN (far > 0 always); an open far end to at least _OPEN
+        # beyond the near one (far > 0 is kept where it is not open).
+        open_near = (bottom & ~below) | (top & below)
+        open_far = (bottom & below) | (top & ~below)
+        np.minimum(near, np.multiply(~open_near, _NOT_OPEN) - _OPEN, out=near)
+        reach = np.maximum(near, 0.0)
+        reach += _OPEN
+        reach *= open_far
+        np.maximum(far, reach, out=far)
+    return near, far, below

@@ -16,6 +16,7 @@ from skem._model.levels import _compute_level_chunk_terms
 from skem._model.normal_mass import (
     _LOG_SQRT_2PI,
     _compute_truncated_moments,
+    _exp_flushed,
     _half_square_from,
     _shifted_log_normal_mass,
 )
@@ -273,8 +274,8 @@ def _compute_truncation_ratios(alpha, beta, z, log_sigma, log_density):
     with np.errstate(over="ignore"):
         np.subtract(log_scale, log_sigma, out=log_density)
         log_density -= _half_square_from(z, anchor)
-        ratio_alpha = np.exp(log_scale - _half_square_from(alpha, anchor))
-        ratio_beta = np.exp(log_scale - _half_square_from(beta, anchor))
+        ratio_alpha = _exp_flushed(log_scale - _half_square_from(alpha, anchor))
+        ratio_beta = _exp_flushed(log_scale - _half_square_from(beta, anchor))
     return ratio_alpha, ratio_beta
 
 

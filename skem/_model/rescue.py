@@ -15,7 +15,7 @@ from functools import partial
 
 import numpy as np
 
-from skem._model.levels import _standardized_cell
+from skem._model.levels import _reflected_cell
 from skem._model.likelihoods import (
     _CHUNK_SIZE,
     _compute_sigma_log_prior,
@@ -148,11 +148,12 @@ def _kernel_log_mass_sums(block, sigma, annotators):
 def _kernel_level_density_bounds(block, bias, sigma, annotators):
     """An upper bound on each selected annotator's log density of levels.
 
-    A level's probability is the normal's mass on its cell, standardized
-    ``[alpha, beta]``, whose outer cells reach past the scale's ends (see
-    :mod:`skem._model.levels`). With ``d`` the distance from the location to
-    the cell (0 if the cell holds it), the mass is at most the cell's width
-    times the density at its nearest point, ``(beta - alpha) phi(d)``; at most
+    A level's probability is the normal's mass on its cell, standardized and
+    reflected to ``[near, far]`` (:func:`skem._model.levels._reflected_cell`),
+    whose outer cells reach past the scale's ends. With ``d = max(near, 0)``
+    the distance from the location to the cell, the mass is at most the
+    cell's width times the density at its nearest point, ``(far - near)
+    phi(d)``; at most
     the tail beyond its near end, ``Q(d) <= exp(-d**2 / 2) / 2`` (Chernoff),
     if ``d > 0``; and at most 1. Each rating's bound is the smaller, less the
     ``log(2 h)`` of the levels' density: a square per rating, and no normal
@@ -182,14 +183,14 @@ def _kernel_level_density_bounds(block, bias, sigma, annotators):
         location = location + bias[annotator]
     # The levels form's own cells: with a sigma of 1e-12 a rounding apart is
     # 1e-5 sigmas, and a bound must not fall below the density it computes.
-    alpha, beta = _standardized_cell(
+    near, far, _ = _reflected_cell(
         ratings.score[selected],
         location,
         sigma[annotator],
         _UNIT_BOUNDS,
         half_step,
     )
-    distance = np.maximum(np.maximum(alpha, -beta), 0.0)
+    distance = np.maximum(near, 0.0)
     # The width 2 h / sigma of a closed cell, per annotator: far out the
     # difference of a cell's ends rounds to 0, its mass does not. A cell over
     # sqrt(2 pi) sigmas wide (every open one: _OPEN, up to rounding) bounds
@@ -197,7 +198,7 @@ def _kernel_level_density_bounds(block, bias, sigma, annotators):
     log_width = np.log(2.0 * half_step / sigma) - _LOG_SQRT_2PI
     cap = np.where(distance > 0, -np.log(2.0), 0.0)
     log_mass = np.where(
-        beta - alpha > _SQRT_2PI, cap, np.minimum(log_width[annotator], cap)
+        far - near > _SQRT_2PI, cap, np.minimum(log_width[annotator], cap)
     )
     log_mass -= 0.5 * distance * distance
     n_annotators = ratings.n_annotators

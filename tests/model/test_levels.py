@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.special import log_ndtr
 
-from skem._model.levels import _MIN_SCALE_INFORMATION, _standardized_cell
+from skem._model.levels import _MIN_SCALE_INFORMATION, _reflected_cell
 from skem._model.likelihoods import _compute_good_terms
 from tests._helpers import BOUNDS, _budget
 
@@ -120,19 +120,58 @@ def test_level_terms_are_finite_and_the_mass_at_most_one_anywhere(
     assert terms["scale_information"][0] >= _MIN_SCALE_INFORMATION
 
 
+@settings(max_examples=_budget(300))
+@given(
+    level=st.sampled_from(LEVELS.tolist()),
+    location=st.floats(-0.5, 1.5),
+    log_sigma=st.floats(np.log(1e-4), np.log(10.0)),
+)
+def test_mirroring_the_scale_negates_the_location_slope_only(
+    level, location, log_sigma
+):
+    """Property: a rating at the mirrored level and location, ``1 - s`` and
+    ``1 - m``, has the same log mass and precision terms and the opposite
+    location slope: the normal is symmetric. Cells below the location are
+    computed reflected, so this checks the reflection on every kind of cell."""
+    sigma = np.exp(log_sigma)
+    terms = _terms(level, location, sigma)
+    mirrored = _terms(1.0 - level, 1.0 - location, sigma)
+    for key in ("log_density", "scale_slope", "scale_information"):
+        np.testing.assert_allclose(mirrored[key], terms[key], rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(
+        mirrored["location_slope"],
+        -terms["location_slope"],
+        rtol=1e-7,
+        atol=1e-7 / sigma,
+    )
+    np.testing.assert_allclose(
+        mirrored["location_information"],
+        terms["location_information"],
+        rtol=1e-7,
+        atol=1e-7 / sigma**2,
+    )
+
+
 def test_a_cell_is_open_where_it_reaches_an_end_of_the_range():
     """The bottom and top levels' cells open to -inf and +inf (taken finitely
-    far beyond the location); inner cells are half a step either side."""
-    score = np.array([0.1, 0.5, 0.9])
-    location = np.array([0.5, 0.5, 0.5])
-    alpha, beta = _standardized_cell(score, location, np.full(3, 0.1), BOUNDS, 0.1)
-    np.testing.assert_allclose(alpha[1:], [-1.0, 3.0])
-    np.testing.assert_allclose(beta[:2], [-3.0, 1.0])
-    assert alpha[0] <= -3.0 - 40 and beta[2] >= 3.0 + 40
+    far beyond the location); inner cells are half a step either side. A
+    cell below the location is reflected through it."""
+    score = np.array([0.1, 0.5, 0.9, 0.1, 0.9])
+    location = np.array([0.5, 0.5, 0.5, 0.05, 0.95])
+    near, far, below = _reflected_cell(score, location, np.full(5, 0.1), BOUNDS, 0.1)
+    np.testing.assert_array_equal(below, [True, False, False, False, True])
+    # [-inf, -3], [-1, 1] and [3, inf], the first reflected to [3, inf].
+    np.testing.assert_allclose(near[:3], [3.0, -1.0, 3.0])
+    np.testing.assert_allclose(far[1], 1.0)
+    assert far[0] >= 3.0 + 40 and far[2] >= 3.0 + 40
+    # The location beyond an end, inside the outer cell: the cell's open end
+    # is the near one, and the far one half a step past the level.
+    np.testing.assert_allclose(far[3:], [1.5, 1.5])
+    assert np.all(near[3:] <= -40)
     # Wider bounds (new ratings beyond the training range): no cell reaches.
-    alpha, beta = _standardized_cell(score, location, np.full(3, 0.1), (-1, 2), 0.1)
-    np.testing.assert_allclose(alpha, [-5.0, -1.0, 3.0])
-    np.testing.assert_allclose(beta, [-3.0, 1.0, 5.0])
+    near, far, below = _reflected_cell(score, location, np.full(5, 0.1), (-1, 2), 0.1)
+    np.testing.assert_allclose(near, [3.0, -1.0, 3.0, -0.5, -0.5])
+    np.testing.assert_allclose(far, [5.0, 1.0, 5.0, 1.5, 1.5])
 
 
 def test_a_cell_narrower_than_the_rounding_of_its_ends_has_the_density_terms():

@@ -27,6 +27,10 @@ from skem._model.likelihoods import (
 )
 from skem._model.normal_mass import (
     _ERFC_NEAR,
+    _LOG_SQRT_2PI,
+    _compute_log_mass_ratios,
+    _exp_flushed,
+    _log_mass_ratios_anchored,
     _log_normal_mass_lower_bound,
     _shifted_log_normal_mass,
     _shifted_log_tail_mass,
@@ -180,6 +184,56 @@ def test_tail_mass_is_the_scaled_erfcx_form_wherever_it_takes_erfc():
         )
         > 1e-11
     )
+
+
+@pytest.mark.parametrize(
+    ("near", "far"), MASS_CASES + [pytest.param(*c) for c in NARROW_STRADDLING_CASES]
+)
+def test_log_mass_ratios_are_the_mass_and_the_densities_over_it(near, far):
+    """_compute_log_mass_ratios gives log(Phi(far) - Phi(near)) to 1e-10 and
+    phi(near) / Z, phi(far) / Z to 1e-9 relative, on every pair of bounds
+    (not only reflected ones: the others take the anchored form)."""
+    log_mass, ratio_near, ratio_far = (
+        float(value[0])
+        for value in _compute_log_mass_ratios(np.array([near]), np.array([far]))
+    )
+    expected = _reference_log_mass_quad(near, far)
+    assert log_mass == pytest.approx(expected, abs=1e-10)
+    for bound, ratio in ((near, ratio_near), (far, ratio_far)):
+        exponent = -0.5 * bound * bound - _LOG_SQRT_2PI - expected
+        assert ratio == pytest.approx(
+            math.exp(exponent) if exponent > -700 else 0.0, rel=1e-9, abs=1e-300
+        )
+
+
+@settings(max_examples=_budget(500))
+@given(
+    near=st.floats(-60.0, 60.0),
+    log_width=st.floats(np.log(1e-12), np.log(100.0)),
+)
+def test_log_mass_ratios_without_masks_agree_with_the_anchored_form(near, log_width):
+    """Property: where the mask-free erfc form serves (a cell mostly above the
+    mean, wide enough for its share), it agrees with the anchored form of
+    _shifted_log_normal_mass to 1e-11 in the log mass and 1e-9 in the ratios;
+    elsewhere _compute_log_mass_ratios is the anchored form itself."""
+    bounds = np.array([near]), np.array([near + np.exp(log_width)])
+    if not bounds[1][0] > bounds[0][0]:
+        return
+    got = _compute_log_mass_ratios(*bounds)
+    anchored = _log_mass_ratios_anchored(*bounds)
+    np.testing.assert_allclose(got[0], anchored[0], rtol=0, atol=1e-11)
+    for value, reference in zip(got[1:], anchored[1:], strict=True):
+        np.testing.assert_allclose(value, reference, rtol=1e-9, atol=1e-300)
+
+
+def test_exp_flushed_is_exp_down_to_the_normal_doubles_and_zero_below():
+    """exp(x) from x = -700 up; exactly 0 below (no subnormal results); NaN
+    stays NaN."""
+    x = np.array([0.0, -1.0, -699.9, -700.0, -700.1, -745.0, -800.0, -np.inf, np.nan])
+    got = _exp_flushed(x)
+    np.testing.assert_array_equal(got[:4], np.exp(x[:4]))
+    np.testing.assert_array_equal(got[4:8], 0.0)
+    assert np.isnan(got[8])
 
 
 MOMENT_CASES = [
