@@ -20,9 +20,11 @@ WORK_RANGE = (0.0, 100.0)
 
 def _em(Estimator, **params):
     def fit(X):
+        # init="ones": init='auto''s second start, initial weights of 1.
+        start = {"init": np.ones(X.shape[1])} if params.get("init") == "ones" else {}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            em = Estimator(score_range=WORK_RANGE, **params).fit(X)
+            em = Estimator(score_range=WORK_RANGE, **{**params, **start}).fit(X)
         return em.mu_, em.weights_
 
     return fit
@@ -36,6 +38,7 @@ METHODS = {
     DEFAULT_SOFT: _em(AnnotatorEM),
     "AnnotatorEM init='median'": _em(AnnotatorEM, init="median"),
     "AnnotatorEM init='all_good'": _em(AnnotatorEM, init="all_good"),
+    "AnnotatorEM init=ones (weights of 1)": _em(AnnotatorEM, init="ones"),
     "AnnotatorEM init='random', n_init=10": _em(
         AnnotatorEM, init="random", n_init=10, random_state=0
     ),
@@ -99,6 +102,7 @@ def robustness_table(quick=False):
         methods[3:3] = [
             "AnnotatorEM init='median'",
             "AnnotatorEM init='all_good'",
+            "AnnotatorEM init=ones (weights of 1)",
             "AnnotatorEM init='random', n_init=10",
         ]
     rows = []
@@ -148,6 +152,7 @@ def robustness_table(quick=False):
         DEFAULT_HARD,
         "AnnotatorEM init='median'",
         "AnnotatorEM init='all_good'",
+        "AnnotatorEM init=ones (weights of 1)",
     ):
         if (0.4, name) not in results:
             continue

@@ -118,6 +118,20 @@ def test_the_default_flags_every_random_rater_replacing_40_percent_of_emotion():
     assert np.mean(errors) <= 13.0, errors
 
 
+def test_the_default_flags_no_weather_worker_at_the_maximum_of_nobody_random():
+    """Weather sentiment (745 workers, most with two ratings): the fit from
+    everyone presumed good (init='auto''s start of weights 1) flags nobody
+    and ends above the median start's, which flags 8 honest workers; the
+    default keeps it. (Before, 'auto' raced the start at pi = 1/2, which
+    flagged 9 at a lower objective still.)"""
+    data = _load("crowd/weather_sentiment_ordinal")
+    auto = _fit(data.X)
+    median = _fit(data.X, init="median")
+    assert np.sum(auto.weights_ < 0.5) == 0
+    assert auto.log_likelihood_ > median.log_likelihood_
+    assert np.sum(median.weights_ < 0.5) > 0
+
+
 def test_the_default_flags_exactly_the_four_netflix_outliers():
     data = _load("video_quality/nflx_public_last4outliers")
     em = _fit(data.X)

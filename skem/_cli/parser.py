@@ -268,7 +268,8 @@ def _add_model_options(parser, score_range=None):
         choices=["auto", "median", "all_good", "random"],
         default="auto",
         help="how EM starts; auto runs 3 iterations from median and from "
-        "all_good, then goes on with the run ahead (default: %(default)s)",
+        "everyone presumed good (initial P(good) 1 each), then goes on with the "
+        "run ahead (default: %(default)s)",
     )
     parser.add_argument(
         "--n-init",

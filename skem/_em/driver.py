@@ -111,7 +111,8 @@ class _IterationInfo(NamedTuple):
     ----------
     init : str
         The start of the run: ``'median'``, ``'all_good'``, ``'random'``,
-        ``'array'`` (initial weights) or ``'warm'`` (``warm_start``).
+        ``'ones'`` (``init='auto'``'s initial weights of 1), ``'array'``
+        (initial weights) or ``'warm'`` (``warm_start``).
     run : int
         The run's number, from 1 (``init='auto'`` races two runs,
         ``init='random'`` ``n_init``).
@@ -550,10 +551,12 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
 
 
 # init='auto' runs EM from each of these and keeps the higher objective. A
-# start that trusts the medians can leave an honest but noisy rater flagged,
-# one that trusts everyone can let random raters shape the first consensus; on
-# panels with many random raters each reaches the better maximum on some.
-_AUTO_STARTS = ("median", "all_good")
+# start that trusts the medians can leave honest but noisy raters flagged, at
+# a maximum below that of nobody random; one that trusts everyone, the prior
+# included (initial weights of 1), finds the maximum nearest nobody random,
+# but can let random raters shape the first consensus. Each reaches the
+# better maximum on some panels.
+_AUTO_STARTS = ("median", "ones")
 
 # init='auto' runs each start this many iterations, and only the one then
 # ahead goes on to convergence.

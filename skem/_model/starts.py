@@ -35,9 +35,10 @@ def _initialize_params(data, form, init, random_state):
     data : backend
         The items, in unit score space; each block gets its first locations.
     form : _ModelForm
-    init : {'median', 'all_good', 'random'} or array-like of shape \
+    init : {'median', 'all_good', 'ones', 'random'} or array-like of shape \
 (n_annotators,)
-        The start, or initial weights (checked here).
+        The start, or initial weights (checked here). ``'ones'``, a start of
+        ``init='auto'``, is the initial weights ``np.ones(n_annotators)``.
     random_state : RandomState
         Draws the weights of ``'random'``.
 
@@ -60,7 +61,7 @@ def _initialize_params(data, form, init, random_state):
         sigma = max(np.sqrt(np.pi / 2) * mean_deviation, form.min_sigma)
         pi = 0.5
     else:
-        if init == "all_good":
+        if init in ("all_good", "ones"):
             weights = np.ones(n_annotators)
         elif init == "random":
             weights = random_state.uniform(size=n_annotators)
@@ -77,7 +78,8 @@ def _initialize_params(data, form, init, random_state):
             form.min_sigma,
         )[0]
         # all_good is the lecture's start: everyone's ratings shape mu and
-        # sigma, but the prior does not presume that everyone is good.
+        # sigma, but the prior does not presume that everyone is good. The
+        # ones of init='auto' are initial weights of 1: pi at its bound.
         pi = 0.5 if init == "all_good" else float(np.mean(weights))
     if form.bounded:
         sigma = min(sigma, 1.0)
