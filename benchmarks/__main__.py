@@ -18,6 +18,7 @@ from benchmarks import (
     scaleout,
     speed,
     startup,
+    subsamples,
     versus_sureal,
 )
 from benchmarks._common import Skipped
@@ -35,6 +36,10 @@ SECTIONS = {
             crowds.sparse_crowd_table,
         ),
         ("Counts with relative errors (simulated)", crowds.counts_table),
+        (
+            "The default against the mean on subsamples of the real sets",
+            subsamples.subsample_table,
+        ),
     ],
     "forms": [
         ("False flags on real panels, per model form", forms.false_flags_table),
