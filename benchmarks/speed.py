@@ -209,8 +209,9 @@ def setup_table(quick=False):
         "what AnnotatorEM().fit does before its first EM iteration: validate_data, "
         "the flat ratings, the score range and whether the ratings lie on levels, "
         "the unit scores, and the median start of init='auto' (its other start, "
-        "all_good, is a weighted mean: a few bincount passes). On make_ratings "
-        "data (sigma 0.1 on a 0..1 scale, 10 ratings per item, 30% random raters)."
+        "from weights of 1, is a weighted mean: a few bincount passes). On "
+        "make_ratings data (sigma 0.1 on a 0..1 scale, 10 ratings per item, 30% "
+        "random raters)."
     )
     return table(headers, rows), note
 
