@@ -217,13 +217,15 @@ def _compute_log_mass_ratios(near, far):
     cheap &= (far - near) * np.maximum(near, 1.0) > _ERFC_MIN_SHARE
     if cheap.all():
         return _log_mass_ratios_erfc(near, far)
-    out = tuple(np.empty(np.shape(near)) for _ in range(3))
-    for subset, compute in (
-        (cheap, _log_mass_ratios_erfc),
-        (~cheap, _log_mass_ratios_anchored),
+    # The few others are overwritten: gathering them costs less than
+    # gathering the many. Their erfc form may be log(0) or NaN meanwhile.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = _log_mass_ratios_erfc(near, far)
+    rest = ~cheap
+    for value, part in zip(
+        out, _log_mass_ratios_anchored(near[rest], far[rest]), strict=True
     ):
-        for value, part in zip(out, compute(near[subset], far[subset]), strict=True):
-            value[subset] = part
+        value[rest] = part
     return out
 
 
