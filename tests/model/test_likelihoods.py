@@ -28,6 +28,7 @@ from skem._model.likelihoods import (
 from skem._model.normal_mass import (
     _ERFC_NEAR,
     _LOG_SQRT_2PI,
+    _NARROW,
     _compute_log_mass_ratios,
     _exp_flushed,
     _log_mass_ratios_anchored,
@@ -206,20 +207,82 @@ def test_log_mass_ratios_are_the_mass_and_the_densities_over_it(near, far):
         )
 
 
+def _decimal_log_mass_ratios(near, far):
+    """log(Phi(far) - Phi(near)) and phi(x) / Z at both ends, to 40 digits.
+
+    Simpson's rule on 64 panels in decimal arithmetic: exact to far more
+    than double precision for the cells it is used on (a width of at most
+    0.01 over max(|midpoint|, 1)), however far out they lie.
+    """
+    with decimal.localcontext() as context:
+        context.prec = 40
+        a, b = decimal.Decimal(near), decimal.Decimal(far)
+        root = (2 * decimal.Decimal(math.pi)).sqrt()
+
+        def phi(t):
+            return (-(t * t) / 2).exp() / root
+
+        panels = 64
+        step = (b - a) / panels
+        total = phi(a) + phi(b)
+        total += sum((4 if k % 2 else 2) * phi(a + k * step) for k in range(1, panels))
+        mass = total * step / 3
+        return float(mass.ln()), float(phi(a) / mass), float(phi(b) / mass)
+
+
+NARROW_CELLS = [
+    (1.0, 1.0 + math.exp(-11.0)),  # hypothesis: the erfcx form was 2e-11 off
+    (-0.004, 0.004),
+    (-1e-9, 2e-9),
+    (0.3, 0.305),
+    (5.0, 5.001),
+    (30.0, 30.0002),
+    (-40.00002, -40.0),
+    (12.0, 12.0 + 1e-9),
+]
+
+
+@pytest.mark.parametrize(("near", "far"), NARROW_CELLS)
+def test_a_narrow_cell_has_the_mass_of_its_midpoint_series(near, far):
+    """A cell at most a hundredth of a sigma wide (over max(|midpoint|, 1))
+    takes the midpoint's Hermite series: its log mass within 1e-13 and its
+    ratios within 1e-11 of a 40-digit quadrature, near the mean and 40
+    sigmas out."""
+    got = [
+        float(v[0]) for v in _compute_log_mass_ratios(np.array([near]), np.array([far]))
+    ]
+    log_mass, ratio_near, ratio_far = _decimal_log_mass_ratios(near, far)
+    assert got[0] == pytest.approx(log_mass, rel=0, abs=1e-13 * max(1.0, abs(log_mass)))
+    assert got[1] == pytest.approx(ratio_near, rel=1e-11)
+    assert got[2] == pytest.approx(ratio_far, rel=1e-11)
+
+
 @settings(max_examples=_budget(500))
 @given(
     near=st.floats(-60.0, 60.0),
     log_width=st.floats(np.log(1e-12), np.log(100.0)),
 )
-def test_log_mass_ratios_without_masks_agree_with_the_anchored_form(near, log_width):
-    """Property: where the mask-free erfc form serves (a cell mostly above the
-    mean, wide enough for its share), it agrees with the anchored form of
-    _shifted_log_normal_mass to 1e-11 in the log mass and 1e-9 in the ratios;
-    elsewhere _compute_log_mass_ratios is the anchored form itself."""
+def test_log_mass_ratios_agree_with_the_anchored_form_or_the_narrow_series(
+    near, log_width
+):
+    """Property: a narrow cell (at most _NARROW sigmas over max(|midpoint|,
+    1)) has the log mass of a 40-digit quadrature within 1e-12 (relative);
+    any other cell that of the anchored form of _shifted_log_normal_mass
+    within 1e-11, its ratios within 1e-9: the mask-free erfc form agrees
+    with it wherever it serves."""
     bounds = np.array([near]), np.array([near + np.exp(log_width)])
     if not bounds[1][0] > bounds[0][0]:
         return
     got = _compute_log_mass_ratios(*bounds)
+    width = bounds[1][0] - bounds[0][0]
+    if width * max(abs(near + 0.5 * width), 1.0) <= _NARROW:
+        log_mass, ratio_near, ratio_far = _decimal_log_mass_ratios(
+            float(bounds[0][0]), float(bounds[1][0])
+        )
+        assert got[0][0] == pytest.approx(log_mass, rel=1e-12)
+        assert got[1][0] == pytest.approx(ratio_near, rel=1e-9)
+        assert got[2][0] == pytest.approx(ratio_far, rel=1e-9)
+        return
     anchored = _log_mass_ratios_anchored(*bounds)
     np.testing.assert_allclose(got[0], anchored[0], rtol=0, atol=1e-11)
     for value, reference in zip(got[1:], anchored[1:], strict=True):
