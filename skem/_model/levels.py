@@ -97,7 +97,7 @@ def _compute_level_chunk_terms(
     with (
         np.errstate(invalid="ignore", divide="ignore")
         if any_point
-        else (contextlib.nullcontext())
+        else contextlib.nullcontext()
     ):
         log_mass, ratio_near, ratio_far = _compute_log_mass_ratios(near, far)
         mean, var, second, var_square = _compute_truncated_moments(
