@@ -6,6 +6,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skem._em.backend import _Block, _InMemoryBackend
 from skem._em.driver import _BaseEM
+from skem._em.huge_pages import _count_values, _without_huge_page_advice
 from skem._em.items import _collect_item_results
 from skem._em.parameters import _SHARED_PARAMETERS
 from skem._em.ratings import _ratings_from_matrix
@@ -68,7 +69,8 @@ class _BaseAnnotatorEM(TransformerMixin, _BaseEM):
         self : object
             The fitted estimator.
         """
-        return self._fit_or_restore(X, gold)
+        with _without_huge_page_advice(_count_values(X)):
+            return self._fit_or_restore(X, gold)
 
     def transform(self, X):
         """Return the consensus score of each item (row) of X.

@@ -13,6 +13,7 @@ import numpy as np
 from dask.sizeof import sizeof
 
 from skem._em.backend import _Block, _combine_outputs
+from skem._em.huge_pages import _without_huge_page_advice
 
 # Annotator vectors larger than this are scattered to the workers once per
 # step instead of being sent inside each task.
@@ -27,7 +28,8 @@ _REDUCTION_FAN_IN = 16
 def _run_kernel(kernel, state, *args):
     """Run ``kernel`` on a block, or on the block of a previous kernel's result."""
     block = state[0] if isinstance(state, tuple) else state
-    return kernel(block, *args)
+    with _without_huge_page_advice(block.ratings.score.shape[0]):
+        return kernel(block, *args)
 
 
 def _kernel_outputs(kernel, state, *args):

@@ -490,3 +490,31 @@ def test_annotator_frame_of_a_dask_fit_needs_no_ratings_for_its_verdicts(client)
     assert got["verdict"].tolist() == expected["verdict"].tolist()
     assert got["n_ratings"].tolist() == expected["n_ratings"].tolist()
     np.testing.assert_allclose(got["p_good"], expected["p_good"], rtol=RTOL)
+
+
+def test_a_kernel_on_a_large_block_runs_without_numpy_huge_page_advice(
+    monkeypatch, ratings
+):
+    """The workers withhold NumPy's advice of huge pages as an in-memory fit
+    does (:mod:`skem._em.huge_pages`), and restore it after each kernel."""
+    from skem._em import huge_pages
+    from skem._em.backend import _Block
+    from skem.dask._backend import _run_kernel
+
+    setter = huge_pages._find_setter()
+    if setter is None:
+        pytest.skip("this NumPy has no setting of huge pages")
+    monkeypatch.delenv("NUMPY_MADVISE_HUGEPAGE", raising=False)
+    monkeypatch.setattr(huge_pages, "_MIN_VALUES", ratings.score.shape[0])
+
+    def kernel(block):
+        return block, {"advice": setter(False)}
+
+    before = setter(True)
+    try:
+        _, outputs = _run_kernel(kernel, _Block(ratings))
+        after = setter(before)
+    finally:
+        setter(before)
+    assert outputs["advice"] is False
+    assert after is True
