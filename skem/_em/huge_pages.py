@@ -26,6 +26,9 @@ import os
 import threading
 from numbers import Integral
 
+import numpy as np
+import scipy.sparse as sp
+
 # A float64 array of this many values is 8 MiB: the advice paid below it
 # and cost above it (1.0, 1.5, 2, 3 and 10 million ratings: +6%, -11%,
 # -21%, -25% and -46% of a default fit's time without it).
@@ -53,12 +56,17 @@ def _find_setter():
 def _count_values(X):
     """The values that ``X`` stores, or None if it does not say.
 
-    The entries of a sparse matrix, the cells of an array or a DataFrame;
-    None for a list, or for a lazy collection whose size is not yet known.
+    The stored values of a sparse matrix, the cells of an array or a
+    DataFrame; None for a list, or for a lazy collection whose size is not
+    yet known. Read before validation, so only plain attributes: a
+    malformed sparse matrix's ``nnz`` raises SciPy's error, not skem's.
     """
-    n_values = getattr(X, "nnz", None)
-    if n_values is None:
-        n_values = getattr(X, "size", None)
+    if sp.issparse(X):
+        data = getattr(X, "data", None)
+        if isinstance(data, np.ndarray) and data.dtype != object:
+            return data.size
+        return None
+    n_values = getattr(X, "size", None)
     return int(n_values) if isinstance(n_values, Integral) else None
 
 

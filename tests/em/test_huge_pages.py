@@ -40,6 +40,15 @@ def test_count_values_of_sparse_dense_and_unsized_inputs():
     assert _count_values(X) == X.nnz
     assert _count_values(np.zeros((7, 3))) == 21
     assert _count_values([[1.0, 2.0]]) is None
+    assert _count_values(sparse.lil_matrix(np.ones((3, 2)))) is None
+
+
+def test_count_values_reads_no_property_that_validates():
+    """A malformed matrix is counted by its stored values, and the fit's own
+    validation then names the problem."""
+    X = sparse.coo_matrix(np.ones((4, 3)))
+    X.data = X.data[:-1]
+    assert _count_values(X) == 11
 
 
 @pytest.mark.parametrize("enabled", [True, False])
