@@ -149,7 +149,7 @@ def iteration_table(quick=False):
         "out; on levels the bound takes a square per rating of theirs. On levels "
         "every rating's cell needs its two CDFs, near or far from the scale's ends. "
         "Each iteration runs with NumPy's huge-page advice as a fit of these "
-        "ratings has it (withheld from 2**20 ratings on)."
+        "ratings has it (withheld from 2**21 ratings on)."
     )
     return table(headers, rows), note
 

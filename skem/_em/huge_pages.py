@@ -8,9 +8,9 @@ hand, which is the usual state of a machine that has run for a while (NumPy
 issue 31590). A large fit allocates its per-rating arrays afresh each
 iteration, and the stalls then cost more than the computation: a default fit
 of 10**7 ratings took 27.8 s with the advice and 15.0 s without it on the
-2-core machine of the change (``benchmarks/results.md``). Below about a
-million ratings the arrays come back from the allocator's heap, and the
-advice saves page faults instead (1,000,000 ratings: 1.27 s with it, 1.35 s
+2-core machine of the change. Where the arrays are smaller, a freed huge page
+is at hand for the next allocation, and the advice saves page faults
+instead (2,000,000 ratings in the lecture's form: 0.93 s with it, 1.12 s
 without).
 
 So a fit with at least :data:`_MIN_VALUES` values turns the advice off
@@ -29,10 +29,15 @@ from numbers import Integral
 import numpy as np
 import scipy.sparse as sp
 
-# A float64 array of this many values is 8 MiB: the advice paid below it
-# and cost above it (1.0, 1.5, 2, 3 and 10 million ratings: +6%, -11%,
-# -21%, -25% and -46% of a default fit's time without it).
-_MIN_VALUES = 2**20
+# A float64 array of this many values is 16 MiB. Whole fits with and without
+# the advice, in turns (the time without it, over the time with it):
+#
+#   ratings (millions)            1     1.5   2     3     4.5   10
+#   default form                  1.06  0.89  0.79  0.75  0.72  0.54
+#   lecture's form                            1.20  0.84  0.75  0.59
+#
+# Above this size both forms gain; below it the lecture's form loses.
+_MIN_VALUES = 2**21
 
 _lock = threading.Lock()
 # The fits that hold the advice off, and NumPy's setting before the first.
