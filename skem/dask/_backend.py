@@ -25,15 +25,22 @@ _SCATTER_NBYTES = 1 << 16
 _REDUCTION_FAN_IN = 16
 
 
-def _run_kernel(kernel, state, *args):
-    """Run ``kernel`` on a block, or on the block of a previous kernel's result."""
+def _run_kernel(kernel, state, *args, fit_values=None):
+    """Run ``kernel`` on a block, or on the block of a previous kernel's result.
+
+    ``fit_values``, the ratings of the whole fit (the block's if None),
+    decide NumPy's advice of huge pages on the worker as the ratings of an
+    in-memory fit do (:mod:`skem._em.huge_pages`): a worker holds several
+    blocks, and the memory that stalls is the process's, not one block's.
+    """
     block = state[0] if isinstance(state, tuple) else state
-    with _without_huge_page_advice(block.ratings.score.shape[0]):
+    n_values = block.ratings.score.shape[0] if fit_values is None else fit_values
+    with _without_huge_page_advice(n_values):
         return kernel(block, *args)
 
 
-def _kernel_outputs(kernel, state, *args):
-    return _run_kernel(kernel, state, *args)[1]
+def _kernel_outputs(kernel, state, *args, fit_values=None):
+    return _run_kernel(kernel, state, *args, fit_values=fit_values)[1]
 
 
 def _combine_output_list(outputs):
@@ -84,7 +91,14 @@ class _DaskBackend:
         """
         args = self._broadcast(args)
         self.state = [
-            self.client.submit(_run_kernel, kernel, state, *args, pure=False)
+            self.client.submit(
+                _run_kernel,
+                kernel,
+                state,
+                *args,
+                fit_values=self.n_ratings,
+                pure=False,
+            )
             for state in self.state
         ]
         outputs = [
@@ -97,7 +111,14 @@ class _DaskBackend:
         """Run ``kernel`` on every block and combine the outputs; blocks stay."""
         args = self._broadcast(args)
         outputs = [
-            self.client.submit(_kernel_outputs, kernel, state, *args, pure=False)
+            self.client.submit(
+                _kernel_outputs,
+                kernel,
+                state,
+                *args,
+                fit_values=self.n_ratings,
+                pure=False,
+            )
             for state in self.state
         ]
         return self._combine(outputs)
@@ -106,7 +127,14 @@ class _DaskBackend:
         """The outputs of ``kernel`` on every block, as futures on the cluster."""
         args = self._broadcast(args)
         return [
-            self.client.submit(_kernel_outputs, kernel, state, *args, pure=False)
+            self.client.submit(
+                _kernel_outputs,
+                kernel,
+                state,
+                *args,
+                fit_values=self.n_ratings,
+                pure=False,
+            )
             for state in self.state
         ]
 

@@ -492,11 +492,13 @@ def test_annotator_frame_of_a_dask_fit_needs_no_ratings_for_its_verdicts(client)
     np.testing.assert_allclose(got["p_good"], expected["p_good"], rtol=RTOL)
 
 
-def test_a_kernel_on_a_large_block_runs_without_numpy_huge_page_advice(
-    monkeypatch, ratings
+@pytest.mark.parametrize("fit_values", [None, "large"])
+def test_a_kernel_of_a_large_fit_runs_without_numpy_huge_page_advice(
+    monkeypatch, ratings, fit_values
 ):
     """The workers withhold NumPy's advice of huge pages as an in-memory fit
-    does (:mod:`skem._em.huge_pages`), and restore it after each kernel."""
+    does (:mod:`skem._em.huge_pages`), by the ratings of the whole fit if
+    given, else of the block, and restore it after each kernel."""
     from skem._em import huge_pages
     from skem._em.backend import _Block
     from skem.dask._backend import _run_kernel
@@ -505,16 +507,21 @@ def test_a_kernel_on_a_large_block_runs_without_numpy_huge_page_advice(
     if setter is None:
         pytest.skip("this NumPy has no setting of huge pages")
     monkeypatch.delenv("NUMPY_MADVISE_HUGEPAGE", raising=False)
-    monkeypatch.setattr(huge_pages, "_MIN_VALUES", ratings.score.shape[0])
+    n_block = ratings.score.shape[0]
+    threshold = n_block if fit_values is None else n_block + 1
+    monkeypatch.setattr(huge_pages, "_MIN_VALUES", threshold)
+    fit_values = None if fit_values is None else threshold
 
     def kernel(block):
         return block, {"advice": setter(False)}
 
     before = setter(True)
     try:
-        _, outputs = _run_kernel(kernel, _Block(ratings))
+        _, outputs = _run_kernel(kernel, _Block(ratings), fit_values=fit_values)
         after = setter(before)
+        _, small = _run_kernel(kernel, _Block(ratings), fit_values=threshold - 1)
     finally:
         setter(before)
     assert outputs["advice"] is False
     assert after is True
+    assert small["advice"] is before
