@@ -33,7 +33,7 @@ import scipy.sparse as sp
 # the advice, in turns (the time without it, over the time with it):
 #
 #   ratings (millions)            1     1.5   2     3     4.5   10
-#   default form                  1.06  0.89  0.79  0.75  0.72  0.54
+#   default form                  1.06  0.89  0.79  0.76  0.72  0.54
 #   lecture's form                            1.20  0.84  0.75  0.59
 #
 # Above this size both forms gain; below it the lecture's form loses.
