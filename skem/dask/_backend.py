@@ -109,19 +109,7 @@ class _DaskBackend:
 
     def reduce(self, kernel, *args):
         """Run ``kernel`` on every block and combine the outputs; blocks stay."""
-        args = self._broadcast(args)
-        outputs = [
-            self.client.submit(
-                _kernel_outputs,
-                kernel,
-                state,
-                *args,
-                fit_values=self.n_ratings,
-                pure=False,
-            )
-            for state in self.state
-        ]
-        return self._combine(outputs)
+        return self._combine(self.collect(kernel, *args))
 
     def collect(self, kernel, *args):
         """The outputs of ``kernel`` on every block, as futures on the cluster."""
