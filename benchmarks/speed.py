@@ -217,7 +217,8 @@ def setup_table(quick=False):
         "the unit scores, and the median start of init='auto' (its other start, "
         "from weights of 1, is a weighted mean: a few bincount passes). On "
         "make_ratings data (sigma 0.1 on a 0..1 scale, 10 ratings per item, 30% "
-        "random raters); with NumPy's huge-page advice withheld, as the fit does."
+        "random raters); with NumPy's huge-page advice as a fit of these "
+        "ratings has it."
     )
     return table(headers, rows), note
 
