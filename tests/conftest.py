@@ -2,6 +2,7 @@
 
 import os
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
 
@@ -44,9 +45,12 @@ def ratings():
 @pytest.fixture
 def every_candidate_in_the_mixture(monkeypatch):
     """Fits whose mixture holds every annotator with enough compared ratings,
-    as if a good rating brought unbounded evidence: for tests of the steps
-    on panels too small to judge anyone, and of one run of EM
-    (:func:`skem._model.evidence._mixture_annotators`)."""
+    as if a good rating brought unbounded evidence, and that keep the
+    mixture's fit whatever it gains over everyone good: for tests of the
+    steps on panels too small to judge anyone, and of one run of EM
+    (:func:`skem._model.evidence._mixture_annotators`,
+    :func:`skem._model.evidence._estimate_mixture_gain`)."""
     monkeypatch.setattr(
         "skem._em.driver._estimate_evidence_per_rating", lambda *args: 1e300
     )
+    monkeypatch.setattr("skem._em.runs._MIXTURE_TEST_GAIN", -np.inf)

@@ -56,7 +56,6 @@ unit space
 from abc import ABCMeta
 from dataclasses import replace
 from numbers import Integral, Real
-from typing import NamedTuple
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -65,6 +64,16 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from skem._em.e_step import _e_step
+from skem._em.runs import (
+    _AUTO_RACE_ITERATIONS,
+    _AUTO_STARTS,
+    _init_name,
+    _is_ahead,
+    _is_random_init,
+    _IterationInfo,
+    _kernel_forget_terms,
+    _MixtureTest,
+)
 from skem._em.score_range import _resolve_score_range
 from skem._em.validation import _warn_at_caller
 from skem._model.evidence import (
@@ -83,7 +92,6 @@ from skem._model.likelihoods import (
 )
 from skem._model.shift import _centre_biases
 from skem._model.starts import _initialize_params, _kernel_initialize_warm
-from skem._model.steps import _rounding_slack
 
 # min_sigma="auto" is this fraction of the width of the score range; it scales
 # with the scores, so the fit is invariant to affine changes of the scale.
@@ -102,33 +110,6 @@ _MIN_SIGMA_FRACTION_FLOOR = 1e-8
 # four decades of margin; 1e12 pseudo-ratings already pin every sigma to the
 # shared scale on any data set that fits in memory.
 _NOISE_PRIOR_RANGE = (1e-300, 1e12)
-
-
-class _IterationInfo(NamedTuple):
-    """What the driver reports after each EM iteration.
-
-    Attributes
-    ----------
-    init : str
-        The start of the run: ``'median'``, ``'all_good'``, ``'random'``,
-        ``'ones'`` (``init='auto'``'s initial weights of 1), ``'array'``
-        (initial weights) or ``'warm'`` (``warm_start``).
-    run : int
-        The run's number, from 1 (``init='auto'`` races two runs,
-        ``init='random'`` ``n_init``).
-    n_iter : int
-        The iteration's number within the run, from 1.
-    objective : float
-        The objective after the iteration, in unit score space.
-    change : float
-        Its change over the iteration, per rating (EM stops below ``tol``).
-    """
-
-    init: str
-    run: int
-    n_iter: int
-    objective: float
-    change: float
 
 
 class _BaseEM(BaseEstimator, metaclass=ABCMeta):
@@ -251,12 +232,41 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
         if not np.array_equal(in_mixture, candidates):
             data.in_mixture = in_mixture
             best = self._fit_from_starts(data, form, best["params"])
+        best = self._test_mixture(data, form, best)
         best["n_judged"] = counts["n_judged"]
         best["judged"] = _judged_annotators(data.in_mixture, counts["n_judged"])
         return _centre_biases(best, data.n_per_annotator, data.has_gold)
 
-    def _fit_from_starts(self, data, form, warm_params):
-        """Run EM from each start; the best run, its blocks left in ``data``."""
+    def _test_mixture(self, data, form, best):
+        """``best``, or the nested fit with everyone good if the mixture fails its test.
+
+        A fit that calls someone random is tested against the fit that
+        presumes everyone good, from its parameters
+        (:func:`skem._model.evidence._estimate_mixture_gain`). Each run keeps
+        its own objective, so EM stays monotone; only the kept run's blocks
+        stay in ``data``.
+        """
+        if not np.any(data.in_mixture & (best["weights"] < 0.5)):
+            return best
+
+        test = _MixtureTest(data, best)
+        in_mixture = data.in_mixture
+        data.in_mixture = np.zeros_like(in_mixture)
+        nested = self._fit_from_starts(
+            data, form, best["params"], "nested", stop=test.passed_early
+        )
+        if nested["stopped"] or test.passes(nested):
+            data.in_mixture = in_mixture
+            data.state = best["state"]
+            return best
+        return nested
+
+    def _fit_from_starts(self, data, form, warm_params, name=None, stop=None):
+        """Run EM from each start; the best run, its blocks left in ``data``.
+
+        ``name``, if given, names the runs in the reports of each iteration;
+        ``stop`` is passed to :meth:`_run_em`.
+        """
         if warm_params is not None:
             starts = [None]
         elif _is_random_init(self.init):
@@ -287,7 +297,15 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
             else:
                 data.update(_kernel_initialize_warm, form.bounded)
                 params = warm_params
-            last = self._run_em(data, form, params, _init_name(init), number, max_iter)
+            last = self._run_em(
+                data,
+                form,
+                params,
+                name or _init_name(init),
+                number,
+                max_iter,
+                stop=stop,
+            )
             # Only the locations outlive a run: its per-rating terms would
             # double the memory of the next run, and no result needs them.
             if not (race and number == numbered[-1][0]):
@@ -317,7 +335,16 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
         return best
 
     def _run_em(
-        self, data, form, params, init, run, max_iter, resume=None, statistics=None
+        self,
+        data,
+        form,
+        params,
+        init,
+        run,
+        max_iter,
+        resume=None,
+        statistics=None,
+        stop=None,
     ):
         """Iterate M-step and E-step from ``params`` until convergence.
 
@@ -327,7 +354,9 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
         goes on: its objectives continue, and the hard E-step keeps its flags
         where they are no worse. ``statistics``, those of the blocks as they
         are, spares the pass of ``form.start`` when the blocks still
-        hold their terms at ``params``.
+        hold their terms at ``params``. ``stop(objectives, posterior,
+        params)``, if given, ends the run early after an iteration where it
+        returns True, with the objectives from the start's on.
 
         Returns
         -------
@@ -345,8 +374,9 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
             data, form, params, statistics["log_density"], previous_weights
         )
         objectives = [] if resume is None else list(resume["objectives"])
-        converged = False
+        converged = stopped = False
         change = np.inf
+        start = posterior["objective"]
         for n_iter in range(len(objectives) + 1, max_iter + 1):
             previous = posterior["objective"]
             params, statistics = form.m_step(
@@ -367,6 +397,9 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
             if abs(change) < self.tol:
                 converged = True
                 break
+            if stop is not None and stop([start, *objectives], posterior, params):
+                stopped = True
+                break
         return {
             **posterior,
             "params": params,
@@ -374,6 +407,7 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
             "objectives": objectives,
             "n_iter": len(objectives),
             "converged": converged,
+            "stopped": stopped,
             "change": change,
             "state": data.state,
             "n_ratings": data.n_ratings,
@@ -541,53 +575,10 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
         """Print ``info`` if ``verbose``; pass it to ``_iteration_callback``, if any."""
         if self.verbose:
             print(
-                f"[{type(self).__name__}] init {info.run}, iteration "
+                f"[{type(self).__name__}] init {info.run} ({info.init}), iteration "
                 f"{info.n_iter}: objective {info.objective:.6f}, change per rating "
                 f"{info.change:.3e}"
             )
         callback = getattr(self, "_iteration_callback", None)
         if callback is not None:
             callback(info)
-
-
-# init='auto' runs EM from each of these and keeps the higher objective. A
-# start that trusts the medians can leave honest but noisy raters flagged, at
-# a maximum below that of nobody random; one that trusts everyone, the prior
-# included (initial weights of 1), finds the maximum nearest nobody random,
-# but can let random raters shape the first consensus. Each reaches the
-# better maximum on some panels.
-_AUTO_STARTS = ("median", "ones")
-
-# init='auto' runs each start this many iterations, and only the one then
-# ahead goes on to convergence.
-_AUTO_RACE_ITERATIONS = 3
-
-
-def _is_ahead(run, best):
-    """Whether ``run`` beats ``best``: by more than rounding, or ties and is first.
-
-    Runs that reach the same maximum keep the start listed first (the lower
-    ``run`` number), whatever the order of the sums or of the runs.
-    """
-    slack = _rounding_slack(best["objective"])
-    if run["objective"] > best["objective"] + slack:
-        return True
-    return run["objective"] >= best["objective"] - slack and run["run"] < best["run"]
-
-
-def _kernel_forget_terms(block):
-    """The block without its per-rating terms and trial."""
-    return replace(block, terms=None, sums=None, trial=None), {}
-
-
-def _init_name(init):
-    """The name of a run's start in :class:`_IterationInfo`."""
-    if init is None:
-        return "warm"
-    if isinstance(init, str):
-        return init
-    return "array"
-
-
-def _is_random_init(init):
-    return isinstance(init, str) and init == "random"

@@ -44,6 +44,12 @@ candidate in the mixture first, and, if that fit leaves some out, goes on
 from it with them presumed good: each run has its own fixed objective, so
 EM stays monotone.
 
+Even a panel whose every candidate can reach a verdict may show no random
+annotator at all. The mixture is then tested against its nested fit, in
+which everyone is good (:func:`_estimate_mixture_gain`); unless it gains
+more than chance would give it, every annotator is undetermined, and the
+consensus is the precision-weighted mean of everyone.
+
 Only an annotator in the mixture with at least ``MIN_JUDGED_RATINGS`` judged
 ratings is *judged* (:func:`_judged_annotators`); every other one is
 "undetermined" and counts at ``pi`` in the consensus. When nobody can be
@@ -66,6 +72,12 @@ _JUDGING_RATERS = 3
 # 0.1 (:mod:`skem._io.verdicts`): what an annotator's ratings must be able to
 # reach, from even odds, before the mixture fits its flag.
 _VERDICT_ODDS = 9.0
+
+# What the mixture must gain over its nested fit, in nats of the adjusted
+# objective: the 1% level of a likelihood-ratio test of ``pi = 1`` on the
+# boundary, whose 2 * gain is 1/2 chi2(0) + 1/2 chi2(1) under the null (Self
+# and Liang 1987), so ``chi2.isf(0.02, df=1) / 2``.
+_MIXTURE_TEST_GAIN = 2.7059
 
 # Evidence is a sum of fractions, which rounds: an annotator at the minimum
 # in exact arithmetic stays in the mixture whichever way its sum rounds.
@@ -162,6 +174,72 @@ def _kernel_residual_shares(block, responsibility, precision):
         ratings.annotator, weights=1.0 - leverage, minlength=ratings.n_annotators
     )
     return block, {"residual_share": share}
+
+
+def _kernel_location_information(block, responsibility, precision):
+    """What the ratings tell of the items' locations, summed in log.
+
+    An item's location is fitted to its ratings, and the objective at the
+    fitted locations overstates what the ratings support: with few raters
+    per item the fitted sigma shrinks toward the residuals the locations
+    leave (the incidental-parameter problem of Neyman and Scott). The
+    Laplace approximation of the objective with each location integrated
+    out over the unit range, under a uniform prior, takes off ``log(j / 2
+    pi) / 2`` per item, ``j = sum_a w_a / sigma_a**2`` the information its
+    ratings carry on the location (the adjustment of Cox and Reid), and
+    nothing where ``j`` is below ``2 pi``: the whole range is then the
+    integral's width. A gold item's location is known, and takes nothing.
+
+    Parameters
+    ----------
+    block : _Block
+    responsibility : ndarray of shape (n_annotators,)
+        What the M-step weighs each annotator's ratings by.
+    precision : ndarray of shape (n_annotators,)
+        ``1 / sigma_a**2``, in unit space.
+
+    Returns
+    -------
+    block, {"log_information": float}
+        ``sum_i max(log(j_i / (2 pi)), 0)`` over the block's items.
+    """
+    ratings = block.ratings
+    information = np.bincount(
+        ratings.item,
+        weights=(responsibility * precision)[ratings.annotator],
+        minlength=ratings.n_items,
+    )
+    if block.gold is not None:
+        information[~np.isnan(block.gold)] = 0.0
+    with np.errstate(divide="ignore"):
+        log_ratio = np.log(information / (2.0 * np.pi))
+    return block, {"log_information": float(np.sum(np.maximum(log_ratio, 0.0)))}
+
+
+def _estimate_mixture_gain(objectives, log_information):
+    """What the mixture gains over its nested fit, everyone good.
+
+    The difference of the two fits' objectives, each less half its
+    ``log_information`` (:func:`_kernel_location_information`): a fit that
+    calls some annotators random lets the locations follow the others more
+    closely, and its sigma shrink with their residuals, a gain that the
+    fitted locations alone give it. Adjusted, honest panels subsampled to a
+    few raters per item stop gaining; random raters keep their gain.
+
+    Parameters
+    ----------
+    objectives : tuple of (float, float)
+        The objective of the mixture's fit and of the nested fit.
+    log_information : tuple of (float, float)
+        Their ``log_information``.
+
+    Returns
+    -------
+    gain : float
+        In nats; the mixture is kept above ``_MIXTURE_TEST_GAIN``.
+    """
+    (mixture, nested), (information, nested_information) = objectives, log_information
+    return (mixture - nested) - 0.5 * (information - nested_information)
 
 
 def _estimate_evidence_per_rating(

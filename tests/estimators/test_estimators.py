@@ -10,7 +10,7 @@ from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 from skem import AnnotatorEM, HardAnnotatorEM
-from skem._em.driver import _AUTO_RACE_ITERATIONS, _is_ahead
+from skem._em.runs import _AUTO_RACE_ITERATIONS, _is_ahead
 from skem.datasets import make_ratings
 from tests._helpers import ESTIMATORS, LECTURE, _fit_quietly
 
@@ -557,8 +557,11 @@ def test_verbose_prints_the_objective_of_each_iteration(noisy, capsys):
     X, _, _ = noisy
     em = AnnotatorEM(**LECTURE, init="median", verbose=1).fit(X)
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == em.n_iter_
-    assert f"{em.log_likelihoods_[0]:.6f}" in lines[0]
+    # The run from the median, then the nested fit that tests the mixture's.
+    median = [line for line in lines if "(median)" in line]
+    assert len(median) + sum("(nested)" in line for line in lines) == len(lines)
+    assert len(median) == em.n_iter_
+    assert f"{em.log_likelihoods_[0]:.6f}" in median[0]
 
 
 def test_convergence_warning_when_the_kept_run_did_not_converge(noisy):
@@ -738,7 +741,7 @@ def test_iteration_callback_gets_every_iteration_of_every_run_and_clone_drops_it
 ):
     """The driver reports each iteration to ``_iteration_callback``: one report
     per verbose line, the kept run's objectives among them; clone drops it."""
-    from skem._em.driver import _IterationInfo
+    from skem._em.runs import _IterationInfo
 
     X = noisy[0]
     em = AnnotatorEM(verbose=1)
@@ -748,12 +751,17 @@ def test_iteration_callback_gets_every_iteration_of_every_run_and_clone_drops_it
     lines = capsys.readouterr().out.splitlines()
     assert len(reports) == len(lines) > 0
     assert all(isinstance(info, _IterationInfo) for info in reports)
-    assert {info.init for info in reports} == {"median", "ones"}
+    # init='auto''s two starts, then the nested fit that tests the mixture's.
+    assert {info.init for info in reports} == {"median", "ones", "nested"}
     for info, line in zip(reports, lines, strict=True):
-        assert f"init {info.run}, iteration {info.n_iter}:" in line
+        assert f"init {info.run} ({info.init}), iteration {info.n_iter}:" in line
         assert f"objective {info.objective:.6f}" in line
-    kept = [info for info in reports if info.run == reports[-1].run]
+    kept = [info for info in reports if info.init != "nested"]
+    kept = [info for info in kept if info.run == kept[-1].run]
     assert [info.n_iter for info in kept] == list(range(1, em.n_iter_ + 1))
+    np.testing.assert_array_equal(
+        [info.objective for info in kept], em.log_likelihoods_
+    )
     assert not hasattr(clone(em), "_iteration_callback")
 
 

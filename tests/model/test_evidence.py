@@ -6,17 +6,20 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scipy.stats import norm
+from scipy.stats import chi2, norm
 
-from skem import AnnotatorEM
+from skem import AnnotatorEM, HardAnnotatorEM
 from skem._em.backend import _Block
 from skem._model.evidence import (
+    _MIXTURE_TEST_GAIN,
     MIN_JUDGED_RATINGS,
     _count_judged_ratings,
     _estimate_consensus_log_bad_weights,
     _estimate_consensus_weights,
     _estimate_evidence_per_rating,
+    _estimate_mixture_gain,
     _judged_annotators,
+    _kernel_location_information,
     _kernel_residual_shares,
     _mixture_annotators,
     _mixture_candidates,
@@ -238,3 +241,85 @@ def test_consensus_log_bad_weights_are_the_complement_of_the_weights():
     np.testing.assert_array_equal(
         got, [-800.0, np.log1p(-0.8), np.log1p(-0.8), -1e-300]
     )
+
+
+def test_location_information_sums_the_log_precision_of_each_fitted_item():
+    """Item 0: weights 1, 1 and 0 at precisions 10, 40 and 90, so j = 50;
+    item 1 is gold; item 2's one rater carries j = 1 < 2 pi, where the
+    uniform prior on the unit range is the integral's width (0); item 3 has
+    no ratings."""
+    ratings = _ratings([0, 0, 0, 1, 1, 2], [0, 1, 2, 0, 1, 3], np.full(6, 0.5), 4, 4)
+    responsibility = np.array([1.0, 1.0, 0.0, 1.0])
+    precision = np.array([10.0, 40.0, 90.0, 1.0])
+    gold = np.array([np.nan, 0.3, np.nan, np.nan])
+    _, out = _kernel_location_information(
+        _Block(ratings, gold), responsibility, precision
+    )
+    assert out["log_information"] == pytest.approx(np.log(50.0 / (2 * np.pi)))
+    # Without gold, item 1's location is fitted too, to j = 50.
+    _, out = _kernel_location_information(_Block(ratings), responsibility, precision)
+    assert out["log_information"] == pytest.approx(2 * np.log(50.0 / (2 * np.pi)))
+
+
+def test_mixture_gain_is_the_gain_in_objective_less_half_the_gain_in_information():
+    """A mixture 20 nats above its nested fit, whose locations carry 30 nats
+    more log information, gains 20 - 15 = 5."""
+    gain = _estimate_mixture_gain((-100.0, -120.0), (80.0, 50.0))
+    assert gain == pytest.approx(5.0)
+    assert _estimate_mixture_gain((-100.0, -100.0), (50.0, 50.0)) == 0.0
+
+
+def test_mixture_test_is_at_the_one_percent_level_of_its_boundary_null():
+    """2 * gain is 1/2 chi2(0) + 1/2 chi2(1) under pi = 1 (a boundary), so
+    the 1% level is chi2(1)'s 2% upper quantile, halved."""
+    assert _MIXTURE_TEST_GAIN == pytest.approx(chi2.isf(0.02, df=1) / 2, abs=1e-4)
+
+
+def _honest_panel(seed, n_items=40, n_annotators=12, per_item=3, sigma=0.25):
+    """Honest raters only, noisy on a 0..1 scale, three ratings per item."""
+    rng = np.random.default_rng(seed)
+    X = np.full((n_items, n_annotators), np.nan)
+    truth = rng.uniform(0.2, 0.8, n_items)
+    for i in range(n_items):
+        raters = rng.choice(n_annotators, per_item, replace=False)
+        X[i, raters] = np.clip(truth[i] + rng.normal(0, sigma, per_item), 0, 1)
+    return X
+
+
+@pytest.mark.parametrize("Estimator", [AnnotatorEM, HardAnnotatorEM])
+def test_a_mixture_that_gains_no_more_than_chance_gives_way_to_everyone_good(
+    Estimator,
+):
+    """Honest, noisy raters, three per item: untested, the mixture calls some
+    of them random on some seeds (its sigma shrinks with the locations fitted
+    to the rest, sometimes to a maximum below everyone good's); tested, the
+    fit is the nested one: nobody is flagged or judged, pi is 1 and the
+    consensus is the precision-weighted mean of everyone."""
+    untested = []
+    for seed in range(8):
+        X = _honest_panel(seed)
+        fit = Estimator(score_range=(0, 1)).fit(X)
+        assert not np.any(fit.weights_ < 0.5)
+        with mock.patch("skem._em.runs._MIXTURE_TEST_GAIN", -np.inf):
+            mixture = Estimator(score_range=(0, 1)).fit(X)
+        flagged = mixture.weights_ < 0.5
+        untested.append(flagged.sum())
+        if flagged.any():
+            assert not fit.judged_.any() and fit.pi_ > 1 - 1e-5
+            precision = fit.sigma_**-2.0
+            rated = ~np.isnan(X)
+            expected = np.nansum(X * precision, axis=1) / (rated @ precision)
+            np.testing.assert_allclose(fit.mu_, expected, atol=0.02)
+    assert sum(untested) > 0
+
+
+def test_a_mixture_of_random_raters_passes_its_test():
+    """Three random raters among twelve on a panel that agrees: the mixture
+    gains far more than chance, and keeps them flagged."""
+    rng = np.random.default_rng(0)
+    X = _honest_panel(0, per_item=6, sigma=0.05)
+    random = [0, 1, 2]
+    X[:, random] = np.where(np.isnan(X[:, random]), np.nan, rng.random((40, 3)))
+    fit = AnnotatorEM(score_range=(0, 1)).fit(X)
+    np.testing.assert_array_equal(np.flatnonzero(fit.weights_ < 0.5), random)
+    assert fit.judged_[random].all() and fit.pi_ < 0.9

@@ -1,0 +1,187 @@
+"""The runs of EM: their starts, the race of ``init='auto'``, their reports.
+
+The driver (:mod:`skem._em.driver`) runs EM from each start, keeps the run
+ahead, and after each iteration reports an :class:`_IterationInfo`. A run
+that calls someone random is then tested against a run with everyone good
+(:class:`_MixtureTest`).
+"""
+
+from dataclasses import replace
+from typing import NamedTuple
+
+import numpy as np
+
+from skem._model.evidence import (
+    _MIXTURE_TEST_GAIN,
+    _estimate_mixture_gain,
+    _kernel_location_information,
+)
+from skem._model.steps import _rounding_slack
+
+
+class _IterationInfo(NamedTuple):
+    """What the driver reports after each EM iteration.
+
+    Attributes
+    ----------
+    init : str
+        The start of the run: ``'median'``, ``'all_good'``, ``'random'``,
+        ``'ones'`` (``init='auto'``'s initial weights of 1), ``'array'``
+        (initial weights), ``'warm'`` (``warm_start``, or a refit with fewer
+        annotators in the mixture) or ``'nested'`` (everyone good, the fit
+        that the mixture's is tested against).
+    run : int
+        The run's number, from 1 (``init='auto'`` races two runs,
+        ``init='random'`` ``n_init``).
+    n_iter : int
+        The iteration's number within the run, from 1.
+    objective : float
+        The objective after the iteration, in unit score space.
+    change : float
+        Its change over the iteration, per rating (EM stops below ``tol``).
+    """
+
+    init: str
+    run: int
+    n_iter: int
+    objective: float
+    change: float
+
+
+# init='auto' runs EM from each of these and keeps the higher objective. A
+# start that trusts the medians can leave honest but noisy raters flagged, at
+# a maximum below that of nobody random; one that trusts everyone, the prior
+# included (initial weights of 1), finds the maximum nearest nobody random,
+# but can let random raters shape the first consensus. Each reaches the
+# better maximum on some panels.
+_AUTO_STARTS = ("median", "ones")
+
+# init='auto' runs each start this many iterations, and only the one then
+# ahead goes on to convergence.
+_AUTO_RACE_ITERATIONS = 3
+
+
+def _is_ahead(run, best):
+    """Whether ``run`` beats ``best``: by more than rounding, or ties and is first.
+
+    Runs that reach the same maximum keep the start listed first (the lower
+    ``run`` number), whatever the order of the sums or of the runs.
+    """
+    slack = _rounding_slack(best["objective"])
+    if run["objective"] > best["objective"] + slack:
+        return True
+    return run["objective"] >= best["objective"] - slack and run["run"] < best["run"]
+
+
+def _kernel_forget_terms(block):
+    """The block without its per-rating terms and trial."""
+    return replace(block, terms=None, sums=None, trial=None), {}
+
+
+def _init_name(init):
+    """The name of a run's start in :class:`_IterationInfo`."""
+    if init is None:
+        return "warm"
+    if isinstance(init, str):
+        return init
+    return "array"
+
+
+def _is_random_init(init):
+    return isinstance(init, str) and init == "random"
+
+
+def _estimate_remaining_rise(objectives):
+    """How much more a run's objective would rise at its latest rate.
+
+    EM converges linearly: each increment is about ``r`` times the one
+    before. With the last two increments ``d1``, ``d2`` and ``r = d2 / d1 <
+    1``, the run would gain ``d2 r / (1 - r)`` more.
+
+    Parameters
+    ----------
+    objectives : sequence of float
+        The run's objectives, from its start's on.
+
+    Returns
+    -------
+    remaining : float
+        ``inf`` with fewer than three objectives, or a rate that is not
+        below 1 (no linear convergence yet); 0 once the objective stopped
+        rising.
+    """
+    if len(objectives) < 3:
+        return np.inf
+    before, last = objectives[-2] - objectives[-3], objectives[-1] - objectives[-2]
+    if last <= 0:
+        return 0.0
+    if not 0 < last < before:
+        return np.inf
+    rate = last / before
+    return last * rate / (1.0 - rate)
+
+
+class _MixtureTest:
+    """The test of a mixture's run against its nested run, everyone good.
+
+    The mixture is kept if it gains more than ``_MIXTURE_TEST_GAIN`` over
+    the nested run (:func:`skem._model.evidence._estimate_mixture_gain`).
+    The nested run need not converge to show that: it may stop once even
+    the rest of its rise, at its latest rate, would leave the mixture ahead
+    (:meth:`passed_early`).
+
+    Parameters
+    ----------
+    data : backend
+        The items.
+    mixture : dict
+        The mixture's run (:meth:`skem._em.driver._BaseEM._run_em`).
+    """
+
+    def __init__(self, data, mixture):
+        self._data = data
+        self._mixture = (
+            mixture["objective"],
+            self._information(mixture["responsibility"], mixture["params"]),
+        )
+
+    def _information(self, responsibility, params):
+        return self._data.reduce(
+            _kernel_location_information, responsibility, params.sigma**-2.0
+        )["log_information"]
+
+    def _gain(self, objective, responsibility, params):
+        objective_mixture, information_mixture = self._mixture
+        return _estimate_mixture_gain(
+            (objective_mixture, objective),
+            (information_mixture, self._information(responsibility, params)),
+        )
+
+    def passes(self, nested):
+        """Whether the mixture gains enough over the ``nested`` run's end."""
+        gain = self._gain(
+            nested["objective"], nested["responsibility"], nested["params"]
+        )
+        return gain > _MIXTURE_TEST_GAIN
+
+    def passed_early(self, objectives, posterior, params):
+        """The nested run's ``stop``: the mixture passes whatever is left of it.
+
+        Parameters
+        ----------
+        objectives : list of float
+            The nested run's objectives, from its start's on.
+        posterior : dict
+            Its latest E-step.
+        params : _Params
+            Its latest parameters.
+
+        Returns
+        -------
+        passed : bool
+        """
+        remaining = _estimate_remaining_rise(objectives)
+        if remaining == np.inf:
+            return False
+        gain = self._gain(objectives[-1], posterior["responsibility"], params)
+        return gain - remaining > _MIXTURE_TEST_GAIN
