@@ -422,7 +422,8 @@ _SHARED_ATTRIBUTES = """
     judged_ : ndarray of shape (n_annotators,), dtype bool
         Whether the ratings judge the annotator: at least 3 judged ratings,
         and enough evidence that the fit estimated its good/random flag
-        rather than presume it good (:ref:`undetermined`). An annotator who
+        rather than presume it good; nobody is judged where the mixture
+        failed its test against everyone good (:ref:`undetermined`). An annotator who
         is not judged has the verdict "undetermined", and counts at ``pi_``
         in the consensus and in :meth:`score_samples`.
 
@@ -448,7 +449,8 @@ _SHARED_ATTRIBUTES = """
         ``[1e-6, 1 - 1e-6]``: the share of good annotators among those in
         the mixture, who have at least 3 ratings on items that someone else
         rated too. The others enter EM as good (``1 - 1e-6`` if nobody is
-        in the mixture; see :ref:`undetermined`).
+        in the mixture, or if the mixture failed its test against everyone
+        good; see :ref:`undetermined`).
 
     score_range_ : tuple of (float, float)
         ``(low, high)`` of the uniform distribution of bad ratings.

@@ -175,6 +175,28 @@ def test_candidates_too_noisy_to_judge_match_the_in_memory_fit(client, Dask, Mem
 
 
 @pytest.mark.slow  # a LocalCluster
+@pytest.mark.parametrize("Dask, Memory", PAIRS, ids=["soft", "hard"])
+def test_a_mixture_failing_its_test_gives_the_in_memory_nested_fit(
+    client, Dask, Memory
+):
+    """Honest, noisy raters, three per item, where the mixture flags some and
+    fails its test against everyone good: the nested fit, on 3 partitions
+    as in memory (nobody judged or flagged)."""
+    from tests.model.test_evidence import _honest_panel
+
+    X = _honest_panel(5)
+    item, annotator = np.nonzero(~np.isnan(X))
+    frame = pd.DataFrame(
+        {"item": item.astype(str), "annotator": annotator, "score": X[item, annotator]}
+    )
+    em, matrix = _in_memory(Memory, frame, score_range=(0, 1))
+    assert not em.judged_.any() and not np.any(em.weights_ < 0.5)
+    dask_em = _dask_fit(Dask, dd.from_pandas(frame, npartitions=3), score_range=(0, 1))
+    _assert_same_fit(dask_em, em, matrix)
+    np.testing.assert_array_equal(dask_em.judged_, em.judged_)
+
+
+@pytest.mark.slow  # a LocalCluster
 @pytest.mark.parametrize("form", FORMS, ids=lambda f: "-".join(map(str, f.values())))
 @pytest.mark.parametrize("Dask, Memory", PAIRS, ids=["soft", "hard"])
 def test_every_form_with_gold_matches_the_in_memory_fit(client, Dask, Memory, form):
