@@ -73,6 +73,7 @@ from skem._em.runs import (
     _IterationInfo,
     _kernel_forget_terms,
     _MixtureTest,
+    _nested_start,
 )
 from skem._em.score_range import _resolve_score_range
 from skem._em.validation import _warn_at_caller
@@ -253,7 +254,11 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
         in_mixture = data.in_mixture
         data.in_mixture = np.zeros_like(in_mixture)
         nested = self._fit_from_starts(
-            data, form, best["params"], "nested", stop=test.passed_early
+            data,
+            form,
+            _nested_start(data, form, best),
+            "nested",
+            stop=test.passed_early,
         )
         if nested["stopped"] or test.passes(nested):
             data.in_mixture = in_mixture

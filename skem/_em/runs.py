@@ -16,7 +16,8 @@ from skem._model.evidence import (
     _estimate_mixture_gain,
     _kernel_location_information,
 )
-from skem._model.steps import _rounding_slack
+from skem._model.normal import _kernel_sq_residuals
+from skem._model.steps import _estimate_sigma_per_annotator_normal, _rounding_slack
 
 
 class _IterationInfo(NamedTuple):
@@ -185,3 +186,43 @@ class _MixtureTest:
             return False
         gain = self._gain(objectives[-1], posterior["responsibility"], params)
         return gain - remaining > _MIXTURE_TEST_GAIN
+
+
+def _nested_start(data, form, mixture):
+    """Where the nested run starts: the mixture's parameters, re-fitted as if good.
+
+    Each annotator the mixture flags takes the sigma it would have if good,
+    the closed-form update of the plain normal with weight 1 from its
+    squared residuals at the mixture's locations (within the mixture's
+    smallest sigma and 1): from the mixture's narrow sigma, the nested run's
+    first steps would have to widen it through the guard's halvings.
+
+    Parameters
+    ----------
+    data : backend
+        The items, the mixture's locations in the blocks.
+    form : _ModelForm
+    mixture : dict
+        The mixture's run.
+
+    Returns
+    -------
+    params : _Params
+    """
+    params = mixture["params"]
+    flagged = mixture["weights"] < 0.5
+    sq_residuals = data.reduce(_kernel_sq_residuals, params.bias)["sq_residuals"]
+    candidate = _estimate_sigma_per_annotator_normal(
+        sq_residuals,
+        data.n_per_annotator,
+        np.ones(data.n_annotators),
+        params.shared_sigma,
+        form.noise_prior,
+        form.min_sigma,
+    )
+    sigma = np.where(
+        flagged, np.clip(candidate, np.min(params.sigma), 1.0), params.sigma
+    )
+    if form.noise == "shared":
+        sigma = np.full_like(sigma, np.sqrt(np.mean(sigma**2)))
+    return replace(params, sigma=sigma)
