@@ -139,6 +139,28 @@ def _kernel_rater_counts(block):
     }
 
 
+def _compute_item_information(ratings, responsibility, precision):
+    """What each item's ratings tell of its location, ``sum_a w_a / sigma_a**2``.
+
+    Parameters
+    ----------
+    ratings : _Ratings
+    responsibility : ndarray of shape (n_annotators,)
+        What the M-step weighs each annotator's ratings by.
+    precision : ndarray of shape (n_annotators,)
+        ``1 / sigma_a**2``.
+
+    Returns
+    -------
+    pull : ndarray of shape (n_ratings,)
+        Each rating's ``w_a / sigma_a**2``.
+    information : ndarray of shape (n_items,)
+        Their sum over each item's ratings.
+    """
+    pull = (responsibility * precision)[ratings.annotator]
+    return pull, np.bincount(ratings.item, weights=pull, minlength=ratings.n_items)
+
+
 def _kernel_residual_shares(block, responsibility, precision):
     """Each annotator's residual degrees of freedom in the fit, summed.
 
@@ -152,10 +174,8 @@ def _kernel_residual_shares(block, responsibility, precision):
     Parameters
     ----------
     block : _Block
-    responsibility : ndarray of shape (n_annotators,)
-        What the M-step weighs each annotator's ratings by.
-    precision : ndarray of shape (n_annotators,)
-        ``1 / sigma_a**2``.
+    responsibility, precision
+        As for :func:`_compute_item_information`.
 
     Returns
     -------
@@ -163,8 +183,7 @@ def _kernel_residual_shares(block, responsibility, precision):
         The sum of ``1 - h`` over each annotator's ratings.
     """
     ratings = block.ratings
-    pull = (responsibility * precision)[ratings.annotator]
-    total = np.bincount(ratings.item, weights=pull, minlength=ratings.n_items)
+    pull, total = _compute_item_information(ratings, responsibility, precision)
     total = total[ratings.item]
     # An item whose raters all weigh nothing pins nothing.
     leverage = np.divide(pull, total, out=np.zeros_like(pull), where=total > 0)
@@ -193,22 +212,16 @@ def _kernel_location_information(block, responsibility, precision):
     Parameters
     ----------
     block : _Block
-    responsibility : ndarray of shape (n_annotators,)
-        What the M-step weighs each annotator's ratings by.
-    precision : ndarray of shape (n_annotators,)
-        ``1 / sigma_a**2``, in unit space.
+    responsibility, precision
+        As for :func:`_compute_item_information`, the precision in unit
+        space.
 
     Returns
     -------
     block, {"log_information": float}
         ``sum_i max(log(j_i / (2 pi)), 0)`` over the block's items.
     """
-    ratings = block.ratings
-    information = np.bincount(
-        ratings.item,
-        weights=(responsibility * precision)[ratings.annotator],
-        minlength=ratings.n_items,
-    )
+    _, information = _compute_item_information(block.ratings, responsibility, precision)
     if block.gold is not None:
         information[~np.isnan(block.gold)] = 0.0
     with np.errstate(divide="ignore"):

@@ -13,6 +13,7 @@ from skem._em.backend import _Block
 from skem._model.evidence import (
     _MIXTURE_TEST_GAIN,
     MIN_JUDGED_RATINGS,
+    _compute_item_information,
     _count_judged_ratings,
     _estimate_consensus_log_bad_weights,
     _estimate_consensus_weights,
@@ -241,6 +242,15 @@ def test_consensus_log_bad_weights_are_the_complement_of_the_weights():
     np.testing.assert_array_equal(
         got, [-800.0, np.log1p(-0.8), np.log1p(-0.8), -1e-300]
     )
+
+
+def test_item_information_sums_each_raters_weight_times_precision():
+    ratings = _ratings([0, 0, 1, 2], [0, 1, 1, 2], np.full(4, 0.5), 4, 3)
+    pull, information = _compute_item_information(
+        ratings, np.array([1.0, 0.5, 0.0]), np.array([2.0, 8.0, 5.0])
+    )
+    np.testing.assert_array_equal(pull, [2.0, 4.0, 4.0, 0.0])
+    np.testing.assert_array_equal(information, [6.0, 4.0, 0.0, 0.0])
 
 
 def test_location_information_sums_the_log_precision_of_each_fitted_item():
