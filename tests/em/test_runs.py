@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 
 from skem import AnnotatorEM, HardAnnotatorEM
-from skem._em.runs import _estimate_remaining_rise
+from skem._em.runs import _estimate_remaining_rise, _nested_start
+from skem._model.form import _model_form, _Params
 from skem.datasets import make_ratings
+from tests._helpers import _backend, _ratings
 
 
 def test_remaining_rise_is_the_geometric_tail_of_the_last_two_increments():
@@ -62,3 +64,26 @@ def test_a_nested_run_stopped_early_reaches_the_decision_of_one_run_to_the_end(
     np.testing.assert_array_equal(early.weights_ < 0.5, full.weights_ < 0.5)
     np.testing.assert_array_equal(early.judged_, full.judged_)
     np.testing.assert_allclose(early.mu_, full.mu_, rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize("noise", ["per_annotator", "shared"])
+def test_nested_start_gives_each_flagged_annotator_its_sigma_if_good(noise):
+    """Annotator 2 is flagged: it starts at ``sqrt((SS + nu tau**2) / (n +
+    nu))`` from its squared residuals at the mixture's locations, kept
+    within the mixture's smallest sigma and 1; the others keep theirs. With
+    a shared noise every annotator starts at the root mean square."""
+    ratings = _ratings(
+        [0, 0, 0, 1, 1, 1], [0, 1, 2, 0, 1, 2], [0.5, 0.6, 0.1, 0.3, 0.3, 0.9], 2, 3
+    )
+    sigma = np.array([0.1, 0.2, 0.05])
+    data = _backend(ratings, np.array([0.5, 0.3]), np.zeros(3), sigma)
+    form = _model_form(True, noise, False, 4.0, 1e-3)
+    params = _Params(np.zeros(3), sigma, 0.15, 0.6)
+    mixture = {"params": params, "weights": np.array([1.0, 0.9, 0.01])}
+    start = _nested_start(data, form, mixture)
+    flagged = np.sqrt((0.4**2 + 0.6**2 + 4.0 * 0.15**2) / (2 + 4.0))
+    expected = np.array([0.1, 0.2, flagged])
+    if noise == "shared":
+        expected = np.full(3, np.sqrt(np.mean(expected**2)))
+    np.testing.assert_allclose(start.sigma, expected)
+    assert start.pi == params.pi and start.shared_sigma == params.shared_sigma
