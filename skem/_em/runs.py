@@ -191,7 +191,8 @@ class _MixtureTest:
 def _nested_start(data, form, mixture):
     """Where the nested run starts: the mixture's parameters, re-fitted as if good.
 
-    Each annotator the mixture flags takes the sigma it would have if good,
+    Each annotator the mixture flags (its ratings weigh less than one half
+    in the mixture's M-step) takes the sigma it would have if good,
     the closed-form update of the plain normal with weight 1 from its
     squared residuals at the mixture's locations (within the mixture's
     smallest sigma and 1): from the mixture's narrow sigma, the nested run's
@@ -210,7 +211,7 @@ def _nested_start(data, form, mixture):
     params : _Params
     """
     params = mixture["params"]
-    flagged = mixture["weights"] < 0.5
+    flagged = mixture["responsibility"] < 0.5
     sq_residuals = data.reduce(_kernel_sq_residuals, params.bias)["sq_residuals"]
     candidate = _estimate_sigma_per_annotator_normal(
         sq_residuals,

@@ -79,7 +79,7 @@ def test_nested_start_gives_each_flagged_annotator_its_sigma_if_good(noise):
     data = _backend(ratings, np.array([0.5, 0.3]), np.zeros(3), sigma)
     form = _model_form(True, noise, False, 4.0, 1e-3)
     params = _Params(np.zeros(3), sigma, 0.15, 0.6)
-    mixture = {"params": params, "weights": np.array([1.0, 0.9, 0.01])}
+    mixture = {"params": params, "responsibility": np.array([1.0, 0.9, 0.01])}
     start = _nested_start(data, form, mixture)
     flagged = np.sqrt((0.4**2 + 0.6**2 + 4.0 * 0.15**2) / (2 + 4.0))
     expected = np.array([0.1, 0.2, flagged])
