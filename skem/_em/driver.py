@@ -247,7 +247,9 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
         its own objective, so EM stays monotone; only the kept run's blocks
         stay in ``data``.
         """
-        if not np.any(data.in_mixture & (best["weights"] < 0.5)):
+        # Flagged as _nested_start has it: weighed below one half in the
+        # M-step, which weighs everyone outside the mixture 1.
+        if not np.any(best["responsibility"] < 0.5):
             return best
 
         test = _MixtureTest(data, best)
