@@ -427,6 +427,12 @@ _SHARED_ATTRIBUTES = """
         is not judged has the verdict "undetermined", and counts at ``pi_``
         in the consensus and in :meth:`score_samples`.
 
+    lapsed_ : ndarray of shape (n_annotators,), dtype bool
+        Whether the fit would have called the annotator random for one
+        rating alone: with that rating read as a slip, the rest make it
+        good (:ref:`lapses`). It entered EM as good, and its ``weights_``,
+        ``log_posterior_`` and verdict are those with the slip allowed.
+
     consensus_weights_ : ndarray of shape (n_annotators,)
         Weight of each annotator in the consensus ``mu_``: ``weights_`` where
         ``judged_``, ``pi_`` elsewhere. An annotator whose ``weights_`` is

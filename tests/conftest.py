@@ -45,12 +45,18 @@ def ratings():
 @pytest.fixture
 def every_candidate_in_the_mixture(monkeypatch):
     """Fits whose mixture holds every annotator with enough compared ratings,
-    as if a good rating brought unbounded evidence, and that keep the
-    mixture's fit whatever it gains over everyone good: for tests of the
-    steps on panels too small to judge anyone, and of one run of EM
+    as if a good rating brought unbounded evidence, that spare nobody for
+    one far-off rating, and that keep the mixture's fit whatever it gains
+    over everyone good: for tests of the steps on panels too small to judge
+    anyone, and of one run of EM
     (:func:`skem._model.evidence._mixture_annotators`,
+    :func:`skem._model.lapses._find_lapses`,
     :func:`skem._model.evidence._estimate_mixture_gain`)."""
     monkeypatch.setattr(
         "skem._em.driver._estimate_evidence_per_rating", lambda *args: 1e300
+    )
+    monkeypatch.setattr(
+        "skem._em.driver._find_lapses",
+        lambda data, form, run: np.zeros(data.n_annotators, dtype=bool),
     )
     monkeypatch.setattr("skem._em.runs._MIXTURE_TEST_GAIN", -np.inf)

@@ -174,3 +174,21 @@ def test_a_stated_1_to_5_scale_gives_the_verdicts_of_auto(name):
     stated = _fit(data.X, score_range=(1, 5))
     np.testing.assert_array_equal(auto.weights_ < 0.5, stated.weights_ < 0.5)
     np.testing.assert_allclose(auto.mu_, stated.mu_, rtol=0, atol=1e-9)
+
+
+def test_the_default_reads_a_dot_counters_single_typo_as_a_slip():
+    """dot_guessing: the two players the default flagged each typed one
+    count far off (7722 and 898 dots where the consensus is 64 and 83),
+    and their other guesses track the consensus. Read as slips, they are
+    good, and nobody is flagged; the other ratings of every lapsed player
+    lie within a factor 1.5 of the consensus, the slip at least 3 times off."""
+    data = _load("crowd/dot_guessing")
+    em = _fit(data.X)
+    assert not np.any(em.weights_ < 0.5)
+    assert em.lapsed_.sum() == 2
+    for a in np.flatnonzero(em.lapsed_):
+        rated = ~np.isnan(data.X[:, a])
+        ratio = data.X[rated, a] / em.mu_[rated]
+        far = np.argmax(np.abs(np.log(ratio)))
+        assert max(ratio[far], 1 / ratio[far]) >= 3
+        assert np.all(np.abs(np.log(np.delete(ratio, far))) <= np.log(1.5))

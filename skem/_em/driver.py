@@ -88,6 +88,7 @@ from skem._model.evidence import (
     _mixture_candidates,
 )
 from skem._model.form import _model_form, _Params
+from skem._model.lapses import _find_lapses, _report_lapses
 from skem._model.likelihoods import (
     _estimate_annotator_log_joint,
 )
@@ -194,7 +195,8 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
         The mixture first holds every annotator with enough compared ratings
         (:func:`skem._model.evidence._mixture_candidates`). If the fit's
         good ratings say that some of them could not reach a verdict even
-        if honest (:func:`skem._model.evidence._mixture_annotators`), EM
+        if honest (:func:`skem._model.evidence._mixture_annotators`), or that
+        one rating alone calls them random (:mod:`skem._model.lapses`), EM
         goes on from that fit with those annotators presumed good: a new
         objective, fixed for the whole of its run.
 
@@ -230,12 +232,18 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
             candidates,
         )
         in_mixture = _mixture_annotators(candidates, counts["evidence"], per_rating)
+        lapsed = in_mixture & _find_lapses(data, form, best)
+        in_mixture &= ~lapsed
         if not np.array_equal(in_mixture, candidates):
             data.in_mixture = in_mixture
             best = self._fit_from_starts(data, form, best["params"])
         best = self._test_mixture(data, form, best)
+        # Without a mixture (its test failed) there is no verdict to spare.
+        lapsed &= data.in_mixture.any()
+        best = _report_lapses(data, form, best, lapsed)
         best["n_judged"] = counts["n_judged"]
-        best["judged"] = _judged_annotators(data.in_mixture, counts["n_judged"])
+        judged = data.in_mixture | lapsed
+        best["judged"] = _judged_annotators(judged, counts["n_judged"])
         return _centre_biases(best, data.n_per_annotator, data.has_gold)
 
     def _test_mixture(self, data, form, best):
@@ -495,6 +503,7 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
         self.levels_ = scale.level_values()
         self.n_judged_ratings_ = run["n_judged"]
         self.judged_ = run["judged"]
+        self.lapsed_ = run["lapsed"]
         sigma = width * params.sigma
         self.sigma_ = float(sigma[0]) if form.noise == "shared" else sigma
         self.shared_sigma_ = width * params.shared_sigma

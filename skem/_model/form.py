@@ -40,6 +40,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from skem._model.lapses import _worst_normal, _worst_student, _worst_truncated
 from skem._model.likelihoods import _compute_sigma_log_prior
 from skem._model.normal import _m_step_normal, _start_normal
 from skem._model.steps import (
@@ -114,13 +115,18 @@ class _Likelihood(NamedTuple):
     consensus : callable
         ``consensus(form, ratings, rating_weights, params, gold) ->
         consensus``: each item's consensus at fixed annotator parameters.
+    worst : callable
+        ``worst(form, data, params) -> worst``: the log density of each
+        annotator's least likely rating at the blocks' locations and
+        ``params``, ``+inf`` without ratings (:mod:`skem._model.lapses`).
     """
 
     bounded: bool
     start: Callable
     m_step: Callable
-    fit_location: Callable = None
-    consensus: Callable = None
+    fit_location: Callable
+    consensus: Callable
+    worst: Callable
 
 
 def _clip_to_scale(consensus, ratings):
@@ -179,7 +185,12 @@ def _student_consensus(form, ratings, rating_weights, params, gold):
 # The likelihoods of the good ratings, by the form's ``likelihood``.
 _LIKELIHOODS = {
     "normal": _Likelihood(
-        False, _start_normal, _m_step_normal, None, _precision_weighted_consensus
+        False,
+        _start_normal,
+        _m_step_normal,
+        None,
+        _precision_weighted_consensus,
+        _worst_normal,
     ),
     "truncated": _Likelihood(
         True,
@@ -187,6 +198,7 @@ _LIKELIHOODS = {
         _m_step_truncated,
         _fit_truncated_location,
         _precision_weighted_consensus,
+        _worst_truncated,
     ),
     # The ratings carry their half-step, and the likelihood's terms follow
     # from it (skem._model.levels); the steps are the truncated form's.
@@ -196,9 +208,15 @@ _LIKELIHOODS = {
         _m_step_truncated,
         _fit_truncated_location,
         _precision_weighted_consensus,
+        _worst_truncated,
     ),
     "student_t": _Likelihood(
-        False, _start_student, _m_step_student, None, _student_consensus
+        False,
+        _start_student,
+        _m_step_student,
+        None,
+        _student_consensus,
+        _worst_student,
     ),
 }
 
@@ -274,6 +292,10 @@ class _ModelForm:
         return _Params(
             bias, sigma, shared_sigma, _estimate_pi(weights, data.in_mixture)
         ), statistics
+
+    def worst(self, data, params):
+        """The log density of each annotator's least likely rating at ``params``."""
+        return _LIKELIHOODS[self.likelihood].worst(self, data, params)
 
     def log_prior(self, params):
         """Log prior density of the parameters (0 for the shared form)."""

@@ -391,6 +391,9 @@ class DaskAnnotatorEM(_BaseDaskAnnotatorEM):
     judged_ : ndarray of shape (n_annotators,), dtype bool
         Whether the ratings judge the annotator; if not, its verdict is
         undetermined.
+    lapsed_ : ndarray of shape (n_annotators,), dtype bool
+        Whether one rating alone would have called the annotator random;
+        its posterior and verdict read that rating as a slip.
     consensus_weights_ : ndarray of shape (n_annotators,)
         Weight of each annotator in the consensus: ``weights_`` where
         ``judged_``, ``pi_`` elsewhere.
@@ -491,6 +494,7 @@ _ANNOTATOR_ATTRIBUTES = (
     "levels_",
     "n_judged_ratings_",
     "judged_",
+    "lapsed_",
     "sigma_",
     "shared_sigma_",
     "bias_",

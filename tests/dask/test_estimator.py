@@ -197,6 +197,25 @@ def test_a_mixture_failing_its_test_gives_the_in_memory_nested_fit(
 
 
 @pytest.mark.slow  # a LocalCluster
+@pytest.mark.parametrize("Dask, Memory", PAIRS, ids=["soft", "hard"])
+def test_a_slip_is_read_as_in_memory(client, Dask, Memory):
+    """A careful rater with one rating far off, beside random raters: on 3
+    partitions it is lapsed and good, as in memory, with the same fit."""
+    from tests.model.test_lapses import _panel_with_a_slip
+
+    X, _ = _panel_with_a_slip(1)
+    item, annotator = np.nonzero(~np.isnan(X))
+    frame = pd.DataFrame(
+        {"item": item.astype(str), "annotator": annotator, "score": X[item, annotator]}
+    )
+    em, matrix = _in_memory(Memory, frame, score_range=(0, 1))
+    assert em.lapsed_.sum() == 1
+    dask_em = _dask_fit(Dask, dd.from_pandas(frame, npartitions=3), score_range=(0, 1))
+    _assert_same_fit(dask_em, em, matrix)
+    np.testing.assert_array_equal(dask_em.lapsed_, em.lapsed_)
+
+
+@pytest.mark.slow  # a LocalCluster
 @pytest.mark.parametrize("form", FORMS, ids=lambda f: "-".join(map(str, f.values())))
 @pytest.mark.parametrize("Dask, Memory", PAIRS, ids=["soft", "hard"])
 def test_every_form_with_gold_matches_the_in_memory_fit(client, Dask, Memory, form):
