@@ -196,6 +196,13 @@ def summary(
             f"{either.sum()} undetermined (their ratings fit either way; {how}): "
             f"{listing(labels[either], _NAMED_UNDETERMINED)}."
         )
+    lapsed = estimator.lapsed_
+    if lapsed.any():
+        lines.append(
+            f"{count(int(lapsed.sum()), 'annotator')} with one rating far off the "
+            "consensus, read as a slip, not as random answers: "
+            f"{listing(labels[lapsed], _NAMED_UNDETERMINED)}."
+        )
     lines.append(
         _sigma_line(
             annotators, verdict == "consistent", getattr(estimator, "tail", None)

@@ -297,6 +297,7 @@ def _annotator_table(estimator, labels, evidence, name):
         r,
         deviation,
         judged=estimator.judged_,
+        lapsed=estimator.lapsed_,
     )
     n_annotators = p_good.shape[0]
     table = pd.DataFrame(

@@ -27,9 +27,18 @@ FAR_SIGMAS = 4.0
 MIN_FAR_RATINGS = 5
 HEAVY_TAIL_FACTOR = 10
 
+# The reason's words for a lapsed annotator (skem._model.lapses).
+SLIP = "one rating far off the consensus, read as a slip"
+
 
 def _annotator_verdicts(
-    p_good, n_ratings=None, n_judged=None, r=None, deviation=None, judged=None
+    p_good,
+    n_ratings=None,
+    n_judged=None,
+    r=None,
+    deviation=None,
+    judged=None,
+    lapsed=None,
 ):
     """Name each annotator's verdict, with the plain reason behind it.
 
@@ -58,6 +67,10 @@ def _annotator_verdicts(
         Whether the ratings judge each annotator (``judged_``); where they do
         not, the verdict is "undetermined". None: where ``n_judged`` is at
         least ``MIN_JUDGED_RATINGS``.
+    lapsed : array-like of shape (n_annotators,) of bool, default=None
+        Whether one rating alone would have called the annotator random
+        (``lapsed_``): its reason then says that rating is read as a slip.
+        None: nobody.
 
     Returns
     -------
@@ -73,7 +86,8 @@ def _annotator_verdicts(
         this panel's agreement (4 on items that two others rated too)"`` or
         ``"undetermined: the ratings fit either way; 79 ratings, r = 0.40,
         ratings 0.9 off the consensus (root mean square; consistent
-        annotators: 0.52)"``.
+        annotators: 0.52)"``; for a lapsed annotator followed by ``"; one
+        rating far off the consensus, read as a slip"``.
     """
     p_good = np.asarray(p_good, dtype=np.float64)
     n = p_good.shape[0]
@@ -105,6 +119,11 @@ def _annotator_verdicts(
         )
         for k, verdict in enumerate(verdicts)
     ]
+    if lapsed is not None:
+        reasons = [
+            f"{reason}; {SLIP}" if slipped else reason
+            for reason, slipped in zip(reasons, np.asarray(lapsed), strict=True)
+        ]
     return verdicts, np.asarray(reasons, dtype=object)
 
 

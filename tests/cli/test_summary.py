@@ -96,6 +96,27 @@ def test_a_sparse_panel_names_a_few_undetermined_annotators(tmp_path, run_main):
     assert len(pd.read_csv(tmp_path / "a.csv")) == 44
 
 
+def test_a_slip_is_named_in_the_summary_and_in_the_reasons(tmp_path, run_main):
+    """A careful viewer with one rating at the wrong end of the scale is not
+    called random: one line names it, and the report's reason says why."""
+    from tests.model.test_lapses import _panel_with_a_slip
+
+    X, _ = _panel_with_a_slip(0)
+    item, annotator = np.nonzero(~np.isnan(X))
+    frame = pd.DataFrame(
+        {"item": item, "annotator": [f"s{a}" for a in annotator]}
+    ).assign(score=1 + 4 * X[item, annotator])
+    path = tmp_path / "slip.csv"
+    frame.to_csv(path, index=False)
+    status, out, err = run_main("fit", path, "--score-range", "1", "5")
+    assert status == 0, err
+    assert (
+        "1 annotator with one rating far off the consensus, read as a slip, not "
+        "as random answers: s0." in out.splitlines()
+    )
+    assert "2 of 10 annotators answer at random: s8, s9;" in out
+
+
 def test_a_panel_of_noise_says_no_ratings_tell_anyone_apart(tmp_path, run_main):
     """Uniform noise from every viewer: nobody is judged, and the summary says
     why in the panel's terms, not as a shortage of ratings (each has 300)."""

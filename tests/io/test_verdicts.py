@@ -6,6 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from skem._io.verdicts import (
+    SLIP,
     _annotator_verdicts,
     _deviation_text,
     _evidence_text,
@@ -81,6 +82,21 @@ def test_without_evidence_the_reasons_are_the_bare_words():
         "consistent",
         "answers look random",
         "undetermined: the ratings fit either way",
+    ]
+
+
+def test_a_lapsed_annotators_reason_says_its_far_rating_is_read_as_a_slip():
+    verdicts, reasons = _annotator_verdicts(
+        [0.99, 0.99],
+        n_ratings=[12, 12],
+        n_judged=[12, 12],
+        r=[0.6, 0.9],
+        lapsed=[True, False],
+    )
+    assert verdicts.tolist() == ["consistent", "consistent"]
+    assert reasons.tolist() == [
+        f"consistent: 12 ratings, r = 0.60; {SLIP}",
+        "consistent: 12 ratings, r = 0.90",
     ]
 
 
