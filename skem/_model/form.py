@@ -116,9 +116,10 @@ class _Likelihood(NamedTuple):
         ``consensus(form, ratings, rating_weights, params, gold) ->
         consensus``: each item's consensus at fixed annotator parameters.
     worst : callable
-        ``worst(form, data, params) -> worst``: the log density of each
-        annotator's least likely rating at the blocks' locations and
-        ``params``, ``+inf`` without ratings (:mod:`skem._model.lapses`).
+        ``worst(form, data, params, among) -> worst``: the log density of
+        the least likely rating of each annotator ``among`` (a mask) at the
+        blocks' locations and ``params``, ``+inf`` for the others and
+        without ratings (:mod:`skem._model.lapses`).
     """
 
     bounded: bool
@@ -293,9 +294,9 @@ class _ModelForm:
             bias, sigma, shared_sigma, _estimate_pi(weights, data.in_mixture)
         ), statistics
 
-    def worst(self, data, params):
-        """The log density of each annotator's least likely rating at ``params``."""
-        return _LIKELIHOODS[self.likelihood].worst(self, data, params)
+    def worst(self, data, params, among):
+        """The log density of the least likely rating of each annotator ``among``."""
+        return _LIKELIHOODS[self.likelihood].worst(self, data, params, among)
 
     def log_prior(self, params):
         """Log prior density of the parameters (0 for the shared form)."""

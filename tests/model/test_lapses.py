@@ -82,7 +82,8 @@ def test_each_likelihood_gives_the_log_density_of_each_annotators_least_likely_r
     bounded, levels, tail, seed
 ):
     """``form.worst`` against the least of scipy's per-rating log densities
-    (the levels form: of its own cell terms); +inf without ratings."""
+    (the levels form: of its own cell terms); +inf without ratings, and for
+    the annotators not asked for."""
     form = _model_form(bounded, "per_annotator", True, 10.0, 1e-3, False, levels, tail)
     data = _small_backend(seed, half_step=0.05 if levels else 0.0)
     params = _params(seed)
@@ -91,9 +92,14 @@ def test_each_likelihood_gives_the_log_density_of_each_annotators_least_likely_r
         form.likelihood, block.ratings, block.location, params, tail
     )
     expected = [per_rating[block.ratings.annotator == a].min() for a in range(3)]
-    worst = form.worst(data, params)
+    worst = form.worst(data, params, np.ones(4, dtype=bool))
     np.testing.assert_allclose(worst[:3], expected, rtol=1e-12, atol=1e-12)
     assert worst[3] == np.inf
+    # Only the ratings of the annotators asked for are read.
+    among = np.array([False, True, False, True])
+    some = form.worst(data, params, among)
+    np.testing.assert_allclose(some[1], expected[1], rtol=1e-12, atol=1e-12)
+    assert some[0] == some[2] == some[3] == np.inf
 
 
 def test_lapse_log_density_reads_the_worst_rating_as_random_at_an_unknown_place():
@@ -178,3 +184,18 @@ def test_nobody_is_lapsed_where_the_mixture_fails_its_test(monkeypatch):
     em = AnnotatorEM(score_range=(0, 1)).fit(X)
     assert not em.judged_.any()
     assert not em.lapsed_.any()
+
+
+@pytest.mark.parametrize(
+    "form",
+    [{"noise": "shared"}, {"bias": True}, {"noise": "shared", "bias": True}],
+    ids=["shared", "bias", "shared-bias"],
+)
+def test_forms_without_a_sigma_of_its_own_keep_the_mixtures_verdict(form):
+    """Entered as good, a slip widens its annotator's own sigma; under a
+    shared sigma it would pull its item as in the plain mean, under a bias
+    shift the annotator's every rating. Those forms spare nobody."""
+    X, _ = _panel_with_a_slip(0)
+    em = AnnotatorEM(score_range=(0, 1), **form).fit(X)
+    assert not em.lapsed_.any()
+    assert em.weights_[0] < 0.5
