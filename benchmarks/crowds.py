@@ -180,7 +180,7 @@ def counts_table(quick=False):
         "in 20..500) guessed by 150 workers, 10 guesses each; a junk worker "
         "types a uniform number in 1..9,999. crowd/dot_guessing (in the peers "
         "tables) has junk and heavy tails: there tail=1 on the counts gives "
-        "5.20 and on their logarithms 4.77, the default 7.08 and on the "
-        "logarithms 8.12 (the mean 9.74)."
+        "5.20 and on their logarithms 4.77, the default 7.03 and on the "
+        "logarithms 8.09 (the mean 9.74)."
     )
     return table(headers, rows), note

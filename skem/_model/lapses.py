@@ -50,7 +50,7 @@ from skem._model.steps import _UNIT_BOUNDS, _rating_locations
 
 
 def _compute_annotator_worst(annotator, values, n_annotators, reduce):
-    """``reduce.at`` of ``values`` per annotator, from its identity.
+    """``reduce.at`` of ``values`` over each annotator's ratings.
 
     Parameters
     ----------
