@@ -206,6 +206,20 @@ def _estimate_lapse_posterior(log_density, worst, n_per_annotator, pi):
     return log_posterior, log_posterior_bad
 
 
+def _run_lapse_posterior(data, form, run, among):
+    """:func:`_estimate_lapse_posterior` of the annotators ``among`` at ``run``'s fit.
+
+    The blocks must hold the run's locations.
+    """
+    params = run["params"]
+    return _estimate_lapse_posterior(
+        run["statistics"]["log_density"],
+        form.worst(data, params, among),
+        data.n_per_annotator,
+        params.pi,
+    )
+
+
 def _find_lapses(data, form, run):
     """The annotators of ``run`` whose random verdict rests on one rating.
 
@@ -229,13 +243,7 @@ def _find_lapses(data, form, run):
     flagged = run["responsibility"] < 0.5
     if not (flagged.any() and form.noise == "per_annotator" and form.bias == "none"):
         return np.zeros_like(flagged)
-    params = run["params"]
-    log_posterior, log_posterior_bad = _estimate_lapse_posterior(
-        run["statistics"]["log_density"],
-        form.worst(data, params, flagged),
-        data.n_per_annotator,
-        params.pi,
-    )
+    log_posterior, log_posterior_bad = _run_lapse_posterior(data, form, run, flagged)
     return flagged & (log_posterior >= log_posterior_bad)
 
 
@@ -248,13 +256,7 @@ def _report_lapses(data, form, run, lapsed):
     """
     if not lapsed.any():
         return {**run, "lapsed": lapsed}
-    params = run["params"]
-    log_posterior, log_posterior_bad = _estimate_lapse_posterior(
-        run["statistics"]["log_density"],
-        form.worst(data, params, lapsed),
-        data.n_per_annotator,
-        params.pi,
-    )
+    log_posterior, log_posterior_bad = _run_lapse_posterior(data, form, run, lapsed)
     reported = {
         key: np.where(lapsed, value, run[key])
         for key, value in (
