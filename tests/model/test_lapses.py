@@ -4,7 +4,10 @@ from unittest import mock
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
+from scipy.special import logsumexp
 
 from skem import AnnotatorEM, HardAnnotatorEM
 from skem._em.backend import _Block, _InMemoryBackend
@@ -15,7 +18,7 @@ from skem._model.lapses import (
     _estimate_lapse_posterior,
 )
 from skem._model.likelihoods import _compute_good_terms
-from tests._helpers import _ratings
+from tests._helpers import _budget, _ratings
 
 
 def _small_backend(seed, half_step=0.0):
@@ -112,6 +115,30 @@ def test_lapse_log_density_reads_the_worst_rating_as_random_at_an_unknown_place(
         _estimate_lapse_log_density(log_density, worst, n),
         [-10.0 + 8.0 - np.log(4), 5.0 - 1.0 - np.log(2), -np.inf],
     )
+
+
+@settings(max_examples=_budget(200), deadline=None)
+@given(
+    log_densities=st.lists(
+        st.floats(-300.0, 50.0, allow_nan=False), min_size=1, max_size=30
+    )
+)
+def test_lapse_log_density_is_a_lower_bound_within_log_n_of_the_lapse_hypothesis(
+    log_densities,
+):
+    """The lapse hypothesis, one rating at an unknown place drawn from the
+    random density (1): ``log((1/n) sum_j exp(sum_{i != j} log f_i))``. The
+    bound from its largest term is never above it, and at most ``log n``
+    below."""
+    values = np.asarray(log_densities)
+    n = values.size
+    exact = logsumexp(values.sum() - values) - np.log(n)
+    bound = _estimate_lapse_log_density(
+        np.array([values.sum()]), np.array([values.min()]), np.array([n])
+    )[0]
+    tolerance = 1e-9 * (1.0 + np.abs(values).sum())
+    assert bound <= exact + tolerance
+    assert bound >= exact - np.log(n) - tolerance
 
 
 def test_lapse_posterior_is_bayes_rule_with_the_lapse_log_density():
