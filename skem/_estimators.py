@@ -422,7 +422,8 @@ _SHARED_ATTRIBUTES = """
     judged_ : ndarray of shape (n_annotators,), dtype bool
         Whether the ratings judge the annotator: at least 3 judged ratings,
         and enough evidence that the fit estimated its good/random flag
-        rather than presume it good; nobody is judged where the mixture
+        rather than presume it good (a lapsed annotator, ``lapsed_``, is
+        judged with its slip allowed); nobody is judged where the mixture
         failed its test against everyone good (:ref:`undetermined`). An annotator who
         is not judged has the verdict "undetermined", and counts at ``pi_``
         in the consensus and in :meth:`score_samples`.

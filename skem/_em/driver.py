@@ -81,6 +81,7 @@ from skem._model.evidence import (
     _check_judgeable,
     _estimate_consensus_weights,
     _estimate_evidence_per_rating,
+    _flagged_annotators,
     _judged_annotators,
     _kernel_rater_counts,
     _kernel_residual_shares,
@@ -255,9 +256,7 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
         its own objective, so EM stays monotone; only the kept run's blocks
         stay in ``data``.
         """
-        # Flagged as _nested_start has it: weighed below one half in the
-        # M-step, which weighs everyone outside the mixture 1.
-        if not np.any(best["responsibility"] < 0.5):
+        if not _flagged_annotators(best).any():
             return best
 
         test = _MixtureTest(data, best)

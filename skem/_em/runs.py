@@ -14,6 +14,7 @@ import numpy as np
 from skem._model.evidence import (
     _MIXTURE_TEST_GAIN,
     _estimate_mixture_gain,
+    _flagged_annotators,
     _kernel_location_information,
 )
 from skem._model.normal import _kernel_sq_residuals
@@ -191,12 +192,12 @@ class _MixtureTest:
 def _nested_start(data, form, mixture):
     """Where the nested run starts: the mixture's parameters, re-fitted as if good.
 
-    Each annotator the mixture flags (its ratings weigh less than one half
-    in the mixture's M-step) takes the sigma it would have if good,
-    the closed-form update of the plain normal with weight 1 from its
-    squared residuals at the mixture's locations (within the mixture's
-    smallest sigma and 1): from the mixture's narrow sigma, the nested run's
-    first steps would have to widen it through the guard's halvings.
+    Each annotator the mixture flags (:func:`_flagged_annotators`) takes the
+    sigma it would have if good, the closed-form update of the plain normal
+    with weight 1 from its squared residuals at the mixture's locations
+    (within the mixture's smallest sigma and 1): from the mixture's narrow
+    sigma, the nested run's first steps would have to widen it through the
+    guard's halvings.
 
     Parameters
     ----------
@@ -211,7 +212,7 @@ def _nested_start(data, form, mixture):
     params : _Params
     """
     params = mixture["params"]
-    flagged = mixture["responsibility"] < 0.5
+    flagged = _flagged_annotators(mixture)
     sq_residuals = data.reduce(_kernel_sq_residuals, params.bias)["sq_residuals"]
     candidate = _estimate_sigma_per_annotator_normal(
         sq_residuals,

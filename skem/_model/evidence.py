@@ -351,6 +351,25 @@ def _mixture_annotators(candidates, evidence, per_rating):
     return candidates & (np.asarray(evidence) * per_rating >= needed)
 
 
+def _flagged_annotators(run):
+    """The annotators a run of EM flags: weighed below one half in its M-step.
+
+    The M-step weighs an annotator in the mixture by its posterior and
+    everyone else 1 (the run's ``responsibility``), so only annotators in the
+    mixture can be flagged.
+
+    Parameters
+    ----------
+    run : dict
+        A run of :meth:`skem._em.driver._BaseEM._run_em`.
+
+    Returns
+    -------
+    flagged : ndarray of shape (n_annotators,), dtype bool
+    """
+    return run["responsibility"] < 0.5
+
+
 def _judged_annotators(in_mixture, n_judged):
     """The annotators whose ratings judge them.
 

@@ -38,6 +38,7 @@ forms' depend on each item's mass on the scale, so they are evaluated.
 
 import numpy as np
 
+from skem._model.evidence import _flagged_annotators
 from skem._model.likelihoods import (
     _compute_good_terms,
     _compute_student_log_density,
@@ -223,10 +224,10 @@ def _run_lapse_posterior(data, form, run, among):
 def _find_lapses(data, form, run):
     """The annotators of ``run`` whose random verdict rests on one rating.
 
-    Flagged (weighed below one half in the M-step) and good, at the run's
-    ``pi``, once their least likely rating is allowed to be a lapse
-    (:func:`_estimate_lapse_posterior`); nobody unless ``form`` gives each
-    annotator its own sigma and no bias. The blocks must hold the run's
+    Flagged (:func:`skem._model.evidence._flagged_annotators`) and good, at
+    the run's ``pi``, once their least likely rating is allowed to be a
+    lapse (:func:`_estimate_lapse_posterior`); nobody unless ``form`` gives
+    each annotator its own sigma and no bias. The blocks must hold the run's
     locations.
 
     Parameters
@@ -240,7 +241,7 @@ def _find_lapses(data, form, run):
     -------
     lapsed : ndarray of shape (n_annotators,), dtype bool
     """
-    flagged = run["responsibility"] < 0.5
+    flagged = _flagged_annotators(run)
     if not (flagged.any() and form.noise == "per_annotator" and form.bias == "none"):
         return np.zeros_like(flagged)
     log_posterior, log_posterior_bad = _run_lapse_posterior(data, form, run, flagged)

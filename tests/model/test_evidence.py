@@ -19,6 +19,7 @@ from skem._model.evidence import (
     _estimate_consensus_weights,
     _estimate_evidence_per_rating,
     _estimate_mixture_gain,
+    _flagged_annotators,
     _judged_annotators,
     _kernel_location_information,
     _kernel_residual_shares,
@@ -214,6 +215,11 @@ def test_evidence_counts_residual_degrees_of_freedom():
                 _mixture_candidates(n_compared), evidence, per_rating
             )
             assert in_mixture[0] == (n == ratings_needed), (raters, n, evidence[0])
+
+
+def test_flagged_annotators_weigh_below_one_half_in_the_m_step():
+    run = {"responsibility": np.array([0.0, 0.4999, 0.5, 1.0])}
+    np.testing.assert_array_equal(_flagged_annotators(run), [True, True, False, False])
 
 
 def test_judged_annotators_are_in_the_mixture_with_enough_judged_ratings():
