@@ -134,7 +134,9 @@ _LAYOUT = ("n_per_item", "n_per_annotator", "grouped_by_item")
 _MIDDLE_CHUNK = 1 << 18
 
 
-def _compute_item_middle_values(item, values, n_items, counts=None, grouped=None):
+def _compute_item_middle_values(
+    item, values, n_items, counts=None, grouped=None, with_deviations=False
+):
     """The two middle values of each item's values: its lower and upper median.
 
     The items are taken by their number of values: those with ``c`` values
@@ -153,6 +155,12 @@ def _compute_item_middle_values(item, values, n_items, counts=None, grouped=None
         ``np.bincount(item, minlength=n_items)``, if the caller has it.
     grouped : bool, default=None
         Whether ``item`` is non-decreasing, if the caller knows.
+    with_deviations : bool, default=False
+        Also return the sum of every value's absolute deviation from its
+        item's median. The sorted rows hold it without a pass over the
+        values: a row's share is its upper half's sum minus its lower
+        half's, taken as the sum of the differences of mirrored pairs, each
+        at least 0, so that nothing cancels.
 
     Returns
     -------
@@ -160,6 +168,10 @@ def _compute_item_middle_values(item, values, n_items, counts=None, grouped=None
         The ``(c - 1) // 2``-th and ``c // 2``-th of an item's ``c`` values
         in increasing order (the same value if ``c`` is odd); NaN for the
         items without any.
+    abs_deviations : float
+        Only with ``with_deviations``: ``sum |v - m|`` over every value, with
+        ``m`` any point between its item's ``lower`` and ``upper`` (the
+        median among them).
     """
     if grouped is None:
         grouped = bool(np.all(item[1:] >= item[:-1]))
@@ -169,6 +181,7 @@ def _compute_item_middle_values(item, values, n_items, counts=None, grouped=None
         counts = np.bincount(item, minlength=n_items)
     starts = np.cumsum(counts) - counts
     lower, upper = np.full(n_items, np.nan), np.full(n_items, np.nan)
+    deviations = 0.0 if with_deviations else None
     by_count = np.argsort(counts, kind="stable")
     edges = np.flatnonzero(np.diff(counts[by_count])) + 1
     for group in np.split(by_count, edges):
@@ -192,6 +205,12 @@ def _compute_item_middle_values(item, values, n_items, counts=None, grouped=None
             rows.sort(axis=1)
             lower[chosen] = rows[:, (count - 1) // 2]
             upper[chosen] = rows[:, count // 2]
+            if deviations is not None and count > 1:
+                half = count // 2
+                pairs = rows[:, : count - half - 1 : -1] - rows[:, :half]
+                deviations += float(pairs.sum())
+    if deviations is not None:
+        return lower, upper, deviations
     return lower, upper
 
 

@@ -13,7 +13,6 @@ from sklearn.utils import check_array
 
 from skem._em.ratings import _compute_item_middle_values
 from skem._model.form import _Params
-from skem._model.likelihoods import _CHUNK_SIZE
 from skem._model.steps import (
     _apply_gold,
     _compute_annotator_sq_residuals,
@@ -116,17 +115,15 @@ def _check_init_weights(init, n_annotators):
 
 
 def _kernel_initialize_median(block, bounded):
-    """Each item's median; the sum of absolute deviations from it."""
+    """Each item's median; the sum of absolute deviations from the medians.
+
+    The deviations come from the medians' sorted rows, not from a pass over
+    every rating; a gold item's are taken about its median too, since they
+    only size the start's sigma.
+    """
     ratings = block.ratings
-    location = _apply_gold(_estimate_item_medians(ratings), block.gold)
-    deviations = 0.0
-    # A chunk at a time: an array of every rating's residual would be a pass
-    # over new memory.
-    for first in range(0, ratings.n_ratings, _CHUNK_SIZE):
-        chunk = slice(first, first + _CHUNK_SIZE)
-        residuals = location[ratings.item[chunk]]
-        np.subtract(ratings.score[chunk], residuals, out=residuals)
-        deviations += float(np.abs(residuals, out=residuals).sum())
+    medians, deviations = _estimate_item_medians(ratings, with_deviations=True)
+    location = _apply_gold(medians, block.gold)
     if bounded:
         location = np.clip(location, 0.0, 1.0)
     return replace(block, location=location, terms=None, sums=None, trial=None), {
@@ -165,24 +162,31 @@ def _kernel_initialize_warm(block, bounded):
     return replace(block, location=location, terms=None, sums=None, trial=None), {}
 
 
-def _estimate_item_medians(ratings):
+def _estimate_item_medians(ratings, with_deviations=False):
     """Median rating of each item.
 
     Parameters
     ----------
     ratings : _Ratings
         Observed ratings.
+    with_deviations : bool, default=False
+        Also return the sum of the ratings' absolute deviations from their
+        items' medians.
 
     Returns
     -------
     medians : ndarray of shape (n_items,)
         NaN for the items without any rating.
+    abs_deviations : float
+        Only with ``with_deviations``.
     """
-    lower, upper = _compute_item_middle_values(
+    lower, upper, *deviations = _compute_item_middle_values(
         ratings.item,
         ratings.score,
         ratings.n_items,
         ratings.n_per_item,
         ratings.grouped_by_item,
+        with_deviations=with_deviations,
     )
-    return 0.5 * (lower + upper)
+    medians = 0.5 * (lower + upper)
+    return (medians, *deviations) if with_deviations else medians

@@ -166,6 +166,12 @@ def test_compute_item_middle_values_are_the_lower_and_upper_medians(grouped):
     lower, upper = _compute_item_middle_values(item, values, 9)
     told = _compute_item_middle_values(item, values, 9, grouped=grouped)
     np.testing.assert_array_equal(told, (lower, upper))
+    *middle, deviations = _compute_item_middle_values(
+        item, values, 9, with_deviations=True
+    )
+    np.testing.assert_array_equal(middle, (lower, upper))
+    medians = np.array([np.median(values[item == i]) for i in item])
+    assert deviations == np.sum(np.abs(values - medians))
     for i in range(9):
         mine = np.sort(values[item == i])
         if mine.size:
@@ -179,19 +185,27 @@ def test_compute_item_middle_values_are_the_lower_and_upper_medians(grouped):
 
 @settings(deadline=None)
 @given(
-    counts=st.lists(st.sampled_from([0, 1, 2, 3]), min_size=1, max_size=30),
+    counts=st.lists(st.sampled_from([0, 1, 2, 3, 4, 5]), min_size=1, max_size=30),
     chunk=st.integers(1, 12),
     seed=st.integers(0, 2**32 - 1),
 )
 def test_item_middle_values_are_the_medians_in_any_chunking(counts, chunk, seed):
     """Runs of items with equal counts, split in chunks of any size, between
-    items without values, give each item its own lower and upper median."""
+    items without values, give each item its own lower and upper median, and
+    and the values' absolute deviations from their medians sum as over
+    each item's own."""
     counts = np.array(counts)
     item = np.repeat(np.arange(counts.size), counts)
     values = np.random.default_rng(seed).integers(0, 5, item.size).astype(float)
     with mock.patch.object(ratings_module, "_MIDDLE_CHUNK", chunk):
-        lower, upper = _compute_item_middle_values(item, values, counts.size)
+        lower, upper, deviations = _compute_item_middle_values(
+            item, values, counts.size, with_deviations=True
+        )
+    total = 0.0
     for i, c in enumerate(counts):
         mine = np.sort(values[item == i])
         expected = (mine[(c - 1) // 2], mine[c // 2]) if c else (np.nan, np.nan)
         np.testing.assert_array_equal((lower[i], upper[i]), expected)
+        if c:
+            total += np.sum(np.abs(mine - np.median(mine)))
+    assert deviations == total

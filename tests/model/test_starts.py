@@ -84,8 +84,8 @@ def test_check_init_weights_names_the_problem(init, message):
 
 
 def test_kernel_initialize_median_sums_deviations_over_chunks(monkeypatch):
-    """The absolute deviations from the medians, summed a chunk at a time."""
-    monkeypatch.setattr("skem._model.starts._CHUNK_SIZE", 5)
+    """The absolute deviations from the medians, from chunks of sorted rows."""
+    monkeypatch.setattr("skem._em.ratings._MIDDLE_CHUNK", 5)
     rng = np.random.RandomState(2)
     dense = np.where(rng.rand(9, 6) < 0.3, np.nan, rng.rand(9, 6))
     ratings = _ratings_from_matrix(dense)
