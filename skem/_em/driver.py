@@ -243,7 +243,7 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
         lapsed &= data.in_mixture.any()
         best = _report_lapses(data, form, best, lapsed)
         best["n_judged"] = counts["n_judged"]
-        judged = data.in_mixture | lapsed
+        judged = best.pop("judged_in_nested", data.in_mixture) | lapsed
         best["judged"] = _judged_annotators(judged, counts["n_judged"])
         return _centre_biases(best, data.n_per_annotator, data.has_gold)
 
@@ -254,7 +254,7 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
         presumes everyone good, from its parameters
         (:func:`skem._model.evidence._estimate_mixture_gain`). Each run keeps
         its own objective, so EM stays monotone; only the kept run's blocks
-        stay in ``data``.
+        stay in ``data``; a kept nested run judges whom the mixture did not flag.
         """
         if not _flagged_annotators(best).any():
             return best
@@ -273,6 +273,7 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
             data.in_mixture = in_mixture
             data.state = best["state"]
             return best
+        nested["judged_in_nested"] = in_mixture & ~_flagged_annotators(best)
         return nested
 
     def _fit_from_starts(self, data, form, warm_params, name=None, stop=None):

@@ -181,7 +181,7 @@ def test_a_mixture_failing_its_test_gives_the_in_memory_nested_fit(
 ):
     """Honest, noisy raters, three per item, where the mixture flags some and
     fails its test against everyone good: the nested fit, on 3 partitions
-    as in memory (nobody judged or flagged)."""
+    as in memory (nobody flagged, those the mixture flagged not judged)."""
     from tests.model.test_evidence import _honest_panel
 
     X = _honest_panel(5)
@@ -190,7 +190,8 @@ def test_a_mixture_failing_its_test_gives_the_in_memory_nested_fit(
         {"item": item.astype(str), "annotator": annotator, "score": X[item, annotator]}
     )
     em, matrix = _in_memory(Memory, frame, score_range=(0, 1))
-    assert not em.judged_.any() and not np.any(em.weights_ < 0.5)
+    assert em.pi_ > 1 - 1e-5 and not np.any(em.weights_ < 0.5)
+    assert 0 < em.judged_.sum() < em.judged_.size
     dask_em = _dask_fit(Dask, dd.from_pandas(frame, npartitions=3), score_range=(0, 1))
     _assert_same_fit(dask_em, em, matrix)
     np.testing.assert_array_equal(dask_em.judged_, em.judged_)

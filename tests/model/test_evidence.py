@@ -309,8 +309,10 @@ def test_a_mixture_that_gains_no_more_than_chance_gives_way_to_everyone_good(
     """Honest, noisy raters, three per item: untested, the mixture calls some
     of them random on some seeds (its sigma shrinks with the locations fitted
     to the rest, sometimes to a maximum below everyone good's); tested, the
-    fit is the nested one: nobody is flagged or judged, pi is 1 and the
-    consensus is the precision-weighted mean of everyone."""
+    fit is the nested one: nobody is flagged, pi is 1 and the consensus is
+    the precision-weighted mean of everyone. Those the mixture flagged are
+    not judged; the others are, as on a panel where the mixture flags
+    nobody, so that a panel's verdicts do not hang on a rejected flag."""
     untested = []
     for seed in range(8):
         X = _honest_panel(seed)
@@ -321,12 +323,38 @@ def test_a_mixture_that_gains_no_more_than_chance_gives_way_to_everyone_good(
         flagged = mixture.weights_ < 0.5
         untested.append(flagged.sum())
         if flagged.any():
-            assert not fit.judged_.any() and fit.pi_ > 1 - 1e-5
+            assert not fit.judged_[flagged].any() and fit.pi_ > 1 - 1e-5
+            assert fit.judged_[~flagged].any()
+            assert np.all(fit.weights_[fit.judged_] > 0.9)
             precision = fit.sigma_**-2.0
             rated = ~np.isnan(X)
             expected = np.nansum(X * precision, axis=1) / (rated @ precision)
             np.testing.assert_allclose(fit.mu_, expected, atol=0.02)
     assert sum(untested) > 0
+
+
+def test_an_honest_acr_panel_is_judged_whichever_fit_is_kept():
+    """24 honest subjects rate 30 clips on ACR 1..5, one of them noisier:
+    whether the mixture flags nobody, flags the noisier one and passes its
+    test, or flags it and gives way to everyone good, the 23 others are
+    judged and weigh more than 0.9 (a user must not get "24 undetermined"
+    for one draw of a panel and "24 consistent" for the next)."""
+    kept = set()
+    for seed in range(100, 120):
+        rng = np.random.default_rng(seed)
+        truth = rng.uniform(1.5, 4.5, 30)
+        noise = [*np.linspace(0.5, 0.8, 23), 1.2]
+        X = np.column_stack(
+            [np.clip(np.round(truth + rng.normal(0, s, 30)), 1, 5) for s in noise]
+        )
+        fit = AnnotatorEM().fit(X)
+        assert fit.judged_[:23].all(), seed
+        assert np.all(fit.weights_[:23] > 0.9), seed
+        kept.add(
+            "mixture" if fit.pi_ < 0.99 else "nested" if not fit.judged_[23] else None
+        )
+    # The draws reach both ends of the test.
+    assert {"mixture", "nested"} <= kept
 
 
 def test_a_mixture_of_random_raters_passes_its_test():

@@ -203,14 +203,17 @@ def test_random_raters_are_not_spared_for_one_rating(Estimator):
 
 def test_nobody_is_lapsed_where_the_mixture_fails_its_test(monkeypatch):
     """Without a mixture there is no verdict to spare: a fit that gives way
-    to everyone good (here forced, by an unreachable gain) judges nobody,
-    lapsed or not."""
-    X, _ = _panel_with_a_slip(0)
+    to everyone good (here forced, by an unreachable gain) lapses nobody.
+    The annotator it would have lapsed, which left the mixture, and the
+    random raters, whom the mixture flagged, are not judged; the other
+    careful raters are."""
+    X, n_careful = _panel_with_a_slip(0)
     assert AnnotatorEM(score_range=(0, 1)).fit(X).lapsed_[0]
     monkeypatch.setattr("skem._em.runs._MIXTURE_TEST_GAIN", np.inf)
     em = AnnotatorEM(score_range=(0, 1)).fit(X)
-    assert not em.judged_.any()
     assert not em.lapsed_.any()
+    assert not em.judged_[0] and not em.judged_[n_careful:].any()
+    assert em.judged_[1:n_careful].all()
 
 
 @pytest.mark.parametrize(
