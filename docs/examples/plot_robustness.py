@@ -56,7 +56,7 @@ for name, error in errors.items():
 # climbs as fast. Both EM variants match the oracle (dotted) up to 70% random
 # annotators, 0.058 against 0.057, as long as three good annotators agree with
 # one another. With two good annotators out of ten (80%) they lose ground,
-# 0.101 and 0.109 against the oracle's 0.067, still far below the median's
+# 0.096 and 0.107 against the oracle's 0.067, still far below the median's
 # 0.169. With a single one (90%) no two annotators agree any more, and EM
 # does about as badly as the mean.
 #

@@ -20,9 +20,11 @@ _SHARED_PARAMETERS = """
         ``'per_annotator'``: each annotator has its own ``sigma_a``, with a
         scaled inverse-chi-squared prior toward a shared scale
         ``shared_sigma_`` worth ``noise_prior`` ratings; EM then maximizes the
-        log posterior, and the consensus is a precision-weighted mean. An
-        annotator who is merely noisier than the others is then not taken for
-        a random one. ``'shared'``: one ``sigma`` for everybody, as in the
+        log posterior, and the consensus is a precision-weighted mean. A
+        noisier annotator's own sigma widens with the evidence of its
+        ratings; with far fewer ratings than ``noise_prior`` it stays near the
+        shared scale, and one much noisier than the rest may still be taken
+        for a random one. ``'shared'``: one ``sigma`` for everybody, as in the
         lecture. ``AnnotatorEM(bounded=False, noise='shared')`` is the
         lecture's model exactly.
 
