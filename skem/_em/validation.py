@@ -467,13 +467,36 @@ def _warn_if_sigma_at_floor(name, run, form, scale):
     _warn_at_caller(
         f"{name}: sigma ended at its floor min_sigma="
         f"{form.min_sigma * scale.width:.3g} for {' and '.join(who)}: the "
-        "likelihood kept rising as sigma shrank, as "
-        "a density does on ratings that agree exactly (the levels of a discrete "
-        "scale, or ties under a Student-t error). The verdicts and intervals "
-        "rest on that floor, not on the data: for ratings on levels use the "
-        "levels form (bounded=True, the default).",
+        f"likelihood kept rising as sigma shrank, {_FLOOR_CAUSES[form.likelihood]}"
+        " The verdicts and intervals rest on that floor, not on the data.",
         UserWarning,
     )
+
+
+# Why a form's likelihood can rise without bound as sigma shrinks, and what
+# to do about it, for the floor's warning.
+_FLOOR_CAUSES = {
+    "levels": (
+        "as the probability of the levels does where the annotators agree "
+        "exactly on every item they share. Items they see differently, or "
+        "more annotators, would show how consistent they are."
+    ),
+    "truncated": (
+        "as a density does on ratings that agree exactly. For ratings on the "
+        "levels of a discrete scale, read them as levels (levels='auto', the "
+        "default, or levels=[...])."
+    ),
+    "normal": (
+        "as a density does on ratings that agree exactly (the levels of a "
+        "discrete scale read as exact scores): for ratings on levels use the "
+        "levels form (bounded=True, the default)."
+    ),
+    "student_t": (
+        "as a density does on ratings that agree exactly (ties under a "
+        "Student-t error): for ratings on levels use the levels form "
+        "(bounded=True, the default, without a tail)."
+    ),
+}
 
 
 def _check_computable(unit_scores, n_per_item, sigma, scores, scale):

@@ -17,6 +17,7 @@ The hypothesis tests use small budgets; ``HYPOTHESIS_PROFILE=stress`` runs
 
 import copy
 import os
+import re
 import traceback
 import warnings
 
@@ -348,6 +349,27 @@ def test_a_fit_whose_sigma_ends_at_its_floor_says_so(Estimator):
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             Estimator(score_range=(1, 5), **params).fit(X)
+
+
+@pytest.mark.parametrize(
+    "params, advice",
+    [
+        ({}, "Items they see differently, or more annotators"),
+        ({"levels": None}, "read them as levels"),
+        ({"bounded": False}, r"use the levels form \(bounded=True"),
+    ],
+)
+def test_the_floor_warning_advises_what_the_form_lacks(params, advice):
+    """A new user's finding: three raters who agree exactly on levels end at
+    the floor in the levels form too, whose warning advised the levels form.
+    Each form's warning now says what would help it."""
+    X = np.array([[2, 2, 2], [3, 3, 3], [4, 4, 4], [2, 2, 2], [3, 3, 3.0]])
+    with pytest.warns(UserWarning, match="sigma ended at its floor") as caught:
+        AnnotatorEM(**params).fit(X)
+    message = " ".join(str(w.message) for w in caught)
+    assert re.search(advice, message)
+    if not params:
+        assert "levels form" not in message
 
 
 def test_min_sigma_below_the_resolution_of_the_range_is_a_value_error():
