@@ -10,7 +10,7 @@ import numpy as np
 
 from skem._cli.messages import UserInputError, kind, quoted, show
 from skem._cli.reading import SEPARATORS, import_pandas, numbers
-from skem._io.words import count, spaced_name_hint
+from skem._io.words import count, no_columns, spaced_name_hint
 
 _SHOWN_COLUMNS = 20
 # pandas.api.types.infer_dtype kinds that hold only scalar labels.
@@ -159,8 +159,14 @@ def clean_ratings(frame, source, args):
         hint = spaced_name_hint(missing, frame.columns)
         if len(present) == 1 and any(s in present[0] for s in SEPARATORS):
             hint = "; is the separator right? (set it with --sep)"
+        elif not hint and len(missing) > 1:
+            hint = (
+                ". The command reads one rating per row; a table with a column "
+                "per annotator needs melting first (pandas.melt), or a fit "
+                "from Python"
+            )
         raise UserInputError(
-            f"{name}: no column {', '.join(map(quoted, missing))}; its columns "
+            f"{name}: {no_columns(missing, quoted)}; its columns "
             f"are {shown}. Name the item, annotator and score columns with "
             f"--item, --annotator and --score{hint}"
         )

@@ -24,7 +24,7 @@ from skem._cli.messages import UserInputError, describe, kind
 from skem._cli.reading import import_pandas, labels_as_text
 from skem._cli.results import WIDEST_SHOWN, item_partition
 from skem._cli.writing import output_paths, write_csv, write_dataset, write_files
-from skem._io.words import spaced_name_hint
+from skem._io.words import no_columns, spaced_name_hint
 
 # How long to wait for the scheduler of --scheduler before giving up.
 _CONNECT_TIMEOUT = "20s"
@@ -176,7 +176,7 @@ def _read_dataset(dd, files, args):
     if missing:
         present = ", ".join(f"'{c}'" for c in list(frame.columns)[:20])
         raise UserInputError(
-            f"{args.ratings}: no column {', '.join(map(repr, missing))}; its "
+            f"{args.ratings}: {no_columns(missing)}; its "
             f"columns are {present}. Name the item, annotator and score columns "
             "with --item, --annotator and --score"
             f"{spaced_name_hint(missing, frame.columns)}"

@@ -106,13 +106,14 @@ _AUTO_MIN_SIGMA_FRACTION = 1e-3
 _MIN_SIGMA_FRACTION_FLOOR = 1e-8
 
 # The usable range of noise_prior, measured with the tests' form fuzzer. An
-# annotator's ratings move its sigma by about n_a / nu of itself, below the
-# resolution of doubles from nu of about 1e16: the bounded forms' weights
-# drift from there, and at 1e30 fits decrease and collapse. Below 1e-300
-# (nu / 2 subnormal) the prior's constant is -inf or NaN. The top leaves
-# four decades of margin; 1e12 pseudo-ratings already pin every sigma to the
-# shared scale on any data set that fits in memory.
-_NOISE_PRIOR_RANGE = (1e-300, 1e12)
+# annotator's ratings move its sigma by about n_a / nu of itself: at 1e12 a
+# fit's objective carries rounding noise above tol, and the order of the
+# annotators could pick its maximum (a fuzzing helper's 4 x 4 panel with
+# biases: log-likelihood 39.4 or 28.4 by column order; 2e-8 apart at 1e11,
+# 1e-9 at 1e9). Below 1e-300 (nu / 2 subnormal) the prior's constant is -inf
+# or NaN. 1e9 pseudo-ratings already pin every sigma to the shared scale
+# within a millionth on a billion ratings; noise='shared' is that limit.
+_NOISE_PRIOR_RANGE = (1e-300, 1e9)
 
 
 class _BaseEM(BaseEstimator, metaclass=ABCMeta):

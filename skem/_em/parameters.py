@@ -37,11 +37,12 @@ _SHARED_PARAMETERS = """
         it depends on ``sigma_a / shared_sigma_`` alone. Unused with
         ``noise='shared'``. As it grows, the fit tends to the
         ``noise='shared'`` fit. It
-        must lie in ``[1e-300, 1e12]``, else ``fit`` raises a ValueError:
-        1e12 pseudo-ratings already hold every ``sigma_a`` at the shared
-        scale for any data set that fits in memory, and far beyond either
-        end the prior's terms leave double precision (measured: the fits
-        stay monotone up to about 1e20 and fail from 1e30 and below 1e-300).
+        must lie in ``[1e-300, 1e9]``, else ``fit`` raises a ValueError:
+        1e9 pseudo-ratings already hold every ``sigma_a`` at the shared
+        scale (``noise='shared'`` is the limit), and beyond either end the
+        prior's terms leave double precision (measured: from about 1e12 the
+        annotators' order could decide which maximum a fit reaches, and
+        below 1e-300 the prior's constant is not finite).
 
     bias : bool, default=False
         If True, each annotator has an offset ``b_a`` (a rater who is

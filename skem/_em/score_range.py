@@ -101,17 +101,18 @@ class _ScoreScale:
         A bounded consensus lies within the scale's unit ends, but an outer
         level's unit value need not map back to the level exactly: one unit
         in the last place below it, the consensus left the scale and its own
-        interval. Within 1e-12 of the width beyond an end it is put on the
-        end; further out (new ratings beyond a training range that 'auto'
-        extended) it is kept.
+        interval. Within 1e-12 of the width, or four units in the last place
+        of the end (a scale far from 0, 1e9 + 1e-4 to 1e9 + 5e-4, rounds by
+        more than that), beyond an end it is put on the end; further out (new
+        ratings beyond a training range that 'auto' extended) it is kept.
         """
         consensus = self.from_unit(unit_consensus)
         if not bounded:
             return consensus
         on_scale = np.clip(consensus, *self.ends)
-        return np.where(
-            np.abs(on_scale - consensus) <= 1e-12 * self.width, on_scale, consensus
-        )
+        rounding = 4.0 * np.max(np.spacing(np.abs(np.asarray(self.ends, float))))
+        tolerance = max(1e-12 * self.width, rounding)
+        return np.where(np.abs(on_scale - consensus) <= tolerance, on_scale, consensus)
 
 
 def _resolve_score_range(score_range, scores, levels=None):

@@ -6,7 +6,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from skem._em.validation import _warn_at_caller
-from skem._io.words import clipped, spaced_name_hint
+from skem._io.words import clipped, no_columns, spaced_name_hint
 
 
 class RatingMatrix(NamedTuple):
@@ -238,7 +238,7 @@ def _columns(data, item, annotator, score):
     missing = [name for name in (item, annotator, score) if name not in data.columns]
     if missing:
         raise ValueError(
-            f"The ratings table has no column {', '.join(map(repr, missing))}; its "
+            f"The ratings table has {no_columns(missing)}; its "
             f"columns are {', '.join(map(repr, map(str, data.columns)))}. Name "
             "the columns with item=, annotator= and score="
             f"{spaced_name_hint(missing, data.columns)}."

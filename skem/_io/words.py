@@ -60,6 +60,24 @@ def _degrees_of_freedom(df):
     return f"{number(df)} degree{'' if df == 1 else 's'} of freedom"
 
 
+def no_columns(missing, quote=repr):
+    """``"no column 'score'"`` or ``"no columns 'annotator', 'score'"``.
+
+    Parameters
+    ----------
+    missing : list
+        The column names asked for and not found, at least one.
+    quote : callable, default=repr
+        Shows one name.
+
+    Returns
+    -------
+    words : str
+    """
+    names = ", ".join(map(quote, missing))
+    return f"no column{'' if len(missing) == 1 else 's'} {names}"
+
+
 def spaced_name_hint(missing, columns):
     """A hint for a missing column whose name a present one has with spaces.
 

@@ -14,7 +14,7 @@ from skem._em.score_range import _check_among_levels, _range_words
 from skem._em.validation import _check_computable
 from skem._io.long_format import _coerced_numbers, _shown
 from skem._io.results import _item_column_names, _item_columns
-from skem._io.words import spaced_name_hint
+from skem._io.words import no_columns, spaced_name_hint
 
 # A block reports at most this many distinct scores: one more than the most
 # levels of a discrete scale, so that the union still tells discrete from not.
@@ -41,7 +41,7 @@ def _as_dask_frame(X, columns):
     missing = [name for name in columns if name not in X.columns]
     if missing:
         raise ValueError(
-            f"The ratings have no column {', '.join(map(repr, missing))}; their "
+            f"The ratings have {no_columns(missing)}; their "
             f"columns are {', '.join(map(repr, map(str, X.columns)))}"
             f"{spaced_name_hint(missing, X.columns)}."
         )

@@ -380,7 +380,7 @@ def test_sep_and_decimal_options_override_the_inference(
     pd.testing.assert_frame_equal(got, expected)
     # A wrong --sep wins over the inference, and the message says what to do.
     status, _, err = run_main("fit", tsv, *COLUMNS, "--sep", ";")
-    one_line_error(status, err, "no column 'clip'", "--sep")
+    one_line_error(status, err, "no columns 'clip'", "--sep")
     status, _, err = run_main("fit", tsv, "--sep", "ab")
     one_line_error(status, err, "--sep", "one character")
 
@@ -393,9 +393,10 @@ def test_missing_columns_are_listed_with_the_options_to_name_them(
     one_line_error(
         status,
         err,
-        "no column 'item', 'annotator', 'score'",
+        "no columns 'item', 'annotator', 'score'",
         "its columns are 'clip', 'viewer', 'mos'",
         "--item, --annotator and --score",
+        "one rating per row",
     )
 
 

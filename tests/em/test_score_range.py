@@ -258,6 +258,26 @@ def test_a_bounded_consensus_at_an_outer_level_maps_back_onto_it():
     )
 
 
+@pytest.mark.parametrize("scale_factor, offset", [(1e-4, 1e9), (1e-8, -3.5e6)])
+def test_mu_stays_on_a_scale_far_from_zero(scale_factor, offset):
+    """A fuzzing helper's panels with biases on levels far from 0 (1e9 + 1e-4
+    to 1e9 + 5e-4): the consensus of an item at an outer level came back one
+    rounding step of the end beyond it, more than 1e-12 of the width, and
+    left the scale and its own interval."""
+    from skem import AnnotatorEM
+
+    n = np.nan
+    X = np.array(
+        [[2, 1, n], [1, 5, 1], [1, n, n], [n, n, 5], [1, n, n], [1, 1, n]]
+        + [[1, n, n], [n, 5, n], [3, 3, 5], [n, n, 3], [n, 1, 5]]
+    )
+    em = AnnotatorEM(bias=True).fit(X * scale_factor + offset)
+    low, high = em.levels_[0], em.levels_[-1]
+    assert np.all((low <= em.mu_) & (em.mu_ <= high))
+    interval = em.mu_interval()
+    assert np.all((interval[:, 0] <= em.mu_) & (em.mu_ <= interval[:, 1]))
+
+
 def test_mu_stays_on_the_scale_and_in_its_interval_on_levels():
     """The fuzzed 3 x 3 panel of that finding, with bias."""
     from skem import AnnotatorEM

@@ -119,7 +119,7 @@ def test_sigma_log_prior_differences_keep_their_digits_for_large_strengths(nu):
 
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
 @pytest.mark.parametrize("bounded", [False, True])
-@pytest.mark.parametrize("noise_prior", [1e9, 1e11, 1e12])
+@pytest.mark.parametrize("noise_prior", [1e7, 1e8, 1e9])
 def test_large_noise_prior_objective_never_decreases(Estimator, bounded, noise_prior):
     """The issue's panel at a strong prior: log_likelihoods_ never decreases
     (it did from about 1e9 on, when the log prior cancelled)."""
@@ -136,7 +136,7 @@ def test_per_annotator_fit_tends_to_the_shared_fit_as_noise_prior_grows(
 ):
     """As nu grows, every sigma_a tends to the shared fit's one sigma, the pooled
     ``sqrt(sum_a w_a SS_a / sum_a w_a n_a)``, and the weights to the shared
-    fit's (about [0.98, 0.98, 0] on the issue's panel): at 1e9 and 1e12 they
+    fit's (about [0.98, 0.98, 0] on the issue's panel): at 1e8 and 1e9 they
     agree to 1e-6. 0.4.1 drifted (5e-4 off at 1e12) and collapsed from 1e17
     on; with the prior on sigma**2 the limit kept two pseudo-ratings per
     annotator (weights 0.967). Three items of three raters cannot judge
@@ -145,7 +145,7 @@ def test_per_annotator_fit_tends_to_the_shared_fit_as_noise_prior_grows(
     shared = AnnotatorEM(
         bounded=False, noise="shared", init="all_good", tol=1e-12, max_iter=500
     ).fit(ISSUE_PANEL)
-    for nu in (1e9, 1e12):
+    for nu in (1e8, 1e9):
         em = AnnotatorEM(
             bounded=False, noise_prior=nu, init="all_good", tol=1e-12, max_iter=500
         ).fit(ISSUE_PANEL)
@@ -162,18 +162,35 @@ def test_per_annotator_fit_tends_to_the_shared_fit_as_noise_prior_grows(
 
 
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
-@pytest.mark.parametrize("noise_prior", [5e-324, 1e-310, 1e-301, 1.1e12, 1e17, 1e308])
+def test_the_strongest_noise_prior_fits_the_same_in_any_annotator_order(Estimator):
+    """A fuzzing helper's panel with biases: at noise_prior=1e12 the order of
+    the columns picked the maximum (log-likelihood 39.4 or 28.4, mu_ 0.06
+    apart); at the top of the accepted range the two orders agree."""
+    X = np.array([[2, 2, 4, 2], [3, 3, 3, 2], [3, np.nan, 4, 4], [3, 3, 2, 2.0]])
+    order = [1, 2, 0, 3]
+    params = {"bias": True, "noise_prior": _NOISE_PRIOR_RANGE[1]}
+    fit = _fit_quietly(Estimator(**params), X)
+    permuted = _fit_quietly(Estimator(**params), X[:, order])
+    np.testing.assert_allclose(permuted.mu_, fit.mu_, atol=1e-7)
+    np.testing.assert_allclose(permuted.weights_, fit.weights_[order], atol=1e-7)
+    assert permuted.log_likelihood_ == pytest.approx(fit.log_likelihood_, abs=1e-6)
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+@pytest.mark.parametrize(
+    "noise_prior", [5e-324, 1e-310, 1e-301, 1.1e9, 1e12, 1e17, 1e308]
+)
 def test_noise_prior_outside_its_usable_range_is_a_value_error(Estimator, noise_prior):
     """Values where doubles cannot hold the prior are refused, naming the
     range; 0.4.1 accepted 5e-324 and 1e308 and returned an all-NaN objective."""
-    with pytest.raises(ValueError, match=r"noise_prior.*1e-300.*1000000000000"):
+    with pytest.raises(ValueError, match=r"noise_prior.*1e-300.*1000000000\.0"):
         Estimator(noise_prior=noise_prior).fit(ISSUE_PANEL)
 
 
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
 @pytest.mark.parametrize("bounded", [False, True])
 @pytest.mark.parametrize("bias", [False, True])
-@pytest.mark.parametrize("noise_prior", [1e-300, 1e12])
+@pytest.mark.parametrize("noise_prior", [1e-300, 1e9])
 def test_noise_prior_at_the_ends_of_its_range_fits_finitely_and_monotonically(
     Estimator, bounded, bias, noise_prior
 ):
@@ -240,8 +257,8 @@ def _small_panels(draw):
 def test_objective_never_decreases_for_any_accepted_noise_prior(
     X, noise_prior, Estimator, bounded, bias
 ):
-    """For noise_prior drawn log-uniformly over [1e-300, 1e12] (and over
-    [1e-3, 1e12]), every per-annotator form, soft and hard, has a finite
+    """For noise_prior drawn log-uniformly over [1e-300, 1e9] (and over
+    [1e-3, 1e9]), every per-annotator form, soft and hard, has a finite
     objective that never decreases by more than 1e-8 of its size."""
     em = _fit_quietly(
         Estimator(

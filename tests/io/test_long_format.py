@@ -259,7 +259,7 @@ def test_labels_without_an_order_are_a_value_error():
         (
             pd.DataFrame({"item": [1], " annotator": [1], " score": [1.0]}),
             {},
-            "no column 'annotator', 'score'.*the column ' annotator' has spaces "
+            "no columns 'annotator', 'score'.*the column ' annotator' has spaces "
             "around its name",
         ),
         (
