@@ -11,7 +11,7 @@ needs them so that ``skem --help`` stays light.
 import numpy as np
 
 from skem._cli.messages import listing, show
-from skem._io.words import _degrees_of_freedom, count, number
+from skem._io.words import _degrees_of_freedom, count, number, numbers_alike
 
 # Items a summary names as having a notably wide interval, at most.
 WIDEST_SHOWN = 3
@@ -281,15 +281,13 @@ def _sigma_line(annotators, consistent, tail=None):
         f"error with {_degrees_of_freedom(tail)}, the inconsistency)"
     )
     if np.all(sigma == sigma[0]):
-        return f"{what}: {number(sigma[0])}, shared by all annotators."
+        return f"{what}: {number(sigma[0])}, the same for every annotator."
     chosen = sigma[consistent] if consistent.any() else sigma
     who = "consistent annotators" if consistent.any() else "annotators"
     if number(chosen.min()) == number(chosen.max()):
         return f"{what} of the {who}: {number(chosen.max())}."
-    return (
-        f"{what} of the {who}: {number(np.median(chosen))} (median; from "
-        f"{number(chosen.min())} to {number(chosen.max())})."
-    )
+    median, low, high = numbers_alike(np.median(chosen), chosen.min(), chosen.max())
+    return f"{what} of the {who}: {median} (median; from {low} to {high})."
 
 
 def _bias_line(annotators, labels, consistent):

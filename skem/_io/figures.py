@@ -115,7 +115,7 @@ def _annotator_figures(people, annotator_name, bias, figure_class, tail=None):
         labelled = bias_ax
     else:
         sigma_ax = labelled = figure.add_subplot()
-        sigma_ax.set_title("Inconsistency (bias not estimated: bias=False)", loc="left")
+        sigma_ax.set_title("Inconsistency (no bias fitted)", loc="left")
     draw(sigma_ax, people["sigma"])
     sigma_ax.set_xlabel("inconsistency (sigma, score points)")
     if not many:

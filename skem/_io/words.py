@@ -39,6 +39,35 @@ def number(value, digits=3):
     return text
 
 
+def numbers_alike(*values, digits=3):
+    """Several numbers of one phrase, written to the same decimals.
+
+    ``number`` of each drops trailing zeros, so that a range reads "from
+    0.647 to 0.67"; here the decimals are those the smallest needs for
+    ``digits`` significant digits: "from 0.647 to 0.670". Whole numbers, and
+    numbers that ``number`` writes with an exponent, are written by it.
+
+    Parameters
+    ----------
+    *values : float
+    digits : int, default=3
+
+    Returns
+    -------
+    texts : list of str
+    """
+    values = [float(value) for value in values]
+    plain = [v for v in values if math.isfinite(v) and v != 0]
+    if (
+        not plain
+        or all(v == round(v) for v in plain)
+        or not all(1e-4 <= abs(v) < 1e15 for v in plain)
+    ):
+        return [number(v, digits) for v in values]
+    decimals = max(0, max(digits - 1 - math.floor(math.log10(abs(v))) for v in plain))
+    return [f"{v:,.{decimals}f}" if math.isfinite(v) else number(v) for v in values]
+
+
 def count(n, noun):
     """``n`` and ``noun``, in the plural unless ``n`` is 1: '2 ratings'.
 

@@ -7,7 +7,9 @@ from skem._io.words import (
     _degrees_of_freedom,
     clipped,
     count,
+    no_columns,
     number,
+    numbers_alike,
     spaced_name_hint,
 )
 
@@ -31,6 +33,25 @@ from skem._io.words import (
 )
 def test_number_is_written_as_a_person_writes_it(value, text):
     assert number(value) == text
+
+
+@pytest.mark.parametrize(
+    "values, texts",
+    [
+        ((0.662, 0.647, 0.6701), ["0.662", "0.647", "0.670"]),  # a new user's
+        ((12.0, 7722.0), ["12", "7,722"]),  # whole numbers stay whole
+        ((0.5, 12.25), ["0.500", "12.250"]),
+        ((1e-07, 0.5), ["1e-07", "0.5"]),  # an exponent: each as number() has it
+        ((0.0, 0.25), ["0.000", "0.250"]),
+    ],
+)
+def test_numbers_alike_share_their_decimals(values, texts):
+    assert numbers_alike(*values) == texts
+
+
+def test_no_columns_is_singular_for_one():
+    assert no_columns(["score"]) == "no column 'score'"
+    assert no_columns(["a", "b"], str) == "no columns a, b"
 
 
 def test_count_writes_thousands_with_separators():
