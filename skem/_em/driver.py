@@ -105,14 +105,12 @@ _AUTO_MIN_SIGMA_FRACTION = 1e-3
 # every digit of the log density.
 _MIN_SIGMA_FRACTION_FLOOR = 1e-8
 
-# The usable range of noise_prior, measured with the tests' form fuzzer. An
-# annotator's ratings move its sigma by about n_a / nu of itself: at 1e12 a
-# fit's objective carries rounding noise above tol, and the order of the
-# annotators could pick its maximum (a fuzzing helper's 4 x 4 panel with
-# biases: log-likelihood 39.4 or 28.4 by column order; 2e-8 apart at 1e11,
-# 1e-9 at 1e9). Below 1e-300 (nu / 2 subnormal) the prior's constant is -inf
-# or NaN. 1e9 pseudo-ratings already pin every sigma to the shared scale
-# within a millionth on a billion ratings; noise='shared' is that limit.
+# The usable range of noise_prior, measured with fuzzers. From about 1e12 a
+# fit's objective carries rounding noise above tol, and the annotators' order
+# could pick its maximum (a 4 x 4 panel with biases: log-likelihood 39.4 or
+# 28.4 by column order; 2e-8 apart at 1e11, 1e-9 at 1e9). Below 1e-300 (nu /
+# 2 subnormal) the prior's constant is -inf or NaN. 1e9 pseudo-ratings
+# already pin every sigma to the shared scale: noise='shared' is the limit.
 _NOISE_PRIOR_RANGE = (1e-300, 1e9)
 
 
