@@ -219,3 +219,18 @@ def _judgeable(X):
     return bool(
         np.count_nonzero(observed.any(axis=0)) >= 2 and observed.sum(axis=1).max() >= 2
     )
+
+
+def _test_cluster(n_workers, processes=False):
+    """A ``distributed.LocalCluster`` for one test: single-threaded workers,
+    no dashboard, and the scheduler's health-check server on a free port
+    (parallel test workers would all ask for Dask's 8787, and warn)."""
+    import distributed
+
+    return distributed.LocalCluster(
+        n_workers=n_workers,
+        threads_per_worker=1,
+        processes=processes,
+        dashboard_address=None,
+        scheduler_kwargs={"dashboard_address": ":0"},
+    )

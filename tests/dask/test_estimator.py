@@ -24,6 +24,7 @@ from skem import (  # noqa: E402
 )
 from skem.dask import DaskAnnotatorEM, DaskHardAnnotatorEM  # noqa: E402
 from skem.datasets import make_ratings  # noqa: E402
+from tests._helpers import _test_cluster  # noqa: E402
 
 PAIRS = [(DaskAnnotatorEM, AnnotatorEM), (DaskHardAnnotatorEM, HardAnnotatorEM)]
 FORMS = [
@@ -48,9 +49,7 @@ def test_without_a_client_the_error_says_how_to_start_one():
 
 @pytest.fixture(scope="module")
 def client():
-    cluster = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
-    )
+    cluster = _test_cluster(2)
     with distributed.Client(cluster) as client:
         yield client
     cluster.close()
@@ -458,9 +457,7 @@ def test_a_worker_lost_mid_fit_does_not_change_the_answer(tmp_path, monkeypatch)
         frame.iloc[k::4].to_parquet(path / f"part-{k}.parquet")
     params = {"tol": 0, "max_iter": 15}
     em, matrix = _in_memory(AnnotatorEM, frame, **params)
-    cluster = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-    )
+    cluster = _test_cluster(2, processes=True)
     with distributed.Client(cluster) as client:
         pids = client.run(os.getpid)
         updates = []

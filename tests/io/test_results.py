@@ -11,6 +11,7 @@ from skem import AnnotatorEM, HardAnnotatorEM, annotator_frame, consensus_frame
 from skem._io.results import _annotator_evidence, _correlations
 from skem._io.verdicts import _annotator_verdicts
 from skem.datasets import load_video_quality, make_ratings
+from tests._helpers import _test_cluster
 
 pd = pytest.importorskip("pandas")
 
@@ -346,9 +347,7 @@ def dask_fit():
     frame = pd.DataFrame(
         {"video": rows, "subject": [f"s{a}" for a in cols], "score": X[rows, cols]}
     )
-    cluster = distributed.LocalCluster(
-        n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
-    )
+    cluster = _test_cluster(1)
     with distributed.Client(cluster):
         em = DaskAnnotatorEM(item="video", annotator="subject")
         em.fit(dd.from_pandas(frame, npartitions=2))
