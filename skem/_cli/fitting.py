@@ -11,7 +11,7 @@ import sys
 import time
 import warnings
 
-from skem._cli.messages import UserInputError, one_line
+from skem._cli.messages import UserInputError, as_flags, one_line
 from skem._cli.results import next_hint, summary
 from skem._cli.writing import cannot_write
 
@@ -238,7 +238,7 @@ def finish(
     lines += [
         f"warning: {message}"
         for message in dict.fromkeys(
-            one_line(w.message)
+            as_flags(one_line(w.message))
             for w in caught
             if not issubclass(w.category, ConvergenceWarning)
         )

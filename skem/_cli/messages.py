@@ -29,6 +29,32 @@ def one_line(message):
     return text or "(no message)"
 
 
+# How the estimators' messages name a setting, and the command's flag for it:
+# an estimator's warning reaches the command's user in the command's words.
+_SETTINGS_AS_FLAGS = (
+    ("levels='auto', the default, or levels=[...]", "--levels, the default"),
+    ("bounded=True, the default, without a tail", "--bounded, the default, no --tail"),
+    ("bounded=True, the default", "--bounded, the default"),
+)
+
+
+def as_flags(message):
+    """An estimator's message with its settings named as the command's flags.
+
+    Parameters
+    ----------
+    message : str
+
+    Returns
+    -------
+    text : str
+        ``message`` with each phrase of ``_SETTINGS_AS_FLAGS`` replaced.
+    """
+    for setting, flag in _SETTINGS_AS_FLAGS:
+        message = message.replace(setting, flag)
+    return message
+
+
 def describe(error):
     """An exception as one line, its type's name if it has no message.
 

@@ -1,6 +1,8 @@
 """The command's message helpers."""
 
-from skem._cli.messages import listing
+import re
+
+from skem._cli.messages import as_flags, listing
 
 
 def test_listing_cuts_only_when_it_saves_names():
@@ -17,3 +19,37 @@ def test_long_labels_stop_the_list_at_about_its_width():
     assert len(text) < 260 and text.endswith("... (12 in all)")
     assert text.startswith("00" + "x" * 38 + ", 01")
     assert listing(["y" * 500], limit=5).startswith("yyy")  # one is always shown
+
+
+def test_every_setting_the_command_renames_is_in_an_estimators_message():
+    """The phrases ``as_flags`` replaces are the estimators' own (the floor
+    warning's advice), and each names flags the command has: a reworded
+    warning would otherwise reach the command's user in Python's words."""
+    from skem._cli.messages import _SETTINGS_AS_FLAGS
+    from skem._cli.parser import build_parser
+    from skem._em.validation import _FLOOR_CAUSES
+
+    for setting, flags in _SETTINGS_AS_FLAGS:
+        assert any(setting in cause for cause in _FLOOR_CAUSES.values()), setting
+        assert as_flags(setting) == flags
+        for flag in re.findall(r"--[a-z-]+", flags):
+            value = ["5"] if flag == "--tail" else []
+            build_parser().parse_args(["fit", "ratings.csv", flag, *value])
+
+
+def test_a_warning_of_the_fit_names_the_commands_flags(tmp_path, run_main):
+    """A new user's finding: three raters who agree exactly, read as exact
+    scores (--no-levels), end at the floor; the command's warning line names
+    --levels, not levels='auto'."""
+    path = tmp_path / "agree.csv"
+    rows = ["item,annotator,score"] + [
+        f"{item},{rater},{score}"
+        for item, score in enumerate([2, 3, 4, 2, 3])
+        for rater in "abc"
+    ]
+    path.write_text("\n".join(rows) + "\n")
+    status, out, err = run_main("fit", path, "--no-levels", "-o", tmp_path / "out")
+    assert status == 0, err
+    warning = [line for line in (out + err).splitlines() if "floor" in line]
+    assert warning and "--levels, the default" in warning[0]
+    assert "levels='auto'" not in warning[0]
