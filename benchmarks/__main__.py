@@ -37,6 +37,10 @@ SECTIONS = {
         ),
         ("Counts with relative errors (simulated)", crowds.counts_table),
         (
+            "Honest raters noisier than the rest (simulated)",
+            crowds.noisier_raters_table,
+        ),
+        (
             "The default against the mean on subsamples of the real sets",
             subsamples.subsample_table,
         ),

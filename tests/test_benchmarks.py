@@ -46,6 +46,7 @@ def test_quick_benchmarks_print_every_table(tmp_path):
         "Netflix outliers",
         "Crowds of workers with one or two ratings",
         "Counts with relative errors",
+        "Honest raters noisier than the rest",
         "The default against the mean on subsamples",
     ):
         assert title in text
