@@ -255,7 +255,8 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
         its own objective, so EM stays monotone; only the kept run's blocks
         stay in ``data``; a kept nested run judges whom the mixture did not flag.
         """
-        if not _flagged_annotators(best).any():
+        flagged = _flagged_annotators(best)
+        if not flagged.any():
             return best
 
         test = _MixtureTest(data, best)
@@ -272,7 +273,7 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
             data.in_mixture = in_mixture
             data.state = best["state"]
             return best
-        nested["judged_in_nested"] = in_mixture & ~_flagged_annotators(best)
+        nested["judged_in_nested"] = in_mixture & ~flagged
         return nested
 
     def _fit_from_starts(self, data, form, warm_params, name=None, stop=None):
