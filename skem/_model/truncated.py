@@ -44,6 +44,10 @@ from skem._model.weights import (
     _sum_weighted_by_item,
 )
 
+# The fractions of the joint step tried before one block at a time: far from
+# the maximum (a nested run's start) the precisions' Newton point overshoots.
+_JOINT_STEP_FRACTIONS = (1.0, 0.5)
+
 # The location of new items: Newton steps until the largest move is below
 # this (in units of the score range).
 _LOCATION_TOL = 1e-12
@@ -73,7 +77,8 @@ def _m_step_truncated(form, data, params, weights, log_posterior, statistics):
     Without biases, first a joint step: each item's location and each
     annotator's precision (with the shared scale) move to their Newton
     proposals at once, taken if the expected complete-data log posterior
-    does not decrease; one pass of normal CDFs over the ratings. Otherwise,
+    does not decrease; one pass of normal CDFs over the ratings, and one
+    more for half the step if needed. Otherwise,
     and always with biases, the blocks step one after the other, each
     guarded per item or annotator. Then, under the per-annotator prior, the
     rescue. Kernels that need no result of the client in between run as one
@@ -264,12 +269,13 @@ def _fit_truncated_location(ratings, params, rating_weights, location, bounds):
 def _joint_truncated_step(
     form, data, params, weights, log_posterior, sigma_weights, prior, statistics
 ):
-    """Try the joint proposal of location and sigma; None if it lowers Q.
+    """Try the joint proposal of location and sigma, then a fraction of it.
 
-    Returns the new sigma, shared scale and the annotator sums at the trial.
-    The blocks keep the trial either way: the caller settles it.
+    Returns the new sigma, shared scale and the annotator sums at the first
+    trial that does not lower Q, or None if none does. The blocks keep the
+    last trial either way: the caller settles it.
     """
-    sigma, shared_sigma = _step_truncated_sigma(
+    proposed_sigma, proposed_shared = _step_truncated_sigma(
         data,
         params.bias,
         params.sigma,
@@ -279,14 +285,32 @@ def _joint_truncated_step(
         propose_only=True,
         sums=statistics,
     )
-    trial = data.update(
-        _kernel_joint_trial, weights, log_posterior, params.bias, params.sigma, sigma
-    )
-    proposed = replace(params, sigma=sigma, shared_sigma=shared_sigma)
     before = weights @ statistics["log_density"] + form.log_prior(params)
-    after = weights @ trial["log_density"] + form.log_prior(proposed)
-    if after >= before - _rounding_slack(before):
-        return sigma, shared_sigma, trial
+    precision = params.sigma**-2.0
+    for fraction in _JOINT_STEP_FRACTIONS:
+        if fraction == 1.0:
+            sigma, shared_sigma = proposed_sigma, proposed_shared
+        else:
+            sigma = (precision + fraction * (proposed_sigma**-2.0 - precision)) ** -0.5
+            # The best shared scale given the sigmas, as at the proposal.
+            shared_sigma = (
+                float(sigma[0])
+                if prior is None
+                else _estimate_shared_sigma(sigma, form.min_sigma)
+            )
+        trial = data.update(
+            _kernel_joint_trial,
+            weights,
+            log_posterior,
+            params.bias,
+            params.sigma,
+            sigma,
+            fraction,
+        )
+        proposed = replace(params, sigma=sigma, shared_sigma=shared_sigma)
+        after = weights @ trial["log_density"] + form.log_prior(proposed)
+        if after >= before - _rounding_slack(before):
+            return sigma, shared_sigma, trial
     return None
 
 
@@ -539,8 +563,10 @@ def _kernel_location_step(block, weights, log_posterior, bias, sigma):
     }
 
 
-def _kernel_joint_trial(block, weights, log_posterior, bias, sigma, new_sigma):
-    """Try every item's Newton location together with new sigmas.
+def _kernel_joint_trial(
+    block, weights, log_posterior, bias, sigma, new_sigma, fraction=1.0
+):
+    """Try every item's Newton location (or ``fraction`` of the way) with new sigmas.
 
     The trial holds the proposed location and the terms there; the output
     is their per-annotator sums, as :func:`_kernel_annotator_sums` gives
@@ -548,6 +574,8 @@ def _kernel_joint_trial(block, weights, log_posterior, bias, sigma, new_sigma):
     """
     ratings = block.ratings
     location = _propose_block_location(block, weights, log_posterior)
+    if fraction != 1.0:
+        location = block.location + fraction * (location - block.location)
     terms, sums = _compute_truncated_terms(
         ratings, location, bias, new_sigma, with_sums=True
     )

@@ -199,6 +199,23 @@ def test_every_form_objective_never_decreases_after_the_mixture_shrinks(
     assert not np.any(em.judged_ & (compared < 3))
 
 
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+@pytest.mark.parametrize(
+    "form", [form for form in FORMS if form["bounded"]], ids=_form_id
+)
+@settings(max_examples=_budget(6))
+@given(data=_data_with_gold(), init=st.sampled_from(["median", "auto"]))
+def test_bounded_form_objective_never_decreases_with_half_joint_steps(
+    Estimator, form, data, init
+):
+    """EM never lowers its objective when the truncated forms' joint step
+    takes only half of its proposal, in every location and precision, as it
+    does when the whole step would lower Q (the tolerance of the tests above).
+    """
+    with mock.patch("skem._model.truncated._JOINT_STEP_FRACTIONS", (0.5,)):
+        _assert_objective_never_decreases(Estimator, form, data, init)
+
+
 # Deterministic regressions for the defects of the hard E-step that the
 # property above can hit (the derandomized draws happen to miss them).
 

@@ -10,8 +10,12 @@ from scipy import optimize, stats
 import skem._model.truncated
 from skem import AnnotatorEM, HardAnnotatorEM
 from skem._em.driver import _BaseEM
+from skem._model.form import _model_form, _Params
 from skem._model.newton import _propose_precision, _step_truncated_location
 from skem._model.truncated import (
+    _SIGMA_PRIORS,
+    _joint_truncated_step,
+    _kernel_annotator_sums,
     _kernel_truncated_terms,
     _step_truncated_bias,
     _step_truncated_sigma,
@@ -208,11 +212,60 @@ def test_truncated_sigma_step_never_lowers_and_converges_to_the_argmax(shared):
         assert tau == pytest.approx(math.exp(best.x), rel=1e-6)
 
 
+@pytest.mark.parametrize("noise", ["per_annotator", "shared"])
+def test_joint_step_takes_half_its_proposal_where_the_whole_lowers_q(
+    monkeypatch, noise
+):
+    """From sigmas of 0.033 (the Newton point of the precisions overshoots),
+    the whole joint step lowers Q, the loop objective sum_a [w_a sum log
+    truncnorm + log ScaledInvChi2(sigma_a^2; nu, tau^2)], and is refused.
+    The step then takes half of it: each location and each precision half
+    way to the proposal, the shared scale the best given the sigmas (their
+    harmonic mean), and Q rises."""
+    X, ratings, weights = _truncated_example()
+    mu, bias = np.array([0.4, 0.55, 0.6, 0.45]), np.zeros(4)
+    sigma, tau, nu = np.full(4, 0.033), 0.033, 4.0
+    form = _model_form(True, noise, False, nu, 1e-3)
+    params = _Params(bias, sigma, tau, 0.8)
+    log_posterior = np.log(weights)
+
+    def step(fractions):
+        monkeypatch.setattr(skem._model.truncated, "_JOINT_STEP_FRACTIONS", fractions)
+        data = _backend(ratings, mu, bias, sigma)
+        sigma_weights, prior = _SIGMA_PRIORS[noise](
+            form, data, params, weights, log_posterior
+        )
+        statistics = data.update(_kernel_annotator_sums, bias, sigma)
+        taken = _joint_truncated_step(
+            form, data, params, weights, log_posterior, sigma_weights, prior, statistics
+        )
+        whole = _step_truncated_sigma(
+            data, bias, sigma, sigma_weights, prior, 1e-3, True, statistics
+        )
+        return taken, data.state.trial.location, whole
+
+    def q(location, sigma, tau):
+        if noise == "shared":
+            return _loop_sigma_objective(X, weights, location, bias, sigma, None, None)
+        return _loop_sigma_objective(X, weights, location, bias, sigma, tau, nu)
+
+    refused, whole_location, (whole_sigma, whole_tau) = step((1.0,))
+    assert refused is None
+    assert q(whole_location, whole_sigma, whole_tau) < q(mu, sigma, tau)
+    (half_sigma, half_tau, _), half_location, _ = step((1.0, 0.5))
+    np.testing.assert_allclose(half_location, (mu + whole_location) / 2, rtol=1e-12)
+    np.testing.assert_allclose(
+        half_sigma**-2.0, (sigma**-2.0 + whole_sigma**-2.0) / 2, rtol=1e-12
+    )
+    assert half_tau == pytest.approx(np.sqrt(4 / np.sum(half_sigma**-2.0)))
+    assert q(half_location, half_sigma, half_tau) > q(mu, sigma, tau) + 1.0
+
+
 @pytest.mark.parametrize("hard", [False, True])
 @pytest.mark.parametrize("bias", [False, True])
 @pytest.mark.parametrize("noise", ["per_annotator", "shared"])
 @pytest.mark.parametrize("on_levels", [False, True])
-@pytest.mark.parametrize("joint", [True, False])
+@pytest.mark.parametrize("joint", ["whole", "half", "refused"])
 def test_each_m_step_leaves_the_sums_of_the_blocks_terms(
     monkeypatch, hard, bias, noise, on_levels, joint
 ):
@@ -220,10 +273,13 @@ def test_each_m_step_leaves_the_sums_of_the_blocks_terms(
     sums of all of them through trials, settles and steps of some items. After
     every M-step of a fit, the sums it hands the E-step, and the block's own
     when known, equal the sums computed from scratch at the new parameters:
-    with and without biases, soft and hard, on levels, and when the joint step
-    is refused (the blockwise steps, whose location step leaves the sums
-    unknown). So do the sums that the sigma steps start from."""
-    if not joint:
+    with and without biases, soft and hard, on levels, when the joint step
+    takes half its proposal, and when it is refused (the blockwise steps,
+    whose location step leaves the sums unknown). So do the sums that the
+    sigma steps start from."""
+    if joint == "half":
+        monkeypatch.setattr(skem._model.truncated, "_JOINT_STEP_FRACTIONS", (0.5,))
+    if joint == "refused":
         monkeypatch.setattr(
             skem._model.truncated, "_joint_truncated_step", lambda *args: None
         )
