@@ -216,6 +216,21 @@ def test_a_slip_is_read_as_in_memory(client, Dask, Memory):
 
 
 @pytest.mark.slow  # a LocalCluster
+@pytest.mark.parametrize("Dask, Memory", PAIRS, ids=["soft", "hard"])
+def test_half_joint_steps_match_the_in_memory_fit(client, Dask, Memory, monkeypatch):
+    """The bounded forms' joint step at half its proposal (every joint step
+    of both fits, forced), on levels with random raters, on 3 partitions:
+    the in-memory fit, iteration by iteration."""
+    monkeypatch.setattr("skem._model.truncated._JOINT_STEP_FRACTIONS", (0.5,))
+    frame = _long_ratings(n_items=35, n_annotators=12, seed=3)
+    params = {"score_range": (1, 5), "max_iter": 12}
+    em, matrix = _in_memory(Memory, frame, **params)
+    assert em.levels_ is not None and np.any(em.weights_ < 0.5)
+    dask_em = _dask_fit(Dask, dd.from_pandas(frame, npartitions=3), **params)
+    _assert_same_fit(dask_em, em, matrix)
+
+
+@pytest.mark.slow  # a LocalCluster
 @pytest.mark.parametrize("form", FORMS, ids=lambda f: "-".join(map(str, f.values())))
 @pytest.mark.parametrize("Dask, Memory", PAIRS, ids=["soft", "hard"])
 def test_every_form_with_gold_matches_the_in_memory_fit(client, Dask, Memory, form):
