@@ -286,11 +286,11 @@ def _joint_truncated_step(
         sums=statistics,
     )
     before = weights @ statistics["log_density"] + form.log_prior(params)
-    precision = params.sigma**-2.0
     for fraction in _JOINT_STEP_FRACTIONS:
         if fraction == 1.0:
             sigma, shared_sigma = proposed_sigma, proposed_shared
         else:
+            precision = params.sigma**-2.0
             sigma = (precision + fraction * (proposed_sigma**-2.0 - precision)) ** -0.5
             # The best shared scale given the sigmas, as at the proposal.
             shared_sigma = (
