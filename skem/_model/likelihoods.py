@@ -7,6 +7,8 @@ A product of a few hundred densities underflows double precision, so every
 likelihood here is a sum of logs.
 """
 
+import math
+from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
@@ -384,12 +386,18 @@ def _compute_sigma_log_prior(sigma, shared_sigma, noise_prior):
     log_prior : ndarray of shape (n_annotators,)
     """
     half = 0.5 * noise_prior
-    log_sigma = np.log(sigma)
-    log_x = 2.0 * (np.log(shared_sigma) - log_sigma)
     # x - 1 = (tau - sigma)(tau + sigma) / sigma^2, exact to a few roundings
     # even when tau and sigma agree to many digits.
     excess = (shared_sigma - sigma) * (shared_sigma + sigma) / (sigma * sigma)
-    return _log_gamma_remainder(half) + half * _log_minus_excess(log_x, excess)
+    # EM calls this a few times per M-step on one entry per annotator: on
+    # small panels its fixed costs are what a fit pays. Near convergence
+    # every x is near 1, where log x is not needed.
+    if np.abs(excess).max(initial=0.0) < _LOG1P_SERIES_BELOW:
+        value = _log1p_minus_itself(excess)
+    else:
+        log_x = 2.0 * (np.log(shared_sigma) - np.log(sigma))
+        value = _log_minus_excess(log_x, excess)
+    return _log_gamma_remainder(half) + half * value
 
 
 # Beyond this argument, c(h) of _log_gamma_remainder comes from Stirling's
@@ -402,6 +410,8 @@ _STIRLING_COEFFICIENTS = (1 / 12, -1 / 360, 1 / 1260, -1 / 1680, 1 / 1188)
 _LOG1P_SERIES_BELOW = 0.1
 
 
+# The same few strengths, at every call of the prior.
+@lru_cache(maxsize=16)
 def _log_gamma_remainder(h):
     """``h log h - h - lgamma(h)``, without cancellation for large ``h``.
 
@@ -430,10 +440,8 @@ def _log_gamma_remainder(h):
 def _log_minus_excess(log_x, excess):
     """``log x - (x - 1)`` of each entry, to its last digits near ``x = 1``.
 
-    Near ``x = 1`` it is ``log1p(d) - d`` with ``d = x - 1``, written with
-    ``u = d / (2 + d)`` (so that ``log1p(d) = 2 atanh(u)``) as ``-d**2 / (2 +
-    d) + 2 (u**3 / 3 + u**5 / 5 + ...)``: two terms that never cancel, and a
-    series in ``u**2 <= 0.0028`` that needs at most 6 terms.
+    Near ``x = 1`` it is ``log1p(d) - d`` with ``d = x - 1``, from its
+    series (:func:`_log1p_minus_itself`); elsewhere the difference itself.
 
     Parameters
     ----------
@@ -451,22 +459,7 @@ def _log_minus_excess(log_x, excess):
         excess = np.broadcast_to(excess, value.shape)
     small = np.abs(excess) < _LOG1P_SERIES_BELOW
     if small.any():
-        d = excess[small]
-        u = d / (2.0 + d)
-        u_squared = u * u
-        # Terms up to u**(2K + 1), the first left out below 1e-17 of the sum
-        # at the largest |u|: near convergence every |u| is tiny and one or
-        # two terms suffice.
-        largest = float(np.max(u_squared))
-        n_terms = 6
-        if largest > 0.0:
-            digits = -0.5 * np.log10(largest)
-            n_terms = min(n_terms, max(1, int(np.ceil((17.0 / digits - 1.0) / 2.0))))
-        series = np.full_like(u, 1.0 / (2 * n_terms + 1))
-        for k in range(n_terms - 1, 0, -1):
-            series *= u_squared
-            series += 1.0 / (2 * k + 1)
-        value[small] = 2.0 * u * u_squared * series - d * d / (2.0 + d)
+        value[small] = _log1p_minus_itself(excess[small])
     return value
 
 
@@ -551,3 +544,38 @@ def _compute_item_log_likelihood(
         log_posterior_bad[annotator] - np.log(high - low),
     )
     return np.bincount(ratings.item, per_rating, minlength=ratings.n_items)
+
+
+def _log1p_minus_itself(d):
+    """``log1p(d) - d`` of each entry, for ``|d| < _LOG1P_SERIES_BELOW``.
+
+    With ``u = d / (2 + d)`` (so that ``log1p(d) = 2 atanh(u)``) it is ``-d**2
+    / (2 + d) + 2 (u**3 / 3 + u**5 / 5 + ...)``: two terms that never cancel,
+    and a series in ``u**2 <= 0.0028`` that needs at most 6 terms.
+
+    Parameters
+    ----------
+    d : ndarray
+        Each entry within ``_LOG1P_SERIES_BELOW`` of 0.
+
+    Returns
+    -------
+    value : ndarray of the shape of ``d``
+        ``<= 0``, to its last digits; about ``-d**2 / 2``.
+    """
+    d = np.asarray(d, dtype=np.float64)
+    u = d / (2.0 + d)
+    u_squared = u * u
+    # Terms up to u**(2K + 1), the first left out below 1e-17 of the sum at
+    # the largest |u|: near convergence every |u| is tiny and one or two
+    # terms suffice.
+    largest = float(u_squared.max(initial=0.0))
+    n_terms = 6
+    if largest > 0.0:
+        digits = -0.5 * math.log10(largest)
+        n_terms = min(n_terms, max(1, math.ceil((17.0 / digits - 1.0) / 2.0)))
+    series = 1.0 / (2 * n_terms + 1)
+    for k in range(n_terms - 1, 0, -1):
+        series = series * u_squared
+        series += 1.0 / (2 * k + 1)
+    return 2.0 * u * u_squared * series - d * d / (2.0 + d)

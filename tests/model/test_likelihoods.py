@@ -23,6 +23,7 @@ from skem._model.likelihoods import (
     _estimate_log_posterior,
     _estimate_normal_log_density,
     _Gather,
+    _log1p_minus_itself,
     _log_minus_excess,
 )
 from skem._model.normal_mass import (
@@ -399,6 +400,46 @@ def test_log_minus_excess_matches_fifty_digits_near_and_far_from_one():
         got = _log_minus_excess(log_x[subset], d[subset])
         np.testing.assert_allclose(got, np.array(exact)[subset], rtol=4e-16, atol=0)
     assert (_log_minus_excess(log_x, d) <= 0).all()
+
+
+def test_log1p_minus_itself_matches_fifty_digits_below_its_threshold():
+    """_log1p_minus_itself(d) = log1p(d) - d to a relative 4e-16 for |d| from
+    1e-12 to just below the series' threshold, against 50-digit decimal
+    arithmetic, and -d**2 / 2 for |d| from 1e-150 to 1e-17; it is never positive,
+    and takes a 0-d input or an empty one."""
+    d = np.concatenate(
+        [s * np.geomspace(1e-12, 0.0999, 60) for s in (1.0, -1.0)] + [[0.0]]
+    )
+    with decimal.localcontext() as context:
+        context.prec = 50
+        exact = np.array(
+            [float((1 + decimal.Decimal(v)).ln() - decimal.Decimal(v)) for v in d]
+        )
+    got = _log1p_minus_itself(d)
+    np.testing.assert_allclose(got, exact, rtol=4e-16, atol=0)
+    assert (got <= 0).all()
+    tiny = np.geomspace(1e-150, 1e-17, 20)
+    for sign in (1.0, -1.0):
+        np.testing.assert_allclose(
+            _log1p_minus_itself(sign * tiny), -0.5 * tiny * tiny, rtol=4e-16
+        )
+    assert (
+        _log1p_minus_itself(np.float64(-1e-3))
+        == _log1p_minus_itself(np.array([-1e-3]))[0]
+    )
+    assert _log1p_minus_itself(np.array([])).shape == (0,)
+
+
+def test_sigma_log_prior_near_one_equals_the_general_path_bitwise():
+    """_compute_sigma_log_prior skips log x where every sigma is within a few
+    percent of tau; each such sigma's prior is bitwise what it is beside a
+    sigma far from tau, which takes the general path."""
+    rng = np.random.default_rng(0)
+    near = 0.2 * (1.0 + rng.normal(0.0, 1e-3, 30))
+    for nu in (0.5, 200.0, 1e9):
+        alone = _compute_sigma_log_prior(near, 0.2, nu)
+        beside = _compute_sigma_log_prior(np.append(near, 0.5), 0.2, nu)
+        np.testing.assert_array_equal(alone, beside[:-1])
 
 
 @pytest.mark.parametrize("bounds", [None, BOUNDS])
