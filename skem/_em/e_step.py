@@ -49,7 +49,7 @@ def _e_step(
         log_good, log_bad, in_mixture, previous_weights
     )
     presumed = rated & ~in_mixture
-    objective += float(np.sum(log_density, where=presumed))
+    objective += float(log_density.sum(where=presumed))
     if em == "hard":
         # The flags are the fit's: an annotator outside the mixture is good.
         weights = np.where(presumed, 1.0, weights)
@@ -68,7 +68,7 @@ def _soft_e_step(log_good, log_bad, in_mixture, previous_weights=None):
     log_marginal, log_posterior, log_posterior_bad = _estimate_log_posterior(
         log_good, log_bad
     )
-    objective = float(np.sum(log_marginal, where=in_mixture))
+    objective = float(log_marginal.sum(where=in_mixture))
     return objective, np.exp(log_posterior), log_posterior, log_posterior_bad
 
 

@@ -74,7 +74,7 @@ def _propose_location(current, gradient, curvature, limits, frozen=None):
     """
     with np.errstate(divide="ignore", invalid="ignore"):
         step = np.where(curvature > _TINY, gradient / curvature, 0.0)
-    proposal = np.clip(current + step, *limits)
+    proposal = (current + step).clip(*limits)
     if frozen is not None:
         proposal[frozen] = current[frozen]
     return proposal
@@ -216,7 +216,7 @@ def _propose_joint_sigma(
         best = 2.0 * half / (np.sqrt(b * b - discriminant) - b)
         return np.maximum(np.fmin(best, highest), lowest) ** -0.5
 
-    guess = precision.shape[0] / np.sum(precision)
+    guess = precision.shape[0] / precision.sum()
     # An annotator without ratings under a weak prior has a best precision
     # beyond doubles: inf or NaN, which fmin takes to its highest. One errstate
     # for the whole solve: entered at each evaluation, it cost a third of one.
@@ -245,7 +245,7 @@ def _propose_precision(precision, gradient, curvature, limits):
         target = np.where(
             curvature < -_TINY, precision - gradient / curvature, precision
         )
-    return np.clip(target, *limits)
+    return target.clip(*limits)
 
 
 def _precision_limits(precision, min_sigma):

@@ -69,7 +69,7 @@ def _rescue_truncated_sigma(data, bias, sigma, weights, prior, em, current, leve
     candidate = _estimate_sigma_per_annotator_normal(
         sq_residuals, n_suspect, np.ones(n_annotators), *prior, 0.0
     )
-    candidate = np.clip(candidate, np.min(sigma), 1.0)
+    candidate = candidate.clip(sigma.min(), 1.0)
     choose = partial(
         _choose_sigma_by_marginal,
         sigma,
@@ -86,7 +86,7 @@ def _rescue_truncated_sigma(data, bias, sigma, weights, prior, em, current, leve
         upper_bound = data.reduce(
             _kernel_level_density_bounds, bias, candidate, suspect
         )["bound"]
-    elif not np.any(bias):
+    elif not bias.any():
         # Every location lies inside the bounds, where the truncated mass
         # only shrinks as sigma grows: a lower bound on it at the widest
         # candidate bounds each candidate's density from above, for one
@@ -179,7 +179,7 @@ def _kernel_level_density_bounds(block, bias, sigma, annotators):
     selected = np.flatnonzero(annotators[ratings.annotator])
     annotator = ratings.annotator[selected]
     location = block.location[ratings.item[selected]]
-    if np.any(bias):
+    if bias.any():
         location = location + bias[annotator]
     # The levels form's own cells: with a sigma of 1e-12 a rounding apart is
     # 1e-5 sigmas, and a bound must not fall below the density it computes.

@@ -9,6 +9,8 @@ starts, the per-annotator sigma of the rescue's candidate. The guard
 lowering the objective.
 """
 
+import math
+
 import numpy as np
 
 from skem._model.likelihoods import (
@@ -324,7 +326,7 @@ def _estimate_shared_sigma(sigma, min_sigma):
     -------
     shared_sigma : float
     """
-    return max(float(np.sqrt(sigma.shape[0] / np.sum(sigma**-2.0))), min_sigma)
+    return max(math.sqrt(sigma.shape[0] / float((sigma**-2.0).sum())), min_sigma)
 
 
 def _solve_shared_sigma(sigma_given, n_annotators, min_sigma, excess=None, guess=None):
@@ -384,7 +386,7 @@ def _solve_shared_sigma(sigma_given, n_annotators, min_sigma, excess=None, guess
         def excess(t):
             sigma = sigma_given(t)
             kept[t] = sigma
-            return t * np.sum(sigma**-2.0) - n_annotators
+            return t * (sigma**-2.0).sum() - n_annotators
 
     floor = min_sigma**2
     lowest = float(np.log(floor))
@@ -493,10 +495,10 @@ def _estimate_pi(weights, in_mixture):
     -------
     pi : float
     """
-    if not np.any(in_mixture):
+    if not in_mixture.any():
         return 1.0 - _PI_BOUND
-    mean = np.mean(weights[in_mixture])
-    return float(np.clip(mean, _PI_BOUND, 1.0 - _PI_BOUND))
+    mean = float(weights[in_mixture].mean())
+    return min(max(mean, _PI_BOUND), 1.0 - _PI_BOUND)
 
 
 def _rounding_slack(objective):
@@ -575,7 +577,7 @@ def _guarded_ascent(current, proposal, objective_now, evaluate):
 
 def _rating_locations(item, annotator, location, bias):
     """``mu_i + b_a`` of each rating; without biases, a gather of the location."""
-    if np.any(bias):
+    if bias.any():
         return location[item] + bias[annotator]
     return _Gather(location, item)
 

@@ -195,7 +195,7 @@ def _no_rescue(form, data, bias, sigma, shared_sigma, weights, sums):
 
 def _rescue(form, data, bias, sigma, shared_sigma, weights, sums):
     """:func:`_rescue_truncated_sigma` if any rated annotator is judged bad."""
-    if not np.any((weights < 0.5) & (data.n_per_annotator > 0)):
+    if not ((weights < 0.5) & (data.n_per_annotator > 0)).any():
         return bias, sigma, shared_sigma, sums
     sigma, take = _rescue_truncated_sigma(
         data,

@@ -51,7 +51,7 @@ def _compute_rating_weights(ratings, weights, log_posterior):
 
 def _may_underflow(weights):
     """Whether any weight is below the smallest normal double."""
-    return np.min(weights, initial=1.0) < _TINY
+    return weights.min(initial=1.0) < _TINY
 
 
 def _underflow_items(ratings, weight_sums):
