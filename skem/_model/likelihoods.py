@@ -397,7 +397,7 @@ def _compute_sigma_log_prior(sigma, shared_sigma, noise_prior):
     else:
         log_x = 2.0 * (np.log(shared_sigma) - np.log(sigma))
         value = _log_minus_excess(log_x, excess)
-    return _log_gamma_remainder(half) + half * value
+    return _log_gamma_remainder(float(half)) + half * value
 
 
 # Beyond this argument, c(h) of _log_gamma_remainder comes from Stirling's
