@@ -15,7 +15,7 @@ from skem._em.ratings import _Ratings
 from skem._model.likelihoods import (
     _compute_good_terms,
 )
-from skem._model.truncated import _kernel_truncated_terms
+from skem._model.truncated_terms import _kernel_truncated_terms
 
 # The lecture's model, which some tests check against its formulas.
 LECTURE = {"bounded": False, "noise": "shared"}

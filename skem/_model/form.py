@@ -11,7 +11,8 @@ goes through a table keyed by that name:
   ``_LIKELIHOODS`` (here);
 - ``noise`` is ``'shared'`` or ``'per_annotator'``: ``_SIGMA_LOG_PRIORS``
   (here), ``_NORMAL_SIGMA_STEPS`` (:mod:`skem._model.normal`),
-  ``_SIGMA_PRIORS`` and ``_RESCUES`` (:mod:`skem._model.truncated`);
+  ``_SIGMA_PRIORS`` (:mod:`skem._model.truncated`), ``_RESCUES``
+  (:mod:`skem._model.rescue`);
 - ``bias=False``/``True`` is the ``bias``, ``'none'`` or ``'per_annotator'``:
   ``_NORMAL_LOCATION_STEPS``, ``_TRUNCATED_STEPS``;
 - soft or hard EM is the ``em``, ``'soft'`` or ``'hard'``: ``_COMBINE``

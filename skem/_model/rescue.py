@@ -15,6 +15,7 @@ from functools import partial
 
 import numpy as np
 
+from skem._em.backend import _run_steps
 from skem._model.levels import _reflected_cell
 from skem._model.likelihoods import (
     _CHUNK_SIZE,
@@ -30,10 +31,12 @@ from skem._model.steps import (
     _COMBINE,
     _UNIT_BOUNDS,
     _estimate_pi,
+    _estimate_shared_sigma,
     _estimate_sigma_per_annotator_normal,
     _rounding_slack,
 )
 from skem._model.trial import _kernel_annotator_trial, _kernel_settle_trial
+from skem._model.truncated_terms import _kernel_annotator_sums
 
 
 def _rescue_truncated_sigma(data, bias, sigma, weights, prior, em, current, levels):
@@ -266,3 +269,38 @@ def _choose_sigma_by_marginal(
     if screen:
         return proposed > current
     return proposed > current + _rounding_slack(current)
+
+
+def _no_rescue(form, data, bias, sigma, shared_sigma, weights, sums):
+    """One shared sigma: nobody has a sigma of its own to rescue."""
+    return bias, sigma, shared_sigma, sums
+
+
+def _rescue(form, data, bias, sigma, shared_sigma, weights, sums):
+    """:func:`_rescue_truncated_sigma` if any rated annotator is judged bad."""
+    if not ((weights < 0.5) & (data.n_per_annotator > 0)).any():
+        return bias, sigma, shared_sigma, sums
+    sigma, take = _rescue_truncated_sigma(
+        data,
+        bias,
+        sigma,
+        weights,
+        (shared_sigma, form.noise_prior),
+        form.em,
+        sums,
+        form.likelihood == "levels",
+    )
+    shared_sigma = _estimate_shared_sigma(sigma, form.min_sigma)
+    if take.any():
+        sums = data.update(
+            _run_steps,
+            [
+                (_kernel_settle_trial, (True, take)),
+                (_kernel_annotator_sums, (bias, sigma)),
+            ],
+        )
+    return bias, sigma, shared_sigma, sums
+
+
+# The rescue of the annotators judged bad, by the form's ``noise``.
+_RESCUES = {"shared": _no_rescue, "per_annotator": _rescue}

@@ -13,10 +13,7 @@ import numpy as np
 
 from skem._em.backend import _run_steps
 from skem._model.likelihoods import (
-    _KEPT_TERMS,
-    _compute_good_terms,
     _compute_sigma_log_prior,
-    _Gather,
 )
 from skem._model.newton import (
     _compute_location_derivatives,
@@ -27,17 +24,22 @@ from skem._model.newton import (
     _propose_precision,
     _step_truncated_location,
 )
-from skem._model.rescue import _rescue_truncated_sigma
+from skem._model.rescue import _RESCUES
 from skem._model.shift import _estimate_common_shift, _kernel_shift_free_locations
 from skem._model.steps import (
     _UNIT_BOUNDS,
     _centre_bias,
     _estimate_shared_sigma,
     _guarded_ascent,
-    _rating_locations,
     _rounding_slack,
 )
 from skem._model.trial import _kernel_annotator_trial, _kernel_settle_trial, _Trial
+from skem._model.truncated_terms import (
+    _annotator_sum,
+    _compute_truncated_terms,
+    _kernel_annotator_sums,
+    _kernel_truncated_terms,
+)
 from skem._model.weights import (
     _compute_annotator_weights,
     _compute_rating_weights,
@@ -81,8 +83,9 @@ def _m_step_truncated(form, data, params, weights, log_posterior, statistics):
     more for half the step if needed. Otherwise,
     and always with biases, the blocks step one after the other, each
     guarded per item or annotator. Then, under the per-annotator prior, the
-    rescue. Kernels that need no result of the client in between run as one
-    task per block (:func:`skem._em.backend._run_steps`).
+    rescue (:func:`skem._model.rescue._rescue`). Kernels
+    that need no result of the client in between run as one task per block
+    (:func:`skem._em.backend._run_steps`).
 
     Returns
     -------
@@ -186,37 +189,6 @@ def _step_sigmas(form, data, bias, sigma, sigma_weights, prior):
         data, bias, sigma, sigma_weights, prior, form.min_sigma
     )
     return sigma, shared_sigma, data.update(_kernel_annotator_sums, bias, sigma)
-
-
-def _no_rescue(form, data, bias, sigma, shared_sigma, weights, sums):
-    """One shared sigma: nobody has a sigma of its own to rescue."""
-    return bias, sigma, shared_sigma, sums
-
-
-def _rescue(form, data, bias, sigma, shared_sigma, weights, sums):
-    """:func:`_rescue_truncated_sigma` if any rated annotator is judged bad."""
-    if not ((weights < 0.5) & (data.n_per_annotator > 0)).any():
-        return bias, sigma, shared_sigma, sums
-    sigma, take = _rescue_truncated_sigma(
-        data,
-        bias,
-        sigma,
-        weights,
-        (shared_sigma, form.noise_prior),
-        form.em,
-        sums,
-        form.likelihood == "levels",
-    )
-    shared_sigma = _estimate_shared_sigma(sigma, form.min_sigma)
-    if take.any():
-        sums = data.update(
-            _run_steps,
-            [
-                (_kernel_settle_trial, (True, take)),
-                (_kernel_annotator_sums, (bias, sigma)),
-            ],
-        )
-    return bias, sigma, shared_sigma, sums
 
 
 def _fit_truncated_location(ratings, params, rating_weights, location, bounds):
@@ -443,59 +415,6 @@ def _step_truncated_sigma(
     return new_sigma, _estimate_shared_sigma(new_sigma, min_sigma)
 
 
-def _compute_truncated_terms(
-    ratings, location, bias, sigma, bounds=_UNIT_BOUNDS, with_sums=False
-):
-    """The kept per-rating terms of the normal truncated to ``bounds`` here.
-
-    With ``with_sums``, also the per-annotator sums of every term (see
-    :func:`skem._model.likelihoods._sum_terms_by`).
-    """
-    annotator = ratings.annotator
-    return _compute_good_terms(
-        ratings.score,
-        _rating_locations(ratings.item, annotator, location, bias),
-        _Gather(sigma, annotator),
-        bounds,
-        _Gather(np.log(sigma), annotator),
-        sum_by=(annotator, ratings.n_annotators) if with_sums else None,
-        half_step=ratings.half_step,
-        keep=_KEPT_TERMS,
-    )
-
-
-def _annotator_sum(ratings, values):
-    return np.bincount(ratings.annotator, values, minlength=ratings.n_annotators)
-
-
-def _kernel_truncated_terms(block, bias, sigma):
-    """Per-rating terms at the block's locations, and their sums per annotator."""
-    terms, sums = _compute_truncated_terms(
-        block.ratings, block.location, bias, sigma, with_sums=True
-    )
-    return replace(block, terms=terms, sums=sums, trial=None), sums
-
-
-def _kernel_annotator_sums(block, bias, sigma):
-    """Per-annotator sums of the block's terms: log density and precision moments.
-
-    ``log_density`` is what the E-step needs; ``scale_slope`` and
-    ``scale_information`` are ``sum (E[t^2] - z^2)`` and ``sum Var[t^2]``
-    over each annotator's ratings: an annotator's ratings share its weight,
-    so the next M-step's weighted sums are these times the weights (see
-    :func:`skem._model.steps._compute_precision_derivatives`). ``z_squared`` is
-    ``sum z^2``, the squared residuals over ``sigma_a**2``.
-
-    The block's own sums, unless a step moved only some of its items since
-    they were taken: then one pass at ``bias`` and ``sigma`` takes them
-    again. These must be the parameters of the block's terms: known sums are
-    returned as they are, without a check against them.
-    """
-    if block.sums is not None:
-        return block, block.sums
-    return _kernel_truncated_terms(block, bias, sigma)
-
-
 def _kernel_bias_moments(block, weights, log_posterior, sigma):
     """Each bias's gradient, curvature and objective, truncated form."""
     ratings, terms = block.ratings, block.terms
@@ -595,6 +514,3 @@ _SIGMA_PRIORS = {
 
 # The steps of the M-step before the rescue, by the form's ``bias``.
 _TRUNCATED_STEPS = {"none": _step_without_bias, "per_annotator": _step_with_bias}
-
-# The rescue of the annotators judged bad, by the form's ``noise``.
-_RESCUES = {"shared": _no_rescue, "per_annotator": _rescue}

@@ -502,7 +502,7 @@ def test_sizeof_counts_a_blocks_terms_and_its_open_trial(subset):
 
     from skem._em.backend import _Block
     from skem._model.trial import _kernel_annotator_trial
-    from skem._model.truncated import _kernel_truncated_terms
+    from skem._model.truncated_terms import _kernel_truncated_terms
     from tests._helpers import _random_ratings
 
     rng = np.random.default_rng(0)

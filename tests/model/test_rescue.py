@@ -22,9 +22,7 @@ from skem._model.rescue import (
     _kernel_log_mass_sums,
     _rescue_truncated_sigma,
 )
-from skem._model.truncated import (
-    _kernel_annotator_sums,
-)
+from skem._model.truncated_terms import _kernel_annotator_sums
 from tests._helpers import (
     _backend,
     _budget,

@@ -8,7 +8,7 @@ import pytest
 from skem._em.backend import _Block
 from skem._model.steps import _UNIT_BOUNDS
 from skem._model.trial import _kernel_annotator_trial, _kernel_settle_trial, _Trial
-from skem._model.truncated import _kernel_truncated_terms
+from skem._model.truncated_terms import _kernel_truncated_terms
 from tests._helpers import _random_ratings, _terms
 
 

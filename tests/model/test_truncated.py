@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from scipy import optimize, stats
 
+import skem._model.rescue
 import skem._model.truncated
 from skem import AnnotatorEM, HardAnnotatorEM
 from skem._em.driver import _BaseEM
@@ -15,11 +16,10 @@ from skem._model.newton import _propose_precision, _step_truncated_location
 from skem._model.truncated import (
     _SIGMA_PRIORS,
     _joint_truncated_step,
-    _kernel_annotator_sums,
-    _kernel_truncated_terms,
     _step_truncated_bias,
     _step_truncated_sigma,
 )
+from skem._model.truncated_terms import _kernel_annotator_sums, _kernel_truncated_terms
 from tests._helpers import (
     BOUNDS,
     _backend,
@@ -320,9 +320,8 @@ def test_each_m_step_leaves_the_sums_of_the_blocks_terms(
             )
         return block, sums
 
-    monkeypatch.setattr(
-        skem._model.truncated, "_kernel_annotator_sums", checking_annotator_sums
-    )
+    for module in (skem._model.truncated, skem._model.rescue):
+        monkeypatch.setattr(module, "_kernel_annotator_sums", checking_annotator_sums)
     estimator = (HardAnnotatorEM if hard else AnnotatorEM)(
         bias=bias, noise=noise, score_range=(0, 1), max_iter=8, tol=0
     )
