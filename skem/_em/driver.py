@@ -333,7 +333,10 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
         are, spares the pass of ``form.start`` when the blocks still
         hold their terms at ``params``. ``stop(objectives, posterior,
         params)``, if given, ends the run early after an iteration where it
-        returns True, with the objectives from the start's on.
+        returns True, with the objectives from the start's on. A run
+        converges only where ``form.settle`` (a rescue an M-step skipped)
+        leaves the parameters as they are; if it moves them, that is part of
+        the iteration.
 
         Returns
         -------
@@ -366,8 +369,19 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
             posterior = self._posterior(
                 data, form, params, statistics["log_density"], posterior["weights"]
             )
-            objectives.append(posterior["objective"])
             change = (posterior["objective"] - previous) / data.n_ratings
+            settled = None
+            if abs(change) < self.tol:
+                settled = form.settle(
+                    data, params, posterior["responsibility"], statistics
+                )
+            if settled is not None:
+                params, statistics = settled
+                posterior = self._posterior(
+                    data, form, params, statistics["log_density"], posterior["weights"]
+                )
+                change = (posterior["objective"] - previous) / data.n_ratings
+            objectives.append(posterior["objective"])
             self._report_iteration(
                 _IterationInfo(init, run, n_iter, posterior["objective"], change)
             )

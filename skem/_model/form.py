@@ -36,7 +36,7 @@ serves the in-memory estimators and :mod:`skem.dask`.
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 import numpy as np
@@ -44,6 +44,7 @@ import numpy as np
 from skem._model.lapses import _worst_normal, _worst_student, _worst_truncated
 from skem._model.likelihoods import _compute_sigma_log_prior
 from skem._model.normal import _m_step_normal, _start_normal
+from skem._model.rescue import _settle_rescue
 from skem._model.steps import (
     _UNIT_BOUNDS,
     _estimate_consensus_normal,
@@ -294,6 +295,20 @@ class _ModelForm:
         return _Params(
             bias, sigma, shared_sigma, _estimate_pi(weights, data.in_mixture)
         ), statistics
+
+    def settle(self, data, params, weights, statistics):
+        """The parameters where a run may stop, or None if ``params`` are.
+
+        An M-step of a truncated form may skip its rescue of the annotators
+        judged bad (:func:`skem._model.rescue._rescue`); a run stops only
+        where that rescue takes nothing. Returns the new parameters and their
+        statistics if it takes a candidate.
+        """
+        settled = _settle_rescue(self, data, params, weights, statistics)
+        if settled is None:
+            return None
+        sigma, shared_sigma, statistics = settled
+        return replace(params, sigma=sigma, shared_sigma=shared_sigma), statistics
 
     def worst(self, data, params, among):
         """The log density of the least likely rating of each annotator ``among``."""

@@ -9,6 +9,10 @@ blocks (:mod:`skem._model.trial`) after a cheap screen that bounds each
 candidate's density from above (:func:`_kernel_log_mass_sums`, and
 :func:`_kernel_level_density_bounds` on levels); the normal forms, in closed
 form (:func:`skem._model.normal._sigma_per_annotator_normal`).
+
+The truncated forms' M-step offers the rescue (:func:`_rescue`) only when
+the annotators judged bad change, or it took a candidate last time; before
+a run stops, :func:`_settle_rescue` offers any rescue it skipped.
 """
 
 from functools import partial
@@ -271,15 +275,53 @@ def _choose_sigma_by_marginal(
     return proposed > current + _rounding_slack(current)
 
 
-def _no_rescue(form, data, bias, sigma, shared_sigma, weights, sums):
+def _no_rescue(form, data, bias, sigma, shared_sigma, weights, sums, declined):
     """One shared sigma: nobody has a sigma of its own to rescue."""
     return bias, sigma, shared_sigma, sums
 
 
-def _rescue(form, data, bias, sigma, shared_sigma, weights, sums):
-    """:func:`_rescue_truncated_sigma` if any rated annotator is judged bad."""
-    if not ((weights < 0.5) & (data.n_per_annotator > 0)).any():
+def _rescue(form, data, bias, sigma, shared_sigma, weights, sums, declined):
+    """:func:`_rescue_truncated_sigma` if any rated annotator is judged bad.
+
+    A rescue that takes nothing is not offered again while the same
+    annotators stay judged bad: their candidates move only as the locations
+    do, and each offer is a pass over their ratings. Skipping a coordinate
+    step keeps EM monotone; a run stops only where
+    :func:`_settle_rescue` finds that the rescue would take nothing.
+
+    Parameters
+    ----------
+    declined : ndarray of shape (n_annotators,), dtype bool, or None
+        The annotators judged bad when the rescue last took nothing, from
+        the previous M-step's statistics; None if it took a candidate or
+        was not needed.
+
+    Returns
+    -------
+    bias, sigma : ndarray of shape (n_annotators,)
+    shared_sigma : float
+    sums : dict
+        The annotator sums at the new parameters. If the rescue took
+        nothing, with ``declined``, the annotators judged bad, and
+        ``rescue_skipped``, whether this M-step skipped it.
+    """
+    suspects = (weights < 0.5) & (data.n_per_annotator > 0)
+    if not suspects.any():
         return bias, sigma, shared_sigma, sums
+    skipped = declined is not None and np.array_equal(declined, suspects)
+    if skipped:
+        shared_sigma, took = _estimate_shared_sigma(sigma, form.min_sigma), False
+    else:
+        sigma, shared_sigma, sums, took = _offer_rescue(
+            form, data, bias, sigma, shared_sigma, weights, sums
+        )
+    if not took:
+        sums = {**sums, "declined": suspects, "rescue_skipped": skipped}
+    return bias, sigma, shared_sigma, sums
+
+
+def _offer_rescue(form, data, bias, sigma, shared_sigma, weights, sums):
+    """Offer the candidates; the new sigma, shared scale, sums and if any took."""
     sigma, take = _rescue_truncated_sigma(
         data,
         bias,
@@ -290,8 +332,8 @@ def _rescue(form, data, bias, sigma, shared_sigma, weights, sums):
         sums,
         form.likelihood == "levels",
     )
-    shared_sigma = _estimate_shared_sigma(sigma, form.min_sigma)
-    if take.any():
+    took = bool(take.any())
+    if took:
         sums = data.update(
             _run_steps,
             [
@@ -299,7 +341,36 @@ def _rescue(form, data, bias, sigma, shared_sigma, weights, sums):
                 (_kernel_annotator_sums, (bias, sigma)),
             ],
         )
-    return bias, sigma, shared_sigma, sums
+    return sigma, _estimate_shared_sigma(sigma, form.min_sigma), sums, took
+
+
+def _settle_rescue(form, data, params, weights, statistics):
+    """The rescue that the last M-step skipped, offered before a run stops.
+
+    Parameters
+    ----------
+    form : _ModelForm
+    data : backend
+    params : _Params
+        The parameters after that M-step.
+    weights : ndarray of shape (n_annotators,)
+        The responsibilities of the E-step at ``params``.
+    statistics : dict
+        The M-step's statistics (see :func:`_rescue`).
+
+    Returns
+    -------
+    settled : tuple of (sigma, shared_sigma, statistics), or None
+        None if the M-step did not skip its rescue, or if no annotator
+        judged bad now takes its candidate: the run may stop.
+    """
+    suspects = (weights < 0.5) & (data.n_per_annotator > 0)
+    if not (statistics.get("rescue_skipped", False) and suspects.any()):
+        return None
+    sigma, shared_sigma, sums, took = _offer_rescue(
+        form, data, params.bias, params.sigma, params.shared_sigma, weights, statistics
+    )
+    return (sigma, shared_sigma, sums) if took else None
 
 
 # The rescue of the annotators judged bad, by the form's ``noise``.

@@ -83,7 +83,7 @@ def _m_step_truncated(form, data, params, weights, log_posterior, statistics):
     more for half the step if needed. Otherwise,
     and always with biases, the blocks step one after the other, each
     guarded per item or annotator. Then, under the per-annotator prior, the
-    rescue (:func:`skem._model.rescue._rescue`). Kernels
+    rescue (:func:`skem._model.rescue._rescue`, which may skip it). Kernels
     that need no result of the client in between run as one task per block
     (:func:`skem._em.backend._run_steps`).
 
@@ -93,7 +93,7 @@ def _m_step_truncated(form, data, params, weights, log_posterior, statistics):
     shared_sigma : float
     statistics : dict
         The per-annotator sums of :func:`_kernel_annotator_sums` at the new
-        parameters.
+        parameters, and what the rescue records there.
     """
     sigma_weights, prior = _SIGMA_PRIORS[form.noise](
         form, data, params, weights, log_posterior
@@ -101,7 +101,9 @@ def _m_step_truncated(form, data, params, weights, log_posterior, statistics):
     bias, sigma, shared_sigma, sums = _TRUNCATED_STEPS[form.bias](
         form, data, params, weights, log_posterior, sigma_weights, prior, statistics
     )
-    return _RESCUES[form.noise](form, data, bias, sigma, shared_sigma, weights, sums)
+    return _RESCUES[form.noise](
+        form, data, bias, sigma, shared_sigma, weights, sums, statistics.get("declined")
+    )
 
 
 def _sigma_prior_shared(form, data, params, weights, log_posterior):

@@ -1,4 +1,4 @@
-"""The sigma rescue: the choice by the marginal term, its bound and its screen."""
+"""The sigma rescue: its choice by the marginal term, bound, screen and skip."""
 
 import math
 
@@ -8,10 +8,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
+import skem._model.form
 import skem._model.likelihoods
 import skem._model.rescue
+from skem import AnnotatorEM, HardAnnotatorEM
 from skem._em.backend import _Block
 from skem._em.ratings import _Ratings, _ratings_from_matrix
+from skem._model.form import _model_form, _Params
 from skem._model.likelihoods import (
     _compute_good_terms,
     _estimate_normal_log_density,
@@ -20,12 +23,15 @@ from skem._model.rescue import (
     _choose_sigma_by_marginal,
     _kernel_level_density_bounds,
     _kernel_log_mass_sums,
+    _rescue,
     _rescue_truncated_sigma,
+    _settle_rescue,
 )
 from skem._model.truncated_terms import _kernel_annotator_sums
 from tests._helpers import (
     _backend,
     _budget,
+    _fit_quietly,
     _log_sigma_prior,
     _random_ratings,
     _terms,
@@ -302,3 +308,141 @@ def test_on_levels_the_screen_rules_out_only_candidates_that_lose(monkeypatch, e
     np.testing.assert_array_equal(taken, taken_unscreened)
     np.testing.assert_array_equal(screened, unscreened)
     assert taken[4:6].all() and not taken[6:].any()
+
+
+def _panel_with_suspects():
+    """Six careful raters, three honest but noisy, three random (the last).
+
+    The noisy and the random raters are judged bad (weight 1e-3), all at the
+    careful raters' sigma: the noisy raters win their wider candidate, the
+    random raters do not.
+    """
+    rng = np.random.default_rng(0)
+    truth = rng.uniform(0, 1, 200)
+    spread = np.r_[np.full(6, 0.06), np.full(3, 0.25)]
+    honest = np.clip(truth[:, None] + rng.normal(0, spread, (200, 9)), 0, 1)
+    ratings = _ratings_from_matrix(np.c_[honest, rng.uniform(0, 1, (200, 3))])
+    return ratings, truth, np.r_[np.ones(6), np.full(6, 1e-3)]
+
+
+def _rescue_of(ratings, truth, weights, declined, em="soft"):
+    """:func:`_rescue` of a per-annotator truncated form at sigma 0.06."""
+    sigma = np.full(12, 0.06)
+    data = _backend(ratings, truth, np.zeros(12), sigma)
+    sums = data.reduce(_kernel_annotator_sums, np.zeros(12), sigma)
+    form = _model_form(True, "per_annotator", False, 20.0, 1e-3, em == "hard")
+    return _rescue(form, data, np.zeros(12), sigma, 0.06, weights, sums, declined)
+
+
+@pytest.mark.parametrize("em", ["soft", "hard"])
+def test_rescue_is_not_offered_again_while_the_declined_stay_judged_bad(
+    monkeypatch, em
+):
+    """A rescue that took nothing records its suspects; the next M-step with
+    the same suspects skips the offer and says so, with sigma unchanged; other
+    suspects get an offer."""
+    ratings, truth, weights = _panel_with_suspects()
+    weights[6:9] = 1.0  # only the random raters are suspects
+    _, sigma, _, sums = _rescue_of(ratings, truth, weights, None, em)
+    suspects = np.arange(12) >= 9
+    np.testing.assert_array_equal(sums["declined"], suspects)
+    assert not sums["rescue_skipped"]
+    np.testing.assert_array_equal(sigma, 0.06)
+
+    offers = []
+    offer = skem._model.rescue._offer_rescue
+
+    def recording_offer(*args):
+        offers.append(args)
+        return offer(*args)
+
+    monkeypatch.setattr(skem._model.rescue, "_offer_rescue", recording_offer)
+    _, sigma, shared, sums = _rescue_of(ratings, truth, weights, suspects, em)
+    assert offers == [] and sums["rescue_skipped"]
+    np.testing.assert_array_equal(sums["declined"], suspects)
+    np.testing.assert_array_equal(sigma, 0.06)
+    assert shared == pytest.approx(0.06)
+    _rescue_of(ratings, truth, weights, np.arange(12) >= 10, em)
+    assert len(offers) == 1
+
+
+def test_rescue_that_takes_a_candidate_records_nothing_to_skip():
+    """Taken candidates widen the noisy raters' sigma, and the next M-step
+    offers the rescue again: nothing is recorded as declined."""
+    ratings, truth, weights = _panel_with_suspects()
+    _, sigma, _, sums = _rescue_of(ratings, truth, weights, None)
+    assert (sigma[6:9] > 0.06).all()
+    np.testing.assert_array_equal(sigma[np.r_[0:6, 9:12]], 0.06)
+    assert "declined" not in sums and "rescue_skipped" not in sums
+
+
+@pytest.mark.parametrize("em", ["soft", "hard"])
+def test_settle_offers_only_a_skipped_rescue_and_returns_what_it_takes(em):
+    """Before a run stops: nothing to do if the M-step offered its rescue or
+    if the offer takes nothing; otherwise the rescue's own sigma, shared
+    scale and the sums at them."""
+    ratings, truth, weights = _panel_with_suspects()
+    sigma = np.full(12, 0.06)
+    form = _model_form(True, "per_annotator", False, 20.0, 1e-3, em == "hard")
+    params = _Params(np.zeros(12), sigma, 0.06, 0.5)
+
+    def settle(skipped, weights):
+        data = _backend(ratings, truth, np.zeros(12), sigma)
+        sums = data.reduce(_kernel_annotator_sums, np.zeros(12), sigma)
+        statistics = {**sums, "declined": weights < 0.5, "rescue_skipped": skipped}
+        return _settle_rescue(form, data, params, weights, statistics)
+
+    assert settle(False, weights) is None
+    random_only = np.where(np.arange(12) < 9, 1.0, 1e-3)
+    assert settle(True, random_only) is None
+    assert settle(True, np.ones(12)) is None
+    new_sigma, shared, sums = settle(True, weights)
+    _, expected, expected_shared, expected_sums = _rescue_of(
+        ratings, truth, weights, None, em
+    )
+    np.testing.assert_array_equal(new_sigma, expected)
+    assert shared == expected_shared
+    np.testing.assert_allclose(sums["log_density"], expected_sums["log_density"])
+    assert "rescue_skipped" not in sums
+
+
+@pytest.mark.parametrize("estimator", [AnnotatorEM, HardAnnotatorEM])
+def test_fit_that_skips_declined_rescues_is_the_fit_that_offers_every_one(
+    monkeypatch, estimator
+):
+    """Skipping an offer that would take nothing changes nothing: the fit is
+    the one that offers the rescue at every M-step, to the last bit, and it
+    skipped some; the run stopped after the settle's offer."""
+    rng = np.random.default_rng(3)
+    truth = rng.uniform(0.1, 0.9, 60)
+    X = np.clip(truth[:, None] + rng.normal(0, 0.05, (60, 10)), 0, 1)
+    X[:, 7:] = rng.uniform(0, 1, (60, 3))
+    rescue = skem._model.rescue._rescue
+    skipped, settled = [], []
+
+    def recording_rescue(*args):
+        out = rescue(*args)
+        skipped.append(out[3].get("rescue_skipped", False))
+        return out
+
+    settle = skem._model.form._settle_rescue
+
+    def recording_settle(*args):
+        settled.append(settle(*args))
+        return settled[-1]
+
+    monkeypatch.setitem(skem._model.rescue._RESCUES, "per_annotator", recording_rescue)
+    monkeypatch.setattr(skem._model.form, "_settle_rescue", recording_settle)
+    fit = _fit_quietly(estimator(score_range=(0, 1)), X)
+    assert any(skipped) and settled[-1] is None
+    monkeypatch.setitem(
+        skem._model.rescue._RESCUES,
+        "per_annotator",
+        lambda *args: rescue(*args[:-1], None),
+    )
+    every = _fit_quietly(estimator(score_range=(0, 1)), X)
+    np.testing.assert_array_equal(fit.mu_, every.mu_)
+    np.testing.assert_array_equal(fit.weights_, every.weights_)
+    np.testing.assert_array_equal(fit.sigma_, every.sigma_)
+    assert fit.n_iter_ == every.n_iter_
+    assert (fit.weights_[7:] < 0.5).all()
