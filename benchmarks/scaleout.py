@@ -268,7 +268,7 @@ def scaleout_table(quick=False):
     note = (
         "LocalCluster of 2 worker processes x 1 thread on this machine's "
         f"{multiprocessing.cpu_count()} cores; default model form and init "
-        "('auto': 2 iterations from each start, then the run ahead alone; "
+        "('auto': 3 iterations from each start, then the run ahead alone; "
         "every iteration counts in the time per iteration, n_iter is the "
         "kept run's). Ratios are "
         "Dask / in-memory, measured in the same run. Setup is everything "

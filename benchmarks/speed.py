@@ -273,7 +273,7 @@ def scaling_table(quick=False):
     note = (
         "Sparse CSR input, 10 ratings per item, 30% random annotators. 'fit' "
         "and its peak memory are the default's, whose init='auto' races two "
-        "starts for 2 iterations each and keeps the first run's blocks while "
+        "starts for 3 iterations each and keeps the first run's blocks while "
         "the second runs; 'fit of 20 iterations' is one run from "
         "init='median'. Peak memory is what the fit allocates (tracemalloc), "
         "beyond the input."
@@ -447,7 +447,7 @@ def whole_fit_table(quick=False):
         "and the set's stated score range; times are medians over the rounds "
         "(9, or 3 above 100,000 ratings), the ratio the median of the ratios "
         "within a round. Iterations are the kept run's; init='auto' adds the "
-        "2 iterations of the start it drops. emotion/ with 40% random raters "
+        "3 iterations of the start it drops. emotion/ with 40% random raters "
         "replaces 40% of the annotators as the robustness table does (seed 0)."
     )
     return table(headers, rows), note

@@ -267,7 +267,7 @@ def _add_model_options(parser, score_range=None):
         "--init",
         choices=["auto", "median", "all_good", "random"],
         default="auto",
-        help="how EM starts; auto runs 2 iterations from median and from "
+        help="how EM starts; auto runs 3 iterations from median and from "
         "everyone presumed good (initial P(good) 1 each), then goes on with the "
         "run ahead (default: %(default)s)",
     )

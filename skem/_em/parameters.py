@@ -55,17 +55,17 @@ _SHARED_PARAMETERS = """
 (n_annotators,), default='auto'
         How EM starts. EM finds a local maximum, so the start matters.
 
-        - ``'auto'``: EM runs 2 iterations from ``'median'`` and 2 from
+        - ``'auto'``: EM runs 3 iterations from ``'median'`` and 3 from
           initial weights of 1 (``init=np.ones(n_annotators)``: everyone
           good, the prior ``pi`` too), and only the run then ahead
           (``'median'`` on a tie to rounding) goes on to convergence: the
           fit is that start's own fit, bit for bit, for the cost of about
-          one run and 2 iterations. The median start is robust when many
+          one run and 3 iterations. The median start is robust when many
           annotators are random; the start of everyone good finds the
           maximum nearest "nobody random", which a start at ``pi=0.5``
           can miss for a lower one, leaving honest but noisy annotators
           flagged (9 of 745 on a real sentiment panel, see the benchmarks).
-          A run that is behind after 2 iterations can still end higher; to
+          A run that is behind after 3 iterations can still end higher; to
           compare complete runs, fit each start and compare their
           ``log_likelihood_``.
         - ``'median'``: ``mu`` is each item's median, ``sigma`` is

@@ -59,10 +59,8 @@ class _IterationInfo(NamedTuple):
 _AUTO_STARTS = ("median", "ones")
 
 # init='auto' runs each start this many iterations, and only the one then
-# ahead goes on to convergence. On 368 fits (every real set, their
-# subsamples, random raters, synthetic panels; soft and hard) a race of 2
-# kept the same start as one of 3 and 4; one of 1 did not, once.
-_AUTO_RACE_ITERATIONS = 2
+# ahead goes on to convergence.
+_AUTO_RACE_ITERATIONS = 3
 
 
 def _is_ahead(run, best):
