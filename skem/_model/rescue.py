@@ -43,7 +43,9 @@ from skem._model.trial import _kernel_annotator_trial, _kernel_settle_trial
 from skem._model.truncated_terms import _kernel_annotator_sums
 
 
-def _rescue_truncated_sigma(data, bias, sigma, weights, prior, em, current, levels):
+def _rescue_truncated_sigma(
+    data, bias, sigma, weights, prior, em, current, levels, pi=None
+):
     """Offer the annotators judged bad a sigma fitted as if they were good.
 
     See :func:`_choose_sigma_by_marginal`. The candidate is the plain-normal
@@ -60,6 +62,8 @@ def _rescue_truncated_sigma(data, bias, sigma, weights, prior, em, current, leve
         The blocks' :func:`_kernel_annotator_sums` at the current parameters.
     levels : bool
         Whether the ratings are levels (the blocks' ratings have a half-step).
+    pi : float, default=None
+        The objective's ``pi``; None for the M-step's, from ``weights``.
 
     Returns
     -------
@@ -82,7 +86,7 @@ def _rescue_truncated_sigma(data, bias, sigma, weights, prior, em, current, leve
         sigma,
         current["log_density"],
         candidate,
-        pi=_estimate_pi(weights, data.in_mixture),
+        pi=_estimate_pi(weights, data.in_mixture) if pi is None else pi,
         log_bad=np.zeros(n_annotators),
         prior=prior,
         combine=_COMBINE[em],
@@ -320,7 +324,7 @@ def _rescue(form, data, bias, sigma, shared_sigma, weights, sums, declined):
     return bias, sigma, shared_sigma, sums
 
 
-def _offer_rescue(form, data, bias, sigma, shared_sigma, weights, sums):
+def _offer_rescue(form, data, bias, sigma, shared_sigma, weights, sums, pi=None):
     """Offer the candidates; the new sigma, shared scale, sums and if any took."""
     sigma, take = _rescue_truncated_sigma(
         data,
@@ -331,6 +335,7 @@ def _offer_rescue(form, data, bias, sigma, shared_sigma, weights, sums):
         form.em,
         sums,
         form.likelihood == "levels",
+        pi,
     )
     took = bool(take.any())
     if took:
@@ -367,8 +372,17 @@ def _settle_rescue(form, data, params, weights, statistics):
     suspects = (weights < 0.5) & (data.n_per_annotator > 0)
     if not (statistics.get("rescue_skipped", False) and suspects.any()):
         return None
+    # The choice is a coordinate step on the objective at ``params``, whose
+    # pi is the M-step's, not the one these weights would give.
     sigma, shared_sigma, sums, took = _offer_rescue(
-        form, data, params.bias, params.sigma, params.shared_sigma, weights, statistics
+        form,
+        data,
+        params.bias,
+        params.sigma,
+        params.shared_sigma,
+        weights,
+        statistics,
+        params.pi,
     )
     return (sigma, shared_sigma, sums) if took else None
 

@@ -446,3 +446,50 @@ def test_fit_that_skips_declined_rescues_is_the_fit_that_offers_every_one(
     np.testing.assert_array_equal(fit.sigma_, every.sigma_)
     assert fit.n_iter_ == every.n_iter_
     assert (fit.weights_[7:] < 0.5).all()
+
+
+@settings(max_examples=_budget(60), deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    pi=st.floats(0.01, 0.99),
+    noise_prior=st.floats(1.0, 200.0),
+    hard=st.booleans(),
+)
+def test_settle_never_lowers_the_objective_at_the_runs_parameters(
+    seed, pi, noise_prior, hard
+):
+    """The settle's offer is a coordinate step on the objective the run
+    stops at: its ``pi`` is the parameters', not the one the E-step's
+    weights would give. Random panels, weights, sigmas and ``pi``."""
+    rng = np.random.default_rng(seed)
+    n_items, n_annotators = rng.integers(4, 30), rng.integers(3, 9)
+    truth = rng.uniform(0, 1, n_items)
+    spread = rng.uniform(0.02, 0.5, n_annotators)
+    X = np.clip(truth[:, None] + rng.normal(0, spread, (n_items, n_annotators)), 0, 1)
+    X[rng.random(X.shape) < 0.3] = np.nan
+    X[0] = rng.uniform(0, 1, n_annotators)
+    ratings = _ratings_from_matrix(X)
+    sigma = rng.uniform(0.01, 0.3, n_annotators)
+    weights = rng.uniform(0, 1, n_annotators)
+    if hard:
+        weights = np.round(weights)
+    form = _model_form(True, "per_annotator", False, noise_prior, 1e-3, hard)
+    params = _Params(np.zeros(n_annotators), sigma, float(np.median(sigma)), pi)
+    data = _backend(ratings, truth, params.bias, sigma)
+    sums = data.reduce(_kernel_annotator_sums, params.bias, sigma)
+    estimator = (HardAnnotatorEM if hard else AnnotatorEM)()
+    before = estimator._posterior(data, form, params, sums["log_density"], weights)
+    statistics = {**sums, "declined": weights < 0.5, "rescue_skipped": True}
+    settled = _settle_rescue(form, data, params, weights, statistics)
+    if settled is None:
+        return
+    new_sigma, shared_sigma, new_sums = settled
+    after = estimator._posterior(
+        data,
+        form,
+        _Params(params.bias, new_sigma, shared_sigma, pi),
+        new_sums["log_density"],
+        weights,
+    )
+    slack = 1e-9 * (1.0 + abs(before["objective"]))
+    assert after["objective"] >= before["objective"] - slack
