@@ -333,10 +333,10 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
         are, spares the pass of ``form.start`` when the blocks still
         hold their terms at ``params``. ``stop(objectives, posterior,
         params)``, if given, ends the run early after an iteration where it
-        returns True, with the objectives from the start's on. A run
-        converges only where ``form.settle`` (a rescue an M-step skipped)
-        leaves the parameters as they are; if it moves them, that is part of
-        the iteration.
+        returns True, with the objectives from the start's on. Before a run
+        converges, ``form.settle`` offers a rescue the last M-step skipped;
+        if that moves the parameters, the move is part of the iteration and
+        its change is measured again.
 
         Returns
         -------

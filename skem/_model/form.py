@@ -300,9 +300,9 @@ class _ModelForm:
         """The parameters where a run may stop, or None if ``params`` are.
 
         An M-step of a truncated form may skip its rescue of the annotators
-        judged bad (:func:`skem._model.rescue._rescue`); a run stops only
-        where that rescue takes nothing. Returns the new parameters and their
-        statistics if it takes a candidate.
+        judged bad (:func:`skem._model.rescue._rescue`); before a run
+        converges, the rescue is offered at ``params``. Returns the new
+        parameters and their statistics if it takes a candidate.
         """
         settled = _settle_rescue(self, data, params, weights, statistics)
         if settled is None:

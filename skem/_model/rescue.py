@@ -288,10 +288,11 @@ def _rescue(form, data, bias, sigma, shared_sigma, weights, sums, declined):
     """:func:`_rescue_truncated_sigma` if any rated annotator is judged bad.
 
     A rescue that takes nothing is not offered again while the same
-    annotators stay judged bad: their candidates move only as the locations
-    do, and each offer is a pass over their ratings. Skipping a coordinate
-    step keeps EM monotone; a run stops only where
-    :func:`_settle_rescue` finds that the rescue would take nothing.
+    annotators stay judged bad, as a rule of thumb: their candidates and the
+    choice then change only as the locations, the shared scale and ``pi``
+    do, slowly near convergence, and each offer is a pass over their
+    ratings. Skipping a coordinate step keeps EM monotone; a run converges
+    only after :func:`_settle_rescue` has offered a rescue it skipped.
 
     Parameters
     ----------

@@ -460,7 +460,8 @@ def test_settle_never_lowers_the_objective_at_the_runs_parameters(
 ):
     """The settle's offer is a coordinate step on the objective the run
     stops at: its ``pi`` is the parameters', not the one the E-step's
-    weights would give. Random panels, weights, sigmas and ``pi``."""
+    weights would give. Random panels, sigmas and ``pi``; the weights are
+    the E-step's at them, as in a run (hard EM: from random flags)."""
     rng = np.random.default_rng(seed)
     n_items, n_annotators = rng.integers(4, 30), rng.integers(3, 9)
     truth = rng.uniform(0, 1, n_items)
@@ -479,6 +480,7 @@ def test_settle_never_lowers_the_objective_at_the_runs_parameters(
     sums = data.reduce(_kernel_annotator_sums, params.bias, sigma)
     estimator = (HardAnnotatorEM if hard else AnnotatorEM)()
     before = estimator._posterior(data, form, params, sums["log_density"], weights)
+    weights = before["responsibility"]
     statistics = {**sums, "declined": weights < 0.5, "rescue_skipped": True}
     settled = _settle_rescue(form, data, params, weights, statistics)
     if settled is None:
@@ -489,7 +491,72 @@ def test_settle_never_lowers_the_objective_at_the_runs_parameters(
         form,
         _Params(params.bias, new_sigma, shared_sigma, pi),
         new_sums["log_density"],
-        weights,
+        before["weights"],
     )
     slack = 1e-9 * (1.0 + abs(before["objective"]))
     assert after["objective"] >= before["objective"] - slack
+
+
+def test_skipped_rescue_returns_the_shared_scale_a_declined_offer_gives(monkeypatch):
+    """The skip path's shared scale is the one a declined offer returns, the
+    estimate from the unchanged sigmas, not the step's own (here 0.1)."""
+    ratings, truth, weights = _panel_with_suspects()
+    weights[6:9] = 1.0
+    sigma = np.r_[np.full(6, 0.05), np.full(6, 0.07)]
+    form = _model_form(True, "per_annotator", False, 20.0, 1e-3)
+    data = _backend(ratings, truth, np.zeros(12), sigma)
+    sums = data.reduce(_kernel_annotator_sums, np.zeros(12), sigma)
+    offered = _rescue(form, data, np.zeros(12), sigma, 0.1, weights, sums, None)
+    skipped = _rescue(
+        form, data, np.zeros(12), sigma, 0.1, weights, sums, offered[3]["declined"]
+    )
+    assert skipped[3]["rescue_skipped"] and not offered[3]["rescue_skipped"]
+    np.testing.assert_array_equal(offered[1], sigma)
+    assert skipped[2] == offered[2] != 0.1
+
+
+@pytest.mark.parametrize("estimator", [AnnotatorEM, HardAnnotatorEM])
+def test_run_that_skips_every_offer_converges_only_after_the_settle(
+    monkeypatch, estimator
+):
+    """With every M-step's offer skipped, the settle is the only rescue: on
+    panels of honest raters of unequal noise under a weak prior some settle
+    takes a candidate, the run goes on after it (the E-step redone, its
+    change measured again), and the objective still never decreases."""
+    rescue = skem._model.rescue._rescue
+
+    def skipping_rescue(form, data, bias, sigma, shared, weights, sums, declined):
+        suspects = (weights < 0.5) & (data.n_per_annotator > 0)
+        return rescue(form, data, bias, sigma, shared, weights, sums, suspects)
+
+    settled, reports = [], []
+    settle = skem._model.form._settle_rescue
+
+    def recording_settle(*args):
+        result = settle(*args)
+        settled.append((len(reports), result is not None))
+        return result
+
+    monkeypatch.setitem(skem._model.rescue._RESCUES, "per_annotator", skipping_rescue)
+    monkeypatch.setattr(skem._model.form, "_settle_rescue", recording_settle)
+    took = 0
+    for seed in range(12):
+        rng = np.random.default_rng(seed)
+        truth = rng.uniform(0.1, 0.9, 40)
+        spread = rng.choice([0.03, 0.06, 0.25], 10)
+        X = np.clip(truth[:, None] + rng.normal(0, spread, (40, 10)), 0, 1)
+        X[:, 8:] = rng.uniform(0, 1, (40, 2))
+        settled.clear()
+        reports.clear()
+        # One start: a leg of init='auto''s race may end at the take.
+        fit = estimator(score_range=(0, 1), noise_prior=5.0, init="median")
+        fit._iteration_callback = reports.append
+        _fit_quietly(fit, X)
+        for iteration, taken in settled:
+            if taken:
+                took += 1
+                # The iteration of the take is reported next; its run goes on.
+                this, after = reports[iteration : iteration + 2]
+                assert (after.init, after.run) == (this.init, this.run)
+        assert np.all(np.diff(fit.log_likelihoods_) >= -1e-9 * abs(fit.log_likelihood_))
+    assert took > 0
