@@ -334,9 +334,9 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
         hold their terms at ``params``. ``stop(objectives, posterior,
         params)``, if given, ends the run early after an iteration where it
         returns True, with the objectives from the start's on. Before a run
-        converges, ``form.settle`` offers a rescue the last M-step skipped;
-        if that moves the parameters, the move is part of the iteration and
-        its change is measured again.
+        ends, converged or at ``max_iter``, ``form.settle`` offers a rescue
+        the last M-step skipped; if that moves the parameters, the move is
+        part of the iteration and its change is measured again.
 
         Returns
         -------
@@ -371,7 +371,9 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
             )
             change = (posterior["objective"] - previous) / data.n_ratings
             settled = None
-            if abs(change) < self.tol:
+            # A run ends, converged or at max_iter, only where a rescue that
+            # its M-steps skipped would take nothing.
+            if abs(change) < self.tol or n_iter == max_iter:
                 settled = form.settle(
                     data, params, posterior["responsibility"], statistics
                 )

@@ -301,7 +301,7 @@ class _ModelForm:
 
         An M-step of a truncated form may skip its rescue of the annotators
         judged bad (:func:`skem._model.rescue._rescue`); before a run
-        converges, the rescue is offered at ``params``. Returns the new
+        ends, the rescue is offered at ``params``. Returns the new
         parameters and their statistics if it takes a candidate.
         """
         settled = _settle_rescue(self, data, params, weights, statistics)

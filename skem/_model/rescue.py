@@ -291,8 +291,9 @@ def _rescue(form, data, bias, sigma, shared_sigma, weights, sums, declined):
     annotators stay judged bad, as a rule of thumb: their candidates and the
     choice then change only as the locations, the shared scale and ``pi``
     do, slowly near convergence, and each offer is a pass over their
-    ratings. Skipping a coordinate step keeps EM monotone; a run converges
-    only after :func:`_settle_rescue` has offered a rescue it skipped.
+    ratings. Skipping a coordinate step keeps EM monotone; a run ends,
+    converged or at ``max_iter``, only after :func:`_settle_rescue` has
+    offered a rescue it skipped.
 
     Parameters
     ----------
@@ -351,7 +352,7 @@ def _offer_rescue(form, data, bias, sigma, shared_sigma, weights, sums, pi=None)
 
 
 def _settle_rescue(form, data, params, weights, statistics):
-    """The rescue that the last M-step skipped, offered before a run stops.
+    """The rescue that the last M-step skipped, offered before a run ends.
 
     Parameters
     ----------

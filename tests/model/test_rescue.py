@@ -560,3 +560,42 @@ def test_run_that_skips_every_offer_converges_only_after_the_settle(
                 assert (after.init, after.run) == (this.init, this.run)
         assert np.all(np.diff(fit.log_likelihoods_) >= -1e-9 * abs(fit.log_likelihood_))
     assert took > 0
+
+
+def test_run_that_ends_at_max_iter_settles_a_skipped_rescue(monkeypatch):
+    """A run that stops at max_iter without converging also offers the rescue
+    its last M-step skipped, as part of its last iteration."""
+    rescue = skem._model.rescue._rescue
+    monkeypatch.setitem(
+        skem._model.rescue._RESCUES,
+        "per_annotator",
+        lambda form, data, bias, sigma, shared, weights, sums, declined: rescue(
+            form,
+            data,
+            bias,
+            sigma,
+            shared,
+            weights,
+            sums,
+            (weights < 0.5) & (data.n_per_annotator > 0),
+        ),
+    )
+    calls, reports = [], []
+    settle = skem._model.form._settle_rescue
+
+    def recording_settle(form, data, params, weights, statistics):
+        calls.append((len(reports), statistics.get("rescue_skipped", False)))
+        return settle(form, data, params, weights, statistics)
+
+    monkeypatch.setattr(skem._model.form, "_settle_rescue", recording_settle)
+    rng = np.random.default_rng(0)
+    truth = rng.uniform(0.1, 0.9, 40)
+    X = np.clip(truth[:, None] + rng.normal(0, 0.05, (40, 10)), 0, 1)
+    X[:, 8:] = rng.uniform(0, 1, (40, 2))
+    fit = AnnotatorEM(score_range=(0, 1), init="median", max_iter=2, tol=0.0)
+    fit._iteration_callback = reports.append
+    _fit_quietly(fit, X)
+    assert not fit.converged_
+    # The first run's two iterations: the settle runs in its second, after a
+    # skipped offer.
+    assert (1, True) in calls and (reports[1].init, reports[1].n_iter) == ("median", 2)
