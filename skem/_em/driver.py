@@ -371,8 +371,8 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
             )
             change = (posterior["objective"] - previous) / data.n_ratings
             settled = None
-            # A run ends, converged or at max_iter, only where a rescue that
-            # its M-steps skipped would take nothing.
+            # A run ends, converged or at max_iter, only after a rescue that
+            # its last M-step skipped is offered at its final parameters.
             if abs(change) < self.tol or n_iter == max_iter:
                 settled = form.settle(
                     data, params, posterior["responsibility"], statistics
