@@ -311,7 +311,7 @@ def _rescue(form, data, bias, sigma, shared_sigma, weights, sums, declined):
         nothing, with ``declined``, the annotators judged bad, and
         ``rescue_skipped``, whether this M-step skipped it.
     """
-    suspects = (weights < 0.5) & (data.n_per_annotator > 0)
+    suspects = _rated_suspects(data, weights)
     if not suspects.any():
         return bias, sigma, shared_sigma, sums
     skipped = declined is not None and np.array_equal(declined, suspects)
@@ -324,6 +324,11 @@ def _rescue(form, data, bias, sigma, shared_sigma, weights, sums, declined):
     if not took:
         sums = {**sums, "declined": suspects, "rescue_skipped": skipped}
     return bias, sigma, shared_sigma, sums
+
+
+def _rated_suspects(data, weights):
+    """The annotators with ratings whom ``weights`` judge bad (below one half)."""
+    return (weights < 0.5) & (data.n_per_annotator > 0)
 
 
 def _offer_rescue(form, data, bias, sigma, shared_sigma, weights, sums, pi=None):
@@ -371,7 +376,7 @@ def _settle_rescue(form, data, params, weights, statistics):
         None if the M-step did not skip its rescue, or if no annotator
         judged bad now takes its candidate: the run may stop.
     """
-    suspects = (weights < 0.5) & (data.n_per_annotator > 0)
+    suspects = _rated_suspects(data, weights)
     if not (statistics.get("rescue_skipped", False) and suspects.any()):
         return None
     # The choice is a coordinate step on the objective at ``params``, whose
