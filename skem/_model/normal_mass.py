@@ -36,6 +36,10 @@ def _exp_flushed(x):
     ndarray
         ``exp(x)`` where ``x >= _MIN_NORMAL_EXPONENT``, else 0.
     """
+    # One reduction spares the clip and the mask where nothing is that small,
+    # as with exact scores; NaN takes the general path, and stays NaN.
+    if x.min(initial=np.inf) >= _MIN_NORMAL_EXPONENT:
+        return np.exp(x)
     value = np.exp(np.maximum(x, _MIN_NORMAL_EXPONENT))
     value *= x >= _MIN_NORMAL_EXPONENT
     return value

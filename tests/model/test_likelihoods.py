@@ -300,6 +300,23 @@ def test_exp_flushed_is_exp_down_to_the_normal_doubles_and_zero_below():
     assert np.isnan(got[8])
 
 
+@pytest.mark.parametrize(
+    "x",
+    [
+        np.array([0.0, -1.0, -699.9, -700.0, 3.5, np.inf]),
+        np.array([-2.0, np.nan, -5.0]),
+        np.array([-1.0, -700.1]),
+        np.empty(0),
+    ],
+    ids=["all-normal", "nan", "one-below", "empty"],
+)
+def test_exp_flushed_takes_the_same_values_without_its_clip(x):
+    """Arrays with nothing below -700 skip the clip and the mask: the values
+    are those of the clipped and masked exp, bit for bit, NaN included."""
+    clipped = np.exp(np.maximum(x, -700.0)) * (x >= -700.0)
+    np.testing.assert_array_equal(_exp_flushed(x), clipped)
+
+
 MOMENT_CASES = [
     (-1.0, 1.0),
     (-3.0, 0.5),
