@@ -13,7 +13,6 @@ import warnings
 
 from skem._cli.messages import UserInputError, as_flags, one_line
 from skem._cli.results import next_hint, summary
-from skem._cli.writing import cannot_write
 
 _PROGRESS_DELAY = 1.0  # seconds before a fit starts showing its progress
 _PROGRESS_WIDTH = 100
@@ -135,13 +134,14 @@ def fit_with_progress(estimator, fit, *, source, quiet, stream=None):
     return time.perf_counter() - start, caught
 
 
-def report_page(
-    estimator, path, *, items, annotators, item_name, annotator_name, X=None
+def stage_report(
+    stage, estimator, path, *, items, annotators, item_name, annotator_name, X=None
 ):
-    """Write the HTML report with ``skem.report``, or say what is missing.
+    """Stage the HTML report of :func:`skem.report`, or say what is missing.
 
     Parameters
     ----------
+    stage : skem._cli.writing.OutputStage
     estimator : fitted in-memory estimator
     path : Path
     items, annotators : array-like
@@ -152,36 +152,29 @@ def report_page(
         The training ratings, when in memory: the page then gives the
         rating counts and each annotator's agreement with the consensus.
     """
-    import inspect
-
-    import skem
-
-    report = getattr(skem, "report", None)
-    if report is None:
-        raise UserInputError("--report needs skem.report, which this skem lacks")
-    extra = {}
-    if X is not None and "X" in inspect.signature(report).parameters:
-        extra["X"] = X
     try:
-        # As for the tables: -o results/ --report results/report.html works
-        # when results/ is new.
-        path.parent.mkdir(parents=True, exist_ok=True)
-        report(
+        from skem._io.report import _report_page
+
+        page = _report_page(
             estimator,
-            path,
+            X,
             items=items,
             annotators=annotators,
             item_name=item_name,
             annotator_name=annotator_name,
-            **extra,
+            title=None,
         )
     except ImportError as error:
         raise UserInputError(
             f"--report needs matplotlib ({error.name or 'a module'} is missing): "
             "pip install 'skem[plotting]'"
         ) from None
-    except OSError as error:
-        raise cannot_write(path, error) from None
+
+    def write(file_path):
+        with open(file_path, "a", encoding="utf-8") as file:
+            file.write(page)
+
+    stage.file(path, write)
 
 
 def finish(

@@ -4,11 +4,11 @@ import sys
 from typing import NamedTuple
 
 from skem._cli.checking import check_options, clean_ratings
-from skem._cli.fitting import finish, fit_with_progress, model_params, report_page
+from skem._cli.fitting import finish, fit_with_progress, model_params, stage_report
 from skem._cli.messages import UserInputError
 from skem._cli.reading import Source, read_ratings
 from skem._cli.results import data_notes, in_memory_tables, widest_intervals
-from skem._cli.writing import output_paths, write_csv, write_files
+from skem._cli.writing import OutputStage, output_paths, stage_csv, write_csv
 
 
 def run_fit(args):
@@ -125,24 +125,25 @@ def _fit_and_report(frame, source, args, outputs):
         item_name=args.item,
         annotator_name=args.annotator,
     )
-    if "report" in outputs:  # first: the likelier to fail
-        report_page(
-            estimator,
-            outputs["report"],
-            items=matrix.items,
-            annotators=matrix.annotators,
-            item_name=args.item,
-            annotator_name=args.annotator,
-            X=matrix.X,
-        )
     tables = {"consensus": consensus, "annotators": annotators}
-    write_files(
-        [
-            (tables[name], path)
-            for name, path in outputs.items()
-            if name in tables and path != "-"
-        ]
-    )
+    # Every file is written whole before any replaces its target: a failure
+    # in one leaves them all as they were.
+    with OutputStage() as stage:
+        if "report" in outputs:
+            stage_report(
+                stage,
+                estimator,
+                outputs["report"],
+                items=matrix.items,
+                annotators=matrix.annotators,
+                item_name=args.item,
+                annotator_name=args.annotator,
+                X=matrix.X,
+            )
+        for name, path in outputs.items():
+            if name in tables and path != "-":
+                stage_csv(stage, tables[name], path)
+        stage.commit()
     finish(
         estimator,
         annotators,

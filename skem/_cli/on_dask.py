@@ -19,11 +19,17 @@ from pathlib import Path
 
 import skem
 from skem._cli.checking import check_options
-from skem._cli.fitting import finish, fit_with_progress, model_params, report_page
+from skem._cli.fitting import finish, fit_with_progress, model_params, stage_report
 from skem._cli.messages import UserInputError, describe, kind
 from skem._cli.reading import import_pandas, labels_as_text
 from skem._cli.results import WIDEST_SHOWN, item_partition
-from skem._cli.writing import output_paths, write_csv, write_dataset, write_files
+from skem._cli.writing import (
+    OutputStage,
+    output_paths,
+    stage_csv,
+    stage_dataset,
+    write_csv,
+)
 from skem._io.words import no_columns, spaced_name_hint
 
 # How long to wait for the scheduler of --scheduler before giving up.
@@ -81,22 +87,26 @@ def run_fit_on_dask(args):
             )
             caught = _keep_own_warnings(caught, user_stderr if args.verbose else None)
             consensus = _consensus_table(estimator, args)
-            if "consensus" in outputs:
-                write_dataset(consensus, outputs["consensus"])
             widest, n_items = _widest(consensus, args.item)
             annotators = skem.annotator_frame(estimator, name=args.annotator)
-            if "report" in outputs:
-                model = estimator.to_in_memory()
-                report_page(
-                    model.estimator,
-                    outputs["report"],
-                    items=model.items,
-                    annotators=estimator.annotators_,
-                    item_name=args.item,
-                    annotator_name=args.annotator,
-                )
-    if outputs.get("annotators") not in (None, "-"):
-        write_files([(annotators, outputs["annotators"])])
+            # Every output is written whole before any replaces its target.
+            with OutputStage() as stage:
+                if "consensus" in outputs:
+                    stage_dataset(stage, consensus, outputs["consensus"])
+                if "report" in outputs:
+                    model = estimator.to_in_memory()
+                    stage_report(
+                        stage,
+                        model.estimator,
+                        outputs["report"],
+                        items=model.items,
+                        annotators=estimator.annotators_,
+                        item_name=args.item,
+                        annotator_name=args.annotator,
+                    )
+                if outputs.get("annotators") not in (None, "-"):
+                    stage_csv(stage, annotators, outputs["annotators"])
+                stage.commit()
     finish(
         estimator,
         annotators,

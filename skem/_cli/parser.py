@@ -73,7 +73,7 @@ def build_parser():
     )
     fit.add_argument(
         "ratings",
-        type=Path,
+        type=_path,
         help="CSV file of ratings (may be compressed: .gz, .bz2, .xz, .zst, .zip, "
         ".tar), or a Parquet file (.parquet, .pq); with --workers or "
         "--scheduler, a Parquet dataset: a folder or a glob such as "
@@ -156,7 +156,7 @@ def build_parser():
     fit.add_argument(
         "-o",
         "--output-dir",
-        type=Path,
+        type=_path,
         metavar="DIR",
         help="write consensus.csv (with --workers or --scheduler: the Parquet "
         "dataset consensus/) and annotators.csv into this folder (default: not "
@@ -190,7 +190,7 @@ def _add_report_option(parser):
     """Add ``--report PATH``."""
     parser.add_argument(
         "--report",
-        type=Path,
+        type=_path,
         metavar="PATH",
         help="write a one-page HTML report of the fit here: who answers at "
         "random and why, the figures, what to do next; needs matplotlib "
@@ -314,6 +314,17 @@ def _add_model_options(parser, score_range=None):
         help="show no progress (default: progress shows on a terminal during "
         "long fits)",
     )
+
+
+def _path(text):
+    """A path option's value; an empty one (an unset shell variable) is refused.
+
+    ``Path('')`` is the current folder: ``-o "$OUT"`` with ``OUT`` unset would
+    write there.
+    """
+    if not text:
+        raise argparse.ArgumentTypeError("needs a path; got an empty one")
+    return Path(text)
 
 
 def _separator(text):

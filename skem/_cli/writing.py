@@ -97,6 +97,11 @@ def _is_stdout(path):
 
 def _check_output(name, path, ratings, dataset):
     """Raise a UserInputError if ``path`` cannot take output ``name``."""
+    blocking = _file_in_the_way(path)
+    if blocking is not None:
+        raise UserInputError(
+            f"{path}: cannot write it: {blocking} is a file, not a folder"
+        )
     if ratings is not None and path.exists() and path.resolve() == ratings.resolve():
         raise UserInputError(f"{path}: refusing to overwrite the input file")
     if dataset and name == "consensus":
@@ -123,53 +128,118 @@ def write_csv(table, stream):
     table.to_csv(stream, index=False, quoting=quoting)
 
 
-def write_files(tables_and_paths):
-    """Write every table as CSV, whole or not at all: temporary files, then renames.
+class OutputStage:
+    """The command's outputs, each written whole before any takes its place.
+
+    Each output is written to a temporary file (or folder) beside its target:
+    a failure while writing any of them (a full disk, a name too long for the
+    system, a missing module) leaves every target as it was. Only then does
+    :meth:`commit` rename them onto their targets, each rename in one step; a
+    dataset folder that exists is moved aside first, and removed last. A
+    FIFO or a device cannot be replaced: it is written after the renames, in
+    place (see :func:`skem._io.files._output_target`).
 
     A new file gets the mode that open() would give it (0o666 less the
-    umask); a replaced file keeps its mode. A symlink stays a link, and a
-    FIFO or a device is written in place (see
-    :func:`skem._io.files._output_target`).
+    umask); a replaced file keeps its mode; a symlink stays a link.
 
-    Parameters
-    ----------
-    tables_and_paths : list of (pandas.DataFrame, path) pairs
+    Use it as a context manager: whatever was staged but not committed is
+    removed on the way out.
     """
-    pending, streams, new_mode = [], [], None
-    try:
-        for table, path in tables_and_paths:
-            path = Path(path)
+
+    def __init__(self):
+        self._staged = []  # (temporary, target, mode)
+        self._in_place = []  # (write, path)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self._discard()
+        return False
+
+    def file(self, path, write):
+        """Stage ``write(file_path)``, which writes the whole of output ``path``."""
+        path = Path(path)
+        try:
             path.parent.mkdir(parents=True, exist_ok=True)
             target, in_place = _output_target(path)
             if in_place:
-                streams.append((table, path))
-                continue
+                self._in_place.append((write, path))
+                return
             mode = _existing_mode(target)
-            if mode is None:
-                if new_mode is None:
-                    new_mode = 0o666 & ~_umask()
-                mode = new_mode
             handle, temporary = tempfile.mkstemp(
                 dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
             )
-            pending.append((temporary, target))
-            with os.fdopen(handle, "w", newline="") as f:
-                write_csv(table, f)
-            os.chmod(temporary, mode)  # mkstemp made it 0o600
-        for temporary, target in pending:
-            os.replace(temporary, target)
-        pending = []
-        # A FIFO or a device cannot be replaced whole: written last, in place.
-        for table, path in streams:
-            # In place, the target is the path itself.
-            with open(path, "a", newline="") as f:
-                write_csv(table, f)
-    except OSError as error:
-        raise cannot_write(path, error) from None
-    finally:
-        for temporary, _ in pending:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
+            os.close(handle)
+            self._staged.append((Path(temporary), target, mode))
+            write(Path(temporary))
+        except OSError as error:
+            raise cannot_write(path, error) from None
+
+    def folder(self, path, write):
+        """Stage ``write(folder_path)``, which fills the folder of output ``path``."""
+        # A symlink to the folder stays a link: its folder is replaced.
+        target = Path(os.path.realpath(path))
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            temporary = Path(
+                tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.")
+            )
+            self._staged.append((temporary, target, None))
+            write(temporary)
+            os.chmod(temporary, 0o777 & ~_umask())
+        except OSError as error:
+            raise cannot_write(path, error) from None
+
+    def commit(self):
+        """Put every staged output in place, then write those written in place."""
+        new_mode = 0o666 & ~_umask()
+        set_aside = []
+        try:
+            for temporary, target, mode in self._staged:
+                path = target
+                if temporary.is_dir():
+                    if target.exists():
+                        aside = Path(
+                            tempfile.mkdtemp(
+                                dir=target.parent, prefix=f".{target.name}.old."
+                            )
+                        )
+                        set_aside.append(aside)
+                        os.replace(target, aside / target.name)
+                else:
+                    # mkstemp made it 0o600.
+                    os.chmod(temporary, new_mode if mode is None else mode)
+                os.replace(temporary, target)
+            self._staged = []
+            for write, path in self._in_place:
+                write(path)
+            self._in_place = []
+        except OSError as error:
+            raise cannot_write(path, error) from None
+        finally:
+            for aside in set_aside:
+                shutil.rmtree(aside, ignore_errors=True)
+
+    def _discard(self):
+        for temporary, _, _ in self._staged:
+            if temporary.is_dir():
+                shutil.rmtree(temporary, ignore_errors=True)
+            else:
+                with contextlib.suppress(OSError):
+                    os.unlink(temporary)
+        self._staged, self._in_place = [], []
+
+
+def stage_csv(stage, table, path):
+    """Stage ``table`` as the CSV file ``path`` (see :func:`write_csv`)."""
+
+    def write(file_path):
+        # Appended: a staged file is new and empty, a FIFO is a stream.
+        with open(file_path, "a", newline="") as f:
+            write_csv(table, f)
+
+    stage.file(path, write)
 
 
 def cannot_write(path, error):
@@ -190,19 +260,24 @@ def cannot_write(path, error):
     error : UserInputError
     """
     path = Path(path)
-    blocking = next(
-        (
-            folder
-            for folder in reversed(path.parents)
-            if folder.exists() and not folder.is_dir()
-        ),
-        None,
-    )
+    blocking = _file_in_the_way(path)
     if blocking is not None:
         reason = f"{blocking} is a file, not a folder"
     else:
         reason = error.strerror or describe(error)
     return UserInputError(f"{path}: cannot write it: {reason}")
+
+
+def _file_in_the_way(path):
+    """The first of ``path``'s folders that is a file, or None."""
+    return next(
+        (
+            folder
+            for folder in reversed(Path(path).parents)
+            if folder.exists() and not folder.is_dir()
+        ),
+        None,
+    )
 
 
 def _existing_mode(path):
@@ -213,49 +288,32 @@ def _existing_mode(path):
         return None
 
 
-def write_dataset(frame, path):
-    """Write a Dask DataFrame as a Parquet dataset, whole or not at all.
+def stage_dataset(stage, frame, path):
+    """Stage a Dask DataFrame as the Parquet dataset (a folder) ``path``.
 
-    The partitions go to a temporary folder beside ``path``, which then
-    takes its place: a fit that fails leaves no half dataset, and an existing
-    one is replaced only by a complete one.
+    The partitions are written by the workers into the staged folder, which
+    then takes the place of ``path`` with the other outputs: a fit that fails
+    leaves no half dataset, and an existing one is replaced only by a
+    complete one.
 
     Parameters
     ----------
+    stage : OutputStage
     frame : dask.dataframe.DataFrame
     path : str or Path
         The dataset's folder.
     """
     from dask import compute, delayed
 
-    # A symlink to the dataset stays a link: its folder is replaced.
-    path = Path(os.path.realpath(path))
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}."))
-    except OSError as error:
-        raise cannot_write(path, error) from None
-    try:
-        writes = [
-            delayed(_write_part)(part, str(temporary / f"part-{k:05d}.parquet"))
-            for k, part in enumerate(frame.to_delayed())
-        ]
-        compute(*writes)
-        os.chmod(temporary, 0o777 & ~_umask())
-        previous = None
-        if path.exists():
-            previous = Path(
-                tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.old.")
+    def write(folder):
+        compute(
+            *(
+                delayed(_write_part)(part, str(folder / f"part-{k:05d}.parquet"))
+                for k, part in enumerate(frame.to_delayed())
             )
-            os.replace(path, previous / path.name)
-        os.replace(temporary, path)
-        if previous is not None:
-            shutil.rmtree(previous, ignore_errors=True)
-    except OSError as error:
-        raise cannot_write(path, error) from None
-    finally:
-        if temporary.exists():
-            shutil.rmtree(temporary, ignore_errors=True)
+        )
+
+    stage.folder(path, write)
 
 
 def _write_part(part, path):

@@ -133,6 +133,20 @@ RatingMatrix, default=None
     >>> "answers look random: 79 ratings" in text
     True
     """
+    page = _report_page(
+        estimator,
+        X,
+        items=items,
+        annotators=annotators,
+        item_name=item_name,
+        annotator_name=annotator_name,
+        title=title,
+    )
+    return _write_atomically(path, page)
+
+
+def _report_page(estimator, X, *, items, annotators, item_name, annotator_name, title):
+    """The HTML text of :func:`report`'s page, checked and built, not written."""
     check_is_fitted(estimator)
     figure_class = _import_matplotlib()
     for what, name in (("item_name", item_name), ("annotator_name", annotator_name)):
@@ -162,7 +176,7 @@ RatingMatrix, default=None
         model=content.model(),
         next_steps=content.next_steps(),
     )
-    return _write_atomically(path, page)
+    return page
 
 
 class _Content:

@@ -220,6 +220,89 @@ def test_an_output_that_cannot_be_written_leaves_every_output_as_it_was(
     ]
 
 
+def test_a_path_under_a_file_is_refused_before_the_fit(
+    ratings_csv, tmp_path, run_main, one_line_error
+):
+    """``--annotators afile/a.csv`` with ``afile`` a file: refused before the
+    fit, and the report that would come first is not written."""
+    path, _ = ratings_csv
+    blocking = tmp_path / "afile"
+    blocking.write_text("a file\n")
+    report = tmp_path / "report.html"
+    report.write_text("old report\n")
+    status, _, err = run_main(
+        "fit",
+        path,
+        *COLUMNS,
+        "--report",
+        report,
+        "--annotators",
+        blocking / "a.csv",
+    )
+    one_line_error(status, err, f"{blocking} is a file, not a folder")
+    assert report.read_text() == "old report\n"
+
+
+def test_a_table_that_fails_while_written_leaves_the_report_as_it_was(
+    ratings_csv, tmp_path, run_main, one_line_error
+):
+    """The annotator table's name passes the checks, but its temporary file's
+    name is too long for the system: the report, written first, is not put in
+    place, and no temporary file stays."""
+    pytest.importorskip("matplotlib")
+    path, _ = ratings_csv
+    report = tmp_path / "report.html"
+    report.write_text("old report\n")
+    consensus = tmp_path / "consensus.csv"
+    long_name = tmp_path / ("a" * 245 + ".csv")
+    status, _, err = run_main(
+        "fit",
+        path,
+        *COLUMNS,
+        "--report",
+        report,
+        "--consensus",
+        consensus,
+        "--annotators",
+        long_name,
+    )
+    one_line_error(status, err, "cannot write it")
+    assert report.read_text() == "old report\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ratings.csv", "report.html"]
+
+
+def test_a_dataset_is_put_in_place_only_with_the_other_outputs(tmp_path):
+    """On Dask the consensus is a Parquet folder: when a later output fails,
+    the existing folder keeps its content and no staged folder stays."""
+    dd = pytest.importorskip("dask.dataframe")
+    pytest.importorskip("pyarrow")
+    from skem._cli import writing
+    from skem._cli.messages import UserInputError
+
+    dataset = tmp_path / "consensus"
+    dataset.mkdir()
+    (dataset / "old.parquet").write_text("old part\n")
+    frame = dd.from_pandas(pd.DataFrame({"a": [1.0, 2.0]}), npartitions=1)
+    table = pd.DataFrame({"a": [1, 2]})
+    with pytest.raises(UserInputError, match="cannot write it"):
+        with writing.OutputStage() as stage:
+            writing.stage_dataset(stage, frame, dataset)
+            writing.stage_csv(stage, table, tmp_path / ("a" * 245 + ".csv"))
+            stage.commit()
+    assert [p.name for p in dataset.iterdir()] == ["old.parquet"]
+    assert [p.name for p in tmp_path.iterdir()] == ["consensus"]
+
+    with writing.OutputStage() as stage:
+        writing.stage_dataset(stage, frame, dataset)
+        writing.stage_csv(stage, table, tmp_path / "annotators.csv")
+        stage.commit()
+    assert [p.name for p in dataset.iterdir()] == ["part-00000.parquet"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "annotators.csv",
+        "consensus",
+    ]
+
+
 def test_a_replace_that_fails_midway_removes_every_temporary_file(
     tmp_path, monkeypatch
 ):
@@ -239,7 +322,10 @@ def test_a_replace_that_fails_midway_removes_every_temporary_file(
     monkeypatch.setattr(writing.os, "replace", fail_on_second)
     table = pd.DataFrame({"a": [1, 2]})
     with pytest.raises(UserInputError, match="second.csv: cannot write it: No space"):
-        writing.write_files([(table, first), (table, second)])
+        with writing.OutputStage() as stage:
+            writing.stage_csv(stage, table, first)
+            writing.stage_csv(stage, table, second)
+            stage.commit()
     assert second.read_text() == "old content\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["first.csv", "second.csv"]
 
@@ -256,7 +342,9 @@ def test_a_dataset_whose_folder_is_a_file_names_that_file(tmp_path):
     frame = dd.from_pandas(pd.DataFrame({"a": [1.0, 2.0]}), npartitions=1)
     message = re.escape(f"{blocking} is a file, not a folder")
     with pytest.raises(UserInputError, match=message):
-        writing.write_dataset(frame, blocking / "consensus")
+        with writing.OutputStage() as stage:
+            writing.stage_dataset(stage, frame, blocking / "consensus")
+            stage.commit()
     assert blocking.read_text() == "a file, not a folder\n"
     assert [p.name for p in tmp_path.iterdir()] == ["results"]
 
@@ -790,6 +878,9 @@ def test_bad_tail_is_one_line(ratings_csv, capsys, extra, message):
         ["fit", "r.csv", "--init", "nope"],
         ["fit", "r.csv", "--score-range", "1"],
         ["fit", "r.csv", "--n-init", "many"],
+        ["fit", ""],
+        ["fit", "r.csv", "-o", ""],
+        ["fit", "r.csv", "--report", ""],
     ],
 )
 def test_usage_errors_are_one_line_too(args, run_main, one_line_error):
