@@ -260,6 +260,7 @@ def _read_csv(pd, path, sep, decimal, labels, score):
         )
     for w in caught:  # to the caller's record
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    _check_header_names_once(pd, path, frame, sep, (*labels, score))
     if (
         decimal is None
         and sep == ";"
@@ -271,6 +272,32 @@ def _read_csv(pd, path, sep, decimal, labels, score):
         if score in retry.columns and not _unparsed(pd, retry[score]).any():
             frame = retry
     return frame, source
+
+
+def _check_header_names_once(pd, path, frame, sep, names):
+    """Refuse a header that names one of ``names`` twice.
+
+    pandas renames the second ``score`` to ``score.1``: which column is
+    fitted would then depend on the order of the columns.
+    """
+    if not any(f"{name}.1" in frame.columns for name in names):
+        return
+    header = pd.read_csv(
+        path,
+        sep=sep,
+        header=None,
+        nrows=1,
+        dtype=str,
+        keep_default_na=False,
+        index_col=False,
+    ).iloc[0]
+    header = [str(name) for name in header]
+    repeated = next((name for name in names if header.count(name) > 1), None)
+    if repeated is not None:
+        raise UserInputError(
+            f"{path}: the header names the column {quoted(repeated)} more than "
+            "once; give each column a name of its own"
+        )
 
 
 def _extra_fields_warned(pd, caught):
@@ -378,7 +405,12 @@ def _csv_lines(path, sep, positions):
 
 
 def numbers(pd, column):
-    """The column as floats: NaN where not a number, inf where too large."""
+    """The column as floats: NaN where not a number, inf where too large.
+
+    Dates and durations are no numbers, though pandas would give their ticks.
+    """
+    if column.dtype.kind in ("m", "M"):
+        return np.full(len(column), np.nan)
     try:
         return pd.to_numeric(column, errors="coerce").to_numpy(
             dtype=np.float64, na_value=np.nan

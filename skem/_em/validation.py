@@ -207,7 +207,7 @@ def _is_frame(X):
 def _check_rating_matrix(X):
     """Raise a ValueError if ``X`` is not a rating matrix, but looks like one.
 
-    Three slips fail with errors about something else, or not at all:
+    Four slips fail with errors about something else, or not at all:
 
     - a :class:`skem.RatingMatrix`, the named tuple of the matrix and its
       labels, which NumPy reads as a ragged array (an error about shapes);
@@ -217,7 +217,9 @@ def _check_rating_matrix(X):
     - a DataFrame with a column of labels: a column ``item`` (a pivot's
       index, after ``reset_index``) or a column holding text that is no
       number, which would fit as an annotator, or fail on a conversion to
-      float.
+      float;
+    - dates or durations, which would fit as their ticks in whatever unit
+      they are stored.
     """
     if sp.issparse(X):
         _check_sparse_structure(X)
@@ -228,6 +230,13 @@ def _check_rating_matrix(X):
             "rows and columns, as long_to_matrix returns them. Pass the matrix "
             "itself, long_to_matrix(...).X, or unpack it first: X, items, "
             "annotators = long_to_matrix(...)."
+        )
+    dtypes = X.dtypes if _is_frame(X) else [getattr(X, "dtype", None)]
+    timed = next((t for t in dtypes if getattr(t, "kind", None) in ("m", "M")), None)
+    if timed is not None:
+        raise ValueError(
+            f"X holds dates or durations ({timed}), not ratings. Convert them "
+            "to numbers on the rating scale first."
         )
     if not _is_frame(X):
         return

@@ -351,12 +351,17 @@ def _coerced_numbers(values):
     Returns
     -------
     numbers : pandas.Series
-        NaN where a value is no number, and where it is a Python int too
+        NaN where a value is no number (every value of a column of dates or
+        durations), and where it is a Python int too
         large for a float (beyond about 1.8e308), which pandas would raise
         an OverflowError for instead of naming the value.
     """
     import pandas as pd
 
+    if values.dtype.kind in ("m", "M"):
+        # Dates and durations are no scores: to_numeric would give their
+        # ticks, in whatever unit they happen to be stored.
+        return pd.Series(np.nan, index=values.index)
     try:
         return pd.to_numeric(values, errors="coerce")
     except OverflowError:

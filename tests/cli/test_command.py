@@ -717,6 +717,36 @@ def test_parquet_labels_that_are_lists_are_refused(tmp_path, run_main, one_line_
     )
 
 
+def test_parquet_dates_as_scores_are_refused(tmp_path, run_main, one_line_error):
+    """A column of dates is no score, though pandas would give its ticks."""
+    pytest.importorskip("pyarrow")
+    path = tmp_path / "dates.parquet"
+    frame = pd.DataFrame(
+        {
+            "item": ["a", "a", "b", "b"],
+            "annotator": ["x", "y", "x", "y"],
+            "score": pd.to_datetime([1, 2, 3, 4], unit="s"),
+        }
+    )
+    frame.to_parquet(path)
+    status, _, err = run_main("fit", path)
+    one_line_error(status, err, "row 1 has '1970-01-01 00:00:01' in column 'score'")
+
+
+@pytest.mark.parametrize("repeated", ["score", "item"])
+def test_a_header_that_names_a_column_twice_is_refused(
+    tmp_path, run_main, one_line_error, repeated
+):
+    """pandas renames the second one ('score.1'): which column is fitted
+    would depend on their order."""
+    path = _write(
+        tmp_path,
+        f"item,annotator,score,{repeated}\na,x,1,7\na,y,2,8\nb,x,3,9\nb,y,4,6\n",
+    )
+    status, _, err = run_main("fit", path)
+    one_line_error(status, err, f"names the column '{repeated}' more than once")
+
+
 @pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX")
 @pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o027, 0o640)])
 def test_new_output_files_get_the_mode_open_would_give(

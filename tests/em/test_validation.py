@@ -87,6 +87,18 @@ def test_long_format_ratings_are_refused_with_the_way_to_a_matrix(columns):
     pd.testing.assert_frame_equal(long, before)
 
 
+@pytest.mark.parametrize("dtype", ["datetime64[s]", "timedelta64[s]"])
+@pytest.mark.parametrize("as_frame", [False, True])
+def test_dates_and_durations_are_refused_not_fitted_as_their_ticks(dtype, as_frame):
+    """NumPy and pandas turn dates into float ticks without a word."""
+    X = np.arange(12).reshape(4, 3).astype(dtype)
+    if as_frame:
+        pd = pytest.importorskip("pandas")
+        X = pd.DataFrame(X).assign(extra=1.0)
+    with pytest.raises(ValueError, match=r"X holds dates or durations \("):
+        AnnotatorEM().fit(X)
+
+
 def test_a_column_of_labels_is_refused_with_the_way_to_the_index():
     """A pivot after reset_index keeps its numeric "item" column, which fitted
     as an annotator; a column of clip names failed on "could not convert

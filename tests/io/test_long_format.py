@@ -554,6 +554,23 @@ def test_complex_scores_are_refused_not_cut_to_their_real_part():
         long_to_matrix(table)
 
 
+@pytest.mark.parametrize("kind", ["datetime", "timedelta"])
+def test_dates_and_durations_are_refused_not_read_as_their_ticks(kind):
+    """A fuzzing helper's finding: a column of dates fitted as microseconds
+    since 1970, on a '1,000,000 to 5,000,000 scale'."""
+    pd = pytest.importorskip("pandas")
+    convert = pd.to_datetime if kind == "datetime" else pd.to_timedelta
+    table = pd.DataFrame(
+        {
+            "item": list("aabb"),
+            "annotator": list("xyxy"),
+            "score": convert([1, 2, 3, 4], unit="s"),
+        }
+    )
+    with pytest.raises(ValueError, match="'score' must hold finite numbers; row 0"):
+        long_to_matrix(table)
+
+
 def test_a_score_too_large_for_a_float_is_refused_with_its_row():
     """A Python int beyond float64 names its row, not a bare OverflowError."""
     with pytest.raises(
