@@ -60,7 +60,9 @@ class _BaseAnnotatorEM(TransformerMixin, _BaseEM):
         gold : array-like of shape (n_items,), default=None
             Known true scores ("gold" items), NaN for unknown items. A gold
             item's consensus stays at its known value, which anchors the
-            judgement of the annotators who rated it. In a pipeline pass it
+            judgement of the annotators who rated it. Known scores lie in
+            the score range; for a bounded form on levels, between the outer
+            levels, where its consensus lies. In a pipeline pass it
             as ``pipe.fit(X, y, step__gold=gold)``, or request it with
             ``set_fit_request(gold=True)`` under metadata routing.
 
@@ -278,9 +280,9 @@ class _BaseAnnotatorEM(TransformerMixin, _BaseEM):
         _check_gold_index(gold, X)
         gold = _check_gold_array(gold, ratings.n_items)
         if gold is not None:
-            scale = _scale_for_gold(
-                scale, gold[~np.isnan(gold)], self.score_range, ratings.score
-            )
+            known = gold[~np.isnan(gold)]
+            args = (self.score_range, ratings.score, self.bounded)
+            scale = _scale_for_gold(scale, known, *args)
         unit = ratings.with_scores(scale.to_unit(ratings.score), scale.unit_half_step)
         if gold is not None:
             gold = scale.to_unit(gold)

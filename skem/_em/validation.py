@@ -147,7 +147,7 @@ def _check_gold_series(gold):
     return values
 
 
-def _scale_for_gold(scale, known, score_range, scores):
+def _scale_for_gold(scale, known, score_range, scores, bounded):
     """The score scale that the known gold scores ``known`` must lie on.
 
     An explicit ``score_range``, or a scale of levels, is checked: a gold
@@ -167,6 +167,10 @@ def _scale_for_gold(scale, known, score_range, scores):
     scores : ndarray of shape (n_ratings,)
         The ratings (or their distinct values), which a widened range must
         still tell apart.
+    bounded : bool
+        Whether the form is bounded: on levels its consensus lies between the
+        outer levels, and so must the known scores
+        (:func:`_check_gold_within_levels`).
 
     Returns
     -------
@@ -180,12 +184,39 @@ def _scale_for_gold(scale, known, score_range, scores):
                 f"{_range_words(scale)}, e.g. "
                 f"{float(known[outside][0]):g}."
             )
+        if bounded and scale.levels is not None:
+            _check_gold_within_levels(known, scale)
         return scale
     low = min(scale.low, float(known.min()))
     high = max(scale.high, float(known.max()))
     widened = _ScoreScale(low, high, scale.half_step)
     _check_representable(widened, scores)
     return widened
+
+
+def _check_gold_within_levels(known, scale):
+    """Refuse known scores beyond the outer levels, for a bounded form on levels.
+
+    The outer cells reach half a step past the outer levels, but a bounded
+    form's consensus lies between the levels: a known score beyond them would
+    be clipped, not kept.
+
+    Parameters
+    ----------
+    known : ndarray of shape (n_known,)
+        The known gold scores, in score units, none NaN.
+    scale : _ScoreScale
+        A scale on levels.
+    """
+    first, last = scale.levels
+    beyond = (known < first) | (known > last)
+    if beyond.any():
+        raise ValueError(
+            f"gold has {int(beyond.sum())} value(s) beyond the outer levels "
+            f"{first:g} and {last:g}, e.g. {float(known[beyond][0]):g}: a "
+            "bounded form's consensus on levels lies between them. Give the "
+            "known scores on the scale, or fit with levels=None."
+        )
 
 
 # long_to_matrix's default column names: a DataFrame with two of them is

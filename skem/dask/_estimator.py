@@ -277,7 +277,9 @@ class _BaseDaskAnnotatorEM(_BaseEM):
             _check_levels_in_range(distinct, scale, self.score)
         gold = _check_gold_series(gold)
         if gold is not None:
-            scale = _scale_for_gold(scale, gold.to_numpy(), self.score_range, distinct)
+            scale = _scale_for_gold(
+                scale, gold.to_numpy(), self.score_range, distinct, self.bounded
+            )
         form = self._form(self._resolve_min_sigma(scale), scale)
         warm = self.warm_start and hasattr(self, "converged_")
         warm_params, previous = None, None

@@ -197,22 +197,48 @@ def test_gold_keeps_the_levels_and_must_lie_within_their_cells():
     """Review finding: gold scores rebuilt the scale without its levels, so a
     fit with gold silently read exact scores. On levels the cells must cover
     the range exactly (a random rater's 1 / K), so gold beyond the outer cells
-    is an error rather than a wider range."""
+    is an error rather than a wider range. A bounded form's consensus lies
+    between the outer levels: gold in an outer half-cell, which it would clip
+    (a fuzzing helper's finding), is an error there too."""
     from skem._em.validation import _scale_for_gold
 
     scale = _resolve_score_range("auto", np.array([1.0, 2.0, 5.0]), "auto")
-    assert (
-        _scale_for_gold(scale, np.array([3.0, 5.5]), "auto", np.array([1.0, 5.0]))
-        == scale
+    ratings = np.array([1.0, 5.0])
+    assert _scale_for_gold(scale, np.array([3.0, 5.5]), "auto", ratings, False) == (
+        scale
     )
+    assert _scale_for_gold(scale, np.array([1.0, 5.0]), "auto", ratings, True) == (
+        scale
+    )
+    levels = r"beyond the outer levels 1 and 5, e.g. 5.5: a bounded form's"
+    with pytest.raises(ValueError, match=levels):
+        _scale_for_gold(scale, np.array([3.0, 5.5]), "auto", ratings, True)
     cells = r"outside score_range: the cells of the levels 1 to 5 reach \(0.5, 5.5\)"
-    with pytest.raises(ValueError, match=cells):
-        _scale_for_gold(scale, np.array([6.0]), "auto", np.array([1.0, 5.0]))
+    for bounded in (False, True):
+        with pytest.raises(ValueError, match=cells):
+            _scale_for_gold(scale, np.array([6.0]), "auto", ratings, bounded)
     exact = _resolve_score_range("auto", np.array([0.1, 0.25, 0.71]), "auto")
-    assert (
-        _scale_for_gold(exact, np.array([0.9]), "auto", np.array([0.1, 0.5])).high
-        == 0.9
-    )
+    for bounded in (False, True):
+        widened = _scale_for_gold(
+            exact, np.array([0.9]), "auto", np.array([0.1, 0.5]), bounded
+        )
+        assert widened.high == 0.9
+
+
+def test_a_bounded_fit_on_levels_refuses_gold_it_would_clip():
+    """Gold 5.4 on 1..5 levels came out as mu_ 5.0, not as the known score."""
+    from skem import AnnotatorEM
+    from skem.datasets import make_ratings
+
+    X = np.round(make_ratings(40, 6, random_state=0) * 4) + 1
+    gold = np.r_[5.4, np.full(39, np.nan)]
+    em = AnnotatorEM(score_range=(1, 5)).fit(X)
+    before = em.mu_.copy()
+    with pytest.raises(ValueError, match="beyond the outer levels 1 and 5, e.g. 5.4"):
+        em.fit(X, gold=gold)
+    np.testing.assert_array_equal(em.mu_, before)
+    gold[0] = 5.0
+    assert AnnotatorEM(score_range=(1, 5)).fit(X, gold=gold).mu_[0] == 5.0
 
 
 @given(
@@ -325,7 +351,7 @@ def test_a_low_end_far_below_the_ratings_is_refused():
         AnnotatorEM(bounded=False).fit(X, gold=[np.nan, np.nan, np.nan, -1e17])
     scale = _resolve_score_range("auto", X.ravel())
     with pytest.raises(ValueError, match=far):
-        _scale_for_gold(scale, np.array([-1e17]), "auto", X.ravel())
+        _scale_for_gold(scale, np.array([-1e17]), "auto", X.ravel(), False)
     # Ratings near the low end, however close, and a cluster that only
     # rounding spreads (found by hypothesis against a first version) keep
     # their fits.
