@@ -425,8 +425,9 @@ _SHARED_ATTRIBUTES = """
         Whether the ratings judge the annotator: at least 3 judged ratings,
         and enough evidence that the fit estimated its good/random flag
         rather than presume it good (a lapsed annotator, ``lapsed_``, is
-        judged with its slip allowed); nobody is judged where the mixture
-        failed its test against everyone good (:ref:`undetermined`). An annotator who
+        judged with its slip allowed). Where the mixture failed its test
+        against everyone good, those it flagged are not judged
+        (:ref:`undetermined`). An annotator who
         is not judged has the verdict "undetermined", and counts at ``pi_``
         in the consensus and in :meth:`score_samples`.
 
@@ -527,10 +528,10 @@ class AnnotatorEM(_BaseAnnotatorEM):
     weights_ : ndarray of shape (n_annotators,)
         Posterior probability that each annotator is good, at the fitted
         parameters. An annotator without ratings gets ``pi_``. On ratings in
-        which no two annotators agree (pure noise), every weight can end below
-        0.5 with ``pi_`` at its floor: the model's verdict that everyone
-        answers at random. ``mu_`` stays finite; :class:`HardAnnotatorEM`
-        instead keeps its most likely annotator good.
+        which no two annotators agree (pure noise) nobody is judged
+        (``judged_``): every verdict is undetermined and everyone counts
+        alike in the consensus (``consensus_weights_``), whatever the
+        weights; ``mu_`` stays finite.
     {_SHARED_ATTRIBUTES}
     See Also
     --------

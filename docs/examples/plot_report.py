@@ -84,10 +84,10 @@ fig.tight_layout()
 #   to the scale. Every viewer rated every clip here, so all intervals are
 #   about as wide and "What to do next" names none; on sparse data it names
 #   the clips whose intervals are widest, to be rated again.
-# - **Bias and inconsistency** use the names of ITU-T P.913 and ITU-R BT.500:
-#   the bias is how much higher than the consensus a viewer rates (estimated
-#   with ``bias=True``), the inconsistency the typical deviation of a good
-#   rating (``sigma``).
+# - **Inconsistency of each viewer** (**Bias and inconsistency** for a fit with
+#   ``bias=True``) uses the names of ITU-T P.913 and ITU-R BT.500: the
+#   inconsistency is the typical deviation of a good rating (``sigma``), the
+#   bias how much higher than the consensus a viewer rates.
 # - **The model and the fit** says which model form was fitted and whether EM
 #   converged, in how many iterations, and at which objective.
 print(re.search(r"EM converged[^<]*", html).group(0))

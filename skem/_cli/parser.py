@@ -290,7 +290,8 @@ def _add_model_options(parser, score_range=None):
         "--tol",
         type=float,
         default=1e-6,
-        help="EM stops when the log-likelihood changes by less than this per "
+        help="EM stops when its objective (the log-likelihood, penalized by "
+        "the prior on the annotators' sigmas) changes by less than this per "
         "rating in an iteration (default: %(default)g)",
     )
     parser.add_argument(

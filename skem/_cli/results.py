@@ -144,7 +144,9 @@ def summary(
     n_annotators = len(annotators)
     from skem._io.results import _scale_ends
     from skem._io.verdicts import (
+        MIXTURE_FAILED,
         NOBODY_TOLD,
+        _mixture_flagged,
         _prior_weight_words,
         _random_weight_words,
         _ratings_tell_nobody,
@@ -173,7 +175,15 @@ def summary(
     else:
         lines.append(f"None of the {n_annotators} annotators answers at random.")
     undetermined = verdict == "undetermined"
-    few = undetermined & ~estimator.judged_
+    unjudged = undetermined & ~estimator.judged_
+    failed = unjudged & _mixture_flagged(estimator)
+    if failed.any():
+        lines.append(
+            f"{failed.sum()} undetermined ({MIXTURE_FAILED}; "
+            f"{_prior_weight_words(estimator.pi_)}): "
+            f"{listing(labels[failed], _NAMED_UNDETERMINED)}."
+        )
+    few = unjudged & ~failed
     if few.any():
         why = (
             NOBODY_TOLD
@@ -185,7 +195,7 @@ def summary(
             f"{_prior_weight_words(estimator.pi_)}): "
             f"{listing(labels[few], _NAMED_UNDETERMINED)}."
         )
-    either = undetermined & ~few
+    either = undetermined & ~unjudged
     if either.any():
         how = (
             "hard EM counts each fully or not at all, by its flag"

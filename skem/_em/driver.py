@@ -206,6 +206,7 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
         best["n_judged"] = counts["n_judged"]
         judged = best.pop("judged_in_nested", data.in_mixture) | lapsed
         best["judged"] = _judged_annotators(judged, counts["n_judged"])
+        best.setdefault("mixture_flagged", np.zeros_like(best["judged"]))
         return _centre_biases(best, data.n_per_annotator, data.has_gold)
 
     def _test_mixture(self, data, form, best):
@@ -236,6 +237,7 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
             data.state = best["state"]
             return best
         nested["judged_in_nested"] = in_mixture & ~flagged
+        nested["mixture_flagged"] = in_mixture & flagged
         return nested
 
     def _fit_from_starts(self, data, form, warm_params, name=None, stop=None):
@@ -481,6 +483,8 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
         self.levels_ = scale.level_values()
         self.n_judged_ratings_ = run["n_judged"]
         self.judged_ = run["judged"]
+        # Why some unjudged annotators are: for the reasons in words.
+        self._mixture_flagged = run["mixture_flagged"]
         self.lapsed_ = run["lapsed"]
         sigma = width * params.sigma
         self.sigma_ = float(sigma[0]) if form.noise == "shared" else sigma

@@ -64,7 +64,7 @@ _SHARED_PARAMETERS = """
           annotators are random; the start of everyone good finds the
           maximum nearest "nobody random", which a start at ``pi=0.5``
           can miss for a lower one, leaving honest but noisy annotators
-          flagged (9 of 745 on a real sentiment panel, see the benchmarks).
+          flagged.
           A run that is behind after 3 iterations can still end higher; to
           compare complete runs, fit each start and compare their
           ``log_likelihood_``.
@@ -147,7 +147,7 @@ _SHARED_PARAMETERS = """
         Cauchy, 3 to 8 a moderate tail, and beyond about 30 the normal. On
         the counts of crowd/dot_guessing ``AnnotatorEM(bounded=False,
         tail=1)`` reaches a consensus error of 5.20 (the mean 9.74, the
-        median 5.85, the normal 7.07). At most 1e6.
+        median 5.85, the normal 7.03). At most 1e6.
 
     min_sigma : 'auto' or float, default='auto'
         Floor on ``sigma``. Without it a lone good annotator drives ``sigma``
@@ -163,5 +163,8 @@ _SHARED_PARAMETERS = """
         solution instead of ``init``, with a single run.
 
     verbose : int, default=0
-        If positive, print the objective after every iteration.
+        If positive, print the objective after every iteration. It is the
+        objective of the scores in the unit space of ``score_range_`` (0 to
+        1): it differs from ``log_likelihoods_``, in score units, by the
+        number of ratings times the log of the range's width.
 """

@@ -37,6 +37,7 @@ from skem._io.verdicts import (
     OFFSET_AGREEMENT,
     RANDOM_BELOW,
     _heavy_tail_note,
+    _mixture_flagged,
     _prior_weight_words,
     _random_but_agreeing,
     _random_weight_words,
@@ -255,7 +256,12 @@ class _Content:
         people = self.people
         order = np.argsort(people["log_posterior"].to_numpy(), kind="stable")
         verdict = people["verdict"].to_numpy()
-        few = (verdict == "undetermined") & ~self.estimator.judged_
+        # Listed one by one with their reasons: those the mixture flagged.
+        few = (
+            (verdict == "undetermined")
+            & ~self.estimator.judged_
+            & ~_mixture_flagged(self.estimator)
+        )
         lines = [
             f"<li>{_badge(verdict[k])} <strong>"
             f"{_text(people['label'].iloc[k])}</strong>: "
@@ -301,8 +307,10 @@ class _Content:
                 + "An annotator is <em>consistent</em> when the model gives "
                 f"at least {CONSISTENT_FROM:.0%} probability that their ratings "
                 "follow the consensus, <em>random</em> at most "
-                f"{RANDOM_BELOW:.0%}, and <em>undetermined</em> in between or "
-                "with too few ratings to judge.</p>"
+                f"{RANDOM_BELOW:.0%}, and <em>undetermined</em> in between, "
+                "with too few ratings to judge, or when the fit that called "
+                "them random did no better than one that calls everyone "
+                "good.</p>"
             )
             return intro + '<ul class="flagged">' + "\n".join(lines) + "</ul>"
         return (

@@ -23,7 +23,7 @@ from skem._em.validation import (
     _missing_as_nan,
 )
 from skem._io.long_format import _as_labels, _import_pandas
-from skem._io.verdicts import FAR_SIGMAS, _annotator_verdicts
+from skem._io.verdicts import FAR_SIGMAS, _annotator_verdicts, _mixture_flagged
 from skem._model.intervals import _compute_consensus_interval
 
 ITEM_COLUMNS = ("consensus", "std_error", "ci_low", "ci_high", "n_ratings")
@@ -298,6 +298,7 @@ def _annotator_table(estimator, labels, evidence, name):
         deviation,
         judged=estimator.judged_,
         lapsed=estimator.lapsed_,
+        mixture_flagged=_mixture_flagged(estimator),
     )
     n_annotators = p_good.shape[0]
     table = pd.DataFrame(

@@ -30,6 +30,9 @@ HEAVY_TAIL_FACTOR = 10
 # The reason's words for a lapsed annotator (skem._model.lapses).
 SLIP = "one rating far off the consensus, read as a slip"
 
+# Why an annotator flagged by a mixture that failed its test is not judged.
+MIXTURE_FAILED = "called random by a mixture that fitted no better than everyone good"
+
 
 def _annotator_verdicts(
     p_good,
@@ -39,6 +42,7 @@ def _annotator_verdicts(
     deviation=None,
     judged=None,
     lapsed=None,
+    mixture_flagged=None,
 ):
     """Name each annotator's verdict, with the plain reason behind it.
 
@@ -71,6 +75,10 @@ def _annotator_verdicts(
         Whether one rating alone would have called the annotator random
         (``lapsed_``): its reason then says that rating is read as a slip.
         None: nobody.
+    mixture_flagged : array-like of shape (n_annotators,) of bool, default=None
+        Whether a mixture that failed its test against everyone good flagged
+        the annotator: it is not judged, and its reason says so. None:
+        nobody.
 
     Returns
     -------
@@ -83,7 +91,9 @@ def _annotator_verdicts(
         consistent annotators: 0.52)"``, ``"consistent: 79 ratings, r =
         0.85"``, ``"undetermined: too few ratings (2 on items that two
         others rated too)"``, ``"undetermined: not told from a random rater at
-        this panel's agreement (4 on items that two others rated too)"`` or
+        this panel's agreement (4 on items that two others rated too)"``,
+        ``"undetermined: called random by a mixture that fitted no better than
+        everyone good (140 on items that two others rated too)"`` or
         ``"undetermined: the ratings fit either way; 79 ratings, r = 0.40,
         ratings 0.9 off the consensus (root mean square; consistent
         annotators: 0.52)"``; for a lapsed annotator followed by ``"; one
@@ -95,6 +105,11 @@ def _annotator_verdicts(
         np.full(n, MIN_JUDGED_RATINGS) if n_judged is None else np.asarray(n_judged)
     )
     judged = n_judged >= MIN_JUDGED_RATINGS if judged is None else np.asarray(judged)
+    mixture_flagged = (
+        np.zeros(n, dtype=bool)
+        if mixture_flagged is None
+        else np.asarray(mixture_flagged, dtype=bool)
+    )
     verdicts = np.where(
         ~judged,
         "undetermined",
@@ -115,7 +130,14 @@ def _annotator_verdicts(
         deviation = [None] * n
     reasons = [
         _reason(
-            verdict, judged[k], n_judged[k], n_ratings[k], r[k], deviation[k], typical
+            verdict,
+            judged[k],
+            n_judged[k],
+            n_ratings[k],
+            r[k],
+            deviation[k],
+            typical,
+            mixture_flagged[k],
         )
         for k, verdict in enumerate(verdicts)
     ]
@@ -127,16 +149,26 @@ def _annotator_verdicts(
     return verdicts, np.asarray(reasons, dtype=object)
 
 
-def _reason(verdict, judged, n_judged, count, correlation, deviation, typical):
+def _reason(
+    verdict,
+    judged,
+    n_judged,
+    count,
+    correlation,
+    deviation,
+    typical,
+    mixture_flagged=False,
+):
     """One annotator's reason, from the evidence :func:`_annotator_verdicts` got."""
     if not judged:
-        why = (
-            "too few ratings"
-            if n_judged < MIN_JUDGED_RATINGS
+        if n_judged < MIN_JUDGED_RATINGS:
+            why = "too few ratings"
+        elif mixture_flagged:
+            why = MIXTURE_FAILED
+        else:
             # Too few at the panel's agreement, or a panel whose ratings
             # cannot tell good from random at all (pure noise).
-            else "not told from a random rater at this panel's agreement"
-        )
+            why = "not told from a random rater at this panel's agreement"
         return (
             f"undetermined: {why} ({int(n_judged)} on items that two others rated too)"
         )
@@ -202,6 +234,26 @@ def _random_weight_words(consensus_weights):
 NOBODY_TOLD = (
     "at this panel's agreement, no annotator's ratings tell them from a random one"
 )
+
+
+def _mixture_flagged(estimator):
+    """Who a mixture that failed its test flagged, in a fitted estimator.
+
+    Parameters
+    ----------
+    estimator : AnnotatorEM, HardAnnotatorEM or DaskAnnotatorEM
+        Fitted.
+
+    Returns
+    -------
+    flagged : ndarray of shape (n_annotators,), dtype bool
+        All False for a model pickled by an earlier version, which did not
+        keep them.
+    """
+    flagged = getattr(estimator, "_mixture_flagged", None)
+    if flagged is None:
+        return np.zeros(estimator.weights_.shape, dtype=bool)
+    return np.asarray(flagged, dtype=bool)
 
 
 def _ratings_tell_nobody(judged, n_judged):

@@ -367,10 +367,10 @@ class DaskAnnotatorEM(_BaseDaskAnnotatorEM):
         One row per item, indexed by item label, on the cluster, with the
         columns of :func:`skem.consensus_frame`: the ``consensus`` (``mu_``
         of the in-memory estimator), its ``std_error``, the 95% interval
-        ``ci_low`` and ``ci_high`` (clipped to ``score_range_`` for the
-        bounded forms), the item's ``n_ratings`` and, for the bounded forms
-        only, the ``location`` (``location_``; the consensus itself for the
-        other forms). Ready for ``to_parquet``.
+        ``ci_low`` and ``ci_high`` (clipped to the scale for the bounded
+        forms: the outer levels on levels, else ``score_range_``), the item's
+        ``n_ratings`` and, for the bounded forms only, the ``location``
+        (``location_``). Ready for ``to_parquet``.
     n_ratings_ : int
         Number of ratings fitted.
     n_ratings_per_annotator_ : ndarray of shape (n_annotators,)

@@ -136,6 +136,40 @@ def test_a_panel_of_noise_says_no_ratings_tell_anyone_apart(tmp_path, run_main):
     assert "at random:" not in out
 
 
+def test_a_failed_mixture_test_is_named_as_the_reason_not_a_shortage(
+    tmp_path, run_main
+):
+    """Honest, noisy raters, three per item, where the mixture flags one and
+    then gives way to everyone good: the summary and the report name that as
+    the reason it is undetermined, not too few ratings (it has ten)."""
+    from tests.model.test_evidence import _honest_panel
+
+    X = _honest_panel(5)
+    item, annotator = np.nonzero(~np.isnan(X))
+    frame = pd.DataFrame(
+        {"item": item, "annotator": [f"s{a}" for a in annotator]}
+    ).assign(score=X[item, annotator])
+    path = tmp_path / "honest.csv"
+    frame.to_csv(path, index=False)
+    report = tmp_path / "page.html"
+    status, out, err = run_main(
+        "fit", path, "--score-range", "0", "1", "-o", tmp_path, "--report", report
+    )
+    assert status == 0, err
+    (line,) = [x for x in out.splitlines() if "called random" in x]
+    assert line == (
+        "1 undetermined (called random by a mixture that fitted no better than "
+        "everyone good; in the consensus each counts more than 99% as much as a "
+        "fully trusted annotator): s6."
+    )
+    page = report.read_text(encoding="utf-8")
+    assert (
+        "<strong>s6</strong>: undetermined: called random by a mixture that "
+        "fitted no better than everyone good (" in page
+    )
+    assert "too few ratings (" not in page.split("<strong>s6</strong>")[1][:200]
+
+
 def test_the_bias_line_names_who_rates_high_and_low(panel_csv, run_main):
     status, out, _ = run_main("fit", panel_csv, *NAMES, "--bias", "-q")
     assert status == 0

@@ -234,6 +234,26 @@ def test_an_annotator_the_ratings_do_not_judge_is_undetermined_whatever_p_good()
     )
 
 
+def test_an_annotator_a_failed_mixture_flagged_is_undetermined_for_that_reason():
+    """An annotator flagged by a mixture that gave way to everyone good is not
+    judged for that, not for a shortage of ratings: its reason says so, and
+    "too few ratings" still wins where it has fewer than three."""
+    verdicts, reasons = _annotator_verdicts(
+        [1.0, 1.0, 1.0, 1.0],
+        [140, 140, 2, 140],
+        [140, 140, 2, 140],
+        judged=[False, True, False, False],
+        mixture_flagged=[True, False, True, False],
+    )
+    assert list(verdicts) == ["undetermined", "consistent"] + ["undetermined"] * 2
+    assert reasons[0] == (
+        "undetermined: called random by a mixture that fitted no better than "
+        "everyone good (140 on items that two others rated too)"
+    )
+    assert reasons[2].startswith("undetermined: too few ratings (2 ")
+    assert reasons[3].startswith("undetermined: not told from a random rater ")
+
+
 def test_ratings_tell_nobody_only_where_someone_could_have_been_judged():
     """Nobody judged with three judged ratings somewhere: the panel's ratings
     tell nothing. Nobody judged with fewer everywhere: too few ratings. Anyone

@@ -322,7 +322,10 @@ def test_a_mixture_that_gains_no_more_than_chance_gives_way_to_everyone_good(
             mixture = Estimator(score_range=(0, 1)).fit(X)
         flagged = mixture.weights_ < 0.5
         untested.append(flagged.sum())
+        # Kept for the reasons in words: whom the mixture that gave way flagged.
+        assert not np.any(fit._mixture_flagged & ~flagged)
         if flagged.any():
+            assert fit._mixture_flagged.any()
             assert not fit.judged_[flagged].any() and fit.pi_ > 1 - 1e-5
             assert fit.judged_[~flagged].any()
             assert np.all(fit.weights_[fit.judged_] > 0.9)
