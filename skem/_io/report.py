@@ -515,6 +515,15 @@ class _Content:
         # consensus_frame's intervals; a gold score outside its own: no bar.
         below = np.maximum(middle - items["ci_low"].to_numpy()[order], 0.0)
         above = np.maximum(items["ci_high"].to_numpy()[order] - middle, 0.0)
+        low, high = _scale_ends(self.estimator)  # a plain consensus may leave it
+        ends = np.concatenate([middle - below, middle + above])
+        ends = ends[np.isfinite(ends)]
+        low, high = ends.min(initial=low), ends.max(initial=high)
+        # An item whose raters all weigh 0 (a plain form) has an infinite
+        # interval: its bar spans the axis.
+        with np.errstate(invalid="ignore"):
+            below = np.minimum(below, middle - low)
+            above = np.minimum(above, high - middle)
         widest = np.isin(order, self.widest)
         for mask, color, label in (
             (~widest, "#0969da", "consensus and 95% interval"),
@@ -532,11 +541,7 @@ class _Content:
                     capsize=0 if n > 40 else 2,
                     label=label,
                 )
-        low, high = _scale_ends(self.estimator)  # a plain consensus may leave it
-        ax.set_ylim(
-            np.nanmin(middle - below, initial=low),
-            np.nanmax(middle + above, initial=high),
-        )
+        ax.set_ylim(low, high)
         if self.levels is not None:
             ax.set_yticks(self.levels)
             ax.grid(axis="y", color="#eaeef2")

@@ -183,6 +183,41 @@ def test_a_plain_consensus_beyond_the_scale_is_drawn_with_its_interval(
     assert drawn["axes"].get_ylim()[1] >= em.mu_interval()[:, 1].max()
 
 
+def test_an_infinite_interval_spans_the_axis_and_the_page_is_written(
+    tmp_path, monkeypatch
+):
+    """Fuzzing finding: under a plain form, an item rated only by an
+    annotator of weight 0 has an interval from -inf to inf, and matplotlib
+    refused the infinite axis limits, so the report (and the command, tables
+    included) failed. The axis keeps the finite ends; that item's bar spans
+    it."""
+    rng = np.random.default_rng(0)
+    truth = rng.uniform(1, 5, 30)
+    X = np.column_stack(
+        [truth + rng.normal(0, 0.2, 30) for _ in range(4)] + [rng.uniform(1, 5, 30)]
+    )
+    X[0, :4] = np.nan
+    em = HardAnnotatorEM(bounded=False).fit(X)
+    interval = em.mu_interval()
+    assert np.isinf(interval[0]).all() and np.isfinite(interval[1:]).all()
+    drawn = {}
+    real_errorbar = matplotlib_axes.Axes.errorbar
+
+    def errorbar(ax, x, y, yerr=None, **kwargs):
+        drawn.setdefault("ends", []).extend(np.asarray(y) - np.asarray(yerr[0]))
+        drawn["ends"].extend(np.asarray(y) + np.asarray(yerr[1]))
+        drawn["axes"] = ax
+        return real_errorbar(ax, x, y, yerr=yerr, **kwargs)
+
+    monkeypatch.setattr(matplotlib_axes.Axes, "errorbar", errorbar)
+    page = _write(em, X, folder=tmp_path)
+    assert len(_images(page)) >= 2
+    low, high = drawn["axes"].get_ylim()
+    assert np.isfinite([low, high]).all()
+    assert low <= interval[1:, 0].min() and high >= interval[1:, 1].max()
+    np.testing.assert_allclose([min(drawn["ends"]), max(drawn["ends"])], [low, high])
+
+
 def test_a_fit_that_did_not_converge_says_so(tmp_path):
     X = make_ratings(30, 6, bad_fraction=0.3, random_state=1)
     with pytest.warns(UserWarning, match="did not converge"):
