@@ -425,11 +425,10 @@ _SHARED_ATTRIBUTES = """
         Whether the ratings judge the annotator: at least 3 judged ratings,
         and enough evidence that the fit estimated its good/random flag
         rather than presume it good (a lapsed annotator, ``lapsed_``, is
-        judged with its slip allowed). Where the mixture failed its test
-        against everyone good, those it flagged are not judged
-        (:ref:`undetermined`). An annotator who
-        is not judged has the verdict "undetermined", and counts at ``pi_``
-        in the consensus and in :meth:`score_samples`.
+        judged with its slip allowed), but not those a mixture flagged before
+        it failed its test against everyone good (:ref:`undetermined`). One
+        not judged is "undetermined", and counts at ``pi_`` in the consensus
+        and in :meth:`score_samples`.
 
     lapsed_ : ndarray of shape (n_annotators,), dtype bool
         Whether the fit would have called the annotator random for one

@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 from hypothesis import settings
 from scipy import stats
+from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 
 from skem import AnnotatorEM, HardAnnotatorEM
@@ -234,3 +235,15 @@ def _test_cluster(n_workers, processes=False):
         dashboard_address=None,
         scheduler_kwargs={"dashboard_address": ":0"},
     )
+
+
+class DaskLikeFit(BaseEstimator):
+    """A fitted estimator as a Dask fit is: ``annotators_`` and ``consensus_``,
+    no ``mu_``."""
+
+    def fit(self, em, annotators):
+        self.weights_ = em.weights_
+        self.log_posterior_ = em.log_posterior_
+        self.annotators_ = np.asarray(annotators, dtype=object)
+        self.consensus_ = "on the cluster"
+        return self

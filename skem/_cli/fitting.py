@@ -155,15 +155,22 @@ def stage_report(
     try:
         from skem._io.report import _report_page
 
-        page = _report_page(
-            estimator,
-            X,
-            items=items,
-            annotators=annotators,
-            item_name=item_name,
-            annotator_name=annotator_name,
-            title=None,
-        )
+        with warnings.catch_warnings():
+            # Labels in a script the figures' font lacks (CJK, say) draw as
+            # boxes, with a warning per glyph; the page's tables show them,
+            # and a run that succeeds is quiet.
+            warnings.filterwarnings(
+                "ignore", message="Glyph .* missing from", category=UserWarning
+            )
+            page = _report_page(
+                estimator,
+                X,
+                items=items,
+                annotators=annotators,
+                item_name=item_name,
+                annotator_name=annotator_name,
+                title=None,
+            )
     except ImportError as error:
         raise UserInputError(
             f"--report needs matplotlib ({error.name or 'a module'} is missing): "

@@ -12,8 +12,16 @@ class UserInputError(Exception):
     """A problem with what the user gave; reported in one line, exit 2."""
 
 
+# Control characters (C0, DEL and C1) as escapes: a label's ESC sequence
+# would otherwise reach the terminal and act there.
+_CONTROL_ESCAPES = {code: f"\\x{code:02x}" for code in (*range(32), *range(127, 160))}
+
+
 def one_line(message):
     """``message`` as one line of text, whitespace runs folded to one space.
+
+    Control characters left after the folding (an ESC, say) show as escapes,
+    ``\\x1b``.
 
     Parameters
     ----------
@@ -25,8 +33,12 @@ def one_line(message):
     text : str
         Never empty: "(no message)" stands in for a blank message.
     """
-    text = " ".join(str(message).split())
-    return text or "(no message)"
+    return _folded(str(message)) or "(no message)"
+
+
+def _folded(text):
+    """``text`` on one line, whitespace runs as one space, controls escaped."""
+    return " ".join(text.split()).translate(_CONTROL_ESCAPES)
 
 
 # How the estimators' messages name a setting, and the command's flag for it:
@@ -91,7 +103,7 @@ def show(value):
             text = str(value)
         except ValueError:  # an integer too long to convert
             text = "(a number too long to show)"
-    return clipped(" ".join(text.split()), with_length=True)
+    return clipped(_folded(text), with_length=True)
 
 
 def quoted(text):

@@ -45,11 +45,10 @@ def in_memory_tables(estimator, matrix, *, level, item_name, annotator_name):
     consensus, annotators : pandas.DataFrame
     evidence : skem._io.results._Evidence
     """
+    from skem._io.labels import _annotator_labels, _item_labels
     from skem._io.results import (
         _annotator_evidence,
-        _annotator_labels,
         _annotator_table,
-        _item_labels,
         _item_table,
     )
 

@@ -304,14 +304,7 @@ def _factorize(pd, values, name):
 
 def _numeric_scores(pd, values, name):
     numbers = _coerced_numbers(pd.Series(values))
-    if numbers.dtype.kind == "c":
-        complex_values = numbers.to_numpy()
-        imaginary = np.flatnonzero(complex_values.imag != 0)
-        example = complex_values[imaginary[0] if imaginary.size else 0]
-        raise ValueError(
-            f"Column {name!r} must hold real numbers; it holds complex ones, "
-            f"such as {complex(example)!r}."
-        )
+    _check_real(numbers, name)
     scores = numbers.to_numpy(dtype=np.float64)
     bad = ~np.isfinite(scores)
     if bad.any():
@@ -327,6 +320,31 @@ def _numeric_scores(pd, values, name):
             f"{_shown(values[row])} ({int(bad.sum())} such row(s) in all).{remedy}"
         )
     return scores
+
+
+def _check_real(numbers, name):
+    """Refuse a column of complex numbers, which a cast to float would cut.
+
+    Parameters
+    ----------
+    numbers : pandas.Series
+        The column's numbers (:func:`_coerced_numbers`).
+    name : str
+        The column's name, for the message.
+
+    Raises
+    ------
+    ValueError
+        If the numbers are complex, naming one with an imaginary part.
+    """
+    if numbers.dtype.kind == "c":
+        complex_values = numbers.to_numpy()
+        imaginary = np.flatnonzero(complex_values.imag != 0)
+        example = complex_values[imaginary[0] if imaginary.size else 0]
+        raise ValueError(
+            f"Column {name!r} must hold real numbers; it holds complex ones, "
+            f"such as {complex(example)!r}."
+        )
 
 
 def _shown(value):

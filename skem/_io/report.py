@@ -3,7 +3,6 @@
 import html
 
 import numpy as np
-from sklearn.utils.validation import check_is_fitted
 
 from skem._io.figures import _annotator_figures, _reliability_figure
 from skem._io.files import _write_atomically
@@ -19,16 +18,15 @@ from skem._io.html import (
     _text,
     _version,
 )
+from skem._io.labels import _annotator_labels, _item_labels, _unpack_rating_matrix
 from skem._io.report_tables import _annotator_html_table, _item_html_table
 from skem._io.results import (
     _annotator_evidence,
-    _annotator_labels,
     _annotator_table,
-    _item_labels,
+    _check_consensus_in_memory,
     _item_table,
     _levels,
     _scale_ends,
-    _unpack_rating_matrix,
 )
 from skem._io.template import PAGE
 from skem._io.verdicts import (
@@ -148,7 +146,7 @@ RatingMatrix, default=None
 
 def _report_page(estimator, X, *, items, annotators, item_name, annotator_name, title):
     """The HTML text of :func:`report`'s page, checked and built, not written."""
-    check_is_fitted(estimator)
+    _check_consensus_in_memory(estimator, "report")
     figure_class = _import_matplotlib()
     for what, name in (("item_name", item_name), ("annotator_name", annotator_name)):
         if not isinstance(name, str) or not name.strip():

@@ -16,13 +16,9 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.validation import check_is_fitted
 
-from skem._em.validation import (
-    _check_rating_matrix,
-    _is_frame,
-    _is_rating_matrix,
-    _missing_as_nan,
-)
-from skem._io.long_format import _as_labels, _import_pandas
+from skem._em.validation import _check_rating_matrix, _missing_as_nan
+from skem._io.labels import _annotator_labels, _item_labels, _unpack_rating_matrix
+from skem._io.long_format import _import_pandas
 from skem._io.verdicts import FAR_SIGMAS, _annotator_verdicts, _mixture_flagged
 from skem._model.intervals import _compute_consensus_interval
 
@@ -105,7 +101,7 @@ RatingMatrix, default=None
     2     y       3.05          3
     3     z       4.45          2
     """
-    check_is_fitted(estimator)
+    _check_consensus_in_memory(estimator, "consensus_frame")
     _check_name(name, _item_column_names(estimator.bounded))
     items, X = _unpack_rating_matrix(items, X, "items")
     labels = _item_labels(estimator, items, X)
@@ -206,6 +202,34 @@ RatingMatrix, default=None
         estimator, labels, _annotator_evidence(estimator, X), name
     )
     return table
+
+
+def _check_consensus_in_memory(estimator, what):
+    """Check that ``estimator`` is fitted and holds its consensus in memory.
+
+    Parameters
+    ----------
+    estimator : estimator
+    what : str
+        The function that needs ``mu_``, for the message.
+
+    Raises
+    ------
+    sklearn.exceptions.NotFittedError
+        If ``estimator`` is not fitted.
+    TypeError
+        If it is a Dask fit, whose consensus is on the cluster
+        (``consensus_``), with the way to bring it into memory.
+    """
+    check_is_fitted(estimator)
+    if not hasattr(estimator, "mu_") and hasattr(estimator, "consensus_"):
+        raise TypeError(
+            f"{what} needs the consensus in memory (mu_); a "
+            f"{type(estimator).__name__} keeps it on the cluster, in "
+            "consensus_. Bring it into memory first: model = "
+            f"estimator.to_in_memory(), then {what}(model.estimator, ...) "
+            "with model.items as the item labels."
+        )
 
 
 def _item_table(estimator, labels, evidence, level, name):
@@ -459,100 +483,6 @@ def _count_column(pd, counts, n):
     if counts is None:
         return pd.array([pd.NA] * n, dtype="Int64")
     return np.asarray(counts, dtype=np.int64)
-
-
-def _unpack_rating_matrix(labels, X, which):
-    """Labels and ratings from a :class:`skem.RatingMatrix`, as the labels or X.
-
-    ``consensus_frame(em, train)`` and ``consensus_frame(em, X=train)`` read
-    ``train.items`` and ``train.X`` (labels or ratings given too take
-    precedence); other labels and ratings pass through.
-
-    Parameters
-    ----------
-    labels : array-like or RatingMatrix or None
-    X : array-like or None
-    which : {'items', 'annotators'}
-
-    Returns
-    -------
-    labels, X
-    """
-    if _is_rating_matrix(X):
-        return (getattr(X, which) if labels is None else labels), X.X
-    if not _is_rating_matrix(labels):
-        return labels, X
-    return getattr(labels, which), labels.X if X is None else X
-
-
-def _item_labels(estimator, items, X=None):
-    """The item labels: ``items``, else the index of a DataFrame ``X``, else 0..n-1."""
-    if items is None and _is_frame(X):
-        items = X.index
-    return _labels(
-        items,
-        estimator.mu_.shape[0],
-        "items",
-        other=(estimator.weights_.shape[0], "annotators"),
-    )
-
-
-def _annotator_labels(estimator, annotators, X=None):
-    """The annotator labels: ``annotators``, else the fit's, else the columns of
-    a DataFrame ``X`` (integer column names give no ``feature_names_in_``),
-    else 0..n-1."""
-    if annotators is None:
-        # annotators_: the labels of a Dask estimator.
-        annotators = getattr(
-            estimator, "feature_names_in_", getattr(estimator, "annotators_", None)
-        )
-    if annotators is None and _is_frame(X):
-        annotators = X.columns
-    n_items = estimator.mu_.shape[0] if hasattr(estimator, "mu_") else None
-    return _labels(
-        annotators, estimator.weights_.shape[0], "annotators", other=(n_items, "items")
-    )
-
-
-def _labels(labels, n, what, other=(None, None)):
-    """``labels`` as a 1-D array of ``n``, or 0..n-1 if None.
-
-    Parameters
-    ----------
-    labels : array-like or None
-    n : int
-    what : {'items', 'annotators'}
-    other : tuple of (int or None, str)
-        The number of the other kind of labels and its name: labels of that
-        length are named as a likely mix-up.
-
-    Raises
-    ------
-    ValueError
-        If the labels are not one per row (items) or column (annotators) of
-        the fit, with what they look like instead.
-    """
-    if labels is None:
-        return np.arange(n)
-    labels = _as_labels(labels)
-    if labels.shape == (n,):
-        return labels
-    if labels.ndim != 1:
-        hint = (
-            f"got a table of shape {labels.shape}. Pass the labels, such as "
-            f"long_to_matrix(...).{what}, or the RatingMatrix itself (the "
-            "ratings go in X=)."
-        )
-    elif labels.shape[0] == other[0]:
-        hint = (
-            f"got {labels.shape[0]}, as many as the {other[1]}: are these the "
-            f"{other[1]}' labels?"
-        )
-    else:
-        hint = f"got {labels.shape[0]}."
-    raise ValueError(
-        f"Expected {n} {what} labels, one per {what[:-1]} of the fit; {hint}"
-    )
 
 
 def _check_name(name, others):

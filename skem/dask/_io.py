@@ -12,7 +12,7 @@ from skem._em.backend import _Block
 from skem._em.ratings import _Ratings
 from skem._em.score_range import _check_among_levels, _range_words
 from skem._em.validation import _check_computable
-from skem._io.long_format import _coerced_numbers, _shown
+from skem._io.long_format import _check_real, _coerced_numbers, _shown
 from skem._io.results import _item_column_names, _item_columns
 from skem._io.words import no_columns, spaced_name_hint
 
@@ -29,10 +29,20 @@ _TASK_SHUFFLE_MAX_PARTITIONS = 100
 
 
 def _as_dask_frame(X, columns):
+    import dask
     import dask.dataframe as dd
 
+    if len(set(columns)) < len(columns):
+        item, annotator, score = columns
+        raise ValueError(
+            "item, annotator and score must name three different columns; got "
+            f"item={item!r}, annotator={annotator!r}, score={score!r}."
+        )
     if isinstance(X, pd.DataFrame):
-        X = dd.from_pandas(X, npartitions=1)
+        # Labels stay as given: Dask would make text of every label column
+        # of objects, and merge the annotators 1 and "1".
+        with dask.config.set({"dataframe.convert-string": False}):
+            X = dd.from_pandas(X, npartitions=1)
     if not isinstance(X, dd.DataFrame):
         raise ValueError(
             "X must be a dask.dataframe.DataFrame (or a pandas DataFrame) of "
@@ -73,7 +83,9 @@ def _raw_block(frame, columns):
                 f"Column {name!r} has {int(missing.sum())} missing label(s)."
             )
     values = frame[score]
-    scores = _coerced_numbers(values).to_numpy(dtype=np.float64)
+    numbers = _coerced_numbers(values)
+    _check_real(numbers, score)
+    scores = numbers.to_numpy(dtype=np.float64)
     bad = ~np.isfinite(scores)
     if bad.any():
         first = int(np.flatnonzero(bad)[0])
@@ -190,11 +202,12 @@ def _check_gold_labels(gold, found, item_name):
 
 
 def _sorted_labels(labels):
-    unique = pd.unique(labels)
+    # The order of long_to_matrix, which sorts mixed numbers and text too
+    # (numbers first); labels without any order stay as first seen.
     try:
-        return np.asarray(pd.Index(unique).sort_values())
+        return np.asarray(pd.factorize(labels, sort=True)[1])
     except TypeError:
-        return np.asarray(unique)
+        return np.asarray(pd.unique(labels))
 
 
 def _check_levels_in_range(levels, scale, name):

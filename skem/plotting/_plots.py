@@ -5,7 +5,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from skem._estimators import HardAnnotatorEM
 from skem._io.html import _mpl
-from skem._io.results import _observed
+from skem._io.labels import _annotator_labels
+from skem._io.results import _check_consensus_in_memory, _observed
 
 GOOD_COLOR, BAD_COLOR = "tab:blue", "tab:red"
 TRUTH_COLOR, CONSENSUS_COLOR, MEAN_COLOR = "tab:green", "tab:red", "grey"
@@ -75,8 +76,8 @@ def plot_annotator_reliability(estimator, *, annotators=None, threshold=0.5, ax=
     estimator : AnnotatorEM or HardAnnotatorEM
         A fitted estimator; its ``log_posterior_`` and ``weights_`` are drawn.
     annotators : array-like of shape (n_annotators,), default=None
-        Labels of the annotators; ``feature_names_in_`` or column numbers if
-        None.
+        Labels of the annotators; if None, ``feature_names_in_`` (or a Dask
+        fit's ``annotators_``), else column numbers.
     threshold : float, default=0.5
         Weight (probability of being good) below which an annotator is
         flagged as unreliable. Drawn as a line at the log-odds
@@ -111,11 +112,7 @@ def plot_annotator_reliability(estimator, *, annotators=None, threshold=0.5, ax=
     if not 0 <= threshold <= 1:
         raise ValueError(f"threshold must lie in [0, 1]; got {threshold!r}.")
     ax = _axes(ax)
-    if annotators is None:
-        annotators = getattr(
-            estimator, "feature_names_in_", np.arange(estimator.weights_.shape[0])
-        )
-    annotators = np.asarray(annotators)
+    annotators = _annotator_labels(estimator, annotators)
     order = np.argsort(estimator.log_posterior_, kind="stable")
     log_odds = _clipped_log_odds(estimator.log_posterior_[order])
     flagged = estimator.weights_[order] < threshold
@@ -191,7 +188,15 @@ default=None
     >>> ax.get_legend_handles_labels()[1]
     ['truth', 'plain mean', 'AnnotatorEM (95% interval, clipped to the scale)']
     """
-    check_is_fitted(estimator)
+    _check_consensus_in_memory(estimator, "plot_consensus")
+    n_items = estimator.mu_.shape[0]
+    if truth is not None:
+        truth = np.asarray(truth, dtype=np.float64)
+        if truth.shape != (n_items,):
+            raise ValueError(
+                f"truth must hold one score per item of the fit ({n_items}); got "
+                f"shape {truth.shape}."
+            )
     ax = _axes(ax)
     consensus = estimator.mu_
     low, high = estimator.mu_interval(level).T

@@ -2,7 +2,7 @@
 
 import re
 
-from skem._cli.messages import as_flags, listing
+from skem._cli.messages import as_flags, listing, one_line, show
 
 
 def test_listing_cuts_only_when_it_saves_names():
@@ -53,3 +53,16 @@ def test_a_warning_of_the_fit_names_the_commands_flags(tmp_path, run_main):
     warning = [line for line in (out + err).splitlines() if "floor" in line]
     assert warning and "--levels, the default" in warning[0]
     assert "levels='auto'" not in warning[0]
+
+
+def test_control_characters_of_a_label_show_as_escapes(tmp_path, run_main):
+    """Fuzzing finding: a label's ESC sequence reached the terminal raw, in
+    the summary and in error messages; whitespace was folded, ESC was not."""
+    label = "a\x1b[2J\x1b[31mRED\x7f\x9b"
+    assert show(label) == "a\\x1b[2J\\x1b[31mRED\\x7f\\x9b"
+    assert one_line(f"item {label}\n\tnext") == f"item {show(label)} next"
+    assert show("  ") == "" and show("张伟") == "张伟"
+    path = tmp_path / "r.csv"
+    path.write_text(f"item,annotator,score\n{label},x,1\n{label},x,2\nc,y,3\n")
+    status, out, err = run_main("fit", path, "-o", tmp_path / "out")
+    assert status == 2 and "\x1b" not in err and "\\x1b[2J" in err

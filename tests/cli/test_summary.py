@@ -170,6 +170,31 @@ def test_a_failed_mixture_test_is_named_as_the_reason_not_a_shortage(
     assert "too few ratings (" not in page.split("<strong>s6</strong>")[1][:200]
 
 
+def test_labels_the_figures_font_lacks_leave_a_successful_report_quiet(
+    tmp_path, run_main
+):
+    """Fuzzing finding: CJK labels made matplotlib warn once per missing glyph
+    (32 lines on stderr) on a run that succeeded."""
+    import warnings
+
+    pytest.importorskip("matplotlib")
+    rows = [
+        (f"clip{i}", name, float((i + k) % 5 + 1))
+        for i in range(6)
+        for k, name in enumerate(["张伟", "李娜", "王芳", "刘洋"])
+    ]
+    path = tmp_path / "r.csv"
+    pd.DataFrame(rows, columns=["item", "annotator", "score"]).to_csv(path, index=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        status, _, err = run_main(
+            "fit", path, "-o", tmp_path / "out", "--report", tmp_path / "r.html"
+        )
+    assert status == 0 and err == "", err
+    assert not [w for w in caught if "Glyph" in str(w.message)]
+    assert "张伟" in (tmp_path / "r.html").read_text(encoding="utf-8")
+
+
 def test_the_bias_line_names_who_rates_high_and_low(panel_csv, run_main):
     status, out, _ = run_main("fit", panel_csv, *NAMES, "--bias", "-q")
     assert status == 0

@@ -9,6 +9,7 @@ pytest.importorskip("dask")
 from skem.dask._io import (  # noqa: E402
     _as_dask_frame,
     _raw_block,
+    _sorted_labels,
     _transform_partition,
 )
 
@@ -44,6 +45,49 @@ def test_a_column_name_with_spaces_is_pointed_out():
     frame = pd.DataFrame({"item": [0], " annotator": [0], "score": [1.0]})
     with pytest.raises(ValueError, match="' annotator' has spaces around its name"):
         _as_dask_frame(frame, _COLUMNS)
+
+
+def test_complex_scores_are_refused_as_in_memory():
+    """Fuzzing finding: the cast to float cut 4+7j to 4, where long_to_matrix
+    refuses it; now a partition gives the same message."""
+    from skem import long_to_matrix
+
+    rows = {"item": [0, 1], "annotator": [0, 0], "score": [1.0 + 0j, 4 + 7j]}
+    with pytest.raises(ValueError, match=r"real numbers.*\(4\+7j\)") as in_memory:
+        long_to_matrix(pd.DataFrame(rows))
+    with pytest.raises(ValueError) as on_dask:
+        _raw_block(pd.DataFrame(rows), _COLUMNS)
+    assert str(on_dask.value) == str(in_memory.value)
+
+
+@pytest.mark.parametrize("clash", [{"annotator": "item"}, {"score": "item"}])
+def test_one_column_named_for_two_roles_is_refused(clash):
+    """Fuzzing finding: a raw NumPy or pandas error; now a sentence."""
+    columns = {"item": "item", "annotator": "annotator", "score": "score"} | clash
+    frame = pd.DataFrame({"item": [0], "annotator": [0], "score": [1.0]})
+    with pytest.raises(ValueError, match="must name three different columns"):
+        _as_dask_frame(frame, tuple(columns.values()))
+
+
+def test_labels_of_a_pandas_frame_keep_their_types_and_in_memory_order():
+    """Fuzzing finding: Dask made text of an object column's labels, which
+    merged the annotators 1 and "1" and returned 2 as "2". They stay as
+    given, sorted as long_to_matrix sorts them."""
+    from skem import long_to_matrix
+
+    frame = pd.DataFrame(
+        {
+            "item": [0, 0, 0, 0, 1, 1, 1, 1],
+            "annotator": [1, "1", 2, "x"] * 2,
+            "score": [1.0, 2.0, 3.0, 4.0, 2.0, 3.0, 4.0, 5.0],
+        }
+    )
+    partition = _as_dask_frame(frame, _COLUMNS).compute()
+    assert list(partition["annotator"]) == list(frame["annotator"])
+    block = _raw_block(partition, _COLUMNS)
+    expected = long_to_matrix(frame).annotators
+    assert list(_sorted_labels(block["annotator_labels"])) == list(expected)
+    assert [type(label) for label in expected] == [int, int, str, str]
 
 
 def _fitted_pieces():

@@ -284,7 +284,7 @@ def test_frames_default_to_positions_and_feature_names():
     em = AnnotatorEM(**LECTURE).fit(frame)
     assert annotator_frame(em)["annotator"].tolist() == ["ann", "bob", "cat"]
     assert consensus_frame(em)["item"].tolist() == [0, 1, 2]
-    with pytest.raises(ValueError, match="Expected 3 items labels"):
+    with pytest.raises(ValueError, match="Expected 3 item labels"):
         consensus_frame(em, ["a"])
 
 

@@ -322,8 +322,8 @@ def test_missing_matplotlib_names_the_extra(fitted, tmp_path, monkeypatch):
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"items": ["a", "b"]}, "Expected 12 items labels"),
-        ({"annotators": ["a"]}, "Expected 4 annotators labels"),
+        ({"items": ["a", "b"]}, "Expected 12 item labels"),
+        ({"annotators": ["a"]}, "Expected 4 annotator labels"),
         ({"X": np.ones((12, 3))}, r"X must be the training ratings"),
         ({"item_name": ""}, "item_name must be a non-empty string"),
         ({"title": 3}, "title must be a string"),

@@ -119,7 +119,7 @@ def test_labels_of_the_wrong_kind_are_named():
         consensus_frame(em, table)
     with pytest.raises(ValueError, match="as many as the items: are these the items'"):
         annotator_frame(em, [f"clip{i}" for i in range(12)])
-    with pytest.raises(ValueError, match="Expected 12 items labels.*; got 5\\."):
+    with pytest.raises(ValueError, match="Expected 12 item labels.*; got 5\\."):
         consensus_frame(em, range(5))
 
 
@@ -331,7 +331,7 @@ def test_bad_ratings_names_and_labels_get_clear_errors():
         consensus_frame(em, name="consensus")
     with pytest.raises(ValueError, match="name must be a string"):
         annotator_frame(em, name=3)
-    with pytest.raises(ValueError, match="Expected 4 annotators labels"):
+    with pytest.raises(ValueError, match="Expected 4 annotator labels"):
         annotator_frame(em, ["a"])
 
 
@@ -378,6 +378,21 @@ def test_dask_consensus_has_the_columns_and_intervals_of_consensus_frame(dask_fi
     expected = consensus_frame(model.estimator, model.items, X=matrix, name="video")
     assert list(consensus.columns) == list(expected.columns)
     pd.testing.assert_frame_equal(consensus, expected, check_dtype=False, rtol=1e-8)
+
+
+def test_the_item_tables_of_a_dask_fit_point_to_its_consensus(dask_fit, tmp_path):
+    """Fuzzing finding: consensus_frame and report on a Dask fit failed with a
+    bare AttributeError on mu_; they say where its consensus is and how to
+    bring it into memory."""
+    em = dask_fit[0]
+    with pytest.raises(TypeError, match=r"consensus_frame needs the consensus"):
+        consensus_frame(em)
+    pytest.importorskip("matplotlib")
+    from skem import report
+
+    with pytest.raises(TypeError, match=r"to_in_memory\(\), then report\("):
+        report(em, tmp_path / "page.html")
+    assert not list(tmp_path.iterdir())
 
 
 @pytest.mark.parametrize("unit", [1e-200, 1e200])

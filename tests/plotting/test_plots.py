@@ -5,6 +5,7 @@ import pytest
 
 from skem import AnnotatorEM, HardAnnotatorEM
 from skem.datasets import load_video_quality, make_ratings
+from tests._helpers import DaskLikeFit
 
 matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
@@ -226,3 +227,36 @@ def test_reliability_labels_are_literal_and_clipped(fitted):
     ax = plot_annotator_reliability(em, annotators=names)
     shown = {text.get_text() for text in ax.get_xticklabels()}
     assert {r"\$a\$", "t ab", "x" * 37 + "..."} <= shown
+
+
+@pytest.mark.parametrize("n_labels", [2, 9])
+def test_reliability_refuses_labels_not_one_per_annotator(fitted, n_labels):
+    """Fuzzing finding: 9 labels for 8 annotators were drawn, the first 8 of
+    them, and 2 gave a raw IndexError."""
+    labels = list("abcdefghi")[:n_labels]
+    with pytest.raises(ValueError, match=f"Expected 8 annotator labels.*{n_labels}"):
+        plot_annotator_reliability(fitted[3], annotators=labels)
+
+
+@pytest.mark.parametrize("n_truth", [5, 80])
+def test_consensus_refuses_a_truth_not_one_per_item(fitted, n_truth):
+    """Fuzzing finding: 5 true scores for 40 items drew 5 points."""
+    truth = np.linspace(0, 1, n_truth)
+    with pytest.raises(ValueError, match=r"one score per item of the fit \(40\)"):
+        plot_consensus(fitted[3], truth=truth)
+
+
+def test_a_dask_fit_is_labelled_by_its_annotators_and_its_consensus_pointed_to(
+    fitted,
+):
+    """Fuzzing finding: the bars of a Dask fit read column numbers, and
+    plot_consensus failed on the missing mu_. The bars read annotators_, and
+    the consensus plot says how to bring the consensus into memory."""
+    em = fitted[3]
+    labels = [f"viewer {k}" for k in range(em.weights_.size)]
+    dask_like = DaskLikeFit().fit(em, labels)
+    ax = plot_annotator_reliability(dask_like)
+    order = np.argsort(em.log_posterior_, kind="stable")
+    assert [t.get_text() for t in ax.get_xticklabels()] == [labels[k] for k in order]
+    with pytest.raises(TypeError, match=r"to_in_memory\(\)"):
+        plot_consensus(dask_like)
