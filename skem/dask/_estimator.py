@@ -496,6 +496,7 @@ _ANNOTATOR_ATTRIBUTES = (
     "levels_",
     "n_judged_ratings_",
     "judged_",
+    "_mixture_flagged",
     "lapsed_",
     "sigma_",
     "shared_sigma_",

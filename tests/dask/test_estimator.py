@@ -194,6 +194,10 @@ def test_a_mixture_failing_its_test_gives_the_in_memory_nested_fit(
     dask_em = _dask_fit(Dask, dd.from_pandas(frame, npartitions=3), score_range=(0, 1))
     _assert_same_fit(dask_em, em, matrix)
     np.testing.assert_array_equal(dask_em.judged_, em.judged_)
+    # Why they are undetermined, in the tables' reasons, in memory too.
+    assert em._mixture_flagged.any()
+    for fit in (dask_em, dask_em.to_in_memory().estimator):
+        np.testing.assert_array_equal(fit._mixture_flagged, em._mixture_flagged)
 
 
 @pytest.mark.slow  # a LocalCluster
