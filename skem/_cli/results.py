@@ -371,7 +371,9 @@ def next_hint(annotators, outputs):
     -------
     line : str
     """
-    flagged = (annotators["verdict"] != "consistent").any()
+    verdict = annotators["verdict"]
+    random = (verdict == "random").any()
+    undetermined = (verdict == "undetermined").any()
     if "report" in outputs and outputs["report"] != "-":
         return f"next: open {outputs['report']} for the figures and what to do."
     if not outputs:
@@ -380,11 +382,17 @@ def next_hint(annotators, outputs):
             "or a page with --report report.html."
         )
     where = outputs.get("annotators")
-    if flagged and where not in (None, "-"):
+    if random and where not in (None, "-"):
         # Biases are 0 unless fitted: then they say nothing.
         fitted_bias = bool((annotators["bias"] != 0).any())
         return (
             f"next: check the ratings of the flagged annotators; {where} has "
             f"each one's verdict, p_good, sigma{' and bias' if fitted_bias else ''}."
+        )
+    if undetermined:
+        # Nobody to check: the page says why each one is undetermined.
+        return (
+            "next: --report report.html says why each undetermined annotator "
+            "could not be judged."
         )
     return "next: --report report.html draws the fit on one page."

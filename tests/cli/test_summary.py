@@ -134,6 +134,11 @@ def test_a_panel_of_noise_says_no_ratings_tell_anyone_apart(tmp_path, run_main):
     )
     assert "too few ratings" not in out
     assert "at random:" not in out
+    # Nobody flagged to check: the hint points to the reasons.
+    assert out.splitlines()[-1] == (
+        "next: --report report.html says why each undetermined annotator could "
+        "not be judged."
+    )
 
 
 def test_a_failed_mixture_test_is_named_as_the_reason_not_a_shortage(
