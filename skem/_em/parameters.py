@@ -111,7 +111,11 @@ _SHARED_PARAMETERS = """
         ``fit`` and after. On levels (see ``levels``) an explicit range names
         the outer levels, ``(1, 5)``, or the ends of their cells, ``(0.5,
         5.5)``; both give the fit of ``'auto'`` on ratings that use every
-        level, and ``score_range_`` is then ``(0.5, 5.5)``.
+        level, and ``score_range_`` is then ``(0.5, 5.5)``. Whole-number
+        ends on whole-number ratings name a scale of every whole number
+        between them, used or not: ratings in tens on ``(0, 100)`` are on
+        101 levels; on their own 11, state the ends of their cells, ``(-5,
+        105)``, or ``levels``.
 
     levels : 'auto', None or array-like, default='auto'
         Whether the bounded forms read the ratings as levels of a discrete

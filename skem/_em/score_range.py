@@ -185,9 +185,18 @@ def _resolve_score_range(score_range, scores, levels=None):
 def _stated_levels(scale, scores):
     """The scale of an explicit range whose ends are levels of the ratings' lattice.
 
-    The step is the ratings' spacing, or 1 when every rating is a whole
-    number: ratings 1, 3 and 5 on a stated ``(1, 5)`` are three of its five
-    levels, which ``(0.5, 5.5)`` and ``levels=[1, 2, 3, 4, 5]`` state too.
+    In this order, the first reading whose levels the ends fit:
+
+    1. the ends of the outer cells of the ratings' own spacing: ``(-5,
+       105)`` for ratings 0, 10, ..., 100, and ``(0.5, 5.5)`` for 1..5;
+    2. for whole-number ratings, the whole numbers, the ends as the outer
+       levels or the ends of their cells: ratings 1, 3 and 5 on a stated
+       ``(1, 5)`` are three of its five levels, which ``(0.5, 5.5)`` and
+       ``levels=[1, 2, 3, 4, 5]`` state too, and ratings in tens on ``(0,
+       100)`` are on a scale of 101 levels;
+    3. the ends as the outer levels of the ratings' own spacing: ``(0,
+       8000)`` for ratings 0, 2000, ..., 8000, whose whole numbers would be
+       too many levels.
 
     Parameters
     ----------
@@ -205,20 +214,22 @@ def _stated_levels(scale, scores):
     levels = _distinct_levels(scores)
     if levels is None:
         return scale
-    step = _lattice_step(levels) if levels.shape[0] >= 2 else 0.0
+    own = _lattice_step(levels) if levels.shape[0] >= 2 else 0.0
+    lowest = float(levels[0])
+    readings = [(own, True)]
     # Whole-number ratings on a stated scale are its whole-number levels
     # (ACR 1..5, a Likert item), even where the raters used only some of them.
     if _all_whole(levels):
-        step = 1.0
-    if step == 0:
-        return scale
-    half = 0.5 * step
+        readings += [(1.0, False), (1.0, True)]
+    readings.append((own, False))
     ends = np.array([scale.low, scale.high])
-    lowest = float(levels[0])
-    for origin, first, last in (
-        (lowest, scale.low, scale.high),
-        (lowest + half, scale.low + half, scale.high - half),
-    ):
+    for step, cell_ends in readings:
+        if step == 0:
+            continue
+        half = 0.5 * step
+        origin, first, last = lowest, scale.low, scale.high
+        if cell_ends:
+            origin, first, last = lowest + half, first + half, last - half
         if 0.5 <= (last - first) / step < _MAX_LEVELS and np.all(
             _on_lattice(ends, origin, step)
         ):

@@ -150,6 +150,22 @@ def test_a_stated_range_names_the_outer_levels_or_the_ends_of_their_cells():
     assert _levels((1, 5), [1.0, 1.5, 2.7]) == ((1.0, 5.0), None)
 
 
+def test_a_stated_range_of_the_ratings_own_cells_or_too_many_whole_levels():
+    """Fuzzing finding: whole-number ratings were read on a step of 1 whatever
+    the stated ends. The ends of the cells of the ratings' own spacing now
+    give the scale of 'auto' (ratings in tens on (-5, 105), 2..10 in twos on
+    (1, 11)); ends that would make too many whole-number levels are the outer
+    levels of the ratings' own spacing (0..8000 in 2000s, which were read as
+    exact scores); whole-number ends stay the whole-number levels."""
+    tens = list(range(0, 101, 10))
+    assert _levels((-5, 105), tens) == _levels("auto", tens)
+    assert _levels((-5, 105), tens) == ((-5.0, 105.0), (0.0, 100.0))
+    assert _levels((1, 11), [2, 4, 6, 8, 10]) == _levels("auto", [2, 4, 6, 8, 10])
+    thousands = [0, 2000, 4000, 6000, 8000]
+    assert _levels((0, 8000), thousands) == _levels("auto", thousands)
+    assert _levels((0, 100), tens) == ((-0.5, 100.5), (0.0, 100.0))
+
+
 def test_levels_of_an_affine_image_are_the_image_of_the_levels():
     """The lattice test keeps its affine invariance on levels."""
     scores = np.array([1.0, 2.0, 3.0, 5.0])
