@@ -84,11 +84,15 @@ def make_ratings(
     >>> X.shape, mu.shape, int(good.sum())
     ((5, 4), (5,), 3)
     """
-    low, high = (float(bound) for bound in score_range)
-    if not (np.isfinite(low) and np.isfinite(high) and low < high):
+    try:
+        low, high = (float(bound) for bound in score_range)
+    except (TypeError, ValueError):
+        low = high = np.nan
+    # The width too must be finite: it scales the noise.
+    if not (np.isfinite(high - low) and low < high):
         raise ValueError(
-            "score_range must be two finite numbers with low < high; "
-            f"got {score_range!r}."
+            "score_range must be two finite numbers with low < high, less than "
+            f"about 1.8e308 apart; got {score_range!r}."
         )
     rng = check_random_state(random_state)
     width = high - low

@@ -60,3 +60,8 @@ def test_a_range_that_is_not_two_increasing_finite_numbers_is_refused():
         make_ratings(5, 3, score_range=(1.0, 1.0))
     with pytest.raises(ValueError, match="finite"):
         make_ratings(5, 3, score_range=(0.0, np.inf))
+    # Fuzzing finding: these raised NumPy's OverflowError, an unpacking error
+    # and a float conversion error.
+    for odd in [(-1e308, 1e308), (0, 1, 2), ("a", "b")]:
+        with pytest.raises(ValueError, match=r"score_range must be two finite"):
+            make_ratings(5, 3, score_range=odd)
