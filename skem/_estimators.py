@@ -48,9 +48,9 @@ class _BaseAnnotatorEM(TransformerMixin, _BaseEM):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_items, n_annotators)
-            ``X[i, a]`` is annotator ``a``'s score for item ``i``; ``NaN`` (or,
-            for sparse input, an absent entry) means "not rated". Explicit
-            zeros stored in a sparse matrix are ratings of 0.
+            ``X[i, a]`` is annotator ``a``'s score for item ``i``; ``NaN``,
+            ``pd.NA``, a masked entry or an absent one of a sparse matrix
+            means "not rated". Explicit sparse zeros are ratings of 0.
 
         y : None
             Ignored: the model is unsupervised. In a supervised

@@ -400,12 +400,14 @@ def _first_text_column(frame):
 
 
 def _missing_as_nan(data):
-    """Data with pandas' missing markers (pd.NA, None) in object arrays as NaN.
+    """Data with pandas' missing markers (pd.NA, None) and masks as NaN.
 
     NumPy cannot turn ``pd.NA`` into a float, so an object-dtype DataFrame,
     Series or array holding it would fail validation with a TypeError; here
-    it means "not rated" (or, for gold scores, "not known"), like NaN. Other
-    data pass through unchanged; the caller's data are never modified.
+    it means "not rated" (or, for gold scores, "not known"), like NaN. So
+    does a masked entry of a ``numpy.ma`` array, whose value underneath
+    NumPy's conversion would keep. Other data pass through unchanged; the
+    caller's data are never modified.
 
     Parameters
     ----------
@@ -417,6 +419,9 @@ def _missing_as_nan(data):
     data : array-like
         ``data`` itself, or a copy with the markers replaced.
     """
+    if isinstance(data, np.ma.MaskedArray):
+        dtype = np.float64 if data.dtype.kind in "biuf" else object
+        data = np.ma.filled(data.astype(dtype), np.nan)
     if isinstance(data, np.ndarray):
         if data.dtype != object:
             return data

@@ -586,6 +586,28 @@ def test_pd_na_in_an_object_dataframe_means_not_rated(Estimator):
     np.testing.assert_array_equal(em.transform(X), expected.transform(numeric))
 
 
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_a_masked_entry_means_not_rated(Estimator):
+    """Fuzzing finding: NumPy's conversion keeps a masked entry's value, so a
+    masked 99 was fitted as a rating (the range widened to 99.5). It fits as
+    NaN, in training and in transform, and the caller's array is kept."""
+    X = np.array([[1.0, 2, 2, 1], [4, 4, 5, 4], [3, 3, 3, 2], [5, 5, 4, 5]])
+    masked = np.ma.masked_array(X.copy(), mask=np.zeros_like(X, dtype=bool))
+    masked.data[0, 0], masked.mask[0, 0] = 99.0, True
+    kept = masked.copy()
+    nan = X.copy()
+    nan[0, 0] = np.nan
+    expected = Estimator().fit(nan)
+    em = Estimator().fit(masked)
+    assert em.score_range_ == expected.score_range_ == (0.5, 5.5)
+    np.testing.assert_array_equal(em.mu_, expected.mu_)
+    np.testing.assert_array_equal(em.transform(masked), expected.transform(nan))
+    np.testing.assert_array_equal(masked.data, kept.data)
+    np.testing.assert_array_equal(masked.mask, kept.mask)
+    integers = np.ma.masked_array(X.astype(int), mask=masked.mask)
+    np.testing.assert_array_equal(Estimator().fit(integers).mu_, expected.mu_)
+
+
 @pytest.mark.parametrize(
     ("params", "fit_gold"),
     [
