@@ -261,7 +261,7 @@ class _BaseAnnotatorEM(TransformerMixin, _BaseEM):
             The observed ratings, as given.
         scale : _ScoreScale
         gold : ndarray of shape (n_items,) or None
-            Known scores in unit space, NaN where unknown.
+            Known scores, NaN where unknown.
         form : _ModelForm
         data : _InMemoryBackend
             The ratings in unit space, in one block not yet started.
@@ -284,16 +284,15 @@ class _BaseAnnotatorEM(TransformerMixin, _BaseEM):
             args = (self.score_range, ratings.score, self.bounded)
             scale = _scale_for_gold(scale, known, *args)
         unit = ratings.with_scores(scale.to_unit(ratings.score), scale.unit_half_step)
-        if gold is not None:
-            gold = scale.to_unit(gold)
         form = self._form(self._resolve_min_sigma(scale), scale)
         warm_params, mu = None, None
         if self.warm_start and hasattr(self, "converged_"):
             self._check_warm_start_shape(ratings)
             warm_params = self._warm_params(scale, form)
             mu = scale.to_unit(self.location_)
+        unit_gold = None if gold is None else scale.to_unit(gold)
         data = _InMemoryBackend(
-            _Block(unit, gold, mu), unit.n_per_annotator, gold is not None
+            _Block(unit, unit_gold, mu), unit.n_per_annotator, gold is not None
         )
         return ratings, scale, gold, form, data, warm_params
 
@@ -333,14 +332,15 @@ class _BaseAnnotatorEM(TransformerMixin, _BaseEM):
 
         Without biases the consensus of such an item is a mean of equal
         scores (see :meth:`skem._em.ratings._Ratings.unanimous_scores`); with
-        biases it is not their score, and a gold item's is its known score.
+        biases it is not their score. A gold item's is its known score, to
+        the last bit (through the unit space it can miss it by one).
         """
-        if self.bias:
-            return consensus
-        unanimous = ratings.unanimous_scores()
+        exact = (
+            np.full_like(consensus, np.nan) if self.bias else ratings.unanimous_scores()
+        )
         if gold is not None:
-            unanimous[~np.isnan(gold)] = np.nan
-        return np.where(np.isnan(unanimous), consensus, unanimous)
+            exact[~np.isnan(gold)] = gold[~np.isnan(gold)]
+        return np.where(np.isnan(exact), consensus, exact)
 
     def _validated_ratings(self, X, reset):
         """The observed ratings of X, validated (``reset`` as in validate_data)."""

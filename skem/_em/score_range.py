@@ -299,7 +299,7 @@ def _check_among_levels(scores, values):
         raise ValueError(
             f"{int(off.sum())} rating(s) are not among the levels "
             f"({values[0]:g} to {values[-1]:g} in steps of {step:g}), e.g. "
-            f"{float(scores[off][0]):g}. Give levels that hold every rating, "
+            f"{float(scores[off][0])!r}. Give levels that hold every rating, "
             "or levels=None for exact scores."
         )
 
@@ -583,7 +583,7 @@ def _check_ratings_in_range(ratings, scale):
         first = np.flatnonzero(outside)[0]
         raise ValueError(
             f"X has {int(outside.sum())} rating(s) outside {_range_words(scale)}, "
-            f"e.g. {float(ratings.score[first]):g} "
+            f"e.g. {float(ratings.score[first])!r} "
             f"in row {int(ratings.item[first])}, column "
             f"{int(ratings.annotator[first])}. Widen score_range or use "
             "score_range='auto'."

@@ -213,7 +213,7 @@ def _check_gold_within_levels(known, scale):
     if beyond.any():
         raise ValueError(
             f"gold has {int(beyond.sum())} value(s) beyond the outer levels "
-            f"{first:g} and {last:g}, e.g. {float(known[beyond][0]):g}: a "
+            f"{first:g} and {last:g}, e.g. {float(known[beyond][0])!r}: a "
             "bounded form's consensus on levels lies between them. Give the "
             "known scores on the scale, or fit with levels=None."
         )
@@ -575,5 +575,5 @@ def _check_computable(unit_scores, n_per_item, sigma, scores, scale):
         raise ValueError(
             f"X has {int(far.sum())} rating(s) too far from the fitted score "
             f"range ({scale.low:g}, {scale.high:g}) to compute a consensus with "
-            f"in double precision, e.g. {float(scores[np.flatnonzero(far)[0]]):g}."
+            f"in double precision, e.g. {float(scores[np.flatnonzero(far)[0]])!r}."
         )

@@ -215,7 +215,7 @@ def _check_levels_in_range(levels, scale, name):
     if outside.size:
         raise ValueError(
             f"Column {name!r} has ratings outside {_range_words(scale)}, e.g. "
-            f"{float(outside[0]):g}. Widen score_range or use score_range='auto'."
+            f"{float(outside[0])!r}. Widen score_range or use score_range='auto'."
         )
 
 

@@ -11,6 +11,7 @@ from skem._em.score_range import (
     _MAX_LEVELS,
     _all_among,
     _all_whole,
+    _check_among_levels,
     _check_ratings_in_range,
     _distinct_levels,
     _lattice_step,
@@ -111,9 +112,15 @@ def test_all_among_finds_an_odd_score_in_any_chunk(odd):
 def test_check_ratings_in_range_names_the_offending_rating(ratings):
     scale = _resolve_score_range((0.5, 4.5), np.array([1.0]))
     with pytest.raises(
-        ValueError, match=r"2 rating\(s\) outside.*e\.g\. 5 in row 1, column 2"
+        ValueError, match=r"2 rating\(s\) outside.*e\.g\. 5\.0 in row 1, column 2"
     ):
         _check_ratings_in_range(ratings, scale)
+
+
+def test_a_rating_just_off_the_levels_is_shown_with_every_digit():
+    """Fuzzing finding: 1.000001 showed as "e.g. 1", which looks on a level."""
+    with pytest.raises(ValueError, match=r"e\.g\. 1\.000001\. Give levels"):
+        _check_among_levels(np.array([2.0, 1.000001]), np.arange(1.0, 6.0))
 
 
 # ------------------------------------------------------------------ levels

@@ -586,6 +586,19 @@ def test_pd_na_in_an_object_dataframe_means_not_rated(Estimator):
     np.testing.assert_array_equal(em.transform(X), expected.transform(numeric))
 
 
+@pytest.mark.parametrize("form", [{}, {"bias": True}, {"bounded": False}])
+def test_a_gold_items_consensus_is_its_known_score_to_the_last_bit(form):
+    """Fuzzing finding: through the unit space of an 'auto' range, a gold
+    item's mu_ could miss its known score by one unit in the last place."""
+    for seed in range(5):
+        X = make_ratings(12, 5, score_range=(0.37, 5.13), random_state=seed)
+        gold = np.full(12, np.nan)
+        gold[:4] = np.round(np.random.default_rng(seed).uniform(1.3, 4.7, 4), 2)
+        em = AnnotatorEM(**form).fit(X, gold=gold)
+        np.testing.assert_array_equal(em.mu_[:4], gold[:4])
+        assert np.all(em.mu_std_error_[:4] == 0)
+
+
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
 def test_a_masked_entry_means_not_rated(Estimator):
     """Fuzzing finding: NumPy's conversion keeps a masked entry's value, so a
