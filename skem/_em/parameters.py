@@ -83,7 +83,10 @@ _SHARED_PARAMETERS = """
     n_init : int, default=1
         Number of runs with ``init='random'``; the run with the highest final
         objective is kept. The other inits are deterministic: ``'auto'``
-        races two starts, the others make one run.
+        races two starts, the others make one run. The kept run then goes
+        through the checks that may refit it with some annotators presumed
+        good (:ref:`undetermined`, :ref:`lapses`), on an objective of its
+        own: a fit with more runs can end at a lower ``log_likelihood_``.
 
     max_iter : int, default=100
         Maximum number of EM iterations per run.
