@@ -219,10 +219,18 @@ def _check_levels_in_range(levels, scale, name):
         )
 
 
-def _item_frame(block, results, scale, item_name, bounded):
-    """One partition of ``consensus_``, in score units, in the item schema."""
+def _item_frame(block, results, scale, item_name, bounded, gold=None):
+    """One partition of ``consensus_``, in score units, in the item schema.
+
+    A gold item's consensus is its known score (``gold``, by item label), to
+    the last bit, as in memory.
+    """
+    consensus = scale.consensus_from_unit(results["consensus"], bounded)
+    if gold is not None:
+        known = gold.reindex(block.item_labels).to_numpy(dtype=np.float64)
+        consensus = np.where(np.isnan(known), consensus, known)
     columns = _item_columns(
-        scale.consensus_from_unit(results["consensus"], bounded),
+        consensus,
         scale.width * results["std_error"],
         block.ratings.n_per_item.astype(np.int64),
         scale.from_unit(results["location"]) if bounded else None,
@@ -232,14 +240,16 @@ def _item_frame(block, results, scale, item_name, bounded):
     return pd.DataFrame(columns, index=pd.Index(block.item_labels, name=item_name))
 
 
-def _consensus_parts(blocks, item_results, scale, item_name, bounded):
+def _consensus_parts(blocks, item_results, scale, item_name, bounded, gold=None):
     """The partitions of ``consensus_``, as futures."""
     from distributed import get_client
 
     client = get_client()
+    if gold is not None:
+        [gold] = client.scatter([gold], broadcast=True)
     return [
         client.submit(
-            _item_frame, block, results, scale, item_name, bounded, pure=False
+            _item_frame, block, results, scale, item_name, bounded, gold, pure=False
         )
         for block, results in zip(blocks, item_results, strict=True)
     ]

@@ -247,6 +247,9 @@ def test_every_form_with_gold_matches_the_in_memory_fit(client, Dask, Memory, fo
     em, matrix = _in_memory(Memory, frame, gold, **params)
     dask_em = _dask_fit(Dask, dd.from_pandas(frame, npartitions=3), gold, **params)
     _assert_same_fit(dask_em, em, matrix)
+    # A gold item's consensus is its known score to the last bit, as in memory.
+    consensus = dask_em.consensus_["consensus"].compute()
+    np.testing.assert_array_equal(consensus.loc[gold.index], gold.to_numpy())
 
 
 @pytest.mark.slow  # a LocalCluster
