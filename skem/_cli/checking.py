@@ -221,7 +221,7 @@ def clean_ratings(frame, source, args):
         return f"item {show(item)}, annotator {show(annotator)}"
 
     raw = frame[columns["score"]].reset_index(drop=True)
-    scores = numbers(pd, raw)
+    scores = numbers(pd, raw, source.decimal)
     bad = ~np.isfinite(scores)
     if bad.any():
         first = int(np.flatnonzero(bad)[0])
@@ -234,7 +234,12 @@ def clean_ratings(frame, source, args):
         else:
             problem = f"has '{show(value)}' in column {column}, not a finite number"
         hint = ""
-        if source.csv_path is not None and isinstance(value, str) and "," in value:
+        if (
+            source.csv_path is not None
+            and source.decimal == "."
+            and isinstance(value, str)
+            and "," in value
+        ):
             hint = " (for decimal commas, add --decimal ,)"
         raise UserInputError(
             f"{name}: {where} {problem} ({rating(first)}); "

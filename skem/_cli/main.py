@@ -32,9 +32,10 @@ def main(argv=None):
     Returns
     -------
     status : ExitCode
-        OK (0) on success; BAD_INPUT (2) on bad input, arguments included,
-        reported in one line on stderr; FAILURE (1) if stdout closed early
-        or on an unexpected error (one line too); INTERRUPTED (130).
+        OK (0) on success; BAD_INPUT (2) on bad input, arguments and paths
+        that cannot be opened included, reported in one line on stderr;
+        FAILURE (1) if stdout closed early or on an unexpected error (one
+        line too); INTERRUPTED (130).
     """
     try:
         try:
@@ -46,6 +47,18 @@ def main(argv=None):
         return ExitCode.OK
     except UserInputError as error:
         _print_error(error)
+        return ExitCode.BAD_INPUT
+    except (
+        FileNotFoundError,
+        IsADirectoryError,
+        NotADirectoryError,
+        PermissionError,
+    ) as error:
+        # A path the command could not open, wherever a reader met it (a
+        # folder or a dangling link among a glob's matches, a folder it may
+        # not enter): the user's files, not a bug.
+        where = f"{error.filename}: " if error.filename else ""
+        _print_error(f"{where}{error.strerror or error}")
         return ExitCode.BAD_INPUT
     except BrokenPipeError:
         # The reader went away (skem demo | head): stop quietly, and keep

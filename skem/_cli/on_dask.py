@@ -204,21 +204,23 @@ def _partition_labels_as_text(column):
     Raises
     ------
     ValueError
-        For an empty or blank label, or bytes that are not UTF-8, as in
-        memory.
+        For an empty or blank label, bytes that are not UTF-8 or a list, as
+        in memory.
     """
-    text = labels_as_text(import_pandas(), column)
+    pd = import_pandas()
+    text = labels_as_text(pd, column)
     blank = text.map(lambda v: isinstance(v, str) and not v.strip())
     if blank.any():
         raise ValueError(
             f"Column {column.name!r} has {int(blank.sum())} blank label(s) in "
             "one partition: an empty label names nothing."
         )
-    binary = text.map(lambda v: isinstance(v, bytes))
-    if binary.any():
+    # A list is no label (nor can the shuffle by item hash it).
+    odd = text.map(lambda v: isinstance(v, bytes) or not pd.api.types.is_scalar(v))
+    if odd.any():
         raise ValueError(
-            f"Column {column.name!r} has {int(binary.sum())} label(s) in one "
-            f"partition that hold {kind(text[binary].iloc[0])}."
+            f"Column {column.name!r} has {int(odd.sum())} label(s) in one "
+            f"partition that hold {kind(text[odd].iloc[0])}."
         )
     return text
 

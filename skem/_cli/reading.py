@@ -65,10 +65,14 @@ class Source:
         (the header is line 1); otherwise rows are numbered from 1.
     sep : str, default=','
         The CSV separator.
+    decimal : str, default='.'
+        The CSV decimal mark: scores that pandas left as text (a column
+        with one value that is no number) are read with it.
     """
 
-    def __init__(self, name, csv_path=None, sep=","):
+    def __init__(self, name, csv_path=None, sep=",", decimal="."):
         self.name, self.csv_path, self.sep = name, csv_path, sep
+        self.decimal = decimal
 
     def places(self, positions):
         """Name the rows at 0-based ``positions``: 'line 5' or 'row 4'."""
@@ -239,7 +243,7 @@ def _read_csv(pd, path, sep, decimal, labels, score):
     """A CSV file as a DataFrame, its ``labels`` columns as text."""
     if sep is None:
         sep = _sniff_separator(path)
-    source = Source(str(path), csv_path=path, sep=sep)
+    source = Source(str(path), csv_path=path, sep=sep, decimal=decimal or ".")
     # index_col=False: a first row with a field too many is not an index.
     # Labels are text as written; only scores know missing-value markers.
     options = {
@@ -261,16 +265,15 @@ def _read_csv(pd, path, sep, decimal, labels, score):
     for w in caught:  # to the caller's record
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     _check_header_names_once(pd, path, frame, sep, (*labels, score))
-    if (
-        decimal is None
-        and sep == ";"
-        and score in frame.columns
-        and _unparsed(pd, frame[score]).any()
-    ):
-        # A semicolon usually goes with decimal commas (3,5): try them.
-        retry = pd.read_csv(path, decimal=",", **options)
-        if score in retry.columns and not _unparsed(pd, retry[score]).any():
-            frame = retry
+    if decimal is None and sep == ";" and score in frame.columns:
+        # A semicolon usually goes with decimal commas (3,5): read with them
+        # if fewer scores are then no number, so that a message names those.
+        unparsed = _unparsed(pd, frame[score]).sum()
+        if unparsed and _unparsed(pd, frame[score], ",").sum() < unparsed:
+            source.decimal = ","
+            retry = pd.read_csv(path, decimal=",", **options)
+            if score in retry.columns:
+                frame = retry
     return frame, source
 
 
@@ -404,13 +407,19 @@ def _csv_lines(path, sep, positions):
     return [found.get(p, p + 2) for p in positions]
 
 
-def numbers(pd, column):
+def numbers(pd, column, decimal="."):
     """The column as floats: NaN where not a number, inf where too large.
 
     Dates and durations are no numbers, though pandas would give their ticks.
+    Text is read with the ``decimal`` mark: pandas leaves a column as text,
+    its decimal commas too, when one value is no number.
     """
     if column.dtype.kind in ("m", "M"):
         return np.full(len(column), np.nan)
+    if decimal != ".":
+        text = column.map(lambda value: isinstance(value, str))
+        if text.any():
+            column = column.where(~text, column[text].str.replace(decimal, "."))
     try:
         return pd.to_numeric(column, errors="coerce").to_numpy(
             dtype=np.float64, na_value=np.nan
@@ -430,6 +439,6 @@ def _number(pd, value):
         return math.nan
 
 
-def _unparsed(pd, column):
+def _unparsed(pd, column, decimal="."):
     """Where ``column`` holds a value that is there but not a number."""
-    return np.isnan(numbers(pd, column)) & column.notna().to_numpy()
+    return np.isnan(numbers(pd, column, decimal)) & column.notna().to_numpy()

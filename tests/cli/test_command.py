@@ -473,6 +473,36 @@ def test_sep_and_decimal_options_override_the_inference(
     one_line_error(status, err, "--sep", "one character")
 
 
+@pytest.mark.parametrize(
+    "text, options, line",
+    [
+        ("item;annotator;score\na;x;1,5\na;y;2\n\nb;x;3\nb;y;oops\n", (), 6),
+        (
+            "item;annotator;score\na;x;1,5\na;y;2\nb;x;3\nb;y;oops\n",
+            ("--decimal", ","),
+            5,
+        ),
+        (
+            "item\tannotator\tscore\na\tx\t1,5\na\ty\t2\nb\tx\t3\nb\ty\t-\n",
+            ("--decimal", ","),
+            5,
+        ),
+    ],
+    ids=["inferred", "given", "tab-separated"],
+)
+def test_one_bad_score_among_decimal_commas_is_the_one_named(
+    tmp_path, run_main, one_line_error, text, options, line
+):
+    """Fuzzing finding: one score that is no number left pandas' whole column
+    as text, and the message blamed the first decimal comma ('1,5', "2 such
+    rows", "add --decimal ,", even where it was given)."""
+    path = tmp_path / "r.csv"
+    path.write_text(text)
+    status, _, err = run_main("fit", path, *options)
+    message = one_line_error(status, err, f"line {line} has ", "1 such row in all")
+    assert "1,5" not in message and "--decimal" not in message
+
+
 def test_missing_columns_are_listed_with_the_options_to_name_them(
     ratings_csv, run_main, one_line_error
 ):
@@ -932,6 +962,30 @@ def test_an_unexpected_error_is_one_line_and_exit_1(
     status, _, err = run_main("fit", path, *COLUMNS)
     line = one_line_error(status, err, exit_status=1)
     assert line == "skem: error: unexpected RuntimeError: boom second line"
+
+
+def test_a_folder_or_a_dangling_link_among_the_files_is_bad_input(
+    tmp_path, run_main, one_line_error
+):
+    """Fuzzing finding: a glob of --workers that matched a folder or a dangling
+    link, and a file in a folder the user may not enter, ended with exit 1,
+    "unexpected IsADirectoryError". A path that cannot be opened is the
+    user's input, named in one line (exit 2), wherever a reader meets it."""
+    pytest.importorskip("pyarrow")
+    pd = pytest.importorskip("pandas")
+    data = tmp_path / "data"
+    data.mkdir()
+    frame = pd.DataFrame(
+        {"item": ["a", "a", "b", "b"], "annotator": ["x", "y"] * 2, "score": 1.0}
+    )
+    frame.to_parquet(data / "one.parquet")
+    (data / "old.parquet").mkdir()
+    status, _, err = run_main("fit", f"{data}/*.parquet", "--workers", "1")
+    one_line_error(status, err, "old.parquet", "Is a directory")
+    (data / "old.parquet").rmdir()
+    (data / "broken.parquet").symlink_to(tmp_path / "gone.parquet")
+    status, _, err = run_main("fit", f"{data}/*.parquet", "--workers", "1")
+    one_line_error(status, err, "broken.parquet", "No such file or directory")
 
 
 def test_location_names_a_label_column_of_the_plain_form(tmp_path, run_main):

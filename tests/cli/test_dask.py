@@ -193,6 +193,28 @@ def test_a_blank_label_is_refused_on_dask_as_in_memory(tmp_path, capsys):
     assert err.count("\n") == 1 and "Column 'video' has 1 blank label" in err, err
 
 
+def test_list_labels_are_refused_on_dask_as_in_memory(tmp_path, capsys):
+    """Fuzzing finding: item labels that are lists ended with exit 1,
+    "unexpected TypeError: unhashable type", where in memory they are bad
+    input named in one line."""
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    table = pa.table(
+        {
+            "item": pa.array([[1], [1], [2], [2]]),
+            "annotator": ["x", "y", "x", "y"],
+            "score": [1.0, 2.0, 3.0, 4.0],
+        }
+    )
+    path = tmp_path / "r.parquet"
+    pq.write_table(table, path)
+    for extra in ([], ["--workers", "1"]):
+        assert main(["fit", str(path), "-q", *extra]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "'item'" in err and "a list" in err, err
+
+
 def test_binary_labels_that_are_not_utf8_are_refused_on_dask_as_in_memory(
     tmp_path, capsys, binary_labels
 ):
