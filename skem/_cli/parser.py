@@ -331,10 +331,11 @@ def _path(text):
 def _separator(text):
     """The ``--sep`` value: one character; '\\t' or 'tab' for a tab."""
     sep = {"\\t": "\t", "tab": "\t"}.get(text, text)
-    if len(sep) != 1 or sep in '"\r\n':
+    # pandas' fast reader takes only a one-byte separator.
+    if len(sep) != 1 or sep in '"\r\n' or not sep.isascii():
         raise argparse.ArgumentTypeError(
-            f"must be one character other than a quote or a newline, e.g. ';' or "
-            f"'\\t' for a tab; got '{text}'"
+            f"must be one ASCII character other than a quote or a newline, e.g. "
+            f"';' or '\\t' for a tab; got '{text}'"
         )
     return sep
 

@@ -164,7 +164,9 @@ def long_to_matrix(
     names = (
         (item, annotator, score) if data is not None else ("item", "annotator", "score")
     )
-    item_values, annotator_values, score_values = _columns(data, item, annotator, score)
+    item_values, annotator_values, score_values = _columns(
+        pd, data, item, annotator, score
+    )
 
     if len(score_values) == 0:
         raise ValueError("The ratings table is empty: there is no rating to fit.")
@@ -225,7 +227,7 @@ def _import_pandas():
     return pandas
 
 
-def _columns(data, item, annotator, score):
+def _columns(pd, data, item, annotator, score):
     if data is None:
         values = [_as_labels(item), _as_labels(annotator), np.asarray(score)]
         lengths = {len(v) for v in values}
@@ -235,6 +237,15 @@ def _columns(data, item, annotator, score):
                 f"{[len(v) for v in values]}."
             )
         return values
+    if not isinstance(data, pd.DataFrame):
+        package = type(data).__module__.split(".")[0]
+        kind = type(data).__name__
+        raise ValueError(
+            "data must be a pandas DataFrame of long-format ratings, one row a "
+            f"rating; got {kind if package == 'builtins' else f'{package}.{kind}'}"
+            ". For a Dask DataFrame, use "
+            "skem.dask; for a dict, pandas.DataFrame(data)."
+        )
     missing = [name for name in (item, annotator, score) if name not in data.columns]
     if missing:
         raise ValueError(

@@ -470,7 +470,10 @@ def test_sep_and_decimal_options_override_the_inference(
     status, _, err = run_main("fit", tsv, *COLUMNS, "--sep", ";")
     one_line_error(status, err, "no columns 'clip'", "--sep")
     status, _, err = run_main("fit", tsv, "--sep", "ab")
-    one_line_error(status, err, "--sep", "one character")
+    one_line_error(status, err, "--sep", "one ASCII character")
+    # Fuzzing finding: '§' passed, then pandas' reader failed on the file.
+    status, _, err = run_main("fit", tsv, "--sep", "§")
+    one_line_error(status, err, "--sep", "one ASCII character", "'§'")
 
 
 @pytest.mark.parametrize(

@@ -591,3 +591,18 @@ def test_a_score_too_large_for_a_float_is_refused_with_its_row():
 )
 def test_shown_values_are_python_reprs_clipped(value, shown):
     assert _shown(value) == shown
+
+
+def test_data_that_is_no_pandas_dataframe_is_refused_with_what_to_do():
+    """Fuzzing finding: a dict gave an AttributeError, a Dask DataFrame an
+    AttributeError on a Series, a pyarrow Table a list of its values as
+    column names."""
+    dd = pytest.importorskip("dask.dataframe")
+    table = pd.DataFrame({"item": [1], "annotator": [1], "score": [1.0]})
+    for data, shown in (
+        (table.to_dict("list"), "got dict."),
+        (dd.from_pandas(table, npartitions=1), "got dask.DataFrame. "),
+    ):
+        with pytest.raises(ValueError, match="must be a pandas DataFrame") as error:
+            long_to_matrix(data)
+        assert shown in str(error.value)
