@@ -5,6 +5,7 @@ The item and annotator columns are read as text and kept exactly as written
 column is read as numbers.
 """
 
+import atexit
 import bz2
 import contextlib
 import csv
@@ -13,8 +14,11 @@ import gzip
 import io
 import lzma
 import math
+import os
+import shutil
 import sys
 import tarfile
+import tempfile
 import warnings
 import zipfile
 
@@ -129,15 +133,18 @@ def read_ratings(path, *, sep, decimal, item, annotator, score):
         raise UserInputError(
             f"{path}: --sep and --decimal apply to CSV files, not to Parquet"
         )
+    # A pipe (/dev/stdin, <(zcat ...)) reads once, and a CSV file is read
+    # more than once (its separator, the lines a message names).
+    readable = path if path.is_file() else _spooled(path)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             if parquet:
-                frame = _read_parquet(pd, path, (item, annotator))
+                frame = _read_parquet(pd, readable, (item, annotator))
                 source = Source(str(path))
             else:
                 frame, source = _read_csv(
-                    pd, path, sep, decimal, (item, annotator), score
+                    pd, readable, sep, decimal, (item, annotator), score, str(path)
                 )
         except UserInputError:
             raise
@@ -160,6 +167,18 @@ def read_ratings(path, *, sep, decimal, item, annotator, score):
     ):
         print(f"skem: warning: {path}: {message}", file=sys.stderr)
     return frame, source
+
+
+def _spooled(path):
+    """A regular file with what ``path`` (a pipe, say) holds, kept till exit.
+
+    It keeps the suffixes of ``path``, which name its compression.
+    """
+    handle, name = tempfile.mkstemp(prefix="skem-", suffix="".join(path.suffixes))
+    atexit.register(os.unlink, name)
+    with os.fdopen(handle, "wb") as copy, open(path, "rb") as pipe:
+        shutil.copyfileobj(pipe, copy)
+    return type(path)(name)
 
 
 def _missing_module(error, parquet):
@@ -239,11 +258,12 @@ def _label_text(value):
     return str(value)
 
 
-def _read_csv(pd, path, sep, decimal, labels, score):
-    """A CSV file as a DataFrame, its ``labels`` columns as text."""
+def _read_csv(pd, path, sep, decimal, labels, score, name):
+    """A CSV file as a DataFrame, its ``labels`` columns as text; ``name``
+    names it in messages."""
     if sep is None:
         sep = _sniff_separator(path)
-    source = Source(str(path), csv_path=path, sep=sep, decimal=decimal or ".")
+    source = Source(name, csv_path=path, sep=sep, decimal=decimal or ".")
     # index_col=False: a first row with a field too many is not an index.
     # Labels are text as written; only scores know missing-value markers.
     options = {
@@ -259,12 +279,12 @@ def _read_csv(pd, path, sep, decimal, labels, score):
         frame = pd.read_csv(path, decimal=decimal or ".", **options)
     if _extra_fields_warned(pd, caught):
         raise UserInputError(
-            f"{path}: {source.place(0)} has more fields than the header line; "
+            f"{name}: {source.place(0)} has more fields than the header line; "
             f"is the separator {quoted(sep_name(sep))} right? (set it with --sep)"
         )
     for w in caught:  # to the caller's record
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    _check_header_names_once(pd, path, frame, sep, (*labels, score))
+    _check_header_names_once(pd, path, frame, sep, (*labels, score), name)
     if decimal is None and sep == ";" and score in frame.columns:
         # A semicolon usually goes with decimal commas (3,5): read with them
         # if fewer scores are then no number, so that a message names those.
@@ -277,7 +297,7 @@ def _read_csv(pd, path, sep, decimal, labels, score):
     return frame, source
 
 
-def _check_header_names_once(pd, path, frame, sep, names):
+def _check_header_names_once(pd, path, frame, sep, names, shown):
     """Refuse a header that names one of ``names`` twice.
 
     pandas renames the second ``score`` to ``score.1``: which column is
@@ -298,7 +318,7 @@ def _check_header_names_once(pd, path, frame, sep, names):
     repeated = next((name for name in names if header.count(name) > 1), None)
     if repeated is not None:
         raise UserInputError(
-            f"{path}: the header names the column {quoted(repeated)} more than "
+            f"{shown}: the header names the column {quoted(repeated)} more than "
             "once; give each column a name of its own"
         )
 

@@ -454,6 +454,39 @@ def test_the_separator_and_a_decimal_comma_are_inferred(
     pd.testing.assert_frame_equal(got, expected)
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_ratings_through_a_pipe_fit_as_from_their_file(ratings_csv, tmp_path):
+    """Fuzzing finding: through a pipe (/dev/stdin, <(zcat ...)) the inference
+    of the separator read the ratings away: "the file is empty", or a false
+    "has more fields than the header line" past 64 KiB. A process with a
+    timeout, so that a reader that waits for a second writer fails the test
+    rather than hanging it."""
+    import subprocess
+    import threading
+
+    path, _ = ratings_csv
+    pipe = tmp_path / "pipe.csv"
+    os.mkfifo(pipe)
+
+    def write():
+        with open(pipe, "wb") as stream:
+            stream.write(path.read_bytes())
+
+    threading.Thread(target=write, daemon=True).start()
+    tables = {}
+    for name, source in (("pipe", pipe), ("file", path)):
+        tables[name] = tmp_path / f"consensus_from_{name}.csv"
+        args = ["fit", str(source), *COLUMNS, "--consensus", str(tables[name])]
+        done = subprocess.run(
+            [sys.executable, "-m", "skem", *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+    assert tables["pipe"].read_text() == tables["file"].read_text()
+
+
 def test_sep_and_decimal_options_override_the_inference(
     ratings_csv, tmp_path, capsys, run_main, one_line_error
 ):
