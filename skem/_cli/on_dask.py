@@ -182,6 +182,10 @@ def _read_dataset(dd, files, args):
         raise UserInputError(
             f"{args.ratings}: cannot read it: {describe(error)}"
         ) from None
+    # A named index (written from a frame indexed by item, say) is a column,
+    # as in memory.
+    if frame.index.name is not None and frame.index.name not in frame.columns:
+        frame = frame.reset_index()
     missing = [c for c in (args.item, args.annotator, args.score) if c not in frame]
     if missing:
         present = ", ".join(f"'{c}'" for c in list(frame.columns)[:20])

@@ -193,6 +193,29 @@ def test_a_blank_label_is_refused_on_dask_as_in_memory(tmp_path, capsys):
     assert err.count("\n") == 1 and "Column 'video' has 1 blank label" in err, err
 
 
+def test_a_parquet_file_indexed_by_item_fits_on_dask_as_in_memory(tmp_path, capsys):
+    """Fuzzing finding: the item column written as the frame's named index was
+    read in memory, and refused on Dask ("no column 'item'")."""
+    pytest.importorskip("pyarrow")
+    frame = pd.DataFrame(
+        {
+            "item": list("aaabbbccc"),
+            "annotator": list("xyz") * 3,
+            "score": [1.0, 2, 1, 4, 5, 4, 3, 3, 2],
+        }
+    )
+    path = tmp_path / "r.parquet"
+    frame.set_index("item").to_parquet(path)
+    tables = {}
+    for where, extra in (("memory", []), ("dask", ["--workers", "1"])):
+        out = tmp_path / where
+        assert main(["fit", str(path), "-q", "-o", str(out), *extra]) == 0, (
+            capsys.readouterr().err
+        )
+        tables[where] = pd.read_csv(out / "annotators.csv")
+    pd.testing.assert_frame_equal(tables["dask"], tables["memory"])
+
+
 def test_list_labels_are_refused_on_dask_as_in_memory(tmp_path, capsys):
     """Fuzzing finding: item labels that are lists ended with exit 1,
     "unexpected TypeError: unhashable type", where in memory they are bad
