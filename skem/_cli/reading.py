@@ -274,14 +274,22 @@ def _read_csv(pd, path, sep, decimal, labels, score, name):
         "keep_default_na": False,
         "na_values": {score: _MISSING_SCORES},
     }
+    too_many = (
+        f"has more fields than the header line; is the separator "
+        f"{quoted(sep_name(sep))} right? (set it with --sep)"
+    )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        frame = pd.read_csv(path, decimal=decimal or ".", **options)
+        try:
+            frame = pd.read_csv(path, decimal=decimal or ".", **options)
+        except pd.errors.ParserError:
+            # pandas counts its own lines: name the file's.
+            line = _first_long_line(path, sep)
+            if line is None:
+                raise
+            raise UserInputError(f"{name}: line {line} {too_many}") from None
     if _extra_fields_warned(pd, caught):
-        raise UserInputError(
-            f"{name}: {source.place(0)} has more fields than the header line; "
-            f"is the separator {quoted(sep_name(sep))} right? (set it with --sep)"
-        )
+        raise UserInputError(f"{name}: {source.place(0)} {too_many}")
     for w in caught:  # to the caller's record
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     _check_header_names_once(pd, path, frame, sep, (*labels, score), name)
@@ -409,22 +417,43 @@ def _csv_lines(path, sep, positions):
     """
     wanted, found = set(positions), {}
     with contextlib.suppress(Exception):
-        with _open_text(path) as text:
-            reader = csv.reader(text, delimiter=sep)
-            position, start, header = -1, 1, False
-            for row in reader:
-                line, start = start, reader.line_num + 1
-                if blank(row):
-                    continue
-                if not header:
-                    header = True
-                    continue
-                position += 1
-                if position in wanted:
-                    found[position] = line
-                    if len(found) == len(wanted):
-                        break
+        rows = _lines_and_rows(path, sep)
+        next(rows)  # the header
+        for position, (line, _) in enumerate(rows):
+            if position in wanted:
+                found[position] = line
+                if len(found) == len(wanted):
+                    break
     return [found.get(p, p + 2) for p in positions]
+
+
+def _first_long_line(path, sep):
+    """The file line of the first data row with more fields than the header.
+
+    None if there is none, or if the file cannot be scanned.
+    """
+    with contextlib.suppress(Exception):
+        rows = _lines_and_rows(path, sep)
+        _, header = next(rows)
+        for line, row in rows:
+            if len(row) > len(header):
+                return line
+    return None
+
+
+def _lines_and_rows(path, sep):
+    """Each row that pandas reads (the header first), with its first file line.
+
+    Counts the lines that pandas skips (blank ones) and the line breaks
+    inside quoted fields.
+    """
+    with _open_text(path) as text:
+        reader = csv.reader(text, delimiter=sep)
+        start = 1
+        for row in reader:
+            line, start = start, reader.line_num + 1
+            if not blank(row):
+                yield line, row
 
 
 def numbers(pd, column, decimal="."):

@@ -715,7 +715,18 @@ _GOOD_CSV = b"item,annotator,score\n1,a,3\n1,b,4\n2,a,2\n2,b,1\n"
             b"item,annotator,score\n" + b"a,b,1\n" * 9000 + b"caf\xe9,b,1\n",
             "it holds the byte(s) e9, not UTF-8",
         ),
-        ("r.csv", b"item,annotator,score\n1,a,3\n1,b,4,5\n", "cannot read it"),
+        (
+            "r.csv",
+            b"item,annotator,score\n1,a,3\n1,b,4,5\n",
+            "line 3 has more fields than the header line",
+        ),
+        # Fuzzing finding: pandas' own count (line 7) named no file line.
+        (
+            "r.csv",
+            b'item,annotator,score\n"multi\nline",x,1\n"multi\nline",y,2\n\n'
+            b"b,x,3\nb,y,4,5\n",
+            "line 8 has more fields than the header line",
+        ),
         (
             "r.csv",
             b"item,annotator,score\n1,a,3,9\n1,b,4\n",
@@ -740,6 +751,7 @@ _GOOD_CSV = b"item,annotator,score\n1,a,3\n1,b,4\n2,a,2\n2,b,1\n"
         "binary",
         "latin-1 past the first chunk",
         "ragged",
+        "ragged after labels on two lines",
         "ragged first row",
         "empty",
         "blank lines",
