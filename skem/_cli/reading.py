@@ -31,6 +31,13 @@ _TAR_SUFFIXES = (".tar", ".tar.gz", ".tar.bz2", ".tar.xz")
 # Candidate separators, in the order that breaks ties.
 SEPARATORS = (",", "\t", ";", "|")
 _SNIFF_CHARS = 65536  # how much of a CSV file the separator is inferred from
+# The first bytes of files that are no CSV text, and what to do with them.
+_BINARY_FORMATS = (
+    (b"PAR1", "a Parquet file: give the uncompressed file, named .parquet"),
+    (b"ARROW1", "an Arrow (Feather) file: save the ratings as CSV or Parquet"),
+    (b"\xd0\xcf\x11\xe0", "an Excel workbook: save its sheet as CSV"),
+    (b"PK\x03\x04", "a zip archive (an Excel workbook?): save the sheet as CSV"),
+)
 _SNIFF_ROWS = 20
 # What pandas reads as a missing number by default; in the score column only,
 # since in a label column "NA" or "nan" is a label as written.
@@ -136,6 +143,9 @@ def read_ratings(path, *, sep, decimal, item, annotator, score):
     # A pipe (/dev/stdin, <(zcat ...)) reads once, and a CSV file is read
     # more than once (its separator, the lines a message names).
     readable = path if path.is_file() else _spooled(path)
+    binary = None if parquet else _binary_format(readable)
+    if binary is not None:
+        raise UserInputError(f"{path}: cannot read it as CSV: it is {binary}")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -379,6 +389,26 @@ def blank(row):
 @contextlib.contextmanager
 def _open_text(path):
     """Open a (possibly compressed) CSV file as text, as pandas would."""
+    with _open_bytes(path) as raw:
+        yield io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="")
+
+
+def _binary_format(path):
+    """What a file named as CSV is, if its first bytes say it is no text.
+
+    None for text, and for a file that cannot be opened.
+    """
+    with contextlib.suppress(Exception), _open_bytes(path) as raw:
+        head = raw.read(8)
+        for magic, what in _BINARY_FORMATS:
+            if head.startswith(magic):
+                return what
+    return None
+
+
+@contextlib.contextmanager
+def _open_bytes(path):
+    """Open a (possibly compressed) file, decompressed, as pandas would."""
     name = path.name.lower()
     with contextlib.ExitStack() as stack:
         if name.endswith(_TAR_SUFFIXES):
@@ -403,9 +433,7 @@ def _open_text(path):
             raw = stack.enter_context(zstandard.open(path, "rb"))
         else:
             raw = stack.enter_context(open(path, "rb"))
-        yield stack.enter_context(
-            io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="")
-        )
+        yield raw
 
 
 def _csv_lines(path, sep, positions):

@@ -741,6 +741,11 @@ _GOOD_CSV = b"item,annotator,score\n1,a,3\n1,b,4\n2,a,2\n2,b,1\n"
             "line 3 has '1000",
         ),
         ("r.parquet", b"PAR1 and then no Parquet at all", "cannot read it"),
+        # Fuzzing finding: these were "not UTF-8" or "Error tokenizing data".
+        ("r.csv", b"PAR1\x15\x04\x15", "as CSV: it is a Parquet file"),
+        ("r.parquet.gz", gzip.compress(b"PAR1\x15\x04"), "it is a Parquet file"),
+        ("r.xlsx", b"PK\x03\x04\x14\x00", "zip archive (an Excel workbook?)"),
+        ("r.feather", b"ARROW1\x00\x00", "an Arrow (Feather) file"),
     ],
     ids=[
         "truncated gz",
@@ -758,6 +763,10 @@ _GOOD_CSV = b"item,annotator,score\n1,a,3\n1,b,4\n2,a,2\n2,b,1\n"
         "header and blank lines",
         "overflow to inf",
         "not parquet",
+        "parquet named csv",
+        "gzipped parquet",
+        "excel",
+        "feather",
     ],
 )
 def test_unreadable_files_are_one_line_and_exit_2(
