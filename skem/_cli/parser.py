@@ -341,9 +341,7 @@ def _separator(text):
 
 
 def _decimal_mark(text):
-    """The ``--decimal`` value: one character."""
-    if len(text) != 1 or text in '"\r\n':
-        raise argparse.ArgumentTypeError(
-            f"must be one character, '.' or ','; got '{text}'"
-        )
+    """The ``--decimal`` value: '.' or ','."""
+    if text not in (".", ","):
+        raise argparse.ArgumentTypeError(f"must be '.' or ','; got '{text}'")
     return text

@@ -502,6 +502,9 @@ def test_sep_and_decimal_options_override_the_inference(
     # A wrong --sep wins over the inference, and the message says what to do.
     status, _, err = run_main("fit", tsv, *COLUMNS, "--sep", ";")
     one_line_error(status, err, "no columns 'clip'", "--sep")
+    # Fuzzing finding: --decimal said '.' or ',' and took any character.
+    status, _, err = run_main("fit", tsv, "--decimal", ";")
+    one_line_error(status, err, "--decimal", "'.' or ','")
     status, _, err = run_main("fit", tsv, "--sep", "ab")
     one_line_error(status, err, "--sep", "one ASCII character")
     # Fuzzing finding: '§' passed, then pandas' reader failed on the file.
