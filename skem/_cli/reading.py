@@ -31,6 +31,7 @@ _TAR_SUFFIXES = (".tar", ".tar.gz", ".tar.bz2", ".tar.xz")
 # Candidate separators, in the order that breaks ties.
 SEPARATORS = (",", "\t", ";", "|")
 _SNIFF_CHARS = 65536  # how much of a CSV file the separator is inferred from
+_SNIFF_ROWS = 20
 # The first bytes of files that are no CSV text, and what to do with them.
 _BINARY_FORMATS = (
     (b"PAR1", "a Parquet file: give the uncompressed file, named .parquet"),
@@ -38,7 +39,6 @@ _BINARY_FORMATS = (
     (b"\xd0\xcf\x11\xe0", "an Excel workbook: save its sheet as CSV"),
     (b"PK\x03\x04", "a zip archive (an Excel workbook?): save the sheet as CSV"),
 )
-_SNIFF_ROWS = 20
 # What pandas reads as a missing number by default; in the score column only,
 # since in a label column "NA" or "nan" is a label as written.
 _MISSING_SCORES = [

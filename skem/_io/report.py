@@ -254,7 +254,8 @@ class _Content:
         people = self.people
         order = np.argsort(people["log_posterior"].to_numpy(), kind="stable")
         verdict = people["verdict"].to_numpy()
-        # Listed one by one with their reasons: those the mixture flagged.
+        # One line for those not judged, but those a failed mixture flagged,
+        # listed one by one with their reason.
         few = (
             (verdict == "undetermined")
             & ~self.estimator.judged_
