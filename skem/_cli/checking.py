@@ -231,6 +231,8 @@ def clean_ratings(frame, source, args):
             problem = f"holds {kind(value)} in column {column}, not a number"
         elif pd.isna(value):
             problem = f"has no score in column {column}"
+        elif isinstance(value, str) and not value.strip():
+            problem = f"has a blank score (spaces) in column {column}"
         else:
             problem = f"has '{show(value)}' in column {column}, not a finite number"
         hint = ""

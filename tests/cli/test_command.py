@@ -744,6 +744,12 @@ _GOOD_CSV = b"item,annotator,score\n1,a,3\n1,b,4\n2,a,2\n2,b,1\n"
             "line 3 has '1000",
         ),
         ("r.parquet", b"PAR1 and then no Parquet at all", "cannot read it"),
+        # Fuzzing finding: shown as "has '' in column 'score'".
+        (
+            "r.csv",
+            b"item,annotator,score\n1,a,3\n1,b,  \n2,a,2\n2,b,1\n",
+            "line 3 has a blank score (spaces) in column 'score'",
+        ),
         # Fuzzing finding: these were "not UTF-8" or "Error tokenizing data".
         ("r.csv", b"PAR1\x15\x04\x15", "as CSV: it is a Parquet file"),
         ("r.parquet.gz", gzip.compress(b"PAR1\x15\x04"), "it is a Parquet file"),
@@ -766,6 +772,7 @@ _GOOD_CSV = b"item,annotator,score\n1,a,3\n1,b,4\n2,a,2\n2,b,1\n"
         "header and blank lines",
         "overflow to inf",
         "not parquet",
+        "blank score",
         "parquet named csv",
         "gzipped parquet",
         "excel",
