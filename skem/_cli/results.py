@@ -305,11 +305,18 @@ def _bias_line(annotators, labels, consistent):
     chosen = np.flatnonzero(consistent) if consistent.any() else np.arange(len(bias))
     low = chosen[int(np.argmin(bias[chosen]))]
     high = chosen[int(np.argmax(bias[chosen]))]
+    among = "the consistent annotators" if consistent.any() else "all annotators"
     return (
-        f"Bias (how much higher than the consensus an annotator rates): from "
-        f"{bias[low]:+.2f} ({show(labels[low])}) to {bias[high]:+.2f} "
-        f"({show(labels[high])})."
+        f"Bias (how much higher than the consensus an annotator rates), among "
+        f"{among}: from {_signed(bias[low])} ({show(labels[low])}) to "
+        f"{_signed(bias[high])} ({show(labels[high])})."
     )
+
+
+def _signed(value):
+    """``number(value)`` with its sign, + included; never "-0"."""
+    text = number(abs(value))
+    return ("-" if value < 0 and text != "0" else "+") + text
 
 
 def _convergence_line(estimator, elapsed):
@@ -391,8 +398,5 @@ def next_hint(annotators, outputs):
         )
     if undetermined:
         # Nobody to check: the page says why each one is undetermined.
-        return (
-            "next: --report report.html says why each undetermined annotator "
-            "could not be judged."
-        )
+        return "next: --report report.html says why each annotator is undetermined."
     return "next: --report report.html draws the fit on one page."

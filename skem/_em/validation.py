@@ -481,7 +481,7 @@ _AT_FLOOR = 1e-6
 
 
 def _warn_if_sigma_at_floor(name, run, form, scale):
-    """Warn when the consistent annotators' sigma ends at its floor.
+    """Warn when the sigma of the annotators weighted as good ends at its floor.
 
     A likelihood that still rises as sigma shrinks has no maximum: a density
     rewards ratings that agree exactly without bound (the levels of a
@@ -506,7 +506,9 @@ def _warn_if_sigma_at_floor(name, run, form, scale):
     n_at_floor = int(np.count_nonzero(consistent & (params.sigma <= floor)))
     if not (params.shared_sigma <= floor or 2 * n_at_floor > n_consistent):
         return
-    who = [f"{n_at_floor} of {n_consistent} consistent annotators"]
+    # Their weight, not the verdict (which also asks for evidence): the fit's
+    # good component is theirs.
+    who = [f"{n_at_floor} of {n_consistent} annotators weighted as good"]
     if params.shared_sigma <= floor:
         who = ["the shared scale"] + (who if n_consistent else [])
     _warn_at_caller(

@@ -135,19 +135,18 @@ def _annotator_figures(people, annotator_name, bias, figure_class, tail=None):
     caption = (
         "Each bar counts the annotators whose value lies in its bin. " if many else ""
     ) + (
-        (
-            "Bias (ITU-T P.913, ITU-R BT.500): how much higher (+) or lower (-) "
-            "than the consensus the annotator rates on average. Inconsistency: "
-            "the typical deviation of a good rating from the consensus plus the "
-            f"bias ({sigma}). "
-            if bias
-            else "Inconsistency: the typical deviation of a good rating from the "
-            f"consensus ({sigma}). "
-        )
-        + "A random annotator's values say little: "
-        + _random_weight_words(
-            people["consensus_weight"].to_numpy()[people["verdict"] == "random"]
-        )
-        + "."
+        "Bias (ITU-T P.913, ITU-R BT.500): how much higher (+) or lower (-) "
+        "than the consensus the annotator rates on average. Inconsistency: "
+        "the typical deviation of a good rating from the consensus plus the "
+        f"bias ({sigma}). "
+        if bias
+        else "Inconsistency: the typical deviation of a good rating from the "
+        f"consensus ({sigma}). "
     )
-    return _figure(image, caption)
+    random = people["verdict"].to_numpy() == "random"
+    if random.any():
+        weights = people["consensus_weight"].to_numpy()[random]
+        caption += (
+            f"A random annotator's values say little: {_random_weight_words(weights)}."
+        )
+    return _figure(image, caption.rstrip())

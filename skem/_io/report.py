@@ -40,6 +40,7 @@ from skem._io.verdicts import (
     _random_but_agreeing,
     _random_weight_words,
     _ratings_tell_nobody,
+    _share,
 )
 from skem._io.widest import _half_width, _widest
 from skem._io.words import _degrees_of_freedom, count, number
@@ -349,9 +350,10 @@ class _Content:
                 + ending
             ),
             (
-                "Hard (classification) EM: each annotator counts fully or not at "
-                "all in the consensus; the page shows the probability of being "
-                "good all the same."
+                "Hard (classification) EM: each annotator it judges counts fully "
+                "or not at all in the consensus (one it cannot judge counts with "
+                "the panel's prior share of good annotators); the page shows the "
+                "probability of being good all the same."
                 if hard
                 else "Soft EM: each annotator counts in the consensus in "
                 "proportion to their probability of being good."
@@ -384,14 +386,15 @@ class _Content:
         else:
             fit = (
                 f"EM did NOT converge: it stopped after max_iter={em.max_iter} "
-                f"iterations, with the {objective} still changing by at least "
+                f"iteration{'' if em.max_iter == 1 else 's'}, with the {objective} "
+                "still changing by at least "
                 f"tol={em.tol:g} per rating (final {objective}: "
                 f"{em.log_likelihood_:.6g}). Refit with a larger max_iter "
                 "before relying on these results."
             )
             fit = f'<p class="warn">{html.escape(fit)}</p>'
         shared_text = (
-            f"Prior probability of being good (pi): {number(em.pi_)}. "
+            f"Prior share of good annotators: {_share(em.pi_)}. "
             f"Typical inconsistency of the panel: {number(em.shared_sigma_)}."
         )
         return (
@@ -431,11 +434,11 @@ class _Content:
             )
         elif finite.any():
             half = float(np.median(items["std_error"].to_numpy()[finite])) * 1.96
+            clipping = " before clipping to the scale" if self.estimator.bounded else ""
             steps.append(
                 "The intervals are all about equally wide (about "
-                f"&plusmn;{number(half, 2)}"
-                f" before clipping to the scale): no {html.escape(name)} stands out. "
-                f"More ratings per {html.escape(name)} narrow them all."
+                f"&plusmn;{number(half, 2)}{clipping}): no {html.escape(name)} "
+                f"stands out. More ratings per {html.escape(name)} narrow them all."
             )
         people = self.people
         if self.agreement is not None and not self.estimator.bias:
@@ -558,10 +561,11 @@ class _Content:
             figure,
             f"Chart: the consensus of each {self.item_name} with its interval",
         )
+        clipped = ", clipped to the scale" if self.estimator.bounded else ""
         caption = (
             "Each point is an item's consensus score; its bar is the 95% "
-            "confidence interval, clipped to the scale. A wide interval means "
-            "the ratings disagree or are few."
+            f"confidence interval{clipped}. A wide interval means the ratings "
+            "disagree or are few."
         )
         return _figure(image, caption) + _item_html_table(
             self.items, self.item_name, self.has_counts

@@ -136,8 +136,7 @@ def test_a_panel_of_noise_says_no_ratings_tell_anyone_apart(tmp_path, run_main):
     assert "at random:" not in out
     # Nobody flagged to check: the hint points to the reasons.
     assert out.splitlines()[-1] == (
-        "next: --report report.html says why each undetermined annotator could "
-        "not be judged."
+        "next: --report report.html says why each annotator is undetermined."
     )
 
 
@@ -206,6 +205,9 @@ def test_the_bias_line_names_who_rates_high_and_low(panel_csv, run_main):
     line = next(x for x in out.splitlines() if x.startswith("Bias"))
     assert line.startswith("Bias (how much higher than the consensus an annotator")
     assert line.count("(s") + line.count("(newcomer") == 2
+    # A words helper's finding: the range is the consistent annotators'.
+    assert "rates), among the consistent annotators: from " in line
+    assert "-0.00" not in line
 
 
 def test_a_fit_that_did_not_converge_says_so():

@@ -343,8 +343,12 @@ def test_a_fit_whose_sigma_ends_at_its_floor_says_so(Estimator):
     honest viewer newly flagged, and said nothing. The floor is named now;
     the levels form and the plain normal on the same ratings stay silent."""
     X = np.clip(np.round(1 + 4 * make_ratings(60, 8, random_state=0)), 1, 5)
-    with pytest.warns(UserWarning, match=r"sigma ended at its floor min_sigma=0\.004"):
+    with pytest.warns(
+        UserWarning, match=r"sigma ended at its floor min_sigma=0\.004"
+    ) as caught:
         Estimator(score_range=(1, 5), bounded=False, tail=1.0).fit(X)
+    # By weight, not by verdict: a words helper's finding ("consistent").
+    assert re.search(r" \d+ of \d+ annotators weighted as good", str(caught[0].message))
     for params in ({}, {"bounded": False}):
         with warnings.catch_warnings():
             warnings.simplefilter("error")

@@ -550,3 +550,31 @@ def test_heavy_tailed_errors_are_a_next_step_on_the_page(tmp_path):
     levels = make_ratings(30, 6, bad_fraction=0.2, score_range=(1, 5), random_state=0)
     levels = np.round(levels)
     assert "Heavy tails" not in _write(AnnotatorEM().fit(levels), levels, tmp_path)
+
+
+def test_the_words_of_the_page_say_no_more_than_the_fit():
+    """A words helper's findings: a plain form's intervals were "clipped to
+    the scale" (they are not); the annotator figure spoke of random
+    annotators where there were none; a hard fit's model said everyone
+    counts fully or not at all, beside the prior share of those it cannot
+    judge; the prior showed as "(pi): 1" for 0.999999."""
+    X, _ = _clean_panel()
+    plain = _write(AnnotatorEM(bounded=False).fit(X), X)
+    bounded = _write(AnnotatorEM().fit(X), X)
+    assert "confidence interval, clipped to the scale" in bounded
+    assert "clipped to the scale" not in plain
+    assert "random annotator&#x27;s values" not in bounded
+    assert "random annotator's values" not in bounded
+    hard = HardAnnotatorEM().fit(X)
+    page = _write(hard, X)
+    assert "each annotator it judges counts fully or not at all" in page
+    assert hard.pi_ > 0.99 and "Prior share of good annotators: more than 99%." in page
+    assert "(pi)" not in page
+
+
+def _clean_panel():
+    """Six careful raters of 20 items on 1..5, nobody random."""
+    rng = np.random.default_rng(3)
+    truth = rng.uniform(1.5, 4.5, 20)
+    X = np.clip(truth[:, None] + rng.normal(0, 0.3, (20, 6)), 1, 5)
+    return X, truth
