@@ -493,7 +493,8 @@ def numbers(pd, column, decimal="."):
     """
     if column.dtype.kind in ("m", "M"):
         return np.full(len(column), np.nan)
-    if decimal != ".":
+    # Only a column pandas left as text: a parsed one has no marks to read.
+    if decimal != "." and column.dtype.kind not in "biuf":
         text = column.map(lambda value: isinstance(value, str))
         if text.any():
             column = column.where(~text, column[text].str.replace(decimal, "."))

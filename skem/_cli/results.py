@@ -176,24 +176,18 @@ def summary(
     undetermined = verdict == "undetermined"
     unjudged = undetermined & ~estimator.judged_
     failed = unjudged & _mixture_flagged(estimator)
-    if failed.any():
-        lines.append(
-            f"{failed.sum()} undetermined ({MIXTURE_FAILED}; "
-            f"{_prior_weight_words(estimator.pi_)}): "
-            f"{listing(labels[failed], _NAMED_UNDETERMINED)}."
-        )
-    few = unjudged & ~failed
-    if few.any():
-        why = (
-            NOBODY_TOLD
-            if _ratings_tell_nobody(estimator.judged_, estimator.n_judged_ratings_)
-            else "too few ratings to judge"
-        )
-        lines.append(
-            f"{few.sum()} undetermined ({why}; "
-            f"{_prior_weight_words(estimator.pi_)}): "
-            f"{listing(labels[few], _NAMED_UNDETERMINED)}."
-        )
+    few_why = (
+        NOBODY_TOLD
+        if _ratings_tell_nobody(estimator.judged_, estimator.n_judged_ratings_)
+        else "too few ratings to judge"
+    )
+    for group, why in ((failed, MIXTURE_FAILED), (unjudged & ~failed, few_why)):
+        if group.any():
+            lines.append(
+                f"{group.sum()} undetermined ({why}; "
+                f"{_prior_weight_words(estimator.pi_)}): "
+                f"{listing(labels[group], _NAMED_UNDETERMINED)}."
+            )
     either = undetermined & ~unjudged
     if either.any():
         how = (
