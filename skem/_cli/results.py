@@ -11,7 +11,13 @@ needs them so that ``skem --help`` stays light.
 import numpy as np
 
 from skem._cli.messages import listing, show
-from skem._io.words import _degrees_of_freedom, count, number, numbers_alike
+from skem._io.words import (
+    _degrees_of_freedom,
+    count,
+    number,
+    numbers_alike,
+    signed,
+)
 
 # Items a summary names as having a notably wide interval, at most.
 WIDEST_SHOWN = 3
@@ -302,15 +308,9 @@ def _bias_line(annotators, labels, consistent):
     among = "the consistent annotators" if consistent.any() else "all annotators"
     return (
         f"Bias (how much higher than the consensus an annotator rates), among "
-        f"{among}: from {_signed(bias[low])} ({show(labels[low])}) to "
-        f"{_signed(bias[high])} ({show(labels[high])})."
+        f"{among}: from {signed(bias[low])} ({show(labels[low])}) to "
+        f"{signed(bias[high])} ({show(labels[high])})."
     )
-
-
-def _signed(value):
-    """``number(value)`` with its sign, + included; never "-0"."""
-    text = number(abs(value))
-    return ("-" if value < 0 and text != "0" else "+") + text
 
 
 def _convergence_line(estimator, elapsed):

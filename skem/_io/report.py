@@ -389,8 +389,8 @@ class _Content:
                 f"iteration{'' if em.max_iter == 1 else 's'}, with the {objective} "
                 "still changing by at least "
                 f"tol={em.tol:g} per rating (final {objective}: "
-                f"{em.log_likelihood_:.6g}). Refit with a larger max_iter "
-                "before relying on these results."
+                f"{em.log_likelihood_:.6g}). Treat these results as provisional "
+                "(the next steps say what to do)."
             )
             fit = f'<p class="warn">{html.escape(fit)}</p>'
         shared_text = (

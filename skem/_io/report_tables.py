@@ -3,6 +3,7 @@
 import html
 
 from skem._io.html import _badge, _plural, _probability, _table, _text
+from skem._io.words import number, signed
 
 # At most this many rows in the page's item table (the full table is
 # consensus_frame's).
@@ -57,8 +58,8 @@ def _annotator_html_table(people, reasons, annotator_name, has_counts, bias):
         if has_counts:
             cells.append(f'<td class="num">{int(people["n_ratings"].iloc[k])}</td>')
         if bias:
-            cells.append(f'<td class="num">{people["bias"].iloc[k]:+.3f}</td>')
-        cells.append(f'<td class="num">{people["sigma"].iloc[k]:.3f}</td>')
+            cells.append(f'<td class="num">{signed(people["bias"].iloc[k])}</td>')
+        cells.append(f'<td class="num">{number(people["sigma"].iloc[k])}</td>')
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return _table(header, rows, numeric_from=3)
 

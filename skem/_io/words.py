@@ -68,6 +68,25 @@ def numbers_alike(*values, digits=3):
     return [f"{v:,.{decimals}f}" if math.isfinite(v) else number(v) for v in values]
 
 
+def signed(value, digits=3):
+    """``number(value)`` with its sign, ``+`` included; never ``-0``.
+
+    A bias of ``-0.0003`` written to three significant digits of its own is
+    ``-0.0003``; one that ``number`` writes as ``0`` gets ``+``, not ``-``.
+
+    Parameters
+    ----------
+    value : float
+    digits : int, default=3
+
+    Returns
+    -------
+    text : str
+    """
+    text = number(abs(value), digits)
+    return ("-" if value < 0 and text != "0" else "+") + text
+
+
 def count(n, noun):
     """``n`` and ``noun``, in the plural unless ``n`` is 1: '2 ratings'.
 

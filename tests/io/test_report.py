@@ -224,6 +224,7 @@ def test_a_fit_that_did_not_converge_says_so(tmp_path):
         em = AnnotatorEM(max_iter=1).fit(X)
     page = _write(em, X, folder=tmp_path)
     assert "EM did NOT converge" in page
+    assert page.count("Refit with a larger") == 1  # one next step, not two
     assert "Refit with a larger <code>max_iter</code>" in page
 
 

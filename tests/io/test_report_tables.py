@@ -32,7 +32,21 @@ def test_annotator_table_escapes_and_shows_bias_and_counts_only_when_known():
     assert '<td class="num">0</td>' in page  # bob's weight, exactly 0
     assert "ratings</th>" not in page and "bias</th>" not in page
     full = _annotator_html_table(_people(), ["a", "b"], "viewer", True, True)
-    assert "ratings</th>" in full and '<td class="num">+0.100</td>' in full
+    assert "ratings</th>" in full and '<td class="num">+0.1</td>' in full
+
+
+def test_annotator_table_writes_bias_and_sigma_as_the_summary_does():
+    """A bias too small for three decimals is not "-0.000", nor a sigma "0.000"."""
+    people = _people().assign(bias=[-2e-5, 0.0], sigma=[3e-5, 12345.6])
+    page = _annotator_html_table(people, ["a", "b"], "viewer", True, True)
+    cells = [
+        '<td class="num">-2e-05</td>',
+        '<td class="num">+0</td>',
+        '<td class="num">3e-05</td>',
+        '<td class="num">12,346</td>',
+    ]
+    assert all(cell in page for cell in cells)
+    assert "0.000" not in page
 
 
 def test_item_table_is_cut_at_its_most_rows(monkeypatch):

@@ -10,6 +10,7 @@ from skem._io.words import (
     no_columns,
     number,
     numbers_alike,
+    signed,
     spaced_name_hint,
 )
 
@@ -47,6 +48,14 @@ def test_number_is_written_as_a_person_writes_it(value, text):
 )
 def test_numbers_alike_share_their_decimals(values, texts):
     assert numbers_alike(*values) == texts
+
+
+@pytest.mark.parametrize(
+    "value, text",
+    [(0.1, "+0.1"), (-2.25, "-2.25"), (0.0, "+0"), (-0.0, "+0"), (-1e-5, "-1e-05")],
+)
+def test_signed_shows_the_sign_and_never_a_negative_zero(value, text):
+    assert signed(value) == text
 
 
 def test_no_columns_is_singular_for_one():
