@@ -9,7 +9,7 @@ from skem._em.driver import _BaseEM
 from skem._em.huge_pages import _count_values, _without_huge_page_advice
 from skem._em.items import _collect_item_results
 from skem._em.parameters import _SHARED_PARAMETERS
-from skem._em.ratings import _ratings_from_matrix
+from skem._em.ratings import _exact_where_known, _ratings_from_matrix
 from skem._em.score_range import _check_among_levels, _check_ratings_in_range
 from skem._em.validation import (
     _check_computable,
@@ -328,19 +328,9 @@ class _BaseAnnotatorEM(TransformerMixin, _BaseEM):
         return ratings, unit, scale, bounds
 
     def _exact_where_unanimous(self, consensus, ratings, gold=None):
-        """``consensus``, with each item whose ratings all agree at their score.
-
-        Without biases the consensus of such an item is a mean of equal
-        scores (see :meth:`skem._em.ratings._Ratings.unanimous_scores`); with
-        biases it is not their score. A gold item's is its known score, to
-        the last bit (through the unit space it can miss it by one).
-        """
-        exact = (
-            np.full_like(consensus, np.nan) if self.bias else ratings.unanimous_scores()
-        )
-        if gold is not None:
-            exact[~np.isnan(gold)] = gold[~np.isnan(gold)]
-        return np.where(np.isnan(exact), consensus, exact)
+        """``consensus`` at the score of each unanimous or gold item."""
+        unanimous = None if self.bias else ratings.unanimous_scores()
+        return _exact_where_known(consensus, unanimous, gold)
 
     def _validated_ratings(self, X, reset):
         """The observed ratings of X, validated (``reset`` as in validate_data)."""

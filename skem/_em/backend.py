@@ -48,6 +48,10 @@ class _Block:
         A step under test (:class:`skem._model.trial._Trial`), until settled.
     item_labels : array-like of shape (n_items,) or None
         The items' labels, where the block came from labelled ratings.
+    unanimous : ndarray of shape (n_items,) or None
+        Each item's score, in score units, where all its ratings agree, else
+        NaN (see :func:`skem._em.ratings._compute_unanimous_scores`): a block
+        of labelled ratings keeps it, since its ratings are in unit space.
     """
 
     ratings: object
@@ -57,6 +61,7 @@ class _Block:
     sums: dict = None
     trial: object = None
     item_labels: object = None
+    unanimous: np.ndarray = None
 
 
 def _combine_outputs(outputs):

@@ -103,16 +103,7 @@ class _Ratings:
         scores : ndarray of shape (n_items,)
             NaN for the items whose ratings differ and for those without any.
         """
-        # Any rating of an item is its reference: where they all agree, it
-        # is their score; where they do not, some rating differs from it.
-        reference = np.full(self.n_items, np.nan)
-        reference[self.item] = self.score
-        differs = np.bincount(
-            self.item,
-            weights=self.score != reference[self.item],
-            minlength=self.n_items,
-        )
-        return np.where(differs > 0, np.nan, reference)
+        return _compute_unanimous_scores(self.item, self.score, self.n_items)
 
     @cached_property
     def grouped_by_item(self):
@@ -123,6 +114,58 @@ class _Ratings:
         """
         item = self.item
         return bool(np.all(item[1:] >= item[:-1]))
+
+
+def _compute_unanimous_scores(item, score, n_items):
+    """Each item's score where all its ratings are equal, else NaN.
+
+    Parameters
+    ----------
+    item : ndarray of shape (n_ratings,)
+        Item of each rating, in ``0 .. n_items - 1``.
+    score : ndarray of shape (n_ratings,)
+    n_items : int
+
+    Returns
+    -------
+    scores : ndarray of shape (n_items,)
+        NaN for the items whose ratings differ and for those without any.
+    """
+    # Any rating of an item is its reference: where they all agree, it is
+    # their score; where they do not, some rating differs from it.
+    reference = np.full(n_items, np.nan)
+    reference[item] = score
+    differs = np.bincount(item, weights=score != reference[item], minlength=n_items)
+    return np.where(differs > 0, np.nan, reference)
+
+
+def _exact_where_known(consensus, unanimous, gold=None):
+    """``consensus``, at the score the data fix for the items where they do.
+
+    Without biases the consensus of an item whose ratings all agree is a
+    mean of equal scores; a gold item's is its known score. Computed in unit
+    space and mapped back, either can miss its score by a unit in the last
+    place; here it is that score, to the last bit.
+
+    Parameters
+    ----------
+    consensus : ndarray of shape (n_items,)
+        In score units.
+    unanimous : ndarray of shape (n_items,) or None
+        From :func:`_compute_unanimous_scores`, in score units; None for the
+        forms with biases, whose consensus of such an item is not its score.
+    gold : ndarray of shape (n_items,), default=None
+        The gold items' known scores, NaN elsewhere.
+
+    Returns
+    -------
+    consensus : ndarray of shape (n_items,)
+        A new array.
+    """
+    exact = np.full_like(consensus, np.nan) if unanimous is None else unanimous
+    if gold is not None:
+        exact = np.where(np.isnan(gold), exact, gold)
+    return np.where(np.isnan(exact), consensus, exact)
 
 
 # The cached properties that depend on the items and annotators alone.

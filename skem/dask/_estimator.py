@@ -327,7 +327,7 @@ class _BaseDaskAnnotatorEM(_BaseEM):
         # The futures stay referenced here, so that the scheduler keeps (or,
         # after a lost worker, recomputes) the partitions of consensus_.
         self._consensus_parts = _consensus_parts(
-            data.blocks(), item_results, scale, self.item, self.bounded, gold
+            data.blocks(), item_results, scale, self.item, form, gold
         )
         self.consensus_ = _consensus_frame(
             self._consensus_parts, self.item, frame[self.item].dtype, self.bounded

@@ -9,7 +9,11 @@ import numpy as np
 import pandas as pd
 
 from skem._em.backend import _Block
-from skem._em.ratings import _Ratings
+from skem._em.ratings import (
+    _compute_unanimous_scores,
+    _exact_where_known,
+    _Ratings,
+)
 from skem._em.score_range import _check_among_levels, _range_words
 from skem._em.validation import _check_computable
 from skem._io.long_format import _check_real, _coerced_numbers, _shown
@@ -166,7 +170,12 @@ def _finish_block(raw, annotators, scale, gold, previous):
     location = None
     if previous is not None:
         location = previous.reindex(item_labels).to_numpy(dtype=np.float64)
-    return _Block(ratings, block_gold, location, item_labels=item_labels)
+    unanimous = _compute_unanimous_scores(
+        raw["item_codes"], raw["scores"], ratings.n_items
+    )
+    return _Block(
+        ratings, block_gold, location, item_labels=item_labels, unanimous=unanimous
+    )
 
 
 def _gold_labels(block):
@@ -219,16 +228,21 @@ def _check_levels_in_range(levels, scale, name):
         )
 
 
-def _item_frame(block, results, scale, item_name, bounded, gold=None):
+def _item_frame(block, results, scale, item_name, form, gold=None):
     """One partition of ``consensus_``, in score units, in the item schema.
 
-    A gold item's consensus is its known score (``gold``, by item label), to
-    the last bit, as in memory.
+    A gold item's consensus is its known score (``gold``, by item label), and
+    without biases a unanimous item's is its ratings' score, to the last bit,
+    as in memory.
     """
-    consensus = scale.consensus_from_unit(results["consensus"], bounded)
+    bounded = form.bounded
     if gold is not None:
-        known = gold.reindex(block.item_labels).to_numpy(dtype=np.float64)
-        consensus = np.where(np.isnan(known), consensus, known)
+        gold = gold.reindex(block.item_labels).to_numpy(dtype=np.float64)
+    consensus = _exact_where_known(
+        scale.consensus_from_unit(results["consensus"], bounded),
+        None if form.bias != "none" else block.unanimous,
+        gold,
+    )
     columns = _item_columns(
         consensus,
         scale.width * results["std_error"],
@@ -240,7 +254,7 @@ def _item_frame(block, results, scale, item_name, bounded, gold=None):
     return pd.DataFrame(columns, index=pd.Index(block.item_labels, name=item_name))
 
 
-def _consensus_parts(blocks, item_results, scale, item_name, bounded, gold=None):
+def _consensus_parts(blocks, item_results, scale, item_name, form, gold=None):
     """The partitions of ``consensus_``, as futures."""
     from distributed import get_client
 
@@ -249,7 +263,7 @@ def _consensus_parts(blocks, item_results, scale, item_name, bounded, gold=None)
         [gold] = client.scatter([gold], broadcast=True)
     return [
         client.submit(
-            _item_frame, block, results, scale, item_name, bounded, gold, pure=False
+            _item_frame, block, results, scale, item_name, form, gold, pure=False
         )
         for block, results in zip(blocks, item_results, strict=True)
     ]
@@ -308,9 +322,18 @@ def _transform_partition(
     _check_computable(
         ratings.score, ratings.n_per_item, params.sigma, raw["scores"], scale
     )
-    consensus = form.consensus(ratings, params, weights, log_posterior)
+    consensus = _exact_where_known(
+        scale.consensus_from_unit(
+            form.consensus(ratings, params, weights, log_posterior), form.bounded
+        ),
+        None
+        if form.bias != "none"
+        else _compute_unanimous_scores(
+            raw["item_codes"], raw["scores"], ratings.n_items
+        ),
+    )
     return pd.Series(
-        scale.consensus_from_unit(consensus, form.bounded),
+        consensus,
         index=pd.Index(raw["item_labels"], name=columns[0]),
         name="consensus",
     )

@@ -253,6 +253,41 @@ def test_every_form_with_gold_matches_the_in_memory_fit(client, Dask, Memory, fo
 
 
 @pytest.mark.slow  # a LocalCluster
+@pytest.mark.parametrize("bias", [False, True])
+def test_an_item_whose_ratings_all_agree_has_their_score_as_in_memory(client, bias):
+    """Without biases a unanimous item's consensus is its ratings' score to the
+    last bit, in ``consensus_`` and in ``transform``, as in memory; through
+    the unit space it missed it by a unit in the last place (3 for
+    2.9999999999999996). With biases it is not their score, as in memory."""
+    rng = np.random.default_rng(0)
+    X = rng.integers(1, 6, size=(120, 8)).astype(float)
+    X[rng.random(X.shape) < 0.3] = np.nan
+    agree = rng.random(120) < 0.4
+    X[agree] = np.where(
+        np.isnan(X[agree]), np.nan, rng.integers(1, 6, (agree.sum(), 1))
+    )
+    X[agree, 0] = X[agree, 1] = np.nanmax(X[agree], axis=1)
+    item, annotator = np.nonzero(~np.isnan(X))
+    frame = pd.DataFrame(
+        {"item": item, "annotator": annotator, "score": X[item, annotator]}
+    )
+    em, matrix = _in_memory(AnnotatorEM, frame, bias=bias)
+    dask_em = _dask_fit(
+        DaskAnnotatorEM, dd.from_pandas(frame, npartitions=3), bias=bias
+    )
+    unanimous = matrix.items[agree]
+    score = pd.Series(np.nanmax(X, axis=1), index=matrix.items)[unanimous]
+    consensus = dask_em.consensus_["consensus"].compute().loc[unanimous]
+    transformed = dask_em.transform(dd.from_pandas(frame, npartitions=2)).compute()
+    if bias:
+        assert np.any(consensus != score)
+        return
+    np.testing.assert_array_equal(em.mu_[agree], score)
+    np.testing.assert_array_equal(consensus, score)
+    np.testing.assert_array_equal(transformed.loc[unanimous], score)
+
+
+@pytest.mark.slow  # a LocalCluster
 @pytest.mark.parametrize("Dask, Memory", PAIRS, ids=["soft", "hard"])
 def test_biases_against_items_held_at_the_top_match_the_in_memory_fit(
     client, Dask, Memory

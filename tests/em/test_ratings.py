@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 import skem._em.ratings as ratings_module
 from skem._em.ratings import (
     _compute_item_middle_values,
+    _compute_unanimous_scores,
+    _exact_where_known,
     _Ratings,
     _ratings_from_matrix,
 )
@@ -108,6 +110,27 @@ def test_unanimous_scores_are_the_score_where_all_ratings_agree():
     )
     unanimous = _ratings_from_matrix(X).unanimous_scores()
     np.testing.assert_array_equal(unanimous, [3.0, np.nan, np.nan, 0.1 + 0.2, 2.0])
+    ratings = _ratings_from_matrix(X)
+    # In any order of the ratings: Dask's blocks need not group them.
+    order = np.random.default_rng(0).permutation(ratings.score.shape[0])
+    np.testing.assert_array_equal(
+        _compute_unanimous_scores(ratings.item[order], ratings.score[order], 5),
+        unanimous,
+    )
+
+
+def test_exact_where_known_puts_gold_over_unanimous_over_the_fitted_consensus():
+    consensus = np.array([2.9999999999999996, 3.5, 1.0000000000000002, 4.0])
+    unanimous = np.array([3.0, np.nan, 1.0, np.nan])
+    gold = np.array([np.nan, np.nan, 2.0, np.nan])
+    np.testing.assert_array_equal(
+        _exact_where_known(consensus, unanimous, gold), [3.0, 3.5, 2.0, 4.0]
+    )
+    # With biases nothing is unanimous; a gold item still keeps its score.
+    np.testing.assert_array_equal(
+        _exact_where_known(consensus, None, gold), [consensus[0], 3.5, 2.0, 4.0]
+    )
+    assert _exact_where_known(consensus, unanimous) is not consensus
 
 
 @pytest.mark.parametrize("stored_nan", [True, False])
