@@ -135,7 +135,16 @@ def fit_with_progress(estimator, fit, *, source, quiet, stream=None):
 
 
 def stage_report(
-    stage, estimator, path, *, items, annotators, item_name, annotator_name, X=None
+    stage,
+    estimator,
+    path,
+    *,
+    items,
+    annotators,
+    item_name,
+    annotator_name,
+    level,
+    X=None,
 ):
     """Stage the HTML report of :func:`skem.report`, or say what is missing.
 
@@ -148,6 +157,8 @@ def stage_report(
         The labels.
     item_name, annotator_name : str
         The user's column names.
+    level : float
+        The intervals' coverage (``--level``).
     X : sparse matrix, default=None
         The training ratings, when in memory: the page then gives the
         rating counts and each annotator's agreement with the consensus.
@@ -170,6 +181,7 @@ def stage_report(
                 item_name=item_name,
                 annotator_name=annotator_name,
                 title=None,
+                level=level,
             )
     except ImportError as error:
         raise UserInputError(

@@ -138,6 +138,7 @@ def _fit_and_report(frame, source, args, outputs):
                 annotators=matrix.annotators,
                 item_name=args.item,
                 annotator_name=args.annotator,
+                level=args.level,
                 X=matrix.X,
             )
         for name, path in outputs.items():

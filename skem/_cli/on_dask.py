@@ -103,6 +103,7 @@ def run_fit_on_dask(args):
                         annotators=estimator.annotators_,
                         item_name=args.item,
                         annotator_name=args.annotator,
+                        level=args.level,
                     )
                 if outputs.get("annotators") not in (None, "-"):
                     stage_csv(stage, annotators, outputs["annotators"])

@@ -16,6 +16,7 @@ from skem._io.words import (
     count,
     number,
     numbers_alike,
+    percent,
     signed,
 )
 
@@ -225,7 +226,7 @@ def summary(
             for label, low, high in widest
         )
         lines.append(
-            f"Consensus: the widest {level:.0%} intervals are those of {shown}; "
+            f"Consensus: the widest {percent(level)} intervals are those of {shown}; "
             "more ratings narrow them."
         )
     lines += notes

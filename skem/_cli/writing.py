@@ -57,7 +57,7 @@ def output_paths(args, dataset=False):
                 "--consensus needs a folder for the Parquet dataset with "
                 "--workers or --scheduler (not stdout)"
             )
-        if name == "report" and path in ("", "-"):
+        if name == "report" and str(path) in ("", "-"):
             raise UserInputError("--report needs a file name for the HTML page")
         if not path:
             raise UserInputError(f"--{name} needs a file name, or '-' for stdout")

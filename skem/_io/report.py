@@ -43,7 +43,7 @@ from skem._io.verdicts import (
     _share,
 )
 from skem._io.widest import _half_width, _widest
-from skem._io.words import _degrees_of_freedom, count, number
+from skem._io.words import _degrees_of_freedom, count, number, percent
 from skem._model.evidence import MIN_JUDGED_RATINGS
 
 # At most this many flagged annotators are listed with their reasons.
@@ -60,6 +60,7 @@ def report(
     item_name="item",
     annotator_name="annotator",
     title=None,
+    level=0.95,
 ):
     """Write a self-contained HTML page that explains a fit in plain words.
 
@@ -97,6 +98,9 @@ RatingMatrix, default=None
         ``"video"`` and ``"subject"``.
     title : str, default=None
         Title of the page; one naming the estimator and the data if None.
+    level : float, default=0.95
+        Coverage of the items' confidence intervals, in (0, 1), as in
+        :func:`consensus_frame` (the command's ``--level``).
 
     Returns
     -------
@@ -110,7 +114,8 @@ RatingMatrix, default=None
     ImportError
         If matplotlib is not installed (``pip install 'skem[plotting]'``).
     ValueError
-        If ``items``, ``annotators`` or ``X`` do not match the fit.
+        If ``items``, ``annotators`` or ``X`` do not match the fit, or
+        ``level`` is not in (0, 1).
 
     See Also
     --------
@@ -141,11 +146,14 @@ RatingMatrix, default=None
         item_name=item_name,
         annotator_name=annotator_name,
         title=title,
+        level=level,
     )
     return _write_atomically(path, page)
 
 
-def _report_page(estimator, X, *, items, annotators, item_name, annotator_name, title):
+def _report_page(
+    estimator, X, *, items, annotators, item_name, annotator_name, title, level=0.95
+):
     """The HTML text of :func:`report`'s page, checked and built, not written."""
     _check_consensus_in_memory(estimator, "report")
     figure_class = _import_matplotlib()
@@ -157,7 +165,9 @@ def _report_page(estimator, X, *, items, annotators, item_name, annotator_name, 
     items, ratings = _unpack_rating_matrix(items, X, "items")
     annotators, _ = _unpack_rating_matrix(annotators, X, "annotators")
     X = ratings
-    content = _Content(estimator, X, items, annotators, item_name, annotator_name)
+    content = _Content(
+        estimator, X, items, annotators, item_name, annotator_name, level
+    )
     page = PAGE.substitute(
         version=html.escape(_version()),
         title=html.escape(title or content.default_title()),
@@ -182,15 +192,18 @@ def _report_page(estimator, X, *, items, annotators, item_name, annotator_name, 
 class _Content:
     """The parts of the page, as HTML in which every label is escaped."""
 
-    def __init__(self, estimator, X, items, annotators, item_name, annotator_name):
+    def __init__(
+        self, estimator, X, items, annotators, item_name, annotator_name, level
+    ):
         self.estimator = estimator
+        self.level = level
         self.item_name, self.annotator_name = item_name, annotator_name
         evidence = _annotator_evidence(estimator, X)
         self.items = _item_table(
             estimator,
             _item_labels(estimator, items, X),
             evidence,
-            0.95,
+            level,
             "label",
         )
         self.people, self.reasons = _annotator_table(
@@ -528,7 +541,7 @@ class _Content:
             above = np.minimum(above, high - middle)
         widest = np.isin(order, self.widest)
         for mask, color, label in (
-            (~widest, "#0969da", "consensus and 95% interval"),
+            (~widest, "#0969da", f"consensus and {percent(self.level)} interval"),
             (widest, "#b42318", "the widest intervals: re-collect"),
         ):
             if mask.any():
@@ -563,12 +576,12 @@ class _Content:
         )
         clipped = ", clipped to the scale" if self.estimator.bounded else ""
         caption = (
-            "Each point is an item's consensus score; its bar is the 95% "
-            f"confidence interval{clipped}. A wide interval means the ratings "
-            "disagree or are few."
+            "Each point is an item's consensus score; its bar is the "
+            f"{percent(self.level)} confidence interval{clipped}. A wide "
+            "interval means the ratings disagree or are few."
         )
         return _figure(image, caption) + _item_html_table(
-            self.items, self.item_name, self.has_counts
+            self.items, self.item_name, self.has_counts, self.level
         )
 
     def annotators(self, figure_class):

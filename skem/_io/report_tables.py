@@ -3,7 +3,7 @@
 import html
 
 from skem._io.html import _badge, _plural, _probability, _table, _text
-from skem._io.words import number, signed
+from skem._io.words import number, percent, signed
 
 # At most this many rows in the page's item table (the full table is
 # consensus_frame's).
@@ -64,7 +64,7 @@ def _annotator_html_table(people, reasons, annotator_name, has_counts, bias):
     return _table(header, rows, numeric_from=3)
 
 
-def _item_html_table(items, item_name, has_counts):
+def _item_html_table(items, item_name, has_counts, level=0.95):
     """The first ``MAX_TABLE_ROWS`` items: consensus, interval, error, counts.
 
     Parameters
@@ -73,13 +73,20 @@ def _item_html_table(items, item_name, has_counts):
         The item table, its label column named ``label``.
     item_name : str
     has_counts : bool
+    level : float, default=0.95
+        The intervals' coverage.
 
     Returns
     -------
     html : str
         A collapsed ``<details>`` block.
     """
-    header = [html.escape(item_name), "consensus", "95% interval", "std error"]
+    header = [
+        html.escape(item_name),
+        "consensus",
+        f"{percent(level)} interval",
+        "std error",
+    ]
     if has_counts:
         header.append("ratings")
     rows = []

@@ -87,6 +87,21 @@ def signed(value, digits=3):
     return ("-" if value < 0 and text != "0" else "+") + text
 
 
+def percent(fraction):
+    """A coverage as a percentage, to its own digits: ``95%``, ``97.5%``.
+
+    Parameters
+    ----------
+    fraction : float
+        In (0, 1).
+
+    Returns
+    -------
+    text : str
+    """
+    return f"{100.0 * float(fraction):.10g}%"
+
+
 def count(n, noun):
     """``n`` and ``noun``, in the plural unless ``n`` is 1: '2 ratings'.
 

@@ -173,6 +173,34 @@ def test_bad_input_is_one_line_on_stderr_and_exit_2(
     assert "feature" not in err  # the estimators' word for a column of X
 
 
+def test_the_report_has_the_intervals_of_level(ratings_csv, tmp_path, run_main):
+    """--level sets the report's intervals as it sets the table's."""
+    pytest.importorskip("matplotlib")
+    path, _ = ratings_csv
+    out = tmp_path / "out"
+    page = tmp_path / "page.html"
+    status, _, err = run_main(
+        "fit", path, *COLUMNS, "-o", out, "--level", "0.8", "--report", page
+    )
+    assert status == 0, err
+    consensus = pd.read_csv(out / "consensus.csv")
+    text = page.read_text(encoding="utf-8")
+    assert "80% interval</th>" in text and "95%" not in text
+    row = consensus.iloc[0]
+    assert f"{row['ci_low']:.3f} to {row['ci_high']:.3f}" in text
+
+
+def test_report_to_stdout_is_refused(
+    ratings_csv, tmp_path, monkeypatch, run_main, one_line_error
+):
+    """``--report -`` wrote an HTML file named "-"."""
+    path, _ = ratings_csv
+    monkeypatch.chdir(tmp_path)
+    status, _, err = run_main("fit", path, *COLUMNS, "--report", "-")
+    one_line_error(status, err, "--report needs a file name")
+    assert not os.path.exists("-")
+
+
 def test_never_overwrites_its_input(ratings_csv, run_main, one_line_error):
     path, _ = ratings_csv
     before = path.read_bytes()

@@ -16,7 +16,7 @@ from sklearn.exceptions import NotFittedError
 import skem
 import skem._io.files as files_module
 import skem._io.report as report_module
-from skem import AnnotatorEM, HardAnnotatorEM, report
+from skem import AnnotatorEM, HardAnnotatorEM, consensus_frame, report
 from skem.datasets import load_video_quality, make_ratings
 
 pytest.importorskip("matplotlib")
@@ -226,6 +226,24 @@ def test_a_fit_that_did_not_converge_says_so(tmp_path):
     assert "EM did NOT converge" in page
     assert page.count("Refit with a larger") == 1  # one next step, not two
     assert "Refit with a larger <code>max_iter</code>" in page
+
+
+def test_the_intervals_have_the_level_asked_for(tmp_path):
+    """The page's intervals, their caption, legend and table header are at
+    ``level``: the command's --level changed its files and summary, while
+    the page stayed at 95%."""
+    X = make_ratings(30, 6, bad_fraction=0.3, random_state=2)
+    em = AnnotatorEM().fit(X)
+    page = _write(em, X, folder=tmp_path, level=0.8)
+    assert "95%" not in page
+    assert "80% confidence interval" in page and "80% interval</th>" in page
+    frame = consensus_frame(em, X=X, level=0.8)
+    first = f"{frame['ci_low'].iloc[0]:.3f} to {frame['ci_high'].iloc[0]:.3f}"
+    assert first in page
+    assert "97.5% interval</th>" in _write(em, X, folder=tmp_path, level=0.975)
+    with pytest.raises(ValueError, match="level"):
+        _write(em, X, folder=tmp_path, level=1.5)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_title_is_escaped_and_labels_with_dollars_draw(tmp_path):

@@ -10,6 +10,7 @@ from skem._io.words import (
     no_columns,
     number,
     numbers_alike,
+    percent,
     signed,
     spaced_name_hint,
 )
@@ -56,6 +57,13 @@ def test_numbers_alike_share_their_decimals(values, texts):
 )
 def test_signed_shows_the_sign_and_never_a_negative_zero(value, text):
     assert signed(value) == text
+
+
+@pytest.mark.parametrize(
+    "fraction, text", [(0.95, "95%"), (0.8, "80%"), (0.975, "97.5%"), (0.999, "99.9%")]
+)
+def test_percent_keeps_the_digits_of_the_level(fraction, text):
+    assert percent(fraction) == text
 
 
 def test_no_columns_is_singular_for_one():
