@@ -3,6 +3,7 @@
 import html
 
 import numpy as np
+from scipy.special import ndtri
 
 from skem._io.figures import _annotator_figures, _reliability_figure
 from skem._io.files import _write_atomically
@@ -446,7 +447,8 @@ class _Content:
                 f"{html.escape(_plural(self.annotator_name))}, narrow them."
             )
         elif finite.any():
-            half = float(np.median(items["std_error"].to_numpy()[finite])) * 1.96
+            half = float(np.median(items["std_error"].to_numpy()[finite]))
+            half *= float(ndtri(0.5 + self.level / 2))
             clipping = " before clipping to the scale" if self.estimator.bounded else ""
             steps.append(
                 "The intervals are all about equally wide (about "
@@ -467,20 +469,31 @@ class _Content:
                     "biases: fit with <code>bias=True</code> (the command's "
                     "<code>--bias</code>) and see whether they are consistent then."
                 )
-        for verdict, advice in (
+        verdict = people["verdict"].to_numpy()
+        # Those a failed mixture flagged have ratings enough: more would not
+        # be the advice for them.
+        failed = (verdict == "undetermined") & _mixture_flagged(self.estimator)
+        for chosen, advice in (
             (
-                "random",
+                verdict == "random",
                 "Check the ratings of the {who} flagged as random ({names}): a "
                 "misunderstood scale, a reversed scale, or inattention; exclude "
                 "them or re-run their sessions.",
             ),
             (
-                "undetermined",
+                (verdict == "undetermined") & ~failed,
                 "Look at the undetermined {who} ({names}): with more ratings, "
                 "on items that others rate too, the model can tell.",
             ),
+            (
+                failed,
+                "Look at the ratings of {names} if you doubt them: a mixture "
+                "called them random but fitted no better than everyone good, so "
+                "they count as good {who} in the consensus, each with its own "
+                "inconsistency.",
+            ),
         ):
-            flagged = people["label"].to_numpy()[people["verdict"] == verdict]
+            flagged = people["label"].to_numpy()[chosen]
             if flagged.size:
                 steps.append(
                     advice.format(

@@ -172,6 +172,9 @@ def test_a_failed_mixture_test_is_named_as_the_reason_not_a_shortage(
         "fitted no better than everyone good (" in page
     )
     assert "too few ratings (" not in page.split("<strong>s6</strong>")[1][:200]
+    # Its next step is not "more ratings": it has them.
+    assert "Look at the ratings of s6 if you doubt them" in page
+    assert "undetermined annotators (s6): with more ratings" not in page
 
 
 def test_labels_the_figures_font_lacks_leave_a_successful_report_quiet(

@@ -17,6 +17,7 @@ import skem
 import skem._io.files as files_module
 import skem._io.report as report_module
 from skem import AnnotatorEM, HardAnnotatorEM, consensus_frame, report
+from skem._io.words import number
 from skem.datasets import load_video_quality, make_ratings
 
 pytest.importorskip("matplotlib")
@@ -137,10 +138,17 @@ def test_what_to_do_next_names_the_widest_intervals():
     assert "it03 (" not in next_steps
 
 
-def test_equally_wide_intervals_name_no_item(nflx_page):
+def test_equally_wide_intervals_name_no_item(nflx, nflx_page, tmp_path):
     _, page = nflx_page
     assert "The intervals are all about equally wide" in page
     assert "intervals are widest" not in page
+    # Their width is that of the intervals at the page's level.
+    em = AnnotatorEM(score_range=nflx.score_range).fit(nflx.data)
+    z = {0.95: 1.959963984540054, 0.5: 0.6744897501960817}
+    for level in z:
+        half = float(np.median(em.mu_std_error_)) * z[level]
+        text = _write(em, nflx.data, folder=tmp_path, level=level)
+        assert f"about &plusmn;{number(half, 2)}" in text
 
 
 def test_hard_em_bias_and_no_ratings_are_described(tmp_path):
