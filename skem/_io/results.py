@@ -1,7 +1,8 @@
 """The fitted results as tables: one schema per item and per annotator.
 
-Every output of skem (these functions, the command's CSV files, the Dask
-backend, the HTML report) uses the same columns:
+Every table of skem (these functions, the command's CSV files, the Dask
+backend) has the same columns; the HTML report shows the same numbers under
+names a reader knows:
 
 - per item: ``<item>, consensus, std_error, ci_low, ci_high, n_ratings``, plus
   ``location`` for the bounded forms, whose location differs from the

@@ -68,6 +68,29 @@ def test_labels_are_written_to_the_files_exactly(tmp_path, run_main):
     assert sorted(line.split(",")[0] for line in annotators[1:]) == ["01", "1"]
 
 
+def test_the_readmes_recipe_reads_the_labels_back_as_written(tmp_path, run_main):
+    """The README's ``read_csv`` call gives the labels as written and the
+    numbers as numbers, a missing one (an empty cell) as NaN."""
+    items = ["007", "NA", "nan", "1", "1.0"]
+    path = _ratings(items, ["01", "NULL"], tmp_path / "r.csv")
+    status, _, err = run_main("fit", path, "-o", tmp_path / "out")
+    assert status == 0, err
+    read = {"keep_default_na": False, "na_values": [""]}
+    consensus = pd.read_csv(
+        tmp_path / "out" / "consensus.csv", dtype={"item": str}, **read
+    )
+    assert sorted(consensus["item"]) == sorted(items)
+    assert consensus["consensus"].dtype == float
+    annotators = pd.read_csv(
+        tmp_path / "out" / "annotators.csv", dtype={"annotator": str}, **read
+    )
+    assert sorted(annotators["annotator"]) == ["01", "NULL"]
+    assert annotators["p_good"].dtype == float
+    table = io.StringIO("item,consensus\nNA,\n")
+    blank = pd.read_csv(table, dtype={"item": str}, **read)
+    assert blank["item"].tolist() == ["NA"] and blank["consensus"].isna().all()
+
+
 def test_a_label_with_a_carriage_return_comes_back_whole(tmp_path, run_main):
     """CLI fuzz finding: the CSV writer quotes a field for a newline but not
     for a bare carriage return, which readers take for a line break: the
