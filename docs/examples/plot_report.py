@@ -86,7 +86,7 @@ fig.tight_layout()
 #   the clips whose intervals are widest, to be rated again.
 # - **Inconsistency of each viewer** (**Bias and inconsistency** for a fit with
 #   ``bias=True``) uses the names of ITU-T P.913 and ITU-R BT.500: the
-#   inconsistency is the typical deviation of a good rating (``sigma``), the
+#   inconsistency is the spread the model fits to a good rating (``sigma``), the
 #   bias how much higher than the consensus a viewer rates.
 # - **The model and the fit** says which model form was fitted and whether EM
 #   converged, in how many iterations, and at which objective.

@@ -285,7 +285,8 @@ def _sigma_line(annotators, consistent, tail=None):
     """
     sigma = annotators["sigma"].to_numpy()
     what = (
-        "Typical deviation from the consensus (sigma, the inconsistency)"
+        "Inconsistency (sigma, the spread the model fits to good ratings around "
+        "the consensus)"
         if tail is None
         else "Scale of the deviations from the consensus (sigma of the Student-t "
         f"error with {_degrees_of_freedom(tail)}, the inconsistency)"

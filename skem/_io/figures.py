@@ -137,11 +137,11 @@ def _annotator_figures(people, annotator_name, bias, figure_class, tail=None):
     ) + (
         "Bias (ITU-T P.913, ITU-R BT.500): how much higher (+) or lower (-) "
         "than the consensus the annotator rates on average. Inconsistency: "
-        "the typical deviation of a good rating from the consensus plus the "
-        f"bias ({sigma}). "
+        "the spread the model fits to a good rating around the consensus plus "
+        f"the bias ({sigma}). "
         if bias
-        else "Inconsistency: the typical deviation of a good rating from the "
-        f"consensus ({sigma}). "
+        else "Inconsistency: the spread the model fits to a good rating around "
+        f"the consensus ({sigma}). "
     )
     random = people["verdict"].to_numpy() == "random"
     if random.any():

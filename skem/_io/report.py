@@ -407,9 +407,14 @@ class _Content:
                 "(the next steps say what to do)."
             )
             fit = f'<p class="warn">{html.escape(fit)}</p>'
+        panel = (
+            "Inconsistency, the same for every annotator"
+            if em.noise == "shared"
+            else "The panel's inconsistency, toward which each annotator's own is drawn"
+        )
         shared_text = (
             f"Prior share of good annotators: {_share(em.pi_)}. "
-            f"Typical inconsistency of the panel: {number(em.shared_sigma_)}."
+            f"{panel}: {number(em.shared_sigma_)}."
         )
         return (
             "<ul>"

@@ -192,7 +192,7 @@ def _deviation_text(deviation, typical):
     annotators: 0.52)"``, without the comparison when no annotator is
     consistent, or "" when the deviation is unknown.
 
-    Not "typical deviation": the summary calls sigma so, which the model
+    Not "spread": the summary calls sigma so, which the model
     fits, while this is measured from the ratings.
     """
     if deviation is None or not np.isfinite(deviation):

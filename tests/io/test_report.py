@@ -162,6 +162,13 @@ def test_hard_em_bias_and_no_ratings_are_described(tmp_path):
     assert "values say little: their ratings are left out of the consensus." in page
     assert "ratings</th>" not in page  # no counts without the ratings
     assert len(_images(page)) == 3
+    # The shared sigma is everyone's; under the prior it is what each is drawn to.
+    assert f"the same for every annotator: {number(em.shared_sigma_)}." in page
+    drawn = AnnotatorEM().fit(X)
+    assert (
+        "The panel&#x27;s inconsistency, toward which each annotator&#x27;s own is "
+        f"drawn: {number(drawn.shared_sigma_)}."
+    ) in _write(drawn, None, folder=tmp_path)
 
 
 def test_a_plain_consensus_beyond_the_scale_is_drawn_with_its_interval(
