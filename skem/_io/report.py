@@ -338,7 +338,17 @@ class _Content:
         low, high = _scale_ends(em)
         ending = ", truncated to the scale." if em.bounded else "."
         if getattr(em, "levels_", None) is not None:
-            ending = ", read off as the nearest level (beyond the top: the top)."
+            ending = (
+                ", read off as the nearest level (below the bottom level: the "
+                "bottom one; beyond the top: the top)."
+            )
+        centre = (
+            "the item's location (the centre of its good ratings before the "
+            "scale's ends cut them off; near an end it lies beyond the "
+            "consensus, their weighted mean)"
+            if em.bounded
+            else "the item's consensus"
+        )
         from skem import HardAnnotatorEM
 
         hard = isinstance(em, HardAnnotatorEM)
@@ -353,8 +363,8 @@ class _Content:
             (
                 "Each annotator is either <em>good</em> or answers at "
                 f"<em>random</em>, uniformly over {number(low)} to "
-                f"{number(high)}; a good "
-                "annotator's rating is the item's consensus, plus their bias, plus "
+                f"{number(high)}; a good annotator's rating is {centre}, plus "
+                "their bias, plus "
                 + (
                     "a normal error whose standard deviation is their inconsistency"
                     if em.tail is None
@@ -376,7 +386,7 @@ class _Content:
                 "One inconsistency shared by every annotator."
                 if shared
                 else "Each annotator has their own inconsistency, pulled toward "
-                "the panel's typical value with the weight of "
+                "the panel's inconsistency with the weight of "
                 f"{number(em.noise_prior)} ratings: a prior, whose log the fit's "
                 "objective adds to the log-likelihood (the penalized "
                 "log-likelihood below)."

@@ -151,6 +151,19 @@ def test_equally_wide_intervals_name_no_item(nflx, nflx_page, tmp_path):
         assert f"about &plusmn;{number(half, 2)}" in text
 
 
+def test_the_model_sentence_centres_a_good_rating_where_the_form_does(tmp_path):
+    """A bounded form centres a good rating on the item's location, which
+    lies beyond the consensus near an end (nflx clip 0: consensus 4.9,
+    location 5.5); a plain form on the consensus; levels are read off at
+    both ends."""
+    X = np.clip(np.round(make_ratings(30, 6, random_state=3) * 4 + 1), 1, 5)
+    page = _write(AnnotatorEM().fit(X), X, folder=tmp_path)
+    assert "rating is the item's location (the centre of its good" in page
+    assert "(below the bottom level: the bottom one; beyond the top: the top)" in page
+    plain = _write(AnnotatorEM(bounded=False).fit(X), X, folder=tmp_path)
+    assert "rating is the item's consensus, plus their bias" in plain
+
+
 def test_hard_em_bias_and_no_ratings_are_described(tmp_path):
     X = make_ratings(30, 6, bad_fraction=0.3, random_state=1)
     em = HardAnnotatorEM(bias=True, noise="shared").fit(X)
