@@ -224,7 +224,7 @@ def finish(
     caught : list of warnings.WarningMessage
         The fit's warnings, each shown once.
     n_items : int
-    widest : list of (label, ci_low, ci_high)
+    widest : skem._cli.results.WidestIntervals
     notes : list of str, default=()
         Lines about the data for the summary.
 

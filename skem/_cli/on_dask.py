@@ -351,8 +351,10 @@ def _widest(consensus, name):
     """
     import dask
 
+    from skem._cli.results import WidestIntervals
     from skem._io.widest import (
         _half_width,
+        _is_wide,
         _rank_widest,
         _tie_floor,
         _wide_threshold,
@@ -370,4 +372,6 @@ def _widest(consensus, name):
     labels, half = top[name].to_numpy(), top["half"].to_numpy()
     low, high = top["ci_low"].to_numpy(), top["ci_high"].to_numpy()
     picked = _rank_widest(half, labels, WIDEST_SHOWN)
-    return [(labels[k], float(low[k]), float(high[k])) for k in picked], int(n_items)
+    shown = tuple((labels[k], float(low[k]), float(high[k])) for k in picked)
+    n_wide = int(_is_wide(errors.to_numpy(dtype=float)).sum())
+    return WidestIntervals(shown, n_wide), int(n_items)

@@ -8,6 +8,8 @@ and the verdicts are those of :mod:`skem._io.results`, imported when a fit
 needs them so that ``skem --help`` stays light.
 """
 
+from typing import NamedTuple
+
 import numpy as np
 
 from skem._cli.messages import listing, show
@@ -108,6 +110,23 @@ def item_partition(partition, *, bounded, score_range, level, name):
     return pd.DataFrame({name: partition.index.to_numpy(), **columns})
 
 
+class WidestIntervals(NamedTuple):
+    """The items the summary names for their wide intervals.
+
+    Parameters
+    ----------
+    shown : sequence of (label, ci_low, ci_high), default=()
+        The widest, widest first, as shown (a clipped interval is not
+        centred on its consensus).
+    n_wide : int, default=0
+        How many intervals are notably wide (:func:`skem._io.widest._is_wide`):
+        ``shown`` are the widest of them.
+    """
+
+    shown: tuple = ()
+    n_wide: int = 0
+
+
 def summary(
     estimator,
     annotators,
@@ -117,7 +136,7 @@ def summary(
     item_name,
     elapsed,
     level,
-    widest=(),
+    widest=None,
     notes=(),
 ):
     """The plain-words summary of a fit, naming annotators and items by label.
@@ -136,8 +155,8 @@ def summary(
         Seconds the fit took.
     level : float
         Coverage of the intervals.
-    widest : list of (label, ci_low, ci_high), default=()
-        The items with the widest intervals, widest first.
+    widest : WidestIntervals, default=None
+        The items with the widest intervals; none if None.
     notes : list of str, default=()
         Lines about the data, such as :func:`data_notes`'.
 
@@ -220,14 +239,19 @@ def summary(
     )
     if getattr(estimator, "bias", False):
         lines.append(_bias_line(annotators, labels, verdict == "consistent"))
-    if widest:
+    if widest is not None and widest.shown:
         shown = ", ".join(
             f"{item_name} {show(label)} ({low:.3g} to {high:.3g})"
-            for label, low, high in widest
+            for label, low, high in widest.shown
+        )
+        among = (
+            f" (of the {widest.n_wide:,} notably wide ones)"
+            if widest.n_wide > len(widest.shown)
+            else ""
         )
         lines.append(
-            f"Consensus: the widest {percent(level)} intervals are those of {shown}; "
-            "more ratings narrow them."
+            f"Consensus: the widest {percent(level)} intervals{among} are those of "
+            f"{shown}; more ratings narrow them."
         )
     lines += notes
     lines.append(_convergence_line(estimator, elapsed))
@@ -349,16 +373,19 @@ def widest_intervals(consensus, name, limit=WIDEST_SHOWN):
 
     Returns
     -------
-    widest : list of (label, ci_low, ci_high)
-        As shown: a clipped interval is not centred on its consensus.
+    widest : WidestIntervals
     """
-    from skem._io.widest import _half_width, _widest
+    from skem._io.widest import _half_width, _is_wide, _widest
 
     half = _half_width(consensus).to_numpy()
     labels = consensus[name].to_numpy()
-    picked = _widest(consensus["std_error"].to_numpy(dtype=float), limit, half, labels)
+    std_error = consensus["std_error"].to_numpy(dtype=float)
+    picked = _widest(std_error, limit, half, labels)
     low, high = consensus["ci_low"].to_numpy(), consensus["ci_high"].to_numpy()
-    return [(labels[k], float(low[k]), float(high[k])) for k in picked]
+    return WidestIntervals(
+        tuple((labels[k], float(low[k]), float(high[k])) for k in picked),
+        int(_is_wide(std_error).sum()),
+    )
 
 
 def next_hint(annotators, outputs):

@@ -43,7 +43,7 @@ from skem._io.verdicts import (
     _ratings_tell_nobody,
     _share,
 )
-from skem._io.widest import _half_width, _widest
+from skem._io.widest import WIDE_FACTOR, _half_width, _is_wide, _widest
 from skem._io.words import _degrees_of_freedom, count, number, percent
 from skem._model.evidence import MIN_JUDGED_RATINGS
 
@@ -219,6 +219,7 @@ class _Content:
         half = _half_width(items).to_numpy()
         labels = items["label"].to_numpy()
         self.widest = _widest(items["std_error"].to_numpy(), half=half, labels=labels)
+        self.n_wide = int(_is_wide(items["std_error"].to_numpy()).sum())
 
     # ------------------------------------------------------------ text
     def default_title(self):
@@ -456,10 +457,17 @@ class _Content:
                 f"{number(items['ci_high'].iloc[k])})"
                 for k in self.widest
             )
+            among = (
+                f" (the {self.widest.size} widest of the {self.n_wide:,} whose "
+                f"standard error is over {WIDE_FACTOR:g} times the median)"
+                if self.n_wide > self.widest.size
+                else ""
+            )
             steps.append(
                 f"Re-collect ratings for the {html.escape(_plural(name))} whose "
-                f"intervals are widest: {named}. More ratings, from consistent "
-                f"{html.escape(_plural(self.annotator_name))}, narrow them."
+                f"intervals are widest{among}: {named}. More ratings, from "
+                f"consistent {html.escape(_plural(self.annotator_name))}, narrow "
+                "them."
             )
         elif finite.any():
             half = float(np.median(items["std_error"].to_numpy()[finite]))
@@ -608,6 +616,15 @@ class _Content:
             f"{percent(self.level)} confidence interval{clipped}. A wide "
             "interval means the ratings disagree or are few."
         )
+        if self.widest.size:
+            caption += (
+                f" In red: the {self.widest.size} widest of the "
+                f"{self.n_wide:,} notably wide intervals (a standard error over "
+                f"{WIDE_FACTOR:g} times the median)."
+                if self.n_wide > self.widest.size
+                else " In red: the notably wide intervals (a standard error "
+                f"over {WIDE_FACTOR:g} times the median)."
+            )
         return _figure(image, caption) + _item_html_table(
             self.items, self.item_name, self.has_counts, self.level
         )

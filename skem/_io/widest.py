@@ -41,6 +41,23 @@ def _wide_threshold(std_error):
     return WIDE_FACTOR * float(np.median(finite)) if finite.size else np.inf
 
 
+def _is_wide(std_error):
+    """Whether each item's interval is notably wide.
+
+    Notably: a finite standard error over :func:`_wide_threshold`.
+
+    Parameters
+    ----------
+    std_error : array-like of shape (n_items,)
+
+    Returns
+    -------
+    wide : ndarray of shape (n_items,), dtype bool
+    """
+    std_error = np.asarray(std_error, dtype=float)
+    return np.isfinite(std_error) & (std_error > _wide_threshold(std_error))
+
+
 def _widest(std_error, limit=N_WIDEST, half=None, labels=None):
     """Up to ``limit`` items whose interval is notably wider than typical.
 
@@ -65,9 +82,7 @@ def _widest(std_error, limit=N_WIDEST, half=None, labels=None):
         The items, widest first.
     """
     std_error = np.asarray(std_error, dtype=float)
-    wide = np.flatnonzero(
-        np.isfinite(std_error) & (std_error > _wide_threshold(std_error))
-    )
+    wide = np.flatnonzero(_is_wide(std_error))
     half = std_error if half is None else np.asarray(half, dtype=float)
     labels = None if labels is None else np.asarray(labels, dtype=object)[wide]
     limit = wide.size if limit is None else limit

@@ -301,6 +301,7 @@ def test_the_dask_summary_names_the_wide_intervals_of_the_in_memory_one(
     assert lines["full", "memory"] == lines["full", "dask"] == []
     assert len(lines["thin", "memory"]) == 1
     assert lines["thin", "memory"] == lines["thin", "dask"]
+    assert "intervals (of the 5 notably wide ones) are" in lines["thin", "dask"][0]
     named = lines["thin", "dask"][0].split(" those of ")[1].split(";")[0]
     assert [x.split(" (")[0] for x in named.split(", ")] == [
         "video 12",

@@ -254,6 +254,23 @@ def test_the_widest_intervals_are_shown_as_they_are_clipped(tmp_path, run_main):
     assert "item lone (0 to " in line and "+-" not in line
 
 
+def test_the_widest_intervals_say_how_many_are_notably_wide(tmp_path, run_main):
+    """A practitioner's finding: 102 of weather's 664 items have notably wide
+    intervals, and the summary named 3 and the report 5 without saying so."""
+    rows = [(f"i{i}", f"a{a}", float((i + a) % 3)) for i in range(30) for a in range(6)]
+    rows += [(f"lone{k}", f"a{k % 6}", float(k % 3)) for k in range(12)]
+    path = tmp_path / "ratings.csv"
+    pd.DataFrame(rows, columns=["item", "annotator", "score"]).to_csv(path, index=False)
+    page = tmp_path / "page.html"
+    status, out, err = run_main("fit", path, "-q", "--report", page)
+    assert status == 0, err
+    line = next(x for x in out.splitlines() if x.startswith("Consensus:"))
+    assert "intervals (of the 12 notably wide ones) are those of item lone" in line
+    text = page.read_text(encoding="utf-8")
+    assert "widest (the 5 widest of the 12 whose standard error is over 1.2" in text
+    assert "In red: the 5 widest of the 12 notably wide intervals" in text
+
+
 def test_a_report_without_matplotlib_is_refused_before_the_fit(
     panel_csv, run_main, one_line_error, monkeypatch
 ):

@@ -6,6 +6,7 @@ import pytest
 from skem._io.widest import (
     WIDE_FACTOR,
     _half_width,
+    _is_wide,
     _rank_widest,
     _wide_threshold,
     _widest,
@@ -16,6 +17,14 @@ def test_wide_threshold_is_the_factor_times_the_median_of_finite_positive_errors
     std_error = np.array([0.1, 0.2, 0.3, np.nan, np.inf, 0.0, -1.0])
     assert _wide_threshold(std_error) == pytest.approx(WIDE_FACTOR * 0.2)
     assert _wide_threshold(np.array([np.nan, 0.0])) == np.inf
+
+
+def test_is_wide_marks_finite_errors_over_the_threshold():
+    std_error = np.array([0.2, 0.5, 0.2, 0.9, 0.2, np.inf, 0.23, np.nan])
+    np.testing.assert_array_equal(
+        _is_wide(std_error), [False, True, False, True, False, False, False, False]
+    )
+    assert not _is_wide(np.full(4, 0.3)).any()
 
 
 def test_half_width_is_half_the_interval_shown_on_pandas_and_dask():
