@@ -15,6 +15,8 @@ from skem._cli.messages import UserInputError, as_flags, one_line
 from skem._cli.results import next_hint, summary
 
 _PROGRESS_DELAY = 1.0  # seconds before a fit starts showing its progress
+# The starts of init='auto' in words.
+_START_WORDS = {"median": "item medians", "ones": "everyone good"}
 _PROGRESS_WIDTH = 100
 
 
@@ -48,8 +50,9 @@ class Progress:
         """
         if not self.enabled or time.perf_counter() - self.start <= _PROGRESS_DELAY:
             return
+        start = _START_WORDS.get(info.init, info.init)
         text = (
-            f"[{self.name}] start {info.run} ({info.init}), iteration "
+            f"[{self.name}] start {info.run} ({start}), iteration "
             f"{info.n_iter}: objective {info.objective:.6g}, change per rating "
             f"{info.change:.2e}"
         )

@@ -9,6 +9,7 @@ from skem._cli.messages import UserInputError
 from skem._cli.reading import Source, read_ratings
 from skem._cli.results import data_notes, in_memory_tables, widest_intervals
 from skem._cli.writing import OutputStage, output_paths, stage_csv, write_csv
+from skem._io.words import percent
 
 
 def run_fit(args):
@@ -79,7 +80,16 @@ def run_demo(args):
         f"\nKnown unreliable {sorted(known)}: flagged {sorted(known & found)}, "
         f"missed {sorted(known - found)}; also flagged {sorted(found - known)}."
     )
-    print("\nConsensus of the first items, with their confidence interval:")
+    location = (
+        "; location: the centre of a good rating before the scale's ends cut it "
+        "off, beyond the consensus near an end"
+        if "location" in tables.consensus
+        else ""
+    )
+    print(
+        "\nConsensus of the first items (ci_low to ci_high: its "
+        f"{percent(args.level)} confidence interval{location}):"
+    )
     print(
         tables.consensus.head(5).to_string(
             index=False, float_format=lambda v: f"{v:.3f}"

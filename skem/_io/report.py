@@ -325,7 +325,15 @@ class _Content:
                 f"{RANDOM_BELOW:.0%}, and <em>undetermined</em> in between, "
                 "with too few ratings to judge, or when the fit that called "
                 "them random did no better than one that calls everyone "
-                "good.</p>"
+                "good."
+                + (
+                    " In the reasons, <em>r</em> is the correlation of an "
+                    "annotator's ratings with the consensus (1: they rise and "
+                    "fall together; 0: no relation)."
+                    if self.agreement is not None
+                    else ""
+                )
+                + "</p>"
             )
             return intro + '<ul class="flagged">' + "\n".join(lines) + "</ul>"
         return (
@@ -510,10 +518,10 @@ class _Content:
             ),
             (
                 failed,
-                "Look at the ratings of {names} if you doubt them: a mixture "
-                "called them random but fitted no better than everyone good, so "
-                "they count as good {who} in the consensus, each with its own "
-                "inconsistency.",
+                "Look at the ratings of {names} if you doubt them: a fit with a "
+                "random group called them random but did no better than everyone "
+                "good, so they count as good {who} in the consensus, each with "
+                "its own inconsistency.",
             ),
         ):
             flagged = people["label"].to_numpy()[chosen]

@@ -394,6 +394,10 @@ def test_demo_runs_on_the_bundled_data_and_finds_the_outliers(run_main):
         "consensus_weight",
         "n_ratings",
     ]
+    # Its consensus table says what ci_low, ci_high and location are.
+    assert "(ci_low to ci_high: its 95% confidence interval; location: the " in out
+    status, plain, _ = run_main("demo", "--no-bounded", "--level", "0.9")
+    assert "(ci_low to ci_high: its 90% confidence interval):" in plain
 
 
 def test_progress_shows_on_a_terminal_only_after_the_delay(monkeypatch, capsys):
@@ -404,7 +408,7 @@ def test_progress_shows_on_a_terminal_only_after_the_delay(monkeypatch, capsys):
     Info = __import__("collections").namedtuple(
         "Info", "init run n_iter objective change"
     )
-    clock = iter([0.0, 0.5, 2.0, 0.0])
+    clock = iter([0.0, 0.5, 2.0, 3.0, 0.0])
     monkeypatch.setattr(fitting.time, "perf_counter", lambda: next(clock))
     progress = fitting.Progress(enabled=True, name="AnnotatorEM")
     progress(Info("median", 1, 1, -10.0, 0.5))
@@ -412,8 +416,10 @@ def test_progress_shows_on_a_terminal_only_after_the_delay(monkeypatch, capsys):
     progress(Info("median", 1, 7, -3.0, 1e-4))
     shown = capsys.readouterr().err
     assert shown.startswith(
-        "\r[AnnotatorEM] start 1 (median), iteration 7: objective -3,"
+        "\r[AnnotatorEM] start 1 (item medians), iteration 7: objective -3,"
     )
+    progress(Info("ones", 2, 1, -3.0, 1e-4))  # init='auto''s start, in words
+    assert "start 2 (everyone good)," in capsys.readouterr().err
     progress.close()
     assert capsys.readouterr().err.strip() == ""  # the line is cleared
     quiet = fitting.Progress(enabled=False, name="AnnotatorEM")

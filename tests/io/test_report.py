@@ -83,6 +83,8 @@ def test_the_verdicts_and_their_reasons_are_in_plain_words(nflx_page):
         "weight in the consensus</th>",
         "answers look random: 79 ratings, agreement with the consensus r = ",
         "consistent: 79 ratings, r = ",
+        "In the reasons, <em>r</em> is the correlation of an annotator's "
+        "ratings with the consensus",
         'class="badge random"',
         "Inconsistency of each viewer",
         "EM converged after",
