@@ -220,14 +220,15 @@ class _BaseAnnotatorEM(TransformerMixin, _BaseEM):
         """
         check_is_fitted(self)
         if input_features is not None:
+            # scikit-learn's words (_check_feature_names_in).
             input_features = np.asarray(input_features, dtype=object)
             expected = getattr(self, "feature_names_in_", None)
-            if len(input_features) != self.n_features_in_ or (
-                expected is not None and not np.array_equal(input_features, expected)
-            ):
+            if expected is not None and not np.array_equal(input_features, expected):
+                raise ValueError("input_features is not equal to feature_names_in_")
+            if len(input_features) != self.n_features_in_:
                 raise ValueError(
-                    "input_features is not equal to feature_names_in_ (or does "
-                    f"not have {self.n_features_in_} entries)."
+                    "input_features should have length equal to number of "
+                    f"features ({self.n_features_in_}), got {len(input_features)}"
                 )
         return np.asarray(["consensus"], dtype=object)
 

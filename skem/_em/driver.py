@@ -56,7 +56,11 @@ from skem._model.likelihoods import (
     _estimate_annotator_log_joint,
 )
 from skem._model.shift import _centre_biases
-from skem._model.starts import _initialize_params, _kernel_initialize_warm
+from skem._model.starts import (
+    _check_init_weights,
+    _initialize_params,
+    _kernel_initialize_warm,
+)
 
 # min_sigma="auto" is this fraction of the width of the score range; it scales
 # with the scores, so the fit is invariant to affine changes of the scale.
@@ -177,6 +181,10 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
         run : dict
             See :meth:`_run_em`.
         """
+        if not isinstance(self.init, str):
+            # On every fit: a warm start does not read it, and a wrong one
+            # would only fail on the next cold fit.
+            _check_init_weights(self.init, data.n_annotators)
         counts = data.reduce(_kernel_rater_counts)
         _check_judgeable(data.n_per_annotator, counts["max_raters"])
         candidates = _mixture_candidates(counts["n_compared"])

@@ -403,7 +403,8 @@ def _missing_as_nan(data):
     """Data with pandas' missing markers (pd.NA, None) and masks as NaN.
 
     NumPy cannot turn ``pd.NA`` into a float, so an object-dtype DataFrame,
-    Series or array holding it would fail validation with a TypeError; here
+    Series, array or a list holding it would fail validation with a
+    TypeError; here
     it means "not rated" (or, for gold scores, "not known"), like NaN. So
     does a masked entry of a ``numpy.ma`` array, whose value underneath
     NumPy's conversion would keep. Other data pass through unchanged; the
@@ -422,6 +423,12 @@ def _missing_as_nan(data):
     if isinstance(data, np.ma.MaskedArray):
         dtype = np.float64 if data.dtype.kind in "biuf" else object
         data = np.ma.filled(data.astype(dtype), np.nan)
+    if isinstance(data, (list, tuple)):
+        # NumPy turns None in a list into NaN, but not pd.NA.
+        cells = np.asarray(data, dtype=object)
+        if any(type(value).__name__ == "NAType" for value in cells.flat):
+            return _MISSING_AS_NAN(cells)
+        return data
     if isinstance(data, np.ndarray):
         if data.dtype != object:
             return data

@@ -96,10 +96,11 @@ def _check_init_weights(init, n_annotators):
         weights = check_array(
             init, ensure_2d=False, dtype=np.float64, input_name="init"
         )
-    except TypeError as error:
+    except (TypeError, ValueError) as error:
+        # NumPy's own words name neither init nor what it may be.
         raise ValueError(
             "init must be 'auto', 'all_good', 'median', 'random' or one initial "
-            f"P(good) per annotator; got {init!r}."
+            f"P(good) per annotator; got {init!r} ({error})."
         ) from error
     if weights.ndim != 1 or weights.shape[0] != n_annotators:
         raise ValueError(

@@ -588,6 +588,19 @@ def test_warm_start_continues_from_the_previous_solution(noisy):
         em.fit(X[:10])
 
 
+def test_a_warm_refit_checks_init_as_a_cold_fit_does(noisy):
+    """Fuzz finding: a warm start skips the start, so an init of the wrong
+    length passed, to fail only on the next cold fit; the estimator is left
+    as it was."""
+    X, _, _ = noisy
+    em = AnnotatorEM(warm_start=True).fit(X)
+    before = em.weights_.copy()
+    em.set_params(init=[0.5, 0.5])
+    with pytest.raises(ValueError, match="init has shape"):
+        em.fit(X)
+    np.testing.assert_array_equal(em.weights_, before)
+
+
 def test_min_sigma_floors_sigma(noisy):
     X, _, _ = noisy
     em = AnnotatorEM(**LECTURE, min_sigma=0.5).fit(X)

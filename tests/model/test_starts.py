@@ -76,6 +76,9 @@ def test_check_init_weights_accepts_probabilities_as_floats():
         ([0.5, 1.5, 0.5], "must lie in \\[0, 1\\]"),
         ([0.0, 0.0, 0.0], "at least one annotator P\\(good\\) > 0"),
         ({"a": 1}, "one initial P\\(good\\) per annotator"),
+        # NumPy's words alone named neither init nor what it may be.
+        (["good", "good", "bad"], "^init must be .*could not convert string"),
+        ([0.5, np.nan, 0.5], "^init must be .*init contains NaN"),
     ],
 )
 def test_check_init_weights_names_the_problem(init, message):
