@@ -169,7 +169,7 @@ def _sizeof_block(block):
         for array in (ratings.item, ratings.annotator, ratings.score)
         if array is not None
     )
-    for array in (block.gold, block.location):
+    for array in (block.gold, block.location, block.unanimous):
         if array is not None:
             total += array.nbytes
     trial = block.trial

@@ -542,6 +542,8 @@ def test_sizeof_counts_a_blocks_terms_and_its_open_trial(subset):
     falling back to its default guess."""
     from dask.sizeof import sizeof
 
+    from dataclasses import replace
+
     from skem._em.backend import _Block
     from skem._model.trial import _kernel_annotator_trial
     from skem._model.truncated_terms import _kernel_truncated_terms
@@ -561,6 +563,9 @@ def test_sizeof_counts_a_blocks_terms_and_its_open_trial(subset):
     )
     assert trial_bytes > 0
     assert sizeof(with_trial) == sizeof(block) + trial_bytes
+    # And the unanimous scores a block of labelled ratings keeps.
+    unanimous = np.full(6, np.nan)
+    assert sizeof(replace(block, unanimous=unanimous)) == sizeof(block) + 48
 
 
 @pytest.mark.slow  # a LocalCluster
