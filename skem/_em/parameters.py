@@ -154,7 +154,8 @@ _SHARED_PARAMETERS = """
         Cauchy, 3 to 8 a moderate tail, and beyond about 30 the normal. On
         the counts of crowd/dot_guessing ``AnnotatorEM(bounded=False,
         tail=1)`` reaches a consensus error of 5.20 (the mean 9.74, the
-        median 5.85, the normal 7.03). At most 1e6.
+        median 5.85, the normal 7.03). From 0.1 to 1e6: far heavier tails
+        than the Cauchy make a consensus rest on the single nearest rating.
 
     min_sigma : 'auto' or float, default='auto'
         Floor on ``sigma``. Without it a lone good annotator drives ``sigma``

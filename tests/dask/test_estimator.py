@@ -540,9 +540,9 @@ def test_sizeof_counts_a_blocks_terms_and_its_open_trial(subset):
     """Dask's memory manager sees a block's per-rating terms and their sums,
     and those of its open trial (whole or of some annotators), without
     falling back to its default guess."""
-    from dask.sizeof import sizeof
-
     from dataclasses import replace
+
+    from dask.sizeof import sizeof
 
     from skem._em.backend import _Block
     from skem._model.trial import _kernel_annotator_trial
