@@ -10,6 +10,7 @@ import numpy as np
 
 from skem._cli.messages import UserInputError, kind, quoted, show
 from skem._cli.reading import SEPARATORS, import_pandas, numbers
+from skem._em.parameters import _MAX_TAIL, _MIN_TAIL
 from skem._io.words import count, no_columns, spaced_name_hint
 
 _SHOWN_COLUMNS = 20
@@ -83,10 +84,10 @@ def check_options(args):
             f"--noise-prior must be a positive number; got {args.noise_prior:g}"
         )
     if args.tail is not None:
-        if not (math.isfinite(args.tail) and 0 < args.tail <= 1e6):
+        if not (math.isfinite(args.tail) and _MIN_TAIL <= args.tail <= _MAX_TAIL):
             raise UserInputError(
-                f"--tail must be a number of degrees of freedom in (0, 1e6]; got "
-                f"{args.tail:g}"
+                "--tail must be a number of degrees of freedom from "
+                f"{_MIN_TAIL:g} to {_MAX_TAIL:g}; got {args.tail:g}"
             )
         if args.bounded:
             raise UserInputError(

@@ -26,6 +26,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from skem._em.e_step import _e_step
+from skem._em.parameters import _MAX_TAIL, _MIN_TAIL
 from skem._em.runs import (
     _AUTO_RACE_ITERATIONS,
     _AUTO_STARTS,
@@ -61,11 +62,6 @@ from skem._model.starts import (
     _initialize_params,
     _kernel_initialize_warm,
 )
-
-# The heaviest Student-t tail: its steps are coordinate maxima only while
-# sqrt(tail) * sigma is far above the residuals' rounding (fuzzing broke them
-# from 1e-18 on); far below 1 the fit rests on the single nearest rating.
-_MIN_TAIL = 0.1
 
 # min_sigma="auto" is this fraction of the width of the score range; it scales
 # with the scores, so the fit is invariant to affine changes of the scale.
@@ -105,7 +101,7 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
         "tol": [Interval(Real, 0, None, closed="left")],
         "score_range": [StrOptions({"auto"}), "array-like"],
         "levels": [StrOptions({"auto"}), None, "array-like"],
-        "tail": [None, Interval(Real, _MIN_TAIL, 1e6, closed="both")],
+        "tail": [None, Interval(Real, _MIN_TAIL, _MAX_TAIL, closed="both")],
         "min_sigma": [StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")],
         "random_state": ["random_state"],
         "warm_start": ["boolean"],

@@ -5,6 +5,12 @@ docstring (in memory and on Dask) formats this text in, so that it is written
 once.
 """
 
+# The range of ``tail``. At its heaviest, the Student-t's steps are coordinate
+# maxima only while sqrt(tail) * sigma is far above the rounding of the
+# residuals (fuzzing broke them from 1e-18 on), and far below 1 a consensus
+# rests on the single nearest rating; beyond 1e6 the t is the normal.
+_MIN_TAIL, _MAX_TAIL = 0.1, 1e6
+
 _SHARED_PARAMETERS = """
     bounded : bool, default=True
         Form of the good annotators' ratings. If True, ``Normal(mu_i + b_a,

@@ -1020,6 +1020,7 @@ def test_bad_noise_prior_is_one_line(ratings_csv, capsys):
         (["--tail", "2"], "--tail is a Student-t good component .* add --no-bounded"),
         (["--tail", "0", "--no-bounded"], "--tail must be a number of degrees"),
         (["--tail", "nan", "--no-bounded"], "--tail must be a number of degrees"),
+        (["--tail", "0.01", "--no-bounded"], "degrees of freedom from 0.1 to 1e"),
     ],
 )
 def test_bad_tail_is_one_line(ratings_csv, capsys, extra, message):
