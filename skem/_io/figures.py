@@ -1,4 +1,4 @@
-"""The report's figures of the annotators: one bar each, or histograms.
+"""The report's figures: the annotators' and the items' consensus.
 
 Past ``MAX_FIGURE_LABELS`` annotators a bar each is a blur; the figures then
 count the annotators in bins, by verdict, and the page's table names them.
@@ -21,6 +21,8 @@ from skem._io.html import (
     _verdict_histogram,
 )
 from skem._io.verdicts import CONSISTENT_FROM, RANDOM_BELOW, _random_weight_words
+from skem._io.widest import WIDE_FACTOR
+from skem._io.words import percent
 
 
 def _reliability_figure(people, annotator_name, figure_class):
@@ -150,3 +152,118 @@ def _annotator_figures(people, annotator_name, bias, figure_class, tail=None):
             f"A random annotator's values say little: {_random_weight_words(weights)}."
         )
     return _figure(image, caption.rstrip())
+
+
+def _consensus_figure(
+    items,
+    widest,
+    n_wide,
+    scale_ends,
+    levels,
+    *,
+    bounded,
+    item_name,
+    level,
+    figure_class,
+):
+    """The chart of each item's consensus and interval, lowest to highest.
+
+    Parameters
+    ----------
+    items : pandas.DataFrame
+        The item table (:func:`skem._io.results._item_table`), its label
+        column named ``label``.
+    widest : ndarray of int
+        The items drawn in red, widest first (:func:`skem._io.widest._widest`).
+    n_wide : int
+        How many intervals are notably wide: ``widest`` are the widest of them.
+    scale_ends : tuple of float
+        The ends of the fit's scale; the axis reaches beyond them only for a
+        plain form's consensus or interval.
+    levels : ndarray or None
+        The scale's levels, the axis' ticks, if the ratings lie on levels.
+    bounded : bool
+        Whether the intervals are clipped to the scale.
+    item_name : str
+    level : float
+        The intervals' coverage.
+    figure_class : type
+        matplotlib's ``Figure``.
+
+    Returns
+    -------
+    html : str
+        The image and its caption.
+    """
+    n = len(items)
+    consensus = items["consensus"].to_numpy()
+    unrated_last = np.where(np.isnan(consensus), np.inf, consensus)
+    order = np.argsort(unrated_last, kind="stable")
+    positions = np.arange(n)
+    size = (9, 4.6 if n <= 40 else 5.4)
+    figure = figure_class(figsize=size, layout="constrained")
+    ax = figure.add_subplot()
+    middle = consensus[order]
+    # consensus_frame's intervals; a gold score outside its own: no bar.
+    below = np.maximum(middle - items["ci_low"].to_numpy()[order], 0.0)
+    above = np.maximum(items["ci_high"].to_numpy()[order] - middle, 0.0)
+    low, high = scale_ends  # a plain consensus may leave it
+    ends = np.concatenate([middle - below, middle + above])
+    ends = ends[np.isfinite(ends)]
+    low, high = ends.min(initial=low), ends.max(initial=high)
+    # An item whose raters all weigh 0 (a plain form) has an infinite
+    # interval: its bar spans the axis.
+    with np.errstate(invalid="ignore"):
+        below = np.minimum(below, middle - low)
+        above = np.minimum(above, high - middle)
+    red = np.isin(order, widest)
+    for mask, color, label in (
+        (~red, "#0969da", f"consensus and {percent(level)} interval"),
+        (red, "#b42318", "the widest intervals: re-collect"),
+    ):
+        if mask.any():
+            ax.errorbar(
+                positions[mask],
+                middle[mask],
+                yerr=[below[mask], above[mask]],
+                fmt="o",
+                markersize=3 if n > 40 else 5,
+                color=color,
+                elinewidth=1,
+                capsize=0 if n > 40 else 2,
+                label=label,
+            )
+    ax.set_ylim(low, high)
+    if levels is not None:
+        ax.set_yticks(levels)
+        ax.grid(axis="y", color="#eaeef2")
+        ax.set_axisbelow(True)
+    ax.set_ylabel("consensus score")
+    labels = items["label"].to_numpy()[order]
+    _label_axis(ax, positions, labels, "x", item_name)
+    ax.set_xlim(-1, n)
+    ax.set_title(
+        f"Consensus of each {_mpl(item_name)}, lowest to highest",
+        loc="left",
+    )
+    ax.legend(loc="upper left", fontsize=8, frameon=False)
+    image = _image(
+        figure,
+        f"Chart: the consensus of each {item_name} with its interval",
+    )
+    clipped = ", clipped to the scale" if bounded else ""
+    caption = (
+        "Each point is an item's consensus score; its bar is the "
+        f"{percent(level)} confidence interval{clipped}. A wide "
+        "interval means the ratings disagree or are few."
+    )
+    if widest.size:
+        caption += (
+            f" In red: the {widest.size} widest of the "
+            f"{n_wide:,} notably wide intervals (a standard error over "
+            f"{WIDE_FACTOR:g} times the median)."
+            if n_wide > widest.size
+            else " In red: the notably wide intervals (a standard error "
+            f"over {WIDE_FACTOR:g} times the median)."
+        )
+    return _figure(image, caption)

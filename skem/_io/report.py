@@ -5,15 +5,15 @@ import html
 import numpy as np
 from scipy.special import ndtri
 
-from skem._io.figures import _annotator_figures, _reliability_figure
+from skem._io.figures import (
+    _annotator_figures,
+    _consensus_figure,
+    _reliability_figure,
+)
 from skem._io.files import _write_atomically
 from skem._io.html import (
     _badge,
-    _figure,
-    _image,
     _import_matplotlib,
-    _label_axis,
-    _mpl,
     _named,
     _plural,
     _text,
@@ -44,7 +44,7 @@ from skem._io.verdicts import (
     _share,
 )
 from skem._io.widest import WIDE_FACTOR, _half_width, _is_wide, _widest
-from skem._io.words import _degrees_of_freedom, count, number, percent
+from skem._io.words import _degrees_of_freedom, count, number
 from skem._model.evidence import MIN_JUDGED_RATINGS
 
 # At most this many flagged annotators are listed with their reasons.
@@ -561,79 +561,18 @@ class _Content:
         )
 
     def consensus(self, figure_class):
-        items = self.items
-        n = len(items)
-        consensus = items["consensus"].to_numpy()
-        unrated_last = np.where(np.isnan(consensus), np.inf, consensus)
-        order = np.argsort(unrated_last, kind="stable")
-        positions = np.arange(n)
-        size = (9, 4.6 if n <= 40 else 5.4)
-        figure = figure_class(figsize=size, layout="constrained")
-        ax = figure.add_subplot()
-        middle = consensus[order]
-        # consensus_frame's intervals; a gold score outside its own: no bar.
-        below = np.maximum(middle - items["ci_low"].to_numpy()[order], 0.0)
-        above = np.maximum(items["ci_high"].to_numpy()[order] - middle, 0.0)
-        low, high = _scale_ends(self.estimator)  # a plain consensus may leave it
-        ends = np.concatenate([middle - below, middle + above])
-        ends = ends[np.isfinite(ends)]
-        low, high = ends.min(initial=low), ends.max(initial=high)
-        # An item whose raters all weigh 0 (a plain form) has an infinite
-        # interval: its bar spans the axis.
-        with np.errstate(invalid="ignore"):
-            below = np.minimum(below, middle - low)
-            above = np.minimum(above, high - middle)
-        widest = np.isin(order, self.widest)
-        for mask, color, label in (
-            (~widest, "#0969da", f"consensus and {percent(self.level)} interval"),
-            (widest, "#b42318", "the widest intervals: re-collect"),
-        ):
-            if mask.any():
-                ax.errorbar(
-                    positions[mask],
-                    middle[mask],
-                    yerr=[below[mask], above[mask]],
-                    fmt="o",
-                    markersize=3 if n > 40 else 5,
-                    color=color,
-                    elinewidth=1,
-                    capsize=0 if n > 40 else 2,
-                    label=label,
-                )
-        ax.set_ylim(low, high)
-        if self.levels is not None:
-            ax.set_yticks(self.levels)
-            ax.grid(axis="y", color="#eaeef2")
-            ax.set_axisbelow(True)
-        ax.set_ylabel("consensus score")
-        labels = items["label"].to_numpy()[order]
-        _label_axis(ax, positions, labels, "x", self.item_name)
-        ax.set_xlim(-1, n)
-        ax.set_title(
-            f"Consensus of each {_mpl(self.item_name)}, lowest to highest",
-            loc="left",
+        figure = _consensus_figure(
+            self.items,
+            self.widest,
+            self.n_wide,
+            _scale_ends(self.estimator),
+            self.levels,
+            bounded=self.estimator.bounded,
+            item_name=self.item_name,
+            level=self.level,
+            figure_class=figure_class,
         )
-        ax.legend(loc="upper left", fontsize=8, frameon=False)
-        image = _image(
-            figure,
-            f"Chart: the consensus of each {self.item_name} with its interval",
-        )
-        clipped = ", clipped to the scale" if self.estimator.bounded else ""
-        caption = (
-            "Each point is an item's consensus score; its bar is the "
-            f"{percent(self.level)} confidence interval{clipped}. A wide "
-            "interval means the ratings disagree or are few."
-        )
-        if self.widest.size:
-            caption += (
-                f" In red: the {self.widest.size} widest of the "
-                f"{self.n_wide:,} notably wide intervals (a standard error over "
-                f"{WIDE_FACTOR:g} times the median)."
-                if self.n_wide > self.widest.size
-                else " In red: the notably wide intervals (a standard error "
-                f"over {WIDE_FACTOR:g} times the median)."
-            )
-        return _figure(image, caption) + _item_html_table(
+        return figure + _item_html_table(
             self.items, self.item_name, self.has_counts, self.level
         )
 

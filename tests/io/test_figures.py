@@ -146,3 +146,47 @@ def test_a_report_with_a_tab_or_a_long_label_draws_without_warnings(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         report(em, tmp_path / "r.html", X, annotators=names)
+
+
+def test_consensus_figure_draws_the_widest_in_red_and_says_how_many(monkeypatch):
+    """The chart of the items: its caption names the level, whether the
+    intervals are clipped and how many are notably wide; the red series holds
+    exactly the ``widest`` items, and an infinite interval spans the axis."""
+    from matplotlib.figure import Figure
+
+    import skem._io.figures as figures
+
+    drawn = {}
+
+    def keep(figure, alt):
+        drawn["axes"] = figure.axes[0]
+        return "<img>"
+
+    monkeypatch.setattr(figures, "_image", keep)
+    consensus = np.array([3.0, 1.5, 4.0, 2.0])
+    items = pd.DataFrame(
+        {
+            "label": ["a", "b", "c", "d"],
+            "consensus": consensus,
+            "ci_low": consensus - [0.1, 0.2, np.inf, 0.1],
+            "ci_high": consensus + [0.1, 0.2, np.inf, 0.1],
+        }
+    )
+    html = figures._consensus_figure(
+        items,
+        np.array([2, 1]),
+        7,
+        (1.0, 5.0),
+        None,
+        bounded=False,
+        item_name="clip",
+        level=0.9,
+        figure_class=Figure,
+    )
+    assert "its bar is the 90% confidence interval. A wide" in html
+    assert "In red: the 2 widest of the 7 notably wide intervals" in html
+    red = [c for c in drawn["axes"].containers if c.get_label().startswith("the")]
+    (series,) = red
+    np.testing.assert_array_equal(np.sort(series[0].get_ydata()), [1.5, 4.0])
+    low, high = drawn["axes"].get_ylim()
+    assert np.isfinite([low, high]).all() and low <= 1.0 and high >= 5.0

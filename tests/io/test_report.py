@@ -14,6 +14,7 @@ import pytest
 from sklearn.exceptions import NotFittedError
 
 import skem
+import skem._io.figures as figures_module
 import skem._io.files as files_module
 import skem._io.report as report_module
 from skem import AnnotatorEM, HardAnnotatorEM, consensus_frame, report
@@ -336,7 +337,7 @@ def test_a_failed_figure_writes_nothing(fitted, tmp_path, monkeypatch):
     def fail(*args, **kwargs):
         raise RuntimeError("drawing failed")
 
-    monkeypatch.setattr(report_module, "_image", fail)
+    monkeypatch.setattr(figures_module, "_image", fail)
     with pytest.raises(RuntimeError, match="drawing failed"):
         report(em, tmp_path / "report.html", X)
     assert list(tmp_path.iterdir()) == []
