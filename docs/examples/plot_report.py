@@ -48,7 +48,8 @@ print(f"{page.name}: {len(html) / 1e3:.0f} kB, one self-contained file")
 # The same verdicts, as a table
 # -----------------------------
 # The page's words come from the same verdicts as
-# :func:`skem.annotator_frame`, whose columns are those of every skem output.
+# :func:`skem.annotator_frame`, whose columns are those of every skem table
+# (the page shows them under a reader's names).
 # ``p_good`` is the posterior probability that a viewer is good; a viewer is
 # ``"consistent"`` from 0.9 up, ``"random"`` from 0.1 down, and
 # ``"undetermined"`` in between or with fewer than 3 ratings on clips that

@@ -309,8 +309,7 @@ def _sigma_line(annotators, consistent, tail=None):
     """
     sigma = annotators["sigma"].to_numpy()
     what = (
-        "Inconsistency (sigma, the spread the model fits to good ratings around "
-        "the consensus)"
+        "Inconsistency (sigma, the spread of good ratings that the model fits)"
         if tail is None
         else "Scale of the deviations from the consensus (sigma of the Student-t "
         f"error with {_degrees_of_freedom(tail)}, the inconsistency)"

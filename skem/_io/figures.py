@@ -139,11 +139,10 @@ def _annotator_figures(people, annotator_name, bias, figure_class, tail=None):
     ) + (
         "Bias (ITU-T P.913, ITU-R BT.500): how much higher (+) or lower (-) "
         "than the consensus the annotator rates on average. Inconsistency: "
-        "the spread the model fits to a good rating around the consensus plus "
-        f"the bias ({sigma}). "
+        f"the spread the model fits to a good rating once the bias is taken off "
+        f"({sigma}). "
         if bias
-        else "Inconsistency: the spread the model fits to a good rating around "
-        f"the consensus ({sigma}). "
+        else f"Inconsistency: the spread the model fits to a good rating ({sigma}). "
     )
     random = people["verdict"].to_numpy() == "random"
     if random.any():

@@ -3,7 +3,6 @@
 import html
 
 import numpy as np
-from scipy.special import ndtri
 
 from skem._io.figures import (
     _annotator_figures,
@@ -46,6 +45,7 @@ from skem._io.verdicts import (
 from skem._io.widest import WIDE_FACTOR, _half_width, _is_wide, _widest
 from skem._io.words import _degrees_of_freedom, count, number
 from skem._model.evidence import MIN_JUDGED_RATINGS
+from skem._model.intervals import _compute_consensus_interval
 
 # At most this many flagged annotators are listed with their reasons.
 MAX_LISTED = 50
@@ -478,8 +478,8 @@ class _Content:
                 "them."
             )
         elif finite.any():
-            half = float(np.median(items["std_error"].to_numpy()[finite]))
-            half *= float(ndtri(0.5 + self.level / 2))
+            median = np.median(items["std_error"].to_numpy()[finite])
+            half = float(_compute_consensus_interval(0.0, median, self.level)[1])
             clipping = " before clipping to the scale" if self.estimator.bounded else ""
             steps.append(
                 "The intervals are all about equally wide (about "
@@ -503,7 +503,12 @@ class _Content:
         verdict = people["verdict"].to_numpy()
         # Those a failed mixture flagged have ratings enough: more would not
         # be the advice for them.
-        failed = (verdict == "undetermined") & _mixture_flagged(self.estimator)
+        failed = ~self.estimator.judged_ & _mixture_flagged(self.estimator)
+        own = (
+            ""
+            if self.estimator.noise == "shared"
+            else ", each with its own inconsistency"
+        )
         for chosen, advice in (
             (
                 verdict == "random",
@@ -520,8 +525,7 @@ class _Content:
                 failed,
                 "Look at the ratings of {names} if you doubt them: a fit with a "
                 "random group called them random but did no better than everyone "
-                "good, so they count as good {who} in the consensus, each with "
-                "its own inconsistency.",
+                "good, so they count as good {who} in the consensus{own}.",
             ),
         ):
             flagged = people["label"].to_numpy()[chosen]
@@ -530,6 +534,7 @@ class _Content:
                     advice.format(
                         who=html.escape(_plural(self.annotator_name)),
                         names=_named(flagged),
+                        own=own,
                     )
                 )
         heavy_tail = self._heavy_tail()

@@ -155,9 +155,10 @@ RatingMatrix, default=None
           ratings do not judge the annotator;
         - ``n_ratings``: the annotator's number of ratings;
         - ``sigma``: the inconsistency, the spread the model fits to the
-          annotator's good ratings around ``consensus + bias`` (``sigma_``,
-          the shared value repeated for ``noise='shared'``; on levels, the
-          spread before a rating is read off as a level);
+          annotator's good ratings once its bias is taken off (``sigma_``,
+          the shared value repeated for ``noise='shared'``): the standard
+          deviation of its normal, before the scale's ends cut it off and,
+          on levels, before a rating is read off as a level;
         - ``bias``: how much higher than the consensus the annotator rates
           (``bias_``; 0 unless ``bias=True``);
         - ``log_posterior``: ``log_posterior_``, which still ranks the

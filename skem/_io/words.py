@@ -99,7 +99,8 @@ def percent(fraction):
     -------
     text : str
     """
-    return f"{100.0 * float(fraction):.10g}%"
+    # Six digits: a float32 0.95 is 94.99999881 to ten.
+    return f"{100.0 * float(fraction):.6g}%"
 
 
 def count(n, noun):

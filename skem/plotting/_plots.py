@@ -7,6 +7,7 @@ from skem._estimators import HardAnnotatorEM
 from skem._io.html import _mpl
 from skem._io.labels import _annotator_labels
 from skem._io.results import _check_consensus_in_memory, _observed
+from skem._io.words import percent
 
 GOOD_COLOR, BAD_COLOR = "tab:blue", "tab:red"
 TRUTH_COLOR, CONSENSUS_COLOR, MEAN_COLOR = "tab:green", "tab:red", "grey"
@@ -235,7 +236,7 @@ default=None
         marker=".",
         linestyle="none",
         capsize=2,
-        label=f"{type(estimator).__name__} ({level:.0%} interval"
+        label=f"{type(estimator).__name__} ({percent(level)} interval"
         + (", clipped to the scale)" if estimator.bounded else ")"),
     )
     ax.set_xlabel(

@@ -46,7 +46,7 @@ def test_fit_writes_both_tables_and_a_summary(ratings_csv, tmp_path, run_main):
     assert "fitted 50 items rated by 8 annotators" in stdout
     random = ", ".join(sorted(bad))
     assert f"2 of 8 annotators answer at random: {random};" in stdout
-    assert "Inconsistency (sigma, the spread the model fits" in stdout
+    assert "Inconsistency (sigma, the spread of good ratings that the model" in stdout
     assert stdout.strip().splitlines()[-1].startswith("next: ")
     assert "weight" not in stdout and "e-" not in stdout
     consensus = pd.read_csv(out / "consensus.csv")

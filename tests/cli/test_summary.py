@@ -42,7 +42,9 @@ def test_the_summary_speaks_plain_words_with_labels(panel_csv, run_main):
         "1 undetermined (too few ratings to judge; in the consensus each counts " in out
     )
     assert "as much as a fully trusted annotator): newcomer." in out
-    assert "Inconsistency (sigma, the spread the model fits to good ratings" in out
+    assert (
+        "Inconsistency (sigma, the spread of good ratings that the model fits)" in out
+    )
     assert "The fit converged: it stopped changing after" in out
     assert lines[-1].startswith("next: check the ratings of the flagged annotators")
     assert lines[-1].endswith("has each one's verdict, p_good, sigma.")  # no bias
@@ -379,7 +381,7 @@ def test_heavy_tailed_errors_point_to_the_student_t(tmp_path, run_main):
     status, out, _ = run_main("fit", slips, "--no-bounded", "--tail", "1")
     assert status == 0 and "Heavy tails" not in out
     # The t's sigma is a scale: with 1 degree of freedom it has no deviation.
-    assert "the spread the model fits" not in out
+    assert "the spread of good ratings" not in out
     assert (
         "Scale of the deviations from the consensus (sigma of the Student-t error "
         "with 1 degree of freedom, the inconsistency)" in out

@@ -1,5 +1,6 @@
 """Numbers and counts as people write them."""
 
+import numpy as np
 import pytest
 
 from skem._io.words import (
@@ -60,7 +61,14 @@ def test_signed_shows_the_sign_and_never_a_negative_zero(value, text):
 
 
 @pytest.mark.parametrize(
-    "fraction, text", [(0.95, "95%"), (0.8, "80%"), (0.975, "97.5%"), (0.999, "99.9%")]
+    "fraction, text",
+    [
+        (0.95, "95%"),
+        (0.8, "80%"),
+        (0.975, "97.5%"),
+        (0.999, "99.9%"),
+        (np.float32(0.95), "95%"),  # not 94.99999881%
+    ],
 )
 def test_percent_keeps_the_digits_of_the_level(fraction, text):
     assert percent(fraction) == text

@@ -202,6 +202,11 @@ def test_consensus_without_truth_sorts_by_consensus(fitted):
     assert ax.get_legend_handles_labels()[1] == [
         "AnnotatorEM (95% interval, clipped to the scale)"
     ]
+    # A level is written with its own digits: 97.5% read "98%".
+    ax = plot_consensus(soft, level=0.975)
+    assert ax.get_legend_handles_labels()[1][0].startswith(
+        "AnnotatorEM (97.5% interval"
+    )
 
 
 def test_plain_form_intervals_are_drawn_unclipped_and_the_legend_says_so():
