@@ -222,6 +222,27 @@ def _judgeable(X):
     )
 
 
+def _panel_with_unanimous_items():
+    """120 items rated 1..5 by 8 raters, 30% missing; in about 40% of the
+    items every rating agrees (two of them at least).
+
+    Returns
+    -------
+    X : ndarray of shape (120, 8)
+    agree : ndarray of shape (120,), dtype bool
+        The unanimous items.
+    """
+    rng = np.random.default_rng(0)
+    X = rng.integers(1, 6, size=(120, 8)).astype(float)
+    X[rng.random(X.shape) < 0.3] = np.nan
+    agree = rng.random(120) < 0.4
+    X[agree] = np.where(
+        np.isnan(X[agree]), np.nan, rng.integers(1, 6, (agree.sum(), 1))
+    )
+    X[agree, 0] = X[agree, 1] = np.nanmax(X[agree], axis=1)
+    return X, agree
+
+
 def _test_cluster(n_workers, processes=False):
     """A ``distributed.LocalCluster`` for one test: single-threaded workers,
     no dashboard, and the scheduler's health-check server on a free port

@@ -24,7 +24,7 @@ from skem import (  # noqa: E402
 )
 from skem.dask import DaskAnnotatorEM, DaskHardAnnotatorEM  # noqa: E402
 from skem.datasets import make_ratings  # noqa: E402
-from tests._helpers import _test_cluster  # noqa: E402
+from tests._helpers import _panel_with_unanimous_items, _test_cluster  # noqa: E402
 
 PAIRS = [(DaskAnnotatorEM, AnnotatorEM), (DaskHardAnnotatorEM, HardAnnotatorEM)]
 FORMS = [
@@ -259,14 +259,7 @@ def test_an_item_whose_ratings_all_agree_has_their_score_as_in_memory(client, bi
     last bit, in ``consensus_`` and in ``transform``, as in memory; through
     the unit space it missed it by a unit in the last place (3 for
     2.9999999999999996). With biases it is not their score, as in memory."""
-    rng = np.random.default_rng(0)
-    X = rng.integers(1, 6, size=(120, 8)).astype(float)
-    X[rng.random(X.shape) < 0.3] = np.nan
-    agree = rng.random(120) < 0.4
-    X[agree] = np.where(
-        np.isnan(X[agree]), np.nan, rng.integers(1, 6, (agree.sum(), 1))
-    )
-    X[agree, 0] = X[agree, 1] = np.nanmax(X[agree], axis=1)
+    X, agree = _panel_with_unanimous_items()
     item, annotator = np.nonzero(~np.isnan(X))
     frame = pd.DataFrame(
         {"item": item, "annotator": annotator, "score": X[item, annotator]}

@@ -26,6 +26,7 @@ from tests._helpers import (
     _fit_quietly,
     _form_id,
     _judgeable,
+    _panel_with_unanimous_items,
 )
 
 # --------------------------------------------------------------------------
@@ -550,14 +551,7 @@ def test_an_item_whose_ratings_all_agree_has_exactly_their_score(Estimator, form
     table shows and which breaks ties between items (weather_sentiment's
     Spearman: 0.9155 as fitted, 0.9176 with exact ties). With biases the
     consensus is not the raters' score, and a gold item keeps its own."""
-    rng = np.random.default_rng(0)
-    X = rng.integers(1, 6, size=(120, 8)).astype(float)
-    X[rng.random(X.shape) < 0.3] = np.nan
-    agree = rng.random(120) < 0.4
-    X[agree] = np.where(
-        np.isnan(X[agree]), np.nan, rng.integers(1, 6, (agree.sum(), 1))
-    )
-    X[agree, 0] = X[agree, 1] = np.nanmax(X[agree], axis=1)
+    X, agree = _panel_with_unanimous_items()
     gold = np.full(120, np.nan)
     gold[np.flatnonzero(agree)[0]] = 2.5
     em = _fit_quietly(Estimator(**form), X, gold=gold)
