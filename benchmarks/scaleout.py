@@ -189,7 +189,9 @@ def scaleout_table(quick=False):
         import distributed  # noqa: F401
         import pyarrow  # noqa: F401
     except ImportError as error:
-        raise Skipped(f"needs pip install 'skem[dask]' ({error})") from None
+        raise Skipped(
+            f"needs pip install 'dask[dataframe]' distributed pyarrow ({error})"
+        ) from None
     sizes = [20_000] if quick else [1_000_000, 10_000_000, 100_000_000]
     rows = []
     notes = []

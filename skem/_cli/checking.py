@@ -130,7 +130,7 @@ def check_options(args):
         if importlib.util.find_spec("matplotlib") is None:
             raise UserInputError(
                 "--report draws its figures with matplotlib, which is missing: "
-                "pip install 'skem[plotting]'"
+                "pip install matplotlib"
             )
     if args.sep is not None and args.sep == args.decimal:
         raise UserInputError(

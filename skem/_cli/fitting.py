@@ -189,7 +189,7 @@ def stage_report(
     except ImportError as error:
         raise UserInputError(
             f"--report needs matplotlib ({error.name or 'a module'} is missing): "
-            "pip install 'skem[plotting]'"
+            "pip install matplotlib"
         ) from None
 
     def write(file_path):
@@ -260,7 +260,7 @@ def finish(
     ]
     written = {name: path for name, path in outputs.items() if path != "-"}
     lines += [f"wrote {name} to {path}" for name, path in written.items()]
-    lines.append(next_hint(annotators, outputs))
+    lines.append(next_hint(annotators, outputs, args.command))
     to_stdout = "-" in outputs.values()
     stream = sys.stderr if to_stdout else sys.stdout
     print("\n".join(lines), file=stream)

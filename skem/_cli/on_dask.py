@@ -63,7 +63,7 @@ def run_fit_on_dask(args):
     except ImportError as error:
         raise UserInputError(
             f"--workers and --scheduler need Dask ({error.name} is missing): "
-            "pip install 'skem[dask]'"
+            "pip install 'dask[dataframe]' distributed pyarrow"
         ) from None
     outputs = output_paths(args, dataset=True)
     files = _parquet_files(args.ratings)

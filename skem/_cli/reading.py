@@ -100,7 +100,7 @@ def import_pandas():
         import pandas
     except ImportError:  # pragma: no cover - depends on the environment
         raise UserInputError(
-            "the skem command needs pandas: pip install 'skem[pandas]'"
+            "the skem command needs pandas: pip install pandas"
         ) from None
     return pandas
 
@@ -193,7 +193,7 @@ def _spooled(path):
 
 def _missing_module(error, parquet):
     if parquet:
-        return "reading Parquet needs pyarrow: pip install 'skem[parquet]'"
+        return "reading Parquet needs pyarrow: pip install pyarrow"
     if "zstandard" in str(error):
         return "reading .zst files needs the zstandard module: pip install zstandard"
     return f"cannot read it: {describe(error)}"

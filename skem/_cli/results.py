@@ -387,7 +387,7 @@ def widest_intervals(consensus, name, limit=WIDEST_SHOWN):
     )
 
 
-def next_hint(annotators, outputs):
+def next_hint(annotators, outputs, command="fit"):
     """The one-line "next:" hint.
 
     Parameters
@@ -395,6 +395,9 @@ def next_hint(annotators, outputs):
     annotators : pandas.DataFrame
     outputs : dict
         The outputs written: 'consensus', 'annotators', 'report'.
+    command : {'fit', 'demo'}, default='fit'
+        The command: ``skem demo`` writes no tables, so it does not suggest
+        their options.
 
     Returns
     -------
@@ -405,6 +408,11 @@ def next_hint(annotators, outputs):
     undetermined = (verdict == "undetermined").any()
     if "report" in outputs and outputs["report"] != "-":
         return f"next: open {outputs['report']} for the figures and what to do."
+    if not outputs and command == "demo":
+        return (
+            "next: skem demo --report report.html draws this fit on one page; "
+            "skem fit ratings.csv -o DIR fits your own ratings."
+        )
     if not outputs:
         return (
             "next: save the tables with -o DIR (or --consensus/--annotators PATH), "

@@ -30,7 +30,7 @@ def _import_matplotlib():
     except ImportError as error:
         raise ImportError(
             "skem.report draws its figures with matplotlib, which is not "
-            "installed: pip install 'skem[plotting]'."
+            "installed: pip install matplotlib."
         ) from error
     return Figure
 

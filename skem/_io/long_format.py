@@ -222,7 +222,7 @@ def _import_pandas():
         import pandas
     except ImportError as error:  # pragma: no cover - depends on the environment
         raise ImportError(
-            "Long-format ratings need pandas: pip install 'skem[pandas]'."
+            "Long-format ratings need pandas: pip install pandas."
         ) from error
     return pandas
 

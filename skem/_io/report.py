@@ -113,7 +113,7 @@ RatingMatrix, default=None
     sklearn.exceptions.NotFittedError
         If the estimator is not fitted.
     ImportError
-        If matplotlib is not installed (``pip install 'skem[plotting]'``).
+        If matplotlib is not installed (``pip install matplotlib``).
     ValueError
         If ``items``, ``annotators`` or ``X`` do not match the fit, or
         ``level`` is not in (0, 1).

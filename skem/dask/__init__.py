@@ -1,6 +1,7 @@
 """Fit ratings beyond one machine: the annotator models on a Dask cluster.
 
-Needs the optional dependencies: ``pip install 'skem[dask]'``. The core
+Needs the optional dependencies: ``pip install 'dask[dataframe]' distributed
+pyarrow`` (from a checkout of skem, ``pip install '.[dask]'``). The core
 package never imports Dask.
 """
 
@@ -9,8 +10,7 @@ try:
     import distributed  # noqa: F401
 except ImportError as error:  # pragma: no cover - depends on the environment
     raise ImportError(
-        "skem.dask needs Dask: pip install 'skem[dask]' (dask[dataframe], "
-        "distributed and pyarrow)."
+        "skem.dask needs Dask: pip install 'dask[dataframe]' distributed pyarrow."
     ) from error
 
 from skem.dask._estimator import (

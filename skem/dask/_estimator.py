@@ -348,7 +348,8 @@ class DaskAnnotatorEM(_BaseDaskAnnotatorEM):
     updates as the in-memory estimators run on each partition, so the fit
     equals ``AnnotatorEM`` on the same ratings to rounding.
 
-    Needs ``pip install 'skem[dask]'`` and a ``distributed.Client``.
+    Needs Dask (``pip install 'dask[dataframe]' distributed pyarrow``) and a
+    ``distributed.Client``.
 
     Parameters
     ----------

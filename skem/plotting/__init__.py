@@ -1,4 +1,4 @@
-"""Plots of a fitted model (needs matplotlib: ``pip install 'skem[plotting]'``)."""
+"""Plots of a fitted model (needs matplotlib: ``pip install matplotlib``)."""
 
 from skem.plotting._plots import (
     plot_annotator_reliability,

@@ -394,6 +394,8 @@ def test_demo_runs_on_the_bundled_data_and_finds_the_outliers(run_main):
         "consensus_weight",
         "n_ratings",
     ]
+    # Its hint suggests options that demo takes (it took no -o).
+    assert "next: skem demo --report report.html draws this fit on one page" in out
     # Its consensus table says what ci_low, ci_high and location are.
     assert "(ci_low to ci_high: its 95% confidence interval; location: the " in out
     status, plain, _ = run_main("demo", "--no-bounded", "--level", "0.9")

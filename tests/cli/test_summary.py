@@ -289,7 +289,7 @@ def test_a_report_without_matplotlib_is_refused_before_the_fit(
     status, _, err = run_main(
         "fit", panel_csv, *NAMES, "--report", out / "r.html", "-o", out
     )
-    one_line_error(status, err, "--report", "pip install 'skem[plotting]'")
+    one_line_error(status, err, "--report", "pip install matplotlib")
     assert not out.exists()
 
 
