@@ -21,6 +21,7 @@ from skem._em.validation import (
     _warn_if_sigma_at_floor,
     _warn_unrated_items,
 )
+from skem._em.warm import _warm_refit, _warm_start
 from skem._model.evidence import _estimate_consensus_log_bad_weights
 from skem._model.intervals import _compute_consensus_interval
 from skem._model.likelihoods import _compute_item_log_likelihood
@@ -234,10 +235,12 @@ class _BaseAnnotatorEM(TransformerMixin, _BaseEM):
 
     def _fit(self, X, gold):
         ratings, scale, gold, form, data, warm_params = self._prepare_fit(X, gold)
-        run = self._fit_em(data, form, warm_params)
+        warm_refit = None if warm_params is None else _warm_refit(self, scale, form)
+        run = self._fit_em(data, form, warm_params, warm_refit)
         items = _collect_item_results(data, form, run)
 
         self._set_annotator_attributes(run, form, scale)
+        self._resume = {"scale": scale, **run["resume"]}
         self.location_ = scale.from_unit(items["location"])
         self.mu_ = self._exact_where_unanimous(
             scale.consensus_from_unit(items["consensus"], self.bounded), ratings, gold
@@ -248,6 +251,10 @@ class _BaseAnnotatorEM(TransformerMixin, _BaseEM):
         _warn_if_sigma_at_floor(type(self).__name__, run, form, scale)
         _warn_unrated_items(self.mu_, "the training data")
         return self
+
+    def _resume_point(self, data, run):
+        """The run's parameters and locations, for a warm refit."""
+        return run["params"], data.state.location.copy()
 
     def _prepare_fit(self, X, gold):
         """Everything a fit does before EM: check, convert, find the scale.
@@ -289,8 +296,7 @@ class _BaseAnnotatorEM(TransformerMixin, _BaseEM):
         warm_params, mu = None, None
         if self.warm_start and hasattr(self, "converged_"):
             self._check_warm_start_shape(ratings)
-            warm_params = self._warm_params(scale, form)
-            mu = scale.to_unit(self.location_)
+            warm_params, mu = _warm_start(self, scale, form)
         unit_gold = None if gold is None else scale.to_unit(gold)
         data = _InMemoryBackend(
             _Block(unit, unit_gold, mu), unit.n_per_annotator, gold is not None

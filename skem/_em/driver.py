@@ -40,6 +40,7 @@ from skem._em.runs import (
 )
 from skem._em.score_range import _resolve_score_range
 from skem._em.validation import _warn_at_caller
+from skem._em.warm import _clip_warm_params, _kernel_set_locations
 from skem._model.evidence import (
     _check_judgeable,
     _estimate_consensus_weights,
@@ -71,6 +72,7 @@ _AUTO_MIN_SIGMA_FRACTION = 1e-3
 # truncated normal's standardized bounds reach 1e8, where squaring them loses
 # every digit of the log density.
 _MIN_SIGMA_FRACTION_FLOOR = 1e-8
+
 
 # The usable range of noise_prior, measured with fuzzers. From about 1e12 a
 # fit's objective carries rounding noise above tol, and the annotators' order
@@ -156,7 +158,7 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
             self.__dict__.update(previous_state)
             raise
 
-    def _fit_em(self, data, form, warm_params=None):
+    def _fit_em(self, data, form, warm_params=None, warm_refit=None):
         """Fit EM, and leave the best run's blocks in ``data``.
 
         The mixture first holds every annotator with enough compared ratings
@@ -176,6 +178,10 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
         form : _ModelForm
         warm_params : _Params, default=None
             The previous fit's annotator parameters, for a warm start.
+        warm_refit : tuple, default=None
+            ``(in_mixture, params, location)`` of the previous fit's run
+            with fewer annotators in the mixture: that run resumes from
+            there if the mixture is the same again.
 
         Returns
         -------
@@ -191,6 +197,11 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
         candidates = _mixture_candidates(counts["n_compared"])
         data.in_mixture = candidates
         best = self._fit_from_starts(data, form, warm_params)
+        # A warm start resumes each run from its own end, not from the kept
+        # run's: every later run of this fit, the refit with fewer annotators
+        # and the nested one, starts from this one, so that on the same
+        # ratings the refit meets the same evidence and test again.
+        resume = {"first": self._resume_point(data, best), "refit": None}
         per_rating = _estimate_evidence_per_rating(
             best["statistics"]["log_density"],
             best["weights"],
@@ -207,7 +218,13 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
         in_mixture &= ~lapsed
         if not np.array_equal(in_mixture, candidates):
             data.in_mixture = in_mixture
-            best = self._fit_from_starts(data, form, best["params"])
+            start = best["params"]
+            if warm_refit is not None and np.array_equal(warm_refit[0], in_mixture):
+                start = warm_refit[1]
+                data.update(_kernel_set_locations, warm_refit[2])
+            best = self._fit_from_starts(data, form, start)
+            point = self._resume_point(data, best)
+            resume["refit"] = None if point is None else (in_mixture, *point)
         best = self._test_mixture(data, form, best)
         # Without a mixture (its test failed) there is no verdict to spare.
         lapsed &= data.in_mixture.any()
@@ -216,7 +233,12 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
         judged = best.pop("judged_in_nested", data.in_mixture) | lapsed
         best["judged"] = _judged_annotators(judged, counts["n_judged"])
         best.setdefault("mixture_flagged", np.zeros_like(best["judged"]))
+        best["resume"] = resume
         return _centre_biases(best, data.n_per_annotator, data.has_gold)
+
+    def _resume_point(self, data, run):
+        """Where a warm refit resumes ``run`` (:mod:`skem._em.warm`); None here."""
+        return None
 
     def _test_mixture(self, data, form, best):
         """``best``, or the nested fit with everyone good if the mixture fails its test.
@@ -440,21 +462,8 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
         return posterior
 
     def _warm_params(self, scale, form):
-        """The previous fit's annotator parameters in the unit space of ``scale``.
-
-        Sigma and the shared scale are kept within ``[min_sigma, 1]``, where
-        a fit from any start has them (a residual never exceeds the range's
-        width): a previous fit on a much wider range would otherwise start
-        this one at a unit-space sigma beyond what doubles can square.
-        """
-        previous = self._fitted_params(scale)
-        n_annotators = previous.sigma.shape[0]
-        sigma = np.clip(previous.sigma, form.min_sigma, 1.0)
-        if form.noise == "shared":
-            sigma = np.full(n_annotators, float(np.exp(np.mean(np.log(sigma)))))
-        bias = previous.bias if form.bias == "per_annotator" else np.zeros(n_annotators)
-        shared_sigma = float(np.clip(previous.shared_sigma, form.min_sigma, 1.0))
-        return _Params(bias, sigma, shared_sigma, previous.pi)
+        """The fitted annotator parameters, as a warm start on ``scale``."""
+        return _clip_warm_params(self._fitted_params(scale), form)
 
     def _fitted_params(self, scale):
         """The fitted annotator parameters in the unit space of ``scale``.

@@ -174,7 +174,11 @@ _SHARED_PARAMETERS = """
 
     warm_start : bool, default=False
         If True, a new ``fit`` on the same items starts from the previous
-        solution instead of ``init``, with a single run.
+        solution instead of ``init``, with a single run. In memory each run
+        of EM (the first, and a refit with fewer annotators in the mixture)
+        resumes where it ended, so that a refit of the same ratings keeps
+        the fit; on Dask the runs start from the fitted parameters and the
+        locations of ``consensus_``.
 
     verbose : int, default=0
         If positive, print the objective after every iteration. It is the

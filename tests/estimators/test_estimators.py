@@ -588,6 +588,54 @@ def test_warm_start_continues_from_the_previous_solution(noisy):
         em.fit(X[:10])
 
 
+@pytest.mark.parametrize(
+    "seed, shape, params",
+    [
+        # The mixture kept; main's refit started from the t consensus, not
+        # EM's locations, lost 114 nats and the test: kept and nested alternated.
+        (0, (60, 8, 0.3, 0.3), {"bounded": False, "tail": 2.0}),
+        # The nested fit kept; main's refit started the mixture at pi = 1 -
+        # 1e-6, which never left it: annotator 4 went undetermined -> consistent.
+        (0, (40, 6, 0.2, 0.5), {}),
+        # Bounded with biases: main started from the centred biases beside
+        # EM's uncentred locations, and each refit ended lower.
+        (0, (40, 6, 0.2, 0.5), {"bias": True}),
+    ],
+)
+def test_a_warm_refit_of_the_same_ratings_keeps_the_fit(seed, shape, params):
+    n_items, n_annotators, bad, missing = shape
+    X = make_ratings(
+        n_items,
+        n_annotators,
+        bad_fraction=bad,
+        missing_fraction=missing,
+        return_truth=True,
+        random_state=seed,
+    )[0]
+    X = np.round(X * 4) + 1
+    em = AnnotatorEM(warm_start=True, **params)
+    fits = []
+    for _ in range(3):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            em.fit(X)
+        fits.append(
+            (
+                em.judged_,
+                em._mixture_flagged,
+                em.consensus_weights_,
+                em.mu_,
+                em.log_likelihood_,
+            )
+        )
+    for before, after in zip(fits[:-1], fits[1:], strict=True):
+        np.testing.assert_array_equal(after[0], before[0])
+        np.testing.assert_array_equal(after[1], before[1])
+        np.testing.assert_allclose(after[2], before[2], atol=1e-3)
+        np.testing.assert_allclose(after[3], before[3], atol=1e-3)
+        assert after[4] >= before[4] - 1e-9 * abs(before[4])
+
+
 def test_a_warm_refit_checks_init_as_a_cold_fit_does(noisy):
     """Fuzz finding: a warm start skips the start, so an init of the wrong
     length passed, to fail only on the next cold fit; the estimator is left
