@@ -178,7 +178,8 @@ _SHARED_PARAMETERS = """
         of EM (the first, and a refit with fewer annotators in the mixture)
         resumes where it ended, so that a refit of the same ratings keeps
         the fit; on Dask the runs start from the fitted parameters and the
-        locations of ``consensus_``.
+        locations of ``consensus_``, and items new to the refit from their
+        medians (in memory the refit needs the same items).
 
     verbose : int, default=0
         If positive, print the objective after every iteration. It is the

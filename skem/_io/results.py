@@ -169,6 +169,9 @@ RatingMatrix, default=None
     ValueError
         If ``annotators`` or ``X`` do not match the fit, or ``name`` is not
         a string or is one of the other columns.
+    TypeError
+        If ``X`` is given for a Dask fit, whose consensus is on the cluster
+        (without ``X`` its table needs no ratings).
 
     See Also
     --------
@@ -198,6 +201,9 @@ RatingMatrix, default=None
     True
     """
     check_is_fitted(estimator)
+    if X is not None:
+        # The agreement with the consensus needs it in memory.
+        _check_consensus_in_memory(estimator, "annotator_frame with X")
     _check_name(name, ANNOTATOR_COLUMNS)
     annotators, X = _unpack_rating_matrix(annotators, X, "annotators")
     labels = _annotator_labels(estimator, annotators, X)

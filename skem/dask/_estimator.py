@@ -220,7 +220,9 @@ class _BaseDaskAnnotatorEM(_BaseEM):
         check_is_fitted(self)
         frame = self.consensus_.compute()
         try:
-            frame = frame.sort_index()
+            # long_to_matrix's order, which sorts mixed numbers and text too.
+            codes = pd.factorize(frame.index, sort=True)[0]
+            frame = frame.iloc[np.argsort(codes, kind="stable")]
         except TypeError:
             pass
         estimator = self._local_estimator(**self._local_params())
@@ -229,9 +231,9 @@ class _BaseDaskAnnotatorEM(_BaseEM):
         estimator.mu_ = frame["consensus"].to_numpy()
         estimator.location_ = frame[_location_column(frame)].to_numpy()
         estimator.mu_std_error_ = frame["std_error"].to_numpy()
+        # No feature_names_in_: as a fit on long_to_matrix's CSR matrix, which
+        # the docs give it, it would warn on every call.
         estimator.n_features_in_ = len(self.annotators_)
-        if all(isinstance(label, str) for label in self.annotators_):
-            estimator.feature_names_in_ = np.asarray(self.annotators_, dtype=object)
         return InMemoryModel(estimator, frame.index.to_numpy())
 
     @property

@@ -67,7 +67,11 @@ def _shuffle_by_item(frame, item):
     # Dask's task-based shuffle takes n_partitions**2 small tasks, its p2p
     # shuffle a fixed cost of seconds: at 1e7 ratings in 5 partitions the
     # setup took 1.3 s against 3.6 s (python -m benchmarks).
-    method = "tasks" if frame.npartitions <= _TASK_SHUFFLE_MAX_PARTITIONS else "p2p"
+    # p2p moves the partitions through Arrow, which cannot hold a column of
+    # objects (labels of mixed types, tuples): those take the task shuffle.
+    objects = any(getattr(dtype, "kind", None) == "O" for dtype in frame.dtypes)
+    small = frame.npartitions <= _TASK_SHUFFLE_MAX_PARTITIONS
+    method = "tasks" if small or objects else "p2p"
     return frame.shuffle(on=item, shuffle_method=method)
 
 

@@ -353,6 +353,28 @@ def test_partitions_that_split_items_are_shuffled_whole(client):
 
 
 @pytest.mark.slow  # a LocalCluster
+def test_labels_of_mixed_types_are_shuffled_past_the_task_shuffles_limit(
+    client, monkeypatch
+):
+    """Fuzz finding: past 100 partitions Dask's p2p shuffle goes through
+    Arrow, which cannot hold labels of mixed types; they failed there only."""
+    import dask
+
+    import skem.dask._io as dask_io
+
+    monkeypatch.setattr(dask_io, "_TASK_SHUFFLE_MAX_PARTITIONS", 2)
+    frame = _long_ratings(seed=5)
+    codes = pd.factorize(frame["item"])[0]
+    labels = [int(c) if c % 2 else f"clip{c}" for c in codes]
+    frame["item"] = pd.Series(labels, index=frame.index, dtype=object)
+    with dask.config.set({"dataframe.convert-string": False}):
+        ddf = dd.from_pandas(frame, npartitions=4)
+    em, matrix = _in_memory(AnnotatorEM, frame)
+    dask_em = _dask_fit(DaskAnnotatorEM, ddf)
+    _assert_same_fit(dask_em, em, matrix)
+
+
+@pytest.mark.slow  # a LocalCluster
 @pytest.mark.parametrize("bounded", [True, False])
 def test_warm_start_continues_like_the_in_memory_estimator(client, bounded):
     """Unbounded, consensus_ has no location: the warm start starts from consensus."""
@@ -429,6 +451,33 @@ def test_to_in_memory_gives_a_fitted_in_memory_estimator(client, bounded):
         model.estimator.transform(matrix.X), em.transform(matrix.X), rtol=RTOL
     )
     assert model.estimator.score(matrix.X) == pytest.approx(em.score(matrix.X))
+
+
+@pytest.mark.slow  # a LocalCluster
+def test_to_in_memory_orders_mixed_labels_as_in_memory_and_transforms_quietly(
+    client,
+):
+    """Fuzz findings: items of mixed types kept the partitions' order, not
+    long_to_matrix's; and text annotators set feature_names_in_, so that
+    transform warned on long_to_matrix's CSR matrix, the path the docstring
+    gives."""
+    import dask
+
+    frame = _long_ratings(seed=7)
+    codes = pd.factorize(frame["item"])[0]
+    labels = [int(c) if c % 2 else f"clip{c}" for c in codes]
+    frame["item"] = pd.Series(labels, index=frame.index, dtype=object)
+    frame["annotator"] = [f"rater{a}" for a in frame["annotator"]]
+    with dask.config.set({"dataframe.convert-string": False}):
+        ddf = dd.from_pandas(frame, npartitions=3)
+    estimator, items = _dask_fit(DaskAnnotatorEM, ddf).to_in_memory()
+    em, matrix = _in_memory(AnnotatorEM, frame)
+    assert list(items) == list(matrix.items)
+    np.testing.assert_allclose(estimator.mu_, em.mu_, rtol=RTOL)
+    X = long_to_matrix(frame, annotators=matrix.annotators).X
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_allclose(estimator.transform(X), em.transform(X), rtol=RTOL)
 
 
 @pytest.mark.slow  # a LocalCluster
@@ -584,6 +633,9 @@ def test_annotator_frame_of_a_dask_fit_needs_no_ratings_for_its_verdicts(client)
     assert got["verdict"].tolist() == expected["verdict"].tolist()
     assert got["n_ratings"].tolist() == expected["n_ratings"].tolist()
     np.testing.assert_allclose(got["p_good"], expected["p_good"], rtol=RTOL)
+    # With the ratings, it needs the consensus in memory, and says how.
+    with pytest.raises(TypeError, match="annotator_frame with X needs the consensus"):
+        annotator_frame(dask_em, X=matrix.X)
 
 
 @pytest.mark.parametrize("fit_values", [None, "large"])
