@@ -73,7 +73,6 @@ _AUTO_MIN_SIGMA_FRACTION = 1e-3
 # every digit of the log density.
 _MIN_SIGMA_FRACTION_FLOOR = 1e-8
 
-
 # The usable range of noise_prior, measured with fuzzers. From about 1e12 a
 # fit's objective carries rounding noise above tol, and the annotators' order
 # could pick its maximum (a 4 x 4 panel with biases: log-likelihood 39.4 or

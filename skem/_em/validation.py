@@ -404,9 +404,8 @@ def _missing_as_nan(data):
 
     NumPy cannot turn ``pd.NA`` into a float, so an object-dtype DataFrame,
     Series, array or a list holding it would fail validation with a
-    TypeError; here
-    it means "not rated" (or, for gold scores, "not known"), like NaN. So
-    does a masked entry of a ``numpy.ma`` array, whose value underneath
+    TypeError; here it means "not rated" (or, for gold scores, "not known"),
+    like NaN. So does a masked entry of a ``numpy.ma`` array, whose value underneath
     NumPy's conversion would keep. Other data pass through unchanged; the
     caller's data are never modified.
 
