@@ -21,7 +21,7 @@ settings.register_profile(
 settings.register_profile(
     "everyday",
     deadline=None,
-    max_examples=10,
+    max_examples=5,
     suppress_health_check=[HealthCheck.too_slow],
 )
 # A long hunt for counterexamples, run by hand: HYPOTHESIS_PROFILE=stress.
