@@ -154,10 +154,10 @@ def stage_report(
     Parameters
     ----------
     stage : skem._cli.writing.OutputStage
-    estimator : fitted in-memory estimator
+    estimator : fitted estimator, in memory or on Dask
     path : Path
-    items, annotators : array-like
-        The labels.
+    items, annotators : array-like or None
+        The labels; None for a Dask fit's own.
     item_name, annotator_name : str
         The user's column names.
     level : float

@@ -94,13 +94,12 @@ def run_fit_on_dask(args):
                 if "consensus" in outputs:
                     stage_dataset(stage, consensus, outputs["consensus"])
                 if "report" in outputs:
-                    model = estimator.to_in_memory()
                     stage_report(
                         stage,
-                        model.estimator,
+                        estimator,
                         outputs["report"],
-                        items=model.items,
-                        annotators=estimator.annotators_,
+                        items=None,
+                        annotators=None,
                         item_name=args.item,
                         annotator_name=args.annotator,
                         level=args.level,

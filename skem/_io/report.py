@@ -21,11 +21,10 @@ from skem._io.html import (
 from skem._io.labels import _annotator_labels, _item_labels, _unpack_rating_matrix
 from skem._io.report_tables import _annotator_html_table, _item_html_table
 from skem._io.results import (
-    _annotator_evidence,
     _annotator_table,
-    _check_consensus_in_memory,
     _item_table,
     _levels,
+    _page_fit,
     _scale_ends,
 )
 from skem._io.template import PAGE
@@ -74,9 +73,12 @@ def report(
 
     Parameters
     ----------
-    estimator : AnnotatorEM or HardAnnotatorEM
-        A fitted estimator. For :class:`skem.dask.DaskAnnotatorEM`, pass
-        ``em.to_in_memory().estimator`` (and its ``items``).
+    estimator : AnnotatorEM, HardAnnotatorEM or a Dask estimator
+        A fitted estimator. A fit of :class:`skem.dask.DaskAnnotatorEM` (or
+        :class:`~skem.dask.DaskHardAnnotatorEM`) is brought into memory
+        (:meth:`~skem.dask.DaskAnnotatorEM.to_in_memory`), its items labelled
+        as there; without ``X`` the page gives the rating counts the fit
+        kept, but not the agreement, which needs the ratings.
     path : str or path-like
         The HTML file to write, in an existing folder. It is written whole
         or not at all: a failure leaves no half-written file, and an
@@ -87,7 +89,8 @@ RatingMatrix, default=None
         number of ratings and agreement with the consensus (Pearson's ``r``),
         and each item's number of ratings. A :class:`~skem.RatingMatrix`
         (``long_to_matrix``'s) gives the labels too, unless ``items`` or
-        ``annotators`` are given.
+        ``annotators`` are given. For a Dask fit, ``long_to_matrix(frame,
+        annotators=em.annotators_)`` of the ratings in memory.
     items : array-like of shape (n_items,), default=None
         Item labels, for example ``long_to_matrix(...).items``; if None, the
         index of a DataFrame ``X``, else the row numbers.
@@ -156,7 +159,6 @@ def _report_page(
     estimator, X, *, items, annotators, item_name, annotator_name, title, level=0.95
 ):
     """The HTML text of :func:`report`'s page, checked and built, not written."""
-    _check_consensus_in_memory(estimator, "report")
     figure_class = _import_matplotlib()
     for what, name in (("item_name", item_name), ("annotator_name", annotator_name)):
         if not isinstance(name, str) or not name.strip():
@@ -166,9 +168,9 @@ def _report_page(
     items, ratings = _unpack_rating_matrix(items, X, "items")
     annotators, _ = _unpack_rating_matrix(annotators, X, "annotators")
     X = ratings
-    content = _Content(
-        estimator, X, items, annotators, item_name, annotator_name, level
-    )
+    estimator, items, annotators, evidence = _page_fit(estimator, X, items, annotators)
+    names = (item_name, annotator_name)
+    content = _Content(estimator, X, items, annotators, names, level, evidence)
     page = PAGE.substitute(
         version=html.escape(_version()),
         title=html.escape(title or content.default_title()),
@@ -193,13 +195,10 @@ def _report_page(
 class _Content:
     """The parts of the page, as HTML in which every label is escaped."""
 
-    def __init__(
-        self, estimator, X, items, annotators, item_name, annotator_name, level
-    ):
+    def __init__(self, estimator, X, items, annotators, names, level, evidence):
         self.estimator = estimator
         self.level = level
-        self.item_name, self.annotator_name = item_name, annotator_name
-        evidence = _annotator_evidence(estimator, X)
+        self.item_name, self.annotator_name = names
         self.items = _item_table(
             estimator,
             _item_labels(estimator, items, X),
@@ -548,7 +547,7 @@ class _Content:
 
     def _heavy_tail(self):
         """The note on heavy-tailed errors; "" without the ratings."""
-        if self.evidence is None:
+        if self.evidence is None or self.evidence.far is None:
             return ""
         return _heavy_tail_note(
             self.estimator, self.evidence, self.people["verdict"], command=False

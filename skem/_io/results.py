@@ -241,6 +241,49 @@ def _check_consensus_in_memory(estimator, what):
         )
 
 
+def _page_fit(estimator, X, items, annotators):
+    """The in-memory fit, labels and :class:`_Evidence` of :func:`report`'s page.
+
+    A Dask fit is brought into memory (``_in_memory``), its items and
+    annotators labelled as in the fit unless ``items`` or ``annotators``
+    are given; without ``X`` its evidence is the ratings it counted.
+
+    Parameters
+    ----------
+    estimator : fitted estimator, in memory or on Dask
+    X : sparse matrix or None
+        The training ratings, already unpacked from a ``RatingMatrix``.
+    items, annotators : array-like or None
+        The labels the caller gave.
+
+    Returns
+    -------
+    estimator : AnnotatorEM or HardAnnotatorEM
+    items, annotators : array-like or None
+    evidence : _Evidence or None
+
+    Raises
+    ------
+    sklearn.exceptions.NotFittedError
+        If the estimator is not fitted.
+    """
+    if not hasattr(estimator, "_in_memory"):
+        _check_consensus_in_memory(estimator, "report")
+        return estimator, items, annotators, _annotator_evidence(estimator, X)
+    (model, model_items), per_item = estimator._in_memory()
+    evidence = (
+        _Evidence.of_counts(per_item, estimator.n_ratings_per_annotator_)
+        if X is None
+        else _annotator_evidence(model, X)
+    )
+    return (
+        model,
+        model_items if items is None else items,
+        estimator.annotators_ if annotators is None else annotators,
+        evidence,
+    )
+
+
 def _item_table(estimator, labels, evidence, level, name):
     """The per-item table of :func:`consensus_frame`, from checked inputs."""
     pd = _import_pandas()
@@ -362,16 +405,19 @@ class _Evidence:
     ----------
     per_item, per_annotator : ndarray of int
         Number of ratings of each item, and by each annotator.
-    r : ndarray of float
+    r : ndarray of float or None
         Pearson correlation of each annotator's ratings with ``mu_`` on the
         items rated; NaN with fewer than 3 such ratings or no variance.
-    deviation : ndarray of float
+    deviation : ndarray of float or None
         Root mean square of each annotator's deviations from ``mu_ +
         bias_`` on the items rated; NaN without any.
-    far : ndarray of int
+    far : ndarray of int or None
         Number of each annotator's ratings more than ``FAR_SIGMAS`` of its
         ``sigma_`` from the fitted location plus its bias: under the normal
         error a fraction ``2 * norm.sf(FAR_SIGMAS)`` of a good annotator's.
+
+    ``r``, ``deviation`` and ``far`` are None when only the counts are known
+    (:meth:`of_counts`).
     """
 
     def __init__(self, per_item, per_annotator, r, deviation, far):
@@ -380,6 +426,15 @@ class _Evidence:
         self.r = r
         self.deviation = deviation
         self.far = far
+
+    @classmethod
+    def of_counts(cls, per_item, per_annotator):
+        """The evidence of a fit that counted the ratings but does not hold them.
+
+        A Dask fit counts each item's and each annotator's ratings as it
+        fits; what the ratings say beyond their number needs them in memory.
+        """
+        return cls(per_item, per_annotator, None, None, None)
 
 
 def _annotator_evidence(estimator, X):

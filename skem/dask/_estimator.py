@@ -217,6 +217,10 @@ class _BaseDaskAnnotatorEM(_BaseEM):
             :class:`~skem.HardAnnotatorEM`) and the item label of each of
             its rows, sorted when the labels can be.
         """
+        return self._in_memory()[0]
+
+    def _in_memory(self):
+        """:meth:`to_in_memory`'s model, and each of its items' number of ratings."""
         check_is_fitted(self)
         frame = self.consensus_.compute()
         try:
@@ -234,7 +238,8 @@ class _BaseDaskAnnotatorEM(_BaseEM):
         # No feature_names_in_: as a fit on long_to_matrix's CSR matrix, which
         # the docs give it, it would warn on every call.
         estimator.n_features_in_ = len(self.annotators_)
-        return InMemoryModel(estimator, frame.index.to_numpy())
+        model = InMemoryModel(estimator, frame.index.to_numpy())
+        return model, frame["n_ratings"].to_numpy()
 
     @property
     def _columns(self):

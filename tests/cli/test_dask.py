@@ -259,13 +259,15 @@ def test_binary_labels_that_are_not_utf8_are_refused_on_dask_as_in_memory(
     not hasattr(__import__("skem"), "report"), reason="skem.report comes later"
 )
 def test_a_report_of_a_dask_fit(dataset, tmp_path, capsys):
+    """The page of --workers has the figures and the rating counts."""
     pytest.importorskip("matplotlib")
-    folder, _ = dataset
+    folder, whole = dataset
     target = tmp_path / "report.html"
     args = ["fit", str(folder), *NAMES, "--workers", "1", "-q", "--report", target]
     assert main([str(a) for a in args]) == 0, capsys.readouterr().err
     page = target.read_text()
     assert "<img" in page and "subject" in page
+    assert f"{len(pd.read_parquet(whole)):,} ratings, scale" in page
 
 
 def test_the_dask_summary_names_the_wide_intervals_of_the_in_memory_one(

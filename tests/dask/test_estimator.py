@@ -21,6 +21,7 @@ from skem import (  # noqa: E402
     annotator_frame,
     consensus_frame,
     long_to_matrix,
+    report,
 )
 from skem.dask import DaskAnnotatorEM, DaskHardAnnotatorEM  # noqa: E402
 from skem.datasets import make_ratings  # noqa: E402
@@ -636,6 +637,37 @@ def test_annotator_frame_of_a_dask_fit_needs_no_ratings_for_its_verdicts(client)
     # With the ratings, it needs the consensus in memory, and says how.
     with pytest.raises(TypeError, match="annotator_frame with X needs the consensus"):
         annotator_frame(dask_em, X=matrix.X)
+
+
+@pytest.mark.slow  # a LocalCluster
+def test_the_report_of_a_dask_fit_counts_its_ratings_as_in_memory(client, tmp_path):
+    """skem.report takes a Dask fit as it is: the page has the rating counts
+    and labels of the in-memory page of the same ratings (only the
+    agreement, which needs the ratings, is missing), and with the ratings in
+    memory it is the in-memory page."""
+    pytest.importorskip("matplotlib")
+    frame = _long_ratings(seed=3)
+    dask_em = _dask_fit(DaskAnnotatorEM, dd.from_pandas(frame, npartitions=3))
+    em, matrix = _in_memory(AnnotatorEM, frame)
+    pages = {
+        "dask": report(dask_em, tmp_path / "dask.html"),
+        "dask with X": report(dask_em, tmp_path / "x.html", long_to_matrix(frame)),
+        "memory": report(em, tmp_path / "memory.html", matrix),
+        "memory without X": report(
+            em, tmp_path / "bare.html", items=matrix.items, annotators=matrix.annotators
+        ),
+    }
+    text = {name: path.read_text(encoding="utf-8") for name, path in pages.items()}
+    lead = f"{len(matrix.items)} items and 9 annotators: {len(frame):,} ratings, scale"
+    assert lead in text["dask"] and lead in text["memory"]
+    assert lead not in text["memory without X"]
+    for label in (matrix.items[0], matrix.items[-1], "clip-007"):
+        assert f">{label}<" in text["dask"]
+    for name in ("dask", "memory"):
+        counts = frame.groupby("annotator").size()
+        assert f'<td class="num">{counts.max()}</td>' in text[name]
+    assert "r = " not in text["dask"] and "r = " in text["memory"]
+    assert "r = " in text["dask with X"]
 
 
 @pytest.mark.parametrize("fit_values", [None, "large"])
