@@ -170,11 +170,10 @@ def summary(
     from skem._io.results import _scale_ends
     from skem._io.verdicts import (
         MIXTURE_FAILED,
-        NOBODY_TOLD,
         _mixture_flagged,
         _prior_weight_words,
         _random_weight_words,
-        _ratings_tell_nobody,
+        _unjudged_reason,
     )
 
     low, high = _scale_ends(estimator)
@@ -203,9 +202,8 @@ def summary(
     unjudged = undetermined & ~estimator.judged_
     failed = unjudged & _mixture_flagged(estimator)
     few_why = (
-        NOBODY_TOLD
-        if _ratings_tell_nobody(estimator.judged_, estimator.n_judged_ratings_)
-        else "too few ratings to judge"
+        _unjudged_reason(estimator.judged_, estimator.n_judged_ratings_)
+        or "too few ratings to judge"
     )
     for group, why in ((failed, MIXTURE_FAILED), (unjudged & ~failed, few_why)):
         if group.any():

@@ -30,7 +30,6 @@ from skem._io.results import (
 from skem._io.template import PAGE
 from skem._io.verdicts import (
     CONSISTENT_FROM,
-    NOBODY_TOLD,
     OFFSET_AGREEMENT,
     RANDOM_BELOW,
     _heavy_tail_note,
@@ -38,8 +37,8 @@ from skem._io.verdicts import (
     _prior_weight_words,
     _random_but_agreeing,
     _random_weight_words,
-    _ratings_tell_nobody,
     _share,
+    _unjudged_reason,
 )
 from skem._io.widest import WIDE_FACTOR, _half_width, _is_wide, _widest
 from skem._io.words import _degrees_of_freedom, count, number
@@ -291,10 +290,11 @@ class _Content:
         who = html.escape(_plural(self.annotator_name))
         if few.any():
             # One line for them all: a sparse crowd has hundreds.
-            if _ratings_tell_nobody(
+            reason = _unjudged_reason(
                 self.estimator.judged_, self.estimator.n_judged_ratings_
-            ):
-                why = f"({NOBODY_TOLD})"
+            )
+            if reason:
+                why = f"({reason})"
             else:
                 why = (
                     f"with too few ratings to judge (fewer than "

@@ -239,6 +239,11 @@ NOBODY_TOLD = (
 )
 
 
+NO_THIRD_RATER = (
+    "no item was rated by three annotators, so nobody can be compared with two others"
+)
+
+
 def _mixture_flagged(estimator):
     """Who a mixture that failed its test flagged, in a fitted estimator.
 
@@ -280,6 +285,32 @@ def _ratings_tell_nobody(judged, n_judged):
     return bool(
         not np.any(judged) and np.any(np.asarray(n_judged) >= MIN_JUDGED_RATINGS)
     )
+
+
+def _unjudged_reason(judged, n_judged):
+    """Why the fit judged nobody, when it is the panel's doing; else None.
+
+    :data:`NO_THIRD_RATER` when no item has three raters, so that no rating
+    is judged (two raters who disagree say nothing of who is wrong);
+    :data:`NOBODY_TOLD` when some annotators have the ratings to be judged
+    but the panel's agreement tells nobody from a random one
+    (:func:`_ratings_tell_nobody`). None when the fit judged someone, or
+    when those it did not judge have too few ratings of their own.
+
+    Parameters
+    ----------
+    judged : ndarray of shape (n_annotators,), dtype bool
+        The estimator's ``judged_``.
+    n_judged : ndarray of shape (n_annotators,)
+        The estimator's ``n_judged_ratings_``.
+
+    Returns
+    -------
+    reason : str or None
+    """
+    if not np.any(n_judged):
+        return NO_THIRD_RATER
+    return NOBODY_TOLD if _ratings_tell_nobody(judged, n_judged) else None
 
 
 def _prior_weight_words(pi):

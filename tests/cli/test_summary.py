@@ -119,6 +119,32 @@ def test_a_slip_is_named_in_the_summary_and_in_the_reasons(tmp_path, run_main):
     assert "2 of 10 annotators answer at random: s8, s9;" in out
 
 
+def test_two_readers_are_undetermined_for_want_of_a_third_not_of_ratings(
+    tmp_path, run_main
+):
+    """A helper's finding on two radiologists' 110 readings each: the summary
+    said "too few ratings to judge"; it says that no item has a third rater
+    (the report's page too)."""
+    rng = np.random.default_rng(0)
+    truth = rng.integers(1, 5, 110)
+    rows = [
+        (f"case{i}", reader, float(np.clip(truth[i] + rng.integers(-1, 2), 1, 4)))
+        for reader in ("Reader1", "Reader2")
+        for i in range(110)
+    ]
+    path = tmp_path / "readers.csv"
+    pd.DataFrame(rows, columns=["item", "annotator", "score"]).to_csv(path, index=False)
+    status, out, err = run_main("fit", path, "--report", tmp_path / "page.html")
+    assert status == 0, err
+    assert (
+        "2 undetermined (no item was rated by three annotators, so nobody can be "
+        "compared with two others; in the consensus each counts" in out
+    )
+    assert "too few ratings" not in out
+    page = (tmp_path / "page.html").read_text(encoding="utf-8")
+    assert "(no item was rated by three annotators, so nobody can be" in page
+
+
 def test_a_panel_of_noise_says_no_ratings_tell_anyone_apart(tmp_path, run_main):
     """Uniform noise from every viewer: nobody is judged, and the summary says
     why in the panel's terms, not as a shortage of ratings (each has 300)."""

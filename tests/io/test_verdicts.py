@@ -17,6 +17,7 @@ from skem._io.verdicts import (
     _random_weight_words,
     _ratings_tell_nobody,
     _share,
+    _unjudged_reason,
 )
 
 
@@ -262,3 +263,13 @@ def test_ratings_tell_nobody_only_where_someone_could_have_been_judged():
     assert _ratings_tell_nobody([False, False], [3, 0])
     assert not _ratings_tell_nobody([False, False], [2, 2])
     assert not _ratings_tell_nobody([True, False], [3, 9])
+
+
+def test_unjudged_reason_names_the_panels_doing_not_an_annotators():
+    """No judged rating anywhere: no item has a third rater. Judged ratings
+    somewhere but nobody judged: the panel's agreement. Someone judged, or
+    nobody with the ratings to be: None, the annotators' own counts."""
+    assert _unjudged_reason([False, False], [0, 0]).startswith("no item was rated")
+    assert _unjudged_reason([False, False], [3, 0]).startswith("at this panel's")
+    assert _unjudged_reason([False, False], [2, 1]) is None
+    assert _unjudged_reason([True, False], [3, 9]) is None
