@@ -37,6 +37,17 @@ from skem.dask._io import (
 )
 
 
+def _client_open():
+    """Whether a Dask client is open in this process."""
+    from distributed import default_client
+
+    try:
+        default_client()
+    except ValueError:
+        return False
+    return True
+
+
 class InMemoryModel(NamedTuple):
     """A Dask fit brought into memory: an in-memory estimator and its items.
 
@@ -216,13 +227,29 @@ class _BaseDaskAnnotatorEM(_BaseEM):
             ``(estimator, items)``: an :class:`~skem.AnnotatorEM` (or
             :class:`~skem.HardAnnotatorEM`) and the item label of each of
             its rows, sorted when the labels can be.
+
+        Raises
+        ------
+        RuntimeError
+            If no Dask client is open: ``consensus_`` stays on the cluster
+            the fit ran on, and is gone with it.
         """
         return self._in_memory()[0]
 
     def _in_memory(self):
         """:meth:`to_in_memory`'s model, and each of its items' number of ratings."""
         check_is_fitted(self)
-        frame = self.consensus_.compute()
+        try:
+            frame = self.consensus_.compute()
+        except Exception as error:
+            if _client_open():
+                raise
+            raise RuntimeError(
+                f"The consensus_ of this {type(self).__name__} is held by the "
+                "cluster it was fitted on, and no Dask client is open: compute "
+                "or write consensus_, or call to_in_memory(), before the client "
+                f"closes ({type(error).__name__}: {error})"
+            ) from error
         try:
             # long_to_matrix's order, which sorts mixed numbers and text too.
             codes = pd.factorize(frame.index, sort=True)[0]

@@ -380,6 +380,23 @@ def test_dask_consensus_has_the_columns_and_intervals_of_consensus_frame(dask_fi
     pd.testing.assert_frame_equal(consensus, expected, check_dtype=False, rtol=1e-8)
 
 
+def test_a_dask_fit_whose_client_closed_says_where_its_consensus_was(
+    dask_fit, tmp_path
+):
+    """to_in_memory and report after the fit's client closed failed with
+    Dask's "Missing dependency _item_frame-...": the error says that the
+    consensus stayed on the cluster, and what to do before closing."""
+    pytest.importorskip("matplotlib")
+    from skem import report
+
+    message = "held by the cluster it was fitted on, and no Dask client is open"
+    with pytest.raises(RuntimeError, match=message):
+        dask_fit[0].to_in_memory()
+    with pytest.raises(RuntimeError, match="before the client closes"):
+        report(dask_fit[0], tmp_path / "page.html")
+    assert not list(tmp_path.iterdir())
+
+
 def test_the_item_table_of_a_dask_fit_points_to_its_consensus(dask_fit):
     """Fuzzing finding: consensus_frame on a Dask fit failed with a bare
     AttributeError on mu_; it says where its consensus is and how to bring it
