@@ -116,6 +116,9 @@ RatingMatrix, default=None
         If the estimator is not fitted.
     ImportError
         If matplotlib is not installed (``pip install matplotlib``).
+    RuntimeError
+        If the estimator is a Dask fit whose client has closed, with its
+        consensus (:meth:`~skem.dask.DaskAnnotatorEM.to_in_memory`).
     ValueError
         If ``items``, ``annotators`` or ``X`` do not match the fit, or
         ``level`` is not in (0, 1).
