@@ -264,38 +264,16 @@ def _mixture_flagged(estimator):
     return np.asarray(flagged, dtype=bool)
 
 
-def _ratings_tell_nobody(judged, n_judged):
-    """Whether the ratings judge nobody, although some annotator could be.
-
-    Then the panel's ratings cannot tell a careful annotator from a random
-    one at all (pure noise, or too little agreement for the ratings anyone
-    has), rather than some annotators having too few ratings.
-
-    Parameters
-    ----------
-    judged : ndarray of shape (n_annotators,), dtype bool
-        The estimator's ``judged_``.
-    n_judged : ndarray of shape (n_annotators,)
-        The estimator's ``n_judged_ratings_``.
-
-    Returns
-    -------
-    nobody : bool
-    """
-    return bool(
-        not np.any(judged) and np.any(np.asarray(n_judged) >= MIN_JUDGED_RATINGS)
-    )
-
-
 def _unjudged_reason(judged, n_judged):
     """Why the fit judged nobody, when it is the panel's doing; else None.
 
     :data:`NO_THIRD_RATER` when no item has three raters, so that no rating
     is judged (two raters who disagree say nothing of who is wrong);
     :data:`NOBODY_TOLD` when some annotators have the ratings to be judged
-    but the panel's agreement tells nobody from a random one
-    (:func:`_ratings_tell_nobody`). None when the fit judged someone, or
-    when those it did not judge have too few ratings of their own.
+    but the fit judged nobody: the panel's ratings cannot tell a careful
+    annotator from a random one at all (pure noise, or too little agreement
+    for the ratings anyone has). None when the fit judged someone, or when
+    those it did not judge have too few ratings of their own.
 
     Parameters
     ----------
@@ -308,9 +286,12 @@ def _unjudged_reason(judged, n_judged):
     -------
     reason : str or None
     """
+    n_judged = np.asarray(n_judged)
     if not np.any(n_judged):
         return NO_THIRD_RATER
-    return NOBODY_TOLD if _ratings_tell_nobody(judged, n_judged) else None
+    if not np.any(judged) and np.any(n_judged >= MIN_JUDGED_RATINGS):
+        return NOBODY_TOLD
+    return None
 
 
 def _prior_weight_words(pi):

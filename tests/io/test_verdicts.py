@@ -15,7 +15,6 @@ from skem._io.verdicts import (
     _prior_weight_words,
     _random_but_agreeing,
     _random_weight_words,
-    _ratings_tell_nobody,
     _share,
     _unjudged_reason,
 )
@@ -256,15 +255,6 @@ def test_an_annotator_a_failed_mixture_flagged_is_undetermined_for_that_reason()
     assert reasons[3].startswith("undetermined: not told from a random rater ")
 
 
-def test_ratings_tell_nobody_only_where_someone_could_have_been_judged():
-    """Nobody judged with three judged ratings somewhere: the panel's ratings
-    tell nothing. Nobody judged with fewer everywhere: too few ratings. Anyone
-    judged: the others are undetermined by their own count."""
-    assert _ratings_tell_nobody([False, False], [3, 0])
-    assert not _ratings_tell_nobody([False, False], [2, 2])
-    assert not _ratings_tell_nobody([True, False], [3, 9])
-
-
 def test_unjudged_reason_names_the_panels_doing_not_an_annotators():
     """No judged rating anywhere: no item has a third rater. Judged ratings
     somewhere but nobody judged: the panel's agreement. Someone judged, or
@@ -272,4 +262,5 @@ def test_unjudged_reason_names_the_panels_doing_not_an_annotators():
     assert _unjudged_reason([False, False], [0, 0]).startswith("no item was rated")
     assert _unjudged_reason([False, False], [3, 0]).startswith("at this panel's")
     assert _unjudged_reason([False, False], [2, 1]) is None
+    assert _unjudged_reason([False, False], [2, 2]) is None
     assert _unjudged_reason([True, False], [3, 9]) is None
