@@ -53,7 +53,7 @@ def every_candidate_in_the_mixture(monkeypatch):
     :func:`skem._model.lapses._find_lapses`,
     :func:`skem._model.evidence._estimate_mixture_gain`)."""
     monkeypatch.setattr(
-        "skem._em.driver._estimate_evidence_per_rating", lambda *args: 1e300
+        "skem._em.driver._measure_evidence_per_rating", lambda *args: 1e300
     )
     monkeypatch.setattr(
         "skem._em.driver._find_lapses",

@@ -44,11 +44,10 @@ from skem._em.warm import _clip_warm_params, _kernel_set_locations
 from skem._model.evidence import (
     _check_judgeable,
     _estimate_consensus_weights,
-    _estimate_evidence_per_rating,
     _flagged_annotators,
     _judged_annotators,
     _kernel_rater_counts,
-    _kernel_residual_shares,
+    _measure_evidence_per_rating,
     _mixture_annotators,
     _mixture_candidates,
 )
@@ -201,17 +200,7 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
         # and the nested one, starts from this one, so that on the same
         # ratings the refit meets the same evidence and test again.
         resume = {"first": self._resume_point(data, best), "refit": None}
-        per_rating = _estimate_evidence_per_rating(
-            best["statistics"]["log_density"],
-            best["weights"],
-            data.n_per_annotator,
-            data.reduce(
-                _kernel_residual_shares,
-                best["responsibility"],
-                best["params"].sigma ** -2.0,
-            )["residual_share"],
-            candidates,
-        )
+        per_rating = _measure_evidence_per_rating(data, form, best, candidates)
         in_mixture = _mixture_annotators(candidates, counts["evidence"], per_rating)
         lapsed = in_mixture & _find_lapses(data, form, best)
         in_mixture &= ~lapsed

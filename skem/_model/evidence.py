@@ -28,7 +28,8 @@ number alone:
   against random, the Kullback-Leibler divergence of the one from the other:
   large on a panel that agrees closely on a wide scale, near 0 where honest
   answers spread as widely as random ones. The fit measures it on its good
-  ratings, less what a fit gains on the ratings it was fitted to
+  ratings, each weighed by the posterior of its annotator's other ratings,
+  less what a fit gains on the ratings it was fitted to
   (:func:`_estimate_evidence_per_rating`).
 
 An honest annotator's ratings are expected to bring their product. Where it
@@ -59,6 +60,7 @@ and is refused (:func:`_check_judgeable`).
 """
 
 import numpy as np
+from scipy.special import expit
 
 # Judged ratings needed before a posterior moves the consensus or a verdict,
 # and compared ratings before the mixture may fit an annotator's flag.
@@ -255,34 +257,114 @@ def _estimate_mixture_gain(objectives, log_information):
     return (mixture - nested) - 0.5 * (information - nested_information)
 
 
-def _estimate_evidence_per_rating(
-    log_density, weights, n_per_annotator, residual_share, candidates
-):
-    """The log odds for good that a good annotator's rating brings.
+def _estimate_held_out_weights(log_odds, log_density, em):
+    """Each rating's ``P(good)`` from its annotator's other ratings.
 
-    The random density is 1 in unit space, so an annotator's good log
-    density is the log Bayes factor of its ratings for good. Averaged per
-    rating over the candidates, each weighed by its ``P(good)``, it
-    estimates what a good rating brings (the Kullback-Leibler divergence of
-    the good distribution from the random one); floored at 0, where good
-    and random answers cannot be told apart.
-
-    Measured on the ratings the locations were fitted to, that average is
-    optimistic: sigma fitted beside the locations estimates ``sigma**2``
-    times the residual share ``s`` of the good ratings (the average of ``1 -
-    h`` over them, with ``h`` each rating's leverage on its location, see
-    :func:`_kernel_residual_shares`), so each rating's log density exceeds
-    what it would be at the true sigma by ``log(1 / s) / 2``, while the mean
-    squared standardized residual is 1 either way. That excess is taken off:
-    ``log(3/2) / 2 = 0.20`` per rating where items have three equal good
-    raters, none on gold items, and everything where the good component
-    rests on one annotator per item (noise fitted as one annotator's
-    agreement with itself).
+    An annotator's posterior log odds of good are ``log(pi / (1 - pi))``
+    plus the sum of its ratings' log densities (the random density is 1 in
+    unit space); without one rating's term they are the odds that rating's
+    own value did not move.
 
     Parameters
     ----------
-    log_density : ndarray of shape (n_annotators,)
-        Each annotator's good log density at the fitted parameters.
+    log_odds : ndarray of shape (n_ratings,)
+        The posterior log odds of good of each rating's annotator.
+    log_density : ndarray of shape (n_ratings,)
+        Each rating's good log density.
+    em : {'soft', 'hard'}
+        Soft EM weighs by the posterior; hard EM by the flag it implies.
+
+    Returns
+    -------
+    weights : ndarray of shape (n_ratings,)
+    """
+    held_out = log_odds - log_density
+    if em == "hard":
+        return (held_out >= 0).astype(float)
+    return expit(held_out)
+
+
+def _kernel_held_out_log_density(block, form, bias, sigma, log_odds, n_per_annotator):
+    """Each annotator's ratings weighed by their held-out ``P(good)``, and
+    their good log densities so weighed, floored at a lapse's.
+
+    The weights are :func:`_estimate_held_out_weights`. A rating far off
+    the consensus counts no lower than a lapse would make it, the random
+    density at a place unknown among the annotator's ``n_a`` ratings
+    (``-log(n_a)``, :mod:`skem._model.lapses`): one typo among a good
+    annotator's ratings would otherwise outweigh all the others.
+
+    Parameters
+    ----------
+    block : _Block
+    form : _ModelForm
+    bias, sigma : ndarray of shape (n_annotators,)
+    log_odds : ndarray of shape (n_annotators,)
+        Each annotator's posterior log odds of good.
+    n_per_annotator : ndarray of shape (n_annotators,)
+        Each annotator's ratings, in every block.
+
+    Returns
+    -------
+    block, {"held_out_weight": ndarray, "held_out_log_density": ndarray}
+        Both of shape (n_annotators,).
+    """
+    ratings = block.ratings
+    annotator = ratings.annotator
+    log_density = form.rating_log_density(ratings, block.location, bias, sigma)
+    weights = _estimate_held_out_weights(log_odds[annotator], log_density, form.em)
+    lapse = -np.log(np.maximum(n_per_annotator, 1))
+    floored = np.maximum(log_density, lapse[annotator])
+    n = ratings.n_annotators
+    return block, {
+        "held_out_weight": np.bincount(annotator, weights, minlength=n),
+        "held_out_log_density": np.bincount(annotator, weights * floored, minlength=n),
+    }
+
+
+def _estimate_evidence_per_rating(
+    held_out_log_density,
+    held_out_weight,
+    weights,
+    n_per_annotator,
+    residual_share,
+    candidates,
+):
+    """The log odds for good that a good annotator's rating brings.
+
+    The random density is 1 in unit space, so a rating's good log density
+    is its log Bayes factor for good. Averaged over the candidates' ratings,
+    each weighed by its ``P(good)``, it estimates what a good rating brings
+    (the Kullback-Leibler divergence of the good distribution from the
+    random one); floored at 0, where good and random answers cannot be told
+    apart.
+
+    Measured on the ratings the fit was fitted to, that average is
+    optimistic twice over, and each excess is taken off:
+
+    - the flags: a rating that weighs in its annotator's own posterior is
+      counted the more, the better it fits. An annotator with a few ratings
+      is called good when they happen to lie close, and a good component
+      fitted to the raters who agreed, its tails left to the random one,
+      finds that they agree. Each rating is weighed by the ``P(good)`` of
+      its annotator's other ratings instead
+      (:func:`_kernel_held_out_log_density`): what an honest annotator's
+      next rating would bring, far-off ones included;
+    - the locations: sigma fitted beside them estimates ``sigma**2`` times
+      the residual share ``s`` of the good ratings (the average of ``1 -
+      h`` over them, with ``h`` each rating's leverage on its location, see
+      :func:`_kernel_residual_shares`), so each rating's log density exceeds
+      what it would be at the true sigma by ``log(1 / s) / 2``, while the
+      mean squared standardized residual is 1 either way: ``log(3/2) / 2 =
+      0.20`` per rating where items have three equal good raters, none on
+      gold items, and everything where the good component rests on one
+      annotator per item (noise fitted as one annotator's agreement with
+      itself).
+
+    Parameters
+    ----------
+    held_out_log_density, held_out_weight : ndarray of shape (n_annotators,)
+        From :func:`_kernel_held_out_log_density`.
     weights : ndarray of shape (n_annotators,)
         Each annotator's ``P(good)`` (hard EM: its flag).
     n_per_annotator : ndarray of shape (n_annotators,)
@@ -300,10 +382,40 @@ def _estimate_evidence_per_rating(
     good = np.where(candidates, weights, 0.0)
     n_good = float(good @ n_per_annotator)
     share = float(good @ residual_share) / n_good if n_good > 0 else 0.0
-    if not share > 0:
+    held_out = float(np.sum(held_out_weight, where=candidates))
+    if not (share > 0 and held_out > 0):
         return 0.0
-    in_sample = float(good @ np.where(candidates, log_density, 0.0)) / n_good
-    return max(in_sample + 0.5 * np.log(share), 0.0)
+    per_rating = float(np.sum(held_out_log_density, where=candidates)) / held_out
+    return max(per_rating + 0.5 * np.log(share), 0.0)
+
+
+def _measure_evidence_per_rating(data, form, run, candidates):
+    """:func:`_estimate_evidence_per_rating` at ``run``'s fit.
+
+    The blocks must hold the run's locations.
+    """
+    params = run["params"]
+    with np.errstate(divide="ignore"):
+        log_odds = np.log(params.pi) - np.log1p(-params.pi)
+    held_out = data.reduce(
+        _kernel_held_out_log_density,
+        form,
+        params.bias,
+        params.sigma,
+        log_odds + run["statistics"]["log_density"],
+        data.n_per_annotator,
+    )
+    residual_share = data.reduce(
+        _kernel_residual_shares, run["responsibility"], params.sigma**-2.0
+    )["residual_share"]
+    return _estimate_evidence_per_rating(
+        held_out["held_out_log_density"],
+        held_out["held_out_weight"],
+        run["weights"],
+        data.n_per_annotator,
+        residual_share,
+        candidates,
+    )
 
 
 def _mixture_candidates(n_compared):

@@ -43,7 +43,11 @@ import numpy as np
 
 from skem._model.lapses import _worst_normal, _worst_student, _worst_truncated
 from skem._model.likelihoods import _compute_sigma_log_prior
-from skem._model.normal import _m_step_normal, _start_normal
+from skem._model.normal import (
+    _m_step_normal,
+    _normal_rating_log_density,
+    _start_normal,
+)
 from skem._model.rescue import _settle_rescue
 from skem._model.steps import (
     _UNIT_BOUNDS,
@@ -54,11 +58,13 @@ from skem._model.student import (
     _estimate_consensus_student,
     _m_step_student,
     _start_student,
+    _student_rating_log_density,
 )
 from skem._model.truncated import (
     _fit_truncated_location,
     _m_step_truncated,
     _start_truncated,
+    _truncated_rating_log_density,
 )
 from skem._model.weights import (
     _compute_rating_weights,
@@ -122,6 +128,10 @@ class _Likelihood(NamedTuple):
         the least likely rating of each annotator ``among`` (a mask) at the
         blocks' locations and ``params``, ``+inf`` for the others and
         without ratings (:mod:`skem._model.lapses`).
+    rating_log_density : callable
+        ``rating_log_density(form, ratings, location, bias, sigma) ->
+        log_density``: each rating's good log density in a block kernel,
+        at the items' ``location`` (:mod:`skem._model.evidence`).
     """
 
     bounded: bool
@@ -130,6 +140,7 @@ class _Likelihood(NamedTuple):
     fit_location: Callable
     consensus: Callable
     worst: Callable
+    rating_log_density: Callable
 
 
 def _clip_to_scale(consensus, ratings):
@@ -194,6 +205,7 @@ _LIKELIHOODS = {
         None,
         _precision_weighted_consensus,
         _worst_normal,
+        _normal_rating_log_density,
     ),
     "truncated": _Likelihood(
         True,
@@ -202,6 +214,7 @@ _LIKELIHOODS = {
         _fit_truncated_location,
         _precision_weighted_consensus,
         _worst_truncated,
+        _truncated_rating_log_density,
     ),
     # The ratings carry their half-step, and the likelihood's terms follow
     # from it (skem._model.levels); the steps are the truncated form's.
@@ -212,6 +225,7 @@ _LIKELIHOODS = {
         _fit_truncated_location,
         _precision_weighted_consensus,
         _worst_truncated,
+        _truncated_rating_log_density,
     ),
     "student_t": _Likelihood(
         False,
@@ -220,6 +234,7 @@ _LIKELIHOODS = {
         None,
         _student_consensus,
         _worst_student,
+        _student_rating_log_density,
     ),
 }
 
@@ -282,6 +297,12 @@ class _ModelForm:
     def start(self, data, params):
         """Prepare the blocks at ``params``; return the statistics there."""
         return _LIKELIHOODS[self.likelihood].start(self, data, params)
+
+    def rating_log_density(self, ratings, location, bias, sigma):
+        """Each rating's good log density, in a block kernel."""
+        return _LIKELIHOODS[self.likelihood].rating_log_density(
+            self, ratings, location, bias, sigma
+        )
 
     def m_step(self, data, params, weights, log_posterior, statistics):
         """Update the blocks; return the new parameters and their statistics.

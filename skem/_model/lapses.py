@@ -40,14 +40,12 @@ import numpy as np
 
 from skem._model.evidence import _flagged_annotators
 from skem._model.likelihoods import (
-    _compute_good_terms,
     _compute_student_log_density,
     _estimate_annotator_log_joint,
     _estimate_log_posterior,
     _estimate_normal_log_density,
-    _Gather,
 )
-from skem._model.steps import _UNIT_BOUNDS, _rating_locations
+from skem._model.truncated import _compute_bounded_log_density
 
 
 def _compute_annotator_worst(annotator, values, n_annotators, reduce):
@@ -98,15 +96,9 @@ def _kernel_min_truncated_log_density(block, bias, sigma, among):
     truncated or on levels."""
     ratings = block.ratings
     item, annotator, score = _ratings_among(ratings, among)
-    log_density = _compute_good_terms(
-        score,
-        _rating_locations(item, annotator, block.location, bias),
-        _Gather(sigma, annotator),
-        _UNIT_BOUNDS,
-        _Gather(np.log(sigma), annotator),
-        half_step=ratings.half_step,
-        keep=("log_density",),
-    )["log_density"]
+    log_density = _compute_bounded_log_density(
+        score, item, annotator, ratings.half_step, block.location, bias, sigma
+    )
     return block, {
         "min_log_density": _compute_annotator_worst(
             annotator, log_density, ratings.n_annotators, np.minimum

@@ -12,7 +12,9 @@ import numpy as np
 
 from skem._em.backend import _run_steps
 from skem._model.likelihoods import (
+    _compute_good_terms,
     _estimate_normal_log_density,
+    _Gather,
 )
 from skem._model.rescue import _choose_sigma_by_marginal
 from skem._model.steps import (
@@ -26,6 +28,7 @@ from skem._model.steps import (
     _estimate_shared_sigma,
     _estimate_sigma_per_annotator_normal,
     _estimate_sigma_shared_normal,
+    _rating_locations,
     _solve_shared_sigma,
 )
 from skem._model.weights import (
@@ -280,3 +283,25 @@ _NORMAL_SIGMA_STEPS = {
     "shared": _sigma_shared_normal,
     "per_annotator": _sigma_per_annotator_normal,
 }
+
+
+def _normal_rating_log_density(form, ratings, location, bias, sigma):
+    """Each rating's log density under the plain normal.
+
+    Parameters
+    ----------
+    form : _ModelForm
+    ratings : _Ratings
+    location : ndarray of shape (n_items,)
+    bias, sigma : ndarray of shape (n_annotators,)
+
+    Returns
+    -------
+    log_density : ndarray of shape (n_ratings,)
+    """
+    return _compute_good_terms(
+        ratings.score,
+        _rating_locations(ratings.item, ratings.annotator, location, bias),
+        _Gather(sigma, ratings.annotator),
+        keep=("log_density",),
+    )["log_density"]

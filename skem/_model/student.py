@@ -250,6 +250,25 @@ def _kernel_weighted_sq_residuals(block, bias):
     }
 
 
+def _student_rating_log_density(form, ratings, location, bias, sigma):
+    """Each rating's log density under the t of ``form.tail_df``.
+
+    Parameters
+    ----------
+    form : _ModelForm
+    ratings : _Ratings
+    location : ndarray of shape (n_items,)
+    bias, sigma : ndarray of shape (n_annotators,)
+
+    Returns
+    -------
+    log_density : ndarray of shape (n_ratings,)
+    """
+    return _compute_student_log_density(
+        _residuals(ratings, location, bias), sigma[ratings.annotator], form.tail_df
+    )
+
+
 def _kernel_student_log_density(block, bias, sigma, df):
     """Each annotator's ``sum_i log t(s_ia; mu_i + b_a, sigma_a, df)``."""
     ratings = block.ratings

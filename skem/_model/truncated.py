@@ -13,7 +13,9 @@ import numpy as np
 
 from skem._em.backend import _run_steps
 from skem._model.likelihoods import (
+    _compute_good_terms,
     _compute_sigma_log_prior,
+    _Gather,
 )
 from skem._model.newton import (
     _compute_location_derivatives,
@@ -31,6 +33,7 @@ from skem._model.steps import (
     _centre_bias,
     _estimate_shared_sigma,
     _guarded_ascent,
+    _rating_locations,
     _rounding_slack,
 )
 from skem._model.trial import _kernel_annotator_trial, _kernel_settle_trial, _Trial
@@ -54,6 +57,49 @@ _JOINT_STEP_FRACTIONS = (1.0, 0.5)
 # this (in units of the score range).
 _LOCATION_TOL = 1e-12
 _LOCATION_MAX_STEPS = 100
+
+
+def _compute_bounded_log_density(
+    score, item, annotator, half_step, location, bias, sigma
+):
+    """Each rating's log density under the truncated normal, or its level's.
+
+    Parameters
+    ----------
+    score, item, annotator : ndarray of shape (n_ratings,)
+        The ratings, in unit score space, and whose they are.
+    half_step : float
+        Half the spacing of the levels; 0 for exact scores.
+    location : ndarray of shape (n_items,)
+    bias, sigma : ndarray of shape (n_annotators,)
+
+    Returns
+    -------
+    log_density : ndarray of shape (n_ratings,)
+        On levels, the log of the cell's probability over its width.
+    """
+    return _compute_good_terms(
+        score,
+        _rating_locations(item, annotator, location, bias),
+        _Gather(sigma, annotator),
+        _UNIT_BOUNDS,
+        _Gather(np.log(sigma), annotator),
+        half_step=half_step,
+        keep=("log_density",),
+    )["log_density"]
+
+
+def _truncated_rating_log_density(form, ratings, location, bias, sigma):
+    """:func:`_compute_bounded_log_density` of every rating of a block."""
+    return _compute_bounded_log_density(
+        ratings.score,
+        ratings.item,
+        ratings.annotator,
+        ratings.half_step,
+        location,
+        bias,
+        sigma,
+    )
 
 
 def _start_truncated(form, data, params):

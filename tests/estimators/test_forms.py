@@ -193,7 +193,7 @@ def test_every_form_objective_never_decreases_after_the_mixture_shrinks(
     Only candidates are ever judged.
     """
     with mock.patch(
-        "skem._em.driver._estimate_evidence_per_rating", return_value=per_rating
+        "skem._em.driver._measure_evidence_per_rating", return_value=per_rating
     ):
         em = _assert_objective_never_decreases(Estimator, form, (X, None), init)
     compared = np.sum(~np.isnan(X) & (np.sum(~np.isnan(X), axis=1) >= 2)[:, None], 0)
