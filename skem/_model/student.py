@@ -251,19 +251,8 @@ def _kernel_weighted_sq_residuals(block, bias):
 
 
 def _student_rating_log_density(form, ratings, location, bias, sigma):
-    """Each rating's log density under the t of ``form.tail_df``.
-
-    Parameters
-    ----------
-    form : _ModelForm
-    ratings : _Ratings
-    location : ndarray of shape (n_items,)
-    bias, sigma : ndarray of shape (n_annotators,)
-
-    Returns
-    -------
-    log_density : ndarray of shape (n_ratings,)
-    """
+    """As :func:`skem._model.normal._normal_rating_log_density`, for the t of
+    ``form.tail_df``."""
     return _compute_student_log_density(
         _residuals(ratings, location, bias), sigma[ratings.annotator], form.tail_df
     )
