@@ -195,6 +195,7 @@ def _run_peers(tmp_path, data_folder):
     return report.read_text()
 
 
+@pytest.mark.slow
 def test_peers_section_prints_a_table_per_set_with_its_best(tmp_path):
     from benchmarks.peers import SETS, _format
 
@@ -217,6 +218,7 @@ def test_peers_section_prints_a_table_per_set_with_its_best(tmp_path):
     assert ("| crowd-kit RASA" in table) != ("crowd-kit is not installed" in table)
 
 
+@pytest.mark.slow
 def test_peers_section_skips_without_the_shared_data(tmp_path):
     text = _run_peers(tmp_path, tmp_path / "absent")
     assert text.count("Skipped: no real data at") == 10

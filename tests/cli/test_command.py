@@ -490,6 +490,7 @@ def test_the_separator_and_a_decimal_comma_are_inferred(
     pd.testing.assert_frame_equal(got, expected)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
 def test_ratings_through_a_pipe_fit_as_from_their_file(ratings_csv, tmp_path):
     """Fuzzing finding: through a pipe (/dev/stdin, <(zcat ...)) the inference
