@@ -225,6 +225,41 @@ def test_held_out_kernel_weighs_each_rating_by_the_others_and_floors_it_at_a_lap
     )
 
 
+@pytest.mark.parametrize("em", ["soft", "hard"])
+def test_held_out_sums_of_blocks_add_up_to_those_of_all_the_ratings(em):
+    """The kernel's sums over blocks that split the items (as
+    :mod:`skem.dask` splits them) are its sums over all the ratings: the
+    weights and the floor read per-annotator inputs of the whole fit."""
+    rng = np.random.default_rng(3)
+    n_items, n_annotators = 40, 6
+    item = np.repeat(np.arange(n_items), n_annotators)
+    annotator = np.tile(np.arange(n_annotators), n_items)
+    score = rng.uniform(0, 1, item.size)
+    location = rng.uniform(0.2, 0.8, n_items)
+    sigma = rng.uniform(0.05, 0.3, n_annotators)
+    log_odds = rng.normal(0, 20, n_annotators)
+    n_per_annotator = np.bincount(annotator)
+    form = _model_form(True, "per_annotator", False, 2.0, 1e-3, hard=em == "hard")
+    args = (form, np.zeros(n_annotators), sigma, log_odds, n_per_annotator)
+    ratings = _ratings(item, annotator, score, n_items, n_annotators)
+    _, whole = _kernel_held_out_log_density(_Block(ratings, location=location), *args)
+    first = item < 15
+    parts = [
+        _kernel_held_out_log_density(
+            _Block(
+                _ratings(
+                    item[part], annotator[part], score[part], n_items, n_annotators
+                ),
+                location=location,
+            ),
+            *args,
+        )[1]
+        for part in (first, ~first)
+    ]
+    for key, value in whole.items():
+        np.testing.assert_allclose(parts[0][key] + parts[1][key], value, rtol=1e-12)
+
+
 @pytest.mark.parametrize(
     "form",
     [
