@@ -395,8 +395,8 @@ def _measure_evidence_per_rating(data, form, run, candidates):
     The blocks must hold the run's locations.
     """
     params = run["params"]
-    with np.errstate(divide="ignore"):
-        log_odds = np.log(params.pi) - np.log1p(-params.pi)
+    # pi is kept off 0 and 1 (skem._model.steps._estimate_pi): finite odds.
+    log_odds = np.log(params.pi) - np.log1p(-params.pi)
     held_out = data.reduce(
         _kernel_held_out_log_density,
         form,
