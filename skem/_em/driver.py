@@ -27,6 +27,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from skem._em.e_step import _e_step
 from skem._em.parameters import _MAX_TAIL, _MIN_TAIL
+from skem._em.recycling import _recycling
 from skem._em.runs import (
     _AUTO_RACE_ITERATIONS,
     _AUTO_STARTS,
@@ -265,6 +266,10 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
         ``name``, if given, names the runs in the reports of each iteration;
         ``stop`` is passed to :meth:`_run_em`.
         """
+        with _recycling():
+            return self._run_starts(data, form, warm_params, name, stop)
+
+    def _run_starts(self, data, form, warm_params, name, stop):
         if warm_params is not None:
             starts = [None]
         elif _is_random_init(self.init):

@@ -62,6 +62,8 @@ and is refused (:func:`_check_judgeable`).
 import numpy as np
 from scipy.special import expit
 
+from skem._model.weights import _sum_gathered_by_item
+
 # Judged ratings needed before a posterior moves the consensus or a verdict,
 # and compared ratings before the mixture may fit an annotator's flag.
 MIN_JUDGED_RATINGS = 3
@@ -223,7 +225,9 @@ def _kernel_location_information(block, responsibility, precision):
     block, {"log_information": float}
         ``sum_i max(log(j_i / (2 pi)), 0)`` over the block's items.
     """
-    _, information = _compute_item_information(block.ratings, responsibility, precision)
+    # Not _compute_item_information: no array of every rating's pull while a
+    # nested run holds its terms.
+    information = _sum_gathered_by_item(block.ratings, responsibility * precision)
     if block.gold is not None:
         information[~np.isnan(block.gold)] = 0.0
     with np.errstate(divide="ignore"):

@@ -14,6 +14,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy.special import gammaln
 
+from skem._em.recycling import _empty
 from skem._model.levels import _compute_level_chunk_terms
 from skem._model.normal_mass import (
     _LOG_SQRT_2PI,
@@ -141,7 +142,7 @@ def _compute_good_terms(
     )
     keys = _NORMAL_TERMS if bounds is None else _NORMAL_TERMS + _TRUNCATED_DERIVATIVES
     kept = keys if keep is None else tuple(key for key in keys if key in keep)
-    terms = {key: np.empty(n_ratings) for key in kept}
+    terms = {key: _empty(n_ratings) for key in kept}
     scratch = {
         key: np.empty(min(n_ratings, _CHUNK_SIZE)) for key in keys if key not in kept
     }

@@ -119,11 +119,7 @@ def _sum_weighted_by_item(ratings, weights, log_posterior, values):
     sums = [np.zeros(n_items) for _ in values]
     # Only weights below _TINY can leave an item without weight.
     weight_sums = np.zeros(n_items) if _may_underflow(weights) else None
-    for start in range(0, ratings.n_ratings, _CHUNK_SIZE):
-        chunk = slice(start, start + _CHUNK_SIZE)
-        run = item[chunk]
-        first, last = int(run[0]), int(run[-1]) + 1
-        run = run - first
+    for chunk, run, first, last in _item_runs(item):
         chunk_weights = weights[annotator[chunk]]
         if weight_sums is not None:
             weight_sums[first:last] += np.bincount(
@@ -149,6 +145,57 @@ def _sum_weighted_by_item(ratings, weights, log_posterior, values):
             total[underflow] = np.bincount(
                 item[index], relative * v[index], minlength=n_items
             )[underflow]
+    return sums
+
+
+def _item_runs(item):
+    """Chunks of ratings grouped by item, each with its run of items.
+
+    Parameters
+    ----------
+    item : ndarray of shape (n_ratings,)
+        Item of each rating, in increasing order.
+
+    Yields
+    ------
+    chunk : slice
+        ``_CHUNK_SIZE`` ratings (fewer in the last chunk).
+    run : ndarray of shape (chunk size,)
+        Their items, less ``first``.
+    first, last : int
+        The chunk's items are ``first .. last - 1``.
+    """
+    for start in range(0, item.shape[0], _CHUNK_SIZE):
+        chunk = slice(start, start + _CHUNK_SIZE)
+        run = item[chunk]
+        first, last = int(run[0]), int(run[-1]) + 1
+        yield chunk, run - first, first, last
+
+
+def _sum_gathered_by_item(ratings, per_annotator):
+    """``np.bincount(item, per_annotator[annotator])``, one value per item.
+
+    On ratings grouped by item the values are gathered a chunk at a time,
+    without an array of every rating's.
+
+    Parameters
+    ----------
+    ratings : _Ratings
+    per_annotator : ndarray of shape (n_annotators,)
+
+    Returns
+    -------
+    sums : ndarray of shape (n_items,)
+        Zero for the items without ratings.
+    """
+    item, n_items = ratings.item, ratings.n_items
+    if ratings.n_ratings <= _CHUNK_SIZE or not ratings.grouped_by_item:
+        return np.bincount(item, per_annotator[ratings.annotator], minlength=n_items)
+    sums = np.zeros(n_items)
+    for chunk, run, first, last in _item_runs(item):
+        sums[first:last] += np.bincount(
+            run, per_annotator[ratings.annotator[chunk]], minlength=last - first
+        )
     return sums
 
 

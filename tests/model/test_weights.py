@@ -5,7 +5,12 @@ import pytest
 
 import skem._model.weights
 from skem._em.ratings import _Ratings
-from skem._model.weights import _compute_rating_weights, _sum_weighted_by_item
+from skem._model.weights import (
+    _compute_rating_weights,
+    _item_runs,
+    _sum_gathered_by_item,
+    _sum_weighted_by_item,
+)
 
 
 def test_compute_rating_weights_treats_hopeless_raters_equally(ratings):
@@ -63,3 +68,36 @@ def test_sum_weighted_by_item_equals_bincount_of_the_rating_weights(
     sums = _sum_weighted_by_item(ratings, weights, log_posterior, values)
     for total, want in zip(sums, expected, strict=True):
         np.testing.assert_allclose(total, want, rtol=1e-13, atol=1e-15)
+
+
+@pytest.mark.parametrize("grouped", [True, False])
+def test_sum_gathered_by_item_equals_bincount_of_the_gathered_values(
+    monkeypatch, grouped
+):
+    """Chunks of 5 ratings give np.bincount(item, v[annotator]) to 1e-13, on
+    ratings grouped by item or not, with an item without ratings (0)."""
+    rng = np.random.default_rng(3)
+    item = np.sort(rng.integers(0, 9, 40))
+    item[item == 4] = 5
+    annotator = rng.integers(0, 6, 40)
+    order = np.arange(40) if grouped else rng.permutation(40)
+    ratings = _Ratings(item[order], annotator[order], rng.uniform(size=40), 9, 6)
+    per_annotator = rng.normal(size=6)
+    expected = np.bincount(ratings.item, per_annotator[ratings.annotator], minlength=9)
+    monkeypatch.setattr(skem._model.weights, "_CHUNK_SIZE", 5)
+    sums = _sum_gathered_by_item(ratings, per_annotator)
+    np.testing.assert_allclose(sums, expected, rtol=1e-13, atol=1e-15)
+    assert sums[4] == 0.0
+
+
+def test_item_runs_cover_the_ratings_once_with_their_items(monkeypatch):
+    """The chunks tile the ratings in order; each run, plus its first item,
+    is the chunk's items, which lie within first .. last - 1."""
+    monkeypatch.setattr(skem._model.weights, "_CHUNK_SIZE", 4)
+    item = np.array([0, 0, 1, 1, 1, 3, 3, 4, 6, 6, 6])
+    covered = []
+    for chunk, run, first, last in _item_runs(item):
+        np.testing.assert_array_equal(run + first, item[chunk])
+        assert run.min() == 0 and first + run.max() == last - 1
+        covered.extend(range(item.size)[chunk])
+    assert covered == list(range(item.size))
