@@ -103,13 +103,16 @@ def _estimate_consensus_normal(ratings, rating_weights, bias, sigma, gold=None):
         NaN exactly for the items without any rating (and without gold).
     """
     annotator = ratings.annotator
-    precision = rating_weights / sigma[annotator] ** 2
-    totals = np.bincount(ratings.item, precision, minlength=ratings.n_items)
-    sums = np.bincount(
-        ratings.item,
-        precision * (ratings.score - bias[annotator]),
-        minlength=ratings.n_items,
+    # Without biases, or with sigmas of 1 (a start), the terms that would only
+    # subtract 0 or divide by 1 are left out: each is a pass over every rating.
+    precision = (
+        rating_weights
+        if np.all(sigma == 1.0)
+        else rating_weights / sigma[annotator] ** 2
     )
+    corrected = ratings.score - bias[annotator] if bias.any() else ratings.score
+    totals = np.bincount(ratings.item, precision, minlength=ratings.n_items)
+    sums = np.bincount(ratings.item, precision * corrected, minlength=ratings.n_items)
     rated = ratings.n_per_item > 0
     consensus = np.full(ratings.n_items, np.nan)
     consensus[rated] = sums[rated] / totals[rated]
@@ -134,7 +137,9 @@ def _compute_annotator_sq_residuals(ratings, location, bias):
         ``sum_i (s_ia - mu_i - b_a)**2`` over the items that ``a`` rated: the
         only statistic of ``mu`` that the normal forms' E-step needs.
     """
-    residuals = ratings.score - location[ratings.item] - bias[ratings.annotator]
+    residuals = ratings.score - location[ratings.item]
+    if bias.any():
+        residuals -= bias[ratings.annotator]
     np.square(residuals, out=residuals)
     return np.bincount(ratings.annotator, residuals, minlength=ratings.n_annotators)
 
