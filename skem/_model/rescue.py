@@ -136,12 +136,17 @@ def _kernel_log_mass_sums(block, sigma, annotators):
     """
     ratings, location = block.ratings, block.location
     low, high = _UNIT_BOUNDS
-    # -inf (no bound) where a location lies outside the bounds.
-    inside = (location >= low) & (location <= high)
     log_mass = np.full(location.shape[0], -np.inf)
-    log_mass[inside] = _log_normal_mass_lower_bound(
-        (low - location[inside]) / sigma, (high - location[inside]) / sigma
-    )
+    # A chunk of items at a time: the bound's temporaries stay small beside
+    # the terms that the blocks hold.
+    for start in range(0, location.shape[0], _CHUNK_SIZE):
+        part = slice(start, start + _CHUNK_SIZE)
+        chunk = location[part]
+        # -inf (no bound) where a location lies outside the bounds.
+        inside = (chunk >= low) & (chunk <= high)
+        log_mass[part][inside] = _log_normal_mass_lower_bound(
+            (low - chunk[inside]) / sigma, (high - chunk[inside]) / sigma
+        )
     # Summed over every rating, then kept for the selected annotators:
     # selecting their ratings costs more than summing all of them. A chunk at
     # a time, so that the gathered masses stay in cache.
