@@ -5,16 +5,16 @@ the terms it replaces are freed. glibc's ``malloc`` keeps freed memory for
 reuse only up to 32 MiB a block (4 million doubles); a larger array is mapped
 from the kernel when allocated and unmapped when freed, so every page of the
 next pass's array is faulted in and zeroed again on first write. In a default
-fit of 10**7 ratings that was about 1.9 million page faults, a third of the
+fit of 10**7 ratings that was about 1.9 million page faults, a fifth of the
 fit's time.
 
-So, while a fit runs (:func:`_recycling`), :func:`_empty` hands out again an
-array of the same length that nothing references any more: the terms a step
-replaced. Whether anything does is read from the reference count, as NumPy
-decides when it may reuse a temporary; a view keeps its base referenced.
-An array in use, by a block that a race keeps or by a caller's variable,
-is never handed out. The pool holds no more arrays than the fit held at once,
-and lets them go when the outermost fit ends.
+So, while EM runs from its starts (:func:`_recycling`), :func:`_empty` hands
+out again an array of the same length that nothing references any more: the
+terms a step replaced. Whether anything does is read from the reference
+count, as NumPy decides when it may reuse a temporary; a view keeps its base
+referenced. An array in use, by a block that a race keeps or by a caller's
+variable, is never handed out. The pool holds no more arrays than EM held at
+once, and lets them go when the outermost block ends.
 """
 
 import contextlib

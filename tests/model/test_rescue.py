@@ -128,6 +128,23 @@ def test_truncated_density_at_a_narrower_sigma_is_below_the_rescue_bound(
     )
 
 
+def test_log_mass_sums_by_chunks_of_items_are_those_of_one_pass(monkeypatch):
+    """Items taken 3 at a time, some locations outside the bounds (no bound,
+    -inf), give the sums of one pass, to rounding: the bound is evaluated
+    item by item, and only the sums over each chunk's ratings regroup."""
+    rng = np.random.default_rng(11)
+    ratings = _random_ratings(rng, 10, 4, 60)
+    mu = rng.uniform(-0.1, 1.1, 10)
+    mu[[2, 5]] = [-0.2, 1.3]
+    selected = np.array([True, True, False, True])
+    block = _Block(ratings, None, mu)
+    whole = _kernel_log_mass_sums(block, 0.2, selected)[1]["log_mass"]
+    monkeypatch.setattr(skem._model.rescue, "_CHUNK_SIZE", 3)
+    chunked = _kernel_log_mass_sums(block, 0.2, selected)[1]["log_mass"]
+    np.testing.assert_allclose(chunked, whole, rtol=1e-14)
+    assert np.isneginf(whole[selected]).any() and whole[2] == 0.0
+
+
 @pytest.mark.parametrize("em", ["soft", "hard"])
 def test_rescue_screen_rules_out_only_candidates_that_lose(monkeypatch, em):
     """The rescue with its bound takes exactly the candidates that it takes
