@@ -195,13 +195,15 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
         _check_judgeable(data.n_per_annotator, counts["max_raters"])
         candidates = _mixture_candidates(counts["n_compared"])
         data.in_mixture = candidates
-        best = self._fit_from_starts(data, form, warm_params)
+        best = self._fit_from_starts(data, form, warm_params, keep_terms=True)
         # A warm start resumes each run from its own end, not from the kept
         # run's: every later run of this fit, the refit with fewer annotators
         # and the nested one, starts from this one, so that on the same
         # ratings the refit meets the same evidence and test again.
         resume = {"first": self._resume_point(data, best), "refit": None}
         per_rating = _measure_evidence_per_rating(data, form, best, candidates)
+        data.update(_kernel_forget_terms)
+        best["state"] = data.state
         in_mixture = _mixture_annotators(candidates, counts["evidence"], per_rating)
         lapsed = in_mixture & _find_lapses(data, form, best)
         in_mixture &= ~lapsed
@@ -260,16 +262,18 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
         nested["mixture_flagged"] = in_mixture & flagged
         return nested
 
-    def _fit_from_starts(self, data, form, warm_params, name=None, stop=None):
+    @_recycling()
+    def _fit_from_starts(
+        self, data, form, warm_params, name=None, stop=None, keep_terms=False
+    ):
         """Run EM from each start; the best run, its blocks left in ``data``.
 
         ``name``, if given, names the runs in the reports of each iteration;
-        ``stop`` is passed to :meth:`_run_em`.
+        ``stop`` is passed to :meth:`_run_em`. With ``keep_terms`` the blocks
+        keep the best run's per-rating terms if they still hold them (the
+        run that ran last), for its evidence to read; else only its
+        locations. Per-rating arrays are recycled meanwhile.
         """
-        with _recycling():
-            return self._run_starts(data, form, warm_params, name, stop)
-
-    def _run_starts(self, data, form, warm_params, name, stop):
         if warm_params is not None:
             starts = [None]
         elif _is_random_init(self.init):
@@ -310,8 +314,9 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
                 stop=stop,
             )
             # Only the locations outlive a run: its per-rating terms would
-            # double the memory of the next run, and no result needs them.
-            if not (race and number == numbered[-1][0]):
+            # double the memory of the next run. The last run's stay, for the
+            # rest of its race or for the caller.
+            if number != numbered[-1][0]:
                 data.update(_kernel_forget_terms)
             last["state"] = data.state
             if best is None or _is_ahead(last, best):
@@ -333,8 +338,9 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
                 statistics=statistics,
             )
         data.state = best["state"]
-        data.update(_kernel_forget_terms)
-        best["state"] = data.state
+        if not keep_terms:
+            data.update(_kernel_forget_terms)
+            best["state"] = data.state
         return best
 
     def _run_em(

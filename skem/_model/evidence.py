@@ -62,6 +62,7 @@ and is refused (:func:`_check_judgeable`).
 import numpy as np
 from scipy.special import expit
 
+from skem._model.likelihoods import _CHUNK_SIZE
 from skem._model.weights import _sum_gathered_by_item
 
 # Judged ratings needed before a posterior moves the consensus or a verdict,
@@ -143,28 +144,6 @@ def _kernel_rater_counts(block):
     }
 
 
-def _compute_item_information(ratings, responsibility, precision):
-    """What each item's ratings tell of its location, ``sum_a w_a / sigma_a**2``.
-
-    Parameters
-    ----------
-    ratings : _Ratings
-    responsibility : ndarray of shape (n_annotators,)
-        What the M-step weighs each annotator's ratings by.
-    precision : ndarray of shape (n_annotators,)
-        ``1 / sigma_a**2``.
-
-    Returns
-    -------
-    pull : ndarray of shape (n_ratings,)
-        Each rating's ``w_a / sigma_a**2``.
-    information : ndarray of shape (n_items,)
-        Their sum over each item's ratings.
-    """
-    pull = (responsibility * precision)[ratings.annotator]
-    return pull, np.bincount(ratings.item, weights=pull, minlength=ratings.n_items)
-
-
 def _kernel_residual_shares(block, responsibility, precision):
     """Each annotator's residual degrees of freedom in the fit, summed.
 
@@ -178,8 +157,10 @@ def _kernel_residual_shares(block, responsibility, precision):
     Parameters
     ----------
     block : _Block
-    responsibility, precision
-        As for :func:`_compute_item_information`.
+    responsibility : ndarray of shape (n_annotators,)
+        What the M-step weighs each annotator's ratings by.
+    precision : ndarray of shape (n_annotators,)
+        ``1 / sigma_a**2``.
 
     Returns
     -------
@@ -187,15 +168,27 @@ def _kernel_residual_shares(block, responsibility, precision):
         The sum of ``1 - h`` over each annotator's ratings.
     """
     ratings = block.ratings
-    pull, total = _compute_item_information(ratings, responsibility, precision)
-    total = total[ratings.item]
-    # An item whose raters all weigh nothing pins nothing.
-    leverage = np.divide(pull, total, out=np.zeros_like(pull), where=total > 0)
-    if block.gold is not None:
-        leverage[~np.isnan(block.gold[ratings.item])] = 0.0
-    share = np.bincount(
-        ratings.annotator, weights=1.0 - leverage, minlength=ratings.n_annotators
-    )
+    pull = responsibility * precision
+    total = _sum_gathered_by_item(ratings, pull)
+    known = None if block.gold is None else ~np.isnan(block.gold)
+    n = ratings.n_annotators
+    share = np.zeros(n)
+    # A chunk at a time: no array of every rating's leverage beside the
+    # terms that the blocks may hold.
+    for start in range(0, ratings.n_ratings, _CHUNK_SIZE):
+        chunk = slice(start, start + _CHUNK_SIZE)
+        item, whose = ratings.item[chunk], ratings.annotator[chunk]
+        rating_pull, item_total = pull[whose], total[item]
+        # An item whose raters all weigh nothing pins nothing.
+        leverage = np.divide(
+            rating_pull,
+            item_total,
+            out=np.zeros_like(rating_pull),
+            where=item_total > 0,
+        )
+        if known is not None:
+            leverage[known[item]] = 0.0
+        share += np.bincount(whose, weights=1.0 - leverage, minlength=n)
     return block, {"residual_share": share}
 
 
@@ -217,16 +210,13 @@ def _kernel_location_information(block, responsibility, precision):
     ----------
     block : _Block
     responsibility, precision
-        As for :func:`_compute_item_information`, the precision in unit
-        space.
+        As for :func:`_kernel_residual_shares`, the precision in unit space.
 
     Returns
     -------
     block, {"log_information": float}
         ``sum_i max(log(j_i / (2 pi)), 0)`` over the block's items.
     """
-    # Not _compute_item_information: no array of every rating's pull while a
-    # nested run holds its terms.
     information = _sum_gathered_by_item(block.ratings, responsibility * precision)
     if block.gold is not None:
         information[~np.isnan(block.gold)] = 0.0
@@ -315,15 +305,24 @@ def _kernel_held_out_log_density(block, form, bias, sigma, log_odds, n_per_annot
     """
     ratings = block.ratings
     annotator = ratings.annotator
-    log_density = form.rating_log_density(ratings, block.location, bias, sigma)
-    weights = _estimate_held_out_weights(log_odds[annotator], log_density, form.em)
+    if block.terms is not None and "log_density" in block.terms:
+        # A block that holds terms holds them at its locations and the
+        # parameters of its run (skem._em.backend._Block).
+        log_density = block.terms["log_density"]
+    else:
+        log_density = form.rating_log_density(ratings, block.location, bias, sigma)
     lapse = -np.log(np.maximum(n_per_annotator, 1))
-    floored = np.maximum(log_density, lapse[annotator])
     n = ratings.n_annotators
-    return block, {
-        "held_out_weight": np.bincount(annotator, weights, minlength=n),
-        "held_out_log_density": np.bincount(annotator, weights * floored, minlength=n),
-    }
+    sums = np.zeros((2, n))
+    # A chunk at a time: no array of every rating's weight beside the terms.
+    for start in range(0, ratings.n_ratings, _CHUNK_SIZE):
+        chunk = slice(start, start + _CHUNK_SIZE)
+        whose, value = annotator[chunk], log_density[chunk]
+        weights = _estimate_held_out_weights(log_odds[whose], value, form.em)
+        sums[0] += np.bincount(whose, weights, minlength=n)
+        floored = np.maximum(value, lapse[whose])
+        sums[1] += np.bincount(whose, weights * floored, minlength=n)
+    return block, {"held_out_weight": sums[0], "held_out_log_density": sums[1]}
 
 
 def _estimate_evidence_per_rating(
@@ -396,7 +395,8 @@ def _estimate_evidence_per_rating(
 def _measure_evidence_per_rating(data, form, run, candidates):
     """:func:`_estimate_evidence_per_rating` at ``run``'s fit.
 
-    The blocks must hold the run's locations.
+    The blocks must hold the run's locations, and if they hold per-rating
+    terms, the run's.
     """
     params = run["params"]
     # pi is kept off 0 and 1 (skem._model.steps._estimate_pi): finite odds.

@@ -9,12 +9,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import chi2, norm
 
+import skem._em.driver
+import skem._model.evidence
+import skem._model.weights
 from skem import AnnotatorEM, HardAnnotatorEM
 from skem._em.backend import _Block
 from skem._model.evidence import (
     _MIXTURE_TEST_GAIN,
     MIN_JUDGED_RATINGS,
-    _compute_item_information,
     _count_judged_ratings,
     _estimate_consensus_log_bad_weights,
     _estimate_consensus_weights,
@@ -31,6 +33,7 @@ from skem._model.evidence import (
     _mixture_candidates,
 )
 from skem._model.form import _model_form
+from skem.datasets import make_ratings
 from tests._helpers import _budget, _ratings
 
 VERDICT_LOG_ODDS = np.log(9.0)
@@ -226,6 +229,62 @@ def test_held_out_kernel_weighs_each_rating_by_the_others_and_floors_it_at_a_lap
 
 
 @pytest.mark.parametrize("em", ["soft", "hard"])
+def test_held_out_kernel_reads_the_blocks_terms_and_sums_by_chunks(monkeypatch, em):
+    """A block that holds its run's terms gives the kernel their log
+    densities: the sums equal those from the densities computed anew; and
+    ratings taken 4 at a time give the sums of one pass, to rounding."""
+    rng = np.random.default_rng(8)
+    ratings = _ratings(
+        rng.integers(0, 9, 50), rng.integers(0, 5, 50), rng.uniform(size=50), 9, 5
+    )
+    location = rng.uniform(size=9)
+    bias, sigma = np.zeros(5), rng.uniform(0.05, 0.3, 5)
+    form = _model_form(True, "per_annotator", False, 2.0, 1e-3, hard=em == "hard")
+    log_density = form.rating_log_density(ratings, location, bias, sigma)
+    log_odds = rng.normal(0.0, 3.0, 5) + np.bincount(ratings.annotator, log_density)
+    args = (form, bias, sigma, log_odds, ratings.n_per_annotator)
+    plain = _Block(ratings, location=location)
+    expected = _kernel_held_out_log_density(plain, *args)[1]
+    # Terms that differ from the densities at these parameters would show.
+    with_terms = _Block(ratings, location=location, terms={"log_density": log_density})
+    np.testing.assert_array_equal(
+        _kernel_held_out_log_density(with_terms, *args)[1]["held_out_log_density"],
+        expected["held_out_log_density"],
+    )
+    shifted = _Block(ratings, location=location, terms={"log_density": log_density - 1})
+    assert not np.allclose(
+        _kernel_held_out_log_density(shifted, *args)[1]["held_out_log_density"],
+        expected["held_out_log_density"],
+    )
+    monkeypatch.setattr(skem._model.evidence, "_CHUNK_SIZE", 4)
+    chunked = _kernel_held_out_log_density(plain, *args)[1]
+    for key, value in expected.items():
+        np.testing.assert_allclose(chunked[key], value, rtol=1e-13, atol=1e-15)
+
+
+def test_residual_shares_by_chunks_are_those_of_one_pass(monkeypatch):
+    """Ratings taken 3 at a time, with a gold item and an item whose raters
+    weigh nothing, give each annotator's residual share of one pass."""
+    rng = np.random.default_rng(4)
+    ratings = _ratings(
+        np.sort(rng.integers(0, 8, 40)), rng.integers(0, 6, 40), np.zeros(40), 8, 6
+    )
+    responsibility = rng.uniform(size=6)
+    responsibility[ratings.annotator[ratings.item == 2]] = 0.0
+    precision = rng.uniform(1.0, 50.0, 6)
+    gold = np.full(8, np.nan)
+    gold[5] = 0.5
+    block = _Block(ratings, gold)
+    expected = _kernel_residual_shares(block, responsibility, precision)[1]
+    monkeypatch.setattr(skem._model.evidence, "_CHUNK_SIZE", 3)
+    monkeypatch.setattr(skem._model.weights, "_CHUNK_SIZE", 3)
+    chunked = _kernel_residual_shares(block, responsibility, precision)[1]
+    np.testing.assert_allclose(
+        chunked["residual_share"], expected["residual_share"], rtol=1e-13
+    )
+
+
+@pytest.mark.parametrize("em", ["soft", "hard"])
 def test_held_out_sums_of_blocks_add_up_to_those_of_all_the_ratings(em):
     """The kernel's sums over blocks that split the items (as
     :mod:`skem.dask` splits them) are its sums over all the ratings: the
@@ -416,15 +475,6 @@ def test_consensus_log_bad_weights_are_the_complement_of_the_weights():
     )
 
 
-def test_item_information_sums_each_raters_weight_times_precision():
-    ratings = _ratings([0, 0, 1, 2], [0, 1, 1, 2], np.full(4, 0.5), 4, 3)
-    pull, information = _compute_item_information(
-        ratings, np.array([1.0, 0.5, 0.0]), np.array([2.0, 8.0, 5.0])
-    )
-    np.testing.assert_array_equal(pull, [2.0, 4.0, 4.0, 0.0])
-    np.testing.assert_array_equal(information, [6.0, 4.0, 0.0, 0.0])
-
-
 def test_location_information_sums_the_log_precision_of_each_fitted_item():
     """Item 0: weights 1, 1 and 0 at precisions 10, 40 and 90, so j = 50;
     item 1 is gold; item 2's one rater carries j = 1 < 2 pi, where the
@@ -536,3 +586,44 @@ def test_a_mixture_of_random_raters_passes_its_test():
     fit = AnnotatorEM(score_range=(0, 1)).fit(X)
     np.testing.assert_array_equal(np.flatnonzero(fit.weights_ < 0.5), random)
     assert fit.judged_[random].all() and fit.pi_ < 0.9
+
+
+_BOUNDED_FORMS = [
+    {"noise": noise, "bias": bias}
+    for noise, bias in itertools.product(("shared", "per_annotator"), (False, True))
+]
+
+
+@pytest.mark.parametrize("Estimator", [AnnotatorEM, HardAnnotatorEM])
+@pytest.mark.parametrize("form", _BOUNDED_FORMS, ids=str)
+@pytest.mark.parametrize("levels", [False, True])
+def test_the_terms_that_evidence_reads_are_the_kept_runs(Estimator, form, levels):
+    """Where a fit's blocks still hold per-rating terms when the evidence is
+    measured, their log densities are, bit for bit, those of the kept run's
+    locations and parameters: what the held-out kernel would compute anew.
+    From each start (the race of init='auto', 'median', two random runs) and
+    on a warm refit."""
+    X = make_ratings(40, 8, bad_fraction=0.25, sigma=0.12, random_state=3)
+    X[::7, 2] = np.nan
+    if levels:
+        X = np.round(X * 4) / 4
+    original = skem._em.driver._measure_evidence_per_rating
+    checked = []
+
+    def checking(data, model_form, run, candidates):
+        block = data.state
+        if block.terms is not None and "log_density" in block.terms:
+            params = run["params"]
+            anew = model_form.rating_log_density(
+                block.ratings, block.location, params.bias, params.sigma
+            )
+            np.testing.assert_array_equal(block.terms["log_density"], anew)
+            checked.append(True)
+        return original(data, model_form, run, candidates)
+
+    with mock.patch.object(skem._em.driver, "_measure_evidence_per_rating", checking):
+        for init, n_init in (("auto", 1), ("median", 1), ("random", 2)):
+            em = Estimator(init=init, n_init=n_init, random_state=0, **form)
+            em.fit(X)
+        em.set_params(warm_start=True).fit(X[:, ::-1])
+    assert len(checked) >= 3
