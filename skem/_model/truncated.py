@@ -441,11 +441,14 @@ def _step_truncated_sigma(
         objective_now = objective_now + _compute_sigma_log_prior(
             sigma, shared_sigma, noise_prior
         )
-        objective = evaluate(joint_sigma**-2.0, None, joint_shared)
+        # The trial's terms are at the sigmas of these precisions, which the
+        # step returns: the blocks' terms stay at the returned parameters.
+        joint_precision = joint_sigma**-2.0
+        objective = evaluate(joint_precision, None, joint_shared)
         total = objective_now.sum()
         if objective.sum() >= total - _rounding_slack(total):
             data.update(_kernel_settle_trial, True)
-            return joint_sigma, joint_shared
+            return joint_precision**-0.5, joint_shared
         data.update(_kernel_settle_trial, False)
         half = 0.5 * noise_prior
         gradient = gradient + half / precision - 0.5 * noise_prior * shared_sigma**2
@@ -456,7 +459,8 @@ def _step_truncated_sigma(
         return new_sigma, float(new_sigma[0])
     values = _guarded_ascent(precision, proposal, objective_now, evaluate)
     data.update(_kernel_settle_trial, True)
-    new_sigma = values**-0.5
+    # Where nothing moved nothing was evaluated: the terms are still at sigma.
+    new_sigma = sigma if values is precision else values**-0.5
     if shared:
         new_sigma = np.full(sigma.shape[0], new_sigma[0])
         return new_sigma, float(new_sigma[0])
