@@ -62,7 +62,7 @@ and is refused (:func:`_check_judgeable`).
 import numpy as np
 from scipy.special import expit
 
-from skem._model.likelihoods import _CHUNK_SIZE
+from skem._model.likelihoods import _chunks
 from skem._model.weights import _sum_gathered_by_item
 
 # Judged ratings needed before a posterior moves the consensus or a verdict,
@@ -175,8 +175,7 @@ def _kernel_residual_shares(block, responsibility, precision):
     share = np.zeros(n)
     # A chunk at a time: no array of every rating's leverage beside the
     # terms that the blocks may hold.
-    for start in range(0, ratings.n_ratings, _CHUNK_SIZE):
-        chunk = slice(start, start + _CHUNK_SIZE)
+    for chunk in _chunks(ratings.n_ratings):
         item, whose = ratings.item[chunk], ratings.annotator[chunk]
         rating_pull, item_total = pull[whose], total[item]
         # An item whose raters all weigh nothing pins nothing.
@@ -315,8 +314,7 @@ def _kernel_held_out_log_density(block, form, bias, sigma, log_odds, n_per_annot
     n = ratings.n_annotators
     sums = np.zeros((2, n))
     # A chunk at a time: no array of every rating's weight beside the terms.
-    for start in range(0, ratings.n_ratings, _CHUNK_SIZE):
-        chunk = slice(start, start + _CHUNK_SIZE)
+    for chunk in _chunks(ratings.n_ratings):
         whose, value = annotator[chunk], log_density[chunk]
         weights = _estimate_held_out_weights(log_odds[whose], value, form.em)
         sums[0] += np.bincount(whose, weights, minlength=n)

@@ -5,7 +5,7 @@ import numbers
 import numpy as np
 from scipy.special import ndtri
 
-from skem._model.likelihoods import _CHUNK_SIZE
+from skem._model.likelihoods import _chunks
 
 
 def _compute_std_error_sums(ratings, weights, gold=None, fitted=None):
@@ -49,8 +49,7 @@ def _compute_std_error_sums(ratings, weights, gold=None, fitted=None):
         total = 0.0
         # A chunk at a time: arrays of every rating's residual would add to
         # the peak memory of a large fit.
-        for start in range(0, ratings.n_ratings, _CHUNK_SIZE):
-            chunk = slice(start, start + _CHUNK_SIZE)
+        for chunk in _chunks(ratings.n_ratings):
             annotator = ratings.annotator[chunk]
             residuals = ratings.score[chunk] - bias[annotator]
             residuals -= consensus[ratings.item[chunk]]

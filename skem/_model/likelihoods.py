@@ -47,6 +47,15 @@ _SUMMED_TERMS = ("log_density", "scale_slope", "scale_information")
 _KEPT_TERMS = ("log_density", "location_slope", "location_information")
 
 
+def _chunks(n):
+    """Consecutive slices of ``_CHUNK_SIZE`` positions that cover ``range(n)``.
+
+    A pass over every rating, a chunk at a time, keeps its temporaries in
+    cache and off the peak memory of a large fit.
+    """
+    return (slice(start, start + _CHUNK_SIZE) for start in range(0, n, _CHUNK_SIZE))
+
+
 class _Gather(NamedTuple):
     """``values[index]``, which :func:`_compute_good_terms` takes chunk by chunk.
 
@@ -147,9 +156,8 @@ def _compute_good_terms(
         key: np.empty(min(n_ratings, _CHUNK_SIZE)) for key in keys if key not in kept
     }
     sums = None
-    for start in range(0, n_ratings, _CHUNK_SIZE):
-        chunk = slice(start, start + _CHUNK_SIZE)
-        size = min(_CHUNK_SIZE, n_ratings - start)
+    for chunk in _chunks(n_ratings):
+        size = min(_CHUNK_SIZE, n_ratings - chunk.start)
         chunk_terms = {
             key: terms[key][chunk] if key in terms else scratch[key][:size]
             for key in keys

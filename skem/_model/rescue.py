@@ -22,7 +22,7 @@ import numpy as np
 from skem._em.backend import _run_steps
 from skem._model.levels import _reflected_cell
 from skem._model.likelihoods import (
-    _CHUNK_SIZE,
+    _chunks,
     _compute_sigma_log_prior,
     _estimate_normal_log_density,
 )
@@ -139,8 +139,7 @@ def _kernel_log_mass_sums(block, sigma, annotators):
     log_mass = np.full(location.shape[0], -np.inf)
     # A chunk of items at a time: the bound's temporaries stay small beside
     # the terms that the blocks hold.
-    for start in range(0, location.shape[0], _CHUNK_SIZE):
-        part = slice(start, start + _CHUNK_SIZE)
+    for part in _chunks(location.shape[0]):
         chunk = location[part]
         # -inf (no bound) where a location lies outside the bounds.
         inside = (chunk >= low) & (chunk <= high)
@@ -151,8 +150,7 @@ def _kernel_log_mass_sums(block, sigma, annotators):
     # selecting their ratings costs more than summing all of them. A chunk at
     # a time, so that the gathered masses stay in cache.
     sums = np.zeros(ratings.n_annotators)
-    for start in range(0, ratings.n_ratings, _CHUNK_SIZE):
-        chunk = slice(start, start + _CHUNK_SIZE)
+    for chunk in _chunks(ratings.n_ratings):
         sums += np.bincount(
             ratings.annotator[chunk],
             log_mass[ratings.item[chunk]],

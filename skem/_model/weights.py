@@ -9,7 +9,7 @@ consensus becomes 0 / 0.
 
 import numpy as np
 
-from skem._model.likelihoods import _CHUNK_SIZE
+from skem._model.likelihoods import _CHUNK_SIZE, _chunks
 from skem._model.steps import _TINY
 
 
@@ -165,8 +165,7 @@ def _item_runs(item):
     first, last : int
         The chunk's items are ``first .. last - 1``.
     """
-    for start in range(0, item.shape[0], _CHUNK_SIZE):
-        chunk = slice(start, start + _CHUNK_SIZE)
+    for chunk in _chunks(item.shape[0]):
         run = item[chunk]
         first, last = int(run[0]), int(run[-1]) + 1
         yield chunk, run - first, first, last

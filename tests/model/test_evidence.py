@@ -11,6 +11,7 @@ from scipy.stats import chi2, norm
 
 import skem._em.driver
 import skem._model.evidence
+import skem._model.likelihoods
 import skem._model.weights
 from skem import AnnotatorEM, HardAnnotatorEM
 from skem._em.backend import _Block
@@ -256,7 +257,7 @@ def test_held_out_kernel_reads_the_blocks_terms_and_sums_by_chunks(monkeypatch, 
         _kernel_held_out_log_density(shifted, *args)[1]["held_out_log_density"],
         expected["held_out_log_density"],
     )
-    monkeypatch.setattr(skem._model.evidence, "_CHUNK_SIZE", 4)
+    monkeypatch.setattr(skem._model.likelihoods, "_CHUNK_SIZE", 4)
     chunked = _kernel_held_out_log_density(plain, *args)[1]
     for key, value in expected.items():
         np.testing.assert_allclose(chunked[key], value, rtol=1e-13, atol=1e-15)
@@ -276,7 +277,7 @@ def test_residual_shares_by_chunks_are_those_of_one_pass(monkeypatch):
     gold[5] = 0.5
     block = _Block(ratings, gold)
     expected = _kernel_residual_shares(block, responsibility, precision)[1]
-    monkeypatch.setattr(skem._model.evidence, "_CHUNK_SIZE", 3)
+    monkeypatch.setattr(skem._model.likelihoods, "_CHUNK_SIZE", 3)
     monkeypatch.setattr(skem._model.weights, "_CHUNK_SIZE", 3)
     chunked = _kernel_residual_shares(block, responsibility, precision)[1]
     np.testing.assert_allclose(

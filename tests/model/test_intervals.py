@@ -29,7 +29,7 @@ def test_compute_std_error_sums_adds_the_standardized_residuals(
     """Worked by hand: the residuals about the consensus, over sigma, squared
     and weighted, a chunk of ratings at a time; an item whose raters all
     weigh 0 (no consensus) adds nothing."""
-    monkeypatch.setattr("skem._model.intervals._CHUNK_SIZE", chunk_size)
+    monkeypatch.setattr("skem._model.likelihoods._CHUNK_SIZE", chunk_size)
     bias, sigma = np.array([0.0, 0.1, 0.0]), np.array([1.0, 2.0, 0.5])
     consensus = np.array([0.2, 0.4, np.nan, 0.6])
     for weights in (np.array([1.0, 0.5, 0.25]), np.array([0.0, 1.0, 0.0])):

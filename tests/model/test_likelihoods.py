@@ -16,6 +16,7 @@ import skem._model.rescue
 from skem._model.likelihoods import (
     _KEPT_TERMS,
     _SUMMED_TERMS,
+    _chunks,
     _compute_good_terms,
     _compute_item_log_likelihood,
     _compute_sigma_log_prior,
@@ -585,3 +586,15 @@ def test_compute_item_log_likelihood_matches_the_mixture_formula(ratings):
     assert result[2] == 0.0
     # Item 1: annotator 2 gave 5.0, outside (0, 4.5), but is fully "good".
     assert np.isfinite(result[1])
+
+
+@pytest.mark.parametrize("n", [0, 1, 6, 7, 8, 20, 21])
+def test_chunks_cover_every_position_once_in_order(monkeypatch, n):
+    """The chunks are consecutive, at most ``_CHUNK_SIZE`` long, and cover
+    ``range(n)`` exactly, whether or not the size divides ``n``."""
+    monkeypatch.setattr(skem._model.likelihoods, "_CHUNK_SIZE", 7)
+    chunks = list(_chunks(n))
+    covered = np.concatenate([np.arange(n)[chunk] for chunk in chunks] or [[]])
+    np.testing.assert_array_equal(covered, np.arange(n))
+    assert all(0 < chunk.stop - chunk.start <= 7 for chunk in chunks)
+    assert len(chunks) == -(-n // 7)

@@ -139,7 +139,7 @@ def test_log_mass_sums_by_chunks_of_items_are_those_of_one_pass(monkeypatch):
     selected = np.array([True, True, False, True])
     block = _Block(ratings, None, mu)
     whole = _kernel_log_mass_sums(block, 0.2, selected)[1]["log_mass"]
-    monkeypatch.setattr(skem._model.rescue, "_CHUNK_SIZE", 3)
+    monkeypatch.setattr(skem._model.likelihoods, "_CHUNK_SIZE", 3)
     chunked = _kernel_log_mass_sums(block, 0.2, selected)[1]["log_mass"]
     np.testing.assert_allclose(chunked, whole, rtol=1e-14)
     assert np.isneginf(whole[selected]).any() and whole[2] == 0.0

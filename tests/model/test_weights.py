@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+import skem._model.likelihoods
 import skem._model.weights
 from skem._em.ratings import _Ratings
 from skem._model.weights import (
@@ -65,6 +66,7 @@ def test_sum_weighted_by_item_equals_bincount_of_the_rating_weights(
         # Items 0-2 count their raters at relative weights, not at 0.
         assert np.all(expected[1][:3] > 0)
     monkeypatch.setattr(skem._model.weights, "_CHUNK_SIZE", 7)
+    monkeypatch.setattr(skem._model.likelihoods, "_CHUNK_SIZE", 7)
     sums = _sum_weighted_by_item(ratings, weights, log_posterior, values)
     for total, want in zip(sums, expected, strict=True):
         np.testing.assert_allclose(total, want, rtol=1e-13, atol=1e-15)
@@ -85,6 +87,7 @@ def test_sum_gathered_by_item_equals_bincount_of_the_gathered_values(
     per_annotator = rng.normal(size=6)
     expected = np.bincount(ratings.item, per_annotator[ratings.annotator], minlength=9)
     monkeypatch.setattr(skem._model.weights, "_CHUNK_SIZE", 5)
+    monkeypatch.setattr(skem._model.likelihoods, "_CHUNK_SIZE", 5)
     sums = _sum_gathered_by_item(ratings, per_annotator)
     np.testing.assert_allclose(sums, expected, rtol=1e-13, atol=1e-15)
     assert sums[4] == 0.0
@@ -94,6 +97,7 @@ def test_item_runs_cover_the_ratings_once_with_their_items(monkeypatch):
     """The chunks tile the ratings in order; each run, plus its first item,
     is the chunk's items, which lie within first .. last - 1."""
     monkeypatch.setattr(skem._model.weights, "_CHUNK_SIZE", 4)
+    monkeypatch.setattr(skem._model.likelihoods, "_CHUNK_SIZE", 4)
     item = np.array([0, 0, 1, 1, 1, 3, 3, 4, 6, 6, 6])
     covered = []
     for chunk, run, first, last in _item_runs(item):
