@@ -202,10 +202,11 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
         # ratings the refit meets the same evidence and test again.
         resume = {"first": self._resume_point(data, best), "refit": None}
         per_rating = _measure_evidence_per_rating(data, form, best, candidates)
+        lapsed = _find_lapses(data, form, best)
         data.update(_kernel_forget_terms)
         best["state"] = data.state
         in_mixture = _mixture_annotators(candidates, counts["evidence"], per_rating)
-        lapsed = in_mixture & _find_lapses(data, form, best)
+        lapsed &= in_mixture
         in_mixture &= ~lapsed
         if not np.array_equal(in_mixture, candidates):
             data.in_mixture = in_mixture

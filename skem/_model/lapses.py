@@ -93,12 +93,22 @@ def _kernel_max_sq_residual(block, bias, among):
 
 def _kernel_min_truncated_log_density(block, bias, sigma, among):
     """The least log density of the ratings of each annotator ``among``,
-    truncated or on levels."""
+    truncated or on levels.
+
+    A block that still holds its run's terms holds these log densities
+    (:class:`skem._em.backend._Block`): they are read, not computed again.
+    """
     ratings = block.ratings
-    item, annotator, score = _ratings_among(ratings, among)
-    log_density = _compute_bounded_log_density(
-        score, item, annotator, ratings.half_step, block.location, bias, sigma
-    )
+    if block.terms is not None and "log_density" in block.terms:
+        log_density, annotator = block.terms["log_density"], ratings.annotator
+        selected = among[annotator]
+        if not selected.all():
+            log_density, annotator = log_density[selected], annotator[selected]
+    else:
+        item, annotator, score = _ratings_among(ratings, among)
+        log_density = _compute_bounded_log_density(
+            score, item, annotator, ratings.half_step, block.location, bias, sigma
+        )
     return block, {
         "min_log_density": _compute_annotator_worst(
             annotator, log_density, ratings.n_annotators, np.minimum
@@ -220,7 +230,8 @@ def _find_lapses(data, form, run):
     the run's ``pi``, once their least likely rating is allowed to be a
     lapse (:func:`_estimate_lapse_posterior`); nobody unless ``form`` gives
     each annotator its own sigma and no bias. The blocks must hold the run's
-    locations.
+    locations; its log densities are read from its terms if they still hold
+    them.
 
     Parameters
     ----------

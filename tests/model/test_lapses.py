@@ -105,6 +105,29 @@ def test_each_likelihood_gives_the_log_density_of_each_annotators_least_likely_r
     assert some[0] == some[2] == some[3] == np.inf
 
 
+@pytest.mark.parametrize("levels", [False, True])
+def test_truncated_worst_reads_the_log_densities_of_a_block_that_holds_them(levels):
+    """A block that holds its run's terms gives the least of their log
+    densities, for everyone or for the annotators asked for only; they are
+    read, not computed again (shifted terms shift the result)."""
+    form = _model_form(True, "per_annotator", True, 10.0, 1e-3, False, levels, None)
+    data = _small_backend(5, half_step=0.05 if levels else 0.0)
+    params = _params(5)
+    block = data.state
+    everyone, some = np.ones(4, dtype=bool), np.array([False, True, False, True])
+    fresh = [form.worst(data, params, among) for among in (everyone, some)]
+    log_density = _per_rating_log_density(
+        form.likelihood, block.ratings, block.location, params, None
+    )
+    for shift in (0.0, -1.0):
+        terms = {"log_density": log_density + shift}
+        data.state = _Block(block.ratings, None, block.location, terms)
+        for among, expected in zip((everyone, some), fresh, strict=True):
+            np.testing.assert_allclose(
+                form.worst(data, params, among), expected + shift, rtol=1e-12
+            )
+
+
 def test_lapse_log_density_reads_the_worst_rating_as_random_at_an_unknown_place():
     """``log_density - worst - log(n)``: the random density is 1 in unit
     space, and each of the n ratings could be the slip."""
