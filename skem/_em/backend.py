@@ -52,6 +52,9 @@ class _Block:
         Each item's score, in score units, where all its ratings agree, else
         NaN (see :func:`skem._em.ratings._compute_unanimous_scores`): a block
         of labelled ratings keeps it, since its ratings are in unit space.
+    consensus : ndarray of shape (n_items,) or None
+        Each item's consensus at the end of the fit, in unit space, between
+        the two passes of the results (:mod:`skem._em.items`).
     """
 
     ratings: object
@@ -62,6 +65,7 @@ class _Block:
     trial: object = None
     item_labels: object = None
     unanimous: np.ndarray = None
+    consensus: np.ndarray = None
 
 
 def _combine_outputs(outputs):
