@@ -111,19 +111,24 @@ def _count_judged_ratings(ratings, gold=None):
     evidence : ndarray of shape (n_annotators,), dtype float64
     n_judged : ndarray of shape (n_annotators,), dtype int64
     """
-    n = ratings.n_per_item[ratings.item]
-    share = 1.0 - 1.0 / n
+    n = ratings.n_per_item
+    with np.errstate(divide="ignore"):  # an item without ratings is never read
+        share = 1.0 - 1.0 / n
     if gold is not None:
-        share[~np.isnan(gold[ratings.item])] = 1.0
-    evidence = np.bincount(
-        ratings.annotator, weights=share, minlength=ratings.n_annotators
-    )
-    # Each rating's item raters, capped: 1 (alone), 2 (compared) or 3 (judged).
-    raters = np.minimum(n, _JUDGING_RATERS, out=n)
-    counts = np.bincount(
-        ratings.annotator * _JUDGING_RATERS + (raters - 1),
-        minlength=ratings.n_annotators * _JUDGING_RATERS,
-    ).reshape(ratings.n_annotators, _JUDGING_RATERS)
+        share[~np.isnan(gold)] = 1.0
+    # Each item's raters, capped: 1 (alone), 2 (compared) or 3 (judged).
+    raters = np.minimum(n, _JUDGING_RATERS) - 1
+    n_annotators = ratings.n_annotators
+    evidence = np.zeros(n_annotators)
+    counts = np.zeros(n_annotators * _JUDGING_RATERS, dtype=np.int64)
+    # A chunk at a time: no per-rating arrays beside the ratings.
+    for chunk in _chunks(ratings.n_ratings):
+        item, annotator = ratings.item[chunk], ratings.annotator[chunk]
+        evidence += np.bincount(annotator, share[item], minlength=n_annotators)
+        counts += np.bincount(
+            annotator * _JUDGING_RATERS + raters[item], minlength=counts.size
+        )
+    counts = counts.reshape(n_annotators, _JUDGING_RATERS)
     return counts[:, 1] + counts[:, 2], evidence, counts[:, 2].copy()
 
 

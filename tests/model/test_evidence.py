@@ -72,6 +72,23 @@ def test_a_rating_on_a_gold_item_is_a_whole_degree_of_freedom():
     np.testing.assert_array_equal(n_judged, without[2])
 
 
+def test_judged_ratings_counted_by_chunks_are_those_of_one_pass(monkeypatch):
+    """Taken a few ratings at a time, with items that nobody rated and gold
+    items, the counts are those of one pass and the evidence sums agree."""
+    rng = np.random.default_rng(4)
+    # Item 15 has no rating.
+    item, annotator = rng.integers(0, 15, 70), rng.integers(0, 6, 70)
+    ratings = _ratings(item, annotator, rng.uniform(0, 1, 70), 16, 6)
+    gold = np.where(rng.uniform(size=16) < 0.2, 0.5, np.nan)
+    whole = _count_judged_ratings(ratings, gold)
+    monkeypatch.setattr(skem._model.likelihoods, "_CHUNK_SIZE", 4)
+    chunked = _count_judged_ratings(ratings, gold)
+    np.testing.assert_array_equal(chunked[0], whole[0])
+    np.testing.assert_allclose(chunked[1], whole[1], rtol=1e-14)
+    np.testing.assert_array_equal(chunked[2], whole[2])
+    assert (ratings.n_per_item == 0).any() and (whole[2] > 0).any()
+
+
 def test_mixture_candidates_have_enough_compared_ratings():
     n_compared = np.array([0, 1, MIN_JUDGED_RATINGS - 1, MIN_JUDGED_RATINGS, 400])
     np.testing.assert_array_equal(
