@@ -190,7 +190,8 @@ def scaleout_table(quick=False):
         import pyarrow  # noqa: F401
     except ImportError as error:
         raise Skipped(
-            f"needs pip install 'dask[dataframe]' distributed pyarrow ({error})"
+            "needs dask[dataframe] and distributed 2024.12 or later, of the same "
+            f"release, and pyarrow: pip install -e '.[dask]' ({error})"
         ) from None
     sizes = [20_000] if quick else [1_000_000, 10_000_000, 100_000_000]
     rows = []

@@ -8,9 +8,14 @@ package never imports Dask.
 try:
     import dask.dataframe  # noqa: F401
     import distributed  # noqa: F401
-except ImportError as error:  # pragma: no cover - depends on the environment
+except ImportError as error:
+    # Installed but mismatched releases fail here too (an old distributed
+    # beside a new dask): say which, not only that Dask is missing.
     raise ImportError(
-        "skem.dask needs Dask: pip install 'dask[dataframe]' distributed pyarrow."
+        "skem.dask needs dask[dataframe] and distributed, 2024.12 or later and "
+        "of the same release, and pyarrow: pip install 'dask[dataframe]>=2024.12' "
+        "'distributed>=2024.12' pyarrow (from a checkout of skem, pip install "
+        f"'.[dask]'). Importing them failed: {error}"
     ) from error
 
 from skem.dask._estimator import (
