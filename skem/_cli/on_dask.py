@@ -61,9 +61,15 @@ def run_fit_on_dask(args):
         from skem.dask import DaskAnnotatorEM, DaskHardAnnotatorEM
         from skem.dask._cluster import _local_cluster
     except ImportError as error:
+        # Installed but mismatched releases fail to import too.
+        reason = (
+            f"{error.name} is missing"
+            if isinstance(error, ModuleNotFoundError) and error.name
+            else f"importing it failed: {error}"
+        )
         raise UserInputError(
-            f"--workers and --scheduler need Dask ({error.name} is missing): "
-            "pip install 'dask[dataframe]' distributed pyarrow"
+            f"--workers and --scheduler need Dask ({reason}): pip install "
+            "'dask[dataframe]>=2024.12' 'distributed>=2024.12' pyarrow"
         ) from None
     outputs = output_paths(args, dataset=True)
     files = _parquet_files(args.ratings)

@@ -118,8 +118,8 @@ def build_parser():
         type=int,
         metavar="N",
         help="fit on a Dask LocalCluster of N worker processes, for ratings "
-        "beyond one process's memory; needs pip install 'dask[dataframe]' "
-        "distributed pyarrow "
+        "beyond one process's memory; needs pip install "
+        "'dask[dataframe]>=2024.12' 'distributed>=2024.12' pyarrow "
         "(default: fit in this process)",
     )
     cluster.add_argument(

@@ -1,8 +1,8 @@
 """Fit ratings beyond one machine: the annotator models on a Dask cluster.
 
-Needs the optional dependencies: ``pip install 'dask[dataframe]' distributed
-pyarrow`` (from a checkout of skem, ``pip install '.[dask]'``). The core
-package never imports Dask.
+Needs the optional dependencies: ``pip install 'dask[dataframe]>=2024.12'
+'distributed>=2024.12' pyarrow`` (from a checkout of skem, ``pip install
+'.[dask]'``). The core package never imports Dask.
 """
 
 try:

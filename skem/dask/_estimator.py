@@ -382,8 +382,8 @@ class DaskAnnotatorEM(_BaseDaskAnnotatorEM):
     updates as the in-memory estimators run on each partition, so the fit
     equals ``AnnotatorEM`` on the same ratings to rounding.
 
-    Needs Dask (``pip install 'dask[dataframe]' distributed pyarrow``) and a
-    ``distributed.Client``.
+    Needs Dask (``pip install 'dask[dataframe]>=2024.12' 'distributed>=2024.12'
+    pyarrow``) and a ``distributed.Client``.
 
     Parameters
     ----------

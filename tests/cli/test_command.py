@@ -1194,3 +1194,39 @@ def test_an_output_name_too_long_is_one_line_and_exit_2(
     long_name = tmp_path / ("a" * 300 + ".csv")
     status, _, err = run_main("fit", path, *COLUMNS, "--annotators", long_name)
     one_line_error(status, err, "cannot write it")
+
+
+class _UnusableDistributed:
+    """A finder that fails ``import distributed`` as an old release beside a
+    new dask does."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name == "distributed":
+            raise ImportError(
+                "cannot import name 'collections_to_dsk' from 'dask.base'",
+                name="dask.base",
+            )
+        return None
+
+
+@pytest.mark.parametrize("unusable", ["missing", "mismatched"])
+def test_dask_options_without_a_usable_dask_say_why_in_one_line(
+    tmp_path, run_main, one_line_error, monkeypatch, unusable
+):
+    """Missing, the module is named; installed but failing to import, the
+    error is quoted, not called missing. Either way one line, exit 2, and
+    the releases to install."""
+    pytest.importorskip("dask.dataframe")  # imported before distributed
+    monkeypatch.delitem(sys.modules, "distributed", raising=False)
+    if unusable == "missing":
+        monkeypatch.setitem(sys.modules, "distributed", None)
+    else:
+        monkeypatch.setattr(sys, "meta_path", [_UnusableDistributed(), *sys.meta_path])
+    (tmp_path / "one.parquet").write_bytes(b"PAR1")
+    status, _, err = run_main("fit", tmp_path / "one.parquet", "--workers", "1")
+    one_line_error(status, err, "'distributed>=2024.12'")
+    if unusable == "missing":
+        assert "distributed is missing" in err
+    else:
+        assert "importing it failed: cannot import name 'collections_to_dsk'" in err
+        assert "is missing" not in err
