@@ -31,6 +31,7 @@ from skem._em.recycling import _recycling
 from skem._em.runs import (
     _AUTO_RACE_ITERATIONS,
     _AUTO_STARTS,
+    _forget_terms,
     _init_name,
     _is_ahead,
     _is_random_init,
@@ -203,8 +204,7 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
         resume = {"first": self._resume_point(data, best), "refit": None}
         per_rating = _measure_evidence_per_rating(data, form, best, candidates)
         lapsed = _find_lapses(data, form, best)
-        data.update(_kernel_forget_terms)
-        best["state"] = data.state
+        _forget_terms(data, best)
         in_mixture = _mixture_annotators(candidates, counts["evidence"], per_rating)
         lapsed &= in_mixture
         in_mixture &= ~lapsed
@@ -340,8 +340,7 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
             )
         data.state = best["state"]
         if not keep_terms:
-            data.update(_kernel_forget_terms)
-            best["state"] = data.state
+            _forget_terms(data, best)
         return best
 
     def _run_em(

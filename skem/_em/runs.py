@@ -80,6 +80,12 @@ def _kernel_forget_terms(block):
     return replace(block, terms=None, sums=None, trial=None), {}
 
 
+def _forget_terms(data, run):
+    """Drop the blocks' per-rating terms, and keep the blocks as ``run``'s state."""
+    data.update(_kernel_forget_terms)
+    run["state"] = data.state
+
+
 def _init_name(init):
     """The name of a run's start in :class:`_IterationInfo`."""
     if init is None:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from skem import AnnotatorEM, HardAnnotatorEM
-from skem._em.runs import _estimate_remaining_rise, _nested_start
+from skem._em.runs import _estimate_remaining_rise, _forget_terms, _nested_start
 from skem._model.form import _model_form, _Params
 from skem.datasets import make_ratings
 from tests._helpers import _backend, _ratings
@@ -87,3 +87,25 @@ def test_nested_start_gives_each_flagged_annotator_its_sigma_if_good(noise):
         expected = np.full(3, np.sqrt(np.mean(expected**2)))
     np.testing.assert_allclose(start.sigma, expected)
     assert start.pi == params.pi and start.shared_sigma == params.shared_sigma
+
+
+def test_forget_terms_drops_the_terms_and_keeps_the_blocks_as_the_runs_state():
+    """The blocks keep their ratings and locations, lose their per-rating
+    terms and sums, and the run's state is the blocks as they are left."""
+    rng = np.random.default_rng(0)
+    ratings = _ratings(
+        np.repeat(np.arange(4), 3),
+        np.tile(np.arange(3), 4),
+        rng.uniform(0, 1, 12),
+        4,
+        3,
+    )
+    location = rng.uniform(0.2, 0.8, 4)
+    data = _backend(ratings, location, np.zeros(3), np.full(3, 0.2))
+    assert data.state.terms is not None and data.state.sums is not None
+    run = {"state": None}
+    _forget_terms(data, run)
+    assert run["state"] is data.state
+    assert data.state.terms is None and data.state.sums is None
+    assert data.state.ratings is ratings
+    np.testing.assert_array_equal(data.state.location, location)
