@@ -1,6 +1,7 @@
 """skem.report: one self-contained HTML page, written whole or not at all."""
 
 import base64
+import html
 import json
 import os
 import re
@@ -53,6 +54,18 @@ def nflx_page(nflx, tmp_path_factory):
     )
     assert written == path
     return path, path.read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def words_only(monkeypatch):
+    """Each figure as an empty image with its alt text: for the tests of the
+    page's words, which drawing the figures (most of a page's time) does not
+    change. The figure tests draw them."""
+
+    def empty_image(figure, alt):
+        return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,">'
+
+    monkeypatch.setattr(figures_module, "_image", empty_image)
 
 
 def _images(page):
@@ -141,7 +154,7 @@ def test_what_to_do_next_names_the_widest_intervals():
     assert "it03 (" not in next_steps
 
 
-def test_equally_wide_intervals_name_no_item(nflx, nflx_page, tmp_path):
+def test_equally_wide_intervals_name_no_item(nflx, nflx_page, tmp_path, words_only):
     _, page = nflx_page
     assert "The intervals are all about equally wide" in page
     assert "intervals are widest" not in page
@@ -154,7 +167,9 @@ def test_equally_wide_intervals_name_no_item(nflx, nflx_page, tmp_path):
         assert f"about &plusmn;{number(half, 2)}" in text
 
 
-def test_the_model_sentence_centres_a_good_rating_where_the_form_does(tmp_path):
+def test_the_model_sentence_centres_a_good_rating_where_the_form_does(
+    tmp_path, words_only
+):
     """A bounded form centres a good rating on the item's location, which
     lies beyond the consensus near an end (nflx clip 0: consensus 4.9,
     location 5.5); a plain form on the consensus; levels are read off at
@@ -167,7 +182,7 @@ def test_the_model_sentence_centres_a_good_rating_where_the_form_does(tmp_path):
     assert "rating is the item's consensus, plus their bias" in plain
 
 
-def test_hard_em_bias_and_no_ratings_are_described(tmp_path):
+def test_hard_em_bias_and_no_ratings_are_described(tmp_path, words_only):
     X = make_ratings(30, 6, bad_fraction=0.3, random_state=1)
     em = HardAnnotatorEM(bias=True, noise="shared").fit(X)
     page = _write(em, None, folder=tmp_path)
@@ -259,7 +274,7 @@ def test_a_fit_that_did_not_converge_says_so(tmp_path):
     assert "Refit with a larger <code>max_iter</code>" in page
 
 
-def test_the_intervals_have_the_level_asked_for(tmp_path):
+def test_the_intervals_have_the_level_asked_for(tmp_path, words_only):
     """The page's intervals, their caption, legend and table header are at
     ``level``: the command's --level changed its files and summary, while
     the page stayed at 95%."""
@@ -471,7 +486,7 @@ def test_items_without_a_usable_rating_are_named(tmp_path):
     assert "collect ratings for it0." in page
 
 
-def test_a_rater_with_a_constant_offset_is_pointed_to_biases_not_exclusion():
+def test_a_rater_with_a_constant_offset_is_pointed_to_biases_not_exclusion(words_only):
     """vqeg_hd3's subject 19 rates about one level above the others, with the
     others' spread: a fit without biases calls them random, and the page
     said to exclude them. Their ratings still follow the consensus, so the
@@ -519,7 +534,7 @@ def test_undetermined_newcomers_are_said_to_count_at_the_prior(tmp_path):
     assert f'<td class="num">{em.pi_:.3f}</td>' in row
 
 
-def test_a_panel_of_noise_is_said_to_tell_nobody_apart(tmp_path):
+def test_a_panel_of_noise_is_said_to_tell_nobody_apart(tmp_path, words_only):
     """Uniform noise: nobody is judged, and the page says that the panel's
     ratings tell nobody apart, not that there are too few."""
     X = np.random.default_rng(0).uniform(0, 1, (300, 20))
@@ -533,7 +548,7 @@ def test_a_panel_of_noise_is_said_to_tell_nobody_apart(tmp_path):
     assert "with too few ratings to judge (" not in page
 
 
-def test_a_rating_matrix_gives_the_page_its_labels(tmp_path):
+def test_a_rating_matrix_gives_the_page_its_labels(tmp_path, words_only):
     """``report(em, path, train)`` reads the labels from the RatingMatrix,
     as ``report(em, path, train.X, items=..., annotators=...)`` does."""
     pd = pytest.importorskip("pandas")
@@ -584,7 +599,7 @@ def test_counts_of_one_are_in_the_singular(tmp_path):
     assert "1</span>annotators" not in page
 
 
-def test_heavy_tailed_errors_are_a_next_step_on_the_page(tmp_path):
+def test_heavy_tailed_errors_are_a_next_step_on_the_page(tmp_path, words_only):
     """Careful raters' slips on exact scores: "What to do next" names the
     Student-t, as the command's summary does; not on levels."""
     rng = np.random.default_rng(0)
@@ -604,7 +619,7 @@ def test_heavy_tailed_errors_are_a_next_step_on_the_page(tmp_path):
     assert "Heavy tails" not in _write(AnnotatorEM().fit(levels), levels, tmp_path)
 
 
-def test_the_words_of_the_page_say_no_more_than_the_fit():
+def test_the_words_of_the_page_say_no_more_than_the_fit(words_only):
     """A words helper's findings: a plain form's intervals were "clipped to
     the scale" (they are not); the annotator figure spoke of random
     annotators where there were none; a hard fit's model said everyone
@@ -632,7 +647,9 @@ def _clean_panel():
     return X, truth
 
 
-def test_the_failed_mixture_step_names_own_inconsistencies_only_if_there_are():
+def test_the_failed_mixture_step_names_own_inconsistencies_only_if_there_are(
+    words_only,
+):
     """Under a shared sigma those a failed mixture flagged have the panel's
     inconsistency, not their own: the next step said "each with its own"."""
     from tests.model.test_evidence import _honest_panel
