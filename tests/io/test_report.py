@@ -109,7 +109,7 @@ def test_the_verdicts_and_their_reasons_are_in_plain_words(nflx_page):
 
 
 @pytest.mark.parametrize("bias", [False, True])
-def test_the_bias_shows_only_where_it_was_estimated(tmp_path, bias):
+def test_the_bias_shows_only_where_it_was_estimated(tmp_path, bias, words_only):
     """Without biases every bias is 0: no column of +0.000, no bias chart."""
     X = make_ratings(20, 6, bad_fraction=0.2, random_state=0)
     em = AnnotatorEM(bias=bias).fit(X)
@@ -141,7 +141,7 @@ def test_every_figure_is_an_embedded_png_and_nothing_comes_from_the_network(
     assert "<link" not in page and "@import" not in page
 
 
-def test_what_to_do_next_names_the_widest_intervals():
+def test_what_to_do_next_names_the_widest_intervals(words_only):
     X = make_ratings(30, 8, bad_fraction=0.25, random_state=5)
     X[:3, 1:] = np.nan  # items 0-2: one rating each, so the widest intervals
     X[:3, 0] = [0.2, 0.5, 0.8]
@@ -264,7 +264,7 @@ def test_an_infinite_interval_spans_the_axis_and_the_page_is_written(
     np.testing.assert_allclose([min(drawn["ends"]), max(drawn["ends"])], [low, high])
 
 
-def test_a_fit_that_did_not_converge_says_so(tmp_path):
+def test_a_fit_that_did_not_converge_says_so(tmp_path, words_only):
     X = make_ratings(30, 6, bad_fraction=0.3, random_state=1)
     with pytest.warns(UserWarning, match="did not converge"):
         em = AnnotatorEM(max_iter=1).fit(X)
@@ -302,7 +302,7 @@ def test_title_is_escaped_and_labels_with_dollars_draw(tmp_path):
     assert "$a$" in page
 
 
-def test_a_long_list_of_flagged_annotators_is_cut_short(monkeypatch):
+def test_a_long_list_of_flagged_annotators_is_cut_short(monkeypatch, words_only):
     X = make_ratings(40, 10, bad_fraction=0.4, random_state=2)
     em = AnnotatorEM().fit(X)
     n_random = int(np.sum(np.exp(em.log_posterior_) <= 0.1))
@@ -476,7 +476,7 @@ window.addEventListener("load", function () {
         assert complete and width > 0 and height > 0
 
 
-def test_items_without_a_usable_rating_are_named(tmp_path):
+def test_items_without_a_usable_rating_are_named(tmp_path, words_only):
     X = make_ratings(20, 5, random_state=0)
     X[0] = np.nan  # item 0: no rating at all
     with pytest.warns(UserWarning, match="1 item"):
@@ -514,7 +514,7 @@ def test_a_rater_with_a_constant_offset_is_pointed_to_biases_not_exclusion(words
     assert "Before excluding" not in _write(with_bias, X, annotators=labels)
 
 
-def test_undetermined_newcomers_are_said_to_count_at_the_prior(tmp_path):
+def test_undetermined_newcomers_are_said_to_count_at_the_prior(tmp_path, words_only):
     """A viewer with two ratings is undetermined whatever its posterior, and
     the page says how much it counts: ``pi_`` as a percentage, in its
     column too."""
@@ -573,7 +573,7 @@ def test_a_rating_matrix_gives_the_page_its_labels(tmp_path, words_only):
 
 
 def test_numbers_read_as_in_the_command_and_the_objective_has_its_own_name(
-    tmp_path,
+    tmp_path, words_only
 ):
     """The scale of a fit on 0..10,000 reads ``0 to 10,000``, as in the
     command's summary (it read ``0 to 10000``); the objective of per-annotator
@@ -588,7 +588,7 @@ def test_numbers_read_as_in_the_command_and_the_objective_has_its_own_name(
     assert "log posterior" not in page
 
 
-def test_counts_of_one_are_in_the_singular(tmp_path):
+def test_counts_of_one_are_in_the_singular(tmp_path, words_only):
     """A new user's finding: the page said "1 annotators answer at random"."""
     X = make_ratings(40, 8, bad_fraction=0.125, random_state=0)
     em = AnnotatorEM().fit(X)
