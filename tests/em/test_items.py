@@ -55,6 +55,23 @@ def _form(name):
     return _model_form(bounded, "per_annotator", True, 10.0, 1e-3, False, None, tail)
 
 
+def _consensus_weights(run):
+    return _estimate_consensus_weights(
+        run["weights"], run["log_posterior"], run["params"].pi, run["judged"]
+    )
+
+
+def _one_block_results(name, seed):
+    """The form, the panel of ``seed`` and its item results from one block."""
+    form = _form(name)
+    ratings, location, run = _panel(seed)
+    data = _InMemoryBackend(
+        _Block(ratings, None, location), ratings.n_per_annotator, False
+    )
+    items = _collect_item_results(data, form, run)
+    return form, ratings, location, run, items
+
+
 @pytest.mark.parametrize("name", _FORMS)
 def test_item_results_are_the_consensus_and_its_corrected_std_error(name):
     """The consensus is the form's at the consensus weights (the judged
@@ -62,17 +79,9 @@ def test_item_results_are_the_consensus_and_its_corrected_std_error(name):
     precision-weighted one, scaled by the correction of the squared
     residuals about that consensus (none with a Student-t error); the
     location is EM's own on a bounded form, else the consensus."""
-    form = _form(name)
-    ratings, location, run = _panel(0)
-    data = _InMemoryBackend(
-        _Block(ratings, None, location), ratings.n_per_annotator, False
-    )
-    items = _collect_item_results(data, form, run)
-
+    form, ratings, location, run, items = _one_block_results(name, 0)
     params = run["params"]
-    weights, log_weights = _estimate_consensus_weights(
-        run["weights"], run["log_posterior"], params.pi, run["judged"]
-    )
+    weights, log_weights = _consensus_weights(run)
     consensus = form.consensus(ratings, params, weights, log_weights, None)
     fitted = None if name == "student_t" else (consensus, params.bias, params.sigma)
     correction = _estimate_std_error_correction(
@@ -94,17 +103,9 @@ def test_item_results_of_blocks_that_split_the_items_are_those_of_one_block(name
     correction's sums add up over the blocks, and each block keeps its own
     items' consensus for the second pass. (The t location iterates until its
     largest move is small, which depends on the items of the block.)"""
-    form = _form(name)
-    ratings, location, run = _panel(1)
-    data = _InMemoryBackend(
-        _Block(ratings, None, location), ratings.n_per_annotator, False
-    )
-    whole = _collect_item_results(data, form, run)
-
+    form, ratings, location, run, whole = _one_block_results(name, 1)
     params = run["params"]
-    weights, log_weights = _estimate_consensus_weights(
-        run["weights"], run["log_posterior"], params.pi, run["judged"]
-    )
+    weights, log_weights = _consensus_weights(run)
     blocks, sums = [], []
     for items in (np.arange(12), np.arange(12, ratings.n_items)):
         part = np.isin(ratings.item, items)
