@@ -67,6 +67,12 @@ class _Block:
     unanimous: np.ndarray = None
     consensus: np.ndarray = None
 
+    @property
+    def held_log_density(self):
+        """Each rating's good log density, if the block still holds its
+        run's terms (at its locations and the run's parameters); else None."""
+        return None if self.terms is None else self.terms.get("log_density")
+
 
 def _combine_outputs(outputs):
     """Combine the kernels' outputs of several blocks, key by key.

@@ -309,11 +309,8 @@ def _kernel_held_out_log_density(block, form, bias, sigma, log_odds, n_per_annot
     """
     ratings = block.ratings
     annotator = ratings.annotator
-    if block.terms is not None and "log_density" in block.terms:
-        # A block that holds terms holds them at its locations and the
-        # parameters of its run (skem._em.backend._Block).
-        log_density = block.terms["log_density"]
-    else:
+    log_density = block.held_log_density
+    if log_density is None:
         log_density = form.rating_log_density(ratings, block.location, bias, sigma)
     lapse = -np.log(np.maximum(n_per_annotator, 1))
     n = ratings.n_annotators

@@ -99,8 +99,9 @@ def _kernel_min_truncated_log_density(block, bias, sigma, among):
     (:class:`skem._em.backend._Block`): they are read, not computed again.
     """
     ratings = block.ratings
-    if block.terms is not None and "log_density" in block.terms:
-        log_density, annotator = block.terms["log_density"], ratings.annotator
+    log_density = block.held_log_density
+    if log_density is not None:
+        annotator = ratings.annotator
         selected = among[annotator]
         if not selected.all():
             log_density, annotator = log_density[selected], annotator[selected]

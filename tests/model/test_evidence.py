@@ -618,12 +618,12 @@ def _checking_kept_terms(checked):
 
     def checking(data, model_form, run, candidates):
         block = data.state
-        if block.terms is not None and "log_density" in block.terms:
+        if block.held_log_density is not None:
             params = run["params"]
             anew = model_form.rating_log_density(
                 block.ratings, block.location, params.bias, params.sigma
             )
-            np.testing.assert_array_equal(block.terms["log_density"], anew)
+            np.testing.assert_array_equal(block.held_log_density, anew)
             checked.append(True)
         return original(data, model_form, run, candidates)
 
