@@ -109,8 +109,7 @@ def _sum_weighted_by_item(ratings, weights, log_posterior, values):
     sums : list of ndarray of shape (n_items,)
     """
     item, n_items = ratings.item, ratings.n_items
-    # One chunk costs less as whole arrays, which then fit in cache.
-    if ratings.n_ratings <= _CHUNK_SIZE or not ratings.grouped_by_item:
+    if _in_one_pass(ratings):
         rating_weights = _compute_rating_weights(ratings, weights, log_posterior)
         return [
             np.bincount(item, rating_weights * v, minlength=n_items) for v in values
@@ -146,6 +145,15 @@ def _sum_weighted_by_item(ratings, weights, log_posterior, values):
                 item[index], relative * v[index], minlength=n_items
             )[underflow]
     return sums
+
+
+def _in_one_pass(ratings):
+    """Whether per-item sums take one pass over whole arrays, not item runs.
+
+    One chunk costs less as whole arrays, which then fit in cache; ratings
+    not grouped by item have no runs of items to take chunk by chunk.
+    """
+    return ratings.n_ratings <= _CHUNK_SIZE or not ratings.grouped_by_item
 
 
 def _item_runs(item):
@@ -188,7 +196,7 @@ def _sum_gathered_by_item(ratings, per_annotator):
         Zero for the items without ratings.
     """
     item, n_items = ratings.item, ratings.n_items
-    if ratings.n_ratings <= _CHUNK_SIZE or not ratings.grouped_by_item:
+    if _in_one_pass(ratings):
         return np.bincount(item, per_annotator[ratings.annotator], minlength=n_items)
     sums = np.zeros(n_items)
     for chunk, run, first, last in _item_runs(item):

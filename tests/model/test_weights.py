@@ -8,6 +8,7 @@ import skem._model.weights
 from skem._em.ratings import _Ratings
 from skem._model.weights import (
     _compute_rating_weights,
+    _in_one_pass,
     _item_runs,
     _sum_gathered_by_item,
     _sum_weighted_by_item,
@@ -105,3 +106,14 @@ def test_item_runs_cover_the_ratings_once_with_their_items(monkeypatch):
         assert run.min() == 0 and first + run.max() == last - 1
         covered.extend(range(item.size)[chunk])
     assert covered == list(range(item.size))
+
+
+def test_per_item_sums_take_one_pass_for_one_chunk_or_ungrouped_ratings(monkeypatch):
+    """Item runs only for more than one chunk of ratings grouped by item."""
+    monkeypatch.setattr(skem._model.weights, "_CHUNK_SIZE", 5)
+    item = np.repeat(np.arange(4), 3)
+    grouped = _Ratings(item, np.tile(np.arange(3), 4), np.zeros(12), 4, 3)
+    shuffled = _Ratings(item[::-1].copy(), grouped.annotator, np.zeros(12), 4, 3)
+    short = _Ratings(item[:5], grouped.annotator[:5], np.zeros(5), 4, 3)
+    assert not _in_one_pass(grouped)
+    assert _in_one_pass(shuffled) and _in_one_pass(short)
