@@ -1,7 +1,7 @@
 """The observed ratings of an items x annotators matrix, as flat arrays."""
 
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 
 import numpy as np
 import scipy.sparse as sp
@@ -176,6 +176,17 @@ _LAYOUT = ("n_per_item", "n_per_annotator", "grouped_by_item")
 # indices and their sort stay within a few MiB whatever the panel's size.
 _MIDDLE_CHUNK = 1 << 18
 
+# Items with at most this many values are sorted by a network of
+# compare-exchanges, a column of rows at a time (:func:`_sort_columns`): NumPy
+# sorts each row of a matrix on its own, which costs most where rows are short.
+# Measured on 2 million values, rows of 2, 5, 10 and 16 values: the row sort
+# 29, 12, 8.3 and 4.3 ms, the network 2.1, 4.0, 6.5 and 8.8 ms.
+_NETWORK_MAX = 10
+
+# Values per chunk of the network's columns: they stay in cache across its
+# compare-exchanges.
+_NETWORK_CHUNK = 1 << 16
+
 
 def _compute_item_middle_values(
     item, values, n_items, counts=None, grouped=None, with_deviations=False
@@ -231,8 +242,14 @@ def _compute_item_middle_values(
         count = int(counts[group[0]]) if group.shape[0] else 0
         if count == 0:
             continue
+        # The network sorts the rows' columns: the values of a chunk are
+        # gathered transposed, one contiguous array per column.
+        by_network = count <= _NETWORK_MAX
         columns = np.arange(count)
-        rows_per_chunk = max(1, _MIDDLE_CHUNK // count)
+        if by_network:
+            columns = columns[:, np.newaxis]
+        chunk = _NETWORK_CHUNK if by_network else _MIDDLE_CHUNK
+        rows_per_chunk = max(1, chunk // count)
         for first in range(0, group.shape[0], rows_per_chunk):
             chosen = group[first : first + rows_per_chunk]
             begin, n_rows = int(starts[chosen[0]]), chosen.shape[0]
@@ -242,19 +259,81 @@ def _compute_item_middle_values(
                 # values (a full panel): their values are one run, copied
                 # without an index per value.
                 rows = values[begin : begin + n_rows * count].reshape(n_rows, count)
-                rows = rows.copy()
+                rows = np.ascontiguousarray(rows.T) if by_network else rows.copy()
+            elif by_network:
+                rows = values[starts[chosen] + columns]
             else:
                 rows = values[starts[chosen, np.newaxis] + columns]
-            rows.sort(axis=1)
+            if by_network:
+                _sort_columns(rows)
+                # Row by row again, for the middle values and the pairs.
+                rows = rows.T
+            else:
+                rows.sort(axis=1)
             lower[chosen] = rows[:, (count - 1) // 2]
             upper[chosen] = rows[:, count // 2]
             if deviations is not None and count > 1:
                 half = count // 2
                 pairs = rows[:, : count - half - 1 : -1] - rows[:, :half]
-                deviations += float(pairs.sum())
+                # Summed in the order of rows, whichever way they were sorted.
+                deviations += float(np.ascontiguousarray(pairs).sum())
     if deviations is not None:
         return lower, upper, deviations
     return lower, upper
+
+
+def _sort_columns(columns):
+    """Sort across the rows of ``columns``, in place: each column ascending.
+
+    Each compare-exchange of :func:`_merge_exchanges` puts the element-wise
+    minimum of two rows in the first and the maximum in the second, so that
+    every column of ``columns`` ends sorted, as ``np.sort(columns, axis=0)``
+    leaves it for values that are not NaN.
+
+    Parameters
+    ----------
+    columns : ndarray of shape (n_values, n_columns)
+        C-contiguous, without NaN.
+    """
+    spare = np.empty(columns.shape[1])
+    for low, high in _merge_exchanges(columns.shape[0]):
+        np.minimum(columns[low], columns[high], out=spare)
+        np.maximum(columns[low], columns[high], out=columns[high])
+        columns[low] = spare
+
+
+@cache
+def _merge_exchanges(n):
+    """The compare-exchanges of Batcher's odd-even merge sort of ``n`` values.
+
+    K. E. Batcher, "Sorting networks and their applications" (1968), in the
+    form that takes any ``n``, not only powers of two: the network of the
+    next power of two without the exchanges that reach beyond ``n``, which
+    would only meet values larger than every real one. It has 1, 3, 9, 19
+    and 32 exchanges for 2, 3, 5, 8 and 10 values.
+
+    Parameters
+    ----------
+    n : int
+
+    Returns
+    -------
+    pairs : tuple of (int, int)
+        ``(i, j)``, ``i < j``: after the exchange position ``i`` holds the
+        smaller of the two values; applied in order, they sort.
+    """
+    pairs = []
+    p = 1
+    while p < n:
+        k = p
+        while k >= 1:
+            for j in range(k % p, n - k, 2 * k):
+                for i in range(min(k, n - j - k)):
+                    if (i + j) // (2 * p) == (i + j + k) // (2 * p):
+                        pairs.append((i + j, i + j + k))
+            k //= 2
+        p *= 2
+    return tuple(pairs)
 
 
 def _ratings_from_matrix(X):

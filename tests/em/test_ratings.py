@@ -1,5 +1,6 @@
 """The ratings representation: from dense and sparse matrices, and subsets."""
 
+import itertools
 from unittest import mock
 
 import numpy as np
@@ -13,8 +14,10 @@ from skem._em.ratings import (
     _compute_item_middle_values,
     _compute_unanimous_scores,
     _exact_where_known,
+    _merge_exchanges,
     _Ratings,
     _ratings_from_matrix,
+    _sort_columns,
 )
 from tests._helpers import (
     SMALL_X as X,
@@ -220,7 +223,10 @@ def test_item_middle_values_are_the_medians_in_any_chunking(counts, chunk, seed)
     counts = np.array(counts)
     item = np.repeat(np.arange(counts.size), counts)
     values = np.random.default_rng(seed).integers(0, 5, item.size).astype(float)
-    with mock.patch.object(ratings_module, "_MIDDLE_CHUNK", chunk):
+    with (
+        mock.patch.object(ratings_module, "_MIDDLE_CHUNK", chunk),
+        mock.patch.object(ratings_module, "_NETWORK_CHUNK", chunk),
+    ):
         lower, upper, deviations = _compute_item_middle_values(
             item, values, counts.size, with_deviations=True
         )
@@ -232,3 +238,44 @@ def test_item_middle_values_are_the_medians_in_any_chunking(counts, chunk, seed)
         if c:
             total += np.sum(np.abs(mine - np.median(mine)))
     assert deviations == total
+
+
+@pytest.mark.parametrize("n", range(1, 13))
+def test_merge_exchanges_sort_every_column_of_zeros_and_ones(n):
+    """A network of compare-exchanges that sorts every 0-1 input sorts every
+    input (the 0-1 principle): all 2**n of them, as columns."""
+    columns = np.array(list(itertools.product([0.0, 1.0], repeat=n))).T.copy()
+    _sort_columns(columns)
+    assert np.all(np.diff(columns, axis=0) >= 0)
+    assert all(low < high < n for low, high in _merge_exchanges(n))
+
+
+@settings(deadline=None)
+@given(
+    counts=st.lists(st.integers(0, 14), min_size=1, max_size=25),
+    grouped=st.booleans(),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_item_middle_values_by_network_are_bitwise_those_of_the_row_sort(
+    counts, grouped, seed
+):
+    """Items sorted by the network of compare-exchanges get the same middle
+    values, and the same sum of absolute deviations to the last bit, as with
+    every row sorted by NumPy."""
+    rng = np.random.default_rng(seed)
+    counts = np.array(counts)
+    item = np.repeat(np.arange(counts.size), counts)
+    if not grouped:
+        item = rng.permutation(item)
+    # Ties, and magnitudes far apart, whose sums round differently by order.
+    pool = rng.standard_normal(6) * 10.0 ** rng.integers(-3, 9, 6)
+    values = rng.choice(pool, item.size)
+    by_network = _compute_item_middle_values(
+        item, values, counts.size, with_deviations=True
+    )
+    with mock.patch.object(ratings_module, "_NETWORK_MAX", 0):
+        by_sort = _compute_item_middle_values(
+            item, values, counts.size, with_deviations=True
+        )
+    np.testing.assert_array_equal(by_network[:2], by_sort[:2])
+    assert by_network[2] == by_sort[2]
