@@ -259,7 +259,8 @@ def _compute_item_middle_values(
                 # values (a full panel): their values are one run, copied
                 # without an index per value.
                 rows = values[begin : begin + n_rows * count].reshape(n_rows, count)
-                rows = np.ascontiguousarray(rows.T) if by_network else rows.copy()
+                # A copy even of a single row, whose transpose is contiguous.
+                rows = rows.T.copy() if by_network else rows.copy()
             elif by_network:
                 rows = values[starts[chosen] + columns]
             else:

@@ -261,7 +261,7 @@ def test_item_middle_values_by_network_are_bitwise_those_of_the_row_sort(
 ):
     """Items sorted by the network of compare-exchanges get the same middle
     values, and the same sum of absolute deviations to the last bit, as with
-    every row sorted by NumPy."""
+    every row sorted by NumPy; the values given stay as they were."""
     rng = np.random.default_rng(seed)
     counts = np.array(counts)
     item = np.repeat(np.arange(counts.size), counts)
@@ -270,9 +270,11 @@ def test_item_middle_values_by_network_are_bitwise_those_of_the_row_sort(
     # Ties, and magnitudes far apart, whose sums round differently by order.
     pool = rng.standard_normal(6) * 10.0 ** rng.integers(-3, 9, 6)
     values = rng.choice(pool, item.size)
+    given = values.copy()
     by_network = _compute_item_middle_values(
         item, values, counts.size, with_deviations=True
     )
+    np.testing.assert_array_equal(values, given)
     with mock.patch.object(ratings_module, "_NETWORK_MAX", 0):
         by_sort = _compute_item_middle_values(
             item, values, counts.size, with_deviations=True
