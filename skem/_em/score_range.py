@@ -409,8 +409,13 @@ def _all_among(scores, values):
 
     Each value gets its own slot in a table, at its rounded number of steps
     from the lowest: a score is among the values exactly when the slot it
-    rounds to holds it. Values too unevenly spaced to get a slot each answer
+    falls in holds it. Values too unevenly spaced to get a slot each answer
     False, and so does a score beyond them.
+
+    Only the comparison with the slot's value says True: the slot a score
+    falls in, from a product with the inverse step, is off its whole number
+    by a few roundings of at most ``2 * _MAX_LEVELS`` steps, far below the
+    half step that would move it.
 
     Parameters
     ----------
@@ -425,30 +430,33 @@ def _all_among(scores, values):
     """
     if values.shape[0] < 2:
         return bool(np.all(scores == values[0]))
-    origin = float(values[0])
+    origin, top = float(values[0]), float(values[-1])
     with np.errstate(over="ignore"):  # a span beyond doubles: no slots
         step = float(np.min(np.diff(values)))
-    n_slots = (float(values[-1]) - origin) / step + 1.5
+    n_slots = (top - origin) / step + 1.5
     if not n_slots <= 2 * _MAX_LEVELS:
         return False
     slots = np.rint((values - origin) / step).astype(np.intp)
     if np.unique(slots).shape[0] < values.shape[0]:
         return False
-    # An empty slot at each end takes every score beyond the values.
-    table = np.full(int(n_slots) + 2, np.nan)
-    table[slots + 1] = values
-    last = table.shape[0] - 1
+    inverse = 1.0 / step
+    table = np.full(slots[-1] + 1, np.nan)
+    table[slots] = values
+    position = np.empty(min(_AMONG_CHUNK, scores.shape[0]))
     # A chunk at a time, so that the passes over each chunk stay in cache.
     for first in range(0, scores.shape[0], _AMONG_CHUNK):
         chunk = scores[first : first + _AMONG_CHUNK]
-        with np.errstate(over="ignore", invalid="ignore"):
-            position = np.subtract(chunk, origin)
-            position /= step
-            position += 1.0
-        # Clipped before the cast: a score far beyond the values (its
-        # position overflowing to inf) must not wrap around into the table.
-        np.clip(np.rint(position, out=position), 0, last, out=position)
-        if not np.array_equal(table[position.astype(np.intp)], chunk):
+        # Within the values' ends every slot falls in the table, and no
+        # position is cast from a float beyond the integers.
+        if not (chunk.min() >= origin and chunk.max() <= top):
+            return False
+        chunk_position = position[: chunk.shape[0]]
+        np.subtract(chunk, origin, out=chunk_position)
+        chunk_position *= inverse
+        # Half a step added, the cast's truncation rounds to the nearest slot.
+        chunk_position += 0.5
+        slot = chunk_position.astype(np.intp)
+        if not np.array_equal(table.take(slot, mode="clip"), chunk):
             return False
     return True
 

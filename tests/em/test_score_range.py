@@ -1,10 +1,13 @@
 """The score range: resolved, evenly spaced levels, and ratings checked against it."""
 
+from unittest import mock
+
 import numpy as np
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+import skem._em.score_range as score_range_module
 from skem._em.ratings import _ratings_from_matrix
 from skem._em.score_range import (
     _AMONG_CHUNK,
@@ -107,6 +110,35 @@ def test_all_among_finds_an_odd_score_in_any_chunk(odd):
     if odd is not None:
         scores[2 * _AMONG_CHUNK + 3] = odd
     assert _all_among(scores, values) is (odd is None)
+
+
+@given(
+    n_values=st.integers(1, 12),
+    step=st.floats(1e-6, 1e6),
+    offset=st.sampled_from([0.0, -3.5, 37.86, 1e9, -1e15, 2.0**60]),
+    picks=st.lists(st.integers(0, 11), min_size=1, max_size=60),
+    nudge=st.sampled_from([None, "up", "down", "between", "beyond"]),
+    chunk=st.sampled_from([1, 7, _AMONG_CHUNK]),
+)
+def test_all_among_is_membership_to_the_last_bit(
+    n_values, step, offset, picks, nudge, chunk
+):
+    """Scores on an affine lattice, or one of them a bit off it, or between
+    two values, or beyond the ends: True exactly when every score is one of
+    the values, whatever the offset's magnitude in steps and the chunking."""
+    values = np.unique(offset + step * np.arange(n_values))
+    scores = values[np.array(picks) % values.shape[0]]
+    if nudge is not None:
+        i = len(picks) // 2
+        scores[i] = {
+            "up": np.nextafter(scores[i], np.inf),
+            "down": np.nextafter(scores[i], -np.inf),
+            "between": scores[i] + 0.5 * step,
+            "beyond": values[-1] + step,
+        }[nudge]
+    expected = bool(np.isin(scores, values).all())
+    with mock.patch.object(score_range_module, "_AMONG_CHUNK", chunk):
+        assert _all_among(scores, values) is expected
 
 
 def test_check_ratings_in_range_names_the_offending_rating(ratings):
