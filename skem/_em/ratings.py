@@ -289,7 +289,8 @@ def _sort_columns(columns):
     Each compare-exchange of :func:`_merge_exchanges` puts the element-wise
     minimum of two rows in the first and the maximum in the second, so that
     every column of ``columns`` ends sorted, as ``np.sort(columns, axis=0)``
-    leaves it for values that are not NaN.
+    leaves it for values that are not NaN (a zero may come out with the sign
+    of another zero it equals).
 
     Parameters
     ----------
