@@ -253,17 +253,22 @@ def test_merge_exchanges_sort_every_column_of_zeros_and_ones(n):
 @settings(deadline=None)
 @given(
     counts=st.lists(st.integers(0, 14), min_size=1, max_size=25),
+    repeat=st.sampled_from([1, 40]),
     grouped=st.booleans(),
+    middle_chunk=st.sampled_from([7, 64, 1 << 18]),
+    slice_size=st.sampled_from([1, 5, 1 << 16]),
     seed=st.integers(0, 2**32 - 1),
 )
 def test_item_middle_values_by_network_are_bitwise_those_of_the_row_sort(
-    counts, grouped, seed
+    counts, repeat, grouped, middle_chunk, slice_size, seed
 ):
-    """Items sorted by the network of compare-exchanges get the same middle
-    values, and the same sum of absolute deviations to the last bit, as with
-    every row sorted by NumPy; the values given stay as they were."""
+    """Items sorted by the network of compare-exchanges, in slices of any
+    size, get the same middle values, and the same sum of absolute
+    deviations to the last bit, as with every row sorted by NumPy in the same
+    chunks; the values given stay as they were."""
     rng = np.random.default_rng(seed)
-    counts = np.array(counts)
+    # Many items of a count span several chunks, and slices.
+    counts = np.tile(counts, repeat)
     item = np.repeat(np.arange(counts.size), counts)
     if not grouped:
         item = rng.permutation(item)
@@ -271,13 +276,17 @@ def test_item_middle_values_by_network_are_bitwise_those_of_the_row_sort(
     pool = rng.standard_normal(6) * 10.0 ** rng.integers(-3, 9, 6)
     values = rng.choice(pool, item.size)
     given = values.copy()
-    by_network = _compute_item_middle_values(
-        item, values, counts.size, with_deviations=True
-    )
-    np.testing.assert_array_equal(values, given)
-    with mock.patch.object(ratings_module, "_NETWORK_MAX", 0):
-        by_sort = _compute_item_middle_values(
+    with (
+        mock.patch.object(ratings_module, "_MIDDLE_CHUNK", middle_chunk),
+        mock.patch.object(ratings_module, "_NETWORK_CHUNK", slice_size),
+    ):
+        by_network = _compute_item_middle_values(
             item, values, counts.size, with_deviations=True
         )
+        np.testing.assert_array_equal(values, given)
+        with mock.patch.object(ratings_module, "_NETWORK_MAX", 0):
+            by_sort = _compute_item_middle_values(
+                item, values, counts.size, with_deviations=True
+            )
     np.testing.assert_array_equal(by_network[:2], by_sort[:2])
     assert by_network[2] == by_sort[2]
