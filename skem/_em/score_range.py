@@ -412,10 +412,9 @@ def _all_among(scores, values):
     falls in holds it. Values too unevenly spaced to get a slot each answer
     False, and so does a score beyond them.
 
-    Only the comparison with the slot's value says True: the slot a score
-    falls in, from a product with the inverse step, is off its whole number
-    by a few roundings of at most ``2 * _MAX_LEVELS`` steps, far below the
-    half step that would move it.
+    A score and a value take their slots by the same arithmetic, so a score
+    equal to a value falls in that value's slot, and only the comparison
+    with the slot's value says True.
 
     Parameters
     ----------
@@ -436,10 +435,12 @@ def _all_among(scores, values):
     n_slots = (top - origin) / step + 1.5
     if not n_slots <= 2 * _MAX_LEVELS:
         return False
-    slots = np.rint((values - origin) / step).astype(np.intp)
+    inverse = 1.0 / step
+    if inverse == np.inf:  # a subnormal step: no slots by a product
+        return bool(np.isin(scores, values).all())
+    slots = _slots_of(values, origin, inverse)
     if np.unique(slots).shape[0] < values.shape[0]:
         return False
-    inverse = 1.0 / step
     table = np.full(slots[-1] + 1, np.nan)
     table[slots] = values
     position = np.empty(min(_AMONG_CHUNK, scores.shape[0]))
@@ -450,15 +451,22 @@ def _all_among(scores, values):
         # position is cast from a float beyond the integers.
         if not (chunk.min() >= origin and chunk.max() <= top):
             return False
-        chunk_position = position[: chunk.shape[0]]
-        np.subtract(chunk, origin, out=chunk_position)
-        chunk_position *= inverse
-        # Half a step added, the cast's truncation rounds to the nearest slot.
-        chunk_position += 0.5
-        slot = chunk_position.astype(np.intp)
+        slot = _slots_of(chunk, origin, inverse, out=position[: chunk.shape[0]])
         if not np.array_equal(table.take(slot, mode="clip"), chunk):
             return False
     return True
+
+
+def _slots_of(x, origin, inverse, out=None):
+    """The slot of each of ``x``, at least ``origin``: its nearest whole
+    number of steps from ``origin``, ``inverse`` being one over the step.
+
+    Half a step added, the cast's truncation rounds to the nearest.
+    """
+    position = np.subtract(x, origin, out=out)
+    position *= inverse
+    position += 0.5
+    return position.astype(np.intp)
 
 
 def _on_lattice(values, origin, step):

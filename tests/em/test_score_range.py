@@ -113,20 +113,21 @@ def test_all_among_finds_an_odd_score_in_any_chunk(odd):
 
 
 @given(
-    n_values=st.integers(1, 12),
+    present=st.sets(st.integers(0, 30), min_size=1, max_size=12),
     step=st.floats(1e-6, 1e6),
     offset=st.sampled_from([0.0, -3.5, 37.86, 1e9, -1e15, 2.0**60]),
     picks=st.lists(st.integers(0, 11), min_size=1, max_size=60),
     nudge=st.sampled_from([None, "up", "down", "between", "beyond"]),
     chunk=st.sampled_from([1, 7, _AMONG_CHUNK]),
 )
-def test_all_among_is_membership_to_the_last_bit(
-    n_values, step, offset, picks, nudge, chunk
+def test_all_among_is_membership_to_the_last_bit_on_a_lattice(
+    present, step, offset, picks, nudge, chunk
 ):
-    """Scores on an affine lattice, or one of them a bit off it, or between
-    two values, or beyond the ends: True exactly when every score is one of
-    the values, whatever the offset's magnitude in steps and the chunking."""
-    values = np.unique(offset + step * np.arange(n_values))
+    """Values on an affine lattice, with gaps; the scores among them, or one
+    of them a bit off, between two values or beyond the ends: True exactly
+    when every score is one of the values, whatever the offset's magnitude
+    in steps and the chunking."""
+    values = np.unique(offset + step * np.array(sorted(present), dtype=float))
     scores = values[np.array(picks) % values.shape[0]]
     if nudge is not None:
         i = len(picks) // 2
@@ -139,6 +140,39 @@ def test_all_among_is_membership_to_the_last_bit(
     expected = bool(np.isin(scores, values).all())
     with mock.patch.object(score_range_module, "_AMONG_CHUNK", chunk):
         assert _all_among(scores, values) is expected
+
+
+@given(
+    values=st.lists(
+        st.floats(allow_nan=False, allow_infinity=False, allow_subnormal=True),
+        min_size=1,
+        max_size=8,
+        unique=True,
+    ),
+    picks=st.lists(st.integers(0, 7), min_size=0, max_size=20),
+    stray=st.floats(allow_nan=False, allow_infinity=False),
+)
+def test_all_among_never_says_true_of_a_score_that_is_not_a_value(values, picks, stray):
+    """Any distinct values, even unevenly spaced or subnormal, and scores
+    among them with perhaps one stray: True only if every score is a value,
+    without a warning (warnings are errors in the suite)."""
+    values = np.unique(np.array(values))
+    scores = np.r_[values[np.array(picks, dtype=int) % values.shape[0]], stray]
+    if _all_among(scores, values):
+        assert np.isin(scores, values).all()
+
+
+@pytest.mark.parametrize(
+    "scores, values",
+    [
+        ([2.5, 0.0, 4.0], [0.0, 1.0, 2.5, 4.0]),  # a value half a step off
+        ([0.0, 5e-324, 5e-324], [0.0, 5e-324]),  # a subnormal step
+        ([1.63e49, -3.5], [-3.5, 1.63e49, 2.71e49]),
+    ],
+)
+def test_all_among_finds_scores_among_values_off_a_lattice(scores, values):
+    """Review findings: a score equal to a value falls in that value's slot."""
+    assert _all_among(np.array(scores), np.array(values))
 
 
 def test_check_ratings_in_range_names_the_offending_rating(ratings):
