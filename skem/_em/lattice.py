@@ -149,8 +149,8 @@ def _all_among(scores, values):
 
 
 def _slots_of(x, origin, inverse, out=None):
-    """The slot of each of ``x``, at least ``origin``: its nearest whole
-    number of steps from ``origin``, ``inverse`` being one over the step.
+    """The slot of each of ``x`` (none below ``origin``): the nearest whole
+    number of steps from ``origin``, with ``inverse`` one over the step.
 
     Half a step added, the cast's truncation rounds to the nearest.
     """
