@@ -275,7 +275,7 @@ def test_item_middle_values_by_network_are_bitwise_those_of_the_row_sort(
     # Ties, and magnitudes far apart, whose sums round differently by order.
     pool = rng.standard_normal(6) * 10.0 ** rng.integers(-3, 9, 6)
     values = rng.choice(pool, item.size)
-    given = values.copy()
+    before = values.copy()
     with (
         mock.patch.object(ratings_module, "_MIDDLE_CHUNK", middle_chunk),
         mock.patch.object(ratings_module, "_NETWORK_CHUNK", slice_size),
@@ -283,7 +283,7 @@ def test_item_middle_values_by_network_are_bitwise_those_of_the_row_sort(
         by_network = _compute_item_middle_values(
             item, values, counts.size, with_deviations=True
         )
-        np.testing.assert_array_equal(values, given)
+        np.testing.assert_array_equal(values, before)
         with mock.patch.object(ratings_module, "_NETWORK_MAX", 0):
             by_sort = _compute_item_middle_values(
                 item, values, counts.size, with_deviations=True
