@@ -246,8 +246,6 @@ def _compute_item_middle_values(
         # gathered transposed, one contiguous array per column.
         by_network = count <= _NETWORK_MAX
         columns = np.arange(count)
-        if by_network:
-            columns = columns[:, np.newaxis]
         # The same chunks either way: the deviations are summed a chunk at a
         # time, and their rounding follows the chunks.
         rows_per_chunk = max(1, _MIDDLE_CHUNK // count)
@@ -262,11 +260,10 @@ def _compute_item_middle_values(
                 # without an index per value.
                 rows = values[begin : begin + n_rows * count].reshape(n_rows, count)
                 # A copy even of a single row, whose transpose is contiguous.
-                rows = rows.T.copy() if by_network else rows.copy()
-            elif by_network:
-                rows = values[starts[chosen] + columns]
+                rows = (rows.T if by_network else rows).copy()
             else:
-                rows = values[starts[chosen, np.newaxis] + columns]
+                index = starts[chosen, np.newaxis] + columns
+                rows = values[index.T if by_network else index]
             if by_network:
                 for at in range(0, n_rows, rows_per_slice):
                     _sort_columns(rows[:, at : at + rows_per_slice])
