@@ -5,6 +5,7 @@ import os
 import warnings
 
 import numpy as np
+import pytest
 from hypothesis import settings
 from scipy import stats
 from sklearn.base import BaseEstimator
@@ -46,6 +47,18 @@ FORMS = [
     {"bounded": False, "noise": "shared", "bias": True, "tail": 3.0},
 ]
 
+# The forms of the everyday tier (``pytest -m "not slow"``). The first four
+# are the rows of bounded x noise x bias in which every pair of their values
+# occurs (an orthogonal array that holds the default and the lecture's form);
+# the fifth is a Student-t form. The full run tests every form.
+EVERYDAY_FORMS = [
+    {"bounded": True, "noise": "per_annotator", "bias": False},
+    {"bounded": True, "noise": "shared", "bias": True},
+    {"bounded": False, "noise": "per_annotator", "bias": True},
+    {"bounded": False, "noise": "shared", "bias": False},
+    {"bounded": False, "noise": "per_annotator", "bias": False, "tail": 1.0},
+]
+
 # The truncation of the unit tests: the unit score range.
 BOUNDS = (0.0, 1.0)
 
@@ -63,6 +76,38 @@ def _form_id(form):
     id : str
     """
     return "-".join(f"{key}={value}" for key, value in form.items())
+
+
+def _form_params(forms=None, estimators=None):
+    """Test parameters of forms, those outside the everyday tier marked slow.
+
+    Parameters
+    ----------
+    forms : list of dict, default=None
+        Estimator parameters; every form (``FORMS``) when None.
+    estimators : list of type, default=None
+        When given, one parameter ``(Estimator, form)`` for each estimator and
+        form; otherwise one parameter ``form`` for each form.
+
+    Returns
+    -------
+    params : list of pytest.param
+        Each with its id, and ``pytest.mark.slow`` unless its form is in
+        ``EVERYDAY_FORMS``.
+    """
+    forms = FORMS if forms is None else forms
+    pairs = [(None, form) for form in forms]
+    if estimators is not None:
+        pairs = [(Estimator, form) for Estimator in estimators for form in forms]
+    params = []
+    for Estimator, form in pairs:
+        marks = () if form in EVERYDAY_FORMS else pytest.mark.slow
+        if Estimator is None:
+            params.append(pytest.param(form, marks=marks, id=_form_id(form)))
+        else:
+            name = f"{Estimator.__name__}-{_form_id(form)}"
+            params.append(pytest.param(Estimator, form, marks=marks, id=name))
+    return params
 
 
 def _budget(n_examples):

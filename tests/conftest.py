@@ -36,6 +36,15 @@ def pytest_configure(config):
     settings.load_profile(os.environ["HYPOTHESIS_PROFILE"])
 
 
+def pytest_collection_modifyitems(config, items):
+    """The docstring examples that start a Dask cluster are slow, as the
+    tests that do (the marker's definition in ``pyproject.toml``)."""
+    for item in items:
+        examples = getattr(getattr(item, "dtest", None), "examples", ())
+        if any("LocalCluster(" in example.source for example in examples):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture
 def ratings():
     """The ratings of the small matrix ``SMALL_X`` of the unit tests."""

@@ -25,6 +25,7 @@ from tests._helpers import (
     _budget,
     _fit_quietly,
     _form_id,
+    _form_params,
     _judgeable,
     _panel_with_unanimous_items,
 )
@@ -156,8 +157,7 @@ def _data_with_sparse_workers(draw):
     return np.hstack([X, workers])
 
 
-@pytest.mark.parametrize("Estimator", ESTIMATORS)
-@pytest.mark.parametrize("form", FORMS, ids=_form_id)
+@pytest.mark.parametrize(("Estimator", "form"), _form_params(estimators=ESTIMATORS))
 @settings(max_examples=_budget(6))
 @given(X=_data_with_sparse_workers(), init=st.sampled_from(["median", "auto"]))
 def test_every_form_objective_never_decreases_with_workers_outside_the_mixture(
@@ -173,8 +173,7 @@ def test_every_form_objective_never_decreases_with_workers_outside_the_mixture(
     _assert_objective_never_decreases(Estimator, form, (X, None), init)
 
 
-@pytest.mark.parametrize("Estimator", ESTIMATORS)
-@pytest.mark.parametrize("form", FORMS, ids=_form_id)
+@pytest.mark.parametrize(("Estimator", "form"), _form_params(estimators=ESTIMATORS))
 @settings(max_examples=_budget(6))
 @given(
     X=_data_with_sparse_workers(),
@@ -200,9 +199,9 @@ def test_every_form_objective_never_decreases_after_the_mixture_shrinks(
     assert not np.any(em.judged_ & (compared < 3))
 
 
-@pytest.mark.parametrize("Estimator", ESTIMATORS)
 @pytest.mark.parametrize(
-    "form", [form for form in FORMS if form["bounded"]], ids=_form_id
+    ("Estimator", "form"),
+    _form_params([form for form in FORMS if form["bounded"]], ESTIMATORS),
 )
 @settings(max_examples=_budget(6))
 @given(data=_data_with_gold(), init=st.sampled_from(["median", "auto"]))
@@ -347,9 +346,9 @@ def _coarse_levels(draw):
     return X, stated
 
 
-@pytest.mark.parametrize("Estimator", ESTIMATORS)
 @pytest.mark.parametrize(
-    "form", [form for form in FORMS if form["bounded"]], ids=_form_id
+    ("Estimator", "form"),
+    _form_params([form for form in FORMS if form["bounded"]], ESTIMATORS),
 )
 @settings(max_examples=_budget(15))
 @given(data=_coarse_levels(), init=st.sampled_from(["median", "all_good", "auto"]))
@@ -482,8 +481,10 @@ def test_new_ratings_must_be_among_explicit_levels_as_the_training_ones(Estimato
     np.testing.assert_array_equal(stated.transform(X), found.transform(X))
 
 
-@pytest.mark.parametrize("Estimator", ESTIMATORS)
-@pytest.mark.parametrize("form", [form for form in FORMS if form["bias"]], ids=_form_id)
+@pytest.mark.parametrize(
+    ("Estimator", "form"),
+    _form_params([form for form in FORMS if form["bias"]], ESTIMATORS),
+)
 def test_an_annotator_without_ratings_has_bias_0_and_moves_no_other(Estimator, form):
     """Its bias enters no term of the objective. It was left to drift with
     every M-step's centring shift (-0.82 on a 1..5 scale with the default
@@ -522,7 +523,7 @@ _PANELS_WITH_AN_EMPTY_COLUMN_TEST = [
     "Estimator",
     [AnnotatorEM, pytest.param(HardAnnotatorEM, marks=pytest.mark.slow)],
 )
-@pytest.mark.parametrize("form", FORMS, ids=_form_id)
+@pytest.mark.parametrize("form", _form_params())
 @pytest.mark.parametrize("panel", range(len(_PANELS_WITH_AN_EMPTY_COLUMN_TEST)))
 def test_an_annotator_without_ratings_changes_no_fit(Estimator, form, panel):
     """An empty column has no term in the objective, so it changes neither
@@ -543,8 +544,7 @@ def test_an_annotator_without_ratings_changes_no_fit(Estimator, form, panel):
     np.testing.assert_allclose(em.bias_[rated], alone.bias_, atol=1e-6 * width)
 
 
-@pytest.mark.parametrize("Estimator", ESTIMATORS)
-@pytest.mark.parametrize("form", FORMS, ids=_form_id)
+@pytest.mark.parametrize(("Estimator", "form"), _form_params(estimators=ESTIMATORS))
 def test_an_item_whose_ratings_all_agree_has_exactly_their_score(Estimator, form):
     """A weighted mean of equal scores is that score, to the last bit: it was
     2.9999999999999996 for 10 to 19% of such items on 1..5 panels, which a
@@ -565,8 +565,7 @@ def test_an_item_whose_ratings_all_agree_has_exactly_their_score(Estimator, form
     np.testing.assert_array_equal(em.transform(X).ravel()[agree], score[agree])
 
 
-@pytest.mark.parametrize("Estimator", ESTIMATORS)
-@pytest.mark.parametrize("form", FORMS, ids=_form_id)
+@pytest.mark.parametrize(("Estimator", "form"), _form_params(estimators=ESTIMATORS))
 def test_transform_of_the_training_ratings_is_mu_to_the_last_bit(Estimator, form):
     """transform reads the fit's own unit-space parameters: through ``sigma_
     / width`` and ``bias_ / width`` they could differ in the last place, and

@@ -42,7 +42,7 @@ def test_verdict_histogram_stacks_the_counts_by_verdict_and_drops_non_finite():
     assert labelled.get_ylim()[1] > 3  # the count above the tallest bar shows
 
 
-@pytest.mark.parametrize("bias", [False, True])
+@pytest.mark.parametrize("bias", [False, pytest.param(True, marks=pytest.mark.slow)])
 def test_a_large_panel_draws_histograms_and_its_table_names_everyone(tmp_path, bias):
     """One bar per annotator is a blur past MAX_FIGURE_LABELS of them (a
     crowd of 745 was a block of colour); the table still lists each one."""

@@ -426,6 +426,7 @@ def test_report_is_public():
 
 
 # --------------------------------------------------------------- browser
+@pytest.mark.slow
 @pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs /usr/bin/chromium")
 def test_headless_chromium_renders_the_page_offline_with_every_figure(
     nflx_page, tmp_path

@@ -336,6 +336,7 @@ def test_bad_ratings_names_and_labels_get_clear_errors():
 
 
 # -------------------------------------------------------------------- Dask
+# Each of these tests fits on a LocalCluster: they are slow.
 @pytest.fixture(scope="module")
 def dask_fit():
     dd = pytest.importorskip("dask.dataframe")
@@ -357,6 +358,7 @@ def dask_fit():
     return em, consensus, model, frame
 
 
+@pytest.mark.slow
 def test_a_dask_fit_gives_the_annotator_schema_with_its_labels(dask_fit):
     em, _, model, frame = dask_fit
     people = annotator_frame(em, name="subject")
@@ -372,6 +374,7 @@ def test_a_dask_fit_gives_the_annotator_schema_with_its_labels(dask_fit):
     assert people["n_ratings"].tolist() == in_memory["n_ratings"].tolist()
 
 
+@pytest.mark.slow
 def test_dask_consensus_has_the_columns_and_intervals_of_consensus_frame(dask_fit):
     _, consensus, model, frame = dask_fit
     matrix = frame.pivot(index="video", columns="subject", values="score").to_numpy()
@@ -380,6 +383,7 @@ def test_dask_consensus_has_the_columns_and_intervals_of_consensus_frame(dask_fi
     pd.testing.assert_frame_equal(consensus, expected, check_dtype=False, rtol=1e-8)
 
 
+@pytest.mark.slow
 def test_a_dask_fit_whose_client_closed_says_where_its_consensus_was(
     dask_fit, tmp_path
 ):
@@ -397,6 +401,7 @@ def test_a_dask_fit_whose_client_closed_says_where_its_consensus_was(
     assert not list(tmp_path.iterdir())
 
 
+@pytest.mark.slow
 def test_the_item_table_of_a_dask_fit_points_to_its_consensus(dask_fit):
     """Fuzzing finding: consensus_frame on a Dask fit failed with a bare
     AttributeError on mu_; it says where its consensus is and how to bring it
