@@ -1,9 +1,13 @@
-"""The package's shape (issue 17): small modules, no import cycle anywhere."""
+"""The package's shape (issue 17): small modules, no import cycle anywhere;
+and the test tiers' share of the model forms."""
 
 import ast
+import itertools
 from pathlib import Path
 
 import skem
+from skem import AnnotatorEM
+from tests._helpers import EVERYDAY_FORMS, FORMS, LECTURE
 
 ROOT = Path(skem.__file__).parent
 MAX_LINES = 600
@@ -58,3 +62,21 @@ def test_module_level_imports_of_the_package_have_no_cycle():
             del remaining[leaf]
         for deps in remaining.values():
             deps.difference_update(leaves)
+
+
+def test_the_everyday_forms_are_forms_that_hold_every_pair_of_options():
+    """The everyday tier tests a subset of the model forms
+    (``tests._helpers._form_params``): each of them is one of ``FORMS``, the
+    default and the lecture's form are among them, a Student-t form too, and
+    every pair of values of two of bounded, noise and bias occurs."""
+    options = ("bounded", "noise", "bias")
+    assert all(form in FORMS for form in EVERYDAY_FORMS)
+    default = {key: AnnotatorEM().get_params()[key] for key in options}
+    assert default in EVERYDAY_FORMS
+    assert {**LECTURE, "bias": False} in EVERYDAY_FORMS
+    assert any("tail" in form for form in EVERYDAY_FORMS)
+    normal = [form for form in EVERYDAY_FORMS if "tail" not in form]
+    for first, second in itertools.combinations(options, 2):
+        pairs = {(form[first], form[second]) for form in normal}
+        every = {(form[first], form[second]) for form in FORMS}
+        assert pairs == every, (first, second)
