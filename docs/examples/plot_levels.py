@@ -101,10 +101,11 @@ for name, em in fits.items():
 # whichever way the ratings are read. (Before that rule, exact scores made a
 # third of the honest workers "random" on this panel, and the consensus fell
 # below the plain mean.) Where more workers have enough ratings to be
-# judged, the reading matters more: on the real weather-sentiment panel a
-# mixture of exact scores flags 33 of 745 workers, and only its test against
-# everyone good sets that aside (those 33 end undetermined); the levels flag
-# none.
+# judged, the reading matters more: on the real weather-sentiment panel,
+# read as exact scores on the automatic range, a mixture flags 3 of 745
+# workers, and only its test against everyone good sets that aside (those 3
+# end undetermined); on the range of the ratings' own ends, 0 to 2, it flags
+# 33, and the test keeps that fit (7 judged random). The levels flag none.
 #
 # Most workers here are *undetermined*. A worker is judged only on items
 # that at least two others rated too, and needs three such ratings: below
