@@ -36,6 +36,7 @@ METHODS = {
     "mean": lambda X: (np.nanmean(X, axis=1), None),
     "median": lambda X: (np.nanmedian(X, axis=1), None),
     DEFAULT_SOFT: _em(AnnotatorEM),
+    "AnnotatorEM init='agreement'": _em(AnnotatorEM, init="agreement"),
     "AnnotatorEM init='median'": _em(AnnotatorEM, init="median"),
     "AnnotatorEM init='all_good'": _em(AnnotatorEM, init="all_good"),
     "AnnotatorEM init=ones (weights of 1)": _em(AnnotatorEM, init="ones"),
@@ -100,6 +101,7 @@ def robustness_table(quick=False):
     methods = ["mean", "median", DEFAULT_SOFT, DEFAULT_HARD]
     if not quick:
         methods[3:3] = [
+            "AnnotatorEM init='agreement'",
             "AnnotatorEM init='median'",
             "AnnotatorEM init='all_good'",
             "AnnotatorEM init=ones (weights of 1)",
@@ -150,6 +152,7 @@ def robustness_table(quick=False):
     for name in (
         DEFAULT_SOFT,
         DEFAULT_HARD,
+        "AnnotatorEM init='agreement'",
         "AnnotatorEM init='median'",
         "AnnotatorEM init='all_good'",
         "AnnotatorEM init=ones (weights of 1)",

@@ -172,7 +172,7 @@ def setup_table(quick=False):
     """What a default fit does before EM, against one np.bincount pass.
 
     Validation, conversion to flat ratings, the score scale (and whether the
-    ratings lie on levels) and the median start of ``init='auto'``, timed in
+    ratings lie on levels) and the agreement start of ``init='auto'``, timed in
     rounds with a bincount pass as :func:`iteration_table` does.
     """
     n_ratings = 20_000 if quick else 2_000_000
@@ -185,7 +185,7 @@ def setup_table(quick=False):
         def setup(data_in=data_in):
             with _without_huge_page_advice(_count_values(data_in)):
                 _, _, _, form, data, _ = AnnotatorEM()._prepare_fit(data_in, None)
-                _initialize_params(data, form, "median", None)
+                _initialize_params(data, form, "agreement", None)
 
         ratings = _ratings_from_matrix(data_in)
         tasks[name] = setup
@@ -214,8 +214,10 @@ def setup_table(quick=False):
         "rounds, ratios medians of the ratios within each round. The setup is "
         "what AnnotatorEM().fit does before its first EM iteration: validate_data, "
         "the flat ratings, the score range and whether the ratings lie on levels, "
-        "the unit scores, and the median start of init='auto' (its other start, "
-        "from weights of 1, is a weighted mean: a few bincount passes). On "
+        "the unit scores, and the agreement start of init='auto' (the item "
+        "medians, each annotator's correlation with them and a weighted mean; "
+        "its other start, from weights of 1, is a weighted mean: a few bincount "
+        "passes). On "
         "make_ratings data (sigma 0.1 on a 0..1 scale, 10 ratings per item, 30% "
         "random raters); with NumPy's huge-page advice as a fit of these "
         "ratings has it."

@@ -105,7 +105,7 @@ for name, em in fits.items():
 # read as exact scores on the automatic range, a mixture flags 3 of 745
 # workers, and only its test against everyone good sets that aside (those 3
 # end undetermined); on the range of the ratings' own ends, 0 to 2, it flags
-# 33, and the test keeps that fit (7 judged random). The levels flag none.
+# 34, and the test keeps that fit (8 judged random). The levels flag none.
 #
 # Most workers here are *undetermined*. A worker is judged only on items
 # that at least two others rated too, and needs three such ratings: below

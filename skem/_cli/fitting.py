@@ -16,7 +16,11 @@ from skem._cli.results import next_hint, summary
 
 _PROGRESS_DELAY = 1.0  # seconds before a fit starts showing its progress
 # The starts of init='auto' in words.
-_START_WORDS = {"median": "item medians", "ones": "everyone good"}
+_START_WORDS = {
+    "median": "item medians",
+    "agreement": "agreement with the item medians",
+    "ones": "everyone good",
+}
 _PROGRESS_WIDTH = 100
 
 

@@ -31,6 +31,7 @@ from skem._em.recycling import _recycling
 from skem._em.runs import (
     _AUTO_RACE_ITERATIONS,
     _AUTO_STARTS,
+    _INIT_NAMES,
     _forget_terms,
     _init_name,
     _is_ahead,
@@ -97,7 +98,7 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
         "noise": [StrOptions({"per_annotator", "shared"})],
         "noise_prior": [Interval(Real, *_NOISE_PRIOR_RANGE, closed="both")],
         "bias": ["boolean"],
-        "init": [StrOptions({"auto", "all_good", "median", "random"}), "array-like"],
+        "init": [StrOptions(_INIT_NAMES), "array-like"],
         "n_init": [Interval(Integral, 1, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],

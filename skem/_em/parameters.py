@@ -57,23 +57,31 @@ _SHARED_PARAMETERS = """
         bounded forms keep every location in the score range: when centring
         the biases would move one out, they take the nearest shift that
         does not.
-    init : {'auto', 'median', 'all_good', 'random'} or array-like of shape \
-(n_annotators,), default='auto'
+    init : {'auto', 'agreement', 'median', 'all_good', 'random'} or \
+array-like of shape (n_annotators,), default='auto'
         How EM starts. EM finds a local maximum, so the start matters.
 
-        - ``'auto'``: EM runs 3 iterations from ``'median'`` and 3 from
+        - ``'auto'``: EM runs 3 iterations from ``'agreement'`` and 3 from
           initial weights of 1 (``init=np.ones(n_annotators)``: everyone
           good, the prior ``pi`` too), and only the run then ahead
-          (``'median'`` on a tie to rounding) goes on to convergence: the
-          fit is that start's own fit, bit for bit, for the cost of about
-          one run and 3 iterations. The median start is robust when many
-          annotators are random; the start of everyone good finds the
-          maximum nearest "nobody random", which a start at ``pi=0.5``
-          can miss for a lower one, leaving honest but noisy annotators
-          flagged.
+          (``'agreement'`` on a tie to rounding) goes on to convergence:
+          the fit is that start's own fit, bit for bit, for the cost of
+          about one run and 3 iterations. The agreement start finds the
+          random annotators when many are; the start of everyone good finds
+          the maximum nearest "nobody random", which a start that doubts
+          some annotators can miss for a lower one, leaving honest but noisy
+          annotators flagged.
           A run that is behind after 3 iterations can still end higher; to
           compare complete runs, fit each start and compare their
           ``log_likelihood_``.
+        - ``'agreement'``: each annotator's initial P(good) is the
+          correlation of its ratings with its items' medians (clipped at 0,
+          over the largest; 1/2 where it is not defined: fewer than 3
+          ratings, or no spread), followed by an M-step. A random
+          annotator's ratings do not follow the items, whatever the scale.
+          Where many annotators are random, the medians alone are pulled
+          toward the middle of the scale, and a start from them can end
+          with a random annotator good and honest ones flagged.
         - ``'median'``: ``mu`` is each item's median, ``sigma`` is
           ``sqrt(pi / 2)`` times the mean absolute deviation from it (the
           median absolute deviation is 0 on discrete scales such as 1..5),

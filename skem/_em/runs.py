@@ -28,7 +28,8 @@ class _IterationInfo(NamedTuple):
     ----------
     init : str
         The start of the run: ``'median'``, ``'all_good'``, ``'random'``,
-        ``'ones'`` (``init='auto'``'s initial weights of 1), ``'array'``
+        ``'agreement'`` and ``'ones'`` (``init='auto'``'s starts: initial
+        weights from the agreement with the items' medians, and of 1), ``'array'``
         (initial weights), ``'warm'`` (``warm_start``, or a refit with fewer
         annotators in the mixture) or ``'nested'`` (everyone good, the fit
         that the mixture's is tested against).
@@ -51,12 +52,17 @@ class _IterationInfo(NamedTuple):
 
 
 # init='auto' runs EM from each of these and keeps the higher objective. A
-# start that trusts the medians can leave honest but noisy raters flagged, at
-# a maximum below that of nobody random; one that trusts everyone, the prior
-# included (initial weights of 1), finds the maximum nearest nobody random,
-# but can let random raters shape the first consensus. Each reaches the
-# better maximum on some panels.
-_AUTO_STARTS = ("median", "ones")
+# start that weighs each annotator by how its ratings follow the items'
+# medians finds random raters where many are (the medians alone are pulled
+# toward the scale's middle by them, and a start from the medians could end
+# with a random rater good and honest ones flagged); one that trusts
+# everyone, the prior included (initial weights of 1), finds the maximum
+# nearest nobody random, which a start that doubts some can miss for a lower
+# one. Each reaches the better maximum on some panels.
+_AUTO_STARTS = ("agreement", "ones")
+
+# The starts a user may name: init='auto' and the starts it races among them.
+_INIT_NAMES = {"auto", "agreement", "all_good", "median", "random"}
 
 # init='auto' runs each start this many iterations, and only the one then
 # ahead goes on to convergence.

@@ -1,7 +1,8 @@
 """The starts of EM: each block's first locations, from medians, weights or a fit.
 
 ``init='median'`` starts from each item's median, ``'all_good'``,
-``'random'`` and initial weights from the lecture's weighted mean, and a warm
+``'random'``, initial weights and ``init='auto'``'s agreement with the items'
+medians from the lecture's weighted mean, and a warm
 start from the previous fit's locations. :func:`_initialize_params` turns the
 kernels' sums into the first annotator parameters.
 """
@@ -34,10 +35,12 @@ def _initialize_params(data, form, init, random_state):
     data : backend
         The items, in unit score space; each block gets its first locations.
     form : _ModelForm
-    init : {'median', 'all_good', 'ones', 'random'} or array-like of shape \
-(n_annotators,)
-        The start, or initial weights (checked here). ``'ones'``, a start of
-        ``init='auto'``, is the initial weights ``np.ones(n_annotators)``.
+    init : {'median', 'all_good', 'ones', 'agreement', 'random'} or \
+array-like of shape (n_annotators,)
+        The start, or initial weights (checked here). The starts of
+        ``init='auto'``: ``'ones'`` is the initial weights
+        ``np.ones(n_annotators)``, ``'agreement'`` those of
+        :func:`_estimate_agreement_weights`.
     random_state : RandomState
         Draws the weights of ``'random'``.
 
@@ -50,6 +53,9 @@ def _initialize_params(data, form, init, random_state):
     n_annotators = data.n_annotators
     if not isinstance(init, str):
         weights = _check_init_weights(init, n_annotators)
+        init = "weights"
+    elif init == "agreement":
+        weights = _estimate_agreement_weights(**data.reduce(_kernel_agreement_sums))
         init = "weights"
     if init == "median":
         deviations = data.update(_kernel_initialize_median, form.bounded)
@@ -99,13 +105,13 @@ def _check_init_weights(init, n_annotators):
     except (TypeError, ValueError) as error:
         # NumPy's own words name neither init nor what it may be.
         raise ValueError(
-            "init must be 'auto', 'all_good', 'median', 'random' or one initial "
-            f"P(good) per annotator; got {init!r} ({error})."
+            "init must be 'auto', 'agreement', 'all_good', 'median', 'random' or "
+            f"one initial P(good) per annotator; got {init!r} ({error})."
         ) from error
     if weights.ndim != 1 or weights.shape[0] != n_annotators:
         raise ValueError(
-            f"init must be 'auto', 'all_good', 'median', 'random' or one initial "
-            f"P(good) per annotator: X has {n_annotators} annotators, init "
+            "init must be 'auto', 'agreement', 'all_good', 'median', 'random' or "
+            f"one initial P(good) per annotator: X has {n_annotators} annotators, init "
             f"has shape {weights.shape}."
         )
     if np.any((weights < 0) | (weights > 1)):
@@ -130,6 +136,63 @@ def _kernel_initialize_median(block, bounded):
     return replace(block, location=location, terms=None, sums=None, trial=None), {
         "abs_deviations": deviations
     }
+
+
+def _kernel_agreement_sums(block):
+    """Each annotator's sums of its ratings and of its items' medians.
+
+    The input of :func:`_estimate_agreement_weights`: the count, the sums,
+    the sums of squares and the sum of products, per annotator. A gold
+    item's median is its known score.
+    """
+    ratings = block.ratings
+    medians = _apply_gold(_estimate_item_medians(ratings), block.gold)
+    annotator, n = ratings.annotator, ratings.n_annotators
+    x, y = ratings.score, medians[ratings.item]
+    sums = {"n": np.bincount(annotator, minlength=n).astype(np.float64)}
+    for name, values in (("x", x), ("y", y), ("xx", x * x), ("yy", y * y)):
+        sums[name] = np.bincount(annotator, values, minlength=n)
+    sums["xy"] = np.bincount(annotator, x * y, minlength=n)
+    return block, sums
+
+
+def _estimate_agreement_weights(n, x, y, xx, yy, xy):
+    """Initial P(good) from each annotator's correlation with its items' medians.
+
+    A random annotator's ratings do not follow the items, so their
+    correlation with the items' medians is about 0, whatever the scale;
+    a good annotator's is positive. Where many annotators are random, a start
+    that weighs each annotator by that correlation finds the maximum where
+    they are random, which the items' medians alone can miss (the median is
+    pulled toward the middle of the scale by the random ratings).
+
+    Parameters
+    ----------
+    n, x, y, xx, yy, xy : ndarray of shape (n_annotators,)
+        Per annotator: its number of ratings, the sums of its ratings ``x``
+        and of its items' medians ``y``, of their squares and of their
+        products (:func:`_kernel_agreement_sums`).
+
+    Returns
+    -------
+    weights : ndarray of shape (n_annotators,)
+        Pearson's correlation, clipped at 0, over the largest. An annotator
+        whose correlation is not defined (fewer than 3 ratings, or ratings or
+        medians without spread) gets 1/2: nothing is known of it. All 1/2 if
+        no correlation is positive.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        spread_x = xx - x * x / n
+        spread_y = yy - y * y / n
+        correlation = (xy - x * y / n) / np.sqrt(spread_x * spread_y)
+    # A spread below what rounding the sums leaves is none.
+    known = (n >= 3) & (spread_x > 1e-12 * xx) & (spread_y > 1e-12 * yy)
+    weights = np.full(n.shape[0], 0.5)
+    positive = np.clip(np.where(known, correlation, 0.0), 0.0, 1.0)
+    largest = float(np.max(positive, initial=0.0))
+    if largest > 0:
+        weights[known] = positive[known] / largest
+    return weights
 
 
 def _kernel_initialize_weighted(block, weights, log_weights, bounded):

@@ -455,7 +455,7 @@ def test_progress_comes_from_the_driver_callback(ratings_csv, monkeypatch, run_m
     assert "[AnnotatorEM]" not in out
     assert [info.n_iter for info in seen if info.run == seen[-1].run][:2] == [1, 2]
     # init='auto', then the test of the mixture, which flags the random viewers
-    assert {info.init for info in seen} == {"median", "ones", "nested"}
+    assert {info.init for info in seen} == {"agreement", "ones", "nested"}
 
 
 def _consensus_of(run_main, path, *options):

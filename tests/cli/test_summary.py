@@ -171,9 +171,10 @@ def test_a_panel_of_noise_says_no_ratings_tell_anyone_apart(tmp_path, run_main):
 def test_a_failed_mixture_test_is_named_as_the_reason_not_a_shortage(
     tmp_path, run_main
 ):
-    """Honest, noisy raters, three per item, where the mixture flags one and
-    then gives way to everyone good: the summary and the report name that as
-    the reason it is undetermined, not too few ratings (it has ten)."""
+    """Honest, noisy raters, three per item, where the mixture from the median
+    start flags one and then gives way to everyone good: the summary and the
+    report name that as the reason it is undetermined, not too few ratings
+    (it has ten)."""
     from tests.model.test_evidence import _honest_panel
 
     X = _honest_panel(5)
@@ -185,7 +186,17 @@ def test_a_failed_mixture_test_is_named_as_the_reason_not_a_shortage(
     frame.to_csv(path, index=False)
     report = tmp_path / "page.html"
     status, out, err = run_main(
-        "fit", path, "--score-range", "0", "1", "-o", tmp_path, "--report", report
+        "fit",
+        path,
+        "--score-range",
+        "0",
+        "1",
+        "--init",
+        "median",
+        "-o",
+        tmp_path,
+        "--report",
+        report,
     )
     assert status == 0, err
     (line,) = [x for x in out.splitlines() if "called random" in x]

@@ -179,9 +179,10 @@ def test_candidates_too_noisy_to_judge_match_the_in_memory_fit(client, Dask, Mem
 def test_a_mixture_failing_its_test_gives_the_in_memory_nested_fit(
     client, Dask, Memory
 ):
-    """Honest, noisy raters, three per item, where the mixture flags some and
-    fails its test against everyone good: the nested fit, on 3 partitions
-    as in memory (nobody flagged, those the mixture flagged not judged)."""
+    """Honest, noisy raters, three per item, where the mixture from the median
+    start flags some and fails its test against everyone good: the nested
+    fit, on 3 partitions as in memory (nobody flagged, those the mixture
+    flagged not judged)."""
     from tests.model.test_evidence import _honest_panel
 
     X = _honest_panel(5)
@@ -189,10 +190,11 @@ def test_a_mixture_failing_its_test_gives_the_in_memory_nested_fit(
     frame = pd.DataFrame(
         {"item": item.astype(str), "annotator": annotator, "score": X[item, annotator]}
     )
-    em, matrix = _in_memory(Memory, frame, score_range=(0, 1))
+    params = {"score_range": (0, 1), "init": "median"}
+    em, matrix = _in_memory(Memory, frame, **params)
     assert em.pi_ > 1 - 1e-5 and not np.any(em.weights_ < 0.5)
     assert 0 < em.judged_.sum() < em.judged_.size
-    dask_em = _dask_fit(Dask, dd.from_pandas(frame, npartitions=3), score_range=(0, 1))
+    dask_em = _dask_fit(Dask, dd.from_pandas(frame, npartitions=3), **params)
     _assert_same_fit(dask_em, em, matrix)
     np.testing.assert_array_equal(dask_em.judged_, em.judged_)
     # Why they are undetermined, in the tables' reasons, in memory too.

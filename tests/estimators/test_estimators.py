@@ -462,17 +462,17 @@ def test_deterministic_inits_make_a_single_run(noisy, capsys):
 def test_auto_init_is_the_fit_of_the_start_ahead_after_the_race(
     Estimator, form, capsys, every_candidate_in_the_mixture
 ):
-    """init='auto' runs 'median' and initial weights of 1 (everyone good, pi
+    """init='auto' runs 'agreement' and initial weights of 1 (everyone good, pi
     at its bound) for _AUTO_RACE_ITERATIONS iterations each (two runs in the
     verbose output) and goes on with the one whose objective is then higher
-    (a tie to rounding keeps 'median'): its fit is that start's own
+    (a tie to rounding keeps 'agreement'): its fit is that start's own
     single-start fit, iteration for iteration. (One run of EM: the mixture
     keeps every candidate.)"""
     race = _AUTO_RACE_ITERATIONS
     leaders = set()
     for seed in range(6):
         # Without random raters the start of everyone good leads, with many
-        # the median start (both asserted for the default form).
+        # the agreement start (both asserted for the default form).
         X = make_ratings(
             40,
             9,
@@ -485,22 +485,22 @@ def test_auto_init_is_the_fit_of_the_start_ahead_after_the_race(
             init: _fit_quietly(
                 Estimator(**form, init=np.ones(9) if init == "ones" else init), X
             )
-            for init in ("median", "ones")
+            for init in ("agreement", "ones")
         }
         after_race = {
             init: em.log_likelihoods_[min(race, em.n_iter_) - 1]
             for init, em in runs.items()
         }
-        leader = "median"
-        if after_race["ones"] > after_race["median"] + 1e-12 * abs(
-            after_race["median"]
+        leader = "agreement"
+        if after_race["ones"] > after_race["agreement"] + 1e-12 * abs(
+            after_race["agreement"]
         ):
             leader = "ones"
         leaders.add(leader)
         expected = runs[leader]
         auto = _fit_quietly(Estimator(**form, verbose=1), X)
         out = capsys.readouterr().out
-        trailing = 2 if leader == "median" else 1
+        trailing = 2 if leader == "agreement" else 1
         assert "init 2" in out
         assert f"init {trailing}, iteration {race + 1}:" not in out
         assert auto.n_iter_ == expected.n_iter_
@@ -508,7 +508,7 @@ def test_auto_init_is_the_fit_of_the_start_ahead_after_the_race(
         np.testing.assert_array_equal(auto.weights_, expected.weights_)
         np.testing.assert_array_equal(auto.mu_, expected.mu_)
     if form == {}:
-        assert leaders == {"median", "ones"}
+        assert leaders == {"agreement", "ones"}
 
 
 def test_a_run_is_ahead_by_more_than_rounding_or_on_a_tie_if_listed_first():
@@ -529,10 +529,10 @@ def test_auto_init_goes_on_with_the_leaders_own_terms():
     X = np.clip(np.round(X), 1, 5)
     params = {"bias": True, "score_range": (1, 5)}
     auto = _fit_quietly(HardAnnotatorEM(**params), X)
-    median = _fit_quietly(HardAnnotatorEM(**params, init="median"), X)
+    agreement = _fit_quietly(HardAnnotatorEM(**params, init="agreement"), X)
     assert auto.n_iter_ > _AUTO_RACE_ITERATIONS
-    np.testing.assert_array_equal(auto.log_likelihoods_, median.log_likelihoods_)
-    np.testing.assert_array_equal(auto.mu_, median.mu_)
+    np.testing.assert_array_equal(auto.log_likelihoods_, agreement.log_likelihoods_)
+    np.testing.assert_array_equal(auto.mu_, agreement.mu_)
 
 
 def test_auto_init_keeps_a_start_that_wins_within_the_race():
@@ -540,9 +540,9 @@ def test_auto_init_keeps_a_start_that_wins_within_the_race():
     reports the kept run's iterations only."""
     X = make_ratings(30, 6, bad_fraction=0.0, sigma=0.05, random_state=0)
     auto = AnnotatorEM(**LECTURE).fit(X)
-    median = AnnotatorEM(**LECTURE, init="median").fit(X)
+    agreement = AnnotatorEM(**LECTURE, init="agreement").fit(X)
     assert auto.converged_ and auto.n_iter_ <= _AUTO_RACE_ITERATIONS
-    np.testing.assert_array_equal(auto.log_likelihoods_, median.log_likelihoods_)
+    np.testing.assert_array_equal(auto.log_likelihoods_, agreement.log_likelihoods_)
 
 
 def test_same_random_state_gives_identical_results(noisy):
@@ -813,7 +813,7 @@ def test_iteration_callback_gets_every_iteration_of_every_run_and_clone_drops_it
     assert len(reports) == len(lines) > 0
     assert all(isinstance(info, _IterationInfo) for info in reports)
     # init='auto''s two starts, then the nested fit that tests the mixture's.
-    assert {info.init for info in reports} == {"median", "ones", "nested"}
+    assert {info.init for info in reports} == {"agreement", "ones", "nested"}
     for info, line in zip(reports, lines, strict=True):
         assert f"init {info.run} ({info.init}), iteration {info.n_iter}:" in line
         assert f"objective {info.objective:.6f}" in line

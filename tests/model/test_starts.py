@@ -7,7 +7,9 @@ from skem._em.backend import _Block
 from skem._em.ratings import _Ratings, _ratings_from_matrix
 from skem._model.starts import (
     _check_init_weights,
+    _estimate_agreement_weights,
     _estimate_item_medians,
+    _kernel_agreement_sums,
     _kernel_initialize_median,
 )
 
@@ -70,8 +72,14 @@ def test_check_init_weights_accepts_probabilities_as_floats():
     "init, message",
     [
         ([0.5, 0.5], "X has 3 annotators, init has shape \\(2,\\)"),
-        ([0.5, 0.5], "^init must be 'auto', 'all_good', 'median', 'random' or"),
-        ({"a": 1}, "^init must be 'auto', 'all_good', 'median', 'random' or"),
+        (
+            [0.5, 0.5],
+            "^init must be 'auto', 'agreement', 'all_good', 'median', 'random' or",
+        ),
+        (
+            {"a": 1},
+            "^init must be 'auto', 'agreement', 'all_good', 'median', 'random' or",
+        ),
         ([[0.5, 0.5, 0.5]], "init has shape \\(1, 3\\)"),
         ([0.5, 1.5, 0.5], "must lie in \\[0, 1\\]"),
         ([0.0, 0.0, 0.0], "at least one annotator P\\(good\\) > 0"),
@@ -98,3 +106,51 @@ def test_kernel_initialize_median_sums_deviations_over_chunks(monkeypatch):
     expected = np.nansum(np.abs(dense - medians[:, np.newaxis]))
     np.testing.assert_allclose(outputs["abs_deviations"], expected, rtol=1e-14)
     np.testing.assert_array_equal(block.location, medians)
+
+
+def _agreement_weights(X):
+    block = _Block(ratings=_ratings_from_matrix(X))
+    return _estimate_agreement_weights(**_kernel_agreement_sums(block)[1])
+
+
+def test_agreement_weights_are_correlations_with_the_item_medians():
+    """Pearson's r of each annotator's ratings with its items' medians
+    (np.corrcoef), clipped at 0, over the largest; 1/2 where r is undefined:
+    fewer than 3 ratings, or a constant rater."""
+    rng = np.random.default_rng(0)
+    truth = rng.uniform(0, 1, 12)
+    X = np.column_stack(
+        [truth + rng.normal(0, s, 12) for s in (0.05, 0.1, 0.3)]
+        + [rng.uniform(0, 1, 12), 1.0 - truth, np.full(12, 0.5)]
+    )
+    X[3:, 3] = np.where(np.arange(9) < 7, X[3:, 3], np.nan)  # 10 ratings
+    X[2:, 5] = np.nan  # a constant rater, and only 2 ratings
+    medians = np.nanmedian(X, axis=1)
+    expected = np.full(X.shape[1], 0.5)
+    for a in range(5):
+        rated = ~np.isnan(X[:, a])
+        expected[a] = max(np.corrcoef(X[rated, a], medians[rated])[0, 1], 0.0)
+    expected[:5] /= expected[:5].max()
+    weights = _agreement_weights(X)
+    np.testing.assert_allclose(weights, expected, rtol=1e-9)
+    assert weights[4] == 0.0 and weights[5] == 0.5  # reversed; too few
+
+
+def test_agreement_weights_without_a_positive_correlation_are_all_one_half():
+    """A reversed rater (r = -1) and one whose items' medians do not vary: no
+    correlation is positive, so nobody is known to agree."""
+
+    def sums(x, y):
+        x, y = np.asarray(x, float), np.asarray(y, float)
+        return {
+            "n": x.size,
+            "x": x.sum(),
+            "y": y.sum(),
+            "xx": x @ x,
+            "yy": y @ y,
+            "xy": x @ y,
+        }
+
+    pairs = [sums([0, 1, 2], [2, 1, 0]), sums([0, 1, 2], [1, 1, 1])]
+    stacked = {key: np.array([pair[key] for pair in pairs]) for key in pairs[0]}
+    np.testing.assert_array_equal(_estimate_agreement_weights(**stacked), [0.5, 0.5])
