@@ -248,7 +248,8 @@ def _scale_of_levels(levels, score_range, scores):
     if not isinstance(score_range, str):
         raise ValueError(
             "Give the scale once: with explicit levels, leave score_range='auto' "
-            f"(the levels span ({values[0]:g}, {values[-1]:g})); got "
+            f"(the levels span ({_format_score(values[0])}, "
+            f"{_format_score(values[-1])})); got "
             f"score_range={score_range!r}."
         )
     _check_among_levels(scores, values)
@@ -282,7 +283,8 @@ def _check_among_levels(scores, values):
     if off.any():
         raise ValueError(
             f"{int(off.sum())} rating(s) are not among the levels "
-            f"({values[0]:g} to {values[-1]:g} in steps of {step:g}), e.g. "
+            f"({_format_score(values[0])} to {_format_score(values[-1])} in steps "
+            f"of {step:.6g}), e.g. "
             f"{float(scores[off][0])!r}. Give levels that hold every rating, "
             "or levels=None for exact scores."
         )
@@ -358,7 +360,7 @@ def _check_representable(scale, scores=None):
         inverse = np.divide(1.0, width)
     if not np.isfinite(width) or not np.isfinite(inverse) or width <= 0:
         raise ValueError(
-            f"The score range ({scale.low:g}, {scale.high:g}) is too "
+            f"The score range {_range_pair(scale)} is too "
             f"{'wide' if not np.isfinite(width) else 'narrow'} to fit in double "
             "precision. Rescale the scores."
         )
@@ -377,7 +379,7 @@ def _check_representable(scale, scores=None):
     if rounding <= _SPACING_RESOLUTION * spread or spread <= own:
         return
     raise ValueError(
-        f"The score range ({scale.low:g}, {scale.high:g}) reaches too far "
+        f"The score range {_range_pair(scale)} reaches too far "
         f"below the ratings: in double precision their positions on it are "
         f"known to about {rounding:.2g}, and most lie within {spread:.2g}, "
         "so the fit could not tell them apart. Raise the low end of "
@@ -395,13 +397,26 @@ _SPACING_RESOLUTION = 1e-3
 _OWN_ROUNDING = 1e6
 
 
+def _format_score(value):
+    """A score in words: as ``:g`` writes it where that is exact, else with
+    every digit it needs (``37.860005``, not ``37.86``, beside ``37.86``)."""
+    value = float(value)
+    short = f"{value:g}"
+    return short if float(short) == value else repr(value)
+
+
+def _range_pair(scale):
+    """The ends of ``scale``, ``(low, high)``, in words."""
+    return f"({_format_score(scale.low)}, {_format_score(scale.high)})"
+
+
 def _range_words(scale):
     """The range that a rating, a gold score or a new rating must lie in, in words."""
     if scale.levels is None:
-        return f"score_range=({scale.low:g}, {scale.high:g})"
+        return f"score_range={_range_pair(scale)}"
     return (
-        f"score_range: the cells of the levels {scale.levels[0]:g} to "
-        f"{scale.levels[1]:g} reach ({scale.low:g}, {scale.high:g})"
+        f"score_range: the cells of the levels {_format_score(scale.levels[0])} "
+        f"to {_format_score(scale.levels[1])} reach {_range_pair(scale)}"
     )
 
 

@@ -13,7 +13,13 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils import check_array
 
-from skem._em.score_range import _check_representable, _range_words, _ScoreScale
+from skem._em.score_range import (
+    _check_representable,
+    _format_score,
+    _range_pair,
+    _range_words,
+    _ScoreScale,
+)
 
 # Frames of these packages are the library's, not the caller's: skem's, and
 # scikit-learn's and joblib's when they call skem (a Pipeline, cross_val_score).
@@ -182,7 +188,7 @@ def _scale_for_gold(scale, known, score_range, scores, bounded):
             raise ValueError(
                 f"gold has {int(outside.sum())} value(s) outside "
                 f"{_range_words(scale)}, e.g. "
-                f"{float(known[outside][0]):g}."
+                f"{_format_score(known[outside][0])}."
             )
         if bounded and scale.levels is not None:
             _check_gold_within_levels(known, scale)
@@ -213,7 +219,8 @@ def _check_gold_within_levels(known, scale):
     if beyond.any():
         raise ValueError(
             f"gold has {int(beyond.sum())} value(s) beyond the outer levels "
-            f"{first:g} and {last:g}, e.g. {float(known[beyond][0])!r}: a "
+            f"{_format_score(first)} and {_format_score(last)}, e.g. "
+            f"{float(known[beyond][0])!r}: a "
             "bounded form's consensus on levels lies between them. Give the "
             "known scores on the scale, or fit with levels=None."
         )
@@ -582,6 +589,6 @@ def _check_computable(unit_scores, n_per_item, sigma, scores, scale):
     if far.any():
         raise ValueError(
             f"X has {int(far.sum())} rating(s) too far from the fitted score "
-            f"range ({scale.low:g}, {scale.high:g}) to compute a consensus with "
+            f"range {_range_pair(scale)} to compute a consensus with "
             f"in double precision, e.g. {float(scores[np.flatnonzero(far)[0]])!r}."
         )

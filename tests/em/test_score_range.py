@@ -5,17 +5,22 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from skem import AnnotatorEM
 from skem._em.ratings import _ratings_from_matrix
 from skem._em.score_range import (
     _all_whole,
     _check_among_levels,
     _check_ratings_in_range,
+    _format_score,
     _resolve_score_range,
     _ScoreScale,
 )
 from tests._helpers import (
     SMALL_X as X,
 )
+
+# Exact scores in (0, 1), on no lattice.
+SMALL_UNIT = np.random.default_rng(0).uniform(0.05, 0.95, (3, 3))
 
 
 def _range(score_range, scores):
@@ -56,6 +61,35 @@ def test_a_rating_just_off_the_levels_is_shown_with_every_digit():
     """Fuzzing finding: 1.000001 showed as "e.g. 1", which looks on a level."""
     with pytest.raises(ValueError, match=r"e\.g\. 1\.000001\. Give levels"):
         _check_among_levels(np.array([2.0, 1.000001]), np.arange(1.0, 6.0))
+
+
+def test_format_score_is_short_where_exact_and_whole_where_not():
+    assert [_format_score(v) for v in (0.0, 1.0, 2.5, -7.0, 1e300)] == [
+        "0",
+        "1",
+        "2.5",
+        "-7",
+        "1e+300",
+    ]
+    for value in (37.860005, 1.0000001, 0.1 + 0.2, 5e-324):
+        assert float(_format_score(value)) == value
+
+
+def test_errors_on_an_offset_lattice_show_ends_that_differ():
+    """Fuzzing finding: ``:g`` printed every level and end of 37.86 + 1e-6 k
+    as 37.86 ("the levels 37.86 to 37.86"), and a gold score of 1.0000001
+    outside (0, 1) as "e.g. 1"."""
+    X = 37.86 + 1e-6 * np.array([[0, 1, 2], [1, 2, 3], [2, 3, 4], [0, 2, 6.0]])
+    with pytest.raises(ValueError, match=r"levels 37\.86 to 37\.860005 reach"):
+        AnnotatorEM(score_range=(37.86, 37.860005)).fit(X)
+    with pytest.raises(ValueError, match=r"outer levels 37\.86 and 37\.860006"):
+        AnnotatorEM().fit(X, gold=[37.8599999, np.nan, np.nan, np.nan])
+    with pytest.raises(ValueError, match=r"\(37\.86 to 37\.860006 in steps of 2e-06\)"):
+        AnnotatorEM(levels=37.86 + 2e-6 * np.arange(4)).fit(X)
+    with pytest.raises(ValueError, match=r"score_range=\(0, 1\), e\.g\. 1\.0000001\."):
+        AnnotatorEM(score_range=(0, 1)).fit(
+            SMALL_UNIT, gold=[1.0000001, np.nan, np.nan]
+        )
 
 
 # ------------------------------------------------------------------ levels
