@@ -21,7 +21,7 @@ from skem._em.validation import (
     _warn_if_sigma_at_floor,
     _warn_unrated_items,
 )
-from skem._em.warm import _warm_refit, _warm_start
+from skem._em.warm import _check_same_annotators, _warm_refit, _warm_start
 from skem._model.evidence import _estimate_consensus_log_bad_weights
 from skem._model.intervals import _compute_consensus_interval
 from skem._model.likelihoods import _compute_item_log_likelihood
@@ -276,6 +276,8 @@ class _BaseAnnotatorEM(TransformerMixin, _BaseEM):
         warm_params : _Params or None
             The previous fit's annotator parameters, for a warm start.
         """
+        warm = self.warm_start and hasattr(self, "converged_")
+        names = getattr(self, "feature_names_in_", None) if warm else None
         ratings = self._validated_ratings(X, reset=True)
         if ratings.n_ratings == 0:
             raise ValueError(
@@ -294,8 +296,9 @@ class _BaseAnnotatorEM(TransformerMixin, _BaseEM):
         unit = ratings.with_scores(scale.to_unit(ratings.score), scale.unit_half_step)
         form = self._form(self._resolve_min_sigma(scale), scale)
         warm_params, mu = None, None
-        if self.warm_start and hasattr(self, "converged_"):
+        if warm:
             self._check_warm_start_shape(ratings)
+            _check_same_annotators(names, getattr(self, "feature_names_in_", None))
             warm_params, mu = _warm_start(self, scale, form)
         unit_gold = None if gold is None else scale.to_unit(gold)
         data = _InMemoryBackend(

@@ -84,3 +84,26 @@ def _warm_refit(estimator, scale, form):
         return None
     in_mixture, params, location = resume["refit"]
     return in_mixture, _clip_warm_params(params, form), location
+
+
+def _check_same_annotators(previous, current):
+    """Refuse a warm refit whose named annotators are not the previous fit's.
+
+    Each annotator resumes from the parameters at its position, so columns
+    renamed or reordered would each start from another annotator's.
+
+    Parameters
+    ----------
+    previous, current : ndarray of str or None
+        ``feature_names_in_`` of the previous fit and of this one's ``X``,
+        as many of each (the shapes are checked first); None where ``X``
+        has no column names, which nothing can check.
+    """
+    if previous is None or current is None or np.array_equal(previous, current):
+        return
+    at = int(np.flatnonzero(previous != current)[0])
+    raise ValueError(
+        "warm_start=True needs the same annotators as the previous fit, in the "
+        f"same order: column {at} of X is {current[at]!r}, where the previous "
+        f"fit had {previous[at]!r}. Reorder the columns, or set warm_start=False."
+    )
