@@ -14,6 +14,7 @@ from sklearn.utils import check_array
 
 from skem._em.ratings import _compute_item_middle_values
 from skem._model.form import _Params
+from skem._model.likelihoods import _chunks
 from skem._model.steps import (
     _apply_gold,
     _compute_annotator_sq_residuals,
@@ -147,12 +148,16 @@ def _kernel_agreement_sums(block):
     """
     ratings = block.ratings
     medians = _apply_gold(_estimate_item_medians(ratings), block.gold)
-    annotator, n = ratings.annotator, ratings.n_annotators
-    x, y = ratings.score, medians[ratings.item]
-    sums = {"n": np.bincount(annotator, minlength=n).astype(np.float64)}
-    for name, values in (("x", x), ("y", y), ("xx", x * x), ("yy", y * y)):
-        sums[name] = np.bincount(annotator, values, minlength=n)
-    sums["xy"] = np.bincount(annotator, x * y, minlength=n)
+    n = ratings.n_annotators
+    sums = {key: np.zeros(n) for key in ("n", "x", "y", "xx", "yy", "xy")}
+    # A chunk at a time: no per-rating arrays beside the ratings.
+    for chunk in _chunks(ratings.n_ratings):
+        whose, x = ratings.annotator[chunk], ratings.score[chunk]
+        y = medians[ratings.item[chunk]]
+        for key, values in (("n", None), ("x", x), ("y", y)):
+            sums[key] += np.bincount(whose, values, minlength=n)
+        for key, values in (("xx", x * x), ("yy", y * y), ("xy", x * y)):
+            sums[key] += np.bincount(whose, values, minlength=n)
     return block, sums
 
 
