@@ -40,6 +40,7 @@ from skem._em.runs import (
     _kernel_forget_terms,
     _MixtureTest,
     _nested_start,
+    _prepare_starts,
 )
 from skem._em.score_range import _resolve_score_range
 from skem._em.validation import _warn_at_caller
@@ -60,11 +61,7 @@ from skem._model.likelihoods import (
     _estimate_annotator_log_joint,
 )
 from skem._model.shift import _centre_biases
-from skem._model.starts import (
-    _check_init_weights,
-    _initialize_params,
-    _kernel_initialize_warm,
-)
+from skem._model.starts import _check_init_weights
 
 # min_sigma="auto" is this fraction of the width of the score range; it scales
 # with the scores, so the fit is invariant to affine changes of the scale.
@@ -297,15 +294,11 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
             # per-rating terms are still there for the rest of its run, which
             # then needs no pass to rebuild them.
             numbered.reverse()
-        initial = data.state
+        prepared = _prepare_starts(data, form, numbered, warm_params, random_state)
         best = last = None
-        for number, init in numbered:
-            data.state = initial
-            if warm_params is None:
-                params = _initialize_params(data, form, init, random_state)
-            else:
-                data.update(_kernel_initialize_warm, form.bounded)
-                params = warm_params
+        # A start's blocks are let go as its run begins.
+        while prepared:
+            number, init, params, data.state = prepared.pop(0)
             last = self._run_em(
                 data,
                 form,

@@ -18,6 +18,7 @@ from skem._model.evidence import (
     _kernel_location_information,
 )
 from skem._model.normal import _kernel_sq_residuals
+from skem._model.starts import _initialize_params, _kernel_initialize_warm
 from skem._model.steps import _estimate_sigma_per_annotator_normal, _rounding_slack
 
 
@@ -90,6 +91,43 @@ def _forget_terms(data, run):
     """Drop the blocks' per-rating terms, and keep the blocks as ``run``'s state."""
     data.update(_kernel_forget_terms)
     run["state"] = data.state
+
+
+def _prepare_starts(data, form, numbered, warm_params, random_state):
+    """Set up each start before any run: its parameters and its blocks.
+
+    A start's passes then never add to the per-rating arrays that a run
+    leaves behind for recycling (:mod:`skem._em.recycling`): the race of
+    ``init='auto'`` peaks no higher than one run.
+
+    Parameters
+    ----------
+    data : backend
+        The items, not yet started; left as they were.
+    form : _ModelForm
+    numbered : list of (int, str or array-like)
+        Each run's number and start (:func:`skem._model.starts._initialize_params`).
+    warm_params : _Params or None
+        The previous fit's parameters: every run resumes from them.
+    random_state : RandomState
+
+    Returns
+    -------
+    prepared : list of (int, str or array-like, _Params, state)
+        Each run's number, start, first parameters and blocks.
+    """
+    initial = data.state
+    prepared = []
+    for number, init in numbered:
+        data.state = initial
+        if warm_params is None:
+            params = _initialize_params(data, form, init, random_state)
+        else:
+            data.update(_kernel_initialize_warm, form.bounded)
+            params = warm_params
+        prepared.append((number, init, params, data.state))
+    data.state = initial
+    return prepared
 
 
 def _init_name(init):
