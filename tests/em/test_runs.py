@@ -1,4 +1,4 @@
-"""The runs of EM: the rise left to a run, and the test of the mixture."""
+"""The runs of EM: their starts, the rise left to a run, and the test of the mixture."""
 
 from unittest import mock
 
@@ -6,8 +6,14 @@ import numpy as np
 import pytest
 
 from skem import AnnotatorEM, HardAnnotatorEM
-from skem._em.runs import _estimate_remaining_rise, _forget_terms, _nested_start
+from skem._em.runs import (
+    _estimate_remaining_rise,
+    _forget_terms,
+    _nested_start,
+    _prepare_starts,
+)
 from skem._model.form import _model_form, _Params
+from skem._model.starts import _initialize_params
 from skem.datasets import make_ratings
 from tests._helpers import _backend, _ratings
 
@@ -109,3 +115,27 @@ def test_forget_terms_drops_the_terms_and_keeps_the_blocks_as_the_runs_state():
     assert data.state.terms is None and data.state.sums is None
     assert data.state.ratings is ratings
     np.testing.assert_array_equal(data.state.location, location)
+
+
+def test_prepare_starts_sets_up_each_start_as_it_would_be_alone():
+    """Each start's first parameters and blocks are those it gets when set up
+    alone from the untouched blocks, the random draws in order, and the
+    backend is left as it was."""
+    X = make_ratings(30, 6, bad_fraction=0.3, missing_fraction=0.2, random_state=0)
+    starts = [(1, "agreement"), (2, "ones"), (3, "random"), (4, "median")]
+    _, _, _, form, data, _ = AnnotatorEM()._prepare_fit(X, None)
+    initial = data.state
+    prepared = _prepare_starts(data, form, starts, None, np.random.RandomState(7))
+    assert data.state is initial
+    draws = np.random.RandomState(7)
+    for (number, init), (got_number, got_init, params, state) in zip(
+        starts, prepared, strict=True
+    ):
+        assert (got_number, got_init) == (number, init)
+        _, _, _, _, alone, _ = AnnotatorEM()._prepare_fit(X, None)
+        expected = _initialize_params(alone, form, init, draws)
+        for name in ("bias", "sigma", "shared_sigma", "pi"):
+            np.testing.assert_array_equal(
+                getattr(params, name), getattr(expected, name)
+            )
+        np.testing.assert_array_equal(state.location, alone.state.location)
