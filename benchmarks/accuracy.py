@@ -20,7 +20,7 @@ WORK_RANGE = (0.0, 100.0)
 
 def _em(Estimator, **params):
     def fit(X):
-        # init="ones": init='auto''s second start, initial weights of 1.
+        # init="ones": initial weights of 1 (everyone good, pi at its bound).
         start = {"init": np.ones(X.shape[1])} if params.get("init") == "ones" else {}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -37,6 +37,7 @@ METHODS = {
     "median": lambda X: (np.nanmedian(X, axis=1), None),
     DEFAULT_SOFT: _em(AnnotatorEM),
     "AnnotatorEM init='agreement'": _em(AnnotatorEM, init="agreement"),
+    "AnnotatorEM init='median_agreement'": _em(AnnotatorEM, init="median_agreement"),
     "AnnotatorEM init='median'": _em(AnnotatorEM, init="median"),
     "AnnotatorEM init='all_good'": _em(AnnotatorEM, init="all_good"),
     "AnnotatorEM init=ones (weights of 1)": _em(AnnotatorEM, init="ones"),
@@ -102,6 +103,7 @@ def robustness_table(quick=False):
     if not quick:
         methods[3:3] = [
             "AnnotatorEM init='agreement'",
+            "AnnotatorEM init='median_agreement'",
             "AnnotatorEM init='median'",
             "AnnotatorEM init='all_good'",
             "AnnotatorEM init=ones (weights of 1)",
@@ -153,6 +155,7 @@ def robustness_table(quick=False):
         DEFAULT_SOFT,
         DEFAULT_HARD,
         "AnnotatorEM init='agreement'",
+        "AnnotatorEM init='median_agreement'",
         "AnnotatorEM init='median'",
         "AnnotatorEM init='all_good'",
         "AnnotatorEM init=ones (weights of 1)",

@@ -18,7 +18,8 @@ from skem import AnnotatorEM
 from skem._em.backend import _Block, _InMemoryBackend
 from skem._em.huge_pages import _count_values, _without_huge_page_advice
 from skem._em.ratings import _ratings_from_matrix
-from skem._model.starts import _estimate_item_medians, _initialize_params
+from skem._em.runs import _AUTO_STARTS, _prepare_starts
+from skem._model.starts import _estimate_item_medians
 from skem.datasets import make_ratings
 
 RATINGS_PER_ITEM = 10
@@ -172,7 +173,7 @@ def setup_table(quick=False):
     """What a default fit does before EM, against one np.bincount pass.
 
     Validation, conversion to flat ratings, the score scale (and whether the
-    ratings lie on levels) and the agreement start of ``init='auto'``, timed in
+    ratings lie on levels) and the three starts of ``init='auto'``, timed in
     rounds with a bincount pass as :func:`iteration_table` does.
     """
     n_ratings = 20_000 if quick else 2_000_000
@@ -185,7 +186,7 @@ def setup_table(quick=False):
         def setup(data_in=data_in):
             with _without_huge_page_advice(_count_values(data_in)):
                 _, _, _, form, data, _ = AnnotatorEM()._prepare_fit(data_in, None)
-                _initialize_params(data, form, "agreement", None)
+                _prepare_starts(data, form, list(enumerate(_AUTO_STARTS)), None, None)
 
         ratings = _ratings_from_matrix(data_in)
         tasks[name] = setup
@@ -214,10 +215,10 @@ def setup_table(quick=False):
         "rounds, ratios medians of the ratios within each round. The setup is "
         "what AnnotatorEM().fit does before its first EM iteration: validate_data, "
         "the flat ratings, the score range and whether the ratings lie on levels, "
-        "the unit scores, and the agreement start of init='auto' (the item "
-        "medians, each annotator's correlation with them and a weighted mean; "
-        "its other start, from weights of 1, is a weighted mean: a few bincount "
-        "passes). On "
+        "the unit scores, and the three starts of init='auto' (each annotator's "
+        "correlation with the mean of the other ratings of its items, and with "
+        "the item medians, and weights of 1, each followed by a weighted "
+        "mean). On "
         "make_ratings data (sigma 0.1 on a 0..1 scale, 10 ratings per item, 30% "
         "random raters); with NumPy's huge-page advice as a fit of these "
         "ratings has it."
@@ -274,9 +275,9 @@ def scaling_table(quick=False):
     ]
     note = (
         "Sparse CSR input, 10 ratings per item, 30% random annotators. 'fit' "
-        "and its peak memory are the default's, whose init='auto' races two "
-        "starts for 3 iterations each and keeps the first run's blocks while "
-        "the second runs; 'fit of 20 iterations' is one run from "
+        "and its peak memory are the default's, whose init='auto' races three "
+        "starts for 3 iterations each and keeps the leading run's blocks while "
+        "the others run; 'fit of 20 iterations' is one run from "
         "init='median'. Peak memory is what the fit allocates (tracemalloc), "
         "beyond the input."
     )

@@ -504,7 +504,7 @@ class AnnotatorEM(_BaseAnnotatorEM):
     ratings. EM alternates the posterior ``w_a = P(good | a's ratings)``
     (E-step) with the M-step: guarded Newton steps on each item's location
     ``mu_i`` and each ``sigma_a``, and ``pi = mean(w)``. With
-    ``init='auto'`` EM races two starts and goes on with the one ahead. Each
+    ``init='auto'`` EM races three starts and goes on with the one ahead. Each
     iteration costs O(number of observed ratings) and never lowers the
     objective, the log posterior ``sum_a log(pi prod_i f_good(s_ia) + (1 -
     pi) prod_i U(s_ia)) + sum_a log p(sigma_a)``, computed in log space.

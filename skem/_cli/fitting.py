@@ -18,7 +18,8 @@ _PROGRESS_DELAY = 1.0  # seconds before a fit starts showing its progress
 # The starts of init='auto' in words.
 _START_WORDS = {
     "median": "item medians",
-    "agreement": "agreement with the item medians",
+    "agreement": "agreement with the other raters",
+    "median_agreement": "agreement with the item medians",
     "ones": "everyone good",
 }
 _PROGRESS_WIDTH = 100

@@ -266,12 +266,19 @@ def _add_model_options(parser, score_range=None):
     )
     parser.add_argument(
         "--init",
-        choices=["auto", "agreement", "median", "all_good", "random"],
+        choices=[
+            "auto",
+            "agreement",
+            "median_agreement",
+            "median",
+            "all_good",
+            "random",
+        ],
         default="auto",
         help="how EM starts; auto runs 3 iterations from agreement (initial "
-        "P(good) from each annotator's correlation with the item medians) and "
-        "from everyone presumed good (initial P(good) 1 each), then goes on with "
-        "the run ahead (default: %(default)s)",
+        "P(good) from each annotator's correlation with the other ratings of "
+        "its items) and from median_agreement (the same with the item "
+        "medians), then goes on with the run ahead (default: %(default)s)",
     )
     parser.add_argument(
         "--n-init",

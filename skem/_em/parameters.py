@@ -57,31 +57,33 @@ _SHARED_PARAMETERS = """
         bounded forms keep every location in the score range: when centring
         the biases would move one out, they take the nearest shift that
         does not.
-    init : {'auto', 'agreement', 'median', 'all_good', 'random'} or \
-array-like of shape (n_annotators,), default='auto'
+    init : {'auto', 'agreement', 'median_agreement', 'median', 'all_good', \
+'random'} or array-like of shape (n_annotators,), default='auto'
         How EM starts. EM finds a local maximum, so the start matters.
 
         - ``'auto'``: EM runs 3 iterations from ``'agreement'`` and 3 from
-          initial weights of 1 (``init=np.ones(n_annotators)``: everyone
-          good, the prior ``pi`` too), and only the run then ahead
+          ``'median_agreement'``, and only the run then ahead
           (``'agreement'`` on a tie to rounding) goes on to convergence:
           the fit is that start's own fit, bit for bit, for the cost of
-          about one run and 3 iterations. The agreement start finds the
-          random annotators when many are; the start of everyone good finds
-          the maximum nearest "nobody random", which a start that doubts
-          some annotators can miss for a lower one, leaving honest but noisy
-          annotators flagged.
+          about one run and 3 iterations. Each start finds the better
+          maximum where the other can miss it (below). A fit that calls
+          anyone random is then tested against everyone good.
           A run that is behind after 3 iterations can still end higher; to
           compare complete runs, fit each start and compare their
           ``log_likelihood_``.
         - ``'agreement'``: each annotator's initial P(good) is the
-          correlation of its ratings with its items' medians (clipped at 0,
-          over the largest; 1/2 where it is not defined: fewer than 3
-          ratings, or no spread), followed by an M-step. A random
-          annotator's ratings do not follow the items, whatever the scale.
-          Where many annotators are random, the medians alone are pulled
-          toward the middle of the scale, and a start from them can end
-          with a random annotator good and honest ones flagged.
+          correlation of its ratings with the mean of the other ratings of
+          the same items (clipped at 0, over the largest; 1/2 where it is
+          not defined: fewer than 3 ratings on items that others rated too,
+          or no spread), followed by an M-step. A random annotator's
+          ratings do not follow the items, whatever the scale. Its own
+          rating is left out of the reference: with few ratings per item,
+          a reference that holds it correlates with it even where the
+          annotator is random.
+        - ``'median_agreement'``: the same, with each item's median as the
+          reference. Where an item's few raters include one who contradicts
+          the others, the median follows those who agree, while the other
+          ratings' mean of an honest annotator holds the contradiction.
         - ``'median'``: ``mu`` is each item's median, ``sigma`` is
           ``sqrt(pi / 2)`` times the mean absolute deviation from it (the
           median absolute deviation is 0 on discrete scales such as 1..5),
@@ -97,7 +99,7 @@ array-like of shape (n_annotators,), default='auto'
     n_init : int, default=1
         Number of runs with ``init='random'``; the run with the highest final
         objective is kept. The other inits are deterministic: ``'auto'``
-        races two starts, the others make one run. The kept run then goes
+        races three starts, the others make one run. The kept run then goes
         through the checks that may refit it with some annotators presumed
         good (:ref:`undetermined`, :ref:`lapses`), on an objective of its
         own: a fit with more runs can end at a lower ``log_likelihood_``.

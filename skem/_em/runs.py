@@ -29,13 +29,15 @@ class _IterationInfo(NamedTuple):
     ----------
     init : str
         The start of the run: ``'median'``, ``'all_good'``, ``'random'``,
-        ``'agreement'`` and ``'ones'`` (``init='auto'``'s starts: initial
-        weights from the agreement with the items' medians, and of 1), ``'array'``
+        ``'agreement'``, ``'median_agreement'`` and ``'ones'``
+        (``init='auto'``'s starts: initial weights from the agreement with
+        the other ratings of the items, with the items' medians, and of 1),
+        ``'array'``
         (initial weights), ``'warm'`` (``warm_start``, or a refit with fewer
         annotators in the mixture) or ``'nested'`` (everyone good, the fit
         that the mixture's is tested against).
     run : int
-        The run's number, from 1 (``init='auto'`` races two runs,
+        The run's number, from 1 (``init='auto'`` races three runs,
         ``init='random'`` ``n_init``).
     n_iter : int
         The iteration's number within the run, from 1.
@@ -52,18 +54,19 @@ class _IterationInfo(NamedTuple):
     change: float
 
 
-# init='auto' runs EM from each of these and keeps the higher objective. A
-# start that weighs each annotator by how its ratings follow the items'
-# medians finds random raters where many are (the medians alone are pulled
-# toward the scale's middle by them, and a start from the medians could end
-# with a random rater good and honest ones flagged); one that trusts
-# everyone, the prior included (initial weights of 1), finds the maximum
-# nearest nobody random, which a start that doubts some can miss for a lower
-# one. Each reaches the better maximum on some panels.
-_AUTO_STARTS = ("agreement", "ones")
+# init='auto' runs EM from each of these and keeps the higher objective.
+# Two weigh each annotator by its correlation with a reference that follows
+# the items (_estimate_agreement_weights): the mean of the other ratings of
+# its items finds the random raters where they are many, the items' medians
+# where an item's few raters include one who contradicts the others. The
+# third trusts everyone, the prior included (initial weights of 1), and finds
+# the maximum nearest nobody random, which a start that doubts some can miss
+# for one that flags honest raters of a hard task. A fit that calls anyone
+# random is then tested against everyone good (_MixtureTest).
+_AUTO_STARTS = ("agreement", "median_agreement", "ones")
 
 # The starts a user may name: init='auto' and the starts it races among them.
-_INIT_NAMES = {"auto", "agreement", "all_good", "median", "random"}
+_INIT_NAMES = {"auto", "agreement", "median_agreement", "all_good", "median", "random"}
 
 # init='auto' runs each start this many iterations, and only the one then
 # ahead goes on to convergence.
@@ -276,5 +279,7 @@ def _nested_start(data, form, mixture):
         flagged, np.clip(candidate, np.min(params.sigma), 1.0), params.sigma
     )
     if form.noise == "shared":
-        sigma = np.full_like(sigma, np.sqrt(np.mean(sigma**2)))
+        # An annotator without ratings has no term, nor a say in the scale.
+        rated = data.n_per_annotator > 0
+        sigma = np.full_like(sigma, np.sqrt(np.mean(sigma[rated] ** 2)))
     return replace(params, sigma=sigma)

@@ -1,8 +1,8 @@
 """The starts of EM: each block's first locations, from medians, weights or a fit.
 
 ``init='median'`` starts from each item's median, ``'all_good'``,
-``'random'``, initial weights and ``init='auto'``'s agreement with the items'
-medians from the lecture's weighted mean, and a warm
+``'random'``, initial weights and ``init='auto'``'s agreement of each
+annotator with the others from the lecture's weighted mean, and a warm
 start from the previous fit's locations. :func:`_initialize_params` turns the
 kernels' sums into the first annotator parameters.
 """
@@ -27,6 +27,9 @@ from skem._model.weights import (
     _compute_rating_weights,
 )
 
+# The reference of each agreement start (_kernel_agreement_sums).
+_AGREEMENT_REFERENCES = {"agreement": "others", "median_agreement": "median"}
+
 
 def _initialize_params(data, form, init, random_state):
     """The initial parameters of one start, and each block's start.
@@ -36,12 +39,13 @@ def _initialize_params(data, form, init, random_state):
     data : backend
         The items, in unit score space; each block gets its first locations.
     form : _ModelForm
-    init : {'median', 'all_good', 'ones', 'agreement', 'random'} or \
-array-like of shape (n_annotators,)
+    init : {'median', 'all_good', 'agreement', 'median_agreement', 'ones', \
+'random'} or array-like of shape (n_annotators,)
         The start, or initial weights (checked here). The starts of
-        ``init='auto'``: ``'ones'`` is the initial weights
-        ``np.ones(n_annotators)``, ``'agreement'`` those of
-        :func:`_estimate_agreement_weights`.
+        ``init='auto'``: ``'agreement'`` and ``'median_agreement'`` are the
+        initial weights of :func:`_estimate_agreement_weights`, from each
+        annotator's correlation with the other ratings of its items and with
+        its items' medians; ``'ones'`` is ``np.ones(n_annotators)``.
     random_state : RandomState
         Draws the weights of ``'random'``.
 
@@ -55,8 +59,10 @@ array-like of shape (n_annotators,)
     if not isinstance(init, str):
         weights = _check_init_weights(init, n_annotators)
         init = "weights"
-    elif init == "agreement":
-        weights = _estimate_agreement_weights(**data.reduce(_kernel_agreement_sums))
+    elif init in _AGREEMENT_REFERENCES:
+        weights = _estimate_agreement_weights(
+            **data.reduce(_kernel_agreement_sums, _AGREEMENT_REFERENCES[init])
+        )
         init = "weights"
     if init == "median":
         deviations = data.update(_kernel_initialize_median, form.bounded)
@@ -85,8 +91,10 @@ array-like of shape (n_annotators,)
         )[0]
         # all_good is the lecture's start: everyone's ratings shape mu and
         # sigma, but the prior does not presume that everyone is good. The
-        # ones of init='auto' are initial weights of 1: pi at its bound.
-        pi = 0.5 if init == "all_good" else float(np.mean(weights))
+        # ones of init='auto' are initial weights of 1: pi at its bound. An
+        # annotator without ratings has no term in the objective, nor in pi.
+        rated = data.n_per_annotator > 0
+        pi = 0.5 if init == "all_good" else float(np.mean(weights[rated]))
     if form.bounded:
         sigma = min(sigma, 1.0)
     return _Params(
@@ -106,12 +114,14 @@ def _check_init_weights(init, n_annotators):
     except (TypeError, ValueError) as error:
         # NumPy's own words name neither init nor what it may be.
         raise ValueError(
-            "init must be 'auto', 'agreement', 'all_good', 'median', 'random' or "
+            "init must be 'auto', 'agreement', 'median_agreement', 'all_good', "
+            "'median', 'random' or "
             f"one initial P(good) per annotator; got {init!r} ({error})."
         ) from error
     if weights.ndim != 1 or weights.shape[0] != n_annotators:
         raise ValueError(
-            "init must be 'auto', 'agreement', 'all_good', 'median', 'random' or "
+            "init must be 'auto', 'agreement', 'median_agreement', 'all_good', "
+            "'median', 'random' or "
             f"one initial P(good) per annotator: X has {n_annotators} annotators, init "
             f"has shape {weights.shape}."
         )
@@ -139,52 +149,97 @@ def _kernel_initialize_median(block, bounded):
     }
 
 
-def _kernel_agreement_sums(block):
-    """Each annotator's sums of its ratings and of its items' medians.
+def _kernel_agreement_sums(block, reference):
+    """Each annotator's sums of its ratings and of their references.
 
-    The input of :func:`_estimate_agreement_weights`: the count, the sums,
-    the sums of squares and the sum of products, per annotator. A gold
-    item's median is its known score.
+    The input of :func:`_estimate_agreement_weights`. A gold item's
+    reference is its known score.
+
+    Parameters
+    ----------
+    block : _Block
+        Whole items: each item's ratings are all in the block.
+    reference : {'others', 'median'}
+        A rating's reference: the mean of the other ratings of its item (a
+        rating alone on its item has none and is left out), or the item's
+        median.
+
+    Returns
+    -------
+    block : _Block
+        The same block.
+    sums : dict of ndarray of shape (n_annotators,)
+        Per annotator: ``n``, its number of ratings with a reference; ``x``
+        and ``y``, the sums of those ratings and of their references;
+        ``xx``, ``yy`` and ``xy``, the sums of their squares and products.
     """
     ratings = block.ratings
-    medians = _apply_gold(_estimate_item_medians(ratings), block.gold)
+    gold = block.gold
+    if reference == "median":
+        medians = _apply_gold(_estimate_item_medians(ratings), gold)
+    else:
+        count = ratings.n_per_item
+        total = np.bincount(ratings.item, ratings.score, minlength=ratings.n_items)
     n = ratings.n_annotators
     sums = {key: np.zeros(n) for key in ("n", "x", "y", "xx", "yy", "xy")}
     # A chunk at a time: no per-rating arrays beside the ratings.
     for chunk in _chunks(ratings.n_ratings):
-        whose, x = ratings.annotator[chunk], ratings.score[chunk]
-        y = medians[ratings.item[chunk]]
-        for key, values in (("n", None), ("x", x), ("y", y)):
+        item, whose = ratings.item[chunk], ratings.annotator[chunk]
+        x = ratings.score[chunk]
+        if reference == "median":
+            y = medians[item]
+        else:
+            others = count[item] - 1
+            with np.errstate(divide="ignore", invalid="ignore"):
+                y = (total[item] - x) / others
+            referenced = others > 0
+            if gold is not None:
+                known = gold[item]
+                is_gold = ~np.isnan(known)
+                y = np.where(is_gold, known, y)
+                referenced |= is_gold
+            if not referenced.all():
+                whose, x, y = whose[referenced], x[referenced], y[referenced]
+        sums["n"] += np.bincount(whose, minlength=n)
+        for key, values in (("x", x), ("y", y), ("xx", x * x), ("yy", y * y)):
             sums[key] += np.bincount(whose, values, minlength=n)
-        for key, values in (("xx", x * x), ("yy", y * y), ("xy", x * y)):
-            sums[key] += np.bincount(whose, values, minlength=n)
+        sums["xy"] += np.bincount(whose, x * y, minlength=n)
     return block, sums
 
 
 def _estimate_agreement_weights(n, x, y, xx, yy, xy):
-    """Initial P(good) from each annotator's correlation with its items' medians.
+    """Initial P(good) from each annotator's agreement with the items.
 
     A random annotator's ratings do not follow the items, so their
-    correlation with the items' medians is about 0, whatever the scale;
-    a good annotator's is positive. Where many annotators are random, a start
-    that weighs each annotator by that correlation finds the maximum where
-    they are random, which the items' medians alone can miss (the median is
-    pulled toward the middle of the scale by the random ratings).
+    correlation with a reference that does is about 0, whatever the scale; a
+    good annotator's is positive. A start that weighs each annotator by its
+    correlation finds the maximum where the random annotators are random,
+    which a start from everyone good can miss. Two references, each right
+    where the other fails (:data:`skem._em.runs._AUTO_STARTS`):
+
+    - the mean of the *other* ratings of the item (psychometrics' corrected
+      item-total correlation). A reference that holds the annotator's own
+      rating correlates with it whoever rated: where most annotators are
+      random, a random one then looks as agreeing as a good one;
+    - the item's median. Where an item has 3 ratings, the others' mean of
+      a good annotator holds the third rating in full; if that rater
+      contradicts the item, the good annotator's correlation vanishes,
+      while the median of the three follows the two who agree.
 
     Parameters
     ----------
     n, x, y, xx, yy, xy : ndarray of shape (n_annotators,)
-        Per annotator: its number of ratings, the sums of its ratings ``x``
-        and of its items' medians ``y``, of their squares and of their
-        products (:func:`_kernel_agreement_sums`).
+        Per annotator: its number of ratings with a reference, the sums of
+        those ratings ``x`` and of their references ``y``, of their squares
+        and of their products (:func:`_kernel_agreement_sums`).
 
     Returns
     -------
     weights : ndarray of shape (n_annotators,)
         Pearson's correlation, clipped at 0, over the largest. An annotator
-        whose correlation is not defined (fewer than 3 ratings, or ratings or
-        medians without spread) gets 1/2: nothing is known of it. All 1/2 if
-        no correlation is positive.
+        whose correlation is not defined (fewer than 3 ratings with a
+        reference, or ratings or references without spread) gets 1/2:
+        nothing is known of it. All 1/2 if no correlation is positive.
     """
     with np.errstate(divide="ignore", invalid="ignore"):
         spread_x = xx - x * x / n

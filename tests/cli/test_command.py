@@ -17,6 +17,8 @@ import zipfile
 
 import pytest
 
+from skem._em.runs import _AUTO_STARTS
+
 pd = pytest.importorskip("pandas")
 
 
@@ -420,13 +422,21 @@ def test_progress_shows_on_a_terminal_only_after_the_delay(monkeypatch, capsys):
     assert shown.startswith(
         "\r[AnnotatorEM] start 1 (item medians), iteration 7: objective -3,"
     )
-    progress(Info("ones", 2, 1, -3.0, 1e-4))  # init='auto''s start, in words
-    assert "start 2 (everyone good)," in capsys.readouterr().err
+    progress(Info("median_agreement", 2, 1, -3.0, 1e-4))  # init='auto''s, in words
+    assert "start 2 (agreement with the item medians)," in capsys.readouterr().err
     progress.close()
     assert capsys.readouterr().err.strip() == ""  # the line is cleared
     quiet = fitting.Progress(enabled=False, name="AnnotatorEM")
     quiet(Info("median", 1, 9, -1.0, 0.0))
     assert capsys.readouterr().err == ""
+
+
+def test_progress_names_every_start_of_init_auto_in_words():
+    """The progress line says what each of init='auto''s starts is, not its
+    internal name."""
+    from skem._cli.fitting import _START_WORDS
+
+    assert set(_AUTO_STARTS) <= set(_START_WORDS)
 
 
 def test_progress_comes_from_the_driver_callback(ratings_csv, monkeypatch, run_main):
@@ -455,7 +465,7 @@ def test_progress_comes_from_the_driver_callback(ratings_csv, monkeypatch, run_m
     assert "[AnnotatorEM]" not in out
     assert [info.n_iter for info in seen if info.run == seen[-1].run][:2] == [1, 2]
     # init='auto', then the test of the mixture, which flags the random viewers
-    assert {info.init for info in seen} == {"agreement", "ones", "nested"}
+    assert {info.init for info in seen} == {*_AUTO_STARTS, "nested"}
 
 
 def _consensus_of(run_main, path, *options):

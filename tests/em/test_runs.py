@@ -122,7 +122,9 @@ def test_prepare_starts_sets_up_each_start_as_it_would_be_alone():
     alone from the untouched blocks, the random draws in order, and the
     backend is left as it was."""
     X = make_ratings(30, 6, bad_fraction=0.3, missing_fraction=0.2, random_state=0)
-    starts = [(1, "agreement"), (2, "ones"), (3, "random"), (4, "median")]
+    starts = list(
+        enumerate(("agreement", "median_agreement", "ones", "random", "median"), 1)
+    )
     _, _, _, form, data, _ = AnnotatorEM()._prepare_fit(X, None)
     initial = data.state
     prepared = _prepare_starts(data, form, starts, None, np.random.RandomState(7))

@@ -74,11 +74,13 @@ def test_check_init_weights_accepts_probabilities_as_floats():
         ([0.5, 0.5], "X has 3 annotators, init has shape \\(2,\\)"),
         (
             [0.5, 0.5],
-            "^init must be 'auto', 'agreement', 'all_good', 'median', 'random' or",
+            "^init must be 'auto', 'agreement', 'median_agreement', 'all_good', "
+            "'median', 'random' or",
         ),
         (
             {"a": 1},
-            "^init must be 'auto', 'agreement', 'all_good', 'median', 'random' or",
+            "^init must be 'auto', 'agreement', 'median_agreement', 'all_good', "
+            "'median', 'random' or",
         ),
         ([[0.5, 0.5, 0.5]], "init has shape \\(1, 3\\)"),
         ([0.5, 1.5, 0.5], "must lie in \\[0, 1\\]"),
@@ -108,15 +110,13 @@ def test_kernel_initialize_median_sums_deviations_over_chunks(monkeypatch):
     np.testing.assert_array_equal(block.location, medians)
 
 
-def _agreement_weights(X):
-    block = _Block(ratings=_ratings_from_matrix(X))
-    return _estimate_agreement_weights(**_kernel_agreement_sums(block)[1])
+def _agreement_weights(X, reference, gold=None):
+    block = _Block(ratings=_ratings_from_matrix(X), gold=gold)
+    return _estimate_agreement_weights(**_kernel_agreement_sums(block, reference)[1])
 
 
-def test_agreement_weights_are_correlations_with_the_item_medians():
-    """Pearson's r of each annotator's ratings with its items' medians
-    (np.corrcoef), clipped at 0, over the largest; 1/2 where r is undefined:
-    fewer than 3 ratings, or a constant rater."""
+def _reference_panel():
+    """Three good raters, a random, a reversed and a constant one; 12 items."""
     rng = np.random.default_rng(0)
     truth = rng.uniform(0, 1, 12)
     X = np.column_stack(
@@ -125,15 +125,97 @@ def test_agreement_weights_are_correlations_with_the_item_medians():
     )
     X[3:, 3] = np.where(np.arange(9) < 7, X[3:, 3], np.nan)  # 10 ratings
     X[2:, 5] = np.nan  # a constant rater, and only 2 ratings
-    medians = np.nanmedian(X, axis=1)
+    return X
+
+
+def _expected_weights(X, references):
+    """np.corrcoef of each column with its references, clipped, over the largest."""
     expected = np.full(X.shape[1], 0.5)
-    for a in range(5):
-        rated = ~np.isnan(X[:, a])
-        expected[a] = max(np.corrcoef(X[rated, a], medians[rated])[0, 1], 0.0)
-    expected[:5] /= expected[:5].max()
-    weights = _agreement_weights(X)
-    np.testing.assert_allclose(weights, expected, rtol=1e-9)
+    for a in range(X.shape[1]):
+        known = ~np.isnan(X[:, a]) & ~np.isnan(references[:, a])
+        if known.sum() >= 3 and np.ptp(X[known, a]) > 0:
+            r = np.corrcoef(X[known, a], references[known, a])[0, 1]
+            expected[a] = max(r, 0.0)
+    defined = expected != 0.5
+    expected[defined] /= expected[defined].max()
+    return expected
+
+
+def test_agreement_weights_are_correlations_with_the_item_medians():
+    """reference='median': Pearson's r of each annotator's ratings with its
+    items' medians (np.corrcoef), clipped at 0, over the largest; 1/2 where
+    r is undefined: fewer than 3 ratings, or a constant rater."""
+    X = _reference_panel()
+    medians = np.repeat(np.nanmedian(X, axis=1)[:, np.newaxis], X.shape[1], axis=1)
+    weights = _agreement_weights(X, "median")
+    np.testing.assert_allclose(weights, _expected_weights(X, medians), rtol=1e-9)
     assert weights[4] == 0.0 and weights[5] == 0.5  # reversed; too few
+
+
+def _others_means(X):
+    """Each rating's reference: the mean of the other ratings of its item."""
+    rated = ~np.isnan(X)
+    count = rated.sum(axis=1, keepdims=True)
+    total = np.nansum(X, axis=1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(rated & (count > 1), (total - X) / (count - 1), np.nan)
+
+
+def test_agreement_weights_are_correlations_with_the_others_ratings():
+    """reference='others': r with the mean of the other ratings of each item
+    (the corrected item-total correlation); a rating alone on its item has no
+    reference and does not count, nor toward the 3 ratings r needs."""
+    X = _reference_panel()
+    X[0, :5] = np.nan  # item 0: the constant rater's rating alone
+    X[1, 1:5] = np.nan  # item 1: two ratings
+    weights = _agreement_weights(X, "others")
+    np.testing.assert_allclose(
+        weights, _expected_weights(X, _others_means(X)), rtol=1e-9
+    )
+    assert weights[4] == 0.0 and weights[5] == 0.5  # reversed; one referenced
+
+
+def test_agreement_weights_take_a_gold_items_known_score_as_its_reference():
+    """A gold item's reference is its known score, for either reference, and
+    a rating alone on a gold item counts."""
+    X = _reference_panel()
+    X[0, 1:] = np.nan  # item 0: rater 0 alone
+    gold = np.full(X.shape[0], np.nan)
+    gold[[0, 4]] = [0.2, 0.9]
+    for reference, references in (
+        ("others", _others_means(X)),
+        ("median", np.repeat(np.nanmedian(X, axis=1)[:, None], X.shape[1], axis=1)),
+    ):
+        references[[0, 4]] = gold[[0, 4], np.newaxis]
+        weights = _agreement_weights(X, reference, gold)
+        expected = _expected_weights(X, references)
+        np.testing.assert_allclose(weights, expected, rtol=1e-9)
+
+
+def test_agreement_with_the_others_spares_a_good_rater_among_random_ones():
+    """Two good raters among eight uniform ones, on items of 10 ratings: the
+    items' medians are mostly random ratings, and each random rater's own
+    rating pulls its item's median toward it; the others' mean does not."""
+    rng = np.random.default_rng(3)
+    truth = rng.uniform(0, 1, 200)
+    X = np.column_stack(
+        [truth + rng.normal(0, 0.05, 200) for _ in range(2)]
+        + [rng.uniform(0, 1, 200) for _ in range(8)]
+    )
+    others = _agreement_weights(X, "others")
+    median = _agreement_weights(X, "median")
+    assert others[2:].max() < 0.2 < 0.8 < others[:2].min()
+    assert median[2:].max() > 2 * others[2:].max()
+
+
+def test_agreement_with_the_medians_spares_two_raters_against_a_reversed_one():
+    """Three raters an item, one reversed: each good rater's others' mean holds
+    the reversed rating in full and does not follow the items, while the
+    median of the three does (the docstring example of annotator_frame)."""
+    X = np.array([[4.0, 4.2, 1.0], [2.0, 2.1, 5.0], [3.0, 3.1, 2.0], [1.5, 1.4, 4.5]])
+    np.testing.assert_array_equal(_agreement_weights(X, "others"), [0.5, 0.5, 0.5])
+    median = _agreement_weights(X, "median")
+    assert median[2] == 0.0 and median[:2].min() > 0.9
 
 
 def test_agreement_weights_without_a_positive_correlation_are_all_one_half():
