@@ -82,9 +82,9 @@ print(
 # The start barely matters on these ratings: the two inits of a bounded form
 # reach the same fit on all the clips, and their held-out scores differ by
 # 0.003 per clip, within EM's tolerance. The search picks ``all_good`` by that
-# margin; ``median``, or the default ``auto`` (which races ``agreement``, a
-# start from each viewer's agreement with the clips' medians, against a start
-# of everyone presumed good), would do as well.
+# margin; ``median``, or the default ``auto`` (which races three starts: from
+# each viewer's agreement with the other viewers' ratings and with the clips'
+# medians, and from everyone presumed good), would do as well.
 #
 # Every bounded candidate flags exactly the four unreliable viewers. Three of
 # the four unbounded ones, the lecture's form among them, also flag viewer 9
@@ -138,9 +138,8 @@ fig.tight_layout()
 # maximum: it classifies 70% of the annotators right, against 100% from the
 # median start, and its held-out score is lower (-1.69 per item against
 # -1.61). The search sees this without being told who is random, and chooses
-# ``median``; the default ``auto``, which races the agreement start against a
-# start of everyone presumed good and goes on with the one ahead, ties with
-# it.
+# ``median``; the default ``auto``, which races its three starts and goes on
+# with the one ahead, ties with it.
 #
 # No item here has the three raters it takes to judge anybody, so every
 # verdict is undetermined (:ref:`undetermined`): the consensus, and the

@@ -55,13 +55,13 @@ for name, error in errors.items():
 # 0.192; the median resists until they are about half (0.081 at 50%), then
 # climbs as fast. Both EM variants match the oracle (dotted) up to 70% random
 # annotators, 0.058 against 0.057, as long as three good annotators agree with
-# one another. With two good annotators out of ten (80%) they lose ground,
-# 0.110 and 0.118 against the oracle's 0.067, still far below the median's
-# 0.169: on some draws EM stops at a maximum where a random annotator counts
-# as good beside the two (from the items' medians alone, EM's start before
-# version 0.6, it did so less often here: 0.096 and 0.107). With a single one
-# (90%) no two annotators agree any more, and EM does about as badly as the
-# mean.
+# one another. With two good annotators out of ten (80%) they lose a little
+# ground, 0.081 against the oracle's 0.067, still far below the median's
+# 0.169: the start that weighs each annotator by its agreement with the
+# *other* ratings of its items finds the two (a start from the items'
+# medians, in which each random annotator's own rating weighs, left a random
+# annotator counted good on some draws: 0.110). With a single one (90%) no
+# two annotators agree any more, and EM does about as badly as the mean.
 #
 # Both EM variants often reach the same consensus, so their curves overlap:
 # each method has its own marker and line style, and a small horizontal

@@ -277,8 +277,9 @@ def _add_model_options(parser, score_range=None):
         default="auto",
         help="how EM starts; auto runs 3 iterations from agreement (initial "
         "P(good) from each annotator's correlation with the other ratings of "
-        "its items) and from median_agreement (the same with the item "
-        "medians), then goes on with the run ahead (default: %(default)s)",
+        "its items), from median_agreement (the same with the item medians) "
+        "and from everyone presumed good, then goes on with the run ahead "
+        "(default: %(default)s)",
     )
     parser.add_argument(
         "--n-init",

@@ -61,13 +61,17 @@ _SHARED_PARAMETERS = """
 'random'} or array-like of shape (n_annotators,), default='auto'
         How EM starts. EM finds a local maximum, so the start matters.
 
-        - ``'auto'``: EM runs 3 iterations from ``'agreement'`` and 3 from
-          ``'median_agreement'``, and only the run then ahead
-          (``'agreement'`` on a tie to rounding) goes on to convergence:
-          the fit is that start's own fit, bit for bit, for the cost of
-          about one run and 3 iterations. Each start finds the better
-          maximum where the other can miss it (below). A fit that calls
-          anyone random is then tested against everyone good.
+        - ``'auto'``: EM runs 3 iterations from each of ``'agreement'``,
+          ``'median_agreement'`` and initial weights of 1
+          (``init=np.ones(n_annotators)``: everyone good, the prior ``pi``
+          too), and only the run then ahead (the first of them on a tie to
+          rounding) goes on to convergence: the fit is that start's own fit,
+          bit for bit, for the cost of about one run and 6 iterations. Each
+          agreement start finds the better maximum where the other can miss
+          it (below); the start of everyone good finds the maximum nearest
+          "nobody random", which a start that doubts some annotators can
+          miss for one that flags honest but noisy annotators. A fit that
+          calls anyone random is then tested against everyone good.
           A run that is behind after 3 iterations can still end higher; to
           compare complete runs, fit each start and compare their
           ``log_likelihood_``.
