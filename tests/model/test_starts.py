@@ -1,7 +1,11 @@
 """The starts of EM: item medians and their sort, initial weights."""
 
+from unittest import mock
+
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from skem._em.backend import _Block
 from skem._em.ratings import _Ratings, _ratings_from_matrix
@@ -12,6 +16,7 @@ from skem._model.starts import (
     _kernel_agreement_sums,
     _kernel_initialize_median,
 )
+from tests._helpers import _budget
 
 
 def test_estimate_item_medians(ratings):
@@ -137,6 +142,8 @@ def _expected_weights(X, references):
             r = np.corrcoef(X[known, a], references[known, a])[0, 1]
             expected[a] = max(r, 0.0)
     defined = expected != 0.5
+    if not np.any(expected[defined] > 0):
+        return np.full(X.shape[1], 0.5)
     expected[defined] /= expected[defined].max()
     return expected
 
@@ -216,6 +223,48 @@ def test_agreement_with_the_medians_spares_two_raters_against_a_reversed_one():
     np.testing.assert_array_equal(_agreement_weights(X, "others"), [0.5, 0.5, 0.5])
     median = _agreement_weights(X, "median")
     assert median[2] == 0.0 and median[:2].min() > 0.9
+
+
+@settings(max_examples=_budget(100))
+@given(
+    n_items=st.integers(2, 12),
+    n_annotators=st.integers(2, 6),
+    chunk=st.integers(1, 9),
+    scale=st.floats(0.1, 10.0),
+    shift=st.floats(-10.0, 10.0),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_agreement_weights_depend_neither_on_units_nor_on_chunks(
+    n_items, n_annotators, chunk, scale, shift, seed
+):
+    """For either reference, the weights are those of np.corrcoef on the
+    dense panel, whatever the units of the scores (a positive affine map;
+    a fit hands the kernel scores on the unit range) and however the
+    ratings are cut into chunks; with gold items too."""
+    rng = np.random.default_rng(seed)
+    truth = rng.uniform(0, 1, n_items)
+    noise = rng.uniform(0.01, 1.0, n_annotators)
+    X = truth[:, np.newaxis] + noise * rng.standard_normal((n_items, n_annotators))
+    X[rng.random(X.shape) < 0.3] = np.nan
+    rated = ~np.all(np.isnan(X), axis=1)
+    X, truth = X[rated], truth[rated]
+    gold = np.where(rng.random(X.shape[0]) < 0.2, truth, np.nan)
+    medians = np.repeat(np.nanmedian(X, axis=1)[:, None], n_annotators, axis=1)
+    for reference, references in (("others", _others_means(X)), ("median", medians)):
+        references = np.where(np.isnan(gold)[:, None], references, gold[:, None])
+        expected = _expected_weights(X, references)
+        with mock.patch("skem._model.starts._chunks", _chunks_of(chunk)):
+            weights = _agreement_weights(X, reference, gold)
+        moved = _agreement_weights(scale * X + shift, reference, scale * gold + shift)
+        np.testing.assert_allclose(weights, expected, atol=1e-7)
+        np.testing.assert_allclose(moved, weights, atol=1e-7)
+
+
+def _chunks_of(size):
+    def chunks(n):
+        return (slice(start, start + size) for start in range(0, n, size))
+
+    return chunks
 
 
 def test_agreement_weights_without_a_positive_correlation_are_all_one_half():
