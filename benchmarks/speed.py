@@ -450,7 +450,8 @@ def whole_fit_table(quick=False):
         "and the set's stated score range; times are medians over the rounds "
         "(9, or 3 above 100,000 ratings), the ratio the median of the ratios "
         "within a round. Iterations are the kept run's; init='auto' adds the "
-        "3 iterations of the start it drops. emotion/ with 40% random raters "
+        "3 iterations of each of the two starts it drops. emotion/ with 40% "
+        "random raters "
         "replaces 40% of the annotators as the robustness table does (seed 0)."
     )
     return table(headers, rows), note

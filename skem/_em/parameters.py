@@ -77,13 +77,13 @@ _SHARED_PARAMETERS = """
           ``log_likelihood_``.
         - ``'agreement'``: each annotator's initial P(good) is the
           correlation of its ratings with the mean of the other ratings of
-          the same items (clipped at 0, over the largest; 1/2 where it is
-          not defined: fewer than 3 ratings on items that others rated too,
-          or no spread), followed by an M-step. A random annotator's
-          ratings do not follow the items, whatever the scale. Its own
-          rating is left out of the reference: with few ratings per item,
-          a reference that holds it correlates with it even where the
-          annotator is random.
+          the same items, or a gold item's known score (clipped at 0, over
+          the largest; 1/2 where it is not defined: fewer than 3 ratings on
+          items that others rated too or gold items, or no spread),
+          followed by an M-step. A random annotator's ratings do not
+          follow the items, whatever the scale. Its own rating is left out
+          of the reference: with few ratings per item, a reference that
+          holds it correlates with it even where the annotator is random.
         - ``'median_agreement'``: the same, with each item's median as the
           reference. Where an item's few raters include one who contradicts
           the others, the median follows those who agree, while the other

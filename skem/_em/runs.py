@@ -279,7 +279,7 @@ def _nested_start(data, form, mixture):
         flagged, np.clip(candidate, np.min(params.sigma), 1.0), params.sigma
     )
     if form.noise == "shared":
-        # An annotator without ratings has no term, nor a say in the scale.
+        # An annotator without ratings has no residuals: no say in the scale.
         rated = data.n_per_annotator > 0
         sigma = np.full_like(sigma, np.sqrt(np.mean(sigma[rated] ** 2)))
     return replace(params, sigma=sigma)

@@ -92,7 +92,8 @@ def _initialize_params(data, form, init, random_state):
         # all_good is the lecture's start: everyone's ratings shape mu and
         # sigma, but the prior does not presume that everyone is good. The
         # ones of init='auto' are initial weights of 1: pi at its bound. An
-        # annotator without ratings has no term in the objective, nor in pi.
+        # annotator without ratings has no likelihood term: it has no say in
+        # pi either.
         rated = data.n_per_annotator > 0
         pi = 0.5 if init == "all_good" else float(np.mean(weights[rated]))
     if form.bounded:
