@@ -416,6 +416,15 @@ def _step_truncated_sigma(
         precision = sigma**-2.0
     gradient, curvature = _compute_precision_derivatives(gradient, curvature, precision)
     limits = _precision_limits(precision, min_sigma)
+    if not shared:
+        # An annotator without ratings has its prior term alone, whose
+        # maximum, sigma = tau, the proposal reaches at once: held back by a
+        # factor, its sigma would trail tau and pull on tau's solve.
+        empty = data.n_per_annotator == 0
+        limits = (
+            np.where(empty, 1.0, limits[0]),
+            np.where(empty, min_sigma**-2.0, limits[1]),
+        )
 
     def evaluate(values, groups, shared_sigma=None):
         group_sigma = values**-0.5
