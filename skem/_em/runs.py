@@ -65,7 +65,8 @@ class _IterationInfo(NamedTuple):
 # random is then tested against everyone good (_MixtureTest).
 _AUTO_STARTS = ("agreement", "median_agreement", "ones")
 
-# The starts a user may name: init='auto' and the starts it races among them.
+# The starts a user may name (init='auto''s third start, weights of 1, is
+# init=np.ones(n_annotators)).
 _INIT_NAMES = {"auto", "agreement", "median_agreement", "all_good", "median", "random"}
 
 # init='auto' runs each start this many iterations, and only the one then

@@ -253,18 +253,11 @@ def test_agreement_weights_depend_neither_on_units_nor_on_chunks(
     for reference, references in (("others", _others_means(X)), ("median", medians)):
         references = np.where(np.isnan(gold)[:, None], references, gold[:, None])
         expected = _expected_weights(X, references)
-        with mock.patch("skem._model.starts._chunks", _chunks_of(chunk)):
+        with mock.patch("skem._model.likelihoods._CHUNK_SIZE", chunk):
             weights = _agreement_weights(X, reference, gold)
         moved = _agreement_weights(scale * X + shift, reference, scale * gold + shift)
         np.testing.assert_allclose(weights, expected, atol=1e-7)
         np.testing.assert_allclose(moved, weights, atol=1e-7)
-
-
-def _chunks_of(size):
-    def chunks(n):
-        return (slice(start, start + size) for start in range(0, n, size))
-
-    return chunks
 
 
 def test_agreement_weights_without_a_positive_correlation_are_all_one_half():
