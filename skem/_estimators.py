@@ -8,7 +8,7 @@ from skem._em.backend import _Block, _InMemoryBackend
 from skem._em.driver import _BaseEM
 from skem._em.huge_pages import _count_values, _without_huge_page_advice
 from skem._em.items import _collect_item_results
-from skem._em.parameters import _SHARED_PARAMETERS
+from skem._em.parameters import _SHARED_ATTRIBUTES, _SHARED_PARAMETERS
 from skem._em.ratings import _exact_where_known, _ratings_from_matrix
 from skem._em.score_range import _check_among_levels, _check_ratings_in_range
 from skem._em.validation import (
@@ -98,7 +98,7 @@ class _BaseAnnotatorEM(TransformerMixin, _BaseEM):
         """
         check_is_fitted(self)
         ratings, unit, scale, _ = self._validate_ratings(X)
-        consensus = self._form(0.0, scale).consensus(
+        consensus = self._form(0.0, scale, self.tail_).consensus(
             unit, self._fitted_params(scale), *self._consensus_weights()
         )
         _warn_unrated_items(consensus, "X")
@@ -139,7 +139,7 @@ class _BaseAnnotatorEM(TransformerMixin, _BaseEM):
         check_is_fitted(self)
         _, unit, scale, bounds = self._validate_ratings(X)
         params = self._fitted_params(scale)
-        form = self._form(0.0, scale)
+        form = self._form(0.0, scale, self.tail_)
         weights, log_weights = self._consensus_weights()
         location = form.location(unit, params, weights, log_weights, bounds)
         log_likelihood = _compute_item_log_likelihood(
@@ -234,9 +234,9 @@ class _BaseAnnotatorEM(TransformerMixin, _BaseEM):
         return np.asarray(["consensus"], dtype=object)
 
     def _fit(self, X, gold):
-        ratings, scale, gold, form, data, warm_params = self._prepare_fit(X, gold)
-        warm_refit = None if warm_params is None else _warm_refit(self, scale, form)
-        run = self._fit_em(data, form, warm_params, warm_refit)
+        ratings, scale, gold, forms, data, warm_params = self._prepare_fit(X, gold)
+        warm_refit = None if warm_params is None else _warm_refit(self, scale, forms[0])
+        form, run = self._fit_tails(data, forms, warm_params, warm_refit)
         items = _collect_item_results(data, form, run)
 
         self._set_annotator_attributes(run, form, scale)
@@ -270,7 +270,8 @@ class _BaseAnnotatorEM(TransformerMixin, _BaseEM):
         scale : _ScoreScale
         gold : ndarray of shape (n_items,) or None
             Known scores, NaN where unknown.
-        form : _ModelForm
+        forms : list of _ModelForm
+            One per tail to try (:meth:`_tail_candidates`).
         data : _InMemoryBackend
             The ratings in unit space, in one block not yet started.
         warm_params : _Params or None
@@ -294,17 +295,20 @@ class _BaseAnnotatorEM(TransformerMixin, _BaseEM):
             args = (self.score_range, ratings.score, self.bounded)
             scale = _scale_for_gold(scale, known, *args)
         unit = ratings.with_scores(scale.to_unit(ratings.score), scale.unit_half_step)
-        form = self._form(self._resolve_min_sigma(scale), scale)
+        min_sigma = self._resolve_min_sigma(scale)
+        forms = [
+            self._form(min_sigma, scale, tail) for tail in self._tail_candidates(warm)
+        ]
         warm_params, mu = None, None
         if warm:
             self._check_warm_start_shape(ratings)
             _check_same_annotators(names, getattr(self, "feature_names_in_", None))
-            warm_params, mu = _warm_start(self, scale, form)
+            warm_params, mu = _warm_start(self, scale, forms[0])
         unit_gold = None if gold is None else scale.to_unit(gold)
         data = _InMemoryBackend(
             _Block(unit, unit_gold, mu), unit.n_per_annotator, gold is not None
         )
-        return ratings, scale, gold, form, data, warm_params
+        return ratings, scale, gold, forms, data, warm_params
 
     def _validate_ratings(self, X):
         """Validate new ratings: the ratings, in unit space too, the scale, the bounds.
@@ -378,118 +382,6 @@ class _BaseAnnotatorEM(TransformerMixin, _BaseEM):
         tags.target_tags.required = False
         tags.transformer_tags.preserves_dtype = ["float64"]
         return tags
-
-
-_SHARED_ATTRIBUTES = """
-    log_posterior_ : ndarray of shape (n_annotators,)
-        ``log P(good | ratings)`` of each annotator at the fitted parameters,
-        soft even for hard EM. It ranks annotators where ``weights_``
-        saturates at exactly 0 or 1.
-
-    mu_ : ndarray of shape (n_items,)
-        Consensus score of each training item: the mean of its bias-corrected
-        ratings weighted by ``consensus_weights_ / sigma_**2``, at the fitted
-        parameters: :meth:`transform` of the training ratings gives the same
-        numbers. For the bounded forms it is kept inside ``score_range_``.
-        NaN for items without any rating (a warning says how many).
-
-    location_ : ndarray of shape (n_items,)
-        Location ``mu_i`` of the good ratings of each item, as EM fits it. For
-        the plain normal forms it is the consensus, ``mu_``; for the bounded
-        forms the location of the truncated normal, which lies beyond the
-        mean rating near the ends of the scale (an item that everyone rates
-        at the top has its location at the top).
-
-    mu_std_error_ : ndarray of shape (n_items,)
-        Standard error of each ``mu_``: ``c / sqrt(P_i)``, where ``P_i``
-        sums ``w_a / sigma_a**2`` over the annotators who rated item ``i``
-        (the error of a precision-weighted mean of good ratings), ``w_a``
-        each annotator's weight in the consensus (``weights_``, or ``pi_``
-        where the verdict is undetermined), and ``c`` scales sigma to the
-        ratings' spread about their consensus, corrected for the degrees of
-        freedom the item means use up: ``c**2 = sum_ia w_a z_ia**2 / sum_i
-        (W_i - V_i / W_i)``, with ``z_ia`` a rating's residual over its
-        rater's sigma, ``W_i`` the sum of the item's weights and ``V_i`` that
-        of their squares (for a Student-t error, ``tail``, the numerator is
-        ``sum_i W_i``, times the t's own factor). With ``noise='shared'``
-        this is ``c * sigma_ / sqrt(W_i)``. 0 for gold
-        items, ``inf`` for items whose raters all have zero weight, NaN for
-        items without any rating. See also :meth:`mu_interval`.
-
-    n_judged_ratings_ : ndarray of shape (n_annotators,)
-        Number of each annotator's ratings on items that at least two other
-        annotators rated too: the ratings that can judge it. With fewer
-        than 3 it is not judged (``judged_``).
-
-    judged_ : ndarray of shape (n_annotators,), dtype bool
-        Whether the ratings judge the annotator: at least 3 judged ratings,
-        and enough evidence that the fit estimated its good/random flag
-        rather than presume it good (a lapsed annotator, ``lapsed_``, is
-        judged with its slip allowed), but not those a mixture flagged before
-        it failed its test against everyone good (:ref:`undetermined`). One
-        not judged is "undetermined", and counts at ``pi_`` in the consensus
-        and in :meth:`score_samples`.
-
-    lapsed_ : ndarray of shape (n_annotators,), dtype bool
-        Whether the fit would have called the annotator random for one
-        rating alone: with that rating read as a slip, the rest make it
-        good (:ref:`lapses`). It entered EM as good, and its ``weights_``,
-        ``log_posterior_`` and verdict are those with the slip allowed.
-
-    consensus_weights_ : ndarray of shape (n_annotators,)
-        Weight of each annotator in the consensus ``mu_``: ``weights_`` where
-        ``judged_``, ``pi_`` elsewhere. An annotator whose ``weights_`` is
-        near 0 after one or two ratings still counts at ``pi_`` here.
-
-    sigma_ : float or ndarray of shape (n_annotators,)
-        Standard deviation of good annotators' ratings around ``mu_ +
-        bias_`` (before truncation): a float for ``noise='shared'``, one value
-        per annotator for ``noise='per_annotator'``.
-
-    shared_sigma_ : float
-        The scale that the per-annotator prior pulls each ``sigma_a`` toward,
-        estimated with the rest (``sigma_`` itself for ``noise='shared'``).
-
-    bias_ : ndarray of shape (n_annotators,)
-        Offset of each annotator's good ratings; zeros unless ``bias=True``.
-
-    pi_ : float
-        Prior probability that an annotator is good, kept within
-        ``[1e-6, 1 - 1e-6]``: the share of good annotators among those in
-        the mixture, who have at least 3 ratings on items that someone else
-        rated too. The others enter EM as good (``1 - 1e-6`` if nobody is
-        in the mixture, or if the mixture failed its test against everyone
-        good; see :ref:`undetermined`).
-
-    score_range_ : tuple of (float, float)
-        ``(low, high)`` of the uniform distribution of bad ratings.
-
-    levels_ : ndarray of shape (n_levels,) or None
-        The levels the ratings were read as, lowest first (see ``levels``);
-        None when they were read as exact scores.
-
-    log_likelihoods_ : ndarray of shape (n_iterations,)
-        The objective after each iteration of the kept run, in score units:
-        the log-likelihood (in which an annotator with fewer than 3 ratings
-        on items that someone else rated enters as good), plus the log prior
-        density of the ``sigma_a`` for ``noise='per_annotator'``.
-
-    log_likelihood_ : float
-        The objective at the fitted parameters, ``log_likelihoods_[-1]``.
-
-    n_iter_ : int
-        Number of EM iterations of the kept run.
-
-    converged_ : bool
-        Whether the kept run converged within ``max_iter``.
-
-    n_features_in_ : int
-        Number of annotators seen during ``fit``.
-
-    feature_names_in_ : ndarray of shape (n_annotators,)
-        Names of the annotators seen during ``fit``, when X has string column
-        names.
-"""
 
 
 class AnnotatorEM(_BaseAnnotatorEM):

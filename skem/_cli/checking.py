@@ -84,7 +84,9 @@ def check_options(args):
             f"--noise-prior must be a positive number; got {args.noise_prior:g}"
         )
     if args.tail is not None:
-        if not (math.isfinite(args.tail) and _MIN_TAIL <= args.tail <= _MAX_TAIL):
+        if args.tail != "auto" and not (
+            math.isfinite(args.tail) and _MIN_TAIL <= args.tail <= _MAX_TAIL
+        ):
             raise UserInputError(
                 "--tail must be a number of degrees of freedom from "
                 f"{_MIN_TAIL:g} to {_MAX_TAIL:g}; got {args.tail:g}"

@@ -257,11 +257,12 @@ def _add_model_options(parser, score_range=None):
     )
     parser.add_argument(
         "--tail",
-        type=float,
+        type=_tail,
         metavar="DF",
         default=None,
         help="a Student-t good component with DF degrees of freedom, for "
-        "heavy-tailed scores such as counts; needs --no-bounded (default: "
+        "heavy-tailed scores such as counts, or 'auto': the most likely of "
+        "the normal and 32, 8, 4, 2 and 1; needs --no-bounded (default: "
         "the normal)",
     )
     parser.add_argument(
@@ -348,6 +349,18 @@ def _separator(text):
             f"';' or '\\t' for a tab; got '{text}'"
         )
     return sep
+
+
+def _tail(text):
+    """The ``--tail`` value: 'auto' or a number (its range is checked later)."""
+    if text == "auto":
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be 'auto' or a number of degrees of freedom; got '{text}'"
+        ) from None
 
 
 def _decimal_mark(text):

@@ -232,7 +232,7 @@ def summary(
         )
     lines.append(
         _sigma_line(
-            annotators, verdict == "consistent", getattr(estimator, "tail", None)
+            annotators, verdict == "consistent", getattr(estimator, "tail_", None)
         )
     )
     if getattr(estimator, "bias", False):

@@ -26,6 +26,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from skem._em.e_step import _e_step
+from skem._em.model_setup import _ModelSetup
 from skem._em.parameters import _MAX_TAIL, _MIN_TAIL
 from skem._em.recycling import _recycling
 from skem._em.runs import (
@@ -42,7 +43,6 @@ from skem._em.runs import (
     _nested_start,
     _prepare_starts,
 )
-from skem._em.score_range import _resolve_score_range
 from skem._em.validation import _warn_at_caller
 from skem._em.warm import _clip_warm_params, _kernel_set_locations
 from skem._model.evidence import (
@@ -55,22 +55,13 @@ from skem._model.evidence import (
     _mixture_annotators,
     _mixture_candidates,
 )
-from skem._model.form import _model_form, _Params
+from skem._model.form import _Params
 from skem._model.lapses import _find_lapses, _report_lapses
 from skem._model.likelihoods import (
     _estimate_annotator_log_joint,
 )
 from skem._model.shift import _centre_biases
 from skem._model.starts import _check_init_weights
-
-# min_sigma="auto" is this fraction of the width of the score range; it scales
-# with the scores, so the fit is invariant to affine changes of the scale.
-_AUTO_MIN_SIGMA_FRACTION = 1e-3
-
-# An explicit min_sigma below this fraction of the score range would let a
-# truncated normal's standardized bounds reach 1e8, where squaring them loses
-# every digit of the log density.
-_MIN_SIGMA_FRACTION_FLOOR = 1e-8
 
 # The usable range of noise_prior, measured with fuzzers. From about 1e12 a
 # fit's objective carries rounding noise above tol, and the annotators' order
@@ -81,7 +72,7 @@ _MIN_SIGMA_FRACTION_FLOOR = 1e-8
 _NOISE_PRIOR_RANGE = (1e-300, 1e9)
 
 
-class _BaseEM(BaseEstimator, metaclass=ABCMeta):
+class _BaseEM(_ModelSetup, BaseEstimator, metaclass=ABCMeta):
     """Parameters and the EM loop shared by every annotator model.
 
     Subclasses validate their input, lay it out in a backend and call
@@ -101,7 +92,11 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
         "tol": [Interval(Real, 0, None, closed="left")],
         "score_range": [StrOptions({"auto"}), "array-like"],
         "levels": [StrOptions({"auto"}), None, "array-like"],
-        "tail": [None, Interval(Real, _MIN_TAIL, _MAX_TAIL, closed="both")],
+        "tail": [
+            None,
+            StrOptions({"auto"}),
+            Interval(Real, _MIN_TAIL, _MAX_TAIL, closed="both"),
+        ],
         "min_sigma": [StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")],
         "random_state": ["random_state"],
         "warm_start": ["boolean"],
@@ -492,6 +487,7 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
         self._unit_params = params
         self.score_range_ = (scale.low, scale.high)
         self.levels_ = scale.level_values()
+        self.tail_ = form.tail_df
         self.n_judged_ratings_ = run["n_judged"]
         self.judged_ = run["judged"]
         # Why some unjudged annotators are: for the reasons in words.
@@ -526,59 +522,42 @@ class _BaseEM(BaseEstimator, metaclass=ABCMeta):
                 ConvergenceWarning,
             )
 
-    def _form(self, min_sigma, scale):
-        if self.tail is not None and self.bounded:
-            raise ValueError(
-                f"tail={self.tail!r} is a Student-t good component on the whole "
-                "real line: it needs bounded=False."
-            )
-        return _model_form(
-            self.bounded,
-            self.noise,
-            self.bias,
-            self.noise_prior,
-            min_sigma,
-            self._hard,
-            scale.levels is not None,
-            self.tail,
-        )
+    def _fit_tails(self, data, forms, warm_params=None, warm_refit=None):
+        """Fit EM in each of ``forms``; keep the fit with the highest objective.
 
-    def _resolve_scale(self, scores):
-        """The score scale of the training ratings ``scores`` (or their levels)."""
-        levels = self.levels
-        if not self.bounded:
-            if levels is not None and not isinstance(levels, str):
-                raise ValueError(
-                    "levels are read by the bounded forms only: with "
-                    "bounded=False the ratings are exact scores. Use "
-                    "bounded=True, or levels='auto'."
-                )
-            levels = None
-        return _resolve_score_range(self.score_range, scores, levels)
+        ``forms`` differ only in the degrees of freedom of the good component
+        (:meth:`_tail_candidates`). Choosing by the objective is their
+        maximum-likelihood estimate over a grid: each form is fitted as
+        :meth:`_fit_em` fits it, and on a tie the first form, the lightest
+        tail, is kept. The fits share ``data``, whose blocks end as the kept
+        fit's; a warm start has a single form.
 
-    def _stated_levels(self, scale):
-        """The fitted levels if the user gave them explicitly, else None.
+        Parameters
+        ----------
+        data : backend
+            See :meth:`_fit_em`.
+        forms : sequence of _ModelForm
+        warm_params, warm_refit
+            See :meth:`_fit_em`; with a single form only.
 
-        New ratings must then be among them, as the training ratings were;
-        levels found from the data may grow with new ratings.
+        Returns
+        -------
+        form : _ModelForm
+            The kept fit's form.
+        run : dict
+            The kept fit, see :meth:`_fit_em`.
         """
-        if self.levels is None or isinstance(self.levels, str):
-            return None
-        return scale.level_values()
-
-    def _resolve_min_sigma(self, scale):
-        """``min_sigma`` in unit score space."""
-        if self.min_sigma == "auto":
-            return _AUTO_MIN_SIGMA_FRACTION
-        min_sigma = float(self.min_sigma) / scale.width
-        if not _MIN_SIGMA_FRACTION_FLOOR <= min_sigma < 1.0:
-            raise ValueError(
-                f"min_sigma={self.min_sigma:g} does not suit the score range "
-                f"({scale.low:g}, {scale.high:g}): it must be at least "
-                f"{_MIN_SIGMA_FRACTION_FLOOR:g} times its width and less than "
-                "its width."
-            )
-        return min_sigma
+        if len(forms) == 1:
+            return forms[0], self._fit_em(data, forms[0], warm_params, warm_refit)
+        initial, best = data.state, None
+        for form in forms:
+            # Each fit starts from the blocks as given, not from the last fit.
+            data.state = initial
+            run = self._fit_em(data, form)
+            if best is None or run["objectives"][-1] > best[1]["objectives"][-1]:
+                best = (form, run, data.state)
+        form, run, data.state = best
+        return form, run
 
     def _report_iteration(self, info):
         """Print ``info`` if ``verbose``; pass it to ``_iteration_callback``, if any."""

@@ -378,9 +378,14 @@ class _Content:
                 "their bias, plus "
                 + (
                     "a normal error whose standard deviation is their inconsistency"
-                    if em.tail is None
-                    else f"a Student-t error with {_degrees_of_freedom(em.tail)}, "
-                    "whose scale is their inconsistency"
+                    if em.tail_ is None
+                    else f"a Student-t error with {_degrees_of_freedom(em.tail_)}"
+                    + (
+                        " (of those tried, the most likely)"
+                        if em.tail == "auto"
+                        else ""
+                    )
+                    + ", whose scale is their inconsistency"
                 )
                 + ending
             ),
@@ -589,5 +594,5 @@ class _Content:
             self.annotator_name,
             self.estimator.bias,
             figure_class,
-            self.estimator.tail,
+            self.estimator.tail_,
         )

@@ -349,7 +349,7 @@ def _heavy_tail_words(far, n_ratings, consistent, alternative):
         The annotators whose verdict is "consistent".
     alternative : str
         How to fit a heavy-tailed error, for example ``"--no-bounded --tail
-        1"``.
+        auto"``.
 
     Returns
     -------
@@ -367,8 +367,8 @@ def _heavy_tail_words(far, n_ratings, consistent, alternative):
         f"Heavy tails: {observed:,} ratings of consistent annotators lie more "
         f"than {FAR_SIGMAS:g} sigma from the consensus, where a normal error "
         f"would put about {number(expected, 2)}. For counts and other "
-        f"heavy-tailed scores, compare a fit with a Student-t error: "
-        f"{alternative}."
+        f"heavy-tailed scores, compare a fit with a Student-t error whose "
+        f"tail the ratings choose: {alternative}."
     )
 
 
@@ -394,12 +394,12 @@ def _heavy_tail_note(estimator, evidence, verdicts, command):
     """
     if estimator.levels_ is not None or estimator.tail is not None:
         return ""
-    options = ("--no-bounded " if estimator.bounded else "") + "--tail 1"
+    options = ("--no-bounded " if estimator.bounded else "") + "--tail auto"
     alternative = (
         options
         if command
         else ("bounded=False, " if estimator.bounded else "")
-        + f"tail=1 (the command's {options})"
+        + f"tail='auto' (the command's {options})"
     )
     return _heavy_tail_words(
         evidence.far,

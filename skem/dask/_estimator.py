@@ -205,7 +205,7 @@ class _BaseDaskAnnotatorEM(_BaseEM):
             scale,
             None if isinstance(self.score_range, str) else scale,
             self._stated_levels(scale),
-            self._form(0.0, scale),
+            self._form(0.0, scale, self.tail_),
             self._fitted_params(scale),
             *self._consensus_weights(),
             meta=meta,
@@ -314,8 +314,11 @@ class _BaseDaskAnnotatorEM(_BaseEM):
             scale = _scale_for_gold(
                 scale, gold.to_numpy(), self.score_range, distinct, self.bounded
             )
-        form = self._form(self._resolve_min_sigma(scale), scale)
         warm = self.warm_start and hasattr(self, "converged_")
+        min_sigma = self._resolve_min_sigma(scale)
+        forms = [
+            self._form(min_sigma, scale, tail) for tail in self._tail_candidates(warm)
+        ]
         warm_params, previous = None, None
         if warm:
             if not np.array_equal(annotators, self.annotators_):
@@ -325,7 +328,7 @@ class _BaseDaskAnnotatorEM(_BaseEM):
                     f"previous fit had {len(self.annotators_)}, or their labels "
                     "differ."
                 )
-            warm_params = self._warm_params(scale, form)
+            warm_params = self._warm_params(scale, forms[0])
             previous = self.consensus_[
                 _location_column(self.consensus_)
             ].map_partitions(lambda location, scale=scale: location.map(scale.to_unit))
@@ -351,7 +354,7 @@ class _BaseDaskAnnotatorEM(_BaseEM):
         n_per_annotator = _combine_counts(client, blocks, len(annotators))
         _release_arrow_memory(client)
         data = _DaskBackend(client, blocks, n_per_annotator, gold is not None)
-        run = self._fit_em(data, form, warm_params)
+        form, run = self._fit_tails(data, forms, warm_params)
         item_results = _collect_item_results(data, form, run)
 
         self._set_annotator_attributes(run, form, scale)
@@ -438,6 +441,9 @@ class DaskAnnotatorEM(_BaseDaskAnnotatorEM):
         The range of the bad annotators' uniform ratings.
     levels_ : ndarray of shape (n_levels,) or None
         The levels the ratings were read as; None for exact scores.
+    tail_ : float or None
+        The degrees of freedom of the Student-t good component; None for the
+        normal.
     log_likelihoods_ : ndarray of shape (``n_iter_``,)
         The objective after each iteration.
     log_likelihood_ : float
@@ -529,6 +535,7 @@ _ANNOTATOR_ATTRIBUTES = (
     "_unit_params",
     "score_range_",
     "levels_",
+    "tail_",
     "n_judged_ratings_",
     "judged_",
     "_mixture_flagged",

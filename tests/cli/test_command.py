@@ -1034,6 +1034,8 @@ def test_bad_noise_prior_is_one_line(ratings_csv, capsys):
         (["--tail", "0", "--no-bounded"], "--tail must be a number of degrees"),
         (["--tail", "nan", "--no-bounded"], "--tail must be a number of degrees"),
         (["--tail", "0.01", "--no-bounded"], "degrees of freedom from 0.1 to 1e"),
+        (["--tail", "auto"], "--tail is a Student-t good component .* --no-bounded"),
+        (["--tail", "heavy", "--no-bounded"], "must be 'auto' or a number of degrees"),
     ],
 )
 def test_bad_tail_is_one_line(ratings_csv, capsys, extra, message):

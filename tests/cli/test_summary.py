@@ -412,9 +412,12 @@ def test_heavy_tailed_errors_point_to_the_student_t(tmp_path, run_main):
     assert status == 0, err
     (line,) = [x for x in out.splitlines() if x.startswith("Heavy tails:")]
     assert "19 ratings of consistent annotators lie more than 4 sigma" in line
-    assert line.endswith("compare a fit with a Student-t error: --no-bounded --tail 1.")
+    assert line.endswith("tail the ratings choose: --no-bounded --tail auto.")
     status, out, _ = run_main("fit", slips, "--no-bounded")
-    assert "compare a fit with a Student-t error: --tail 1." in out
+    assert "tail the ratings choose: --tail auto." in out
+    status, out, _ = run_main("fit", slips, "--no-bounded", "--tail", "auto")
+    assert status == 0 and "Heavy tails" not in out
+    assert "(sigma of the Student-t error with " in out
     status, out, _ = run_main("fit", slips, "--no-bounded", "--tail", "1")
     assert status == 0 and "Heavy tails" not in out
     # The t's sigma is a scale: with 1 degree of freedom it has no deviation.

@@ -256,6 +256,26 @@ def test_every_form_with_gold_matches_the_in_memory_fit(client, Dask, Memory, fo
 
 
 @pytest.mark.slow  # a LocalCluster
+@pytest.mark.parametrize("Dask, Memory", PAIRS, ids=["soft", "hard"])
+def test_tail_auto_chooses_the_in_memory_tail_and_fit(client, Dask, Memory):
+    """tail='auto' on the cluster keeps the tail and the fit it keeps in
+    memory, and its consensus_ and transform read that tail."""
+    frame = _long_ratings()
+    rng = np.random.default_rng(4)
+    slips = rng.random(len(frame)) < 0.05
+    frame.loc[slips, "score"] += rng.choice([-2.0, 2.0], slips.sum())
+    params = {"bounded": False, "tail": "auto"}
+    em, matrix = _in_memory(Memory, frame, **params)
+    dask_em = _dask_fit(Dask, dd.from_pandas(frame, npartitions=3), **params)
+    assert em.tail_ is not None and dask_em.tail_ == em.tail_
+    _assert_same_fit(dask_em, em, matrix)
+    consensus = dask_em.transform(dd.from_pandas(frame, npartitions=2)).compute()
+    np.testing.assert_allclose(
+        consensus.loc[matrix.items], em.transform(matrix.X).ravel(), rtol=RTOL
+    )
+
+
+@pytest.mark.slow  # a LocalCluster
 @pytest.mark.parametrize("bias", [False, True])
 def test_an_item_whose_ratings_all_agree_has_their_score_as_in_memory(client, bias):
     """Without biases a unanimous item's consensus is its ratings' score to the

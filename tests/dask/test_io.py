@@ -102,7 +102,7 @@ def _fitted_pieces():
         scale,
         None,
         None,
-        em._form(0.0, scale),
+        em._form(0.0, scale, em.tail_),
         em._fitted_params(scale),
         *em._consensus_weights(),
     )

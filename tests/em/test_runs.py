@@ -125,7 +125,7 @@ def test_prepare_starts_sets_up_each_start_as_it_would_be_alone():
     starts = list(
         enumerate(("agreement", "median_agreement", "ones", "random", "median"), 1)
     )
-    _, _, _, form, data, _ = AnnotatorEM()._prepare_fit(X, None)
+    _, _, _, (form,), data, _ = AnnotatorEM()._prepare_fit(X, None)
     initial = data.state
     prepared = _prepare_starts(data, form, starts, None, np.random.RandomState(7))
     assert data.state is initial

@@ -287,7 +287,7 @@ CHECKED_FORMS = [
     for form in FORMS
     if form != {"bounded": True, "noise": "per_annotator", "bias": False}
     for Estimator in ESTIMATORS
-]
+] + [Estimator(bounded=False, tail="auto") for Estimator in ESTIMATORS]
 
 
 @pytest.mark.slow
@@ -416,12 +416,76 @@ def test_a_tail_out_of_its_range_is_refused(tail):
         AnnotatorEM(bounded=False, tail=tail).fit(np.eye(3) + 1.0)
 
 
+@pytest.mark.parametrize("tail", [2.0, "auto"])
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
-def test_tail_needs_the_plain_form(Estimator):
-    em = Estimator(tail=2.0)
-    with pytest.raises(ValueError, match="tail=2.0 .* needs bounded=False"):
+def test_tail_needs_the_plain_form(Estimator, tail):
+    em = Estimator(tail=tail)
+    with pytest.raises(ValueError, match=f"tail={tail!r} .* needs bounded=False"):
         em.fit(make_ratings(10, 4, random_state=0))
     assert not hasattr(em, "weights_")
+
+
+def _log_counts(seed, junk=0.05):
+    """Logarithms of 40 counts guessed by 30 workers, 10 guesses an item.
+
+    A guess is the count times ``exp(0.3 N(0, 1))``; a junk worker types a
+    uniform number in 1..9,999.
+    """
+    rng = np.random.default_rng(seed)
+    truth = rng.uniform(20, 500, 40)
+    is_junk = rng.random(30) < junk
+    X = np.full((40, 30), np.nan)
+    for item in range(40):
+        workers = rng.choice(30, 10, replace=False)
+        guess = np.round(truth[item] * np.exp(0.3 * rng.standard_normal(10)))
+        X[item, workers] = np.where(
+            is_junk[workers], rng.integers(1, 10_000, 10), np.maximum(guess, 1)
+        )
+    return np.log(X)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_tail_auto_is_the_fit_of_the_most_likely_tail(Estimator, seed):
+    """tail='auto' keeps, of the normal and t with 32, 8, 4, 2 and 1 degrees
+    of freedom, the fit with the highest log_likelihood_ (the lighter tail
+    on a tie), and that fit is the one that tail alone gives, bit for bit."""
+    X = _log_counts(seed)
+    alone = {
+        tail: _fit_quietly(Estimator(bounded=False, tail=tail), X)
+        for tail in (None, 32.0, 8.0, 4.0, 2.0, 1.0)
+    }
+    best = max(alone, key=lambda tail: alone[tail].log_likelihood_)
+    em = _fit_quietly(Estimator(bounded=False, tail="auto"), X)
+    assert em.tail_ == best
+    for name in ("mu_", "weights_", "sigma_", "mu_std_error_", "log_likelihoods_"):
+        np.testing.assert_array_equal(getattr(em, name), getattr(alone[best], name))
+    np.testing.assert_array_equal(em.transform(X).ravel(), em.mu_)
+    np.testing.assert_array_equal(em.score_samples(X), alone[best].score_samples(X))
+
+
+def test_tail_auto_finds_cauchy_errors_heavy_and_normal_errors_light():
+    """The chosen tail follows the errors: Cauchy errors give 2 degrees of
+    freedom or fewer; normal ones the normal or 32."""
+    rng = np.random.default_rng(0)
+    truth = rng.uniform(0, 10, (200, 1))
+    for noise, light in ((rng.standard_cauchy, False), (rng.standard_normal, True)):
+        X = truth + 0.3 * noise((200, 12))
+        em = _fit_quietly(AnnotatorEM(bounded=False, tail="auto"), X)
+        assert (em.tail_ is None or em.tail_ >= 32) if light else em.tail_ <= 2
+
+
+def test_a_warm_start_of_tail_auto_goes_on_with_its_tail():
+    """A warm refit of tail='auto' fits the tail it chose only, once."""
+    X = _log_counts(0)
+    em = _fit_quietly(AnnotatorEM(bounded=False, tail="auto", warm_start=True), X)
+    chosen = em.tail_
+    with mock.patch.object(
+        AnnotatorEM, "_fit_em", autospec=True, side_effect=AnnotatorEM._fit_em
+    ) as fit_em:
+        _fit_quietly(em, X)
+    assert fit_em.call_count == 1 and em.tail_ == chosen
+    assert fit_em.call_args.args[2].tail_df == chosen
 
 
 @pytest.mark.parametrize("Estimator", ESTIMATORS)

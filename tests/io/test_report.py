@@ -610,11 +610,23 @@ def test_heavy_tailed_errors_are_a_next_step_on_the_page(tmp_path, words_only):
     X[slip] += rng.choice([-1, 1], slip.sum()) * rng.uniform(30, 80, slip.sum())
     page = _write(AnnotatorEM().fit(X), X, folder=tmp_path)
     assert "Heavy tails: 19 ratings of consistent annotators" in page
-    assert "bounded=False, tail=1 (the command&#x27;s --no-bounded --tail 1)" in page
+    assert (
+        "bounded=False, tail=&#x27;auto&#x27; (the command&#x27;s --no-bounded "
+        "--tail auto)" in page
+    )
     t_page = _write(AnnotatorEM(bounded=False, tail=2.5).fit(X), X, tmp_path)
     assert "Heavy tails" not in t_page and "a normal error" not in t_page
     assert "a Student-t error with 2.5 degrees of freedom, whose scale" in t_page
     assert "(sigma, the scale of the Student-t error)" in t_page
+    auto = AnnotatorEM(bounded=False, tail="auto").fit(X)
+    auto_page = _write(auto, X, tmp_path)
+    assert "Heavy tails" not in auto_page and "a normal error" not in auto_page
+    # Slips of 10 to 27 sigma: the Cauchy is the most likely tail.
+    assert auto.tail_ == 1.0
+    assert (
+        "a Student-t error with 1 degree of freedom (of those tried, the most "
+        "likely), whose scale" in auto_page
+    )
     levels = make_ratings(30, 6, bad_fraction=0.2, score_range=(1, 5), random_state=0)
     levels = np.round(levels)
     assert "Heavy tails" not in _write(AnnotatorEM().fit(levels), levels, tmp_path)

@@ -182,7 +182,7 @@ def test_heavy_tails_are_noted_from_5_far_ratings_and_10_times_the_normal():
         "Heavy tails: 5 ratings of consistent annotators lie more than 4 sigma "
         "from the consensus, where a normal error would put about 0.13. For "
         "counts and other heavy-tailed scores, compare a fit with a Student-t "
-        "error: --tail 1."
+        "error whose tail the ratings choose: --tail 1."
     )
     assert _heavy_tail_words([2, 2, 50], n, consistent, "--tail 1") == ""
     assert _heavy_tail_words([3, 3, 0], n * 1000, consistent, "--tail 1") == ""
@@ -209,13 +209,14 @@ def test_heavy_tail_note_only_for_exact_scores_with_the_normal_error():
         estimator = SimpleNamespace(**params)
         return _heavy_tail_note(estimator, evidence, verdicts, command)
 
-    assert note(True).endswith("a Student-t error: --no-bounded --tail 1.")
+    assert note(True).endswith("the ratings choose: --no-bounded --tail auto.")
     assert note(False).endswith(
-        "error: bounded=False, tail=1 (the command's --no-bounded --tail 1)."
+        "choose: bounded=False, tail='auto' (the command's --no-bounded --tail auto)."
     )
-    assert note(True, bounded=False).endswith("a Student-t error: --tail 1.")
+    assert note(True, bounded=False).endswith("the ratings choose: --tail auto.")
     assert note(True, levels_=np.arange(5.0)) == ""
     assert note(True, bounded=False, tail=1.0) == ""
+    assert note(True, bounded=False, tail="auto") == ""
 
 
 def test_an_annotator_the_ratings_do_not_judge_is_undetermined_whatever_p_good():

@@ -1,0 +1,35 @@
+"""Tests of skem._em.model_setup: the estimator's parameters into a model form."""
+
+import pytest
+
+from skem import AnnotatorEM
+from skem._em.parameters import _AUTO_TAILS
+
+
+@pytest.mark.parametrize("tail", [None, 1.0, 32.0])
+def test_a_given_tail_is_the_only_candidate(tail):
+    em = AnnotatorEM(bounded=False, tail=tail)
+    assert em._tail_candidates(warm=False) == (tail,)
+    assert em._tail_candidates(warm=True) == (tail,)
+
+
+def test_tail_auto_tries_the_grid_cold_and_its_choice_warm():
+    """Cold: the normal first (a tie keeps the lighter tail), then ever
+    heavier tails down to the Cauchy. Warm: the tail the last fit chose."""
+    em = AnnotatorEM(bounded=False, tail="auto")
+    assert em._tail_candidates(warm=False) == _AUTO_TAILS
+    assert _AUTO_TAILS[0] is None
+    assert list(_AUTO_TAILS[1:]) == sorted(_AUTO_TAILS[1:], reverse=True)
+    assert _AUTO_TAILS[-1] == 1.0
+    em.tail_ = 4.0
+    assert em._tail_candidates(warm=True) == (4.0,)
+
+
+@pytest.mark.parametrize("tail", [None, 2.0])
+def test_the_form_has_the_tail_it_is_given(tail):
+    """The plain form's t has the tail passed, not the parameter's 'auto';
+    the bounded forms have none."""
+    em = AnnotatorEM(bounded=False, tail="auto")
+    scale = AnnotatorEM().fit([[1.0, 2.0], [2.0, 2.5], [3.0, 3.5]])._score_scale
+    assert em._form(1e-3, scale, tail).tail_df == tail
+    assert AnnotatorEM()._form(1e-3, scale, None).tail_df is None
