@@ -35,7 +35,10 @@ SECTIONS = {
             "Crowds of workers with one or two ratings (simulated)",
             crowds.sparse_crowd_table,
         ),
-        ("Counts with relative errors (simulated)", crowds.counts_table),
+        (
+            "Counts with relative errors (simulated, and crowd/dot_guessing)",
+            crowds.counts_table,
+        ),
         (
             "Honest raters noisier than the rest (simulated)",
             crowds.noisier_raters_table,
