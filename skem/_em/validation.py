@@ -220,7 +220,7 @@ def _check_gold_within_levels(known, scale):
         raise ValueError(
             f"gold has {int(beyond.sum())} value(s) beyond the outer levels "
             f"{_format_score(first)} and {_format_score(last)}, e.g. "
-            f"{float(known[beyond][0])!r}: a "
+            f"{_format_score(known[beyond][0])}: a "
             "bounded form's consensus on levels lies between them. Give the "
             "known scores on the scale, or fit with levels=None."
         )

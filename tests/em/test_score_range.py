@@ -205,6 +205,10 @@ def test_gold_keeps_the_levels_and_must_lie_within_their_cells():
     levels = r"beyond the outer levels 1 and 5, e.g. 5.5: a bounded form's"
     with pytest.raises(ValueError, match=levels):
         _scale_for_gold(scale, np.array([3.0, 5.5]), "auto", ratings, True)
+    # The example is written as the levels are: 21, not 21.0.
+    tens = _resolve_score_range("auto", np.array([0.0, 10.0, 20.0]), "auto")
+    with pytest.raises(ValueError, match=r"levels 0 and 20, e\.g\. 21: a bounded"):
+        _scale_for_gold(tens, np.array([21.0]), "auto", np.array([0.0, 20.0]), True)
     cells = r"outside score_range: the cells of the levels 1 to 5 reach \(0.5, 5.5\)"
     for bounded in (False, True):
         with pytest.raises(ValueError, match=cells):
