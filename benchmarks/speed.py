@@ -50,7 +50,7 @@ def _iteration_timer(X, **params):
     scale = em._score_scale
     raw = _ratings_from_matrix(X.tocsr())
     ratings = raw.with_scores(scale.to_unit(raw.score), scale.unit_half_step)
-    form = em._form(1e-3, scale)
+    form = em._form(1e-3, scale, em.tail_)
     params = em._fitted_params(scale)
     block = _Block(ratings, None, scale.to_unit(em.location_))
     data = _InMemoryBackend(block, ratings.n_per_annotator, False)
@@ -185,7 +185,7 @@ def setup_table(quick=False):
 
         def setup(data_in=data_in):
             with _without_huge_page_advice(_count_values(data_in)):
-                _, _, _, form, data, _ = AnnotatorEM()._prepare_fit(data_in, None)
+                _, _, _, (form,), data, _ = AnnotatorEM()._prepare_fit(data_in, None)
                 _prepare_starts(data, form, list(enumerate(_AUTO_STARTS)), None, None)
 
         ratings = _ratings_from_matrix(data_in)
