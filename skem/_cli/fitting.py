@@ -51,11 +51,13 @@ class Progress:
         Parameters
         ----------
         info : NamedTuple
-            The driver's ``init, run, n_iter, objective, change``.
+            The driver's ``init, run, n_iter, objective, change, tail``.
         """
         if not self.enabled or time.perf_counter() - self.start <= _PROGRESS_DELAY:
             return
         start = _START_WORDS.get(info.init, info.init)
+        if info.tail is not None:
+            start += f", a t with {info.tail:g} df"
         text = (
             f"[{self.name}] start {info.run} ({start}), iteration "
             f"{info.n_iter}: objective {info.objective:.6g}, change per rating "

@@ -406,7 +406,9 @@ class _BaseEM(_ModelSetup, BaseEstimator, metaclass=ABCMeta):
                 change = (posterior["objective"] - previous) / data.n_ratings
             objectives.append(posterior["objective"])
             self._report_iteration(
-                _IterationInfo(init, run, n_iter, posterior["objective"], change)
+                _IterationInfo(
+                    init, run, n_iter, posterior["objective"], change, form.tail_df
+                )
             )
             if abs(change) < self.tol:
                 converged = True
@@ -562,10 +564,11 @@ class _BaseEM(_ModelSetup, BaseEstimator, metaclass=ABCMeta):
     def _report_iteration(self, info):
         """Print ``info`` if ``verbose``; pass it to ``_iteration_callback``, if any."""
         if self.verbose:
+            tail = "" if info.tail is None else f", tail {info.tail:g}"
             print(
-                f"[{type(self).__name__}] init {info.run} ({info.init}), iteration "
-                f"{info.n_iter}: objective {info.objective:.6f}, change per rating "
-                f"{info.change:.3e}"
+                f"[{type(self).__name__}] init {info.run} ({info.init}{tail}), "
+                f"iteration {info.n_iter}: objective {info.objective:.6f}, change "
+                f"per rating {info.change:.3e}"
             )
         callback = getattr(self, "_iteration_callback", None)
         if callback is not None:

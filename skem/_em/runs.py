@@ -45,6 +45,9 @@ class _IterationInfo(NamedTuple):
         The objective after the iteration, in unit score space.
     change : float
         Its change over the iteration, per rating (EM stops below ``tol``).
+    tail : float or None
+        The degrees of freedom of the run's Student-t good component, None
+        for the normal (``tail='auto'`` runs EM once per tail).
     """
 
     init: str
@@ -52,6 +55,7 @@ class _IterationInfo(NamedTuple):
     n_iter: int
     objective: float
     change: float
+    tail: float | None = None
 
 
 # init='auto' runs EM from each of these and keeps the higher objective.

@@ -408,11 +408,9 @@ def test_progress_shows_on_a_terminal_only_after_the_delay(monkeypatch, capsys):
     """The driver's per-iteration callback waits a second, then rewrites one
     line on stderr, and clears it at the end."""
     from skem._cli import fitting
+    from skem._em.runs import _IterationInfo as Info
 
-    Info = __import__("collections").namedtuple(
-        "Info", "init run n_iter objective change"
-    )
-    clock = iter([0.0, 0.5, 2.0, 3.0, 0.0])
+    clock = iter([0.0, 0.5, 2.0, 3.0, 4.0, 0.0])
     monkeypatch.setattr(fitting.time, "perf_counter", lambda: next(clock))
     progress = fitting.Progress(enabled=True, name="AnnotatorEM")
     progress(Info("median", 1, 1, -10.0, 0.5))
@@ -424,6 +422,10 @@ def test_progress_shows_on_a_terminal_only_after_the_delay(monkeypatch, capsys):
     )
     progress(Info("median_agreement", 2, 1, -3.0, 1e-4))  # init='auto''s, in words
     assert "start 2 (agreement with the item medians)," in capsys.readouterr().err
+    progress(Info("median", 1, 2, -3.0, 1e-4, 2.0))  # one tail of tail='auto'
+    assert "start 1 (item medians, a t with 2 df), iteration 2" in (
+        capsys.readouterr().err
+    )
     progress.close()
     assert capsys.readouterr().err.strip() == ""  # the line is cleared
     quiet = fitting.Progress(enabled=False, name="AnnotatorEM")

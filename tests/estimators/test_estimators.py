@@ -563,6 +563,18 @@ def test_verbose_prints_the_objective_of_each_iteration(noisy, capsys):
     assert f"{em.log_likelihoods_[0]:.6f}" in median[0]
 
 
+def test_verbose_names_the_tail_of_each_run_of_tail_auto(noisy, capsys):
+    """tail='auto' runs EM once per tail: each line says which, but the
+    normal's."""
+    X, _, _ = noisy
+    AnnotatorEM(bounded=False, tail="auto", init="median", verbose=1).fit(X)
+    lines = capsys.readouterr().out.splitlines()
+    tails = {
+        line.split("(median")[1].split(")")[0] for line in lines if "(median" in line
+    }
+    assert tails == {"", ", tail 32", ", tail 8", ", tail 4", ", tail 2", ", tail 1"}
+
+
 def test_convergence_warning_when_the_kept_run_did_not_converge(noisy):
     X, _, _ = noisy
     with pytest.warns(ConvergenceWarning, match="did not converge in max_iter=1"):
