@@ -277,7 +277,7 @@ class _BaseAnnotatorEM(TransformerMixin, _BaseEM):
         warm_params : _Params or None
             The previous fit's annotator parameters, for a warm start.
         """
-        warm = self.warm_start and hasattr(self, "converged_")
+        warm = self._is_warm_fit()
         names = getattr(self, "feature_names_in_", None) if warm else None
         ratings = self._validated_ratings(X, reset=True)
         if ratings.n_ratings == 0:

@@ -76,5 +76,5 @@ plt.show()
 # degrees of freedom and reaches a consensus error of 5.78 dots, against
 # 9.74 for the mean and 5.85 for the median; a fixed ``tail=1`` does better
 # there (5.20, and 4.77 on the logarithms) but worse than the mean on
-# counts whose errors are relative and without junk, where ``tail='auto'``
-# keeps the normal.
+# simulated counts with relative errors of 30% and no junk (1.16 times its
+# error), where ``tail='auto'`` keeps the normal on 7 of 8 seeds.

@@ -490,6 +490,9 @@ class _BaseEM(_ModelSetup, BaseEstimator, metaclass=ABCMeta):
         self.score_range_ = (scale.low, scale.high)
         self.levels_ = scale.level_values()
         self.tail_ = form.tail_df
+        # Whether tail_ was chosen from tail='auto''s grid, by this fit or by
+        # the fit it warm-started from: a warm 'auto' fit goes on with it.
+        self._tail_chosen = isinstance(self.tail, str)
         self.n_judged_ratings_ = run["n_judged"]
         self.judged_ = run["judged"]
         # Why some unjudged annotators are: for the reasons in words.

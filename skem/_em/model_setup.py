@@ -25,9 +25,14 @@ class _ModelSetup:
     def _form(self, min_sigma, scale, tail):
         """The model form on ``scale``, with ``tail`` degrees of freedom or normal."""
         if self.tail is not None and self.bounded:
+            what = (
+                "chooses among the normal and Student-t good components"
+                if isinstance(self.tail, str)
+                else "is a Student-t good component"
+            )
             raise ValueError(
-                f"tail={self.tail!r} is a Student-t good component on the whole "
-                "real line: it needs bounded=False."
+                f"tail={self.tail!r} {what} on the whole real line: it needs "
+                "bounded=False."
             )
         return _model_form(
             self.bounded,
@@ -40,14 +45,25 @@ class _ModelSetup:
             tail,
         )
 
+    def _is_warm_fit(self):
+        """Whether this fit is a warm start: ``warm_start`` on a fitted estimator.
+
+        Not when ``tail='auto'`` searches its grid again (after a fit of
+        another tail): a search starts each tail cold.
+        """
+        fitted = self.warm_start and hasattr(self, "converged_")
+        return fitted and len(self._tail_candidates(fitted)) == 1
+
     def _tail_candidates(self, warm):
         """The degrees of freedom a fit tries: ``tail``, or the grid of 'auto'.
 
-        A warm start of ``tail='auto'`` goes on with the tail it chose.
+        A warm start of ``tail='auto'`` goes on with the tail that the last
+        fit chose from the grid; after a fit of another ``tail`` it tries the
+        grid.
         """
         if not (isinstance(self.tail, str) and self.tail == "auto"):
             return (self.tail,)
-        return (self.tail_,) if warm else _AUTO_TAILS
+        return (self.tail_,) if warm and self._tail_chosen else _AUTO_TAILS
 
     def _resolve_scale(self, scores):
         """The score scale of the training ratings ``scores`` (or their levels)."""

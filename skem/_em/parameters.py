@@ -183,7 +183,8 @@ _SHARED_PARAMETERS = """
         ``'auto'`` fits the normal and the t with 32, 8, 4, 2 and 1 degrees
         of freedom, and keeps the fit with the highest ``log_likelihood_``
         (``tail_`` says which): the maximum-likelihood tail on that grid, at
-        six times the cost of one fit. A warm start keeps the tail it chose.
+        six times the cost of one fit. A warm start goes on with the tail it
+        chose (after a fit of another tail it tries them all again).
         For counts, fit their logarithms (see the user guide): on
         crowd/dot_guessing ``np.exp`` of the consensus of
         ``AnnotatorEM(bounded=False, tail='auto').fit(np.log(X))`` has an
@@ -191,8 +192,8 @@ _SHARED_PARAMETERS = """
         It is not for rating scales: read as exact scores, ratings that
         agree exactly on a coarse lattice are worth ever more to a sharper
         density, and the heaviest tail wins (on emotion/ with random raters
-        in place of 40% of the workers it keeps the Cauchy, with an error of
-        17.9 against the default's 12.8).
+        in place of 40% of the workers it keeps the Cauchy or 2 degrees of
+        freedom, with an error of 17.9 against the default's 12.8).
 
     min_sigma : 'auto' or float, default='auto'
         Floor on ``sigma``. Without it a lone good annotator drives ``sigma``

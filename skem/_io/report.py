@@ -380,11 +380,7 @@ class _Content:
                     "a normal error whose standard deviation is their inconsistency"
                     if em.tail_ is None
                     else f"a Student-t error with {_degrees_of_freedom(em.tail_)}"
-                    + (
-                        " (of those tried, the most likely)"
-                        if em.tail == "auto"
-                        else ""
-                    )
+                    + (" (of those tried, the most likely)" if em._tail_chosen else "")
                     + ", whose scale is their inconsistency"
                 )
                 + ending

@@ -314,7 +314,7 @@ class _BaseDaskAnnotatorEM(_BaseEM):
             scale = _scale_for_gold(
                 scale, gold.to_numpy(), self.score_range, distinct, self.bounded
             )
-        warm = self.warm_start and hasattr(self, "converged_")
+        warm = self._is_warm_fit()
         min_sigma = self._resolve_min_sigma(scale)
         forms = [
             self._form(min_sigma, scale, tail) for tail in self._tail_candidates(warm)
@@ -536,6 +536,7 @@ _ANNOTATOR_ATTRIBUTES = (
     "score_range_",
     "levels_",
     "tail_",
+    "_tail_chosen",
     "n_judged_ratings_",
     "judged_",
     "_mixture_flagged",

@@ -15,14 +15,30 @@ def test_a_given_tail_is_the_only_candidate(tail):
 
 def test_tail_auto_tries_the_grid_cold_and_its_choice_warm():
     """Cold: the normal first (a tie keeps the lighter tail), then ever
-    heavier tails down to the Cauchy. Warm: the tail the last fit chose."""
+    heavier tails down to the Cauchy. Warm: the tail the last fit chose from
+    the grid; the grid again if the last fit's tail was given, not chosen."""
     em = AnnotatorEM(bounded=False, tail="auto")
     assert em._tail_candidates(warm=False) == _AUTO_TAILS
     assert _AUTO_TAILS[0] is None
     assert list(_AUTO_TAILS[1:]) == sorted(_AUTO_TAILS[1:], reverse=True)
     assert _AUTO_TAILS[-1] == 1.0
-    em.tail_ = 4.0
+    em.tail_, em._tail_chosen = 4.0, True
     assert em._tail_candidates(warm=True) == (4.0,)
+    em._tail_chosen = False
+    assert em._tail_candidates(warm=True) == _AUTO_TAILS
+
+
+def test_a_fit_is_warm_unless_tail_auto_searches_again():
+    em = AnnotatorEM(bounded=False, tail="auto", warm_start=True)
+    assert not em._is_warm_fit()  # not fitted
+    em.converged_, em.tail_, em._tail_chosen = True, 2.0, True
+    assert em._is_warm_fit()
+    em._tail_chosen = False
+    assert not em._is_warm_fit()
+    assert AnnotatorEM(bounded=False, tail=2.0, warm_start=True)._is_warm_fit() is False
+    numeric = AnnotatorEM(bounded=False, tail=2.0, warm_start=True)
+    numeric.converged_ = True
+    assert numeric._is_warm_fit()
 
 
 @pytest.mark.parametrize("tail", [None, 2.0])

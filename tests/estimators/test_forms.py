@@ -420,7 +420,7 @@ def test_a_tail_out_of_its_range_is_refused(tail):
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
 def test_tail_needs_the_plain_form(Estimator, tail):
     em = Estimator(tail=tail)
-    with pytest.raises(ValueError, match=f"tail={tail!r} .* needs bounded=False"):
+    with pytest.raises(ValueError, match=f"tail={tail!r} .* line: it needs bounded="):
         em.fit(make_ratings(10, 4, random_state=0))
     assert not hasattr(em, "weights_")
 
@@ -486,6 +486,25 @@ def test_a_warm_start_of_tail_auto_goes_on_with_its_tail():
         _fit_quietly(em, X)
     assert fit_em.call_count == 1 and em.tail_ == chosen
     assert fit_em.call_args.args[2].tail_df == chosen
+
+
+@pytest.mark.parametrize("before", [{"tail": 4.0}, {"tail": None}])
+def test_a_warm_tail_auto_after_another_tail_searches_the_grid_cold(before):
+    """After a fit of another tail a warm tail='auto' fit has no choice to go
+    on with: it tries every tail, each from a cold start, as a fresh
+    tail='auto' fit does, and only then says the tail was chosen."""
+    X = _log_counts(1)
+    em = _fit_quietly(AnnotatorEM(bounded=False, warm_start=True, **before), X)
+    assert not em._tail_chosen
+    with mock.patch.object(
+        AnnotatorEM, "_fit_em", autospec=True, side_effect=AnnotatorEM._fit_em
+    ) as fit_em:
+        _fit_quietly(em.set_params(tail="auto"), X)
+    assert fit_em.call_count == 6
+    cold = _fit_quietly(AnnotatorEM(bounded=False, tail="auto"), X)
+    assert em.tail_ == cold.tail_ and em._tail_chosen
+    np.testing.assert_array_equal(em.mu_, cold.mu_)
+    np.testing.assert_array_equal(em.log_likelihoods_, cold.log_likelihoods_)
 
 
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
