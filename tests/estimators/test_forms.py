@@ -464,6 +464,32 @@ def test_tail_auto_is_the_fit_of_the_most_likely_tail(Estimator, seed):
     np.testing.assert_array_equal(em.score_samples(X), alone[best].score_samples(X))
 
 
+@settings(max_examples=_budget(10))
+@given(
+    data=_data_with_gold(),
+    noise=st.sampled_from(["shared", "per_annotator"]),
+    bias=st.booleans(),
+    Estimator=st.sampled_from(ESTIMATORS),
+)
+def test_tail_auto_has_the_highest_log_likelihood_of_its_tails(
+    data, noise, bias, Estimator
+):
+    """Whatever the panel, gold and form, tail='auto''s log_likelihood_ is
+    the highest of the fits of each tail of its grid alone, its tail_ the
+    first tail that reaches it, and its mu_ that fit's."""
+    X, gold = data
+    form = {"bounded": False, "noise": noise, "bias": bias, "max_iter": 30}
+    alone = {
+        tail: _fit_quietly(Estimator(tail=tail, **form), X, gold=gold)
+        for tail in (None, 32.0, 8.0, 4.0, 2.0, 1.0)
+    }
+    best = max(alone, key=lambda tail: alone[tail].log_likelihood_)
+    em = _fit_quietly(Estimator(tail="auto", **form), X, gold=gold)
+    assert em.tail_ == best
+    assert em.log_likelihood_ == alone[best].log_likelihood_
+    np.testing.assert_array_equal(em.mu_, alone[best].mu_)
+
+
 def test_tail_auto_finds_cauchy_errors_heavy_and_normal_errors_light():
     """The chosen tail follows the errors: Cauchy errors give 2 degrees of
     freedom or fewer; normal ones the normal or 32."""
