@@ -295,10 +295,7 @@ class _BaseAnnotatorEM(TransformerMixin, _BaseEM):
             args = (self.score_range, ratings.score, self.bounded)
             scale = _scale_for_gold(scale, known, *args)
         unit = ratings.with_scores(scale.to_unit(ratings.score), scale.unit_half_step)
-        min_sigma = self._resolve_min_sigma(scale)
-        forms = [
-            self._form(min_sigma, scale, tail) for tail in self._tail_candidates(warm)
-        ]
+        forms = self._forms(scale, warm)
         warm_params, mu = None, None
         if warm:
             self._check_warm_start_shape(ratings)

@@ -45,6 +45,13 @@ class _ModelSetup:
             tail,
         )
 
+    def _forms(self, scale, warm):
+        """The model forms a fit on ``scale`` runs EM in: one per tail it tries."""
+        min_sigma = self._resolve_min_sigma(scale)
+        return [
+            self._form(min_sigma, scale, tail) for tail in self._tail_candidates(warm)
+        ]
+
     def _is_warm_fit(self):
         """Whether this fit is a warm start: ``warm_start`` on a fitted estimator.
 

@@ -315,10 +315,7 @@ class _BaseDaskAnnotatorEM(_BaseEM):
                 scale, gold.to_numpy(), self.score_range, distinct, self.bounded
             )
         warm = self._is_warm_fit()
-        min_sigma = self._resolve_min_sigma(scale)
-        forms = [
-            self._form(min_sigma, scale, tail) for tail in self._tail_candidates(warm)
-        ]
+        forms = self._forms(scale, warm)
         warm_params, previous = None, None
         if warm:
             if not np.array_equal(annotators, self.annotators_):

@@ -49,3 +49,12 @@ def test_the_form_has_the_tail_it_is_given(tail):
     scale = AnnotatorEM().fit([[1.0, 2.0], [2.0, 2.5], [3.0, 3.5]])._score_scale
     assert em._form(1e-3, scale, tail).tail_df == tail
     assert AnnotatorEM()._form(1e-3, scale, None).tail_df is None
+
+
+def test_the_forms_of_a_fit_are_one_per_tail_it_tries():
+    scale = AnnotatorEM().fit([[1.0, 2.0], [2.0, 2.5], [3.0, 3.5]])._score_scale
+    auto = AnnotatorEM(bounded=False, tail="auto")._forms(scale, warm=False)
+    assert tuple(form.tail_df for form in auto) == _AUTO_TAILS
+    assert {form.likelihood for form in auto} == {"normal", "student_t"}
+    (form,) = AnnotatorEM(bounded=False, tail=3.0)._forms(scale, warm=False)
+    assert form.tail_df == 3.0 and form.min_sigma == 1e-3
