@@ -10,7 +10,11 @@ from skem._em.huge_pages import _count_values, _without_huge_page_advice
 from skem._em.items import _collect_item_results
 from skem._em.parameters import _SHARED_ATTRIBUTES, _SHARED_PARAMETERS
 from skem._em.ratings import _exact_where_known, _ratings_from_matrix
-from skem._em.score_range import _check_among_levels, _check_ratings_in_range
+from skem._em.score_range import (
+    _check_among_levels,
+    _check_positive,
+    _check_ratings_in_range,
+)
 from skem._em.validation import (
     _check_computable,
     _check_gold_array,
@@ -137,7 +141,7 @@ class _BaseAnnotatorEM(TransformerMixin, _BaseEM):
             Zero for rows without any rating; finite otherwise.
         """
         check_is_fitted(self)
-        _, unit, scale, bounds = self._validate_ratings(X)
+        ratings, unit, scale, bounds = self._validate_ratings(X)
         params = self._fitted_params(scale)
         form = self._form(0.0, scale, self.tail_)
         weights, log_weights = self._consensus_weights()
@@ -155,7 +159,12 @@ class _BaseAnnotatorEM(TransformerMixin, _BaseEM):
             self.bounded,
             form.tail_df,
         )
-        return log_likelihood - unit.n_per_item * np.log(scale.width)
+        log_likelihood = log_likelihood - unit.n_per_item * np.log(scale.width)
+        if scale.log:
+            log_likelihood -= np.bincount(
+                ratings.item, np.log(ratings.score), minlength=ratings.n_items
+            )
+        return log_likelihood
 
     def score(self, X, y=None):
         """Return the mean predictive log-likelihood of the items' ratings.
@@ -203,6 +212,7 @@ class _BaseAnnotatorEM(TransformerMixin, _BaseEM):
             self.mu_std_error_,
             level,
             self._score_scale.ends if self.bounded else None,
+            self._score_scale.log,
         )
         return np.column_stack([low, high])
 
@@ -239,7 +249,7 @@ class _BaseAnnotatorEM(TransformerMixin, _BaseEM):
         form, run = self._fit_tails(data, forms, warm_params, warm_refit)
         items = _collect_item_results(data, form, run)
 
-        self._set_annotator_attributes(run, form, scale)
+        self._set_annotator_attributes(run, form, scale, data)
         self._resume = {"scale": scale, **run["resume"]}
         self.location_ = scale.from_unit(items["location"])
         self.mu_ = self._exact_where_unanimous(
@@ -316,6 +326,8 @@ class _BaseAnnotatorEM(TransformerMixin, _BaseEM):
         """
         ratings = self._validated_ratings(X, reset=False)
         scale = self._score_scale
+        if scale.log:
+            _check_positive(ratings.score)
         if not isinstance(self.score_range, str):
             _check_ratings_in_range(ratings, scale)
         levels = self._stated_levels(scale)
@@ -376,6 +388,9 @@ class _BaseAnnotatorEM(TransformerMixin, _BaseEM):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
         tags.input_tags.sparse = True
+        # The logarithms of the ratings: scikit-learn's checks then draw
+        # positive data, and say so to any other tool that reads the tags.
+        tags.input_tags.positive_only = self.score_scale == "log"
         tags.target_tags.required = False
         tags.transformer_tags.preserves_dtype = ["float64"]
         return tags

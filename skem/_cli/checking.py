@@ -96,6 +96,18 @@ def check_options(args):
                 "--tail is a Student-t good component on the whole real line: "
                 "add --no-bounded"
             )
+    if args.score_scale == "log" and args.score_range is not None:
+        if not args.score_range[0] > 0:
+            low, high = args.score_range
+            raise UserInputError(
+                "--score-scale log fits the logarithms of the scores: "
+                f"--score-range needs 0 < LOW; got {low:g} {high:g}"
+            )
+    if args.levels and args.score_scale == "log":
+        raise UserInputError(
+            "--levels reads ratings as evenly spaced levels; --score-scale log "
+            "fits their logarithms as exact scores: drop one of the two"
+        )
     if args.levels and not args.bounded:
         raise UserInputError(
             "--levels reads ratings as cells of a bounded scale; the plain form "
@@ -261,6 +273,18 @@ def clean_ratings(frame, source, args):
                 f"{low:g} {high:g}; the first is {scores[first]:g}, on "
                 f"{source.place(first)} ({rating(first)}). Widen --score-range, "
                 "or leave it out to infer it from the ratings"
+            )
+
+    if args.score_scale == "log":
+        not_positive = ~(scores > 0)
+        if not_positive.any():
+            first = int(np.flatnonzero(not_positive)[0])
+            raise UserInputError(
+                f"{name}: {count(not_positive.sum(), 'rating')} not positive, "
+                "which --score-scale log cannot take the logarithm of; the "
+                f"first is {scores[first]:g}, on {source.place(first)} "
+                f"({rating(first)}). Shift counts that can be 0 (add 1), or "
+                "drop --score-scale log"
             )
 
     pairs = pd.DataFrame({"item": labels["item"], "annotator": labels["annotator"]})

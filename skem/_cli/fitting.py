@@ -102,6 +102,7 @@ def model_params(args):
         "score_range": (
             "auto" if args.score_range is None else tuple(args.score_range)
         ),
+        "score_scale": args.score_scale,
         "random_state": args.random_state,
     }
 

@@ -338,6 +338,7 @@ def _consensus_table(estimator, args):
     options = {
         "bounded": estimator.bounded,
         "score_range": _scale_ends(estimator),
+        "log": estimator._score_scale.log,
         "level": args.level,
         "name": args.item,
     }

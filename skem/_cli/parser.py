@@ -222,6 +222,14 @@ def _add_model_options(parser, score_range=None):
         + ")",
     )
     parser.add_argument(
+        "--score-scale",
+        choices=["linear", "log"],
+        default="linear",
+        help="the axis on which errors are normal: the scores, or their "
+        "logarithms for errors proportional to the score, as in guessed "
+        "counts (positive scores only; default: %(default)s)",
+    )
+    parser.add_argument(
         "--bounded",
         action=argparse.BooleanOptionalAction,
         default=True,

@@ -74,7 +74,7 @@ def in_memory_tables(estimator, matrix, *, level, item_name, annotator_name):
     return consensus, annotators, evidence
 
 
-def item_partition(partition, *, bounded, score_range, level, name):
+def item_partition(partition, *, bounded, score_range, level, name, log=False):
     """One partition of a Dask fit's ``consensus_`` at another ``level``.
 
     Parameters
@@ -89,6 +89,8 @@ def item_partition(partition, *, bounded, score_range, level, name):
         Coverage of the intervals.
     name : str
         The user's item column.
+    log : bool, default=False
+        Whether the fit is on the logarithms of the scores.
 
     Returns
     -------
@@ -106,6 +108,7 @@ def item_partition(partition, *, bounded, score_range, level, name):
         partition["location"].to_numpy() if bounded else None,
         level=level,
         score_range=score_range,
+        log=log,
     )
     return pd.DataFrame({name: partition.index.to_numpy(), **columns})
 
@@ -232,11 +235,21 @@ def summary(
         )
     lines.append(
         _sigma_line(
-            annotators, verdict == "consistent", getattr(estimator, "tail_", None)
+            annotators,
+            verdict == "consistent",
+            getattr(estimator, "tail_", None),
+            estimator._score_scale.log,
         )
     )
     if getattr(estimator, "bias", False):
-        lines.append(_bias_line(annotators, labels, verdict == "consistent"))
+        lines.append(
+            _bias_line(
+                annotators,
+                labels,
+                verdict == "consistent",
+                estimator._score_scale.log,
+            )
+        )
     if widest is not None and widest.shown:
         shown = ", ".join(
             f"{item_name} {show(label)} ({low:.3g} to {high:.3g})"
@@ -299,11 +312,12 @@ def data_notes(estimator, evidence, annotators, name):
     return [line for line in lines if line]
 
 
-def _sigma_line(annotators, consistent, tail=None):
+def _sigma_line(annotators, consistent, tail=None, log=False):
     """What sigma means, and its value among the consistent annotators.
 
     With a Student-t error (``tail``) sigma is its scale, not a standard
-    deviation (which the t with 2 degrees of freedom or fewer lacks).
+    deviation (which the t with 2 degrees of freedom or fewer lacks). With
+    ``log`` it is on the logarithms of the scores.
     """
     sigma = annotators["sigma"].to_numpy()
     what = (
@@ -312,6 +326,8 @@ def _sigma_line(annotators, consistent, tail=None):
         else "Scale of the deviations from the consensus (sigma of the Student-t "
         f"error with {_degrees_of_freedom(tail)}, the inconsistency)"
     )
+    if log:
+        what += ", on the logarithms of the scores (0.1 is about 10%),"
     if np.all(sigma == sigma[0]):
         return f"{what}: {number(sigma[0])}, the same for every annotator."
     chosen = sigma[consistent] if consistent.any() else sigma
@@ -322,17 +338,22 @@ def _sigma_line(annotators, consistent, tail=None):
     return f"{what} of the {who}: {median} (median; from {low} to {high})."
 
 
-def _bias_line(annotators, labels, consistent):
-    """The largest offsets among the consistent annotators, and who has them."""
+def _bias_line(annotators, labels, consistent, log=False):
+    """The largest offsets among the consistent annotators, and who has them.
+
+    With ``log`` they are offsets of the logarithms: a factor ``exp(bias)``.
+    """
     bias = annotators["bias"].to_numpy()
     chosen = np.flatnonzero(consistent) if consistent.any() else np.arange(len(bias))
     low = chosen[int(np.argmin(bias[chosen]))]
     high = chosen[int(np.argmax(bias[chosen]))]
     among = "the consistent annotators" if consistent.any() else "all annotators"
+    what = "how much higher than the consensus an annotator rates"
+    if log:
+        what += "; on the logarithms of the scores, where 0.1 is about 10% higher"
     return (
-        f"Bias (how much higher than the consensus an annotator rates), among "
-        f"{among}: from {signed(bias[low])} ({show(labels[low])}) to "
-        f"{signed(bias[high])} ({show(labels[high])})."
+        f"Bias ({what}), among {among}: from {signed(bias[low])} "
+        f"({show(labels[low])}) to {signed(bias[high])} ({show(labels[high])})."
     )
 
 

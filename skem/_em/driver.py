@@ -43,6 +43,7 @@ from skem._em.runs import (
     _nested_start,
     _prepare_starts,
 )
+from skem._em.score_range import _sum_log_scores
 from skem._em.validation import _warn_at_caller
 from skem._em.warm import _clip_warm_params, _kernel_set_locations
 from skem._model.evidence import (
@@ -91,6 +92,7 @@ class _BaseEM(_ModelSetup, BaseEstimator, metaclass=ABCMeta):
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "score_range": [StrOptions({"auto"}), "array-like"],
+        "score_scale": [StrOptions({"linear", "log"})],
         "levels": [StrOptions({"auto"}), None, "array-like"],
         "tail": [
             None,
@@ -118,6 +120,7 @@ class _BaseEM(_ModelSetup, BaseEstimator, metaclass=ABCMeta):
         max_iter=100,
         tol=1e-6,
         score_range="auto",
+        score_scale="linear",
         levels="auto",
         tail=None,
         min_sigma="auto",
@@ -134,6 +137,7 @@ class _BaseEM(_ModelSetup, BaseEstimator, metaclass=ABCMeta):
         self.max_iter = max_iter
         self.tol = tol
         self.score_range = score_range
+        self.score_scale = score_scale
         self.levels = levels
         self.tail = tail
         self.min_sigma = min_sigma
@@ -477,13 +481,16 @@ class _BaseEM(_ModelSetup, BaseEstimator, metaclass=ABCMeta):
             self.pi_,
         )
 
-    def _set_annotator_attributes(self, run, form, scale):
+    def _set_annotator_attributes(self, run, form, scale, data):
         """Set the fitted per-annotator attributes from the kept run, in score units."""
         params = run["params"]
         width = scale.width
-        # Densities in score units are unit densities / width per rating; the
-        # prior is a density of log sigma**2, the same in either unit.
+        # Densities in score units are unit densities / width per rating (and
+        # / s on the logarithms); the prior is a density of log sigma**2, the
+        # same in either unit.
         offset = run["n_ratings"] * np.log(width)
+        if scale.log:
+            offset += data.reduce(_sum_log_scores, scale)["log_score_sum"]
         objectives = np.asarray(run["objectives"]) - offset
         self._score_scale = scale
         self._unit_params = params

@@ -2,11 +2,12 @@
 
 :class:`_ModelSetup` is a base of :class:`skem._em.driver._BaseEM`: the driver
 runs EM, and these methods read ``bounded``, ``noise``, ``bias``, ``tail``,
-``levels``, ``score_range`` and ``min_sigma`` into what it runs EM on.
+``levels``, ``score_range``, ``score_scale`` and ``min_sigma`` into what it
+runs EM on.
 """
 
 from skem._em.parameters import _AUTO_TAILS
-from skem._em.score_range import _resolve_score_range
+from skem._em.score_range import _resolve_log_score_range, _resolve_score_range
 from skem._model.form import _model_form
 
 # min_sigma="auto" is this fraction of the width of the score range; it scales
@@ -75,6 +76,15 @@ class _ModelSetup:
     def _resolve_scale(self, scores):
         """The score scale of the training ratings ``scores`` (or their levels)."""
         levels = self.levels
+        if self.score_scale == "log":
+            if levels is not None and not isinstance(levels, str):
+                raise ValueError(
+                    "levels are evenly spaced scores, which score_scale='log' "
+                    "does not read: it fits the logarithms of the ratings as "
+                    "exact scores. Leave levels='auto', or use "
+                    "score_scale='linear'."
+                )
+            return _resolve_log_score_range(self.score_range, scores)
         if not self.bounded:
             if levels is not None and not isinstance(levels, str):
                 raise ValueError(

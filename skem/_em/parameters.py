@@ -145,6 +145,26 @@ _SHARED_PARAMETERS = """
         101 levels; on their own 11, state the ends of their cells, ``(-5,
         105)``, or ``levels``.
 
+    score_scale : {'linear', 'log'}, default='linear'
+        The axis on which a good annotator's errors are normal (or
+        Student-t). ``'linear'``: on the scores, errors of the same size at
+        every level, as on a rating scale. ``'log'``: on the natural
+        logarithm of the scores, errors proportional to the score, as when
+        people guess counts, prices or durations (a guess of 300 for 250
+        errs as a guess of 30 for 25). Every form then runs on the
+        logarithms: the good ratings are log-normal (log-t with ``tail``),
+        a bad annotator's ratings log-uniform over ``score_range_``, and
+        the consensus is the exponential of the logarithms' consensus, a
+        weighted geometric mean. ``mu_``, ``location_``, :meth:`transform`,
+        :meth:`mu_interval`, ``score_range_`` and the likelihoods are in
+        score units; ``sigma_``, ``shared_sigma_``, ``bias_`` and
+        ``mu_std_error_`` are on the logarithms (a ``sigma_`` of 0.2 is an
+        error of about 20%). Ratings, gold scores and an explicit
+        ``score_range`` must be positive, and no levels are read. For counts
+        with outliers, ``AnnotatorEM(score_scale='log', bounded=False,
+        tail='auto')``: on crowd/dot_guessing its consensus has an error of
+        5.78 (the mean 9.74, the median 5.85, the default 7.03).
+
     levels : 'auto', None or array-like, default='auto'
         Whether the bounded forms read the ratings as levels of a discrete
         scale. On levels a good annotator's latent score is the normal, and
@@ -185,10 +205,8 @@ _SHARED_PARAMETERS = """
         (``tail_`` says which): the maximum-likelihood tail on that grid, at
         six times the cost of one fit. A warm start goes on with the tail it
         chose (after a fit of another tail it tries them all again).
-        For counts, fit their logarithms (see the user guide): on
-        crowd/dot_guessing ``np.exp`` of the consensus of
-        ``AnnotatorEM(bounded=False, tail='auto').fit(np.log(X))`` has an
-        error of 5.78 (the mean 9.74, the median 5.85, the default 7.03).
+        For counts, combine it with ``score_scale='log'`` (see there and
+        the user guide).
         It is not for rating scales: read as exact scores, ratings that
         agree exactly on a coarse lattice are worth ever more to a sharper
         density, and the heaviest tail wins (on emotion/ with random raters
@@ -198,7 +216,9 @@ _SHARED_PARAMETERS = """
     min_sigma : 'auto' or float, default='auto'
         Floor on ``sigma``. Without it a lone good annotator drives ``sigma``
         to 0 and the likelihood to infinity. ``'auto'`` is ``1e-3`` times the
-        width of the score range. The M-step maximizes over ``sigma >=
+        width of the score range (of its logarithms, with
+        ``score_scale='log'``, where an explicit floor is on the logarithms
+        too). The M-step maximizes over ``sigma >=
         min_sigma``, which keeps EM monotone.
 
     random_state : int, RandomState instance or None, default=None
@@ -217,7 +237,8 @@ _SHARED_PARAMETERS = """
         If positive, print the objective after every iteration. It is the
         objective of the scores in the unit space of ``score_range_`` (0 to
         1): it differs from ``log_likelihoods_``, in score units, by the
-        number of ratings times the log of the range's width.
+        number of ratings times the log of the range's width (and, with
+        ``score_scale='log'``, the sum of the ratings' logarithms).
 """
 
 _SHARED_ATTRIBUTES = """
@@ -252,7 +273,8 @@ _SHARED_ATTRIBUTES = """
         rater's sigma, ``W_i`` the sum of the item's weights and ``V_i`` that
         of their squares (for a Student-t error, ``tail``, the numerator is
         ``sum_i W_i``, times the t's own factor). With ``noise='shared'``
-        this is ``c * sigma_ / sqrt(W_i)``. 0 for gold
+        this is ``c * sigma_ / sqrt(W_i)``. With ``score_scale='log'``, the
+        error of ``log(mu_)``. 0 for gold
         items, ``inf`` for items whose raters all have zero weight, NaN for
         items without any rating. See also :meth:`mu_interval`.
 
@@ -284,7 +306,8 @@ _SHARED_ATTRIBUTES = """
     sigma_ : float or ndarray of shape (n_annotators,)
         Standard deviation of good annotators' ratings around ``mu_ +
         bias_`` (before truncation): a float for ``noise='shared'``, one value
-        per annotator for ``noise='per_annotator'``.
+        per annotator for ``noise='per_annotator'``. With
+        ``score_scale='log'``, of the ratings' logarithms.
 
     shared_sigma_ : float
         The scale that the per-annotator prior pulls each ``sigma_a`` toward,
@@ -292,6 +315,8 @@ _SHARED_ATTRIBUTES = """
 
     bias_ : ndarray of shape (n_annotators,)
         Offset of each annotator's good ratings; zeros unless ``bias=True``.
+        With ``score_scale='log'``, of their logarithms: ``0.1`` rates 10.5%
+        high.
 
     pi_ : float
         Prior probability that an annotator is good, kept within
@@ -302,7 +327,8 @@ _SHARED_ATTRIBUTES = """
         good; see :ref:`undetermined`).
 
     score_range_ : tuple of (float, float)
-        ``(low, high)`` of the uniform distribution of bad ratings.
+        ``(low, high)`` of the uniform distribution of bad ratings (of the
+        log-uniform one, with ``score_scale='log'``).
 
     levels_ : ndarray of shape (n_levels,) or None
         The levels the ratings were read as, lowest first (see ``levels``);
@@ -313,10 +339,12 @@ _SHARED_ATTRIBUTES = """
         ``tail='auto'`` chose, or ``tail``), None for the normal.
 
     log_likelihoods_ : ndarray of shape (n_iterations,)
-        The objective after each iteration of the kept run, in score units:
-        the log-likelihood (in which an annotator with fewer than 3 ratings
-        on items that someone else rated enters as good), plus the log prior
-        density of the ``sigma_a`` for ``noise='per_annotator'``.
+        The objective after each iteration of the kept run, in score units
+        (densities of the scores, also with ``score_scale='log'``, so that
+        fits on either scale compare): the log-likelihood (in which an
+        annotator with fewer than 3 ratings on items that someone else rated
+        enters as good), plus the log prior density of the ``sigma_a`` for
+        ``noise='per_annotator'``.
 
     log_likelihood_ : float
         The objective at the fitted parameters, ``log_likelihoods_[-1]``.

@@ -2,7 +2,9 @@
 
 EM runs on scores mapped affinely onto the unit interval, ``u = (s - low) /
 (high - low)``. The fit is then invariant to affine changes of the scores, and
-neither large offsets nor extreme magnitudes reach the likelihoods.
+neither large offsets nor extreme magnitudes reach the likelihoods. With
+``score_scale='log'`` the map is affine in the scores' logarithms, ``u = (log
+s - log low) / (log high - log low)``: every form then models relative errors.
 """
 
 from dataclasses import dataclass
@@ -32,16 +34,34 @@ class _ScoreScale:
         The lowest and the highest level when the ratings are read as levels
         (the levels form, :mod:`skem._model.levels`), None when they are read
         as exact scores.
+    log : bool
+        Whether EM runs on the scores' logarithms (``score_scale='log'``):
+        then ``0 < low``, and there are no levels.
     """
 
     low: float
     high: float
     half_step: float = 0.0
     levels: tuple = None
+    log: bool = False
 
     @property
     def width(self):
+        """The width of the range on EM's axis: of the scores, or of their logs.
+
+        Unit sigmas and biases times the width are in these units: with
+        ``log``, on the natural logarithm of the scores.
+        """
+        if self.log:
+            return float(np.log(self.high) - np.log(self.low))
         return self.high - self.low
+
+    @property
+    def axis(self):
+        """The scale as an affine one of EM's axis: of the logarithms, with ``log``."""
+        if not self.log:
+            return self
+        return _ScoreScale(float(np.log(self.low)), float(np.log(self.high)))
 
     @property
     def unit_half_step(self):
@@ -63,7 +83,11 @@ class _ScoreScale:
 
     def to_unit(self, scores):
         # One new array, not two: (scores - low) / width, divided in place.
-        unit = np.subtract(scores, self.low)
+        if self.log:
+            unit = np.log(scores)
+            unit -= np.log(self.low)
+        else:
+            unit = np.subtract(scores, self.low)
         unit /= self.width
         return unit
 
@@ -72,11 +96,22 @@ class _ScoreScale:
         # score in [0, 1] leaves [low, high] by rounding (low + width need
         # not be high).
         unit_scores = np.asarray(unit_scores, dtype=np.float64)
+        axis = self.axis
         scores = np.where(
             unit_scores <= 0.5,
-            self.low + self.width * unit_scores,
-            self.high - self.width * (1.0 - unit_scores),
+            axis.low + self.width * unit_scores,
+            axis.high - self.width * (1.0 - unit_scores),
         )
+        if self.log:
+            # exp(log(low)) need not be low: the ends stay exact, and [0, 1]
+            # within them.
+            scores = np.where(
+                (unit_scores >= 0.0) & (unit_scores <= 1.0),
+                np.clip(np.exp(scores), self.low, self.high),
+                np.exp(scores),
+            )
+            scores[unit_scores == 0.0] = self.low
+            scores[unit_scores == 1.0] = self.high
         return float(scores) if scores.ndim == 0 else scores
 
     def consensus_from_unit(self, unit_consensus, bounded):
@@ -95,7 +130,8 @@ class _ScoreScale:
             return consensus
         on_scale = np.clip(consensus, *self.ends)
         rounding = 4.0 * np.max(np.spacing(np.abs(np.asarray(self.ends, float))))
-        tolerance = max(1e-12 * self.width, rounding)
+        # On the logarithms, 1e-12 of the width is relative to the scores.
+        tolerance = max(1e-12 * self.width * (self.high if self.log else 1.0), rounding)
         return np.where(np.abs(on_scale - consensus) <= tolerance, on_scale, consensus)
 
 
@@ -162,6 +198,103 @@ def _resolve_score_range(score_range, scores, levels=None):
         scale = _ScoreScale(*bounds)
         if levels == "auto":
             scale = _stated_levels(scale, scores)
+    _check_representable(scale, scores)
+    return scale
+
+
+def _sum_log_scores(block, scale):
+    """Kernel: the sum of the logarithms of a block's ratings, in score units.
+
+    On ``score_scale='log'`` a rating's density in score units is its unit
+    density over ``width * s``: this sum turns a fit's objective into one of
+    the scores.
+
+    Parameters
+    ----------
+    block : _Block
+        Its ratings in unit space.
+    scale : _ScoreScale
+
+    Returns
+    -------
+    block : _Block
+        Unchanged.
+    outputs : dict
+        ``log_score_sum``.
+    """
+    scores = scale.from_unit(block.ratings.score)
+    return block, {"log_score_sum": float(np.sum(np.log(scores)))}
+
+
+def _check_positive(scores, where="X"):
+    """Raise a ValueError if a rating is not positive, for ``score_scale='log'``.
+
+    Parameters
+    ----------
+    scores : ndarray of shape (n_ratings,)
+        Ratings (or their distinct values).
+    where : str, default="X"
+        The ratings' name, for the message.
+    """
+    not_positive = ~(scores > 0)
+    if not_positive.any():
+        raise ValueError(
+            "score_scale='log' fits the logarithms of the ratings, which must "
+            f"be positive: {where} has {int(not_positive.sum())} rating(s) that "
+            f"are not, e.g. {_format_score(scores[np.flatnonzero(not_positive)[0]])}."
+            " Shift counts that can be 0 (X + 1), or use score_scale='linear'."
+        )
+
+
+def _resolve_log_score_range(score_range, scores):
+    """The scale of ``score_scale='log'``: the range of positive scores, on their logs.
+
+    ``'auto'`` resolves on the logarithms as :func:`_resolve_score_range`
+    does on the scores (the hull; widened by half a step where the logs lie
+    on a lattice, 1, 2, 4, 8, ...; around a constant by half of its log or
+    of 1) and maps the ends back. An explicit range is kept as stated. No
+    levels: a scale's levels are evenly spaced in the scores.
+
+    Parameters
+    ----------
+    score_range : "auto" or array-like of two floats
+        The ``score_range`` parameter.
+    scores : ndarray of shape (n_ratings,)
+        Observed training ratings (or their distinct values), at least one,
+        all finite.
+
+    Returns
+    -------
+    scale : _ScoreScale
+        With ``log=True``.
+
+    Raises
+    ------
+    ValueError
+        If a rating is not positive, or an explicit range is not two finite
+        numbers with ``0 < low < high``.
+    """
+    _check_positive(scores)
+    logs = np.log(scores)
+    if isinstance(score_range, str):
+        on_logs = _resolve_score_range(score_range, logs)
+        # The extreme ratings themselves where the hull is not widened:
+        # exp(log(7722)) is 7721.999999999998.
+        low, high = float(np.exp(on_logs.low)), float(np.exp(on_logs.high))
+        if on_logs.low == logs.min():
+            low = float(scores.min())
+        if on_logs.high == logs.max():
+            high = float(scores.max())
+    else:
+        bounds = _as_two_floats(score_range)
+        if bounds is None or not 0 < bounds[0] < bounds[1]:
+            raise ValueError(
+                "With score_scale='log', score_range must be 'auto' or two "
+                f"finite numbers (low, high) with 0 < low < high; got "
+                f"score_range={score_range!r}."
+            )
+        low, high = bounds
+    scale = _ScoreScale(low, high, log=True)
     _check_representable(scale, scores)
     return scale
 
@@ -353,6 +486,11 @@ def _check_representable(scale, scores=None):
     scores : ndarray of shape (n_ratings,), default=None
         The ratings (or their distinct values), if known.
     """
+    words = _range_pair(scale)
+    if scale.log:
+        # The same test on EM's axis, the logarithms.
+        scale = scale.axis
+        scores = None if scores is None else np.log(scores)
     width = scale.width
     # In numpy: Python's float division raises ZeroDivisionError for a width
     # of 0 (5e-324 - 5e-324), numpy's gives inf.
@@ -360,7 +498,7 @@ def _check_representable(scale, scores=None):
         inverse = np.divide(1.0, width)
     if not np.isfinite(width) or not np.isfinite(inverse) or width <= 0:
         raise ValueError(
-            f"The score range {_range_pair(scale)} is too "
+            f"The score range {words} is too "
             f"{'wide' if not np.isfinite(width) else 'narrow'} to fit in double "
             "precision. Rescale the scores."
         )
@@ -379,7 +517,7 @@ def _check_representable(scale, scores=None):
     if rounding <= _SPACING_RESOLUTION * spread or spread <= own:
         return
     raise ValueError(
-        f"The score range {_range_pair(scale)} reaches too far "
+        f"The score range {words} reaches too far "
         f"below the ratings: in double precision their positions on it are "
         f"known to about {rounding:.2g}, and most lie within {spread:.2g}, "
         "so the fit could not tell them apart. Raise the low end of "

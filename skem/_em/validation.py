@@ -8,6 +8,7 @@ markers of pandas in object data.
 
 import sys
 import warnings
+from dataclasses import replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -18,7 +19,6 @@ from skem._em.score_range import (
     _format_score,
     _range_pair,
     _range_words,
-    _ScoreScale,
 )
 
 # Frames of these packages are the library's, not the caller's: skem's, and
@@ -182,6 +182,12 @@ def _scale_for_gold(scale, known, score_range, scores, bounded):
     -------
     scale : _ScoreScale
     """
+    if scale.log and not np.all(known > 0):
+        raise ValueError(
+            "gold holds known scores that are not positive, e.g. "
+            f"{_format_score(known[~(known > 0)][0])}: score_scale='log' fits "
+            "the logarithms of the scores."
+        )
     if not isinstance(score_range, str) or scale.levels is not None:
         outside = (known < scale.low) | (known > scale.high)
         if outside.any():
@@ -195,7 +201,7 @@ def _scale_for_gold(scale, known, score_range, scores, bounded):
         return scale
     low = min(scale.low, float(known.min()))
     high = max(scale.high, float(known.max()))
-    widened = _ScoreScale(low, high, scale.half_step)
+    widened = replace(scale, low=low, high=high)
     _check_representable(widened, scores)
     return widened
 

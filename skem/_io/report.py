@@ -34,6 +34,7 @@ from skem._io.verdicts import (
     RANDOM_BELOW,
     _heavy_tail_note,
     _mixture_flagged,
+    _model_words,
     _prior_weight_words,
     _random_but_agreeing,
     _random_weight_words,
@@ -41,7 +42,7 @@ from skem._io.verdicts import (
     _unjudged_reason,
 )
 from skem._io.widest import WIDE_FACTOR, _half_width, _is_wide, _widest
-from skem._io.words import _degrees_of_freedom, count, number
+from skem._io.words import count, number
 from skem._model.evidence import MIN_JUDGED_RATINGS
 from skem._model.intervals import _compute_consensus_interval
 
@@ -346,71 +347,7 @@ class _Content:
 
     def model(self):
         em = self.estimator
-        low, high = _scale_ends(em)
-        ending = ", truncated to the scale." if em.bounded else "."
-        if getattr(em, "levels_", None) is not None:
-            ending = (
-                ", read off as the nearest level (below the bottom level: the "
-                "bottom one; beyond the top: the top)."
-            )
-        centre = (
-            "the item's location (the centre of its good ratings before the "
-            "scale's ends cut them off; near an end it lies beyond the "
-            "consensus, their weighted mean)"
-            if em.bounded
-            else "the item's consensus"
-        )
-        from skem import HardAnnotatorEM
-
-        hard = isinstance(em, HardAnnotatorEM)
-        shared = em.noise == "shared"
-        # Not "log posterior": that is each annotator's log P(good).
-        objective = (
-            ("" if shared else "penalized ")
-            + ("classification " if hard else "")
-            + "log-likelihood"
-        )
-        form = [
-            (
-                "Each annotator is either <em>good</em> or answers at "
-                f"<em>random</em>, uniformly over {number(low)} to "
-                f"{number(high)}; a good annotator's rating is {centre}, plus "
-                "their bias, plus "
-                + (
-                    "a normal error whose standard deviation is their inconsistency"
-                    if em.tail_ is None
-                    else f"a Student-t error with {_degrees_of_freedom(em.tail_)}"
-                    + (" (of those tried, the most likely)" if em._tail_chosen else "")
-                    + ", whose scale is their inconsistency"
-                )
-                + ending
-            ),
-            (
-                "Hard (classification) EM: each annotator it judges counts fully "
-                "or not at all in the consensus (one it cannot judge counts with "
-                "the panel's prior share of good annotators); the page shows the "
-                "probability of being good all the same."
-                if hard
-                else "Soft EM: each annotator counts in the consensus in "
-                "proportion to their probability of being good."
-            ),
-            (
-                "One inconsistency shared by every annotator."
-                if shared
-                else "Each annotator has their own inconsistency, pulled toward "
-                "the panel's inconsistency with the weight of "
-                f"{number(em.noise_prior)} ratings: a prior, whose log the fit's "
-                "objective adds to the log-likelihood (the penalized "
-                "log-likelihood below)."
-            ),
-            (
-                "Each annotator has their own bias."
-                if em.bias
-                else "No bias: every annotator is taken to use the scale as the "
-                "consensus does (fit with <code>bias=True</code>, the command's "
-                "<code>--bias</code>, to estimate biases)."
-            ),
-        ]
+        form, objective = _model_words(em, *_scale_ends(em))
         if em.converged_:
             fit = (
                 f"EM converged after {em.n_iter_} iteration"
@@ -484,10 +421,16 @@ class _Content:
             median = np.median(items["std_error"].to_numpy()[finite])
             half = float(_compute_consensus_interval(0.0, median, self.level)[1])
             clipping = " before clipping to the scale" if self.estimator.bounded else ""
+            width = f"about &plusmn;{number(half, 2)}"
+            if self.estimator._score_scale.log:
+                width = (
+                    f"from about {-np.expm1(-half):.0%} below to "
+                    f"{np.expm1(half):.0%} above the consensus"
+                )
             steps.append(
-                "The intervals are all about equally wide (about "
-                f"&plusmn;{number(half, 2)}{clipping}): no {html.escape(name)} "
-                f"stands out. More ratings per {html.escape(name)} narrow them all."
+                f"The intervals are all about equally wide ({width}"
+                f"{clipping}): no {html.escape(name)} stands out. More ratings "
+                f"per {html.escape(name)} narrow them all."
             )
         people = self.people
         if self.agreement is not None and not self.estimator.bias:

@@ -297,6 +297,7 @@ def _item_table(estimator, labels, evidence, level, name):
         estimator.location_ if estimator.bounded else None,
         level=level,
         score_range=_scale_ends(estimator),
+        log=estimator._score_scale.log,
     )
     return pd.DataFrame({name: labels, **columns})
 
@@ -306,7 +307,9 @@ def _scale_ends(estimator):
     return estimator._score_scale.ends
 
 
-def _item_columns(consensus, std_error, n_ratings, location, *, level, score_range):
+def _item_columns(
+    consensus, std_error, n_ratings, location, *, level, score_range, log=False
+):
     """The item schema's columns after the label, in order.
 
     The item table of :func:`consensus_frame`, of the partitions of a Dask
@@ -317,7 +320,8 @@ def _item_columns(consensus, std_error, n_ratings, location, *, level, score_ran
     Parameters
     ----------
     consensus, std_error : array-like of shape (n_items,)
-        In score units.
+        In score units; with ``log``, the std error is of the consensus's
+        logarithm.
     n_ratings : array-like of shape (n_items,)
         Each item's number of ratings.
     location : array-like of shape (n_items,) or None
@@ -328,6 +332,9 @@ def _item_columns(consensus, std_error, n_ratings, location, *, level, score_ran
     score_range : tuple of float
         The ends of the fit's scale (:func:`_scale_ends`): a bounded form's
         consensus cannot leave it, so neither does its interval.
+    log : bool, default=False
+        Whether the fit is on the logarithms of the scores
+        (``score_scale='log'``).
 
     Returns
     -------
@@ -341,7 +348,7 @@ def _item_columns(consensus, std_error, n_ratings, location, *, level, score_ran
         If ``level`` is not in (0, 1).
     """
     low, high = _compute_consensus_interval(
-        consensus, std_error, level, None if location is None else score_range
+        consensus, std_error, level, None if location is None else score_range, log
     )
     columns = {
         "consensus": np.asarray(consensus, dtype=np.float64),
@@ -375,6 +382,7 @@ def _annotator_table(estimator, labels, evidence, name):
         judged=estimator.judged_,
         lapsed=estimator.lapsed_,
         mixture_flagged=_mixture_flagged(estimator),
+        log=estimator._score_scale.log,
     )
     n_annotators = p_good.shape[0]
     table = pd.DataFrame(
@@ -416,6 +424,9 @@ class _Evidence:
         ``sigma_`` from the fitted location plus its bias: under the normal
         error a fraction ``2 * norm.sf(FAR_SIGMAS)`` of a good annotator's.
 
+    With ``score_scale='log'`` ``r``, ``deviation`` and ``far`` are those of
+    the logarithms of the ratings, the consensus and the location.
+
     ``r``, ``deviation`` and ``far`` are None when only the counts are known
     (:meth:`of_counts`).
     """
@@ -445,11 +456,18 @@ def _annotator_evidence(estimator, X):
     n_items, n_annotators = estimator.mu_.shape[0], estimator.weights_.shape[0]
     per_item = np.bincount(rows, minlength=n_items)
     per_annotator = np.bincount(cols, minlength=n_annotators)
-    consensus = estimator.mu_[rows]
+    consensus, location = estimator.mu_[rows], estimator.location_[rows]
+    if estimator._score_scale.log:
+        # Where the model's errors are, and bias_ and sigma_ too.
+        scores, consensus, location = (
+            np.log(scores),
+            np.log(consensus),
+            np.log(location),
+        )
     bias = np.asarray(estimator.bias_)[cols]
     sigma = np.broadcast_to(estimator.sigma_, (n_annotators,))[cols]
     with np.errstate(invalid="ignore"):
-        far = np.abs(scores - estimator.location_[rows] - bias) > FAR_SIGMAS * sigma
+        far = np.abs(scores - location - bias) > FAR_SIGMAS * sigma
     return _Evidence(
         per_item,
         per_annotator,

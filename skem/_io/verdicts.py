@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from skem._io.words import number
+from skem._io.words import _degrees_of_freedom, number
 from skem._model.evidence import MIN_JUDGED_RATINGS
 
 # An annotator is "consistent" from this posterior probability of being good
@@ -45,6 +45,7 @@ def _annotator_verdicts(
     judged=None,
     lapsed=None,
     mixture_flagged=None,
+    log=False,
 ):
     """Name each annotator's verdict, with the plain reason behind it.
 
@@ -68,7 +69,8 @@ def _annotator_verdicts(
         Root mean square of each annotator's ratings minus the consensus
         (and its bias), NaN without any; None if unknown. The reasons of
         the random and the undetermined compare it with the consistent
-        annotators' median: it, not ``r``, is what the model weighs.
+        annotators' median: it, not ``r``, is what the model weighs. With
+        ``log``, of the ratings' logarithms.
     judged : array-like of shape (n_annotators,) of bool, default=None
         Whether the ratings judge each annotator (``judged_``); where they do
         not, the verdict is "undetermined". None: where ``n_judged`` is at
@@ -81,6 +83,9 @@ def _annotator_verdicts(
         Whether a mixture that failed its test against everyone good flagged
         the annotator: it is not judged, and its reason says so. None:
         nobody.
+    log : bool, default=False
+        Whether the fit is on the logarithms of the scores
+        (``score_scale='log'``), and so ``deviation``.
 
     Returns
     -------
@@ -141,6 +146,7 @@ def _annotator_verdicts(
             deviation[k],
             typical,
             mixture_flagged[k],
+            log,
         )
         for k, verdict in enumerate(verdicts)
     ]
@@ -161,6 +167,7 @@ def _reason(
     deviation,
     typical,
     mixture_flagged=False,
+    log=False,
 ):
     """One annotator's reason, from the evidence :func:`_annotator_verdicts` got."""
     if not judged:
@@ -181,7 +188,7 @@ def _reason(
     if verdict == "random":
         evidence = evidence.replace("r ", "agreement with the consensus r ", 1)
     evidence = ", ".join(
-        part for part in (evidence, _deviation_text(deviation, typical)) if part
+        part for part in (evidence, _deviation_text(deviation, typical, log)) if part
     )
     if verdict == "random":
         return "answers look random" + (f": {evidence}" if evidence else "")
@@ -190,10 +197,11 @@ def _reason(
     )
 
 
-def _deviation_text(deviation, typical):
+def _deviation_text(deviation, typical, log=False):
     """``"ratings 1.3 off the consensus (root mean square; consistent
     annotators: 0.52)"``, without the comparison when no annotator is
-    consistent, or "" when the deviation is unknown.
+    consistent, or "" when the deviation is unknown; with ``log``, "root
+    mean square of the logarithms".
 
     Not "spread": the summary calls sigma so, which the model
     fits, while this is measured from the ratings.
@@ -201,6 +209,8 @@ def _deviation_text(deviation, typical):
     if deviation is None or not np.isfinite(deviation):
         return ""
     text = f"ratings {number(deviation, 2)} off the consensus (root mean square"
+    if log:
+        text += " of the logarithms"
     if typical is not None:
         text += f"; consistent annotators: {number(typical, 2)}"
     return text + ")"
@@ -428,3 +438,99 @@ def _random_but_agreeing(verdicts, r):
     """
     with np.errstate(invalid="ignore"):
         return (np.asarray(verdicts) == "random") & (np.asarray(r) >= OFFSET_AGREEMENT)
+
+
+def _model_words(em, low, high):
+    """The report page's description of a fitted model, as HTML list items.
+
+    Parameters
+    ----------
+    em : AnnotatorEM or HardAnnotatorEM (or their Dask estimators)
+        Fitted.
+    low, high : float
+        The ends of its scale (:func:`skem._io.results._scale_ends`).
+
+    Returns
+    -------
+    form : list of str
+        The model's parts in words, HTML.
+    objective : str
+        The name of the fit's objective ("penalized log-likelihood", ...).
+    """
+    ending = ", truncated to the scale." if em.bounded else "."
+    if getattr(em, "levels_", None) is not None:
+        ending = (
+            ", read off as the nearest level (below the bottom level: the "
+            "bottom one; beyond the top: the top)."
+        )
+    centre = (
+        "the item's location (the centre of its good ratings before the "
+        "scale's ends cut them off; near an end it lies beyond the "
+        "consensus, their weighted mean)"
+        if em.bounded
+        else "the item's consensus"
+    )
+    from skem import HardAnnotatorEM
+
+    hard = isinstance(em, HardAnnotatorEM)
+    shared = em.noise == "shared"
+    # Not "log posterior": that is each annotator's log P(good).
+    objective = (
+        ("" if shared else "penalized ")
+        + ("classification " if hard else "")
+        + "log-likelihood"
+    )
+    log = em._score_scale.log
+    form = [
+        (
+            "Each annotator is either <em>good</em> or answers at "
+            f"<em>random</em>, uniformly over {number(low)} to "
+            f"{number(high)}"
+            + (
+                f" on the logarithmic scale; the logarithm of a good "
+                f"annotator's rating is that of {centre}, plus "
+                if log
+                else f"; a good annotator's rating is {centre}, plus "
+            )
+            + "their bias, plus "
+            + (
+                "a normal error whose standard deviation is their inconsistency"
+                if em.tail_ is None
+                else f"a Student-t error with {_degrees_of_freedom(em.tail_)}"
+                + (" (of those tried, the most likely)" if em._tail_chosen else "")
+                + ", whose scale is their inconsistency"
+            )
+            + (
+                " (on the logarithms: an inconsistency of 0.1 is an error of about 10%)"
+                if log
+                else ""
+            )
+            + ending
+        ),
+        (
+            "Hard (classification) EM: each annotator it judges counts fully "
+            "or not at all in the consensus (one it cannot judge counts with "
+            "the panel's prior share of good annotators); the page shows the "
+            "probability of being good all the same."
+            if hard
+            else "Soft EM: each annotator counts in the consensus in "
+            "proportion to their probability of being good."
+        ),
+        (
+            "One inconsistency shared by every annotator."
+            if shared
+            else "Each annotator has their own inconsistency, pulled toward "
+            "the panel's inconsistency with the weight of "
+            f"{number(em.noise_prior)} ratings: a prior, whose log the fit's "
+            "objective adds to the log-likelihood (the penalized "
+            "log-likelihood below)."
+        ),
+        (
+            "Each annotator has their own bias."
+            if em.bias
+            else "No bias: every annotator is taken to use the scale as the "
+            "consensus does (fit with <code>bias=True</code>, the command's "
+            "<code>--bias</code>, to estimate biases)."
+        ),
+    ]
+    return form, objective

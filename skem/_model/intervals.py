@@ -141,23 +141,29 @@ def _compute_consensus_std_error(ratings, weights, sigma, gold=None, correction=
     return std_error
 
 
-def _compute_consensus_interval(consensus, std_error, level, ends=None):
+def _compute_consensus_interval(consensus, std_error, level, ends=None, log=False):
     """The normal confidence interval of each item's consensus.
 
     ``consensus -/+ z * std_error`` with ``z`` the ``(1 + level) / 2``
     quantile of the standard normal, clipped to ``ends``: a bounded form's
-    consensus cannot leave its scale, so neither does its interval.
+    consensus cannot leave its scale, so neither does its interval. With
+    ``log``, on the consensus's logarithm, mapped back: ``consensus *
+    exp(-/+ z * std_error)``.
 
     Parameters
     ----------
     consensus, std_error : array-like of shape (n_items,)
-        In score units.
+        In score units; with ``log``, the std error is of the consensus's
+        natural logarithm.
     level : float
         Coverage of the interval, in (0, 1).
     ends : tuple of (float, float), default=None
         The ends of the scale (outer levels, or the score range) for the
         bounded forms; None for the plain normal forms, whose consensus may
         leave the scale.
+    log : bool, default=False
+        Whether the fit is on the logarithms of the scores
+        (``score_scale='log'``).
 
     Returns
     -------
@@ -174,7 +180,11 @@ def _compute_consensus_interval(consensus, std_error, level, ends=None):
         raise ValueError(f"level must lie in (0, 1); got {level!r}.")
     consensus = np.asarray(consensus, dtype=np.float64)
     half_width = float(ndtri(0.5 + level / 2)) * np.asarray(std_error, np.float64)
-    low, high = consensus - half_width, consensus + half_width
+    if log:
+        with np.errstate(over="ignore"):  # an unweighted item's error is inf
+            low, high = consensus * np.exp(-half_width), consensus * np.exp(half_width)
+    else:
+        low, high = consensus - half_width, consensus + half_width
     if ends is not None:
         low, high = np.clip(low, *ends), np.clip(high, *ends)
     return low, high

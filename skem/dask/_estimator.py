@@ -109,6 +109,7 @@ class _BaseDaskAnnotatorEM(_BaseEM):
         max_iter=100,
         tol=1e-6,
         score_range="auto",
+        score_scale="linear",
         levels="auto",
         tail=None,
         min_sigma="auto",
@@ -129,6 +130,7 @@ class _BaseDaskAnnotatorEM(_BaseEM):
             max_iter=max_iter,
             tol=tol,
             score_range=score_range,
+            score_scale=score_scale,
             levels=levels,
             tail=tail,
             min_sigma=min_sigma,
@@ -354,7 +356,7 @@ class _BaseDaskAnnotatorEM(_BaseEM):
         form, run = self._fit_tails(data, forms, warm_params)
         item_results = _collect_item_results(data, form, run)
 
-        self._set_annotator_attributes(run, form, scale)
+        self._set_annotator_attributes(run, form, scale, data)
         self.annotators_ = annotators
         self.n_ratings_ = n_ratings
         self.n_ratings_per_annotator_ = n_per_annotator

@@ -14,7 +14,7 @@ from skem._em.ratings import (
     _exact_where_known,
     _Ratings,
 )
-from skem._em.score_range import _check_among_levels, _range_words
+from skem._em.score_range import _check_among_levels, _check_positive, _range_words
 from skem._em.validation import _check_computable
 from skem._io.long_format import _check_real, _coerced_numbers, _shown
 from skem._io.results import _item_column_names, _item_columns
@@ -254,6 +254,7 @@ def _item_frame(block, results, scale, item_name, form, gold=None):
         scale.from_unit(results["location"]) if bounded else None,
         level=_LEVEL,
         score_range=scale.ends,
+        log=scale.log,
     )
     return pd.DataFrame(columns, index=pd.Index(block.item_labels, name=item_name))
 
@@ -322,6 +323,8 @@ def _transform_partition(
         _check_levels_in_range(raw["scores"], stated_range, columns[2])
     if stated_levels is not None:
         _check_among_levels(raw["scores"], stated_levels)
+    if scale.log:
+        _check_positive(raw["scores"])
     ratings = _raw_ratings(raw, annotators, scale)
     _check_computable(
         ratings.score, ratings.n_per_item, params.sigma, raw["scores"], scale

@@ -15,8 +15,10 @@ import sys
 import tarfile
 import zipfile
 
+import numpy as np
 import pytest
 
+import skem
 from skem._em.runs import _AUTO_STARTS
 
 pd = pytest.importorskip("pandas")
@@ -1046,6 +1048,64 @@ def test_bad_tail_is_one_line(ratings_csv, capsys, extra, message):
     assert main(["fit", str(ratings_csv[0]), *extra]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and re.search(message, err[0]), err
+
+
+def test_score_scale_log_fits_the_logarithms(tmp_path, capsys):
+    """--score-scale log reaches the estimator, and the summary says that
+    sigma is on the logarithms."""
+    from skem._cli import main
+
+    rng = np.random.default_rng(0)
+    truth = rng.uniform(20, 500, 30)
+    rows = [
+        (f"jar{i}", f"p{a}", round(truth[i] * np.exp(rng.normal(0, 0.3))))
+        for a in range(6)
+        for i in range(30)
+    ]
+    path = tmp_path / "counts.csv"
+    pd.DataFrame(rows, columns=["item", "annotator", "score"]).to_csv(path, index=False)
+    out = tmp_path / "out"
+    assert main(["fit", str(path), "--score-scale", "log", "-o", str(out)]) == 0
+    summary = capsys.readouterr().out
+    assert "on the logarithms of the scores (0.1 is about 10%)" in summary
+    consensus = pd.read_csv(out / "consensus.csv")
+    frame = pd.DataFrame(rows, columns=["item", "annotator", "score"])
+    expected = skem.AnnotatorEM(score_scale="log").fit(skem.long_to_matrix(frame).X)
+    np.testing.assert_allclose(
+        consensus.set_index("item").loc[skem.long_to_matrix(frame).items, "consensus"],
+        expected.mu_,
+        rtol=1e-12,
+    )
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--score-range", "0", "10"], "--score-range needs 0 < LOW; got 0 10"),
+        (["--levels"], "--score-scale log fits their logarithms .* drop one"),
+    ],
+)
+def test_score_scale_log_refuses_what_has_no_logarithm(
+    ratings_csv, capsys, extra, message
+):
+    from skem._cli import main
+
+    assert main(["fit", str(ratings_csv[0]), "--score-scale", "log", *extra]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and re.search(message, err[0]), err
+
+
+def test_score_scale_log_names_a_rating_that_is_not_positive(tmp_path, capsys):
+    from skem._cli import main
+
+    path = tmp_path / "zero.csv"
+    path.write_text("item,annotator,score\na,x,4\na,y,0\nb,x,2\n")
+    assert main(["fit", str(path), "--score-scale", "log"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert (
+        "1 rating not positive" in err[0] and "line 3 (item a, annotator y)" in err[0]
+    )
 
 
 @pytest.mark.parametrize(

@@ -253,6 +253,29 @@ def test_the_bias_line_names_who_rates_high_and_low(panel_csv, run_main):
     assert "-0.00" not in line
 
 
+def test_sigma_and_bias_lines_say_when_they_are_on_the_logarithms():
+    """score_scale='log': sigma and the biases are of the logarithms, and the
+    summary reads them as shares; a linear fit's lines say nothing of it."""
+    from skem._cli.results import _bias_line, _sigma_line
+
+    pd = pytest.importorskip("pandas")
+    annotators = pd.DataFrame({"sigma": [0.2, 0.3], "bias": [-0.1, 0.05]})
+    consistent = np.array([True, True])
+    sigma = _sigma_line(annotators, consistent, log=True)
+    assert sigma.startswith("Inconsistency (sigma, the spread of good ratings")
+    assert ", on the logarithms of the scores (0.1 is about 10%), of the" in sigma
+    bias = _bias_line(annotators, ["a", "b"], consistent, log=True)
+    assert (
+        "rates; on the logarithms of the scores, where 0.1 is about 10% higher)" in bias
+    )
+    assert "from -0.1 (a) to +0.05 (b)" in bias
+    for line in (
+        _sigma_line(annotators, consistent),
+        _bias_line(annotators, ["a", "b"], consistent),
+    ):
+        assert "logarithm" not in line
+
+
 def test_a_fit_that_did_not_converge_says_so():
     from skem._cli.results import _convergence_line
 

@@ -277,6 +277,29 @@ def test_tail_auto_chooses_the_in_memory_tail_and_fit(client, Dask, Memory):
 
 
 @pytest.mark.slow  # a LocalCluster
+@pytest.mark.parametrize("Dask, Memory", PAIRS, ids=["soft", "hard"])
+def test_the_log_scale_gives_the_in_memory_fit(client, Dask, Memory):
+    """score_scale='log' on the cluster: the in-memory fit, its consensus_
+    with intervals on the logarithms, transform, and the error on a rating
+    that is not positive."""
+    frame = _long_ratings()
+    frame["score"] = np.exp(frame["score"])  # relative errors, 2.7 to 148
+    params = {"score_scale": "log", "bias": True}
+    em, matrix = _in_memory(Memory, frame, _gold(frame).map(np.exp), **params)
+    dask_em = _dask_fit(
+        Dask, dd.from_pandas(frame, npartitions=3), _gold(frame).map(np.exp), **params
+    )
+    _assert_same_fit(dask_em, em, matrix)
+    consensus = dask_em.transform(dd.from_pandas(frame, npartitions=2)).compute()
+    np.testing.assert_allclose(
+        consensus.loc[matrix.items], em.transform(matrix.X).ravel(), rtol=RTOL
+    )
+    frame.loc[0, "score"] = 0.0
+    with pytest.raises(ValueError, match="must be positive"):
+        dask_em.transform(dd.from_pandas(frame, npartitions=2)).compute()
+
+
+@pytest.mark.slow  # a LocalCluster
 @pytest.mark.parametrize("bias", [False, True])
 def test_an_item_whose_ratings_all_agree_has_their_score_as_in_memory(client, bias):
     """Without biases a unanimous item's consensus is its ratings' score to the

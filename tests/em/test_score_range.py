@@ -6,14 +6,18 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from skem import AnnotatorEM
+from skem._em.backend import _Block
 from skem._em.ratings import _ratings_from_matrix
 from skem._em.score_range import (
     _all_whole,
     _check_among_levels,
+    _check_positive,
     _check_ratings_in_range,
     _format_score,
+    _resolve_log_score_range,
     _resolve_score_range,
     _ScoreScale,
+    _sum_log_scores,
 )
 from tests._helpers import (
     SMALL_X as X,
@@ -389,3 +393,83 @@ def test_ends_on_one_level_are_no_scale_of_levels():
             _ratings_from_matrix(scores[:, None]),
             _resolve_score_range((1e-300, 2e-300), scores, levels="auto"),
         )
+
+
+# --------------------------------------------------------------------------
+# score_scale='log': the same map on the logarithms.
+# --------------------------------------------------------------------------
+
+
+@given(
+    low=st.floats(1e-6, 1e6),
+    ratio=st.floats(1.01, 1e6),
+    unit=st.lists(st.floats(0, 1), min_size=1, max_size=20),
+)
+def test_log_unit_scores_map_into_the_range_and_back(low, ratio, unit):
+    """Property: on the logarithms, from_unit maps [0, 1] into [low, high], 0
+    and 1 onto the ends exactly, and to_unit takes it back to rounding."""
+    high = low * ratio
+    scale = _ScoreScale(low, high, log=True)
+    unit = np.array(unit)
+    scores = scale.from_unit(unit)
+    assert np.all((scores >= low) & (scores <= high))
+    assert scale.from_unit(0.0) == low and scale.from_unit(1.0) == high
+    np.testing.assert_allclose(scale.to_unit(scores), unit, atol=1e-12)
+    assert scale.width == pytest.approx(np.log(ratio), rel=1e-12)
+    assert scale.axis == _ScoreScale(float(np.log(low)), float(np.log(high)))
+
+
+def test_log_to_unit_is_the_affine_map_of_the_logarithms():
+    scale = _ScoreScale(1.0, 100.0, log=True)
+    scores = np.array([1.0, 10.0, 100.0])
+    np.testing.assert_allclose(scale.to_unit(scores), [0.0, 0.5, 1.0], atol=1e-15)
+    np.testing.assert_array_equal(scores, [1.0, 10.0, 100.0])
+
+
+def test_resolve_log_score_range_keeps_the_extreme_ratings_and_a_stated_range():
+    """'auto' is the hull of the ratings, exactly (exp(log(7722)) is not
+    7722); logarithms on a lattice widen it by half their step; a constant
+    by half its logarithm; a stated range is kept as stated."""
+    counts = np.array([12.0, 40.0, 7722.0, 300.0])
+    scale = _resolve_log_score_range("auto", counts)
+    assert (scale.low, scale.high, scale.log, scale.levels) == (12, 7722, True, None)
+    doubling = _resolve_log_score_range("auto", np.array([1.0, 2.0, 4.0, 8.0]))
+    assert (doubling.low, doubling.high) == pytest.approx((2**-0.5, 2**3.5))
+    constant = _resolve_log_score_range("auto", np.array([np.e**2, np.e**2]))
+    assert (constant.low, constant.high) == pytest.approx((np.e, np.e**3))
+    stated = _resolve_log_score_range((1, 10_000), counts)
+    assert (stated.low, stated.high) == (1.0, 10_000.0)
+
+
+@pytest.mark.parametrize(
+    ("score_range", "scores", "match"),
+    [
+        ("auto", [3.0, 0.0, -1.0], "X has 2 rating\\(s\\) that are not, e.g. 0"),
+        ("auto", [3.0, np.nan], "X has 1"),
+        ((0.0, 10.0), [3.0, 5.0], "0 < low < high; got score_range=\\(0.0, 10.0\\)"),
+        ((5.0, 1.0), [3.0], "0 < low < high"),
+    ],
+)
+def test_resolve_log_score_range_refuses_what_has_no_logarithm(
+    score_range, scores, match
+):
+    with pytest.raises(ValueError, match=match):
+        _resolve_log_score_range(score_range, np.array(scores))
+
+
+def test_check_positive_names_where_the_ratings_are():
+    _check_positive(np.array([1.0, 2.0]))
+    with pytest.raises(ValueError, match="new X has 1 rating"):
+        _check_positive(np.array([1.0, -2.0]), "new X")
+
+
+def test_sum_log_scores_is_the_sum_of_the_ratings_logarithms():
+    """The kernel sums log(s) of a block's unit ratings, read in score units,
+    and leaves the block as it was."""
+    scale = _ScoreScale(2.0, 500.0, log=True)
+    scores = np.array([2.0, 17.0, 250.0, 500.0])
+    ratings = _ratings_from_matrix(scores[:, np.newaxis])
+    block = _Block(ratings.with_scores(scale.to_unit(ratings.score)))
+    same, outputs = _sum_log_scores(block, scale)
+    assert same is block
+    assert outputs["log_score_sum"] == pytest.approx(np.log(scores).sum(), rel=1e-14)

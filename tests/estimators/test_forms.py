@@ -288,6 +288,9 @@ CHECKED_FORMS = [
     if form != {"bounded": True, "noise": "per_annotator", "bias": False}
     for Estimator in ESTIMATORS
 ] + [Estimator(bounded=False, tail="auto") for Estimator in ESTIMATORS]
+# Not score_scale='log': for estimators tagged positive_only, scikit-learn's
+# checks draw data shifted to a minimum of 0, which has no logarithm.
+# tests/estimators/test_score_scale.py checks those conventions on positive data.
 
 
 @pytest.mark.slow

@@ -182,6 +182,26 @@ def test_the_model_sentence_centres_a_good_rating_where_the_form_does(
     assert "rating is the item's consensus, plus their bias" in plain
 
 
+def test_a_fit_on_the_log_scale_says_so_and_its_relative_widths(tmp_path, words_only):
+    """score_scale='log': the model sentence puts the errors on the
+    logarithms and reads their size as a share; equal intervals are said as
+    shares below and above the consensus, those of mu_interval."""
+    rng = np.random.default_rng(2)
+    X = rng.uniform(20, 500, 40)[:, None] * np.exp(rng.normal(0, 0.2, (40, 6)))
+    em = AnnotatorEM(score_scale="log").fit(X)
+    page = _write(em, X, folder=tmp_path)
+    assert "on the logarithmic scale; the logarithm of a good annotator" in page
+    assert (
+        "(on the logarithms: an inconsistency of 0.1 is an error of about 10%)" in page
+    )
+    low, high = em.mu_interval()[0] / em.mu_[0]
+    assert (
+        f"(from about {1 - low:.0%} below to {high - 1:.0%} above the consensus" in page
+    )
+    linear = _write(AnnotatorEM().fit(X), X, folder=tmp_path)
+    assert "logarithm" not in linear
+
+
 def test_hard_em_bias_and_no_ratings_are_described(tmp_path, words_only):
     X = make_ratings(30, 6, bad_fraction=0.3, random_state=1)
     em = HardAnnotatorEM(bias=True, noise="shared").fit(X)

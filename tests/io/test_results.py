@@ -8,7 +8,7 @@ import scipy.sparse as sp
 from scipy import stats
 
 from skem import AnnotatorEM, HardAnnotatorEM, annotator_frame, consensus_frame
-from skem._io.results import _annotator_evidence, _correlations
+from skem._io.results import _annotator_evidence, _annotator_table, _correlations
 from skem._io.verdicts import _annotator_verdicts
 from skem.datasets import load_video_quality, make_ratings
 from tests._helpers import _test_cluster
@@ -260,6 +260,32 @@ def test_nflx_reasons_give_the_deviation_from_the_consensus(nflx):
     np.testing.assert_allclose(evidence.deviation[26], rms, rtol=1e-12)
     typical = np.median(evidence.deviation[people["verdict"] == "consistent"])
     assert evidence.deviation[26] > 2 * typical
+
+
+def test_on_the_log_scale_the_evidence_is_that_of_the_logarithms():
+    """score_scale='log': r, the deviation and the far ratings are measured
+    on the logarithms, where the model's sigma_ and bias_ are; the reasons
+    say so. In score units a count of 500 guessed as 600 would be 25 sigma
+    off."""
+    rng = np.random.default_rng(3)
+    truth = rng.uniform(20, 500, 40)
+    X = truth[:, None] * np.exp(rng.normal(0, 0.2, (40, 7)))
+    X[:, 0] = rng.uniform(1, 10_000, 40)  # a junk worker
+    X[5, 3] *= 20  # one wild guess, far on any scale
+    em = AnnotatorEM(score_scale="log", bias=True).fit(X)
+    evidence = _annotator_evidence(em, X)
+    logs, mu = np.log(X), np.log(em.mu_)
+    residuals = logs - mu[:, None] - em.bias_
+    np.testing.assert_allclose(
+        evidence.deviation, np.sqrt(np.mean(residuals**2, axis=0)), rtol=1e-12
+    )
+    far = np.abs(logs - np.log(em.location_)[:, None] - em.bias_) > 4 * em.sigma_
+    np.testing.assert_array_equal(evidence.far, far.sum(axis=0))
+    assert evidence.far[3] >= 1 and evidence.far[1:].sum() <= 3
+    assert evidence.r[1] == pytest.approx(stats.pearsonr(logs[:, 1], mu)[0])
+    people, reasons = _annotator_table(em, np.arange(7), evidence, "worker")
+    assert people["verdict"][0] == "random"
+    assert "(root mean square of the logarithms; consistent" in reasons[0]
 
 
 def test_judged_ratings_count_only_items_that_two_others_rated():

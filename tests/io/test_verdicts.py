@@ -12,6 +12,7 @@ from skem._io.verdicts import (
     _evidence_text,
     _heavy_tail_note,
     _heavy_tail_words,
+    _model_words,
     _prior_weight_words,
     _random_but_agreeing,
     _random_weight_words,
@@ -265,3 +266,46 @@ def test_unjudged_reason_names_the_panels_doing_not_an_annotators():
     assert _unjudged_reason([False, False], [2, 1]) is None
     assert _unjudged_reason([False, False], [2, 2]) is None
     assert _unjudged_reason([True, False], [3, 9]) is None
+
+
+@pytest.mark.parametrize(
+    ("params", "words", "objective"),
+    [
+        (
+            {},
+            [
+                "uniformly over 1 to 5; a good annotator's rating is the item's "
+                "location",
+                "truncated to the scale.",
+            ],
+            "penalized log-likelihood",
+        ),
+        (
+            {"bounded": False, "noise": "shared"},
+            ["rating is the item's consensus, plus their bias", "One inconsistency"],
+            "log-likelihood",
+        ),
+        (
+            {"score_scale": "log"},
+            [
+                "over 1 to 5 on the logarithmic scale; the logarithm of a good",
+                "(on the logarithms: an inconsistency of 0.1 is an error of about 10%)",
+            ],
+            "penalized log-likelihood",
+        ),
+    ],
+    ids=["default", "lecture", "log"],
+)
+def test_model_words_describe_the_form_and_name_its_objective(params, words, objective):
+    from skem import AnnotatorEM
+
+    X = np.array(
+        [[1.0, 1.23, 4.1], [3.07, 3.1, 1.5], [5.0, 4.81, 2.0], [2.0, 2.2, 4.9]]
+    )
+    em = AnnotatorEM(**params).fit(X)
+    form, name = _model_words(em, 1.0, 5.0)
+    assert name == objective
+    text = " ".join(form)
+    for phrase in words:
+        assert phrase in text
+    assert ("logarithm" in text) == ("score_scale" in params)

@@ -81,3 +81,22 @@ def test_consensus_interval_refuses_a_level_that_is_not_a_number_in_range(level)
     """A level that is not a real number in (0, 1) is named in a ValueError."""
     with pytest.raises(ValueError, match=r"level must (be a number|lie) in \(0, 1\)"):
         _compute_consensus_interval([0.5], [0.1], level)
+
+
+def test_consensus_interval_on_the_logarithms_is_mapped_back():
+    """With ``log`` the interval is the logarithm's, exponentiated: the
+    consensus times exp(-/+ z * std_error), clipped to the ends in scores."""
+    consensus, std_error = np.array([10.0, 200.0, 7.0]), np.array([0.1, 0.5, 0.0])
+    z = stats.norm.ppf(0.95)
+    low, high = _compute_consensus_interval(consensus, std_error, 0.9, log=True)
+    np.testing.assert_allclose(low, consensus * np.exp(-z * std_error), rtol=1e-15)
+    np.testing.assert_allclose(high, consensus * np.exp(z * std_error), rtol=1e-15)
+    low, high = _compute_consensus_interval(
+        consensus, std_error, 0.9, (5.0, 300.0), log=True
+    )
+    assert low[1] == 200.0 * np.exp(-z * 0.5) and high[1] == 300.0
+    np.testing.assert_array_equal([low[2], high[2]], [7.0, 7.0])
+    low, high = _compute_consensus_interval(
+        np.array([3.0]), np.array([np.inf]), 0.9, log=True
+    )
+    assert (low[0], high[0]) == (0.0, np.inf)
