@@ -155,9 +155,9 @@ _SHARED_PARAMETERS = """
         logarithms: the good ratings are log-normal (log-t with ``tail``),
         a bad annotator's ratings log-uniform over ``score_range_``, and
         the consensus is the exponential of the logarithms' consensus, a
-        weighted geometric mean. ``mu_``, ``location_``, :meth:`transform`,
-        :meth:`mu_interval`, ``score_range_`` and the likelihoods are in
-        score units; ``sigma_``, ``shared_sigma_``, ``bias_`` and
+        weighted geometric mean. The consensus, ``location_``,
+        ``transform``, the intervals (the logarithm's, exponentiated),
+        ``score_range_`` and the likelihoods are in score units; ``sigma_``, ``shared_sigma_``, ``bias_`` and
         ``mu_std_error_`` are on the logarithms (a ``sigma_`` of 0.2 is an
         error of about 20%). Ratings, gold scores and an explicit
         ``score_range`` must be positive, and no levels are read. For counts
