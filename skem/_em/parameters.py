@@ -146,24 +146,24 @@ _SHARED_PARAMETERS = """
         105)``, or ``levels``.
 
     score_scale : {'linear', 'log'}, default='linear'
-        The axis on which a good annotator's errors are normal (or
-        Student-t). ``'linear'``: on the scores, errors of the same size at
-        every level, as on a rating scale. ``'log'``: on the natural
-        logarithm of the scores, errors proportional to the score, as when
-        people guess counts, prices or durations (a guess of 300 for 250
-        errs as a guess of 30 for 25). Every form then runs on the
-        logarithms: the good ratings are log-normal (log-t with ``tail``),
-        a bad annotator's ratings log-uniform over ``score_range_``, and
-        the consensus is the exponential of the logarithms' consensus, a
-        weighted geometric mean. The consensus, ``location_``,
-        ``transform``, the intervals (the logarithm's, exponentiated),
-        ``score_range_`` and the likelihoods are in score units; ``sigma_``, ``shared_sigma_``, ``bias_`` and
-        ``mu_std_error_`` are on the logarithms (a ``sigma_`` of 0.2 is an
-        error of about 20%). Ratings, gold scores and an explicit
-        ``score_range`` must be positive, and no levels are read. For counts
-        with outliers, ``AnnotatorEM(score_scale='log', bounded=False,
-        tail='auto')``: on crowd/dot_guessing its consensus has an error of
-        5.78 (the mean 9.74, the median 5.85, the default 7.03).
+        The axis on which a good annotator's errors are normal (or Student-t).
+        ``'linear'``: on the scores, errors of the same size at every level, as
+        on a rating scale. ``'log'``: on the natural logarithm of the scores,
+        errors proportional to the score, as when people guess counts, prices or
+        durations (a guess of 300 for 250 errs as a guess of 30 for 25). Every
+        form then runs on the logarithms: the good ratings are log-normal (log-t
+        with ``tail``), a bad annotator's ratings log-uniform over
+        ``score_range_``, and the consensus is the exponential of the
+        logarithms' consensus, a weighted geometric mean. The consensus,
+        ``location_``, ``transform``, the intervals (the logarithm's,
+        exponentiated), ``score_range_`` and the likelihoods are in score units;
+        ``sigma_``, ``shared_sigma_``, ``bias_`` and ``mu_std_error_`` are on
+        the logarithms (a ``sigma_`` of 0.2 is an error of about 20%). Ratings,
+        gold scores and an explicit ``score_range`` must be positive, and no
+        levels are read. For counts with outliers,
+        ``AnnotatorEM(score_scale='log', bounded=False, tail='auto')``: on
+        crowd/dot_guessing its consensus has an error of 5.78 (the mean 9.74,
+        the median 5.85, the default 7.03).
 
     levels : 'auto', None or array-like, default='auto'
         Whether the bounded forms read the ratings as levels of a discrete

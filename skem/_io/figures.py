@@ -86,12 +86,16 @@ def _reliability_figure(people, annotator_name, figure_class):
     return _figure(image, caption)
 
 
-def _annotator_figures(people, annotator_name, bias, figure_class, tail=None):
+def _annotator_figures(
+    people, annotator_name, bias, figure_class, tail=None, log=False
+):
     """The figures of each annotator's bias (if estimated) and sigma, as HTML.
 
     Bars per annotator, or histograms by verdict past ``MAX_FIGURE_LABELS``.
-    With a Student-t error (``tail``), sigma is its scale.
+    With a Student-t error (``tail``), sigma is its scale; with ``log``
+    (``score_scale='log'``), both are on the logarithms of the scores.
     """
+    units = "on the logarithms" if log else "score points"
     n = len(people)
     many = n > MAX_FIGURE_LABELS
     size = (8, _height(8 if many else n))
@@ -110,7 +114,7 @@ def _annotator_figures(people, annotator_name, bias, figure_class, tail=None):
         bias_ax, sigma_ax = figure.subplots(1, 2, sharey=not many)
         draw(bias_ax, people["bias"])
         bias_ax.axvline(0, color="#57606a", linewidth=0.8)
-        bias_ax.set_xlabel("bias (score points above the consensus)")
+        bias_ax.set_xlabel(f"bias ({units} above the consensus)")
         bias_ax.locator_params(axis="x", nbins=4)
         bias_ax.set_title("Bias", loc="left")
         sigma_ax.set_title("Inconsistency", loc="left")
@@ -119,7 +123,7 @@ def _annotator_figures(people, annotator_name, bias, figure_class, tail=None):
         sigma_ax = labelled = figure.add_subplot()
         sigma_ax.set_title("Inconsistency (no bias fitted)", loc="left")
     draw(sigma_ax, people["sigma"])
-    sigma_ax.set_xlabel("inconsistency (sigma, score points)")
+    sigma_ax.set_xlabel(f"inconsistency (sigma, {units})")
     if not many:
         _label_axis(labelled, positions, people["label"], "y", annotator_name)
     _legend(figure)
@@ -144,6 +148,10 @@ def _annotator_figures(people, annotator_name, bias, figure_class, tail=None):
         if bias
         else f"Inconsistency: the spread the model fits to a good rating ({sigma}). "
     )
+    if log:
+        caption += (
+            "Both are on the natural logarithms of the scores: 0.1 is about 10%. "
+        )
     random = people["verdict"].to_numpy() == "random"
     if random.any():
         weights = people["consensus_weight"].to_numpy()[random]

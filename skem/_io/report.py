@@ -534,4 +534,5 @@ class _Content:
             self.estimator.bias,
             figure_class,
             self.estimator.tail_,
+            self.estimator._score_scale.log,
         )

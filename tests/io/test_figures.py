@@ -65,6 +65,37 @@ def test_a_small_panel_draws_a_bar_per_annotator(tmp_path):
     assert "Each bar counts" not in page
 
 
+@pytest.mark.parametrize("log", [False, True])
+def test_the_axes_and_caption_name_the_units_of_sigma_and_bias(log):
+    """On the log scale sigma and the biases are on the logarithms: the axes
+    say so instead of score points, and the caption reads them as shares."""
+    from skem._io.figures import _annotator_figures
+
+    people = pd.DataFrame(
+        {
+            "label": ["a", "b", "c"],
+            "verdict": ["consistent", "consistent", "random"],
+            "bias": [0.1, -0.05, 0.0],
+            "sigma": [0.2, 0.3, 0.25],
+            "consensus_weight": [1.0, 1.0, 0.0],
+        }
+    )
+    labels = []
+
+    from matplotlib.figure import Figure
+
+    class Recording(Figure):
+        def savefig(self, *args, **kwargs):
+            labels.extend(ax.get_xlabel() for ax in self.axes)
+            return super().savefig(*args, **kwargs)
+
+    html = _annotator_figures(people, "annotator", True, Recording, None, log)
+    units = "on the logarithms" if log else "score points"
+    assert f"bias ({units} above the consensus)" in labels
+    assert f"inconsistency (sigma, {units})" in labels
+    assert ("0.1 is about 10%" in html) == log
+
+
 def test_a_dollar_in_the_annotator_name_is_literal_text_once(tmp_path):
     """The histogram's axis label escapes '$' for mathtext, once."""
     from matplotlib.figure import Figure
