@@ -163,7 +163,7 @@ def _fit_and_report(frame, source, args, outputs):
         elapsed=elapsed,
         caught=caught,
         n_items=len(matrix.items),
-        widest=widest_intervals(consensus, args.item),
+        widest=widest_intervals(consensus, args.item, log=estimator._score_scale.log),
         notes=data_notes(estimator, evidence, annotators, args.annotator),
     )
     for name, path in outputs.items():

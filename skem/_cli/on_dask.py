@@ -93,7 +93,7 @@ def run_fit_on_dask(args):
             )
             caught = _keep_own_warnings(caught, user_stderr if args.verbose else None)
             consensus = _consensus_table(estimator, args)
-            widest, n_items = _widest(consensus, args.item)
+            widest, n_items = _widest(consensus, args.item, estimator._score_scale.log)
             annotators = skem.annotator_frame(estimator, name=args.annotator)
             # Every output is written whole before any replaces its target.
             with OutputStage() as stage:
@@ -346,14 +346,14 @@ def _consensus_table(estimator, args):
     return estimator.consensus_.map_partitions(item_partition, **options, meta=meta)
 
 
-def _widest(consensus, name):
+def _widest(consensus, name, log=False):
     """The items whose intervals are notably wide, and the number of items.
 
     The rule of the in-memory summary
     (:func:`skem._cli.results.widest_intervals`). Its threshold is a median
     of every item's standard error, so those come to the client: 8 bytes an
     item, against the ratings' tens of bytes each that stay on the cluster;
-    then only the items named.
+    then only the items named. With ``log`` the widths ranked are relative.
     """
     import dask
 
@@ -370,7 +370,7 @@ def _widest(consensus, name):
     errors, n_items = dask.compute(std_error, std_error.size)
     threshold = _wide_threshold(errors.to_numpy(dtype=float))
     wide = consensus[(std_error > threshold) & (std_error < float("inf"))]
-    wide = wide[[name, "ci_low", "ci_high"]].assign(half=_half_width(wide))
+    wide = wide[[name, "ci_low", "ci_high"]].assign(half=_half_width(wide, log))
     top = wide.nlargest(WIDEST_SHOWN, "half").compute()
     if len(top) == WIDEST_SHOWN:
         # Every item tied with the last one shown, for the label order.

@@ -52,14 +52,11 @@ def in_memory_tables(estimator, matrix, *, level, item_name, annotator_name):
     Returns
     -------
     consensus, annotators : pandas.DataFrame
-    evidence : skem._io.results._Evidence
+    evidence : skem._io.evidence._Evidence
     """
+    from skem._io.evidence import _annotator_evidence
     from skem._io.labels import _annotator_labels, _item_labels
-    from skem._io.results import (
-        _annotator_evidence,
-        _annotator_table,
-        _item_table,
-    )
+    from skem._io.results import _annotator_table, _item_table
 
     evidence = _annotator_evidence(estimator, matrix.X)
     consensus = _item_table(
@@ -275,12 +272,13 @@ def data_notes(estimator, evidence, annotators, name):
     - Annotators flagged as random whose ratings follow the consensus, in a
       fit without biases: a constant offset looks random there, and
       ``--bias`` tells (:func:`skem._io.verdicts._random_but_agreeing`).
-    - Heavy-tailed errors: :func:`skem._io.verdicts._heavy_tail_note`.
+    - Errors that grow with the score: :func:`skem._io.notes._relative_error_note`.
+    - Heavy-tailed errors: :func:`skem._io.notes._heavy_tail_note`.
 
     Parameters
     ----------
     estimator : AnnotatorEM or HardAnnotatorEM
-    evidence : skem._io.results._Evidence
+    evidence : skem._io.evidence._Evidence
         What the ratings say, from :func:`in_memory_tables`.
     annotators : pandas.DataFrame
         The annotator table.
@@ -291,11 +289,8 @@ def data_notes(estimator, evidence, annotators, name):
     -------
     lines : list of str
     """
-    from skem._io.verdicts import (
-        OFFSET_AGREEMENT,
-        _heavy_tail_note,
-        _random_but_agreeing,
-    )
+    from skem._io.notes import _heavy_tail_note, _relative_error_note
+    from skem._io.verdicts import OFFSET_AGREEMENT, _random_but_agreeing
 
     verdict = annotators["verdict"].to_numpy()
     lines = []
@@ -308,6 +303,7 @@ def data_notes(estimator, evidence, annotators, name):
             "step above or below everyone else's look random to a fit without "
             "biases: refit with --bias and see whether they are consistent then."
         )
+    lines.append(_relative_error_note(estimator, evidence, command=True))
     lines.append(_heavy_tail_note(estimator, evidence, verdict, command=True))
     return [line for line in lines if line]
 
@@ -327,7 +323,7 @@ def _sigma_line(annotators, consistent, tail=None, log=False):
         f"error with {_degrees_of_freedom(tail)}, the inconsistency)"
     )
     if log:
-        what += ", on the logarithms of the scores (0.1 is about 10%),"
+        what += " on the logarithms of the scores (0.1 is about 10%)"
     if np.all(sigma == sigma[0]):
         return f"{what}: {number(sigma[0])}, the same for every annotator."
     chosen = sigma[consistent] if consistent.any() else sigma
@@ -373,7 +369,7 @@ def _convergence_line(estimator, elapsed):
     )
 
 
-def widest_intervals(consensus, name, limit=WIDEST_SHOWN):
+def widest_intervals(consensus, name, limit=WIDEST_SHOWN, log=False):
     """The items whose intervals are notably wide, widest first.
 
     Notably wide by the report's rule (:func:`skem._io.widest._widest`): a
@@ -388,6 +384,9 @@ def widest_intervals(consensus, name, limit=WIDEST_SHOWN):
     name : str
         The user's item column.
     limit : int, default=3
+    log : bool, default=False
+        Whether the fit is on the logarithms: the widths ranked are then
+        relative (:func:`skem._io.widest._half_width`).
 
     Returns
     -------
@@ -395,7 +394,7 @@ def widest_intervals(consensus, name, limit=WIDEST_SHOWN):
     """
     from skem._io.widest import _half_width, _is_wide, _widest
 
-    half = _half_width(consensus).to_numpy()
+    half = _half_width(consensus, log).to_numpy()
     labels = consensus[name].to_numpy()
     std_error = consensus["std_error"].to_numpy(dtype=float)
     picked = _widest(std_error, limit, half, labels)

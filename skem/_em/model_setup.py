@@ -57,9 +57,12 @@ class _ModelSetup:
         """Whether this fit is a warm start: ``warm_start`` on a fitted estimator.
 
         Not when ``tail='auto'`` searches its grid again (after a fit of
-        another tail): a search starts each tail cold.
+        another tail): a search starts each tail cold. Nor after a fit on the
+        other ``score_scale``, whose sigmas and biases are in other units.
         """
         fitted = self.warm_start and hasattr(self, "converged_")
+        if fitted and self._score_scale.log != (self.score_scale == "log"):
+            return False
         return fitted and len(self._tail_candidates(fitted)) == 1
 
     def _tail_candidates(self, warm):

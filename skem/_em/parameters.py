@@ -231,7 +231,8 @@ _SHARED_PARAMETERS = """
         resumes where it ended, so that a refit of the same ratings keeps
         the fit; on Dask the runs start from the fitted parameters and the
         locations of ``consensus_``, and items new to the refit from their
-        medians (in memory the refit needs the same items).
+        medians (in memory the refit needs the same items). After a fit on
+        the other ``score_scale`` a fit starts cold.
 
     verbose : int, default=0
         If positive, print the objective after every iteration. It is the

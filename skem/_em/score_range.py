@@ -29,7 +29,8 @@ class _ScoreScale:
     half_step : float
         Half the spacing of a discrete scale's levels (0 for a continuous
         scale), in score units: how far ``'auto'`` widens the range beyond the
-        extreme ratings.
+        extreme ratings. With ``log``, in the units of the logarithms, on
+        whose lattice it widened the range.
     levels : tuple of (float, float) or None
         The lowest and the highest level when the ratings are read as levels
         (the levels form, :mod:`skem._model.levels`), None when they are read
@@ -130,8 +131,12 @@ class _ScoreScale:
             return consensus
         on_scale = np.clip(consensus, *self.ends)
         rounding = 4.0 * np.max(np.spacing(np.abs(np.asarray(self.ends, float))))
-        # On the logarithms, 1e-12 of the width is relative to the scores.
-        tolerance = max(1e-12 * self.width * (self.high if self.log else 1.0), rounding)
+        tolerance = max(1e-12 * self.width, rounding)
+        if self.log:
+            # On the logarithms, 1e-12 of the width is relative to the end
+            # crossed.
+            end = np.where(consensus < self.low, self.low, self.high)
+            tolerance = np.maximum(1e-12 * self.width * end, rounding)
         return np.where(np.abs(on_scale - consensus) <= tolerance, on_scale, consensus)
 
 
@@ -226,7 +231,7 @@ def _sum_log_scores(block, scale):
     return block, {"log_score_sum": float(np.sum(np.log(scores)))}
 
 
-def _check_positive(scores, where="X"):
+def _check_positive(scores, where="X", what="rating"):
     """Raise a ValueError if a rating is not positive, for ``score_scale='log'``.
 
     Parameters
@@ -235,12 +240,14 @@ def _check_positive(scores, where="X"):
         Ratings (or their distinct values).
     where : str, default="X"
         The ratings' name, for the message.
+    what : str, default="rating"
+        What ``scores`` are, for the message: "distinct value" for those.
     """
     not_positive = ~(scores > 0)
     if not_positive.any():
         raise ValueError(
             "score_scale='log' fits the logarithms of the ratings, which must "
-            f"be positive: {where} has {int(not_positive.sum())} rating(s) that "
+            f"be positive: {where} has {int(not_positive.sum())} {what}(s) that "
             f"are not, e.g. {_format_score(scores[np.flatnonzero(not_positive)[0]])}."
             " Shift counts that can be 0 (X + 1), or use score_scale='linear'."
         )
@@ -285,6 +292,7 @@ def _resolve_log_score_range(score_range, scores):
             low = float(scores.min())
         if on_logs.high == logs.max():
             high = float(scores.max())
+        half_step = on_logs.half_step
     else:
         bounds = _as_two_floats(score_range)
         if bounds is None or not 0 < bounds[0] < bounds[1]:
@@ -294,7 +302,8 @@ def _resolve_log_score_range(score_range, scores):
                 f"score_range={score_range!r}."
             )
         low, high = bounds
-    scale = _ScoreScale(low, high, log=True)
+        half_step = 0.0
+    scale = _ScoreScale(low, high, half_step, log=True)
     _check_representable(scale, scores)
     return scale
 

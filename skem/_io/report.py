@@ -19,6 +19,7 @@ from skem._io.html import (
     _version,
 )
 from skem._io.labels import _annotator_labels, _item_labels, _unpack_rating_matrix
+from skem._io.notes import _heavy_tail_note, _relative_error_note
 from skem._io.report_tables import _annotator_html_table, _item_html_table
 from skem._io.results import (
     _annotator_table,
@@ -32,7 +33,6 @@ from skem._io.verdicts import (
     CONSISTENT_FROM,
     OFFSET_AGREEMENT,
     RANDOM_BELOW,
-    _heavy_tail_note,
     _mixture_flagged,
     _model_words,
     _prior_weight_words,
@@ -218,7 +218,7 @@ class _Content:
         self.levels = _levels(X, estimator) if X is not None else None
         # Ranked as the command's summary ranks them.
         items = self.items
-        half = _half_width(items).to_numpy()
+        half = _half_width(items, self.estimator._score_scale.log).to_numpy()
         labels = items["label"].to_numpy()
         self.widest = _widest(items["std_error"].to_numpy(), half=half, labels=labels)
         self.n_wide = int(_is_wide(items["std_error"].to_numpy()).sum())
@@ -483,22 +483,28 @@ class _Content:
                         own=own,
                     )
                 )
-        heavy_tail = self._heavy_tail()
-        if heavy_tail:
-            steps.append(html.escape(heavy_tail))
+        for note in self._error_notes():
+            steps.append(html.escape(note))
         if not self.estimator.converged_:
             steps.append(
                 "Refit with a larger <code>max_iter</code>: EM did not converge."
             )
         return "<ol>" + "".join(f"<li>{step}</li>" for step in steps) + "</ol>"
 
-    def _heavy_tail(self):
-        """The note on heavy-tailed errors; "" without the ratings."""
+    def _error_notes(self):
+        """The notes on errors that grow with the score or have heavy tails.
+
+        None without the ratings.
+        """
         if self.evidence is None or self.evidence.far is None:
-            return ""
-        return _heavy_tail_note(
-            self.estimator, self.evidence, self.people["verdict"], command=False
-        )
+            return []
+        notes = [
+            _relative_error_note(self.estimator, self.evidence, command=False),
+            _heavy_tail_note(
+                self.estimator, self.evidence, self.people["verdict"], command=False
+            ),
+        ]
+        return [note for note in notes if note]
 
     # --------------------------------------------------------- figures
     def reliability(self, figure_class):
@@ -524,7 +530,11 @@ class _Content:
             figure_class=figure_class,
         )
         return figure + _item_html_table(
-            self.items, self.item_name, self.has_counts, self.level
+            self.items,
+            self.item_name,
+            self.has_counts,
+            self.level,
+            self.estimator._score_scale.log,
         )
 
     def annotators(self, figure_class):

@@ -64,7 +64,7 @@ def _annotator_html_table(people, reasons, annotator_name, has_counts, bias):
     return _table(header, rows, numeric_from=3)
 
 
-def _item_html_table(items, item_name, has_counts, level=0.95):
+def _item_html_table(items, item_name, has_counts, level=0.95, log=False):
     """The first ``MAX_TABLE_ROWS`` items: consensus, interval, error, counts.
 
     Parameters
@@ -75,6 +75,9 @@ def _item_html_table(items, item_name, has_counts, level=0.95):
     has_counts : bool
     level : float, default=0.95
         The intervals' coverage.
+    log : bool, default=False
+        Whether the fit is on the logarithms (``score_scale='log'``), and so
+        the std errors.
 
     Returns
     -------
@@ -85,7 +88,7 @@ def _item_html_table(items, item_name, has_counts, level=0.95):
         html.escape(item_name),
         "consensus",
         f"{percent(level)} interval",
-        "std error",
+        "std error of the logarithm" if log else "std error",
     ]
     if has_counts:
         header.append("ratings")

@@ -14,13 +14,12 @@ names a reader knows:
 """
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.utils.validation import check_is_fitted
 
-from skem._em.validation import _check_rating_matrix, _missing_as_nan
+from skem._io.evidence import _annotator_evidence, _Evidence, _observed
 from skem._io.labels import _annotator_labels, _item_labels, _unpack_rating_matrix
 from skem._io.long_format import _import_pandas
-from skem._io.verdicts import FAR_SIGMAS, _annotator_verdicts, _mixture_flagged
+from skem._io.verdicts import _annotator_verdicts, _mixture_flagged
 from skem._model.intervals import _compute_consensus_interval
 
 ITEM_COLUMNS = ("consensus", "std_error", "ci_low", "ci_high", "n_ratings")
@@ -404,160 +403,6 @@ def _annotator_table(estimator, labels, evidence, name):
         }
     )
     return table, reasons
-
-
-class _Evidence:
-    """What the training ratings say about each annotator and item.
-
-    Attributes
-    ----------
-    per_item, per_annotator : ndarray of int
-        Number of ratings of each item, and by each annotator.
-    r : ndarray of float or None
-        Pearson correlation of each annotator's ratings with ``mu_`` on the
-        items rated; NaN with fewer than 3 such ratings or no variance.
-    deviation : ndarray of float or None
-        Root mean square of each annotator's deviations from ``mu_ +
-        bias_`` on the items rated; NaN without any.
-    far : ndarray of int or None
-        Number of each annotator's ratings more than ``FAR_SIGMAS`` of its
-        ``sigma_`` from the fitted location plus its bias: under the normal
-        error a fraction ``2 * norm.sf(FAR_SIGMAS)`` of a good annotator's.
-
-    With ``score_scale='log'`` ``r``, ``deviation`` and ``far`` are those of
-    the logarithms of the ratings, the consensus and the location.
-
-    ``r``, ``deviation`` and ``far`` are None when only the counts are known
-    (:meth:`of_counts`).
-    """
-
-    def __init__(self, per_item, per_annotator, r, deviation, far):
-        self.per_item = per_item
-        self.per_annotator = per_annotator
-        self.r = r
-        self.deviation = deviation
-        self.far = far
-
-    @classmethod
-    def of_counts(cls, per_item, per_annotator):
-        """The evidence of a fit that counted the ratings but does not hold them.
-
-        A Dask fit counts each item's and each annotator's ratings as it
-        fits; what the ratings say beyond their number needs them in memory.
-        """
-        return cls(per_item, per_annotator, None, None, None)
-
-
-def _annotator_evidence(estimator, X):
-    """The :class:`_Evidence` of the training ratings ``X``, or None if X is None."""
-    if X is None:
-        return None
-    rows, cols, scores = _observed(X, estimator.mu_.shape[0], estimator.weights_)
-    n_items, n_annotators = estimator.mu_.shape[0], estimator.weights_.shape[0]
-    per_item = np.bincount(rows, minlength=n_items)
-    per_annotator = np.bincount(cols, minlength=n_annotators)
-    consensus, location = estimator.mu_[rows], estimator.location_[rows]
-    if estimator._score_scale.log:
-        # Where the model's errors are, and bias_ and sigma_ too.
-        scores, consensus, location = (
-            np.log(scores),
-            np.log(consensus),
-            np.log(location),
-        )
-    bias = np.asarray(estimator.bias_)[cols]
-    sigma = np.broadcast_to(estimator.sigma_, (n_annotators,))[cols]
-    with np.errstate(invalid="ignore"):
-        far = np.abs(scores - location - bias) > FAR_SIGMAS * sigma
-    return _Evidence(
-        per_item,
-        per_annotator,
-        _correlations(cols, scores, consensus, n_annotators),
-        _root_mean_squares(cols, scores - consensus - bias, n_annotators),
-        np.bincount(cols, far, n_annotators).astype(np.int64),
-    )
-
-
-def _root_mean_squares(group, x, n_groups):
-    """Root mean square of the finite ``x`` within each group; NaN without any.
-
-    Squared in units of the largest ``|x|``, so that neither scores of 1e200
-    overflow nor scores of 1e-200 vanish.
-    """
-    keep = np.isfinite(x)
-    group, x = group[keep], x[keep]
-    count = np.bincount(group, minlength=n_groups)
-    scale = np.max(np.abs(x), initial=0.0)
-    if scale > 0:
-        x = x / scale
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.sqrt(np.bincount(group, x * x, n_groups) / count) * (scale or 1.0)
-
-
-def _correlations(group, x, y, n_groups):
-    """Pearson correlation of ``x`` and ``y`` within each group, NaN-safe.
-
-    Pairs with a non-finite ``y`` (an unrated or unweighted item's consensus)
-    are left out; a group with fewer than 3 pairs or without variance gets NaN.
-    """
-    keep = np.isfinite(y)
-    group, x, y = group[keep], x[keep], y[keep]
-    # r does not change with the units; in units of the largest value the
-    # squares neither overflow (scores of 1e160) nor sink below the noise floor.
-    scale = max(np.max(np.abs(x), initial=0.0), np.max(np.abs(y), initial=0.0))
-    if np.isfinite(scale) and scale > 0:
-        x, y = x / scale, y / scale
-    count = np.bincount(group, minlength=n_groups).astype(np.float64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        dx = x - (np.bincount(group, x, n_groups) / count)[group]
-        dy = y - (np.bincount(group, y, n_groups) / count)[group]
-        sxx = np.bincount(group, dx * dx, n_groups)
-        syy = np.bincount(group, dy * dy, n_groups)
-        sxy = np.bincount(group, dx * dy, n_groups)
-        r = sxy / np.sqrt(sxx * syy)
-    # Variance that is only rounding noise counts as none.
-    tiny = 1e-12 * np.maximum(1.0, np.bincount(group, x * x + y * y, n_groups))
-    r[(count < 3) | (sxx <= tiny) | (syy <= tiny)] = np.nan
-    return np.clip(r, -1.0, 1.0)
-
-
-def _observed(X, n_items, weights):
-    """Rows, columns and scores of the observed ratings of X, checked against a fit.
-
-    "Not rated" is what it is to ``fit``: NaN, pandas' missing markers, an
-    absent entry of a sparse matrix, or a NaN stored in one. X is never
-    modified.
-    """
-    _check_rating_matrix(X)
-    n_annotators = weights.shape[0]
-    if sp.issparse(X):
-        coo = sp.coo_matrix(X)
-        shape = coo.shape
-        rows, cols, scores = coo.row, coo.col, coo.data.astype(np.float64)
-        rated = ~np.isnan(scores)
-        rows, cols, scores = rows[rated], cols[rated], scores[rated]
-    else:
-        X = _missing_as_nan(X)
-        if hasattr(X, "to_numpy"):
-            values = X.to_numpy(dtype=np.float64, na_value=np.nan)
-        else:
-            try:
-                values = np.asarray(X, dtype=np.float64)
-            except (TypeError, ValueError) as error:
-                raise ValueError(
-                    f"X must hold numbers, NaN for 'not rated': {error}"
-                ) from None
-        shape = values.shape
-        if values.ndim == 2:
-            rows, cols = np.nonzero(~np.isnan(values))
-            scores = values[rows, cols]
-    if len(shape) != 2 or tuple(shape) != (n_items, n_annotators):
-        raise ValueError(
-            f"X must be the training ratings, of shape ({n_items}, "
-            f"{n_annotators}) like the fit; got shape {tuple(shape)}."
-        )
-    if not np.all(np.isfinite(scores)):
-        raise ValueError("X has an infinite rating; use NaN for 'not rated'.")
-    return rows.astype(np.intp), cols.astype(np.intp), scores
 
 
 def _count_column(pd, counts, n):

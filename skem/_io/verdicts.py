@@ -4,8 +4,6 @@ The one place that turns a fit into words, for the tables of
 :mod:`skem._io.results`, the command's summary and the report page.
 """
 
-import math
-
 import numpy as np
 
 from skem._io.words import _degrees_of_freedom, number
@@ -22,11 +20,6 @@ OFFSET_AGREEMENT = 0.7
 # A rating this many of its annotator's sigma from the location is far: a
 # normal error puts 6.3e-5 of a good annotator's ratings there.
 FAR_SIGMAS = 4.0
-# The heavy-tail note needs at least this many far ratings, and this many
-# times what a normal error expects.
-MIN_FAR_RATINGS = 5
-HEAVY_TAIL_FACTOR = 10
-
 # The reason's words for a lapsed annotator (skem._model.lapses).
 SLIP = "one rating far off the consensus, read as a slip"
 
@@ -345,78 +338,6 @@ def _evidence_text(count, correlation):
         elif count is None or count >= 3:
             parts.append("r undefined (no spread)")
     return ", ".join(parts)
-
-
-def _heavy_tail_words(far, n_ratings, consistent, alternative):
-    """Say so when the consistent annotators' errors have heavy tails.
-
-    Parameters
-    ----------
-    far : ndarray of shape (n_annotators,)
-        Each annotator's ratings far from the location (``_Evidence.far``).
-    n_ratings : ndarray of shape (n_annotators,)
-    consistent : ndarray of shape (n_annotators,) of bool
-        The annotators whose verdict is "consistent".
-    alternative : str
-        How to fit a heavy-tailed error, for example ``"--no-bounded --tail
-        auto"``.
-
-    Returns
-    -------
-    words : str
-        "" unless at least ``MIN_FAR_RATINGS`` of the consistent annotators'
-        ratings are far, and at least ``HEAVY_TAIL_FACTOR`` times as many as
-        the normal error expects.
-    """
-    far_fraction = math.erfc(FAR_SIGMAS / math.sqrt(2.0))
-    observed = int(np.sum(np.asarray(far)[consistent]))
-    expected = far_fraction * float(np.sum(np.asarray(n_ratings)[consistent]))
-    if observed < MIN_FAR_RATINGS or observed < HEAVY_TAIL_FACTOR * expected:
-        return ""
-    return (
-        f"Heavy tails: {observed:,} ratings of consistent annotators lie more "
-        f"than {FAR_SIGMAS:g} sigma from the consensus, where a normal error "
-        f"would put about {number(expected, 2)}. For counts and other "
-        f"heavy-tailed scores, compare a fit with a Student-t error whose "
-        f"tail the ratings choose: {alternative}."
-    )
-
-
-def _heavy_tail_note(estimator, evidence, verdicts, command):
-    """The heavy-tail note of a fit, for the command or for Python; or "".
-
-    Only for exact scores with the normal error: on levels a far rating is a
-    whole level off, and a fit with ``tail`` has the Student-t already.
-
-    Parameters
-    ----------
-    estimator : AnnotatorEM or HardAnnotatorEM
-    evidence : skem._io.results._Evidence
-    verdicts : ndarray of shape (n_annotators,) of str
-    command : bool
-        Name the command's options, or the estimator's parameters (and the
-        command's).
-
-    Returns
-    -------
-    words : str
-        See :func:`_heavy_tail_words`.
-    """
-    if estimator.levels_ is not None or estimator.tail is not None:
-        return ""
-    options = ("--no-bounded " if estimator.bounded else "") + "--tail auto"
-    alternative = (
-        options
-        if command
-        else ("bounded=False, " if estimator.bounded else "")
-        + f"tail='auto' (the command's {options})"
-    )
-    return _heavy_tail_words(
-        evidence.far,
-        evidence.per_annotator,
-        np.asarray(verdicts) == "consistent",
-        alternative,
-    )
 
 
 def _random_but_agreeing(verdicts, r):

@@ -15,18 +15,25 @@ N_WIDEST = 5
 WIDE_FACTOR = 1.2
 
 
-def _half_width(table):
+def _half_width(table, log=False):
     """Half the width of each interval as shown, ``(ci_high - ci_low) / 2``.
+
+    With ``log`` (``score_scale='log'``), of the logarithms, ``log(ci_high /
+    ci_low) / 2``: a relative width, as the std errors are, so that the least
+    certain items rank first, not the largest scores.
 
     Parameters
     ----------
     table : pandas.DataFrame or dask.dataframe.DataFrame
         An item table with the columns ``ci_low`` and ``ci_high``.
+    log : bool, default=False
 
     Returns
     -------
     half : pandas.Series or dask.dataframe.Series
     """
+    if log:
+        return np.log(table["ci_high"] / table["ci_low"]) / 2
     return (table["ci_high"] - table["ci_low"]) / 2
 
 

@@ -10,6 +10,7 @@ from sklearn.utils.validation import check_is_fitted
 from skem._em.driver import _BaseEM
 from skem._em.items import _collect_item_results
 from skem._em.parameters import _SHARED_PARAMETERS
+from skem._em.score_range import _check_positive
 from skem._em.validation import (
     _check_gold_series,
     _scale_for_gold,
@@ -308,6 +309,9 @@ class _BaseDaskAnnotatorEM(_BaseEM):
             np.concatenate([fact["annotators"] for fact in facts])
         )
         distinct = np.unique(np.concatenate([fact["levels"] for fact in facts]))
+        if self.score_scale == "log":
+            # Said of the distinct values: the cluster keeps the ratings.
+            _check_positive(distinct, f"column {self.score!r}", "distinct value")
         scale = self._resolve_scale(distinct)
         if not isinstance(self.score_range, str):
             _check_levels_in_range(distinct, scale, self.score)

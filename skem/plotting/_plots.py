@@ -4,9 +4,10 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from skem._estimators import HardAnnotatorEM
+from skem._io.evidence import _observed
 from skem._io.html import _mpl
 from skem._io.labels import _annotator_labels
-from skem._io.results import _check_consensus_in_memory, _observed
+from skem._io.results import _check_consensus_in_memory
 from skem._io.words import percent
 
 GOOD_COLOR, BAD_COLOR = "tab:blue", "tab:red"

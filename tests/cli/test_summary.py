@@ -263,7 +263,11 @@ def test_sigma_and_bias_lines_say_when_they_are_on_the_logarithms():
     consistent = np.array([True, True])
     sigma = _sigma_line(annotators, consistent, log=True)
     assert sigma.startswith("Inconsistency (sigma, the spread of good ratings")
-    assert ", on the logarithms of the scores (0.1 is about 10%), of the" in sigma
+    assert " on the logarithms of the scores (0.1 is about 10%) of the" in sigma
+    shared = pd.DataFrame({"sigma": [0.2, 0.2], "bias": [0.0, 0.0]})
+    assert _sigma_line(shared, consistent, log=True).endswith(
+        "(0.1 is about 10%): 0.2, the same for every annotator."
+    )
     bias = _bias_line(annotators, ["a", "b"], consistent, log=True)
     assert (
         "rates; on the logarithms of the scores, where 0.1 is about 10% higher)" in bias
@@ -451,6 +455,29 @@ def test_heavy_tailed_errors_point_to_the_student_t(tmp_path, run_main):
     )
     status, out, _ = run_main("fit", _counts_csv(tmp_path / "clean.csv", slips=False))
     assert status == 0 and "Heavy tails" not in out
+
+
+def test_relative_errors_point_to_the_log_scale(tmp_path, run_main):
+    """Guessed counts whose errors are 20% of the count: the summary of a
+    linear fit says the deviations grow with the count and names
+    --score-scale log; a fit on the logarithms says nothing of it, nor does a
+    fit of the additive errors of the heavy-tail test above."""
+    rng = np.random.default_rng(0)
+    truth = rng.uniform(20, 500, 80)
+    X = np.round(truth[:, None] * np.exp(rng.normal(0, 0.2, (80, 8))))
+    rows, cols = np.nonzero(~np.isnan(X))
+    path = tmp_path / "guesses.csv"
+    pd.DataFrame(
+        {"item": rows, "annotator": [f"r{a}" for a in cols], "score": X[rows, cols]}
+    ).to_csv(path, index=False)
+    status, out, err = run_main("fit", path)
+    assert status == 0, err
+    (line,) = [x for x in out.splitlines() if x.startswith("Relative errors:")]
+    assert line.endswith("where such errors are of one size: --score-scale log.")
+    status, out, _ = run_main("fit", path, "--score-scale", "log")
+    assert status == 0 and "Relative errors" not in out
+    status, out, _ = run_main("fit", _counts_csv(tmp_path / "additive.csv", False))
+    assert status == 0 and "Relative errors" not in out
 
 
 def test_a_rater_with_a_constant_offset_is_pointed_to_bias_in_the_summary(

@@ -297,6 +297,10 @@ def test_the_log_scale_gives_the_in_memory_fit(client, Dask, Memory):
     frame.loc[0, "score"] = 0.0
     with pytest.raises(ValueError, match="must be positive"):
         dask_em.transform(dd.from_pandas(frame, npartitions=2)).compute()
+    # The fit counts distinct values, which is all it gathers.
+    frame.loc[1:2, "score"] = 0.0
+    with pytest.raises(ValueError, match="column 'score' has 1 distinct value"):
+        _dask_fit(Dask, dd.from_pandas(frame, npartitions=3), **params)
 
 
 @pytest.mark.slow  # a LocalCluster

@@ -4,6 +4,7 @@ import pytest
 
 from skem import AnnotatorEM
 from skem._em.parameters import _AUTO_TAILS
+from skem._em.score_range import _ScoreScale
 
 
 @pytest.mark.parametrize("tail", [None, 1.0, 32.0])
@@ -28,17 +29,22 @@ def test_tail_auto_tries_the_grid_cold_and_its_choice_warm():
     assert em._tail_candidates(warm=True) == _AUTO_TAILS
 
 
-def test_a_fit_is_warm_unless_tail_auto_searches_again():
+def test_a_fit_is_warm_unless_tail_auto_searches_again_or_the_scale_changed():
     em = AnnotatorEM(bounded=False, tail="auto", warm_start=True)
     assert not em._is_warm_fit()  # not fitted
     em.converged_, em.tail_, em._tail_chosen = True, 2.0, True
+    em._score_scale = _ScoreScale(1.0, 5.0)
     assert em._is_warm_fit()
     em._tail_chosen = False
     assert not em._is_warm_fit()
     assert AnnotatorEM(bounded=False, tail=2.0, warm_start=True)._is_warm_fit() is False
     numeric = AnnotatorEM(bounded=False, tail=2.0, warm_start=True)
-    numeric.converged_ = True
+    numeric.converged_, numeric._score_scale = True, _ScoreScale(1.0, 5.0)
     assert numeric._is_warm_fit()
+    # Sigmas and biases on the logarithms are no start for a linear fit.
+    numeric._score_scale = _ScoreScale(1.0, 5.0, log=True)
+    assert not numeric._is_warm_fit()
+    assert numeric.set_params(score_scale="log")._is_warm_fit()
 
 
 @pytest.mark.parametrize("tail", [None, 2.0])

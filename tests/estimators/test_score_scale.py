@@ -254,3 +254,50 @@ def test_the_log_scale_clones_pickles_and_refits_the_same(Estimator):
         np.testing.assert_array_equal(other.transform(X), em.transform(X))
     assert em.__sklearn_tags__().input_tags.positive_only
     assert not Estimator().__sklearn_tags__().input_tags.positive_only
+
+
+@pytest.mark.parametrize(("first", "then"), [("log", "linear"), ("linear", "log")])
+def test_a_warm_start_on_the_other_scale_starts_cold(first, then):
+    """Review finding: sigma_ on the logarithms read as score points started a
+    linear refit at a poor optimum (its consensus 37 times off). After a fit
+    on the other score_scale a warm fit is the cold fit."""
+    X, _ = _counts(seed=0)
+    warm = AnnotatorEM(score_scale=first, warm_start=True, random_state=0).fit(X)
+    warm.set_params(score_scale=then).fit(X)
+    cold = AnnotatorEM(score_scale=then, random_state=0).fit(X)
+    np.testing.assert_array_equal(warm.mu_, cold.mu_)
+    np.testing.assert_array_equal(warm.weights_, cold.weights_)
+    assert warm.log_likelihood_ == cold.log_likelihood_
+
+
+def test_a_new_consensus_below_a_wide_log_range_is_kept():
+    """Review finding: on a range of 10 to 1e13 the tolerance that puts a
+    bounded consensus on an end was 276 at the low end (one relative to the
+    high end); a new item's consensus of 3.9 became 6.9. It is the
+    logarithms' fit's, below the range that 'auto' extended."""
+    rng = np.random.default_rng(0)
+    truth = np.exp(rng.uniform(np.log(10), np.log(1e13), 40))
+    X = truth[:, None] * np.exp(rng.normal(0, 0.2, (40, 6)))
+    em = AnnotatorEM(score_scale="log", random_state=0).fit(X)
+    on_logs = AnnotatorEM(random_state=0).fit(np.log(X))
+    new = np.array([[3.0, 4.0, 5.0, 4.0, 3.5, 4.5]])
+    consensus = em.transform(new)[0, 0]
+    assert consensus < em.score_range_[0]
+    assert consensus == pytest.approx(np.exp(on_logs.transform(np.log(new))[0, 0]))
+
+
+def test_logarithms_on_a_lattice_widen_the_range_and_new_ratings_as_in_the_fit():
+    """Review finding: ratings 1, 2, 4, ..., 512 widen the range by half a step
+    of their logarithms; new ratings beyond it extend the bounds by half a
+    step too, as the fit of the logarithms does, so score_samples agree."""
+    rng = np.random.default_rng(1)
+    X = 2.0 ** rng.integers(0, 10, (30, 5)).astype(float)
+    em = AnnotatorEM(score_scale="log", bounded=False).fit(X)
+    on_logs = AnnotatorEM(bounded=False, levels=None).fit(np.log(X))
+    assert em.score_range_ == pytest.approx(np.exp(on_logs.score_range_), rel=1e-14)
+    new = np.array([[2048.0, 4096.0, 1024.0, 2048.0, np.nan]])
+    np.testing.assert_allclose(
+        em.score_samples(new),
+        on_logs.score_samples(np.log(new)) - np.nansum(np.log(new)),
+        rtol=1e-9,
+    )

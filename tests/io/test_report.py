@@ -198,8 +198,11 @@ def test_a_fit_on_the_log_scale_says_so_and_its_relative_widths(tmp_path, words_
     assert (
         f"(from about {1 - low:.0%} below to {high - 1:.0%} above the consensus" in page
     )
+    assert "Relative errors" not in page
+    # On the linear scale the same ratings' deviations grow with the score.
     linear = _write(AnnotatorEM().fit(X), X, folder=tmp_path)
-    assert "logarithm" not in linear
+    assert "logarithmic scale" not in linear
+    assert "Relative errors: the ratings&#x27; deviations from the consensus" in linear
 
 
 def test_hard_em_bias_and_no_ratings_are_described(tmp_path, words_only):

@@ -63,3 +63,19 @@ def test_item_table_is_cut_at_its_most_rows(monkeypatch):
     page = _item_html_table(items, "clip", False)
     assert page.count("<tr>") == 3  # the header and 2 rows
     assert "the first 2 of 3 (all of them: skem.consensus_frame)" in page
+
+
+def test_the_std_error_of_a_log_scale_fit_is_said_to_be_of_the_logarithm():
+    items = pd.DataFrame(
+        {
+            "label": ["a"],
+            "consensus": [100.0],
+            "ci_low": [80.0],
+            "ci_high": [125.0],
+            "std_error": [0.11],
+        }
+    )
+    assert ">std error of the logarithm</th>" in _item_html_table(
+        items, "clip", False, log=True
+    )
+    assert ">std error</th>" in _item_html_table(items, "clip", False)

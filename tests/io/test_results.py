@@ -1,14 +1,12 @@
 """The result tables' one schema, the verdicts and their reasons."""
 
-import warnings
-
 import numpy as np
 import pytest
 import scipy.sparse as sp
 from scipy import stats
 
 from skem import AnnotatorEM, HardAnnotatorEM, annotator_frame, consensus_frame
-from skem._io.results import _annotator_evidence, _annotator_table, _correlations
+from skem._io.evidence import _annotator_evidence
 from skem._io.verdicts import _annotator_verdicts
 from skem.datasets import load_video_quality, make_ratings
 from tests._helpers import _test_cluster
@@ -262,32 +260,6 @@ def test_nflx_reasons_give_the_deviation_from_the_consensus(nflx):
     assert evidence.deviation[26] > 2 * typical
 
 
-def test_on_the_log_scale_the_evidence_is_that_of_the_logarithms():
-    """score_scale='log': r, the deviation and the far ratings are measured
-    on the logarithms, where the model's sigma_ and bias_ are; the reasons
-    say so. In score units a count of 500 guessed as 600 would be 25 sigma
-    off."""
-    rng = np.random.default_rng(3)
-    truth = rng.uniform(20, 500, 40)
-    X = truth[:, None] * np.exp(rng.normal(0, 0.2, (40, 7)))
-    X[:, 0] = rng.uniform(1, 10_000, 40)  # a junk worker
-    X[5, 3] *= 20  # one wild guess, far on any scale
-    em = AnnotatorEM(score_scale="log", bias=True).fit(X)
-    evidence = _annotator_evidence(em, X)
-    logs, mu = np.log(X), np.log(em.mu_)
-    residuals = logs - mu[:, None] - em.bias_
-    np.testing.assert_allclose(
-        evidence.deviation, np.sqrt(np.mean(residuals**2, axis=0)), rtol=1e-12
-    )
-    far = np.abs(logs - np.log(em.location_)[:, None] - em.bias_) > 4 * em.sigma_
-    np.testing.assert_array_equal(evidence.far, far.sum(axis=0))
-    assert evidence.far[3] >= 1 and evidence.far[1:].sum() <= 3
-    assert evidence.r[1] == pytest.approx(stats.pearsonr(logs[:, 1], mu)[0])
-    people, reasons = _annotator_table(em, np.arange(7), evidence, "worker")
-    assert people["verdict"][0] == "random"
-    assert "(root mean square of the logarithms; consistent" in reasons[0]
-
-
 def test_judged_ratings_count_only_items_that_two_others_rated():
     """A 1-vs-1 disagreement judges nobody: annotator 3 has 4 ratings, 2 of
     them on items with at least two other raters, and is undetermined
@@ -312,36 +284,6 @@ def test_judged_ratings_count_only_items_that_two_others_rated():
         assert table["verdict"].tolist()[2:] == ["undetermined"] * 2
 
 
-def test_agreement_is_pearson_r_with_the_consensus_and_na_when_undefined():
-    X = make_ratings(30, 5, missing_fraction=0.3, random_state=4)
-    X[:, 3] = np.where(np.isnan(X[:, 3]), np.nan, 0.5)  # no variance
-    X[2:, 4] = np.nan  # two ratings
-    em = AnnotatorEM().fit(X)
-    r = _annotator_evidence(em, X).r
-    for a in range(3):
-        rated = ~np.isnan(X[:, a])
-        expected = np.corrcoef(X[rated, a], em.mu_[rated])[0, 1]
-        assert r[a] == pytest.approx(expected, abs=1e-12)
-    assert np.isnan(r[3]) and np.isnan(r[4])
-
-
-@pytest.mark.parametrize("unit", [1e-150, 1e-9, 1e160])
-def test_agreement_does_not_depend_on_the_units_of_the_scores(unit):
-    """CLI fuzz finding: scores of 1e160 overflowed the squares (warnings on
-    stderr of a successful run, agreement lost); tiny scores sank below the
-    noise floor of the variance."""
-    rng = np.random.default_rng(0)
-    group = np.repeat(np.arange(4), 6)
-    x = rng.uniform(1, 5, 24)
-    y = x + rng.normal(0, 0.5, 24)
-    r = _correlations(group, x, y, 4)
-    assert np.all(np.isfinite(r))
-    np.testing.assert_allclose(
-        _correlations(group, unit * x, unit * y, 4), r, rtol=1e-12
-    )
-
-
-# ------------------------------------------------------------- bad input
 def test_bad_ratings_names_and_labels_get_clear_errors():
     X = make_ratings(10, 4, random_state=0)
     em = AnnotatorEM().fit(X)
@@ -434,22 +376,6 @@ def test_the_item_table_of_a_dask_fit_points_to_its_consensus(dask_fit):
     into memory. (report brings it into memory itself: tests/dask.)"""
     with pytest.raises(TypeError, match=r"to_in_memory\(\), then consensus_frame"):
         consensus_frame(dask_fit[0])
-
-
-@pytest.mark.parametrize("unit", [1e-200, 1e200])
-def test_deviations_do_not_depend_on_the_units_of_the_scores(unit):
-    """A review found the root mean squares overflowing at 1e200 (warnings,
-    and inf dropped from the reasons) and vanishing at 1e-200 ("0 off the
-    consensus"): they are taken in units of the largest deviation."""
-    X = make_ratings(40, 6, bad_fraction=0.2, random_state=0)
-    em = AnnotatorEM(bounded=False).fit(X)
-    scaled = AnnotatorEM(bounded=False).fit(X * unit)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        deviation = _annotator_evidence(scaled, X * unit).deviation
-    np.testing.assert_allclose(
-        deviation / unit, _annotator_evidence(em, X).deviation, rtol=1e-6
-    )
 
 
 def test_a_model_pickled_before_consensus_weights_makes_its_tables():

@@ -10,8 +10,6 @@ from skem._io.verdicts import (
     _annotator_verdicts,
     _deviation_text,
     _evidence_text,
-    _heavy_tail_note,
-    _heavy_tail_words,
     _model_words,
     _prior_weight_words,
     _random_but_agreeing,
@@ -173,51 +171,12 @@ def test_evidence_and_deviation_texts():
     )
 
 
-def test_heavy_tails_are_noted_from_5_far_ratings_and_10_times_the_normal():
-    """A normal error puts 6.3e-5 of the ratings beyond 4 sigma: 5 far
-    ratings of 2,000 (0.13 expected) are noted, 4 are not, and neither are 6
-    of 2 million (127 expected). Only the consistent annotators count."""
-    consistent = np.array([True, True, False])
-    n = np.array([1000, 1000, 1000])
-    assert _heavy_tail_words([3, 2, 50], n, consistent, "--tail 1") == (
-        "Heavy tails: 5 ratings of consistent annotators lie more than 4 sigma "
-        "from the consensus, where a normal error would put about 0.13. For "
-        "counts and other heavy-tailed scores, compare a fit with a Student-t "
-        "error whose tail the ratings choose: --tail 1."
-    )
-    assert _heavy_tail_words([2, 2, 50], n, consistent, "--tail 1") == ""
-    assert _heavy_tail_words([3, 3, 0], n * 1000, consistent, "--tail 1") == ""
-
-
 def test_random_but_agreeing_needs_both_the_verdict_and_an_agreement_of_0_7():
     verdicts = np.array(["random", "random", "random", "consistent"])
     r = np.array([0.7, 0.69, np.nan, 0.95])
     np.testing.assert_array_equal(
         _random_but_agreeing(verdicts, r), [True, False, False, False]
     )
-
-
-def test_heavy_tail_note_only_for_exact_scores_with_the_normal_error():
-    """The same evidence gives the note, naming the command's options or the
-    parameters, but none on levels or with a Student-t already."""
-    from types import SimpleNamespace
-
-    evidence = SimpleNamespace(far=np.array([3, 3]), per_annotator=np.array([99, 99]))
-    verdicts = np.array(["consistent", "consistent"])
-
-    def note(command, **form):
-        params = {"levels_": None, "tail": None, "bounded": True, **form}
-        estimator = SimpleNamespace(**params)
-        return _heavy_tail_note(estimator, evidence, verdicts, command)
-
-    assert note(True).endswith("the ratings choose: --no-bounded --tail auto.")
-    assert note(False).endswith(
-        "choose: bounded=False, tail='auto' (the command's --no-bounded --tail auto)."
-    )
-    assert note(True, bounded=False).endswith("the ratings choose: --tail auto.")
-    assert note(True, levels_=np.arange(5.0)) == ""
-    assert note(True, bounded=False, tail=1.0) == ""
-    assert note(True, bounded=False, tail="auto") == ""
 
 
 def test_an_annotator_the_ratings_do_not_judge_is_undetermined_whatever_p_good():

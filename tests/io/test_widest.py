@@ -36,6 +36,20 @@ def test_half_width_is_half_the_interval_shown_on_pandas_and_dask():
     np.testing.assert_array_equal(lazy.compute().to_numpy(), [0.5, 0.0, 0.5])
 
 
+def test_on_the_log_scale_the_half_width_is_relative():
+    """Review finding: on the log scale the largest counts had the widest
+    intervals in counts and were named, not the least certain items. There
+    the width is of the logarithms: 20 +/- 30% is wider than 5000 +/- 25%."""
+    pd = pytest.importorskip("pandas")
+    table = pd.DataFrame(
+        {"ci_low": [20 / 1.3, 5000 / 1.25], "ci_high": [20 * 1.3, 5000 * 1.25]}
+    )
+    half = _half_width(table, log=True).to_numpy()
+    np.testing.assert_allclose(half, np.log([1.3**2, 1.25**2]) / 2)
+    assert half[0] > half[1]
+    assert _half_width(table).to_numpy()[0] < _half_width(table).to_numpy()[1]
+
+
 def test_widest_names_only_notably_wide_intervals_widest_first():
     assert _widest(np.full(10, 0.3)).size == 0
     std_error = np.array([0.2, 0.5, 0.2, 0.9, 0.2, np.inf, 0.23, 0.2])

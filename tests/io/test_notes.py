@@ -1,0 +1,104 @@
+"""Notes on the errors a fit assumed: heavy tails, errors that grow with the score."""
+
+import numpy as np
+import pytest
+
+from skem._io.notes import (
+    _heavy_tail_note,
+    _heavy_tail_words,
+    _relative_error_note,
+    _relative_errors,
+)
+
+
+def test_heavy_tails_are_noted_from_5_far_ratings_and_10_times_the_normal():
+    """A normal error puts 6.3e-5 of the ratings beyond 4 sigma: 5 far
+    ratings of 2,000 (0.13 expected) are noted, 4 are not, and neither are 6
+    of 2 million (127 expected). Only the consistent annotators count."""
+    consistent = np.array([True, True, False])
+    n = np.array([1000, 1000, 1000])
+    assert _heavy_tail_words([3, 2, 50], n, consistent, "--tail 1") == (
+        "Heavy tails: 5 ratings of consistent annotators lie more than 4 sigma "
+        "from the consensus, where a normal error would put about 0.13. For "
+        "counts and other heavy-tailed scores, compare a fit with a Student-t "
+        "error whose tail the ratings choose: --tail 1."
+    )
+    assert _heavy_tail_words([2, 2, 50], n, consistent, "--tail 1") == ""
+    assert _heavy_tail_words([3, 3, 0], n * 1000, consistent, "--tail 1") == ""
+
+
+def test_heavy_tail_note_only_for_exact_scores_with_the_normal_error():
+    """The same evidence gives the note, naming the command's options or the
+    parameters, but none on levels or with a Student-t already."""
+    from types import SimpleNamespace
+
+    evidence = SimpleNamespace(
+        far=np.array([3, 3]), per_annotator=np.array([99, 99]), growth=None
+    )
+    verdicts = np.array(["consistent", "consistent"])
+
+    def note(command, **form):
+        params = {"levels_": None, "tail": None, "bounded": True, **form}
+        estimator = SimpleNamespace(**params)
+        return _heavy_tail_note(estimator, evidence, verdicts, command)
+
+    assert note(True).endswith("the ratings choose: --no-bounded --tail auto.")
+    assert note(False).endswith(
+        "choose: bounded=False, tail='auto' (the command's --no-bounded --tail auto)."
+    )
+    assert note(True, bounded=False).endswith("the ratings choose: --tail auto.")
+    assert note(True, levels_=np.arange(5.0)) == ""
+    assert note(True, bounded=False, tail=1.0) == ""
+    assert note(True, bounded=False, tail="auto") == ""
+
+
+@pytest.mark.parametrize(
+    ("growth", "relative"),
+    [
+        (None, False),
+        ((np.nan, np.nan), False),
+        ((0.1, 0.05), False),
+        ((0.49, 0.01), False),
+        ((0.5, 0.01), True),
+        ((1.1, 0.3), True),
+        ((1.1, 0.6), False),  # not three standard errors above 0
+        ((0.98, 0.464), False),  # a floor's, on a slider read as 54 levels
+    ],
+)
+def test_relative_errors_need_half_the_proportional_growth_and_three_std_errors(
+    growth, relative
+):
+    from types import SimpleNamespace
+
+    assert _relative_errors(SimpleNamespace(growth=growth)) is relative
+
+
+def test_relative_error_note_names_the_log_scale_and_the_heavy_tail_note_adds_it():
+    """Errors that grow as relative ones do: a note that names the log scale,
+    not on levels; the heavy-tail note's alternative then fits the
+    logarithms too, as the user guide's recipe for counts does."""
+    from types import SimpleNamespace
+
+    evidence = SimpleNamespace(
+        far=np.array([3, 3]), per_annotator=np.array([99, 99]), growth=(1.09, 0.1)
+    )
+    estimator = SimpleNamespace(levels_=None, tail=None, bounded=True)
+    note = _relative_error_note(estimator, evidence, command=True)
+    assert note.startswith("Relative errors: the ratings' deviations from the")
+    assert "roughly as its power 1.09 (0 for errors of one size" in note
+    assert note.endswith("where such errors are of one size: --score-scale log.")
+    assert _relative_error_note(estimator, evidence, command=False).endswith(
+        "score_scale='log' (the command's --score-scale log)."
+    )
+    verdicts = np.array(["consistent", "consistent"])
+    assert _heavy_tail_note(estimator, evidence, verdicts, True).endswith(
+        "choose: --score-scale log --no-bounded --tail auto."
+    )
+    assert _heavy_tail_note(estimator, evidence, verdicts, False).endswith(
+        "choose: score_scale='log', bounded=False, tail='auto' (the command's "
+        "--score-scale log --no-bounded --tail auto)."
+    )
+    on_levels = SimpleNamespace(levels_=np.arange(5.0), tail=None, bounded=True)
+    assert _relative_error_note(on_levels, evidence, command=True) == ""
+    counts = SimpleNamespace(levels_=np.arange(16.0, 773.0), tail=None, bounded=True)
+    assert _relative_error_note(counts, evidence, command=True) == note
