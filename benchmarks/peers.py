@@ -41,6 +41,9 @@ DEFAULT_FORM = {"bounded": True, "noise": "per_annotator", "bias": False}
 TAIL_FORM = {"bounded": False, "noise": "per_annotator", "bias": False, "tail": 1.0}
 DEFAULT_NAME = "AnnotatorEM() (default)"
 STATED_NAME = "AnnotatorEM(score_range=the stated scale)"
+# The user guide's recipe for counts, on the sets whose ratings are positive.
+COUNTS_FORM = {"score_scale": "log", "bounded": False, "tail": "auto"}
+COUNTS_NAME = "AnnotatorEM(score_scale='log', bounded=False, tail='auto')"
 OUTLIERS = ("26", "27", "28", "29")
 
 # A peer run longer than this is stopped and reported as such: sureal's MLE
@@ -593,6 +596,8 @@ def _results_in(title, quick, folder):
     methods, peers, missing = _methods(quick)
     if data.stated_range is not None:
         methods[STATED_NAME] = _skem(AnnotatorEM, score_range=data.stated_range)
+    if np.nanmin(data.scores) > 0:
+        methods[COUNTS_NAME] = _skem(AnnotatorEM, **COUNTS_FORM)
     outcomes = {name: _run(method, data) for name, method in methods.items()}
     for name, method in peers.items():
         outcomes[name] = _run(method, data, PEER_SECONDS)
@@ -801,6 +806,12 @@ def _set_table(title, quick):
             f"; the stated scale (the README's) is {data.stated_range}."
             if data.stated_range is not None
             else "; the README states no bounded scale."
+        )
+        + (
+            f" {COUNTS_NAME}, the user guide's recipe for counts, runs where "
+            "every rating is positive."
+            if COUNTS_NAME in outcomes
+            else ""
         )
     )
     known = KNOWN.get(data.name)
