@@ -87,7 +87,8 @@ class _BaseAnnotatorEM(TransformerMixin, _BaseEM):
         (kept on the scale for the bounded forms). On the training data it
         equals ``mu_`` to the last bit, for every form and also for items
         whose raters all have weight 0, except for gold items, whose ``mu_``
-        is their known score.
+        is their known score. With ``score_scale='log'``, the exponential of
+        that mean of the ratings' logarithms.
 
         Parameters
         ----------
@@ -128,7 +129,9 @@ class _BaseAnnotatorEM(TransformerMixin, _BaseEM):
         ``weights_`` or, where undetermined, ``pi_``. With ``score_range='auto'`` the
         range of ``U`` (and of a bounded ``f``) is ``score_range_`` extended
         to the ratings of X, so that a held-out rating outside the training
-        range has a finite likelihood.
+        range has a finite likelihood. With ``score_scale='log'`` ``f`` and
+        ``U`` are densities of the logarithms, each divided by the rating
+        ``s``: densities of the scores, which compare with a linear fit's.
 
         Parameters
         ----------

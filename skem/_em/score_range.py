@@ -106,11 +106,9 @@ class _ScoreScale:
         if self.log:
             # exp(log(low)) need not be low: the ends stay exact, and [0, 1]
             # within them.
-            scores = np.where(
-                (unit_scores >= 0.0) & (unit_scores <= 1.0),
-                np.clip(np.exp(scores), self.low, self.high),
-                np.exp(scores),
-            )
+            scores = np.exp(scores)
+            inside = (unit_scores >= 0.0) & (unit_scores <= 1.0)
+            scores = np.where(inside, np.clip(scores, self.low, self.high), scores)
             scores[unit_scores == 0.0] = self.low
             scores[unit_scores == 1.0] = self.high
         return float(scores) if scores.ndim == 0 else scores
