@@ -70,7 +70,8 @@ def _annotator_evidence(estimator, X):
     per_annotator = np.bincount(cols, minlength=n_annotators)
     consensus, location = estimator.mu_[rows], estimator.location_[rows]
     growth = (np.nan, np.nan)
-    if not estimator._score_scale.log and scores.size and np.all(scores > 0):
+    lowest = scores.min(initial=np.inf)
+    if not estimator._score_scale.log and lowest > 0 and scores.max() >= SPAN * lowest:
         # An item with a rating at the lowest or the highest of all may have
         # met a floor or a ceiling of the scale; one without was not cut.
         at_end = (scores == scores.min()) | (scores == scores.max())
@@ -105,6 +106,11 @@ def _annotator_evidence(estimator, X):
 # The items, each with two or more ratings that count in the consensus and
 # some spread, that the power of the errors' growth needs.
 MIN_GROWTH_ITEMS = 10
+# ... and ratings whose highest is at least this many times their lowest:
+# more than a rating scale's ends (1..5, 1..10), whose floor makes the spread
+# grow away from it whatever the errors are; counts, prices and durations
+# span orders of magnitude.
+SPAN = 20.0
 
 
 def _estimate_error_growth(item, residuals, weights, consensus, cut=None):

@@ -9,6 +9,7 @@ from scipy import stats
 from skem import AnnotatorEM
 from skem._io.evidence import (
     MIN_GROWTH_ITEMS,
+    SPAN,
     _annotator_evidence,
     _correlations,
     _estimate_error_growth,
@@ -175,3 +176,19 @@ def test_error_growth_does_not_depend_on_the_units_of_the_scores(unit):
         warnings.simplefilter("error")
         growth = _annotator_evidence(scaled, X * unit).growth
     np.testing.assert_allclose(growth, _annotator_evidence(em, X).growth, rtol=1e-6)
+
+
+def test_ratings_within_a_rating_scales_span_measure_no_growth():
+    """Fuzz finding: on a 1..5 scale with every item near the floor, the
+    floor cuts the spread of the lowest items, and it grows away from it as
+    relative errors would make it grow (slope 1.26, 13 standard errors).
+    Ratings whose highest is less than SPAN times their lowest, as on every
+    rating scale from 1, measure no growth; counts span more."""
+    rng = np.random.default_rng(0)
+    truth = rng.uniform(1, 2, 300)
+    X = truth[:, None] + rng.normal(0, 0.5, (300, 10))
+    while ((X < 1) | (X > 5)).any():
+        out = (X < 1) | (X > 5)
+        X[out] = (truth[:, None] + rng.normal(0, 0.5, X.shape))[out]
+    assert np.nanmax(X) < SPAN * np.nanmin(X)
+    assert np.isnan(_annotator_evidence(AnnotatorEM().fit(X), X).growth[0])
