@@ -422,9 +422,19 @@ def _counts_csv(path, slips):
     if slips:
         slip = rng.random((80, 8)) < 0.03
         X[slip] += rng.choice([-1, 1], slip.sum()) * rng.uniform(30, 80, slip.sum())
+    return _long_csv(X, path)
+
+
+def _long_csv(X, path, prefix="r"):
+    """The rated entries of the matrix X as a long CSV file at ``path``:
+    items by row number, annotators ``prefix`` and column number."""
     rows, cols = np.nonzero(~np.isnan(X))
     pd.DataFrame(
-        {"item": rows, "annotator": [f"r{a}" for a in cols], "score": X[rows, cols]}
+        {
+            "item": rows,
+            "annotator": [f"{prefix}{a}" for a in cols],
+            "score": X[rows, cols],
+        }
     ).to_csv(path, index=False)
     return path
 
@@ -465,11 +475,7 @@ def test_relative_errors_point_to_the_log_scale(tmp_path, run_main):
     rng = np.random.default_rng(0)
     truth = rng.uniform(20, 500, 80)
     X = np.round(truth[:, None] * np.exp(rng.normal(0, 0.2, (80, 8))))
-    rows, cols = np.nonzero(~np.isnan(X))
-    path = tmp_path / "guesses.csv"
-    pd.DataFrame(
-        {"item": rows, "annotator": [f"r{a}" for a in cols], "score": X[rows, cols]}
-    ).to_csv(path, index=False)
+    path = _long_csv(X, tmp_path / "guesses.csv")
     status, out, err = run_main("fit", path)
     assert status == 0, err
     (line,) = [x for x in out.splitlines() if x.startswith("Relative errors:")]
@@ -495,11 +501,7 @@ def test_a_rater_with_a_constant_offset_is_pointed_to_bias_in_the_summary(
         )
     )
     X[:, 0] = np.clip(X[:, 0] + 2, 1, 9)  # a good rater, offset by 2
-    rows, cols = np.nonzero(~np.isnan(X))
-    path = tmp_path / "offset.csv"
-    pd.DataFrame(
-        {"item": rows, "annotator": [f"rater{a}" for a in cols], "score": X[rows, cols]}
-    ).to_csv(path, index=False)
+    path = _long_csv(X, tmp_path / "offset.csv", prefix="rater")
     status, out, err = run_main("fit", path)
     assert status == 0, err
     (line,) = [x for x in out.splitlines() if x.startswith("Before excluding")]
