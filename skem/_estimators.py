@@ -194,7 +194,9 @@ class _BaseAnnotatorEM(TransformerMixin, _BaseEM):
         """Return a normal confidence interval of each training item's consensus.
 
         ``mu_ -/+ z * mu_std_error_`` with ``z`` the ``(1 + level) / 2``
-        quantile of the standard normal distribution; for the bounded forms
+        quantile of the standard normal distribution (with
+        ``score_scale='log'``, ``mu_ * exp(-/+ z * mu_std_error_)``, the
+        logarithm's interval); for the bounded forms
         clipped to the scale (its outer levels ``levels_`` on levels, else
         ``score_range_``), which their consensus cannot leave either. The
         intervals of :func:`consensus_frame` are the same.

@@ -317,13 +317,12 @@ def _sigma_line(annotators, consistent, tail=None, log=False):
     """
     sigma = annotators["sigma"].to_numpy()
     what = (
-        "Inconsistency (sigma, the spread of good ratings that the model fits)"
+        "Inconsistency (sigma, the spread of good ratings that the model fits"
         if tail is None
         else "Scale of the deviations from the consensus (sigma of the Student-t "
-        f"error with {_degrees_of_freedom(tail)}, the inconsistency)"
+        f"error with {_degrees_of_freedom(tail)}, the inconsistency"
     )
-    if log:
-        what += " on the logarithms of the scores (0.1 is about 10%)"
+    what += "; on the logarithms of the scores, where 0.1 is about 10%)" if log else ")"
     if np.all(sigma == sigma[0]):
         return f"{what}: {number(sigma[0])}, the same for every annotator."
     chosen = sigma[consistent] if consistent.any() else sigma

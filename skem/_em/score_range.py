@@ -131,10 +131,11 @@ class _ScoreScale:
         rounding = 4.0 * np.max(np.spacing(np.abs(np.asarray(self.ends, float))))
         tolerance = max(1e-12 * self.width, rounding)
         if self.log:
-            # On the logarithms, 1e-12 of the width is relative to the end
-            # crossed.
+            # On the logarithms the tolerance is relative to the end crossed:
+            # four units in the last place of the high end can be far more
+            # than the low end itself.
             end = np.where(consensus < self.low, self.low, self.high)
-            tolerance = np.maximum(1e-12 * self.width * end, rounding)
+            tolerance = np.maximum(1e-12 * self.width * end, 4.0 * np.spacing(end))
         return np.where(np.abs(on_scale - consensus) <= tolerance, on_scale, consensus)
 
 

@@ -70,8 +70,8 @@ def _annotator_evidence(estimator, X):
     per_annotator = np.bincount(cols, minlength=n_annotators)
     consensus, location = estimator.mu_[rows], estimator.location_[rows]
     growth = (np.nan, np.nan)
-    lowest = scores.min(initial=np.inf)
-    if not estimator._score_scale.log and lowest > 0 and scores.max() >= SPAN * lowest:
+    lowest, highest = scores.min(initial=np.inf), scores.max(initial=-np.inf)
+    if not estimator._score_scale.log and 0 < lowest and highest >= SPAN * lowest:
         # An item with a rating at the lowest or the highest of all may have
         # met a floor or a ceiling of the scale; one without was not cut.
         at_end = (scores == scores.min()) | (scores == scores.max())
@@ -147,8 +147,9 @@ def _estimate_error_growth(item, residuals, weights, consensus, cut=None):
     n_items = consensus.shape[0]
     counted = np.bincount(item, weights >= 0.5, minlength=n_items)
     total = np.bincount(item, weights, minlength=n_items)
-    # In units of the largest residual, so that no square overflows or
-    # vanishes: a common factor of the spreads leaves the slope as it is.
+    # In units of the largest residual, so that no square overflows (a common
+    # factor of the spreads leaves the slope as it is); an item whose
+    # residuals are all below 1e-154 of it drops out, its squares 0.
     largest = np.max(np.abs(residuals), initial=0.0)
     if largest > 0:
         residuals = residuals / largest

@@ -150,7 +150,8 @@ def _annotator_figures(
     )
     if log:
         caption += (
-            "Both are on the natural logarithms of the scores: 0.1 is about 10%. "
+            f"{'Both are' if bias else 'It is'} on the natural logarithms of the "
+            "scores: 0.1 is about 10%. "
         )
     random = people["verdict"].to_numpy() == "random"
     if random.any():

@@ -494,7 +494,7 @@ class _Content:
     def _error_notes(self):
         """The notes on errors that grow with the score or have heavy tails.
 
-        None without the ratings.
+        None (an empty list) without the ratings.
         """
         if self.evidence is None or self.evidence.far is None:
             return []
@@ -515,6 +515,7 @@ class _Content:
             self.annotator_name,
             self.has_counts,
             self.estimator.bias,
+            self.estimator._score_scale.log,
         )
 
     def consensus(self, figure_class):

@@ -10,7 +10,7 @@ from skem._io.words import number, percent, signed
 MAX_TABLE_ROWS = 1000
 
 
-def _annotator_html_table(people, reasons, annotator_name, has_counts, bias):
+def _annotator_html_table(people, reasons, annotator_name, has_counts, bias, log=False):
     """Every annotator: verdict, reason, P(good), weight, counts, bias, sigma.
 
     Parameters
@@ -25,6 +25,9 @@ def _annotator_html_table(people, reasons, annotator_name, has_counts, bias):
     bias : bool
         Whether biases were fitted: without, every bias is 0 and a column of
         +0.000 says nothing.
+    log : bool, default=False
+        Whether the fit is on the logarithms (``score_scale='log'``), where
+        the biases and the inconsistencies are.
 
     Returns
     -------
@@ -39,7 +42,10 @@ def _annotator_html_table(people, reasons, annotator_name, has_counts, bias):
     ]
     if has_counts:
         header.append("ratings")
-    header += ["bias", "inconsistency"] if bias else ["inconsistency"]
+    units = " (of the logarithm)" if log else ""
+    header += (
+        [f"bias{units}", f"inconsistency{units}"] if bias else [f"inconsistency{units}"]
+    )
     # "< 0.001" has a "<" to escape.
     weight = [
         "0" if w == 0 else html.escape(_probability(w))

@@ -1067,7 +1067,7 @@ def test_score_scale_log_fits_the_logarithms(tmp_path, capsys):
     out = tmp_path / "out"
     assert main(["fit", str(path), "--score-scale", "log", "-o", str(out)]) == 0
     summary = capsys.readouterr().out
-    assert "on the logarithms of the scores (0.1 is about 10%)" in summary
+    assert "on the logarithms of the scores, where 0.1 is about 10%)" in summary
     consensus = pd.read_csv(out / "consensus.csv")
     frame = pd.DataFrame(rows, columns=["item", "annotator", "score"])
     expected = skem.AnnotatorEM(score_scale="log").fit(skem.long_to_matrix(frame).X)

@@ -262,11 +262,18 @@ def test_sigma_and_bias_lines_say_when_they_are_on_the_logarithms():
     annotators = pd.DataFrame({"sigma": [0.2, 0.3], "bias": [-0.1, 0.05]})
     consistent = np.array([True, True])
     sigma = _sigma_line(annotators, consistent, log=True)
-    assert sigma.startswith("Inconsistency (sigma, the spread of good ratings")
-    assert " on the logarithms of the scores (0.1 is about 10%) of the" in sigma
+    assert sigma.startswith(
+        "Inconsistency (sigma, the spread of good ratings that the model fits; "
+        "on the logarithms of the scores, where 0.1 is about 10%) of the "
+        "consistent annotators: 0.25"
+    )
     shared = pd.DataFrame({"sigma": [0.2, 0.2], "bias": [0.0, 0.0]})
     assert _sigma_line(shared, consistent, log=True).endswith(
-        "(0.1 is about 10%): 0.2, the same for every annotator."
+        "where 0.1 is about 10%): 0.2, the same for every annotator."
+    )
+    assert _sigma_line(shared, consistent, tail=2.0, log=True).startswith(
+        "Scale of the deviations from the consensus (sigma of the Student-t "
+        "error with 2 degrees of freedom, the inconsistency; on the logarithms"
     )
     bias = _bias_line(annotators, ["a", "b"], consistent, log=True)
     assert (

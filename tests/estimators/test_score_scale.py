@@ -301,3 +301,18 @@ def test_logarithms_on_a_lattice_widen_the_range_and_new_ratings_as_in_the_fit()
         on_logs.score_samples(np.log(new)) - np.nansum(np.log(new)),
         rtol=1e-9,
     )
+
+
+def test_a_new_consensus_far_below_a_very_wide_log_range_is_kept():
+    """Review finding: four units in the last place of the high end (1e15)
+    still put a new consensus of 0.9 onto the low end 1.4; the tolerance is
+    relative to the end crossed in both its terms."""
+    rng = np.random.default_rng(0)
+    truth = np.exp(rng.uniform(np.log(2), np.log(1e15), 40))
+    X = truth[:, None] * np.exp(rng.normal(0, 0.2, (40, 6)))
+    em = AnnotatorEM(score_scale="log", random_state=0).fit(X)
+    on_logs = AnnotatorEM(random_state=0).fit(np.log(X))
+    new = em.score_range_[0] * np.array([[0.6, 0.65, 0.7, 0.6, 0.65, 0.7]])
+    assert em.transform(new)[0, 0] == pytest.approx(
+        np.exp(on_logs.transform(np.log(new))[0, 0])
+    )

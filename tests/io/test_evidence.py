@@ -192,3 +192,13 @@ def test_ratings_within_a_rating_scales_span_measure_no_growth():
         X[out] = (truth[:, None] + rng.normal(0, 0.5, X.shape))[out]
     assert np.nanmax(X) < SPAN * np.nanmin(X)
     assert np.isnan(_annotator_evidence(AnnotatorEM().fit(X), X).growth[0])
+
+
+def test_evidence_of_ratings_with_none_observed_has_no_growth():
+    """Review finding: X without an observed rating crashed the growth's
+    range check (a maximum of nothing); the evidence is then empty."""
+    X = np.array([[10.0, 12, 11], [100, 120, 90], [50, 55, 60], [5, 6, 5.5]])
+    em = AnnotatorEM().fit(X)
+    evidence = _annotator_evidence(em, np.full_like(X, np.nan))
+    assert np.isnan(evidence.growth[0])
+    np.testing.assert_array_equal(evidence.per_annotator, [0, 0, 0])

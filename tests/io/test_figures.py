@@ -93,7 +93,11 @@ def test_the_axes_and_caption_name_the_units_of_sigma_and_bias(log):
     units = "on the logarithms" if log else "score points"
     assert f"bias ({units} above the consensus)" in labels
     assert f"inconsistency (sigma, {units})" in labels
-    assert ("0.1 is about 10%" in html) == log
+    assert ("Both are on the natural logarithms" in html) == log
+    # Without biases the one figure is sigma's (a review finding: "Both").
+    html = _annotator_figures(people, "annotator", False, Recording, None, log)
+    assert ("It is on the natural logarithms" in html) == log
+    assert "Both are" not in html
 
 
 def test_a_dollar_in_the_annotator_name_is_literal_text_once(tmp_path):

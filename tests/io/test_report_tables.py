@@ -79,3 +79,22 @@ def test_the_std_error_of_a_log_scale_fit_is_said_to_be_of_the_logarithm():
         items, "clip", False, log=True
     )
     assert ">std error</th>" in _item_html_table(items, "clip", False)
+
+
+def test_the_annotators_bias_and_inconsistency_say_when_they_are_of_the_logarithm():
+    people = pd.DataFrame(
+        {
+            "label": ["a"],
+            "verdict": ["consistent"],
+            "p_good": [1.0],
+            "consensus_weight": [1.0],
+            "n_ratings": [3],
+            "bias": [0.1],
+            "sigma": [0.2],
+        }
+    )
+    page = _annotator_html_table(people, ["consistent"], "rater", True, True, log=True)
+    assert ">bias (of the logarithm)</th>" in page
+    assert ">inconsistency (of the logarithm)</th>" in page
+    page = _annotator_html_table(people, ["consistent"], "rater", True, False)
+    assert ">inconsistency</th>" in page and "logarithm" not in page
