@@ -297,6 +297,15 @@ def test_the_log_scale_gives_the_in_memory_fit(client, Dask, Memory):
     frame.loc[0, "score"] = 0.0
     with pytest.raises(ValueError, match="must be positive"):
         dask_em.transform(dd.from_pandas(frame, npartitions=2)).compute()
+    # A warm start on the other scale starts cold, as in memory.
+    data = dd.from_pandas(frame.iloc[3:], npartitions=3)
+    warm = _dask_fit(Dask, data, warm_start=True, **params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        warm.set_params(score_scale="linear").fit(data)
+    cold = _dask_fit(Dask, data, bias=True)
+    np.testing.assert_array_equal(warm.weights_, cold.weights_)
+    np.testing.assert_array_equal(warm.sigma_, cold.sigma_)
     # The fit counts distinct values, which is all it gathers.
     frame.loc[1:2, "score"] = 0.0
     with pytest.raises(ValueError, match="column 'score' has 1 distinct value"):
