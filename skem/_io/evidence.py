@@ -69,15 +69,16 @@ def _annotator_evidence(estimator, X):
     per_item = np.bincount(rows, minlength=n_items)
     per_annotator = np.bincount(cols, minlength=n_annotators)
     consensus, location = estimator.mu_[rows], estimator.location_[rows]
+    bias = np.asarray(estimator.bias_)[cols]
     growth = (np.nan, np.nan)
     lowest, highest = scores.min(initial=np.inf), scores.max(initial=-np.inf)
     if not estimator._score_scale.log and 0 < lowest and highest >= SPAN * lowest:
         # An item with a rating at the lowest or the highest of all may have
         # met a floor or a ceiling of the scale; one without was not cut.
-        at_end = (scores == scores.min()) | (scores == scores.max())
+        at_end = (scores == lowest) | (scores == highest)
         growth = _estimate_error_growth(
             rows,
-            scores - consensus - np.asarray(estimator.bias_)[cols],
+            scores - consensus - bias,
             estimator._consensus_weights()[0][cols],
             estimator.mu_,
             np.bincount(rows, at_end, n_items) > 0,
@@ -89,7 +90,6 @@ def _annotator_evidence(estimator, X):
             np.log(consensus),
             np.log(location),
         )
-    bias = np.asarray(estimator.bias_)[cols]
     sigma = np.broadcast_to(estimator.sigma_, (n_annotators,))[cols]
     with np.errstate(invalid="ignore"):
         far = np.abs(scores - location - bias) > FAR_SIGMAS * sigma
