@@ -156,7 +156,9 @@ def plot_consensus(estimator, *, truth=None, X=None, level=0.95, ax=None):
 
     The intervals are ``mu_interval(level)``: for the bounded forms clipped
     to the scale (the outer levels ``levels_`` on levels, else
-    ``score_range_``), and the legend says so.
+    ``score_range_``), and the legend says so. A fit with
+    ``score_scale='log'`` is drawn on a logarithmic axis, where its
+    intervals are symmetric and counts of every size can be read.
 
     Parameters
     ----------
@@ -244,6 +246,8 @@ default=None
         "item (sorted by " + ("true score)" if truth is not None else "consensus)")
     )
     ax.set_ylabel("score")
+    if estimator._score_scale.log:
+        ax.set_yscale("log")
     ax.set_title("Consensus per item")
     ax.legend()
     return ax

@@ -226,6 +226,15 @@ def test_plain_form_intervals_are_drawn_unclipped_and_the_legend_says_so():
     assert ax.get_legend().get_texts()[0].get_text() == "AnnotatorEM (95% interval)"
 
 
+def test_a_log_scale_fit_is_drawn_on_a_logarithmic_axis():
+    """Counts of 20 to 500 with relative errors: the consensus axis is
+    logarithmic, where the intervals are symmetric; a linear fit's is not."""
+    rng = np.random.default_rng(0)
+    X = rng.uniform(20, 500, 30)[:, None] * np.exp(rng.normal(0, 0.2, (30, 5)))
+    assert plot_consensus(AnnotatorEM(score_scale="log").fit(X)).get_yscale() == "log"
+    assert plot_consensus(AnnotatorEM().fit(X)).get_yscale() == "linear"
+
+
 def test_reliability_labels_are_literal_and_clipped(fitted):
     em = fitted[3]
     names = ["$a$", "t\tab", "x" * 100] + [f"n{i}" for i in range(em.weights_.size - 3)]
