@@ -258,6 +258,11 @@ def clean_ratings(frame, source, args):
             and "," in value
         ):
             hint = " (for decimal commas, add --decimal ,)"
+        elif source.decimal == "," and isinstance(value, str) and "." in value:
+            hint = (
+                " (the decimal mark is ',': a '.' is read neither as one nor as a "
+                "thousands separator)"
+            )
         raise UserInputError(
             f"{name}: {where} {problem} ({rating(first)}); "
             f"{count(bad.sum(), 'such row')} in all{hint}"

@@ -497,7 +497,11 @@ def numbers(pd, column, decimal="."):
     if decimal != "." and column.dtype.kind not in "biuf":
         text = column.map(lambda value: isinstance(value, str))
         if text.any():
-            column = column.where(~text, column[text].str.replace(decimal, "."))
+            values = column[text]
+            # Beside a decimal comma a point is a thousands separator (1.200)
+            # or a mix of marks: no number, rather than one 1000 times too small.
+            values = values.where(~values.str.contains(".", regex=False), "")
+            column = column.where(~text, values.str.replace(decimal, "."))
     try:
         return pd.to_numeric(column, errors="coerce").to_numpy(
             dtype=np.float64, na_value=np.nan

@@ -593,6 +593,30 @@ def test_one_bad_score_among_decimal_commas_is_the_one_named(
     assert "1,5" not in message and "--decimal" not in message
 
 
+@pytest.mark.parametrize(
+    "options, line, count",
+    [((), 3, "2 such rows"), (("--decimal", ","), 2, "3 such rows")],
+    ids=["inferred", "given"],
+)
+def test_a_point_beside_decimal_commas_is_refused_not_read_as_a_decimal(
+    tmp_path, run_main, one_line_error, options, line, count
+):
+    """Practitioner's finding: with decimal commas, '1.200' (a thousands
+    separator in a German export) was read as 1.2, a score 1000 times too
+    small, even with --decimal , stated."""
+    path = tmp_path / "r.csv"
+    path.write_text(
+        "item;annotator;score\nA;x;1.200\nB;x;900,5\nA;y;1.150\nB;y;870\n"
+        "A;z;1.180\nB;z;41,5\n"
+    )
+    status, _, err = run_main("fit", path, *options)
+    message = one_line_error(status, err, f"line {line} has ", count)
+    if options:
+        assert "'1.200'" in message and "thousands separator" in message
+    else:  # more points than commas: the points are read, and a comma named
+        assert "'900,5'" in message and "add --decimal ," in message
+
+
 def test_missing_columns_are_listed_with_the_options_to_name_them(
     ratings_csv, run_main, one_line_error
 ):
