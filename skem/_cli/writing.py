@@ -4,9 +4,12 @@ Every output goes to a temporary file (or folder) beside its target, which
 then replaces the target: a failed run leaves no half-written file.
 """
 
+import bz2
 import contextlib
 import csv
+import gzip
 import io
+import lzma
 import os
 import shutil
 import stat
@@ -75,6 +78,9 @@ def output_paths(args, dataset=False):
     if list(outputs.values()).count("-") > 1:
         raise UserInputError("only one of --consensus and --annotators can be '-'")
     files = {name: Path(p) for name, p in outputs.items() if p != "-"}
+    for name, path in files.items():
+        if name != "report" and not (dataset and name == "consensus"):
+            _check_csv_name(name, path)
     if len(set(map(os.path.realpath, files.values()))) != len(files):
         raise UserInputError("two of the outputs name the same file")
     ratings = Path(args.ratings) if getattr(args, "ratings", None) else None
@@ -84,6 +90,46 @@ def output_paths(args, dataset=False):
         except OSError as error:  # a name too long, a folder without access
             raise cannot_write(path, error) from None
     return outputs
+
+
+# The CSV tables are compressed as their names say; a name that says another
+# format is refused rather than given a CSV file under it. gzip is given no
+# file name to record: it would record the staged file's.
+_COMPRESSED = {
+    ".gz": lambda raw: gzip.GzipFile(filename="", mode="wb", fileobj=raw),
+    ".bz2": lambda raw: bz2.BZ2File(raw, "wb"),
+    ".xz": lambda raw: lzma.LZMAFile(raw, "wb"),
+}
+_NOT_CSV = {
+    ".parquet": "Parquet",
+    ".pq": "Parquet",
+    ".feather": "Feather",
+    ".arrow": "Arrow",
+    ".json": "JSON",
+    ".xlsx": "Excel",
+    ".xls": "Excel",
+    ".zip": "a zip archive",
+    ".zst": "Zstandard",
+    ".html": "HTML",
+    ".htm": "HTML",
+}
+
+
+def _check_csv_name(name, path):
+    """Refuse a CSV table's file name whose extension names another format."""
+    written = _NOT_CSV.get(path.suffix.lower())
+    if written is None:
+        return
+    hint = ""
+    if name == "consensus" and written == "Parquet":
+        hint = "; with --workers or --scheduler the consensus is a Parquet dataset"
+    elif written == "HTML":
+        hint = "; the HTML page is --report"
+    raise UserInputError(
+        f"--{name} {path}: the command writes the {name} table as CSV, not as "
+        f"{written}; name it .csv, or .csv.gz, .csv.bz2 or .csv.xz to compress "
+        f"it{hint}"
+    )
 
 
 def _is_stdout(path):
@@ -232,12 +278,22 @@ class OutputStage:
 
 
 def stage_csv(stage, table, path):
-    """Stage ``table`` as the CSV file ``path`` (see :func:`write_csv`)."""
+    """Stage ``table`` as the CSV file ``path`` (see :func:`write_csv`).
+
+    Compressed where the name ends in .gz, .bz2 or .xz.
+    """
+    compress = _COMPRESSED.get(Path(path).suffix.lower())
 
     def write(file_path):
         # Appended: a staged file is new and empty, a FIFO is a stream.
-        with open(file_path, "a", newline="") as f:
-            write_csv(table, f)
+        if compress is None:
+            with open(file_path, "a", newline="") as f:
+                write_csv(table, f)
+            return
+        with contextlib.ExitStack() as stack:
+            raw = stack.enter_context(open(file_path, "ab"))
+            packed = stack.enter_context(compress(raw))
+            write_csv(table, stack.enter_context(io.TextIOWrapper(packed, newline="")))
 
     stage.file(path, write)
 

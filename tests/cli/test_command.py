@@ -224,6 +224,43 @@ def test_existing_output_is_replaced_whole(ratings_csv, tmp_path, run_main):
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
+@pytest.mark.parametrize("suffix", [".gz", ".bz2", ".xz"])
+def test_a_table_named_compressed_is_compressed(
+    ratings_csv, tmp_path, run_main, suffix
+):
+    """Practitioner's finding: 'a.csv.gz' got plain CSV text, which
+    pandas.read_csv then failed to read as gzip."""
+    path, _ = ratings_csv
+    plain = tmp_path / "plain.csv"
+    packed = tmp_path / f"packed.csv{suffix}"
+    status, _, err = run_main("fit", path, *COLUMNS, "--annotators", plain)
+    assert status == 0, err
+    status, _, err = run_main("fit", path, *COLUMNS, "--annotators", packed)
+    assert status == 0, err
+    assert not packed.read_bytes().startswith(plain.read_bytes()[:20])
+    pd.testing.assert_frame_equal(pd.read_csv(packed), pd.read_csv(plain))
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+@pytest.mark.parametrize(
+    "option, name, said",
+    [
+        ("--consensus", "c.parquet", "the consensus is a Parquet dataset"),
+        ("--annotators", "a.xlsx", "not as Excel"),
+        ("--annotators", "a.html", "the HTML page is --report"),
+    ],
+)
+def test_a_table_named_in_another_format_is_refused_before_the_fit(
+    ratings_csv, tmp_path, run_main, one_line_error, option, name, said
+):
+    """Practitioner's finding: '--consensus c.parquet' wrote CSV text under
+    that name."""
+    path, _ = ratings_csv
+    status, _, err = run_main("fit", path, *COLUMNS, option, tmp_path / name)
+    one_line_error(status, err, "writes the", "as CSV", ".csv.gz", said)
+    assert not (tmp_path / name).exists()
+
+
 @pytest.mark.parametrize("failing", ["--annotators", "--report", "-o"])
 def test_an_output_that_cannot_be_written_leaves_every_output_as_it_was(
     ratings_csv, tmp_path, run_main, one_line_error, failing
