@@ -11,9 +11,11 @@ import numpy as np
 from skem._cli.messages import UserInputError, kind, quoted, show
 from skem._cli.reading import SEPARATORS, import_pandas, numbers
 from skem._em.parameters import _MAX_TAIL, _MIN_TAIL
-from skem._io.words import count, no_columns, spaced_name_hint
+from skem._io.words import count, label_text, no_columns, spaced_name_hint
 
 _SHOWN_COLUMNS = 20
+# Groups of labels alike but for their spaces that the summary names.
+_SHOWN_ALIKE = 3
 # pandas.api.types.infer_dtype kinds that hold only scalar labels.
 _SCALAR_KINDS = {"string", "integer", "floating", "mixed-integer-float", "boolean"}
 
@@ -310,3 +312,50 @@ def clean_ratings(frame, source, args):
                 "repeats, or average them with --duplicates mean"
             )
     return pairs.assign(score=scores)
+
+
+def reading_notes(ratings, duplicates):
+    """The summary's lines on how the file's rows became ratings.
+
+    - Repeated pairs averaged (``--duplicates mean``): fewer ratings than
+      rows, which the count of ratings alone would not explain.
+    - Labels that differ only in their whitespace: kept apart, as written,
+      which is seldom what a file meant.
+
+    Parameters
+    ----------
+    ratings : pandas.DataFrame
+        From :func:`clean_ratings`, before any averaging.
+    duplicates : {'raise', 'mean'}
+
+    Returns
+    -------
+    lines : list of str
+    """
+    lines = []
+    if duplicates == "mean":
+        repeated = ratings.duplicated(["item", "annotator"], keep=False)
+        if repeated.any():
+            pairs = ratings[repeated].drop_duplicates(["item", "annotator"])
+            lines.append(
+                f"{count(repeated.sum(), 'row')} repeat an (item, annotator) pair: "
+                f"averaged into {count(len(pairs), 'rating')} (--duplicates mean)."
+            )
+    for role in ("item", "annotator"):
+        labels = ratings[role].drop_duplicates()
+        folded = labels.map(lambda label: " ".join(str(label).split()))
+        alike = labels[folded.duplicated(keep=False).to_numpy()]
+        if len(alike):
+            groups = alike.groupby(folded[alike.index].to_numpy(), sort=False)
+            shown = "; ".join(
+                " and ".join(label_text(label) for label in group)
+                for _, group in list(groups)[:_SHOWN_ALIKE]
+            )
+            more = groups.ngroups - _SHOWN_ALIKE
+            lines.append(
+                f"{count(len(alike), f'{role} label')} differ only in their spaces "
+                f"and count as different {role}s, as written: {shown}"
+                + (f"; and {count(more, 'group')} more" if more > 0 else "")
+                + ". Trim them in the file if they are the same."
+            )
+    return lines

@@ -3,7 +3,7 @@
 import sys
 from typing import NamedTuple
 
-from skem._cli.checking import check_options, clean_ratings
+from skem._cli.checking import check_options, clean_ratings, reading_notes
 from skem._cli.fitting import finish, fit_with_progress, model_params, stage_report
 from skem._cli.messages import UserInputError
 from skem._cli.reading import Source, read_ratings
@@ -164,7 +164,8 @@ def _fit_and_report(frame, source, args, outputs):
         caught=caught,
         n_items=len(matrix.items),
         widest=widest_intervals(consensus, args.item, log=estimator._score_scale.log),
-        notes=data_notes(estimator, evidence, annotators, args.annotator),
+        notes=reading_notes(clean, args.duplicates)
+        + data_notes(estimator, evidence, annotators, args.annotator),
     )
     for name, path in outputs.items():
         if path == "-":

@@ -5,7 +5,7 @@ only), and nothing heavy, so that every other module of the command can use
 it.
 """
 
-from skem._io.words import clipped
+from skem._io.words import clipped, label_text
 
 
 class UserInputError(Exception):
@@ -163,7 +163,7 @@ def listing(labels, limit=20, width=200):
     shown = []
     used = 0
     for label in labels if len(labels) <= limit + 2 else labels[:limit]:
-        text = show(label)
+        text = label_text(label)
         if shown and used + len(text) > width:
             break
         shown.append(text)

@@ -10,7 +10,7 @@ import io
 
 import numpy as np
 
-from skem._io.words import clipped
+from skem._io.words import clipped, label_text
 
 VERDICT_COLORS = {
     "consistent": "#1a7f37",
@@ -179,7 +179,7 @@ def _badge(verdict):
 
 
 def _text(label):
-    return html.escape(str(label))
+    return html.escape(label_text(label))
 
 
 def _mpl(label):

@@ -190,3 +190,31 @@ def clipped(text, with_length=False):
         return text
     cut = text[: SHOWN_CHARS - 3] + "..."
     return f"{cut} ({len(text)} characters)" if with_length else cut
+
+
+def label_text(label):
+    """A label as the summary and the report name it: as written, or quoted.
+
+    Labels are kept as written, so ``'26'`` and ``'26 '`` are two annotators.
+    Shown plainly they would look alike, and a comma inside one would split
+    it in a list; such a label is shown as Python writes it, quoted, with
+    its spaces and escapes visible.
+
+    Parameters
+    ----------
+    label : object
+
+    Returns
+    -------
+    text : str
+        ``str(label)``, or its ``repr`` where its whitespace is not single
+        inner spaces or it holds a comma; :func:`clipped`.
+
+    Examples
+    --------
+    >>> label_text("26"), label_text("26 "), label_text("Rater, No 26")
+    ('26', "'26 '", "'Rater, No 26'")
+    """
+    text = str(label)
+    plain = " ".join(text.split()) == text and "," not in text
+    return clipped(text if plain else repr(text))

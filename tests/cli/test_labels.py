@@ -225,3 +225,37 @@ def test_binary_parquet_labels_that_are_not_utf8_are_refused_not_merged(
     status, out, err = run_main("fit", path, "--annotators", "-")
     assert status == 0, err
     assert sorted(_column(out, "annotator")) == ["anné", "b"]
+
+
+def test_labels_alike_but_for_their_spaces_are_named_quoted(tmp_path, run_main):
+    """Practitioner's finding: '7' and '7 ' were two annotators, as written,
+    but the summary and the report showed both as 7, and nothing said so."""
+    path = _ratings(["x", "y", "z", "w"], ["7", "7 ", "a", "b"], tmp_path / "r.csv")
+    report = tmp_path / "report.html"
+    status, out, err = run_main("fit", path, "--report", report)
+    assert status == 0, err
+    assert (
+        "2 annotator labels differ only in their spaces and count as different "
+        "annotators, as written: 7 and '7 '. Trim them in the file if they are "
+        "the same." in out
+    )
+    assert "item label" not in out
+    assert "<td>&#x27;7 &#x27;</td>" in report.read_text(encoding="utf-8")
+
+
+def test_averaged_repeats_are_counted_in_the_summary(tmp_path, run_main):
+    """Practitioner's finding: --duplicates mean averaged repeated pairs and
+    the summary's count of ratings fell short of the rows unexplained."""
+    path = _ratings(["x", "y", "z"], ["a", "b", "c"], tmp_path / "r.csv")
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join([*lines, lines[1], lines[1], lines[5]]) + "\n")
+    status, out, err = run_main("fit", path, "--duplicates", "mean")
+    assert status == 0, err
+    assert "(9 ratings" in out
+    assert (
+        "5 rows repeat an (item, annotator) pair: averaged into 2 ratings "
+        "(--duplicates mean)." in out
+    )
+    status, out, err = run_main("fit", _ratings(["x", "y", "z"], ["a", "b", "c"], path))
+    assert status == 0, err
+    assert "repeat an (item, annotator) pair" not in out

@@ -8,6 +8,7 @@ from skem._io.words import (
     _degrees_of_freedom,
     clipped,
     count,
+    label_text,
     no_columns,
     number,
     numbers_alike,
@@ -105,3 +106,27 @@ def test_spaced_name_hint_names_the_column_with_spaces(missing, columns, hint):
 def test_clipped_keeps_short_text_and_cuts_long_text_to_the_limit():
     assert clipped("x" * SHOWN_CHARS) == "x" * SHOWN_CHARS
     assert clipped("x" * (SHOWN_CHARS + 1)) == "x" * (SHOWN_CHARS - 3) + "..."
+
+
+@pytest.mark.parametrize(
+    "label, text",
+    [
+        ("26", "26"),
+        ("clip 7", "clip 7"),
+        ("26 ", "'26 '"),
+        (" 26", "' 26'"),
+        ("a  b", "'a  b'"),
+        ("Rater, No 26", "'Rater, No 26'"),
+        ("line\nbreak", "'line\\nbreak'"),
+        (7, "7"),
+    ],
+)
+def test_label_text_quotes_the_labels_that_would_look_like_others(label, text):
+    """Labels are kept as written: '26 ' is not 26, and a comma inside a
+    label would split it in a list; such labels are shown quoted."""
+    assert label_text(label) == text
+
+
+def test_label_text_clips_a_long_label():
+    assert label_text("x" * 100).endswith("...")
+    assert len(label_text("x" * 100)) == SHOWN_CHARS
