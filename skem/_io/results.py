@@ -71,7 +71,9 @@ RatingMatrix, default=None
         bounded forms stays on the scale), ``n_ratings`` (the item's number
         of ratings) and, for the bounded forms only, ``location``
         (``location_``, the location of the truncated normal of the good
-        ratings).
+        ratings). After a fit with ``score_scale='log'``, ``std_error`` is
+        on the natural logarithm of the scores, like ``mu_std_error_``; the
+        other columns are scores.
 
     Raises
     ------
@@ -159,7 +161,11 @@ RatingMatrix, default=None
           deviation of its normal, before the scale's ends cut it off and,
           on levels, before a rating is read off as a level;
         - ``bias``: how much higher than the consensus the annotator rates
-          (``bias_``; 0 unless ``bias=True``);
+          (``bias_``; 0 unless ``bias=True``). An annotator judged random has
+          almost no good ratings to fit: its ``sigma`` is the panel's shared
+          scale, not a measure of it (its ``bias`` is still how far its
+          ratings sit from the consensus). With ``score_scale='log'`` both are
+          on the natural logarithm of the scores;
         - ``log_posterior``: ``log_posterior_``, which still ranks the
           annotators whose ``p_good`` rounds to 0 or 1.
 

@@ -25,7 +25,8 @@ SLIP = "one rating far off the consensus, read as a slip"
 
 # Why an annotator flagged by a mixture that failed its test is not judged.
 MIXTURE_FAILED = (
-    "called random by a fit with a random group that did no better than everyone good"
+    "called random only by a fit that explained the ratings no better than "
+    "trusting everyone"
 )
 
 
@@ -92,9 +93,9 @@ def _annotator_verdicts(
         0.85"``, ``"undetermined: too few ratings (2 on items that two
         others rated too)"``, ``"undetermined: not told from a random rater at
         this panel's agreement (4 on items that two others rated too)"``,
-        ``"undetermined: called random by a fit with a random group that did no
-        better than everyone good (140 on items that two others rated too)"``
-        or
+        ``"undetermined: called random only by a fit that explained the
+        ratings no better than trusting everyone (140 on items that two
+        others rated too)"`` or
         ``"undetermined: the ratings fit either way; 79 ratings, r = 0.40,
         ratings 0.9 off the consensus (root mean square; consistent
         annotators: 0.52)"``; for a lapsed annotator followed by ``"; one

@@ -201,15 +201,14 @@ def test_a_failed_mixture_test_is_named_as_the_reason_not_a_shortage(
     assert status == 0, err
     (line,) = [x for x in out.splitlines() if "called random" in x]
     assert line == (
-        "1 undetermined (called random by a fit with a random group that did no "
-        "better than "
-        "everyone good; in the consensus each counts more than 99% as much as a "
-        "fully trusted annotator): s6."
+        "1 undetermined (called random only by a fit that explained the ratings "
+        "no better than trusting everyone; in the consensus each counts more "
+        "than 99% as much as a fully trusted annotator): s6."
     )
     page = report.read_text(encoding="utf-8")
     assert (
-        "<strong>s6</strong>: undetermined: called random by a fit with a random "
-        "group that did no better than everyone good (" in page
+        "<strong>s6</strong>: undetermined: called random only by a fit that "
+        "explained the ratings no better than trusting everyone (" in page
     )
     assert "too few ratings (" not in page.split("<strong>s6</strong>")[1][:200]
     # Its next step is not "more ratings": it has them.

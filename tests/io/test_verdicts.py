@@ -208,9 +208,9 @@ def test_an_annotator_a_failed_mixture_flagged_is_undetermined_for_that_reason()
     )
     assert list(verdicts) == ["undetermined", "consistent"] + ["undetermined"] * 2
     assert reasons[0] == (
-        "undetermined: called random by a fit with a random group that did no "
-        "better than "
-        "everyone good (140 on items that two others rated too)"
+        "undetermined: called random only by a fit that explained the ratings "
+        "no better than trusting everyone (140 on items that two others rated "
+        "too)"
     )
     assert reasons[2].startswith("undetermined: too few ratings (2 ")
     assert reasons[3].startswith("undetermined: not told from a random rater ")
