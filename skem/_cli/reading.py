@@ -312,7 +312,26 @@ def _read_csv(pd, path, sep, decimal, labels, score, name):
             retry = pd.read_csv(path, decimal=",", **options)
             if score in retry.columns:
                 frame = retry
-    return frame, source
+    return _without_empty_rows(frame, score), source
+
+
+def _without_empty_rows(frame, score):
+    """``frame`` less its rows of empty fields, renumbered.
+
+    A spreadsheet saved as CSV often ends in rows of separators alone
+    (``;;;``): they hold no rating, as a blank line does not, and
+    :func:`blank` skips them too when rows are counted to name file lines.
+    """
+    if score not in frame.columns:
+        return frame
+    # Only a row without a score can be empty: the rest is looked at there.
+    empty = frame[score].isna().to_numpy().copy()
+    if empty.any():
+        rest = frame[empty]
+        empty[empty] = (rest.isna() | (rest == "")).all(axis=1).to_numpy()
+    if not empty.any():
+        return frame
+    return frame[~empty].reset_index(drop=True)
 
 
 def _check_header_names_once(pd, path, frame, sep, names, shown):
@@ -382,8 +401,13 @@ def _sniff_separator(path):
 
 
 def blank(row):
-    """Whether csv.reader's ``row`` is a line that pandas skips."""
-    return not row or (len(row) == 1 and not row[0].strip())
+    """Whether csv.reader's ``row`` is a line that pandas skips, or a row of
+    empty fields that the command drops (:func:`_without_empty_rows`)."""
+    return (
+        not row
+        or (len(row) == 1 and not row[0].strip())
+        or all(field == "" for field in row)
+    )
 
 
 @contextlib.contextmanager

@@ -724,6 +724,8 @@ def test_parquet_rows_are_counted_from_one(tmp_path, run_main, one_line_error):
             "line 3 has no score in column 'score' (item 1, annotator b)",
         ),
         ("item,annotator,score\n1,a,3\n1,b,inf\n", "line 3 has 'inf'"),
+        # A spreadsheet's row of separators alone is skipped as a blank line.
+        ("item;annotator;score\n1;a;3\n;;\n1;b;x\n", "line 4 has 'x'"),
         (
             "item,annotator,score\n1,a,3\n1,b,4\n1,a,5\n",
             "annotator a rated item 1 more than once, on line 2 and line 4; "
@@ -737,6 +739,7 @@ def test_parquet_rows_are_counted_from_one(tmp_path, run_main, one_line_error):
         "no annotator",
         "no score",
         "infinite",
+        "after a row of separators",
         "duplicate",
     ],
 )
@@ -747,6 +750,18 @@ def test_bad_rows_are_named_by_their_file_line(
     path.write_text(content)
     status, _, err = run_main("fit", path)
     one_line_error(status, err, message)
+
+
+def test_rows_of_separators_alone_are_skipped(ratings_csv, tmp_path, run_main):
+    """Practitioner's finding: a spreadsheet saved as CSV ends in rows of
+    separators (';;;'), which stopped the command: "line N has no item
+    label". They hold no rating, as a blank line does not."""
+    path, _ = ratings_csv
+    plain = _consensus_of(run_main, path)
+    padded = tmp_path / "padded.csv"
+    lines = path.read_text().splitlines()
+    padded.write_text("\n".join([*lines[:3], ",,", *lines[3:], ",,", ",,"]) + "\n")
+    pd.testing.assert_frame_equal(_consensus_of(run_main, padded), plain)
 
 
 RANGE = "--score-range needs two finite numbers LOW < HIGH; got "
