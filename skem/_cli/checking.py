@@ -314,7 +314,7 @@ def clean_ratings(frame, source, args):
     return pairs.assign(score=scores)
 
 
-def reading_notes(ratings, duplicates):
+def reading_notes(ratings, n_ratings):
     """The summary's lines on how the file's rows became ratings.
 
     - Repeated pairs averaged (``--duplicates mean``): fewer ratings than
@@ -326,21 +326,20 @@ def reading_notes(ratings, duplicates):
     ----------
     ratings : pandas.DataFrame
         From :func:`clean_ratings`, before any averaging.
-    duplicates : {'raise', 'mean'}
+    n_ratings : int
+        The ratings fitted, one per (item, annotator) pair.
 
     Returns
     -------
     lines : list of str
     """
     lines = []
-    if duplicates == "mean":
-        repeated = ratings.duplicated(["item", "annotator"], keep=False)
-        if repeated.any():
-            pairs = ratings[repeated].drop_duplicates(["item", "annotator"])
-            lines.append(
-                f"{count(repeated.sum(), 'row')} repeat an (item, annotator) pair: "
-                f"averaged into {count(len(pairs), 'rating')} (--duplicates mean)."
-            )
+    repeats = len(ratings) - n_ratings
+    if repeats:
+        lines.append(
+            f"{count(repeats, 'row')} repeated an (item, annotator) pair of an "
+            "earlier row, and each was averaged with it (--duplicates mean)."
+        )
     for role in ("item", "annotator"):
         labels = ratings[role].drop_duplicates()
         folded = labels.map(lambda label: " ".join(str(label).split()))

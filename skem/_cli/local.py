@@ -164,7 +164,7 @@ def _fit_and_report(frame, source, args, outputs):
         caught=caught,
         n_items=len(matrix.items),
         widest=widest_intervals(consensus, args.item, log=estimator._score_scale.log),
-        notes=reading_notes(clean, args.duplicates)
+        notes=reading_notes(clean, int(annotators["n_ratings"].sum()))
         + data_notes(estimator, evidence, annotators, args.annotator),
     )
     for name, path in outputs.items():

@@ -79,17 +79,21 @@ class Source:
     decimal : str, default='.'
         The CSV decimal mark: scores that pandas left as text (a column
         with one value that is no number) are read with it.
+    score : str, default=None
+        The CSV score column, whose missing-value markers a row that holds
+        nothing may have (:func:`_empty_row`).
     """
 
-    def __init__(self, name, csv_path=None, sep=",", decimal="."):
+    def __init__(self, name, csv_path=None, sep=",", decimal=".", score=None):
         self.name, self.csv_path, self.sep = name, csv_path, sep
-        self.decimal = decimal
+        self.decimal, self.score = decimal, score
 
     def places(self, positions):
         """Name the rows at 0-based ``positions``: 'line 5' or 'row 4'."""
         if self.csv_path is None:
             return [f"row {p + 1}" for p in positions]
-        return [f"line {n}" for n in _csv_lines(self.csv_path, self.sep, positions)]
+        lines = _csv_lines(self.csv_path, self.sep, positions, self.score)
+        return [f"line {n}" for n in lines]
 
     def place(self, position):
         return self.places([position])[0]
@@ -273,7 +277,7 @@ def _read_csv(pd, path, sep, decimal, labels, score, name):
     names it in messages."""
     if sep is None:
         sep = _sniff_separator(path)
-    source = Source(name, csv_path=path, sep=sep, decimal=decimal or ".")
+    source = Source(name, csv_path=path, sep=sep, decimal=decimal or ".", score=score)
     # index_col=False: a first row with a field too many is not an index.
     # Labels are text as written; only scores know missing-value markers.
     options = {
@@ -316,18 +320,19 @@ def _read_csv(pd, path, sep, decimal, labels, score, name):
 
 
 def _without_empty_rows(frame, score):
-    """``frame`` less its rows of empty fields, renumbered.
+    """``frame`` less the rows that hold nothing (:func:`_empty_row`), renumbered.
 
     A spreadsheet saved as CSV often ends in rows of separators alone
-    (``;;;``): they hold no rating, as a blank line does not, and
-    :func:`blank` skips them too when rows are counted to name file lines.
+    (``;;;``): they hold no rating, as a blank line does not.
     """
     if score not in frame.columns:
         return frame
     # Only a row without a score can be empty: the rest is looked at there.
     empty = frame[score].isna().to_numpy().copy()
     if empty.any():
-        rest = frame[empty]
+        # The labels are text as written, so that an empty one is "", and a
+        # field a short row lacks is NaN.
+        rest = frame.loc[empty, frame.columns != score]
         empty[empty] = (rest.isna() | (rest == "")).all(axis=1).to_numpy()
     if not empty.any():
         return frame
@@ -401,12 +406,23 @@ def _sniff_separator(path):
 
 
 def blank(row):
-    """Whether csv.reader's ``row`` is a line that pandas skips, or a row of
-    empty fields that the command drops (:func:`_without_empty_rows`)."""
-    return (
-        not row
-        or (len(row) == 1 and not row[0].strip())
-        or all(field == "" for field in row)
+    """Whether csv.reader's ``row`` is a line that pandas skips."""
+    return not row or (len(row) == 1 and not row[0].strip())
+
+
+_MISSING_SCORE_TEXTS = frozenset(_MISSING_SCORES)
+
+
+def _empty_row(row, header, score_index):
+    """Whether csv.reader's data ``row`` holds nothing, as the command reads it.
+
+    Every field is empty, but for a missing-value marker in the score
+    column, and the row is no longer than the header (a longer one is an
+    error): the rows that :func:`_without_empty_rows` drops.
+    """
+    return len(row) <= len(header) and all(
+        field == "" or (k == score_index and field in _MISSING_SCORE_TEXTS)
+        for k, field in enumerate(row)
     )
 
 
@@ -460,16 +476,17 @@ def _open_bytes(path):
         yield raw
 
 
-def _csv_lines(path, sep, positions):
+def _csv_lines(path, sep, positions, score=None):
     """The file line on which each data row (0-based position) starts.
 
-    Counts the lines that pandas skips (blank ones) and the line breaks
-    inside quoted fields. Falls back to ``position + 2`` (one header line,
-    no blank line) if the file cannot be scanned.
+    Counts the lines that pandas skips (blank ones), the rows that hold
+    nothing (:func:`_empty_row`, with ``score`` the score column) and the
+    line breaks inside quoted fields. Falls back to ``position + 2`` (one
+    header line, no blank line) if the file cannot be scanned.
     """
     wanted, found = set(positions), {}
     with contextlib.suppress(Exception):
-        rows = _lines_and_rows(path, sep)
+        rows = _lines_and_rows(path, sep, score)
         next(rows)  # the header
         for position, (line, _) in enumerate(rows):
             if position in wanted:
@@ -493,19 +510,26 @@ def _first_long_line(path, sep):
     return None
 
 
-def _lines_and_rows(path, sep):
-    """Each row that pandas reads (the header first), with its first file line.
+def _lines_and_rows(path, sep, score=None):
+    """Each row the command reads (the header first), with its first file line.
 
-    Counts the lines that pandas skips (blank ones) and the line breaks
-    inside quoted fields.
+    Counts the lines that pandas skips (blank ones), the rows that hold
+    nothing (:func:`_empty_row`; ``score`` names the score column) and the
+    line breaks inside quoted fields.
     """
     with _open_text(path) as text:
         reader = csv.reader(text, delimiter=sep)
-        start = 1
+        start, header, score_index = 1, None, None
         for row in reader:
             line, start = start, reader.line_num + 1
-            if not blank(row):
-                yield line, row
+            if blank(row):
+                continue
+            if header is None:
+                header = row
+                score_index = row.index(score) if score in row else None
+            elif _empty_row(row, header, score_index):
+                continue
+            yield line, row
 
 
 def numbers(pd, column, decimal="."):

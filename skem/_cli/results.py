@@ -12,10 +12,11 @@ from typing import NamedTuple
 
 import numpy as np
 
-from skem._cli.messages import listing, show
+from skem._cli.messages import listing
 from skem._io.words import (
     _degrees_of_freedom,
     count,
+    label_text,
     number,
     numbers_alike,
     percent,
@@ -249,7 +250,7 @@ def summary(
         )
     if widest is not None and widest.shown:
         shown = ", ".join(
-            f"{item_name} {show(label)} ({low:.3g} to {high:.3g})"
+            f"{item_name} {label_text(label)} ({low:.3g} to {high:.3g})"
             for label, low, high in widest.shown
         )
         among = (
@@ -348,7 +349,8 @@ def _bias_line(annotators, labels, consistent, log=False):
         what += "; on the logarithms of the scores, where 0.1 is about 10% higher"
     return (
         f"Bias ({what}), among {among}: from {signed(bias[low])} "
-        f"({show(labels[low])}) to {signed(bias[high])} ({show(labels[high])})."
+        f"({label_text(labels[low])}) to {signed(bias[high])} "
+        f"({label_text(labels[high])})."
     )
 
 

@@ -74,6 +74,12 @@ def output_paths(args, dataset=False):
                     f"--{name} names this command's standard output; give it a "
                     "file name"
                 )
+            if path.suffix.lower() in _COMPRESSED:
+                raise UserInputError(
+                    f"--{name} {path} names this command's standard output, "
+                    "where the table is plain CSV, not compressed as the name "
+                    "says; give it another file name"
+                )
             outputs[name] = "-"
     if list(outputs.values()).count("-") > 1:
         raise UserInputError("only one of --consensus and --annotators can be '-'")
@@ -101,6 +107,7 @@ _COMPRESSED = {
     ".xz": lambda raw: lzma.LZMAFile(raw, "wb"),
 }
 _NOT_CSV = {
+    ".tsv": "tab-separated text",
     ".parquet": "Parquet",
     ".pq": "Parquet",
     ".feather": "Feather",
@@ -126,9 +133,9 @@ def _check_csv_name(name, path):
     elif written == "HTML":
         hint = "; the HTML page is --report"
     raise UserInputError(
-        f"--{name} {path}: the command writes the {name} table as CSV, not as "
-        f"{written}; name it .csv, or .csv.gz, .csv.bz2 or .csv.xz to compress "
-        f"it{hint}"
+        f"--{name} {path}: the command writes the {name} table as CSV "
+        f"(comma-separated), not as {written}; name it .csv, or .csv.gz, "
+        f".csv.bz2 or .csv.xz to compress it{hint}"
     )
 
 

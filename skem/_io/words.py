@@ -196,9 +196,10 @@ def label_text(label):
     """A label as the summary and the report name it: as written, or quoted.
 
     Labels are kept as written, so ``'26'`` and ``'26 '`` are two annotators.
-    Shown plainly they would look alike, and a comma inside one would split
-    it in a list; such a label is shown as Python writes it, quoted, with
-    its spaces and escapes visible.
+    Shown plainly they would look alike, a comma inside one would split it
+    in a list, and a control character would act on the terminal; such a
+    label, and one that starts with a quote, is shown as Python writes it,
+    quoted, with its spaces and escapes visible.
 
     Parameters
     ----------
@@ -208,7 +209,8 @@ def label_text(label):
     -------
     text : str
         ``str(label)``, or its ``repr`` where its whitespace is not single
-        inner spaces or it holds a comma; :func:`clipped`.
+        inner spaces, it holds a comma or a character that does not print,
+        or it starts with a quote; :func:`clipped`.
 
     Examples
     --------
@@ -216,5 +218,10 @@ def label_text(label):
     ('26', "'26 '", "'Rater, No 26'")
     """
     text = str(label)
-    plain = " ".join(text.split()) == text and "," not in text
+    plain = (
+        text.isprintable()
+        and " ".join(text.split()) == text
+        and "," not in text
+        and text[:1] not in ("'", '"')
+    )
     return clipped(text if plain else repr(text))

@@ -724,8 +724,15 @@ def test_parquet_rows_are_counted_from_one(tmp_path, run_main, one_line_error):
             "line 3 has no score in column 'score' (item 1, annotator b)",
         ),
         ("item,annotator,score\n1,a,3\n1,b,inf\n", "line 3 has 'inf'"),
-        # A spreadsheet's row of separators alone is skipped as a blank line.
+        # A spreadsheet's row of separators alone is skipped as a blank line,
+        # with a missing-value marker in the score's column too (#N/A from a
+        # formula); a row with more fields than the header is still refused.
         ("item;annotator;score\n1;a;3\n;;\n1;b;x\n", "line 4 has 'x'"),
+        ("item;annotator;score\n1;a;3\n;;#N/A\n1;b;x\n", "line 4 has 'x'"),
+        (
+            "item,annotator,score\n,,,,\n1,a,3\n1,b,4\n",
+            "line 2 has more fields than the header line",
+        ),
         (
             "item,annotator,score\n1,a,3\n1,b,4\n1,a,5\n",
             "annotator a rated item 1 more than once, on line 2 and line 4; "
@@ -740,6 +747,8 @@ def test_parquet_rows_are_counted_from_one(tmp_path, run_main, one_line_error):
         "no score",
         "infinite",
         "after a row of separators",
+        "after a row of separators and a marker",
+        "a row of too many separators",
         "duplicate",
     ],
 )

@@ -85,6 +85,19 @@ def test_a_table_to_dev_stdout_is_not_written_over(ratings_csv, tmp_path, skem_s
         )
     assert result.returncode == 2
     assert "--report names this command's standard output" in result.stderr
+    # Reviewer's finding: a table named .gz that is stdout was plain text.
+    packed = tmp_path / "captured.csv.gz"
+    with packed.open("w") as stdout:
+        result = subprocess.run(
+            [*command, str(packed)],
+            stdout=stdout,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=180,
+        )
+    assert result.returncode == 2
+    assert "where the table is plain CSV, not compressed" in result.stderr
+    assert packed.read_text() == ""
 
 
 def test_the_console_script_and_python_dash_m(ratings_csv, tmp_path, run_skem):

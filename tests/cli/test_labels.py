@@ -243,6 +243,16 @@ def test_labels_alike_but_for_their_spaces_are_named_quoted(tmp_path, run_main):
     assert "<td>&#x27;7 &#x27;</td>" in report.read_text(encoding="utf-8")
 
 
+def test_a_label_with_an_escape_sequence_is_shown_escaped(tmp_path, run_main):
+    """Reviewer's finding: the summary's lists of annotators printed a
+    label's ESC sequence raw, to act on the terminal."""
+    path = _ratings(["x", "y", "z", "w"], ["r\x1b[7mX", "a", "b"], tmp_path / "r.csv")
+    status, out, err = run_main("fit", path)
+    assert status == 0, err
+    assert "\x1b" not in out
+    assert "'r\\x1b[7mX'" in out
+
+
 def test_averaged_repeats_are_counted_in_the_summary(tmp_path, run_main):
     """Practitioner's finding: --duplicates mean averaged repeated pairs and
     the summary's count of ratings fell short of the rows unexplained."""
@@ -253,8 +263,8 @@ def test_averaged_repeats_are_counted_in_the_summary(tmp_path, run_main):
     assert status == 0, err
     assert "(9 ratings" in out
     assert (
-        "5 rows repeat an (item, annotator) pair: averaged into 2 ratings "
-        "(--duplicates mean)." in out
+        "3 rows repeated an (item, annotator) pair of an earlier row, and each "
+        "was averaged with it (--duplicates mean)." in out
     )
     status, out, err = run_main("fit", _ratings(["x", "y", "z"], ["a", "b", "c"], path))
     assert status == 0, err

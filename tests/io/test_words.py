@@ -118,12 +118,16 @@ def test_clipped_keeps_short_text_and_cuts_long_text_to_the_limit():
         ("a  b", "'a  b'"),
         ("Rater, No 26", "'Rater, No 26'"),
         ("line\nbreak", "'line\\nbreak'"),
+        ("r\x1b[7mX", "'r\\x1b[7mX'"),
+        ("no\xa0break", "'no\\xa0break'"),
+        ("'7 '", "\"'7 '\""),
         (7, "7"),
     ],
 )
 def test_label_text_quotes_the_labels_that_would_look_like_others(label, text):
-    """Labels are kept as written: '26 ' is not 26, and a comma inside a
-    label would split it in a list; such labels are shown quoted."""
+    """Labels are kept as written: '26 ' is not 26, a comma inside a label
+    would split it in a list, and an escape would act on the terminal; such
+    labels are shown quoted, as is one that starts with a quote."""
     assert label_text(label) == text
 
 
