@@ -435,11 +435,13 @@ class AnnotatorEM(_BaseAnnotatorEM):
     ----------
     weights_ : ndarray of shape (n_annotators,)
         Posterior probability that each annotator is good, at the fitted
-        parameters. An annotator without ratings gets ``pi_``. On ratings in
-        which no two annotators agree (pure noise) nobody is judged
-        (``judged_``): every verdict is undetermined and everyone counts
-        alike in the consensus (``consensus_weights_``), whatever the
-        weights; ``mu_`` stays finite.
+        parameters. An annotator without ratings gets ``pi_``. Where a good
+        rating brings no evidence, as when the good component rests on one
+        annotator per item, nobody is judged (``judged_``): every verdict is
+        undetermined and everyone counts alike in the consensus
+        (``consensus_weights_``), whatever the weights; ``mu_`` stays
+        finite. Pure noise is not always caught so: two annotators who
+        happen to agree can be taken for the good ones (user guide).
     {_SHARED_ATTRIBUTES}
     See Also
     --------

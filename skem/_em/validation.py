@@ -419,8 +419,10 @@ def _missing_as_nan(data):
     Series, array or a list holding it would fail validation with a
     TypeError; here it means "not rated" (or, for gold scores, "not known"),
     like NaN. So does a masked entry of a ``numpy.ma`` array, whose value underneath
-    NumPy's conversion would keep. Other data pass through unchanged; the
-    caller's data are never modified.
+    NumPy's conversion would keep. A pandas sparse column is made dense, as
+    pandas reads it: an unstored cell is the fill value (0, a rating of 0;
+    NaN, not rated). Other data pass through unchanged; the caller's data
+    are never modified.
 
     Parameters
     ----------
@@ -450,6 +452,17 @@ def _missing_as_nan(data):
         return data
     if getattr(dtypes, "ndim", 0) == 0:  # a Series
         dtypes = [dtypes]
+    sparse = [type(dtype).__name__ == "SparseDtype" for dtype in dtypes]
+    if any(sparse):
+        # pandas reads an unstored cell as the column's fill value (0 is a
+        # rating); scikit-learn's conversion to a SciPy matrix would drop it,
+        # or refuse a fill value other than 0.
+        if getattr(data, "ndim", 1) == 1:
+            data = data.astype(data.dtype.subtype)
+        else:
+            columns = zip(data.columns, data.dtypes, sparse, strict=True)
+            data = data.astype({name: dtype.subtype for name, dtype, s in columns if s})
+        dtypes = list(getattr(data.dtypes, "values", [data.dtypes]))
     if not any(getattr(dtype, "kind", None) == "O" for dtype in dtypes):
         return data
     # A column of pandas' string dtype keeps pd.NA through where(): as

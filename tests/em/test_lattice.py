@@ -24,6 +24,16 @@ def test_lattice_step_finds_evenly_spaced_levels():
     assert _lattice_step(np.arange(5000.0)) == 0.0  # too many levels
 
 
+@pytest.mark.parametrize("scale", [1.0, 0.1, 1e-6])
+def test_lattice_step_allows_max_levels_counted_as_levels(scale):
+    """A user's finding: ratings on 1,002 levels (0 and 1,001, the rest in
+    between) were read as levels, though at most ``_MAX_LEVELS`` = 1,001 are:
+    the span over the step counts the levels less one."""
+    most = np.array([0.0, _MAX_LEVELS - 1.0, 1.0, 500.0]) * scale
+    assert _lattice_step(most) == pytest.approx(scale)
+    assert _lattice_step(np.array([0.0, float(_MAX_LEVELS), 1.0, 500.0]) * scale) == 0
+
+
 @pytest.mark.parametrize(
     "scores",
     [

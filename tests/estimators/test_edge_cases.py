@@ -588,6 +588,30 @@ def test_pd_na_in_an_object_dataframe_means_not_rated(Estimator):
     np.testing.assert_array_equal(em.transform(X), expected.transform(numeric))
 
 
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+@pytest.mark.parametrize("fill", [0.0, np.nan], ids=["fill 0", "fill NaN"])
+@pytest.mark.parametrize("columns", ["all", "one"])
+def test_a_pandas_sparse_dataframe_fits_as_its_dense_values(Estimator, fill, columns):
+    """A user's finding: a pandas sparse DataFrame went to a SciPy matrix,
+    where a cell stored as the fill value 0 is absent: every rating of 0 was
+    dropped silently; a NaN fill value was refused with pandas' own error.
+    pandas reads an unstored cell as the fill value, and so does the fit."""
+    X = np.array([[0, 0, 4], [1, 1, 0], [4, 4, 4], [3, 3, 0], [0, 1, 2.0]])
+    if np.isnan(fill):
+        X[X == 0] = np.nan
+    dense = pd.DataFrame(X, columns=list("abc"))
+    sparse = dense.copy()
+    for name in "abc" if columns == "all" else "a":
+        sparse[name] = sparse[name].astype(pd.SparseDtype(float, fill))
+    kept = sparse.copy()
+    expected = Estimator().fit(dense)
+    em = Estimator().fit(sparse)
+    np.testing.assert_array_equal(em.mu_, expected.mu_)
+    np.testing.assert_array_equal(em.weights_, expected.weights_)
+    np.testing.assert_array_equal(em.transform(sparse), expected.transform(dense))
+    pd.testing.assert_frame_equal(sparse, kept)
+
+
 @pytest.mark.parametrize("form", [{}, {"bias": True}, {"bounded": False}])
 def test_a_gold_items_consensus_is_its_known_score_to_the_last_bit(form):
     """Fuzzing finding: through the unit space of an 'auto' range, a gold
