@@ -170,11 +170,9 @@ def summary(
     n_annotators = len(annotators)
     from skem._io.results import _scale_ends
     from skem._io.verdicts import (
-        MIXTURE_FAILED,
-        _mixture_flagged,
         _prior_weight_words,
         _random_weight_words,
-        _unjudged_reason,
+        _unjudged_groups,
     )
 
     low, high = _scale_ends(estimator)
@@ -201,12 +199,8 @@ def summary(
         lines.append(f"None of the {n_annotators} annotators answers at random.")
     undetermined = verdict == "undetermined"
     unjudged = undetermined & ~estimator.judged_
-    failed = unjudged & _mixture_flagged(estimator)
-    few_why = (
-        _unjudged_reason(estimator.judged_, estimator.n_judged_ratings_)
-        or "too few ratings to judge"
-    )
-    for group, why in ((failed, MIXTURE_FAILED), (unjudged & ~failed, few_why)):
+    for group, why in _unjudged_groups(estimator):
+        group &= undetermined
         if group.any():
             lines.append(
                 f"{group.sum()} undetermined ({why}; "

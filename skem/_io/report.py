@@ -33,13 +33,14 @@ from skem._io.verdicts import (
     CONSISTENT_FROM,
     OFFSET_AGREEMENT,
     RANDOM_BELOW,
+    TOO_FEW_RATINGS,
     _mixture_flagged,
     _model_words,
     _prior_weight_words,
     _random_but_agreeing,
     _random_weight_words,
     _share,
-    _unjudged_reason,
+    _unjudged_groups,
 )
 from skem._io.widest import WIDE_FACTOR, _half_width, _is_wide, _widest
 from skem._io.words import count, number
@@ -272,13 +273,10 @@ class _Content:
         people = self.people
         order = np.argsort(people["log_posterior"].to_numpy(), kind="stable")
         verdict = people["verdict"].to_numpy()
-        # One line for those not judged, but those a failed mixture flagged,
-        # listed one by one with their reason.
-        few = (
-            (verdict == "undetermined")
-            & ~self.estimator.judged_
-            & ~_mixture_flagged(self.estimator)
-        )
+        # One line for each group of those not judged, but those a failed
+        # mixture flagged, listed one by one with their reason.
+        failed, *groups = _unjudged_groups(self.estimator)
+        few = (verdict == "undetermined") & ~self.estimator.judged_ & ~failed[0]
         lines = [
             f"<li>{_badge(verdict[k])} <strong>"
             f"{_text(people['label'].iloc[k])}</strong>: "
@@ -292,23 +290,20 @@ class _Content:
                 f"<li>and {len(lines) - MAX_LISTED} more: see the table below.</li>"
             ]
         who = html.escape(_plural(self.annotator_name))
-        if few.any():
-            # One line for them all: a sparse crowd has hundreds.
-            reason = _unjudged_reason(
-                self.estimator.judged_, self.estimator.n_judged_ratings_
-            )
-            if reason:
-                why = f"({reason})"
-            else:
-                why = (
-                    f"with too few ratings to judge (fewer than "
-                    f"{MIN_JUDGED_RATINGS} on items that two others rated too, "
-                    "or too few for the panel's agreement)"
+        # One line a group: a sparse crowd has hundreds.
+        for group, why in groups:
+            group &= few
+            if not group.any():
+                continue
+            if why == TOO_FEW_RATINGS:
+                why += (
+                    f" (fewer than {MIN_JUDGED_RATINGS} on items that two others "
+                    "rated too)"
                 )
             lines.append(
-                f"<li>{_badge('undetermined')} {few.sum()} "
-                f"{html.escape(_plural(self.annotator_name, few.sum()))} "
-                f"{why}: {_named(people['label'][few])}"
+                f"<li>{_badge('undetermined')} {group.sum()} "
+                f"{html.escape(_plural(self.annotator_name, group.sum()))} "
+                f"({html.escape(why)}): {_named(people['label'][group])}"
                 f"; {html.escape(_prior_weight_words(self.estimator.pi_))}.</li>"
             )
         random = verdict == "random"
@@ -326,9 +321,10 @@ class _Content:
                 f"at least {CONSISTENT_FROM:.0%} probability that their ratings "
                 "follow the consensus, <em>random</em> at most "
                 f"{RANDOM_BELOW:.0%}, and <em>undetermined</em> in between, "
-                "with too few ratings to judge, or when the fit that called "
-                "them random did no better than one that calls everyone "
-                "good."
+                "with too few ratings to judge, where the panel agrees too "
+                "little for their ratings to tell careful from random, or when "
+                "the fit that called them random did no better than one that "
+                "trusts everyone."
                 + (
                     " In the reasons, <em>r</em> is the correlation of an "
                     "annotator's ratings with the consensus (1: they rise and "

@@ -7,6 +7,7 @@ The one place that turns a fit into words, for the tables of
 import numpy as np
 
 from skem._io.words import _degrees_of_freedom, number
+from skem._io.words import count as counted
 from skem._model.evidence import MIN_JUDGED_RATINGS
 
 # An annotator is "consistent" from this posterior probability of being good
@@ -91,11 +92,11 @@ def _annotator_verdicts(
         consensus r = 0.55, ratings 1.3 off the consensus (root mean square;
         consistent annotators: 0.52)"``, ``"consistent: 79 ratings, r =
         0.85"``, ``"undetermined: too few ratings (2 on items that two
-        others rated too)"``, ``"undetermined: not told from a random rater at
-        this panel's agreement (4 on items that two others rated too)"``,
-        ``"undetermined: called random only by a fit that explained the
-        ratings no better than trusting everyone (140 on items that two
-        others rated too)"`` or
+        others rated too)"``, ``"undetermined: the panel agrees too little for
+        their ratings to tell careful from random (4 ratings on items that
+        two others rated too)"``, ``"undetermined: called random only by a
+        fit that explained the ratings no better than trusting everyone (140
+        ratings on items that two others rated too)"`` or
         ``"undetermined: the ratings fit either way; 79 ratings, r = 0.40,
         ratings 0.9 off the consensus (root mean square; consistent
         annotators: 0.52)"``; for a lapsed annotator followed by ``"; one
@@ -172,9 +173,10 @@ def _reason(
         else:
             # Too few at the panel's agreement, or a panel whose ratings
             # cannot tell good from random at all (pure noise).
-            why = "not told from a random rater at this panel's agreement"
+            why = TOO_LITTLE_AGREEMENT
         return (
-            f"undetermined: {why} ({int(n_judged)} on items that two others rated too)"
+            f"undetermined: {why} ({counted(int(n_judged), 'rating')} on items that "
+            "two others rated too)"
         )
     evidence = _evidence_text(count, correlation)
     if verdict == "consistent":
@@ -239,8 +241,47 @@ def _random_weight_words(consensus_weights):
 
 # Why nobody is judged where some annotator had enough judged ratings.
 NOBODY_TOLD = (
-    "at this panel's agreement, no annotator's ratings tell them from a random one"
+    "the panel agrees too little for anyone's ratings to tell careful from random"
 )
+
+# Why one annotator with enough judged ratings is not judged, or too few.
+TOO_LITTLE_AGREEMENT = (
+    "the panel agrees too little for their ratings to tell careful from random"
+)
+TOO_FEW_RATINGS = "too few ratings to judge"
+
+
+def _unjudged_groups(estimator):
+    """The annotators a fit did not judge, in groups that share a reason.
+
+    Parameters
+    ----------
+    estimator : AnnotatorEM, HardAnnotatorEM or DaskAnnotatorEM
+        Fitted.
+
+    Returns
+    -------
+    groups : list of (ndarray of bool, str)
+        Masks of annotators and the reason of each, in words: those only a
+        mixture that failed its test called random (:data:`MIXTURE_FAILED`);
+        then either one group with the panel's reason
+        (:func:`_unjudged_reason`), or those with fewer than
+        ``MIN_JUDGED_RATINGS`` judged ratings and those whose ratings the
+        panel's agreement could not bring to a verdict.
+    """
+    judged = np.asarray(estimator.judged_)
+    n_judged = np.asarray(estimator.n_judged_ratings_)
+    failed = ~judged & _mixture_flagged(estimator)
+    rest = ~judged & ~failed
+    panel = _unjudged_reason(judged, n_judged)
+    if panel:
+        return [(failed, MIXTURE_FAILED), (rest, panel)]
+    few = rest & (n_judged < MIN_JUDGED_RATINGS)
+    return [
+        (failed, MIXTURE_FAILED),
+        (few, TOO_FEW_RATINGS),
+        (rest & ~few, TOO_LITTLE_AGREEMENT),
+    ]
 
 
 NO_THIRD_RATER = (

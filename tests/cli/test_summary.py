@@ -157,8 +157,8 @@ def test_a_panel_of_noise_says_no_ratings_tell_anyone_apart(tmp_path, run_main):
     status, out, err = run_main("fit", path, "--score-range", "1", "5", "-o", tmp_path)
     assert status == 0, err
     assert (
-        "20 undetermined (at this panel's agreement, no annotator's ratings tell "
-        "them from a random one; in the consensus each counts" in out
+        "20 undetermined (the panel agrees too little for anyone's ratings to "
+        "tell careful from random; in the consensus each counts" in out
     )
     assert "too few ratings" not in out
     assert "at random:" not in out

@@ -6,6 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from skem._io.verdicts import (
+    NOBODY_TOLD,
     SLIP,
     _annotator_verdicts,
     _deviation_text,
@@ -69,8 +70,8 @@ def test_verdict_words_and_reasons_at_the_thresholds():
         "undetermined: the ratings fit either way; 10 ratings, r = 0.40",
         "answers look random: 10 ratings, agreement with the consensus r = 0.12",
         "undetermined: the ratings fit either way; 10 ratings, r undefined (no spread)",
-        "undetermined: too few ratings (2 on items that two others rated too)",
-        "undetermined: too few ratings (1 on items that two others rated too)",
+        "undetermined: too few ratings (2 ratings on items that two others rated too)",
+        "undetermined: too few ratings (1 rating on items that two others rated too)",
         "consistent: 50 ratings, r = 0.00",
     ]
 
@@ -187,11 +188,11 @@ def test_an_annotator_the_ratings_do_not_judge_is_undetermined_whatever_p_good()
     )
     assert list(verdicts) == ["undetermined", "consistent", "undetermined"]
     assert reasons[0] == (
-        "undetermined: not told from a random rater at this panel's agreement "
-        "(9 on items that two others rated too)"
+        "undetermined: the panel agrees too little for their ratings to tell "
+        "careful from random (9 ratings on items that two others rated too)"
     )
     assert reasons[2] == (
-        "undetermined: too few ratings (2 on items that two others rated too)"
+        "undetermined: too few ratings (2 ratings on items that two others rated too)"
     )
 
 
@@ -209,11 +210,11 @@ def test_an_annotator_a_failed_mixture_flagged_is_undetermined_for_that_reason()
     assert list(verdicts) == ["undetermined", "consistent"] + ["undetermined"] * 2
     assert reasons[0] == (
         "undetermined: called random only by a fit that explained the ratings "
-        "no better than trusting everyone (140 on items that two others rated "
-        "too)"
+        "no better than trusting everyone (140 ratings on items that two others "
+        "rated too)"
     )
     assert reasons[2].startswith("undetermined: too few ratings (2 ")
-    assert reasons[3].startswith("undetermined: not told from a random rater ")
+    assert reasons[3].startswith("undetermined: the panel agrees too little ")
 
 
 def test_unjudged_reason_names_the_panels_doing_not_an_annotators():
@@ -221,7 +222,7 @@ def test_unjudged_reason_names_the_panels_doing_not_an_annotators():
     somewhere but nobody judged: the panel's agreement. Someone judged, or
     nobody with the ratings to be: None, the annotators' own counts."""
     assert _unjudged_reason([False, False], [0, 0]).startswith("no item was rated")
-    assert _unjudged_reason([False, False], [3, 0]).startswith("at this panel's")
+    assert _unjudged_reason([False, False], [3, 0]) == NOBODY_TOLD
     assert _unjudged_reason([False, False], [2, 1]) is None
     assert _unjudged_reason([False, False], [2, 2]) is None
     assert _unjudged_reason([True, False], [3, 9]) is None
