@@ -8,6 +8,7 @@ from skem._em.backend import _Block, _InMemoryBackend
 from skem._em.driver import _BaseEM
 from skem._em.huge_pages import _count_values, _without_huge_page_advice
 from skem._em.items import _collect_item_results
+from skem._em.missing import _missing_as_nan
 from skem._em.parameters import _SHARED_ATTRIBUTES, _SHARED_PARAMETERS
 from skem._em.ratings import _exact_where_known, _ratings_from_matrix
 from skem._em.score_range import (
@@ -20,7 +21,6 @@ from skem._em.validation import (
     _check_gold_array,
     _check_gold_index,
     _check_rating_matrix,
-    _missing_as_nan,
     _scale_for_gold,
     _warn_if_sigma_at_floor,
     _warn_unrated_items,

@@ -9,7 +9,8 @@ of :mod:`skem._io.results`, the command's summary and the report page.
 import numpy as np
 import scipy.sparse as sp
 
-from skem._em.validation import _check_rating_matrix, _missing_as_nan
+from skem._em.missing import _missing_as_nan
+from skem._em.validation import _check_rating_matrix
 from skem._io.verdicts import FAR_SIGMAS
 
 
