@@ -180,8 +180,41 @@ def _parquet_files(path):
     return files
 
 
+def _files_with_the_columns(files, args):
+    """``files`` less those without rows; a one-line error for a file with
+    rows that lacks a column the fit reads.
+
+    Dask takes the columns from the first file: another file without them
+    failed later, inside the fit, with a KeyError.
+    """
+    import pyarrow.parquet as pq
+
+    needed = (args.item, args.annotator, args.score)
+    kept = []
+    for name in files:
+        try:
+            info = pq.read_metadata(name)
+        except Exception as error:
+            raise UserInputError(f"{name}: cannot read it: {describe(error)}") from None
+        if info.num_rows == 0:
+            continue
+        columns = info.schema.to_arrow_schema().names
+        missing = [c for c in needed if c not in columns]
+        if missing:
+            present = ", ".join(f"'{c}'" for c in columns[:20])
+            raise UserInputError(
+                f"{name}: {no_columns(missing)}; its columns are {present}. Every "
+                "file of the dataset with ratings needs the item, annotator and "
+                "score columns (name them with --item, --annotator and --score)"
+            )
+        kept.append(name)
+    # A dataset of empty files: let the reader say so, as for one file.
+    return kept or files[:1]
+
+
 def _read_dataset(dd, files, args):
     """The ratings as a Dask DataFrame, the label columns as text."""
+    files = _files_with_the_columns(files, args)
     try:
         frame = dd.read_parquet(files)
     except Exception as error:

@@ -162,6 +162,15 @@ def _annotator_figures(
     return _figure(image, caption.rstrip())
 
 
+def _padded(low, high, log):
+    """``low`` to ``high`` widened by 4% of the span either side (of the
+    logarithms' span on a logarithmic axis), inside positive values there."""
+    if log:
+        return tuple(np.exp(_padded(np.log(low), np.log(high), False)))
+    pad = 0.04 * (high - low)
+    return low - pad, high + pad
+
+
 def _consensus_figure(
     items,
     widest,
@@ -173,6 +182,8 @@ def _consensus_figure(
     item_name,
     level,
     figure_class,
+    stated=True,
+    log=False,
 ):
     """The chart of each item's consensus and interval, lowest to highest.
 
@@ -197,6 +208,12 @@ def _consensus_figure(
         The intervals' coverage.
     figure_class : type
         matplotlib's ``Figure``.
+    stated : bool, default=True
+        Whether the scale is the user's (a stated range, or levels); else
+        the axis spans the intervals, not a range that one far rating
+        stretched (counts of 27 to 226 on a range of 12 to 7,722).
+    log : bool, default=False
+        Whether the fit was on the logarithms: a logarithmic axis.
 
     Returns
     -------
@@ -218,7 +235,10 @@ def _consensus_figure(
     low, high = scale_ends  # a plain consensus may leave it
     ends = np.concatenate([middle - below, middle + above])
     ends = ends[np.isfinite(ends)]
-    low, high = ends.min(initial=low), ends.max(initial=high)
+    if stated or levels is not None or ends.size == 0 or ends.min() == ends.max():
+        low, high = ends.min(initial=low), ends.max(initial=high)
+    else:
+        low, high = _padded(ends.min(), ends.max(), log)
     # An item whose raters all weigh 0 (a plain form) has an infinite
     # interval: its bar spans the axis.
     with np.errstate(invalid="ignore"):
@@ -241,12 +261,14 @@ def _consensus_figure(
                 capsize=0 if n > 40 else 2,
                 label=label,
             )
+    if log:
+        ax.set_yscale("log")
     ax.set_ylim(low, high)
     if levels is not None:
         ax.set_yticks(levels)
         ax.grid(axis="y", color="#eaeef2")
         ax.set_axisbelow(True)
-    ax.set_ylabel("consensus score")
+    ax.set_ylabel("consensus score" + (" (logarithmic axis)" if log else ""))
     labels = items["label"].to_numpy()[order]
     _label_axis(ax, positions, labels, "x", item_name)
     ax.set_xlim(-1, n)

@@ -152,5 +152,5 @@ def _relative_error_note(estimator, evidence, command):
         f"it, roughly as its power {evidence.growth[0]:.2f} (0 for errors of "
         "one size at every score, 1 for errors in proportion to it, as when "
         "people guess counts). Compare a fit on the logarithms of the scores, "
-        f"where such errors are of one size: {alternative}."
+        f"where such errors are of one size: the same fit with {alternative}."
     )

@@ -429,6 +429,7 @@ class _Content:
                 f"per {html.escape(name)} narrow them all."
             )
         people = self.people
+        offset = np.zeros(len(people), dtype=bool)
         if self.agreement is not None and not self.estimator.bias:
             # A rater who follows the consensus a constant step above or below
             # it looks random to a fit without biases, and is no such thing.
@@ -453,7 +454,8 @@ class _Content:
         )
         for chosen, advice in (
             (
-                verdict == "random",
+                # Those named just above are to be refitted first.
+                (verdict == "random") & ~offset,
                 "Check the ratings of the {who} flagged as random ({names}): a "
                 "misunderstood scale, a reversed scale, or inattention; exclude "
                 "them or re-run their sessions.",
@@ -465,9 +467,10 @@ class _Content:
             ),
             (
                 failed,
-                "Look at the ratings of {names} if you doubt them: a fit with a "
-                "random group called them random but did no better than everyone "
-                "good, so they count as good {who} in the consensus{own}.",
+                "Look at the ratings of {names} if you doubt them: only a fit "
+                "that explained the ratings no better than trusting everyone "
+                "called them random, so they count as good {who} in the "
+                "consensus{own}.",
             ),
         ):
             flagged = people["label"].to_numpy()[chosen]
@@ -525,6 +528,8 @@ class _Content:
             item_name=self.item_name,
             level=self.level,
             figure_class=figure_class,
+            stated=not isinstance(self.estimator.score_range, str),
+            log=self.estimator._score_scale.log,
         )
         return figure + _item_html_table(
             self.items,

@@ -455,7 +455,7 @@ def _model_words(em, low, high):
                 if log
                 else f"; a good annotator's rating is {centre}, plus "
             )
-            + "their bias, plus "
+            + ("their bias, plus " if em.bias else "")
             + (
                 "a normal error whose standard deviation is their inconsistency"
                 if em.tail_ is None

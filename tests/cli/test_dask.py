@@ -193,6 +193,34 @@ def test_a_blank_label_is_refused_on_dask_as_in_memory(tmp_path, capsys):
     assert err.count("\n") == 1 and "Column 'video' has 1 blank label" in err, err
 
 
+def test_a_file_without_the_columns_is_named_and_an_empty_one_skipped(
+    dataset, tmp_path, capsys
+):
+    """A user's finding: a file other than the first without the score
+    column, or an empty file without any column, failed inside the fit with
+    "unexpected KeyError" and exit 1; Dask takes the columns from the first
+    file. A file with rows is checked and named; one without rows holds no
+    ratings, and is skipped."""
+    folder, _ = dataset
+    parts = sorted(folder.iterdir())
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    for k, part in enumerate(parts):
+        frame = pd.read_parquet(part)
+        if k == 1:
+            frame = frame.rename(columns={"score": "rating"})
+        frame.to_parquet(mixed / part.name, index=False)
+    args = ["fit", str(mixed), *NAMES, "-q", "--workers", "1"]
+    assert main([*args, "-o", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{mixed / parts[1].name}: no column 'score'" in err
+    assert not (tmp_path / "out").exists()
+    pd.read_parquet(parts[1]).to_parquet(mixed / parts[1].name, index=False)
+    pd.DataFrame().to_parquet(mixed / "part-9.parquet")
+    assert main([*args, "--annotators", "-"]) == 0
+    assert "subject,p_good" in capsys.readouterr().out
+
+
 def test_a_parquet_file_indexed_by_item_fits_on_dask_as_in_memory(tmp_path, capsys):
     """Fuzzing finding: the item column written as the frame's named index was
     read in memory, and refused on Dask ("no column 'item'")."""

@@ -225,3 +225,52 @@ def test_consensus_figure_draws_the_widest_in_red_and_says_how_many(monkeypatch)
     np.testing.assert_array_equal(np.sort(series[0].get_ydata()), [1.5, 4.0])
     low, high = drawn["axes"].get_ylim()
     assert np.isfinite([low, high]).all() and low <= 1.0 and high >= 5.0
+
+
+@pytest.mark.parametrize("log", [False, True])
+def test_consensus_figure_spans_the_intervals_on_a_range_the_ratings_stretched(
+    monkeypatch, log
+):
+    """A reviewer's finding: on crowd/dot_guessing the axis ran over the
+    inferred range, 12 to 7,722 (one junk guess), and the 36 consensus
+    values (27 to 226) lay flat on its floor. Without a stated scale the
+    axis spans the intervals; a fit on the logarithms has a logarithmic
+    axis, and says so."""
+    from matplotlib.figure import Figure
+
+    import skem._io.figures as figures
+
+    drawn = {}
+
+    def keep(figure, alt):
+        drawn["axes"] = figure.axes[0]
+        return "<img>"
+
+    monkeypatch.setattr(figures, "_image", keep)
+    consensus = np.array([27.0, 80.0, 226.0])
+    items = pd.DataFrame(
+        {
+            "label": ["a", "b", "c"],
+            "consensus": consensus,
+            "ci_low": consensus - 5,
+            "ci_high": consensus + 5,
+        }
+    )
+    options = dict(bounded=True, item_name="item", level=0.95, figure_class=Figure)
+    for stated, reach in ((True, (12.0, 7722.0)), (False, (22.0, 231.0))):
+        figures._consensus_figure(
+            items,
+            np.array([], dtype=int),
+            0,
+            (12.0, 7722.0),
+            None,
+            stated=stated,
+            log=log,
+            **options,
+        )
+        ax = drawn["axes"]
+        low, high = ax.get_ylim()
+        assert low <= reach[0] and high >= reach[1]
+        assert high < 300 if not stated else high >= 7722.0
+        assert ax.get_yscale() == ("log" if log else "linear")
+        assert ax.get_ylabel().endswith("(logarithmic axis)") == log

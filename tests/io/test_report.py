@@ -179,7 +179,7 @@ def test_the_model_sentence_centres_a_good_rating_where_the_form_does(
     assert "rating is the item's location (the centre of its good" in page
     assert "(below the bottom level: the bottom one; beyond the top: the top)" in page
     plain = _write(AnnotatorEM(bounded=False).fit(X), X, folder=tmp_path)
-    assert "rating is the item's consensus, plus their bias" in plain
+    assert "rating is the item's consensus, plus a normal error" in plain
 
 
 def test_a_fit_on_the_log_scale_says_so_and_its_relative_widths(tmp_path, words_only):
@@ -533,6 +533,9 @@ def test_a_rater_with_a_constant_offset_is_pointed_to_biases_not_exclusion(words
     hint = next_steps.split("Before excluding ")[1].split("</li>")[0]
     assert hint.startswith("rater0:") and "<code>--bias</code>" in hint
     assert "rater1" not in hint and "rater6" not in hint
+    # A reviewer's finding: the next step then said to exclude rater0 too.
+    check = next_steps.split("Check the ratings of ")[1].split("</li>")[0]
+    assert "rater1" in check and "rater6" in check and "rater0" not in check
     with_bias = AnnotatorEM(bias=True).fit(X)
     assert with_bias.weights_[0] > 0.5
     assert "Before excluding" not in _write(with_bias, X, annotators=labels)

@@ -242,8 +242,13 @@ def test_unjudged_reason_names_the_panels_doing_not_an_annotators():
         ),
         (
             {"bounded": False, "noise": "shared"},
-            ["rating is the item's consensus, plus their bias", "One inconsistency"],
+            ["rating is the item's consensus, plus a normal", "One inconsistency"],
             "log-likelihood",
+        ),
+        (
+            {"bias": True},
+            ["plus their bias, plus a normal error"],
+            "penalized log-likelihood",
         ),
         (
             {"score_scale": "log"},
@@ -254,7 +259,7 @@ def test_unjudged_reason_names_the_panels_doing_not_an_annotators():
             "penalized log-likelihood",
         ),
     ],
-    ids=["default", "lecture", "log"],
+    ids=["default", "lecture", "log", "bias"],
 )
 def test_model_words_describe_the_form_and_name_its_objective(params, words, objective):
     from skem import AnnotatorEM
@@ -269,3 +274,5 @@ def test_model_words_describe_the_form_and_name_its_objective(params, words, obj
     for phrase in words:
         assert phrase in text
     assert ("logarithm" in text) == ("score_scale" in params)
+    # A reviewer's finding: "plus their bias" was said of fits without one.
+    assert ("their bias, plus" in text) == params.get("bias", False)
