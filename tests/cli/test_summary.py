@@ -485,7 +485,9 @@ def test_relative_errors_point_to_the_log_scale(tmp_path, run_main):
     status, out, err = run_main("fit", path)
     assert status == 0, err
     (line,) = [x for x in out.splitlines() if x.startswith("Relative errors:")]
-    assert line.endswith("where such errors are of one size: the same fit with --score-scale log.")
+    assert line.endswith(
+        "where such errors are of one size: the same fit with --score-scale log."
+    )
     status, out, _ = run_main("fit", path, "--score-scale", "log")
     assert status == 0 and "Relative errors" not in out
     status, out, _ = run_main("fit", _counts_csv(tmp_path / "additive.csv", False))

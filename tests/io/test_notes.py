@@ -86,7 +86,9 @@ def test_relative_error_note_names_the_log_scale_and_the_heavy_tail_note_adds_it
     note = _relative_error_note(estimator, evidence, command=True)
     assert note.startswith("Relative errors: the ratings' deviations from the")
     assert "roughly as its power 1.09 (0 for errors of one size" in note
-    assert note.endswith("where such errors are of one size: the same fit with --score-scale log.")
+    assert note.endswith(
+        "where such errors are of one size: the same fit with --score-scale log."
+    )
     assert _relative_error_note(estimator, evidence, command=False).endswith(
         "score_scale='log' (the command's --score-scale log)."
     )
