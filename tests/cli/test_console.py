@@ -59,42 +59,32 @@ def test_a_table_to_dev_stdout_is_not_written_over(ratings_csv, tmp_path, skem_s
     then wrote over it. Such a path is now stdout itself, as '-' is: the
     table alone there, the summary on stderr; a report is refused."""
     path, bad = ratings_csv
+    fit = [*skem_script, "fit", str(path), *COLUMNS]
+
+    def run(options, stdout_path):
+        with stdout_path.open("w") as stdout:
+            return subprocess.run(
+                [*fit, *options],
+                stdout=stdout,
+                stderr=subprocess.PIPE,
+                text=True,
+                timeout=180,
+            )
+
     captured = tmp_path / "captured.txt"
-    command = [*skem_script, "fit", str(path), *COLUMNS, "--annotators"]
-    with captured.open("w") as stdout:
-        result = subprocess.run(
-            [*command, "/dev/stdout"],
-            stdout=stdout,
-            stderr=subprocess.PIPE,
-            text=True,
-            timeout=180,
-        )
+    result = run(["--annotators", "/dev/stdout"], captured)
     assert result.returncode == 0, result.stderr
     table = pd.read_csv(captured)
     assert table.columns[0] == "viewer" and len(table) == 8
     assert set(table.loc[table["verdict"] == "random", "viewer"]) == bad
     assert "2 of 8 annotators answer at random" in result.stderr
     assert "wrote" not in result.stderr
-    with captured.open("w") as stdout:
-        result = subprocess.run(
-            [*skem_script, "fit", str(path), *COLUMNS, "--report", str(captured)],
-            stdout=stdout,
-            stderr=subprocess.PIPE,
-            text=True,
-            timeout=180,
-        )
+    result = run(["--report", str(captured)], captured)
     assert result.returncode == 2
     assert "--report names this command's standard output" in result.stderr
     # Reviewer's finding: a table named .gz that is stdout was plain text.
     packed = tmp_path / "captured.csv.gz"
-    with packed.open("w") as stdout:
-        result = subprocess.run(
-            [*command, str(packed)],
-            stdout=stdout,
-            stderr=subprocess.PIPE,
-            text=True,
-            timeout=180,
-        )
+    result = run(["--annotators", str(packed)], packed)
     assert result.returncode == 2
     assert "where the table is plain CSV, not compressed" in result.stderr
     assert packed.read_text() == ""
