@@ -198,7 +198,11 @@ def _files_with_the_columns(files, args):
             raise UserInputError(f"{name}: cannot read it: {describe(error)}") from None
         if info.num_rows == 0:
             continue
-        columns = info.schema.to_arrow_schema().names
+        # A partitioned dataset keeps a column in its folders' names
+        # (item=i0/part.parquet), which the reader adds to the file's.
+        columns = info.schema.to_arrow_schema().names + [
+            part.split("=", 1)[0] for part in Path(name).parent.parts if "=" in part
+        ]
         missing = [c for c in needed if c not in columns]
         if missing:
             present = ", ".join(f"'{c}'" for c in columns[:20])

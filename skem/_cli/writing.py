@@ -66,6 +66,8 @@ def output_paths(args, dataset=False):
             raise UserInputError(f"--{name} needs a file name, or '-' for stdout")
         outputs[name] = path if path == "-" else Path(path)
     for name, path in outputs.items():
+        if path != "-" and name != "report" and not (dataset and name == "consensus"):
+            _check_csv_name(name, path)
         if path != "-" and _is_stdout(path):
             # Written by a path, the table would start at its own offset of the
             # file, which the summary then writes over.
@@ -84,9 +86,6 @@ def output_paths(args, dataset=False):
     if list(outputs.values()).count("-") > 1:
         raise UserInputError("only one of --consensus and --annotators can be '-'")
     files = {name: Path(p) for name, p in outputs.items() if p != "-"}
-    for name, path in files.items():
-        if name != "report" and not (dataset and name == "consensus"):
-            _check_csv_name(name, path)
     if len(set(map(os.path.realpath, files.values()))) != len(files):
         raise UserInputError("two of the outputs name the same file")
     ratings = Path(args.ratings) if getattr(args, "ratings", None) else None
@@ -124,7 +123,10 @@ _NOT_CSV = {
 
 def _check_csv_name(name, path):
     """Refuse a CSV table's file name whose extension names another format."""
-    written = _NOT_CSV.get(path.suffix.lower())
+    suffixes = [suffix.lower() for suffix in path.suffixes]
+    written = (
+        "a tar archive" if ".tar" in suffixes else _NOT_CSV.get(path.suffix.lower())
+    )
     if written is None:
         return
     hint = ""

@@ -63,8 +63,9 @@ def _lattice_step(scores):
         if not np.isfinite(span):
             return 0.0  # the range itself is refused as too wide
         step = float(np.min(np.diff(levels)))
-    # span / step is the number of levels less one, up to rounding.
-    if round(span / step) + 1 > _MAX_LEVELS:
+    # span / step is the number of levels less one, up to rounding (and
+    # infinite for a step that underflows).
+    if not span / step < _MAX_LEVELS - 0.5:
         return 0.0
     return step if np.all(_on_lattice(levels, levels[0], step)) else 0.0
 

@@ -51,14 +51,7 @@ def _missing_as_nan(data):
         dtypes = [dtypes]
     sparse = [type(dtype).__name__ == "SparseDtype" for dtype in dtypes]
     if any(sparse):
-        # pandas reads an unstored cell as the column's fill value (0 is a
-        # rating); scikit-learn's conversion to a SciPy matrix would drop it,
-        # or refuse a fill value other than 0.
-        if getattr(data, "ndim", 1) == 1:
-            data = data.astype(data.dtype.subtype)
-        else:
-            columns = zip(data.columns, data.dtypes, sparse, strict=True)
-            data = data.astype({name: dtype.subtype for name, dtype, s in columns if s})
+        data = _as_dense(data, sparse)
         dtypes = list(getattr(data.dtypes, "values", [data.dtypes]))
     if not any(getattr(dtype, "kind", None) == "O" for dtype in dtypes):
         return data
@@ -72,6 +65,57 @@ def _missing_as_nan(data):
             columns = zip(data.columns, strings, strict=True)
             data = data.astype({name: object for name, text in columns if text})
     return data.where(data.notna(), np.nan)
+
+
+def _as_dense(data, sparse):
+    """A DataFrame or Series with its pandas sparse columns made dense.
+
+    pandas reads an unstored cell as the column's fill value, and so does
+    the fit; scikit-learn's conversion to a SciPy matrix would drop the
+    cells (a fill of 0) or refuse the frame (any other fill). Numbers become
+    float64, so that a NaN fill of an integer column stays NaN. A fill that
+    is a number is warned of: a SciPy sparse matrix, or a frame made from
+    one (``DataFrame.sparse.from_spmatrix``), means "not rated" there.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame or pandas.Series
+    sparse : list of bool
+        Which columns are sparse.
+
+    Returns
+    -------
+    data : pandas.DataFrame or pandas.Series
+        A new one.
+    """
+    frame = data.to_frame() if data.ndim == 1 else data
+    dense, fills = {}, set()
+    for k, (dtype, is_sparse) in enumerate(zip(frame.dtypes, sparse, strict=True)):
+        if not is_sparse:
+            continue
+        fill = dtype.fill_value
+        if frame.iloc[:, k].sparse.density < 1 and not _is_missing(fill):
+            fills.add(fill)
+        number = np.dtype(dtype.subtype).kind in "biuf"
+        dense[frame.columns[k]] = np.float64 if number else dtype.subtype
+    if fills:
+        from skem._em.validation import _warn_at_caller
+
+        _warn_at_caller(
+            "pandas sparse columns with the fill value "
+            f"{' or '.join(sorted(map(repr, fills)))} are read as pandas reads "
+            "them: their unstored cells are ratings of that value. For cells "
+            "that are not rated use a NaN fill (pd.SparseDtype(float, np.nan)) "
+            "or a SciPy sparse matrix.",
+            UserWarning,
+        )
+    frame = frame.astype(dense)
+    return frame.iloc[:, 0] if data.ndim == 1 else frame
+
+
+def _is_missing(value):
+    """Whether a scalar fill value is a missing marker (NaN, None, pd.NA)."""
+    return value is None or type(value).__name__ == "NAType" or value != value
 
 
 def _is_string_dtype(dtype):

@@ -233,8 +233,10 @@ def _consensus_figure(
     below = np.maximum(middle - items["ci_low"].to_numpy()[order], 0.0)
     above = np.maximum(items["ci_high"].to_numpy()[order] - middle, 0.0)
     low, high = scale_ends  # a plain consensus may leave it
-    ends = np.concatenate([middle - below, middle + above])
-    ends = ends[np.isfinite(ends)]
+    ends = np.concatenate([middle, middle - below, middle + above])
+    # A logarithmic axis has no place for 0, where an interval of a log fit
+    # may begin.
+    ends = ends[np.isfinite(ends) & ((ends > 0) if log else True)]
     if stated or levels is not None or ends.size == 0 or ends.min() == ends.max():
         low, high = ends.min(initial=low), ends.max(initial=high)
     else:

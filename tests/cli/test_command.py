@@ -248,6 +248,7 @@ def test_a_table_named_compressed_is_compressed(
         ("--consensus", "c.parquet", "the consensus is a Parquet dataset"),
         ("--annotators", "a.xlsx", "not as Excel"),
         ("--annotators", "a.html", "the HTML page is --report"),
+        ("--annotators", "a.tar.gz", "not as a tar archive"),
     ],
 )
 def test_a_table_named_in_another_format_is_refused_before_the_fit(

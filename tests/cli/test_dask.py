@@ -221,6 +221,17 @@ def test_a_file_without_the_columns_is_named_and_an_empty_one_skipped(
     assert "subject,p_good" in capsys.readouterr().out
 
 
+def test_a_hive_partitioned_dataset_keeps_its_folders_columns(tmp_path, capsys):
+    """A reviewer's finding: the check of each file's columns refused a
+    dataset partitioned by item (item=i0/part.parquet), whose item column
+    the reader takes from the folders' names."""
+    frame = load_video_quality(as_frame=True).frame
+    frame.to_parquet(tmp_path / "hive", partition_cols=["item"])
+    args = ["fit", str(tmp_path / "hive"), "-q", "--workers", "1"]
+    assert main([*args, "--annotators", "-"]) == 0
+    assert "annotator,p_good" in capsys.readouterr().out
+
+
 def test_a_parquet_file_indexed_by_item_fits_on_dask_as_in_memory(tmp_path, capsys):
     """Fuzzing finding: the item column written as the frame's named index was
     read in memory, and refused on Dask ("no column 'item'")."""

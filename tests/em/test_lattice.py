@@ -32,6 +32,8 @@ def test_lattice_step_allows_max_levels_counted_as_levels(scale):
     most = np.array([0.0, _MAX_LEVELS - 1.0, 1.0, 500.0]) * scale
     assert _lattice_step(most) == pytest.approx(scale)
     assert _lattice_step(np.array([0.0, float(_MAX_LEVELS), 1.0, 500.0]) * scale) == 0
+    # A reviewer's finding: a step that underflows made round() overflow.
+    assert _lattice_step(np.array([0.0, 5e-324, 1.0])) == 0
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,7 @@
 """Tests of what counts as "not rated" (skem._em.missing)."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -46,8 +48,16 @@ def test_a_pandas_sparse_column_becomes_its_dense_values(fill):
     dense = pd.DataFrame({"a": [fill, 2.0, fill], "b": [1.0, fill, 3.0]})
     frame = dense.astype({"a": pd.SparseDtype(float, fill)})
     before = frame.copy()
-    cleaned = _missing_as_nan(frame)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        cleaned = _missing_as_nan(frame)
+        series = dense["b"].astype(pd.SparseDtype(float, fill))
+        pd.testing.assert_series_equal(_missing_as_nan(series), dense["b"])
     pd.testing.assert_frame_equal(cleaned, dense)
     pd.testing.assert_frame_equal(frame, before)
-    series = dense["b"].astype(pd.SparseDtype(float, fill))
-    pd.testing.assert_series_equal(_missing_as_nan(series), dense["b"])
+    # A fill that is a number is a rating there: said, once a call.
+    said = [str(w.message) for w in caught]
+    assert said == ([] if np.isnan(fill) else [said[0]] * 2)
+    assert np.isnan(fill) or said[0].startswith(
+        "pandas sparse columns with the fill value 0.0 are read as pandas"
+    )

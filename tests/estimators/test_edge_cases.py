@@ -590,25 +590,37 @@ def test_pd_na_in_an_object_dataframe_means_not_rated(Estimator):
 
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
 @pytest.mark.parametrize("fill", [0.0, np.nan], ids=["fill 0", "fill NaN"])
+@pytest.mark.parametrize("subtype", [float, "int64"])
 @pytest.mark.parametrize("columns", ["all", "one"])
-def test_a_pandas_sparse_dataframe_fits_as_its_dense_values(Estimator, fill, columns):
+def test_a_pandas_sparse_dataframe_fits_as_its_dense_values(
+    Estimator, fill, subtype, columns
+):
     """A user's finding: a pandas sparse DataFrame went to a SciPy matrix,
     where a cell stored as the fill value 0 is absent: every rating of 0 was
     dropped silently; a NaN fill value was refused with pandas' own error.
-    pandas reads an unstored cell as the fill value, and so does the fit."""
+    pandas reads an unstored cell as the fill value, and so does the fit,
+    which warns of a fill that is a number (a frame made from a SciPy matrix
+    means "not rated" there); an integer column with a NaN fill stays NaN."""
     X = np.array([[0, 0, 4], [1, 1, 0], [4, 4, 4], [3, 3, 0], [0, 1, 2.0]])
     if np.isnan(fill):
         X[X == 0] = np.nan
     dense = pd.DataFrame(X, columns=list("abc"))
     sparse = dense.copy()
     for name in "abc" if columns == "all" else "a":
-        sparse[name] = sparse[name].astype(pd.SparseDtype(float, fill))
+        sparse[name] = sparse[name].astype(pd.SparseDtype(subtype, fill))
     kept = sparse.copy()
     expected = Estimator().fit(dense)
-    em = Estimator().fit(sparse)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        em = Estimator().fit(sparse)
+    said = [w for w in caught if "pandas sparse columns" in str(w.message)]
+    assert len(said) == (0 if np.isnan(fill) else 1)
     np.testing.assert_array_equal(em.mu_, expected.mu_)
     np.testing.assert_array_equal(em.weights_, expected.weights_)
-    np.testing.assert_array_equal(em.transform(sparse), expected.transform(dense))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        transformed = em.transform(sparse)
+    np.testing.assert_array_equal(transformed, expected.transform(dense))
     pd.testing.assert_frame_equal(sparse, kept)
 
 

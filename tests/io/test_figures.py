@@ -274,3 +274,45 @@ def test_consensus_figure_spans_the_intervals_on_a_range_the_ratings_stretched(
         assert high < 300 if not stated else high >= 7722.0
         assert ax.get_yscale() == ("log" if log else "linear")
         assert ax.get_ylabel().endswith("(logarithmic axis)") == log
+
+
+def test_consensus_figure_of_a_log_fit_leaves_out_an_interval_from_0(monkeypatch):
+    """A reviewer's finding: on a log fit an item whose raters all weigh 0
+    has the interval 0 to inf, and the axis' limits became the log of 0:
+    the whole command stopped with matplotlib's ValueError."""
+    from matplotlib.figure import Figure
+
+    import skem._io.figures as figures
+
+    drawn = {}
+
+    def keep(figure, alt):
+        drawn["axes"] = figure.axes[0]
+        return "<img>"
+
+    monkeypatch.setattr(figures, "_image", keep)
+    consensus = np.array([27.0, 80.0, 100.0])
+    items = pd.DataFrame(
+        {
+            "label": ["a", "b", "c"],
+            "consensus": consensus,
+            "ci_low": [22.0, 75.0, 0.0],
+            "ci_high": [32.0, 85.0, np.inf],
+        }
+    )
+    for stated in (True, False):
+        figures._consensus_figure(
+            items,
+            np.array([], dtype=int),
+            0,
+            (12.0, 7722.0),
+            None,
+            bounded=False,
+            item_name="item",
+            level=0.95,
+            figure_class=Figure,
+            stated=stated,
+            log=True,
+        )
+        low, high = drawn["axes"].get_ylim()
+        assert 0 < low <= 22.0 and np.isfinite(high) and high >= 100.0
