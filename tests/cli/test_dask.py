@@ -226,6 +226,8 @@ def test_a_hive_partitioned_dataset_keeps_its_folders_columns(tmp_path, capsys):
     dataset partitioned by item (item=i0/part.parquet), whose item column
     the reader takes from the folders' names."""
     frame = load_video_quality(as_frame=True).frame
+    # Eight items, eight folders: a folder is a partition for Dask.
+    frame = frame[frame["item"].isin(frame["item"].unique()[:8])]
     frame.to_parquet(tmp_path / "hive", partition_cols=["item"])
     args = ["fit", str(tmp_path / "hive"), "-q", "--workers", "1"]
     assert main([*args, "--annotators", "-"]) == 0
