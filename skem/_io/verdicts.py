@@ -22,7 +22,8 @@ OFFSET_AGREEMENT = 0.7
 # normal error puts 6.3e-5 of a good annotator's ratings there.
 FAR_SIGMAS = 4.0
 # The reason's words for a lapsed annotator (skem._model.lapses).
-SLIP = "one rating far off the consensus, read as a slip"
+# r counts the slip: a careful annotator's r can be near 0 for one typo.
+SLIP = "one rating far off the consensus, read as a slip (r counts it)"
 
 # Why an annotator flagged by a mixture that failed its test is not judged.
 MIXTURE_FAILED = (
@@ -100,7 +101,7 @@ def _annotator_verdicts(
         ``"undetermined: the ratings fit either way; 79 ratings, r = 0.40,
         ratings 0.9 off the consensus (root mean square; consistent
         annotators: 0.52)"``; for a lapsed annotator followed by ``"; one
-        rating far off the consensus, read as a slip"``.
+        rating far off the consensus, read as a slip (r counts it)"``.
     """
     p_good = np.asarray(p_good, dtype=np.float64)
     n = p_good.shape[0]
