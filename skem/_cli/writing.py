@@ -105,6 +105,7 @@ _COMPRESSED = {
     ".bz2": lambda raw: bz2.BZ2File(raw, "wb"),
     ".xz": lambda raw: lzma.LZMAFile(raw, "wb"),
 }
+_TAR = {".tgz", ".tbz", ".tbz2", ".txz"}
 _NOT_CSV = {
     ".tsv": "tab-separated text",
     ".parquet": "Parquet",
@@ -124,9 +125,10 @@ _NOT_CSV = {
 def _check_csv_name(name, path):
     """Refuse a CSV table's file name whose extension names another format."""
     suffixes = [suffix.lower() for suffix in path.suffixes]
-    written = (
-        "a tar archive" if ".tar" in suffixes else _NOT_CSV.get(path.suffix.lower())
-    )
+    if suffixes and suffixes[-1] in _COMPRESSED:
+        suffixes = suffixes[:-1]
+    tar = suffixes[-1:] == [".tar"] or path.suffix.lower() in _TAR
+    written = "a tar archive" if tar else _NOT_CSV.get(path.suffix.lower())
     if written is None:
         return
     hint = ""

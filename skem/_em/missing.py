@@ -9,7 +9,7 @@ keep or drop them.
 import numpy as np
 
 
-def _missing_as_nan(data):
+def _missing_as_nan(data, gold=False):
     """Data with pandas' missing markers (pd.NA, None) and masks as NaN.
 
     NumPy cannot turn ``pd.NA`` into a float, so an object-dtype DataFrame,
@@ -25,6 +25,8 @@ def _missing_as_nan(data):
     ----------
     data : array-like
         Ratings or gold scores.
+    gold : bool, default=False
+        Whether ``data`` are gold scores, for the words of a warning.
 
     Returns
     -------
@@ -51,7 +53,7 @@ def _missing_as_nan(data):
         dtypes = [dtypes]
     sparse = [type(dtype).__name__ == "SparseDtype" for dtype in dtypes]
     if any(sparse):
-        data = _as_dense(data, sparse)
+        data = _as_dense(data, sparse, gold)
         dtypes = list(getattr(data.dtypes, "values", [data.dtypes]))
     if not any(getattr(dtype, "kind", None) == "O" for dtype in dtypes):
         return data
@@ -67,7 +69,7 @@ def _missing_as_nan(data):
     return data.where(data.notna(), np.nan)
 
 
-def _as_dense(data, sparse):
+def _as_dense(data, sparse, gold):
     """A DataFrame or Series with its pandas sparse columns made dense.
 
     pandas reads an unstored cell as the column's fill value, and so does
@@ -82,6 +84,9 @@ def _as_dense(data, sparse):
     data : pandas.DataFrame or pandas.Series
     sparse : list of bool
         Which columns are sparse.
+    gold : bool
+        Whether ``data`` are gold scores: an unstored cell is then a known
+        score, which pins its item.
 
     Returns
     -------
@@ -101,12 +106,17 @@ def _as_dense(data, sparse):
     if fills:
         from skem._em.validation import _warn_at_caller
 
+        cells, unknown = (
+            ("known gold scores", "items without one")
+            if gold
+            else ("ratings", "cells that are not rated")
+        )
         _warn_at_caller(
             "pandas sparse columns with the fill value "
             f"{' or '.join(sorted(map(repr, fills)))} are read as pandas reads "
-            "them: their unstored cells are ratings of that value. For cells "
-            "that are not rated use a NaN fill (pd.SparseDtype(float, np.nan)) "
-            "or a SciPy sparse matrix.",
+            f"them: their unstored cells are {cells} of that value. For "
+            f"{unknown} use a NaN fill (pd.SparseDtype(float, np.nan))"
+            + ("." if gold else " or a SciPy sparse matrix."),
             UserWarning,
         )
     frame = frame.astype(dense)

@@ -79,7 +79,7 @@ def _check_gold_array(gold, n_items):
         )
     try:
         gold = check_array(
-            _missing_as_nan(gold),
+            _missing_as_nan(gold, gold=True),
             ensure_2d=False,
             dtype=np.float64,
             ensure_all_finite="allow-nan",

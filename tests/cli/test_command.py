@@ -249,6 +249,8 @@ def test_a_table_named_compressed_is_compressed(
         ("--annotators", "a.xlsx", "not as Excel"),
         ("--annotators", "a.html", "the HTML page is --report"),
         ("--annotators", "a.tar.gz", "not as a tar archive"),
+        ("--annotators", "a.tgz", "not as a tar archive"),
+        ("--annotators", "a.csv.tar", "not as a tar archive"),
     ],
 )
 def test_a_table_named_in_another_format_is_refused_before_the_fit(
@@ -260,6 +262,18 @@ def test_a_table_named_in_another_format_is_refused_before_the_fit(
     status, _, err = run_main("fit", path, *COLUMNS, option, tmp_path / name)
     one_line_error(status, err, "writes the", "as CSV", ".csv.gz", said)
     assert not (tmp_path / name).exists()
+
+
+def test_a_csv_name_with_tar_inside_is_written(ratings_csv, tmp_path, run_main):
+    """A reviewer's finding: 'out.tar.csv' was refused as a tar archive, by
+    an error that said to name it .csv."""
+    path, _ = ratings_csv
+    for name in ("out.tar.csv", "my.tarot.csv"):
+        status, _, err = run_main(
+            "fit", path, *COLUMNS, "--annotators", tmp_path / name
+        )
+        assert status == 0, err
+        assert (tmp_path / name).read_text().startswith("viewer,p_good")
 
 
 @pytest.mark.parametrize("failing", ["--annotators", "--report", "-o"])

@@ -61,3 +61,14 @@ def test_a_pandas_sparse_column_becomes_its_dense_values(fill):
     assert np.isnan(fill) or said[0].startswith(
         "pandas sparse columns with the fill value 0.0 are read as pandas"
     )
+
+
+def test_a_sparse_gold_series_with_a_numeric_fill_is_warned_of_as_gold():
+    """A reviewer's finding: a sparse gold Series with fill 0 was warned of
+    in the words meant for ratings, though every unstored item is pinned to
+    a known score of 0."""
+    pd = pytest.importorskip("pandas")
+    gold = pd.Series([3.0, 0.0, 0.0]).astype(pd.SparseDtype(float, 0.0))
+    with pytest.warns(UserWarning, match="unstored cells are known gold scores"):
+        dense = _missing_as_nan(gold, gold=True)
+    np.testing.assert_array_equal(dense.to_numpy(), [3.0, 0.0, 0.0])
