@@ -183,7 +183,22 @@ def test_a_report_with_a_tab_or_a_long_label_draws_without_warnings(tmp_path):
         report(em, tmp_path / "r.html", X, annotators=names)
 
 
-def test_consensus_figure_draws_the_widest_in_red_and_says_how_many(monkeypatch):
+@pytest.fixture
+def drawn(monkeypatch):
+    """The axes that ``_consensus_figure`` draws, kept instead of its PNG."""
+    import skem._io.figures as figures
+
+    kept = {}
+
+    def keep(figure, alt):
+        kept["axes"] = figure.axes[0]
+        return "<img>"
+
+    monkeypatch.setattr(figures, "_image", keep)
+    return kept
+
+
+def test_consensus_figure_draws_the_widest_in_red_and_says_how_many(drawn):
     """The chart of the items: its caption names the level, whether the
     intervals are clipped and how many are notably wide; the red series holds
     exactly the ``widest`` items, and an infinite interval spans the axis."""
@@ -191,13 +206,6 @@ def test_consensus_figure_draws_the_widest_in_red_and_says_how_many(monkeypatch)
 
     import skem._io.figures as figures
 
-    drawn = {}
-
-    def keep(figure, alt):
-        drawn["axes"] = figure.axes[0]
-        return "<img>"
-
-    monkeypatch.setattr(figures, "_image", keep)
     consensus = np.array([3.0, 1.5, 4.0, 2.0])
     items = pd.DataFrame(
         {
@@ -229,7 +237,7 @@ def test_consensus_figure_draws_the_widest_in_red_and_says_how_many(monkeypatch)
 
 @pytest.mark.parametrize("log", [False, True])
 def test_consensus_figure_spans_the_intervals_on_a_range_the_ratings_stretched(
-    monkeypatch, log
+    drawn, log
 ):
     """A reviewer's finding: on crowd/dot_guessing the axis ran over the
     inferred range, 12 to 7,722 (one junk guess), and the 36 consensus
@@ -240,13 +248,6 @@ def test_consensus_figure_spans_the_intervals_on_a_range_the_ratings_stretched(
 
     import skem._io.figures as figures
 
-    drawn = {}
-
-    def keep(figure, alt):
-        drawn["axes"] = figure.axes[0]
-        return "<img>"
-
-    monkeypatch.setattr(figures, "_image", keep)
     consensus = np.array([27.0, 80.0, 226.0])
     items = pd.DataFrame(
         {
@@ -276,7 +277,7 @@ def test_consensus_figure_spans_the_intervals_on_a_range_the_ratings_stretched(
         assert ax.get_ylabel().endswith("(logarithmic axis)") == log
 
 
-def test_consensus_figure_of_a_log_fit_leaves_out_an_interval_from_0(monkeypatch):
+def test_consensus_figure_of_a_log_fit_leaves_out_an_interval_from_0(drawn):
     """A reviewer's finding: on a log fit an item whose raters all weigh 0
     has the interval 0 to inf, and the axis' limits became the log of 0:
     the whole command stopped with matplotlib's ValueError."""
@@ -284,13 +285,6 @@ def test_consensus_figure_of_a_log_fit_leaves_out_an_interval_from_0(monkeypatch
 
     import skem._io.figures as figures
 
-    drawn = {}
-
-    def keep(figure, alt):
-        drawn["axes"] = figure.axes[0]
-        return "<img>"
-
-    monkeypatch.setattr(figures, "_image", keep)
     consensus = np.array([27.0, 80.0, 100.0])
     items = pd.DataFrame(
         {
