@@ -123,9 +123,14 @@ def _as_dense(data, sparse, gold):
     return frame.iloc[:, 0] if data.ndim == 1 else frame
 
 
+def _is_marker(value):
+    """Whether ``value`` is ``None`` or ``pd.NA`` (without importing pandas)."""
+    return value is None or type(value).__name__ == "NAType"
+
+
 def _is_missing(value):
     """Whether a scalar fill value is a missing marker (NaN, None, pd.NA)."""
-    return value is None or type(value).__name__ == "NAType" or value != value
+    return _is_marker(value) or value != value
 
 
 def _is_string_dtype(dtype):
@@ -134,9 +139,5 @@ def _is_string_dtype(dtype):
 
 
 _MISSING_AS_NAN = np.frompyfunc(
-    lambda value: (
-        np.nan if value is None or type(value).__name__ == "NAType" else value
-    ),
-    1,
-    1,
+    lambda value: np.nan if _is_marker(value) else value, 1, 1
 )

@@ -34,7 +34,6 @@ from skem._io.verdicts import (
     OFFSET_AGREEMENT,
     RANDOM_BELOW,
     TOO_FEW_RATINGS,
-    _mixture_flagged,
     _model_words,
     _prior_weight_words,
     _random_but_agreeing,
@@ -275,8 +274,8 @@ class _Content:
         verdict = people["verdict"].to_numpy()
         # One line for each group of those not judged, but those a failed
         # mixture flagged, listed one by one with their reason.
-        failed, *groups = _unjudged_groups(self.estimator)
-        few = (verdict == "undetermined") & ~self.estimator.judged_ & ~failed[0]
+        (failed, _), *groups = _unjudged_groups(self.estimator)
+        few = (verdict == "undetermined") & ~self.estimator.judged_ & ~failed
         lines = [
             f"<li>{_badge(verdict[k])} <strong>"
             f"{_text(people['label'].iloc[k])}</strong>: "
@@ -446,7 +445,7 @@ class _Content:
         verdict = people["verdict"].to_numpy()
         # Those a failed mixture flagged have ratings enough: more would not
         # be the advice for them.
-        failed = ~self.estimator.judged_ & _mixture_flagged(self.estimator)
+        failed, _ = _unjudged_groups(self.estimator)[0]
         own = (
             ""
             if self.estimator.noise == "shared"
