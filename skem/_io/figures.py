@@ -59,7 +59,7 @@ def _reliability_figure(people, annotator_name, figure_class):
                 color="#1f2328",
             )
         ax.set_xlim(0, 1.12)
-        _label_axis(ax, positions, people["label"], "y", annotator_name)
+        _label_axis(ax, positions, people["label"], annotator_name)
         name = _mpl(annotator_name)
         ax.set_title(f"Reliability of each {name}", loc="left")
     for value in (RANDOM_BELOW, CONSISTENT_FROM):
@@ -125,7 +125,7 @@ def _annotator_figures(
     draw(sigma_ax, people["sigma"])
     sigma_ax.set_xlabel(f"inconsistency (sigma, {units})")
     if not many:
-        _label_axis(labelled, positions, people["label"], "y", annotator_name)
+        _label_axis(labelled, positions, people["label"], annotator_name)
     _legend(figure)
     image = _image(
         figure,
@@ -224,9 +224,13 @@ def _consensus_figure(
     consensus = items["consensus"].to_numpy()
     unrated_last = np.where(np.isnan(consensus), np.inf, consensus)
     order = np.argsort(unrated_last, kind="stable")
+    # A row per item, highest at the top: past a few dozen items, labels
+    # under a horizontal axis shrink below reading size, and rows do not.
     positions = np.arange(n)
-    size = (9, 4.6 if n <= 40 else 5.4)
-    figure = figure_class(figsize=size, layout="constrained")
+    labelled = n <= MAX_FIGURE_LABELS
+    figure = figure_class(
+        figsize=(9, _height(n) if labelled else 5.4), layout="constrained"
+    )
     ax = figure.add_subplot()
     middle = consensus[order]
     # consensus_frame's intervals; a gold score outside its own: no bar.
@@ -253,9 +257,9 @@ def _consensus_figure(
     ):
         if mask.any():
             ax.errorbar(
-                positions[mask],
                 middle[mask],
-                yerr=[below[mask], above[mask]],
+                positions[mask],
+                xerr=[below[mask], above[mask]],
                 fmt="o",
                 markersize=3 if n > 40 else 5,
                 color=color,
@@ -264,21 +268,21 @@ def _consensus_figure(
                 label=label,
             )
     if log:
-        ax.set_yscale("log")
-    ax.set_ylim(low, high)
+        ax.set_xscale("log")
+    ax.set_xlim(low, high)
     if levels is not None:
-        ax.set_yticks(levels)
-        ax.grid(axis="y", color="#eaeef2")
+        ax.set_xticks(levels)
+        ax.grid(axis="x", color="#eaeef2")
         ax.set_axisbelow(True)
-    ax.set_ylabel("consensus score" + (" (logarithmic axis)" if log else ""))
-    labels = items["label"].to_numpy()[order]
-    _label_axis(ax, positions, labels, "x", item_name)
-    ax.set_xlim(-1, n)
+    ax.set_xlabel("consensus score" + (" (logarithmic axis)" if log else ""))
+    _label_axis(ax, positions, items["label"].to_numpy()[order], item_name)
+    ax.set_ylim(-1, n)
     ax.set_title(
-        f"Consensus of each {_mpl(item_name)}, lowest to highest",
+        f"Consensus of each {_mpl(item_name)}, highest at the top",
         loc="left",
     )
-    ax.legend(loc="upper left", fontsize=8, frameon=False)
+    # Sorted rows leave the lower right corner empty.
+    ax.legend(loc="lower right", fontsize=8, frameon=False)
     image = _image(
         figure,
         f"Chart: the consensus of each {item_name} with its interval",

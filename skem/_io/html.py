@@ -76,21 +76,15 @@ def _legend(figure):
     )
 
 
-def _label_axis(ax, positions, labels, axis, name):
-    """Tick labels at ``positions`` on the ``axis`` ('x' or 'y'), if few."""
+def _label_axis(ax, positions, labels, name):
+    """Labels at the rows ``positions`` of the y axis, if few; ``name`` below."""
     labels = [_mpl(label) for label in np.asarray(labels).tolist()]
     n = len(labels)
-    set_ticks = ax.set_yticks if axis == "y" else ax.set_xticks
     if n <= MAX_FIGURE_LABELS:
-        set_ticks(
-            positions,
-            labels,
-            fontsize=_font_size(n),
-            **({"rotation": 90} if axis == "x" else {}),
-        )
+        ax.set_yticks(positions, labels, fontsize=_font_size(n))
     else:
-        set_ticks([])
-    (ax.set_ylabel if axis == "y" else ax.set_xlabel)(_mpl(name))
+        ax.set_yticks([])
+    ax.set_ylabel(_mpl(name))
 
 
 def _verdict_histogram(ax, values, verdicts, bins, who, label_counts=False):
@@ -163,7 +157,13 @@ def _height(n):
 
 
 def _font_size(n):
-    return 9 if n <= 30 else 7 if n <= 60 else 5
+    """Points for the text of each of ``n`` rows of a figure ``_height(n)`` high.
+
+    Three quarters of a row, at most 9: 100 rows on the tallest figure still
+    read at 7.5 points.
+    """
+    row = (_height(n) - 1.3) * 72 / max(n, 1)
+    return float(np.clip(np.floor(0.75 * row * 2) / 2, 5.0, 9.0))
 
 
 def _probability(p):

@@ -230,8 +230,8 @@ def test_consensus_figure_draws_the_widest_in_red_and_says_how_many(drawn):
     assert "In red: the 2 widest of the 7 notably wide intervals" in html
     red = [c for c in drawn["axes"].containers if c.get_label().startswith("the")]
     (series,) = red
-    np.testing.assert_array_equal(np.sort(series[0].get_ydata()), [1.5, 4.0])
-    low, high = drawn["axes"].get_ylim()
+    np.testing.assert_array_equal(np.sort(series[0].get_xdata()), [1.5, 4.0])
+    low, high = drawn["axes"].get_xlim()
     assert np.isfinite([low, high]).all() and low <= 1.0 and high >= 5.0
 
 
@@ -270,11 +270,11 @@ def test_consensus_figure_spans_the_intervals_on_a_range_the_ratings_stretched(
             **options,
         )
         ax = drawn["axes"]
-        low, high = ax.get_ylim()
+        low, high = ax.get_xlim()
         assert low <= reach[0] and high >= reach[1]
         assert high < 300 if not stated else high >= 7722.0
-        assert ax.get_yscale() == ("log" if log else "linear")
-        assert ax.get_ylabel().endswith("(logarithmic axis)") == log
+        assert ax.get_xscale() == ("log" if log else "linear")
+        assert ax.get_xlabel().endswith("(logarithmic axis)") == log
 
 
 def test_consensus_figure_of_a_log_fit_leaves_out_an_interval_from_0(drawn):
@@ -308,5 +308,56 @@ def test_consensus_figure_of_a_log_fit_leaves_out_an_interval_from_0(drawn):
             stated=stated,
             log=True,
         )
-        low, high = drawn["axes"].get_ylim()
+        low, high = drawn["axes"].get_xlim()
         assert 0 < low <= 22.0 and np.isfinite(high) and high >= 100.0
+
+
+@pytest.mark.parametrize("n", [4, 79, 100])
+def test_consensus_figure_names_each_item_in_a_row_of_readable_text(drawn, n):
+    """A helper's finding: 79 items' labels under the chart's horizontal axis
+    were about 5 pixels high. Each item now has a row, highest at the top,
+    and its label is at least 7 points up to ``MAX_FIGURE_LABELS`` items."""
+    from matplotlib.figure import Figure
+
+    import skem._io.figures as figures
+
+    consensus = np.random.default_rng(0).uniform(1, 5, n)
+    items = pd.DataFrame(
+        {
+            "label": [f"item {k}" for k in range(n)],
+            "consensus": consensus,
+            "ci_low": consensus - 0.2,
+            "ci_high": consensus + 0.2,
+        }
+    )
+    figures._consensus_figure(
+        items,
+        np.array([], dtype=int),
+        0,
+        (1.0, 5.0),
+        None,
+        bounded=True,
+        item_name="item",
+        level=0.95,
+        figure_class=Figure,
+    )
+    ax = drawn["axes"]
+    ticks = ax.get_yticklabels()
+    top = f"item {np.argmax(consensus)}"
+    assert [t.get_text() for t in ticks][-1] == top
+    assert len(ticks) == n
+    assert min(t.get_fontsize() for t in ticks) >= 7.0
+
+
+def test_font_size_fills_three_quarters_of_a_row_within_5_and_9_points():
+    """Rows of a figure ``_height(n)`` high: 9 points while rows are wide,
+    then three quarters of a row, never under 5."""
+    from skem._io.html import _font_size, _height
+
+    assert _font_size(1) == _font_size(60) == 9.0
+    sizes = [_font_size(n) for n in range(1, 400)]
+    assert np.all(np.diff(sizes) <= 0)
+    assert 7.0 <= _font_size(100) < 9.0
+    assert _font_size(10_000) == 5.0
+    for n in (70, 100):
+        assert _font_size(n) <= 0.75 * (_height(n) - 1.3) * 72 / n

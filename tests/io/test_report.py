@@ -240,16 +240,16 @@ def test_a_plain_consensus_beyond_the_scale_is_drawn_with_its_interval(
     drawn = {}
     real_errorbar = matplotlib_axes.Axes.errorbar
 
-    def errorbar(ax, x, y, yerr=None, **kwargs):
-        drawn.setdefault("tops", []).extend(np.asarray(y) + np.asarray(yerr[1]))
+    def errorbar(ax, x, y, xerr=None, **kwargs):
+        drawn.setdefault("tops", []).extend(np.asarray(x) + np.asarray(xerr[1]))
         drawn["axes"] = ax
-        return real_errorbar(ax, x, y, yerr=yerr, **kwargs)
+        return real_errorbar(ax, x, y, xerr=xerr, **kwargs)
 
     monkeypatch.setattr(matplotlib_axes.Axes, "errorbar", errorbar)
     page = _write(em, X, folder=tmp_path)
     assert len(_images(page)) >= 2
     np.testing.assert_allclose(max(drawn["tops"]), em.mu_interval()[:, 1].max())
-    assert drawn["axes"].get_ylim()[1] >= em.mu_interval()[:, 1].max()
+    assert drawn["axes"].get_xlim()[1] >= em.mu_interval()[:, 1].max()
 
 
 def test_an_infinite_interval_spans_the_axis_and_the_page_is_written(
@@ -272,16 +272,16 @@ def test_an_infinite_interval_spans_the_axis_and_the_page_is_written(
     drawn = {}
     real_errorbar = matplotlib_axes.Axes.errorbar
 
-    def errorbar(ax, x, y, yerr=None, **kwargs):
-        drawn.setdefault("ends", []).extend(np.asarray(y) - np.asarray(yerr[0]))
-        drawn["ends"].extend(np.asarray(y) + np.asarray(yerr[1]))
+    def errorbar(ax, x, y, xerr=None, **kwargs):
+        drawn.setdefault("ends", []).extend(np.asarray(x) - np.asarray(xerr[0]))
+        drawn["ends"].extend(np.asarray(x) + np.asarray(xerr[1]))
         drawn["axes"] = ax
-        return real_errorbar(ax, x, y, yerr=yerr, **kwargs)
+        return real_errorbar(ax, x, y, xerr=xerr, **kwargs)
 
     monkeypatch.setattr(matplotlib_axes.Axes, "errorbar", errorbar)
     page = _write(em, X, folder=tmp_path)
     assert len(_images(page)) >= 2
-    low, high = drawn["axes"].get_ylim()
+    low, high = drawn["axes"].get_xlim()
     assert np.isfinite([low, high]).all()
     assert low <= interval[1:, 0].min() and high >= interval[1:, 1].max()
     np.testing.assert_allclose([min(drawn["ends"]), max(drawn["ends"])], [low, high])
