@@ -185,7 +185,7 @@ def _consensus_figure(
     stated=True,
     log=False,
 ):
-    """The chart of each item's consensus and interval, lowest to highest.
+    """The chart of each item's consensus and interval, highest at the top.
 
     Parameters
     ----------
