@@ -58,12 +58,15 @@ class _ModelSetup:
 
         Not when ``tail='auto'`` searches its grid again (after a fit of
         another tail): a search starts each tail cold. Nor after a fit on the
-        other ``score_scale``, whose sigmas and biases are in other units.
+        other ``score_scale``, whose sigmas and biases are in other units, or
+        of another ``tail``: a t's scale is not a normal's standard deviation
+        (on whole-number ratings a t's falls to its floor).
         """
         fitted = self.warm_start and hasattr(self, "converged_")
         if fitted and self._score_scale.log != (self.score_scale == "log"):
             return False
-        return fitted and len(self._tail_candidates(fitted)) == 1
+        candidates = self._tail_candidates(fitted)
+        return fitted and candidates == (self.tail_,)
 
     def _tail_candidates(self, warm):
         """The degrees of freedom a fit tries: ``tail``, or the grid of 'auto'.

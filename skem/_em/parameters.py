@@ -232,7 +232,8 @@ _SHARED_PARAMETERS = """
         the fit; on Dask the runs start from the fitted parameters and the
         locations of ``consensus_``, and items new to the refit from their
         medians (in memory the refit needs the same items). After a fit on
-        the other ``score_scale`` a fit starts cold.
+        the other ``score_scale``, or of another ``tail``, a fit starts
+        cold.
 
     verbose : int, default=0
         If positive, print the objective after every iteration. It is the

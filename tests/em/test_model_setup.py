@@ -1,10 +1,12 @@
 """Tests of skem._em.model_setup: the estimator's parameters into a model form."""
 
+import numpy as np
 import pytest
 
 from skem import AnnotatorEM
 from skem._em.parameters import _AUTO_TAILS
 from skem._em.score_range import _ScoreScale
+from skem.datasets import make_ratings
 
 
 @pytest.mark.parametrize("tail", [None, 1.0, 32.0])
@@ -29,7 +31,7 @@ def test_tail_auto_tries_the_grid_cold_and_its_choice_warm():
     assert em._tail_candidates(warm=True) == _AUTO_TAILS
 
 
-def test_a_fit_is_warm_unless_tail_auto_searches_again_or_the_scale_changed():
+def test_a_fit_is_warm_unless_tail_auto_searches_again_or_the_scale_or_tail_changed():
     em = AnnotatorEM(bounded=False, tail="auto", warm_start=True)
     assert not em._is_warm_fit()  # not fitted
     em.converged_, em.tail_, em._tail_chosen = True, 2.0, True
@@ -40,7 +42,13 @@ def test_a_fit_is_warm_unless_tail_auto_searches_again_or_the_scale_changed():
     assert AnnotatorEM(bounded=False, tail=2.0, warm_start=True)._is_warm_fit() is False
     numeric = AnnotatorEM(bounded=False, tail=2.0, warm_start=True)
     numeric.converged_, numeric._score_scale = True, _ScoreScale(1.0, 5.0)
+    numeric.tail_ = 2.0
     assert numeric._is_warm_fit()
+    # A t's scale is no start for another tail, nor for the normal.
+    for other in (4.0, None):
+        numeric.tail = other
+        assert not numeric._is_warm_fit()
+    numeric.tail = 2.0
     # Sigmas and biases on the logarithms are no start for a linear fit.
     numeric._score_scale = _ScoreScale(1.0, 5.0, log=True)
     assert not numeric._is_warm_fit()
@@ -64,3 +72,18 @@ def test_the_forms_of_a_fit_are_one_per_tail_it_tries():
     assert {form.likelihood for form in auto} == {"normal", "student_t"}
     (form,) = AnnotatorEM(bounded=False, tail=3.0)._forms(scale, warm=False)
     assert form.tail_df == 3.0 and form.min_sigma == 1e-3
+
+
+def test_a_warm_start_after_another_tail_is_the_cold_fit():
+    """A reviewer's finding: on whole-number ratings a t fit's scales fall to
+    their floor, and a warm start of the normal from them ended at -606
+    against the cold fit's -177, with nobody judged."""
+    X = np.round(
+        make_ratings(60, 8, missing_fraction=0.3, random_state=0, score_range=(1, 10))
+    )
+    cold = AnnotatorEM(bounded=False).fit(X)
+    for tail in (4.0, "auto"):
+        warm = AnnotatorEM(bounded=False, tail=tail, warm_start=True).fit(X)
+        warm.set_params(tail=None).fit(X)
+        np.testing.assert_allclose(warm.log_likelihood_, cold.log_likelihood_)
+        np.testing.assert_allclose(warm.mu_, cold.mu_)
