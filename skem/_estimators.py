@@ -126,12 +126,14 @@ class _BaseAnnotatorEM(TransformerMixin, _BaseEM):
         ``exp(log_posterior_)`` (soft even for hard EM), or ``pi_`` for an
         annotator whose verdict is undetermined (:ref:`undetermined`); the
         location counts the annotators as the consensus does, with
-        ``weights_`` or, where undetermined, ``pi_``. With ``score_range='auto'`` the
-        range of ``U`` (and of a bounded ``f``) is ``score_range_`` extended
-        to the ratings of X, so that a held-out rating outside the training
-        range has a finite likelihood. With ``score_scale='log'`` ``f`` and
-        ``U`` are densities of the logarithms, each divided by the rating
-        ``s``: densities of the scores, which compare with a linear fit's.
+        ``weights_`` or, where undetermined, ``pi_``. With
+        ``score_range='auto'`` the range of ``U`` (and of a bounded ``f``) is
+        ``score_range_`` extended to the row's own ratings, so that a
+        held-out rating outside the training range has a finite likelihood
+        and a row's score does not depend on the other rows of X. With
+        ``score_scale='log'`` ``f`` and ``U`` are densities of the
+        logarithms, each divided by the rating ``s``: densities of the
+        scores, which compare with a linear fit's.
 
         Parameters
         ----------
@@ -148,21 +150,31 @@ class _BaseAnnotatorEM(TransformerMixin, _BaseEM):
         params = self._fitted_params(scale)
         form = self._form(0.0, scale, self.tail_)
         weights, log_weights = self._consensus_weights()
-        location = form.location(unit, params, weights, log_weights, bounds)
-        log_likelihood = _compute_item_log_likelihood(
-            unit,
-            location,
-            params.bias,
-            params.sigma,
-            log_weights,
-            _estimate_consensus_log_bad_weights(
-                self._log_posterior_bad, self.pi_, self.judged_
-            ),
-            bounds,
-            self.bounded,
-            form.tail_df,
+        log_weights_bad = _estimate_consensus_log_bad_weights(
+            self._log_posterior_bad, self.pi_, self.judged_
         )
-        log_likelihood = log_likelihood - unit.n_per_item * np.log(scale.width)
+        log_likelihood = np.zeros(unit.n_items)
+        # Items that share their bounds are scored together: an item's score
+        # never depends on the other rows of X.
+        pairs, group = np.unique(bounds, axis=0, return_inverse=True)
+        for k, (low, high) in enumerate(pairs):
+            rows = group.ravel() == k
+            some = unit.select(rows[unit.item]) if len(pairs) > 1 else unit
+            location = form.location(
+                some, params, weights, log_weights, (float(low), float(high))
+            )
+            log_likelihood[rows] = _compute_item_log_likelihood(
+                some,
+                location,
+                params.bias,
+                params.sigma,
+                log_weights,
+                log_weights_bad,
+                (float(low), float(high)),
+                self.bounded,
+                form.tail_df,
+            )[rows]
+        log_likelihood -= unit.n_per_item * np.log(scale.width)
         if scale.log:
             log_likelihood -= np.bincount(
                 ratings.item, np.log(ratings.score), minlength=ratings.n_items
@@ -325,9 +337,10 @@ class _BaseAnnotatorEM(TransformerMixin, _BaseEM):
     def _validate_ratings(self, X):
         """Validate new ratings: the ratings, in unit space too, the scale, the bounds.
 
-        The bounds are ``[0, 1]``, extended with ``score_range='auto'`` to
-        cover the new ratings (and half a step beyond them on a discrete
-        scale), so that every rating has a positive likelihood.
+        The bounds, ``(low, high)`` of each item, are ``[0, 1]``, extended
+        with ``score_range='auto'`` to cover the item's new ratings (and
+        half a step beyond them on a discrete scale), so that every rating
+        has a positive likelihood.
         """
         ratings = self._validated_ratings(X, reset=False)
         scale = self._score_scale
@@ -346,13 +359,12 @@ class _BaseAnnotatorEM(TransformerMixin, _BaseEM):
             ratings.score,
             scale,
         )
-        bounds = (0.0, 1.0)
+        bounds = np.zeros((unit.n_items, 2))
+        bounds[:, 1] = 1.0
         if unit.n_ratings and isinstance(self.score_range, str):
             half_step = scale.half_step / scale.width
-            bounds = (
-                min(0.0, float(unit.score.min()) - half_step),
-                max(1.0, float(unit.score.max()) + half_step),
-            )
+            np.minimum.at(bounds[:, 0], unit.item, unit.score - half_step)
+            np.maximum.at(bounds[:, 1], unit.item, unit.score + half_step)
         return ratings, unit, scale, bounds
 
     def _exact_where_unanimous(self, consensus, ratings, gold=None):

@@ -70,6 +70,24 @@ def test_score_samples_is_the_documented_mixture(Estimator, noisy):
     assert em.score(X) == pytest.approx(em.score_samples(X).mean())
 
 
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+@pytest.mark.parametrize("kwargs", [{}, LECTURE])
+def test_score_samples_of_a_row_does_not_depend_on_the_other_rows(Estimator, kwargs):
+    """A reviewer's finding: with ``score_range='auto'`` one held-out rating
+    beyond the training range widened the uniform of every row scored with
+    it (row 0: 1.28 alone, 0.47 beside it), against scikit-learn's
+    subset invariance. Each row's range is extended to its own ratings."""
+    X = make_ratings(60, 8, missing_fraction=0.3, random_state=0)
+    held_out = make_ratings(20, 8, missing_fraction=0.3, random_state=1)
+    held_out[5, np.flatnonzero(~np.isnan(held_out[5]))[0]] = 1.5
+    held_out[9, np.flatnonzero(~np.isnan(held_out[9]))[0]] = -0.7
+    em = Estimator(**kwargs).fit(X)
+    together = em.score_samples(held_out)
+    alone = [em.score_samples(held_out[i : i + 1])[0] for i in range(20)]
+    np.testing.assert_allclose(together, alone, rtol=1e-9)
+    assert np.isfinite(together).all()
+
+
 @pytest.fixture(scope="module")
 def pairs():
     """2,000 items on 1..5, each rated by 2 of 10 annotators, 3 of them random:
