@@ -257,11 +257,13 @@ _SHARED_ATTRIBUTES = """
         NaN for items without any rating (a warning says how many).
 
     location_ : ndarray of shape (n_items,)
-        Location ``mu_i`` of the good ratings of each item, as EM fits it. For
-        the plain normal forms it is the consensus, ``mu_``; for the bounded
-        forms the location of the truncated normal, which lies beyond the
-        mean rating near the ends of the scale (an item that everyone rates
-        at the top has its location at the top).
+        Location ``mu_i`` of the good ratings of each item. For the plain
+        forms it is the consensus, ``mu_``, at ``consensus_weights_``: not
+        EM's last location where an annotator is undetermined (EM weighs it
+        by its posterior), so ``log_likelihood_`` is not recomputed from it
+        there; for the bounded forms the location of the truncated normal,
+        which lies beyond the mean rating near the ends of the scale (an
+        item that everyone rates at the top has its location at the top).
 
     mu_std_error_ : ndarray of shape (n_items,)
         Standard error of each ``mu_``: ``c / sqrt(P_i)``, where ``P_i``
