@@ -269,6 +269,7 @@ def data_notes(estimator, evidence, annotators, name):
       ``--bias`` tells (:func:`skem._io.verdicts._random_but_agreeing`).
     - Errors that grow with the score: :func:`skem._io.notes._relative_error_note`.
     - Heavy-tailed errors: :func:`skem._io.notes._heavy_tail_note`.
+    - The same score to every item: :func:`skem._io.notes._same_score_note`.
 
     Parameters
     ----------
@@ -284,7 +285,11 @@ def data_notes(estimator, evidence, annotators, name):
     -------
     lines : list of str
     """
-    from skem._io.notes import _heavy_tail_note, _relative_error_note
+    from skem._io.notes import (
+        _heavy_tail_note,
+        _relative_error_note,
+        _same_score_note,
+    )
     from skem._io.verdicts import OFFSET_AGREEMENT, _random_but_agreeing
 
     verdict = annotators["verdict"].to_numpy()
@@ -298,6 +303,10 @@ def data_notes(estimator, evidence, annotators, name):
             "step above or below everyone else's look random to a fit without "
             "biases: refit with --bias and see whether they are consistent then."
         )
+    labels = annotators[name].to_numpy()
+    lines.append(
+        _same_score_note(evidence, verdict, lambda same: listing(labels[same]))
+    )
     lines.append(_relative_error_note(estimator, evidence, command=True))
     lines.append(_heavy_tail_note(estimator, evidence, verdict, command=True))
     return [line for line in lines if line]

@@ -35,21 +35,28 @@ class _Evidence:
         How the deviations from the consensus grow with it, on positive
         scores fitted on the linear scale: the power and its standard error
         (:func:`_estimate_error_growth`); NaN where not measured.
+    same : ndarray of bool or None
+        Whether the annotator gave one score to each of its at least
+        ``MIN_SAME_RATINGS`` ratings, on items whose consensus spans at
+        least ``SAME_SPAN`` of the score range (:func:`_same_score_raters`).
 
     With ``score_scale='log'`` ``r``, ``deviation`` and ``far`` are those of
     the logarithms of the ratings, the consensus and the location.
 
-    ``r``, ``deviation``, ``far`` and ``growth`` are None when only the
-    counts are known (:meth:`of_counts`).
+    ``r``, ``deviation``, ``far``, ``growth`` and ``same`` are None when
+    only the counts are known (:meth:`of_counts`).
     """
 
-    def __init__(self, per_item, per_annotator, r, deviation, far, growth=None):
+    def __init__(
+        self, per_item, per_annotator, r, deviation, far, growth=None, same=None
+    ):
         self.per_item = per_item
         self.per_annotator = per_annotator
         self.r = r
         self.deviation = deviation
         self.far = far
         self.growth = growth
+        self.same = same
 
     @classmethod
     def of_counts(cls, per_item, per_annotator):
@@ -94,6 +101,8 @@ def _annotator_evidence(estimator, X):
     sigma = np.broadcast_to(estimator.sigma_, (n_annotators,))[cols]
     with np.errstate(invalid="ignore"):
         far = np.abs(scores - location - bias) > FAR_SIGMAS * sigma
+    low, high = estimator.score_range_
+    width = np.log(high / low) if estimator._score_scale.log else high - low
     return _Evidence(
         per_item,
         per_annotator,
@@ -101,7 +110,59 @@ def _annotator_evidence(estimator, X):
         _root_mean_squares(cols, scores - consensus - bias, n_annotators),
         np.bincount(cols, far, n_annotators).astype(np.int64),
         growth,
+        _same_score_raters(cols, scores, consensus, n_annotators, width),
     )
+
+
+# An annotator who gives one score to this many ratings or more, on items
+# whose consensus spans at least this share of the score range, is named:
+# a careful rater's scores follow the items.
+MIN_SAME_RATINGS = 5
+SAME_SPAN = 0.25
+
+
+def _same_score_raters(group, scores, consensus, n_groups, width):
+    """Whether each group's scores are one score, on items the consensus tells apart.
+
+    A rater who gives every item the same score (a "straightliner") is not
+    random either, and a model of careful and random raters may count it as
+    careful: its residuals are the consensus' own spread, no larger than a
+    noisy honest rater's.
+
+    Parameters
+    ----------
+    group : ndarray of shape (n_ratings,)
+        Each rating's annotator.
+    scores, consensus : ndarray of shape (n_ratings,)
+        Each rating, and its item's consensus (NaN where unweighted).
+    n_groups : int
+    width : float
+        The score range's width, in the units of ``scores``.
+
+    Returns
+    -------
+    same : ndarray of shape (n_groups,) of bool
+        True where the group has at least ``MIN_SAME_RATINGS`` ratings, all
+        equal, and the finite consensus of its items spans at least
+        ``SAME_SPAN * width``.
+    """
+
+    def spans(values):
+        keep = np.isfinite(values)
+        lowest = np.full(n_groups, np.inf)
+        highest = np.full(n_groups, -np.inf)
+        np.minimum.at(lowest, group[keep], values[keep])
+        np.maximum.at(highest, group[keep], values[keep])
+        with np.errstate(invalid="ignore"):
+            return highest - lowest
+
+    count = np.bincount(group, minlength=n_groups)
+    with np.errstate(invalid="ignore"):
+        return (
+            (count >= MIN_SAME_RATINGS)
+            & (spans(scores) == 0)
+            & (spans(consensus) >= SAME_SPAN * width)
+        )
 
 
 # The items, each with two or more ratings that count in the consensus and

@@ -1,13 +1,16 @@
-"""Notes on the errors a fit assumed: heavy tails, and errors that grow with the score.
+"""Notes on what a fit assumed: heavy tails, errors that grow with the score,
+and raters who are neither careful nor random.
 
 The command's summary and the report page add them where the ratings show
-errors that another form fits better: a Student-t, or the logarithmic scale.
+errors that another form fits better (a Student-t, or the logarithmic scale),
+or raters who gave every item the same score.
 """
 
 import math
 
 import numpy as np
 
+from skem._io.evidence import MIN_SAME_RATINGS, SAME_SPAN
 from skem._io.verdicts import FAR_SIGMAS
 from skem._io.words import number
 
@@ -153,4 +156,35 @@ def _relative_error_note(estimator, evidence, command):
         "one size at every score, 1 for errors in proportion to it, as when "
         "people guess counts). Compare a fit on the logarithms of the scores, "
         f"where such errors are of one size: the same fit with {alternative}."
+    )
+
+
+def _same_score_note(evidence, verdicts, listed):
+    """Name the annotators not called random who gave every item one score; or "".
+
+    Parameters
+    ----------
+    evidence : skem._io.evidence._Evidence
+    verdicts : array-like of shape (n_annotators,) of str
+    listed : callable
+        Takes the boolean mask of those annotators and returns their names
+        as text (the command's list, or the page's).
+
+    Returns
+    -------
+    words : str
+    """
+    if evidence.same is None:
+        return ""
+    same = evidence.same & (np.asarray(verdicts) != "random")
+    if not same.any():
+        return ""
+    they = "they" if same.sum() > 1 else "it"
+    return (
+        f"Same score throughout: {listed(same)} gave every item {they} rated "
+        f"one score ({MIN_SAME_RATINGS} ratings or more, on items whose "
+        f"consensus spans {SAME_SPAN:.0%} of the scale or more). A careful "
+        "rater's scores follow the items; such ratings do not, yet they are "
+        "not random either, and the model can count them as careful. Check "
+        f"them, and refit without them if {they} did not look at the items."
     )

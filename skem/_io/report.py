@@ -19,7 +19,7 @@ from skem._io.html import (
     _version,
 )
 from skem._io.labels import _annotator_labels, _item_labels, _unpack_rating_matrix
-from skem._io.notes import _heavy_tail_note, _relative_error_note
+from skem._io.notes import _heavy_tail_note, _relative_error_note, _same_score_note
 from skem._io.report_tables import _annotator_html_table, _item_html_table
 from skem._io.results import (
     _annotator_table,
@@ -496,7 +496,13 @@ class _Content:
         """
         if self.evidence is None or self.evidence.far is None:
             return []
+        labels = self.people["label"].to_numpy()
         notes = [
+            _same_score_note(
+                self.evidence,
+                self.people["verdict"],
+                lambda same: ", ".join(_text(label) for label in labels[same]),
+            ),
             _relative_error_note(self.estimator, self.evidence, command=False),
             _heavy_tail_note(
                 self.estimator, self.evidence, self.people["verdict"], command=False

@@ -494,6 +494,26 @@ def test_relative_errors_point_to_the_log_scale(tmp_path, run_main):
     assert status == 0 and "Relative errors" not in out
 
 
+def test_raters_who_give_every_item_one_score_are_named(tmp_path, run_main):
+    """A helper's finding: workers who answer 3 to every item of a 1..5
+    panel were counted as consistent without a word (their residuals are
+    the consensus' own spread, no larger than a noisy honest rater's). The
+    summary and the report page name them; the honest panel has no note."""
+    rng = np.random.default_rng(0)
+    truth = rng.uniform(1, 5, 40)
+    X = np.clip(np.round(truth[:, None] + rng.normal(0, 1.0, (40, 10))), 1, 5)
+    status, out, err = run_main("fit", _long_csv(X, tmp_path / "honest.csv"))
+    assert status == 0 and "Same score" not in out, err
+    X[:, [2, 7]] = 3
+    page = tmp_path / "r.html"
+    path = _long_csv(X, tmp_path / "straight.csv")
+    status, out, err = run_main("fit", path, "--report", str(page))
+    assert status == 0, err
+    (line,) = [x for x in out.splitlines() if x.startswith("Same score throughout:")]
+    assert line.startswith("Same score throughout: r2, r7 gave every item they rated")
+    assert "Same score throughout: r2, r7" in page.read_text(encoding="utf-8")
+
+
 def test_a_rater_with_a_constant_offset_is_pointed_to_bias_in_the_summary(
     tmp_path, run_main
 ):

@@ -9,10 +9,12 @@ from scipy import stats
 from skem import AnnotatorEM
 from skem._io.evidence import (
     MIN_GROWTH_ITEMS,
+    MIN_SAME_RATINGS,
     SPAN,
     _annotator_evidence,
     _correlations,
     _estimate_error_growth,
+    _same_score_raters,
 )
 from skem._io.results import _annotator_table
 from skem.datasets import make_ratings
@@ -202,3 +204,38 @@ def test_evidence_of_ratings_with_none_observed_has_no_growth():
     evidence = _annotator_evidence(em, np.full_like(X, np.nan))
     assert np.isnan(evidence.growth[0])
     np.testing.assert_array_equal(evidence.per_annotator, [0, 0, 0])
+
+
+def test_same_score_raters_need_5_equal_ratings_on_items_the_consensus_tells_apart():
+    """Annotator 0 rates 3 five times where the consensus spans 1 to 5 (of a
+    width of 4); annotator 1 the same but on items within 0.9 of each other;
+    annotator 2 only four times; annotator 3 varies; annotator 4 has one
+    consensus NaN among six, which does not count."""
+    consensus = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+    near = np.array([3.0, 3.2, 3.5, 3.9, 3.1])
+    groups = [
+        (0, [3] * 5, consensus),
+        (1, [3] * 5, near),
+        (2, [3] * 4, consensus[:4]),
+        (3, [1, 2, 3, 4, 5], consensus),
+        (4, [4] * 6, [*consensus, np.nan]),
+    ]
+    group = np.concatenate([[g] * len(x) for g, x, _ in groups])
+    scores = np.concatenate([np.asarray(x, float) for _, x, _ in groups])
+    values = np.concatenate([np.asarray(c, float) for _, _, c in groups])
+    same = _same_score_raters(group, scores, values, 6, 4.0)
+    np.testing.assert_array_equal(same, [True, False, False, False, True, False])
+    assert MIN_SAME_RATINGS == 5
+
+
+def test_the_evidence_names_straightliners_and_no_one_on_honest_panels():
+    """Two of 10 raters answer 3 to every item of a 1..5 panel: the evidence
+    names those two; on the panel without them, nobody."""
+    rng = np.random.default_rng(0)
+    truth = rng.uniform(1, 5, 40)
+    X = np.clip(np.round(truth[:, None] + rng.normal(0, 0.7, (40, 10))), 1, 5)
+    honest = _annotator_evidence(AnnotatorEM().fit(X), X)
+    assert not honest.same.any()
+    X[:, [2, 7]] = 3
+    evidence = _annotator_evidence(AnnotatorEM().fit(X), X)
+    np.testing.assert_array_equal(np.flatnonzero(evidence.same), [2, 7])

@@ -1,13 +1,16 @@
-"""Notes on the errors a fit assumed: heavy tails, errors that grow with the score."""
+"""Notes on what a fit assumed: heavy tails, errors that grow with the score,
+raters who give every item one score."""
 
 import numpy as np
 import pytest
 
+from skem._io.evidence import _Evidence
 from skem._io.notes import (
     _heavy_tail_note,
     _heavy_tail_words,
     _relative_error_note,
     _relative_errors,
+    _same_score_note,
 )
 
 
@@ -104,3 +107,21 @@ def test_relative_error_note_names_the_log_scale_and_the_heavy_tail_note_adds_it
     assert _relative_error_note(on_levels, evidence, command=True) == ""
     counts = SimpleNamespace(levels_=np.arange(16.0, 773.0), tail=None, bounded=True)
     assert _relative_error_note(counts, evidence, command=True) == note
+
+
+def test_the_same_score_note_names_those_not_called_random():
+    """A straightliner called random needs no note; one called consistent or
+    undetermined is named, in the caller's words; without the ratings (a
+    Dask fit), nothing is said."""
+    same = np.array([True, True, False, True])
+    evidence = _Evidence(None, None, None, None, None, same=same)
+    verdicts = np.array(["random", "consistent", "consistent", "undetermined"])
+    names = np.array(["a", "b", "c", "d"])
+    note = _same_score_note(evidence, verdicts, lambda m: ", ".join(names[m]))
+    assert note.startswith("Same score throughout: b, d gave every item they rated")
+    assert "refit without them if they did not look" in note
+    one = _same_score_note(evidence, verdicts[[0, 1, 2, 0]], lambda m: "b")
+    assert "b gave every item it rated one score" in one
+    assert "if it did not look" in one
+    assert _same_score_note(evidence, np.array(["random"] * 4), str) == ""
+    assert _same_score_note(_Evidence.of_counts(None, None), verdicts, str) == ""
