@@ -44,6 +44,10 @@ SECTIONS = {
             crowds.noisier_raters_table,
         ),
         (
+            "Raters who give every item one score (simulated)",
+            crowds.straightliners_table,
+        ),
+        (
             "The default against the mean on subsamples of the real sets",
             subsamples.subsample_table,
         ),

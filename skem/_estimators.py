@@ -417,7 +417,8 @@ class AnnotatorEM(_BaseAnnotatorEM):
     __doc__ = f"""Consensus scores and annotator reliability by EM.
 
     Each annotator is either good or bad, good with prior probability ``pi``.
-    A bad annotator answers ``Uniform(low, high)`` whatever the item. By
+    A bad annotator answers ``Uniform(low, high)`` whatever the item (on a
+    scale of levels, it may instead give one level to every item). By
     default (``bounded=True``, ``noise='per_annotator'``) a good annotator
     rates item ``i`` as ``Normal(mu_i, sigma_a**2)`` truncated to the score
     range, with a noise ``sigma_a`` of its own under a scaled
@@ -428,7 +429,9 @@ class AnnotatorEM(_BaseAnnotatorEM):
     ``init='auto'`` EM races three starts and goes on with the one ahead. Each
     iteration costs O(number of observed ratings) and never lowers the
     objective, the log posterior ``sum_a log(pi prod_i f_good(s_ia) + (1 -
-    pi) prod_i U(s_ia)) + sum_a log p(sigma_a)``, computed in log space.
+    pi) R_a) + sum_a log p(sigma_a)``, computed in log space, where ``R_a``
+    is ``prod_i U(s_ia)``, or on levels the random rater's density of both
+    kinds (the user guide's "one level").
 
     ``mu_`` is each item's consensus, the precision-weighted mean of its good
     ratings; ``location_`` is the ``mu_i`` that EM fits, which the

@@ -47,6 +47,7 @@ def test_quick_benchmarks_print_every_table(tmp_path):
         "Crowds of workers with one or two ratings",
         "Counts with relative errors",
         "Honest raters noisier than the rest",
+        "Raters who give every item one score",
         "The default against the mean on subsamples",
     ):
         assert title in text

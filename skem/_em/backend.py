@@ -148,6 +148,9 @@ class _InMemoryBackend:
         # Until the driver counts the evidence: everyone rated.
         self.in_mixture = n_per_annotator > 0
         self.n_annotators = n_per_annotator.shape[0]
+        # Until the driver reads the ratings: the uniform, density 1 in unit
+        # space (skem._model.random).
+        self.random_log_density = np.zeros(self.n_annotators)
         self.n_ratings = int(n_per_annotator.sum())
         self.has_gold = has_gold
 

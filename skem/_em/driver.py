@@ -61,6 +61,7 @@ from skem._model.lapses import _find_lapses, _report_lapses
 from skem._model.likelihoods import (
     _estimate_annotator_log_joint,
 )
+from skem._model.random import _random_log_density
 from skem._model.shift import _centre_biases
 from skem._model.starts import _check_init_weights
 
@@ -191,6 +192,7 @@ class _BaseEM(_ModelSetup, BaseEstimator, metaclass=ABCMeta):
             _check_init_weights(self.init, data.n_annotators)
         counts = data.reduce(_kernel_rater_counts)
         _check_judgeable(data.n_per_annotator, counts["max_raters"])
+        data.random_log_density = _random_log_density(data)
         candidates = _mixture_candidates(counts["n_compared"])
         data.in_mixture = candidates
         best = self._fit_from_starts(data, form, warm_params, keep_terms=True)
@@ -438,10 +440,7 @@ class _BaseEM(_ModelSetup, BaseEstimator, metaclass=ABCMeta):
     def _posterior(self, data, form, params, log_density, previous_weights=None):
         """E-step at ``params``: the annotators' posterior and the objective."""
         log_good, log_bad = _estimate_annotator_log_joint(
-            log_density,
-            data.n_per_annotator,
-            params.pi,
-            0.0,  # the uniform density on the unit range
+            log_density, data.random_log_density, params.pi
         )
         posterior = _e_step(
             form.em,

@@ -190,7 +190,9 @@ def _estimate_lapse_log_density(log_density, worst, n_per_annotator):
     )
 
 
-def _estimate_lapse_posterior(log_density, worst, n_per_annotator, pi):
+def _estimate_lapse_posterior(
+    log_density, worst, n_per_annotator, pi, random_log_density
+):
     """Each annotator's posterior of good with one lapse allowed.
 
     Parameters
@@ -199,13 +201,16 @@ def _estimate_lapse_posterior(log_density, worst, n_per_annotator, pi):
         As for :func:`_estimate_lapse_log_density`.
     pi : float
         The prior probability of a good annotator, in (0, 1).
+    random_log_density : ndarray of shape (n_annotators,)
+        The log density of each annotator's ratings if it is random, as in
+        the fit's objective (:mod:`skem._model.random`).
 
     Returns
     -------
     log_posterior, log_posterior_bad : ndarray of shape (n_annotators,)
     """
     lapse = _estimate_lapse_log_density(log_density, worst, n_per_annotator)
-    log_good, log_bad = _estimate_annotator_log_joint(lapse, n_per_annotator, pi, 0.0)
+    log_good, log_bad = _estimate_annotator_log_joint(lapse, random_log_density, pi)
     _, log_posterior, log_posterior_bad = _estimate_log_posterior(log_good, log_bad)
     return log_posterior, log_posterior_bad
 
@@ -221,6 +226,7 @@ def _run_lapse_posterior(data, form, run, among):
         form.worst(data, params, among),
         data.n_per_annotator,
         params.pi,
+        data.random_log_density,
     )
 
 

@@ -2,7 +2,8 @@
 
 A good annotator ``a`` rates item ``i`` as ``Normal(mu_i + b_a, sigma_a**2)``,
 optionally truncated to the score range; a bad annotator rates
-``Uniform(low, high)``; an annotator is good with prior probability ``pi``.
+``Uniform(low, high)`` (on levels it may give one level throughout,
+:mod:`skem._model.random`); an annotator is good with prior probability ``pi``.
 A product of a few hundred densities underflows double precision, so every
 likelihood here is a sum of logs.
 """
@@ -290,29 +291,29 @@ def _compute_truncation_ratios(alpha, beta, z, log_sigma, log_density):
     return ratio_alpha, ratio_beta
 
 
-def _estimate_annotator_log_joint(good_log_density, n_per_annotator, pi, log_uniform):
+def _estimate_annotator_log_joint(good_log_density, random_log_density, pi):
     """Log joint probability of each annotator's ratings and good/bad flag.
 
     Parameters
     ----------
     good_log_density : ndarray of shape (n_annotators,)
         ``sum_i log f_good(s_ia)`` over the items that ``a`` rated.
-    n_per_annotator : ndarray of shape (n_annotators,)
-        Number of ratings of each annotator.
+    random_log_density : ndarray of shape (n_annotators,)
+        The log density of the annotator's ratings if it is random
+        (:func:`skem._model.random._estimate_random_log_density`): ``n_a
+        log U`` for the uniform.
     pi : float
         Prior probability of a good annotator, in (0, 1).
-    log_uniform : float
-        ``-log(high - low)``, the log density of a bad rating.
 
     Returns
     -------
     log_good : ndarray of shape (n_annotators,)
         ``log pi + sum_i log f_good(s_ia)``.
     log_bad : ndarray of shape (n_annotators,)
-        ``log(1 - pi) + n_a log U``.
+        ``log(1 - pi) + random_log_density``.
     """
     log_good = np.log(pi) + good_log_density
-    log_bad = np.log1p(-pi) + n_per_annotator * log_uniform
+    log_bad = np.log1p(-pi) + random_log_density
     return log_good, log_bad
 
 

@@ -87,7 +87,7 @@ def _rescue_truncated_sigma(
         current["log_density"],
         candidate,
         pi=_estimate_pi(weights, data.in_mixture) if pi is None else pi,
-        log_bad=np.zeros(n_annotators),
+        log_bad=data.random_log_density,
         prior=prior,
         combine=_COMBINE[em],
     )

@@ -224,6 +224,25 @@ def test_a_slip_is_read_as_in_memory(client, Dask, Memory):
 
 @pytest.mark.slow  # a LocalCluster
 @pytest.mark.parametrize("Dask, Memory", PAIRS, ids=["soft", "hard"])
+def test_raters_of_one_level_are_read_as_in_memory(client, Dask, Memory):
+    """Raters who give 3 to every item, beside honest ones, on 3 partitions:
+    each annotator's ends are combined over the partitions, and the fit is
+    the in-memory one, with the straightliners random."""
+    from tests.model.test_random import _panel_with_straightliners
+
+    X, _ = _panel_with_straightliners(0)
+    item, annotator = np.nonzero(~np.isnan(X))
+    frame = pd.DataFrame(
+        {"item": item.astype(str), "annotator": annotator, "score": X[item, annotator]}
+    )
+    em, matrix = _in_memory(Memory, frame)
+    assert (em.weights_[:6] < 0.5).all() and (em.weights_[6:] > 0.5).all()
+    dask_em = _dask_fit(Dask, dd.from_pandas(frame, npartitions=3))
+    _assert_same_fit(dask_em, em, matrix)
+
+
+@pytest.mark.slow  # a LocalCluster
+@pytest.mark.parametrize("Dask, Memory", PAIRS, ids=["soft", "hard"])
 def test_half_joint_steps_match_the_in_memory_fit(client, Dask, Memory, monkeypatch):
     """The bounded forms' joint step at half its proposal (every joint step
     of both fits, forced), on levels with random raters, on 3 partitions:

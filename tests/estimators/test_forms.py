@@ -327,7 +327,8 @@ def test_grid_search_scores_every_form_finitely(Estimator):
 
 @st.composite
 def _coarse_levels(draw):
-    """Sparse panels on 2 to 7 levels, some raters random, the scale stated or not."""
+    """Sparse panels on 2 to 7 levels, some raters random (uniform, or one
+    level throughout), the scale stated or not."""
     n_levels = draw(st.integers(2, 7))
     n_items, n_annotators = draw(st.integers(2, 15)), draw(st.integers(2, 8))
     seed = draw(st.integers(0, 2**32 - 1))
@@ -341,6 +342,9 @@ def _coarse_levels(draw):
     )
     random = rng.random(n_annotators) < draw(st.sampled_from([0.0, 0.3]))
     X[:, random] = rng.integers(0, n_levels, (n_items, int(random.sum())))
+    # Random raters who give one level throughout (skem._model.random).
+    one_level = rng.random(n_annotators) < draw(st.sampled_from([0.0, 0.3]))
+    X[:, one_level] = rng.integers(0, n_levels, int(one_level.sum()))
     X[rng.random(X.shape) < draw(st.sampled_from([0.0, 0.5, 0.8]))] = np.nan
     assume(_judgeable(X))
     # Two neighbouring levels in use: the data then show the scale's step.
@@ -359,9 +363,10 @@ def test_levels_objective_never_decreases_on_coarse_sparse_scales(
     Estimator, form, data, init
 ):
     """Property: on 2 to 7 levels, sparse, noisy or exact, with random raters
-    and the scale stated as its levels, as their cells' ends or not at all,
-    the levels form's objective never decreases (as above), and the fit is
-    the same whichever way the scale is stated."""
+    (uniform, or one level throughout) and the scale stated as its levels,
+    as their cells' ends or not at all, the levels form's objective never
+    decreases (as above), and the fit is the same whichever way the scale is
+    stated."""
     X, stated = data
     em = _fit_quietly(
         Estimator(max_iter=30, tol=0, init=init, score_range=stated, **form), X

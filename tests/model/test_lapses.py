@@ -169,11 +169,12 @@ def test_lapse_posterior_is_bayes_rule_with_the_lapse_log_density():
     worst = np.array([-31.0, -0.5])
     n = np.array([12, 5])
     pi = 0.9
+    random = np.array([0.0, 1.5])
     log_posterior, log_posterior_bad = _estimate_lapse_posterior(
-        log_density, worst, n, pi
+        log_density, worst, n, pi, random
     )
     good = pi * np.exp(log_density - worst - np.log(n))
-    expected = good / (good + (1 - pi))
+    expected = good / (good + (1 - pi) * np.exp(random))
     np.testing.assert_allclose(np.exp(log_posterior), expected, rtol=1e-12)
     np.testing.assert_allclose(np.exp(log_posterior_bad), 1 - expected, rtol=1e-12)
 

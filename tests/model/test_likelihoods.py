@@ -534,7 +534,7 @@ def test_estimate_annotator_log_joint_matches_scipy(ratings):
         sq, ratings.n_per_annotator, np.full(3, sigma)
     )
     log_good, log_bad = _estimate_annotator_log_joint(
-        log_density, ratings.n_per_annotator, pi, -np.log(high - low)
+        log_density, -ratings.n_per_annotator * np.log(high - low), pi
     )
     for a in range(3):
         mine = ratings.annotator == a
