@@ -121,7 +121,8 @@ class _BaseAnnotatorEM(TransformerMixin, _BaseEM):
         ``sum_a log(w_a f(s_ia; m_i + b_a, sigma_a) + (1 - w_a) U(s_ia))``
         over the annotators who rated it, with ``f`` the good annotators'
         density of the fitted form (on levels, a cell's probability over its
-        width; with ``tail``, the Student-t) and ``U`` the uniform density.
+        width; with ``tail``, the Student-t) and ``U`` the uniform density
+        (a random annotator's held-out rating is uniform, also on levels).
         ``w`` is each annotator's posterior probability of being good,
         ``exp(log_posterior_)`` (soft even for hard EM), or ``pi_`` for an
         annotator whose verdict is undetermined (:ref:`undetermined`); the
