@@ -3,6 +3,7 @@
 import contextlib
 import enum
 import os
+import signal
 import sys
 
 from skem._cli.messages import UserInputError, one_line
@@ -19,6 +20,37 @@ class ExitCode(enum.IntEnum):
     BAD_INPUT = 2
     #: interrupted (Ctrl-C)
     INTERRUPTED = 130
+    #: stopped by SIGHUP (a closed terminal)
+    HANGUP = 129
+    #: stopped by SIGTERM (kill, timeout, a scheduler)
+    TERMINATED = 143
+
+
+class _Stopped(BaseException):
+    """A signal that stops the command: the outputs' stages unwind, as on Ctrl-C."""
+
+
+def _raise_stopped(signum, frame):
+    raise _Stopped(signum)
+
+
+# What a job scheduler, ``timeout`` or a closed terminal sends to stop a job.
+_STOPPING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
+@contextlib.contextmanager
+def _stopped_by_signals():
+    """Within: SIGTERM and SIGHUP raise ``_Stopped``; after, the handlers before."""
+    previous = {}
+    for signum in _STOPPING_SIGNALS:
+        # Only the main thread may set a handler (not a caller's thread).
+        with contextlib.suppress(ValueError, OSError):
+            previous[signum] = signal.signal(signum, _raise_stopped)
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def main(argv=None):
@@ -35,15 +67,19 @@ def main(argv=None):
         OK (0) on success; BAD_INPUT (2) on bad input, arguments and paths
         that cannot be opened included, reported in one line on stderr;
         FAILURE (1) if stdout closed early or on an unexpected error (one
-        line too); INTERRUPTED (130).
+        line too); INTERRUPTED (130) on Ctrl-C, HANGUP (129) and TERMINATED
+        (143) on SIGHUP and SIGTERM, each with one line and no output left
+        half-written.
     """
     try:
-        try:
-            args = build_parser().parse_args(argv)
-        except SystemExit as stop:  # --help or --version, printed
-            return ExitCode.OK if stop.code in (None, 0) else ExitCode.BAD_INPUT
-        _run(args)
-        sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+        with _stopped_by_signals():
+            try:
+                args = build_parser().parse_args(argv)
+            except SystemExit as stop:  # --help or --version, printed
+                sys.stdout.flush()  # a closed pipe shows here, as below
+                return ExitCode.OK if stop.code in (None, 0) else ExitCode.BAD_INPUT
+            _run(args)
+            sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
         return ExitCode.OK
     except UserInputError as error:
         _print_error(error)
@@ -68,6 +104,10 @@ def main(argv=None):
     except KeyboardInterrupt:
         _print_error("interrupted")
         return ExitCode.INTERRUPTED
+    except _Stopped as stop:
+        name = signal.Signals(stop.args[0]).name
+        _print_error(f"stopped by {name}")
+        return ExitCode.HANGUP if name == "SIGHUP" else ExitCode.TERMINATED
     except Exception as error:  # a bug, not bad input: still one line
         _print_error(f"unexpected {type(error).__name__}: {error}")
         return ExitCode.FAILURE

@@ -64,6 +64,11 @@ def output_paths(args, dataset=False):
             raise UserInputError("--report needs a file name for the HTML page")
         if not path:
             raise UserInputError(f"--{name} needs a file name, or '-' for stdout")
+        if str(path).endswith(("/", os.sep)) and not (dataset and name == "consensus"):
+            raise UserInputError(
+                f"--{name} {path}: names a folder; give it a file name "
+                "(-o DIR writes the tables into a folder)"
+            )
         outputs[name] = path if path == "-" else Path(path)
     for name, path in outputs.items():
         if path != "-" and name != "report" and not (dataset and name == "consensus"):
@@ -101,7 +106,8 @@ def output_paths(args, dataset=False):
 # format is refused rather than given a CSV file under it. gzip is given no
 # file name to record: it would record the staged file's.
 _COMPRESSED = {
-    ".gz": lambda raw: gzip.GzipFile(filename="", mode="wb", fileobj=raw),
+    # No time stamp either: two runs on the same ratings write the same bytes.
+    ".gz": lambda raw: gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0),
     ".bz2": lambda raw: bz2.BZ2File(raw, "wb"),
     ".xz": lambda raw: lzma.LZMAFile(raw, "wb"),
 }
@@ -166,6 +172,13 @@ def _check_output(name, path, ratings, dataset):
             raise UserInputError(f"{path}: is a file, not a folder")
     elif path.is_dir():
         raise UserInputError(f"{path}: is a folder, not a file")
+    # Found now, not after the fit: the staged file goes beside the target,
+    # and a write-protected file is not replaced behind its owner's back.
+    folder = next(f for f in (path.parent, *path.parent.parents) if f.exists())
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UserInputError(f"{path}: cannot write it: {folder} is not writable")
+    if path.is_file() and not os.access(path, os.W_OK):
+        raise UserInputError(f"{path}: cannot write it: the file is read-only")
 
 
 def write_csv(table, stream):
@@ -298,13 +311,14 @@ def stage_csv(stage, table, path):
     def write(file_path):
         # Appended: a staged file is new and empty, a FIFO is a stream.
         if compress is None:
-            with open(file_path, "a", newline="") as f:
+            with open(file_path, "a", newline="", encoding="utf-8") as f:
                 write_csv(table, f)
             return
         with contextlib.ExitStack() as stack:
             raw = stack.enter_context(open(file_path, "ab"))
             packed = stack.enter_context(compress(raw))
-            write_csv(table, stack.enter_context(io.TextIOWrapper(packed, newline="")))
+            text = io.TextIOWrapper(packed, newline="", encoding="utf-8")
+            write_csv(table, stack.enter_context(text))
 
     stage.file(path, write)
 

@@ -10,6 +10,9 @@ import pytest
 
 from skem.datasets import make_ratings
 
+# The columns of the ``ratings_csv`` fixture, named for the command.
+COLUMNS = ("--item", "clip", "--annotator", "viewer", "--score", "mos")
+
 # Signs of a Python repr or a traceback, which a message must never show.
 REPR_SIGNS = ("np.", "Traceback", "[5.0", "float64")
 

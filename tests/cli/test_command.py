@@ -20,12 +20,11 @@ import pytest
 
 import skem
 from skem._em.runs import _AUTO_STARTS
+from tests.cli.conftest import COLUMNS
 
 pd = pytest.importorskip("pandas")
 
 
-# The column options of the ratings_csv fixture's file.
-COLUMNS = ("--item", "clip", "--annotator", "viewer", "--score", "mos")
 ITEM_SCHEMA = ["consensus", "std_error", "ci_low", "ci_high", "n_ratings"]
 ANNOTATOR_SCHEMA = [
     "p_good",

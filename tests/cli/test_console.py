@@ -11,11 +11,12 @@ import textwrap
 
 import pytest
 
+from tests.cli.conftest import COLUMNS
+
 pd = pytest.importorskip("pandas")
 
 pytestmark = pytest.mark.slow
 
-COLUMNS = ("--item", "clip", "--annotator", "viewer", "--score", "mos")
 HEAVY = ("sklearn", "scipy", "pandas", "dask", "distributed", "numpy")
 
 # Runs `skem --version` and `skem --help` in this interpreter, as the console

@@ -497,17 +497,24 @@ def test_relative_errors_point_to_the_log_scale(tmp_path, run_main):
 def test_raters_who_give_every_item_one_score_are_named(tmp_path, run_main):
     """A helper's finding: workers who answer 3 to every item of a 1..5
     panel were counted as consistent without a word (their residuals are
-    the consensus' own spread, no larger than a noisy honest rater's). The
-    summary and the report page name them; the honest panel has no note."""
+    the consensus' own spread, no larger than a noisy honest rater's). On
+    levels the fit now calls them random; read as exact scores, where the
+    random rater is uniform only, it may not, and the summary and the report
+    page name them. The honest panel has no note."""
     rng = np.random.default_rng(0)
     truth = rng.uniform(1, 5, 40)
     X = np.clip(np.round(truth[:, None] + rng.normal(0, 1.0, (40, 10))), 1, 5)
-    status, out, err = run_main("fit", _long_csv(X, tmp_path / "honest.csv"))
+    honest = _long_csv(X, tmp_path / "honest.csv")
+    status, out, err = run_main("fit", honest, "--no-levels")
     assert status == 0 and "Same score" not in out, err
     X[:, [2, 7]] = 3
-    page = tmp_path / "r.html"
     path = _long_csv(X, tmp_path / "straight.csv")
-    status, out, err = run_main("fit", path, "--report", str(page))
+    status, out, err = run_main("fit", path)
+    assert status == 0, err
+    assert "2 of 10 annotators answer at random: r2, r7" in out
+    assert "Same score" not in out
+    page = tmp_path / "r.html"
+    status, out, err = run_main("fit", path, "--no-levels", "--report", page)
     assert status == 0, err
     (line,) = [x for x in out.splitlines() if x.startswith("Same score throughout:")]
     assert line.startswith("Same score throughout: r2, r7 gave every item they rated")

@@ -1,0 +1,155 @@
+"""Exit statuses of the ``skem`` command, and outputs that a stop leaves whole."""
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.cli.conftest import COLUMNS, assert_one_line_error
+
+pd = pytest.importorskip("pandas")
+
+
+def _stop_after_staging(monkeypatch, action):
+    """Run ``action`` right after the command stages its first table."""
+    import skem._cli.local as local
+
+    real = local.stage_csv
+
+    def stage_then_stop(stage, table, path):
+        real(stage, table, path)
+        action()
+
+    monkeypatch.setattr(local, "stage_csv", stage_then_stop)
+
+
+@pytest.mark.parametrize(
+    ("signum", "status"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129)]
+)
+def test_a_stopping_signal_leaves_no_staged_file_and_restores_the_handler(
+    ratings_csv, run_main, tmp_path, monkeypatch, signum, status
+):
+    """A helper's finding: SIGTERM (kill, timeout, a scheduler) and SIGHUP
+    ended the command without its clean-up, leaving a half-written
+    ``.consensus.csv.*.tmp`` beside the outputs. They now stop it as Ctrl-C
+    does: one line, the signal's status, nothing left; and the caller's
+    handlers are back afterwards."""
+    path, _ = ratings_csv
+    out = tmp_path / "out"
+    before = signal.getsignal(signum)
+    _stop_after_staging(monkeypatch, lambda: os.kill(os.getpid(), signum))
+    status_, _, err = run_main("fit", path, *COLUMNS, "-o", out)
+    name = signal.Signals(signum).name
+    assert_one_line_error(status_, err, f"stopped by {name}", exit_status=status)
+    assert not out.exists() or list(out.iterdir()) == []
+    assert signal.getsignal(signum) is before
+
+
+def test_ctrl_c_leaves_no_staged_file(ratings_csv, run_main, tmp_path, monkeypatch):
+    path, _ = ratings_csv
+    out = tmp_path / "out"
+
+    def interrupt():
+        raise KeyboardInterrupt
+
+    _stop_after_staging(monkeypatch, interrupt)
+    status, _, err = run_main("fit", path, *COLUMNS, "-o", out)
+    assert_one_line_error(status, err, "interrupted", exit_status=130)
+    assert not out.exists() or list(out.iterdir()) == []
+
+
+def test_an_output_folder_that_cannot_be_written_is_refused_before_the_fit(
+    ratings_csv, run_main, tmp_path, monkeypatch
+):
+    """A helper's finding: a read-only output folder was found only when
+    the tables were written, after the whole fit (13 s on 2 million
+    ratings); a read-only file was replaced without a word."""
+    import skem._cli.local as local
+    import skem._cli.writing as writing
+
+    path, _ = ratings_csv
+    read_only = tmp_path / "read_only"
+    read_only.mkdir()
+
+    def no_fit(*args, **kwargs):
+        raise AssertionError("the fit ran")
+
+    monkeypatch.setattr(local, "fit_with_progress", no_fit)
+    real_access = os.access
+    monkeypatch.setattr(
+        writing.os,
+        "access",
+        lambda p, mode: (
+            False if read_only in (Path(p), *Path(p).parents) else real_access(p, mode)
+        ),
+    )
+    status, _, err = run_main("fit", path, *COLUMNS, "--consensus", read_only / "c.csv")
+    assert_one_line_error(status, err, "c.csv: cannot write it:", "is not writable")
+    status, _, err = run_main("fit", path, *COLUMNS, "-o", read_only / "new" / "folder")
+    assert_one_line_error(status, err, "is not writable")
+    target = tmp_path / "kept.csv"
+    target.write_text("mine\n")
+    monkeypatch.setattr(
+        writing.os,
+        "access",
+        lambda p, mode: False if Path(p) == target else real_access(p, mode),
+    )
+    status, _, err = run_main("fit", path, *COLUMNS, "--consensus", target)
+    assert_one_line_error(
+        status, err, "kept.csv: cannot write it: the file is read-only"
+    )
+    assert target.read_text() == "mine\n"
+
+
+def test_an_output_file_named_as_a_folder_is_refused(ratings_csv, run_main, tmp_path):
+    """A helper's finding: ``--consensus newd/`` wrote a file named newd."""
+    path, _ = ratings_csv
+    status, _, err = run_main(
+        "fit", path, *COLUMNS, "--consensus", f"{tmp_path / 'newd'}/"
+    )
+    assert_one_line_error(status, err, "names a folder; give it a file name")
+    assert not (tmp_path / "newd").exists()
+
+
+def test_tables_are_utf_8_whatever_the_locale_and_gzip_bytes_repeat(tmp_path):
+    """A helper's finding: the tables were written in the locale's encoding
+    (an ASCII locale stopped the command on the label 'rater_é'; cp1252
+    would write a file skem refuses to read back); a .csv.gz table held the
+    time it was written, so two runs differed."""
+    frame = pd.DataFrame(
+        {
+            "item": [f"q{i}" for i in range(12) for _ in range(4)],
+            "annotator": ["rater_é", "b", "c", "d"] * 12,
+            "score": [(i % 5) + 1 for i in range(12) for _ in range(4)],
+        }
+    )
+    frame.loc[frame["annotator"] == "d", "score"] = 3
+    ratings = tmp_path / "ratings.csv"
+    frame.to_csv(ratings, index=False, encoding="utf-8")
+    env = dict(
+        os.environ,
+        LC_ALL="C",
+        LANG="C",
+        PYTHONUTF8="0",
+        PYTHONCOERCECLOCALE="0",
+        PYTHONIOENCODING="utf-8",
+    )
+    outputs = []
+    for run in range(2):
+        annotators = tmp_path / f"a{run}.csv"
+        consensus = tmp_path / f"c{run}.csv.gz"
+        result = subprocess.run(
+            [sys.executable, "-m", "skem", "fit", ratings, "--annotators", annotators]
+            + ["--consensus", consensus, "-q"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stderr
+        assert "rater_é" in annotators.read_text(encoding="utf-8")
+        outputs.append(consensus.read_bytes())
+    assert outputs[0] == outputs[1]
