@@ -432,7 +432,7 @@ def _check_among_levels(scores, values):
 
 
 def _as_levels(levels):
-    """Explicit levels as floats, checked: at least two, evenly spaced, rising."""
+    """Explicit levels as floats, checked: at least two, evenly spaced; sorted."""
     try:
         values = np.asarray(levels, dtype=np.float64)
     except (TypeError, ValueError):
@@ -446,7 +446,7 @@ def _as_levels(levels):
     ):
         raise ValueError(
             "levels must be 'auto', None, or at least two (at most "
-            f"{_MAX_LEVELS}) finite, evenly spaced, increasing values; got "
+            f"{_MAX_LEVELS}) finite, evenly spaced values, in any order; got "
             f"{levels!r}."
         )
     values = np.sort(values)
@@ -465,9 +465,10 @@ def _as_levels(levels):
 
 def _as_two_floats(value):
     try:
-        bounds = np.asarray(value, dtype=np.float64).ravel()
+        bounds = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
         return None
+    # Two numbers, not [[0, 1]]: a nested pair is some other mistake.
     if bounds.shape != (2,) or not np.all(np.isfinite(bounds)):
         return None
     return float(bounds[0]), float(bounds[1])

@@ -49,6 +49,10 @@ def test_resolve_score_range():
         _resolve_score_range((0, np.inf), scores)
     with pytest.raises(ValueError, match="two finite numbers"):
         _resolve_score_range({"lo": 1}, scores)
+    # A reviewer's finding: a nested pair was flattened into a range.
+    for nested in ([[0, 1]], [[0], [1]]):
+        with pytest.raises(ValueError, match="two finite numbers"):
+            _resolve_score_range(nested, scores)
     with pytest.raises(ValueError, match="too wide"):
         _resolve_score_range((-1e308, 1e308), scores)
 

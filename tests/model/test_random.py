@@ -16,10 +16,10 @@ from skem._model.random import (
 
 
 def test_random_log_density_is_the_mixture_of_uniform_and_one_level():
-    """On K = 5 levels: an annotator with 4 ratings on one level has density
-    0.9 + 0.1 * 5**3; with 4 ratings on several levels 0.9; one rating is
-    uniform whatever the share (0.9 + 0.1); no ratings 1. On exact scores
-    the uniform, 1."""
+    """On K = 5 levels, with s the share: an annotator with 4 ratings on one
+    level has density 1 - s + s * 5**3; with 4 ratings on several levels
+    1 - s; one rating is uniform whatever the share; no ratings 1. On exact
+    scores the uniform, 1."""
     n = np.array([4, 4, 1, 0])
     one_level = np.array([True, False, True, True])
     got = _estimate_random_log_density(n, one_level, 5.0)
@@ -56,9 +56,9 @@ def test_the_kernel_finds_each_annotator_ends_and_the_half_step():
     np.testing.assert_array_equal(ends["max_score"], [0.1, 0.7, -np.inf])
     assert ends["max_half_step"] == 0.1
     data = _InMemoryBackend(_Block(ratings), ratings.n_per_annotator, False)
+    s = ONE_LEVEL_SHARE
     np.testing.assert_allclose(
-        _random_log_density(data),
-        [np.log(0.9 + 0.1 * 5.0**2), np.log(0.9), 0.0],
+        _random_log_density(data), [np.log(1 - s + s * 5.0**2), np.log(1 - s), 0.0]
     )
     exact = ratings.with_scores(ratings.score)
     data = _InMemoryBackend(_Block(exact), exact.n_per_annotator, False)
