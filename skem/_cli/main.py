@@ -71,6 +71,31 @@ def main(argv=None):
         (143) on SIGHUP and SIGTERM, each with one line and no output left
         half-written.
     """
+    with _stderr_even_if_closed():
+        return _main(argv)
+
+
+@contextlib.contextmanager
+def _stderr_even_if_closed():
+    """Within: a closed stderr (``2>&-``, None) is /dev/null, not stdout.
+
+    ``print(file=None)`` writes to stdout: the summary and the errors meant
+    for stderr would run into a table written to stdout, and the progress
+    line's ``isatty`` would fail.
+    """
+    if sys.stderr is not None:
+        yield
+        return
+    with open(os.devnull, "w", encoding="utf-8") as devnull:
+        sys.stderr = devnull
+        try:
+            yield
+        finally:
+            sys.stderr = None
+
+
+def _main(argv):
+    """:func:`main`, with a stderr to write to."""
     try:
         with _stopped_by_signals():
             try:

@@ -44,7 +44,11 @@ def _folded(text):
 # How the estimators' messages name a setting, and the command's flag for it:
 # an estimator's warning reaches the command's user in the command's words.
 _SETTINGS_AS_FLAGS = (
-    ("levels='auto', the default, or levels=[...]", "--levels, the default"),
+    (
+        "levels='auto', the default, or levels=[...]",
+        "--levels, the default, with --score-range LOW HIGH naming the outer "
+        "levels where the ratings do not show the step",
+    ),
     ("bounded=True, the default, without a tail", "--bounded, the default, no --tail"),
     ("bounded=True, the default", "--bounded, the default"),
 )

@@ -153,3 +153,45 @@ def test_tables_are_utf_8_whatever_the_locale_and_gzip_bytes_repeat(tmp_path):
         assert "rater_é" in annotators.read_text(encoding="utf-8")
         outputs.append(consensus.read_bytes())
     assert outputs[0] == outputs[1]
+
+
+def test_a_closed_stderr_sends_nothing_into_a_table_on_stdout(ratings_csv):
+    """A helper's finding: with stderr closed (``2>&-``) Python's
+    ``sys.stderr`` is None, and ``print(file=None)`` writes to stdout: the
+    summary meant for stderr ran into the table on stdout, and the progress
+    line's check of the terminal stopped the fit."""
+    path, _ = ratings_csv
+    result = subprocess.run(
+        [sys.executable, "-m", "skem", "fit", path, *COLUMNS, "--consensus", "-"],
+        capture_output=False,
+        stdout=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: os.close(2),
+        timeout=120,
+    )
+    assert result.returncode == 0
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("clip,consensus,")
+    assert len(lines) == 51 and all(line.startswith("clip") for line in lines)
+
+
+def test_the_floor_warning_names_the_option_that_reads_levels(tmp_path, run_main):
+    """A helper's finding: on ratings all equal, with --levels given, the
+    warning advised "--levels, the default"; the ratings do not show the
+    scale's step there, and --score-range with the outer levels does."""
+    frame = pd.DataFrame(
+        {
+            "item": [f"q{i}" for i in range(6) for _ in range(3)],
+            "annotator": ["a", "b", "c"] * 6,
+            "score": 3.0,
+        }
+    )
+    path = tmp_path / "same.csv"
+    frame.to_csv(path, index=False)
+    status, out, err = run_main("fit", path, "--levels")
+    assert status == 0, err
+    assert "--score-range LOW HIGH naming the outer levels" in out
+    status, out, err = run_main("fit", path, "--score-range", "1", "5")
+    assert status == 0 and "5 levels" in out, err
+    assert "as the probability of the levels does" in out
+    assert "--score-range LOW HIGH" not in out

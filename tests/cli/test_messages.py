@@ -33,7 +33,7 @@ def test_every_setting_the_command_renames_is_in_an_estimators_message():
         assert any(setting in cause for cause in _FLOOR_CAUSES.values()), setting
         assert as_flags(setting) == flags
         for flag in re.findall(r"--[a-z-]+", flags):
-            value = ["5"] if flag == "--tail" else []
+            value = {"--tail": ["5"], "--score-range": ["1", "5"]}.get(flag, [])
             build_parser().parse_args(["fit", "ratings.csv", flag, *value])
 
 
