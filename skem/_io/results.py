@@ -374,10 +374,10 @@ def _annotator_table(estimator, labels, evidence, name):
     if evidence is None:
         # A Dask fit counted the ratings of each annotator as it fitted.
         n_ratings = getattr(estimator, "n_ratings_per_annotator_", None)
-        r = deviation = None
+        r = deviation = same = None
     else:
         n_ratings, r = evidence.per_annotator, evidence.r
-        deviation = evidence.deviation
+        deviation, same = evidence.deviation, evidence.same
     verdicts, reasons = _annotator_verdicts(
         p_good,
         n_ratings,
@@ -388,6 +388,7 @@ def _annotator_table(estimator, labels, evidence, name):
         lapsed=estimator.lapsed_,
         mixture_flagged=_mixture_flagged(estimator),
         log=estimator._score_scale.log,
+        same=same,
     )
     n_annotators = p_good.shape[0]
     table = pd.DataFrame(

@@ -42,6 +42,7 @@ def _annotator_verdicts(
     lapsed=None,
     mixture_flagged=None,
     log=False,
+    same=None,
 ):
     """Name each annotator's verdict, with the plain reason behind it.
 
@@ -82,6 +83,10 @@ def _annotator_verdicts(
     log : bool, default=False
         Whether the fit is on the logarithms of the scores
         (``score_scale='log'``), and so ``deviation``.
+    same : array-like of shape (n_annotators,) of bool, default=None
+        Whether the annotator gave one score to every item
+        (``_Evidence.same``): a random one's reason then says so, rather
+        than that its answers look random. None: nobody.
 
     Returns
     -------
@@ -100,7 +105,9 @@ def _annotator_verdicts(
         ratings on items that two others rated too)"`` or
         ``"undetermined: the ratings fit either way; 79 ratings, r = 0.40,
         ratings 0.9 off the consensus (root mean square; consistent
-        annotators: 0.52)"``; for a lapsed annotator followed by ``"; one
+        annotators: 0.52)"``, or for a random one who gave one score to
+        every item ``"gives every item the same score: 29 ratings, ..."``;
+        for a lapsed annotator followed by ``"; one
         rating far off the consensus, read as a slip (r counts it)"``.
     """
     p_good = np.asarray(p_good, dtype=np.float64)
@@ -132,6 +139,7 @@ def _annotator_verdicts(
         typical = float(np.median(reference)) if reference.size else None
     else:
         deviation = [None] * n
+    same = np.zeros(n, dtype=bool) if same is None else np.asarray(same, dtype=bool)
     reasons = [
         _reason(
             verdict,
@@ -143,6 +151,7 @@ def _annotator_verdicts(
             typical,
             mixture_flagged[k],
             log,
+            same[k],
         )
         for k, verdict in enumerate(verdicts)
     ]
@@ -164,6 +173,7 @@ def _reason(
     typical,
     mixture_flagged=False,
     log=False,
+    same=False,
 ):
     """One annotator's reason, from the evidence :func:`_annotator_verdicts` got."""
     if not judged:
@@ -188,7 +198,8 @@ def _reason(
         part for part in (evidence, _deviation_text(deviation, typical, log)) if part
     )
     if verdict == "random":
-        return "answers look random" + (f": {evidence}" if evidence else "")
+        what = "gives every item the same score" if same else "answers look random"
+        return what + (f": {evidence}" if evidence else "")
     return "undetermined: the ratings fit either way" + (
         f"; {evidence}" if evidence else ""
     )

@@ -509,10 +509,15 @@ def test_raters_who_give_every_item_one_score_are_named(tmp_path, run_main):
     assert status == 0 and "Same score" not in out, err
     X[:, [2, 7]] = 3
     path = _long_csv(X, tmp_path / "straight.csv")
-    status, out, err = run_main("fit", path)
+    flagged = tmp_path / "flagged.html"
+    status, out, err = run_main("fit", path, "--report", flagged)
     assert status == 0, err
     assert "2 of 10 annotators answer at random: r2, r7" in out
     assert "Same score" not in out
+    # Their reasons on the page say what they did.
+    page = flagged.read_text(encoding="utf-8")
+    assert "gives every item the same score: 40 ratings" in page
+    assert "answers look random" not in page
     page = tmp_path / "r.html"
     status, out, err = run_main("fit", path, "--no-levels", "--report", page)
     assert status == 0, err

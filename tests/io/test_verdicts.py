@@ -276,3 +276,19 @@ def test_model_words_describe_the_form_and_name_its_objective(params, words, obj
     assert ("logarithm" in text) == ("score_scale" in params)
     # A reviewer's finding: "plus their bias" was said of fits without one.
     assert ("their bias, plus" in text) == params.get("bias", False)
+
+
+def test_a_random_annotator_who_gave_one_score_is_said_to_have_done_so():
+    """A straightliner called random is not said to answer at random: its
+    reason says it gave every item the same score; one not called random
+    keeps its verdict's words (the notes name it)."""
+    verdicts, reasons = _annotator_verdicts(
+        [0.01, 0.01, 0.99],
+        n_ratings=[29, 29, 29],
+        r=[np.nan, 0.02, np.nan],
+        same=[True, False, True],
+    )
+    assert list(verdicts) == ["random", "random", "consistent"]
+    assert reasons[0].startswith("gives every item the same score: 29 ratings")
+    assert reasons[1].startswith("answers look random: 29 ratings")
+    assert reasons[2].startswith("consistent: 29 ratings")
