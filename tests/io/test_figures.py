@@ -198,6 +198,25 @@ def drawn(monkeypatch):
     return kept
 
 
+def _chart(items, scale_ends, **options):
+    """``_consensus_figure`` of ``items`` without wide intervals, at 95%,
+    bounded, on exact scores; ``options`` override."""
+    from matplotlib.figure import Figure
+
+    import skem._io.figures as figures
+
+    options = {
+        "bounded": True,
+        "item_name": "item",
+        "level": 0.95,
+        "figure_class": Figure,
+        **options,
+    }
+    return figures._consensus_figure(
+        items, np.array([], dtype=int), 0, scale_ends, None, **options
+    )
+
+
 def test_consensus_figure_draws_the_widest_in_red_and_says_how_many(drawn):
     """The chart of the items: its caption names the level, whether the
     intervals are clipped and how many are notably wide; the red series holds
@@ -244,9 +263,6 @@ def test_consensus_figure_spans_the_intervals_on_a_range_the_ratings_stretched(
     values (27 to 226) lay flat on its floor. Without a stated scale the
     axis spans the intervals; a fit on the logarithms has a logarithmic
     axis, and says so."""
-    from matplotlib.figure import Figure
-
-    import skem._io.figures as figures
 
     consensus = np.array([27.0, 80.0, 226.0])
     items = pd.DataFrame(
@@ -257,18 +273,8 @@ def test_consensus_figure_spans_the_intervals_on_a_range_the_ratings_stretched(
             "ci_high": consensus + 5,
         }
     )
-    options = dict(bounded=True, item_name="item", level=0.95, figure_class=Figure)
     for stated, reach in ((True, (12.0, 7722.0)), (False, (22.0, 231.0))):
-        figures._consensus_figure(
-            items,
-            np.array([], dtype=int),
-            0,
-            (12.0, 7722.0),
-            None,
-            stated=stated,
-            log=log,
-            **options,
-        )
+        _chart(items, (12.0, 7722.0), stated=stated, log=log)
         ax = drawn["axes"]
         low, high = ax.get_xlim()
         assert low <= reach[0] and high >= reach[1]
@@ -281,9 +287,6 @@ def test_consensus_figure_of_a_log_fit_leaves_out_an_interval_from_0(drawn):
     """A reviewer's finding: on a log fit an item whose raters all weigh 0
     has the interval 0 to inf, and the axis' limits became the log of 0:
     the whole command stopped with matplotlib's ValueError."""
-    from matplotlib.figure import Figure
-
-    import skem._io.figures as figures
 
     consensus = np.array([27.0, 80.0, 100.0])
     items = pd.DataFrame(
@@ -295,19 +298,7 @@ def test_consensus_figure_of_a_log_fit_leaves_out_an_interval_from_0(drawn):
         }
     )
     for stated in (True, False):
-        figures._consensus_figure(
-            items,
-            np.array([], dtype=int),
-            0,
-            (12.0, 7722.0),
-            None,
-            bounded=False,
-            item_name="item",
-            level=0.95,
-            figure_class=Figure,
-            stated=stated,
-            log=True,
-        )
+        _chart(items, (12.0, 7722.0), bounded=False, stated=stated, log=True)
         low, high = drawn["axes"].get_xlim()
         assert 0 < low <= 22.0 and np.isfinite(high) and high >= 100.0
 
@@ -317,9 +308,6 @@ def test_consensus_figure_names_each_item_in_a_row_of_readable_text(drawn, n):
     """A helper's finding: 79 items' labels under the chart's horizontal axis
     were about 5 pixels high. Each item now has a row, highest at the top,
     and its label is at least 7 points up to ``MAX_FIGURE_LABELS`` items."""
-    from matplotlib.figure import Figure
-
-    import skem._io.figures as figures
 
     consensus = np.random.default_rng(0).uniform(1, 5, n)
     items = pd.DataFrame(
@@ -330,17 +318,7 @@ def test_consensus_figure_names_each_item_in_a_row_of_readable_text(drawn, n):
             "ci_high": consensus + 0.2,
         }
     )
-    figures._consensus_figure(
-        items,
-        np.array([], dtype=int),
-        0,
-        (1.0, 5.0),
-        None,
-        bounded=True,
-        item_name="item",
-        level=0.95,
-        figure_class=Figure,
-    )
+    _chart(items, (1.0, 5.0))
     ax = drawn["axes"]
     ticks = ax.get_yticklabels()
     top = f"item {np.argmax(consensus)}"
