@@ -114,6 +114,7 @@ def test_an_output_file_named_as_a_folder_is_refused(ratings_csv, run_main, tmp_
     assert not (tmp_path / "newd").exists()
 
 
+@pytest.mark.slow  # two runs of the command in a new process
 def test_tables_are_utf_8_whatever_the_locale_and_gzip_bytes_repeat(tmp_path):
     """A helper's finding: the tables were written in the locale's encoding
     (an ASCII locale stopped the command on the label 'rater_é'; cp1252
@@ -155,6 +156,7 @@ def test_tables_are_utf_8_whatever_the_locale_and_gzip_bytes_repeat(tmp_path):
     assert outputs[0] == outputs[1]
 
 
+@pytest.mark.slow  # the command in a new process
 def test_a_closed_stderr_sends_nothing_into_a_table_on_stdout(ratings_csv):
     """A helper's finding: with stderr closed (``2>&-``) Python's
     ``sys.stderr`` is None, and ``print(file=None)`` writes to stdout: the
