@@ -491,8 +491,9 @@ class HardAnnotatorEM(_BaseAnnotatorEM):
     precision-weighted mean of the annotators judged good (their plain mean
     with ``noise='shared'``). It never lowers the classification objective
     ``sum_a [z_a (log pi + sum_i log f_good(s_ia)) + (1 - z_a)(log(1 - pi) +
-    sum_i log U(s_ia))]`` (plus the log prior of the sigmas with
-    ``noise='per_annotator'``); the marginal one has no such guarantee. At
+    log R_a)]``, ``R_a`` the random density of :class:`AnnotatorEM` (plus the
+    log prior of the sigmas with ``noise='per_annotator'``); the marginal
+    one has no such guarantee. At
     least one annotator with ratings is always judged good: if none would be,
     the most likely one is, which is the best assignment under that
     constraint.

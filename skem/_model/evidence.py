@@ -259,9 +259,9 @@ def _estimate_held_out_weights(log_odds, log_density, em):
     """Each rating's ``P(good)`` from its annotator's other ratings.
 
     An annotator's posterior log odds of good are ``log(pi / (1 - pi))``
-    plus the sum of its ratings' log densities (the random density is 1 in
-    unit space); without one rating's term they are the odds that rating's
-    own value did not move.
+    plus the sum of its ratings' good log densities less their random log
+    density (:mod:`skem._model.random`); without one rating's term they are
+    the odds that rating's own value did not move.
 
     Parameters
     ----------
@@ -335,8 +335,8 @@ def _estimate_evidence_per_rating(
 ):
     """The log odds for good that a good annotator's rating brings.
 
-    The random density is 1 in unit space, so a rating's good log density
-    is its log Bayes factor for good. Averaged over the candidates' ratings,
+    A uniform rating's density is 1 in unit space, so a rating's good log
+    density is its log Bayes factor for good. Averaged over the candidates' ratings,
     each weighed by its ``P(good)``, it estimates what a good rating brings
     (the Kullback-Leibler divergence of the good distribution from the
     random one); floored at 0, where good and random answers cannot be told
@@ -406,7 +406,10 @@ def _measure_evidence_per_rating(data, form, run, candidates):
         form,
         params.bias,
         params.sigma,
-        log_odds + run["statistics"]["log_density"],
+        # The posterior's log odds, as the objective has them: the random
+        # density of all of an annotator's ratings taken off
+        # (skem._model.random), nearly that of all but the one held out.
+        log_odds + run["statistics"]["log_density"] - data.random_log_density,
         data.n_per_annotator,
     )
     residual_share = data.reduce(
