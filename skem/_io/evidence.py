@@ -12,6 +12,7 @@ import scipy.sparse as sp
 from skem._em.missing import _missing_as_nan
 from skem._em.validation import _check_rating_matrix
 from skem._io.verdicts import FAR_SIGMAS
+from skem._model.random import _estimate_group_ends
 
 
 class _Evidence:
@@ -149,10 +150,7 @@ def _same_score_raters(group, scores, consensus, n_groups, width):
 
     def spans(values):
         keep = np.isfinite(values)
-        lowest = np.full(n_groups, np.inf)
-        highest = np.full(n_groups, -np.inf)
-        np.minimum.at(lowest, group[keep], values[keep])
-        np.maximum.at(highest, group[keep], values[keep])
+        lowest, highest = _estimate_group_ends(group[keep], values[keep], n_groups)
         with np.errstate(invalid="ignore"):
             return highest - lowest
 

@@ -53,6 +53,27 @@ ONE_LEVEL_SHARE = 0.01
 ITEMS_APART_P = 0.01
 
 
+def _estimate_group_ends(group, values, n_groups):
+    """The lowest and the highest of ``values`` in each group.
+
+    Parameters
+    ----------
+    group : ndarray of shape (n,) of int
+    values : ndarray of shape (n,)
+    n_groups : int
+
+    Returns
+    -------
+    lowest, highest : ndarray of shape (n_groups,)
+        ``+inf`` and ``-inf`` for a group without values.
+    """
+    lowest = np.full(n_groups, np.inf)
+    highest = np.full(n_groups, -np.inf)
+    np.minimum.at(lowest, group, values)
+    np.maximum.at(highest, group, values)
+    return lowest, highest
+
+
 def _kernel_annotator_score_ends(block):
     """The lowest and the highest unit score of each annotator in the block.
 
@@ -63,10 +84,9 @@ def _kernel_annotator_score_ends(block):
         without ratings; the ratings' half-step, 0 for exact scores.
     """
     ratings = block.ratings
-    lowest = np.full(ratings.n_annotators, np.inf)
-    highest = np.full(ratings.n_annotators, -np.inf)
-    np.minimum.at(lowest, ratings.annotator, ratings.score)
-    np.maximum.at(highest, ratings.annotator, ratings.score)
+    lowest, highest = _estimate_group_ends(
+        ratings.annotator, ratings.score, ratings.n_annotators
+    )
     return block, {
         "min_score": lowest,
         "max_score": highest,

@@ -11,6 +11,7 @@ from skem._em.ratings import _Ratings
 from skem._model.random import (
     ITEMS_APART_P,
     ONE_LEVEL_SHARE,
+    _estimate_group_ends,
     _estimate_items_apart,
     _estimate_random_log_density,
     _kernel_annotator_score_ends,
@@ -185,3 +186,11 @@ def test_an_honest_rater_whose_items_sit_at_its_level_is_not_condemned():
     X[8:, 0] = np.nan
     em = AnnotatorEM().fit(X)
     assert annotator_frame(em, X=X)["verdict"].iloc[0] != "random"
+
+
+def test_group_ends_are_each_group_lowest_and_highest():
+    lowest, highest = _estimate_group_ends(
+        np.array([0, 0, 2, 0]), np.array([3.0, -1.0, 7.0, 2.0]), 4
+    )
+    np.testing.assert_array_equal(lowest, [-1.0, np.inf, 7.0, np.inf])
+    np.testing.assert_array_equal(highest, [3.0, -np.inf, 7.0, -np.inf])
