@@ -14,7 +14,8 @@ class ExitCode(enum.IntEnum):
     """The ``skem`` command's exit statuses."""
 
     OK = 0
-    #: stdout closed early (``skem demo | head``), or a bug
+    #: stdout closed early (``skem demo | head``) or not writable (a full
+    #: disk), or a bug
     FAILURE = 1
     #: bad input: arguments, options, files or ratings
     BAD_INPUT = 2
@@ -66,8 +67,8 @@ def main(argv=None):
     status : ExitCode
         OK (0) on success; BAD_INPUT (2) on bad input, arguments and paths
         that cannot be opened included, reported in one line on stderr;
-        FAILURE (1) if stdout closed early or on an unexpected error (one
-        line too); INTERRUPTED (130) on Ctrl-C, HANGUP (129) and TERMINATED
+        FAILURE (1) if stdout closed early, if the system could not write
+        (a full disk) or on an unexpected error (one line too); INTERRUPTED (130) on Ctrl-C, HANGUP (129) and TERMINATED
         (143) on SIGHUP and SIGTERM, each with one line and no output left
         half-written.
     """
@@ -125,6 +126,19 @@ def _main(argv):
         # The reader went away (skem demo | head): stop quietly, and keep
         # Python from complaining again when it flushes stdout at exit.
         _silence_stdout()
+        return ExitCode.FAILURE
+    except OSError as error:
+        # The system failed the command (a full disk, an I/O error): its
+        # reason, not a bug report. Outputs to files are staged and name
+        # their path (``cannot_write``); what has no file name is stdout
+        # (``> /dev/full``).
+        if error.errno is None:
+            _print_error(f"unexpected {type(error).__name__}: {error}")
+        elif error.filename is not None:
+            _print_error(f"{error.filename}: {error.strerror}")
+        else:
+            _silence_stdout()
+            _print_error(f"cannot write to stdout: {error.strerror}")
         return ExitCode.FAILURE
     except KeyboardInterrupt:
         _print_error("interrupted")

@@ -1,5 +1,7 @@
 """Exit statuses of the ``skem`` command, and outputs that a stop leaves whole."""
 
+import errno
+import io
 import os
 import signal
 import subprocess
@@ -197,3 +199,25 @@ def test_the_floor_warning_names_the_option_that_reads_levels(tmp_path, run_main
     assert status == 0 and "5 levels" in out, err
     assert "as the probability of the levels does" in out
     assert "--score-range LOW HIGH" not in out
+
+
+class _FullDisk(io.StringIO):
+    """A stdout on a full disk (``skem fit ... > /dev/full``)."""
+
+    def write(self, text):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+def test_a_full_disk_on_stdout_is_one_plain_line_not_a_bug_report(
+    ratings_csv, run_main, monkeypatch
+):
+    """A helper's finding: a table sent to a full stdout ended with
+    "unexpected OSError: [Errno 28] ...", the wording of a bug. It is the
+    system's reason now, with status 1."""
+    path, _ = ratings_csv
+    monkeypatch.setattr(sys, "stdout", _FullDisk())
+    status, _, err = run_main("fit", path, *COLUMNS, "--consensus", "-")
+    line = assert_one_line_error(
+        status, err.splitlines()[-1], "cannot write to stdout", exit_status=1
+    )
+    assert "No space left on device" in line and "unexpected" not in line
