@@ -48,6 +48,10 @@ SECTIONS = {
             crowds.straightliners_table,
         ),
         (
+            "Hard judgments with few raters per item (simulated)",
+            crowds.hard_panels_table,
+        ),
+        (
             "The default against the mean on subsamples of the real sets",
             subsamples.subsample_table,
         ),

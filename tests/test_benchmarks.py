@@ -48,6 +48,7 @@ def test_quick_benchmarks_print_every_table(tmp_path):
         "Counts with relative errors",
         "Honest raters noisier than the rest",
         "Raters who give every item one score",
+        "Hard judgments with few raters per item",
         "The default against the mean on subsamples",
     ):
         assert title in text
