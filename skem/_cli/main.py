@@ -68,9 +68,9 @@ def main(argv=None):
         OK (0) on success; BAD_INPUT (2) on bad input, arguments and paths
         that cannot be opened included, reported in one line on stderr;
         FAILURE (1) if stdout closed early, if the system could not write
-        (a full disk) or on an unexpected error (one line too); INTERRUPTED (130) on Ctrl-C, HANGUP (129) and TERMINATED
-        (143) on SIGHUP and SIGTERM, each with one line and no output left
-        half-written.
+        (a full disk) or on an unexpected error (one line too); INTERRUPTED
+        (130) on Ctrl-C, HANGUP (129) and TERMINATED (143) on SIGHUP and
+        SIGTERM, each with one line and no output left half-written.
     """
     with _stderr_even_if_closed():
         return _main(argv)
