@@ -270,6 +270,8 @@ def data_notes(estimator, evidence, annotators, name):
     - Errors that grow with the score: :func:`skem._io.notes._relative_error_note`.
     - Heavy-tailed errors: :func:`skem._io.notes._heavy_tail_note`.
     - The same score to every item: :func:`skem._io.notes._same_score_note`.
+    - Random verdicts on items with few raters:
+      :func:`skem._io.notes._few_raters_note`.
 
     Parameters
     ----------
@@ -286,6 +288,7 @@ def data_notes(estimator, evidence, annotators, name):
     lines : list of str
     """
     from skem._io.notes import (
+        _few_raters_note,
         _heavy_tail_note,
         _relative_error_note,
         _same_score_note,
@@ -309,6 +312,7 @@ def data_notes(estimator, evidence, annotators, name):
     )
     lines.append(_relative_error_note(estimator, evidence, command=True))
     lines.append(_heavy_tail_note(estimator, evidence, verdict, command=True))
+    lines.append(_few_raters_note(evidence, verdict))
     return [line for line in lines if line]
 
 

@@ -1,9 +1,10 @@
 """Notes on what a fit assumed: heavy tails, errors that grow with the score,
-and raters who are neither careful nor random.
+raters who are neither careful nor random, and verdicts from few raters.
 
 The command's summary and the report page add them where the ratings show
 errors that another form fits better (a Student-t, or the logarithmic scale),
-or raters who gave every item the same score.
+raters who gave every item the same score, or random verdicts on items with
+few raters each.
 """
 
 import math
@@ -25,6 +26,12 @@ HEAVY_TAIL_FACTOR = 10
 RELATIVE_FROM = 0.5
 GROWTH_STD_ERRORS = 3.0
 SCALE_LEVELS = 11
+# Where someone is called random and the median item has at most this many
+# ratings: each item's location follows its few ratings, so the fitted sigma
+# falls about sqrt((n - 1) / n) below the raters' noise (11% or more), and the
+# honest raters with the largest errors can look random (the benchmarks'
+# "Hard judgments with few raters per item").
+FEW_RATERS = 5
 
 
 def _heavy_tail_words(far, n_ratings, consistent, alternative):
@@ -187,4 +194,35 @@ def _same_score_note(evidence, verdicts, listed):
         "rater's scores follow the items; such ratings do not, yet they are "
         "not random either, and the model can count them as careful. Check "
         f"them, and refit without them if {they} did not look at the items."
+    )
+
+
+def _few_raters_note(evidence, verdicts):
+    """Warn that random verdicts rest on items with few raters each; or "".
+
+    Parameters
+    ----------
+    evidence : skem._io.evidence._Evidence
+    verdicts : array-like of shape (n_annotators,) of str
+
+    Returns
+    -------
+    words : str
+        "" unless someone is called random and the median rated item has
+        at most ``FEW_RATERS`` ratings.
+    """
+    per_item = evidence.per_item
+    if per_item is None or not np.any(np.asarray(verdicts) == "random"):
+        return ""
+    rated = np.asarray(per_item)[np.asarray(per_item) > 0]
+    if rated.size == 0 or np.median(rated) > FEW_RATERS:
+        return ""
+    return (
+        f"Few raters per item: the median item has {number(np.median(rated))} "
+        "ratings. Each item's consensus then follows its own few ratings, the "
+        "model's sigma comes out below the raters' real noise, and honest "
+        "raters who err more than the rest can look random: on simulated hard "
+        "panels of this kind, 8 or 9 honest raters of 20. Before excluding "
+        "anyone called random, compare the consensus with the plain mean, and "
+        "the verdicts with what else you know of the raters."
     )

@@ -19,7 +19,12 @@ from skem._io.html import (
     _version,
 )
 from skem._io.labels import _annotator_labels, _item_labels, _unpack_rating_matrix
-from skem._io.notes import _heavy_tail_note, _relative_error_note, _same_score_note
+from skem._io.notes import (
+    _few_raters_note,
+    _heavy_tail_note,
+    _relative_error_note,
+    _same_score_note,
+)
 from skem._io.report_tables import _annotator_html_table, _item_html_table
 from skem._io.results import (
     _annotator_table,
@@ -490,7 +495,9 @@ class _Content:
         return "<ol>" + "".join(f"<li>{step}</li>" for step in steps) + "</ol>"
 
     def _error_notes(self):
-        """The notes on errors that grow with the score or have heavy tails.
+        """The notes on the ratings: the same score throughout, errors that
+        grow with the score or have heavy tails, random verdicts from few
+        raters per item (:mod:`skem._io.notes`).
 
         None (an empty list) without the ratings.
         """
@@ -507,6 +514,7 @@ class _Content:
             _heavy_tail_note(
                 self.estimator, self.evidence, self.people["verdict"], command=False
             ),
+            _few_raters_note(self.evidence, self.people["verdict"]),
         ]
         return [note for note in notes if note]
 

@@ -1,11 +1,12 @@
 """Notes on what a fit assumed: heavy tails, errors that grow with the score,
-raters who give every item one score."""
+raters who give every item one score, random verdicts from few raters."""
 
 import numpy as np
 import pytest
 
 from skem._io.evidence import _Evidence
 from skem._io.notes import (
+    _few_raters_note,
     _heavy_tail_note,
     _heavy_tail_words,
     _relative_error_note,
@@ -125,3 +126,34 @@ def test_the_same_score_note_names_those_not_called_random():
     assert "if it did not look" in one
     assert _same_score_note(evidence, np.array(["random"] * 4), str) == ""
     assert _same_score_note(_Evidence.of_counts(None, None), verdicts, str) == ""
+
+
+def test_the_few_raters_note_needs_a_random_verdict_and_at_most_5_raters_an_item():
+    """Random verdicts on items of at most 5 raters (median over the rated
+    items; unrated ones do not count) get the note; none without a random
+    verdict, with more raters, or without the counts."""
+    verdicts = np.array(["consistent", "random", "undetermined"])
+    few = _Evidence(np.array([4, 5, 3, 0, 0, 0, 0]), None, None, None, None)
+    note = _few_raters_note(few, verdicts)
+    assert note.startswith("Few raters per item: the median item has 4 ratings.")
+    assert "compare the consensus with the plain mean" in note
+    assert _few_raters_note(few, np.array(["consistent", "undetermined"] * 2)) == ""
+    many = _Evidence(np.array([6, 6, 5]), None, None, None, None)
+    assert _few_raters_note(many, verdicts) == ""
+    assert _few_raters_note(_Evidence(None, None, None, None, None), verdicts) == ""
+
+
+def test_the_few_raters_note_warns_on_a_hard_panel_that_flags_honest_raters():
+    """The benchmarks' hard panel whose default fit calls 9 of 20 honest
+    raters random (3 to 5 raters per item): the summary's notes say why."""
+    pytest.importorskip("pandas")
+    from benchmarks.crowds import _hard_panel
+    from skem import AnnotatorEM, annotator_frame
+
+    X, _ = _hard_panel(np.random.default_rng(2), (3, 5), 0)
+    em = AnnotatorEM().fit(X)
+    verdicts = annotator_frame(em)["verdict"].to_numpy()
+    assert (verdicts == "random").sum() >= 5
+    per_item = np.sum(~np.isnan(X), axis=1)
+    note = _few_raters_note(_Evidence(per_item, None, None, None, None), verdicts)
+    assert note.startswith("Few raters per item: the median item has 4 ratings.")
