@@ -28,6 +28,13 @@ def _error_over_mean(consensus, X, truth):
     return np.mean(np.abs(consensus - truth)) / np.mean(np.abs(mean - truth))
 
 
+def _ratio_cells(ratios):
+    """Error ratios over draws as table cells: the average, the worst, and
+    how many draws are more than 1% above the mean's error."""
+    ratios = np.asarray(ratios)
+    return [f"{ratios.mean():.3f}", f"{ratios.max():.3f}", int(np.sum(ratios > 1.01))]
+
+
 def _crowd(rng, n_items, n_workers, per_item, noise, bad_fraction, load=None):
     """Ratings on 1..5 of items with a uniform truth in [1, 5].
 
@@ -377,9 +384,7 @@ def straightliners_table(quick=False):
                 f"{flagged} of {n_straight * draws}" if n_straight else "",
                 f"{honest_flagged} of {(20 - n_straight) * draws}",
                 "{:.3g} ({:.3g})".format(*np.mean(errors, axis=0)),
-                f"{np.mean(ratios):.3f}",
-                f"{np.max(ratios):.3f}",
-                int(np.sum(np.array(ratios) > 1.01)),
+                *_ratio_cells(ratios),
             ]
         )
     headers = [
@@ -455,9 +460,7 @@ def hard_panels_table(quick=False):
                     form,
                     f"{caught} of {n_random * draws}" if n_random else "",
                     f"{honest} ({draws_honest} draws)",
-                    f"{np.mean(ratios):.3f}",
-                    f"{np.max(ratios):.3f}",
-                    int(np.sum(np.array(ratios) > 1.01)),
+                    *_ratio_cells(ratios),
                 ]
             )
     headers = [
