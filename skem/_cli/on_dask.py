@@ -95,6 +95,7 @@ def run_fit_on_dask(args):
             consensus = _consensus_table(estimator, args)
             widest, n_items = _widest(consensus, args.item, estimator._score_scale.log)
             annotators = skem.annotator_frame(estimator, name=args.annotator)
+            notes = _count_notes(consensus, annotators["verdict"].to_numpy())
             # Every output is written whole before any replaces its target.
             with OutputStage() as stage:
                 if "consensus" in outputs:
@@ -122,6 +123,7 @@ def run_fit_on_dask(args):
         caught=caught,
         n_items=n_items,
         widest=widest,
+        notes=notes,
     )
     if outputs.get("annotators") == "-":
         write_csv(annotators, sys.stdout)
@@ -381,6 +383,23 @@ def _consensus_table(estimator, args):
     }
     meta = item_partition(make_meta(estimator.consensus_), **options)
     return estimator.consensus_.map_partitions(item_partition, **options, meta=meta)
+
+
+def _count_notes(consensus, verdicts):
+    """The summary's notes that the rating counts alone support.
+
+    The note on random verdicts from few raters per item
+    (:func:`skem._io.notes._few_raters_note`); the items' counts come to the
+    client (8 bytes an item) only when someone is called random.
+    """
+    from skem._io.evidence import _Evidence
+    from skem._io.notes import _few_raters_note
+
+    if not (verdicts == "random").any():
+        return []
+    per_item = consensus["n_ratings"].compute().to_numpy(dtype=float)
+    note = _few_raters_note(_Evidence.of_counts(per_item, None), verdicts)
+    return [note] if note else []
 
 
 def _widest(consensus, name, log=False):

@@ -211,14 +211,15 @@ def _few_raters_note(evidence, verdicts):
         "" unless someone is called random and the median rated item has
         at most ``FEW_RATERS`` ratings.
     """
-    per_item = evidence.per_item
-    if per_item is None or not np.any(np.asarray(verdicts) == "random"):
+    if evidence.per_item is None or not np.any(np.asarray(verdicts) == "random"):
         return ""
-    rated = np.asarray(per_item)[np.asarray(per_item) > 0]
-    if rated.size == 0 or np.median(rated) > FEW_RATERS:
+    per_item = np.asarray(evidence.per_item)
+    rated = per_item[per_item > 0]
+    median = np.median(rated) if rated.size else np.inf
+    if median > FEW_RATERS:
         return ""
     return (
-        f"Few raters per item: the median item has {number(np.median(rated))} "
+        f"Few raters per item: the median item has {number(median)} "
         "ratings. Each item's consensus then follows its own few ratings, the "
         "model's sigma comes out below the raters' real noise, and honest "
         "raters who err more than the rest can look random: on simulated hard "

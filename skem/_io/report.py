@@ -499,23 +499,27 @@ class _Content:
         grow with the score or have heavy tails, random verdicts from few
         raters per item (:mod:`skem._io.notes`).
 
-        None (an empty list) without the ratings.
+        None (an empty list) without the counts; only the last without the
+        ratings (a Dask fit).
         """
-        if self.evidence is None or self.evidence.far is None:
+        if self.evidence is None:
             return []
-        labels = self.people["label"].to_numpy()
-        notes = [
-            _same_score_note(
-                self.evidence,
-                self.people["verdict"],
-                lambda same: ", ".join(_text(label) for label in labels[same]),
-            ),
-            _relative_error_note(self.estimator, self.evidence, command=False),
-            _heavy_tail_note(
-                self.estimator, self.evidence, self.people["verdict"], command=False
-            ),
-            _few_raters_note(self.evidence, self.people["verdict"]),
-        ]
+        verdicts = self.people["verdict"]
+        notes = []
+        if self.evidence.far is not None:
+            labels = self.people["label"].to_numpy()
+            notes += [
+                _same_score_note(
+                    self.evidence,
+                    verdicts,
+                    lambda same: ", ".join(_text(label) for label in labels[same]),
+                ),
+                _relative_error_note(self.estimator, self.evidence, command=False),
+                _heavy_tail_note(
+                    self.estimator, self.evidence, verdicts, command=False
+                ),
+            ]
+        notes.append(_few_raters_note(self.evidence, verdicts))
         return [note for note in notes if note]
 
     # --------------------------------------------------------- figures

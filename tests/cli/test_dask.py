@@ -374,3 +374,38 @@ def test_a_dataset_with_an_empty_part_reads_back_with_pandas(tmp_path, capsys):
     assert main([*args, "-o", str(out), "-q"]) == 0, capsys.readouterr().err
     consensus = pd.read_parquet(out / "consensus")
     assert sorted(consensus["video"]) == [" lead", "00"]
+
+
+def test_the_few_raters_note_of_the_dask_summary_and_page_is_the_in_memory_one(
+    tmp_path, capsys
+):
+    """The note on random verdicts from items with few raters needs the
+    items' rating counts alone, which a Dask fit has: the summary and the
+    report page say what the in-memory ones say."""
+    pytest.importorskip("matplotlib")
+    from benchmarks.crowds import _hard_panel
+
+    X, _ = _hard_panel(np.random.default_rng(2), (3, 5), 0)
+    rows, cols = np.nonzero(~np.isnan(X))
+    frame = pd.DataFrame(
+        {"video": rows, "subject": [f"r{c}" for c in cols], "score": X[rows, cols]}
+    )
+    whole = tmp_path / "hard.parquet"
+    frame.to_parquet(whole, index=False)
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    for k in range(2):
+        frame.iloc[k::2].to_parquet(folder / f"part-{k}.parquet", index=False)
+    notes = {}
+    for backend, source, extra in (
+        ("memory", whole, []),
+        ("dask", folder, ["--workers", "1"]),
+    ):
+        page = tmp_path / f"{backend}.html"
+        args = ["fit", str(source), *NAMES, *extra, "--report", str(page)]
+        assert main(args) == 0, capsys.readouterr().err
+        out = capsys.readouterr().out
+        notes[backend] = [x for x in out.splitlines() if x.startswith("Few raters")]
+        assert "Few raters per item: the median item has 4" in page.read_text()
+    assert len(notes["memory"]) == 1
+    assert notes["memory"] == notes["dask"]
