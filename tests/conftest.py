@@ -55,17 +55,33 @@ def ratings():
 def every_candidate_in_the_mixture(monkeypatch):
     """Fits whose mixture holds every annotator with enough compared ratings,
     as if a good rating brought unbounded evidence, that spare nobody for
-    one far-off rating, and that keep the mixture's fit whatever it gains
-    over everyone good: for tests of the steps on panels too small to judge
-    anyone, and of one run of EM
+    one far-off rating nor for the others' consensus, and that keep the
+    mixture's fit whatever it gains over everyone good: for tests of the
+    steps on panels too small to judge anyone, and of one run of EM
     (:func:`skem._model.evidence._mixture_annotators`,
     :func:`skem._model.lapses._find_lapses`,
+    :func:`skem._model.predictive._find_undetermined`,
     :func:`skem._model.evidence._estimate_mixture_gain`)."""
     monkeypatch.setattr(
         "skem._em.driver._measure_evidence_per_rating", lambda *args: 1e300
     )
+    for check in ("_find_lapses", "_find_undetermined"):
+        _spare_nobody(monkeypatch, check)
+    monkeypatch.setattr("skem._em.runs._MIXTURE_TEST_GAIN", -np.inf)
+
+
+@pytest.fixture
+def without_the_predictive_check(monkeypatch):
+    """Fits that do not judge their flagged annotators again on the others'
+    consensus (:func:`skem._model.predictive._find_undetermined`): for tests
+    of what the mixture's test against everyone good decides, on honest
+    panels where the check would spare the flagged first."""
+    _spare_nobody(monkeypatch, "_find_undetermined")
+
+
+def _spare_nobody(monkeypatch, check):
+    """Replace the driver's ``check`` by one that spares nobody."""
     monkeypatch.setattr(
-        "skem._em.driver._find_lapses",
+        f"skem._em.driver.{check}",
         lambda data, form, run: np.zeros(data.n_annotators, dtype=bool),
     )
-    monkeypatch.setattr("skem._em.runs._MIXTURE_TEST_GAIN", -np.inf)

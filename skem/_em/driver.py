@@ -61,6 +61,7 @@ from skem._model.lapses import _find_lapses, _report_lapses
 from skem._model.likelihoods import (
     _estimate_annotator_log_joint,
 )
+from skem._model.predictive import _find_undetermined
 from skem._model.random import _random_log_density
 from skem._model.shift import _centre_biases
 from skem._model.starts import _check_init_weights
@@ -163,9 +164,11 @@ class _BaseEM(_ModelSetup, BaseEstimator, metaclass=ABCMeta):
         (:func:`skem._model.evidence._mixture_candidates`). If the fit's
         good ratings say that some of them could not reach a verdict even
         if honest (:func:`skem._model.evidence._mixture_annotators`), or that
-        one rating alone calls them random (:mod:`skem._model.lapses`), EM
-        goes on from that fit with those annotators presumed good: a new
-        objective, fixed for the whole of its run.
+        one rating alone calls them random (:mod:`skem._model.lapses`), or
+        that the others' consensus of their items cannot call them random
+        (:mod:`skem._model.predictive`), EM goes on from that fit with those
+        annotators presumed good: a new objective, fixed for the whole of its
+        run.
 
         Parameters
         ----------
@@ -207,7 +210,10 @@ class _BaseEM(_ModelSetup, BaseEstimator, metaclass=ABCMeta):
         in_mixture = _mixture_annotators(candidates, counts["evidence"], per_rating)
         lapsed &= in_mixture
         in_mixture &= ~lapsed
-        if not np.array_equal(in_mixture, candidates):
+        in_mixture &= ~_find_undetermined(data, form, best)
+        # A refit may flag others, whom the check then judges in turn; each
+        # round takes annotators out of the mixture, so the rounds end.
+        while not np.array_equal(in_mixture, data.in_mixture):
             data.in_mixture = in_mixture
             start = best["params"]
             if warm_refit is not None and np.array_equal(warm_refit[0], in_mixture):
@@ -216,6 +222,7 @@ class _BaseEM(_ModelSetup, BaseEstimator, metaclass=ABCMeta):
             best = self._fit_from_starts(data, form, start)
             point = self._resume_point(data, best)
             resume["refit"] = None if point is None else (in_mixture, *point)
+            in_mixture = in_mixture & ~_find_undetermined(data, form, best)
         best = self._test_mixture(data, form, best)
         # Without a mixture (its test failed) there is no verdict to spare.
         lapsed &= data.in_mixture.any()

@@ -169,12 +169,13 @@ def test_a_panel_of_noise_says_no_ratings_tell_anyone_apart(tmp_path, run_main):
 
 
 def test_a_failed_mixture_test_is_named_as_the_reason_not_a_shortage(
-    tmp_path, run_main
+    tmp_path, run_main, without_the_predictive_check
 ):
     """Honest, noisy raters, three per item, where the mixture from the median
     start flags one and then gives way to everyone good: the summary and the
     report name that as the reason it is undetermined, not too few ratings
-    (it has ten)."""
+    (it has ten). (The others' consensus would spare it first: the check is
+    off.)"""
     from tests.model.test_evidence import _honest_panel
 
     X = _honest_panel(5)

@@ -177,12 +177,13 @@ def test_candidates_too_noisy_to_judge_match_the_in_memory_fit(client, Dask, Mem
 @pytest.mark.slow  # a LocalCluster
 @pytest.mark.parametrize("Dask, Memory", PAIRS, ids=["soft", "hard"])
 def test_a_mixture_failing_its_test_gives_the_in_memory_nested_fit(
-    client, Dask, Memory
+    client, Dask, Memory, without_the_predictive_check
 ):
     """Honest, noisy raters, three per item, where the mixture from the median
     start flags some and fails its test against everyone good: the nested
     fit, on 3 partitions as in memory (nobody flagged, those the mixture
-    flagged not judged)."""
+    flagged not judged). (The others' consensus would spare them first: the
+    check is off.)"""
     from tests.model.test_evidence import _honest_panel
 
     X = _honest_panel(5)
@@ -201,6 +202,27 @@ def test_a_mixture_failing_its_test_gives_the_in_memory_nested_fit(
     assert em._mixture_flagged.any()
     for fit in (dask_em, dask_em.to_in_memory().estimator):
         np.testing.assert_array_equal(fit._mixture_flagged, em._mixture_flagged)
+
+
+@pytest.mark.slow  # a LocalCluster
+@pytest.mark.parametrize("Dask, Memory", PAIRS, ids=["soft", "hard"])
+def test_the_others_consensus_spares_whom_it_spares_in_memory(client, Dask, Memory):
+    """A hard panel (1..5, honest noise 4/3, 8 to 10 raters per item, 2 of 20
+    random) whose first fit flags an honest rater that the others' consensus
+    cannot call random: on 3 partitions the same fit, the same rater not
+    judged (:mod:`skem._model.predictive`)."""
+    from tests.model.test_predictive import _hard_panel
+
+    X, _ = _hard_panel(9)
+    item, annotator = np.nonzero(~np.isnan(X))
+    frame = pd.DataFrame(
+        {"item": item.astype(str), "annotator": annotator, "score": X[item, annotator]}
+    )
+    em, matrix = _in_memory(Memory, frame)
+    np.testing.assert_array_equal(np.flatnonzero(~em.judged_), [3])
+    dask_em = _dask_fit(Dask, dd.from_pandas(frame, npartitions=3))
+    _assert_same_fit(dask_em, em, matrix)
+    np.testing.assert_array_equal(dask_em.judged_, em.judged_)
 
 
 @pytest.mark.slow  # a LocalCluster

@@ -1,0 +1,230 @@
+"""A flagged annotator against the consensus of the others: the predictive check."""
+
+import warnings
+from unittest import mock
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from skem import AnnotatorEM, HardAnnotatorEM
+from skem._em.backend import _Block, _InMemoryBackend
+from skem._model.form import _model_form, _Params
+from skem._model.likelihoods import _compute_good_terms
+from skem._model.predictive import (
+    _MIN_OTHER_WEIGHT,
+    _compute_predictive_log_density,
+    _estimate_others_locations,
+    _estimate_panel_scale,
+    _estimate_predictive_log_odds,
+    _estimate_scale_grid,
+    _kernel_predictive_log_density,
+)
+from tests._helpers import _ratings
+
+
+def test_others_locations_are_the_weighted_means_of_the_other_ratings():
+    """Item 0: three raters; without rater 0 the location is the mean of the
+    others' bias-corrected ratings weighed by w / sigma**2, and its variance
+    the inverse of their sum. Item 1 has one other rater of weight 0.4,
+    below the minimum: not judged. Item 2 is gold: its known location, with
+    variance 0."""
+    item = np.array([0, 0, 0, 1, 1, 2, 2])
+    annotator = np.array([0, 1, 2, 0, 2, 0, 1])
+    score = np.array([0.2, 0.5, 0.9, 0.3, 0.6, 0.1, 0.4])
+    weights = np.array([1.0, 0.8, 0.4])
+    bias = np.array([0.0, 0.1, -0.05])
+    sigma = np.array([0.1, 0.2, 0.4])
+    gold = np.array([np.nan, np.nan, 0.35])
+    location, variance, judged = _estimate_others_locations(
+        item, annotator, score, 3, weights, bias, sigma, gold
+    )
+    lam = weights / sigma**2
+    # Rater 0 on item 0: the others are raters 1 and 2.
+    expected = (lam[1] * (0.5 - 0.1) + lam[2] * (0.9 + 0.05)) / (lam[1] + lam[2])
+    assert location[0] == pytest.approx(expected)
+    assert variance[0] == pytest.approx(1.0 / (lam[1] + lam[2]))
+    # Rater 2 on item 0: raters 0 and 1.
+    expected = (lam[0] * 0.2 + lam[1] * 0.4) / (lam[0] + lam[1])
+    assert location[2] == pytest.approx(expected)
+    assert judged[:3].all()
+    # Item 1: rater 0's other weighs 0.4 < 0.5; rater 2's other weighs 1.
+    assert weights[2] < _MIN_OTHER_WEIGHT
+    np.testing.assert_array_equal(judged[3:5], [False, True])
+    assert np.isnan(location[3]) and location[4] == pytest.approx(0.3)
+    np.testing.assert_array_equal(location[5:], [0.35, 0.35])
+    np.testing.assert_array_equal(variance[5:], [0.0, 0.0])
+    assert judged[5:].all()
+
+
+def test_a_rating_alone_on_its_item_is_not_judged():
+    location, variance, judged = _estimate_others_locations(
+        np.array([0, 1, 1]),
+        np.array([0, 0, 1]),
+        np.array([0.5, 0.2, 0.3]),
+        2,
+        np.ones(2),
+        np.zeros(2),
+        np.full(2, 0.1),
+    )
+    np.testing.assert_array_equal(judged, [False, True, True])
+    assert np.isnan(location[0]) and np.isnan(variance[0])
+
+
+@pytest.mark.parametrize("bounded", [False, True])
+def test_predictive_log_density_is_the_normal_widened_by_the_location_variance(
+    bounded,
+):
+    """sd = sqrt(s**2 + v): the plain normal's scipy density, or the normal
+    truncated to the unit range."""
+    rng = np.random.default_rng(0)
+    score = rng.uniform(0, 1, 20)
+    location = rng.uniform(0.1, 0.9, 20)
+    variance = rng.uniform(0, 0.02, 20)
+    scale = 0.15
+    sd = np.sqrt(scale**2 + variance)
+    got = _compute_predictive_log_density(
+        score, location, variance, scale, 0.0, bounded
+    )
+    if bounded:
+        expected = stats.truncnorm.logpdf(
+            score, -location / sd, (1 - location) / sd, location, sd
+        )
+    else:
+        expected = stats.norm.logpdf(score, location, sd)
+    np.testing.assert_allclose(got, expected, rtol=1e-10)
+
+
+def test_predictive_log_density_on_levels_is_the_cell_of_the_widened_normal():
+    """On levels the density is the levels form's at sd = sqrt(s**2 + v);
+    the plain normal reads no levels."""
+    score = np.array([0.1, 0.3, 0.5, 0.7, 0.9])
+    location = np.array([0.2, 0.35, 0.5, 0.6, 0.8])
+    variance = np.array([0.0, 0.01, 0.02, 0.005, 0.0])
+    sd = np.sqrt(0.2**2 + variance)
+    expected = _compute_good_terms(score, location, sd, (0.0, 1.0), half_step=0.1)
+    np.testing.assert_allclose(
+        _compute_predictive_log_density(score, location, variance, 0.2, 0.1, True),
+        expected["log_density"],
+    )
+    np.testing.assert_allclose(
+        _compute_predictive_log_density(score, location, variance, 0.2, 0.1, False),
+        stats.norm.logpdf(score, location, sd),
+    )
+
+
+def test_predictive_log_odds_add_the_prior_odds_and_take_off_the_random_density():
+    log_odds = _estimate_predictive_log_odds(
+        np.array([3.0, -2.0]), np.array([0.0, -0.01]), 0.8
+    )
+    np.testing.assert_allclose(log_odds, [np.log(4.0) + 3.0, np.log(4.0) - 1.99])
+
+
+def test_scale_grid_is_even_in_log_between_its_ends():
+    grid = _estimate_scale_grid(1e-3, 1.0, 4)
+    np.testing.assert_allclose(grid, [1e-3, 1e-2, 1e-1, 1.0])
+
+
+def _few_raters_panel(seed, n_items=400, n_annotators=30, per_item=3, noise=0.1):
+    """Honest raters of one noise, ``per_item`` to an item, in unit space."""
+    rng = np.random.default_rng(seed)
+    item = np.repeat(np.arange(n_items), per_item)
+    annotator = np.concatenate(
+        [rng.choice(n_annotators, per_item, replace=False) for _ in range(n_items)]
+    )
+    truth = rng.uniform(0.3, 0.7, n_items)
+    score = truth[item] + rng.normal(0.0, noise, item.size)
+    return _ratings(item, annotator, score, n_items, n_annotators)
+
+
+def test_panel_scale_recovers_the_noise_that_fitted_locations_shrink():
+    """Three raters per item: the residuals from the items' means have 2/3
+    of the noise's variance, the predictions from the other two have all of
+    it plus the mean's; the yardstick is the noise, within 3%."""
+    ratings = _few_raters_panel(0)
+    n = ratings.n_annotators
+    data = _InMemoryBackend(_Block(ratings), ratings.n_per_annotator, False)
+    form = _model_form(False, "shared", False, 0.0, 1e-3)
+    params = _Params(np.zeros(n), np.full(n, 0.1), 0.1, 1.0 - 1e-6)
+    scale = _estimate_panel_scale(data, form, params, np.ones(n), np.ones(n, bool))
+    assert scale == pytest.approx(0.1, rel=0.03)
+    means = np.bincount(ratings.item, ratings.score) / 3.0
+    fitted = np.sqrt(np.mean((ratings.score - means[ratings.item]) ** 2))
+    assert fitted < 0.9 * scale
+
+
+def test_the_kernel_sums_each_annotators_judged_ratings_only_among():
+    """The kernel's sums are those of the helpers, per annotator ``among``."""
+    ratings = _few_raters_panel(1, n_items=20, n_annotators=6)
+    n = ratings.n_annotators
+    weights = np.linspace(0.2, 1.0, n)
+    bias = np.linspace(-0.05, 0.05, n)
+    sigma = np.full(n, 0.1)
+    among = np.arange(n) % 2 == 0
+    scales = np.array([0.05, 0.1])
+    _, out = _kernel_predictive_log_density(
+        _Block(ratings), weights, bias, sigma, scales, among, False
+    )
+    location, variance, judged = _estimate_others_locations(
+        ratings.item, ratings.annotator, ratings.score, 20, weights, bias, sigma
+    )
+    for a in range(n):
+        mine = judged & (ratings.annotator == a)
+        assert out["n_predicted"][a] == (mine.sum() if among[a] else 0)
+        for k, scale in enumerate(scales):
+            expected = stats.norm.logpdf(
+                ratings.score[mine],
+                location[mine] + bias[a],
+                np.sqrt(scale**2 + variance[mine]),
+            ).sum()
+            assert out["predictive_log_density"][k, a] == pytest.approx(
+                expected if among[a] else 0.0
+            )
+
+
+def _hard_panel(seed, n_random=2):
+    """1..5 judgments with a noise of 4/3, 8 to 10 raters per item, the
+    first ``n_random`` of 20 raters uniform on the levels."""
+    from benchmarks.crowds import _hard_panel
+
+    return _hard_panel(np.random.default_rng(seed), (8, 10), n_random)
+
+
+def _fit(Estimator, X, **params):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return Estimator(**params).fit(X)
+
+
+@pytest.mark.parametrize("Estimator", [AnnotatorEM, HardAnnotatorEM])
+def test_honest_raters_the_others_consensus_cannot_condemn_are_undetermined(
+    Estimator,
+):
+    """On a hard panel whose first fit flags an honest rater beside the two
+    random ones, the check leaves it out of the mixture: undetermined (not
+    judged), counted at pi_ in the consensus; the random raters, whom the
+    others' consensus condemns, stay random."""
+    X, _ = _hard_panel(9)
+    with mock.patch(
+        "skem._em.driver._find_undetermined",
+        lambda data, form, run: np.zeros(data.n_annotators, dtype=bool),
+    ):
+        unchecked = _fit(Estimator, X)
+    np.testing.assert_array_equal(np.flatnonzero(unchecked.weights_ < 0.5), [0, 1, 3])
+    checked = _fit(Estimator, X)
+    np.testing.assert_array_equal(np.flatnonzero(~checked.judged_), [3])
+    assert checked.consensus_weights_[3] == pytest.approx(checked.pi_)
+    assert np.all(checked.weights_[:2] < 0.1)
+
+
+def test_random_raters_on_a_wide_scale_stay_random():
+    """Where random raters' ratings miss the others' consensus by far (a
+    panel that agrees closely on a wide scale), the check spares none of
+    them, nor flags anyone else."""
+    rng = np.random.default_rng(3)
+    truth = rng.uniform(1, 5, 40)
+    X = np.clip(np.round(truth[:, None] + rng.normal(0, 0.4, (40, 12))), 1, 5)
+    X[:, :3] = rng.integers(1, 6, (40, 3))
+    em = _fit(AnnotatorEM, X)
+    np.testing.assert_array_equal(np.flatnonzero(em.weights_ < 0.1), [0, 1, 2])
+    assert em.judged_.all()
