@@ -182,8 +182,9 @@ def _reason(
         elif mixture_flagged:
             why = MIXTURE_FAILED
         else:
-            # Too few at the panel's agreement, or a panel whose ratings
-            # cannot tell good from random at all (pure noise).
+            # Too few at the panel's agreement, a panel whose ratings cannot
+            # tell good from random at all (pure noise), or ratings that the
+            # others' consensus cannot call random (skem._model.predictive).
             why = TOO_LITTLE_AGREEMENT
         return (
             f"undetermined: {why} ({counted(int(n_judged), 'rating')} on items that "

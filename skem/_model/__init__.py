@@ -29,6 +29,11 @@ noise_prior
 weights, log_posterior
     The E-step's ``P(good)`` of each annotator (hard EM: its 0/1 flag) and
     ``log P(good)``.
+others' consensus
+    An item's location estimated without one annotator's rating: the mean
+    of the other ratings less their biases, weighed as the M-step weighs
+    them. A flagged annotator is judged again on it
+    (:mod:`skem._model.predictive`).
 responsibility
     What the M-step weighs an annotator's ratings by: its ``weights`` if
     it is in the mixture (``data.in_mixture``), else 1, as it enters the

@@ -9,16 +9,18 @@ from scipy import stats
 
 from skem import AnnotatorEM, HardAnnotatorEM
 from skem._em.backend import _Block, _InMemoryBackend
-from skem._model.form import _model_form, _Params
+from skem._io.verdicts import TOO_LITTLE_AGREEMENT, _annotator_verdicts
+from skem._model.form import _Params
 from skem._model.likelihoods import _compute_good_terms
 from skem._model.predictive import (
     _MIN_OTHER_WEIGHT,
     _compute_predictive_log_density,
+    _estimate_noise_factor,
     _estimate_others_locations,
-    _estimate_panel_scale,
+    _estimate_parabola_peak,
     _estimate_predictive_log_odds,
-    _estimate_scale_grid,
     _kernel_predictive_log_density,
+    _sum_item_totals,
 )
 from tests._helpers import _ratings
 
@@ -36,8 +38,9 @@ def test_others_locations_are_the_weighted_means_of_the_other_ratings():
     bias = np.array([0.0, 0.1, -0.05])
     sigma = np.array([0.1, 0.2, 0.4])
     gold = np.array([np.nan, np.nan, 0.35])
+    totals = _sum_item_totals(item, annotator, score, 3, weights, bias, sigma)
     location, variance, judged = _estimate_others_locations(
-        item, annotator, score, 3, weights, bias, sigma, gold
+        item, annotator, score, totals, weights, bias, sigma, gold
     )
     lam = weights / sigma**2
     # Rater 0 on item 0: the others are raters 1 and 2.
@@ -58,15 +61,10 @@ def test_others_locations_are_the_weighted_means_of_the_other_ratings():
 
 
 def test_a_rating_alone_on_its_item_is_not_judged():
-    location, variance, judged = _estimate_others_locations(
-        np.array([0, 1, 1]),
-        np.array([0, 0, 1]),
-        np.array([0.5, 0.2, 0.3]),
-        2,
-        np.ones(2),
-        np.zeros(2),
-        np.full(2, 0.1),
-    )
+    ratings = (np.array([0, 1, 1]), np.array([0, 0, 1]), np.array([0.5, 0.2, 0.3]))
+    params = (np.ones(2), np.zeros(2), np.full(2, 0.1))
+    totals = _sum_item_totals(*ratings, 2, *params)
+    location, variance, judged = _estimate_others_locations(*ratings, totals, *params)
     np.testing.assert_array_equal(judged, [False, True, True])
     assert np.isnan(location[0]) and np.isnan(variance[0])
 
@@ -120,9 +118,30 @@ def test_predictive_log_odds_add_the_prior_odds_and_take_off_the_random_density(
     np.testing.assert_allclose(log_odds, [np.log(4.0) + 3.0, np.log(4.0) - 1.99])
 
 
-def test_scale_grid_is_even_in_log_between_its_ends():
-    grid = _estimate_scale_grid(1e-3, 1.0, 4)
-    np.testing.assert_allclose(grid, [1e-3, 1e-2, 1e-1, 1.0])
+def test_item_totals_sum_each_items_weighted_ratings():
+    totals = _sum_item_totals(
+        np.array([0, 0, 2]),
+        np.array([0, 1, 1]),
+        np.array([0.5, 0.7, 0.2]),
+        3,
+        np.array([1.0, 0.5]),
+        np.array([0.1, -0.1]),
+        np.array([0.5, 1.0]),
+    )
+    np.testing.assert_allclose(totals[0], [4 * 0.4 + 0.5 * 0.8, 0.0, 0.5 * 0.3])
+    np.testing.assert_allclose(totals[1], [4.5, 0.0, 0.5])
+    np.testing.assert_allclose(totals[2], [1.5, 0.0, 0.5])
+
+
+def test_parabola_peak_is_exact_on_a_parabola_and_near_the_best_point():
+    u = np.array([0.0, 0.25, 0.5])
+    assert _estimate_parabola_peak(u, -((u - 0.3) ** 2)) == pytest.approx(0.3)
+    # The middle point the best: the peak is within half a step of it.
+    assert _estimate_parabola_peak(u, np.array([-10.0, 0.0, -1e-9])) == pytest.approx(
+        0.375
+    )
+    # Not concave: the middle point.
+    assert _estimate_parabola_peak(u, np.array([0.0, 1.0, 2.0])) == 0.25
 
 
 def _few_raters_panel(seed, n_items=400, n_annotators=30, per_item=3, noise=0.1):
@@ -137,20 +156,45 @@ def _few_raters_panel(seed, n_items=400, n_annotators=30, per_item=3, noise=0.1)
     return _ratings(item, annotator, score, n_items, n_annotators)
 
 
-def test_panel_scale_recovers_the_noise_that_fitted_locations_shrink():
-    """Three raters per item: the residuals from the items' means have 2/3
-    of the noise's variance, the predictions from the other two have all of
-    it plus the mean's; the yardstick is the noise, within 3%."""
+def test_noise_factor_undoes_the_shrinking_of_fitted_sigmas():
+    """Three raters per item of noise 0.1: sigma fitted beside the items'
+    means is about sqrt(2/3) of it. A rating's prediction from the other two
+    has the noise's variance plus their mean's, 0.01 * 3 / 2; with the
+    fitted sigma the mean's is read too small (sigma**2 / 2), and the factor
+    makes up the whole: ``(k sigma)**2 + sigma**2 / 2`` is 0.015, within 5%,
+    from the fitted sigma and from the true one (k about 1)."""
     ratings = _few_raters_panel(0)
     n = ratings.n_annotators
     data = _InMemoryBackend(_Block(ratings), ratings.n_per_annotator, False)
-    form = _model_form(False, "shared", False, 0.0, 1e-3)
-    params = _Params(np.zeros(n), np.full(n, 0.1), 0.1, 1.0 - 1e-6)
-    scale = _estimate_panel_scale(data, form, params, np.ones(n), np.ones(n, bool))
-    assert scale == pytest.approx(0.1, rel=0.03)
     means = np.bincount(ratings.item, ratings.score) / 3.0
     fitted = np.sqrt(np.mean((ratings.score - means[ratings.item]) ** 2))
-    assert fitted < 0.9 * scale
+    assert fitted == pytest.approx(0.1 * np.sqrt(2 / 3), rel=0.05)
+    for sigma in (fitted, 0.1):
+        params = _Params(np.zeros(n), np.full(n, sigma), sigma, 1.0 - 1e-6)
+        factor = _estimate_noise_factor(
+            data, params, np.ones(n), np.ones(n, bool), False
+        )
+        assert (factor * sigma) ** 2 + sigma**2 / 2 == pytest.approx(0.015, rel=0.05)
+    assert factor == pytest.approx(1.0, rel=0.03)
+
+
+def test_noise_factor_keeps_each_annotators_own_noise():
+    """Half the raters with noise 0.05, half 0.2, their sigmas known: the
+    factor is 1 (within 5%), where one sigma for the panel would be set
+    between the two."""
+    rng = np.random.default_rng(2)
+    n_items, n = 400, 20
+    item = np.repeat(np.arange(n_items), 6)
+    annotator = np.concatenate(
+        [rng.choice(n, 6, replace=False) for _ in range(n_items)]
+    )
+    sigma = np.where(np.arange(n) < 10, 0.05, 0.2)
+    score = rng.uniform(0.3, 0.7, n_items)[item] + rng.normal(0, sigma[annotator])
+    ratings = _ratings(item, annotator, score, n_items, n)
+    data = _InMemoryBackend(_Block(ratings), ratings.n_per_annotator, False)
+    params = _Params(np.zeros(n), sigma, 0.1, 1.0 - 1e-6)
+    factor = _estimate_noise_factor(data, params, np.ones(n), np.ones(n, bool), False)
+    assert factor == pytest.approx(1.0, rel=0.05)
 
 
 def test_the_kernel_sums_each_annotators_judged_ratings_only_among():
@@ -159,23 +203,25 @@ def test_the_kernel_sums_each_annotators_judged_ratings_only_among():
     n = ratings.n_annotators
     weights = np.linspace(0.2, 1.0, n)
     bias = np.linspace(-0.05, 0.05, n)
-    sigma = np.full(n, 0.1)
+    sigma = np.linspace(0.05, 0.15, n)
     among = np.arange(n) % 2 == 0
-    scales = np.array([0.05, 0.1])
+    factors = np.array([0.5, 1.0])
     _, out = _kernel_predictive_log_density(
-        _Block(ratings), weights, bias, sigma, scales, among, False
+        _Block(ratings), weights, bias, sigma, factors, among, False
     )
+    rated = (ratings.item, ratings.annotator, ratings.score)
+    totals = _sum_item_totals(*rated, 20, weights, bias, sigma)
     location, variance, judged = _estimate_others_locations(
-        ratings.item, ratings.annotator, ratings.score, 20, weights, bias, sigma
+        *rated, totals, weights, bias, sigma
     )
     for a in range(n):
         mine = judged & (ratings.annotator == a)
         assert out["n_predicted"][a] == (mine.sum() if among[a] else 0)
-        for k, scale in enumerate(scales):
+        for k, factor in enumerate(factors):
             expected = stats.norm.logpdf(
                 ratings.score[mine],
                 location[mine] + bias[a],
-                np.sqrt(scale**2 + variance[mine]),
+                np.sqrt((factor * sigma[a]) ** 2 + variance[mine]),
             ).sum()
             assert out["predictive_log_density"][k, a] == pytest.approx(
                 expected if among[a] else 0.0
@@ -215,6 +261,11 @@ def test_honest_raters_the_others_consensus_cannot_condemn_are_undetermined(
     np.testing.assert_array_equal(np.flatnonzero(~checked.judged_), [3])
     assert checked.consensus_weights_[3] == pytest.approx(checked.pi_)
     assert np.all(checked.weights_[:2] < 0.1)
+    verdicts, reasons = _annotator_verdicts(
+        checked.weights_, n_judged=checked.n_judged_ratings_, judged=checked.judged_
+    )
+    assert verdicts[3] == "undetermined" and TOO_LITTLE_AGREEMENT in reasons[3]
+    np.testing.assert_array_equal(verdicts[:2], ["random", "random"])
 
 
 def test_random_raters_on_a_wide_scale_stay_random():
