@@ -482,10 +482,7 @@ def hard_panels_table(quick=False):
         "noise (about 1.12 for 1.33, the everyone-good fit), and the raters "
         "with the largest errors look random. A flagged rater whom the "
         "others' consensus of its items cannot call random is undetermined "
-        "(the user guide's 'Judged again on the others' consensus'); the panels "
-        "where the fit calls 8 or 9 of 20 honest raters random remain: the "
-        "default's "
-        "worst known case (the user guide's limitations; "
+        "(the user guide's 'Judged again on the others' consensus'; "
         "benchmarks/notes/issue16_evidence.md, stops 61 and 62)."
     )
     return table(headers, rows), note

@@ -340,6 +340,31 @@ def _estimate_predictive_log_odds(predictive_log_density, random_log_density, pi
     return np.log(pi) - np.log1p(-pi) + predictive_log_density - random_log_density
 
 
+def _estimate_review_weights(responsibility, pi):
+    """What each annotator weighs in the others' consensus, while the
+    flagged are under review.
+
+    A flagged annotator's own verdict is what the check reviews, so it does
+    not silence it in the review of another's: it counts at the prior
+    ``pi``, as an undetermined annotator counts in the consensus. Otherwise,
+    where the first fit took the half of a panel that happens to agree for
+    the good ones, each flagged annotator would be predicted from that half
+    alone, and condemned by it.
+
+    Parameters
+    ----------
+    responsibility : ndarray of shape (n_annotators,)
+        The run's M-step weights (1 outside the mixture).
+    pi : float
+
+    Returns
+    -------
+    weights : ndarray of shape (n_annotators,)
+        ``max(responsibility, pi)``.
+    """
+    return np.maximum(responsibility, pi)
+
+
 def _find_undetermined(data, form, run):
     """The flagged annotators of ``run`` that the others' consensus cannot
     call random.
@@ -362,8 +387,9 @@ def _find_undetermined(data, form, run):
     if not flagged.any() or form.tail_df is not None:
         return np.zeros_like(flagged)
     params = run["params"]
-    weights = run["responsibility"]
-    factor = _estimate_noise_factor(data, params, weights, weights >= 0.5, form.bounded)
+    weights = _estimate_review_weights(run["responsibility"], params.pi)
+    good = ~flagged & (data.n_per_annotator > 0)
+    factor = _estimate_noise_factor(data, params, weights, good, form.bounded)
     if factor is None:
         return np.zeros_like(flagged)
     sums = data.reduce(

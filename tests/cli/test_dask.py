@@ -385,7 +385,7 @@ def test_the_few_raters_note_of_the_dask_summary_and_page_is_the_in_memory_one(
     pytest.importorskip("matplotlib")
     from benchmarks.crowds import _hard_panel
 
-    X, _ = _hard_panel(np.random.default_rng(2), (3, 5), 0)
+    X, _ = _hard_panel(np.random.default_rng(1), (3, 5), 2)
     rows, cols = np.nonzero(~np.isnan(X))
     frame = pd.DataFrame(
         {"video": rows, "subject": [f"r{c}" for c in cols], "score": X[rows, cols]}

@@ -5,6 +5,8 @@ from unittest import mock
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 from skem import AnnotatorEM, HardAnnotatorEM
@@ -19,10 +21,11 @@ from skem._model.predictive import (
     _estimate_others_locations,
     _estimate_parabola_peak,
     _estimate_predictive_log_odds,
+    _estimate_review_weights,
     _kernel_predictive_log_density,
     _sum_item_totals,
 )
-from tests._helpers import _ratings
+from tests._helpers import _budget, _ratings
 
 
 def test_others_locations_are_the_weighted_means_of_the_other_ratings():
@@ -279,3 +282,69 @@ def test_random_raters_on_a_wide_scale_stay_random():
     em = _fit(AnnotatorEM, X)
     np.testing.assert_array_equal(np.flatnonzero(em.weights_ < 0.1), [0, 1, 2])
     assert em.judged_.all()
+
+
+def test_review_weights_count_the_flagged_at_the_prior():
+    np.testing.assert_array_equal(
+        _estimate_review_weights(np.array([1.0, 0.95, 0.3, 0.0]), 0.6),
+        [1.0, 0.95, 0.6, 0.6],
+    )
+
+
+@pytest.mark.parametrize("seed", [2, 22])
+def test_an_honest_panel_whose_first_fit_collapses_is_not_condemned(seed):
+    """1..5 judgments with a noise of 4/3 and 3 to 5 raters per item: on
+    these draws the first fit takes the half of the panel that happens to
+    agree for the good ones and calls 8 or 9 of the 20 honest raters random.
+    Reviewed on the others' consensus, where the flagged count at pi_,
+    nobody is called random, and the consensus is within 1% of the plain
+    mean's error (1.70 times it before)."""
+    from benchmarks.crowds import _error_over_mean, _hard_panel
+
+    X, truth = _hard_panel(np.random.default_rng(seed), (3, 5), 0)
+    with mock.patch(
+        "skem._em.driver._find_undetermined",
+        lambda data, form, run: np.zeros(data.n_annotators, dtype=bool),
+    ):
+        unchecked = _fit(AnnotatorEM, X)
+    assert np.sum(unchecked.weights_ < 0.5) >= 8
+    checked = _fit(AnnotatorEM, X)
+    assert not np.any(checked.judged_ & (checked.weights_ < 0.1))
+    assert _error_over_mean(checked.mu_, X, truth) <= 1.01
+
+
+@settings(max_examples=_budget(60), deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n_items=st.integers(1, 6),
+    n_annotators=st.integers(2, 5),
+)
+def test_others_location_is_the_weighted_mean_of_the_items_other_ratings(
+    seed, n_items, n_annotators
+):
+    """For any panel, weights, biases and sigmas: each judged rating's
+    others' location is the weighted mean, computed directly, of the other
+    ratings of its item less their biases, and its variance the inverse of
+    their weights' sum; a rating is judged exactly when its item's other
+    raters weigh at least ``_MIN_OTHER_WEIGHT``."""
+    rng = np.random.default_rng(seed)
+    rated = rng.random((n_items, n_annotators)) < 0.7
+    item, annotator = np.nonzero(rated)
+    score = rng.uniform(0, 1, item.size)
+    weights = rng.choice([0.0, 0.3, 1.0], n_annotators) * rng.uniform(
+        0.5, 1, n_annotators
+    )
+    bias = rng.normal(0, 0.1, n_annotators)
+    sigma = rng.uniform(0.05, 0.5, n_annotators)
+    totals = _sum_item_totals(item, annotator, score, n_items, weights, bias, sigma)
+    location, variance, judged = _estimate_others_locations(
+        item, annotator, score, totals, weights, bias, sigma
+    )
+    for r in range(item.size):
+        others = (item == item[r]) & (np.arange(item.size) != r)
+        lam = weights[annotator[others]] / sigma[annotator[others]] ** 2
+        assert judged[r] == (weights[annotator[others]].sum() >= _MIN_OTHER_WEIGHT)
+        if judged[r]:
+            centred = score[others] - bias[annotator[others]]
+            assert location[r] == pytest.approx(np.sum(lam * centred) / lam.sum())
+            assert variance[r] == pytest.approx(1.0 / lam.sum())
