@@ -23,6 +23,7 @@ from skem._model.predictive import (
     _estimate_predictive_log_odds,
     _estimate_review_weights,
     _kernel_predictive_log_density,
+    _sample_annotators,
     _sum_item_totals,
 )
 from tests._helpers import _budget, _ratings
@@ -348,3 +349,16 @@ def test_others_location_is_the_weighted_mean_of_the_items_other_ratings(
             centred = score[others] - bias[annotator[others]]
             assert location[r] == pytest.approx(np.sum(lam * centred) / lam.sum())
             assert variance[r] == pytest.approx(1.0 / lam.sum())
+
+
+def test_sampled_annotators_are_every_kth_for_about_the_ratings_asked():
+    among = np.array([True, True, False, True, True, True, True])
+    n = np.array([10, 0, 50, 10, 10, 10, 10])
+    # 50 ratings among them, at most 60 asked: all of those with ratings.
+    np.testing.assert_array_equal(
+        _sample_annotators(among, n, 60), [1, 0, 0, 1, 1, 1, 1]
+    )
+    # 20 asked: every 3rd of the five with ratings.
+    np.testing.assert_array_equal(
+        _sample_annotators(among, n, 20), [1, 0, 0, 0, 0, 1, 0]
+    )
