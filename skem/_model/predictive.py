@@ -11,11 +11,11 @@ data cannot tell it from a random one.
 So after the first fit every annotator the mixture flags is judged again on
 what the others say of its items. Its rating ``s_ia`` is predicted from the
 item's location estimated without it, the mean of the other ratings less
-their biases, each weighed by ``w_b / sigma_b**2`` (the fit's M-step
-weights over the variances)::
+their biases, each weighed by its posterior over its variance, a flagged
+rater's at least the prior ``pi`` (:func:`_estimate_review_weights`)::
 
     m_i = sum_{b != a} lam_b (s_ib - b_b) / sum_{b != a} lam_b,
-    v_i = 1 / sum_{b != a} lam_b,   lam_b = w_b / sigma_b**2
+    v_i = 1 / sum_{b != a} lam_b,   lam_b = max(w_b, pi) / sigma_b**2
 
 and a good rating is ``Normal(m_i + b_a, (k sigma_a)**2 + v_i)`` (truncated
 to the scale, or on the rating's level, as the form reads ratings), against
@@ -116,7 +116,8 @@ def _estimate_others_locations(
     totals : tuple of three ndarray of shape (n_items,)
         Each item's sums over all its ratings (:func:`_sum_item_totals`).
     weights : ndarray of shape (n_annotators,)
-        Each annotator's M-step weight (its posterior of good).
+        What each annotator weighs in the others' consensus
+        (:func:`_estimate_review_weights`).
     bias, sigma : ndarray of shape (n_annotators,)
     gold : ndarray of shape (n_items,) or None, default=None
         Known unit-space locations of gold items (NaN elsewhere): there the
