@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from skem._em.ratings import _ratings_from_matrix
-from tests._helpers import SMALL_X
+from tests._helpers import SMALL_X, _spares_nobody
 
 # CI machines are slow and noisy: no per-example deadline, a bounded budget.
 settings.register_profile(
@@ -66,7 +66,7 @@ def every_candidate_in_the_mixture(monkeypatch):
         "skem._em.driver._measure_evidence_per_rating", lambda *args: 1e300
     )
     for check in ("_find_lapses", "_find_undetermined"):
-        _spare_nobody(monkeypatch, check)
+        monkeypatch.setattr(f"skem._em.driver.{check}", _spares_nobody)
     monkeypatch.setattr("skem._em.runs._MIXTURE_TEST_GAIN", -np.inf)
 
 
@@ -76,12 +76,4 @@ def without_the_predictive_check(monkeypatch):
     consensus (:func:`skem._model.predictive._find_undetermined`): for tests
     of what the mixture's test against everyone good decides, on honest
     panels where the check would spare the flagged first."""
-    _spare_nobody(monkeypatch, "_find_undetermined")
-
-
-def _spare_nobody(monkeypatch, check):
-    """Replace the driver's ``check`` by one that spares nobody."""
-    monkeypatch.setattr(
-        f"skem._em.driver.{check}",
-        lambda data, form, run: np.zeros(data.n_annotators, dtype=bool),
-    )
+    monkeypatch.setattr("skem._em.driver._find_undetermined", _spares_nobody)

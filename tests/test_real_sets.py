@@ -26,6 +26,7 @@ from benchmarks._common import (  # noqa: E402
 from benchmarks.speed import _uniform_on  # noqa: E402
 from benchmarks.subsamples import _subsample  # noqa: E402
 from skem import AnnotatorEM  # noqa: E402
+from tests._helpers import _spares_nobody  # noqa: E402
 
 # The truth sets: (title in peers.SETS, metric name) for every metric.
 TRUTH_METRICS = [
@@ -137,10 +138,7 @@ def test_the_default_flags_no_weather_worker_at_the_maximum_of_nobody_random(
     assert np.sum(auto.weights_ < 0.5) == 0
     assert np.sum(_fit(data.X, init="median").weights_ < 0.5) == 0
     monkeypatch.setattr("skem._em.runs._MIXTURE_TEST_GAIN", -np.inf)
-    monkeypatch.setattr(
-        "skem._em.driver._find_undetermined",
-        lambda data, form, run: np.zeros(data.n_annotators, dtype=bool),
-    )
+    monkeypatch.setattr("skem._em.driver._find_undetermined", _spares_nobody)
     median = _fit(data.X, init="median")
     assert auto.log_likelihood_ > median.log_likelihood_
     assert np.sum(median.weights_ < 0.5) > 0

@@ -210,10 +210,12 @@ class _BaseEM(_ModelSetup, BaseEstimator, metaclass=ABCMeta):
         in_mixture = _mixture_annotators(candidates, counts["evidence"], per_rating)
         lapsed &= in_mixture
         in_mixture &= ~lapsed
-        in_mixture &= ~_find_undetermined(data, form, best)
         # A refit may flag others, whom the check then judges in turn; each
         # round takes annotators out of the mixture, so the rounds end.
-        while not np.array_equal(in_mixture, data.in_mixture):
+        while True:
+            in_mixture = in_mixture & ~_find_undetermined(data, form, best)
+            if np.array_equal(in_mixture, data.in_mixture):
+                break
             data.in_mixture = in_mixture
             start = best["params"]
             if warm_refit is not None and np.array_equal(warm_refit[0], in_mixture):
@@ -222,7 +224,6 @@ class _BaseEM(_ModelSetup, BaseEstimator, metaclass=ABCMeta):
             best = self._fit_from_starts(data, form, start)
             point = self._resume_point(data, best)
             resume["refit"] = None if point is None else (in_mixture, *point)
-            in_mixture = in_mixture & ~_find_undetermined(data, form, best)
         best = self._test_mixture(data, form, best)
         # Without a mixture (its test failed) there is no verdict to spare.
         lapsed &= data.in_mixture.any()

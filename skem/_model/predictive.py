@@ -254,7 +254,7 @@ def _kernel_predictive_log_density(
 
 
 def _estimate_parabola_peak(u, objective):
-    """Where the parabola through three points peaks, kept between the outer two.
+    """Where the parabola through three points peaks.
 
     Parameters
     ----------
@@ -266,13 +266,14 @@ def _estimate_parabola_peak(u, objective):
     Returns
     -------
     peak : float
+        Within half a step of ``u[1]``, since the middle value is the
+        largest; ``u[1]`` where the three lie on a line.
     """
     step = u[1] - u[0]
     curvature = objective[0] - 2.0 * objective[1] + objective[2]
     if not curvature < 0:
         return float(u[1])
-    offset = 0.5 * step * (objective[0] - objective[2]) / curvature
-    return float(np.clip(u[1] + offset, u[0], u[2]))
+    return float(u[1] + 0.5 * step * (objective[0] - objective[2]) / curvature)
 
 
 def _estimate_noise_factor(data, params, weights, good, bounded):

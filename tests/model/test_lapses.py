@@ -18,7 +18,7 @@ from skem._model.lapses import (
     _estimate_lapse_posterior,
 )
 from skem._model.likelihoods import _compute_good_terms
-from tests._helpers import _budget, _ratings
+from tests._helpers import _budget, _ratings, _spares_nobody
 
 
 def _small_backend(seed, half_step=0.0):
@@ -198,10 +198,7 @@ def test_a_careful_annotator_with_one_slip_is_not_called_random(Estimator, seed)
     with it, rater 0 is lapsed and good (its posterior allows the slip), and
     the random raters are still flagged."""
     X, n_careful = _panel_with_a_slip(seed)
-    with mock.patch(
-        "skem._em.driver._find_lapses",
-        lambda data, form, run: np.zeros(data.n_annotators, dtype=bool),
-    ):
+    with mock.patch("skem._em.driver._find_lapses", _spares_nobody):
         unspared = Estimator(score_range=(0, 1)).fit(X)
     assert unspared.weights_[0] < 0.5
     em = Estimator(score_range=(0, 1)).fit(X)

@@ -26,7 +26,7 @@ from skem._model.predictive import (
     _sample_annotators,
     _sum_item_totals,
 )
-from tests._helpers import _budget, _ratings
+from tests._helpers import _budget, _ratings, _spares_nobody
 
 
 def test_others_locations_are_the_weighted_means_of_the_other_ratings():
@@ -255,10 +255,7 @@ def test_honest_raters_the_others_consensus_cannot_condemn_are_undetermined(
     judged), counted at pi_ in the consensus; the random raters, whom the
     others' consensus condemns, stay random."""
     X, _ = _hard_panel(9)
-    with mock.patch(
-        "skem._em.driver._find_undetermined",
-        lambda data, form, run: np.zeros(data.n_annotators, dtype=bool),
-    ):
+    with mock.patch("skem._em.driver._find_undetermined", _spares_nobody):
         unchecked = _fit(Estimator, X)
     np.testing.assert_array_equal(np.flatnonzero(unchecked.weights_ < 0.5), [0, 1, 3])
     checked = _fit(Estimator, X)
@@ -303,10 +300,7 @@ def test_an_honest_panel_whose_first_fit_collapses_is_not_condemned(seed):
     from benchmarks.crowds import _error_over_mean, _hard_panel
 
     X, truth = _hard_panel(np.random.default_rng(seed), (3, 5), 0)
-    with mock.patch(
-        "skem._em.driver._find_undetermined",
-        lambda data, form, run: np.zeros(data.n_annotators, dtype=bool),
-    ):
+    with mock.patch("skem._em.driver._find_undetermined", _spares_nobody):
         unchecked = _fit(AnnotatorEM, X)
     assert np.sum(unchecked.weights_ < 0.5) >= 8
     checked = _fit(AnnotatorEM, X)
