@@ -33,7 +33,9 @@ others' consensus
     An item's location estimated without one annotator's rating: the mean
     of the other ratings less their biases, each weighed by its posterior
     over its variance, a flagged rater's at least ``pi``. A flagged
-    annotator is judged again on it (:mod:`skem._model.predictive`).
+    annotator is judged again on it (:mod:`skem._model.predictive`); on
+    levels also with the outer cells closed at the scale's ends, from the
+    consensus weighed by the posterior.
 responsibility
     What the M-step weighs an annotator's ratings by: its ``weights`` if
     it is in the mixture (``data.in_mixture``), else 1, as it enters the

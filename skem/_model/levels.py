@@ -19,7 +19,9 @@ of the observed score's: EM reuses the truncated forms' guarded Newton steps
 (:mod:`skem._model.truncated`) on the terms computed here. The ratings carry
 the half-step (:attr:`skem._em.ratings._Ratings.half_step`); which cells are
 open follows from the bounds: a cell that reaches an end of the range is
-open there.
+open there. The predictive check also reads the ratings with the outer cells
+closed at the range's ends (:func:`_compute_closed_level_log_density`), so
+that no verdict rests on how an annotator uses the scale's ends alone.
 """
 
 import contextlib
@@ -127,7 +129,59 @@ def _compute_level_chunk_terms(
         scale_information[point] = 2.0
 
 
-def _reflected_cell(score, location, sigma, bounds, half_step):
+def _compute_closed_level_log_density(score, location, sigma, bounds, half_step):
+    """Each level rating's log mass under the normal truncated to the range.
+
+    The outer cells end at the range's ends instead of opening beyond them:
+    the latent score is the normal restricted to the range, as the bounded
+    form reads exact scores, and a rating's probability is its cell's share
+    of the range's mass. So the outer levels hold no more than their cells
+    (an open cell holds the whole tail), and on ever finer levels the log
+    density tends to the truncated normal's. The predictive check reads the
+    ends so too (:mod:`skem._model.predictive`); EM does not.
+
+    Parameters
+    ----------
+    score, location, sigma : ndarray of shape (n_ratings,)
+        Unit scores (the levels), their locations and standard deviations.
+    bounds : tuple of float
+        ``(low, high)`` of the range in unit space.
+    half_step : float
+        Half the spacing of the levels, in unit space.
+
+    Returns
+    -------
+    log_density : ndarray of shape (n_ratings,)
+        ``log(P(cell) / P(range)) - log(2 h)``, the cells closed at the range's
+        ends; a cell narrower than the rounding of its ends has the truncated
+        normal's log density at the level.
+    """
+    near, far, _ = _reflected_cell(
+        score, location, sigma, bounds, half_step, open_ends=False
+    )
+    low, high = bounds
+    range_near, range_far, _ = _reflected_cell(
+        np.full(np.shape(score), 0.5 * (low + high)),
+        location,
+        sigma,
+        bounds,
+        0.5 * (high - low),
+        open_ends=False,
+    )
+    point = ~(far > near)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        log_mass = _compute_log_mass_ratios(np.where(point, far - 1.0, near), far)[0]
+    log_range = _compute_log_mass_ratios(range_near, range_far)[0]
+    log_density = log_mass - log_range - np.log(2.0 * half_step)
+    if point.any():
+        z = (score[point] - location[point]) / sigma[point]
+        log_density[point] = (
+            -_LOG_SQRT_2PI - np.log(sigma[point]) - 0.5 * z * z - log_range[point]
+        )
+    return log_density
+
+
+def _reflected_cell(score, location, sigma, bounds, half_step, open_ends=True):
     """Each rating's cell in standard deviations from its location, reflected.
 
     A cell below its location is reflected through it, so that the cell lies
@@ -142,6 +196,8 @@ def _reflected_cell(score, location, sigma, bounds, half_step):
     bounds : tuple of float
         ``(low, high)`` of the range in unit space.
     half_step : float
+    open_ends : bool, default=True
+        Whether a cell that reaches an end of the range opens beyond it.
 
     Returns
     -------
@@ -162,6 +218,8 @@ def _reflected_cell(score, location, sigma, bounds, half_step):
     near /= sigma
     far = np.add(distance, half_step, out=distance)
     far /= sigma
+    if not open_ends:
+        return near, far, below
     slack = _END_TOLERANCE * half_step
     bottom = score - half_step <= low + slack
     top = score + half_step >= high - slack

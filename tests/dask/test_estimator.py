@@ -226,6 +226,26 @@ def test_the_others_consensus_spares_whom_it_spares_in_memory(client, Dask, Memo
 
 
 @pytest.mark.slow  # a LocalCluster
+def test_the_closed_reading_of_a_slider_spares_whom_it_spares_in_memory(client):
+    """Hard judgments on a 0..100 slider whose honest workers use its ends
+    differently: the reading with the cells closed at the ends spares them
+    on 3 partitions as in memory, with the same fit."""
+    from tests.model.test_predictive import _slider_panel
+
+    X, _, random = _slider_panel(0)
+    item, annotator = np.nonzero(~np.isnan(X))
+    frame = pd.DataFrame(
+        {"item": item.astype(str), "annotator": annotator, "score": X[item, annotator]}
+    )
+    Dask, Memory = PAIRS[0]
+    em, matrix = _in_memory(Memory, frame)
+    assert not np.any(em.weights_[~random] < 0.5)
+    dask_em = _dask_fit(Dask, dd.from_pandas(frame, npartitions=3))
+    _assert_same_fit(dask_em, em, matrix)
+    np.testing.assert_array_equal(dask_em.judged_, em.judged_)
+
+
+@pytest.mark.slow  # a LocalCluster
 @pytest.mark.parametrize("Dask, Memory", PAIRS, ids=["soft", "hard"])
 def test_a_slip_is_read_as_in_memory(client, Dask, Memory):
     """A careful rater with one rating far off, beside random raters: on 3

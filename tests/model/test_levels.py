@@ -4,9 +4,14 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy import stats
 from scipy.special import log_ndtr
 
-from skem._model.levels import _MIN_SCALE_INFORMATION, _reflected_cell
+from skem._model.levels import (
+    _MIN_SCALE_INFORMATION,
+    _compute_closed_level_log_density,
+    _reflected_cell,
+)
 from skem._model.likelihoods import _compute_good_terms
 from tests._helpers import BOUNDS, _budget
 
@@ -188,3 +193,96 @@ def test_a_cell_narrower_than_the_rounding_of_its_ends_has_the_density_terms():
     )
     for value in terms.values():
         assert np.all(np.isfinite(value))
+
+
+def _closed(score, location, sigma, half_step=HALF_STEP):
+    n = np.size(score)
+    return _compute_closed_level_log_density(
+        np.broadcast_to(np.asarray(score, dtype=np.float64), n).copy(),
+        np.broadcast_to(np.asarray(location, dtype=np.float64), n).copy(),
+        np.broadcast_to(np.asarray(sigma, dtype=np.float64), n).copy(),
+        BOUNDS,
+        half_step,
+    )
+
+
+def test_a_closed_cell_holds_its_share_of_the_normals_mass_on_the_range():
+    """log P(cell) - log P(range) - log(2 h), the outer cells ending at the
+    range's ends (scipy's normal as the oracle, each mass taken in the tail
+    that keeps its digits)."""
+    rng = np.random.default_rng(1)
+    score = rng.choice(LEVELS, 400)
+    location = rng.uniform(-0.3, 1.3, 400)
+    sigma = np.exp(rng.uniform(np.log(0.1), np.log(3.0), 400))
+
+    def mass(low, high):
+        above = low > location
+        upper = stats.norm.sf(low, location, sigma) - stats.norm.sf(
+            high, location, sigma
+        )
+        lower = stats.norm.cdf(high, location, sigma) - stats.norm.cdf(
+            low, location, sigma
+        )
+        return np.where(above, upper, lower)
+
+    expected = (
+        np.log(mass(score - HALF_STEP, score + HALF_STEP))
+        - np.log(mass(np.zeros(400), np.ones(400)))
+        - np.log(2 * HALF_STEP)
+    )
+    np.testing.assert_allclose(_closed(score, location, sigma), expected, rtol=1e-9)
+
+
+@settings(max_examples=_budget(200))
+@given(location=st.floats(-1e3, 1e3), log_sigma=st.floats(np.log(1e-6), np.log(1e3)))
+def test_closed_cells_share_the_range_so_their_masses_sum_to_one(location, log_sigma):
+    """Property: for any location and sigma the closed cells' log masses are
+    finite and at most 0, and where the location is within 10 of the range
+    (the predictions' are within it) they sum to 1; the outer ones hold no
+    tail beyond the range. Far out, each log mass is about -z**2 / 2, and
+    their difference keeps 16 less log10(z**2) digits."""
+    log_density = _closed(LEVELS, location, np.exp(log_sigma))
+    assert np.all(np.isfinite(log_density))
+    assert np.all(log_density + np.log(2 * HALF_STEP) <= 1e-12)
+    if abs(location) <= 10 and log_sigma >= np.log(1e-4):
+        total = np.exp(log_density).sum() * 2 * HALF_STEP
+        assert total == pytest.approx(1.0, rel=1e-5)
+
+
+@settings(max_examples=_budget(200))
+@given(location=st.floats(-2.0, 3.0), log_sigma=st.floats(np.log(1e-3), np.log(1e2)))
+def test_closed_inner_cells_are_the_open_ones_over_the_ranges_mass(location, log_sigma):
+    """Property: the inner levels' cells are the same in both readings, so
+    the closed reading only divides their mass by the range's: each inner
+    level's log density differs from the open one's by one constant, while
+    an outer cell's open tail is gone."""
+    sigma = np.exp(log_sigma)
+    closed = _closed(LEVELS, location, sigma)
+    opened = _terms(LEVELS, np.full(5, location), np.full(5, sigma))["log_density"]
+    shift = closed[1:4] - opened[1:4]
+    np.testing.assert_allclose(shift, shift[0], rtol=0, atol=1e-9 * (1 + abs(shift[0])))
+    assert shift[0] >= -1e-12
+    assert np.all(closed[[0, 4]] - opened[[0, 4]] <= shift[0] + 1e-9)
+
+
+def test_on_ever_finer_levels_closed_cells_are_the_truncated_normal():
+    """On 1,001 levels the closed cells' log density is the density of the
+    normal truncated to the range, as the bounded form reads exact scores;
+    the open reading's outer cells instead hold the tails."""
+    n_levels = 1001
+    half_step = 0.5 / n_levels
+    levels = (np.arange(n_levels) + 0.5) / n_levels
+    location, sigma = 0.3, 0.2
+    expected = stats.truncnorm.logpdf(
+        levels, -location / sigma, (1 - location) / sigma, loc=location, scale=sigma
+    )
+    closed = _closed(levels, location, sigma, half_step)
+    np.testing.assert_allclose(closed, expected, atol=1e-4)
+    opened = _compute_good_terms(
+        levels,
+        np.full(n_levels, location),
+        np.full(n_levels, sigma),
+        BOUNDS,
+        half_step=half_step,
+    )["log_density"]
+    assert opened[0] - expected[0] > np.log(50)

@@ -12,7 +12,9 @@ from scipy import stats
 from skem import AnnotatorEM, HardAnnotatorEM
 from skem._em.backend import _Block, _InMemoryBackend
 from skem._io.verdicts import TOO_LITTLE_AGREEMENT, _annotator_verdicts
+from skem._model import predictive
 from skem._model.form import _Params
+from skem._model.levels import _compute_closed_level_log_density
 from skem._model.likelihoods import _compute_good_terms
 from skem._model.predictive import (
     _MIN_OTHER_WEIGHT,
@@ -113,6 +115,30 @@ def test_predictive_log_density_on_levels_is_the_cell_of_the_widened_normal():
         _compute_predictive_log_density(score, location, variance, 0.2, 0.1, False),
         stats.norm.logpdf(score, location, sd),
     )
+
+
+def test_predictive_log_density_closed_reads_the_normal_truncated_to_the_range():
+    """With ``closed`` the levels' outer cells end at the range's ends (the
+    normal truncated to it); exact scores read the same either way."""
+    score = np.array([0.1, 0.3, 0.5, 0.7, 0.9])
+    location = np.array([0.2, 0.35, 0.5, 0.6, 0.95])
+    variance = np.array([0.0, 0.01, 0.02, 0.005, 0.0])
+    sd = np.sqrt(0.3**2 + variance)
+    np.testing.assert_allclose(
+        _compute_predictive_log_density(
+            score, location, variance, 0.3, 0.1, True, closed=True
+        ),
+        _compute_closed_level_log_density(score, location, sd, (0.0, 1.0), 0.1),
+    )
+    for bounded in (True, False):
+        np.testing.assert_array_equal(
+            _compute_predictive_log_density(
+                score, location, variance, 0.3, 0.0, bounded, closed=True
+            ),
+            _compute_predictive_log_density(
+                score, location, variance, 0.3, 0.0, bounded
+            ),
+        )
 
 
 def test_predictive_log_odds_add_the_prior_odds_and_take_off_the_random_density():
@@ -306,6 +332,72 @@ def test_an_honest_panel_whose_first_fit_collapses_is_not_condemned(seed):
     checked = _fit(AnnotatorEM, X)
     assert not np.any(checked.judged_ & (checked.weights_ < 0.1))
     assert _error_over_mean(checked.mu_, X, truth) <= 1.01
+
+
+def _slider_panel(seed, noise=1.5, random_fraction=0.1):
+    """0..100 sliders on statements with a verdict 0..5, 110 workers of 11
+    answers, honest workers each with its own use of the scale."""
+    from benchmarks.crowds import _slider_panel
+
+    return _slider_panel(np.random.default_rng(seed), noise, random_fraction)
+
+
+def _open_reading_only():
+    """The check with the levels read only as EM reads them (outer cells
+    open): the closed reading finds nothing to judge."""
+    reading = predictive._estimate_reading_log_odds
+
+    def open_only(*args, closed):
+        return None if closed else reading(*args, closed=closed)
+
+    return mock.patch.object(predictive, "_estimate_reading_log_odds", open_only)
+
+
+@pytest.mark.parametrize("Estimator", [AnnotatorEM, HardAnnotatorEM])
+def test_honest_workers_who_keep_off_a_sliders_ends_are_not_condemned(Estimator):
+    """Hard judgments on a 0..100 slider, whose honest workers use the scale
+    each in their own way: read with open outer cells, the wide normal puts
+    much of its mass on 0 and 100, and the workers who answer in the
+    middle look less likely than the uniform, so the first fit and the open
+    reading condemn half of the honest panel and the consensus falls well
+    below the plain mean's Spearman. With the cells closed at the scale's
+    ends they cannot be called random: no honest worker is flagged, and the
+    consensus is within 0.01 of the mean's."""
+    X, verdict, random = _slider_panel(0)
+    mean = stats.spearmanr(np.nanmean(X, axis=1), verdict)[0]
+    with _open_reading_only():
+        opened = _fit(Estimator, X)
+    assert np.mean(opened.weights_[~random] < 0.5) > 0.3
+    assert stats.spearmanr(opened.mu_, verdict)[0] < mean - 0.05
+    both = _fit(Estimator, X)
+    assert not np.any(both.weights_[~random] < 0.5)
+    assert stats.spearmanr(both.mu_, verdict)[0] >= mean - 0.01
+
+
+def test_the_closed_reading_is_of_levels_from_the_posteriors_consensus():
+    """Levels are read twice, the second time closed and with each
+    annotator weighed by its posterior in the others' consensus (the
+    flagged counted at pi_ would let random raters vouch for each other);
+    exact scores once, open."""
+    calls = []
+    reading = predictive._estimate_reading_log_odds
+
+    def spy(data, params, weights, flagged, good, form, *, closed):
+        calls.append((closed, weights.copy(), params.pi))
+        return reading(data, params, weights, flagged, good, form, closed=closed)
+
+    X, _ = _hard_panel(9)
+    with mock.patch.object(predictive, "_estimate_reading_log_odds", spy):
+        em = _fit(AnnotatorEM, X)
+    assert [closed for closed, _, _ in calls[:2]] == [False, True]
+    (_, review, pi), (_, posterior, _) = calls[:2]
+    np.testing.assert_array_equal(review, np.maximum(posterior, pi))
+    assert np.any(posterior < pi)
+    assert em.levels_ is not None
+    calls.clear()
+    with mock.patch.object(predictive, "_estimate_reading_log_odds", spy):
+        _fit(AnnotatorEM, X, levels=None)
+    assert calls and not any(closed for closed, _, _ in calls)
 
 
 @settings(max_examples=_budget(60), deadline=None)
