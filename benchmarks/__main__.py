@@ -52,6 +52,10 @@ SECTIONS = {
             crowds.hard_panels_table,
         ),
         (
+            "Sliders whose honest raters use the scale differently (simulated)",
+            crowds.slider_panels_table,
+        ),
+        (
             "The default against the mean on subsamples of the real sets",
             subsamples.subsample_table,
         ),

@@ -11,12 +11,14 @@ random, since the prior on the sigmas holds each near the panel's. The fourth
 has raters who give every item one score ("straightliners"), on rating scales
 and on yes/no judgments. The fifth tracks the default's worst known case:
 hard judgments with a few raters per item, where it can call honest raters
-random.
+random. The sixth has sliders on 0..100 whose honest raters use the scale
+each in their own way, some at its ends, some in its middle.
 """
 
 import warnings
 
 import numpy as np
+from scipy.stats import spearmanr
 
 from benchmarks._common import Skipped, shared_data_dir, table
 from skem import AnnotatorEM
@@ -484,5 +486,100 @@ def hard_panels_table(quick=False):
         "others' consensus of its items cannot call random is undetermined "
         "(the user guide's 'Judged again on the others' consensus'; "
         "benchmarks/notes/issue16_evidence.md, stops 61 and 62)."
+    )
+    return table(headers, rows), note
+
+
+def _slider_panel(rng, noise, random_fraction):
+    """120 statements with a verdict 0..5, judged on a 0..100 slider by 110
+    workers, 11 each. An honest worker's slider is the logistic of its own
+    scale times (the verdict on -1..1, plus its own lean, plus normal noise
+    of ``noise``), rounded: a wide scale sends most answers to 0 or 100, a
+    narrow one keeps them in the middle. A random worker answers a uniform
+    whole number. Returns the ratings of the rated statements, their
+    verdicts, and which workers are random."""
+    n_items, n_workers, per_worker = 120, 110, 11
+    verdict = rng.integers(0, 6, n_items)
+    latent = (verdict - 2.5) / 2.5
+    scale = np.exp(rng.normal(0.7, 0.6, n_workers))
+    lean = rng.normal(0.0, 0.4, n_workers)
+    random = rng.random(n_workers) < random_fraction
+    X = np.full((n_items, n_workers), np.nan)
+    for worker in range(n_workers):
+        items = rng.choice(n_items, per_worker, replace=False)
+        if random[worker]:
+            X[items, worker] = rng.integers(0, 101, per_worker)
+        else:
+            z = latent[items] + lean[worker] + noise * rng.normal(size=per_worker)
+            X[items, worker] = np.rint(100.0 / (1.0 + np.exp(-scale[worker] * z)))
+    rated = np.flatnonzero(np.any(~np.isnan(X), axis=1))
+    return X[rated], verdict[rated], random
+
+
+# (noise of the honest workers, share of random workers)
+SLIDER_PANELS = {
+    "hard judgments (noise 1.5), 10% random": (1.5, 0.1),
+    "hard judgments (noise 1.5), 30% random": (1.5, 0.3),
+    "clearer judgments (noise 0.5), 20% random": (0.5, 0.2),
+}
+
+
+def slider_panels_table(quick=False):
+    """Sliders whose honest raters use the ends differently: honest raters
+    called random, and the Spearman against the verdicts."""
+    rows = []
+    draws = 2 if quick else 20
+    for name, (noise, random_fraction) in SLIDER_PANELS.items():
+        for form, params in HARD_FORMS.items():
+            gains, honest, draws_honest, caught, n_random = [], 0, 0, 0, 0
+            for seed in range(draws):
+                X, verdict, random = _slider_panel(
+                    np.random.default_rng(seed), noise, random_fraction
+                )
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    em = AnnotatorEM(**params).fit(X)
+                    mean = np.nanmean(X, axis=1)
+                flags = em.weights_ < 0.5
+                honest += int(flags[~random].sum())
+                draws_honest += bool(flags[~random].any())
+                caught += int(flags[random].sum())
+                n_random += int(random.sum())
+                gains.append(
+                    spearmanr(em.mu_, verdict)[0] - spearmanr(mean, verdict)[0]
+                )
+            gains = np.asarray(gains)
+            rows.append(
+                [
+                    name,
+                    form,
+                    f"{caught} of {n_random}",
+                    f"{honest} ({draws_honest} draws)",
+                    f"{gains.mean():+.4f}",
+                    f"{gains.min():+.4f}",
+                    int(np.sum(gains < -0.01)),
+                ]
+            )
+    headers = [
+        "panel (120 statements, 110 workers, 11 each, 0..100)",
+        "form",
+        "random workers flagged",
+        "honest workers flagged",
+        "Spearman minus the mean's",
+        "worst draw",
+        "draws > 0.01 below the mean",
+    ]
+    note = (
+        f"{draws} draws per panel; the Spearman of the consensus against the "
+        "verdicts (0..5), less the plain mean's; 'flag': weight < 0.5. The "
+        "honest workers' scales are log-normal (median 2, a factor of 1.8 "
+        "either way), so some answer mostly 0 or 100 and others stay in the "
+        "middle, as workers on real sliders do. Read as levels with open "
+        "outer cells, a wide normal puts much of its mass on 0 and 100, and "
+        "a worker who never answers there looks less likely than the "
+        "uniform; a flagged worker is called random only if the reading "
+        "with the cells closed at the scale's ends calls it so too (the user "
+        "guide's 'Judged again on the others' consensus'; "
+        "benchmarks/notes/issue16_evidence.md, stop 63)."
     )
     return table(headers, rows), note
