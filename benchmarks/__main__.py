@@ -56,6 +56,10 @@ SECTIONS = {
             crowds.slider_panels_table,
         ),
         (
+            "Items rated in batches of different difficulty (simulated)",
+            crowds.batched_panels_table,
+        ),
+        (
             "The default against the mean on subsamples of the real sets",
             subsamples.subsample_table,
         ),
