@@ -223,7 +223,7 @@ def _few_raters_note(evidence, verdicts):
         "ratings. Each item's consensus then follows its own few ratings, the "
         "model's sigma comes out below the raters' real noise, and honest "
         "raters who err more than the rest can look random: on simulated hard "
-        "panels of this kind, up to 5 honest raters of 20. Before excluding "
+        "panels of this kind, up to 3 honest raters of 20. Before excluding "
         "anyone called random, compare the consensus with the plain mean, and "
         "the verdicts with what else you know of the raters."
     )

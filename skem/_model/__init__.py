@@ -33,8 +33,10 @@ others' consensus
     An item's location estimated without one annotator's rating: the mean
     of the other ratings less their biases, each weighed by its posterior
     over its variance, a flagged rater's at least ``pi``. A flagged
-    annotator is judged again on it (:mod:`skem._model.predictive`); on
-    levels also with the outer cells closed at the scale's ends, from the
+    annotator is judged again on it (:mod:`skem._model.predictive`,
+    :mod:`skem._model.others`), its predictions widened where the others
+    disagree on its items more than on the good annotators'; on levels
+    also with the outer cells closed at the scale's ends, from the
     consensus weighed by the posterior.
 responsibility
     What the M-step weighs an annotator's ratings by: its ``weights`` if

@@ -17,12 +17,23 @@ rater's at least the prior ``pi`` (:func:`_estimate_review_weights`)::
     m_i = sum_{b != a} lam_b (s_ib - b_b) / sum_{b != a} lam_b,
     v_i = 1 / sum_{b != a} lam_b,   lam_b = max(w_b, pi) / sigma_b**2
 
-and a good rating is ``Normal(m_i + b_a, (k sigma_a)**2 + v_i)`` (truncated
-to the scale, or on the rating's level, as the form reads ratings), against
-the random component's density. Nothing of the annotator's own ratings
-enters its prediction. Items whose other raters weigh less than
-``_MIN_OTHER_WEIGHT`` in all are skipped: there is no consensus of the
-others to predict from.
+and a good rating is ``Normal(m_i + b_a, r_a ((k sigma_a)**2 + v_i))``
+(truncated to the scale, or on the rating's level, as the form reads
+ratings), against the random component's density. Nothing of the
+annotator's own ratings enters its prediction. Items whose other raters
+weigh less than ``_MIN_OTHER_WEIGHT`` in all are skipped: there is no
+consensus of the others to predict from (:mod:`skem._model.others`).
+
+``r_a`` is how much more the others disagree on the annotator's items than
+on the good annotators' items, at least 1
+(:func:`skem._model.others._estimate_dispersion_ratio`), the others weighed
+by their posterior. The model gives each annotator a noise, not each item:
+where items come in batches rated by the same few workers and some batches
+are much harder than others, a worker who drew hard batches looks noisy,
+and the mixture calls it random. Its deviations are then no larger than
+the others' on the same items, and the widened prediction says so (with 3
+workers a batch and 30% of the batches hard, 98 honest workers were
+flagged over 20 draws, 61 are now; with 5 workers a batch, 37 and 7).
 
 The factor ``k`` is one for the panel: the maximum-likelihood factor of the
 good annotators' predictions (:func:`_estimate_noise_factor`). The
@@ -79,11 +90,14 @@ import numpy as np
 from skem._model.evidence import _VERDICT_ODDS, _flagged_annotators
 from skem._model.levels import _compute_closed_level_log_density
 from skem._model.likelihoods import _chunks, _compute_good_terms
+from skem._model.others import (
+    _estimate_dispersion_ratio,
+    _estimate_others_locations,
+    _estimate_review_weights,
+    _kernel_others_dispersion,
+    _sum_item_totals,
+)
 from skem._model.steps import _UNIT_BOUNDS
-
-# An item whose other raters weigh less than this in all (the sum of their
-# M-step weights) has no consensus of the others: its rating is not judged.
-_MIN_OTHER_WEIGHT = 0.5
 
 # The factors of each pass of the search for the panel's, in log from the
 # pass's centre (a parabola through the best and its neighbours places the
@@ -98,80 +112,6 @@ _MAX_LOG_FACTOR = 3.0
 # a fraction of a percent: beyond them the search reads every k-th good
 # annotator's ratings (by annotator code, the same in memory and on Dask).
 _FACTOR_RATINGS = 100_000
-
-
-def _sum_item_totals(item, annotator, score, n_items, weights, bias, sigma):
-    """The items' sums that :func:`_estimate_others_locations` reads.
-
-    Parameters
-    ----------
-    item, annotator, score : ndarray of shape (n_ratings,)
-        Every rating of the items, in unit score space, and whose they are.
-    n_items : int
-    weights, bias, sigma : ndarray of shape (n_annotators,)
-
-    Returns
-    -------
-    totals : tuple of three ndarray of shape (n_items,)
-        The sums of ``lam_b (s_ib - b_b)``, ``lam_b`` and ``w_b`` over each
-        item's ratings, ``lam_b = w_b / sigma_b**2``.
-    """
-    lam = weights / sigma**2
-    return (
-        np.bincount(item, lam[annotator] * (score - bias[annotator]), n_items),
-        np.bincount(item, lam[annotator], n_items),
-        np.bincount(item, weights[annotator], n_items),
-    )
-
-
-def _estimate_others_locations(
-    item, annotator, score, totals, weights, bias, sigma, gold=None
-):
-    """Each rating's item location estimated from the item's other ratings.
-
-    Parameters
-    ----------
-    item, annotator, score : ndarray of shape (n_ratings,)
-        Ratings in unit score space, and whose they are.
-    totals : tuple of three ndarray of shape (n_items,)
-        Each item's sums over all its ratings (:func:`_sum_item_totals`).
-    weights : ndarray of shape (n_annotators,)
-        What each annotator weighs in the others' consensus
-        (:func:`_estimate_review_weights`).
-    bias, sigma : ndarray of shape (n_annotators,)
-    gold : ndarray of shape (n_items,) or None, default=None
-        Known unit-space locations of gold items (NaN elsewhere): there the
-        location is known, with variance 0.
-
-    Returns
-    -------
-    location : ndarray of shape (n_ratings,)
-        ``sum_{b != a} lam_b (s_ib - b_b) / sum_{b != a} lam_b`` with
-        ``lam_b = w_b / sigma_b**2``; NaN where the rating is not judged.
-    variance : ndarray of shape (n_ratings,)
-        ``1 / sum_{b != a} lam_b``, the variance of that location.
-    judged : ndarray of shape (n_ratings,), dtype bool
-        Whether the item's other raters weigh at least ``_MIN_OTHER_WEIGHT``
-        in all (always on a gold item).
-    """
-    total, precision, weight = (values[item] for values in totals)
-    own_weight = weights[annotator]
-    own_lam = own_weight / sigma[annotator] ** 2
-    others_precision = precision - own_lam
-    # Subtracting one rater's weight rounds: an item whose others are at the
-    # minimum in exact arithmetic stays judged.
-    judged = (weight - own_weight >= _MIN_OTHER_WEIGHT - 1e-9) & (others_precision > 0)
-    location = np.full(item.shape, np.nan)
-    variance = np.full(item.shape, np.nan)
-    others_total = total - own_lam * (score - bias[annotator])
-    location[judged] = others_total[judged] / others_precision[judged]
-    variance[judged] = 1.0 / others_precision[judged]
-    if gold is not None:
-        known = ~np.isnan(gold[item])
-        location[known] = gold[item][known]
-        variance[known] = 0.0
-        judged = judged | known
-    return location, variance, judged
 
 
 def _compute_predictive_log_density(
@@ -220,7 +160,7 @@ def _compute_predictive_log_density(
 
 
 def _kernel_predictive_log_density(
-    block, weights, bias, sigma, factors, among, bounded, closed=False
+    block, weights, bias, sigma, factors, among, bounded, closed=False, ratio=None
 ):
     """The predictive log density of the ratings of each annotator ``among``,
     at each noise factor of ``factors``, and how many ratings it judged.
@@ -237,6 +177,10 @@ def _kernel_predictive_log_density(
     among : ndarray of shape (n_annotators,), dtype bool
     bounded, closed : bool
         As in :func:`_compute_predictive_log_density`.
+    ratio : ndarray of shape (n_annotators,) or None, default=None
+        Each annotator's
+        :func:`skem._model.others._estimate_dispersion_ratio`, which scales
+        the variance of its predictions; None for 1.
 
     Returns
     -------
@@ -269,11 +213,15 @@ def _kernel_predictive_log_density(
         whose = annotator[index]
         predicted = location[judged] + bias[whose]
         own = sigma[whose]
+        variance = variance[judged]
+        if ratio is not None:
+            own = own * np.sqrt(ratio[whose])
+            variance *= ratio[whose]
         for k, factor in enumerate(factors):
             log_density = _compute_predictive_log_density(
                 score[index],
                 predicted,
-                variance[judged],
+                variance,
                 factor * own,
                 ratings.half_step,
                 bounded,
@@ -307,7 +255,9 @@ def _estimate_parabola_peak(u, objective):
     return float(u[1] + 0.5 * step * (objective[0] - objective[2]) / curvature)
 
 
-def _estimate_noise_factor(data, params, weights, good, bounded, closed=False):
+def _estimate_noise_factor(
+    data, params, weights, good, bounded, closed=False, ratio=None
+):
     """The maximum-likelihood factor ``k`` of the ``good`` annotators' sigmas
     in their predictions.
 
@@ -327,6 +277,8 @@ def _estimate_noise_factor(data, params, weights, good, bounded, closed=False):
         The annotators whose predictions the factor is fitted to.
     bounded, closed : bool
         As in :func:`_compute_predictive_log_density`.
+    ratio : ndarray of shape (n_annotators,) or None, default=None
+        As in :func:`_kernel_predictive_log_density`.
 
     Returns
     -------
@@ -349,6 +301,7 @@ def _estimate_noise_factor(data, params, weights, good, bounded, closed=False):
             good,
             bounded,
             closed,
+            ratio,
         )
         if not sums["n_predicted"].any():
             return None
@@ -412,32 +365,9 @@ def _sample_annotators(among, n_per_annotator, n_ratings):
     return sample
 
 
-def _estimate_review_weights(responsibility, pi):
-    """What each annotator weighs in the others' consensus, while the
-    flagged are under review.
-
-    A flagged annotator's own verdict is what the check reviews, so it does
-    not silence it in the review of another's: it counts at the prior
-    ``pi``, as an undetermined annotator counts in the consensus. Otherwise,
-    where the first fit took the half of a panel that happens to agree for
-    the good ones, each flagged annotator would be predicted from that half
-    alone, and condemned by it.
-
-    Parameters
-    ----------
-    responsibility : ndarray of shape (n_annotators,)
-        The run's M-step weights (1 outside the mixture).
-    pi : float
-
-    Returns
-    -------
-    weights : ndarray of shape (n_annotators,)
-        ``max(responsibility, pi)``.
-    """
-    return np.maximum(responsibility, pi)
-
-
-def _estimate_reading_log_odds(data, params, weights, flagged, good, form, closed):
+def _estimate_reading_log_odds(
+    data, params, weights, flagged, good, form, closed, ratio=None
+):
     """The predictive log odds of good of the ``flagged`` annotators, on one
     reading of the ratings.
 
@@ -452,6 +382,8 @@ def _estimate_reading_log_odds(data, params, weights, flagged, good, form, close
     form : _ModelForm
     closed : bool
         As in :func:`_compute_predictive_log_density`.
+    ratio : ndarray of shape (n_annotators,) or None, default=None
+        As in :func:`_kernel_predictive_log_density`.
 
     Returns
     -------
@@ -459,7 +391,9 @@ def _estimate_reading_log_odds(data, params, weights, flagged, good, form, close
         :func:`_estimate_predictive_log_odds` at the reading's noise factor;
         None where no good annotator has a judged rating.
     """
-    factor = _estimate_noise_factor(data, params, weights, good, form.bounded, closed)
+    factor = _estimate_noise_factor(
+        data, params, weights, good, form.bounded, closed, ratio
+    )
     if factor is None:
         return None
     sums = data.reduce(
@@ -471,6 +405,7 @@ def _estimate_reading_log_odds(data, params, weights, flagged, good, form, close
         flagged,
         form.bounded,
         closed,
+        ratio,
     )
     return _estimate_predictive_log_odds(
         sums["predictive_log_density"][0], data.random_log_density, params.pi
@@ -485,7 +420,9 @@ def _find_undetermined(data, form, run):
     open, with the flagged counted at the prior in the consensus; and with
     the cells closed at the scale's ends, from the consensus of the
     annotators the fit holds good. An annotator is called random only if
-    both readings call it so.
+    both readings call it so. In both, its predictions are widened by how
+    much more the others disagree on its items than on the good
+    annotators' (:func:`skem._model.others._estimate_dispersion_ratio`).
 
     Parameters
     ----------
@@ -507,6 +444,16 @@ def _find_undetermined(data, form, run):
     params = run["params"]
     responsibility = run["responsibility"]
     good = _sample_annotators(~flagged, data.n_per_annotator, _FACTOR_RATINGS)
+    dispersion = data.reduce(
+        _kernel_others_dispersion,
+        responsibility,
+        params.bias,
+        params.sigma,
+        flagged | good,
+    )
+    ratio = _estimate_dispersion_ratio(
+        dispersion["others_squares"], dispersion["others_freedom"], good
+    )
     log_odds = _estimate_reading_log_odds(
         data,
         params,
@@ -515,12 +462,13 @@ def _find_undetermined(data, form, run):
         good,
         form,
         closed=False,
+        ratio=ratio,
     )
     if log_odds is None:
         return np.zeros_like(flagged)
     if form.likelihood == "levels":
         closed = _estimate_reading_log_odds(
-            data, params, responsibility, flagged, good, form, closed=True
+            data, params, responsibility, flagged, good, form, closed=True, ratio=ratio
         )
         if closed is not None:
             log_odds = np.maximum(log_odds, closed)

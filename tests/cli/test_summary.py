@@ -554,7 +554,7 @@ def test_a_rater_with_a_constant_offset_is_pointed_to_bias_in_the_summary(
 
 def test_random_verdicts_on_items_with_few_raters_get_a_warning(tmp_path, run_main):
     """A helper's finding: on hard 1..5 judgments with 3 to 5 raters per
-    item, the default can call honest raters random (here 5 of the 18
+    item, the default can call honest raters random (here 3 of the 18
     honest ones, beside the 2 random ones). The
     summary and the report page now say that such verdicts rest on few
     raters per item, and to compare the consensus with the plain mean; a
@@ -566,7 +566,7 @@ def test_random_verdicts_on_items_with_few_raters_get_a_warning(tmp_path, run_ma
     page = tmp_path / "hard.html"
     status, out, err = run_main("fit", path, "--report", page)
     assert status == 0, err
-    assert "7 of 20 annotators answer at random" in out
+    assert "5 of 20 annotators answer at random" in out
     (line,) = [x for x in out.splitlines() if x.startswith("Few raters per item:")]
     assert "the median item has 4 ratings" in line
     assert "Few raters per item: the median item has 4" in page.read_text(

@@ -144,7 +144,7 @@ def test_the_few_raters_note_needs_a_random_verdict_and_at_most_5_raters_an_item
 
 
 def test_the_few_raters_note_warns_on_a_hard_panel_that_flags_honest_raters():
-    """The benchmarks' hard panel whose default fit calls 5 of its 18 honest
+    """The benchmarks' hard panel whose default fit calls 3 of its 18 honest
     raters random beside the 2 random ones (3 to 5 raters per item): the
     summary's notes say why."""
     pytest.importorskip("pandas")

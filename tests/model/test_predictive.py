@@ -16,17 +16,19 @@ from skem._model import predictive
 from skem._model.form import _Params
 from skem._model.levels import _compute_closed_level_log_density
 from skem._model.likelihoods import _compute_good_terms
-from skem._model.predictive import (
+from skem._model.others import (
     _MIN_OTHER_WEIGHT,
+    _estimate_others_locations,
+    _estimate_review_weights,
+    _sum_item_totals,
+)
+from skem._model.predictive import (
     _compute_predictive_log_density,
     _estimate_noise_factor,
-    _estimate_others_locations,
     _estimate_parabola_peak,
     _estimate_predictive_log_odds,
-    _estimate_review_weights,
     _kernel_predictive_log_density,
     _sample_annotators,
-    _sum_item_totals,
 )
 from tests._helpers import _budget, _ratings, _spares_nobody
 
@@ -161,6 +163,10 @@ def test_item_totals_sum_each_items_weighted_ratings():
     np.testing.assert_allclose(totals[0], [4 * 0.4 + 0.5 * 0.8, 0.0, 0.5 * 0.3])
     np.testing.assert_allclose(totals[1], [4.5, 0.0, 0.5])
     np.testing.assert_allclose(totals[2], [1.5, 0.0, 0.5])
+    np.testing.assert_allclose(
+        totals[3], [4 * 0.4**2 + 0.5 * 0.8**2, 0.0, 0.5 * 0.3**2]
+    )
+    np.testing.assert_allclose(totals[4], [1.25, 0.0, 0.25])
 
 
 def test_parabola_peak_is_exact_on_a_parabola_and_near_the_best_point():
@@ -347,8 +353,8 @@ def _open_reading_only():
     open): the closed reading finds nothing to judge."""
     reading = predictive._estimate_reading_log_odds
 
-    def open_only(*args, closed):
-        return None if closed else reading(*args, closed=closed)
+    def open_only(*args, closed, ratio):
+        return None if closed else reading(*args, closed=closed, ratio=ratio)
 
     return mock.patch.object(predictive, "_estimate_reading_log_odds", open_only)
 
@@ -382,9 +388,11 @@ def test_the_closed_reading_is_of_levels_from_the_posteriors_consensus():
     calls = []
     reading = predictive._estimate_reading_log_odds
 
-    def spy(data, params, weights, flagged, good, form, *, closed):
+    def spy(data, params, weights, flagged, good, form, *, closed, ratio):
         calls.append((closed, weights.copy(), params.pi))
-        return reading(data, params, weights, flagged, good, form, closed=closed)
+        return reading(
+            data, params, weights, flagged, good, form, closed=closed, ratio=ratio
+        )
 
     X, _ = _hard_panel(9)
     with mock.patch.object(predictive, "_estimate_reading_log_odds", spy):

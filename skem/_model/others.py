@@ -1,0 +1,250 @@
+"""What the other annotators say of an annotator's items: the others' consensus.
+
+The predictive check (:mod:`skem._model.predictive`) judges a flagged
+annotator on its items' locations estimated without it, each other rater
+weighed by its weight over its variance::
+
+    m_{i,-a} = sum_{b != a} lam_b (s_ib - b_b) / sum_{b != a} lam_b,
+    v_{i,-a} = 1 / sum_{b != a} lam_b,   lam_b = w_b / sigma_b**2,
+
+and on how far those other ratings are from their own mean: where the
+others disagree on an annotator's items more than on the panel's usual
+ones (items rated in batches, some batches harder than others), its own
+deviations are no sign that it answers at random. Items whose other raters
+weigh less than ``_MIN_OTHER_WEIGHT`` in all have no consensus of the
+others. Every sum is taken from each item's totals over all its ratings
+less the annotator's own, one pass per block, in memory and on Dask alike.
+"""
+
+import numpy as np
+
+from skem._model.likelihoods import _chunks
+
+# An item whose other raters weigh less than this in all (the sum of their
+# M-step weights) has no consensus of the others: its rating is not judged.
+_MIN_OTHER_WEIGHT = 0.5
+
+
+def _sum_item_totals(item, annotator, score, n_items, weights, bias, sigma):
+    """The items' sums that :func:`_estimate_others_locations` reads.
+
+    Parameters
+    ----------
+    item, annotator, score : ndarray of shape (n_ratings,)
+        Every rating of the items, in unit score space, and whose they are.
+    n_items : int
+    weights, bias, sigma : ndarray of shape (n_annotators,)
+
+    Returns
+    -------
+    totals : tuple of five ndarray of shape (n_items,)
+        The sums of ``lam_b (s_ib - b_b)``, ``lam_b``, ``w_b``, ``lam_b (s_ib -
+        b_b)**2`` and ``w_b**2`` over each item's ratings, ``lam_b = w_b /
+        sigma_b**2``.
+    """
+    lam = weights / sigma**2
+    lam_of, weight_of = lam[annotator], weights[annotator]
+    unbiased = score - bias[annotator]
+    weighted = lam_of * unbiased
+    return (
+        np.bincount(item, weighted, n_items),
+        np.bincount(item, lam_of, n_items),
+        np.bincount(item, weight_of, n_items),
+        np.bincount(item, weighted * unbiased, n_items),
+        np.bincount(item, weight_of * weight_of, n_items),
+    )
+
+
+def _estimate_others_locations(
+    item, annotator, score, totals, weights, bias, sigma, gold=None
+):
+    """Each rating's item location estimated from the item's other ratings.
+
+    Parameters
+    ----------
+    item, annotator, score : ndarray of shape (n_ratings,)
+        Ratings in unit score space, and whose they are.
+    totals : tuple of ndarray of shape (n_items,)
+        Each item's sums over all its ratings (:func:`_sum_item_totals`).
+    weights : ndarray of shape (n_annotators,)
+        What each annotator weighs in the others' consensus
+        (:func:`_estimate_review_weights`).
+    bias, sigma : ndarray of shape (n_annotators,)
+    gold : ndarray of shape (n_items,) or None, default=None
+        Known unit-space locations of gold items (NaN elsewhere): there the
+        location is known, with variance 0.
+
+    Returns
+    -------
+    location : ndarray of shape (n_ratings,)
+        ``sum_{b != a} lam_b (s_ib - b_b) / sum_{b != a} lam_b`` with
+        ``lam_b = w_b / sigma_b**2``; NaN where the rating is not judged.
+    variance : ndarray of shape (n_ratings,)
+        ``1 / sum_{b != a} lam_b``, the variance of that location.
+    judged : ndarray of shape (n_ratings,), dtype bool
+        Whether the item's other raters weigh at least ``_MIN_OTHER_WEIGHT``
+        in all (always on a gold item).
+    """
+    total, precision, weight = (values[item] for values in totals[:3])
+    own_weight = weights[annotator]
+    own_lam = own_weight / sigma[annotator] ** 2
+    others_precision = precision - own_lam
+    # Subtracting one rater's weight rounds: an item whose others are at the
+    # minimum in exact arithmetic stays judged.
+    judged = (weight - own_weight >= _MIN_OTHER_WEIGHT - 1e-9) & (others_precision > 0)
+    location = np.full(item.shape, np.nan)
+    variance = np.full(item.shape, np.nan)
+    others_total = total - own_lam * (score - bias[annotator])
+    location[judged] = others_total[judged] / others_precision[judged]
+    variance[judged] = 1.0 / others_precision[judged]
+    if gold is not None:
+        known = ~np.isnan(gold[item])
+        location[known] = gold[item][known]
+        variance[known] = 0.0
+        judged = judged | known
+    return location, variance, judged
+
+
+def _estimate_others_dispersion(item, annotator, score, totals, weights, bias, sigma):
+    """How far an item's other ratings are from their own mean, against what
+    their sigmas lead one to expect.
+
+    Parameters
+    ----------
+    item, annotator, score : ndarray of shape (n_ratings,)
+        Ratings in unit score space, and whose they are.
+    totals : tuple of ndarray of shape (n_items,)
+        Each item's sums over all its ratings (:func:`_sum_item_totals`).
+    weights, bias, sigma : ndarray of shape (n_annotators,)
+
+    Returns
+    -------
+    squares : ndarray of shape (n_ratings,)
+        ``sum_{b != a} lam_b (s_ib - b_b - m_{i,-a})**2``, the others'
+        weighted squared deviations from their weighted mean, with ``lam_b =
+        w_b / sigma_b**2``; 0 where the rating is not judged.
+    freedom : ndarray of shape (n_ratings,)
+        What ``squares`` is expected to be where the others' sigmas are
+        right: ``W - sum w_b**2 / W`` with ``W = sum_{b != a} w_b``, their
+        degrees of freedom (``n - 1`` for ``n`` others of weight 1); 0 where
+        the rating is not judged.
+    """
+    total, precision, weight, square, weight_square = (
+        values[item] for values in totals
+    )
+    own_weight = weights[annotator]
+    own_lam = own_weight / sigma[annotator] ** 2
+    unbiased = score - bias[annotator]
+    others_precision = precision - own_lam
+    others_weight = weight - own_weight
+    judged = (others_weight >= _MIN_OTHER_WEIGHT - 1e-9) & (others_precision > 0)
+    squares = np.zeros(item.shape)
+    freedom = np.zeros(item.shape)
+    others_total = (total - own_lam * unbiased)[judged]
+    squares[judged] = (square - own_lam * unbiased * unbiased)[judged] - (
+        others_total * others_total / others_precision[judged]
+    )
+    freedom[judged] = (
+        others_weight[judged]
+        - (weight_square - own_weight * own_weight)[judged] / others_weight[judged]
+    )
+    # Subtracting one rater's terms rounds.
+    np.maximum(squares, 0.0, out=squares)
+    np.maximum(freedom, 0.0, out=freedom)
+    return squares, freedom
+
+
+def _kernel_others_dispersion(block, weights, bias, sigma, among):
+    """Per annotator ``among``, the sums over its judged ratings of
+    :func:`_estimate_others_dispersion`.
+
+    Parameters
+    ----------
+    block : _Block
+    weights, bias, sigma : ndarray of shape (n_annotators,)
+    among : ndarray of shape (n_annotators,), dtype bool
+
+    Returns
+    -------
+    block, {"others_squares": ndarray, "others_freedom": ndarray}
+        Each of shape (n_annotators,).
+    """
+    ratings = block.ratings
+    n = ratings.n_annotators
+    sums = {"others_squares": np.zeros(n), "others_freedom": np.zeros(n)}
+    if not among.any():
+        return block, sums
+    item, annotator, score = ratings.item, ratings.annotator, ratings.score
+    totals = _sum_item_totals(
+        item, annotator, score, ratings.n_items, weights, bias, sigma
+    )
+    for chunk in _chunks(ratings.n_ratings):
+        index = chunk.start + np.flatnonzero(among[annotator[chunk]])
+        whose = annotator[index]
+        squares, freedom = _estimate_others_dispersion(
+            item[index], whose, score[index], totals, weights, bias, sigma
+        )
+        sums["others_squares"] += np.bincount(whose, squares, minlength=n)
+        sums["others_freedom"] += np.bincount(whose, freedom, minlength=n)
+    return block, sums
+
+
+def _estimate_dispersion_ratio(others_squares, others_freedom, good):
+    """How much more the others disagree on each annotator's items than on
+    the good annotators' items.
+
+    Parameters
+    ----------
+    others_squares, others_freedom : ndarray of shape (n_annotators,)
+        :func:`_kernel_others_dispersion`'s sums.
+    good : ndarray of shape (n_annotators,), dtype bool
+        The annotators whose items set the panel's yardstick.
+
+    Returns
+    -------
+    ratio : ndarray of shape (n_annotators,)
+        ``(others_squares / others_freedom)`` over the same ratio pooled over
+        the ``good`` annotators, at least 1; 1 where the others have less
+        than one degree of freedom in all, and everywhere if the good
+        annotators' others do. The fitted sigmas are too narrow alike for
+        every item (the panel's noise factor undoes that); what is left is
+        how much harder an annotator's items are than the panel's usual
+        ones. It only widens: items on which the others agree closely (on a
+        coarse scale of levels, to the level) are no reason to judge an
+        annotator more strictly than its noise says.
+    """
+    ratio = np.ones(others_squares.shape)
+    panel_freedom = np.sum(others_freedom[good])
+    if not panel_freedom >= 1.0:
+        return ratio
+    panel = np.sum(others_squares[good]) / panel_freedom
+    measured = others_freedom >= 1.0
+    if not panel > 0:
+        return ratio
+    ratio[measured] = others_squares[measured] / others_freedom[measured] / panel
+    return np.maximum(ratio, 1.0)
+
+
+def _estimate_review_weights(responsibility, pi):
+    """What each annotator weighs in the others' consensus, while the
+    flagged are under review.
+
+    A flagged annotator's own verdict is what the check reviews, so it does
+    not silence it in the review of another's: it counts at the prior
+    ``pi``, as an undetermined annotator counts in the consensus. Otherwise,
+    where the first fit took the half of a panel that happens to agree for
+    the good ones, each flagged annotator would be predicted from that half
+    alone, and condemned by it.
+
+    Parameters
+    ----------
+    responsibility : ndarray of shape (n_annotators,)
+        The run's M-step weights (1 outside the mixture).
+    pi : float
+
+    Returns
+    -------
+    weights : ndarray of shape (n_annotators,)
+        ``max(responsibility, pi)``.
+    """
+    return np.maximum(responsibility, pi)
