@@ -55,6 +55,45 @@ def _sum_item_totals(item, annotator, score, n_items, weights, bias, sigma):
     )
 
 
+def _subtract_own(item, annotator, score, totals, weights, bias, sigma):
+    """Each rating's item totals less its own terms: the other ratings' sums.
+
+    Parameters
+    ----------
+    item, annotator, score : ndarray of shape (n_ratings,)
+        Ratings in unit score space, and whose they are.
+    totals : tuple of ndarray of shape (n_items,)
+        Each item's sums over all its ratings (:func:`_sum_item_totals`).
+    weights, bias, sigma : ndarray of shape (n_annotators,)
+
+    Returns
+    -------
+    others : tuple of five ndarray of shape (n_ratings,)
+        The sums of :func:`_sum_item_totals` over the item's other ratings.
+    judged : ndarray of shape (n_ratings,), dtype bool
+        Whether those weigh at least ``_MIN_OTHER_WEIGHT`` in all, with a
+        positive precision.
+    """
+    own_weight = weights[annotator]
+    own_lam = own_weight / sigma[annotator] ** 2
+    unbiased = score - bias[annotator]
+    own_weighted = own_lam * unbiased
+    total, precision, weight, square, weight_square = (
+        values[item] for values in totals
+    )
+    others = (
+        total - own_weighted,
+        precision - own_lam,
+        weight - own_weight,
+        square - own_weighted * unbiased,
+        weight_square - own_weight * own_weight,
+    )
+    # Subtracting one rater's weight rounds: an item whose others are at the
+    # minimum in exact arithmetic stays judged.
+    judged = (others[2] >= _MIN_OTHER_WEIGHT - 1e-9) & (others[1] > 0)
+    return others, judged
+
+
 def _estimate_others_locations(
     item, annotator, score, totals, weights, bias, sigma, gold=None
 ):
@@ -85,16 +124,11 @@ def _estimate_others_locations(
         Whether the item's other raters weigh at least ``_MIN_OTHER_WEIGHT``
         in all (always on a gold item).
     """
-    total, precision, weight = (values[item] for values in totals[:3])
-    own_weight = weights[annotator]
-    own_lam = own_weight / sigma[annotator] ** 2
-    others_precision = precision - own_lam
-    # Subtracting one rater's weight rounds: an item whose others are at the
-    # minimum in exact arithmetic stays judged.
-    judged = (weight - own_weight >= _MIN_OTHER_WEIGHT - 1e-9) & (others_precision > 0)
+    (others_total, others_precision, *_), judged = _subtract_own(
+        item, annotator, score, totals, weights, bias, sigma
+    )
     location = np.full(item.shape, np.nan)
     variance = np.full(item.shape, np.nan)
-    others_total = total - own_lam * (score - bias[annotator])
     location[judged] = others_total[judged] / others_precision[judged]
     variance[judged] = 1.0 / others_precision[judged]
     if gold is not None:
@@ -129,25 +163,14 @@ def _estimate_others_dispersion(item, annotator, score, totals, weights, bias, s
         degrees of freedom (``n - 1`` for ``n`` others of weight 1); 0 where
         the rating is not judged.
     """
+    others, judged = _subtract_own(item, annotator, score, totals, weights, bias, sigma)
     total, precision, weight, square, weight_square = (
-        values[item] for values in totals
+        values[judged] for values in others
     )
-    own_weight = weights[annotator]
-    own_lam = own_weight / sigma[annotator] ** 2
-    unbiased = score - bias[annotator]
-    others_precision = precision - own_lam
-    others_weight = weight - own_weight
-    judged = (others_weight >= _MIN_OTHER_WEIGHT - 1e-9) & (others_precision > 0)
     squares = np.zeros(item.shape)
     freedom = np.zeros(item.shape)
-    others_total = (total - own_lam * unbiased)[judged]
-    squares[judged] = (square - own_lam * unbiased * unbiased)[judged] - (
-        others_total * others_total / others_precision[judged]
-    )
-    freedom[judged] = (
-        others_weight[judged]
-        - (weight_square - own_weight * own_weight)[judged] / others_weight[judged]
-    )
+    squares[judged] = square - total * total / precision
+    freedom[judged] = weight - weight_square / weight
     # Subtracting one rater's terms rounds.
     np.maximum(squares, 0.0, out=squares)
     np.maximum(freedom, 0.0, out=freedom)
