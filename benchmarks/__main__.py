@@ -14,6 +14,7 @@ from benchmarks import (
     accuracy,
     crowds,
     forms,
+    outside,
     peers,
     scaleout,
     speed,
@@ -58,6 +59,10 @@ SECTIONS = {
         (
             "Items rated in batches of different difficulty (simulated)",
             crowds.batched_panels_table,
+        ),
+        (
+            "Honest raters who herd, or hold two views (simulated)",
+            outside.outside_panels_table,
         ),
         (
             "The default against the mean on subsamples of the real sets",

@@ -49,6 +49,7 @@ def test_quick_benchmarks_print_every_table(tmp_path):
         "Honest raters noisier than the rest",
         "Raters who give every item one score",
         "Hard judgments with few raters per item",
+        "Honest raters who herd, or hold two views",
         "The default against the mean on subsamples",
     ):
         assert title in text
