@@ -43,7 +43,7 @@ def subsample_table(quick=False):
     """Per set, metric and share: the default over (or minus) the mean."""
     folder = shared_data_dir()
     shares = SHARES[1:2] if quick else SHARES
-    seeds = range(2 if quick else 10)
+    seeds = range(2 if quick else 30)
     rows = []
     for title, subfolder, load in peers.SETS:
         try:
