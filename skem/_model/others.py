@@ -24,6 +24,13 @@ from skem._model.likelihoods import _chunks
 # M-step weights) has no consensus of the others: its rating is not judged.
 _MIN_OTHER_WEIGHT = 0.5
 
+# The others' squared deviations are a difference of two sums of the item's
+# size, so raters who agree exactly leave a residue of rounding (about 1e-13
+# of those sums, in an order that follows the ratings'); below this fraction
+# of the item's sum of squares they are 0. A real spread this small is far
+# below the finest levels' spacing (1e-3 of the range).
+_ROUNDING = 1e-9
+
 
 def _sum_item_totals(item, annotator, score, n_items, weights, bias, sigma):
     """The items' sums that :func:`_estimate_others_locations` reads.
@@ -156,7 +163,9 @@ def _estimate_others_dispersion(item, annotator, score, totals, weights, bias, s
     squares : ndarray of shape (n_ratings,)
         ``sum_{b != a} lam_b (s_ib - b_b - m_{i,-a})**2``, the others'
         weighted squared deviations from their weighted mean, with ``lam_b =
-        w_b / sigma_b**2``; 0 where the rating is not judged.
+        w_b / sigma_b**2``; 0 where the rating is not judged, and where
+        it is within ``_ROUNDING`` of the item's sum of ``lam_b (s_ib -
+        b_b)**2`` over all its ratings (others who agree exactly).
     freedom : ndarray of shape (n_ratings,)
         What ``squares`` is expected to be where the others' sigmas are
         right: ``W - sum w_b**2 / W`` with ``W = sum_{b != a} w_b``, their
@@ -169,10 +178,13 @@ def _estimate_others_dispersion(item, annotator, score, totals, weights, bias, s
     )
     squares = np.zeros(item.shape)
     freedom = np.zeros(item.shape)
-    squares[judged] = square - total * total / precision
+    spread = square - total * total / precision
+    # The residue is relative to the item's whole sum, before the rater's own
+    # terms came off it.
+    spread[spread <= _ROUNDING * totals[3][item[judged]]] = 0.0
+    squares[judged] = spread
     freedom[judged] = weight - weight_square / weight
     # Subtracting one rater's terms rounds.
-    np.maximum(squares, 0.0, out=squares)
     np.maximum(freedom, 0.0, out=freedom)
     return squares, freedom
 
@@ -229,12 +241,12 @@ def _estimate_dispersion_ratio(others_squares, others_freedom, good):
         ``(others_squares / others_freedom)`` over the same ratio pooled over
         the ``good`` annotators, at least 1; 1 where the others have less
         than one degree of freedom in all, and everywhere if the good
-        annotators' others do. The fitted sigmas are too narrow alike for
-        every item (the panel's noise factor undoes that); what is left is
-        how much harder an annotator's items are than the panel's usual
-        ones. It only widens: items on which the others agree closely (on a
-        coarse scale of levels, to the level) are no reason to judge an
-        annotator more strictly than its noise says.
+        annotators' others do, or agree exactly. The fitted sigmas are too
+        narrow alike for every item (the panel's noise factor undoes that);
+        what is left is how much harder an annotator's items are than the
+        panel's usual ones. It only widens: items on which the others agree
+        closely (on a coarse scale of levels, to the level) are no reason to
+        judge an annotator more strictly than its noise says.
     """
     ratio = np.ones(others_squares.shape)
     panel_freedom = np.sum(others_freedom[good])
@@ -242,7 +254,8 @@ def _estimate_dispersion_ratio(others_squares, others_freedom, good):
         return ratio
     panel = np.sum(others_squares[good]) / panel_freedom
     measured = others_freedom >= 1.0
-    if not panel > 0:
+    # A subnormal yardstick is none: dividing by it overflows.
+    if not panel >= np.finfo(float).tiny:
         return ratio
     ratio[measured] = others_squares[measured] / others_freedom[measured] / panel
     return np.maximum(ratio, 1.0)

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from skem import AnnotatorEM
+from skem import AnnotatorEM, HardAnnotatorEM
 from skem._model import predictive
 from skem._model.others import (
     _estimate_dispersion_ratio,
@@ -96,6 +96,85 @@ def test_dispersion_ratio_is_over_the_good_annotators_and_only_widens():
     )
     none = np.array([0.0, 0.5, 2.0, 2.0, 0.5])
     np.testing.assert_array_equal(_estimate_dispersion_ratio(squares, none, good), 1.0)
+
+
+def test_dispersion_ratio_is_one_where_the_yardstick_is_subnormal():
+    """A yardstick below the smallest normal float is none: dividing by it
+    would overflow to an infinite widening."""
+    squares = np.array([2.2e-309, 1.0])
+    freedom = np.ones(2)
+    good = np.array([True, False])
+    np.testing.assert_array_equal(
+        _estimate_dispersion_ratio(squares, freedom, good), 1.0
+    )
+
+
+@pytest.mark.parametrize("order", range(6))
+def test_others_who_agree_exactly_have_no_spread_in_any_order_of_the_ratings(order):
+    """Four raters of different sigmas give each of three items one level:
+    the others' squared deviations are 0, not the residue of rounding the
+    difference of two sums (about 1e-13, and different in each order of the
+    ratings), and no ratio is above 1."""
+    item = np.repeat(np.arange(3), 4)
+    annotator = np.tile(np.arange(4), 3)
+    score = np.array([0.1, 0.3, 0.7])[item]
+    sigma = np.array([0.0731, 0.0417, 0.1093, 0.0589])
+    weights = np.ones(4)
+    permutation = np.random.default_rng(order).permutation(item.size)
+    item, annotator, score = (
+        item[permutation],
+        annotator[permutation],
+        score[permutation],
+    )
+    squares, freedom = _dispersion(
+        item, annotator, score, 3, weights, np.zeros(4), sigma
+    )
+    np.testing.assert_array_equal(squares, 0.0)
+    per_annotator = np.bincount(annotator, squares, minlength=4)
+    freedom = np.bincount(annotator, freedom, minlength=4)
+    good = np.array([True, True, True, False])
+    np.testing.assert_array_equal(
+        _estimate_dispersion_ratio(per_annotator, freedom, good), 1.0
+    )
+
+
+# A fuzzed panel on 1..5 (a helper's seed 1143) on which raters who agree
+# exactly made the verdicts follow the order of the annotators.
+_AGREEING_PANEL = np.array(
+    [
+        [5, np.nan, np.nan, np.nan, np.nan, 2],
+        [np.nan, 4, 2, 2, 2, 2],
+        [np.nan, 2, 3, 3, 3, np.nan],
+        [5, np.nan, 1, 1, np.nan, np.nan],
+        [5, np.nan, 2, 2, 2, 5],
+        [5, np.nan, np.nan, np.nan, 3, np.nan],
+        [5, np.nan, 2, np.nan, np.nan, 4],
+        [np.nan, 2, 2, 2, 2, np.nan],
+        [5, 2, np.nan, 1, np.nan, np.nan],
+        [5, 2, 5, 5, np.nan, np.nan],
+        [np.nan, np.nan, np.nan, 5, 5, 4],
+        [5, 4, np.nan, np.nan, np.nan, np.nan],
+        [5, 4, 4, 4, np.nan, np.nan],
+        [5, 4, 2, np.nan, np.nan, 1],
+    ]
+)
+
+
+@pytest.mark.parametrize("estimator", [AnnotatorEM, HardAnnotatorEM])
+def test_verdicts_do_not_follow_the_order_of_the_annotators(estimator):
+    """Fitting the annotators in another order gives each the same weight:
+    where raters agree exactly, the check's yardstick was rounding residue
+    in an order that followed the ratings', and moved one annotator's log
+    odds across the verdict's threshold (hard EM: everyone good in one
+    order, two annotators random in the other)."""
+    permutation = np.array([4, 5, 0, 1, 3, 2])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        first = estimator().fit(_AGREEING_PANEL)
+        second = estimator().fit(_AGREEING_PANEL[:, permutation])
+    np.testing.assert_allclose(second.weights_, first.weights_[permutation], atol=1e-6)
+    np.testing.assert_allclose(second.mu_, first.mu_, atol=1e-9)
+    assert second.log_likelihood_ == pytest.approx(first.log_likelihood_)
 
 
 def test_honest_workers_who_drew_hard_batches_are_not_condemned():
