@@ -6,7 +6,7 @@ from typing import NamedTuple
 from skem._cli.checking import check_options, clean_ratings, reading_notes
 from skem._cli.fitting import finish, fit_with_progress, model_params, stage_report
 from skem._cli.messages import UserInputError
-from skem._cli.reading import Source, read_ratings
+from skem._cli.reading import Source, import_pandas, read_ratings
 from skem._cli.results import data_notes, in_memory_tables, widest_intervals
 from skem._cli.writing import OutputStage, output_paths, stage_csv, write_csv
 from skem._io.words import percent
@@ -55,6 +55,9 @@ def run_demo(args):
     from skem.datasets import load_video_quality
 
     check_options(args)
+    # The bundled frame is pandas': without it, the same one-line error as
+    # `skem fit`, not a traceback.
+    import_pandas()
     outputs = output_paths(args)
     bundle = load_video_quality(as_frame=True)
     print(

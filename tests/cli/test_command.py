@@ -20,7 +20,7 @@ import pytest
 
 import skem
 from skem._em.runs import _AUTO_STARTS
-from tests.cli.conftest import COLUMNS
+from tests.cli.conftest import COLUMNS, assert_one_line_error
 
 pd = pytest.importorskip("pandas")
 
@@ -455,6 +455,21 @@ def test_demo_runs_on_the_bundled_data_and_finds_the_outliers(run_main):
     assert "(ci_low to ci_high: its 95% confidence interval; location: the " in out
     status, plain, _ = run_main("demo", "--no-bounded", "--level", "0.9")
     assert "(ci_low to ci_high: its 90% confidence interval):" in plain
+
+
+@pytest.mark.parametrize("command", [["demo"], ["fit", "ratings.csv"]])
+def test_without_pandas_each_command_says_so_in_one_line(
+    command, run_main, monkeypatch, tmp_path
+):
+    """pandas is an optional extra: ``skem fit`` and ``skem demo`` alike
+    name it and exit 2, a user's error, not 1 with an unexpected
+    ModuleNotFoundError."""
+    (tmp_path / "ratings.csv").write_text("item,annotator,score\na,x,1\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setitem(sys.modules, "pandas", None)
+    status, out, err = run_main(*command)
+    assert_one_line_error(status, err, "needs pandas: pip install pandas")
+    assert out == ""
 
 
 def test_progress_shows_on_a_terminal_only_after_the_delay(monkeypatch, capsys):
