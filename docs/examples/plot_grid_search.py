@@ -39,10 +39,10 @@ folds = results[[f"split{k}_test_score" for k in range(5)]].to_numpy()
 best = results.index.get_loc(search.best_index_)
 
 # Refit every candidate on all the clips and list the viewers it flags.
-flagged = [
-    nflx.annotators[AnnotatorEM(**params).fit(X).weights_ < 0.5].tolist()
-    for params in results["params"]
-]
+flagged = []
+for params in results["params"]:
+    em = AnnotatorEM(**params).fit(X)
+    flagged.append(nflx.annotators[em.judged_ & (em.weights_ < 0.5)].tolist())
 labels = [
     f"{'bounded' if p['bounded'] else 'unbounded'}, {p['noise']}, {p['init']}"
     for p in results["params"]

@@ -49,7 +49,7 @@ with warnings.catch_warnings():
     ]:
         em = AnnotatorEM(**params).fit(X)
         methods[name] = em.mu_
-        flagged = np.flatnonzero(em.weights_ < 0.5)
+        flagged = np.flatnonzero(em.judged_ & (em.weights_ < 0.5))
         print(f"{name}: flagged {flagged.tolist()} (the random ones are 0, 1, 2)")
 print(f"tail='auto' on the logarithms kept tail_={em.tail_:g}")
 

@@ -81,7 +81,7 @@ plain_mean = np.nanmean(X[rated], axis=1)
 rho = spearmanr(plain_mean, truth[rated])[0]
 print(f"plain mean: Spearman with the truth {rho:.3f}")
 for name, em in fits.items():
-    flagged = em.weights_ < 0.5
+    flagged = em.judged_ & (em.weights_ < 0.5)
     verdicts = skem.annotator_frame(em)["verdict"].value_counts()
     print(
         f"{name}: Spearman {spearmanr(em.mu_[rated], truth[rated])[0]:.3f}; "

@@ -45,7 +45,7 @@ for column, removed in enumerate([0.0, 0.5, 0.9]):
     bottom.set_ylabel("reliability rank (1 = least)")
     print(
         f"{removed:.0%} removed: ranks of 26-29 = {ranks[is_outlier].tolist()}, "
-        f"flagged {nflx.annotators[em.weights_ < 0.5].tolist()}, "
+        f"flagged {nflx.annotators[em.judged_ & (em.weights_ < 0.5)].tolist()}, "
         f"mean consensus difference {difference:.3f}"
     )
 fig.suptitle("The same ratings with 0%, 50% and 90% removed")

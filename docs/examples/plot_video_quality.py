@@ -20,10 +20,13 @@ em = AnnotatorEM(score_range=nflx.score_range).fit(nflx.data)
 least_reliable = nflx.annotators[np.argsort(em.log_posterior_)[:4]]
 print("four least reliable:", sorted(least_reliable.tolist()))
 print("known unreliable:   ", nflx.unreliable.tolist())
-print("flagged:", nflx.annotators[em.weights_ < 0.5].tolist())
+print("flagged:", nflx.annotators[em.judged_ & (em.weights_ < 0.5)].tolist())
 lecture = AnnotatorEM(bounded=False, noise="shared", score_range=nflx.score_range)
 lecture.fit(nflx.data)
-print("lecture's form flags:", nflx.annotators[lecture.weights_ < 0.5].tolist())
+print(
+    "lecture's form flags:",
+    nflx.annotators[lecture.judged_ & (lecture.weights_ < 0.5)].tolist(),
+)
 
 # %%
 # The bars are each viewer's log-odds of being good, so the flagged viewers
