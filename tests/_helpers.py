@@ -315,7 +315,8 @@ class DaskLikeFit(BaseEstimator):
         return self
 
 
-def _spares_nobody(data, form, run):
+def _spares_nobody(data, *run):
     """A stand-in for a check of the driver that spares annotators
-    (``_find_lapses``, ``_find_undetermined``): it spares nobody."""
+    (``_find_lapses``, ``_find_followers``, ``_find_undetermined``): it
+    spares nobody."""
     return np.zeros(data.n_annotators, dtype=bool)

@@ -60,12 +60,13 @@ def every_candidate_in_the_mixture(monkeypatch):
     steps on panels too small to judge anyone, and of one run of EM
     (:func:`skem._model.evidence._mixture_annotators`,
     :func:`skem._model.lapses._find_lapses`,
+    :func:`skem._model.others._find_followers`,
     :func:`skem._model.predictive._find_undetermined`,
     :func:`skem._model.evidence._estimate_mixture_gain`)."""
     monkeypatch.setattr(
         "skem._em.driver._measure_evidence_per_rating", lambda *args: 1e300
     )
-    for check in ("_find_lapses", "_find_undetermined"):
+    for check in ("_find_lapses", "_find_followers", "_find_undetermined"):
         monkeypatch.setattr(f"skem._em.driver.{check}", _spares_nobody)
     monkeypatch.setattr("skem._em.runs._MIXTURE_TEST_GAIN", -np.inf)
 
@@ -73,7 +74,9 @@ def every_candidate_in_the_mixture(monkeypatch):
 @pytest.fixture
 def without_the_predictive_check(monkeypatch):
     """Fits that do not judge their flagged annotators again on the others'
-    consensus (:func:`skem._model.predictive._find_undetermined`): for tests
-    of what the mixture's test against everyone good decides, on honest
-    panels where the check would spare the flagged first."""
-    monkeypatch.setattr("skem._em.driver._find_undetermined", _spares_nobody)
+    consensus (:func:`skem._model.others._find_followers`,
+    :func:`skem._model.predictive._find_undetermined`): for tests of what the
+    mixture's test against everyone good decides, on honest panels where the
+    checks would spare the flagged first."""
+    for check in ("_find_followers", "_find_undetermined"):
+        monkeypatch.setattr(f"skem._em.driver.{check}", _spares_nobody)

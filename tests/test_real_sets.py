@@ -138,7 +138,8 @@ def test_the_default_flags_no_weather_worker_at_the_maximum_of_nobody_random(
     assert np.sum(auto.weights_ < 0.5) == 0
     assert np.sum(_fit(data.X, init="median").weights_ < 0.5) == 0
     monkeypatch.setattr("skem._em.runs._MIXTURE_TEST_GAIN", -np.inf)
-    monkeypatch.setattr("skem._em.driver._find_undetermined", _spares_nobody)
+    for check in ("_find_followers", "_find_undetermined"):
+        monkeypatch.setattr(f"skem._em.driver.{check}", _spares_nobody)
     median = _fit(data.X, init="median")
     assert auto.log_likelihood_ > median.log_likelihood_
     assert np.sum(median.weights_ < 0.5) > 0

@@ -293,7 +293,11 @@ def data_notes(estimator, evidence, annotators, name):
         _relative_error_note,
         _same_score_note,
     )
-    from skem._io.verdicts import OFFSET_AGREEMENT, _random_but_agreeing
+    from skem._io.verdicts import (
+        OFFSET_AGREEMENT,
+        _random_but_agreeing,
+        _unjudged_groups,
+    )
 
     verdict = annotators["verdict"].to_numpy()
     lines = []
@@ -307,6 +311,14 @@ def data_notes(estimator, evidence, annotators, name):
             "biases: refit with --bias and see whether they are consistent then."
         )
     labels = annotators[name].to_numpy()
+    followers = _unjudged_groups(estimator)[1][0]
+    if followers.any() and not estimator.bias:
+        lines.append(
+            f"If {listing(labels[followers])} "
+            f"{'rates' if followers.sum() == 1 else 'rate'} a constant step above "
+            "or below everyone else, refit with --bias and see whether they are "
+            "consistent then."
+        )
     lines.append(
         _same_score_note(evidence, verdict, lambda same: listing(labels[same]))
     )

@@ -61,6 +61,7 @@ from skem._model.lapses import _find_lapses, _report_lapses
 from skem._model.likelihoods import (
     _estimate_annotator_log_joint,
 )
+from skem._model.others import _find_followers
 from skem._model.predictive import _find_undetermined
 from skem._model.random import _random_log_density
 from skem._model.shift import _centre_biases
@@ -166,9 +167,11 @@ class _BaseEM(_ModelSetup, BaseEstimator, metaclass=ABCMeta):
         if honest (:func:`skem._model.evidence._mixture_annotators`), or that
         one rating alone calls them random (:mod:`skem._model.lapses`), or
         that the others' consensus of their items cannot call them random
-        (:mod:`skem._model.predictive`), EM goes on from that fit with those
-        annotators presumed good: a new objective, fixed for the whole of its
-        run.
+        (their ratings follow it beyond chance,
+        :func:`skem._model.others._find_followers`, or its predictions do not
+        condemn them, :mod:`skem._model.predictive`), EM goes on from that fit
+        with those annotators presumed good: a new objective, fixed for the
+        whole of its run.
 
         Parameters
         ----------
@@ -210,10 +213,13 @@ class _BaseEM(_ModelSetup, BaseEstimator, metaclass=ABCMeta):
         in_mixture = _mixture_annotators(candidates, counts["evidence"], per_rating)
         lapsed &= in_mixture
         in_mixture &= ~lapsed
-        # A refit may flag others, whom the check then judges in turn; each
+        # A refit may flag others, whom the checks then judge in turn; each
         # round takes annotators out of the mixture, so the rounds end.
+        followers = np.zeros_like(in_mixture)
         while True:
-            in_mixture = in_mixture & ~_find_undetermined(data, form, best)
+            followers |= _find_followers(data, best)
+            in_mixture = in_mixture & ~followers
+            in_mixture &= ~_find_undetermined(data, form, best)
             if np.array_equal(in_mixture, data.in_mixture):
                 break
             data.in_mixture = in_mixture
@@ -232,6 +238,7 @@ class _BaseEM(_ModelSetup, BaseEstimator, metaclass=ABCMeta):
         judged = best.pop("judged_in_nested", data.in_mixture) | lapsed
         best["judged"] = _judged_annotators(judged, counts["n_judged"])
         best.setdefault("mixture_flagged", np.zeros_like(best["judged"]))
+        best["followers"] = followers & ~best["judged"]
         best["resume"] = resume
         return _centre_biases(best, data.n_per_annotator, data.has_gold)
 
@@ -511,6 +518,7 @@ class _BaseEM(_ModelSetup, BaseEstimator, metaclass=ABCMeta):
         self.judged_ = run["judged"]
         # Why some unjudged annotators are: for the reasons in words.
         self._mixture_flagged = run["mixture_flagged"]
+        self._followers = run["followers"]
         self.lapsed_ = run["lapsed"]
         sigma = width * params.sigma
         self.sigma_ = float(sigma[0]) if form.noise == "shared" else sigma

@@ -278,9 +278,12 @@ class _Content:
         order = np.argsort(people["log_posterior"].to_numpy(), kind="stable")
         verdict = people["verdict"].to_numpy()
         # One line for each group of those not judged, but those a failed
-        # mixture flagged, listed one by one with their reason.
-        (failed, _), *groups = _unjudged_groups(self.estimator)
-        few = (verdict == "undetermined") & ~self.estimator.judged_ & ~failed
+        # mixture flagged and those who follow the items, listed one by one
+        # with their reason.
+        (failed, _), (followers, _), *groups = _unjudged_groups(self.estimator)
+        few = (
+            (verdict == "undetermined") & ~self.estimator.judged_ & ~failed & ~followers
+        )
         lines = [
             f"<li>{_badge(verdict[k])} <strong>"
             f"{_text(people['label'].iloc[k])}</strong>: "
@@ -450,7 +453,7 @@ class _Content:
         verdict = people["verdict"].to_numpy()
         # Those a failed mixture flagged have ratings enough: more would not
         # be the advice for them.
-        failed, _ = _unjudged_groups(self.estimator)[0]
+        (failed, _), (followers, _), *_ = _unjudged_groups(self.estimator)
         own = (
             ""
             if self.estimator.noise == "shared"
@@ -465,9 +468,23 @@ class _Content:
                 "them or re-run their sessions.",
             ),
             (
-                (verdict == "undetermined") & ~failed,
+                (verdict == "undetermined") & ~failed & ~followers,
                 "Look at the undetermined {who} ({names}): with more ratings, "
                 "on items that others rate too, the model can tell.",
+            ),
+            (
+                followers,
+                "Look at the ratings of {names}: they follow the items, too far "
+                "off the consensus for the noise of careful {who}, so they are "
+                "neither consistent nor random"
+                + (
+                    "."
+                    if self.estimator.bias
+                    else ". If they may rate a constant step above or below the "
+                    "others, fit with <code>bias=True</code> (the command's "
+                    "<code>--bias</code>) and see whether they are consistent "
+                    "then."
+                ),
             ),
             (
                 failed,

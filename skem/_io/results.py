@@ -19,7 +19,7 @@ from sklearn.utils.validation import check_is_fitted
 from skem._io.evidence import _annotator_evidence, _Evidence, _observed
 from skem._io.labels import _annotator_labels, _item_labels, _unpack_rating_matrix
 from skem._io.long_format import _import_pandas
-from skem._io.verdicts import _annotator_verdicts, _mixture_flagged
+from skem._io.verdicts import _annotator_verdicts, _fitted_mask
 from skem._model.intervals import _compute_consensus_interval
 
 ITEM_COLUMNS = ("consensus", "std_error", "ci_low", "ci_high", "n_ratings")
@@ -386,9 +386,10 @@ def _annotator_table(estimator, labels, evidence, name):
         deviation,
         judged=estimator.judged_,
         lapsed=estimator.lapsed_,
-        mixture_flagged=_mixture_flagged(estimator),
+        mixture_flagged=_fitted_mask(estimator, "_mixture_flagged"),
         log=estimator._score_scale.log,
         same=same,
+        followers=_fitted_mask(estimator, "_followers"),
     )
     n_annotators = p_good.shape[0]
     table = pd.DataFrame(

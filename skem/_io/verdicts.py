@@ -31,6 +31,14 @@ MIXTURE_FAILED = (
     "trusting everyone"
 )
 
+# Why an annotator whose ratings follow the items is neither random nor
+# consistent (skem._model.others._find_followers).
+FOLLOWS_ITEMS = (
+    "the ratings follow the items, but too far off the consensus for a careful "
+    "annotator's noise: noisier than the others, or a constant step above or "
+    "below them"
+)
+
 
 def _annotator_verdicts(
     p_good,
@@ -43,6 +51,7 @@ def _annotator_verdicts(
     mixture_flagged=None,
     log=False,
     same=None,
+    followers=None,
 ):
     """Name each annotator's verdict, with the plain reason behind it.
 
@@ -87,6 +96,9 @@ def _annotator_verdicts(
         Whether the annotator gave one score to every item
         (``_Evidence.same``): a random one's reason then says so, rather
         than that its answers look random. None: nobody.
+    followers : array-like of shape (n_annotators,) of bool, default=None
+        Whether the annotator was not judged because its ratings follow the
+        items (:data:`FOLLOWS_ITEMS`). None: nobody.
 
     Returns
     -------
@@ -140,6 +152,11 @@ def _annotator_verdicts(
     else:
         deviation = [None] * n
     same = np.zeros(n, dtype=bool) if same is None else np.asarray(same, dtype=bool)
+    followers = (
+        np.zeros(n, dtype=bool)
+        if followers is None
+        else np.asarray(followers, dtype=bool)
+    )
     reasons = [
         _reason(
             verdict,
@@ -152,6 +169,7 @@ def _annotator_verdicts(
             mixture_flagged[k],
             log,
             same[k],
+            followers[k],
         )
         for k, verdict in enumerate(verdicts)
     ]
@@ -174,9 +192,10 @@ def _reason(
     mixture_flagged=False,
     log=False,
     same=False,
+    follows=False,
 ):
     """One annotator's reason, from the evidence :func:`_annotator_verdicts` got."""
-    if not judged:
+    if not judged and not follows:
         if n_judged < MIN_JUDGED_RATINGS:
             why = "too few ratings"
         elif mixture_flagged:
@@ -201,9 +220,8 @@ def _reason(
     if verdict == "random":
         what = "gives every item the same score" if same else "answers look random"
         return what + (f": {evidence}" if evidence else "")
-    return "undetermined: the ratings fit either way" + (
-        f"; {evidence}" if evidence else ""
-    )
+    why = FOLLOWS_ITEMS if follows else "the ratings fit either way"
+    return f"undetermined: {why}" + (f"; {evidence}" if evidence else "")
 
 
 def _deviation_text(deviation, typical, log=False):
@@ -276,22 +294,25 @@ def _unjudged_groups(estimator):
     -------
     groups : list of (ndarray of bool, str)
         Masks of annotators and the reason of each, in words: those only a
-        mixture that failed its test called random (:data:`MIXTURE_FAILED`);
-        then either one group with the panel's reason
+        mixture that failed its test called random (:data:`MIXTURE_FAILED`),
+        those whose ratings follow the items (:data:`FOLLOWS_ITEMS`); then
+        either one group with the panel's reason
         (:func:`_unjudged_reason`), or those with fewer than
         ``MIN_JUDGED_RATINGS`` judged ratings and those whose ratings the
         panel's agreement could not bring to a verdict.
     """
     judged = np.asarray(estimator.judged_)
     n_judged = np.asarray(estimator.n_judged_ratings_)
-    failed = ~judged & _mixture_flagged(estimator)
-    rest = ~judged & ~failed
+    failed = ~judged & _fitted_mask(estimator, "_mixture_flagged")
+    followers = ~judged & ~failed & _fitted_mask(estimator, "_followers")
+    rest = ~judged & ~failed & ~followers
+    listed = [(failed, MIXTURE_FAILED), (followers, FOLLOWS_ITEMS)]
     panel = _unjudged_reason(judged, n_judged)
     if panel:
-        return [(failed, MIXTURE_FAILED), (rest, panel)]
+        return [*listed, (rest, panel)]
     few = rest & (n_judged < MIN_JUDGED_RATINGS)
     return [
-        (failed, MIXTURE_FAILED),
+        *listed,
         (few, TOO_FEW_RATINGS),
         (rest & ~few, TOO_LITTLE_AGREEMENT),
     ]
@@ -302,24 +323,27 @@ NO_THIRD_RATER = (
 )
 
 
-def _mixture_flagged(estimator):
-    """Who a mixture that failed its test flagged, in a fitted estimator.
+def _fitted_mask(estimator, name):
+    """Who a fitted estimator's private mask ``name`` holds: ``'_mixture_flagged'``
+    (flagged by a mixture that failed its test) or ``'_followers'`` (not
+    judged because their ratings follow the items).
 
     Parameters
     ----------
     estimator : AnnotatorEM, HardAnnotatorEM or DaskAnnotatorEM
         Fitted.
+    name : str
 
     Returns
     -------
-    flagged : ndarray of shape (n_annotators,), dtype bool
+    mask : ndarray of shape (n_annotators,), dtype bool
         All False for a model pickled by an earlier version, which did not
-        keep them.
+        keep it.
     """
-    flagged = getattr(estimator, "_mixture_flagged", None)
-    if flagged is None:
+    mask = getattr(estimator, name, None)
+    if mask is None:
         return np.zeros(estimator.weights_.shape, dtype=bool)
-    return np.asarray(flagged, dtype=bool)
+    return np.asarray(mask, dtype=bool)
 
 
 def _unjudged_reason(judged, n_judged):

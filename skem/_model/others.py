@@ -10,14 +10,19 @@ weighed by its weight over its variance::
 and on how far those other ratings are from their own mean: where the
 others disagree on an annotator's items more than on the panel's usual
 ones (items rated in batches, some batches harder than others), its own
-deviations are no sign that it answers at random. Items whose other raters
-weigh less than ``_MIN_OTHER_WEIGHT`` in all have no consensus of the
-others. Every sum is taken from each item's totals over all its ratings
-less the annotator's own, one pass per block, in memory and on Dask alike.
+deviations are no sign that it answers at random. Before that, a flagged
+annotator whose ratings follow the others' consensus beyond chance is
+spared outright (:func:`_find_followers`): a random rater's ratings do not
+depend on the items. Items whose other raters weigh less than
+``_MIN_OTHER_WEIGHT`` in all have no consensus of the others. Every sum is
+taken from each item's totals over all its ratings less the annotator's
+own, one pass per block, in memory and on Dask alike.
 """
 
 import numpy as np
+from scipy import stats
 
+from skem._model.evidence import _flagged_annotators
 from skem._model.likelihoods import _chunks
 
 # An item whose other raters weigh less than this in all (the sum of their
@@ -30,6 +35,11 @@ _MIN_OTHER_WEIGHT = 0.5
 # of the item's sum of squares they are 0. A real spread this small is far
 # below the finest levels' spacing (1e-3 of the range).
 _ROUNDING = 1e-9
+
+# A flagged annotator whose ratings follow the others' consensus of its items
+# with a one-sided p-value below this does not answer at random: about one
+# random annotator in a thousand is spared by chance.
+_AGREEMENT_LEVEL = 1e-3
 
 
 def _sum_item_totals(item, annotator, score, n_items, weights, bias, sigma):
@@ -261,6 +271,95 @@ def _estimate_dispersion_ratio(others_squares, others_freedom, good):
     return np.maximum(ratio, 1.0)
 
 
+def _kernel_others_agreement(block, weights, bias, sigma, among):
+    """Per annotator ``among``, the moments of its judged ratings and their
+    items' others' locations (:func:`_estimate_others_locations`).
+
+    Parameters
+    ----------
+    block : _Block
+    weights, bias, sigma : ndarray of shape (n_annotators,)
+    among : ndarray of shape (n_annotators,), dtype bool
+
+    Returns
+    -------
+    block, {"agreement_moments": ndarray of shape (6, n_annotators)}
+        The count of judged ratings ``s`` and the sums of ``s``, ``m``,
+        ``s**2``, ``m**2`` and ``s m``, ``m`` the others' location.
+    """
+    ratings = block.ratings
+    n = ratings.n_annotators
+    moments = np.zeros((6, n))
+    if not among.any():
+        return block, {"agreement_moments": moments}
+    item, annotator, score = ratings.item, ratings.annotator, ratings.score
+    totals = _sum_item_totals(
+        item, annotator, score, ratings.n_items, weights, bias, sigma
+    )
+    for chunk in _chunks(ratings.n_ratings):
+        index = chunk.start + np.flatnonzero(among[annotator[chunk]])
+        location, _, judged = _estimate_others_locations(
+            item[index],
+            annotator[index],
+            score[index],
+            totals,
+            weights,
+            bias,
+            sigma,
+            block.gold,
+        )
+        whose = annotator[index[judged]]
+        own, others = score[index[judged]], location[judged]
+        for row, values in enumerate(
+            (None, own, others, own * own, others * others, own * others)
+        ):
+            moments[row] += np.bincount(whose, values, minlength=n)
+    return block, {"agreement_moments": moments}
+
+
+def _estimate_agreement_p_value(moments):
+    """How likely ratings that ignore their items follow the others'
+    consensus as closely as each annotator's do.
+
+    A random annotator's ratings do not depend on the items: under that
+    hypothesis they are independent of the others' locations of its items,
+    and their Pearson correlation ``r`` over ``n`` judged ratings is tested
+    by ``t = r sqrt((n - 2) / (1 - r**2))`` on ``n - 2`` degrees of freedom,
+    one-sided (only agreement speaks against random).
+
+    Parameters
+    ----------
+    moments : ndarray of shape (6, n_annotators)
+        :func:`_kernel_others_agreement`'s sums.
+
+    Returns
+    -------
+    p_value : ndarray of shape (n_annotators,)
+        The one-sided p-value of ``r``; 1 with fewer than 3 judged ratings,
+        or where the ratings or the others' locations do not vary (beyond
+        rounding: ``_ROUNDING`` of their sum of squares).
+    """
+    count, own, others, own_square, others_square, product = moments
+    p_value = np.ones(count.shape)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        own_spread = own_square - own * own / count
+        others_spread = others_square - others * others / count
+        covariance = product - own * others / count
+    valid = (
+        (count >= 3)
+        & (own_spread > _ROUNDING * own_square)
+        & (others_spread > _ROUNDING * others_square)
+    )
+    r = np.clip(
+        covariance[valid] / np.sqrt(own_spread[valid] * others_spread[valid]), -1, 1
+    )
+    freedom = count[valid] - 2
+    with np.errstate(divide="ignore"):
+        t = r * np.sqrt(freedom / (1.0 - r * r))
+    p_value[valid] = stats.t.sf(t, freedom)
+    return p_value
+
+
 def _estimate_review_weights(responsibility, pi):
     """What each annotator weighs in the others' consensus, while the
     flagged are under review.
@@ -284,3 +383,38 @@ def _estimate_review_weights(responsibility, pi):
         ``max(responsibility, pi)``.
     """
     return np.maximum(responsibility, pi)
+
+
+def _find_followers(data, run):
+    """The flagged annotators of ``run`` whose ratings follow the items.
+
+    The random component's ratings do not depend on the items. A flagged
+    annotator whose ratings follow the others' consensus of its items beyond
+    chance (:func:`_estimate_agreement_p_value` below ``_AGREEMENT_LEVEL``)
+    is no random rater, whatever its likelihood: an honest one whose errors
+    are larger than the noise model allows it, or who rates a constant step
+    above or below everyone else. The data do not fit either component, so
+    it is undetermined (:mod:`skem._model.predictive`).
+
+    Parameters
+    ----------
+    data : backend
+    run : dict
+        A run of :meth:`skem._em.driver._BaseEM._run_em`.
+
+    Returns
+    -------
+    followers : ndarray of shape (n_annotators,), dtype bool
+    """
+    flagged = _flagged_annotators(run)
+    if not flagged.any():
+        return flagged
+    params = run["params"]
+    moments = data.reduce(
+        _kernel_others_agreement,
+        _estimate_review_weights(run["responsibility"], params.pi),
+        params.bias,
+        params.sigma,
+        flagged,
+    )["agreement_moments"]
+    return flagged & (_estimate_agreement_p_value(moments) < _AGREEMENT_LEVEL)

@@ -543,6 +543,7 @@ _ANNOTATOR_ATTRIBUTES = (
     "n_judged_ratings_",
     "judged_",
     "_mixture_flagged",
+    "_followers",
     "lapsed_",
     "sigma_",
     "shared_sigma_",

@@ -531,9 +531,10 @@ def test_a_rater_with_a_constant_offset_is_pointed_to_bias_in_the_summary(
     tmp_path, run_main
 ):
     """As on the report page: vqeg_hd3's subject 19 rates about one level
-    above the others and looks random without biases; the summary only
-    named them as random. It now says to refit with --bias first, and says
-    nothing of the sort with --bias."""
+    above the others and looked random without biases; the summary only
+    named them as random. Their ratings follow the items, so they are
+    undetermined, and the summary says why and to refit with --bias; with
+    --bias, nothing of the sort."""
     from skem.datasets import make_ratings
 
     X = np.round(
@@ -545,11 +546,16 @@ def test_a_rater_with_a_constant_offset_is_pointed_to_bias_in_the_summary(
     path = _long_csv(X, tmp_path / "offset.csv", prefix="rater")
     status, out, err = run_main("fit", path)
     assert status == 0, err
-    (line,) = [x for x in out.splitlines() if x.startswith("Before excluding")]
-    assert line.startswith("Before excluding rater0: flagged as random")
-    assert line.endswith("refit with --bias and see whether they are consistent then.")
+    (line,) = [x for x in out.splitlines() if "follow the items" in x]
+    assert line.startswith("1 undetermined (the ratings follow the items")
+    assert line.endswith(": rater0.")
+    (line,) = [x for x in out.splitlines() if x.startswith("If rater0")]
+    assert line == (
+        "If rater0 rates a constant step above or below everyone else, refit with "
+        "--bias and see whether they are consistent then."
+    )
     status, out, _ = run_main("fit", path, "--bias")
-    assert status == 0 and "Before excluding" not in out
+    assert status == 0 and "follow the items" not in out and "If rater0" not in out
 
 
 def test_random_verdicts_on_items_with_few_raters_get_a_warning(tmp_path, run_main):

@@ -176,6 +176,29 @@ def test_candidates_too_noisy_to_judge_match_the_in_memory_fit(client, Dask, Mem
 
 @pytest.mark.slow  # a LocalCluster
 @pytest.mark.parametrize("Dask, Memory", PAIRS, ids=["soft", "hard"])
+def test_a_rater_who_follows_the_items_is_spared_as_in_memory(client, Dask, Memory):
+    """Counts whose honest overcounter the likelihood condemns, though its
+    ratings follow the items (:func:`skem._model.others._find_followers`):
+    on 3 partitions the same fit, the same rater not judged, and for that
+    reason, in memory too."""
+    from tests.model.test_others import _overcounter_panel
+
+    X = _overcounter_panel(3)
+    item, annotator = np.nonzero(~np.isnan(X))
+    frame = pd.DataFrame(
+        {"item": item.astype(str), "annotator": annotator, "score": X[item, annotator]}
+    )
+    em, matrix = _in_memory(Memory, frame)
+    assert em._followers[0] and not em.judged_[0]
+    dask_em = _dask_fit(Dask, dd.from_pandas(frame, npartitions=3))
+    _assert_same_fit(dask_em, em, matrix)
+    np.testing.assert_array_equal(dask_em.judged_, em.judged_)
+    for fit in (dask_em, dask_em.to_in_memory().estimator):
+        np.testing.assert_array_equal(fit._followers, em._followers)
+
+
+@pytest.mark.slow  # a LocalCluster
+@pytest.mark.parametrize("Dask, Memory", PAIRS, ids=["soft", "hard"])
 def test_a_mixture_failing_its_test_gives_the_in_memory_nested_fit(
     client, Dask, Memory, without_the_predictive_check
 ):

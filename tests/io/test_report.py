@@ -512,9 +512,10 @@ def test_items_without_a_usable_rating_are_named(tmp_path, words_only):
 
 def test_a_rater_with_a_constant_offset_is_pointed_to_biases_not_exclusion(words_only):
     """vqeg_hd3's subject 19 rates about one level above the others, with the
-    others' spread: a fit without biases calls them random, and the page
-    said to exclude them. Their ratings still follow the consensus, so the
-    page now says to fit biases first; the random raters get no such hint."""
+    others' spread: a fit without biases called them random, and the page
+    said to exclude them. Their ratings follow the items, so they are
+    undetermined, and the page says to fit biases; the random raters get
+    no such hint."""
     X, _, good = make_ratings(
         40,
         8,
@@ -528,17 +529,18 @@ def test_a_rater_with_a_constant_offset_is_pointed_to_biases_not_exclusion(words
     X[:, 0] = np.clip(X[:, 0] + 2, 1, 9)  # annotator 0 is good, offset by 2
     labels = [f"rater{a}" for a in range(8)]
     em = AnnotatorEM().fit(X)
-    assert em.weights_[0] < 0.5 and not good[1] and not good[6]
+    assert not em.judged_[0] and not good[1] and not good[6]
     next_steps = _write(em, X, annotators=labels).split("What to do next")[1]
-    hint = next_steps.split("Before excluding ")[1].split("</li>")[0]
-    assert hint.startswith("rater0:") and "<code>--bias</code>" in hint
+    hint = next_steps.split("Look at the ratings of ")[1].split("</li>")[0]
+    assert hint.startswith("rater0: they follow the items")
+    assert "<code>--bias</code>" in hint
     assert "rater1" not in hint and "rater6" not in hint
     # A reviewer's finding: the next step then said to exclude rater0 too.
     check = next_steps.split("Check the ratings of ")[1].split("</li>")[0]
     assert "rater1" in check and "rater6" in check and "rater0" not in check
     with_bias = AnnotatorEM(bias=True).fit(X)
-    assert with_bias.weights_[0] > 0.5
-    assert "Before excluding" not in _write(with_bias, X, annotators=labels)
+    assert with_bias.judged_[0] and with_bias.weights_[0] > 0.5
+    assert "constant step" not in _write(with_bias, X, annotators=labels)
 
 
 def test_undetermined_newcomers_are_said_to_count_at_the_prior(tmp_path, words_only):

@@ -217,6 +217,29 @@ def test_an_annotator_a_failed_mixture_flagged_is_undetermined_for_that_reason()
     assert reasons[3].startswith("undetermined: the panel agrees too little ")
 
 
+def test_an_annotator_whose_ratings_follow_the_items_is_undetermined_so():
+    """An annotator not judged because its ratings follow the items is
+    undetermined whatever p_good, and its reason says why, with its
+    agreement and how far off the consensus it is; "too few ratings" is
+    not its reason."""
+    verdicts, reasons = _annotator_verdicts(
+        [0.0, 1.0],
+        [24, 24],
+        [24, 24],
+        r=[0.83, 0.99],
+        deviation=[40.0, 9.0],
+        judged=[False, True],
+        followers=[True, False],
+    )
+    assert list(verdicts) == ["undetermined", "consistent"]
+    assert reasons[0] == (
+        "undetermined: the ratings follow the items, but too far off the "
+        "consensus for a careful annotator's noise: noisier than the others, or "
+        "a constant step above or below them; 24 ratings, r = 0.83, ratings 40 "
+        "off the consensus (root mean square; consistent annotators: 9)"
+    )
+
+
 def test_unjudged_reason_names_the_panels_doing_not_an_annotators():
     """No judged rating anywhere: no item has a third rater. Judged ratings
     somewhere but nobody judged: the panel's agreement. Someone judged, or

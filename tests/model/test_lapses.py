@@ -194,11 +194,15 @@ def _panel_with_a_slip(seed, n_items=20, n_careful=8, n_random=2):
 @pytest.mark.parametrize("Estimator", [AnnotatorEM, HardAnnotatorEM])
 @pytest.mark.parametrize("seed", range(4))
 def test_a_careful_annotator_with_one_slip_is_not_called_random(Estimator, seed):
-    """Without the lapse the slip of 16 sigmas calls careful rater 0 random;
-    with it, rater 0 is lapsed and good (its posterior allows the slip), and
-    the random raters are still flagged."""
+    """Without the lapse (nor the check of whether its ratings follow the
+    items, which spares it on some draws) the slip of 16 sigmas calls
+    careful rater 0 random; with it, rater 0 is lapsed and good (its
+    posterior allows the slip), and the random raters are still flagged."""
     X, n_careful = _panel_with_a_slip(seed)
-    with mock.patch("skem._em.driver._find_lapses", _spares_nobody):
+    with (
+        mock.patch("skem._em.driver._find_lapses", _spares_nobody),
+        mock.patch("skem._em.driver._find_followers", _spares_nobody),
+    ):
         unspared = Estimator(score_range=(0, 1)).fit(X)
     assert unspared.weights_[0] < 0.5
     em = Estimator(score_range=(0, 1)).fit(X)

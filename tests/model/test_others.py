@@ -7,15 +7,20 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy import stats
 
 from skem import AnnotatorEM, HardAnnotatorEM
-from skem._model import predictive
+from skem._em.backend import _Block
+from skem._model import others, predictive
 from skem._model.others import (
+    _estimate_agreement_p_value,
     _estimate_dispersion_ratio,
     _estimate_others_dispersion,
+    _estimate_others_locations,
+    _kernel_others_agreement,
     _sum_item_totals,
 )
-from tests._helpers import _budget
+from tests._helpers import _budget, _random_ratings
 
 
 def _dispersion(item, annotator, score, n_items, weights, bias, sigma):
@@ -203,3 +208,121 @@ def test_honest_workers_who_drew_hard_batches_are_not_condemned():
     em = fit()
     assert not np.any(em.weights_ < 0.5)
     assert _error_over_mean(em.mu_, X, truth) <= 1.01
+
+
+def _moments(own, others):
+    own, others = np.asarray(own, float), np.asarray(others, float)
+    return np.array(
+        [[len(own)], [own.sum()], [others.sum()], [own @ own], [others @ others]]
+        + [[own @ others]]
+    )
+
+
+def test_agreement_p_value_is_the_one_sided_pearson_test():
+    """Against scipy's Pearson test with the alternative of a positive
+    correlation, for ratings that follow, ignore and reverse the others."""
+    rng = np.random.default_rng(0)
+    others = rng.uniform(0, 1, 15)
+    for own in (others + rng.normal(0, 0.2, 15), rng.uniform(0, 1, 15), -others):
+        expected = stats.pearsonr(own, others, alternative="greater").pvalue
+        p_value = _estimate_agreement_p_value(_moments(own, others))
+        assert p_value[0] == pytest.approx(expected, rel=1e-6, abs=1e-12)
+
+
+def test_agreement_p_value_is_one_where_nothing_can_be_told():
+    """Fewer than 3 judged ratings, one score for every item (up to
+    rounding), or items the others all place alike: no evidence of
+    agreement."""
+    assert _estimate_agreement_p_value(_moments([0.1, 0.9], [0.2, 0.8]))[0] == 1.0
+    constant = np.full(10, 0.1) * 3.0  # 0.30000000000000004
+    others = np.linspace(0, 1, 10)
+    assert _estimate_agreement_p_value(_moments(constant, others))[0] == 1.0
+    assert _estimate_agreement_p_value(_moments(others, np.full(10, 0.7)))[0] == 1.0
+    perfect = _estimate_agreement_p_value(_moments(others, others))[0]
+    assert perfect < 1e-12
+
+
+def test_agreement_p_value_of_ratings_that_ignore_their_items_is_uniform():
+    """Property: ratings drawn apart from the others' locations (uniform, or
+    on 5 levels) reach a p-value below a level about that often, so a
+    level of 1e-3 spares about one random annotator in a thousand."""
+    rng = np.random.default_rng(1)
+    n_draws, n = 4000, 12
+    others = rng.uniform(0, 1, (n_draws, n))
+    for own in (rng.uniform(0, 1, (n_draws, n)), rng.integers(1, 6, (n_draws, n))):
+        moments = np.array(
+            [
+                np.full(n_draws, n),
+                own.sum(1),
+                others.sum(1),
+                (own * own).sum(1),
+                (others * others).sum(1),
+                (own * others).sum(1),
+            ],
+            dtype=float,
+        )
+        p_value = _estimate_agreement_p_value(moments)
+        for level in (0.05, 0.2, 0.5):
+            assert abs(np.mean(p_value < level) - level) < 0.025
+
+
+def test_the_agreement_kernel_sums_the_ratings_and_the_others_locations():
+    """The kernel's moments are those of each ``among`` annotator's judged
+    ratings and :func:`_estimate_others_locations` of them."""
+    rng = np.random.default_rng(2)
+    ratings = _random_ratings(rng, 12, 6, 50)
+    n = ratings.n_annotators
+    weights = np.linspace(0.3, 1.0, n)
+    bias = np.linspace(-0.05, 0.05, n)
+    sigma = np.linspace(0.05, 0.15, n)
+    among = np.arange(n) % 2 == 1
+    _, out = _kernel_others_agreement(_Block(ratings), weights, bias, sigma, among)
+    rated = (ratings.item, ratings.annotator, ratings.score)
+    totals = _sum_item_totals(*rated, ratings.n_items, weights, bias, sigma)
+    location, _, judged = _estimate_others_locations(
+        *rated, totals, weights, bias, sigma
+    )
+    for a in range(n):
+        mine = judged & (ratings.annotator == a)
+        expected = _moments(ratings.score[mine], location[mine])[:, 0]
+        np.testing.assert_allclose(
+            out["agreement_moments"][:, a], expected if among[a] else 0.0
+        )
+    assert np.any(out["agreement_moments"][0] > 0)
+
+
+def _overcounter_panel(seed):
+    """Counts of 24 items (20 to 200): 9 careful counters (relative errors
+    of 12%), an honest one who overcounts by 15% with errors of 35%
+    (rater 0), and 2 who answer uniformly in 10..400 (raters 1 and 2)."""
+    rng = np.random.default_rng(seed)
+    truth = rng.uniform(20, 200, 24)
+    X = truth[:, None] * np.exp(rng.normal(-0.05, 0.12, (24, 12)))
+    X[:, 0] = truth * np.exp(rng.normal(0.15, 0.35, 24))
+    X[:, 1:3] = rng.uniform(10, 400, (24, 2))
+    return np.round(X)
+
+
+@pytest.mark.parametrize("Estimator", [AnnotatorEM, HardAnnotatorEM])
+def test_an_honest_rater_who_follows_the_items_is_not_condemned(Estimator):
+    """A counter whose errors are far larger than the panel's misses the
+    others' consensus by more than its prior noise allows, and the check's
+    likelihood condemns it; but its counts follow the others' consensus of
+    the items (a correlation no rater who ignores the items reaches but
+    once in a thousand), so it cannot be random: it is undetermined and
+    counts at pi_. The uniform raters stay random."""
+    X = _overcounter_panel(3)
+    with mock.patch.object(others, "_AGREEMENT_LEVEL", 0.0):
+        likelihood_only = _fit_quietly(Estimator, X)
+    assert likelihood_only.judged_[0] and likelihood_only.weights_[0] < 0.1
+    em = _fit_quietly(Estimator, X)
+    assert not em.judged_[0]
+    assert em.consensus_weights_[0] == pytest.approx(em.pi_)
+    assert em.judged_[1:3].all() and np.all(em.weights_[1:3] < 0.1)
+    assert not np.any(em.judged_[3:] & (em.weights_[3:] < 0.5))
+
+
+def _fit_quietly(Estimator, X):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return Estimator().fit(X)
