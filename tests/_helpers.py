@@ -320,3 +320,28 @@ def _spares_nobody(data, *run):
     (``_find_lapses``, ``_find_followers``, ``_find_undetermined``): it
     spares nobody."""
     return np.zeros(data.n_annotators, dtype=bool)
+
+
+def _quiet_sklearn_checks(test):
+    """``test`` with the warnings that scikit-learn's estimator checks draw
+    from skem ignored: their small random panels leave items without a
+    rating (whose consensus is NaN, as the warning says), give ratings that
+    agree exactly (sigma at its floor), and stop at ``max_iter``. The checks
+    test the interface; those warnings are asserted where they are the point
+    (``tests/em/test_validation.py``, ``tests/estimators/test_edge_cases.py``,
+    ``tests/estimators/test_estimators.py``)."""
+    for message, category in (
+        (".*have no rating", "UserWarning"),
+        (".*ended at its floor", "UserWarning"),
+        ("", "sklearn.exceptions.ConvergenceWarning"),
+    ):
+        test = pytest.mark.filterwarnings(f"ignore:{message}:{category}")(test)
+    return test
+
+
+# For tests whose panels end with sigma at its floor (ratings that agree
+# exactly, or a min_sigma above their noise): the fit says so in a
+# UserWarning, which tests/estimators/test_edge_cases.py asserts.
+SIGMA_AT_ITS_FLOOR = pytest.mark.filterwarnings(
+    "ignore:.*ended at its floor:UserWarning"
+)

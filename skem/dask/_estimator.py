@@ -472,7 +472,7 @@ class DaskAnnotatorEM(_BaseDaskAnnotatorEM):
     ...     "annotator": ["x", "y", "z"] * 3,
     ...     "score": [4.0, 4.2, 1.0, 2.0, 2.1, 5.0, 3.0, 3.1, 1.5]}})
     >>> with Client(LocalCluster(n_workers=1, processes=False,
-    ...                          dashboard_address=None)) as client:
+    ...                          dashboard_address=":0")) as client:
     ...     em = DaskAnnotatorEM(noise="shared").fit(
     ...         dd.from_pandas(ratings, npartitions=2))
     ...     consensus = em.consensus_["consensus"].compute().sort_index()
@@ -523,7 +523,7 @@ class DaskHardAnnotatorEM(_BaseDaskAnnotatorEM):
     ...     "annotator": ["x", "y", "z"] * 3,
     ...     "score": [4.0, 4.2, 1.0, 2.0, 2.1, 5.0, 3.0, 3.1, 1.5]}})
     >>> with Client(LocalCluster(n_workers=1, processes=False,
-    ...                          dashboard_address=None)) as client:
+    ...                          dashboard_address=":0")) as client:
     ...     em = DaskHardAnnotatorEM().fit(ratings)
     >>> em.weights_
     array([1., 1., 0.])

@@ -7,6 +7,7 @@ from skem import AnnotatorEM
 from skem._em.parameters import _AUTO_TAILS
 from skem._em.score_range import _ScoreScale
 from skem.datasets import make_ratings
+from tests._helpers import SIGMA_AT_ITS_FLOOR
 
 
 @pytest.mark.parametrize("tail", [None, 1.0, 32.0])
@@ -74,6 +75,7 @@ def test_the_forms_of_a_fit_are_one_per_tail_it_tries():
     assert form.tail_df == 3.0 and form.min_sigma == 1e-3
 
 
+@SIGMA_AT_ITS_FLOOR
 def test_a_warm_start_after_another_tail_is_the_cold_fit():
     """A reviewer's finding: on whole-number ratings a t fit's scales fall to
     their floor, and a warm start of the normal from them ended at -606

@@ -20,6 +20,9 @@ from skem._em.score_range import (
     _sum_log_scores,
 )
 from tests._helpers import (
+    SIGMA_AT_ITS_FLOOR,
+)
+from tests._helpers import (
     SMALL_X as X,
 )
 
@@ -337,6 +340,7 @@ def test_new_ratings_beyond_an_auto_range_keep_their_consensus():
         )
 
 
+@SIGMA_AT_ITS_FLOOR
 def test_a_low_end_far_below_the_ratings_is_refused():
     """A fuzzing helper's finding: with the low end at -1e17 (stated, from
     one wrong rating under 'auto', or from a gold score), ratings 1 to 5 fell

@@ -8,6 +8,7 @@ from sklearn.utils.estimator_checks import (
 )
 
 from skem import AnnotatorEM, HardAnnotatorEM
+from tests._helpers import _quiet_sklearn_checks
 
 # Every check is expected to pass. A check that cannot pass goes here, mapped
 # to the reason, as ``{"check_name": "why it cannot pass"}``.
@@ -18,6 +19,7 @@ def _expected_failed_checks(estimator):
     return EXPECTED_FAILED_CHECKS[type(estimator).__name__]
 
 
+@_quiet_sklearn_checks
 @parametrize_with_checks(
     [AnnotatorEM(random_state=0), HardAnnotatorEM(random_state=0)],
     expected_failed_checks=_expected_failed_checks,

@@ -12,7 +12,7 @@ from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from skem import AnnotatorEM, HardAnnotatorEM
 from skem._em.runs import _AUTO_RACE_ITERATIONS, _AUTO_STARTS, _is_ahead
 from skem.datasets import make_ratings
-from tests._helpers import ESTIMATORS, LECTURE, _fit_quietly
+from tests._helpers import ESTIMATORS, LECTURE, SIGMA_AT_ITS_FLOOR, _fit_quietly
 
 
 @pytest.fixture(scope="module")
@@ -349,6 +349,7 @@ def test_ratings_that_judge_nobody_are_refused(Estimator, X, message):
 
 
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
+@SIGMA_AT_ITS_FLOOR
 def test_all_scores_equal(Estimator):
     X = np.full((5, 3), 2.0)
     X[1, 2] = np.nan
@@ -680,7 +681,8 @@ def test_a_warm_refit_checks_init_as_a_cold_fit_does(noisy):
 
 def test_min_sigma_floors_sigma(noisy):
     X, _, _ = noisy
-    em = AnnotatorEM(**LECTURE, min_sigma=0.5).fit(X)
+    with pytest.warns(UserWarning, match="ended at its floor min_sigma=0.5"):
+        em = AnnotatorEM(**LECTURE, min_sigma=0.5).fit(X)
     assert em.sigma_ == 0.5
 
 

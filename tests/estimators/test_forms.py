@@ -28,6 +28,7 @@ from tests._helpers import (
     _form_params,
     _judgeable,
     _panel_with_unanimous_items,
+    _quiet_sklearn_checks,
 )
 
 # --------------------------------------------------------------------------
@@ -294,6 +295,7 @@ CHECKED_FORMS = [
 
 
 @pytest.mark.slow
+@_quiet_sklearn_checks
 @parametrize_with_checks(CHECKED_FORMS, expected_failed_checks=lambda _: {})
 def test_non_default_forms_pass_the_sklearn_checks(estimator, check):
     """Every non-default form passes every scikit-learn estimator check."""

@@ -16,7 +16,13 @@ from skem import AnnotatorEM
 from skem._em.driver import _NOISE_PRIOR_RANGE
 from skem._model.likelihoods import _compute_sigma_log_prior
 from skem.datasets import make_ratings
-from tests._helpers import ESTIMATORS, _budget, _fit_quietly, _judgeable
+from tests._helpers import (
+    ESTIMATORS,
+    SIGMA_AT_ITS_FLOOR,
+    _budget,
+    _fit_quietly,
+    _judgeable,
+)
 
 
 def _assert_monotone(objectives):
@@ -453,6 +459,7 @@ def test_transform_of_the_training_ratings_is_mu_for_every_form(
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
 @pytest.mark.parametrize("bounded", [False, True])
 @pytest.mark.parametrize("noise", ["shared", "per_annotator"])
+@SIGMA_AT_ITS_FLOOR
 def test_warm_start_from_a_fit_on_a_much_wider_range_fits_finitely(
     Estimator, bounded, noise
 ):

@@ -21,6 +21,7 @@ import skem._io.report as report_module
 from skem import AnnotatorEM, HardAnnotatorEM, consensus_frame, report
 from skem._io.words import number
 from skem.datasets import load_video_quality, make_ratings
+from tests._helpers import SIGMA_AT_ITS_FLOOR
 
 pytest.importorskip("matplotlib")
 matplotlib_axes = pytest.importorskip("matplotlib.axes")
@@ -225,6 +226,7 @@ def test_hard_em_bias_and_no_ratings_are_described(tmp_path, words_only):
     ) in _write(drawn, None, folder=tmp_path)
 
 
+@SIGMA_AT_ITS_FLOOR
 def test_a_plain_consensus_beyond_the_scale_is_drawn_with_its_interval(
     tmp_path, monkeypatch
 ):

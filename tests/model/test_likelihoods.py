@@ -355,6 +355,8 @@ def _quad_truncated_moments(alpha, beta):
 
 
 @pytest.mark.parametrize(("alpha", "beta"), MOMENT_CASES)
+# quad reports its own roundoff on the widest intervals; the tolerance holds.
+@pytest.mark.filterwarnings("ignore::scipy.integrate.IntegrationWarning")
 def test_truncated_moments_match_numerical_integration(alpha, beta):
     """The moments behind _compute_good_terms' derivatives (E[t], Var[t],
     E[t^2], Var[t^2]) of N(0, 1) on [alpha, beta] equal quad to 1e-10

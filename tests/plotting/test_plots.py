@@ -5,7 +5,7 @@ import pytest
 
 from skem import AnnotatorEM, HardAnnotatorEM
 from skem.datasets import load_video_quality, make_ratings
-from tests._helpers import DaskLikeFit
+from tests._helpers import SIGMA_AT_ITS_FLOOR, DaskLikeFit
 
 matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
@@ -209,6 +209,7 @@ def test_consensus_without_truth_sorts_by_consensus(fitted):
     )
 
 
+@SIGMA_AT_ITS_FLOOR
 def test_plain_form_intervals_are_drawn_unclipped_and_the_legend_says_so():
     """A plain form's consensus may leave the scale (5.5 on 1..5 with biases):
     its interval is drawn as mu_interval gives it, and the legend does not
