@@ -19,6 +19,8 @@ taken from each item's totals over all its ratings less the annotator's
 own, one pass per block, in memory and on Dask alike.
 """
 
+from typing import NamedTuple
+
 import numpy as np
 from scipy import stats
 
@@ -42,6 +44,18 @@ _ROUNDING = 1e-9
 _AGREEMENT_LEVEL = 1e-3
 
 
+class _ItemTotals(NamedTuple):
+    """Each item's sums over its ratings, ``lam_b = w_b / sigma_b**2``: of
+    ``lam_b (s_ib - b_b)``, ``lam_b``, ``w_b``, ``lam_b (s_ib - b_b)**2`` and
+    ``w_b**2``."""
+
+    weighted: np.ndarray
+    precision: np.ndarray
+    weight: np.ndarray
+    square: np.ndarray
+    weight_square: np.ndarray
+
+
 def _sum_item_totals(item, annotator, score, n_items, weights, bias, sigma):
     """The items' sums that :func:`_estimate_others_locations` reads.
 
@@ -54,16 +68,14 @@ def _sum_item_totals(item, annotator, score, n_items, weights, bias, sigma):
 
     Returns
     -------
-    totals : tuple of five ndarray of shape (n_items,)
-        The sums of ``lam_b (s_ib - b_b)``, ``lam_b``, ``w_b``, ``lam_b (s_ib -
-        b_b)**2`` and ``w_b**2`` over each item's ratings, ``lam_b = w_b /
-        sigma_b**2``.
+    totals : _ItemTotals
+        Five ndarray of shape (n_items,).
     """
     lam = weights / sigma**2
     lam_of, weight_of = lam[annotator], weights[annotator]
     unbiased = score - bias[annotator]
     weighted = lam_of * unbiased
-    return (
+    return _ItemTotals(
         np.bincount(item, weighted, n_items),
         np.bincount(item, lam_of, n_items),
         np.bincount(item, weight_of, n_items),
@@ -79,7 +91,7 @@ def _subtract_own(item, annotator, score, totals, weights, bias, sigma):
     ----------
     item, annotator, score : ndarray of shape (n_ratings,)
         Ratings in unit score space, and whose they are.
-    totals : tuple of ndarray of shape (n_items,)
+    totals : _ItemTotals
         Each item's sums over all its ratings (:func:`_sum_item_totals`).
     weights, bias, sigma : ndarray of shape (n_annotators,)
 
@@ -120,7 +132,7 @@ def _estimate_others_locations(
     ----------
     item, annotator, score : ndarray of shape (n_ratings,)
         Ratings in unit score space, and whose they are.
-    totals : tuple of ndarray of shape (n_items,)
+    totals : _ItemTotals
         Each item's sums over all its ratings (:func:`_sum_item_totals`).
     weights : ndarray of shape (n_annotators,)
         What each annotator weighs in the others' consensus
@@ -164,7 +176,7 @@ def _estimate_others_dispersion(item, annotator, score, totals, weights, bias, s
     ----------
     item, annotator, score : ndarray of shape (n_ratings,)
         Ratings in unit score space, and whose they are.
-    totals : tuple of ndarray of shape (n_items,)
+    totals : _ItemTotals
         Each item's sums over all its ratings (:func:`_sum_item_totals`).
     weights, bias, sigma : ndarray of shape (n_annotators,)
 
@@ -191,7 +203,7 @@ def _estimate_others_dispersion(item, annotator, score, totals, weights, bias, s
     spread = square - total * total / precision
     # The residue is relative to the item's whole sum, before the rater's own
     # terms came off it.
-    spread[spread <= _ROUNDING * totals[3][item[judged]]] = 0.0
+    spread[spread <= _ROUNDING * totals.square[item[judged]]] = 0.0
     squares[judged] = spread
     freedom[judged] = weight - weight_square / weight
     # Subtracting one rater's terms rounds.
