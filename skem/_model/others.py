@@ -283,6 +283,45 @@ def _estimate_dispersion_ratio(others_squares, others_freedom, good):
     return np.maximum(ratio, 1.0)
 
 
+def _iter_others_locations(block, weights, bias, sigma, among):
+    """Chunk by chunk, the judged ratings of the annotators ``among``, with
+    their items' others' locations.
+
+    Parameters
+    ----------
+    block : _Block
+    weights, bias, sigma : ndarray of shape (n_annotators,)
+        As in :func:`_estimate_others_locations`.
+    among : ndarray of shape (n_annotators,), dtype bool
+
+    Yields
+    ------
+    index : ndarray of shape (n_judged,)
+        Where the chunk's judged ratings of ``among`` are in
+        ``block.ratings``.
+    location, variance : ndarray of shape (n_judged,)
+        :func:`_estimate_others_locations` of those ratings.
+    """
+    ratings = block.ratings
+    item, annotator, score = ratings.item, ratings.annotator, ratings.score
+    totals = _sum_item_totals(
+        item, annotator, score, ratings.n_items, weights, bias, sigma
+    )
+    for chunk in _chunks(ratings.n_ratings):
+        index = chunk.start + np.flatnonzero(among[annotator[chunk]])
+        location, variance, judged = _estimate_others_locations(
+            item[index],
+            annotator[index],
+            score[index],
+            totals,
+            weights,
+            bias,
+            sigma,
+            block.gold,
+        )
+        yield index[judged], location[judged], variance[judged]
+
+
 def _kernel_others_agreement(block, weights, bias, sigma, among):
     """Per annotator ``among``, the moments of its judged ratings and their
     items' others' locations (:func:`_estimate_others_locations`).
@@ -304,24 +343,9 @@ def _kernel_others_agreement(block, weights, bias, sigma, among):
     moments = np.zeros((6, n))
     if not among.any():
         return block, {"agreement_moments": moments}
-    item, annotator, score = ratings.item, ratings.annotator, ratings.score
-    totals = _sum_item_totals(
-        item, annotator, score, ratings.n_items, weights, bias, sigma
-    )
-    for chunk in _chunks(ratings.n_ratings):
-        index = chunk.start + np.flatnonzero(among[annotator[chunk]])
-        location, _, judged = _estimate_others_locations(
-            item[index],
-            annotator[index],
-            score[index],
-            totals,
-            weights,
-            bias,
-            sigma,
-            block.gold,
-        )
-        whose = annotator[index[judged]]
-        own, others = score[index[judged]], location[judged]
+    annotator, score = ratings.annotator, ratings.score
+    for index, others, _ in _iter_others_locations(block, weights, bias, sigma, among):
+        whose, own = annotator[index], score[index]
         for row, values in enumerate(
             (None, own, others, own * own, others * others, own * others)
         ):

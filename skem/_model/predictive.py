@@ -89,13 +89,12 @@ import numpy as np
 
 from skem._model.evidence import _VERDICT_ODDS, _flagged_annotators
 from skem._model.levels import _compute_closed_level_log_density
-from skem._model.likelihoods import _chunks, _compute_good_terms
+from skem._model.likelihoods import _compute_good_terms
 from skem._model.others import (
     _estimate_dispersion_ratio,
-    _estimate_others_locations,
     _estimate_review_weights,
+    _iter_others_locations,
     _kernel_others_dispersion,
-    _sum_item_totals,
 )
 from skem._model.steps import _UNIT_BOUNDS
 
@@ -193,27 +192,13 @@ def _kernel_predictive_log_density(
     counts = np.zeros(n)
     if not among.any():
         return block, {"predictive_log_density": sums, "n_predicted": counts}
-    item, annotator, score = ratings.item, ratings.annotator, ratings.score
-    totals = _sum_item_totals(
-        item, annotator, score, ratings.n_items, weights, bias, sigma
-    )
-    for chunk in _chunks(ratings.n_ratings):
-        index = chunk.start + np.flatnonzero(among[annotator[chunk]])
-        location, variance, judged = _estimate_others_locations(
-            item[index],
-            annotator[index],
-            score[index],
-            totals,
-            weights,
-            bias,
-            sigma,
-            block.gold,
-        )
-        index = index[judged]
+    annotator, score = ratings.annotator, ratings.score
+    for index, location, variance in _iter_others_locations(
+        block, weights, bias, sigma, among
+    ):
         whose = annotator[index]
-        predicted = location[judged] + bias[whose]
+        predicted = location + bias[whose]
         own = sigma[whose]
-        variance = variance[judged]
         if ratio is not None:
             own = own * np.sqrt(ratio[whose])
             variance *= ratio[whose]
