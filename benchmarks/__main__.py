@@ -21,6 +21,7 @@ from benchmarks import (
     startup,
     subsamples,
     versus_sureal,
+    yes_no,
 )
 from benchmarks._common import Skipped
 
@@ -64,6 +65,7 @@ SECTIONS = {
             "Honest raters who herd, or hold two views (simulated)",
             outside.outside_panels_table,
         ),
+        ("Yes/no judgments (simulated)", yes_no.yes_no_table),
         (
             "The default against the mean on subsamples of the real sets",
             subsamples.subsample_table,

@@ -50,6 +50,7 @@ def test_quick_benchmarks_print_every_table(tmp_path):
         "Raters who give every item one score",
         "Hard judgments with few raters per item",
         "Honest raters who herd, or hold two views",
+        "Yes/no judgments",
         "The default against the mean on subsamples",
     ):
         assert title in text
