@@ -24,6 +24,7 @@ import numpy as np
 from scipy.stats import spearmanr
 
 from benchmarks._common import Skipped, shared_data_dir, table
+from benchmarks.yes_no import _wrong, _yes_no_panel
 from skem import AnnotatorEM
 
 
@@ -318,16 +319,12 @@ def _straight_panel(rng, low, high, noise, level, n_straight):
     return X, truth
 
 
-def _yes_no_panel(rng, n_straight):
+def _straight_yes_no_panel(rng, n_straight):
     """200 yes/no items, 5 of 20 workers each: honest workers are right 70%
     to 90% of the time; the first ``n_straight`` answer yes to everything."""
-    truth = rng.integers(0, 2, 200).astype(float)
-    right = rng.random((200, 20)) < rng.uniform(0.7, 0.9, 20)
-    X = np.where(right, truth[:, np.newaxis], 1 - truth[:, np.newaxis])
-    X[:, :n_straight] = 1
-    for item in range(200):
-        unrated = np.setdiff1d(np.arange(20), rng.choice(20, 5, replace=False))
-        X[item, unrated] = np.nan
+    X, truth = _yes_no_panel(rng, 200, 20, 5, 0.7, 0.9, 0)
+    straight = X[:, :n_straight]
+    straight[~np.isnan(straight)] = 1.0
     return X, truth
 
 
@@ -354,11 +351,15 @@ STRAIGHT_PANELS = {
         False,
     ),
     "yes/no, 6 of 20 answer yes to everything": (
-        lambda rng: _yes_no_panel(rng, 6),
+        lambda rng: _straight_yes_no_panel(rng, 6),
         6,
         True,
     ),
-    "yes/no, nobody answers one way": (lambda rng: _yes_no_panel(rng, 0), 0, True),
+    "yes/no, nobody answers one way": (
+        lambda rng: _straight_yes_no_panel(rng, 0),
+        0,
+        True,
+    ),
 }
 
 
@@ -378,7 +379,7 @@ def straightliners_table(quick=False):
             honest_flagged += int(flags[n_straight:].sum())
             mean = np.nanmean(X, axis=1)
             if yes_no:
-                error = [np.mean((c > 0.5) != truth) for c in (em.mu_, mean)]
+                error = [_wrong(c, truth) for c in (em.mu_, mean)]
             else:
                 error = [np.mean(np.abs(c - truth)) for c in (em.mu_, mean)]
             errors.append(error)

@@ -57,10 +57,10 @@ def _yes_no_panel(rng, n_items, n_workers, per_item, lowest, highest, n_spammers
     Returns ``X`` (1 yes, 0 no, NaN not rated) and the truth.
     """
     truth = rng.integers(0, 2, n_items).astype(float)
+    chance = rng.random((n_items, n_workers))
     accuracy = rng.uniform(lowest, highest, n_workers)
     accuracy[:n_spammers] = 0.5
-    right = rng.random((n_items, n_workers)) < accuracy
-    X = np.where(right, truth[:, np.newaxis], 1.0 - truth[:, np.newaxis])
+    X = np.where(chance < accuracy, truth[:, np.newaxis], 1.0 - truth[:, np.newaxis])
     for item in range(n_items):
         rated = rng.choice(n_workers, per_item, replace=False)
         X[item, np.setdiff1d(np.arange(n_workers), rated)] = np.nan
@@ -170,11 +170,12 @@ def yes_no_table(quick=False):
         "whose consensus (above one half: yes) is wrong, a tie counting half, "
         "over the majority vote's (the plain mean's), averaged over the draws. "
         "'flagged': weight below one half; 'called good': a spammer judged "
-        "and not flagged, which the command calls consistent. With about 50 "
-        "ratings a worker, a yes/no rating carries little evidence on who is "
+        "and not flagged, which the command calls consistent. With 50 to 100 "
+        "labels a worker, a yes/no label carries little evidence on who is "
         "careful, and the prior holds each worker's noise near the panel's: "
         "the default is the majority vote where nobody is flagged, and calls "
-        "about half of the spammers random. Dawid-Skene weighs each worker "
+        "about half of the spammers random. A draw's share of wrong items "
+        "moves by whole items (one of 20 is 5%). Dawid-Skene weighs each worker "
         "by its estimated accuracy, which helps where accuracies differ much "
         "and costs where they do not (the first panel); a weaker prior "
         "(noise_prior=20) does much the same, but on emotion/ it costs "
