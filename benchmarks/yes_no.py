@@ -16,9 +16,8 @@ import warnings
 import numpy as np
 
 from benchmarks._common import table
+from benchmarks.peers import CROWDKIT_INSTALL
 from skem import AnnotatorEM
-
-CROWDKIT_INSTALL = "pip install crowd-kit 'pandas<3'"
 
 # panel: (items, workers, raters per item, lowest and highest accuracy of an
 # honest worker, spammers among the workers)
