@@ -95,7 +95,7 @@ def run_fit_on_dask(args):
             consensus = _consensus_table(estimator, args)
             widest, n_items = _widest(consensus, args.item, estimator._score_scale.log)
             annotators = skem.annotator_frame(estimator, name=args.annotator)
-            notes = _count_notes(consensus, annotators["verdict"].to_numpy())
+            notes = _count_notes(estimator, consensus, annotators["verdict"].to_numpy())
             # Every output is written whole before any replaces its target.
             with OutputStage() as stage:
                 if "consensus" in outputs:
@@ -385,21 +385,24 @@ def _consensus_table(estimator, args):
     return estimator.consensus_.map_partitions(item_partition, **options, meta=meta)
 
 
-def _count_notes(consensus, verdicts):
-    """The summary's notes that the rating counts alone support.
+def _count_notes(estimator, consensus, verdicts):
+    """The summary's notes that the fit and the rating counts alone support.
 
     The note on random verdicts from few raters per item
-    (:func:`skem._io.notes._few_raters_note`); the items' counts come to the
-    client (8 bytes an item) only when someone is called random.
+    (:func:`skem._io.notes._few_raters_note`), for which the items' counts
+    come to the client (8 bytes an item) only when someone is called random;
+    and the note on verdicts from yes/no labels
+    (:func:`skem._io.notes._yes_no_note`).
     """
     from skem._io.evidence import _Evidence
-    from skem._io.notes import _few_raters_note
+    from skem._io.notes import _few_raters_note, _yes_no_note
 
-    if not (verdicts == "random").any():
-        return []
-    per_item = consensus["n_ratings"].compute().to_numpy(dtype=float)
-    note = _few_raters_note(_Evidence.of_counts(per_item, None), verdicts)
-    return [note] if note else []
+    notes = []
+    if (verdicts == "random").any():
+        per_item = consensus["n_ratings"].compute().to_numpy(dtype=float)
+        notes.append(_few_raters_note(_Evidence.of_counts(per_item, None), verdicts))
+    notes.append(_yes_no_note(estimator, verdicts))
+    return [note for note in notes if note]
 
 
 def _widest(consensus, name, log=False):

@@ -272,6 +272,7 @@ def data_notes(estimator, evidence, annotators, name):
     - The same score to every item: :func:`skem._io.notes._same_score_note`.
     - Random verdicts on items with few raters:
       :func:`skem._io.notes._few_raters_note`.
+    - Verdicts on yes/no labels: :func:`skem._io.notes._yes_no_note`.
 
     Parameters
     ----------
@@ -292,6 +293,7 @@ def data_notes(estimator, evidence, annotators, name):
         _heavy_tail_note,
         _relative_error_note,
         _same_score_note,
+        _yes_no_note,
     )
     from skem._io.verdicts import (
         OFFSET_AGREEMENT,
@@ -325,6 +327,7 @@ def data_notes(estimator, evidence, annotators, name):
     lines.append(_relative_error_note(estimator, evidence, command=True))
     lines.append(_heavy_tail_note(estimator, evidence, verdict, command=True))
     lines.append(_few_raters_note(evidence, verdict))
+    lines.append(_yes_no_note(estimator, verdict))
     return [line for line in lines if line]
 
 

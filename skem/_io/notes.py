@@ -1,10 +1,11 @@
 """Notes on what a fit assumed: heavy tails, errors that grow with the score,
-raters who are neither careful nor random, and verdicts from few raters.
+raters who are neither careful nor random, verdicts from few raters, and
+verdicts from yes/no labels.
 
 The command's summary and the report page add them where the ratings show
 errors that another form fits better (a Student-t, or the logarithmic scale),
-raters who gave every item the same score, or random verdicts on items with
-few raters each.
+raters who gave every item the same score, random verdicts on items with
+few raters each, or verdicts on a scale of two levels.
 """
 
 import math
@@ -226,4 +227,34 @@ def _few_raters_note(evidence, verdicts):
         "panels of this kind, up to 3 honest raters of 20. Before excluding "
         "anyone called random, compare the consensus with the plain mean, and "
         "the verdicts with what else you know of the raters."
+    )
+
+
+def _yes_no_note(estimator, verdicts):
+    """Say how little yes/no labels tell of who is careful; or "".
+
+    Parameters
+    ----------
+    estimator : AnnotatorEM or HardAnnotatorEM
+    verdicts : array-like of shape (n_annotators,) of str
+
+    Returns
+    -------
+    words : str
+        "" unless the fit read the ratings as two levels and judged someone
+        (a verdict of "random" or "consistent").
+    """
+    levels = estimator.levels_
+    if levels is None or len(levels) != 2:
+        return ""
+    if not np.isin(np.asarray(verdicts), ("random", "consistent")).any():
+        return ""
+    return (
+        "Yes/no labels: a yes/no label says little about who is careful. On "
+        "simulated panels with 50 to 100 labels a worker, the fit flags about "
+        "half of the workers who answer at random and calls some of the others "
+        "consistent, and it flags some honest workers of low accuracy as well. "
+        "Read the verdicts as leads; where the workers' accuracies differ "
+        "widely and each gave many labels, a model of each worker's accuracy "
+        "(Dawid and Skene's) may give a better consensus."
     )

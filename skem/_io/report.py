@@ -24,6 +24,7 @@ from skem._io.notes import (
     _heavy_tail_note,
     _relative_error_note,
     _same_score_note,
+    _yes_no_note,
 )
 from skem._io.report_tables import _annotator_html_table, _item_html_table
 from skem._io.results import (
@@ -514,16 +515,14 @@ class _Content:
     def _error_notes(self):
         """The notes on the ratings: the same score throughout, errors that
         grow with the score or have heavy tails, random verdicts from few
-        raters per item (:mod:`skem._io.notes`).
+        raters per item, verdicts on yes/no labels (:mod:`skem._io.notes`).
 
-        None (an empty list) without the counts; only the last without the
-        ratings (a Dask fit).
+        Only the last without the counts; the last two without the ratings
+        (a Dask fit).
         """
-        if self.evidence is None:
-            return []
         verdicts = self.people["verdict"]
         notes = []
-        if self.evidence.far is not None:
+        if self.evidence is not None and self.evidence.far is not None:
             labels = self.people["label"].to_numpy()
             notes += [
                 _same_score_note(
@@ -536,7 +535,9 @@ class _Content:
                     self.estimator, self.evidence, verdicts, command=False
                 ),
             ]
-        notes.append(_few_raters_note(self.evidence, verdicts))
+        if self.evidence is not None:
+            notes.append(_few_raters_note(self.evidence, verdicts))
+        notes.append(_yes_no_note(self.estimator, verdicts))
         return [note for note in notes if note]
 
     # --------------------------------------------------------- figures

@@ -376,21 +376,39 @@ def test_a_dataset_with_an_empty_part_reads_back_with_pandas(tmp_path, capsys):
     assert sorted(consensus["video"]) == [" lead", "00"]
 
 
-def test_the_few_raters_note_of_the_dask_summary_and_page_is_the_in_memory_one(
-    tmp_path, capsys
-):
-    """The note on random verdicts from items with few raters needs the
-    items' rating counts alone, which a Dask fit has: the summary and the
-    report page say what the in-memory ones say."""
-    pytest.importorskip("matplotlib")
+def _hard_panel_of_few_raters():
     from benchmarks.crowds import _hard_panel
 
-    X, _ = _hard_panel(np.random.default_rng(1), (3, 5), 2)
+    return _hard_panel(np.random.default_rng(1), (3, 5), 2)[0]
+
+
+def _yes_no_panel_with_spammers():
+    from benchmarks.yes_no import _yes_no_panel
+
+    return _yes_no_panel(np.random.default_rng(3), 200, 20, 5, 0.6, 0.95, 4)[0]
+
+
+@pytest.mark.parametrize(
+    ("panel", "note"),
+    [
+        (_hard_panel_of_few_raters, "Few raters per item: the median item has 4"),
+        (_yes_no_panel_with_spammers, "Yes/no labels: a yes/no label says little"),
+    ],
+)
+def test_the_dask_notes_from_counts_and_levels_are_the_in_memory_ones(
+    tmp_path, capsys, panel, note
+):
+    """The notes on random verdicts from items with few raters, and on
+    verdicts from yes/no labels, need the items' rating counts and the
+    fit's levels alone, which a Dask fit has: the summary and the report
+    page say what the in-memory ones say."""
+    pytest.importorskip("matplotlib")
+    X = panel()
     rows, cols = np.nonzero(~np.isnan(X))
     frame = pd.DataFrame(
         {"video": rows, "subject": [f"r{c}" for c in cols], "score": X[rows, cols]}
     )
-    whole = tmp_path / "hard.parquet"
+    whole = tmp_path / "panel.parquet"
     frame.to_parquet(whole, index=False)
     folder = tmp_path / "parts"
     folder.mkdir()
@@ -405,7 +423,7 @@ def test_the_few_raters_note_of_the_dask_summary_and_page_is_the_in_memory_one(
         args = ["fit", str(source), *NAMES, *extra, "--report", str(page)]
         assert main(args) == 0, capsys.readouterr().err
         out = capsys.readouterr().out
-        notes[backend] = [x for x in out.splitlines() if x.startswith("Few raters")]
-        assert "Few raters per item: the median item has 4" in page.read_text()
+        notes[backend] = [x for x in out.splitlines() if x.startswith(note)]
+        assert note in page.read_text()
     assert len(notes["memory"]) == 1
     assert notes["memory"] == notes["dask"]

@@ -558,6 +558,31 @@ def test_a_rater_with_a_constant_offset_is_pointed_to_bias_in_the_summary(
     assert status == 0 and "follow the items" not in out and "If rater0" not in out
 
 
+def test_verdicts_on_yes_no_labels_get_a_note(tmp_path, run_main):
+    """Yes/no labels say little about who is careful (the benchmarks' table
+    "Yes/no judgments"): the summary and the report page say so where the
+    fit judged someone on two levels; a 1..5 panel gets no such note."""
+    from benchmarks.yes_no import _yes_no_panel
+
+    X, _ = _yes_no_panel(np.random.default_rng(3), 200, 20, 5, 0.6, 0.95, 4)
+    path = _long_csv(X, tmp_path / "yes_no.csv")
+    page = tmp_path / "yes_no.html"
+    status, out, err = run_main("fit", path, "--report", page)
+    assert status == 0, err
+    assert "on a 0 to 1 scale of 2 levels" in out
+    (line,) = [x for x in out.splitlines() if x.startswith("Yes/no labels:")]
+    assert "Read the verdicts as leads" in line
+    assert "Yes/no labels: a yes/no label says little" in page.read_text(
+        encoding="utf-8"
+    )
+    rng = np.random.default_rng(0)
+    truth = rng.uniform(1, 5, 40)
+    X = np.clip(np.round(truth[:, None] + rng.normal(0, 0.5, (40, 10))), 1, 5)
+    status, out, err = run_main("fit", _long_csv(X, tmp_path / "five.csv"))
+    assert status == 0, err
+    assert "Yes/no" not in out
+
+
 def test_random_verdicts_on_items_with_few_raters_get_a_warning(tmp_path, run_main):
     """A helper's finding: on hard 1..5 judgments with 3 to 5 raters per
     item, the default can call honest raters random (here 3 of the 18

@@ -1,5 +1,6 @@
 """Notes on what a fit assumed: heavy tails, errors that grow with the score,
-raters who give every item one score, random verdicts from few raters."""
+raters who give every item one score, random verdicts from few raters,
+verdicts from yes/no labels."""
 
 import numpy as np
 import pytest
@@ -12,6 +13,7 @@ from skem._io.notes import (
     _relative_error_note,
     _relative_errors,
     _same_score_note,
+    _yes_no_note,
 )
 
 
@@ -158,3 +160,36 @@ def test_the_few_raters_note_warns_on_a_hard_panel_that_flags_honest_raters():
     per_item = np.sum(~np.isnan(X), axis=1)
     note = _few_raters_note(_Evidence(per_item, None, None, None, None), verdicts)
     assert note.startswith("Few raters per item: the median item has 4 ratings.")
+
+
+def test_the_yes_no_note_needs_two_levels_and_someone_judged():
+    """A fit that read its ratings as two levels and judged someone gets the
+    note; none on more levels, on exact scores, or where nobody is judged."""
+    from types import SimpleNamespace
+
+    def note(levels, verdicts):
+        return _yes_no_note(SimpleNamespace(levels_=levels), np.array(verdicts))
+
+    judged = ["consistent", "undetermined"]
+    assert note(np.array([0.0, 1.0]), judged).startswith(
+        "Yes/no labels: a yes/no label says little about who is careful."
+    )
+    assert note(np.array([0.0, 1.0]), ["random", "undetermined"]) != ""
+    assert note(np.array([0.0, 1.0]), ["undetermined"] * 2) == ""
+    assert note(np.arange(3.0), judged) == ""
+    assert note(None, judged) == ""
+
+
+def test_the_yes_no_note_is_given_for_a_fit_of_yes_no_labels():
+    """The benchmarks' yes/no panel with 4 spammers of 20: the default reads
+    two levels and judges its workers, and the note says how little that
+    tells; the same panel's labels read as exact scores get none."""
+    pytest.importorskip("pandas")
+    from benchmarks.yes_no import _yes_no_panel
+    from skem import AnnotatorEM, annotator_frame
+
+    X, _ = _yes_no_panel(np.random.default_rng(3), 200, 20, 5, 0.6, 0.95, 4)
+    for levels, expected in (("auto", True), (None, False)):
+        em = AnnotatorEM(levels=levels).fit(X)
+        verdicts = annotator_frame(em)["verdict"].to_numpy()
+        assert bool(_yes_no_note(em, verdicts)) is expected
