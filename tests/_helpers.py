@@ -288,6 +288,23 @@ def _panel_with_unanimous_items():
     return X, agree
 
 
+def _hard_panel_of_few_raters():
+    """The benchmarks' hard 1..5 panel with 3 to 5 raters per item, whose
+    default fit calls 3 of its 18 honest raters random beside the 2 random
+    ones."""
+    from benchmarks.crowds import _hard_panel
+
+    return _hard_panel(np.random.default_rng(1), (3, 5), 2)[0]
+
+
+def _yes_no_panel_with_spammers():
+    """The benchmarks' yes/no panel: 200 items, 5 of 20 workers each, 4 of
+    them spammers."""
+    from benchmarks.yes_no import _yes_no_panel
+
+    return _yes_no_panel(np.random.default_rng(3), 200, 20, 5, 0.6, 0.95, 4)[0]
+
+
 def _test_cluster(n_workers, processes=False):
     """A ``distributed.LocalCluster`` for one test: single-threaded workers,
     no dashboard, and the scheduler's health-check server on a free port

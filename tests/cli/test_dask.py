@@ -15,6 +15,10 @@ pytestmark = pytest.mark.slow
 
 from skem._cli import main  # noqa: E402
 from skem.datasets import load_video_quality  # noqa: E402
+from tests._helpers import (  # noqa: E402
+    _hard_panel_of_few_raters,
+    _yes_no_panel_with_spammers,
+)
 
 NAMES = ["--item", "video", "--annotator", "subject"]
 
@@ -374,18 +378,6 @@ def test_a_dataset_with_an_empty_part_reads_back_with_pandas(tmp_path, capsys):
     assert main([*args, "-o", str(out), "-q"]) == 0, capsys.readouterr().err
     consensus = pd.read_parquet(out / "consensus")
     assert sorted(consensus["video"]) == [" lead", "00"]
-
-
-def _hard_panel_of_few_raters():
-    from benchmarks.crowds import _hard_panel
-
-    return _hard_panel(np.random.default_rng(1), (3, 5), 2)[0]
-
-
-def _yes_no_panel_with_spammers():
-    from benchmarks.yes_no import _yes_no_panel
-
-    return _yes_no_panel(np.random.default_rng(3), 200, 20, 5, 0.6, 0.95, 4)[0]
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import skem
+from tests._helpers import _hard_panel_of_few_raters, _yes_no_panel_with_spammers
 
 pd = pytest.importorskip("pandas")
 
@@ -558,51 +559,40 @@ def test_a_rater_with_a_constant_offset_is_pointed_to_bias_in_the_summary(
     assert status == 0 and "follow the items" not in out and "If rater0" not in out
 
 
-def test_verdicts_on_yes_no_labels_get_a_note(tmp_path, run_main):
-    """Yes/no labels say little about who is careful (the benchmarks' table
-    "Yes/no judgments"): the summary and the report page say so where the
-    fit judged someone on two levels; a 1..5 panel gets no such note."""
-    from benchmarks.yes_no import _yes_no_panel
-
-    X, _ = _yes_no_panel(np.random.default_rng(3), 200, 20, 5, 0.6, 0.95, 4)
-    path = _long_csv(X, tmp_path / "yes_no.csv")
-    page = tmp_path / "yes_no.html"
+@pytest.mark.parametrize(
+    ("panel", "fitted", "note", "said"),
+    [
+        (
+            _hard_panel_of_few_raters,
+            "5 of 20 annotators answer at random",
+            "Few raters per item:",
+            "the median item has 4 ratings",
+        ),
+        (
+            _yes_no_panel_with_spammers,
+            "on a 0 to 1 scale of 2 levels",
+            "Yes/no labels:",
+            "a yes/no label says little about who is careful",
+        ),
+    ],
+)
+def test_verdicts_that_rest_on_little_get_a_note(
+    tmp_path, run_main, panel, fitted, note, said
+):
+    """Verdicts on hard 1..5 judgments with 3 to 5 raters per item (a
+    helper's finding: the default can call honest raters random, here 3 of
+    the 18 honest ones beside the 2 random ones), and verdicts on yes/no
+    labels (the benchmarks' table "Yes/no judgments"), rest on little. The
+    summary and the report page say so; a 1..5 panel of 10 raters per item,
+    one of them random, gets neither note."""
+    path = _long_csv(panel(), tmp_path / "panel.csv")
+    page = tmp_path / "panel.html"
     status, out, err = run_main("fit", path, "--report", page)
     assert status == 0, err
-    assert "on a 0 to 1 scale of 2 levels" in out
-    (line,) = [x for x in out.splitlines() if x.startswith("Yes/no labels:")]
-    assert "Read the verdicts as leads" in line
-    assert "Yes/no labels: a yes/no label says little" in page.read_text(
-        encoding="utf-8"
-    )
-    rng = np.random.default_rng(0)
-    truth = rng.uniform(1, 5, 40)
-    X = np.clip(np.round(truth[:, None] + rng.normal(0, 0.5, (40, 10))), 1, 5)
-    status, out, err = run_main("fit", _long_csv(X, tmp_path / "five.csv"))
-    assert status == 0, err
-    assert "Yes/no" not in out
-
-
-def test_random_verdicts_on_items_with_few_raters_get_a_warning(tmp_path, run_main):
-    """A helper's finding: on hard 1..5 judgments with 3 to 5 raters per
-    item, the default can call honest raters random (here 3 of the 18
-    honest ones, beside the 2 random ones). The
-    summary and the report page now say that such verdicts rest on few
-    raters per item, and to compare the consensus with the plain mean; a
-    panel of 10 raters per item gets no such note."""
-    from benchmarks.crowds import _hard_panel
-
-    X, _ = _hard_panel(np.random.default_rng(1), (3, 5), 2)
-    path = _long_csv(X, tmp_path / "hard.csv")
-    page = tmp_path / "hard.html"
-    status, out, err = run_main("fit", path, "--report", page)
-    assert status == 0, err
-    assert "5 of 20 annotators answer at random" in out
-    (line,) = [x for x in out.splitlines() if x.startswith("Few raters per item:")]
-    assert "the median item has 4 ratings" in line
-    assert "Few raters per item: the median item has 4" in page.read_text(
-        encoding="utf-8"
-    )
+    assert fitted in out
+    (line,) = [x for x in out.splitlines() if x.startswith(note)]
+    assert said in line
+    assert f"{note} {said}" in page.read_text(encoding="utf-8")
     rng = np.random.default_rng(0)
     truth = rng.uniform(1, 5, 40)
     X = np.clip(np.round(truth[:, None] + rng.normal(0, 0.5, (40, 10))), 1, 5)
@@ -610,4 +600,4 @@ def test_random_verdicts_on_items_with_few_raters_get_a_warning(tmp_path, run_ma
     status, out, err = run_main("fit", _long_csv(X, tmp_path / "ten.csv"))
     assert status == 0, err
     assert "1 of 10 annotators answers at random: r0" in out
-    assert "Few raters" not in out
+    assert note not in out

@@ -15,6 +15,7 @@ from skem._io.notes import (
     _same_score_note,
     _yes_no_note,
 )
+from tests._helpers import _hard_panel_of_few_raters, _yes_no_panel_with_spammers
 
 
 def test_heavy_tails_are_noted_from_5_far_ratings_and_10_times_the_normal():
@@ -150,10 +151,9 @@ def test_the_few_raters_note_warns_on_a_hard_panel_that_flags_honest_raters():
     raters random beside the 2 random ones (3 to 5 raters per item): the
     summary's notes say why."""
     pytest.importorskip("pandas")
-    from benchmarks.crowds import _hard_panel
     from skem import AnnotatorEM, annotator_frame
 
-    X, _ = _hard_panel(np.random.default_rng(1), (3, 5), 2)
+    X = _hard_panel_of_few_raters()
     em = AnnotatorEM().fit(X)
     verdicts = annotator_frame(em)["verdict"].to_numpy()
     assert (verdicts == "random").sum() >= 5
@@ -185,10 +185,9 @@ def test_the_yes_no_note_is_given_for_a_fit_of_yes_no_labels():
     two levels and judges its workers, and the note says how little that
     tells; the same panel's labels read as exact scores get none."""
     pytest.importorskip("pandas")
-    from benchmarks.yes_no import _yes_no_panel
     from skem import AnnotatorEM, annotator_frame
 
-    X, _ = _yes_no_panel(np.random.default_rng(3), 200, 20, 5, 0.6, 0.95, 4)
+    X = _yes_no_panel_with_spammers()
     for levels, expected in (("auto", True), (None, False)):
         em = AnnotatorEM(levels=levels).fit(X)
         verdicts = annotator_frame(em)["verdict"].to_numpy()
