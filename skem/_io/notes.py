@@ -251,9 +251,9 @@ def _yes_no_note(estimator, verdicts):
         return ""
     return (
         "Yes/no labels: a yes/no label says little about who is careful. On "
-        "simulated panels with 50 to 100 labels a worker, the fit flags about "
-        "half of the workers who answer at random and calls some of the others "
-        "consistent, and it flags some honest workers of low accuracy as well. "
+        "simulated panels with 50 to 105 labels a worker, the fit flags about "
+        "half of the workers who answer at random and calls some of the "
+        "remaining ones consistent, and it flags some honest workers as well. "
         "Read the verdicts as leads; where the workers' accuracies differ "
         "widely and each gave many labels, a model of each worker's accuracy "
         "(Dawid and Skene's) may give a better consensus."
