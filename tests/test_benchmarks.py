@@ -318,3 +318,44 @@ def test_within_noise_of_the_best_is_a_paired_bootstrap_over_the_items():
     assert spearman(consensus, rows) == pytest.approx(
         spearmanr(consensus[[0, 0, 1, 2, 3, 5]], order[[0, 0, 1, 2, 3, 5]])[0]
     )
+
+
+@pytest.mark.parametrize("kind", ["annotators", "items", "ratings"])
+def test_a_subsample_keeps_ratings_of_its_kind_and_no_empty_row_or_column(kind):
+    """Each kept rating is the panel's own, in its item's row; no kept item
+    or annotator is left without a rating; items and ratings are kept at
+    about the share asked, annotators at exactly its count."""
+    from benchmarks.subsamples import _subsample
+
+    rng = np.random.default_rng(0)
+    X = np.where(rng.random((400, 40)) < 0.5, rng.normal(size=(400, 40)), np.nan)
+    X[7] = np.nan  # an item nobody rated
+    sub, rows = _subsample(X, kind, 0.3, seed=3)
+    observed = ~np.isnan(sub)
+    assert observed.any(axis=0).all() and observed.any(axis=1).all()
+    assert 7 not in rows and np.all(np.diff(rows) > 0)
+    # Every kept value sits in some column of its item's row.
+    for i, row in zip(rows, sub, strict=True):
+        assert set(row[~np.isnan(row)]) <= set(X[i][~np.isnan(X[i])])
+    kept = observed.sum() / np.sum(~np.isnan(X))
+    if kind == "annotators":
+        assert sub.shape[1] == 12
+    else:
+        assert kept == pytest.approx(0.3, abs=0.05)
+    if kind == "items":
+        np.testing.assert_array_equal(sub, X[rows][:, ~np.isnan(X[rows]).all(axis=0)])
+
+
+def test_the_mean_with_its_ties_broken_loses_only_where_it_has_ties():
+    """A mean without ties is the same mean after the jitter (no loss); one
+    of two values against a truth of the same two levels loses beyond the
+    margin on nearly every random tie-break."""
+    from benchmarks import peers
+    from benchmarks.subsamples import _ties_broken_beyond
+
+    truth = np.repeat([0.0, 1.0], 50)
+    rows = np.arange(100)
+    metric = peers._spearman(truth, np.ones(100, dtype=bool))
+    distinct = truth + np.linspace(0, 0.5, 100)
+    assert _ties_broken_beyond(metric, distinct, rows, 100, seed=0) == 0
+    assert _ties_broken_beyond(metric, truth.copy(), rows, 100, seed=0) > 0.9
