@@ -12,7 +12,7 @@ import time
 import warnings
 
 from skem._cli.messages import UserInputError, as_flags, one_line
-from skem._cli.results import next_hint, summary
+from skem._cli.results import convergence_line, next_hint, summary
 
 _PROGRESS_DELAY = 1.0  # seconds before a fit starts showing its progress
 # The starts of init='auto' in words.
@@ -218,10 +218,13 @@ def finish(
     n_items,
     widest,
     notes=(),
+    created=(),
 ):
     """Print the summary, the warnings, what was written and the next step.
 
     The summary goes to stdout, or to stderr when a table goes to stdout.
+    With ``--quiet`` only the warnings are printed, to stderr, a fit that did
+    not converge among them.
 
     Parameters
     ----------
@@ -238,12 +241,32 @@ def finish(
     widest : skem._cli.results.WidestIntervals
     notes : list of str, default=()
         Lines about the data for the summary.
+    created : list of Path, default=()
+        The folders made for the outputs (``OutputStage.created_folders``).
 
     Returns
     -------
     stream : file
         Where the summary went.
     """
+    from sklearn.exceptions import ConvergenceWarning
+
+    # The summary's convergence line says it, with the options to change.
+    warned = [
+        f"warning: {message}"
+        for message in dict.fromkeys(
+            as_flags(one_line(w.message))
+            for w in caught
+            if not issubclass(w.category, ConvergenceWarning)
+        )
+    ]
+    if args.quiet:
+        # What needs attention only, where errors go.
+        if not estimator.converged_:
+            warned.insert(0, f"warning: {convergence_line(estimator, elapsed)}")
+        if warned:
+            print("\n".join(warned), file=sys.stderr)
+        return sys.stderr
     lines = summary(
         estimator,
         annotators,
@@ -255,18 +278,9 @@ def finish(
         widest=widest,
         notes=notes,
     )
-    from sklearn.exceptions import ConvergenceWarning
-
-    # The summary's convergence line says it, with the options to change.
-    lines += [
-        f"warning: {message}"
-        for message in dict.fromkeys(
-            as_flags(one_line(w.message))
-            for w in caught
-            if not issubclass(w.category, ConvergenceWarning)
-        )
-    ]
+    lines += warned
     written = {name: path for name, path in outputs.items() if path != "-"}
+    lines += [f"created folder {folder}" for folder in created]
     lines += [f"wrote {name} to {path}" for name, path in written.items()]
     lines.append(next_hint(annotators, outputs, args.command))
     to_stdout = "-" in outputs.values()

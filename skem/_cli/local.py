@@ -169,6 +169,7 @@ def _fit_and_report(frame, source, args, outputs):
         widest=widest_intervals(consensus, args.item, log=estimator._score_scale.log),
         notes=reading_notes(clean, int(annotators["n_ratings"].sum()))
         + data_notes(estimator, evidence, annotators, args.annotator),
+        created=stage.created_folders,
     )
     for name, path in outputs.items():
         if path == "-":

@@ -124,6 +124,7 @@ def run_fit_on_dask(args):
         n_items=n_items,
         widest=widest,
         notes=notes,
+        created=stage.created_folders,
     )
     if outputs.get("annotators") == "-":
         write_csv(annotators, sys.stdout)

@@ -331,8 +331,9 @@ def _add_model_options(parser, score_range=None):
         "-q",
         "--quiet",
         action="store_true",
-        help="show no progress (default: progress shows on a terminal during "
-        "long fits)",
+        help="print only warnings and errors, to stderr: no progress and no "
+        "summary; the tables and files are written as asked (default: the "
+        "summary, and progress on a terminal during long fits)",
     )
 
 

@@ -257,7 +257,7 @@ def summary(
             f"{shown}; more ratings narrow them."
         )
     lines += notes
-    lines.append(_convergence_line(estimator, elapsed))
+    lines.append(convergence_line(estimator, elapsed))
     return lines
 
 
@@ -376,8 +376,19 @@ def _bias_line(annotators, labels, consistent, log=False):
     )
 
 
-def _convergence_line(estimator, elapsed):
-    """Convergence in words."""
+def convergence_line(estimator, elapsed):
+    """Convergence in words, with the options to change if the fit did not.
+
+    Parameters
+    ----------
+    estimator : fitted estimator
+    elapsed : float
+        Seconds the fit took.
+
+    Returns
+    -------
+    line : str
+    """
     n_iter = estimator.n_iter_
     if estimator.converged_:
         return (

@@ -212,6 +212,11 @@ class OutputStage:
     A new file gets the mode that open() would give it (0o666 less the
     umask); a replaced file keeps its mode; a symlink stays a link.
 
+    A folder on an output's path that does not exist is made, and named in
+    :attr:`created_folders` for the summary to say (a misspelt folder shows
+    there); one made for outputs that are then not committed is removed
+    again if it is empty.
+
     Use it as a context manager: whatever was staged but not committed is
     removed on the way out.
     """
@@ -219,6 +224,22 @@ class OutputStage:
     def __init__(self):
         self._staged = []  # (temporary, target, mode)
         self._in_place = []  # (write, path)
+        self._made = []  # each folder made, parents first
+        self._committed = False
+
+    @property
+    def created_folders(self):
+        """The outermost folders this stage made, in the order it made them."""
+        return [
+            folder
+            for folder in self._made
+            if not any(other in folder.parents for other in self._made)
+        ]
+
+    def _make_parent(self, path):
+        missing = [folder for folder in path.parents if not folder.exists()]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._made += [f for f in reversed(missing) if f not in self._made]
 
     def __enter__(self):
         return self
@@ -231,7 +252,7 @@ class OutputStage:
         """Stage ``write(file_path)``, which writes the whole of output ``path``."""
         path = Path(path)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            self._make_parent(path)
             target, in_place = _output_target(path)
             if in_place:
                 self._in_place.append((write, path))
@@ -248,10 +269,10 @@ class OutputStage:
 
     def folder(self, path, write):
         """Stage ``write(folder_path)``, which fills the folder of output ``path``."""
-        # A symlink to the folder stays a link: its folder is replaced.
-        target = Path(os.path.realpath(path))
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
+            self._make_parent(Path(path))
+            # A symlink to the folder stays a link: its folder is replaced.
+            target = Path(os.path.realpath(path))
             temporary = Path(
                 tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.")
             )
@@ -285,6 +306,7 @@ class OutputStage:
             for write, path in self._in_place:
                 write(path)
             self._in_place = []
+            self._committed = True
         except OSError as error:
             raise cannot_write(path, error) from None
         finally:
@@ -299,6 +321,11 @@ class OutputStage:
                 with contextlib.suppress(OSError):
                     os.unlink(temporary)
         self._staged, self._in_place = [], []
+        if not self._committed:
+            # Innermost first; a folder that holds anything stays.
+            for folder in reversed(self._made):
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
 
 
 def stage_csv(stage, table, path):

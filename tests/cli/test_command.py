@@ -413,6 +413,31 @@ def test_a_replace_that_fails_midway_removes_every_temporary_file(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["first.csv", "second.csv"]
 
 
+def test_folders_made_for_outputs_that_fail_are_removed_and_kept_ones_named(
+    tmp_path,
+):
+    """A folder made on an output's path is named, outermost first; when a
+    later output fails, the folders made for the outputs go again."""
+    from skem._cli import writing
+    from skem._cli.messages import UserInputError
+
+    table = pd.DataFrame({"a": [1, 2]})
+    with pytest.raises(UserInputError, match="cannot write it"):
+        with writing.OutputStage() as stage:
+            writing.stage_csv(stage, table, tmp_path / "new" / "deep" / "c.csv")
+            writing.stage_csv(stage, table, tmp_path / ("a" * 245 + ".csv"))
+            stage.commit()
+    assert list(tmp_path.iterdir()) == []
+
+    with writing.OutputStage() as stage:
+        writing.stage_csv(stage, table, tmp_path / "new" / "deep" / "c.csv")
+        writing.stage_csv(stage, table, tmp_path / "new" / "other" / "a.csv")
+        writing.stage_csv(stage, table, tmp_path / "b.csv")
+        stage.commit()
+    assert stage.created_folders == [tmp_path / "new"]
+    assert (tmp_path / "new" / "other" / "a.csv").is_file()
+
+
 def test_a_dataset_whose_folder_is_a_file_names_that_file(tmp_path):
     """The Parquet dataset of ``--workers``: the same message, nothing written."""
     dd = pytest.importorskip("dask.dataframe")

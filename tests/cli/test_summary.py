@@ -244,7 +244,7 @@ def test_labels_the_figures_font_lacks_leave_a_successful_report_quiet(
 
 
 def test_the_bias_line_names_who_rates_high_and_low(panel_csv, run_main):
-    status, out, _ = run_main("fit", panel_csv, *NAMES, "--bias", "-q")
+    status, out, _ = run_main("fit", panel_csv, *NAMES, "--bias")
     assert status == 0
     line = next(x for x in out.splitlines() if x.startswith("Bias"))
     assert line.startswith("Bias (how much higher than the consensus an annotator")
@@ -289,12 +289,12 @@ def test_sigma_and_bias_lines_say_when_they_are_on_the_logarithms():
 
 
 def test_a_fit_that_did_not_converge_says_so():
-    from skem._cli.results import _convergence_line
+    from skem._cli.results import convergence_line
 
     class Fit:
         n_iter_, converged_, max_iter, tol = 100, False, 100, 1e-6
 
-    line = _convergence_line(Fit, 3.5)
+    line = convergence_line(Fit, 3.5)
     assert line.startswith("The fit did NOT converge: it was still changing after")
     assert "100 iterations (3.50 s)" in line
     assert "a larger --max-iter (this fit: 100) or --tol (this fit: 1e-06)" in line
@@ -305,15 +305,38 @@ def test_max_iter_and_tol_reach_the_fit_and_its_advice(panel_csv, run_main):
     max_iter and tol, which the command did not have. It has them now, the
     summary names them, and the estimator's own warning, which says the same
     in the estimator's words, is not repeated."""
-    status, out, err = run_main("fit", panel_csv, *NAMES, "--max-iter", "1", "-q")
+    status, out, err = run_main("fit", panel_csv, *NAMES, "--max-iter", "1")
     assert status == 0, err
     line = next(x for x in out.splitlines() if x.startswith("The fit did NOT"))
     assert "after 1 iteration (" in line
     assert "a larger --max-iter (this fit: 1) or --tol (this fit: 1e-06)" in line
     assert "max_iter" not in out + err
-    status, out, err = run_main("fit", panel_csv, *NAMES, "--tol", "1e-3", "-q")
+    status, out, err = run_main("fit", panel_csv, *NAMES, "--tol", "1e-3")
     assert status == 0, err
     assert "The fit converged" in out
+
+
+def test_quiet_prints_only_what_needs_attention_and_writes_every_output(
+    panel_csv, run_main
+):
+    """A new user's finding: -q only hid the progress and still printed the
+    whole summary. Quiet, a fit that converged prints nothing and still
+    writes its tables; one that did not says so on stderr, with the options
+    to change; a table asked for on stdout is still written there."""
+    out_dir = panel_csv.parent / "quiet"
+    status, out, err = run_main("fit", panel_csv, *NAMES, "-q", "-o", out_dir)
+    assert (status, out, err) == (0, "", "")
+    assert sorted(p.name for p in out_dir.iterdir()) == [
+        "annotators.csv",
+        "consensus.csv",
+    ]
+    status, out, err = run_main("fit", panel_csv, *NAMES, "-q", "--max-iter", "1")
+    assert (status, out) == (0, "")
+    assert err.startswith("warning: The fit did NOT converge") and err.count("\n") == 1
+    assert "--max-iter (this fit: 1)" in err
+    status, out, err = run_main("fit", panel_csv, *NAMES, "-q", "--consensus", "-")
+    assert (status, err) == (0, "")
+    assert out.splitlines()[0].startswith("video,") and out.count("\n") == 31
 
 
 def test_the_widest_intervals_are_shown_as_they_are_clipped(tmp_path, run_main):
@@ -323,7 +346,7 @@ def test_the_widest_intervals_are_shown_as_they_are_clipped(tmp_path, run_main):
     rows += [("lone", "a0", 0.0), ("lone", "a1", 0.0)]
     path = tmp_path / "ratings.csv"
     pd.DataFrame(rows, columns=["item", "annotator", "score"]).to_csv(path, index=False)
-    status, out, err = run_main("fit", path, "-q")
+    status, out, err = run_main("fit", path)
     assert status == 0, err
     line = next(x for x in out.splitlines() if x.startswith("Consensus:"))
     assert "item lone (0 to " in line and "+-" not in line
@@ -337,7 +360,7 @@ def test_the_widest_intervals_say_how_many_are_notably_wide(tmp_path, run_main):
     path = tmp_path / "ratings.csv"
     pd.DataFrame(rows, columns=["item", "annotator", "score"]).to_csv(path, index=False)
     page = tmp_path / "page.html"
-    status, out, err = run_main("fit", path, "-q", "--report", page)
+    status, out, err = run_main("fit", path, "--report", page)
     assert status == 0, err
     line = next(x for x in out.splitlines() if x.startswith("Consensus:"))
     assert "intervals (of the 12 notably wide ones) are those of item lone" in line
@@ -407,13 +430,16 @@ def test_the_report_page_is_written(panel_csv, run_main):
 
 def test_the_report_goes_into_a_new_output_folder(panel_csv, run_main):
     """README's '-o results/ --report results/report.html' on a fresh
-    machine: the report, written first, found no folder yet (exit 2)."""
+    machine: the report, written first, found no folder yet (exit 2). The
+    summary names the folders it made: a misspelt one would show there."""
     pytest.importorskip("matplotlib")
     out = panel_csv.parent / "new" / "results"
-    status, _, err = run_main(
+    status, summary, err = run_main(
         "fit", panel_csv, *NAMES, "-o", out, "--report", out / "report.html"
     )
     assert status == 0, err
+    assert f"created folder {panel_csv.parent / 'new'}\n" in summary
+    assert "created folder" not in run_main("fit", panel_csv, *NAMES, "-o", out)[1]
     assert sorted(p.name for p in out.iterdir()) == [
         "annotators.csv",
         "consensus.csv",
