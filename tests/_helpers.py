@@ -305,6 +305,21 @@ def _yes_no_panel_with_spammers():
     return _yes_no_panel(np.random.default_rng(3), 200, 20, 5, 0.6, 0.95, 4)[0]
 
 
+def _panel_with_an_offset_rater():
+    """40 items on 1..9, 8 raters, 2 of them random; rater 0 is careful but
+    rates 2 above the others, so that a fit without biases leaves it
+    undetermined, its ratings following the items."""
+    from skem.datasets import make_ratings
+
+    X = np.round(
+        make_ratings(
+            40, 8, bad_fraction=0.25, sigma=0.4, score_range=(1, 9), random_state=3
+        )
+    )
+    X[:, 0] = np.clip(X[:, 0] + 2, 1, 9)
+    return X
+
+
 def _test_cluster(n_workers, processes=False):
     """A ``distributed.LocalCluster`` for one test: single-threaded workers,
     no dashboard, and the scheduler's health-check server on a free port

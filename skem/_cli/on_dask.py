@@ -95,7 +95,7 @@ def run_fit_on_dask(args):
             consensus = _consensus_table(estimator, args)
             widest, n_items = _widest(consensus, args.item, estimator._score_scale.log)
             annotators = skem.annotator_frame(estimator, name=args.annotator)
-            notes = _count_notes(estimator, consensus, annotators["verdict"].to_numpy())
+            notes = _count_notes(estimator, consensus, annotators)
             # Every output is written whole before any replaces its target.
             with OutputStage() as stage:
                 if "consensus" in outputs:
@@ -386,19 +386,24 @@ def _consensus_table(estimator, args):
     return estimator.consensus_.map_partitions(item_partition, **options, meta=meta)
 
 
-def _count_notes(estimator, consensus, verdicts):
+def _count_notes(estimator, consensus, annotators):
     """The summary's notes that the fit and the rating counts alone support.
 
-    The note on random verdicts from few raters per item
+    The hint to refit with ``--bias`` for the annotators who follow the
+    items (:func:`skem._cli.results.follower_note`); the note on random
+    verdicts from few raters per item
     (:func:`skem._io.notes._few_raters_note`), for which the items' counts
     come to the client (8 bytes an item) only when someone is called random;
     and the note on verdicts from yes/no labels
-    (:func:`skem._io.notes._yes_no_note`).
+    (:func:`skem._io.notes._yes_no_note`). ``annotators`` is the annotator
+    table, its labels in its first column.
     """
+    from skem._cli.results import follower_note
     from skem._io.evidence import _Evidence
     from skem._io.notes import _few_raters_note, _yes_no_note
 
-    notes = []
+    verdicts = annotators["verdict"].to_numpy()
+    notes = [follower_note(estimator, annotators.iloc[:, 0].to_numpy())]
     if (verdicts == "random").any():
         per_item = consensus["n_ratings"].compute().to_numpy(dtype=float)
         notes.append(_few_raters_note(_Evidence.of_counts(per_item, None), verdicts))

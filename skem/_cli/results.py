@@ -295,11 +295,7 @@ def data_notes(estimator, evidence, annotators, name):
         _same_score_note,
         _yes_no_note,
     )
-    from skem._io.verdicts import (
-        OFFSET_AGREEMENT,
-        _random_but_agreeing,
-        _unjudged_groups,
-    )
+    from skem._io.verdicts import OFFSET_AGREEMENT, _random_but_agreeing
 
     verdict = annotators["verdict"].to_numpy()
     lines = []
@@ -313,14 +309,7 @@ def data_notes(estimator, evidence, annotators, name):
             "biases: refit with --bias and see whether they are consistent then."
         )
     labels = annotators[name].to_numpy()
-    followers = _unjudged_groups(estimator)[1][0]
-    if followers.any() and not estimator.bias:
-        lines.append(
-            f"If {listing(labels[followers])} "
-            f"{'rates' if followers.sum() == 1 else 'rate'} a constant step above "
-            "or below everyone else, refit with --bias and see whether they are "
-            "consistent then."
-        )
+    lines.append(follower_note(estimator, labels))
     lines.append(
         _same_score_note(evidence, verdict, lambda same: listing(labels[same]))
     )
@@ -329,6 +318,38 @@ def data_notes(estimator, evidence, annotators, name):
     lines.append(_few_raters_note(evidence, verdict))
     lines.append(_yes_no_note(estimator, verdict))
     return [line for line in lines if line]
+
+
+def follower_note(estimator, labels):
+    """The hint to refit with ``--bias`` for the undetermined who follow the items.
+
+    A flagged annotator whose ratings follow the others' consensus of its
+    items is undetermined (:ref:`others_consensus`); a constant step above or
+    below everyone else is one reason, which a fit without biases cannot
+    tell. From the fit alone, so the summary says it in memory and on Dask.
+
+    Parameters
+    ----------
+    estimator : fitted AnnotatorEM or HardAnnotatorEM
+    labels : ndarray of shape (n_annotators,)
+        The annotators' labels.
+
+    Returns
+    -------
+    line : str
+        Empty where nobody follows the items, or in a fit with biases.
+    """
+    from skem._io.verdicts import _unjudged_groups
+
+    followers = _unjudged_groups(estimator)[1][0]
+    if not followers.any() or estimator.bias:
+        return ""
+    return (
+        f"If {listing(labels[followers])} "
+        f"{'rates' if followers.sum() == 1 else 'rate'} a constant step above "
+        "or below everyone else, refit with --bias and see whether they are "
+        "consistent then."
+    )
 
 
 def _sigma_line(annotators, consistent, tail=None, log=False):

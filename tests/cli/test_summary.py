@@ -4,7 +4,11 @@ import numpy as np
 import pytest
 
 import skem
-from tests._helpers import _hard_panel_of_few_raters, _yes_no_panel_with_spammers
+from tests._helpers import (
+    _hard_panel_of_few_raters,
+    _panel_with_an_offset_rater,
+    _yes_no_panel_with_spammers,
+)
 
 pd = pytest.importorskip("pandas")
 
@@ -562,15 +566,9 @@ def test_a_rater_with_a_constant_offset_is_pointed_to_bias_in_the_summary(
     named them as random. Their ratings follow the items, so they are
     undetermined, and the summary says why and to refit with --bias; with
     --bias, nothing of the sort."""
-    from skem.datasets import make_ratings
-
-    X = np.round(
-        make_ratings(
-            40, 8, bad_fraction=0.25, sigma=0.4, score_range=(1, 9), random_state=3
-        )
+    path = _long_csv(
+        _panel_with_an_offset_rater(), tmp_path / "offset.csv", prefix="rater"
     )
-    X[:, 0] = np.clip(X[:, 0] + 2, 1, 9)  # a good rater, offset by 2
-    path = _long_csv(X, tmp_path / "offset.csv", prefix="rater")
     status, out, err = run_main("fit", path)
     assert status == 0, err
     (line,) = [x for x in out.splitlines() if "follow the items" in x]
