@@ -305,11 +305,22 @@ def _check_rating_matrix(X):
             "take a rating matrix: one row per item, one column per annotator; "
             + convert
         )
-    labels = (found[0], None) if names.count("item") else _first_text_column(X)
+    labels = (found[0], None, 0) if names.count("item") else _first_text_column(X)
     if labels is None:
         return
-    name, example = labels
-    holds = "the item labels" if example is None else f"text, such as {example!r}"
+    name, text, n_numbers = labels
+    if text is not None and n_numbers > len(text):
+        # Mostly numbers: ratings with a slip, not a column of labels.
+        cells, them = (
+            (f"{len(text)} cells", "them") if len(text) > 1 else ("a cell", "it")
+        )
+        raise ValueError(
+            f"X must hold ratings, numbers or NaN: its column {name!r} holds "
+            f"{cells} of text among {n_numbers} numbers, the first "
+            f"{text.iloc[0]!r} in the row {text.index[0]!r}. Correct {them}, or "
+            f"make {them} NaN where there is no rating."
+        )
+    holds = "the item labels" if text is None else f"text, such as {text.iloc[0]!r}"
     raise ValueError(
         f"X must hold ratings, numbers or NaN, one column per annotator: its "
         f"column {name!r} holds {holds}. Item labels belong in the index "
@@ -391,12 +402,18 @@ def _malformed(X, problem):
 
 
 def _first_text_column(frame):
-    """The first column of ``frame`` holding text that is no number, and that
-    text; None if there is none.
+    """The first column of ``frame`` holding text that is no number.
 
     Ratings are numbers (or missing; numbers written as text convert): a
-    column of other text is a column of labels. Only object and string
-    columns are looked at.
+    column of other text is a column of labels, or of ratings with slips
+    where most of it is numbers. Only object and string columns are looked
+    at.
+
+    Returns
+    -------
+    found : tuple or None
+        The column's name, its cells of text (a Series indexed as ``frame``)
+        and its number of numeric cells; None if no column holds text.
     """
     import pandas as pd
 
@@ -407,9 +424,9 @@ def _first_text_column(frame):
         ):
             continue
         present = column[column.notna()]
-        text = present[pd.to_numeric(present, errors="coerce").isna()]
-        if len(text):
-            return name, text.iloc[0]
+        numeric = pd.to_numeric(present, errors="coerce").notna()
+        if not numeric.all():
+            return name, present[~numeric], int(numeric.sum())
     return None
 
 

@@ -1,5 +1,6 @@
 """Validation of what the estimators are given, before any fitted attribute changes."""
 
+import re
 from typing import NamedTuple
 
 import numpy as np
@@ -117,6 +118,34 @@ def test_a_column_of_labels_is_refused_with_the_way_to_the_index():
     np.testing.assert_array_equal(
         AnnotatorEM().fit(as_text).mu_, AnnotatorEM().fit(X).mu_
     )
+
+
+def test_a_slip_among_ratings_is_named_by_its_cell_not_taken_for_labels():
+    """A new user's finding: one typo in a column of ratings was read as a
+    column of labels, with the advice to make it the index. Mostly numbers,
+    the column is ratings: the error names the cell and its row, and leaves
+    the frame as it was."""
+    pd = pytest.importorskip("pandas")
+    X = pd.DataFrame(
+        {
+            "ann": [1.0, 2.0, 3.0, 4.0, 5.0],
+            "bob": ["4", "x", "3", "y", "1"],
+            "cat": [2, 3, 4, 5, 1],
+        },
+        index=["v1", "v2", "v3", "v4", "v5"],
+    )
+    before = X.copy()
+    message = (
+        "column 'bob' holds 2 cells of text among 3 numbers, the first 'x' in "
+        "the row 'v2'. Correct them, or make them NaN"
+    )
+    with pytest.raises(ValueError, match=re.escape(message)) as raised:
+        AnnotatorEM().fit(X)
+    assert "set_index" not in str(raised.value)
+    pd.testing.assert_frame_equal(X, before)
+    X.loc["v4", "bob"] = "5"
+    with pytest.raises(ValueError, match=r"holds a cell of text .* Correct it, or"):
+        AnnotatorEM().fit(X)
 
 
 @pytest.mark.parametrize(
