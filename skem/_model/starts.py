@@ -240,12 +240,20 @@ def _estimate_agreement_weights(n, x, y, xx, yy, xy):
         Pearson's correlation, clipped at 0, over the largest. An annotator
         whose correlation is not defined (fewer than 3 ratings with a
         reference, or ratings or references without spread) gets 1/2:
-        nothing is known of it. All 1/2 if no correlation is positive.
+        nothing is known of it. All 1/2 if no correlation is positive. A
+        correlation within the sums' rounding of 0 is 0, in any order of the
+        ratings.
     """
     with np.errstate(divide="ignore", invalid="ignore"):
         spread_x = xx - x * x / n
         spread_y = yy - y * y / n
-        correlation = (xy - x * y / n) / np.sqrt(spread_x * spread_y)
+        covariance = xy - x * y / n
+        correlation = covariance / np.sqrt(spread_x * spread_y)
+        # A covariance below what rounding the sums leaves is none: its sign
+        # would follow the order of the ratings, and a start of 1 for the
+        # annotator and 0 for the rest, or 1/2 for all, with it.
+        rounding = 1e-14 * n * np.sqrt(xx * yy)
+    correlation = np.where(np.abs(covariance) <= rounding, 0.0, correlation)
     # A spread below what rounding the sums leaves is none.
     known = (n >= 3) & (spread_x > 1e-12 * xx) & (spread_y > 1e-12 * yy)
     weights = np.full(n.shape[0], 0.5)

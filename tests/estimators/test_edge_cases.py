@@ -1182,3 +1182,42 @@ def test_new_ratings_too_far_from_the_fitted_range_are_refused():
                 method(far)
     beyond = em.transform([[50.0, 50.0, 50.0, 50.0]])
     assert beyond[0] == 50.0
+
+
+@pytest.mark.parametrize(
+    ("X", "order", "form"),
+    [
+        (
+            [
+                [np.nan, np.nan, np.nan, 2, 1],
+                [0, np.nan, np.nan, np.nan, 1],
+                [1, 1, np.nan, 1, np.nan],
+                [np.nan, 2, 0, 1, 0],
+                [2, 1, np.nan, 0, np.nan],
+            ],
+            [3, 4, 0, 1, 2],
+            {"bounded": False, "noise": "shared"},
+        ),
+        (
+            [[0, 0, 1, 2, np.nan], [1, np.nan, 2, 2, np.nan]]
+            + [[np.nan, np.nan, np.nan, 1, np.nan], [2, np.nan, np.nan, 1, 1]],
+            [3, 1, 2, 0],
+            {"bounded": False, "bias": True, "init": "agreement"},
+        ),
+    ],
+)
+def test_the_agreement_starts_do_not_depend_on_the_order_of_the_items(X, order, form):
+    """A fuzzer's finding: an annotator whose correlation with the items is 0
+    came out +-1e-16 by the order of the rows, and the agreement starts
+    (init='auto' races them) then began from everyone at 1/2 in one order,
+    and from that annotator alone in the other: different maxima (the first
+    panel's log-likelihood -13.6 and +6.3). Reordered items give the same
+    fit, reordered."""
+    X = np.asarray(X, dtype=float)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        forward = AnnotatorEM(**form).fit(X)
+        reordered = AnnotatorEM(**form).fit(X[order])
+    np.testing.assert_allclose(reordered.mu_, forward.mu_[order], atol=1e-9)
+    np.testing.assert_allclose(reordered.weights_, forward.weights_, atol=1e-9)
+    assert reordered.log_likelihood_ == pytest.approx(forward.log_likelihood_)

@@ -278,3 +278,34 @@ def test_agreement_weights_without_a_positive_correlation_are_all_one_half():
     pairs = [sums([0, 1, 2], [2, 1, 0]), sums([0, 1, 2], [1, 1, 1])]
     stacked = {key: np.array([pair[key] for pair in pairs]) for key in pairs[0]}
     np.testing.assert_array_equal(_estimate_agreement_weights(**stacked), [0.5, 0.5])
+
+
+def test_agreement_weights_read_a_correlation_within_rounding_as_zero():
+    """A fuzzer's finding: an uncorrelated rater's covariance, summed in one
+    order of its ratings, came out +1e-16 (a start of 1 for it and 0 for a
+    reversed rater) and in another -1e-16 (1/2 for both). Within the sums'
+    rounding it is 0, in any order; a small correlation above it still
+    counts."""
+
+    def sums(x, y):
+        x, y = np.asarray(x, float), np.asarray(y, float)
+        return {"n": x.size, "x": x.sum(), "y": y.sum(), "xx": x @ x}, {
+            "yy": y @ y,
+            "xy": x @ y,
+        }
+
+    x, y = [0.1, 0.7, 0.2, 0.6], [0.3, 0.3, 0.6, 0.6]  # r = 0 exactly
+    reversed_rater = {**sums([0, 1, 2], [2, 1, 0])[0], **sums([0, 1, 2], [2, 1, 0])[1]}
+    for towards in (np.inf, -np.inf, None):
+        first, second = sums(x, y)
+        if towards is not None:  # the last bit of the sum, either way
+            second["xy"] = np.nextafter(second["xy"], towards)
+        pairs = [{**first, **second}, reversed_rater]
+        stacked = {key: np.array([pair[key] for pair in pairs]) for key in pairs[0]}
+        np.testing.assert_array_equal(
+            _estimate_agreement_weights(**stacked), [0.5, 0.5]
+        )
+    first, second = sums(x, [0.3, 0.3, 0.6, 0.6 + 1e-6])
+    pairs = [{**first, **second}, reversed_rater]
+    stacked = {key: np.array([pair[key] for pair in pairs]) for key in pairs[0]}
+    np.testing.assert_array_equal(_estimate_agreement_weights(**stacked), [1.0, 0.0])
