@@ -154,7 +154,7 @@ def test_the_default_flags_no_s6_worker_on_subsamples_of_few_raters_per_item():
     none of those fits is kept."""
     data = _load("crowd/roitero_truthfulness_s6")
     for seed in range(10):
-        X, _ = _subsample(data.X, 0.3, seed)
+        X, _ = _subsample(data.X, "annotators", 0.3, seed)
         assert np.sum(_fit(X).weights_ < 0.5) == 0, seed
 
 
