@@ -60,7 +60,9 @@ def run_demo(args):
     import_pandas()
     outputs = output_paths(args)
     bundle = load_video_quality(as_frame=True)
-    print(
+    # Quiet, the demo shows nothing either: only warnings and errors.
+    show = _silent if args.quiet else print
+    show(
         "Netflix public video-quality ratings (bundled): 79 clips rated 1..5 by 30 "
         "viewers; viewers 26-29 are known to be unreliable.\n"
     )
@@ -72,14 +74,14 @@ def run_demo(args):
     shown = ranked[
         [args.annotator, "verdict", "p_good", "consensus_weight", "n_ratings"]
     ]
-    print(
+    show(
         "\nLeast reliable annotators (p_good: the probability of being good; "
         "consensus_weight: how much they count in the consensus):"
     )
-    print(shown.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
+    show(shown.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
     found = set(annotators.loc[annotators["verdict"] == "random", args.annotator])
     known = set(bundle.unreliable.tolist())
-    print(
+    show(
         f"\nKnown unreliable {sorted(known)}: flagged {sorted(known & found)}, "
         f"missed {sorted(known - found)}; also flagged {sorted(found - known)}."
     )
@@ -89,11 +91,11 @@ def run_demo(args):
         if "location" in tables.consensus
         else ""
     )
-    print(
+    show(
         "\nConsensus of the first items (ci_low to ci_high: its "
         f"{percent(args.level)} confidence interval{location}):"
     )
-    print(
+    show(
         tables.consensus.head(5).to_string(
             index=False, float_format=lambda v: f"{v:.3f}"
         )
@@ -106,6 +108,10 @@ class _Tables(NamedTuple):
 
     consensus: object
     annotators: object
+
+
+def _silent(*args, **kwargs):
+    """``print`` that prints nothing: the demo's output under ``--quiet``."""
 
 
 def _fit_and_report(frame, source, args, outputs):

@@ -229,17 +229,24 @@ class OutputStage:
 
     @property
     def created_folders(self):
-        """The outermost folders this stage made, in the order it made them."""
+        """The outermost folders this stage made, as written, in the order made."""
+        made = [Path(os.path.abspath(folder)) for folder in self._made]
         return [
             folder
-            for folder in self._made
-            if not any(other in folder.parents for other in self._made)
+            for folder, absolute in zip(self._made, made, strict=True)
+            if not any(other in absolute.parents for other in made)
         ]
 
     def _make_parent(self, path):
-        missing = [folder for folder in path.parents if not folder.exists()]
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._made += [f for f in reversed(missing) if f not in self._made]
+        # One at a time, outermost first: each is remembered as it is made,
+        # so that a failure further in leaves none unremembered.
+        for folder in reversed(path.parents):
+            if not _exists(folder):
+                try:
+                    folder.mkdir()
+                except FileExistsError:  # made meanwhile, by someone else
+                    continue
+                self._made.append(folder)
 
     def __enter__(self):
         return self
@@ -273,6 +280,7 @@ class OutputStage:
             self._make_parent(Path(path))
             # A symlink to the folder stays a link: its folder is replaced.
             target = Path(os.path.realpath(path))
+            target.parent.mkdir(parents=True, exist_ok=True)
             temporary = Path(
                 tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.")
             )
@@ -382,10 +390,19 @@ def _file_in_the_way(path):
         (
             folder
             for folder in reversed(Path(path).parents)
-            if folder.exists() and not folder.is_dir()
+            if _exists(folder) and not folder.is_dir()
         ),
         None,
     )
+
+
+def _exists(path):
+    """Whether ``path`` exists; False where the system cannot tell (a name
+    too long), which the write that follows reports."""
+    try:
+        return path.exists()
+    except OSError:
+        return False
 
 
 def _existing_mode(path):

@@ -305,20 +305,24 @@ def _check_rating_matrix(X):
             "take a rating matrix: one row per item, one column per annotator; "
             + convert
         )
-    labels = (found[0], None, 0) if names.count("item") else _first_text_column(X)
+    labels = (found[0], None, 0, 0) if names.count("item") else _first_text_column(X)
     if labels is None:
         return
-    name, text, n_numbers = labels
-    if text is not None and n_numbers > len(text):
-        # Mostly numbers: ratings with a slip, not a column of labels.
-        cells, them = (
-            (f"{len(text)} cells", "them") if len(text) > 1 else ("a cell", "it")
+    name, text, n_numbers, n_missing = labels
+    if text is not None and (n_numbers > len(text) or (n_missing and n_numbers)):
+        # Mostly numbers, or numbers with gaps: ratings with a slip, not a
+        # column of labels (items are not left without one).
+        first = f"{text.iloc[0]!r} in the row labelled {text.index[0]!r}"
+        cells, them, first = (
+            (f"{len(text)} cells", "them", f"the first {first}")
+            if len(text) > 1
+            else ("a cell", "it", first)
         )
         raise ValueError(
             f"X must hold ratings, numbers or NaN: its column {name!r} holds "
-            f"{cells} of text among {n_numbers} numbers, the first "
-            f"{text.iloc[0]!r} in the row {text.index[0]!r}. Correct {them}, or "
-            f"make {them} NaN where there is no rating."
+            f"{cells} of text among {n_numbers} number{'s' * (n_numbers != 1)}, "
+            f"{first}. Correct "
+            f"{them}, or make {them} NaN where there is no rating."
         )
     holds = "the item labels" if text is None else f"text, such as {text.iloc[0]!r}"
     raise ValueError(
@@ -412,8 +416,9 @@ def _first_text_column(frame):
     Returns
     -------
     found : tuple or None
-        The column's name, its cells of text (a Series indexed as ``frame``)
-        and its number of numeric cells; None if no column holds text.
+        The column's name, its cells of text (a Series indexed as ``frame``),
+        its number of numeric cells and of missing ones; None if no column
+        holds text.
     """
     import pandas as pd
 
@@ -426,7 +431,8 @@ def _first_text_column(frame):
         present = column[column.notna()]
         numeric = pd.to_numeric(present, errors="coerce").notna()
         if not numeric.all():
-            return name, present[~numeric], int(numeric.sum())
+            n_missing = len(column) - len(present)
+            return name, present[~numeric], int(numeric.sum()), n_missing
     return None
 
 

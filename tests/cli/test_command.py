@@ -14,6 +14,7 @@ import stat
 import sys
 import tarfile
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -436,6 +437,29 @@ def test_folders_made_for_outputs_that_fail_are_removed_and_kept_ones_named(
         stage.commit()
     assert stage.created_folders == [tmp_path / "new"]
     assert (tmp_path / "new" / "other" / "a.csv").is_file()
+
+    # A name too long for the system, a level in: a one-line error, and the
+    # folder made before it goes again.
+    with pytest.raises(UserInputError, match="cannot write it: File name too long"):
+        with writing.OutputStage() as stage:
+            writing.stage_csv(stage, table, tmp_path / "more" / ("a" * 300) / "c.csv")
+    assert not (tmp_path / "more").exists()
+
+
+def test_a_folder_made_is_named_once_whether_its_path_is_relative_or_not(
+    tmp_path, monkeypatch
+):
+    """-o x/deep beside --report /the/cwd/x/r.html: one tree, named once, as
+    the user wrote it first."""
+    from skem._cli import writing
+
+    monkeypatch.chdir(tmp_path)
+    table = pd.DataFrame({"a": [1, 2]})
+    with writing.OutputStage() as stage:
+        writing.stage_csv(stage, table, Path("x") / "deep" / "c.csv")
+        writing.stage_csv(stage, table, tmp_path / "x" / "r.csv")
+        stage.commit()
+    assert stage.created_folders == [Path("x")]
 
 
 def test_a_dataset_whose_folder_is_a_file_names_that_file(tmp_path):

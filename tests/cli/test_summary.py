@@ -338,6 +338,9 @@ def test_quiet_prints_only_what_needs_attention_and_writes_every_output(
     assert (status, out) == (0, "")
     assert err.startswith("warning: The fit did NOT converge") and err.count("\n") == 1
     assert "--max-iter (this fit: 1)" in err
+    status, out, err = run_main("demo", "-q", "--report", panel_csv.parent / "d.html")
+    assert (status, out, err) == (0, "", "")
+    assert (panel_csv.parent / "d.html").is_file()
     status, out, err = run_main("fit", panel_csv, *NAMES, "-q", "--consensus", "-")
     assert (status, err) == (0, "")
     assert out.splitlines()[0].startswith("video,") and out.count("\n") == 31

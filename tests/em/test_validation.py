@@ -137,7 +137,7 @@ def test_a_slip_among_ratings_is_named_by_its_cell_not_taken_for_labels():
     before = X.copy()
     message = (
         "column 'bob' holds 2 cells of text among 3 numbers, the first 'x' in "
-        "the row 'v2'. Correct them, or make them NaN"
+        "the row labelled 'v2'. Correct them, or make them NaN"
     )
     with pytest.raises(ValueError, match=re.escape(message)) as raised:
         AnnotatorEM().fit(X)
@@ -145,6 +145,11 @@ def test_a_slip_among_ratings_is_named_by_its_cell_not_taken_for_labels():
     pd.testing.assert_frame_equal(X, before)
     X.loc["v4", "bob"] = "5"
     with pytest.raises(ValueError, match=r"holds a cell of text .* Correct it, or"):
+        AnnotatorEM().fit(X)
+    # Mostly missing, as sparse ratings are: still ratings, not labels.
+    X["bob"] = ["x", np.nan, np.nan, np.nan, "5"]
+    message = "a cell of text among 1 number, 'x' in the row labelled 'v1'"
+    with pytest.raises(ValueError, match=re.escape(message)):
         AnnotatorEM().fit(X)
 
 
