@@ -161,20 +161,25 @@ class _BaseAnnotatorEM(TransformerMixin, _BaseEM):
         for k, (low, high) in enumerate(pairs):
             rows = group.ravel() == k
             some = unit.select(rows[unit.item]) if len(pairs) > 1 else unit
-            location = form.location(
-                some, params, weights, log_weights, (float(low), float(high))
-            )
-            log_likelihood[rows] = _compute_item_log_likelihood(
-                some,
-                location,
-                params.bias,
-                params.sigma,
-                log_weights,
-                log_weights_bad,
-                (float(low), float(high)),
-                self.bounded,
-                form.tail_df,
-            )[rows]
+            # A new rating astronomically far out (1e300 on a scale fitted to
+            # 1..5) takes its cell's bounds past the largest float on the way:
+            # its good log density is -inf, as it should be, the mixture's
+            # finite (tested for every form).
+            with np.errstate(over="ignore", invalid="ignore"):
+                location = form.location(
+                    some, params, weights, log_weights, (float(low), float(high))
+                )
+                log_likelihood[rows] = _compute_item_log_likelihood(
+                    some,
+                    location,
+                    params.bias,
+                    params.sigma,
+                    log_weights,
+                    log_weights_bad,
+                    (float(low), float(high)),
+                    self.bounded,
+                    form.tail_df,
+                )[rows]
         log_likelihood -= unit.n_per_item * np.log(scale.width)
         if scale.log:
             log_likelihood -= np.bincount(

@@ -447,15 +447,17 @@ def test_held_out_rating_astronomically_far_scores_without_runtime_warnings(
     far, Estimator, form
 ):
     """For every form, soft and hard: a held-out rating of 1e160 (or -1e300)
-    after training on [0, 1] gets a finite score_samples and consensus,
-    without RuntimeWarnings."""
+    after training on [0, 1], or on the levels 1..5 (a fuzzer's finding: the
+    levels' far cell squared to inf, with a RuntimeWarning), gets a finite
+    score_samples and consensus, without RuntimeWarnings."""
     X = make_ratings(10, 3, random_state=0)
-    with _strict_warnings():
-        em = Estimator(**form).fit(X)
-        log_likelihood = em.score_samples([[far, 0.5, 0.5]])
-        consensus = em.transform([[far, 0.5, 0.5]])
-    assert np.all(np.isfinite(log_likelihood))
-    assert np.all(np.isfinite(consensus))
+    for data, mid in ((X, 0.5), (np.round(4 * X) + 1, 3.0)):
+        with _strict_warnings():
+            em = Estimator(**form).fit(data)
+            log_likelihood = em.score_samples([[far, mid, mid]])
+            consensus = em.transform([[far, mid, mid]])
+        assert np.all(np.isfinite(log_likelihood))
+        assert np.all(np.isfinite(consensus))
 
 
 @pytest.mark.parametrize(("Estimator", "form"), ESTIMATOR_FORMS)
