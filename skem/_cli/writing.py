@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 from skem._cli.messages import UserInputError, describe
-from skem._io.files import _output_target, _umask
+from skem._io.files import _output_target, _temporary_prefix, _umask
 
 
 def output_paths(args, dataset=False):
@@ -266,7 +266,7 @@ class OutputStage:
                 return
             mode = _existing_mode(target)
             handle, temporary = tempfile.mkstemp(
-                dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
+                dir=target.parent, prefix=_temporary_prefix(target.name), suffix=".tmp"
             )
             os.close(handle)
             self._staged.append((Path(temporary), target, mode))
@@ -282,7 +282,9 @@ class OutputStage:
             target = Path(os.path.realpath(path))
             target.parent.mkdir(parents=True, exist_ok=True)
             temporary = Path(
-                tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.")
+                tempfile.mkdtemp(
+                    dir=target.parent, prefix=_temporary_prefix(target.name)
+                )
             )
             self._staged.append((temporary, target, None))
             write(temporary)
@@ -301,7 +303,8 @@ class OutputStage:
                     if target.exists():
                         aside = Path(
                             tempfile.mkdtemp(
-                                dir=target.parent, prefix=f".{target.name}.old."
+                                dir=target.parent,
+                                prefix=f"{_temporary_prefix(target.name)}old.",
                             )
                         )
                         set_aside.append(aside)

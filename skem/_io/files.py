@@ -47,7 +47,7 @@ def _write_atomically(path, text):
             file.write(text)
         return path
     handle, temporary = tempfile.mkstemp(
-        dir=folder, prefix=f".{target.name}.", suffix=".tmp"
+        dir=folder, prefix=_temporary_prefix(target.name), suffix=".tmp"
     )
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as file:
@@ -126,3 +126,25 @@ def _umask():
     umask = os.umask(0o077)
     os.umask(umask)
     return umask
+
+
+# A temporary name adds a dot, a dot, 8 random characters and ".tmp" (or
+# ".old.") to the output's: cut to this, it stays within the 255 bytes a
+# name may have, so that any name the system takes can be written.
+_TEMPORARY_NAME_BYTES = 240
+
+
+def _temporary_prefix(name):
+    """The prefix of a temporary file or folder written beside output ``name``.
+
+    Parameters
+    ----------
+    name : str
+        The output's file name, without its folder.
+
+    Returns
+    -------
+    prefix : str
+        A dot, the name cut to ``_TEMPORARY_NAME_BYTES`` bytes, and a dot.
+    """
+    return f".{os.fsdecode(os.fsencode(name)[:_TEMPORARY_NAME_BYTES])}."

@@ -327,18 +327,32 @@ def test_a_path_under_a_file_is_refused_before_the_fit(
     assert report.read_text() == "old report\n"
 
 
+def _disk_full(path):
+    """A staged output's write, on a full disk."""
+    raise OSError(28, "No space left on device")
+
+
 def test_a_table_that_fails_while_written_leaves_the_report_as_it_was(
-    ratings_csv, tmp_path, run_main, one_line_error
+    ratings_csv, tmp_path, run_main, one_line_error, monkeypatch
 ):
-    """The annotator table's name passes the checks, but its temporary file's
-    name is too long for the system: the report, written first, is not put in
-    place, and no temporary file stays."""
+    """The annotator table's write fails (a full disk): the report, written
+    first, is not put in place, and no temporary file stays."""
     pytest.importorskip("matplotlib")
+    from skem._cli import writing
+
     path, _ = ratings_csv
     report = tmp_path / "report.html"
     report.write_text("old report\n")
     consensus = tmp_path / "consensus.csv"
-    long_name = tmp_path / ("a" * 245 + ".csv")
+    annotators = tmp_path / "annotators.csv"
+    write_csv = writing.write_csv
+
+    def full_on_the_annotators(table, file):
+        if ".annotators.csv." in getattr(file, "name", ""):
+            raise OSError(28, "No space left on device")
+        write_csv(table, file)
+
+    monkeypatch.setattr(writing, "write_csv", full_on_the_annotators)
     status, _, err = run_main(
         "fit",
         path,
@@ -348,9 +362,9 @@ def test_a_table_that_fails_while_written_leaves_the_report_as_it_was(
         "--consensus",
         consensus,
         "--annotators",
-        long_name,
+        annotators,
     )
-    one_line_error(status, err, "cannot write it")
+    one_line_error(status, err, "annotators.csv: cannot write it: No space left")
     assert report.read_text() == "old report\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ratings.csv", "report.html"]
 
@@ -371,7 +385,7 @@ def test_a_dataset_is_put_in_place_only_with_the_other_outputs(tmp_path):
     with pytest.raises(UserInputError, match="cannot write it"):
         with writing.OutputStage() as stage:
             writing.stage_dataset(stage, frame, dataset)
-            writing.stage_csv(stage, table, tmp_path / ("a" * 245 + ".csv"))
+            stage.file(tmp_path / "annotators.csv", _disk_full)
             stage.commit()
     assert [p.name for p in dataset.iterdir()] == ["old.parquet"]
     assert [p.name for p in tmp_path.iterdir()] == ["consensus"]
@@ -426,7 +440,7 @@ def test_folders_made_for_outputs_that_fail_are_removed_and_kept_ones_named(
     with pytest.raises(UserInputError, match="cannot write it"):
         with writing.OutputStage() as stage:
             writing.stage_csv(stage, table, tmp_path / "new" / "deep" / "c.csv")
-            writing.stage_csv(stage, table, tmp_path / ("a" * 245 + ".csv"))
+            stage.file(tmp_path / "b.csv", _disk_full)
             stage.commit()
     assert list(tmp_path.iterdir()) == []
 
@@ -1467,3 +1481,24 @@ def test_dask_options_without_a_usable_dask_say_why_in_one_line(
     else:
         assert "importing it failed: cannot import name 'collections_to_dsk'" in err
         assert "is missing" not in err
+
+
+@pytest.mark.parametrize("length", [241, 250, 255])
+def test_an_output_name_the_system_takes_is_written_whatever_its_length(
+    tmp_path, length
+):
+    """A fuzzer's finding: names of 242 to 255 bytes are legal, but their
+    temporary names, 14 bytes longer, were not: the write failed after the
+    fit. The temporary names are cut to fit."""
+    from skem._cli import writing
+    from skem._io.files import _temporary_prefix
+
+    name = "c" * (length - 4) + ".csv"
+    table = pd.DataFrame({"a": [1, 2]})
+    with writing.OutputStage() as stage:
+        writing.stage_csv(stage, table, tmp_path / name)
+        stage.commit()
+    assert (tmp_path / name).read_text() == "a\n1\n2\n"
+    assert [p.name for p in tmp_path.iterdir()] == [name]
+    # Multibyte characters are cut as bytes and kept as the system's name.
+    assert len(os.fsencode(_temporary_prefix("é" * 200))) <= 242
